@@ -1,0 +1,138 @@
+// Guest virtual memory: segmentation (limit and type checks against the
+// descriptor cache), then paging through the TLB (mmu/), then physical.
+// Fast paths read RAM straight through a TLB entry; everything else — page
+// crossings, ROM writes, MMIO, TLB misses — takes the slow path.
+import { TLB } from "../layout";
+import { ld8, ld16, ld32, st8, st16, st32, ld32a } from "../portable";
+import { cpl, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
+import { TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW } from "../mmu/tlb";
+import { translate, ACC_WRITE, ACC_USER } from "../mmu/walk";
+import { physRead, physWrite } from "../memory";
+import { aborted, raise, GP, SSF } from "../fault";
+
+/** Derived bits kept in SEG_ATTR above the VMX access-rights format. */
+export const ATTR_UNUSABLE: i32 = 1 << 16;
+export const ATTR_NOREAD: i32 = 1 << 24;
+export const ATTR_NOWRITE: i32 = 1 << 25;
+
+function segFault(seg: i32): void {
+  raise(seg == SS ? SSF : GP, 0);
+}
+
+/** Check an access of sz bytes at offset off in segment seg; raises #GP/#SS. */
+export function segCheck(seg: i32, off: i32, sz: i32, write: bool): bool {
+  if ((segAttr(seg) & (write ? ATTR_NOWRITE : ATTR_NOREAD)) != 0) { segFault(seg); return false; }
+  const hi = segHi(seg);
+  const end = i32(off + sz - 1);
+  if (u32(off) < u32(segLo(seg)) || u32(end) > u32(hi) || (hi != -1 && u32(end) < u32(off))) {
+    segFault(seg);
+    return false;
+  }
+  return true;
+}
+
+// ---- linear accesses ------------------------------------------------------
+
+function userMask(): i32 { return cpl == 3 ? TLB_NO_USER : 0; }
+
+/** Read at a linear address with the current privilege (CPL 3 = user access). */
+export function readLin(lin: i32, sz: i32): i32 {
+  const e = ld32a(TLB + ((lin >>> 12) << 2));
+  if ((e & (TLB_VALID | TLB_SLOW | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+    const h = (e & ~0xfff) ^ lin;
+    return sz == 4 ? ld32(h) : sz == 2 ? ld16(h) : ld8(h);
+  }
+  return readLinSlow(lin, sz, cpl == 3);
+}
+export function writeLin(lin: i32, sz: i32, v: i32): void {
+  const e = ld32a(TLB + ((lin >>> 12) << 2));
+  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+    const h = (e & ~0xfff) ^ lin;
+    if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
+    return;
+  }
+  writeLinSlow(lin, sz, v, cpl == 3);
+}
+/** Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL. */
+export function readSys(lin: i32, sz: i32): i32 { return readLinSlow(lin, sz, false); }
+export function writeSys(lin: i32, sz: i32, v: i32): void { writeLinSlow(lin, sz, v, false); }
+
+export function readLinSlow(lin: i32, sz: i32, user: bool): i32 {
+  const acc = user ? ACC_USER : 0;
+  if ((lin & 0xfff) > 0x1000 - sz) {
+    let v = 0;
+    for (let i = 0; i < sz; i++) {
+      const pa = translate(i32(lin + i), acc);
+      if (aborted) return 0;
+      v |= (physRead(pa, 1) & 0xff) << (i << 3);
+      if (aborted) return 0;
+    }
+    return v;
+  }
+  const pa = translate(lin, acc);
+  if (aborted) return 0;
+  return physRead(pa, sz);
+}
+
+export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
+  const acc = ACC_WRITE | (user ? ACC_USER : 0);
+  if ((lin & 0xfff) > 0x1000 - sz) {
+    // Both pages must be writable before any byte is written.
+    const second = i32((lin | 0xfff) + 1);
+    const pa1 = translate(lin, acc);
+    if (aborted) return;
+    const pa2 = translate(second, acc);
+    if (aborted) return;
+    const firstLen = i32(second - lin);
+    for (let i = 0; i < sz; i++) {
+      const pa = i < firstLen ? i32(pa1 + i) : i32(pa2 + (i - firstLen));
+      physWrite(pa, 1, (v >> (i << 3)) & 0xff);
+    }
+    return;
+  }
+  const pa = translate(lin, acc);
+  if (aborted) return;
+  physWrite(pa, sz, v);
+}
+
+// ---- segmented accesses ---------------------------------------------------
+
+export function readV(seg: i32, off: i32, sz: i32): i32 {
+  if (!segCheck(seg, off, sz, false)) return 0;
+  return readLin(i32(segBase(seg) + off), sz);
+}
+export function writeV(seg: i32, off: i32, sz: i32, v: i32): void {
+  if (!segCheck(seg, off, sz, true)) return;
+  writeLin(i32(segBase(seg) + off), sz, v);
+}
+/** Check that a write would succeed (segment and page) without writing. */
+export function probeWriteV(seg: i32, off: i32, sz: i32): bool {
+  if (!segCheck(seg, off, sz, true)) return false;
+  const lin = i32(segBase(seg) + off);
+  translate(lin, ACC_WRITE | (cpl == 3 ? ACC_USER : 0));
+  if (aborted) return false;
+  if ((lin & 0xfff) > 0x1000 - sz) translate(i32((lin | 0xfff) + 1), ACC_WRITE | (cpl == 3 ? ACC_USER : 0));
+  return !aborted;
+}
+
+// ---- stack ----------------------------------------------------------------
+
+export function getSP(): i32 { return ss32 ? reg32(ESP) : reg16(ESP); }
+export function setSP(v: i32): void { if (ss32) setReg32(ESP, v); else setReg16(ESP, v); }
+/** ESP/SP after adding delta, wrapped to the stack's address size. */
+export function spPlus(delta: i32): i32 { return ss32 ? i32(reg32(ESP) + delta) : (reg16(ESP) + delta) & 0xffff; }
+
+export function push(sz: i32, v: i32): void {
+  const sp = spPlus(-sz);
+  writeV(SS, sp, sz, v);
+  if (aborted) return;
+  setSP(sp);
+}
+export function pop(sz: i32): i32 {
+  const v = readV(SS, getSP(), sz);
+  if (aborted) return 0;
+  setSP(spPlus(sz));
+  return v;
+}
+/** Read the stack at SP + offset without popping. */
+export function peek(sz: i32, offset: i32): i32 { return readV(SS, spPlus(offset), sz); }

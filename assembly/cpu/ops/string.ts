@@ -1,0 +1,108 @@
+// String instructions MOVS CMPS STOS LODS SCAS INS OUTS with REP/REPE/REPNE
+// and both address sizes. A REP instruction runs in chunks: EIP stays on the
+// instruction until the count reaches zero, so interrupts and exits can come
+// between iterations exactly as on hardware.
+import { reg32, setReg32, ECX, ESI, EDI, EDX, ES, DF, flagsRaw, getReg, setReg, EAX, eip, setEip, instrEip, reg16 } from "../../state";
+import { adsize32, repPrefix, dataSeg } from "../decode";
+import { readV, writeV } from "../access";
+import { alu, ALU_CMP } from "./arith";
+import { getZF } from "../flags";
+import { aborted } from "../../fault";
+import { ioAllowed, portIn, portOut } from "./io";
+import { exitReason, EXIT_NONE } from "../../exit";
+
+export const STR_MOVS: i32 = 0;
+export const STR_CMPS: i32 = 1;
+export const STR_STOS: i32 = 2;
+export const STR_LODS: i32 = 3;
+export const STR_SCAS: i32 = 4;
+export const STR_INS: i32 = 5;
+export const STR_OUTS: i32 = 6;
+
+/** Iterations per step before EIP is left on the instruction to let events in. */
+const CHUNK: i32 = 16384;
+
+function idx(r: i32): i32 { return adsize32 ? reg32(r) : reg16(r); }
+function advance(r: i32, d: i32): void {
+  if (adsize32) setReg32(r, i32(reg32(r) + d));
+  else setReg32(r, (reg32(r) & 0xffff0000) | ((reg32(r) + d) & 0xffff));
+}
+function count(): i32 { return adsize32 ? reg32(ECX) : reg16(ECX); }
+function setCount(v: i32): void {
+  if (adsize32) setReg32(ECX, v); else setReg32(ECX, (reg32(ECX) & 0xffff0000) | (v & 0xffff));
+}
+
+/** One element; returns false when the instruction must stop (fault or exit). */
+function once(kind: i32, sz: i32, d: i32): bool {
+  switch (kind) {
+    case STR_MOVS: {
+      const v = readV(dataSeg(), idx(ESI), sz); if (aborted) return false;
+      writeV(ES, idx(EDI), sz, v); if (aborted) return false;
+      advance(ESI, d); advance(EDI, d);
+      break;
+    }
+    case STR_CMPS: {
+      const a = readV(dataSeg(), idx(ESI), sz); if (aborted) return false;
+      const b = readV(ES, idx(EDI), sz); if (aborted) return false;
+      alu(ALU_CMP, sz, a, b);
+      advance(ESI, d); advance(EDI, d);
+      break;
+    }
+    case STR_STOS: {
+      writeV(ES, idx(EDI), sz, getReg(sz, EAX)); if (aborted) return false;
+      advance(EDI, d);
+      break;
+    }
+    case STR_LODS: {
+      const v = readV(dataSeg(), idx(ESI), sz); if (aborted) return false;
+      setReg(sz, EAX, v);
+      advance(ESI, d);
+      break;
+    }
+    case STR_SCAS: {
+      const b = readV(ES, idx(EDI), sz); if (aborted) return false;
+      alu(ALU_CMP, sz, getReg(sz, EAX), b);
+      advance(EDI, d);
+      break;
+    }
+    case STR_INS: {
+      const port = reg32(EDX) & 0xffff;
+      if (!ioAllowed(port, sz)) return false;
+      // The destination must be writable before the port is read.
+      const v = portIn(port, sz); if (aborted) return false;
+      writeV(ES, idx(EDI), sz, v); if (aborted) return false;
+      advance(EDI, d);
+      break;
+    }
+    default: { // OUTS
+      const port = reg32(EDX) & 0xffff;
+      if (!ioAllowed(port, sz)) return false;
+      const v = readV(dataSeg(), idx(ESI), sz); if (aborted) return false;
+      portOut(port, sz, v);
+      advance(ESI, d);
+      break;
+    }
+  }
+  return true;
+}
+
+export function stringOp(kind: i32, sz: i32): void {
+  const d = (flagsRaw & DF) != 0 ? -sz : sz;
+  if (repPrefix == 0) { once(kind, sz, d); return; }
+  const compares = kind == STR_CMPS || kind == STR_SCAS;
+  const next = eip;
+  let n = count();
+  for (let i = 0; i < CHUNK; i++) {
+    if (n == 0) { setEip(next); return; }
+    if (!once(kind, sz, d)) return;
+    n = i32(n - 1);
+    setCount(n);
+    if (compares) {
+      const zf = getZF();
+      if (repPrefix == 0xf3 ? !zf : zf) { setEip(next); return; }
+    }
+    if (exitReason != EXIT_NONE) break; // an I/O or MMIO exit: resume after the VMM
+  }
+  // Not finished: re-execute the instruction (its prefixes included) next time.
+  setEip(n == 0 ? next : instrEip);
+}

@@ -1,0 +1,380 @@
+// System instructions: descriptor-table registers (0F 00, 0F 01), LAR/LSL/
+// VERR/VERW/ARPL, control and debug registers, MSRs, CPUID, RDTSC,
+// SYSENTER/SYSEXIT, and the hypercall (VMCALL).
+import {
+  cpl, setCpl, protectedMode, cr0, cr2, cr3, cr4, setCr0Raw, setCr2, setCr3Raw, setCr4Raw, efer, setEfer,
+  gdtrBase, gdtrLimit, idtrBase, idtrLimit, setGdtr, setIdtr, segSel, segAttr, LDTR, TR, CS, SS, getReg, setReg,
+  reg32, setReg32, EAX, ECX, EDX, EBX, ESP, CR0_PE, CR0_PG, CR0_WP, CR0_TS, CR0_ET, CR4_PGE, CR4_PSE, CR4_PAE,
+  flagsRaw, VM, IF, RF, retired, tscOffset, sysenterCs, sysenterEsp, sysenterEip, setSysenterCs, setSysenterEsp,
+  setSysenterEip, ZF, setEip, eip, CR4_TSD, setA20,
+} from "../../state";
+import { DR as DR_AREA } from "../../layout";
+import { ld32a, st32a, f64lo, f64hi } from "../../portable";
+import { getFlags, setFlags } from "../flags";
+import { modrmMod, modrmReg, modrmRm, eaSeg, eaOff, eaPlus, readRM, writeRM, opsize } from "../decode";
+import { readV, writeV, readSys, writeSys, ATTR_UNUSABLE } from "../access";
+import {
+  readDescriptor, descLo, descHi, descAttr, attrDpl, descBase, descLimit, setSegCache, markAccessed,
+  AR_P, AR_S, AR_TYPE, TYPE_CODE, TYPE_CONFORMING, TYPE_READABLE, TYPE_WRITABLE,
+} from "../segments";
+import { tlbFlush, tlbInvalidatePage } from "../../mmu/tlb";
+import { invalidateFetch } from "../fetch";
+import { aborted, raise, raiseUD, GP, NP, requestRestart } from "../../fault";
+import {
+  setExit, armResponse, takeResponse, response, responseFault, EXIT_CPUID, EXIT_RDMSR, EXIT_WRMSR, EXIT_HYPERCALL,
+  setExitField, X_VALUE2,
+} from "../../exit";
+
+/** VMM controls: which CPUID leaves and MSRs leave the core (see index.ts). */
+export let cpuidExitAll: bool = false;
+export function setCpuidExitAll(v: bool): void { cpuidExitAll = v; }
+
+function requirePM(): bool {
+  if (!protectedMode || (flagsRaw & VM) != 0) { raiseUD(); return false; }
+  return true;
+}
+function requireCpl0(): bool {
+  if (cpl != 0) { raise(GP, 0); return false; }
+  return true;
+}
+
+// ---- control registers -------------------------------------------------------
+
+export function writeCr0(v: i32): void {
+  v |= CR0_ET;
+  if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) { raise(GP, 0); return; }
+  const changed = v ^ cr0;
+  setCr0Raw(v);
+  if ((changed & (CR0_PG | CR0_WP | CR0_PE)) != 0) { tlbFlush(false); invalidateFetch(); }
+}
+export function writeCr3(v: i32): void {
+  setCr3Raw(v);
+  tlbFlush((cr4 & CR4_PGE) != 0);
+  invalidateFetch();
+}
+export function writeCr4(v: i32): void {
+  // Only what is implemented may be set: VME/PVI/PAE/OSFXSR... are not (yet).
+  const supported = CR4_PSE | CR4_PGE | CR4_TSD | 8 /* DE */;
+  if ((v & ~supported) != 0) { raise(GP, 0); return; }
+  const changed = v ^ cr4;
+  setCr4Raw(v);
+  if ((changed & (CR4_PSE | CR4_PGE | CR4_PAE)) != 0) { tlbFlush(false); invalidateFetch(); }
+}
+
+/** MOV r32, CRn (toCr=false) / MOV CRn, r32. */
+export function movCr(toCr: bool): void {
+  if (!requireCpl0()) return;
+  const n = modrmReg;
+  if (toCr) {
+    const v = reg32(modrmRm);
+    switch (n) {
+      case 0: writeCr0(v); return;
+      case 2: setCr2(v); return;
+      case 3: writeCr3(v); return;
+      case 4: writeCr4(v); return;
+      default: raiseUD(); return;
+    }
+  }
+  let v: i32;
+  switch (n) {
+    case 0: v = cr0; break;
+    case 2: v = cr2; break;
+    case 3: v = cr3; break;
+    case 4: v = cr4; break;
+    default: raiseUD(); return;
+  }
+  setReg32(modrmRm, v);
+}
+
+/** MOV r32, DRn / MOV DRn, r32 (breakpoints are stored, not yet enforced). */
+export function movDr(toDr: bool): void {
+  if (!requireCpl0()) return;
+  let n = modrmReg;
+  if (n == 4 || n == 5) n += 2; // aliases of DR6/DR7 when CR4.DE = 0
+  if (toDr) {
+    let v = reg32(modrmRm);
+    if (n == 6) v = (v & 0xf00f) | 0xffff0ff0;
+    else if (n == 7) v = (v & ~0xd000) | 0x400;
+    st32a(DR_AREA + (n << 2), v);
+  } else {
+    setReg32(modrmRm, ld32a(DR_AREA + (n << 2)));
+  }
+}
+
+export function clts(): void {
+  if (!requireCpl0()) return;
+  setCr0Raw(cr0 & ~CR0_TS);
+}
+
+// ---- 0F 00: SLDT STR LLDT LTR VERR VERW ---------------------------------------
+
+export function group6(): void {
+  if (!requirePM()) return;
+  switch (modrmReg) {
+    case 0: storeSel(segSel(LDTR)); return;
+    case 1: storeSel(segSel(TR)); return;
+    case 2: { if (!requireCpl0()) return; const s = readRM(2); if (aborted) return; lldt(s); return; }
+    case 3: { if (!requireCpl0()) return; const s = readRM(2); if (aborted) return; ltr(s); return; }
+    case 4: case 5: { const s = readRM(2); if (aborted) return; verify(s, modrmReg == 5); return; }
+    default: raiseUD(); return;
+  }
+}
+
+/** SLDT/STR: a register destination takes the selector zero-extended to the operand size. */
+function storeSel(v: i32): void {
+  if (modrmMod == 3) setReg(opsize, modrmRm, v);
+  else writeRM(2, v);
+}
+
+function lldt(sel: i32): void {
+  if ((sel & 0xfffc) == 0) { setSegCache(LDTR, sel, 0, 0, ATTR_UNUSABLE); return; }
+  if ((sel & 4) != 0) { raise(GP, sel & 0xfffc); return; }
+  if (!readDescriptor(sel, true)) return;
+  const attr = descAttr(descHi);
+  if ((attr & AR_S) != 0 || (attr & AR_TYPE) != 2) { raise(GP, sel & 0xfffc); return; }
+  if ((attr & AR_P) == 0) { raise(NP, sel & 0xfffc); return; }
+  setSegCache(LDTR, sel, descBase(descLo, descHi), descLimit(descLo, descHi), attr);
+}
+
+function ltr(sel: i32): void {
+  if ((sel & 0xfffc) == 0 || (sel & 4) != 0) { raise(GP, sel & 0xfffc); return; }
+  if (!readDescriptor(sel, true)) return;
+  const attr = descAttr(descHi);
+  const type = attr & AR_TYPE;
+  if ((attr & AR_S) != 0 || (type != 1 && type != 9)) { raise(GP, sel & 0xfffc); return; }
+  if ((attr & AR_P) == 0) { raise(NP, sel & 0xfffc); return; }
+  // Mark the TSS busy.
+  writeSys(descAddrHi(), 4, descHi | 0x200);
+  if (aborted) return;
+  setSegCache(TR, sel, descBase(descLo, descHi), descLimit(descLo, descHi), attr | 2);
+}
+import { descAddr } from "../segments";
+function descAddrHi(): i32 { return i32(descAddr + 4); }
+
+/** VERR/VERW: ZF=1 when the segment is readable/writable at CPL and RPL. */
+function verify(sel: i32, write: bool): void {
+  let ok = false;
+  if ((sel & 0xfffc) != 0 && readDescriptor(sel, false)) {
+    const attr = descAttr(descHi);
+    const type = attr & AR_TYPE;
+    const dpl = attrDpl(attr);
+    if ((attr & AR_S) != 0) {
+      const code = (type & TYPE_CODE) != 0;
+      const conforming = code && (type & TYPE_CONFORMING) != 0;
+      const privOk = conforming || (dpl >= cpl && dpl >= (sel & 3));
+      if (write) ok = !code && (type & TYPE_WRITABLE) != 0 && privOk;
+      else ok = (!code || (type & TYPE_READABLE) != 0) && privOk;
+    }
+  }
+  if (aborted) return;
+  const f = getFlags();
+  setFlags(ok ? f | ZF : f & ~ZF);
+}
+
+/** LAR (lsl=false) / LSL: load access rights or limit when the descriptor is visible. */
+export function larLsl(lsl: bool): void {
+  if (!requirePM()) return;
+  const sel = readRM(2);
+  if (aborted) return;
+  let ok = false;
+  if ((sel & 0xfffc) != 0 && readDescriptor(sel, false)) {
+    const attr = descAttr(descHi);
+    const type = attr & AR_TYPE;
+    const dpl = attrDpl(attr);
+    let valid: bool;
+    if ((attr & AR_S) != 0) valid = true;
+    else if (lsl) valid = type == 1 || type == 2 || type == 3 || type == 9 || type == 11;
+    else valid = type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9 || type == 11 || type == 12;
+    const conforming = (attr & AR_S) != 0 && (type & (TYPE_CODE | TYPE_CONFORMING)) == (TYPE_CODE | TYPE_CONFORMING);
+    if (valid && (conforming || (dpl >= cpl && dpl >= (sel & 3)))) {
+      ok = true;
+      if (lsl) setReg(opsize, modrmReg, descLimit(descLo, descHi));
+      else setReg(opsize, modrmReg, descHi & (opsize == 4 ? 0x00f0ff00 : 0xff00));
+    }
+  }
+  if (aborted) return;
+  const f = getFlags();
+  setFlags(ok ? f | ZF : f & ~ZF);
+}
+
+export function arpl(): void {
+  if (!requirePM()) return;
+  const dst = readRM(2);
+  if (aborted) return;
+  const src = getReg(2, modrmReg);
+  const f = getFlags();
+  if ((dst & 3) < (src & 3)) {
+    writeRM(2, (dst & ~3) | (src & 3));
+    if (aborted) return;
+    setFlags(f | ZF);
+  } else setFlags(f & ~ZF);
+}
+
+// ---- 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG VMCALL ------------------------
+
+export function group7(): void {
+  const reg = modrmReg;
+  if (modrmMod == 3) {
+    if (reg == 4) { setReg(opsize, modrmRm, cr0 & (opsize == 2 ? 0xffff : -1)); return; } // SMSW r
+    if (reg == 6) { if (!requireCpl0()) return; lmsw(getReg(2, modrmRm)); return; }
+    if (modrm8() == 0xc1) { vmcall(); return; }
+    raiseUD();
+    return;
+  }
+  switch (reg) {
+    case 0: case 1: { // SGDT / SIDT: 16-bit limit, 32-bit base (24 bits with a 16-bit operand... stored fully on i686)
+      const base = reg == 0 ? gdtrBase : idtrBase;
+      const limit = reg == 0 ? gdtrLimit : idtrLimit;
+      writeV(eaSeg, eaOff, 2, limit); if (aborted) return;
+      writeV(eaSeg, eaPlus(2), 4, opsize == 2 ? base & 0xffffff : base);
+      return;
+    }
+    case 2: case 3: { // LGDT / LIDT
+      if (!requireCpl0()) return;
+      const limit = readV(eaSeg, eaOff, 2); if (aborted) return;
+      let base = readV(eaSeg, eaPlus(2), 4); if (aborted) return;
+      if (opsize == 2) base &= 0xffffff;
+      if (reg == 2) setGdtr(base, limit); else setIdtr(base, limit);
+      return;
+    }
+    case 4: writeRM(2, cr0 & 0xffff); return; // SMSW m16
+    case 6: { if (!requireCpl0()) return; const v = readRM(2); if (aborted) return; lmsw(v); return; }
+    case 7: { // INVLPG
+      if (!requireCpl0()) return;
+      tlbInvalidatePage(i32(segBaseOf(eaSeg) + eaOff));
+      invalidateFetch();
+      return;
+    }
+    default: raiseUD(); return;
+  }
+}
+import { segBase as segBaseOf } from "../../state";
+import { modrm } from "../decode";
+function modrm8(): i32 { return modrm; }
+
+/** LMSW: loads PE MP EM TS; cannot clear PE. */
+function lmsw(v: i32): void {
+  const nv = (cr0 & ~0xe) | (v & 0xf) | (cr0 & CR0_PE);
+  writeCr0(nv);
+}
+
+function vmcall(): void {
+  // Hypercall: the instruction completes and the VMM reads and writes registers.
+  setExit(EXIT_HYPERCALL, reg32(EAX), 0, 0);
+}
+
+// ---- MSRs, CPUID, TSC ---------------------------------------------------------
+
+const MSR_TSC: i32 = 0x10;
+const MSR_SYSENTER_CS: i32 = 0x174;
+const MSR_SYSENTER_ESP: i32 = 0x175;
+const MSR_SYSENTER_EIP: i32 = 0x176;
+
+export function tscNow(): f64 { return tscOffset + retired; }
+
+export function rdtsc(): void {
+  if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode) { raise(GP, 0); return; }
+  const t = tscNow();
+  setReg32(EAX, f64lo(t));
+  setReg32(EDX, f64hi(t));
+}
+
+import { setTscOffset } from "../../state";
+
+/** MSRs the core implements; everything else exits to the VMM, which answers or injects #GP. */
+export function rdmsr(): void {
+  if (!requireCpl0()) return;
+  const idx = reg32(ECX);
+  switch (idx) {
+    case MSR_TSC: { const t = tscNow(); setReg32(EAX, f64lo(t)); setReg32(EDX, f64hi(t)); return; }
+    case MSR_SYSENTER_CS: setReg32(EAX, sysenterCs); setReg32(EDX, 0); return;
+    case MSR_SYSENTER_ESP: setReg32(EAX, sysenterEsp); setReg32(EDX, 0); return;
+    case MSR_SYSENTER_EIP: setReg32(EAX, sysenterEip); setReg32(EDX, 0); return;
+  }
+  if (takeResponse(EXIT_RDMSR, idx, 8)) {
+    if (responseFault()) { raise(GP, 0); return; }
+    setReg32(EAX, response(0)); setReg32(EDX, response(1));
+    return;
+  }
+  armResponse(EXIT_RDMSR, idx, 8);
+  setExit(EXIT_RDMSR, idx, 8, 0);
+  requestRestart();
+}
+
+export function wrmsr(): void {
+  if (!requireCpl0()) return;
+  const idx = reg32(ECX), lo = reg32(EAX), hi = reg32(EDX);
+  switch (idx) {
+    case MSR_TSC: setTscOffset(f64(u32(lo)) + f64(u32(hi)) * 4294967296.0 - retired); return;
+    case MSR_SYSENTER_CS: setSysenterCs(lo & 0xffff); return;
+    case MSR_SYSENTER_ESP: setSysenterEsp(lo); return;
+    case MSR_SYSENTER_EIP: setSysenterEip(lo); return;
+  }
+  if (takeResponse(EXIT_WRMSR, idx, 8)) {
+    if (responseFault()) raise(GP, 0);
+    return;
+  }
+  armResponse(EXIT_WRMSR, idx, 8);
+  setExit(EXIT_WRMSR, idx, 8, lo);
+  setExitField(X_VALUE2, hi);
+  requestRestart();
+}
+
+// CPUID: family 6 (i686) without an FPU yet. Feature bits name exactly what the core does.
+const FEAT_PSE: i32 = 1 << 3;
+const FEAT_TSC: i32 = 1 << 4;
+const FEAT_MSR: i32 = 1 << 5;
+const FEAT_CX8: i32 = 1 << 8;
+const FEAT_SEP: i32 = 1 << 11;
+const FEAT_PGE: i32 = 1 << 13;
+const FEAT_CMOV: i32 = 1 << 15;
+const FEAT_DE: i32 = 1 << 2;
+
+export function cpuid(): void {
+  const leaf = reg32(EAX), sub = reg32(ECX);
+  if (cpuidExitAll) {
+    if (takeResponse(EXIT_CPUID, leaf, 4)) {
+      setReg32(EAX, response(0)); setReg32(EBX, response(1)); setReg32(ECX, response(2)); setReg32(EDX, response(3));
+      return;
+    }
+    armResponse(EXIT_CPUID, leaf, 4);
+    setExit(EXIT_CPUID, leaf, 4, 0);
+    setExitField(X_VALUE2, sub);
+    requestRestart();
+    return;
+  }
+  let a = 0, b = 0, c = 0, d = 0;
+  switch (leaf) {
+    case 0: a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
+    case 1:
+      a = 0x0633; // family 6, model 3, stepping 3
+      d = FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
+      c = 1 << 31; // running under a hypervisor
+      break;
+    case 0x80000000: a = 0x80000000; break;
+    default: break; // unknown leaves read as zero
+  }
+  setReg32(EAX, a); setReg32(EBX, b); setReg32(ECX, c); setReg32(EDX, d);
+}
+
+// ---- SYSENTER / SYSEXIT ---------------------------------------------------------
+
+export function sysenter(): void {
+  if (!protectedMode || (sysenterCs & 0xfffc) == 0) { raise(GP, 0); return; }
+  const f = getFlags();
+  setFlags(f & ~(VM | IF | RF));
+  setCpl(0);
+  setSegCache(CS, sysenterCs & 0xfffc, 0, -1, 0xc09b);
+  setSegCache(SS, (sysenterCs + 8) & 0xfffc, 0, -1, 0xc093);
+  setReg32(ESP, sysenterEsp);
+  setEip(sysenterEip);
+}
+
+export function sysexit(): void {
+  if (!protectedMode || cpl != 0 || (sysenterCs & 0xfffc) == 0) { raise(GP, 0); return; }
+  setCpl(3);
+  setSegCache(CS, ((sysenterCs + 16) & 0xfffc) | 3, 0, -1, 0xc0fb);
+  setSegCache(SS, ((sysenterCs + 24) & 0xfffc) | 3, 0, -1, 0xc0f3);
+  setReg32(ESP, reg32(ECX));
+  setEip(reg32(EDX));
+}

@@ -1,0 +1,48 @@
+// How an instruction stops early. AssemblyScript has no exceptions, so a
+// fault (or an input exit that must re-run the instruction) sets `aborted`
+// and every step that can fail is followed by `if (aborted) return`.
+// Instructions do their faulting work (reads, address checks) before they
+// change architectural state, so stopping leaves the machine as it was.
+
+export let aborted: bool = false;
+/** The instruction must be re-executed after the VMM answers an input exit. */
+export let restart: bool = false;
+export let faultVector: i32 = -1;
+export let faultCode: i32 = 0;
+export let faultHasCode: bool = false;
+
+export const DE: i32 = 0;   // divide error
+export const DB: i32 = 1;
+export const NMI: i32 = 2;
+export const BP: i32 = 3;
+export const OFV: i32 = 4;  // overflow (INTO)
+export const BR: i32 = 5;   // BOUND range
+export const UD: i32 = 6;
+export const NM: i32 = 7;
+export const DF_: i32 = 8;  // double fault
+export const TS_: i32 = 10;
+export const NP: i32 = 11;
+export const SSF: i32 = 12;
+export const GP: i32 = 13;
+export const PF_: i32 = 14;
+export const MF: i32 = 16;
+export const AC_: i32 = 17;
+
+export function raise(vector: i32, code: i32): void {
+  if (aborted) return; // first fault wins
+  aborted = true; faultVector = vector; faultCode = code; faultHasCode = true;
+}
+export function raiseNoCode(vector: i32): void {
+  if (aborted) return;
+  aborted = true; faultVector = vector; faultCode = 0; faultHasCode = false;
+}
+export function raiseGP(code: i32): void { raise(GP, code); }
+export function raiseUD(): void { raiseNoCode(UD); }
+/** Stop the instruction so that it runs again once the VMM has answered. */
+export function requestRestart(): void {
+  if (aborted) return;
+  aborted = true; restart = true; faultVector = -1;
+}
+export function clearAbort(): void {
+  aborted = false; restart = false; faultVector = -1; faultHasCode = false;
+}

@@ -1,0 +1,176 @@
+// The core's exported interface: the KVM-style run(budget) entry point, the
+// machine reset, interrupt injection, and accessors for the full CPU state.
+// Data that the VMM reads on every exit (the exit block, the registers) sits
+// at fixed addresses in memory (layout.ts) so no call is needed for it.
+import * as L from "./layout";
+import { st32a, fill8 } from "./portable";
+import {
+  eip, setEip, instrEip, cpl, setCpl, cr0, cr2, cr3, cr4, efer, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
+  setCr0Raw, setCr2, setCr3Raw, setCr4Raw, setEfer, setGdtr, setIdtr, halted, setHalted, irqShadow, setIrqShadow,
+  flagsRaw, IF, TF, RF, retired, addRetired, setRetired, reg32, setReg32, segSel, segBase, segLimit, segAttr,
+  CS, setA20 as setA20Mask, sysenterCs, sysenterEsp, sysenterEip, setSysenter, tscOffset, setTscOffset, EDX,
+} from "./state";
+import { getFlags, setFlags } from "./cpu/flags";
+import { setSegCache } from "./cpu/segments";
+import { step } from "./cpu/exec";
+import { deliver, deliverFault } from "./cpu/interrupts";
+import { aborted, restart, clearAbort, faultVector } from "./fault";
+import {
+  exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW,
+  EXIT_SHUTDOWN, X_CS, X_EIP,
+} from "./exit";
+import { tlbFlush, tlbMisses, tlbFlushes } from "./mmu/tlb";
+import { invalidateFetch } from "./cpu/fetch";
+import { setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
+import { setCpuidExitAll } from "./cpu/ops/system";
+import { DR } from "./layout";
+
+export { jsAttachMemory } from "./portable";
+
+// ---- events ------------------------------------------------------------------------
+
+let pendingVector: i32 = -1;
+let irqWindowWanted: bool = false;
+
+/** Queue an external interrupt; delivered when IF=1 and no interrupt shadow. */
+export function injectInterrupt(vector: i32): void { pendingVector = vector & 0xff; }
+export function pendingInterrupt(): i32 { return pendingVector; }
+export function cancelInterrupt(): void { pendingVector = -1; }
+/** Ask for an IRQ_WINDOW exit as soon as the guest can take an interrupt. */
+export function requestIrqWindow(on: bool): void { irqWindowWanted = on; }
+export function interruptsEnabled(): bool { return (flagsRaw & IF) != 0 && !irqShadow; }
+
+// ---- the run loop --------------------------------------------------------------------
+
+/**
+ * Run until an exit, or until `budget` instructions have been retired (or
+ * events delivered). Returns the exit reason; details are in the exit block.
+ */
+export function run(budget: i32): i32 {
+  clearExitReason();
+  let n = 0;
+  let done = 0;
+  while (n < budget) {
+    // Events between instructions.
+    const shadow = irqShadow;
+    if (shadow) setIrqShadow(false);
+    if (!shadow && (flagsRaw & IF) != 0) {
+      if (pendingVector >= 0) {
+        const v = pendingVector;
+        pendingVector = -1;
+        setHalted(false);
+        deliver(v, false, 1, false, 0, eip);
+        if (aborted) {
+          if (!deliverFault()) break;
+        }
+        n++;
+        continue;
+      }
+      if (irqWindowWanted) { irqWindowWanted = false; setExit(EXIT_IRQ_WINDOW, 0, 0, 0); break; }
+    }
+    if (halted) { setExit(EXIT_HLT, 0, 0, 0); break; }
+    const trap = (flagsRaw & TF) != 0;
+    step();
+    n++;
+    if (aborted) {
+      setEip(instrEip);
+      if (restart) { clearAbort(); if (exitReason != EXIT_NONE) break; continue; }
+      if (faultVector < 0) { clearAbort(); break; }
+      if (!deliverFault()) break;
+      continue;
+    }
+    done++;
+    if (trap) {
+      // Single-step trap after the instruction (DR6.BS).
+      st32a(DR + 6 * 4, 0xffff4ff0);
+      deliver(1, false, 1, false, 0, eip);
+      if (aborted && !deliverFault()) break;
+    }
+    if (exitReason != EXIT_NONE) break;
+  }
+  addRetired(done);
+  if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
+  setExitField(X_CS, segSel(CS));
+  setExitField(X_EIP, exitReason == EXIT_BUDGET || exitReason == EXIT_HLT ? eip : instrEip);
+  return exitReason;
+}
+
+// ---- machine set-up ---------------------------------------------------------------------
+
+/** Reset the CPU to its power-on state and set the RAM size (bytes). */
+export function reset(ramBytes: i32): void {
+  setRamSize(ramBytes);
+  for (let i = 0; i < 8; i++) setReg32(i, 0);
+  setReg32(EDX, 0x0633); // family/model/stepping after reset, as CPUID reports
+  setFlags(2);
+  setEip(0xfff0);
+  setCpl(0);
+  setCr0Raw(0x60000010); setCr2(0); setCr3Raw(0); setCr4Raw(0); setEfer(0);
+  setGdtr(0, 0xffff); setIdtr(0, 0xffff);
+  for (let s = 0; s < 6; s++) setSegCache(s, 0, 0, 0xffff, 0x93);
+  setSegCache(CS, 0xf000, 0xffff0000, 0xffff, 0x9b);
+  setSegCache(6, 0, 0, 0xffff, 0x82);
+  setSegCache(7, 0, 0, 0xffff, 0x8b);
+  for (let i = 0; i < 8; i++) st32a(DR + i * 4, 0);
+  st32a(DR + 6 * 4, 0xffff0ff0); st32a(DR + 7 * 4, 0x400);
+  setHalted(false); setIrqShadow(false);
+  setSysenter(0, 0, 0);
+  setA20Mask(true);
+  pendingVector = -1; irqWindowWanted = false;
+  setRetired(0); setTscOffset(0);
+  clearAbort();
+  tlbFlush(false);
+  invalidateFetch();
+}
+
+export function setRomSize(bytes: i32): void { setRomSizeMem(bytes); tlbFlush(false); invalidateFetch(); }
+export function setRomShadowed(ram: bool): void { setRomLowIsRam(ram); tlbFlush(false); invalidateFetch(); }
+export function addMmioRange(start: i32, length: i32): bool { const ok = addMmio(start, length); tlbFlush(false); invalidateFetch(); return ok; }
+export function clearMmioRanges(): void { clearMmio(); tlbFlush(false); invalidateFetch(); }
+export function setA20(enabled: bool): void { setA20Mask(enabled); tlbFlush(false); invalidateFetch(); }
+export function interceptCpuid(all: bool): void { setCpuidExitAll(all); }
+/** Call after the VMM writes guest RAM that might be cached (none today; kept for the translation cache). */
+export function flushCaches(): void { tlbFlush(false); invalidateFetch(); }
+
+// ---- layout for the VMM ---------------------------------------------------------------
+
+export function ramBase(): i32 { return L.RAM_BASE; }
+export function romBase(): i32 { return L.ROM; }
+export function exitBlock(): i32 { return L.EXIT; }
+export function regsBase(): i32 { return L.REGS; }
+export function memoryNeeded(ramBytes: i32): f64 { return f64(L.RAM_BASE) + f64(ramBytes); }
+
+// ---- state accessors ------------------------------------------------------------------------
+
+export function getEip(): i32 { return eip; }
+export function setEipReg(v: i32): void { setEip(v); invalidateFetch(); }
+export function getEflags(): i32 { return getFlags(); }
+export function setEflags(v: i32): void { setFlags(v); }
+export function getCpl(): i32 { return cpl; }
+export function setCplReg(v: i32): void { setCpl(v & 3); invalidateFetch(); }
+export function getCr(n: i32): i32 { return n == 0 ? cr0 : n == 2 ? cr2 : n == 3 ? cr3 : n == 4 ? cr4 : 0; }
+export function setCr(n: i32, v: i32): void {
+  if (n == 0) setCr0Raw(v); else if (n == 2) setCr2(v); else if (n == 3) setCr3Raw(v); else if (n == 4) setCr4Raw(v);
+  tlbFlush(false); invalidateFetch();
+}
+export function getEfer(): i32 { return efer; }
+export function setEferReg(v: i32): void { setEfer(v); }
+export function getGdtrBase(): i32 { return gdtrBase; }
+export function getGdtrLimit(): i32 { return gdtrLimit; }
+export function getIdtrBase(): i32 { return idtrBase; }
+export function getIdtrLimit(): i32 { return idtrLimit; }
+export function setGdtrReg(base: i32, limit: i32): void { setGdtr(base, limit & 0xffff); }
+export function setIdtrReg(base: i32, limit: i32): void { setIdtr(base, limit & 0xffff); }
+/** Segment register s (0-5 ES CS SS DS FS GS, 6 LDTR, 7 TR): selector, base, limit, VMX access rights. */
+export function getSegSel(s: i32): i32 { return segSel(s); }
+export function getSegBase(s: i32): i32 { return segBase(s); }
+export function getSegLimit(s: i32): i32 { return segLimit(s); }
+export function getSegAttr(s: i32): i32 { return segAttr(s) & 0x1f0ff; }
+export function setSeg(s: i32, sel: i32, base: i32, limit: i32, attr: i32): void { setSegCache(s, sel, base, limit, attr); }
+export function isHalted(): bool { return halted; }
+export function setHaltedState(v: bool): void { setHalted(v); }
+export function getRetired(): f64 { return retired; }
+export function getTlbMisses(): f64 { return tlbMisses; }
+export function getTlbFlushes(): f64 { return tlbFlushes; }
+export function getSysenter(i: i32): i32 { return i == 0 ? sysenterCs : i == 1 ? sysenterEsp : sysenterEip; }
+export function getTscOffset(): f64 { return tscOffset; }

@@ -1,0 +1,28 @@
+// Fixed layout of the core's linear memory. The same offsets hold in both
+// engines, so the VMM reads the exit block and the register file through a
+// DataView without calling into the core. The AssemblyScript compiler's own
+// static data starts at MEMORY_BASE (asconfig.json: memoryBase), above all of
+// this, and guest RAM starts at RAM_BASE.
+
+export const REGS: i32 = 0x1000;          // 8 × i32: EAX ECX EDX EBX ESP EBP ESI EDI
+export const SEG_SEL: i32 = 0x1040;       // 8 × i32: ES CS SS DS FS GS LDTR TR
+export const SEG_BASE: i32 = 0x1060;
+export const SEG_LIMIT: i32 = 0x1080;     // byte-granular limit (after G scaling)
+export const SEG_ATTR: i32 = 0x10a0;      // VMX access-rights format, see segments.ts
+export const SEG_LO: i32 = 0x10c0;        // lowest valid offset (expand-down segments)
+export const SEG_HI: i32 = 0x10e0;        // highest valid offset
+export const DR: i32 = 0x1100;            // 8 × i32: DR0..DR7
+export const EXIT: i32 = 0x1200;          // the exit block, see exit.ts
+export const EXIT_SIZE: i32 = 0x100;
+
+// Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:
+// entry = (hostPage ^ linearPage) | flag bits; 0 means not cached.
+export const TLB: i32 = 0x100000;          // 4 MiB
+export const TLB_VALID_LIST: i32 = 0x500000; // pages that hold entries, for fast flushes
+export const TLB_VALID_LIST_MAX: i32 = 0x10000;
+
+export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
+export const ROM_MAX: i32 = 0x100000;
+
+export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
+export const RAM_BASE: i32 = 0x2000000;    // guest-physical 0 lives here

@@ -1,0 +1,127 @@
+// The guest-physical memory map: RAM, ROM (with its alias below 4 GiB), the
+// legacy VGA hole and VMM-registered MMIO ranges. Every physical access goes
+// through here or through a TLB entry that was filled from here, so a guest
+// address can never reach core metadata: RAM accesses are bounds-checked
+// against ramSize and land above RAM_BASE.
+import { RAM_BASE, ROM, ROM_MAX } from "./layout";
+import { ld8, ld16, ld32, st8, st16, st32 } from "./portable";
+import { armResponse, takeResponse, response, setExit, EXIT_MMIO_READ, EXIT_MMIO_WRITE, exitReason, EXIT_NONE } from "./exit";
+import { requestRestart } from "./fault";
+
+export let ramSize: i32 = 0;
+/** ROM image size; it occupies [1 MiB - romSize, 1 MiB) and [4 GiB - romSize, 4 GiB). */
+export let romSize: i32 = 0;
+/** The ROM's low copy can be made RAM (shadowed), as a chipset's PAM registers do. */
+export let romLowIsRam: bool = false;
+
+const MAX_MMIO: i32 = 32;
+const mmioStart = new StaticArray<i32>(32);
+const mmioEnd = new StaticArray<i32>(32);   // exclusive, as u32
+let mmioCount: i32 = 0;
+
+export function setRamSize(bytes: i32): void { ramSize = bytes; }
+export function setRomSize(bytes: i32): void { romSize = bytes < ROM_MAX ? bytes : ROM_MAX; }
+export function setRomLowIsRam(v: bool): void { romLowIsRam = v; }
+export function romHostBase(): i32 { return ROM; }
+
+/** Register an MMIO range [start, start+length); accesses leave the core as MMIO exits. */
+export function addMmioRange(start: i32, length: i32): bool {
+  if (mmioCount >= MAX_MMIO) return false;
+  unchecked(mmioStart[mmioCount] = start);
+  unchecked(mmioEnd[mmioCount] = i32(start + length));
+  mmioCount++;
+  return true;
+}
+export function clearMmioRanges(): void { mmioCount = 0; }
+
+function inMmioRange(pa: i32): bool {
+  for (let i = 0; i < mmioCount; i++) {
+    if (u32(pa) >= u32(unchecked(mmioStart[i])) && u32(pa) < u32(unchecked(mmioEnd[i]))) return true;
+  }
+  return false;
+}
+
+export const PHYS_RAM: i32 = 0;
+export const PHYS_ROM: i32 = 1;
+export const PHYS_MMIO: i32 = 2;
+
+/** Kind of a physical page (4 KiB granularity; ranges are page-aligned). */
+export function physKind(pa: i32): i32 {
+  if (mmioCount > 0 && inMmioRange(pa)) return PHYS_MMIO;
+  const upa = u32(pa);
+  if (upa >= 0xa0000 && upa < 0xc0000) return PHYS_MMIO; // legacy VGA window
+  if (romSize > 0) {
+    // Below 1 MiB only the last 128 KiB of the image shows (0xE0000-0xFFFFF), as on a PC.
+    const low = romSize < 0x20000 ? romSize : 0x20000;
+    if (upa >= u32(0x100000 - low) && upa < 0x100000 && !romLowIsRam) return PHYS_ROM;
+    if (upa >= u32(i32(-romSize))) return PHYS_ROM;
+  }
+  if (upa < u32(ramSize)) return PHYS_RAM;
+  return PHYS_MMIO; // unmapped: the VMM's MMIO bus answers all ones
+}
+
+/** Host offset of a physical address of kind RAM or ROM. */
+export function physHost(pa: i32, kind: i32): i32 {
+  if (kind == PHYS_RAM) return RAM_BASE + pa;
+  // ROM: both copies map onto the image; the image ends at the top of each window.
+  return ROM + ((pa & 0xfffff) - (0x100000 - romSize));
+}
+
+/** Read sz bytes at a physical address not known to be RAM (slow path). */
+export function physRead(pa: i32, sz: i32): i32 {
+  const kind = physKind(pa);
+  if (kind == PHYS_RAM) {
+    if (u32(i32(pa + sz)) > u32(ramSize)) return physReadBytes(pa, sz);
+    const h = RAM_BASE + pa;
+    return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
+  }
+  if (kind == PHYS_ROM) {
+    if ((pa & 0xfff) + sz > 0x1000) return physReadBytes(pa, sz);
+    const h = physHost(pa, kind);
+    return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
+  }
+  // MMIO: the instruction is re-executed with the VMM's answer.
+  if (takeResponse(EXIT_MMIO_READ, pa, sz)) {
+    const v = response(0);
+    return sz == 1 ? v & 0xff : sz == 2 ? v & 0xffff : v;
+  }
+  if (exitReason != EXIT_NONE) { requestRestart(); return 0; }
+  armResponse(EXIT_MMIO_READ, pa, sz);
+  setExit(EXIT_MMIO_READ, pa, sz, 0);
+  requestRestart();
+  return 0;
+}
+
+function physReadBytes(pa: i32, sz: i32): i32 {
+  let v = 0;
+  for (let i = 0; i < sz; i++) v |= (physRead(i32(pa + i), 1) & 0xff) << (i << 3);
+  return v;
+}
+
+/** Write sz bytes at a physical address (slow path). ROM ignores writes. */
+export function physWrite(pa: i32, sz: i32, v: i32): void {
+  const kind = physKind(pa);
+  if (kind == PHYS_RAM) {
+    if (u32(i32(pa + sz)) > u32(ramSize)) { physWriteBytes(pa, sz, v); return; }
+    const h = RAM_BASE + pa;
+    if (sz == 1) st8(h, v); else if (sz == 2) st16(h, v); else st32(h, v);
+    return;
+  }
+  if (kind == PHYS_ROM) return;
+  if (exitReason != EXIT_NONE) return; // only one MMIO write can leave per instruction
+  setExit(EXIT_MMIO_WRITE, pa, sz, v);
+}
+
+function physWriteBytes(pa: i32, sz: i32, v: i32): void {
+  for (let i = 0; i < sz; i++) physWrite(i32(pa + i), 1, (v >> (i << 3)) & 0xff);
+}
+
+/** Page-table reads and writes: RAM only (tables elsewhere read as zero, not present). */
+export function ptRead(pa: i32): i32 {
+  if (u32(pa) > u32(ramSize - 4)) return 0;
+  return ld32(RAM_BASE + pa);
+}
+export function ptWrite(pa: i32, v: i32): void {
+  if (u32(pa) > u32(ramSize - 4)) return;
+  st32(RAM_BASE + pa, v);
+}

@@ -1,0 +1,102 @@
+/**
+ * Command-line parsing for `symbiont`: a small, strict parser so that every
+ * bad option gets a one-line error instead of being ignored.
+ *
+ * @module
+ */
+export class UsageError extends Error {}
+
+export interface CommonOptions {
+  engine: "wasm" | "js";
+  memMiB: number;
+  timeout: number;
+  until: RegExp | null;
+  stats: boolean;
+  append: string;
+  initrd: string[];
+  bios: string | null;
+  debugcon: string | null;
+}
+
+export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
+
+const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon"]);
+const FLAG_OPTIONS = new Set(["--stats", "--help", "-h"]);
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const options: CommonOptions = {
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null,
+  };
+  const positional: string[] = [];
+  let command = "";
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    let value: string | undefined;
+    const eq = a.indexOf("=");
+    if (a.startsWith("--") && eq > 0) { value = a.slice(eq + 1); a = a.slice(0, eq); }
+    if (VALUE_OPTIONS.has(a)) {
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
+        value = argv[++i]!;
+      }
+      applyValue(options, a, value);
+    } else if (FLAG_OPTIONS.has(a)) {
+      if (a === "--stats") options.stats = true;
+      else command = "help";
+    } else if (a.startsWith("-") && a !== "-") {
+      throw new UsageError(`unknown option ${a}`);
+    } else if (!command) {
+      command = a;
+    } else {
+      positional.push(a);
+    }
+  }
+  return { command: command || "help", positional, options };
+}
+
+function applyValue(o: CommonOptions, name: string, v: string): void {
+  switch (name) {
+    case "--engine":
+      if (v !== "wasm" && v !== "js") throw new UsageError(`--engine must be wasm or js (got "${v}")`);
+      o.engine = v; return;
+    case "--mem": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 2 || n > 1984) throw new UsageError(`--mem must be a whole number of MiB between 2 and 1984 (got "${v}")`);
+      o.memMiB = n; return;
+    }
+    case "--timeout": {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${v}")`);
+      o.timeout = n; return;
+    }
+    case "--until":
+      try { o.until = new RegExp(v); } catch (e) { throw new UsageError(`--until: bad regular expression: ${(e as Error).message}`); }
+      return;
+    case "--append": o.append = v; return;
+    case "--initrd": o.initrd = v.split(",").filter((s) => s.length > 0); return;
+    case "--bios": o.bios = v; return;
+    case "--debugcon": o.debugcon = v; return;
+  }
+}
+
+export const USAGE = `usage: symbiont <command> [options]
+
+commands:
+  run <kernel>        run a Multiboot kernel (ELF or a.out kludge) or a flat binary (loaded at 1 MiB)
+  run --bios <rom>    run a BIOS or CPU-test ROM from the reset vector
+  demo                run the built-in demo kernel
+  help                show this text
+
+options:
+  --engine wasm|js    CPU engine: WebAssembly (default) or pure JavaScript
+  --mem MB            guest RAM in MiB (default 128)
+  --timeout S         stop after S seconds of wall-clock time (exit status 124)
+  --until REGEX       stop with status 0 as soon as serial output matches REGEX
+  --stats             print statistics to stderr at the end
+  --append STR        kernel command line (Multiboot), as QEMU's -append
+  --initrd F[,F...]   Multiboot modules, as QEMU's -initrd
+  --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
+  --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
+
+Serial port COM1 is stdin/stdout. A guest write of v to port 0xF4
+(isa-debug-exit) ends the run with exit status (v << 1) | 1, as QEMU does.`;

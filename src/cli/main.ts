@@ -1,0 +1,140 @@
+/**
+ * `symbiont` — the command-line VMM. Serial COM1 is the process's stdio; the
+ * exit status follows QEMU's isa-debug-exit convention.
+ *
+ * @module
+ */
+import { readFileSync, openSync, writeSync, closeSync } from "node:fs";
+import { parseArgs, UsageError, USAGE, type CommonOptions } from "./args.js";
+import { createEngine } from "../node/engines.js";
+import { runVm, type RunOutcome } from "../node/runner.js";
+import { Pc } from "../machine/pc.js";
+import { DEMO_KERNEL } from "../guests/demo.js";
+
+/** Exit statuses other than the guest's own (debug-exit). */
+const EXIT_USAGE = 2;
+const EXIT_GUEST_ERROR = 3;
+const EXIT_TIMEOUT = 124;
+
+function readInput(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory" : err.message;
+    throw new UsageError(`cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+async function runCommand(image: Uint8Array | null, path: string, o: CommonOptions): Promise<number> {
+  const ramBytes = o.memMiB * 1024 * 1024;
+  const engine = await createEngine(o.engine, ramBytes);
+  let serialTail = "";
+  let matched = false;
+  let debugconFd: number | null = null;
+  if (o.debugcon && o.debugcon !== "stdio") {
+    try { debugconFd = openSync(o.debugcon, "w"); } catch (e) { throw new UsageError(`cannot open --debugcon file ${o.debugcon}: ${(e as Error).message}`); }
+  }
+  const out: number[] = [];
+  const flush = () => { if (out.length) { process.stdout.write(Uint8Array.from(out)); out.length = 0; } };
+  const pc = new Pc({
+    engine,
+    ramBytes,
+    onSerial: (b) => {
+      out.push(b);
+      if (out.length >= 4096) flush();
+      if (o.until && !matched) {
+        serialTail = (serialTail + String.fromCharCode(b)).slice(-4096);
+        if (o.until.test(serialTail)) { matched = true; pc.vm.requestStop({ kind: "requested", why: "until" }); }
+      }
+    },
+    onDebugcon: o.debugcon ? (b) => {
+      if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else { out.push(b); }
+    } : undefined,
+  });
+  if (o.bios) {
+    pc.vm.loadRom(readInput(o.bios, "BIOS image"));
+  }
+  if (image) {
+    const modules = o.initrd.map((p) => ({ data: readInput(p, "module"), cmdline: p }));
+    try {
+      pc.loadKernel(image, { path, append: o.append, modules });
+    } catch (e) {
+      throw new UsageError(`${path}: ${(e as Error).message}`);
+    }
+  }
+  if (process.stdin.isTTY === false || process.stdin.isTTY === true) {
+    process.stdin.on("data", (d: Buffer) => pc.uart.receive(d));
+    process.stdin.on("error", () => {});
+  }
+  const started = performance.now();
+  let outcome: RunOutcome;
+  try {
+    outcome = await runVm(pc.vm, {
+      timeoutSeconds: o.timeout,
+      shouldStop: () => (matched ? { kind: "until-matched", pattern: o.until!.source } : null),
+    });
+  } finally {
+    flush();
+    process.stdin.pause();
+    process.stdin.unref?.();
+    if (debugconFd !== null) closeSync(debugconFd);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (o.stats) printStats(pc, seconds, o);
+  switch (outcome.kind) {
+    case "debug-exit": return outcome.status & 0xff;
+    case "until-matched": case "requested": return 0;
+    case "timeout": process.stderr.write(`symbiont: timeout after ${outcome.seconds} s\n`); return EXIT_TIMEOUT;
+    case "halted": process.stderr.write(`symbiont: ${outcome.message}\n`); return 0;
+    case "shutdown": case "unimplemented": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "budget": return 0;
+  }
+}
+
+function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
+  const s = pc.vm.stats();
+  const lines = [
+    `engine          ${o.engine}`,
+    `instructions    ${s.instructions}`,
+    `time            ${seconds.toFixed(3)} s`,
+    `MIPS            ${(s.instructions / seconds / 1e6).toFixed(1)}`,
+    `exits           ${Object.entries(s.exits).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}`,
+    `TLB misses      ${s.tlbMisses}  flushes ${s.tlbFlushes}`,
+    `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
+  ];
+  process.stderr.write(lines.map((l) => `[stats] ${l}`).join("\n") + "\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { command, positional, options } = parseArgs(argv);
+    switch (command) {
+      case "help":
+        process.stdout.write(USAGE + "\n");
+        return 0;
+      case "run": {
+        if (positional.length > 1) throw new UsageError(`run takes one kernel file (got ${positional.length})`);
+        const path = positional[0];
+        if (!path && !options.bios) throw new UsageError("run needs a kernel file or --bios FILE");
+        const image = path ? readInput(path, "kernel") : null;
+        if (image && image.length === 0) throw new UsageError(`${path}: empty file`);
+        return await runCommand(image, path ?? "", options);
+      }
+      case "demo":
+        return await runCommand(DEMO_KERNEL, "demo", options);
+      case "boot":
+        process.stderr.write("symbiont: 'boot' (Linux bzImage) is not implemented yet: it needs the x87 FPU and the PC devices (issue 4)\n");
+        return EXIT_USAGE;
+      default:
+        throw new UsageError(`unknown command "${command}" (try: symbiont help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`symbiont: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`symbiont: ${(e as Error).message}\n`);
+    return EXIT_GUEST_ERROR;
+  }
+}

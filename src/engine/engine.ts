@@ -1,0 +1,63 @@
+/**
+ * One Engine interface over the two builds of the core: the Wasm module
+ * (asc) and the same source compiled to JavaScript (esbuild). Loading is
+ * platform-neutral: the caller supplies the Wasm bytes (Node reads a file,
+ * a browser fetches).
+ *
+ * @module
+ */
+import { instantiate } from "@assemblyscript/loader";
+import type { CoreExports } from "./core.js";
+import { createCore } from "../../build/core-js.mjs";
+
+export type EngineKind = "wasm" | "js";
+
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly core: CoreExports;
+  /** The core's linear memory (guest RAM starts at core.ramBase()). */
+  readonly buffer: ArrayBuffer;
+}
+
+const WASM_PAGE = 65536;
+
+/** Largest guest RAM: the core's address space is 32-bit and guest RAM sits above 32 MiB of metadata. */
+export const MAX_RAM_BYTES = 2048 * 1024 * 1024 - 64 * 1024 * 1024;
+
+function checkRam(ramBytes: number): void {
+  if (!Number.isInteger(ramBytes) || ramBytes < 1024 * 1024 || ramBytes > MAX_RAM_BYTES || ramBytes % 4096 !== 0) {
+    throw new Error(`guest RAM must be a multiple of 4 KiB between 1 MiB and ${MAX_RAM_BYTES / 1048576} MiB (got ${ramBytes} bytes)`);
+  }
+}
+
+/** Instantiate the Wasm engine for a guest with ramBytes of RAM. */
+export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, ramBytes: number): Promise<Engine> {
+  checkRam(ramBytes);
+  const mod = await instantiate<Record<string, unknown>>(wasm, {
+    env: {
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`core abort at ${line}:${col}`);
+      },
+    },
+  });
+  const exports = mod.exports as unknown as CoreExports & { memory: WebAssembly.Memory };
+  const need = Math.ceil(exports.memoryNeeded(ramBytes) / WASM_PAGE);
+  const have = exports.memory.buffer.byteLength / WASM_PAGE;
+  if (need > have) exports.memory.grow(need - have);
+  exports.reset(ramBytes);
+  return {
+    kind: "wasm",
+    core: exports,
+    get buffer() { return exports.memory.buffer; },
+  };
+}
+
+/** Instantiate the pure-JavaScript engine (no Wasm needed). */
+export function createJsEngine(ramBytes: number): Engine {
+  checkRam(ramBytes);
+  const core = createCore() as unknown as CoreExports;
+  const buffer = new ArrayBuffer(core.memoryNeeded(ramBytes));
+  core.jsAttachMemory(buffer);
+  core.reset(ramBytes);
+  return { kind: "js", core, buffer };
+}

@@ -1,0 +1,36 @@
+/**
+ * Runs a VM from Node without blocking the event loop: slices of guest
+ * instructions, with the timeout, --until matching and host input checked
+ * between slices.
+ *
+ * @module
+ */
+import type { Vm, StopReason } from "../vmm/vm.js";
+
+export type RunOutcome = StopReason | { kind: "timeout"; seconds: number } | { kind: "until-matched"; pattern: string };
+
+export interface RunOptions {
+  /** Wall-clock limit in seconds (Infinity for none). */
+  timeoutSeconds?: number;
+  /** Instructions per slice between event-loop turns. */
+  slice?: number;
+  /** Stop as soon as this returns a reason (checked between slices and on serial output). */
+  shouldStop?: () => RunOutcome | null;
+}
+
+export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> {
+  const slice = opts.slice ?? 2_000_000;
+  const deadline = opts.timeoutSeconds !== undefined && Number.isFinite(opts.timeoutSeconds)
+    ? performance.now() + opts.timeoutSeconds * 1000 : Infinity;
+  for (;;) {
+    const stop = vm.run(slice);
+    const external = opts.shouldStop?.();
+    if (external) return external;
+    if (stop.kind !== "budget") {
+      if (stop.kind === "halted" && vm.core.pendingInterrupt() >= 0) continue;
+      return stop;
+    }
+    if (performance.now() > deadline) return { kind: "timeout", seconds: opts.timeoutSeconds! };
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * A virtual machine: one vCPU (an Engine), the port and MMIO buses, and the
+ * run loop that calls the core and dispatches its exits — the VMM side of
+ * the KVM-style boundary. Devices and policies attach through the buses and
+ * the hook tables; nothing here knows which devices a PC has (machine/pc.ts).
+ *
+ * @module
+ */
+import type { Engine } from "../engine/engine.js";
+import { ExitCode } from "../engine/core.js";
+import { PortBus, MmioBus, type PortDevice, type MmioDevice } from "./bus.js";
+import { readExit, writeResponse, describeUnimplemented, type VcpuExit } from "./exits.js";
+import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
+
+/** Why run() stopped. */
+export type StopReason =
+  | { kind: "debug-exit"; status: number }
+  | { kind: "shutdown"; message: string }
+  | { kind: "unimplemented"; message: string }
+  | { kind: "halted"; message: string }
+  | { kind: "budget" }
+  | { kind: "requested"; why: string };
+
+export interface MsrHook { read?(index: number): bigint | undefined; write?(index: number, value: bigint): boolean }
+/** A hypercall handler reads and writes guest registers through the VM. */
+export type HypercallHook = (vm: Vm) => void;
+export type CpuidHook = (leaf: number, subleaf: number) => [number, number, number, number] | undefined;
+
+export interface VmStats {
+  instructions: number;
+  exits: Record<string, number>;
+  tlbMisses: number;
+  tlbFlushes: number;
+}
+
+/** How many instructions the core may run per call before coming back to the VMM. */
+const SLICE = 1 << 20;
+
+export class Vm {
+  readonly ports = new PortBus();
+  readonly mmio = new MmioBus();
+  readonly engine: Engine;
+  private view: DataView;
+  private readonly exitBase: number;
+  private stopRequest: StopReason | null = null;
+  private readonly msrHooks = new Map<number, MsrHook>();
+  private readonly hypercalls = new Map<number, HypercallHook>();
+  private cpuidHook: CpuidHook | null = null;
+  readonly exitCounts: Record<string, number> = {};
+
+  constructor(engine: Engine, readonly ramBytes: number) {
+    this.engine = engine;
+    this.view = new DataView(engine.buffer);
+    this.exitBase = engine.core.exitBlock();
+  }
+
+  get core() { return this.engine.core; }
+
+  // ---- memory ------------------------------------------------------------------------
+
+  private ram(): Uint8Array {
+    if (this.view.buffer !== this.engine.buffer) this.view = new DataView(this.engine.buffer);
+    return new Uint8Array(this.engine.buffer, this.core.ramBase(), this.ramBytes);
+  }
+  private checkRange(addr: number, len: number): void {
+    if (!Number.isInteger(addr) || addr < 0 || len < 0 || addr + len > this.ramBytes) {
+      throw new RangeError(`guest-physical range 0x${addr.toString(16)}+0x${len.toString(16)} is outside RAM (${this.ramBytes / 1048576} MiB)`);
+    }
+  }
+  /** Copy bytes into guest RAM at a physical address. */
+  writePhysical(addr: number, data: Uint8Array): void {
+    this.checkRange(addr, data.length);
+    this.ram().set(data, addr);
+    this.core.flushCaches();
+  }
+  /** Copy bytes out of guest RAM. */
+  readPhysical(addr: number, len: number): Uint8Array {
+    this.checkRange(addr, len);
+    return this.ram().slice(addr, addr + len);
+  }
+  /** Load a BIOS image: it ends at 1 MiB and is aliased at 4 GiB (the reset vector). */
+  loadRom(image: Uint8Array): void {
+    if (image.length === 0 || image.length % 4096 !== 0 || image.length > 1024 * 1024) {
+      throw new Error(`ROM image size must be a multiple of 4 KiB up to 1 MiB (got ${image.length} bytes)`);
+    }
+    new Uint8Array(this.engine.buffer, this.core.romBase(), image.length).set(image);
+    this.core.setRomSize(image.length);
+  }
+
+  // ---- CPU state -----------------------------------------------------------------------
+
+  getState(): CpuState { return readCpuState(this.core, this.dataView()); }
+  setState(st: Partial<CpuState>): void { writeCpuState(this.core, this.dataView(), st); }
+  reg(i: number): number { return this.dataView().getUint32(this.core.regsBase() + 4 * i, true); }
+  setReg(i: number, v: number): void { this.dataView().setUint32(this.core.regsBase() + 4 * i, v >>> 0, true); }
+  private dataView(): DataView {
+    if (this.view.buffer !== this.engine.buffer) this.view = new DataView(this.engine.buffer);
+    return this.view;
+  }
+
+  // ---- hooks ---------------------------------------------------------------------------------
+
+  addPortDevice(base: number, length: number, dev: PortDevice): void { this.ports.register(base, length, dev); }
+  addMmioDevice(base: number, length: number, dev: MmioDevice): void {
+    this.mmio.register(base, length, dev);
+    if (!this.core.addMmioRange(base | 0, length | 0)) throw new Error("too many MMIO ranges (the core keeps 32)");
+  }
+  onMsr(index: number, hook: MsrHook): void { this.msrHooks.set(index >>> 0, hook); }
+  onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }
+  onCpuid(hook: CpuidHook | null): void { this.cpuidHook = hook; this.core.interceptCpuid(hook !== null); }
+  injectInterrupt(vector: number): void { this.core.injectInterrupt(vector); }
+  /** Ask run() to stop after the current exit (from a device callback). */
+  requestStop(reason: StopReason): void { this.stopRequest ??= reason; }
+
+  // ---- the run loop -----------------------------------------------------------------------------
+
+  /**
+   * Run until something stops the VM or `maxInstructions` have been
+   * executed. Synchronous: callers that need to stay responsive call it with
+   * a bounded budget in a loop (see node/runner.ts).
+   */
+  run(maxInstructions = Infinity): StopReason {
+    const core = this.core;
+    let left = maxInstructions;
+    while (left > 0) {
+      const before = core.getRetired();
+      const code = core.run(Math.min(SLICE, left));
+      left -= Math.max(1, core.getRetired() - before);
+      if (code === ExitCode.Budget) { if (this.stopRequest) break; continue; }
+      const exit = readExit(this.dataView(), this.exitBase, code);
+      this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
+      const stop = this.handleExit(exit);
+      if (stop) return stop;
+      if (this.stopRequest) break;
+    }
+    const s = this.stopRequest ?? { kind: "budget" as const };
+    this.stopRequest = null;
+    return s;
+  }
+
+  private handleExit(exit: VcpuExit): StopReason | null {
+    const view = this.dataView();
+    switch (exit.reason) {
+      case "io-in":
+        writeResponse(view, this.exitBase, [this.ports.read(exit.port, exit.size)]);
+        return null;
+      case "io-out":
+        this.ports.write(exit.port, exit.size, exit.value);
+        return null;
+      case "mmio-read":
+        writeResponse(view, this.exitBase, [this.mmio.read(exit.address, exit.size)]);
+        return null;
+      case "mmio-write":
+        this.mmio.write(exit.address, exit.size, exit.value);
+        return null;
+      case "rdmsr": {
+        const v = this.msrHooks.get(exit.index)?.read?.(exit.index);
+        if (v === undefined) writeResponse(view, this.exitBase, [0, 0], true); // #GP, as hardware does for unknown MSRs
+        else writeResponse(view, this.exitBase, [Number(v & 0xffffffffn), Number(v >> 32n)]);
+        return null;
+      }
+      case "wrmsr": {
+        const ok = this.msrHooks.get(exit.index)?.write?.(exit.index, exit.value) ?? false;
+        writeResponse(view, this.exitBase, [], !ok);
+        return null;
+      }
+      case "cpuid": {
+        const r = this.cpuidHook?.(exit.leaf, exit.subleaf) ?? [0, 0, 0, 0];
+        writeResponse(view, this.exitBase, r);
+        return null;
+      }
+      case "hypercall": {
+        const h = this.hypercalls.get(exit.nr);
+        if (h) h(this); else this.setReg(0, -1000); // -KVM_ENOSYS, as KVM answers unknown hypercalls
+        return null;
+      }
+      case "hlt": {
+        if (this.core.pendingInterrupt() >= 0 && this.core.interruptsEnabled()) return null;
+        const st = this.getState();
+        const at = `${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}`;
+        return {
+          kind: "halted",
+          message: (st.eflags & 0x200) === 0 ? `guest halted with interrupts disabled at ${at}` : `guest halted waiting for an interrupt at ${at}`,
+        };
+      }
+      case "shutdown": {
+        const st = this.getState();
+        return { kind: "shutdown", message: `triple fault: guest shut down at ${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}` };
+      }
+      case "unimplemented":
+        return { kind: "unimplemented", message: describeUnimplemented(exit) };
+      case "irq-window":
+        return null;
+      case "budget":
+        return null;
+    }
+  }
+
+  stats(): VmStats {
+    return {
+      instructions: this.core.getRetired(),
+      exits: { ...this.exitCounts },
+      tlbMisses: this.core.getTlbMisses(),
+      tlbFlushes: this.core.getTlbFlushes(),
+    };
+  }
+}
+
+function hex(n: number, w: number): string { return (n >>> 0).toString(16).padStart(w, "0"); }

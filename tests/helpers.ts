@@ -1,0 +1,25 @@
+// Shared test helpers: run a kernel image on an engine through the library API.
+import { readFileSync } from "node:fs";
+import { createEngine } from "../src/node/engines.js";
+import { Pc } from "../src/machine/pc.js";
+import type { EngineKind } from "../src/engine/engine.js";
+import type { StopReason } from "../src/vmm/vm.js";
+
+export const ENGINES: EngineKind[] = ["wasm", "js"];
+
+export interface KernelRun { serial: string; stop: StopReason; pc: Pc }
+
+/** Run a Multiboot kernel until it stops (debug-exit, halt, fault) or the instruction cap. */
+export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number } = {}): Promise<KernelRun> {
+  const ramBytes = (opts.memMiB ?? 32) * 1024 * 1024;
+  const e = await createEngine(engine, ramBytes);
+  const bytes: number[] = [];
+  const pc = new Pc({ engine: e, ramBytes, onSerial: (b) => bytes.push(b) });
+  pc.loadKernel(image, { path: opts.path ?? "kernel", append: opts.append ?? "" });
+  const stop = pc.vm.run(opts.maxInstructions ?? 2_000_000_000);
+  return { serial: Buffer.from(bytes).toString("latin1"), stop, pc };
+}
+
+export function readBytes(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}

@@ -1,0 +1,28 @@
+// The nasm test kernels under tests/kernels/, run on both engines; their
+// serial output must equal what QEMU printed for the same binary
+// (tests/kernels/golden/, recorded by tests/kernels/record-golden.sh).
+import { describe, it, expect } from "vitest";
+import { readdirSync, existsSync, readFileSync } from "node:fs";
+import { ENGINES, runKernel, readBytes } from "./helpers.js";
+
+const dir = new URL("./kernels/", import.meta.url).pathname;
+const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).map((f) => f.slice(0, -4)).sort();
+
+describe("test kernels match QEMU's serial output", () => {
+  it("has golden files to compare against", () => {
+    expect(kernels.length).toBeGreaterThan(0);
+  });
+  for (const name of kernels) {
+    const bin = `${dir}bin/${name}.elf`;
+    for (const engine of ENGINES) {
+      it(`${name} on ${engine}`, async () => {
+        expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
+        const golden = readFileSync(`${dir}golden/${name}.txt`, "latin1");
+        const r = await runKernel(readBytes(bin), engine, { path: bin });
+        expect(r.serial).toBe(golden);
+        // QEMU exits with status 1: the kernel wrote 0 to isa-debug-exit.
+        expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });
+      });
+    }
+  }
+});

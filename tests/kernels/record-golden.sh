@@ -1,0 +1,42 @@
+#!/bin/sh
+# Run each kernel under QEMU and record its serial output as the golden file.
+#   tests/kernels/bin/NAME.elf -> tests/kernels/golden/NAME.txt
+# Usage: tests/kernels/record-golden.sh [NAME...]   (default: every bin/*.elf)
+# Needs qemu-system-i386 (Debian: qemu-system-x86). Run build.sh first.
+# A kernel passes only if QEMU exits with status 1 (isa-debug-exit written
+# with 0) and the output has no "UNEXPECTED" line.
+set -eu
+dir=$(cd "$(dirname "$0")" && pwd)
+qemu=${QEMU:-qemu-system-i386}
+mkdir -p "$dir/golden"
+
+if [ $# -eq 0 ]; then
+    set --
+    for f in "$dir"/bin/*.elf; do set -- "$@" "$(basename "$f" .elf)"; done
+fi
+
+fail=0
+for name in "$@"; do
+    out="$dir/golden/$name.txt"
+    tmp="$out.tmp"
+    status=0
+    timeout 60 "$qemu" -nodefaults -display none -serial stdio \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -kernel "$dir/bin/$name.elf" > "$tmp" </dev/null || status=$?
+    if [ "$status" -ne 1 ]; then
+        echo "FAIL $name: qemu exit status $status (expected 1)" >&2
+        fail=1
+        rm -f "$tmp"
+        continue
+    fi
+    if grep -q UNEXPECTED "$tmp"; then
+        echo "FAIL $name: unexpected exception:" >&2
+        grep UNEXPECTED "$tmp" >&2
+        fail=1
+        rm -f "$tmp"
+        continue
+    fi
+    mv "$tmp" "$out"
+    echo "recorded golden/$name.txt ($(wc -l < "$out") lines)"
+done
+exit $fail
