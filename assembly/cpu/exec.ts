@@ -391,10 +391,11 @@ function pusha(sz: i32): void {
   }
   setSP(ss32 ? i32(sp0 - 8 * sz) : (sp0 - 8 * sz) & 0xffff);
 }
+const popaValues = new StaticArray<i32>(8);
 function popa(sz: i32): void {
   const sp0 = getSP();
   // Read everything first so a fault leaves the registers untouched.
-  let vals = new StaticArray<i32>(8);
+  const vals = popaValues;
   for (let r = 7; r >= 0; r--) {
     const off = ss32 ? i32(sp0 + (7 - r) * sz) : (sp0 + (7 - r) * sz) & 0xffff;
     vals[r] = readV(SS, off, sz);

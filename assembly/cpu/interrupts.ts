@@ -3,10 +3,10 @@
 // of privilege), and the double-fault / triple-fault escalation.
 import {
   protectedMode, cpl, setCpl, eip, setEip, idtrBase, idtrLimit, reg32, setReg32, ESP,
-  segSel, segBase, segLimit, segAttr, CS, SS, TR, ss32, IF, TF, NT, RF, VM, AC, setHalted, flagsRaw,
+  segSel, segBase, segLimit, segAttr, CS, SS, TR, ES, DS, FS, GS, ss32, IF, TF, NT, RF, VM, AC, setHalted, flagsRaw,
 } from "../state";
 import { getFlags, setFlags } from "./flags";
-import { readSys, writeSys, push, readLin } from "./access";
+import { readSys, writeSys, push, readLin, ATTR_UNUSABLE } from "./access";
 import {
   readDescriptor, descLo, descHi, descAddr, setLastDesc, descAttr, attrDpl, loadCsChecked, setSegCache, loadSegReal,
   descBase, descLimit, AR_P, AR_S, AR_TYPE, AR_DB, TYPE_CODE, TYPE_CONFORMING, TYPE_WRITABLE, TYPE_ACCESSED, markAccessed,
@@ -74,7 +74,9 @@ function deliverProtected(vector: i32, soft: bool, ext: i32, hasErr: bool, err: 
   const csLo = descLo, csHi = descHi, csAddr = descAddr;
   const f = getFlags();
   const psz = gate32 ? 4 : 2;
-  if ((flagsRaw & VM) != 0) { raise(GP, (sel & 0xfffc) + ext); return; } // virtual-8086 mode is not implemented
+  const fromV86 = (flagsRaw & VM) != 0;
+  // From virtual-8086 mode only a ring-0, non-conforming handler may be reached.
+  if (fromV86 && ((type & TYPE_CONFORMING) != 0 || dpl != 0)) { raise(GP, (sel & 0xfffc) + ext); return; }
   if ((type & TYPE_CONFORMING) == 0 && dpl < cpl) {
     // Inter-privilege: new stack from the TSS.
     const oldSS = segSel(SS), oldESP = reg32(ESP);
@@ -83,23 +85,31 @@ function deliverProtected(vector: i32, soft: bool, ext: i32, hasErr: bool, err: 
     // Write the frame on the new stack before committing anything.
     const ssBase = descBase(ssLo, ssHi);
     const ss32New = (descAttr(ssHi) & AR_DB) != 0;
-    let sp = newESP;
-    const n = hasErr ? 6 : 5;
+    const sp = newESP;
+    const n = (hasErr ? 6 : 5) + (fromV86 ? 4 : 0);
     const frameTop = ss32New ? i32(sp - n * psz) : (sp - n * psz) & 0xffff;
     // Limit check of the new stack (expand-up).
     const ssLim = descLimit(ssLo, ssHi);
     if (u32(frameTop) > u32(ssLim) || u32(i32((ss32New ? sp : sp & 0xffff) - 1)) > u32(ssLim)) { raise(SSF, (newSS & 0xfffc) + ext); return; }
-    const vals0 = oldSS, vals1 = oldESP, vals2 = f, vals3 = segSel(CS), vals4 = retEip;
     let p = ss32New ? sp : sp & 0xffff;
-    p = stackPut(ssBase, p, psz, vals0, ss32New); if (aborted) return;
-    p = stackPut(ssBase, p, psz, vals1, ss32New); if (aborted) return;
-    p = stackPut(ssBase, p, psz, vals2, ss32New); if (aborted) return;
-    p = stackPut(ssBase, p, psz, vals3, ss32New); if (aborted) return;
-    p = stackPut(ssBase, p, psz, vals4, ss32New); if (aborted) return;
+    if (fromV86) {
+      p = stackPut(ssBase, p, psz, segSel(GS), ss32New); if (aborted) return;
+      p = stackPut(ssBase, p, psz, segSel(FS), ss32New); if (aborted) return;
+      p = stackPut(ssBase, p, psz, segSel(DS), ss32New); if (aborted) return;
+      p = stackPut(ssBase, p, psz, segSel(ES), ss32New); if (aborted) return;
+    }
+    p = stackPut(ssBase, p, psz, oldSS, ss32New); if (aborted) return;
+    p = stackPut(ssBase, p, psz, oldESP, ss32New); if (aborted) return;
+    p = stackPut(ssBase, p, psz, f, ss32New); if (aborted) return;
+    p = stackPut(ssBase, p, psz, segSel(CS), ss32New); if (aborted) return;
+    p = stackPut(ssBase, p, psz, retEip, ss32New); if (aborted) return;
     if (hasErr) { p = stackPut(ssBase, p, psz, err, ss32New); if (aborted) return; }
     // Commit: SS, ESP, CS, EIP, CPL, flags.
     setSegCache(SS, (newSS & 0xfffc) | dpl, ssBase, ssLim, descAttr(ssHi) | TYPE_ACCESSED);
     if (ss32New) setReg32(ESP, p); else setReg32(ESP, (reg32(ESP) & 0xffff0000) | (p & 0xffff));
+    if (fromV86) {
+      for (let s = 0; s < 6; s++) if (s != CS && s != SS) setSegCache(s, 0, 0, 0, ATTR_UNUSABLE);
+    }
     setCpl(dpl);
     setLastDesc(csLo, csHi, csAddr);
     loadCsChecked(sel, dpl);

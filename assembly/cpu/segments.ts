@@ -98,10 +98,12 @@ export function setSegCache(seg: i32, sel: i32, base: i32, limit: i32, attr: i32
 /** Real mode and virtual-8086 mode: only the selector and base change. */
 export function loadSegReal(seg: i32, sel: i32): void {
   sel &= 0xffff;
+  // Real mode keeps the cached limit and attributes (so "unreal mode" works, as on hardware).
   let attr = segAttr(seg) & 0x1f0ff;
-  if ((flagsRaw & VM) != 0) attr = 0xf3 | (seg == CS ? 0x8 : 0); // V86: DPL 3 read/write
-  if ((attr & ATTR_UNUSABLE) != 0) attr = 0x93;
-  setSegCache(seg, sel, sel << 4, segLimit(seg), attr);
+  let limit = segLimit(seg);
+  if ((flagsRaw & VM) != 0) { attr = 0xf3 | (seg == CS ? 0x8 : 0); limit = 0xffff; } // V86: DPL 3, 64 KiB
+  else if ((attr & ATTR_UNUSABLE) != 0) { attr = 0x93; limit = 0xffff; }
+  setSegCache(seg, sel, sel << 4, limit, attr);
 }
 
 /** MOV/POP/LxS to a data or stack segment register, with the protected-mode checks. */

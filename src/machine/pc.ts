@@ -7,7 +7,7 @@
  * |-------------|-----------------------------------------|
  * | 0x3F8-0x3FF | 16550A UART (COM1), the console          |
  * | 0xF4-0xF7   | isa-debug-exit (QEMU's test exit)        |
- * | 0x80        | POST code recorder                       |
+ * | 0x80, 0x190 | POST code recorder (0x190: test386.asm's default) |
  * | 0xE9        | debugcon (when an output is given)       |
  *
  * @module
@@ -53,6 +53,8 @@ export class Pc {
       },
     }));
     vm.addPortDevice(PostCode.DEFAULT_PORT, 1, this.postCode);
+    // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
+    vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
   }
 

@@ -237,7 +237,10 @@ export function writableFlags(sz: i32): i32 {
 
 /** IRET / IRETD. */
 export function iret(sz: i32): void {
-  if (!protectedMode) {
+  const v86 = (flagsRaw & VM) != 0;
+  // In virtual-8086 mode IRET is IOPL-sensitive (no VME); at IOPL 3 it behaves as in real mode.
+  if (v86 && (flagsRaw & IOPL) != IOPL) { raise(GP, 0); return; }
+  if (!protectedMode || v86) {
     const ip = readV(SS, getSP(), sz); if (aborted) return;
     const cs = readV(SS, spPlus(sz), sz); if (aborted) return;
     const fl = readV(SS, spPlus(sz * 2), sz); if (aborted) return;
@@ -248,7 +251,6 @@ export function iret(sz: i32): void {
     setFlags((getFlags() & ~m) | (fl & m));
     return;
   }
-  if ((flagsRaw & VM) != 0) { unimplemented(4); return; } // virtual-8086 mode
   if ((flagsRaw & NT) != 0) {
     // Return from a nested task: the back link is the first word of the TSS.
     const link = readSys(segBase(TR), 2); if (aborted) return;
@@ -258,7 +260,7 @@ export function iret(sz: i32): void {
   const ip = readV(SS, getSP(), sz); if (aborted) return;
   const sel = readV(SS, spPlus(sz), sz) & 0xffff; if (aborted) return;
   const fl = readV(SS, spPlus(sz * 2), sz); if (aborted) return;
-  if (sz == 4 && (fl & VM) != 0 && cpl == 0) { unimplemented(4); return; } // return to virtual-8086 mode
+  if (sz == 4 && (fl & VM) != 0 && cpl == 0) { iretToV86(ip, sel, fl); return; }
   const rpl = sel & 3;
   if ((sel & 0xfffc) == 0) { raise(GP, 0); return; }
   if (rpl < cpl) { raise(GP, sel & 0xfffc); return; }
@@ -295,4 +297,25 @@ export function iret(sz: i32): void {
   setEip(target);
   nullInaccessibleSegments(rpl, ES); nullInaccessibleSegments(rpl, DS);
   nullInaccessibleSegments(rpl, FS); nullInaccessibleSegments(rpl, GS);
+}
+
+/** IRETD from ring 0 with VM set in the popped EFLAGS: enter virtual-8086 mode. */
+function iretToV86(ip: i32, cs: i32, fl: i32): void {
+  // The frame continues with ESP, SS, ES, DS, FS, GS (32 bits each).
+  const esp = readV(SS, spPlus(12), 4); if (aborted) return;
+  const ss = readV(SS, spPlus(16), 4); if (aborted) return;
+  const es = readV(SS, spPlus(20), 4); if (aborted) return;
+  const ds = readV(SS, spPlus(24), 4); if (aborted) return;
+  const fs = readV(SS, spPlus(28), 4); if (aborted) return;
+  const gs = readV(SS, spPlus(32), 4); if (aborted) return;
+  setFlags(fl | 2);
+  setCpl(3);
+  loadSegReal(CS, cs & 0xffff);
+  loadSegReal(SS, ss & 0xffff);
+  loadSegReal(ES, es & 0xffff);
+  loadSegReal(DS, ds & 0xffff);
+  loadSegReal(FS, fs & 0xffff);
+  loadSegReal(GS, gs & 0xffff);
+  setReg32(ESP, esp);
+  setEip(ip & 0xffff);
 }
