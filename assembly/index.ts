@@ -26,6 +26,8 @@ import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
 export { jsAttachMemory } from "./portable";
+/** The decoder's opcode table (cpu/opcodes.ts): format word of a one-byte or 0F opcode. */
+export { opcodeFormat } from "./cpu/opcodes";
 
 // ---- events ------------------------------------------------------------------------
 

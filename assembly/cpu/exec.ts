@@ -9,7 +9,7 @@ import {
 } from "../state";
 import {
   opsize, adsize32, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, resetPrefixes, setOpsize, setAdsize32,
-  setSegOverride, setRepPrefix, setLockPrefix, decodeModrm, decodeMoffs, readRM, writeRM, readReg, writeReg,
+  setSegOverride, setRepPrefix, setLockPrefix, lockPrefix, decodeModrm, decodeMoffs, readRM, writeRM, readReg, writeReg,
   eaPlus, dataSeg, repPrefix, modrm, eaBaseEsp, adjustEa,
 } from "./decode";
 import { fetch8, fetch16, fetchImm, fetchS8 } from "./fetch";
@@ -36,14 +36,20 @@ import { cmpxchg8b } from "./ops/cx8";
 export function unimplemented(detail: i32): void {
   setExit(EXIT_UNIMPLEMENTED, i32(segBase(CS) + instrEip), 0, 0);
   setExitField(X_DETAIL, detail);
-  const n = 15;
-  for (let i = 0; i < n; i++) {
-    const lin = i32(segBase(CS) + instrEip + i);
-    setExitByte(i, readLinQuiet(lin));
+  // Exactly the instruction's bytes when the opcode table knows its format, else 15.
+  let n = 0;
+  while (n < 15) {
+    const lin = i32(segBase(CS) + instrEip + n);
+    insnBytes[n] = u8(readLinQuiet(lin));
+    setExitByte(n, i32(insnBytes[n]));
+    n++;
+    if (insnLength(insnBytes, n, cs32) > 0) break;
   }
   setExitField(X_NBYTES, n);
   requestRestart();
 }
+const insnBytes = new StaticArray<u8>(15);
+import { insnLength } from "./opcodes";
 function readLinQuiet(lin: i32): i32 {
   const v = readLin(lin, 1);
   if (aborted) { clearQuiet(); return 0; }
@@ -57,6 +63,8 @@ export function step(): void {
   setInstrEip(eip);
   resetPrefixes(cs32);
   let op = fetch8();
+  if (aborted) return;
+  if (!isPrefix(op)) { exec1(op); return; } // the common case: no prefix
   // Prefixes (at most 14 before the opcode; 15 bytes in all).
   for (let n = 0; ; n++) {
     if (aborted) return;
@@ -72,10 +80,50 @@ export function step(): void {
       case 0x65: setSegOverride(GS); break;
       case 0xf0: setLockPrefix(true); break;
       case 0xf2: case 0xf3: setRepPrefix(op); break;
-      default: exec1(op); return;
+      default:
+        if (lockPrefix && !lockable(op)) { raiseUD(); return; }
+        exec1(op);
+        return;
     }
     op = fetch8();
   }
+}
+
+/** 26 2E 36 3E (segments), 64-67 (FS GS operand/address size), F0 F2 F3 (LOCK REPNE REP). */
+function isPrefix(op: i32): bool {
+  return (op & 0xe7) == 0x26 || (op & 0xfc) == 0x64 || ((op & 0xfc) == 0xf0 && op != 0xf1);
+}
+
+/**
+ * LOCK is allowed only on read-modify-write instructions with a memory
+ * destination (SDM, LOCK); anything else raises #UD. Peeks at the opcode's
+ * following bytes without consuming them.
+ */
+function lockable(op: i32): bool {
+  let opc = op;
+  let at = 0;
+  if (op == 0x0f) { opc = 0x100 | peekByte(0); at = 1; }
+  const m = peekByte(at);
+  if (aborted) return true; // let the real fetch fault
+  const mem = (m >> 6) != 3;
+  const reg = (m >> 3) & 7;
+  if (opc < 0x40 && (opc & 7) < 2 && (opc >> 3) != 7) return mem;     // ALU Eb,Gb / Ev,Gv except CMP
+  if (opc >= 0x80 && opc <= 0x83) return mem && reg != 7;              // group 1 except CMP
+  if (opc == 0x86 || opc == 0x87) return mem;                          // XCHG
+  if (opc == 0xf6 || opc == 0xf7) return mem && (reg == 2 || reg == 3); // NOT, NEG
+  if (opc == 0xfe || opc == 0xff) return mem && reg < 2;               // INC, DEC
+  if (opc == 0x1ab || opc == 0x1b3 || opc == 0x1bb) return mem;        // BTS, BTR, BTC
+  if (opc == 0x1ba) return mem && reg >= 5;                            // BTS/BTR/BTC imm
+  if (opc == 0x1b0 || opc == 0x1b1 || opc == 0x1c0 || opc == 0x1c1) return mem; // CMPXCHG, XADD
+  if (opc == 0x1c7) return mem && reg == 1;                            // CMPXCHG8B
+  return false;
+}
+function peekByte(i: i32): i32 {
+  const save = eip;
+  setEip(i32(save + i));
+  const b = fetch8();
+  setEip(save);
+  return b;
 }
 
 function exec1(op: i32): void {
@@ -369,9 +417,9 @@ function iflagAllowed(): bool {
 }
 
 function pushSeg(s: i32): void {
-  const sz = opsize;
-  // A 32-bit push of a segment register writes 16 bits (the upper half is left as it was, like recent Intel CPUs and QEMU do not: QEMU writes zero-extended 32 bits).
-  push(sz, segSel(s));
+  // With a 32-bit operand the selector is pushed zero-extended (the SDM allows this or a
+  // 16-bit write; QEMU and P6-era CPUs zero-extend).
+  push(opsize, segSel(s));
 }
 function popSeg(s: i32): void {
   const sz = opsize;

@@ -45,6 +45,7 @@ export function writeCr0(v: i32): void {
   if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) { raise(GP, 0); return; }
   const changed = v ^ cr0;
   setCr0Raw(v);
+  if ((v & CR0_PE) == 0) setCpl(0); // real mode runs at privilege 0
   if ((changed & (CR0_PG | CR0_WP | CR0_PE)) != 0) { tlbFlush(false); invalidateFetch(); }
 }
 export function writeCr3(v: i32): void {
@@ -54,7 +55,7 @@ export function writeCr3(v: i32): void {
 }
 export function writeCr4(v: i32): void {
   // Only what is implemented may be set: VME/PVI/PAE/OSFXSR... are not (yet).
-  const supported = CR4_PSE | CR4_PGE | CR4_TSD | 8 /* DE */;
+  const supported = CR4_PSE | CR4_PGE | CR4_TSD;
   if ((v & ~supported) != 0) { raise(GP, 0); return; }
   const changed = v ^ cr4;
   setCr4Raw(v);
@@ -328,7 +329,6 @@ const FEAT_CX8: i32 = 1 << 8;
 const FEAT_SEP: i32 = 1 << 11;
 const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
-const FEAT_DE: i32 = 1 << 2;
 
 export function cpuid(): void {
   const leaf = reg32(EAX), sub = reg32(ECX);
@@ -348,7 +348,7 @@ export function cpuid(): void {
     case 0: a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
-      d = FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
+      d = FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
       break;
     case 0x80000000: a = 0x80000000; break;
