@@ -32,13 +32,15 @@ main:
     HRT 'das', {das}
     ; ---------------------------------------------------------- AAA / AAS
     FMASK MASK_AAA
-    TABLES AX768, tbl_zero, FLAGS_BCD
+    TABLES AX1024, tbl_zero, FLAGS_BCD
     RAWTABLES AXRAW, tbl_zero, FLAGS_AFCF
     HRT 'aaa', {aaa}
     HRT 'aas', {aas}
     ; ---------------------------------------------------------- AAM / AAD
+    ; (AAM ignores AH and the input flags: AL 0..255 x flags clear/set;
+    ;  AAD uses AH: 4 AH values x AL 0..255)
     FMASK MASK_AAM
-    TABLES AX768, tbl_zero, FLAGS_BCD
+    TABLES AL256, tbl_zero, tbl_flags2
     RAWTABLES AXRAW, tbl_zero, tbl_flags2
     HRT 'aam10', {aam}
     HT 'aam16', {aam 16}
@@ -47,6 +49,7 @@ main:
     HT 'aam1', {aam 1}
     HT 'aam255', {aam 255}
     HT 'aam0', {aam 0}                          ; every iteration: #DE, state unchanged
+    TABLES AX1024, tbl_zero, tbl_flags2
     HRT 'aad10', {aad}
     HT 'aad16', {aad 16}
     HT 'aad7', {aad 7}
@@ -79,8 +82,8 @@ AL256:
     dd 0x9e377900 | i
 %assign i i + 1
 %endrep
-; AH in {00, 12, ff, 09} x AL 0..255
-AX768:
+; AH in {00, 12, ff, 09} x AL 0..255 (upper halves vary too)
+AX1024:
     dd 1024
 %assign h 0
 %rep 4

@@ -170,7 +170,7 @@ LOWBUF_BASE equ 0x00200000      ; 2 MiB: free RAM outside the image
 
 main:
     call lowbuf_init
-    GDTSET SEL_SEG16, LOWBUF_BASE, 0xffff, 0x92, 0x00
+    GDTSET SEL_SEG16, LOWBUF_BASE, 0xffff, 0x93, 0x00
 
     ; ---------------------------------------------------------- BT family
     RAWREGS 1
@@ -216,16 +216,18 @@ main:
 
     ; ---------------------------------------------------------- BSWAP, MOVSX, MOVZX, CBW...
     FMASK F_ALL
-    TABLES BVALS, BVALS, tbl_flags2
+    TABLES BVALS, tbl_zero, tbl_flags2
     RAWTABLES BRAWV, tbl_zero, tbl_flags_clear
     RAWREGS 1
     HRT 'bswap_eax', {bswap eax}
     HT 'bswap_ecx', {mov ecx, eax}, {bswap ecx}
     HT 'bswap_edx', {mov edx, eax}, {bswap edx}
-    HT 'bswap_ebx', {bswap ebx}
+    HT 'bswap_ebx', {mov ebx, eax}, {bswap ebx}
     HT 'bswap_ebp', {mov ebp, eax}, {bswap ebp}
     HT 'bswap_esi', {mov esi, eax}, {bswap esi}
     HT 'bswap_edi', {mov edi, eax}, {bswap edi}
+    ; MOVSX/MOVZX: source = B; A only provides the bits a 16-bit destination keeps
+    TABLES BKEEP, BVALS, tbl_flags2
     RAWTABLES BRAWV, BRAWV, tbl_flags_clear
     HRT 'movsx32_8', {movsx eax, bl}
     HT 'movsx32_8h', {movsx eax, bh}
@@ -242,6 +244,7 @@ main:
     HT 'movzx32_m16', {mov [scratch], ebx}, {movzx eax, word [scratch]}
     HT 'movzx16_m8', {mov [scratch], ebx}, {movzx ax, byte [scratch]}
     RAWREGS 1 | 8
+    TABLES BVALS, tbl_zero, tbl_flags2
     RAWTABLES BRAWV, tbl_zero, tbl_flags_clear
     HRT 'cbw', {cbw}
     HRT 'cwde', {cwde}
@@ -249,6 +252,7 @@ main:
     HRT 'cdq', {cdq}
 
     ; ---------------------------------------------------------- XCHG, XADD, CMPXCHG
+    TABLES BVALS, BVALS, tbl_flags2
     RAWTABLES BRAWV, BRAWV, tbl_flags2
     RAWREGS 1 | 2
     FMASK F_ALL
@@ -416,6 +420,8 @@ BOFFS:
     dd -1, -8, -16, -17, -32, -33, -100, -128, -129
 BRAWV:
     dd 2, 0x8421c3a5, 0x0000ff00
+BKEEP:
+    dd 2, 0x12345678, 0xfedcba98
 BRAWO:
     dd 7, 0, 5, 16, 31, 33, -1, -100
 BSFDST:

@@ -92,7 +92,7 @@ FRAME equ TSTOP + 128
 %endmacro
 
 main:
-    GDTSET SEL_CODE_B, IMAGE_BASE, 0xfffff, 0x9a, 0xc0
+    GDTSET SEL_CODE_B, IMAGE_BASE, 0xfffff, 0x9b, 0xc0
 
     ; ================================================================ PUSH
     PRINTLN '-- push r32, r16, imm8, imm32, imm16, o16 imm8'

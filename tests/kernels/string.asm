@@ -65,7 +65,7 @@ FLX1 equ 0xcd7                  ; DF=1, all arithmetic flags set
 %endmacro
 
 main:
-    GDTSET SEL_SEG16, LOWBUF_BASE, 0xffff, 0x92, 0x00
+    GDTSET SEL_SEG16, LOWBUF_BASE, 0xffff, 0x93, 0x00
 
     ; ------------------------------------------------------------ MOVS
     STR 'movsb',            S+256, D+256, 0x77, 0, FLX, {movsb}
