@@ -20,6 +20,7 @@ import {
   EXIT_SHUTDOWN, X_CS, X_EIP,
 } from "./exit";
 import { tlbFlush, tlbMisses, tlbFlushes } from "./mmu/tlb";
+import { loadPdptes } from "./mmu/walk";
 import { invalidateFetch } from "./cpu/fetch";
 import { setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
@@ -153,6 +154,7 @@ export function setCplReg(v: i32): void { setCpl(v & 3); invalidateFetch(); }
 export function getCr(n: i32): i32 { return n == 0 ? cr0 : n == 2 ? cr2 : n == 3 ? cr3 : n == 4 ? cr4 : 0; }
 export function setCr(n: i32, v: i32): void {
   if (n == 0) setCr0Raw(v); else if (n == 2) setCr2(v); else if (n == 3) setCr3Raw(v); else if (n == 4) setCr4Raw(v);
+  if ((cr0 & 0x80000000) != 0 && (cr4 & 0x20) != 0) loadPdptes(); // PAE: the PDPTE registers follow CR3
   tlbFlush(false); invalidateFetch();
 }
 export function getEfer(): i32 { return efer; }

@@ -18,6 +18,7 @@ import {
   AR_P, AR_S, AR_TYPE, TYPE_CODE, TYPE_CONFORMING, TYPE_READABLE, TYPE_WRITABLE,
 } from "../segments";
 import { tlbFlush, tlbInvalidatePage } from "../../mmu/tlb";
+import { loadPdptes, EFER_NXE } from "../../mmu/walk";
 import { invalidateFetch } from "../fetch";
 import { aborted, raise, raiseUD, GP, NP, requestRestart } from "../../fault";
 import {
@@ -44,20 +45,36 @@ export function writeCr0(v: i32): void {
   v |= CR0_ET;
   if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) { raise(GP, 0); return; }
   const changed = v ^ cr0;
+  if ((v & CR0_PG) != 0 && (changed & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0) {
+    // Turning on PAE paging loads the PDPTEs; reserved bits there are #GP(0).
+    const old = cr0;
+    setCr0Raw(v);
+    if (!loadPdptes()) { setCr0Raw(old); raise(GP, 0); return; }
+  }
   setCr0Raw(v);
   if ((v & CR0_PE) == 0) setCpl(0); // real mode runs at privilege 0
   if ((changed & (CR0_PG | CR0_WP | CR0_PE)) != 0) { tlbFlush(false); invalidateFetch(); }
 }
 export function writeCr3(v: i32): void {
+  if ((cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0) {
+    const old = cr3;
+    setCr3Raw(v);
+    if (!loadPdptes()) { setCr3Raw(old); raise(GP, 0); return; }
+  }
   setCr3Raw(v);
   tlbFlush((cr4 & CR4_PGE) != 0);
   invalidateFetch();
 }
 export function writeCr4(v: i32): void {
   // Only what is implemented may be set: VME/PVI/PAE/OSFXSR... are not (yet).
-  const supported = CR4_PSE | CR4_PGE | CR4_TSD;
+  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE;
   if ((v & ~supported) != 0) { raise(GP, 0); return; }
   const changed = v ^ cr4;
+  if ((cr0 & CR0_PG) != 0 && (v & CR4_PAE) != 0 && (changed & (CR4_PAE | CR4_PSE | CR4_PGE)) != 0) {
+    const old = cr4;
+    setCr4Raw(v);
+    if (!loadPdptes()) { setCr4Raw(old); raise(GP, 0); return; }
+  }
   setCr4Raw(v);
   if ((changed & (CR4_PSE | CR4_PGE | CR4_PAE)) != 0) { tlbFlush(false); invalidateFetch(); }
 }
@@ -270,6 +287,7 @@ const MSR_TSC: i32 = 0x10;
 const MSR_SYSENTER_CS: i32 = 0x174;
 const MSR_SYSENTER_ESP: i32 = 0x175;
 const MSR_SYSENTER_EIP: i32 = 0x176;
+const MSR_EFER: i32 = 0xc0000080;
 
 export function tscNow(): f64 { return tscOffset + retired; }
 
@@ -291,6 +309,7 @@ export function rdmsr(): void {
     case MSR_SYSENTER_CS: setReg32(EAX, sysenterCs); setReg32(EDX, 0); return;
     case MSR_SYSENTER_ESP: setReg32(EAX, sysenterEsp); setReg32(EDX, 0); return;
     case MSR_SYSENTER_EIP: setReg32(EAX, sysenterEip); setReg32(EDX, 0); return;
+    case MSR_EFER: setReg32(EAX, efer); setReg32(EDX, 0); return;
   }
   if (takeResponse(EXIT_RDMSR, idx, 8)) {
     if (responseFault()) { raise(GP, 0); return; }
@@ -310,6 +329,11 @@ export function wrmsr(): void {
     case MSR_SYSENTER_CS: setSysenterCs(lo & 0xffff); return;
     case MSR_SYSENTER_ESP: setSysenterEsp(lo); return;
     case MSR_SYSENTER_EIP: setSysenterEip(lo); return;
+    case MSR_EFER:
+      // Only NXE (bit 11) exists on this CPU (no long mode, no SYSCALL).
+      if ((lo & ~EFER_NXE) != 0 || hi != 0) { raise(GP, 0); return; }
+      setEfer(lo); tlbFlush(false); invalidateFetch();
+      return;
   }
   if (takeResponse(EXIT_WRMSR, idx, 8)) {
     if (responseFault()) raise(GP, 0);
@@ -329,6 +353,8 @@ const FEAT_CX8: i32 = 1 << 8;
 const FEAT_SEP: i32 = 1 << 11;
 const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
+const FEAT_PAE: i32 = 1 << 6;
+const EXT_FEAT_NX: i32 = 1 << 20;
 
 export function cpuid(): void {
   const leaf = reg32(EAX), sub = reg32(ECX);
@@ -348,10 +374,11 @@ export function cpuid(): void {
     case 0: a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
-      d = FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
+      d = FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
       break;
-    case 0x80000000: a = 0x80000000; break;
+    case 0x80000000: a = 0x80000001; break;
+    case 0x80000001: d = EXT_FEAT_NX; break;
     default: break; // unknown leaves read as zero
   }
   setReg32(EAX, a); setReg32(EBX, b); setReg32(ECX, c); setReg32(EDX, d);
