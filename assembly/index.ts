@@ -21,12 +21,16 @@ import {
 } from "./exit";
 import { tlbFlush, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes } from "./mmu/walk";
+import { tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
-import { setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
+import { setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
 export { jsAttachMemory } from "./portable";
+import { fpuReset } from "./cpu/fpu/state";
+/** x87 FERR# (CR0.NE=0 error reporting): the VMM raises IRQ13 on its rising edge; port 0xF0 writes call fpuIgnne(). */
+export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
 /** The decoder's opcode table (cpu/opcodes.ts): format word of a one-byte or 0F opcode. */
 export { opcodeFormat } from "./cpu/opcodes";
 
@@ -73,13 +77,21 @@ export function run(budget: i32): i32 {
     }
     if (halted) { setExit(EXIT_HLT, 0, 0, 0); break; }
     const trap = (flagsRaw & TF) != 0;
+    if (tcEnabled && !trap) {
+      // Through the translation cache: a block at a time.
+      const r = tcRun(budget - n);
+      if (r >= 0) {
+        n += r > 0 ? r : 1;
+        done += r;
+        if (aborted && !afterAbort()) break;
+        if (exitReason != EXIT_NONE) break;
+        continue;
+      }
+    }
     step();
     n++;
     if (aborted) {
-      setEip(instrEip);
-      if (restart) { clearAbort(); if (exitReason != EXIT_NONE) break; continue; }
-      if (faultVector < 0) { clearAbort(); break; }
-      if (!deliverFault()) break;
+      if (!afterAbort()) break;
       continue;
     }
     done++;
@@ -98,6 +110,17 @@ export function run(budget: i32): i32 {
   return exitReason;
 }
 
+/**
+ * The current instruction stopped early: restart it after an input exit, or
+ * deliver its fault. Returns false when run() must return to the VMM.
+ */
+function afterAbort(): bool {
+  setEip(instrEip);
+  if (restart) { clearAbort(); return exitReason == EXIT_NONE; }
+  if (faultVector < 0) { clearAbort(); return false; }
+  return deliverFault();
+}
+
 // ---- machine set-up ---------------------------------------------------------------------
 
 /** Reset the CPU to its power-on state and set the RAM size (bytes). */
@@ -111,7 +134,7 @@ export function reset(ramBytes: i32): void {
   setCr0Raw(0x60000010); setCr2(0); setCr3Raw(0); setCr4Raw(0); setEfer(0);
   setGdtr(0, 0xffff); setIdtr(0, 0xffff);
   for (let s = 0; s < 6; s++) setSegCache(s, 0, 0, 0xffff, 0x93);
-  setSegCache(CS, 0xf000, 0xffff0000, 0xffff, 0x9b);
+  setSegCache(CS, 0xf000, 0xffff0000, 0xffff, 0x93); // SDM: CS after reset is present, read/write, accessed
   setSegCache(6, 0, 0, 0xffff, 0x82);
   setSegCache(7, 0, 0, 0xffff, 0x8b);
   for (let i = 0; i < 8; i++) st32a(DR + i * 4, 0);
@@ -121,19 +144,28 @@ export function reset(ramBytes: i32): void {
   setA20Mask(true);
   pendingVector = -1; irqWindowWanted = false;
   setRetired(0); setTscOffset(0);
+  fpuReset();
   clearAbort();
+  tcFlushAll();
   tlbFlush(false);
   invalidateFetch();
 }
 
-export function setRomSize(bytes: i32): void { setRomSizeMem(bytes); tlbFlush(false); invalidateFetch(); }
-export function setRomShadowed(ram: bool): void { setRomLowIsRam(ram); tlbFlush(false); invalidateFetch(); }
-export function addMmioRange(start: i32, length: i32): bool { const ok = addMmio(start, length); tlbFlush(false); invalidateFetch(); return ok; }
-export function clearMmioRanges(): void { clearMmio(); tlbFlush(false); invalidateFetch(); }
+export function setRomSize(bytes: i32): void { setRomSizeMem(bytes); tcFlushAll(); invalidateFetch(); }
+export function setRomShadowed(ram: bool): void { setRomLowIsRam(ram); tcFlushAll(); invalidateFetch(); }
+export function addMmioRange(start: i32, length: i32): bool { const ok = addMmio(start, length); tcFlushAll(); invalidateFetch(); return ok; }
+export function clearMmioRanges(): void { clearMmio(); tcFlushAll(); invalidateFetch(); }
 export function setA20(enabled: bool): void { setA20Mask(enabled); tlbFlush(false); invalidateFetch(); }
 export function interceptCpuid(all: bool): void { setCpuidExitAll(all); }
-/** Call after the VMM writes guest RAM that might be cached (none today; kept for the translation cache). */
-export function flushCaches(): void { tlbFlush(false); invalidateFetch(); }
+/** Call after the VMM or a device wrote guest RAM: cached code there is dropped. */
+export function notifyPhysWrite(pa: i32, len: i32): void { invalidateCodeRange(pa, len); }
+/** Drop all cached translations (TLB and translation cache). */
+export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
+/** Turn the translation cache on or off (off: every instruction is decoded as it runs). */
+export function setTranslationCache(on: bool): void { setTcacheEnabled(on); invalidateFetch(); }
+export function getTcacheStat(i: i32): f64 {
+  return i == 0 ? tcLookups : i == 1 ? tcHits : i == 2 ? tcBuilt : i == 3 ? tcInvalidations : tcEvictions;
+}
 
 // ---- layout for the VMM ---------------------------------------------------------------
 
@@ -178,3 +210,6 @@ export function getTlbMisses(): f64 { return tlbMisses; }
 export function getTlbFlushes(): f64 { return tlbFlushes; }
 export function getSysenter(i: i32): i32 { return i == 0 ? sysenterCs : i == 1 ? sysenterEsp : sysenterEip; }
 export function getTscOffset(): f64 { return tscOffset; }
+export function setTscOffsetValue(v: f64): void { setTscOffset(v); }
+/** The legacy VGA window 0xA0000-0xBFFFF: MMIO (a PC) or plain RAM (a bare machine). */
+export function setVgaHole(on: bool): void { setVgaWindowMmio(on); tcFlushAll(); invalidateFetch(); }

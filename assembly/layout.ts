@@ -14,6 +14,7 @@ export const SEG_HI: i32 = 0x10e0;        // highest valid offset
 export const DR: i32 = 0x1100;            // 8 × i32: DR0..DR7
 export const EXIT: i32 = 0x1200;          // the exit block, see exit.ts
 export const EXIT_SIZE: i32 = 0x100;
+export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical order) + scratch slots, 0xA0 bytes (cpu/fpu/state.ts)
 
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:
 // entry = (hostPage ^ linearPage) | flag bits; 0 means not cached.
@@ -25,4 +26,17 @@ export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM ima
 export const ROM_MAX: i32 = 0x100000;
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
-export const RAM_BASE: i32 = 0x2000000;    // guest-physical 0 lives here
+
+// Translation cache (tcache.ts): 16 MiB.
+export const TC_HASH: i32 = 0x2000000;      // 64 Ki buckets × i32 (block index + 1)
+export const TC_HASH_SIZE: i32 = 0x10000;
+export const TC_BLOCKS: i32 = 0x2040000;    // 32 Ki blocks × 32 bytes
+export const TC_BLOCK_MAX: i32 = 0x8000;
+export const TC_PAGES: i32 = 0x2140000;     // per guest RAM page: first block on it + 1 (up to 2 GiB of RAM)
+// (TC_PAGES and TC_LINES cover 512 Ki pages: 2 GiB of guest RAM.)
+export const TC_LINES: i32 = 0x2340000;     // per guest RAM page: 64-bit mask of 64-byte lines holding code
+export const TC_SMC: i32 = 0x2740000;       // per guest RAM page: invalidations so far (255 = interpret only)
+export const TC_RECORDS: i32 = 0x27c0000;   // decoded instructions, 32 bytes each
+export const TC_RECORD_MAX: i32 = (0x3000000 - 0x27c0000) >> 5;
+
+export const RAM_BASE: i32 = 0x3000000;    // guest-physical 0 lives here

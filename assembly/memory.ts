@@ -7,12 +7,16 @@ import { RAM_BASE, ROM, ROM_MAX } from "./layout";
 import { ld8, ld16, ld32, st8, st16, st32 } from "./portable";
 import { armResponse, takeResponse, response, setExit, EXIT_MMIO_READ, EXIT_MMIO_WRITE, exitReason, EXIT_NONE } from "./exit";
 import { requestRestart } from "./fault";
+import { writeHitsCode, invalidateCodeAt } from "./tcache";
 
 export let ramSize: i32 = 0;
 /** ROM image size; it occupies [1 MiB - romSize, 1 MiB) and [4 GiB - romSize, 4 GiB). */
 export let romSize: i32 = 0;
 /** The ROM's low copy can be made RAM (shadowed), as a chipset's PAM registers do. */
 export let romLowIsRam: bool = false;
+/** The legacy VGA window 0xA0000-0xBFFFF is MMIO (off for bare machines: all RAM). */
+export let vgaWindowMmio: bool = true;
+export function setVgaWindowMmio(v: bool): void { vgaWindowMmio = v; }
 
 const MAX_MMIO: i32 = 32;
 const mmioStart = new StaticArray<i32>(32);
@@ -49,7 +53,7 @@ export const PHYS_MMIO: i32 = 2;
 export function physKind(pa: i32): i32 {
   if (mmioCount > 0 && inMmioRange(pa)) return PHYS_MMIO;
   const upa = u32(pa);
-  if (upa >= 0xa0000 && upa < 0xc0000) return PHYS_MMIO; // legacy VGA window
+  if (upa >= 0xa0000 && upa < 0xc0000 && vgaWindowMmio) return PHYS_MMIO; // legacy VGA window
   if (romSize > 0) {
     // Below 1 MiB only the last 128 KiB of the image shows (0xE0000-0xFFFFF), as on a PC.
     const low = romSize < 0x20000 ? romSize : 0x20000;
@@ -103,6 +107,7 @@ export function physWrite(pa: i32, sz: i32, v: i32): void {
   const kind = physKind(pa);
   if (kind == PHYS_RAM) {
     if (u32(i32(pa + sz)) > u32(ramSize)) { physWriteBytes(pa, sz, v); return; }
+    if (writeHitsCode(pa, sz)) invalidateCodeAt(pa); // self-modifying code
     const h = RAM_BASE + pa;
     if (sz == 1) st8(h, v); else if (sz == 2) st16(h, v); else st32(h, v);
     return;

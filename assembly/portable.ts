@@ -167,3 +167,33 @@ export function f64lo(x: f64): i32 {
 export function f64hi(x: f64): i32 {
   return i32(u32(Math.floor(x / 4294967296.0)));
 }
+
+// IEEE binary64 bit patterns and f64 memory slots (the x87 register file).
+// The JS engine must never let a NaN pass through a Number where its bits
+// matter (DataView.setFloat64 may canonicalise it): NaNs are moved as words.
+const f64scratch = new DataView(new ArrayBuffer(8)); // JS engine only
+
+/** High word (sign, exponent, top 20 fraction bits) of x. */
+export function f64bitsHi(x: f64): i32 {
+  if (ASC_TARGET == 0) { f64scratch.setFloat64(0, x, true); return f64scratch.getInt32(4, true); }
+  return i32(reinterpret<i64>(x) >>> 32);
+}
+/** Low word (low 32 fraction bits) of x. */
+export function f64bitsLo(x: f64): i32 {
+  if (ASC_TARGET == 0) { f64scratch.setFloat64(0, x, true); return f64scratch.getInt32(0, true); }
+  return i32(reinterpret<i64>(x));
+}
+/** The f64 with the given words (callers never build NaNs this way). */
+export function f64fromBits(hi: i32, lo: i32): f64 {
+  if (ASC_TARGET == 0) { f64scratch.setInt32(4, hi, true); f64scratch.setInt32(0, lo, true); return f64scratch.getFloat64(0, true); }
+  return reinterpret<f64>((i64(hi) << 32) | i64(u32(lo)));
+}
+/** Aligned f64 load/store (p % 8 == 0) in core memory. */
+export function ldf64(p: i32): f64 {
+  if (ASC_TARGET == 0) return memView.getFloat64(p, true);
+  return load<f64>(p);
+}
+export function stf64(p: i32, v: f64): void {
+  if (ASC_TARGET == 0) { memView.setFloat64(p, v, true); return; }
+  store<f64>(p, v);
+}

@@ -5,7 +5,7 @@
 import { TLB } from "../layout";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a } from "../portable";
 import { cpl, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
-import { TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW } from "../mmu/tlb";
+import { TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
 import { translate, ACC_WRITE, ACC_USER } from "../mmu/walk";
 import { physRead, physWrite } from "../memory";
 import { aborted, raise, GP, SSF } from "../fault";
@@ -46,7 +46,7 @@ export function readLin(lin: i32, sz: i32): i32 {
 }
 export function writeLin(lin: i32, sz: i32, v: i32): void {
   const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
     if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
     return;

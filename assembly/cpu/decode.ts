@@ -1,7 +1,8 @@
 // Prefixes and ModRM/SIB decoding: the operand size, address size, segment
 // and effective address of the current instruction.
 import { reg32, reg16, DS, SS, EBX, EBP, ESI, EDI, ESP, getReg, setReg } from "../state";
-import { fetch8, fetch16, fetch32 } from "./fetch";
+import { fetch16, fetch32, rawFetch8, rawFetch16, rawFetch32, fetchMode, FETCH_REPLAY, replayModrmWord, replayDisp, FETCH_RECORD } from "./fetch";
+import { recordModrm } from "../tcache";
 import { aborted } from "../fault";
 import { readV, writeV } from "./access";
 
@@ -40,64 +41,103 @@ export function setLockPrefix(v: bool): void { lockPrefix = v; }
 /** Segment for a string source or other DS-default operand. */
 export function dataSeg(): i32 { return segOverride >= 0 ? segOverride : DS; }
 
+// An effective address is decoded into a form — base and index registers,
+// scale, displacement, default segment — and then evaluated against the
+// registers. The translation cache (tcache.ts) keeps the form, so replaying
+// a cached instruction evaluates it without decoding ModRM/SIB again.
+const NO_REG: i32 = 8;
+export let eaBase: i32 = NO_REG;
+export let eaIndex: i32 = NO_REG;
+export let eaScale: i32 = 0;
+export let eaDisp: i32 = 0;
+export let eaDefaultSeg: i32 = DS;
+
 /** Fetch and split the ModRM byte; decode the effective address when mod != 3. */
 export function decodeModrm(): void {
-  const m = fetch8();
+  if (fetchMode == FETCH_REPLAY) { replayModrm(); return; }
+  const m = rawFetch8();
   if (aborted) return;
   modrm = m; modrmMod = m >> 6; modrmReg = (m >> 3) & 7; modrmRm = m & 7;
-  if (modrmMod != 3) { if (adsize32) ea32(); else ea16(); }
-}
-
-function ea16(): void {
-  eaBaseEsp = false;
-  let off: i32 = 0;
-  let seg = DS;
-  const rm = modrmRm, mod = modrmMod;
-  switch (rm) {
-    case 0: off = reg16(EBX) + reg16(ESI); break;
-    case 1: off = reg16(EBX) + reg16(EDI); break;
-    case 2: off = reg16(EBP) + reg16(ESI); seg = SS; break;
-    case 3: off = reg16(EBP) + reg16(EDI); seg = SS; break;
-    case 4: off = reg16(ESI); break;
-    case 5: off = reg16(EDI); break;
-    case 6: if (mod == 0) { off = fetch16(); } else { off = reg16(EBP); seg = SS; } break;
-    default: off = reg16(EBX); break;
+  if (modrmMod != 3) {
+    if (adsize32) form32(); else form16();
+    if (aborted) return;
   }
-  if (mod == 1) off += (fetch8() << 24) >> 24;
-  else if (mod == 2) off += fetch16();
-  eaOff = off & 0xffff;
-  eaSeg = segOverride >= 0 ? segOverride : seg;
+  if (fetchMode == FETCH_RECORD) recordModrm();
+  if (modrmMod != 3) evalEa();
 }
 
-function ea32(): void {
-  eaBaseEsp = false;
-  let off: i32 = 0;
-  let seg = DS;
+/** Evaluate the current address form with the current registers. */
+function evalEa(): void {
+  if (adsize32) {
+    let off = eaDisp;
+    if (eaBase != NO_REG) off = i32(off + reg32(eaBase));
+    if (eaIndex != NO_REG) off = i32(off + (reg32(eaIndex) << eaScale));
+    eaOff = off;
+  } else {
+    let off = eaDisp;
+    if (eaBase != NO_REG) off += reg16(eaBase);
+    if (eaIndex != NO_REG) off += reg16(eaIndex);
+    eaOff = off & 0xffff;
+  }
+  eaSeg = segOverride >= 0 ? segOverride : eaDefaultSeg;
+  eaBaseEsp = eaBase == ESP && adsize32;
+}
+
+// 16-bit forms: BX+SI, BX+DI, BP+SI, BP+DI, SI, DI, BP (or disp16), BX.
+function form16(): void {
+  const rm = modrmRm, mod = modrmMod;
+  eaScale = 0; eaDefaultSeg = DS; eaIndex = NO_REG; eaDisp = 0;
+  switch (rm) {
+    case 0: eaBase = EBX; eaIndex = ESI; break;
+    case 1: eaBase = EBX; eaIndex = EDI; break;
+    case 2: eaBase = EBP; eaIndex = ESI; eaDefaultSeg = SS; break;
+    case 3: eaBase = EBP; eaIndex = EDI; eaDefaultSeg = SS; break;
+    case 4: eaBase = ESI; break;
+    case 5: eaBase = EDI; break;
+    case 6:
+      if (mod == 0) { eaBase = NO_REG; eaDisp = rawFetch16(); }
+      else { eaBase = EBP; eaDefaultSeg = SS; }
+      break;
+    default: eaBase = EBX; break;
+  }
+  if (mod == 1) eaDisp = (rawFetch8() << 24) >> 24;
+  else if (mod == 2) eaDisp = rawFetch16();
+}
+
+function form32(): void {
   const mod = modrmMod;
   let base = modrmRm;
+  eaScale = 0; eaDefaultSeg = DS; eaIndex = NO_REG; eaDisp = 0;
   if (base == 4) {
-    const sib = fetch8();
+    const sib = rawFetch8();
     if (aborted) return;
     const idx = (sib >> 3) & 7;
     base = sib & 7;
-    if (idx != 4) off = reg32(idx) << (sib >> 6);
-    if (base == 5 && mod == 0) {
-      off = i32(off + fetch32());
-    } else {
-      off = i32(off + reg32(base));
-      if (base == ESP || base == EBP) seg = SS;
-      if (base == ESP) eaBaseEsp = true;
-    }
+    if (idx != 4) { eaIndex = idx; eaScale = sib >> 6; }
+    if (base == 5 && mod == 0) { eaBase = NO_REG; eaDisp = rawFetch32(); }
+    else { eaBase = base; if (base == ESP || base == EBP) eaDefaultSeg = SS; }
   } else if (base == 5 && mod == 0) {
-    off = fetch32();
+    eaBase = NO_REG; eaDisp = rawFetch32();
   } else {
-    off = reg32(base);
-    if (base == EBP) seg = SS;
+    eaBase = base;
+    if (base == EBP) eaDefaultSeg = SS;
   }
-  if (mod == 1) off = i32(off + ((fetch8() << 24) >> 24));
-  else if (mod == 2) off = i32(off + fetch32());
-  eaOff = off;
-  eaSeg = segOverride >= 0 ? segOverride : seg;
+  if (mod == 1) eaDisp = i32(eaDisp + ((rawFetch8() << 24) >> 24));
+  else if (mod == 2) eaDisp = i32(eaDisp + rawFetch32());
+}
+
+/** Decode state captured for the translation cache (see tcache.ts for the packing). */
+export function modrmFormWord(): i32 {
+  return (modrm & 0xff) | (eaBase << 8) | (eaIndex << 12) | (eaScale << 16) | (eaDefaultSeg << 18);
+}
+function replayModrm(): void {
+  const w = replayModrmWord();
+  const m = w & 0xff;
+  modrm = m; modrmMod = m >> 6; modrmReg = (m >> 3) & 7; modrmRm = m & 7;
+  if (modrmMod == 3) return;
+  eaBase = (w >> 8) & 0xf; eaIndex = (w >> 12) & 0xf; eaScale = (w >> 16) & 3; eaDefaultSeg = (w >> 18) & 7;
+  eaDisp = replayDisp();
+  evalEa();
 }
 
 /** Effective address of a moffs operand (A0-A3). */

@@ -12,8 +12,9 @@ import {
   setSegOverride, setRepPrefix, setLockPrefix, lockPrefix, decodeModrm, decodeMoffs, readRM, writeRM, readReg, writeReg,
   eaPlus, dataSeg, repPrefix, modrm, eaBaseEsp, adjustEa,
 } from "./decode";
-import { fetch8, fetch16, fetchImm, fetchS8 } from "./fetch";
-import { readV, writeV, push, pop, getSP, setSP, spPlus, peek } from "./access";
+import { fetch8, fetch16, fetchImm, fetchS8, rawFetch8, fetchMode, FETCH_RECORD } from "./fetch";
+import { recordHeader } from "../tcache";
+import { readV, writeV, push, pop, getSP, setSP, spPlus, peek, probeWriteV } from "./access";
 import { getFlags, setFlags, testCC, getCF, lazyLogic, flagsLazy } from "./flags";
 import { alu, inc, dec, neg, mulAcc, imulTrunc, divAcc, ALU_CMP, ALU_SUB, ALU_AND } from "./ops/arith";
 import { shiftOp, shiftDouble } from "./ops/shift";
@@ -62,9 +63,9 @@ function clearQuiet(): void { clearAbort(); }
 export function step(): void {
   setInstrEip(eip);
   resetPrefixes(cs32);
-  let op = fetch8();
+  let op = rawFetch8();
   if (aborted) return;
-  if (!isPrefix(op)) { exec1(op); return; } // the common case: no prefix
+  if (!isPrefix(op)) { dispatch(op); return; } // the common case: no prefix
   // Prefixes (at most 14 before the opcode; 15 bytes in all).
   for (let n = 0; ; n++) {
     if (aborted) return;
@@ -82,11 +83,17 @@ export function step(): void {
       case 0xf2: case 0xf3: setRepPrefix(op); break;
       default:
         if (lockPrefix && !lockable(op)) { raiseUD(); return; }
-        exec1(op);
+        dispatch(op);
         return;
     }
-    op = fetch8();
+    op = rawFetch8();
   }
+}
+
+/** Execute the opcode; when recording for the translation cache, note the decoded prefixes first. */
+function dispatch(op: i32): void {
+  if (fetchMode == FETCH_RECORD) recordHeader(op);
+  exec1(op);
 }
 
 /** 26 2E 36 3E (segments), 64-67 (FS GS operand/address size), F0 F2 F3 (LOCK REPNE REP). */
@@ -121,12 +128,13 @@ function lockable(op: i32): bool {
 function peekByte(i: i32): i32 {
   const save = eip;
   setEip(i32(save + i));
-  const b = fetch8();
+  const b = rawFetch8();
   setEip(save);
   return b;
 }
 
-function exec1(op: i32): void {
+/** Execute one-byte opcode `op` (prefixes already decoded). The translation cache calls this to replay. */
+export function exec1(op: i32): void {
   const sz = opsize;
   // ALU block 00-3F: op>>3 selects the operation, op&7 the form.
   if (op < 0x40 && (op & 7) < 6) {
@@ -266,7 +274,7 @@ function exec1(op: i32): void {
       const sel = fetch16(); if (aborted) return;
       farTransfer(sel, off, sz, true, eip); return;
     }
-    case 0x9b: if ((cr0 & (CR0_TS | 2)) == (CR0_TS | 2)) { raiseNoCode(NM); return; } return; // WAIT: no FPU exceptions pending
+    case 0x9b: fpuWait(); return; // WAIT: #NM (MP and TS), then pending x87 exceptions
     case 0x9c: pushf(sz); return;
     case 0x9d: popf(sz); return;
     case 0x9e: { const f = getFlags(); setFlags((f & ~0xd5) | (reg8(4) & 0xd5)); return; }
@@ -331,7 +339,7 @@ function exec1(op: i32): void {
     case 0xca: { const n = fetch16(); if (aborted) return; farReturn(sz, n); return; }
     case 0xcb: farReturn(sz, 0); return;
     case 0xcc: softInt(BP); return;
-    case 0xcd: { const v = fetch8(); if (aborted) return; softInt(v); return; }
+    case 0xcd: { const v = fetch8(); if (aborted) return; if ((flagsRaw & VM) != 0 && ((flagsRaw & IOPL) >> 12) < 3) { raise(GP, 0); return; } softInt(v); return; }
     case 0xce: if ((getFlags() & OF) != 0) softInt(OFV); return;
     case 0xcf: iret(sz); return;
     case 0xd4: { const b = fetch8(); if (aborted) return; aam(b); return; }
@@ -343,7 +351,7 @@ function exec1(op: i32): void {
       setReg8(0, v); return;
     }
     case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      fpuEscape(); return;
+      fpuEscape(op); return;
     case 0xe0: case 0xe1: case 0xe2: case 0xe3: {
       const d = fetchS8(); if (aborted) return;
       let c = adsize32 ? reg32(ECX) : reg16(ECX);
@@ -424,8 +432,10 @@ function pushSeg(s: i32): void {
 function popSeg(s: i32): void {
   const sz = opsize;
   const v = readV(SS, getSP(), sz); if (aborted) return;
+  // SP moves by the width of the stack the value was popped from: POP SS may change SS.B.
+  const wasSs32 = ss32; const newSp = spPlus(sz);
   if (!loadSeg(s, v & 0xffff)) return;
-  setSP(spPlus(sz));
+  if (wasSs32) setReg32(ESP, newSp); else setReg16(ESP, newSp);
   if (s == SS) setIrqShadow(true);
 }
 
@@ -464,6 +474,7 @@ function bound(sz: i32): void {
 
 function decodeModrmPop(sz: i32): void {
   decodeModrm(); if (aborted) return;
+  if (modrmReg != 0) { raiseUD(); return; } // 8F /1-/7 are undefined (SDM opcode map, group 1A)
   const v = readV(SS, getSP(), sz); if (aborted) return;
   const oldSp = reg32(ESP);
   setSP(spPlus(sz));
@@ -513,7 +524,8 @@ function enter(sz: i32): void {
   const bp = ss32 ? reg32(EBP) : reg16(EBP);
   let sp = ss32 ? i32(sp0 - sz) : (sp0 - sz) & 0xffff;
   writeV(SS, sp, sz, getReg(sz, EBP)); if (aborted) return;
-  const frame = sp;
+  // FrameTemp is ESP after the push: on a 16-bit stack ESP's upper half is kept (SDM ENTER).
+  const frame = ss32 ? sp : (reg32(ESP) & 0xffff0000) | sp;
   let b = bp;
   if (level > 0) {
     for (let i = 1; i < level; i++) {
@@ -527,12 +539,13 @@ function enter(sz: i32): void {
   }
   sp = ss32 ? i32(sp - size) : (sp - size) & 0xffff;
   // The final stack pointer must be a valid stack address (probe like hardware).
+  if (!probeWriteV(SS, sp, sz)) return;
   setReg(sz, EBP, frame);
   setSP(sp);
 }
 
 function softInt(v: i32): void {
-  if ((flagsRaw & VM) != 0 && ((flagsRaw & IOPL) >> 12) < 3) { raise(GP, 0); return; }
+  // The V86 IOPL check belongs to INT n (CD) only: INT3 and INTO are not IOPL-sensitive (SDM INT n).
   deliver(v, true, 0, false, 0, eip);
 }
 function softIntIcebp(): void {
@@ -580,10 +593,11 @@ function group5(sz: i32): void {
   }
 }
 
-function fpuEscape(): void {
+function fpuEscape(op: i32): void {
   if ((cr0 & (CR0_EM | CR0_TS)) != 0) { raiseNoCode(NM); return; }
-  unimplemented(1); // x87 FPU (issue 4)
+  fpuExecute(op); // cpu/fpu/dispatch.ts
 }
+import { fpuExecute, fpuWait } from "./fpu/dispatch";
 
 // ---- two-byte opcodes ------------------------------------------------------------
 

@@ -101,9 +101,14 @@ export function loadSegReal(seg: i32, sel: i32): void {
   // Real mode keeps the cached limit and attributes (so "unreal mode" works, as on hardware).
   let attr = segAttr(seg) & 0x1f0ff;
   let limit = segLimit(seg);
-  if ((flagsRaw & VM) != 0) { attr = 0xf3 | (seg == CS ? 0x8 : 0); limit = 0xffff; } // V86: DPL 3, 64 KiB
+  // V86: every segment (CS too) is a present, DPL 3, read/write 64 KiB segment (SDM 20.1.1;
+  // VMX's guest-state checks require AR 0xF3 for all six).
+  if ((flagsRaw & VM) != 0) { attr = 0xf3; limit = 0xffff; }
   else if ((attr & ATTR_UNUSABLE) != 0) { attr = 0x93; limit = 0xffff; }
   setSegCache(seg, sel, sel << 4, limit, attr);
+  // Real mode checks no segment types: a cached code type (CS after a far JMP keeps 0x9B) stays
+  // writable, as on hardware and QEMU (MOV CS:[x] works in real mode). Reported attr unchanged.
+  st32a(SEG_ATTR + (seg << 2), segAttr(seg) & ~(ATTR_NOREAD | ATTR_NOWRITE));
 }
 
 /** MOV/POP/LxS to a data or stack segment register, with the protected-mode checks. */

@@ -1,8 +1,8 @@
 // Hardware task switching (SDM vol. 3, 7.3): JMP/CALL to a TSS or task
 // gate, IRET with NT set, and task gates in the IDT — how operating systems
 // usually catch #DF on a known-good stack. 16- and 32-bit TSSs.
-// Not done: the debug-trap (T) bit of the new TSS, and switching into
-// virtual-8086 mode (that exits as unimplemented).
+// Switching to a task whose EFLAGS image has VM set enters virtual-8086 mode.
+// Not done: the debug-trap (T) bit of the new TSS.
 import {
   eip, setEip, cpl, setCpl, reg32, setReg32, segSel, segBase, segLimit, segAttr, cr0, cr3, setCr0Raw,
   ES, CS, SS, DS, FS, GS, LDTR, TR, NT, VM, CR0_TS, CR0_PG, pagingEnabled,
@@ -10,12 +10,11 @@ import {
 import { getFlags, setFlags } from "./flags";
 import { readSys, writeSys, ATTR_UNUSABLE } from "./access";
 import {
-  readDescriptor, descLo, descHi, descAddr, descAttr, attrDpl, descBase, descLimit, setSegCache,
+  readDescriptor, descLo, descHi, descAddr, descAttr, attrDpl, descBase, descLimit, setSegCache, loadSegReal,
   AR_P, AR_S, AR_TYPE, TYPE_CODE, TYPE_CONFORMING, TYPE_READABLE, TYPE_WRITABLE, TYPE_ACCESSED,
 } from "./segments";
 import { writeCr3 } from "./ops/system";
-import { aborted, raise, GP, NP, SSF, TS_, requestRestart } from "../fault";
-import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
+import { aborted, raise, GP, NP, SSF, TS_ } from "../fault";
 
 export const TASK_SWITCH_JMP: i32 = 0;
 export const TASK_SWITCH_CALL: i32 = 1;
@@ -32,12 +31,15 @@ const taskSegs = new StaticArray<i32>(6);
 
 export function taskSwitch(sel: i32, reason: i32, retEip: i32, ext: i32): void {
   sel &= 0xffff;
-  if ((sel & 4) != 0) { raise(TS_, (sel & 0xfffc) + ext); return; } // TSS descriptors live in the GDT
-  if (!readDescriptor(sel, false)) { if (!aborted) raise(GP, (sel & 0xfffc) + ext); return; }
+  // A bad back link (IRET with NT=1) is #TS(link); a bad TSS selector from JMP/CALL or a task
+  // gate is #GP(selector) (SDM: IRET "TASK-RETURN", JMP/CALL "TASK-GATE", INT n "TASK-GATE").
+  const badSel = reason == TASK_SWITCH_IRET ? TS_ : GP;
+  if ((sel & 4) != 0) { raise(badSel, (sel & 0xfffc) + ext); return; } // TSS descriptors live in the GDT
+  if (!readDescriptor(sel, false)) { if (!aborted) raise(badSel, (sel & 0xfffc) + ext); return; }
   const nLo = descLo, nHi = descHi, nAddr = descAddr;
   const nAttr = descAttr(nHi);
   const nType = nAttr & AR_TYPE;
-  if ((nAttr & AR_S) != 0 || (nType != 1 && nType != 3 && nType != 9 && nType != 11)) { raise(GP, (sel & 0xfffc) + ext); return; }
+  if ((nAttr & AR_S) != 0 || (nType != 1 && nType != 3 && nType != 9 && nType != 11)) { raise(badSel, (sel & 0xfffc) + ext); return; }
   const busy = (nType & 2) != 0;
   if (reason == TASK_SWITCH_IRET ? !busy : busy) { raise(reason == TASK_SWITCH_IRET ? TS_ : GP, (sel & 0xfffc) + ext); return; }
   if ((nAttr & AR_P) == 0) { raise(NP, (sel & 0xfffc) + ext); return; }
@@ -96,15 +98,18 @@ export function taskSwitch(sel: i32, reason: i32, retEip: i32, ext: i32): void {
   setSegCache(TR, sel, nBase, nLimit, descAttr(newHi));
   setCr0Raw(cr0 | CR0_TS);
   if (n32 && pagingEnabled && nCr3 != cr3) writeCr3(nCr3);
-  if ((nFlags & VM) != 0) {
-    setExit(EXIT_UNIMPLEMENTED, sel, 0, 0);
-    setExitField(X_DETAIL, 4); // task switch into virtual-8086 mode
-    requestRestart();
-    return;
-  }
   for (let i = 0; i < 8; i++) setReg32(i, n32 ? nRegs[i] : (reg32(i) & 0xffff0000) | (nRegs[i] & 0xffff));
   setFlags(nFlags | 2);
   setEip(n32 ? nEip : nEip & 0xffff);
+  if ((nFlags & VM) != 0) {
+    // A virtual-8086 task: CPL 3, the segment registers loaded as real-mode selectors
+    // (base = selector * 16, 64 KiB, DPL 3), the LDT as usual (SDM 7.3 step 12, 20.2.5).
+    setCpl(3);
+    for (let i = 0; i < 6; i++) loadSegReal(i, nSegs[i]);
+    setSegCache(LDTR, nLdt, 0, 0, ATTR_UNUSABLE);
+    loadTaskLdt(nLdt, ext);
+    return;
+  }
   // Selectors are loaded first, descriptors checked after (faults occur in the new task).
   for (let i = 0; i < 6; i++) setSegCache(i, nSegs[i], 0, 0, ATTR_UNUSABLE);
   setSegCache(LDTR, nLdt, 0, 0, ATTR_UNUSABLE);

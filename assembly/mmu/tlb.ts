@@ -17,6 +17,8 @@ export const TLB_SLOW: i32 = 8;
 export const TLB_GLOBAL: i32 = 16;
 /** Instruction fetch not allowed (NX). */
 export const TLB_NO_EXEC: i32 = 32;
+/** The page holds translated code: writes take the slow path so they invalidate it. */
+export const TLB_HAS_CODE: i32 = 64;
 
 let validCount: i32 = 0;
 let overflowed: bool = false;
@@ -75,5 +77,19 @@ function rebuildValidList(): void {
       if (validCount < TLB_VALID_LIST_MAX) st32a(TLB_VALID_LIST + (validCount++ << 2), p);
       else { overflowed = true; return; }
     }
+  }
+}
+
+/**
+ * A host page just started holding translated code: mark the TLB entries
+ * that map it so that writes through them take the slow path.
+ */
+export function tlbMarkCode(hostPage: i32): void {
+  if (overflowed) { tlbFlush(false); return; }
+  for (let i = 0; i < validCount; i++) {
+    const page = ld32a(TLB_VALID_LIST + (i << 2));
+    const a = TLB + (page << 2);
+    const e = ld32a(a);
+    if (e != 0 && ((e & ~0xfff) ^ (page << 12)) == hostPage) st32a(a, e | TLB_HAS_CODE);
   }
 }

@@ -6,7 +6,8 @@
 // the VM with an "unimplemented" exit rather than guessing.
 import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
 import { ptRead, ptWrite, physKind, physHost, PHYS_RAM, PHYS_ROM } from "../memory";
-import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC } from "./tlb";
+import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE } from "./tlb";
+import { pageHasCode } from "../tcache";
 import { raise, aborted, requestRestart, PF_ } from "../fault";
 import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
 
@@ -49,13 +50,14 @@ export function translate(lin: i32, access: i32): i32 {
       if (us == 0) flags |= TLB_NO_USER;
       if ((pde & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     } else {
-      // The PDE's accessed bit is set when the walk uses it, whatever the PTE says (as QEMU does).
-      if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A);
       const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
       const pte = ptRead(pteAddr);
       if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
       rw &= pte; us &= pte;
       if (!permitted(rw, us, write, user)) { pageFault(lin, access, true); return -1; }
+      // Accessed bits are set only once the whole walk succeeds, as Intel CPUs and Bochs do
+      // (QEMU sets the PDE's early); test386.asm's #PF handler checks the PDE's A is still 0.
+      if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A);
       let upd = pte | PTE_A;
       if (write) upd |= PTE_D;
       if (upd != pte) ptWrite(pteAddr, upd);
@@ -68,7 +70,7 @@ export function translate(lin: i32, access: i32): i32 {
   }
   const kind = physKind(pa & ~0xfff);
   let hostPage: i32;
-  if (kind == PHYS_RAM) hostPage = physHost(pa & ~0xfff, kind);
+  if (kind == PHYS_RAM) { hostPage = physHost(pa & ~0xfff, kind); if (pageHasCode(pa)) flags |= TLB_HAS_CODE; }
   else if (kind == PHYS_ROM) { hostPage = physHost(pa & ~0xfff, kind); flags |= TLB_READONLY; }
   else { hostPage = pa & ~0xfff; flags |= TLB_SLOW; }
   tlbSet(lin, (hostPage ^ (lin & ~0xfff)) | flags);
@@ -153,7 +155,6 @@ function walkPae(lin: i32, access: i32): i32 {
     if ((pde & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     if ((pdeHi & 0xf) != 0) { above4G(lin); return -1; }
   } else {
-    if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A);
     const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x1ff) << 3);
     const pte = ptRead(pteAddr), pteHi = ptRead(pteAddr + 4);
     if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
@@ -161,6 +162,7 @@ function walkPae(lin: i32, access: i32): i32 {
     rw &= pte; us &= pte;
     nx = nx || ((efer & EFER_NXE) != 0 && pteHi < 0);
     if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
+    if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A); // only after a successful walk, as above
     let upd = pte | PTE_A;
     if (write) upd |= PTE_D;
     if (upd != pte) ptWrite(pteAddr, upd);

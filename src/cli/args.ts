@@ -16,16 +16,17 @@ export interface CommonOptions {
   initrd: string[];
   bios: string | null;
   debugcon: string | null;
+  tcache: boolean;
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon"]);
-const FLAG_OPTIONS = new Set(["--stats", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true,
   };
   const positional: string[] = [];
   let command = "";
@@ -42,6 +43,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       applyValue(options, a, value);
     } else if (FLAG_OPTIONS.has(a)) {
       if (a === "--stats") options.stats = true;
+      else if (a === "--no-tcache") options.tcache = false;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -93,6 +95,7 @@ options:
   --timeout S         stop after S seconds of wall-clock time (exit status 124)
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end
+  --no-tcache         turn the translation cache off (decode every instruction as it runs)
   --append STR        kernel command line (Multiboot), as QEMU's -append
   --initrd F[,F...]   Multiboot modules, as QEMU's -initrd
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0

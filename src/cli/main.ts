@@ -52,6 +52,7 @@ async function runCommand(image: Uint8Array | null, path: string, o: CommonOptio
       if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else { out.push(b); }
     } : undefined,
   });
+  if (!o.tcache) pc.vm.setTranslationCache(false);
   if (o.bios) {
     pc.vm.loadRom(readInput(o.bios, "BIOS image"));
   }
@@ -101,6 +102,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
     `MIPS            ${(s.instructions / seconds / 1e6).toFixed(1)}`,
     `exits           ${Object.entries(s.exits).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}`,
     `TLB misses      ${s.tlbMisses}  flushes ${s.tlbFlushes}`,
+    `tcache          ${s.tcache.enabled ? `lookups ${s.tcache.lookups} hits ${s.tcache.hits} (${s.tcache.lookups ? (100 * s.tcache.hits / s.tcache.lookups).toFixed(1) : "0"}%) blocks ${s.tcache.blocksBuilt} invalidations ${s.tcache.invalidations} evictions ${s.tcache.evictions}` : "off"}`,
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
   process.stderr.write(lines.map((l) => `[stats] ${l}`).join("\n") + "\n");

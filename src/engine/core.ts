@@ -21,6 +21,10 @@ export interface CoreExports {
   setA20(enabled: boolean): void;
   interceptCpuid(all: boolean): void;
   flushCaches(): void;
+  notifyPhysWrite(pa: number, len: number): void;
+  setTranslationCache(on: boolean): void;
+  /** 0 lookups, 1 hits, 2 blocks built, 3 invalidations, 4 evictions. */
+  getTcacheStat(i: number): number;
   ramBase(): number;
   romBase(): number;
   exitBlock(): number;
@@ -54,6 +58,10 @@ export interface CoreExports {
   getTlbFlushes(): number;
   getSysenter(i: number): number;
   getTscOffset(): number;
+  setTscOffsetValue(v: number): void;
+  setVgaHole(on: boolean): void;
+  /** Format word of one-byte opcode `op`, or of 0F `op` when twoByte (bits in {@link OpcodeFormat}). */
+  opcodeFormat(op: number, twoByte: boolean): number;
   /** JS engine only: attach the ArrayBuffer that plays the Wasm memory. */
   jsAttachMemory(buffer: ArrayBuffer): void;
 }
@@ -94,4 +102,45 @@ export const ExitField = {
   resp2: 80,
   resp3: 84,
   detail: 100,
+} as const;
+
+/**
+ * Bits of the word {@link CoreExports.opcodeFormat} returns (assembly/cpu/opcodes.ts,
+ * where the table itself is declared).
+ */
+export const OpcodeFormat = {
+  /** Bits 0-3: what follows the ModRM bytes; one of the imm* values. */
+  immMask: 0xf,
+  immNone: 0,
+  /** imm8 */
+  immB: 1,
+  /** imm16 */
+  immW: 2,
+  /** imm16/32 by operand size */
+  immZ: 3,
+  /** far pointer: offset16/32 + selector16 */
+  immPtr: 4,
+  /** moffs16/32 by address size */
+  immMoffs: 5,
+  /** imm16 + imm8 (ENTER) */
+  immWB: 6,
+  /** imm8 when ModRM.reg < 2 (group 3 TEST) */
+  immTestB: 7,
+  /** imm16/32 when ModRM.reg < 2 (group 3 TEST) */
+  immTestZ: 8,
+  modrm: 0x10,
+  /** ModRM.reg selects the operation */
+  group: 0x20,
+  /** ModRM names registers only, mod ignored (MOV CR/DR) */
+  regOnly: 0x40,
+  prefix: 0x80,
+  /** 0F */
+  escape: 0x100,
+  /** #UD */
+  invalid: 0x200,
+  x87: 0x400,
+  /** the core exits as unimplemented */
+  unimplemented: 0x800,
+  /** length unknown */
+  unknown: 0x1000,
 } as const;

@@ -13,7 +13,11 @@ export interface BareMachineOptions { engine: Engine; ramBytes: number }
 
 export class BareMachine {
   readonly vm: Vm;
-  constructor(opts: BareMachineOptions) { this.vm = new Vm(opts.engine, opts.ramBytes); }
+  constructor(opts: BareMachineOptions) {
+    this.vm = new Vm(opts.engine, opts.ramBytes);
+    // No devices: all of RAM is RAM, including the PC's VGA window.
+    this.vm.core.setVgaHole(false);
+  }
   getState(): CpuState { return this.vm.getState(); }
   setState(st: Partial<CpuState>): void { this.vm.setState(st); }
   writeMemory(addr: number, data: Uint8Array | number[]): void { this.vm.writePhysical(addr, data instanceof Uint8Array ? data : Uint8Array.from(data)); }

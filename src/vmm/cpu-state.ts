@@ -31,8 +31,8 @@ export type CpuState = Record<GprName, number> & Record<SegName, SegmentState> &
 export const Attr = {
   /** Real-mode data segment: present, read/write, accessed. */
   realData: 0x93,
-  /** Real-mode code segment: present, execute/read, accessed. */
-  realCode: 0x9b,
+  /** Real-mode code segment as after reset: present, read/write, accessed (SDM vol. 3, 9.1.1). */
+  realCode: 0x93,
   /** Flat 32-bit ring-0 code: D=1, G=1. */
   flatCode32: 0xc09b,
   /** Flat 32-bit ring-0 data: B=1, G=1. */
@@ -54,7 +54,7 @@ export function readCpuState(core: CoreExports, view: DataView): CpuState {
   s.gdtr = { base: core.getGdtrBase() >>> 0, limit: core.getGdtrLimit() & 0xffff };
   s.idtr = { base: core.getIdtrBase() >>> 0, limit: core.getIdtrLimit() & 0xffff };
   s.cpl = core.getCpl();
-  s.halted = core.isHalted();
+  s.halted = Boolean(core.isHalted()); // the Wasm engine returns 0/1
   return s as CpuState;
 }
 

@@ -31,6 +31,7 @@ export interface VmStats {
   exits: Record<string, number>;
   tlbMisses: number;
   tlbFlushes: number;
+  tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
 }
 
 /** How many instructions the core may run per call before coming back to the VMM. */
@@ -71,7 +72,7 @@ export class Vm {
   writePhysical(addr: number, data: Uint8Array): void {
     this.checkRange(addr, data.length);
     this.ram().set(data, addr);
-    this.core.flushCaches();
+    this.core.notifyPhysWrite(addr, data.length);
   }
   /** Copy bytes out of guest RAM. */
   readPhysical(addr: number, len: number): Uint8Array {
@@ -109,6 +110,9 @@ export class Vm {
   onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }
   onCpuid(hook: CpuidHook | null): void { this.cpuidHook = hook; this.core.interceptCpuid(hook !== null); }
   injectInterrupt(vector: number): void { this.core.injectInterrupt(vector); }
+  private tcacheEnabled = true;
+  /** Turn the translation cache on or off (results must not change; speed does). */
+  setTranslationCache(on: boolean): void { this.tcacheEnabled = on; this.core.setTranslationCache(on); }
   /** Ask run() to stop after the current exit (from a device callback). */
   requestStop(reason: StopReason): void { this.stopRequest ??= reason; }
 
@@ -202,6 +206,14 @@ export class Vm {
       exits: { ...this.exitCounts },
       tlbMisses: this.core.getTlbMisses(),
       tlbFlushes: this.core.getTlbFlushes(),
+      tcache: {
+        enabled: this.tcacheEnabled,
+        lookups: this.core.getTcacheStat(0),
+        hits: this.core.getTcacheStat(1),
+        blocksBuilt: this.core.getTcacheStat(2),
+        invalidations: this.core.getTcacheStat(3),
+        evictions: this.core.getTcacheStat(4),
+      },
     };
   }
 }

@@ -2,7 +2,7 @@
 // and both address sizes. A REP instruction runs in chunks: EIP stays on the
 // instruction until the count reaches zero, so interrupts and exits can come
 // between iterations exactly as on hardware.
-import { reg32, setReg32, ECX, ESI, EDI, EDX, ES, DF, flagsRaw, getReg, setReg, EAX, eip, setEip, instrEip, reg16 } from "../../state";
+import { reg32, setReg32, ECX, ESI, EDI, EDX, ES, DF, TF, flagsRaw, getReg, setReg, EAX, eip, setEip, instrEip, reg16 } from "../../state";
 import { adsize32, repPrefix, dataSeg } from "../decode";
 import { readV, writeV } from "../access";
 import { alu, ALU_CMP } from "./arith";
@@ -102,6 +102,7 @@ export function stringOp(kind: i32, sz: i32): void {
       if (repPrefix == 0xf3 ? !zf : zf) { setEip(next); return; }
     }
     if (exitReason != EXIT_NONE) break; // an I/O or MMIO exit: resume after the VMM
+    if ((flagsRaw & TF) != 0) break;    // single-step traps after each iteration (SDM vol. 3, 17.3.1.4)
   }
   // Not finished: re-execute the instruction (its prefixes included) next time.
   setEip(n == 0 ? next : instrEip);

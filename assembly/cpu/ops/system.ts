@@ -345,7 +345,8 @@ export function wrmsr(): void {
   requestRestart();
 }
 
-// CPUID: family 6 (i686) without an FPU yet. Feature bits name exactly what the core does.
+// CPUID: family 6 (i686) with an x87 FPU (no FXSR/MMX/SSE). Feature bits name exactly what the core does.
+const FEAT_FPU: i32 = 1 << 0;
 const FEAT_PSE: i32 = 1 << 3;
 const FEAT_TSC: i32 = 1 << 4;
 const FEAT_MSR: i32 = 1 << 5;
@@ -374,7 +375,7 @@ export function cpuid(): void {
     case 0: a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
-      d = FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
+      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
       break;
     case 0x80000000: a = 0x80000001; break;

@@ -1,0 +1,149 @@
+// Control instructions: FLDCW FNSTCW FNSTSW FNCLEX FNINIT, and the
+// environment and state images of FNSTENV/FLDENV/FNSAVE/FRSTOR in their
+// four layouts (16/32-bit operand size × protected/real-or-V86 mode; SDM
+// Vol. 1 §8.1.10, Figures 8-9 to 8-12). Reserved fields are written as 0.
+import { protectedMode, flagsRaw, VM } from "../../state";
+import { aborted } from "../../fault";
+import { opsize } from "../decode";
+import { rd, wr, probe, fromF80, toF80, img0, img1, img2 } from "./formats";
+import {
+  cw, sw, empty, fip, fcs, fdp, fds, fop, STAGE, setCw, setSw, setTop, setEmpty, setPointers, statusWord,
+  updateSummary, finit, regp, hiw, low, copySlot, stp,
+} from "./state";
+
+function realFormat(): bool { return !protectedMode || (flagsRaw & VM) != 0; }
+function envBytes(): i32 { return opsize == 4 ? 28 : 14; }
+
+/** Tag word: 00 valid, 01 zero, 10 special (NaN, infinity), 11 empty; by physical register. */
+export function tagWord(): i32 {
+  let t = 0;
+  for (let i = 7; i >= 0; i--) {
+    t <<= 2;
+    if (((empty >> i) & 1) != 0) { t |= 3; continue; }
+    const p = regp(i);
+    if ((hiw(p) & 0x7ff00000) == 0x7ff00000) t |= 2;
+    else if (((hiw(p) & 0x7fffffff) | low(p)) == 0) t |= 1;
+  }
+  return t;
+}
+function emptyFromTags(t: i32): i32 {
+  let e = 0;
+  for (let i = 0; i < 8; i++) if (((t >> (i << 1)) & 3) == 3) e |= 1 << i;
+  return e;
+}
+
+/** Write the environment at the operand (already probed). */
+function storeEnv(): void {
+  const sw16 = statusWord(), tw = tagWord();
+  if (opsize == 4) {
+    wr(0, 4, cw); wr(4, 4, sw16); wr(8, 4, tw);
+    if (realFormat()) {
+      const ipl = i32((fcs << 4) + fip), dpl = i32((fds << 4) + fdp);
+      wr(12, 4, ipl & 0xffff); wr(16, 4, ((ipl >>> 16) << 12) | fop);
+      wr(20, 4, dpl & 0xffff); wr(24, 4, (dpl >>> 16) << 12);
+    } else {
+      wr(12, 4, fip); wr(16, 4, fcs | (fop << 16)); wr(20, 4, fdp); wr(24, 4, fds);
+    }
+  } else {
+    wr(0, 2, cw); wr(2, 2, sw16); wr(4, 2, tw);
+    if (realFormat()) {
+      const ipl = i32((fcs << 4) + fip), dpl = i32((fds << 4) + fdp);
+      wr(6, 2, ipl); wr(8, 2, (((ipl >>> 16) & 0xf) << 12) | fop);
+      wr(10, 2, dpl); wr(12, 2, ((dpl >>> 16) & 0xf) << 12);
+    } else {
+      wr(6, 2, fip); wr(8, 2, fcs); wr(10, 2, fdp); wr(12, 2, fds);
+    }
+  }
+}
+
+// Environment read by loadEnvRead, applied by applyEnv (after every read succeeded).
+let ecw: i32 = 0, esw: i32 = 0, etw: i32 = 0, envIp: i32 = 0, ecs: i32 = 0, edp: i32 = 0, eds: i32 = 0, eop: i32 = 0;
+
+function readEnv(): void {
+  if (opsize == 4) {
+    ecw = rd(0, 2); if (aborted) return;
+    esw = rd(4, 2); if (aborted) return;
+    etw = rd(8, 2); if (aborted) return;
+    const a = rd(12, 4); if (aborted) return;
+    const b = rd(16, 4); if (aborted) return;
+    const c = rd(20, 4); if (aborted) return;
+    const d = rd(24, 4); if (aborted) return;
+    if (realFormat()) { envIp = (a & 0xffff) | ((b >>> 12) << 16); ecs = 0; eop = b & 0x7ff; edp = (c & 0xffff) | ((d >>> 12) << 16); eds = 0; }
+    else { envIp = a; ecs = b & 0xffff; eop = (b >>> 16) & 0x7ff; edp = c; eds = d & 0xffff; }
+  } else {
+    ecw = rd(0, 2); if (aborted) return;
+    esw = rd(2, 2); if (aborted) return;
+    etw = rd(4, 2); if (aborted) return;
+    const a = rd(6, 2); if (aborted) return;
+    const b = rd(8, 2); if (aborted) return;
+    const c = rd(10, 2); if (aborted) return;
+    const d = rd(12, 2); if (aborted) return;
+    if (realFormat()) { envIp = a | ((b >>> 12) << 16); ecs = 0; eop = b & 0x7ff; edp = c | ((d >>> 12) << 16); eds = 0; }
+    else { envIp = a; ecs = b; eop = 0; edp = c; eds = d; }
+  }
+}
+function applyEnv(): void {
+  setCw(ecw);
+  setSw(esw);
+  setTop((esw >> 11) & 7);
+  setEmpty(emptyFromTags(etw));
+  setPointers(envIp, ecs, edp, eds, eop);
+  updateSummary();
+}
+
+/** FNSTENV: store, then mask every exception (SDM). */
+export function fnstenv(): void {
+  if (!probe(envBytes())) return;
+  storeEnv();
+  setCw(cw | 0x3f);
+}
+export function fldenv(): void {
+  readEnv(); if (aborted) return;
+  applyEnv();
+}
+
+/** FNSAVE: environment, ST(0)..ST(7) as 80-bit values, then FNINIT. */
+export function fnsave(): void {
+  const n = envBytes();
+  if (!probe(n + 80)) return;
+  storeEnv();
+  for (let i = 0; i < 8; i++) {
+    toF80(stp(i));
+    const o = n + i * 10;
+    wr(o, 4, img0); wr(o + 4, 4, img1); wr(o + 8, 2, img2);
+  }
+  finit();
+}
+/** FRSTOR: everything is read (registers into staging slots) before anything changes. */
+export function frstor(): void {
+  readEnv(); if (aborted) return;
+  const n = envBytes();
+  for (let i = 0; i < 8; i++) {
+    const o = n + i * 10;
+    const lo = rd(o, 4); if (aborted) return;
+    const hi = rd(o + 4, 4); if (aborted) return;
+    const se = rd(o + 8, 2); if (aborted) return;
+    fromF80(lo, hi, se, STAGE + (i << 3));
+  }
+  applyEnv();
+  for (let i = 0; i < 8; i++) copySlot(stp(i), STAGE + (i << 3));
+}
+
+export function fldcw(): void {
+  const v = rd(0, 2); if (aborted) return;
+  setCw(v);
+  updateSummary();
+}
+export function fnstcw(): void {
+  if (!probe(2)) return;
+  wr(0, 2, cw);
+}
+export function fnstswMem(): void {
+  if (!probe(2)) return;
+  wr(0, 2, statusWord());
+}
+export function fnclex(): void {
+  setSw(sw & ~0xff);
+  updateSummary();
+}
+export function fninit(): void { finit(); }

@@ -1,0 +1,329 @@
+// The translation cache: instructions decoded once, replayed afterwards.
+//
+// A block is a run of instructions within one page, keyed by the host
+// address of its first byte (which names the guest-physical page, or the
+// ROM) and the code-segment size (the only mode that changes decoding). A
+// record holds what decoding produced: the prefixes and opcode, the ModRM
+// byte with its address form (base, index, scale, displacement), and the
+// values the instruction body fetched (immediates, the second opcode byte).
+// Replaying sets the decoder state from the record and runs the same
+// instruction body as the interpreter (exec.ts), with fetches answered from
+// the record — so cached and uncached execution cannot diverge.
+//
+// Blocks are built by recording while interpreting. They end after a near
+// control transfer or REP string instruction, before a page boundary, and
+// after any instruction that changes how later code decodes or runs
+// (far transfers, IRET, INT, HLT, MOV SS, POPF, STI, system instructions) —
+// those are executed but not cached.
+//
+// Self-modifying code is exact: a page holding blocks is marked in the TLB
+// so writes to it take the slow path. A write to one of the page's 64-byte
+// lines that hold cached instructions invalidates every block on the page
+// and stops the running block after the current instruction; writes to the
+// page's other lines (data next to code) invalidate nothing.
+import {
+  TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
+} from "./layout";
+import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
+import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS } from "./state";
+import {
+  opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
+  setLockPrefix, modrmFormWord, eaDisp,
+} from "./cpu/decode";
+import {
+  fetchHostAddress, fetchWindowLeft, startRecording, startReplay, stopRecordReplay, recordedCount,
+  REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_MAX_VALUES, noteFetchEnd, fetchEnd,
+} from "./cpu/fetch";
+import { step, exec1 } from "./cpu/exec";
+import { aborted } from "./fault";
+import { exitReason, EXIT_NONE } from "./exit";
+import { ramSize } from "./memory";
+import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
+
+const MAX_BLOCK_INSNS: i32 = 64;
+
+// Block fields (8 × i32).
+const B_KEY: i32 = 0;
+const B_MODE: i32 = 4;    // 0 = invalid, else 1 + cs32
+const B_FIRST: i32 = 8;
+const B_COUNT: i32 = 12;
+const B_HNEXT: i32 = 16;  // next block in the hash bucket + 1
+const B_PNEXT: i32 = 20;  // next block on the same page + 1
+const B_LEN: i32 = 24;    // bytes covered
+
+export let tcEnabled: bool = true;
+export let tcLookups: f64 = 0;
+export let tcHits: f64 = 0;
+export let tcBuilt: f64 = 0;
+export let tcInvalidations: f64 = 0;
+export let tcEvictions: f64 = 0;
+/** Set when a write hit a page with cached code; the running block stops. */
+let smcHit: bool = false;
+
+let nextBlock: i32 = 0;
+let nextRecord: i32 = 0;
+
+export function setTcacheEnabled(on: bool): void { tcEnabled = on; tcFlushAll(); }
+
+function blockAddr(b: i32): i32 { return TC_BLOCKS + (b << 5); }
+function recordAddr(r: i32): i32 { return TC_RECORDS + (r << 5); }
+function bucketOf(host: i32, mode: i32): i32 { return ((host ^ (host >>> 12) ^ (mode << 7)) & (TC_HASH_SIZE - 1)); }
+
+// ---- code pages ------------------------------------------------------------------------
+
+/** Does the guest-physical page hold cached code? (RAM pages only; ROM cannot be written.) */
+export function pageHasCode(pa: i32): bool {
+  const page = pa >>> 12;
+  if (u32(page) >= u32(ramSize >>> 12)) return false;
+  return ld32a(TC_PAGES + (page << 2)) != 0;
+}
+
+/** Does a write of `len` bytes at `pa` (within one page) touch a line holding cached code? */
+export function writeHitsCode(pa: i32, len: i32): bool {
+  const page = pa >>> 12;
+  if (u32(page) >= u32(ramSize >>> 12)) return false;
+  const first = (pa & 0xfff) >> 6, last = ((pa & 0xfff) + len - 1) >> 6;
+  const lines = TC_LINES + (page << 3);
+  for (let l = first; l <= last && l < 64; l++) {
+    if ((ld32a(lines + ((l >> 5) << 2)) & (1 << (l & 31))) != 0) return true;
+  }
+  return false;
+}
+
+function markLines(page: i32, from: i32, to: i32): void {
+  const lines = TC_LINES + (page << 3);
+  for (let l = from >> 6; l <= (to - 1) >> 6 && l < 64; l++) {
+    const w = lines + ((l >> 5) << 2);
+    st32a(w, ld32a(w) | (1 << (l & 31)));
+  }
+}
+
+/** A write reached guest-physical page `pa >> 12`: drop its blocks. */
+export function invalidateCodeAt(pa: i32): void {
+  const page = pa >>> 12;
+  if (u32(page) >= u32(ramSize >>> 12)) return;
+  const headAddr = TC_PAGES + (page << 2);
+  let b = ld32a(headAddr) - 1;
+  if (b < 0) return;
+  while (b >= 0) {
+    const a = blockAddr(b);
+    st32a(a + B_MODE, 0);
+    b = ld32a(a + B_PNEXT) - 1;
+    tcInvalidations += 1;
+  }
+  st32a(headAddr, 0);
+  st32a(TC_LINES + (page << 3), 0);
+  st32a(TC_LINES + (page << 3) + 4, 0);
+  smcHit = true;
+  // A page whose code keeps being rewritten (or that mixes code and hot data in
+  // one line) is cheaper to interpret than to translate again and again.
+  const c = ld8(TC_SMC + page);
+  if (c < SMC_LIMIT) st8(TC_SMC + page, c + 1);
+}
+
+/** Invalidations after which a page is only interpreted (until the next full flush). */
+const SMC_LIMIT: i32 = 32;
+
+/** Writes by the VMM or devices to guest RAM. */
+export function invalidateCodeRange(pa: i32, len: i32): void {
+  if (len <= 0) return;
+  const first = pa >>> 12, last = i32(pa + len - 1) >>> 12;
+  for (let p = first; p <= last; p++) invalidateCodeAt(p << 12);
+}
+
+/** Drop everything (eviction when full, ROM or memory-map changes, switching the cache). */
+export function tcFlushAll(): void {
+  fill8(TC_HASH, 0, TC_HASH_SIZE << 2);
+  fill8(TC_PAGES, 0, (ramSize >>> 12) << 2);
+  fill8(TC_LINES, 0, (ramSize >>> 12) << 3);
+  fill8(TC_SMC, 0, ramSize >>> 12);
+  nextBlock = 0;
+  nextRecord = 0;
+  tlbFlush(false); // TLB entries marked "has code" may now be stale
+}
+
+// ---- lookup -----------------------------------------------------------------------------
+
+function lookup(host: i32, mode: i32): i32 {
+  let b = ld32a(TC_HASH + (bucketOf(host, mode) << 2)) - 1;
+  while (b >= 0) {
+    const a = blockAddr(b);
+    if (ld32a(a + B_KEY) == host && ld32a(a + B_MODE) == mode) return b;
+    b = ld32a(a + B_HNEXT) - 1;
+  }
+  return -1;
+}
+
+/**
+ * Run instructions at CS:EIP through the cache. Returns the number retired
+ * (a fault or exit may stop it early: check `aborted` and the exit reason),
+ * or -1 when the cache cannot be used here and the caller should interpret.
+ */
+export function tcRun(budget: i32): i32 {
+  setInstrEip(eip);
+  const host = fetchHostAddress(1);
+  if (host < 0) return aborted ? 0 : -1;
+  const mode = cs32 ? 2 : 1;
+  tcLookups += 1;
+  const b = lookup(host, mode);
+  if (b < 0 && u32(host - RAM_BASE) < u32(ramSize) && ld8(TC_SMC + (i32(host - RAM_BASE) >>> 12)) >= SMC_LIMIT) return -1;
+  if (b >= 0) {
+    const a = blockAddr(b);
+    if (u32(i32(eip + ld32a(a + B_LEN) - 1)) > u32(segLimit(CS))) return -1;
+    tcHits += 1;
+    return replay(a, budget);
+  }
+  return build(host, mode, budget);
+}
+
+function replay(a: i32, budget: i32): i32 {
+  const first = ld32a(a + B_FIRST), count = ld32a(a + B_COUNT);
+  const start = eip;
+  smcHit = false;
+  let n = 0;
+  for (let i = 0; i < count && n < budget; i++) {
+    const rec = recordAddr(first + i);
+    const hdr = ld32a(rec + REC_HEADER);
+    const pos = ld32a(rec + REC_POS);
+    const ieip = i32(start + (pos & 0xffff));
+    setInstrEip(ieip);
+    setEip(i32(ieip + (pos >>> 16)));
+    setOpsize((hdr & H_OPSIZE4) != 0 ? 4 : 2);
+    setAdsize32((hdr & H_ADSIZE32) != 0);
+    setLockPrefix((hdr & H_LOCK) != 0);
+    setRepPrefix((hdr >> 16) & 0xff);
+    setSegOverride(((hdr >> 12) & 7) - 1);
+    startReplay(rec);
+    exec1(hdr & 0xff);
+    stopRecordReplay();
+    if (aborted) return n;
+    n++;
+    if (exitReason != EXIT_NONE || smcHit) break;
+  }
+  return n;
+}
+
+// ---- building --------------------------------------------------------------------------------
+
+// Record header bits.
+const H_OPSIZE4: i32 = 1 << 8;
+const H_ADSIZE32: i32 = 1 << 9;
+const H_LOCK: i32 = 1 << 10;
+// bits 12-14: segment override + 1; bits 16-23: REP prefix byte.
+
+let recording: i32 = 0;       // the record being filled
+let recOp: i32 = 0;
+
+/** Called by the interpreter (exec.ts) once prefixes and opcode are decoded, while recording. */
+export function recordHeader(op: i32): void {
+  recOp = op;
+  noteFetchEnd();
+  st32a(recording + REC_HEADER, (op & 0xff) | (opsize == 4 ? H_OPSIZE4 : 0) | (adsize32 ? H_ADSIZE32 : 0) |
+    (lockPrefix ? H_LOCK : 0) | (((segOverride + 1) & 7) << 12) | ((repPrefix & 0xff) << 16));
+}
+/** Called by the decoder after ModRM/SIB/displacement were read, while recording. */
+export function recordModrm(): void {
+  noteFetchEnd();
+  st32a(recording + REC_MODRM, modrmFormWord());
+  st32a(recording + REC_DISP, eaDisp);
+}
+
+function build(host: i32, mode: i32, budget: i32): i32 {
+  if (nextBlock >= TC_BLOCK_MAX || nextRecord + MAX_BLOCK_INSNS > TC_RECORD_MAX) { tcEvictions += 1; tcFlushAll(); }
+  const b = nextBlock;
+  const a = blockAddr(b);
+  const first = nextRecord;
+  const start = eip;
+  smcHit = false;
+  let count = 0, n = 0, end = start;
+  while (n < budget && count < MAX_BLOCK_INSNS) {
+    // Instructions must not cross out of the page (or the CS limit): the block lives in one page.
+    if (fetchWindowLeft() < 16) {
+      if (count == 0) { step(); if (!aborted) n++; }
+      break;
+    }
+    const rec = recordAddr(first + count);
+    recording = rec;
+    recOp = -1;
+    const ieip = eip;
+    startRecording(rec);
+    step();
+    stopRecordReplay();
+    if (aborted) break;
+    n++;
+    const values = recordedCount();
+    if (recOp < 0 || values > REC_MAX_VALUES || smcHit || exitReason != EXIT_NONE && !cacheableWithExit(recOp)) break;
+    const len = instrLength(rec, ieip);
+    if (!cacheable(rec, recOp)) break;
+    st32a(rec + REC_POS, (i32(ieip - start) & 0xffff) | (len << 16));
+    count++;
+    end = i32(ieip + len);
+    if (endsBlock(rec, recOp) || eip != end || exitReason != EXIT_NONE) break;
+  }
+  if (count > 0 && !smcHit) register(b, a, host, mode, first, count, i32(end - start));
+  return n;
+}
+
+function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, len: i32): void {
+  st32a(a + B_KEY, host);
+  st32a(a + B_MODE, mode);
+  st32a(a + B_FIRST, first);
+  st32a(a + B_COUNT, count);
+  st32a(a + B_LEN, len);
+  const bucket = TC_HASH + (bucketOf(host, mode) << 2);
+  st32a(a + B_HNEXT, ld32a(bucket));
+  st32a(bucket, b + 1);
+  // RAM pages remember their blocks so writes can invalidate them.
+  if (u32(host - RAM_BASE) < u32(ramSize)) {
+    const page = i32(host - RAM_BASE) >>> 12;
+    const head = TC_PAGES + (page << 2);
+    const wasCode = ld32a(head) != 0;
+    st32a(a + B_PNEXT, ld32a(head));
+    st32a(head, b + 1);
+    markLines(page, (host - RAM_BASE) & 0xfff, ((host - RAM_BASE) & 0xfff) + len);
+    // TLB entries for this page were filled without the "has code" mark.
+    if (!wasCode) tlbMarkCode(host & ~0xfff);
+  } else {
+    st32a(a + B_PNEXT, 0);
+  }
+  nextBlock = b + 1;
+  nextRecord = first + count;
+  tcBuilt += 1;
+}
+
+/** Length of the recorded instruction: everything fetched from its start to its last fetch. */
+function instrLength(rec: i32, ieip: i32): i32 { return i32(fetchEnd() - ieip); }
+
+function secondByte(rec: i32): i32 { return ld32a(rec + 16) & 0xff; }
+function modrmReg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 3) & 7; }
+
+/** Instructions that change CS, the mode, the interrupt shadow or TF are never cached. */
+function cacheable(rec: i32, op: i32): bool {
+  switch (op) {
+    case 0x9a: case 0xea: case 0xca: case 0xcb: case 0xcf: // far transfers, IRET
+    case 0xcc: case 0xcd: case 0xce: case 0xf1: case 0xf4: // INT, HLT
+    case 0x17: case 0x9d: case 0xfb:                         // POP SS, POPF, STI
+      return false;
+    case 0x8e: return modrmReg(rec) != 2;                    // MOV SS
+    case 0xff: { const r = modrmReg(rec); return r != 3 && r != 5; } // far CALL/JMP
+    case 0x0f: {
+      const op2 = secondByte(rec);
+      if (op2 <= 0x0b || (op2 >= 0x20 && op2 <= 0x23) || (op2 >= 0x30 && op2 <= 0x35) || op2 == 0xa2 || op2 == 0xb2) return false;
+      return true;
+    }
+    default: return true;
+  }
+}
+function cacheableWithExit(op: i32): bool { return op != 0xf4; }
+
+/** Near control transfers and REP string instructions end a block. */
+function endsBlock(rec: i32, op: i32): bool {
+  if (op >= 0x70 && op <= 0x7f) return true;
+  switch (op) {
+    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe8: case 0xe9: case 0xeb: case 0xc2: case 0xc3:
+      return true;
+    case 0xff: { const r = modrmReg(rec); return r == 2 || r == 4; }
+    case 0x0f: { const op2 = secondByte(rec); return op2 >= 0x80 && op2 <= 0x8f; }
+    default: return ((ld32a(rec + REC_HEADER) >> 16) & 0xff) != 0; // REP/REPNE prefix
+  }
+}

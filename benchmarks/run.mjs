@@ -1,0 +1,379 @@
+// `npm run bench`: guest instructions per second of Symbiont's two engines
+// (Wasm and JS) on the compute kernels in benchmarks/kernels/, the Wasm/JS
+// ratio, the cost of an I/O exit, and v86 on the same kernels, all measured
+// in this one run. Table on stdout, progress on stderr, JSON (with machine
+// info) in benchmarks/results/latest.json plus a dated copy, and an SVG chart.
+// Method: benchmarks/README.md.
+//
+// Environment: BENCH_RUNS (measured runs per kernel and engine, default 3),
+// BENCH_WARMUP (warm-up runs, default 1), BENCH_KERNELS (comma list, default
+// all), BENCH_ENGINES (comma list of wasm,js,v86; default all three),
+// BENCH_V86_BIOS (SeaBIOS directory, default /usr/share/seabios, or "none").
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { Pc } from "../dist/index.js";
+import { createEngine } from "../dist/node/engines.js";
+import { KERNELS } from "./kernels.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const RAM = 64 << 20;
+const RUNS = intEnv("BENCH_RUNS", 3, 1);
+const WARMUP = intEnv("BENCH_WARMUP", 1, 0);
+const ENGINES = listEnv("BENCH_ENGINES", ["wasm", "js", "v86", "v86-nojit"]);
+for (const e of ENGINES) {
+  if (!["wasm", "js", "v86", "v86-nojit"].includes(e)) { console.error(`bench: unknown engine "${e}" in BENCH_ENGINES`); process.exit(2); }
+}
+const MAX_INSTRUCTIONS = 20e9; // a kernel that runs this long is broken
+
+function intEnv(name, dflt, min) {
+  const v = process.env[name];
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) { console.error(`bench: ${name} must be an integer >= ${min}`); process.exit(2); }
+  return n;
+}
+function listEnv(name, dflt) {
+  const v = process.env[name];
+  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : dflt;
+}
+const progress = (s) => process.stderr.write(s);
+/** Which clock the medians and ratios use: wall time (default) or this process's CPU time. */
+const CLOCK = process.env.BENCH_CLOCK === "cpu" ? "cpu" : "wall";
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
+
+const only = listEnv("BENCH_KERNELS", null);
+const kernels = only ? KERNELS.filter((k) => only.includes(k.name)) : KERNELS;
+if (only && kernels.length !== only.length) {
+  console.error(`bench: unknown kernel in BENCH_KERNELS (have ${KERNELS.map((k) => k.name).join(", ")})`);
+  process.exit(2);
+}
+
+// ---- one run on a Symbiont engine ---------------------------------------------------------
+
+/**
+ * Boot the kernel on a fresh Pc and run it to its isa-debug-exit. The work
+ * window is from the newline of "BEGIN name" to the "R" of "RESULT": wall
+ * time and retired instructions at both points are read in the serial
+ * callback (during the OUT's exit, when the retired count is exact).
+ */
+// One engine instance per kind for the whole benchmark, reset between runs:
+// a second instance of the JS engine in the same process runs much slower
+// (its functions are fresh closures of the same code, so V8's call-site
+// feedback turns polymorphic), and a VM is one long-lived instance anyway.
+const engines = new Map();
+async function freshEngine(kind) {
+  let engine = engines.get(kind);
+  if (!engine) { engine = await createEngine(kind, RAM); engines.set(kind, engine); return engine; }
+  new Uint8Array(engine.buffer, engine.core.ramBase(), RAM).fill(0);
+  engine.core.reset(RAM);
+  return engine;
+}
+
+async function runOurs(kind, image, path) {
+  const engine = await freshEngine(kind);
+  let line = "";
+  let result = null;
+  let begin = null;
+  let end = null;
+  let pc = null;
+  const mark = () => ({ t: performance.now(), cpu: cpuMs(), n: pc.vm.core.getRetired() });
+  pc = new Pc({
+    engine, ramBytes: RAM,
+    onSerial: (b) => {
+      if (b === 10) {
+        if (line.startsWith("BEGIN ")) begin = mark();
+        else if (line.startsWith("RESULT ")) result = line;
+        line = "";
+        return;
+      }
+      if (line === "" && b === 0x52 && begin && !end) end = mark();
+      line += String.fromCharCode(b);
+    },
+  });
+  pc.loadKernel(image, { path });
+  const t0 = performance.now();
+  const stop = pc.vm.run(MAX_INSTRUCTIONS);
+  const t1 = performance.now();
+  if (stop.kind !== "debug-exit" || stop.status !== 1) { // isa-debug-exit: (0 << 1) | 1 {
+    throw new Error(`${path} on ${kind}: stopped with ${JSON.stringify(stop)}, serial line so far ${JSON.stringify(line)}`);
+  }
+  if (!begin || !end || !result) throw new Error(`${path} on ${kind}: no BEGIN/RESULT lines`);
+  const stats = pc.vm.stats();
+  return {
+    windowMs: end.t - begin.t,
+    windowCpuMs: end.cpu - begin.cpu,
+    windowInstructions: end.n - begin.n,
+    totalMs: t1 - t0,
+    totalInstructions: stats.instructions,
+    exits: Object.values(stats.exits).reduce((a, b) => a + b, 0),
+    tlbMisses: stats.tlbMisses,
+    result,
+  };
+}
+
+// ---- v86, in a child process -------------------------------------------------------------------
+
+function v86Version() {
+  try {
+    const require = createRequire(import.meta.url);
+    return JSON.parse(readFileSync(require.resolve("v86/package.json"), "utf8")).version;
+  } catch { return null; }
+}
+
+function runV86(path, noJit) {
+  const out = execFileSync(process.execPath, [join(here, "v86-child.mjs"), path, String(WARMUP), String(RUNS), noJit ? "nojit" : "jit"], {
+    encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"],
+  });
+  const line = out.split("\n").find((l) => l.startsWith("V86JSON "));
+  if (!line) throw new Error(`v86 child gave no result; its output: ${out.slice(0, 500)}`);
+  return JSON.parse(line.slice(8));
+}
+
+// ---- statistics ------------------------------------------------------------------------------------
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function summarize(times, instructions, units) {
+  const ms = median(times);
+  return {
+    medianMs: ms, minMs: Math.min(...times), maxMs: Math.max(...times),
+    runsMs: times,
+    mips: instructions / ms / 1000,
+    mipsMin: instructions / Math.max(...times) / 1000,
+    mipsMax: instructions / Math.min(...times) / 1000,
+    unitsPerSec: units !== null ? units / (ms / 1000) : null,
+  };
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+const loadStart = os.loadavg();
+const results = [];
+let failures = 0;
+const v86Ver = v86Version();
+let v86Note = null;
+let v86Bios = null;
+if (ENGINES.some((e) => e.startsWith("v86")) && !v86Ver) v86Note = "v86 is not installed (npm install): skipped";
+
+progress(`bench: ${kernels.length} kernels × [${ENGINES.join(", ")}], ${WARMUP} warm-up + ${RUNS} measured runs each\n`);
+for (const k of kernels) {
+  const path = join(here, "kernels/bin", `${k.name}.elf`);
+  if (!existsSync(path)) { console.error(`bench: ${path} is missing (benchmarks/kernels/build.sh)`); process.exit(2); }
+  const image = new Uint8Array(readFileSync(path));
+  const expected = `RESULT ${k.name} ${k.expected()}`;
+  const row = { kernel: k.name, measures: k.measures, unit: k.unit, expected, engines: {} };
+  let instructions = null; // retired in the work window (the same on every engine and run)
+  for (const kind of ENGINES.filter((e) => !e.startsWith("v86"))) {
+    const wall = [];
+    const cpu = [];
+    let last = null;
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      const warm = i < WARMUP;
+      progress(`  ${k.name.padEnd(9)} ${kind.padEnd(9)} ${warm ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
+      const r = await runOurs(kind, image, path);
+      const ok = r.result === expected;
+      if (!ok) { failures++; row.error = `${kind}: got "${r.result}", expected "${expected}"`; }
+      if (instructions !== null && r.windowInstructions !== instructions) {
+        failures++; row.error = `${kind}: retired ${r.windowInstructions} instructions, another run retired ${instructions}`;
+      }
+      instructions = r.windowInstructions;
+      const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
+      progress(`${(ms / 1000).toFixed(3)} s  ${(r.windowInstructions / ms / 1000).toFixed(1)} MIPS${ok ? "" : "  WRONG RESULT"}\n`);
+      if (!warm) { wall.push(r.windowMs); cpu.push(r.windowCpuMs); }
+      last = r;
+    }
+    row.engines[kind] = {
+      ...summarize(CLOCK === "cpu" ? cpu : wall, instructions, k.units), wallMs: wall, cpuMs: cpu,
+      exits: last.exits, tlbMisses: last.tlbMisses, totalMs: last.totalMs, totalInstructions: last.totalInstructions,
+    };
+  }
+  for (const kind of ENGINES.filter((e) => e.startsWith("v86"))) {
+    if (!v86Ver) break;
+    progress(`  ${k.name.padEnd(9)} ${kind.padEnd(9)} ${WARMUP} warm-up + ${RUNS} runs (child process) … `);
+    try {
+      const v = runV86(path, kind === "v86-nojit");
+      v86Bios = v.bios;
+      const bad = [...v.warmup, ...v.runs].find((r) => r.result !== expected);
+      if (bad) { failures++; row.error = `${kind}: got "${bad.result}", expected "${expected}"`; }
+      const wall = v.runs.map((r) => r.windowMs);
+      const cpu = v.runs.map((r) => r.windowCpuMs);
+      if (instructions === null) {
+        // No Symbiont engine ran: count this kernel's instructions once on the Wasm engine.
+        instructions = (await runOurs("wasm", image, path)).windowInstructions;
+      }
+      const sum = summarize(CLOCK === "cpu" ? cpu : wall, instructions, k.units);
+      row.engines[kind] = { ...sum, wallMs: wall, cpuMs: cpu, startupMs: median(v.runs.map((r) => r.startupMs)) };
+      progress(`median ${(sum.medianMs / 1000).toFixed(3)} s  ${sum.mips.toFixed(1)} MIPS${bad ? "  WRONG RESULT" : ""}\n`);
+    } catch (e) {
+      v86Note = `${kind} failed: ${e.message.split("\n")[0]}`;
+      progress(`${v86Note}\n`);
+    }
+  }
+  row.instructions = instructions;
+  const e = row.engines;
+  row.ratios = {
+    wasmOverJs: e.wasm && e.js ? e.js.medianMs / e.wasm.medianMs : null,
+    wasmOverV86: e.wasm && e.v86 ? e.v86.medianMs / e.wasm.medianMs : null,
+    jsOverV86: e.js && e.v86 ? e.v86.medianMs / e.js.medianMs : null,
+    wasmOverV86NoJit: e.wasm && e["v86-nojit"] ? e["v86-nojit"].medianMs / e.wasm.medianMs : null,
+  };
+  results.push(row);
+}
+
+// The cost of an I/O exit: (io − iobase) / K, per engine; and that time in
+// guest instructions at the engine's primes rate (its compute speed).
+const exitCost = {};
+const io = results.find((r) => r.kernel === "io");
+const iobase = results.find((r) => r.kernel === "iobase");
+const primes = results.find((r) => r.kernel === "primes");
+if (io && iobase) {
+  const K = KERNELS.find((k) => k.name === "io").units;
+  for (const kind of ["wasm", "js", "v86", "v86-nojit"]) {
+    if (!io.engines[kind] || !iobase.engines[kind]) continue;
+    const ns = (io.engines[kind].medianMs - iobase.engines[kind].medianMs) * 1e6 / K;
+    const mips = primes?.engines[kind]?.mips ?? iobase.engines[kind].mips;
+    exitCost[kind] = { ns, instructionEquivalents: ns * mips / 1000, atMips: mips, mipsFrom: primes?.engines[kind] ? "primes" : "iobase" };
+  }
+}
+
+// ---- machine info ---------------------------------------------------------------------------------
+
+function git(args) {
+  try { return execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return null; }
+}
+const cpus = os.cpus();
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const date = new Date();
+const machine = {
+  os: `${os.type()} ${os.release()} ${os.arch()}`,
+  cpu: cpus[0]?.model ?? "unknown", cpus: cpus.length,
+  memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  node: process.version, v8: process.versions.v8,
+  loadavgStart: loadStart.map((x) => +x.toFixed(2)), loadavgEnd: os.loadavg().map((x) => +x.toFixed(2)),
+};
+const report = {
+  date: date.toISOString(),
+  symbiont: { version: pkg.version, commit: git(["rev-parse", "HEAD"]), dirty: (git(["status", "--porcelain", "--untracked-files=no"]) ?? "") !== "" },
+  v86: { version: v86Ver, bios: v86Bios, note: v86Note },
+  machine,
+  method: {
+    runs: RUNS, warmup: WARMUP, ramMiB: RAM >> 20, clock: CLOCK,
+    timing: "work window: newline of 'BEGIN name' to first byte of 'RESULT' on COM1, timestamped in the serial callback (all engines)",
+    instructions: "Symbiont's retired-instruction count in the work window (identical on both engines); v86 runs the same kernel, so the same count is used for it",
+    median: "medianMs over the measured runs (of the clock above; wallMs and cpuMs hold both); mips = instructions / medianMs; mipsMin/mipsMax from the slowest/fastest run",
+    exitCost: "(median io − median iobase) / 10M OUTs; instructionEquivalents = ns × the engine's primes MIPS / 1000",
+  },
+  kernels: results,
+  exitCost,
+  failures,
+};
+
+mkdirSync(join(here, "results"), { recursive: true });
+const json = JSON.stringify(report, null, 2) + "\n";
+writeFileSync(join(here, "results/latest.json"), json);
+writeFileSync(join(here, "results", `${date.toISOString().replace(/[:.]/g, "-")}.json`), json);
+writeFileSync(join(here, "results/latest.svg"), chart(report));
+
+// ---- the table ------------------------------------------------------------------------------------------
+
+const f = (x, d = 1) => (x === null || x === undefined ? "—" : x.toFixed(d));
+const lines = [];
+lines.push(`Symbiont ${pkg.version} (${report.symbiont.commit?.slice(0, 10) ?? "?"}${report.symbiont.dirty ? "+dirty" : ""}) · ${machine.cpu} ×${machine.cpus} · Node ${process.version} · v86 ${v86Ver ?? "absent"}${v86Bios ? ` (BIOS: ${v86Bios})` : ""}`);
+lines.push(`median of ${RUNS} runs after ${WARMUP} warm-up; MIPS = guest instructions retired / ${CLOCK === "cpu" ? "CPU" : "wall"} time of the work window [min–max over runs]`);
+const load = os.loadavg()[0];
+if (load > 0.5 * os.cpus().length) lines.push(`WARNING: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs: other processes compete for the CPU; wall-clock numbers are unreliable (BENCH_CLOCK=cpu measures CPU time)`);
+lines.push("");
+const hdr = ["kernel", "instr (M)", "wasm MIPS", "js MIPS", "v86 MIPS", "v86-nojit MIPS", "wasm/js", "wasm/v86", "js/v86", "wasm/v86-nojit", "check"];
+const rows = results.map((r) => {
+  const e = r.engines;
+  const m = (x) => (x ? `${f(x.mips)} [${f(x.mipsMin)}–${f(x.mipsMax)}]` : "—");
+  return [r.kernel, f(r.instructions / 1e6, 1), m(e.wasm), m(e.js), m(e.v86), m(e["v86-nojit"]),
+    f(r.ratios.wasmOverJs, 2), f(r.ratios.wasmOverV86, 3), f(r.ratios.jsOverV86, 3), f(r.ratios.wasmOverV86NoJit, 2), r.error ? "FAIL" : "ok"];
+});
+const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+lines.push(fmt(hdr));
+lines.push(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows) lines.push(fmt(r));
+lines.push("");
+lines.push("work units per second (median):");
+for (const r of results) {
+  const per = ["wasm", "js", "v86", "v86-nojit"].filter((x) => r.engines[x]?.unitsPerSec).map((x) => `${x} ${si(r.engines[x].unitsPerSec)}`);
+  if (per.length) lines.push(`  ${r.kernel.padEnd(10)} ${r.unit.padEnd(13)} ${per.join("  ")}`);
+}
+if (Object.keys(exitCost).length) {
+  lines.push("");
+  lines.push("I/O exit round trip ((io − iobase) / 10M OUTs):");
+  for (const [kind, c] of Object.entries(exitCost)) {
+    lines.push(`  ${kind.padEnd(9)} ${f(c.ns, 1)} ns = ${f(c.instructionEquivalents, 1)} guest instructions at ${f(c.atMips)} MIPS (${c.mipsFrom})${kind.startsWith("v86") ? "  (v86: a port write handled in-process, not an exit)" : ""}`);
+  }
+}
+const p = primes?.ratios;
+if (p) {
+  lines.push("");
+  lines.push(`primes targets: wasm/js ${f(p.wasmOverJs, 2)} (target ≥ 2) ${p.wasmOverJs >= 2 ? "met" : "NOT met"}; ` +
+    `wasm/v86 ${f(p.wasmOverV86, 3)} (target ≥ 0.1) ${p.wasmOverV86 === null ? "not measured" : p.wasmOverV86 >= 0.1 ? "met" : "NOT met"}`);
+}
+if (v86Note) lines.push(v86Note);
+for (const r of results) if (r.error) lines.push(`FAIL ${r.kernel}: ${r.error}`);
+lines.push("");
+lines.push(`results: benchmarks/results/latest.json, latest.svg`);
+console.log(lines.join("\n"));
+process.exitCode = failures ? 1 : 0;
+
+function si(x) {
+  if (x >= 1e9) return `${(x / 1e9).toFixed(2)}G`;
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+// ---- SVG chart: throughput of each engine relative to the JS engine -----------------------------------
+
+function chart(rep) {
+  const ks = rep.kernels;
+  const kinds = ["wasm", "js", "v86", "v86-nojit"];
+  const colors = { wasm: "#3b6fd8", js: "#e0a030", v86: "#6a6a6a", "v86-nojit": "#b0b0b0" };
+  const rel = (r, kind) => {
+    const base = r.engines.js ?? r.engines.wasm;
+    return r.engines[kind] && base ? base.medianMs / r.engines[kind].medianMs : null;
+  };
+  const max = Math.max(1, ...ks.flatMap((r) => kinds.map((x) => rel(r, x) ?? 0)));
+  const W = 760, left = 90, right = 90, barH = 14, gap = 10, top = 48;
+  const groupH = kinds.length * barH + gap;
+  const H = top + ks.length * groupH + 40;
+  const scale = (W - left - right) / max;
+  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const out = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`);
+  out.push(`<rect width="100%" height="100%" fill="white"/>`);
+  out.push(`<text x="${left}" y="18" font-size="13" font-weight="bold">Guest throughput relative to Symbiont's JS engine (median of ${rep.method.runs} runs; longer is faster)</text>`);
+  out.push(`<text x="${left}" y="34" fill="#555">${esc(`${rep.date.slice(0, 10)} · ${rep.machine.cpu} · Node ${rep.machine.node} · v86 ${rep.v86.version ?? "absent"} · ${rep.symbiont.commit?.slice(0, 10) ?? ""}`)}</text>`);
+  ks.forEach((r, i) => {
+    const y0 = top + i * groupH;
+    out.push(`<text x="${left - 6}" y="${y0 + (kinds.length * barH) / 2 + 4}" text-anchor="end" font-weight="bold">${esc(r.kernel)}</text>`);
+    kinds.forEach((kind, j) => {
+      const v = rel(r, kind);
+      if (v === null) return;
+      const y = y0 + j * barH;
+      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, v * scale).toFixed(1)}" height="${barH - 2}" fill="${colors[kind]}"/>`);
+      out.push(`<text x="${left + v * scale + 4}" y="${y + barH - 4}">${kind} ${v.toFixed(2)}× · ${r.engines[kind].mips.toFixed(1)} MIPS</text>`);
+    });
+  });
+  const x1 = left + scale;
+  out.push(`<line x1="${x1}" y1="${top - 4}" x2="${x1}" y2="${H - 30}" stroke="#999" stroke-dasharray="3,3"/>`);
+  out.push(`<text x="${x1}" y="${H - 16}" text-anchor="middle" fill="#555">1× (JS engine)</text>`);
+  kinds.forEach((kind, j) => {
+    out.push(`<rect x="${W - right + 10}" y="${top + j * 16}" width="10" height="10" fill="${colors[kind]}"/><text x="${W - right + 24}" y="${top + j * 16 + 9}">${kind}</text>`);
+  });
+  out.push(`</svg>`);
+  return out.join("\n") + "\n";
+}
