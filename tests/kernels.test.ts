@@ -1,5 +1,5 @@
-// The nasm test kernels under tests/kernels/, run on both engines; their
-// serial output must equal what QEMU printed for the same binary
+// The nasm test kernels under tests/kernels/, run on both engines with the
+// translation cache on and off; their serial output must equal what QEMU printed for the same binary
 // (tests/kernels/golden/, recorded by tests/kernels/record-golden.sh).
 import { describe, it, expect } from "vitest";
 import { readdirSync, existsSync, readFileSync } from "node:fs";
@@ -14,11 +14,11 @@ describe("test kernels match QEMU's serial output", () => {
   });
   for (const name of kernels) {
     const bin = `${dir}bin/${name}.elf`;
-    for (const engine of ENGINES) {
-      it(`${name} on ${engine}`, async () => {
+    for (const [engine, tcache] of ENGINES.flatMap((e) => [[e, true], [e, false]] as const)) {
+      it(`${name} on ${engine}${tcache ? "" : " without the translation cache"}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
         const golden = readFileSync(`${dir}golden/${name}.txt`, "latin1");
-        const r = await runKernel(readBytes(bin), engine, { path: bin });
+        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache });
         expect(r.serial).toBe(golden);
         // QEMU exits with status 1: the kernel wrote 0 to isa-debug-exit.
         expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });

@@ -17,16 +17,18 @@ export interface CommonOptions {
   bios: string | null;
   debugcon: string | null;
   tcache: boolean;
+  deterministic: boolean;
+  kernel: string | null;
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--help", "-h"]);
+const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--deterministic", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, deterministic: false, kernel: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -44,6 +46,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     } else if (FLAG_OPTIONS.has(a)) {
       if (a === "--stats") options.stats = true;
       else if (a === "--no-tcache") options.tcache = false;
+      else if (a === "--deterministic") options.deterministic = true;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -78,6 +81,7 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--initrd": o.initrd = v.split(",").filter((s) => s.length > 0); return;
     case "--bios": o.bios = v; return;
     case "--debugcon": o.debugcon = v; return;
+    case "--kernel": o.kernel = v; return;
   }
 }
 
@@ -86,6 +90,8 @@ export const USAGE = `usage: symbiont <command> [options]
 commands:
   run <kernel>        run a Multiboot kernel (ELF or a.out kludge) or a flat binary (loaded at 1 MiB)
   run --bios <rom>    run a BIOS or CPU-test ROM from the reset vector
+  boot                boot Linux: --kernel bzImage [--initrd F] [--append STR]
+                      (defaults: the Debian kernel and a busybox initramfs from "npm run images")
   demo                run the built-in demo kernel
   help                show this text
 
@@ -96,8 +102,10 @@ options:
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end
   --no-tcache         turn the translation cache off (decode every instruction as it runs)
-  --append STR        kernel command line (Multiboot), as QEMU's -append
-  --initrd F[,F...]   Multiboot modules, as QEMU's -initrd
+  --deterministic     virtual time from retired instructions: the same guest and input print the same
+  --append STR        kernel command line, as QEMU's -append
+  --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd
+  --kernel FILE       the Linux bzImage for boot
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
 

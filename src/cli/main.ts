@@ -10,6 +10,9 @@ import { createEngine } from "../node/engines.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
 import { Pc } from "../machine/pc.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
+import { findCachedImages } from "../node/images.js";
+import { isBzImage } from "../boot/linux.js";
+import { busyboxInitramfs } from "../boot/initramfs.js";
 
 /** Exit statuses other than the guest's own (debug-exit). */
 const EXIT_USAGE = 2;
@@ -26,7 +29,13 @@ function readInput(path: string, what: string): Uint8Array {
   }
 }
 
-async function runCommand(image: Uint8Array | null, path: string, o: CommonOptions): Promise<number> {
+/** What to load: a Multiboot/flat kernel, a Linux bzImage, or nothing (a BIOS ROM only). */
+type Guest =
+  | { kind: "kernel"; image: Uint8Array; path: string }
+  | { kind: "linux"; kernel: Uint8Array; initrd?: Uint8Array; path: string }
+  | { kind: "none" };
+
+async function runCommand(guest: Guest, o: CommonOptions): Promise<number> {
   const ramBytes = o.memMiB * 1024 * 1024;
   const engine = await createEngine(o.engine, ramBytes);
   let serialTail = "";
@@ -40,6 +49,7 @@ async function runCommand(image: Uint8Array | null, path: string, o: CommonOptio
   const pc = new Pc({
     engine,
     ramBytes,
+    clock: o.deterministic ? "deterministic" : "host",
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();
@@ -56,13 +66,16 @@ async function runCommand(image: Uint8Array | null, path: string, o: CommonOptio
   if (o.bios) {
     pc.vm.loadRom(readInput(o.bios, "BIOS image"));
   }
-  if (image) {
-    const modules = o.initrd.map((p) => ({ data: readInput(p, "module"), cmdline: p }));
-    try {
-      pc.loadKernel(image, { path, append: o.append, modules });
-    } catch (e) {
-      throw new UsageError(`${path}: ${(e as Error).message}`);
+  try {
+    if (guest.kind === "kernel") {
+      const modules = o.initrd.map((p) => ({ data: readInput(p, "module"), cmdline: p }));
+      pc.loadKernel(guest.image, { path: guest.path, append: o.append, modules });
+    } else if (guest.kind === "linux") {
+      pc.loadLinux(guest.kernel, { cmdline: o.append, initrd: guest.initrd });
     }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${guest.kind === "none" ? "" : guest.path + ": "}${(e as Error).message}`);
   }
   if (process.stdin.isTTY === false || process.stdin.isTTY === true) {
     process.stdin.on("data", (d: Buffer) => pc.uart.receive(d));
@@ -88,6 +101,8 @@ async function runCommand(image: Uint8Array | null, path: string, o: CommonOptio
     case "until-matched": case "requested": return 0;
     case "timeout": process.stderr.write(`symbiont: timeout after ${outcome.seconds} s\n`); return EXIT_TIMEOUT;
     case "halted": process.stderr.write(`symbiont: ${outcome.message}\n`); return 0;
+    case "reset": process.stderr.write(`symbiont: the guest reset the machine (${outcome.why})\n`); return 0;
+    case "idle": return 0;
     case "shutdown": case "unimplemented": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
     case "budget": return 0;
   }
@@ -108,6 +123,22 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
   process.stderr.write(lines.map((l) => `[stats] ${l}`).join("\n") + "\n");
 }
 
+/** The Linux guest for `boot`: the given files, or the cached Debian kernel with a busybox initramfs. */
+async function linuxGuest(o: CommonOptions): Promise<Guest> {
+  const cached = o.kernel && o.initrd.length > 0 ? null : findCachedImages();
+  const kernelPath = o.kernel ?? cached?.kernel;
+  if (!kernelPath) throw new UsageError("boot needs --kernel FILE, or the Debian images: run \"npm run images\" first");
+  const kernel = readInput(kernelPath, "kernel");
+  if (!isBzImage(kernel)) throw new UsageError(`${kernelPath}: not a Linux bzImage (no "HdrS" setup header)`);
+  let initrd: Uint8Array | undefined;
+  if (o.initrd.length > 1) throw new UsageError("boot takes one --initrd file");
+  if (o.initrd.length === 1) initrd = readInput(o.initrd[0]!, "initrd");
+  else if (cached) initrd = busyboxInitramfs({ busybox: readInput(cached.busybox, "busybox") });
+  if (!o.append) o.append = "console=ttyS0 nokaslr";
+  if (o.memMiB < 64 && o.kernel === null) o.memMiB = 128;
+  return { kind: "linux", kernel, initrd, path: kernelPath };
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const { command, positional, options } = parseArgs(argv);
@@ -121,13 +152,13 @@ export async function main(argv: string[]): Promise<number> {
         if (!path && !options.bios) throw new UsageError("run needs a kernel file or --bios FILE");
         const image = path ? readInput(path, "kernel") : null;
         if (image && image.length === 0) throw new UsageError(`${path}: empty file`);
-        return await runCommand(image, path ?? "", options);
+        return await runCommand(image && path ? { kind: "kernel", image, path } : { kind: "none" }, options);
       }
       case "demo":
-        return await runCommand(DEMO_KERNEL, "demo", options);
+        return await runCommand({ kind: "kernel", image: DEMO_KERNEL, path: "demo" }, options);
       case "boot":
-        process.stderr.write("symbiont: 'boot' (Linux bzImage) is not implemented yet: it needs the x87 FPU and the PC devices (issue 4)\n");
-        return EXIT_USAGE;
+        if (positional.length > 0) throw new UsageError(`boot takes no positional arguments (use --kernel FILE)`);
+        return await runCommand(await linuxGuest(options), options);
       default:
         throw new UsageError(`unknown command "${command}" (try: symbiont help)`);
     }

@@ -1,14 +1,22 @@
 /**
- * The minimal PC used to run test kernels, multiboot kernels and BIOS ROMs:
- * which devices sit at which ports. (The full PC — PIC, PIT, RTC, i8042,
- * PCI — grows here as issue 4 lands.)
+ * The PC: which devices sit at which ports, and how their interrupts and
+ * time are wired. Used for test kernels, Multiboot kernels, BIOS ROMs and Linux.
  *
- * | port        | device                                  |
- * |-------------|-----------------------------------------|
- * | 0x3F8-0x3FF | 16550A UART (COM1), the console          |
- * | 0xF4-0xF7   | isa-debug-exit (QEMU's test exit)        |
- * | 0x80, 0x190 | POST code recorder (0x190: test386.asm's default) |
- * | 0xE9        | debugcon (when an output is given)       |
+ * | port          | device                                              |
+ * |---------------|-----------------------------------------------------|
+ * | 0x20, 0xA0    | 8259A PIC pair (cascade on IRQ 2), ELCR at 0x4D0     |
+ * | 0x40-0x43     | 8254 PIT: channel 0 → IRQ 0, channel 2 via port 0x61 |
+ * | 0x60, 0x64    | i8042 keyboard controller (IRQ 1/12, reset, A20)     |
+ * | 0x61          | system control port B (PIT channel 2 gate/output)    |
+ * | 0x70-0x71     | MC146818 RTC/CMOS (IRQ 8)                            |
+ * | 0x92          | fast A20 and reset                                   |
+ * | 0xCF8-0xCFF   | PCI configuration mechanism #1 (440FX, PIIX3), 0xCF9 reset |
+ * | 0x3F8-0x3FF   | 16550A UART (COM1, IRQ 4), the console               |
+ * | 0xF4-0xF7     | isa-debug-exit (QEMU's test exit)                    |
+ * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
+ * | 0xE9          | debugcon (when an output is given)                   |
+ *
+ * There is no local APIC (CPUID says so), so Linux uses the 8259A pair.
  *
  * @module
  */
@@ -22,6 +30,14 @@ import { loadMultiboot, isMultiboot, qemuCommandLine, type MultibootModule } fro
 import { loadFlat } from "../boot/flat.js";
 import type { BootEntry } from "../boot/types.js";
 import { Attr } from "../vmm/cpu-state.js";
+import { VirtualClock, type ClockMode } from "../vmm/clock.js";
+import { PicPair } from "../devices/i8259.js";
+import { I8254 } from "../devices/i8254.js";
+import { Mc146818 } from "../devices/mc146818.js";
+import { I8042 } from "../devices/i8042.js";
+import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
+import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
+import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -32,19 +48,56 @@ export interface PcOptions {
   onSerial(byte: number): void;
   /** Bytes written to the debugcon port 0xE9 (device absent when omitted). */
   onDebugcon?(byte: number): void;
+  /** "deterministic": time from retired instructions (same input, same output); "host" (default): real time. */
+  clock?: ClockMode;
+  /** Wall-clock time at power-on for the RTC (seconds since the Unix epoch); default: now, or 2026-01-01 when deterministic. */
+  startEpochSeconds?: number;
 }
 
 export class Pc {
   readonly vm: Vm;
   readonly uart: Uart16550;
   readonly postCode = new PostCode();
+  readonly clock: VirtualClock;
+  readonly pic: PicPair;
+  readonly pit: I8254;
+  readonly rtc: Mc146818;
+  readonly kbc: I8042;
+  readonly pci = new PciBus();
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
 
   constructor(opts: PcOptions) {
     const vm = new Vm(opts.engine, opts.ramBytes);
     this.vm = vm;
-    this.uart = new Uart16550({ onTransmit: opts.onSerial });
+    const mode = opts.clock ?? "host";
+    const clock = new VirtualClock(mode === "host" ? { mode, hostMs: () => performance.now() } : { mode });
+    this.clock = clock;
+    vm.clock = clock;
+    const pic = new PicPair();
+    this.pic = pic;
+    vm.interrupts = pic;
+    const reset = (why: string) => vm.requestStop({ kind: "reset", why });
+    const a20 = new A20Gate((on) => vm.core.setA20(on));
+
+    vm.addPortDevice(PicPair.MASTER_PORT, 2, pic.master);
+    vm.addPortDevice(PicPair.SLAVE_PORT, 2, pic.slave);
+    vm.addPortDevice(PicPair.ELCR_PORT, 2, pic.elcr);
+    this.pit = new I8254({ clock, setIrq: (l) => pic.setIrq(0, l) });
+    vm.addPortDevice(0x40, 4, this.pit);
+    vm.addPortDevice(0x61, 1, new SystemControlB(this.pit, clock));
+    const start = opts.startEpochSeconds ?? (mode === "deterministic" ? 1767225600 : Math.floor(Date.now() / 1000));
+    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => pic.setIrq(8, l) });
+    vm.addPortDevice(0x70, 2, this.rtc);
+    this.kbc = new I8042({ setIrq: (n, l) => pic.setIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
+    vm.addPortDevice(I8042.DATA_PORT, 1, this.kbc.data);
+    vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
+    vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
+    this.pci.add(0, 0, createI440fx());
+    this.pci.add(1, 0, new Piix3IsaBridge());
+    vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, new ResetControl((kind) => reset(`0xCF9 ${kind} reset`))));
+
+    this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => pic.setIrq(4, l) });
     vm.addPortDevice(COM1_PORT, 8, this.uart);
     vm.addPortDevice(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.DEFAULT_LENGTH, new IsaDebugExit({
       onExit: (status) => {
@@ -81,6 +134,23 @@ export class Pc {
     }
     this.enterProtectedMode(entry);
     return entry;
+  }
+
+  /**
+   * Load a Linux bzImage (and initrd) with the 32-bit boot protocol and set
+   * the CPU to its entry state: flat segments from the loader's GDT, ESI →
+   * boot_params, paging and interrupts off.
+   */
+  loadLinux(kernel: Uint8Array, opts: { cmdline: string; initrd?: Uint8Array }): LinuxEntry {
+    const e = loadLinux(kernel, this.guestMemory(), opts);
+    const code = { selector: e.cs, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
+    const data = { selector: e.ds, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
+    this.vm.setState({
+      cr0: 0x11, gdtr: e.gdt, idtr: { base: 0, limit: 0 },
+      cs: code, ds: data, es: data, fs: data, gs: data, ss: data, cpl: 0,
+      eflags: 2, eip: e.eip, esi: e.esi, eax: 0, ebx: 0, ebp: 0, edi: 0,
+    });
+    return e;
   }
 
   /** The Multiboot machine state: flat 32-bit segments, PE=1, paging and interrupts off. */

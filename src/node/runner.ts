@@ -26,6 +26,13 @@ export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> 
     const stop = vm.run(slice);
     const external = opts.shouldStop?.();
     if (external) return external;
+    if (stop.kind === "idle") {
+      // The guest waits for a timer: sleep in real time until it is due (or a little, for host input).
+      if (performance.now() > deadline) return { kind: "timeout", seconds: opts.timeoutSeconds! };
+      const ms = Math.max(0, Math.min(20, (stop.untilNs - (vm.clock?.nowNs() ?? 0)) / 1e6));
+      await new Promise<void>((r) => setTimeout(r, ms));
+      continue;
+    }
     if (stop.kind !== "budget") {
       if (stop.kind === "halted" && vm.core.pendingInterrupt() >= 0) continue;
       return stop;

@@ -11,6 +11,7 @@ import { ExitCode } from "../engine/core.js";
 import { PortBus, MmioBus, type PortDevice, type MmioDevice } from "./bus.js";
 import { readExit, writeResponse, describeUnimplemented, type VcpuExit } from "./exits.js";
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
+import type { VirtualClock } from "./clock.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -18,8 +19,18 @@ export type StopReason =
   | { kind: "shutdown"; message: string }
   | { kind: "unimplemented"; message: string }
   | { kind: "halted"; message: string }
+  /** HLT with interrupts enabled in host-time mode: nothing to do until this virtual time (or host input). */
+  | { kind: "idle"; untilNs: number }
+  | { kind: "reset"; why: string }
   | { kind: "budget" }
   | { kind: "requested"; why: string };
+
+/** The interrupt controller as the run loop sees it (the PC's 8259A pair). */
+export interface InterruptController {
+  hasInterrupt(): boolean;
+  /** The INTA cycle: the vector to deliver. */
+  acknowledge(): number;
+}
 
 export interface MsrHook { read?(index: number): bigint | undefined; write?(index: number, value: bigint): boolean }
 /** A hypercall handler reads and writes guest registers through the VM. */
@@ -48,6 +59,10 @@ export class Vm {
   private readonly hypercalls = new Map<number, HypercallHook>();
   private cpuidHook: CpuidHook | null = null;
   readonly exitCounts: Record<string, number> = {};
+  /** Virtual time for devices; when set, timers bound each slice of guest instructions. */
+  clock: VirtualClock | null = null;
+  /** Where external interrupts come from; polled between slices and on interrupt-window exits. */
+  interrupts: InterruptController | null = null;
 
   constructor(engine: Engine, readonly ramBytes: number) {
     this.engine = engine;
@@ -127,9 +142,13 @@ export class Vm {
     const core = this.core;
     let left = maxInstructions;
     while (left > 0) {
+      let budget = Math.min(SLICE, left);
+      if (this.clock) budget = Math.max(1, Math.min(budget, this.syncTime()));
+      this.offerInterrupt();
       const before = core.getRetired();
-      const code = core.run(Math.min(SLICE, left));
+      const code = core.run(budget);
       left -= Math.max(1, core.getRetired() - before);
+      this.clock?.advanceTo(core.getRetired());
       if (code === ExitCode.Budget) { if (this.stopRequest) break; continue; }
       const exit = readExit(this.dataView(), this.exitBase, code);
       this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
@@ -140,6 +159,45 @@ export class Vm {
     const s = this.stopRequest ?? { kind: "budget" as const };
     this.stopRequest = null;
     return s;
+  }
+
+  /**
+   * Bring devices to the current virtual time: fire due timers, keep the
+   * guest's TSC in step with the clock. Returns how many instructions may
+   * run before the next timer is due.
+   */
+  private syncTime(): number {
+    const clock = this.clock!, core = this.core;
+    clock.advanceTo(core.getRetired());
+    clock.runDue();
+    const d = clock.tscCatchUp(core.getRetired());
+    if (d > 0) core.setTscOffsetValue(core.getTscOffset() + d);
+    return clock.instructionsUntil(clock.nextDeadline());
+  }
+
+  /** Hand a pending external interrupt to the core when it can take one (INTA happens only then). */
+  private offerInterrupt(): void {
+    const pic = this.interrupts;
+    if (!pic || this.core.pendingInterrupt() >= 0 || !pic.hasInterrupt()) return;
+    if (this.core.interruptsEnabled()) this.core.injectInterrupt(pic.acknowledge());
+    else this.core.requestIrqWindow(true);
+  }
+
+  /**
+   * HLT with interrupts enabled: let virtual time pass to the next timer.
+   * Deterministic clocks jump there; host clocks make run() return "idle" so
+   * the caller can wait without spinning.
+   */
+  private idle(): StopReason | null {
+    const clock = this.clock;
+    if (this.interrupts?.hasInterrupt()) return null;
+    if (!clock) return null;
+    const next = clock.nextDeadline();
+    if (next === Infinity) return null;
+    if (clock.mode === "deterministic") { clock.skipTo(next); return { kind: "budget" }; }
+    clock.advanceTo(this.core.getRetired());
+    if (clock.nowNs() >= next) return { kind: "budget" };
+    return { kind: "idle", untilNs: next };
   }
 
   private handleExit(exit: VcpuExit): StopReason | null {
@@ -180,6 +238,11 @@ export class Vm {
       }
       case "hlt": {
         if (this.core.pendingInterrupt() >= 0 && this.core.interruptsEnabled()) return null;
+        if (this.core.interruptsEnabled() || (this.getState().eflags & 0x200) !== 0) {
+          const r = this.idle();
+          if (r?.kind === "budget") return null; // time moved: timers fire before the next slice
+          if (r) return r;
+        }
         const st = this.getState();
         const at = `${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}`;
         return {
