@@ -336,7 +336,7 @@ function si(x) {
   return x.toFixed(0);
 }
 
-// ---- SVG chart: throughput of each engine relative to the JS engine -----------------------------------
+// ---- SVG chart: throughput of each engine relative to the JS engine (log scale) ---------------------
 
 function chart(rep) {
   const ks = rep.kernels;
@@ -346,33 +346,39 @@ function chart(rep) {
     const base = r.engines.js ?? r.engines.wasm;
     return r.engines[kind] && base ? base.medianMs / r.engines[kind].medianMs : null;
   };
-  const max = Math.max(1, ...ks.flatMap((r) => kinds.map((x) => rel(r, x) ?? 0)));
-  const W = 760, left = 90, right = 90, barH = 14, gap = 10, top = 48;
+  const vals = ks.flatMap((r) => kinds.map((x) => rel(r, x)).filter((v) => v !== null));
+  const lo = Math.min(0, Math.floor(Math.log10(Math.min(1, ...vals))));
+  const hi = Math.max(1, Math.ceil(Math.log10(Math.max(1, ...vals))));
+  const W = 820, left = 90, right = 250, barH = 13, gap = 12, top = 56;
   const groupH = kinds.length * barH + gap;
-  const H = top + ks.length * groupH + 40;
-  const scale = (W - left - right) / max;
-  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const H = top + ks.length * groupH + 36;
+  const x = (v) => left + ((Math.log10(v) - lo) / (hi - lo)) * (W - left - right);
+  const esc = (t) => String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  out.push(`<text x="${left}" y="18" font-size="13" font-weight="bold">Guest throughput relative to Symbiont's JS engine (median of ${rep.method.runs} runs; longer is faster)</text>`);
-  out.push(`<text x="${left}" y="34" fill="#555">${esc(`${rep.date.slice(0, 10)} · ${rep.machine.cpu} · Node ${rep.machine.node} · v86 ${rep.v86.version ?? "absent"} · ${rep.symbiont.commit?.slice(0, 10) ?? ""}`)}</text>`);
+  out.push(`<text x="10" y="18" font-size="13" font-weight="bold">Guest throughput relative to Symbiont's JS engine (log scale; median of ${rep.method.runs} runs, ${rep.method.clock} clock)</text>`);
+  out.push(`<text x="10" y="34" fill="#555">${esc(`${rep.date.slice(0, 10)} · ${rep.machine.cpu} ×${rep.machine.cpus} · Node ${rep.machine.node} · v86 ${rep.v86.version ?? "absent"} · symbiont ${rep.symbiont.commit?.slice(0, 10) ?? "?"}${rep.symbiont.dirty ? "+dirty" : ""}`)}</text>`);
+  for (let e = lo; e <= hi; e++) {
+    const gx = x(10 ** e);
+    out.push(`<line x1="${gx.toFixed(1)}" y1="${top - 6}" x2="${gx.toFixed(1)}" y2="${H - 30}" stroke="${e === 0 ? "#888" : "#ddd"}"${e === 0 ? ' stroke-dasharray="3,3"' : ""}/>`);
+    out.push(`<text x="${gx.toFixed(1)}" y="${H - 16}" text-anchor="middle" fill="#555">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)}×</text>`);
+  }
   ks.forEach((r, i) => {
     const y0 = top + i * groupH;
-    out.push(`<text x="${left - 6}" y="${y0 + (kinds.length * barH) / 2 + 4}" text-anchor="end" font-weight="bold">${esc(r.kernel)}</text>`);
+    out.push(`<text x="${left - 8}" y="${y0 + (kinds.length * barH) / 2 + 4}" text-anchor="end" font-weight="bold">${esc(r.kernel)}</text>`);
     kinds.forEach((kind, j) => {
       const v = rel(r, kind);
       if (v === null) return;
       const y = y0 + j * barH;
-      out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, v * scale).toFixed(1)}" height="${barH - 2}" fill="${colors[kind]}"/>`);
-      out.push(`<text x="${left + v * scale + 4}" y="${y + barH - 4}">${kind} ${v.toFixed(2)}× · ${r.engines[kind].mips.toFixed(1)} MIPS</text>`);
+      const x0 = x(10 ** lo);
+      out.push(`<rect x="${x0}" y="${y}" width="${Math.max(1, x(v) - x0).toFixed(1)}" height="${barH - 2}" fill="${colors[kind]}"/>`);
+      const label = r.kernel === "memcpy" ? `${(r.engines[kind].unitsPerSec / 1e6).toFixed(0)} MB/s` : `${r.engines[kind].mips.toFixed(1)} MIPS`;
+      out.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + barH - 3}">${kind} ${v.toFixed(2)}× · ${label}</text>`);
     });
   });
-  const x1 = left + scale;
-  out.push(`<line x1="${x1}" y1="${top - 4}" x2="${x1}" y2="${H - 30}" stroke="#999" stroke-dasharray="3,3"/>`);
-  out.push(`<text x="${x1}" y="${H - 16}" text-anchor="middle" fill="#555">1× (JS engine)</text>`);
   kinds.forEach((kind, j) => {
-    out.push(`<rect x="${W - right + 10}" y="${top + j * 16}" width="10" height="10" fill="${colors[kind]}"/><text x="${W - right + 24}" y="${top + j * 16 + 9}">${kind}</text>`);
+    out.push(`<rect x="${W - 110}" y="${top + j * 16}" width="10" height="10" fill="${colors[kind]}"/><text x="${W - 95}" y="${top + j * 16 + 9}">${kind}</text>`);
   });
   out.push(`</svg>`);
   return out.join("\n") + "\n";

@@ -8,6 +8,7 @@ import { readFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { parseArgs, UsageError, USAGE, type CommonOptions } from "./args.js";
 import { createEngine } from "../node/engines.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
+import { SerialConsole } from "../node/console.js";
 import { Pc } from "../machine/pc.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { findCachedImages } from "../node/images.js";
@@ -77,21 +78,23 @@ async function runCommand(guest: Guest, o: CommonOptions): Promise<number> {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${guest.kind === "none" ? "" : guest.path + ": "}${(e as Error).message}`);
   }
-  if (process.stdin.isTTY === false || process.stdin.isTTY === true) {
-    process.stdin.on("data", (d: Buffer) => pc.uart.receive(d));
-    process.stdin.on("error", () => {});
-  }
+  const serial = new SerialConsole(pc.uart);
   const started = performance.now();
   let outcome: RunOutcome;
   try {
     outcome = await runVm(pc.vm, {
       timeoutSeconds: o.timeout,
-      shouldStop: () => (matched ? { kind: "until-matched", pattern: o.until!.source } : null),
+      shouldStop: () => {
+        serial.pump();
+        flush();
+        if (matched) return { kind: "until-matched", pattern: o.until!.source };
+        if (serial.quitRequested) return { kind: "requested", why: "Ctrl-A x" };
+        return null;
+      },
     });
   } finally {
     flush();
-    process.stdin.pause();
-    process.stdin.unref?.();
+    serial.close();
     if (debugconFd !== null) closeSync(debugconFd);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -123,6 +126,12 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
   process.stderr.write(lines.map((l) => `[stats] ${l}`).join("\n") + "\n");
 }
 
+/**
+ * Serial console; no KASLR (deterministic layout); skip the crypto self-tests
+ * and ISA PnP probing, which take half of an emulated boot and test nothing of ours.
+ */
+export const DEFAULT_LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0";
+
 /** The Linux guest for `boot`: the given files, or the cached Debian kernel with a busybox initramfs. */
 async function linuxGuest(o: CommonOptions): Promise<Guest> {
   const cached = o.kernel && o.initrd.length > 0 ? null : findCachedImages();
@@ -134,7 +143,7 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   if (o.initrd.length > 1) throw new UsageError("boot takes one --initrd file");
   if (o.initrd.length === 1) initrd = readInput(o.initrd[0]!, "initrd");
   else if (cached) initrd = busyboxInitramfs({ busybox: readInput(cached.busybox, "busybox") });
-  if (!o.append) o.append = "console=ttyS0 nokaslr";
+  if (!o.append) o.append = DEFAULT_LINUX_CMDLINE;
   if (o.memMiB < 64 && o.kernel === null) o.memMiB = 128;
   return { kind: "linux", kernel, initrd, path: kernelPath };
 }

@@ -19,7 +19,7 @@ export interface RunOptions {
 }
 
 export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> {
-  const slice = opts.slice ?? 2_000_000;
+  const slice = opts.slice ?? 500_000;
   const deadline = opts.timeoutSeconds !== undefined && Number.isFinite(opts.timeoutSeconds)
     ? performance.now() + opts.timeoutSeconds * 1000 : Infinity;
   for (;;) {

@@ -225,7 +225,11 @@ export function arpl(): void {
     writeRM(2, (dst & ~3) | (src & 3));
     if (aborted) return;
     setFlags(f | ZF);
-  } else setFlags(f & ~ZF);
+  } else {
+    writeRM(2, dst); // a read-modify-write: the destination must be writable either way (as QEMU, Bochs)
+    if (aborted) return;
+    setFlags(f & ~ZF);
+  }
 }
 
 // ---- 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG VMCALL ------------------------

@@ -1,0 +1,107 @@
+// Boots Debian's i386 kernel with a busybox initramfs (the images that
+// `npm run images` caches) and runs a workload in the guest shell. Oracles:
+// the kernel release recorded by the image fetcher, and the same busybox
+// binary run natively on the host with the same script and files.
+// Skipped (with the reason printed) when the images are not cached; CI
+// fetches them before running the tests.
+import { describe, it, expect } from "vitest";
+import { readFileSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { createEngine } from "../src/node/engines.js";
+import { Pc } from "../src/machine/pc.js";
+import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { findCachedImages } from "../src/node/images.js";
+import type { EngineKind } from "../src/engine/engine.js";
+
+const images = findCachedImages();
+const MARKER = "SYMBIONT-INIT-OK";
+const script = readFileSync(new URL("./linux/workload.sh", import.meta.url), "utf8");
+
+/** Deterministic test data: a pseudo-random file and a list of numbers. */
+function dataFiles(): { path: string; data: Uint8Array }[] {
+  const bin = new Uint8Array(200_000);
+  let x = 0x12345678;
+  for (let i = 0; i < bin.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; bin[i] = (x >>> 24) & 0xff; }
+  const numbers: string[] = [];
+  for (let i = 0; i < 500; i++) numbers.push(String((i * 7919) % 1013));
+  return [
+    { path: "data.bin", data: bin },
+    { path: "numbers.txt", data: new TextEncoder().encode(numbers.join("\n") + "\n") },
+    { path: "workload.sh", data: new TextEncoder().encode(script) },
+  ];
+}
+
+interface Boot { out: string; pc: Pc }
+
+/** Boot, wait for init, then type `input` and run until `until` matches. */
+async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number): Promise<Boot> {
+  const ramBytes = 128 * 1024 * 1024;
+  const bytes: number[] = [];
+  const pc = new Pc({ engine: await createEngine(engine, ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b) });
+  const initrd = busyboxInitramfs({
+    busybox: new Uint8Array(readFileSync(images!.busybox)),
+    extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
+  });
+  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+  const pending = [...new TextEncoder().encode(input)];
+  let typed = false;
+  let out = "";
+  while (pc.vm.stats().instructions < maxInstructions) {
+    const stop = pc.vm.run(20_000_000);
+    out = Buffer.from(bytes).toString("latin1");
+    if (stop.kind !== "budget") throw new Error(`guest stopped: ${JSON.stringify(stop)}\n${out.slice(-2000)}`);
+    // Type once the shell has printed its prompt after init's marker (earlier input may be flushed).
+    if (!typed && out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER)) typed = true;
+    if (typed && pending.length > 0) pc.uart.receive(pending.splice(0, pc.uart.receiveSpace));
+    if (until.test(out)) return { out, pc };
+  }
+  throw new Error(`no ${until} after ${maxInstructions} instructions:\n${out.slice(-3000)}`);
+}
+
+/** The workload's output lines between the BEGIN and END markers. */
+function section(out: string): string {
+  const m = /WORKLOAD-BEGIN0\n([\s\S]*?)WORKLOAD-E0ND/.exec(out.replace(/\r/g, ""));
+  if (!m) throw new Error("workload markers not found:\n" + out.slice(-2000));
+  return m[1]!;
+}
+
+// CI sets SYMBIONT_REQUIRE_IMAGES=1 after fetching them: a missing cache is then a failure, not a skip.
+if (!images && process.env.SYMBIONT_REQUIRE_IMAGES) {
+  describe("Linux images", () => { it("are cached (npm run images)", () => { expect(images).not.toBeNull(); }); });
+}
+
+describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run npm run images)"} with busybox`, () => {
+  it("boots to the busybox shell on wasm and runs the workload exactly as busybox does natively", async () => {
+    // The markers are expanded by the shell ("$((0))" → "0"), so the terminal's echo of the typed line cannot match them.
+    const input = "cd /work; uname -r; echo WORKLOAD-BEGIN$((0)); sh workload.sh; echo WORKLOAD-E$((0))ND\n";
+    const { out } = await boot("wasm", input, /WORKLOAD-E0ND/, 20e9);
+    expect(out).toContain(MARKER);
+    const guestLines = out.replace(/\r/g, "");
+    expect(guestLines).toMatch(new RegExp(`\\n${images!.version.replace(/[.]/g, "\\.")}\\n`));
+
+    const dir = mkdtempSync(join(tmpdir(), "symbiont-workload-"));
+    try {
+      for (const f of dataFiles()) writeFileSync(join(dir, f.path), f.data);
+      const native = spawnSync(images!.busybox, ["sh", "workload.sh"], { cwd: dir, encoding: "latin1" });
+      expect(native.status).toBe(0);
+      const guest = section(out);
+      expect(guest.trim()).toBe(native.stdout.replace(/\r/g, "").trim());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60 * 60 * 1000);
+
+  it("boots to init on the JS engine", async () => {
+    const { out } = await boot("js", "", new RegExp(MARKER), 20e9);
+    expect(out).toContain(MARKER);
+  }, 60 * 60 * 1000);
+
+  it("prints byte-identical serial output on two deterministic boots", async () => {
+    const a = await boot("wasm", "", new RegExp(MARKER), 20e9);
+    const b = await boot("wasm", "", new RegExp(MARKER), 20e9);
+    expect(a.out).toBe(b.out);
+    expect(a.pc.vm.stats().instructions).toBe(b.pc.vm.stats().instructions);
+  }, 60 * 60 * 1000);
+});
