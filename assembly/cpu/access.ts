@@ -95,6 +95,25 @@ export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
   physWrite(pa, sz, v);
 }
 
+/**
+ * Host address of a linear address when the TLB already allows this access
+ * on the fast path (RAM, permitted, and for writes: dirty and without
+ * cached code), else -1. Never faults: callers fall back to the slow path.
+ */
+export function hostIfCached(lin: i32, write: bool): i32 {
+  const e = ld32a(TLB + ((lin >>> 12) << 2));
+  const mask = TLB_VALID | TLB_SLOW | userMask() | (write ? TLB_READONLY | TLB_HAS_CODE : 0);
+  if ((e & mask) != TLB_VALID) return -1;
+  return (e & ~0xfff) ^ lin;
+}
+
+/** Like segCheck, without raising anything: may len bytes at off be accessed? */
+export function segRangeOk(seg: i32, off: i32, len: i32, write: bool): bool {
+  if ((segAttr(seg) & (write ? ATTR_NOWRITE : ATTR_NOREAD)) != 0) return false;
+  const end = i32(off + len - 1);
+  return u32(off) >= u32(segLo(seg)) && u32(end) <= u32(segHi(seg)) && u32(end) >= u32(off);
+}
+
 // ---- segmented accesses ---------------------------------------------------
 
 export function readV(seg: i32, off: i32, sz: i32): i32 {

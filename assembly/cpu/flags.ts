@@ -18,8 +18,9 @@ export function lazyArith(sz: i32, a: i32, b: i32, res: i32, sub: bool): void {
 }
 /** INC/DEC: like ADD/SUB 1 but CF is kept. */
 export function lazyIncDec(sz: i32, a: i32, res: i32, sub: bool): void {
-  const f = getFlags(); // materialise CF before it would be lost
-  setFlagsRaw(f);
+  // Materialise only CF: the other five flags are recomputed from this op.
+  const cf = getCF();
+  setFlagsRaw(cf ? flagsRaw | CF : flagsRaw & ~CF);
   lastOp1 = a; lastOp2 = 1; lastResult = res; lastSize = sz; lastSub = sub;
   flagsLazy = ARITH_FLAGS & ~CF;
 }
@@ -75,7 +76,9 @@ export function setFlags(v: i32): void {
 
 export function getCF(): bool {
   if ((flagsLazy & CF) == 0) return (flagsRaw & CF) != 0;
-  return (getFlags() & CF) != 0;
+  const a = lastOp1, b = lastOp2, res = lastResult;
+  const c = lastSub ? (~a & b) | ((~a | b) & res) : (a & b) | ((a | b) & ~res);
+  return (c & signBit(lastSize)) != 0;
 }
 export function getZF(): bool {
   if ((flagsLazy & ZF) == 0) return (flagsRaw & ZF) != 0;
@@ -87,7 +90,9 @@ export function getSF(): bool {
 }
 export function getOF(): bool {
   if ((flagsLazy & OF) == 0) return (flagsRaw & OF) != 0;
-  return (getFlags() & OF) != 0;
+  const a = lastOp1, b = lastOp2, res = lastResult;
+  const o = lastSub ? (a ^ b) & (a ^ res) : (a ^ res) & (b ^ res);
+  return (o & signBit(lastSize)) != 0;
 }
 export function getPF(): bool { return (getFlags() & PF) != 0; }
 export function getAF(): bool { return (getFlags() & AF) != 0; }

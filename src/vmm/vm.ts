@@ -188,15 +188,15 @@ export class Vm {
    * Deterministic clocks jump there; host clocks make run() return "idle" so
    * the caller can wait without spinning.
    */
-  private idle(): StopReason | null {
+  private idle(): StopReason | "continue" | null {
+    if (this.interrupts?.hasInterrupt()) return "continue"; // offered before the next slice
     const clock = this.clock;
-    if (this.interrupts?.hasInterrupt()) return null;
     if (!clock) return null;
     const next = clock.nextDeadline();
     if (next === Infinity) return null;
-    if (clock.mode === "deterministic") { clock.skipTo(next); return { kind: "budget" }; }
+    if (clock.mode === "deterministic") { clock.skipTo(next); return "continue"; }
     clock.advanceTo(this.core.getRetired());
-    if (clock.nowNs() >= next) return { kind: "budget" };
+    if (clock.nowNs() >= next) return "continue";
     return { kind: "idle", untilNs: next };
   }
 
@@ -238,9 +238,9 @@ export class Vm {
       }
       case "hlt": {
         if (this.core.pendingInterrupt() >= 0 && this.core.interruptsEnabled()) return null;
-        if (this.core.interruptsEnabled() || (this.getState().eflags & 0x200) !== 0) {
+        if ((this.core.getEflags() & 0x200) !== 0) {
           const r = this.idle();
-          if (r?.kind === "budget") return null; // time moved: timers fire before the next slice
+          if (r === "continue") return null; // an interrupt is waiting, or time moved to the next timer
           if (r) return r;
         }
         const st = this.getState();

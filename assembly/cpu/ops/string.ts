@@ -2,9 +2,10 @@
 // and both address sizes. A REP instruction runs in chunks: EIP stays on the
 // instruction until the count reaches zero, so interrupts and exits can come
 // between iterations exactly as on hardware.
-import { reg32, setReg32, ECX, ESI, EDI, EDX, ES, DF, TF, flagsRaw, getReg, setReg, EAX, eip, setEip, instrEip, reg16 } from "../../state";
+import { reg32, setReg32, ECX, ESI, EDI, EDX, ES, DF, TF, flagsRaw, getReg, setReg, EAX, eip, setEip, instrEip, reg16, segBase } from "../../state";
 import { adsize32, repPrefix, dataSeg } from "../decode";
-import { readV, writeV } from "../access";
+import { readV, writeV, hostIfCached, segRangeOk } from "../access";
+import { copy8, fill8, st16, st32 } from "../../portable";
 import { alu, ALU_CMP } from "./arith";
 import { getZF } from "../flags";
 import { aborted } from "../../fault";
@@ -86,12 +87,65 @@ function once(kind: i32, sz: i32, d: i32): bool {
   return true;
 }
 
+/**
+ * REP MOVS / REP STOS forward over RAM the TLB already maps: move the part
+ * that stays within one source and one destination page at once. Returns the
+ * number of elements done (0: take the element-by-element path, which also
+ * raises any fault at the exact element).
+ */
+function bulk(kind: i32, sz: i32, n: i32): i32 {
+  const shift = sz == 4 ? 2 : sz == 2 ? 1 : 0;
+  const dOff = idx(EDI);
+  const dLin = i32(segBase(ES) + dOff);
+  let bytes = 0x1000 - (dLin & 0xfff);
+  let sOff = 0, sLin = 0;
+  if (kind == STR_MOVS) {
+    sOff = idx(ESI);
+    sLin = i32(segBase(dataSeg()) + sOff);
+    const sLeft = 0x1000 - (sLin & 0xfff);
+    if (sLeft < bytes) bytes = sLeft;
+  }
+  let elems = bytes >> shift;
+  if (u32(elems) > u32(n)) elems = n;
+  if (elems <= 1) return 0;
+  bytes = elems << shift;
+  // 16-bit addressing wraps SI/DI at 64 KiB: leave wrapping runs to the slow path.
+  if (!adsize32 && (dOff + bytes > 0x10000 || sOff + bytes > 0x10000)) return 0;
+  if (!segRangeOk(ES, dOff, bytes, true)) return 0;
+  const dst = hostIfCached(dLin, true);
+  if (dst < 0 || hostIfCached(i32(dLin + bytes - 1), true) != i32(dst + bytes - 1)) return 0;
+  if (kind == STR_MOVS) {
+    if (!segRangeOk(dataSeg(), sOff, bytes, false)) return 0;
+    const src = hostIfCached(sLin, false);
+    if (src < 0 || hostIfCached(i32(sLin + bytes - 1), false) != i32(src + bytes - 1)) return 0;
+    // An overlapping forward copy with the destination ahead repeats data element by element.
+    if (u32(i32(dst - src)) < u32(bytes)) return 0;
+    copy8(dst, src, bytes);
+    advance(ESI, bytes);
+  } else {
+    const v = getReg(sz, EAX);
+    if (sz == 1) fill8(dst, v, bytes);
+    else for (let p = 0; p < bytes; p += sz) { if (sz == 4) st32(dst + p, v); else st16(dst + p, v); }
+  }
+  advance(EDI, bytes);
+  return elems;
+}
+
 export function stringOp(kind: i32, sz: i32): void {
   const d = (flagsRaw & DF) != 0 ? -sz : sz;
   if (repPrefix == 0) { once(kind, sz, d); return; }
   const compares = kind == STR_CMPS || kind == STR_SCAS;
   const next = eip;
   let n = count();
+  if ((kind == STR_MOVS || kind == STR_STOS) && d > 0 && (flagsRaw & TF) == 0) { // TF: one iteration per step
+    // Whole pages at a time while the TLB maps them; then the general loop below.
+    for (let i = 0; i < 64 && n != 0; i++) {
+      const done = bulk(kind, sz, n);
+      if (done == 0) break;
+      n = i32(n - done);
+      setCount(n);
+    }
+  }
   for (let i = 0; i < CHUNK; i++) {
     if (n == 0) { setEip(next); return; }
     if (!once(kind, sz, d)) return;
