@@ -176,6 +176,10 @@ export function tcRun(budget: i32): i32 {
   return build(host, mode, budget);
 }
 
+/** Prefix bits of the last replayed record; -1 after anything else set the decoder state. */
+let lastPrefixes: i32 = -1;
+export function forgetReplayPrefixes(): void { lastPrefixes = -1; }
+
 function replay(a: i32, budget: i32): i32 {
   const first = ld32a(a + B_FIRST), count = ld32a(a + B_COUNT);
   const start = eip;
@@ -188,11 +192,16 @@ function replay(a: i32, budget: i32): i32 {
     const ieip = i32(start + (pos & 0xffff));
     setInstrEip(ieip);
     setEip(i32(ieip + (pos >>> 16)));
-    setOpsize((hdr & H_OPSIZE4) != 0 ? 4 : 2);
-    setAdsize32((hdr & H_ADSIZE32) != 0);
-    setLockPrefix((hdr & H_LOCK) != 0);
-    setRepPrefix((hdr >> 16) & 0xff);
-    setSegOverride(((hdr >> 12) & 7) - 1);
+    // Prefix state rarely changes from one instruction to the next: set it only when it does.
+    const prefixes = hdr & ~0xff;
+    if (prefixes != lastPrefixes) {
+      lastPrefixes = prefixes;
+      setOpsize((hdr & H_OPSIZE4) != 0 ? 4 : 2);
+      setAdsize32((hdr & H_ADSIZE32) != 0);
+      setLockPrefix((hdr & H_LOCK) != 0);
+      setRepPrefix((hdr >> 16) & 0xff);
+      setSegOverride(((hdr >> 12) & 7) - 1);
+    }
     startReplay(rec);
     exec1(hdr & 0xff);
     stopRecordReplay();

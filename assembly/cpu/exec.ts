@@ -13,7 +13,7 @@ import {
   eaPlus, dataSeg, repPrefix, modrm, eaBaseEsp, adjustEa,
 } from "./decode";
 import { fetch8, fetch16, fetchImm, fetchS8, rawFetch8, fetchMode, FETCH_RECORD } from "./fetch";
-import { recordHeader } from "../tcache";
+import { recordHeader, forgetReplayPrefixes } from "../tcache";
 import { readV, writeV, push, pop, getSP, setSP, spPlus, peek, probeWriteV } from "./access";
 import { getFlags, setFlags, testCC, getCF, lazyLogic, flagsLazy } from "./flags";
 import { alu, inc, dec, neg, mulAcc, imulTrunc, divAcc, ALU_CMP, ALU_SUB, ALU_AND } from "./ops/arith";
@@ -63,6 +63,7 @@ function clearQuiet(): void { clearAbort(); }
 export function step(): void {
   setInstrEip(eip);
   resetPrefixes(cs32);
+  forgetReplayPrefixes();
   let op = rawFetch8();
   if (aborted) return;
   if (!isPrefix(op)) { dispatch(op); return; } // the common case: no prefix
