@@ -144,7 +144,7 @@ export function exec1(op: i32): void {
       case 0: case 1: { // Eb,Gb / Ev,Gv
         const s = (op & 1) != 0 ? sz : 1;
         decodeModrm(); if (aborted) return;
-        const a = readRM(s); if (aborted) return;
+        const a = readRM(s); if (aborted) return; if (aop != ALU_CMP && !rmwWritable(s)) return;
         const r = alu(aop, s, a, getReg(s, modrmReg));
         if (aop != ALU_CMP) writeRM(s, r);
         return;
@@ -209,7 +209,7 @@ export function exec1(op: i32): void {
     case 0x80: case 0x82: case 0x81: case 0x83: {
       const s = op == 0x81 || op == 0x83 ? sz : 1;
       decodeModrm(); if (aborted) return;
-      const a = readRM(s); if (aborted) return;
+      const a = readRM(s); if (aborted) return; if (modrmReg != ALU_CMP && !rmwWritable(s)) return;
       const b = op == 0x81 ? fetchImm(s) : op == 0x83 ? fetchS8() & sizeMask(s) : fetch8(); if (aborted) return;
       const r = alu(modrmReg, s, a, b);
       if (modrmReg != ALU_CMP) writeRM(s, r);
@@ -312,7 +312,7 @@ export function exec1(op: i32): void {
     case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
       const s = (op & 1) != 0 ? sz : 1;
       decodeModrm(); if (aborted) return;
-      const a = readRM(s); if (aborted) return;
+      const a = readRM(s); if (aborted) return; if (!rmwWritable(s)) return;
       let count: i32;
       if (op < 0xd0) { count = fetch8(); if (aborted) return; }
       else count = op < 0xd2 ? 1 : reg8(ECX);
@@ -408,7 +408,7 @@ export function exec1(op: i32): void {
     case 0xfe: {
       decodeModrm(); if (aborted) return;
       if (modrmReg > 1) { raiseUD(); return; }
-      const a = readRM(1); if (aborted) return;
+      const a = readRM(1); if (aborted) return; if (!rmwWritable(1)) return;
       writeRM(1, modrmReg == 0 ? inc(1, a) : dec(1, a)); return;
     }
     case 0xff: group5(sz); return;
@@ -556,7 +556,7 @@ function softIntIcebp(): void {
 
 function group3(s: i32): void {
   decodeModrm(); if (aborted) return;
-  const a = readRM(s); if (aborted) return;
+  const a = readRM(s); if (aborted) return; if ((modrmReg == 2 || modrmReg == 3) && !rmwWritable(s)) return;
   switch (modrmReg) {
     case 0: case 1: { const b = fetchImm(s); if (aborted) return; alu(ALU_AND, s, a, b); return; }
     case 2: writeRM(s, ~a & sizeMask(s)); return;
@@ -572,7 +572,7 @@ function group5(sz: i32): void {
   decodeModrm(); if (aborted) return;
   switch (modrmReg) {
     case 0: case 1: {
-      const a = readRM(sz); if (aborted) return;
+      const a = readRM(sz); if (aborted) return; if (!rmwWritable(sz)) return;
       writeRM(sz, modrmReg == 0 ? inc(sz, a) : dec(sz, a)); return;
     }
     case 2: { // CALL near indirect
@@ -651,7 +651,7 @@ function exec0F(): void {
     }
     case 0xa4: case 0xa5: case 0xac: case 0xad: {
       decodeModrm(); if (aborted) return;
-      const a = readRM(sz); if (aborted) return;
+      const a = readRM(sz); if (aborted) return; if (!rmwWritable(sz)) return;
       let count: i32;
       if ((op & 1) == 0) { count = fetch8(); if (aborted) return; } else count = reg8(ECX);
       if ((count & 31) == 0) return;
@@ -667,7 +667,7 @@ function exec0F(): void {
     case 0xb0: case 0xb1: { // CMPXCHG
       const s = op == 0xb1 ? sz : 1;
       decodeModrm(); if (aborted) return;
-      const d = readRM(s); if (aborted) return;
+      const d = readRM(s); if (aborted) return; if (!rmwWritable(s)) return;
       const acc = getReg(s, EAX);
       alu(ALU_CMP, s, acc, d);
       if (acc == d) writeRM(s, getReg(s, modrmReg));
@@ -698,7 +698,7 @@ function exec0F(): void {
     case 0xc0: case 0xc1: { // XADD
       const s = op == 0xc1 ? sz : 1;
       decodeModrm(); if (aborted) return;
-      const d = readRM(s); if (aborted) return;
+      const d = readRM(s); if (aborted) return; if (!rmwWritable(s)) return;
       const src = getReg(s, modrmReg);
       const r = alu(0, s, d, src);
       writeRM(s, r); if (aborted) return;
@@ -731,3 +731,10 @@ function decodeModrmReg(): void {
   setModrmRaw(m);
 }
 import { setModrmRaw } from "./decode";
+
+/**
+ * Read-modify-write destination: check it is writable right after the read,
+ * before flags or results are computed, so a write fault leaves EFLAGS as they
+ * were and a no-op write (shift count 0) still faults on a read-only page.
+ */
+function rmwWritable(s: i32): bool { return modrmMod == 3 || probeWriteV(eaSeg, eaOff, s); }

@@ -21,7 +21,7 @@
 //   t  group 3, byte form: imm8 when reg is 0 or 1 (TEST)
 //   T  group 3, operand-size form: imm16/32 when reg is 0 or 1 (TEST)
 //   U  invalid: raises #UD (the core implements no MMX/SSE/VMX/...)
-//   X  x87 escape (ModRM); the core exits as unimplemented (issue 4)
+//   X  x87 escape (ModRM), executed by cpu/fpu/
 //   ?  not implemented, format unknown: exits as unimplemented
 
 const MAP1: StaticArray<string> = [
@@ -115,7 +115,7 @@ function charFormat(c: i32): i32 {
     case 0x50: return FMT_PREFIX;                                 // P
     case 0x45: return FMT_ESCAPE;                                 // E
     case 0x55: return FMT_INVALID;                                // U
-    case 0x58: return FMT_MODRM | FMT_X87 | FMT_UNIMPLEMENTED;    // X
+    case 0x58: return FMT_MODRM | FMT_X87;                        // X
     default: return FMT_UNIMPLEMENTED | FMT_UNKNOWN;              // ?
   }
 }
