@@ -10,11 +10,11 @@ export const ENGINES: EngineKind[] = ["wasm", "js"];
 export interface KernelRun { serial: string; stop: StopReason; pc: Pc }
 
 /** Run a Multiboot kernel until it stops (debug-exit, halt, fault) or the instruction cap. */
-export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean } = {}): Promise<KernelRun> {
+export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean } = {}): Promise<KernelRun> {
   const ramBytes = (opts.memMiB ?? 32) * 1024 * 1024;
   const e = await createEngine(engine, ramBytes);
   const bytes: number[] = [];
-  const pc = new Pc({ engine: e, ramBytes, onSerial: (b) => bytes.push(b) });
+  const pc = new Pc({ engine: e, ramBytes, onSerial: (b) => bytes.push(b), testdev: opts.testdev });
   if (opts.tcache === false) pc.vm.setTranslationCache(false);
   pc.loadKernel(image, { path: opts.path ?? "kernel", append: opts.append ?? "" });
   const stop = pc.vm.run(opts.maxInstructions ?? 2_000_000_000);

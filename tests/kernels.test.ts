@@ -8,6 +8,13 @@ import { ENGINES, runKernel, readBytes } from "./helpers.js";
 const dir = new URL("./kernels/", import.meta.url).pathname;
 const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).map((f) => f.slice(0, -4)).sort();
 
+// Kernels recorded with extra QEMU devices (tests/kernels/qemu-args/NAME.args)
+// get the same devices in the emulator's PC. Extra -cpu flags need nothing
+// here: the emulator's CPU has them all (pae.args: "-cpu qemu32,+nx").
+const QEMU_DEVICES: Record<string, { testdev?: boolean }> = {
+  mmio: { testdev: true }, // -device pc-testdev
+};
+
 describe("test kernels match QEMU's serial output", () => {
   it("has golden files to compare against", () => {
     expect(kernels.length).toBeGreaterThan(0);
@@ -18,7 +25,7 @@ describe("test kernels match QEMU's serial output", () => {
       it(`${name} on ${engine}${tcache ? "" : " without the translation cache"}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
         const golden = readFileSync(`${dir}golden/${name}.txt`, "latin1");
-        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache });
+        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache, ...QEMU_DEVICES[name] });
         expect(r.serial).toBe(golden);
         // QEMU exits with status 1: the kernel wrote 0 to isa-debug-exit.
         expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });

@@ -42,8 +42,16 @@ export function tlbSet(lin: i32, entry: i32): void {
   tlbMisses += 1;
 }
 
-export function tlbInvalidatePage(lin: i32): void {
-  st32a(TLB + ((lin >>> 12) << 2), 0);
+/** Set when a 2 MiB / 4 MiB page was cached: its 4 KiB slots must all go on INVLPG. */
+let largeCached: bool = false;
+export function noteLargePage(): void { largeCached = true; }
+
+/** INVLPG: drop the page holding `lin`; with large pages cached, the whole large page (SDM INVLPG). */
+export function tlbInvalidatePage(lin: i32, pae: bool): void {
+  if (!largeCached) { st32a(TLB + ((lin >>> 12) << 2), 0); return; }
+  const pages = pae ? 512 : 1024;
+  const first = (lin >>> 12) & ~(pages - 1);
+  for (let p = 0; p < pages; p++) st32a(TLB + ((first + p) << 2), 0);
 }
 
 /** Drop every entry, or every non-global entry when keepGlobal. */
@@ -69,6 +77,7 @@ export function tlbFlush(keepGlobal: bool): void {
     st32a(a, 0);
   }
   validCount = kept;
+  largeCached = kept > 0 && largeCached;
 }
 
 function rebuildValidList(): void {

@@ -6,7 +6,7 @@
 // the VM with an "unimplemented" exit rather than guessing.
 import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
 import { ptRead, ptWrite, physKind, physHost, PHYS_RAM, PHYS_ROM } from "../memory";
-import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE } from "./tlb";
+import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
 import { pageHasCode } from "../tcache";
 import { raise, aborted, requestRestart, PF_ } from "../fault";
 import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
@@ -46,6 +46,7 @@ export function translate(lin: i32, access: i32): i32 {
       if (write) upd |= PTE_D;
       if (upd != pde) ptWrite(pdeAddr, upd);
       pa = (pde & 0xffc00000) | (lin & 0x3fffff);
+      noteLargePage();
       if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
       if (us == 0) flags |= TLB_NO_USER;
       if ((pde & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
@@ -151,6 +152,7 @@ function walkPae(lin: i32, access: i32): i32 {
     if (write) upd |= PTE_D;
     if (upd != pde) ptWrite(pdeAddr, upd);
     pa = (pde & 0xffe00000) | (lin & 0x1fffff);
+    noteLargePage();
     if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
     if ((pde & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     if ((pdeHi & 0xf) != 0) { above4G(lin); return -1; }

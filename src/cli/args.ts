@@ -18,17 +18,18 @@ export interface CommonOptions {
   debugcon: string | null;
   tcache: boolean;
   deterministic: boolean;
+  testdev: boolean;
   kernel: string | null;
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--deterministic", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--deterministic", "--testdev", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, deterministic: false, kernel: null,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, deterministic: false, testdev: false, kernel: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -47,6 +48,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (a === "--stats") options.stats = true;
       else if (a === "--no-tcache") options.tcache = false;
       else if (a === "--deterministic") options.deterministic = true;
+      else if (a === "--testdev") options.testdev = true;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -108,6 +110,7 @@ options:
   --kernel FILE       the Linux bzImage for boot
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
+  --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
 
 Serial port COM1 is stdin/stdout. A guest write of v to port 0xF4
 (isa-debug-exit) ends the run with exit status (v << 1) | 1, as QEMU does.`;

@@ -51,6 +51,7 @@ async function runCommand(guest: Guest, o: CommonOptions): Promise<number> {
     engine,
     ramBytes,
     clock: o.deterministic ? "deterministic" : "host",
+    testdev: o.testdev,
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();

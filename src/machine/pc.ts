@@ -15,6 +15,7 @@
  * | 0xF4-0xF7     | isa-debug-exit (QEMU's test exit)                    |
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
  * | 0xE9          | debugcon (when an output is given)                   |
+ * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
  *
  * There is no local APIC (CPUID says so), so Linux uses the 8259A pair.
  *
@@ -38,6 +39,7 @@ import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
 import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
+import { PcTestdev } from "../devices/pc-testdev.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -52,6 +54,8 @@ export interface PcOptions {
   clock?: ClockMode;
   /** Wall-clock time at power-on for the RTC (seconds since the Unix epoch); default: now, or 2026-01-01 when deterministic. */
   startEpochSeconds?: number;
+  /** Add QEMU's pc-testdev (MMIO 0xFF000000-0xFF00FFFF, ports 0xE0-0xEB, 0x2000-0x2017), as `-device pc-testdev`. */
+  testdev?: boolean;
 }
 
 export class Pc {
@@ -109,6 +113,7 @@ export class Pc {
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
+    if (opts.testdev) new PcTestdev({ setIrq: (n, l) => pic.setIrq(n, l) }).attach(vm);
   }
 
   private guestMemory() {

@@ -137,17 +137,14 @@ export function stringOp(kind: i32, sz: i32): void {
   const compares = kind == STR_CMPS || kind == STR_SCAS;
   const next = eip;
   let n = count();
-  if ((kind == STR_MOVS || kind == STR_STOS) && d > 0 && (flagsRaw & TF) == 0) { // TF: one iteration per step
-    // Whole pages at a time while the TLB maps them; then the general loop below.
-    for (let i = 0; i < 64 && n != 0; i++) {
-      const done = bulk(kind, sz, n);
-      if (done == 0) break;
-      n = i32(n - done);
-      setCount(n);
-    }
-  }
+  // Forward MOVS/STOS move whole runs within a page at once where the TLB maps them (not while single-stepping).
+  const canBulk = (kind == STR_MOVS || kind == STR_STOS) && d > 0 && (flagsRaw & TF) == 0;
   for (let i = 0; i < CHUNK; i++) {
     if (n == 0) { setEip(next); return; }
+    if (canBulk) {
+      const done = bulk(kind, sz, n);
+      if (done > 0) { n = i32(n - done); setCount(n); continue; }
+    }
     if (!once(kind, sz, d)) return;
     n = i32(n - 1);
     setCount(n);

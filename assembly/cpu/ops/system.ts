@@ -263,7 +263,7 @@ export function group7(): void {
     case 6: { if (!requireCpl0()) return; const v = readRM(2); if (aborted) return; lmsw(v); return; }
     case 7: { // INVLPG
       if (!requireCpl0()) return;
-      tlbInvalidatePage(i32(segBaseOf(eaSeg) + eaOff));
+      tlbInvalidatePage(i32(segBaseOf(eaSeg) + eaOff), (cr4 & CR4_PAE) != 0);
       invalidateFetch();
       return;
     }
@@ -291,7 +291,7 @@ const MSR_TSC: i32 = 0x10;
 const MSR_SYSENTER_CS: i32 = 0x174;
 const MSR_SYSENTER_ESP: i32 = 0x175;
 const MSR_SYSENTER_EIP: i32 = 0x176;
-const MSR_EFER: i32 = 0xc0000080;
+const MSR_EFER: i32 = i32(0xc0000080); // i32(): the JS engine would keep the literal positive
 
 export function tscNow(): f64 { return tscOffset + retired; }
 
@@ -360,6 +360,9 @@ const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
 const FEAT_PAE: i32 = 1 << 6;
 const EXT_FEAT_NX: i32 = 1 << 20;
+// i32(): leaves above 0x7fffffff must compare equal to the signed register value in the JS engine too.
+const LEAF_EXT_MAX: i32 = i32(0x80000000);
+const LEAF_EXT_FEATURES: i32 = i32(0x80000001);
 
 export function cpuid(): void {
   const leaf = reg32(EAX), sub = reg32(ECX);
@@ -382,8 +385,8 @@ export function cpuid(): void {
       d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
       break;
-    case 0x80000000: a = 0x80000001; break;
-    case 0x80000001: d = EXT_FEAT_NX; break;
+    case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
+    case LEAF_EXT_FEATURES: d = EXT_FEAT_NX; break;
     default: break; // unknown leaves read as zero
   }
   setReg32(EAX, a); setReg32(EBX, b); setReg32(ECX, c); setReg32(EDX, d);
