@@ -164,8 +164,8 @@ export function loadStackFromTss(dpl: i32, ext: i32): bool {
 }
 
 
-/** Store one value below p on a stack with the given base; returns the new p. */
-function stackPut(base: i32, p: i32, sz: i32, v: i32, big: bool): i32 {
+/** Store one value below p on a stack with the given base (a stack being switched to); returns the new p. */
+export function stackPut(base: i32, p: i32, sz: i32, v: i32, big: bool): i32 {
   const np = big ? i32(p - sz) : (p - sz) & 0xffff;
   writeSys(i32(base + np), sz, v);
   return np;

@@ -12,7 +12,7 @@ import {
   descBase, descLimit, nullInaccessibleSegments, markAccessed, loadSeg,
   AR_P, AR_S, AR_TYPE, AR_DB, TYPE_CODE, TYPE_CONFORMING, TYPE_WRITABLE, TYPE_ACCESSED,
 } from "../segments";
-import { loadStackFromTss, stackSel, stackEsp, ssLo, ssHi } from "../interrupts";
+import { loadStackFromTss, stackSel, stackEsp, ssLo, ssHi, stackPut } from "../interrupts";
 import { taskSwitch, TASK_SWITCH_JMP, TASK_SWITCH_CALL, TASK_SWITCH_IRET } from "../task";
 import { aborted, raise, GP, NP, SSF, TS_ } from "../../fault";
 import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../../exit";
@@ -126,16 +126,16 @@ function callGate(gateSel: i32, gate32: bool, call: bool, retEip: i32): void {
     const frame = (4 + paramCount) * psz;
     const low = big ? i32(sp - frame) : (sp - frame) & 0xffff;
     if (u32(low) > u32(newLimit)) { raise(SSF, stackSel & 0xfffc); return; }
-    sp = put(newBase, sp, psz, oldSS, big); if (aborted) return;
-    sp = put(newBase, sp, psz, oldESP, big); if (aborted) return;
+    sp = stackPut(newBase, sp, psz, oldSS, big); if (aborted) return;
+    sp = stackPut(newBase, sp, psz, oldESP, big); if (aborted) return;
     const oldBase = segBase(SS);
     for (let i = paramCount - 1; i >= 0; i--) {
       const off = oldSs32 ? i32(oldESP + i * psz) : (oldESP + i * psz) & 0xffff;
       const v = readSys(i32(oldBase + off), psz); if (aborted) return;
-      sp = put(newBase, sp, psz, v, big); if (aborted) return;
+      sp = stackPut(newBase, sp, psz, v, big); if (aborted) return;
     }
-    sp = put(newBase, sp, psz, segSel(CS), big); if (aborted) return;
-    sp = put(newBase, sp, psz, retEip, big); if (aborted) return;
+    sp = stackPut(newBase, sp, psz, segSel(CS), big); if (aborted) return;
+    sp = stackPut(newBase, sp, psz, retEip, big); if (aborted) return;
     setSegCache(SS, (stackSel & 0xfffc) | dpl, newBase, newLimit, newAttr);
     if (big) setReg32(ESP, sp); else setReg32(ESP, (reg32(ESP) & 0xffff0000) | sp);
     setCpl(dpl);
@@ -157,11 +157,6 @@ function callGate(gateSel: i32, gate32: bool, call: bool, retEip: i32): void {
 }
 
 
-function put(base: i32, p: i32, sz: i32, v: i32, big: bool): i32 {
-  const np = big ? i32(p - sz) : (p - sz) & 0xffff;
-  writeSys(i32(base + np), sz, v);
-  return np;
-}
 
 /** RET far [imm16]. */
 export function farReturn(sz: i32, imm: i32): void {

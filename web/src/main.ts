@@ -1,0 +1,232 @@
+/**
+ * The page: controls, an xterm.js terminal on the guest's COM1, live charts.
+ * The VM itself runs in worker.ts; this side only sends commands and input
+ * and draws what comes back.
+ *
+ * @module
+ */
+import { Terminal } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import "@xterm/xterm/css/xterm.css";
+import "./style.css";
+import { isBzImage } from "../../src/boot/linux.js";
+import type { VmStats } from "../../src/vmm/vm.js";
+import type { BootConfig, FromWorker, GuestSpec, RunState, ToWorker } from "./protocol.js";
+import { RateTracker } from "./rates.js";
+import { StatsCharts, fmt } from "./charts.js";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const guestSel = $<HTMLSelectElement>("guest");
+const fileInput = $<HTMLInputElement>("file");
+const engineSel = $<HTMLSelectElement>("engine");
+const memSel = $<HTMLSelectElement>("mem");
+const cmdlineInput = $<HTMLInputElement>("cmdline");
+const startBtn = $<HTMLButtonElement>("start");
+const pauseBtn = $<HTMLButtonElement>("pause");
+const resetBtn = $<HTMLButtonElement>("reset");
+const stateEl = $("state");
+const detailEl = $("detail");
+const logEl = $("log");
+const summaryEl = $("summary");
+
+const LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0"; // as the CLI's default (src/cli/main.ts)
+
+// ---- terminal ----------------------------------------------------------------------------------
+
+const term = new Terminal({
+  convertEol: true, // the test kernels print bare LF
+  cursorBlink: true,
+  scrollback: 5000,
+  fontSize: 13,
+  fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, monospace",
+  theme: { background: "#000000" },
+});
+const fit = new FitAddon();
+term.loadAddon(fit);
+term.open($("terminal"));
+fit.fit();
+new ResizeObserver(() => fit.fit()).observe($("terminal"));
+const encoder = new TextEncoder();
+term.onData((d) => send({ type: "input", bytes: encoder.encode(d) }));
+term.onBinary((d) => send({ type: "input", bytes: Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff) }));
+
+// ---- charts ------------------------------------------------------------------------------------
+
+const charts = new StatsCharts({ mips: $("chart-mips"), exits: $("chart-exits"), tlb: $("chart-tlb"), tcache: $("chart-tcache") });
+let rates = new RateTracker();
+let lastStats: VmStats | null = null;
+
+// ---- worker ------------------------------------------------------------------------------------
+
+const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+function send(m: ToWorker): void { worker.postMessage(m); }
+
+let state: RunState | "idle" = "idle";
+let boot = -1;
+
+worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case "serial": term.write(m.bytes); break;
+    case "log": appendLog(m.text); break;
+    case "state":
+      if (m.boot !== boot) { boot = m.boot; rates = new RateTracker(); charts.reset(); }
+      setState(m.state, m.detail);
+      break;
+    case "stats": {
+      if (m.boot !== boot) break;
+      lastStats = m.stats;
+      const r = rates.push(m.t, m.stats);
+      if (r) charts.add(r);
+      const s = m.stats;
+      const exits = Object.values(s.exits).reduce((a, b) => a + b, 0);
+      summaryEl.textContent =
+        `instructions ${fmt(s.instructions, 2)}   MIPS ${r ? r.mips.toFixed(1) : "–"}   slice ${fmt(m.slice, 1)}\n` +
+        `exits ${fmt(exits, 1)}   TLB misses ${fmt(s.tlbMisses, 1)}   tcache hits ${s.tcache.lookups ? ((100 * s.tcache.hits) / s.tcache.lookups).toFixed(1) + "%" : "–"}`;
+      break;
+    }
+  }
+};
+worker.onerror = (e) => setState("error", `worker: ${e.message}`);
+
+function setState(s: RunState, detail: string): void {
+  state = s;
+  stateEl.textContent = s;
+  stateEl.dataset.state = s;
+  detailEl.textContent = detail;
+  const live = s === "running" || s === "paused";
+  pauseBtn.disabled = !live;
+  pauseBtn.textContent = s === "paused" ? "Resume" : "Pause";
+  resetBtn.disabled = boot < 0;
+  if (s === "running") term.focus();
+}
+
+function appendLog(text: string): void {
+  logEl.textContent += `${new Date().toLocaleTimeString()}  ${text}\n`;
+  logEl.scrollTop = logEl.scrollHeight;
+}
+
+// ---- guests ------------------------------------------------------------------------------------
+
+let files: { name: string; bytes: Uint8Array }[] = [];
+let debianBase: string | null = null;
+
+function guestSpec(): GuestSpec {
+  const v = guestSel.value;
+  if (v === "demo" || v === "echo") return { kind: "builtin", id: v };
+  if (v === "debian") return { kind: "debian", baseUrl: debianBase! };
+  if (files.length === 0) throw new Error("no files chosen");
+  return { kind: "files", files };
+}
+
+function defaultCmdline(): string {
+  const v = guestSel.value;
+  if (v === "debian") return LINUX_CMDLINE;
+  if (v === "files" && files.some((f) => isBzImage(f.bytes))) return LINUX_CMDLINE;
+  return "";
+}
+
+guestSel.addEventListener("change", () => {
+  cmdlineInput.value = defaultCmdline();
+  if (guestSel.value === "debian" && Number(memSel.value) < 64) memSel.value = "128";
+});
+
+async function useFiles(list: FileList | File[]): Promise<void> {
+  const arr = [...list];
+  if (arr.length === 0) return;
+  files = await Promise.all(arr.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+  const opt = guestSel.querySelector<HTMLOptionElement>("option[value=files]")!;
+  opt.disabled = false;
+  opt.textContent = `Your files: ${files.map((f) => f.name).join(" + ")}`;
+  guestSel.value = "files";
+  cmdlineInput.value = defaultCmdline();
+  startGuest();
+}
+
+fileInput.addEventListener("change", () => { if (fileInput.files) void useFiles(fileInput.files); fileInput.value = ""; });
+let dragDepth = 0;
+document.addEventListener("dragenter", (e) => { e.preventDefault(); dragDepth++; document.body.classList.add("dragging"); });
+document.addEventListener("dragleave", () => { if (--dragDepth <= 0) { dragDepth = 0; document.body.classList.remove("dragging"); } });
+document.addEventListener("dragover", (e) => e.preventDefault());
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove("dragging");
+  if (e.dataTransfer?.files.length) void useFiles(e.dataTransfer.files);
+});
+
+/**
+ * Offer Debian Linux when the server has the cached images: the dev server
+ * says where with <meta name="symbiont-images"> (static builds have none).
+ */
+async function probeDebian(): Promise<void> {
+  const meta = document.querySelector<HTMLMetaElement>("meta[name=symbiont-images]");
+  if (!meta) return;
+  try {
+    const base = new URL(meta.content, location.href).href;
+    const r = await fetch(base + "index.json");
+    if (!r.ok || !(r.headers.get("content-type") ?? "").includes("json")) return;
+    const info = (await r.json()) as { version: string; kernelBytes: number };
+    debianBase = base;
+    const opt = document.createElement("option");
+    opt.value = "debian";
+    opt.textContent = `Debian Linux ${info.version}`;
+    opt.title = "Debian's i386 kernel with a busybox initramfs built in the worker";
+    guestSel.insertBefore(opt, guestSel.querySelector("option[value=files]"));
+  } catch {
+    // no images: the option stays absent
+  }
+}
+
+// ---- controls ----------------------------------------------------------------------------------
+
+function startGuest(): void {
+  let guest: GuestSpec;
+  try {
+    guest = guestSpec();
+  } catch (e) {
+    setState("error", (e as Error).message);
+    return;
+  }
+  const config: BootConfig = { engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), guest, cmdline: cmdlineInput.value };
+  term.reset();
+  lastStats = null;
+  send({ type: "start", config });
+}
+
+startBtn.addEventListener("click", startGuest);
+pauseBtn.addEventListener("click", () => send({ type: state === "paused" ? "resume" : "pause" }));
+resetBtn.addEventListener("click", () => { term.reset(); send({ type: "reset" }); });
+
+const ready = probeDebian();
+
+// ---- hooks for the end-to-end test ---------------------------------------------------------------
+
+declare global {
+  interface Window {
+    symbiont: {
+      ready: Promise<void>;
+      state(): string;
+      terminalText(): string;
+      chartPoints(): ReturnType<StatsCharts["points"]>;
+      stats(): VmStats | null;
+    };
+  }
+}
+
+window.symbiont = {
+  ready,
+  state: () => state,
+  terminalText: () => {
+    const b = term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < b.length; i++) {
+      const line = b.getLine(i);
+      const text = line?.translateToString(true) ?? "";
+      if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text; else lines.push(text);
+    }
+    return lines.join("\n").replace(/\n+$/, "");
+  },
+  chartPoints: () => charts.points(),
+  stats: () => lastStats,
+};

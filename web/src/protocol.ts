@@ -1,0 +1,43 @@
+/**
+ * Messages between the page (main.ts) and the VM worker (worker.ts).
+ *
+ * @module
+ */
+import type { EngineKind } from "../../src/engine/engine.js";
+import type { VmStats } from "../../src/vmm/vm.js";
+
+/** What to boot. */
+export type GuestSpec =
+  /** A guest that comes with the page: the demo kernel or the interactive echo kernel. */
+  | { kind: "builtin"; id: "demo" | "echo" }
+  /** Files from the picker or a drop: a bzImage (+ initrd), or a Multiboot kernel (+ modules), or a flat binary. */
+  | { kind: "files"; files: { name: string; bytes: Uint8Array }[] }
+  /** Debian's i386 kernel and busybox as the dev server serves them; the initramfs is built in the worker. */
+  | { kind: "debian"; baseUrl: string };
+
+export interface BootConfig {
+  engine: EngineKind;
+  ramMiB: number;
+  guest: GuestSpec;
+  /** Kernel command line (Linux) or Multiboot command line. */
+  cmdline: string;
+}
+
+export type ToWorker =
+  | { type: "start"; config: BootConfig }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "reset" }
+  | { type: "input"; bytes: Uint8Array };
+
+export type RunState = "loading" | "running" | "paused" | "stopped" | "error";
+
+export type FromWorker =
+  /** Bytes the guest wrote to COM1 since the last message. */
+  | { type: "serial"; bytes: Uint8Array }
+  /** Cumulative VM statistics at host time `t` (ms, the worker's performance.now()); `boot` counts machine starts. */
+  | { type: "stats"; boot: number; t: number; stats: VmStats; slice: number }
+  /** `boot` changes on every start and reset: the page clears its charts. */
+  | { type: "state"; boot: number; state: RunState; detail: string }
+  /** A line for the page's log (what was loaded, why the guest stopped). */
+  | { type: "log"; text: string };

@@ -1,0 +1,250 @@
+/**
+ * The VM worker: builds a PC from src/ (the same code the CLI runs), loads a
+ * guest and runs it in slices, so the page never blocks. Between slices it
+ * feeds queued keyboard input to COM1 at the pace the UART's FIFO allows,
+ * posts the guest's serial output and, about ten times a second, the VM's
+ * statistics. When the guest idles (HLT waiting for a timer or for input) it
+ * sleeps until the timer is due or input arrives.
+ *
+ * @module
+ */
+import { Pc } from "../../src/machine/pc.js";
+import { createWasmEngine, createJsEngine, type Engine } from "../../src/engine/engine.js";
+import { isMultiboot } from "../../src/boot/multiboot.js";
+import { busyboxInitramfs } from "../../src/boot/initramfs.js";
+import { DEMO_KERNEL } from "../../src/guests/demo.js";
+import type { StopReason } from "../../src/vmm/vm.js";
+import type { BootConfig, FromWorker, GuestSpec, RunState, ToWorker } from "./protocol.js";
+import { classifyFiles, type Loadable } from "./guests.js";
+import wasmUrl from "../../build/core.wasm?url";
+import echoUrl from "../guests/echo.bin?url";
+
+/** The worker's global scope, typed with the DOM lib's Worker (the same postMessage/onmessage shape). */
+const ctx = self as unknown as Worker;
+
+/** Instructions per slice: adapted so that a slice takes about SLICE_MS of host time. */
+const SLICE_MS = 15;
+const MIN_SLICE = 100_000;
+const MAX_SLICE = 50_000_000;
+const STATS_MS = 100;
+/** Longest sleep while idle, so that stats keep flowing. */
+const MAX_IDLE_MS = 50;
+
+let wasmModule: Promise<WebAssembly.Module> | null = null;
+let config: BootConfig | null = null;
+let guest: Loadable | null = null;
+let pc: Pc | null = null;
+/** Incremented on every (re)start: a loop of an older machine ends at its next turn. */
+let boot = 0;
+let paused = false;
+let running = false;
+let slice = 2_000_000;
+const input: number[] = [];
+let serialOut: number[] = [];
+let lastStats = 0;
+let wake: (() => void) | null = null;
+
+function post(msg: FromWorker, transfer: Transferable[] = []): void { ctx.postMessage(msg, transfer); }
+function log(text: string): void { post({ type: "log", text }); }
+function state(s: RunState, detail = ""): void { post({ type: "state", boot, state: s, detail }); }
+
+ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case "start": config = m.config; guest = null; void start(); break;
+    case "reset": if (config) void start(); break;
+    case "pause":
+      if (running && !paused) { paused = true; flush(true); state("paused", "paused"); }
+      break;
+    case "resume":
+      if (pc && paused) { paused = false; state("running"); void loop(boot); }
+      break;
+    case "input":
+      for (const b of m.bytes) input.push(b);
+      wake?.();
+      break;
+  }
+};
+
+async function start(): Promise<void> {
+  const my = ++boot;
+  running = false; paused = false; pc = null;
+  input.length = 0; serialOut = [];
+  wake?.();
+  const cfg = config!;
+  try {
+    state("loading", "loading the guest");
+    const g = guest ?? await resolveGuest(cfg.guest);
+    if (my !== boot) return; // a newer start or reset came in while this one was loading
+    guest = g;
+    const ramBytes = cfg.ramMiB * 1024 * 1024;
+    const engine = await createEngine(cfg.engine, ramBytes);
+    if (my !== boot) return;
+    const machine = new Pc({ engine, ramBytes, onSerial: (b) => { serialOut.push(b); } });
+    if (g.kind === "linux") {
+      const e = machine.loadLinux(g.kernel, { cmdline: cfg.cmdline, initrd: g.initrd });
+      log(`${g.name}: Linux ${e.header.kernelVersion?.split(" ")[0] ?? "bzImage"} (boot protocol ${e.header.protocolString}), ` +
+        `kernel ${kib(g.kernel.length)}${g.initrd ? `, initrd ${kib(g.initrd.length)}` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine`);
+    } else {
+      machine.loadKernel(g.image, { path: g.name, append: cfg.cmdline, modules: g.modules });
+      log(`${g.name}: ${isMultiboot(g.image) ? "Multiboot kernel" : "flat binary"} ${kib(g.image.length)}` +
+        `${g.modules.length ? ` + ${g.modules.length} module(s)` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine`);
+    }
+    pc = machine;
+    state("running");
+    flush(true); // the zero point of the rates
+    void loop(my);
+  } catch (e) {
+    if (my !== boot) return;
+    state("error", (e as Error).message);
+  }
+}
+
+function kib(n: number): string { return n >= 1 << 20 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`; }
+
+async function createEngine(kind: "wasm" | "js", ramBytes: number): Promise<Engine> {
+  if (kind === "js") return createJsEngine(ramBytes);
+  wasmModule ??= fetchBytes(wasmUrl).then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
+  return createWasmEngine(await wasmModule, ramBytes);
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** Fetch or classify the guest's images. */
+async function resolveGuest(spec: GuestSpec): Promise<Loadable> {
+  switch (spec.kind) {
+    case "builtin":
+      if (spec.id === "demo") return { kind: "kernel", name: "demo kernel", image: DEMO_KERNEL, modules: [] };
+      return { kind: "kernel", name: "echo kernel", image: await fetchBytes(echoUrl), modules: [] };
+    case "debian": {
+      const [kernel, busybox] = await Promise.all([fetchBytes(spec.baseUrl + "vmlinuz"), fetchBytes(spec.baseUrl + "busybox")]);
+      const initrd = busyboxInitramfs({ busybox });
+      return { kind: "linux", name: "Debian Linux", kernel, initrd };
+    }
+    case "files":
+      return classifyFiles(spec.files);
+  }
+}
+
+function flush(force = false): void {
+  if (serialOut.length > 0) {
+    const bytes = Uint8Array.from(serialOut);
+    serialOut = [];
+    post({ type: "serial", bytes }, [bytes.buffer]);
+  }
+  const now = performance.now();
+  if (pc && (force || now - lastStats >= STATS_MS)) {
+    lastStats = now;
+    post({ type: "stats", boot, t: now, stats: pc.vm.stats(), slice });
+  }
+}
+
+function pumpInput(machine: Pc): void {
+  if (input.length === 0) return;
+  const n = Math.min(input.length, machine.uart.receiveSpace);
+  if (n > 0) machine.uart.receive(input.splice(0, n));
+}
+
+/** Input is waiting and the UART can take some of it. */
+function inputReady(machine: Pc): boolean {
+  return input.length > 0 && machine.uart.receiveSpace > 0;
+}
+
+/** Let queued messages run: a MessageChannel turn is not clamped like nested setTimeout(0). */
+const channel = new MessageChannel();
+const turns: (() => void)[] = [];
+channel.port1.onmessage = () => { turns.shift()?.(); };
+function yieldTurn(): Promise<void> {
+  return new Promise((r) => { turns.push(r); channel.port2.postMessage(0); });
+}
+
+/** Sleep up to ms, ending early when input arrives (or the machine is restarted). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => {
+    const done = () => { clearTimeout(timer); wake = null; r(); };
+    const timer = setTimeout(done, ms);
+    wake = done;
+  });
+}
+
+async function loop(my: number): Promise<void> {
+  if (running) return;
+  running = true;
+  try {
+    while (my === boot && !paused && pc) {
+      const machine = pc;
+      pumpInput(machine);
+      const t0 = performance.now();
+      const before = machine.vm.core.getRetired();
+      let stop: StopReason;
+      try {
+        stop = machine.vm.run(slice);
+      } catch (e) {
+        flush(true);
+        state("error", `VMM error: ${(e as Error).message}`);
+        pc = null;
+        return;
+      }
+      const dt = performance.now() - t0;
+      const ran = machine.vm.core.getRetired() - before;
+      if (stop.kind === "budget" && dt > 0) {
+        // Aim at SLICE_MS per slice; change by at most 2x at a time.
+        const want = (ran / dt) * SLICE_MS;
+        slice = Math.round(Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.min(slice * 2, Math.max(slice / 2, want)))));
+      }
+      flush();
+      switch (stop.kind) {
+        case "budget":
+          await yieldTurn();
+          continue;
+        case "idle": {
+          // Host clock (performance.now()): sleep until the guest's next timer is due, or input arrives.
+          const due = performance.now() + (stop.untilNs - machine.clock.nowNs()) / 1e6;
+          while (my === boot && !paused && !inputReady(machine)) {
+            const left = due - performance.now();
+            if (left <= 0) break;
+            await sleep(Math.min(MAX_IDLE_MS, left));
+            flush();
+          }
+          continue;
+        }
+        case "halted":
+          if (machine.vm.core.pendingInterrupt() >= 0) continue;
+          if ((machine.vm.getState().eflags & 0x200) !== 0) {
+            // Waiting for an interrupt with no timer armed: only input can wake it.
+            while (my === boot && !paused && !inputReady(machine)) {
+              await sleep(MAX_IDLE_MS);
+              flush();
+            }
+            continue;
+          }
+          return stopped(stop.message);
+        case "reset":
+          log(`the guest reset the machine (${stop.why}): rebooting`);
+          running = false;
+          void start();
+          return;
+        case "debug-exit":
+          // status is QEMU's (value << 1) | 1 for a guest write of value.
+          return stopped(`the guest wrote ${stop.status >>> 1} to isa-debug-exit (exit status ${stop.status})`);
+        case "shutdown": case "unimplemented":
+          return stopped(stop.message);
+        case "requested":
+          return stopped(stop.why);
+      }
+    }
+  } finally {
+    if (my === boot) running = false;
+  }
+}
+
+function stopped(why: string): void {
+  flush(true);
+  log(why);
+  state("stopped", why);
+  pc = null;
+}
