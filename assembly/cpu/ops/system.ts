@@ -226,8 +226,8 @@ export function arpl(): void {
     if (aborted) return;
     setFlags(f | ZF);
   } else {
-    writeRM(2, dst); // a read-modify-write: the destination must be writable either way (as QEMU, Bochs)
-    if (aborted) return;
+    // Nothing is written when the RPL is already high enough (SDM ARPL; real
+    // CPUs do not touch memory, test386.asm checks it; QEMU and Bochs store anyway).
     setFlags(f & ~ZF);
   }
 }
