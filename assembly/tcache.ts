@@ -25,17 +25,24 @@ import {
   TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS } from "./state";
+import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS, reg32, setReg32 } from "./state";
+import { alu, inc, dec, ALU_CMP, ALU_AND } from "./cpu/ops/arith";
+import { push, pop, readV, writeV, getSP, setSP, spPlus } from "./cpu/access";
+import { decodeModrm, eaSeg, eaOff, modrmReg as decodedReg } from "./cpu/decode";
+import { raise, GP } from "./fault";
+import { testCC } from "./cpu/flags";
+import { jumpNear } from "./cpu/ops/control";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
 } from "./cpu/decode";
 import {
   fetchHostAddress, fetchWindowLeft, startRecording, startReplay, stopRecordReplay, recordedCount,
-  REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_MAX_VALUES, noteFetchEnd, fetchEnd,
+  REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_VALUES, REC_MAX_VALUES, noteFetchEnd, fetchEnd,
 } from "./cpu/fetch";
 import { step, exec1 } from "./cpu/exec";
 import { aborted } from "./fault";
+import { SS } from "./state";
 import { exitReason, EXIT_NONE } from "./exit";
 import { ramSize } from "./memory";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
@@ -193,7 +200,7 @@ function replay(a: i32, budget: i32): i32 {
     setInstrEip(ieip);
     setEip(i32(ieip + (pos >>> 16)));
     // Prefix state rarely changes from one instruction to the next: set it only when it does.
-    const prefixes = hdr & ~0xff;
+    const prefixes = hdr & 0xffff00; // (the fast form in bits 24-31 is not decoder state)
     if (prefixes != lastPrefixes) {
       lastPrefixes = prefixes;
       setOpsize((hdr & H_OPSIZE4) != 0 ? 4 : 2);
@@ -202,14 +209,118 @@ function replay(a: i32, budget: i32): i32 {
       setRepPrefix((hdr >> 16) & 0xff);
       setSegOverride(((hdr >> 12) & 7) - 1);
     }
-    startReplay(rec);
-    exec1(hdr & 0xff);
-    stopRecordReplay();
+    const fast = hdr >>> 24;
+    if (fast != FAST_NONE) runFast(fast, hdr & 0xff, rec);
+    else {
+      startReplay(rec);
+      exec1(hdr & 0xff);
+      stopRecordReplay();
+    }
     if (aborted) return n;
     n++;
     if (exitReason != EXIT_NONE || smcHit) break;
   }
   return n;
+}
+
+// ---- fast forms ------------------------------------------------------------------------------
+// The commonest register-only forms with 32-bit operands and no prefixes run
+// here without the decoder state: the same ALU/stack/flag functions as the
+// interpreter, minus ModRM decoding and operand-size dispatch.
+
+const FAST_NONE: i32 = 0;
+const FAST_ALU_RR: i32 = 1;   // 01 03 09 0B ... 39 3B with mod = 3
+const FAST_MOV_RR: i32 = 2;   // 89 8B with mod = 3
+const FAST_INC: i32 = 3;      // 40-47
+const FAST_DEC: i32 = 4;      // 48-4F
+const FAST_PUSH: i32 = 5;     // 50-57
+const FAST_POP: i32 = 6;      // 58-5F
+const FAST_JCC8: i32 = 7;     // 70-7F
+const FAST_TEST_RR: i32 = 8;  // 85 with mod = 3
+const FAST_ALU_RI8: i32 = 9;  // 83 with mod = 3
+const FAST_LOAD: i32 = 10;    // 8B with a memory operand
+const FAST_STORE: i32 = 11;   // 89 with a memory operand
+const FAST_JMP8: i32 = 12;    // EB
+const FAST_CALL: i32 = 13;    // E8
+const FAST_RET: i32 = 14;     // C3
+
+function fastForm(rec: i32, op: i32): i32 {
+  const hdr = ld32a(rec + REC_HEADER);
+  // 32-bit operands and addresses, no LOCK/REP/segment override.
+  if ((hdr & 0xffff00) != (H_OPSIZE4 | H_ADSIZE32)) return FAST_NONE;
+  if (op < 0x40 && (op & 7) < 4 && (op & 1) != 0 && (ld32a(rec + REC_MODRM) & 0xc0) == 0xc0) return FAST_ALU_RR;
+  if ((op == 0x89 || op == 0x8b) && (ld32a(rec + REC_MODRM) & 0xc0) == 0xc0) return FAST_MOV_RR;
+  if (op >= 0x40 && op <= 0x47) return FAST_INC;
+  if (op >= 0x48 && op <= 0x4f) return FAST_DEC;
+  if (op >= 0x50 && op <= 0x57) return FAST_PUSH;
+  if (op >= 0x58 && op <= 0x5f) return FAST_POP;
+  if (op >= 0x70 && op <= 0x7f) return FAST_JCC8;
+  const mod3 = (ld32a(rec + REC_MODRM) & 0xc0) == 0xc0;
+  if (op == 0x85 && mod3) return FAST_TEST_RR;
+  if (op == 0x83 && mod3) return FAST_ALU_RI8;
+  if (op == 0x8b && !mod3) return FAST_LOAD;
+  if (op == 0x89 && !mod3) return FAST_STORE;
+  if (op == 0xeb) return FAST_JMP8;
+  if (op == 0xe8) return FAST_CALL;
+  if (op == 0xc3) return FAST_RET;
+  return FAST_NONE;
+}
+
+function runFast(fast: i32, op: i32, rec: i32): void {
+  switch (fast) {
+    case FAST_ALU_RR: {
+      const m = ld32a(rec + REC_MODRM);
+      const reg = (m >> 3) & 7, rm = m & 7, aop = op >> 3;
+      if ((op & 2) != 0) { const r = alu(aop, 4, reg32(reg), reg32(rm)); if (aop != ALU_CMP) setReg32(reg, r); }
+      else { const r = alu(aop, 4, reg32(rm), reg32(reg)); if (aop != ALU_CMP) setReg32(rm, r); }
+      return;
+    }
+    case FAST_MOV_RR: {
+      const m = ld32a(rec + REC_MODRM);
+      if (op == 0x89) setReg32(m & 7, reg32((m >> 3) & 7)); else setReg32((m >> 3) & 7, reg32(m & 7));
+      return;
+    }
+    case FAST_INC: setReg32(op & 7, inc(4, reg32(op & 7))); return;
+    case FAST_DEC: setReg32(op & 7, dec(4, reg32(op & 7))); return;
+    case FAST_PUSH: push(4, reg32(op & 7)); return;
+    case FAST_POP: { const v = pop(4); if (aborted) return; setReg32(op & 7, v); return; }
+    case FAST_JCC8: { // the displacement is the recorded value
+      const d = (ld32a(rec + REC_VALUES) << 24) >> 24;
+      if (testCC(op & 15)) jumpNear(i32(eip + d), 4);
+      return;
+    }
+    case FAST_TEST_RR: { const m = ld32a(rec + REC_MODRM); alu(ALU_AND, 4, reg32(m & 7), reg32((m >> 3) & 7)); return; }
+    case FAST_ALU_RI8: {
+      const m = ld32a(rec + REC_MODRM);
+      const aop = (m >> 3) & 7, rm = m & 7;
+      const r = alu(aop, 4, reg32(rm), (ld32a(rec + REC_VALUES) << 24) >> 24);
+      if (aop != ALU_CMP) setReg32(rm, r);
+      return;
+    }
+    case FAST_LOAD: case FAST_STORE: {
+      // The address comes from the recorded form, evaluated against the registers now.
+      startReplay(rec); decodeModrm(); stopRecordReplay();
+      if (fast == FAST_LOAD) { const v = readV(eaSeg, eaOff, 4); if (aborted) return; setReg32(decodedReg, v); }
+      else writeV(eaSeg, eaOff, 4, reg32(decodedReg));
+      return;
+    }
+    case FAST_JMP8: jumpNear(i32(eip + ((ld32a(rec + REC_VALUES) << 24) >> 24)), 4); return;
+    case FAST_CALL: {
+      const ret = eip;
+      const target = i32(ret + ld32a(rec + REC_VALUES));
+      if (u32(target) > u32(segLimit(CS))) { raise(GP, 0); return; }
+      push(4, ret); if (aborted) return;
+      setEip(target);
+      return;
+    }
+    default: { // RET
+      const v = readV(SS, getSP(), 4); if (aborted) return;
+      if (u32(v) > u32(segLimit(CS))) { raise(GP, 0); return; }
+      setSP(spPlus(4));
+      setEip(v);
+      return;
+    }
+  }
 }
 
 // ---- building --------------------------------------------------------------------------------
@@ -264,6 +375,7 @@ function build(host: i32, mode: i32, budget: i32): i32 {
     if (recOp < 0 || values > REC_MAX_VALUES || smcHit || exitReason != EXIT_NONE && !cacheableWithExit(recOp)) break;
     const len = instrLength(rec, ieip);
     if (!cacheable(rec, recOp)) break;
+    st32a(rec + REC_HEADER, ld32a(rec + REC_HEADER) | (fastForm(rec, recOp) << 24));
     st32a(rec + REC_POS, (i32(ieip - start) & 0xffff) | (len << 16));
     count++;
     end = i32(ieip + len);
