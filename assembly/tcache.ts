@@ -243,6 +243,10 @@ const FAST_STORE: i32 = 11;   // 89 with a memory operand
 const FAST_JMP8: i32 = 12;    // EB
 const FAST_CALL: i32 = 13;    // E8
 const FAST_RET: i32 = 14;     // C3
+const FAST_MOV_RI: i32 = 15;  // B8-BF
+const FAST_ALU_RI32: i32 = 16; // 81 with mod = 3
+const FAST_LEA: i32 = 17;     // 8D
+const FAST_JCC32: i32 = 18;   // 0F 80-8F
 
 function fastForm(rec: i32, op: i32): i32 {
   const hdr = ld32a(rec + REC_HEADER);
@@ -263,6 +267,10 @@ function fastForm(rec: i32, op: i32): i32 {
   if (op == 0xeb) return FAST_JMP8;
   if (op == 0xe8) return FAST_CALL;
   if (op == 0xc3) return FAST_RET;
+  if (op >= 0xb8 && op <= 0xbf) return FAST_MOV_RI;
+  if (op == 0x81 && mod3) return FAST_ALU_RI32;
+  if (op == 0x8d && !mod3) return FAST_LEA;
+  if (op == 0x0f && (secondByte(rec) & 0xf0) == 0x80) return FAST_JCC32;
   return FAST_NONE;
 }
 
@@ -311,6 +319,19 @@ function runFast(fast: i32, op: i32, rec: i32): void {
       if (u32(target) > u32(segLimit(CS))) { raise(GP, 0); return; }
       push(4, ret); if (aborted) return;
       setEip(target);
+      return;
+    }
+    case FAST_MOV_RI: setReg32(op & 7, ld32a(rec + REC_VALUES)); return;
+    case FAST_ALU_RI32: {
+      const m = ld32a(rec + REC_MODRM);
+      const aop = (m >> 3) & 7, rm = m & 7;
+      const r = alu(aop, 4, reg32(rm), ld32a(rec + REC_VALUES));
+      if (aop != ALU_CMP) setReg32(rm, r);
+      return;
+    }
+    case FAST_LEA: { startReplay(rec); decodeModrm(); stopRecordReplay(); setReg32(decodedReg, eaOff); return; }
+    case FAST_JCC32: { // values: the second opcode byte, then rel32
+      if (testCC(ld32a(rec + REC_VALUES) & 15)) jumpNear(i32(eip + ld32a(rec + REC_VALUES + 4)), 4);
       return;
     }
     default: { // RET
