@@ -95,6 +95,7 @@ commands:
   boot                boot Linux: --kernel bzImage [--initrd F] [--append STR]
                       (defaults: the Debian kernel and a busybox initramfs from "npm run images")
   demo                run the built-in demo kernel
+  start               boot Linux if "npm run images" has cached it, else the demo (npm start)
   help                show this text
 
 options:

@@ -66,7 +66,10 @@ async function runCommand(guest: Guest, o: CommonOptions): Promise<number> {
   });
   if (!o.tcache) pc.vm.setTranslationCache(false);
   if (o.bios) {
-    pc.vm.loadRom(readInput(o.bios, "BIOS image"));
+    try { pc.vm.loadRom(readInput(o.bios, "BIOS image")); } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`${o.bios}: ${(e as Error).message}`);
+    }
   }
   try {
     if (guest.kind === "kernel") {
@@ -165,6 +168,11 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(image && path ? { kind: "kernel", image, path } : { kind: "none" }, options);
       }
       case "demo":
+        return await runCommand({ kind: "kernel", image: DEMO_KERNEL, path: "demo" }, options);
+      case "start":
+        // npm start: Linux when the images are cached, else the demo and how to get Linux.
+        if (findCachedImages()) return await runCommand(await linuxGuest(options), options);
+        process.stderr.write("symbiont: the Debian images are not cached, so this is the demo kernel; run \"npm run images\" and then \"npm start\" to boot Linux\n");
         return await runCommand({ kind: "kernel", image: DEMO_KERNEL, path: "demo" }, options);
       case "boot":
         if (positional.length > 0) throw new UsageError(`boot takes no positional arguments (use --kernel FILE)`);
