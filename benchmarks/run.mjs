@@ -7,8 +7,12 @@
 //
 // Environment: BENCH_RUNS (measured runs per kernel and engine, default 3),
 // BENCH_WARMUP (warm-up runs, default 1), BENCH_KERNELS (comma list, default
-// all), BENCH_ENGINES (comma list of wasm,js,v86; default all three),
-// BENCH_V86_BIOS (SeaBIOS directory, default /usr/share/seabios, or "none").
+// all, "linux" included), BENCH_ENGINES (comma list of wasm,js,v86,v86-nojit,qemu;
+// default all; qemu applies to the Linux rows only), BENCH_V86_BIOS (SeaBIOS
+// directory, default /usr/share/seabios, or "none"), BENCH_LINUX (0/1: leave
+// out or add the Linux rows), BENCH_LINUX_RUNS (default 1), BENCH_LINUX_RSS
+// (0: skip the 256 MiB peak-RSS boot), BENCH_LINUX_TIMEOUT (seconds per boot,
+// default 1800). The Linux rows are in linux.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -18,15 +22,16 @@ import os from "node:os";
 import { Pc } from "../dist/index.js";
 import { createEngine } from "../dist/node/engines.js";
 import { KERNELS } from "./kernels.mjs";
+import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const RAM = 64 << 20;
 const RUNS = intEnv("BENCH_RUNS", 3, 1);
 const WARMUP = intEnv("BENCH_WARMUP", 1, 0);
-const ENGINES = listEnv("BENCH_ENGINES", ["wasm", "js", "v86", "v86-nojit"]);
+const ENGINES = listEnv("BENCH_ENGINES", ["wasm", "js", "v86", "v86-nojit", "qemu"]);
 for (const e of ENGINES) {
-  if (!["wasm", "js", "v86", "v86-nojit"].includes(e)) { console.error(`bench: unknown engine "${e}" in BENCH_ENGINES`); process.exit(2); }
+  if (!["wasm", "js", "v86", "v86-nojit", "qemu"].includes(e)) { console.error(`bench: unknown engine "${e}" in BENCH_ENGINES`); process.exit(2); }
 }
 const MAX_INSTRUCTIONS = 20e9; // a kernel that runs this long is broken
 
@@ -48,10 +53,15 @@ function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 10
 
 const only = listEnv("BENCH_KERNELS", null);
 const kernels = only ? KERNELS.filter((k) => only.includes(k.name)) : KERNELS;
-if (only && kernels.length !== only.length) {
-  console.error(`bench: unknown kernel in BENCH_KERNELS (have ${KERNELS.map((k) => k.name).join(", ")})`);
+if (only && kernels.length !== only.filter((k) => k !== "linux").length) {
+  console.error(`bench: unknown kernel in BENCH_KERNELS (have ${KERNELS.map((k) => k.name).join(", ")}, linux)`);
   process.exit(2);
 }
+// The Linux rows (minutes): part of "all kernels", or named "linux"; BENCH_LINUX=0/1 overrides.
+const LINUX = process.env.BENCH_LINUX === "0" ? false : process.env.BENCH_LINUX === "1" ? true : !only || only.includes("linux");
+const LINUX_RUNS = intEnv("BENCH_LINUX_RUNS", 1, 1);
+const LINUX_TIMEOUT = intEnv("BENCH_LINUX_TIMEOUT", 1800, 1);
+const kernelEngines = ENGINES.filter((e) => e !== "qemu");
 
 // ---- one run on a Symbiont engine ---------------------------------------------------------
 
@@ -163,7 +173,7 @@ let v86Note = null;
 let v86Bios = null;
 if (ENGINES.some((e) => e.startsWith("v86")) && !v86Ver) v86Note = "v86 is not installed (npm install): skipped";
 
-progress(`bench: ${kernels.length} kernels × [${ENGINES.join(", ")}], ${WARMUP} warm-up + ${RUNS} measured runs each\n`);
+progress(`bench: ${kernels.length} kernels × [${kernelEngines.join(", ")}], ${WARMUP} warm-up + ${RUNS} measured runs each${LINUX ? `; then Linux × [${ENGINES.filter((e) => LINUX_ENGINES.includes(e)).join(", ")}], ${LINUX_RUNS} run(s)` : ""}\n`);
 for (const k of kernels) {
   const path = join(here, "kernels/bin", `${k.name}.elf`);
   if (!existsSync(path)) { console.error(`bench: ${path} is missing (benchmarks/kernels/build.sh)`); process.exit(2); }
@@ -171,7 +181,7 @@ for (const k of kernels) {
   const expected = `RESULT ${k.name} ${k.expected()}`;
   const row = { kernel: k.name, measures: k.measures, unit: k.unit, expected, engines: {} };
   let instructions = null; // retired in the work window (the same on every engine and run)
-  for (const kind of ENGINES.filter((e) => !e.startsWith("v86"))) {
+  for (const kind of kernelEngines.filter((e) => !e.startsWith("v86"))) {
     const wall = [];
     const cpu = [];
     let last = null;
@@ -195,7 +205,7 @@ for (const k of kernels) {
       exits: last.exits, tlbMisses: last.tlbMisses, totalMs: last.totalMs, totalInstructions: last.totalInstructions,
     };
   }
-  for (const kind of ENGINES.filter((e) => e.startsWith("v86"))) {
+  for (const kind of kernelEngines.filter((e) => e.startsWith("v86"))) {
     if (!v86Ver) break;
     progress(`  ${k.name.padEnd(9)} ${kind.padEnd(9)} ${WARMUP} warm-up + ${RUNS} runs (child process) … `);
     try {
@@ -244,6 +254,21 @@ if (io && iobase) {
   }
 }
 
+// ---- Linux ---------------------------------------------------------------------------------------------
+
+let linux = null;
+if (LINUX) {
+  const loadBefore = os.loadavg();
+  linux = await linuxBench({
+    engines: ENGINES.filter((e) => LINUX_ENGINES.includes(e)), runs: LINUX_RUNS, clock: CLOCK, timeoutS: LINUX_TIMEOUT,
+    rss: process.env.BENCH_LINUX_RSS !== "0" && ENGINES.includes("wasm"), v86: v86Version(), progress,
+  });
+  if (linux.skipped) progress(`bench: ${linux.skipped}\n`);
+  linux.loadavgStart = loadBefore.map((x) => +x.toFixed(2));
+  linux.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
+  failures += linux.failures ?? 0;
+}
+
 // ---- machine info ---------------------------------------------------------------------------------
 
 function git(args) {
@@ -273,6 +298,7 @@ const report = {
   },
   kernels: results,
   exitCost,
+  linux,
   failures,
 };
 
@@ -287,10 +313,10 @@ writeFileSync(join(here, "results/latest.svg"), chart(report));
 const f = (x, d = 1) => (x === null || x === undefined ? "—" : x.toFixed(d));
 const lines = [];
 lines.push(`Symbiont ${pkg.version} (${report.symbiont.commit?.slice(0, 10) ?? "?"}${report.symbiont.dirty ? "+dirty" : ""}) · ${machine.cpu} ×${machine.cpus} · Node ${process.version} · v86 ${v86Ver ?? "absent"}${v86Bios ? ` (BIOS: ${v86Bios})` : ""}`);
-lines.push(`median of ${RUNS} runs after ${WARMUP} warm-up; MIPS = guest instructions retired / ${CLOCK === "cpu" ? "CPU" : "wall"} time of the work window [min–max over runs]`);
+if (results.length) lines.push(`median of ${RUNS} runs after ${WARMUP} warm-up; MIPS = guest instructions retired / ${CLOCK === "cpu" ? "CPU" : "wall"} time of the work window [min–max over runs]`);
 const load = os.loadavg()[0];
 if (load > 0.5 * os.cpus().length) lines.push(`WARNING: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs: other processes compete for the CPU; wall-clock numbers are unreliable (BENCH_CLOCK=cpu measures CPU time)`);
-lines.push("");
+if (results.length) lines.push("");
 const hdr = ["kernel", "instr (M)", "wasm MIPS", "js MIPS", "v86 MIPS", "v86-nojit MIPS", "wasm/js", "wasm/v86", "js/v86", "wasm/v86-nojit", "check"];
 const rows = results.map((r) => {
   const e = r.engines;
@@ -300,11 +326,13 @@ const rows = results.map((r) => {
 });
 const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-lines.push(fmt(hdr));
-lines.push(widths.map((w) => "-".repeat(w)).join("  "));
-for (const r of rows) lines.push(fmt(r));
-lines.push("");
-lines.push("work units per second (median):");
+if (results.length) {
+  lines.push(fmt(hdr));
+  lines.push(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) lines.push(fmt(r));
+  lines.push("");
+  lines.push("work units per second (median):");
+}
 for (const r of results) {
   const per = ["wasm", "js", "v86", "v86-nojit"].filter((x) => r.engines[x]?.unitsPerSec).map((x) => `${x} ${si(r.engines[x].unitsPerSec)}`);
   if (per.length) lines.push(`  ${r.kernel.padEnd(10)} ${r.unit.padEnd(13)} ${per.join("  ")}`);
@@ -319,11 +347,12 @@ if (Object.keys(exitCost).length) {
 const p = primes?.ratios;
 if (p) {
   lines.push("");
-  lines.push(`primes targets: wasm/js ${f(p.wasmOverJs, 2)} (target ≥ 2) ${p.wasmOverJs >= 2 ? "met" : "NOT met"}; ` +
+  lines.push(`primes targets: wasm/js ${f(p.wasmOverJs, 2)} (target ≥ 2) ${p.wasmOverJs === null ? "not measured" : p.wasmOverJs >= 2 ? "met" : "NOT met"}; ` +
     `wasm/v86 ${f(p.wasmOverV86, 3)} (target ≥ 0.1) ${p.wasmOverV86 === null ? "not measured" : p.wasmOverV86 >= 0.1 ? "met" : "NOT met"}`);
 }
 if (v86Note) lines.push(v86Note);
 for (const r of results) if (r.error) lines.push(`FAIL ${r.kernel}: ${r.error}`);
+if (linux) lines.push(...linuxLines(linux));
 lines.push("");
 lines.push(`results: benchmarks/results/latest.json, latest.svg`);
 console.log(lines.join("\n"));
@@ -339,13 +368,20 @@ function si(x) {
 // ---- SVG chart: throughput of each engine relative to the JS engine (log scale) ---------------------
 
 function chart(rep) {
-  const ks = rep.kernels;
-  const kinds = ["wasm", "js", "v86", "v86-nojit"];
-  const colors = { wasm: "#3b6fd8", js: "#e0a030", v86: "#6a6a6a", "v86-nojit": "#b0b0b0" };
+  // Linux rows: speed = 1 / time of the boot and of the workload, labelled in seconds.
+  const L = rep.linux && !rep.linux.skipped ? rep.linux : null;
+  const linuxRows = L ? ["boot", "workload"].map((what) => ({
+    kernel: `linux ${what}`, seconds: true,
+    engines: Object.fromEntries(Object.entries(L.engines).map(([k, e]) => [k, { medianMs: e[what].medianMs }])),
+  })).filter((r) => Object.keys(r.engines).length) : [];
+  const ks = [...rep.kernels, ...linuxRows];
+  const kinds = ["wasm", "js", "v86", "v86-nojit", ...(linuxRows.some((r) => r.engines.qemu) ? ["qemu"] : [])];
+  const colors = { wasm: "#3b6fd8", js: "#e0a030", v86: "#6a6a6a", "v86-nojit": "#b0b0b0", qemu: "#3a9a5a" };
   const rel = (r, kind) => {
     const base = r.engines.js ?? r.engines.wasm;
     return r.engines[kind] && base ? base.medianMs / r.engines[kind].medianMs : null;
   };
+  if (!ks.length) return `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="30"><text x="10" y="20">no results</text></svg>\n`;
   const vals = ks.flatMap((r) => kinds.map((x) => rel(r, x)).filter((v) => v !== null));
   const lo = Math.min(0, Math.floor(Math.log10(Math.min(1, ...vals))));
   const hi = Math.max(1, Math.ceil(Math.log10(Math.max(1, ...vals))));
@@ -359,6 +395,7 @@ function chart(rep) {
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
   out.push(`<text x="10" y="18" font-size="13" font-weight="bold">Guest throughput relative to Symbiont's JS engine (log scale; median of ${rep.method.runs} runs, ${rep.method.clock} clock)</text>`);
   out.push(`<text x="10" y="34" fill="#555">${esc(`${rep.date.slice(0, 10)} · ${rep.machine.cpu} ×${rep.machine.cpus} · Node ${rep.machine.node} · v86 ${rep.v86.version ?? "absent"} · symbiont ${rep.symbiont.commit?.slice(0, 10) ?? "?"}${rep.symbiont.dirty ? "+dirty" : ""}`)}</text>`);
+  if (L) out.push(`<text x="10" y="47" fill="#555" font-size="10">${esc(`linux rows: 1 / time (boot to init, workload), median of ${L.runs} run(s), same kernel, initramfs and command line; Symbiont on the host clock`)}</text>`);
   for (let e = lo; e <= hi; e++) {
     const gx = x(10 ** e);
     out.push(`<line x1="${gx.toFixed(1)}" y1="${top - 6}" x2="${gx.toFixed(1)}" y2="${H - 30}" stroke="${e === 0 ? "#888" : "#ddd"}"${e === 0 ? ' stroke-dasharray="3,3"' : ""}/>`);
@@ -373,7 +410,7 @@ function chart(rep) {
       const y = y0 + j * barH;
       const x0 = x(10 ** lo);
       out.push(`<rect x="${x0}" y="${y}" width="${Math.max(1, x(v) - x0).toFixed(1)}" height="${barH - 2}" fill="${colors[kind]}"/>`);
-      const label = r.kernel === "memcpy" ? `${(r.engines[kind].unitsPerSec / 1e6).toFixed(0)} MB/s` : `${r.engines[kind].mips.toFixed(1)} MIPS`;
+      const label = r.seconds ? `${(r.engines[kind].medianMs / 1000).toFixed(1)} s` : r.kernel === "memcpy" ? `${(r.engines[kind].unitsPerSec / 1e6).toFixed(0)} MB/s` : `${r.engines[kind].mips.toFixed(1)} MIPS`;
       out.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + barH - 3}">${kind} ${v.toFixed(2)}× · ${label}</text>`);
     });
   });

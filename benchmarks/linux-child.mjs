@@ -1,0 +1,132 @@
+// One Linux boot in its own process, for benchmarks/linux.mjs:
+//   node benchmarks/linux-child.mjs ENGINE BZIMAGE INITRD MEM_MIB MODE TIMEOUT_S
+// ENGINE is wasm or js (Symbiont, host clock: guest time follows the host
+// like v86's and QEMU's) or v86 (the npm package, booting the bzImage through
+// SeaBIOS and its linuxboot option ROM). MODE "boot" stops at the init
+// marker; "workload" then types benchmarks/linux-guest.mjs's INPUT at the
+// shell prompt and stops at the workload's end marker; "fill" types
+// FILL_INPUT instead (200 MiB written to the guest's tmpfs).
+// Timestamps (wall ms, this process's CPU ms and, on Symbiont, retired
+// instructions) are taken in the serial-output callback. Prints one line
+// "LINUXJSON {...}" on stdout, including process.resourceUsage().maxRSS.
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { CMDLINE, INPUT as WORKLOAD_INPUT, FILL_INPUT, SerialScanner } from "./linux-guest.mjs";
+
+const [engineKind, kernelPath, initrdPath, memArg, mode, timeoutArg] = process.argv.slice(2);
+const ramBytes = Number(memArg) * 1024 * 1024;
+const timeoutMs = Number(timeoutArg ?? 1800) * 1000;
+const INPUT = mode === "fill" ? FILL_INPUT : WORKLOAD_INPUT;
+const kernel = new Uint8Array(readFileSync(kernelPath));
+const initrd = new Uint8Array(readFileSync(initrdPath));
+
+let rssAtMarkerKiB = null;
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
+function finish(result) {
+  result.maxRssKiB = process.resourceUsage().maxRSS;
+  result.maxRssAtMarkerKiB = rssAtMarkerKiB;
+  process.stdout.write(`LINUXJSON ${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+function fail(message, scanner) {
+  finish({ engine: engineKind, error: message, serialTail: scanner?.text.slice(-1500) ?? "" });
+}
+
+if (engineKind === "wasm" || engineKind === "js") await runSymbiont();
+else if (engineKind === "v86") await runV86();
+else { process.stderr.write(`linux-child: unknown engine ${engineKind}\n`); process.exit(2); }
+
+async function runSymbiont() {
+  const { Pc } = await import("../dist/index.js");
+  const { createEngine } = await import("../dist/node/engines.js");
+  const engine = await createEngine(engineKind, ramBytes);
+  let pc = null;
+  let pending = [];
+  let done = false;
+  const mark = () => ({ t: performance.now(), cpu: cpuMs(), n: pc.vm.core.getRetired() });
+  const scanner = new SerialScanner(mark, {
+    onMarker: () => { rssAtMarkerKiB = process.resourceUsage().maxRSS; if (mode === "boot") done = true; },
+    onPrompt: () => { pending = [...new TextEncoder().encode(INPUT)]; },
+    onEnd: () => { done = true; },
+  });
+  pc = new Pc({ engine, ramBytes, onSerial: (b) => scanner.byte(b) });
+  pc.loadLinux(kernel, { cmdline: CMDLINE, initrd });
+  const start = mark();
+  const deadline = start.t + timeoutMs;
+  for (;;) {
+    const stop = pc.vm.run(1_000_000);
+    if (done) break;
+    if (pending.length > 0) pc.uart.receive(pending.splice(0, pc.uart.receiveSpace));
+    if (performance.now() > deadline) return fail(`timed out after ${timeoutMs / 1000} s`, scanner);
+    if (stop.kind === "idle") {
+      // The guest waits for a timer: sleep in real time until it is due, as the CLI does.
+      const ms = Math.max(0, Math.min(20, (stop.untilNs - pc.vm.clock.nowNs()) / 1e6));
+      await new Promise((r) => setTimeout(r, ms));
+      continue;
+    }
+    if (stop.kind === "halted" && pc.vm.core.pendingInterrupt() >= 0) continue;
+    if (stop.kind !== "budget") return fail(`guest stopped: ${JSON.stringify(stop)}`, scanner);
+  }
+  const at = scanner.at;
+  const span = (a, b) => (a && b ? { ms: b.t - a.t, cpuMs: b.cpu - a.cpu, instructions: b.n - a.n } : null);
+  finish({
+    engine: engineKind, memMiB: ramBytes >> 20, mode,
+    boot: span(start, at.marker), firstByte: span(start, at.first),
+    workload: span(at.begin, at.end),
+    workloadOutput: scanner.workloadOutput(),
+    totalInstructions: pc.vm.stats().instructions,
+  });
+}
+
+async function runV86() {
+  const require = createRequire(import.meta.url);
+  const v86Dir = join(require.resolve("v86/package.json"), "..");
+  const { V86 } = await import("v86");
+  const biosDir = process.env.BENCH_V86_BIOS ?? "/usr/share/seabios";
+  if (!existsSync(join(biosDir, "bios.bin")) || !existsSync(join(biosDir, "vgabios.bin"))) {
+    return fail(`v86 needs a BIOS to boot a bzImage (its linuxboot option ROM runs from SeaBIOS): no bios.bin/vgabios.bin in ${biosDir}`);
+  }
+  const ab = (buf) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const mark = () => ({ t: performance.now(), cpu: cpuMs() });
+  let emu = null;
+  let done = null;
+  const finished = new Promise((r) => { done = r; });
+  const scanner = new SerialScanner(mark, {
+    onMarker: () => { rssAtMarkerKiB = process.resourceUsage().maxRSS; if (mode === "boot") done(); },
+    onPrompt: () => { emu.serial0_send(INPUT); },
+    onEnd: () => done(),
+  });
+  process.on("uncaughtException", (e) => fail(`v86 threw: ${e?.stack ?? e}`, scanner));
+  const created = mark();
+  let started = null;
+  emu = new V86({
+    wasm_path: join(v86Dir, "build/v86.wasm"),
+    memory_size: ramBytes,
+    vga_memory_size: 2 << 20,
+    bios: { buffer: ab(readFileSync(join(biosDir, "bios.bin"))) },
+    vga_bios: { buffer: ab(readFileSync(join(biosDir, "vgabios.bin"))) },
+    bzimage: { buffer: ab(kernel) },
+    initrd: { buffer: ab(initrd) },
+    cmdline: CMDLINE,
+    autostart: true,
+    disable_speaker: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    log_level: 0,
+  });
+  emu.add_listener("emulator-started", () => { started = mark(); });
+  emu.add_listener("serial0-output-byte", (b) => scanner.byte(b));
+  const timer = setTimeout(() => fail(`timed out after ${timeoutMs / 1000} s`, scanner), timeoutMs);
+  await finished;
+  clearTimeout(timer);
+  const at = scanner.at;
+  const span = (a, b) => (a && b ? { ms: b.t - a.t, cpuMs: b.cpu - a.cpu } : null);
+  const start = started ?? created;
+  finish({
+    engine: "v86", memMiB: ramBytes >> 20, mode, bios: biosDir,
+    boot: span(start, at.marker), firstByte: span(start, at.first), startupMs: start.t - created.t,
+    workload: span(at.begin, at.end),
+    workloadOutput: scanner.workloadOutput(),
+  });
+}
