@@ -32,6 +32,11 @@ import { aborted, raise, raiseNoCode, raiseUD, requestRestart, GP, UD, NM, BP, O
 import { setExit, setExitField, setExitByte, EXIT_UNIMPLEMENTED, EXIT_HLT, X_DETAIL, X_NBYTES, X_CS, X_EIP } from "../exit";
 import { readLin } from "./access";
 import { cmpxchg8b } from "./ops/cx8";
+import { insnLength } from "./opcodes";
+import { clearAbort } from "../fault";
+import { segLimit } from "../state";
+import { fpuExecute, fpuWait } from "./fpu/dispatch";
+import { setModrmRaw } from "./decode";
 
 /** Unimplemented instruction: leave the core with its bytes, never guess. */
 export function unimplemented(detail: i32): void {
@@ -50,14 +55,12 @@ export function unimplemented(detail: i32): void {
   requestRestart();
 }
 const insnBytes = new StaticArray<u8>(15);
-import { insnLength } from "./opcodes";
+/** Read a byte for a report; a fault here is not the guest's and is dropped. */
 function readLinQuiet(lin: i32): i32 {
   const v = readLin(lin, 1);
-  if (aborted) { clearQuiet(); return 0; }
+  if (aborted) { clearAbort(); return 0; }
   return v;
 }
-import { clearAbort } from "../fault";
-function clearQuiet(): void { clearAbort(); }
 
 /** Execute one instruction at CS:EIP. */
 export function step(): void {
@@ -417,7 +420,6 @@ export function exec1(op: i32): void {
   }
 }
 
-import { segLimit } from "../state";
 function segLimitCS(): i32 { return segLimit(CS); }
 
 function iflagAllowed(): bool {
@@ -598,7 +600,6 @@ function fpuEscape(op: i32): void {
   if ((cr0 & (CR0_EM | CR0_TS)) != 0) { raiseNoCode(NM); return; }
   fpuExecute(op); // cpu/fpu/dispatch.ts
 }
-import { fpuExecute, fpuWait } from "./fpu/dispatch";
 
 // ---- two-byte opcodes ------------------------------------------------------------
 
@@ -730,7 +731,6 @@ function decodeModrmReg(): void {
   const m = fetch8(); if (aborted) return;
   setModrmRaw(m);
 }
-import { setModrmRaw } from "./decode";
 
 /**
  * Read-modify-write destination: check it is writable right after the read,

@@ -186,7 +186,7 @@ export function deliverFault(): bool {
   for (let attempt = 0; attempt < 3; attempt++) {
     clearAbort();
     deliver(vector, false, 1, hasCode, code, eip);
-    if (!aborted) { isExternal = false; return true; }
+    if (!aborted) return true;
     const second = faultVector;
     const secondCode = faultCode, secondHas = faultHasCode;
     if (vector == DF_) break; // fault while delivering #DF: triple fault
@@ -196,12 +196,8 @@ export function deliverFault(): bool {
     else { vector = second; code = secondCode; hasCode = secondHas; }
   }
   clearAbort();
-  isExternal = false;
   setHalted(true);
   setExit(EXIT_SHUTDOWN, first, 0, 0);
   return false;
 }
 
-/** Set while delivering an external interrupt (sets EXT in error codes). */
-export let isExternal: bool = false;
-export function setExternal(v: bool): void { isExternal = v; }

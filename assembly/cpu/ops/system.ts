@@ -25,6 +25,10 @@ import {
   setExit, armResponse, takeResponse, response, responseFault, EXIT_CPUID, EXIT_RDMSR, EXIT_WRMSR, EXIT_HYPERCALL,
   setExitField, X_VALUE2,
 } from "../../exit";
+import { descAddr } from "../segments";
+import { segBase as segBaseOf } from "../../state";
+import { modrm } from "../decode";
+import { setTscOffset } from "../../state";
 
 /** VMM controls: which CPUID leaves and MSRs leave the core (see index.ts). */
 export let cpuidExitAll: bool = false;
@@ -166,7 +170,6 @@ function ltr(sel: i32): void {
   if (aborted) return;
   setSegCache(TR, sel, descBase(descLo, descHi), descLimit(descLo, descHi), attr | 2);
 }
-import { descAddr } from "../segments";
 function descAddrHi(): i32 { return i32(descAddr + 4); }
 
 /** VERR/VERW: ZF=1 when the segment is readable/writable at CPL and RPL. */
@@ -270,8 +273,6 @@ export function group7(): void {
     default: raiseUD(); return;
   }
 }
-import { segBase as segBaseOf } from "../../state";
-import { modrm } from "../decode";
 function modrm8(): i32 { return modrm; }
 
 /** LMSW: loads PE MP EM TS; cannot clear PE. */
@@ -302,7 +303,6 @@ export function rdtsc(): void {
   setReg32(EDX, f64hi(t));
 }
 
-import { setTscOffset } from "../../state";
 
 /** MSRs the core implements; everything else exits to the VMM, which answers or injects #GP. */
 export function rdmsr(): void {
