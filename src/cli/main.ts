@@ -36,7 +36,10 @@ type Guest =
   | { kind: "linux"; kernel: Uint8Array; initrd?: Uint8Array; path: string }
   | { kind: "none" };
 
-async function runCommand(guest: Guest, o: CommonOptions): Promise<number> {
+/** A guest that resets the machine (reboot, 8042 or port 0x92/0xCF9 reset) gets a fresh machine, up to this many times. */
+const MAX_RESETS = 20;
+
+async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<number> {
   const ramBytes = o.memMiB * 1024 * 1024;
   const engine = await createEngine(o.engine, ramBytes);
   let serialTail = "";
@@ -108,7 +111,10 @@ async function runCommand(guest: Guest, o: CommonOptions): Promise<number> {
     case "until-matched": case "requested": return 0;
     case "timeout": process.stderr.write(`symbiont: timeout after ${outcome.seconds} s\n`); return EXIT_TIMEOUT;
     case "halted": process.stderr.write(`symbiont: ${outcome.message}\n`); return 0;
-    case "reset": process.stderr.write(`symbiont: the guest reset the machine (${outcome.why})\n`); return 0;
+    case "reset":
+      if (resets >= MAX_RESETS) { process.stderr.write(`symbiont: the guest reset the machine ${resets + 1} times; stopping\n`); return EXIT_GUEST_ERROR; }
+      process.stderr.write(`symbiont: the guest reset the machine (${outcome.why}); restarting\n`);
+      return runCommand(guest, o, resets + 1);
     case "idle": return 0;
     case "shutdown": case "unimplemented": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
     case "budget": return 0;
