@@ -23,6 +23,7 @@ import { tlbFlush, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes } from "./mmu/walk";
 import { tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
+import { tlbLookups } from "./cpu/access";
 import { setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
@@ -208,6 +209,7 @@ export function setHaltedState(v: bool): void { setHalted(v); }
 export function getRetired(): f64 { return retired; }
 export function getTlbMisses(): f64 { return tlbMisses; }
 export function getTlbFlushes(): f64 { return tlbFlushes; }
+export function getTlbLookups(): f64 { return tlbLookups; }
 export function getSysenter(i: i32): i32 { return i == 0 ? sysenterCs : i == 1 ? sysenterEsp : sysenterEip; }
 export function getTscOffset(): f64 { return tscOffset; }
 export function setTscOffsetValue(v: f64): void { setTscOffset(v); }

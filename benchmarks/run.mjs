@@ -84,7 +84,7 @@ async function freshEngine(kind) {
   return engine;
 }
 
-async function runOurs(kind, image, path) {
+async function runOurs(kind, image, path, tcache = true) {
   const engine = await freshEngine(kind);
   let line = "";
   let result = null;
@@ -106,6 +106,7 @@ async function runOurs(kind, image, path) {
     },
   });
   pc.loadKernel(image, { path });
+  pc.vm.setTranslationCache(tcache);
   const t0 = performance.now();
   const stop = pc.vm.run(MAX_INSTRUCTIONS);
   const t1 = performance.now();
@@ -122,6 +123,7 @@ async function runOurs(kind, image, path) {
     totalInstructions: stats.instructions,
     exits: Object.values(stats.exits).reduce((a, b) => a + b, 0),
     tlbMisses: stats.tlbMisses,
+    tlbLookups: stats.tlbLookups,
     result,
   };
 }
@@ -202,7 +204,9 @@ for (const k of kernels) {
     }
     row.engines[kind] = {
       ...summarize(CLOCK === "cpu" ? cpu : wall, instructions, k.units), wallMs: wall, cpuMs: cpu,
-      exits: last.exits, tlbMisses: last.tlbMisses, totalMs: last.totalMs, totalInstructions: last.totalInstructions,
+      exits: last.exits, tlbMisses: last.tlbMisses, tlbLookups: last.tlbLookups,
+      tlbHitRate: last.tlbLookups ? 1 - last.tlbMisses / last.tlbLookups : null,
+      totalMs: last.totalMs, totalInstructions: last.totalInstructions,
     };
   }
   for (const kind of kernelEngines.filter((e) => e.startsWith("v86"))) {
@@ -254,6 +258,31 @@ if (io && iobase) {
   }
 }
 
+// The translation cache's effect: the compute kernels again with the cache off,
+// per engine; ratio = median time off / median time on (same clock, same run).
+const tcacheEffect = {};
+for (const name of ["primes", "calls"]) {
+  const row = results.find((r) => r.kernel === name);
+  const k = KERNELS.find((x) => x.name === name);
+  if (!row || !k) continue;
+  const path = join(here, "kernels/bin", `${name}.elf`);
+  const image = new Uint8Array(readFileSync(path));
+  for (const kind of ["wasm", "js"]) {
+    if (!row.engines[kind]) continue;
+    const times = [];
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      progress(`  ${name.padEnd(9)} ${kind.padEnd(9)} cache off ${i < WARMUP ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
+      const r = await runOurs(kind, image, path, false);
+      if (r.result !== `RESULT ${k.name} ${k.expected()}`) { failures++; row.error = `${kind} without the translation cache: got "${r.result}"`; }
+      const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
+      progress(`${(ms / 1000).toFixed(3)} s\n`);
+      if (i >= WARMUP) times.push(ms);
+    }
+    const off = median(times);
+    (tcacheEffect[name] ??= {})[kind] = { offMedianMs: off, onMedianMs: row.engines[kind].medianMs, speedup: off / row.engines[kind].medianMs };
+  }
+}
+
 // ---- Linux ---------------------------------------------------------------------------------------------
 
 let linux = null;
@@ -298,6 +327,7 @@ const report = {
   },
   kernels: results,
   exitCost,
+  tcacheEffect,
   linux,
   failures,
 };
@@ -343,6 +373,18 @@ if (Object.keys(exitCost).length) {
   for (const [kind, c] of Object.entries(exitCost)) {
     lines.push(`  ${kind.padEnd(9)} ${f(c.ns, 1)} ns = ${f(c.instructionEquivalents, 1)} guest instructions at ${f(c.atMips)} MIPS (${c.mipsFrom})${kind.startsWith("v86") ? "  (v86: a port write handled in-process, not an exit)" : ""}`);
   }
+}
+if (Object.keys(tcacheEffect).length) {
+  lines.push("");
+  lines.push("translation cache (median time without / with it):");
+  for (const [name, per] of Object.entries(tcacheEffect)) {
+    lines.push(`  ${name.padEnd(10)} ${Object.entries(per).map(([kind, x]) => `${kind} ${f(x.speedup, 2)}×`).join("  ")}`);
+  }
+}
+const hit = results.filter((r) => r.engines.wasm?.tlbHitRate !== undefined && r.engines.wasm?.tlbHitRate !== null);
+if (hit.length) {
+  lines.push("");
+  lines.push(`TLB hit rate (data accesses, wasm): ${hit.map((r) => `${r.kernel} ${f(100 * r.engines.wasm.tlbHitRate, 3)}%`).join("  ")}`);
 }
 const p = primes?.ratios;
 if (p) {

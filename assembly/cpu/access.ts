@@ -35,8 +35,12 @@ export function segCheck(seg: i32, off: i32, sz: i32, write: bool): bool {
 
 function userMask(): i32 { return cpl == 3 ? TLB_NO_USER : 0; }
 
+/** Data accesses that consulted the TLB (for the hit rate: 1 - fills / lookups). */
+export let tlbLookups: f64 = 0;
+
 /** Read at a linear address with the current privilege (CPL 3 = user access). */
 export function readLin(lin: i32, sz: i32): i32 {
+  tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
   if ((e & (TLB_VALID | TLB_SLOW | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
@@ -45,6 +49,7 @@ export function readLin(lin: i32, sz: i32): i32 {
   return readLinSlow(lin, sz, cpl == 3);
 }
 export function writeLin(lin: i32, sz: i32, v: i32): void {
+  tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
   if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;

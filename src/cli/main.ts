@@ -129,7 +129,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
     `time            ${seconds.toFixed(3)} s`,
     `MIPS            ${(s.instructions / seconds / 1e6).toFixed(1)}`,
     `exits           ${Object.entries(s.exits).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}`,
-    `TLB misses      ${s.tlbMisses}  flushes ${s.tlbFlushes}`,
+    `TLB             lookups ${s.tlbLookups} misses ${s.tlbMisses} (hit rate ${s.tlbLookups ? (100 * (1 - s.tlbMisses / s.tlbLookups)).toFixed(2) : "-"}%) flushes ${s.tlbFlushes}`,
     `tcache          ${s.tcache.enabled ? `lookups ${s.tcache.lookups} hits ${s.tcache.hits} (${s.tcache.lookups ? (100 * s.tcache.hits / s.tcache.lookups).toFixed(1) : "0"}%) blocks ${s.tcache.blocksBuilt} invalidations ${s.tcache.invalidations} evictions ${s.tcache.evictions}` : "off"}`,
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];

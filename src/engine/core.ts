@@ -56,6 +56,8 @@ export interface CoreExports {
   getRetired(): number;
   getTlbMisses(): number;
   getTlbFlushes(): number;
+  /** Data accesses that consulted the TLB. */
+  getTlbLookups(): number;
   getSysenter(i: number): number;
   getTscOffset(): number;
   setTscOffsetValue(v: number): void;

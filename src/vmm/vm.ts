@@ -42,6 +42,8 @@ export interface VmStats {
   exits: Record<string, number>;
   tlbMisses: number;
   tlbFlushes: number;
+  /** Data accesses that consulted the TLB; hit rate = 1 - tlbMisses / tlbLookups. */
+  tlbLookups: number;
   tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
 }
 
@@ -269,6 +271,7 @@ export class Vm {
       exits: { ...this.exitCounts },
       tlbMisses: this.core.getTlbMisses(),
       tlbFlushes: this.core.getTlbFlushes(),
+      tlbLookups: this.core.getTlbLookups(),
       tcache: {
         enabled: this.tcacheEnabled,
         lookups: this.core.getTcacheStat(0),
