@@ -10,7 +10,7 @@
 // all, "linux" included), BENCH_ENGINES (comma list of wasm,js,v86,v86-nojit,qemu;
 // default all; qemu applies to the Linux rows only), BENCH_V86_BIOS (SeaBIOS
 // directory, default /usr/share/seabios, or "none"), BENCH_LINUX (0/1: leave
-// out or add the Linux rows), BENCH_LINUX_RUNS (default 1), BENCH_LINUX_RSS
+// out or add the Linux rows), BENCH_LINUX_RUNS (default 3), BENCH_LINUX_RSS
 // (0: skip the 256 MiB peak-RSS boot), BENCH_LINUX_TIMEOUT (seconds per boot,
 // default 1800). The Linux rows are in linux.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
@@ -59,7 +59,7 @@ if (only && kernels.length !== only.filter((k) => k !== "linux").length) {
 }
 // The Linux rows (minutes): part of "all kernels", or named "linux"; BENCH_LINUX=0/1 overrides.
 const LINUX = process.env.BENCH_LINUX === "0" ? false : process.env.BENCH_LINUX === "1" ? true : !only || only.includes("linux");
-const LINUX_RUNS = intEnv("BENCH_LINUX_RUNS", 1, 1);
+const LINUX_RUNS = intEnv("BENCH_LINUX_RUNS", 3, 1);
 const LINUX_TIMEOUT = intEnv("BENCH_LINUX_TIMEOUT", 1800, 1);
 const kernelEngines = ENGINES.filter((e) => e !== "qemu");
 
