@@ -27,11 +27,10 @@ import {
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
 import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS, reg32, setReg32 } from "./state";
 import { alu, inc, dec, ALU_CMP, ALU_AND } from "./cpu/ops/arith";
-import { push, pop, readV, writeV, getSP, setSP, spPlus } from "./cpu/access";
+import { push, pop, readV, writeV } from "./cpu/access";
 import { decodeModrm, eaSeg, eaOff, modrmReg as decodedReg } from "./cpu/decode";
-import { raise, GP } from "./fault";
 import { testCC } from "./cpu/flags";
-import { jumpNear } from "./cpu/ops/control";
+import { jumpNear, callNear, retNear } from "./cpu/ops/control";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -313,14 +312,7 @@ function runFast(fast: i32, op: i32, rec: i32): void {
       return;
     }
     case FAST_JMP8: jumpNear(i32(eip + ((ld32a(rec + REC_VALUES) << 24) >> 24)), 4); return;
-    case FAST_CALL: {
-      const ret = eip;
-      const target = i32(ret + ld32a(rec + REC_VALUES));
-      if (u32(target) > u32(segLimit(CS))) { raise(GP, 0); return; }
-      push(4, ret); if (aborted) return;
-      setEip(target);
-      return;
-    }
+    case FAST_CALL: callNear(i32(eip + ld32a(rec + REC_VALUES)), 4); return;
     case FAST_MOV_RI: setReg32(op & 7, ld32a(rec + REC_VALUES)); return;
     case FAST_ALU_RI32: {
       const m = ld32a(rec + REC_MODRM);
@@ -334,13 +326,7 @@ function runFast(fast: i32, op: i32, rec: i32): void {
       if (testCC(ld32a(rec + REC_VALUES) & 15)) jumpNear(i32(eip + ld32a(rec + REC_VALUES + 4)), 4);
       return;
     }
-    default: { // RET
-      const v = readV(SS, getSP(), 4); if (aborted) return;
-      if (u32(v) > u32(segLimit(CS))) { raise(GP, 0); return; }
-      setSP(spPlus(4));
-      setEip(v);
-      return;
-    }
+    default: retNear(4, 0); return; // RET
   }
 }
 

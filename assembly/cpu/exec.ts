@@ -22,7 +22,7 @@ import { bitTest, bitScan, bitIndex, bswap } from "./ops/bits";
 import { daa, das, aaaAas, aam, aad } from "./ops/bcd";
 import { stringOp, STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUTS } from "./ops/string";
 import { inAcc, outAcc, ioAllowed } from "./ops/io";
-import { farTransfer, farReturn, iret, jumpNear, writableFlags } from "./ops/control";
+import { farTransfer, farReturn, iret, jumpNear, callNear, retNear, writableFlags } from "./ops/control";
 import {
   group6, group7, larLsl, arpl, movCr, movDr, clts, rdmsr, wrmsr, rdtsc, cpuid, sysenter, sysexit,
 } from "./ops/system";
@@ -34,7 +34,6 @@ import { readLin } from "./access";
 import { cmpxchg8b } from "./ops/cx8";
 import { insnLength } from "./opcodes";
 import { clearAbort } from "../fault";
-import { segLimit } from "../state";
 import { fpuExecute, fpuWait } from "./fpu/dispatch";
 import { setModrmRaw } from "./decode";
 
@@ -370,14 +369,7 @@ export function exec1(op: i32): void {
     }
     case 0xe4: case 0xe5: { const p = fetch8(); if (aborted) return; inAcc(p, op == 0xe5 ? sz : 1); return; }
     case 0xe6: case 0xe7: { const p = fetch8(); if (aborted) return; outAcc(p, op == 0xe7 ? sz : 1); return; }
-    case 0xe8: {
-      const d = fetchImm(sz); if (aborted) return;
-      const ret = eip;
-      const target = sz == 2 ? (ret + d) & 0xffff : i32(ret + d);
-      if (protectedMode && u32(target) > u32(segLimitCS())) { raise(GP, 0); return; }
-      push(sz, ret); if (aborted) return;
-      setEip(target); return;
-    }
+    case 0xe8: { const d = fetchImm(sz); if (aborted) return; callNear(i32(eip + d), sz); return; }
     case 0xe9: { const d = fetchImm(sz); if (aborted) return; jumpNear(i32(eip + d), sz); return; }
     case 0xea: {
       const off = fetchImm(sz); if (aborted) return;
@@ -420,7 +412,6 @@ export function exec1(op: i32): void {
   }
 }
 
-function segLimitCS(): i32 { return segLimit(CS); }
 
 function iflagAllowed(): bool {
   if (protectedMode && cpl > ((flagsRaw & IOPL) >> 12)) { raise(GP, 0); return false; }
@@ -501,14 +492,6 @@ function popf(sz: i32): void {
   setFlags((getFlags() & ~m) | (v & m));
 }
 
-function retNear(sz: i32, imm: i32): void {
-  const v = readV(SS, getSP(), sz); if (aborted) return;
-  const t = sz == 2 ? v & 0xffff : v;
-  if (protectedMode && u32(t) > u32(segLimitCS())) { raise(GP, 0); return; }
-  setSP(spPlus(sz + imm));
-  setEip(t);
-}
-
 function loadFarPointer(s: i32): void {
   const sz = opsize;
   decodeModrm(); if (aborted) return;
@@ -577,13 +560,7 @@ function group5(sz: i32): void {
       const a = readRM(sz); if (aborted) return; if (!rmwWritable(sz)) return;
       writeRM(sz, modrmReg == 0 ? inc(sz, a) : dec(sz, a)); return;
     }
-    case 2: { // CALL near indirect
-      const t = readRM(sz); if (aborted) return;
-      const tt = sz == 2 ? t & 0xffff : t;
-      if (protectedMode && u32(tt) > u32(segLimitCS())) { raise(GP, 0); return; }
-      push(sz, eip); if (aborted) return;
-      setEip(tt); return;
-    }
+    case 2: { const t = readRM(sz); if (aborted) return; callNear(t, sz); return; } // CALL near indirect
     case 3: case 5: { // CALL/JMP far indirect
       if (modrmMod == 3) { raiseUD(); return; }
       const off = readV(eaSeg, eaOff, sz); if (aborted) return;

@@ -31,6 +31,23 @@ export function jumpNear(target: i32, sz: i32): void {
   setEip(t);
 }
 
+/** CALL near: push the return EIP, then jump (the limit is checked before the push). */
+export function callNear(target: i32, sz: i32): void {
+  const t = sz == 2 ? target & 0xffff : target;
+  if (protectedMode && u32(t) > u32(segLimit(CS))) { raise(GP, 0); return; }
+  push(sz, eip); if (aborted) return;
+  setEip(t);
+}
+
+/** RET near [imm16]. */
+export function retNear(sz: i32, imm: i32): void {
+  const v = readV(SS, getSP(), sz); if (aborted) return;
+  const t = sz == 2 ? v & 0xffff : v;
+  if (protectedMode && u32(t) > u32(segLimit(CS))) { raise(GP, 0); return; }
+  setSP(spPlus(sz + imm));
+  setEip(t);
+}
+
 /** Check a code-segment descriptor as the target of a direct far JMP/CALL. */
 function checkDirectCode(sel: i32): bool {
   const attr = descAttr(descHi);
