@@ -412,7 +412,6 @@ export function exec1(op: i32): void {
   }
 }
 
-
 function iflagAllowed(): bool {
   if (protectedMode && cpl > ((flagsRaw & IOPL) >> 12)) { raise(GP, 0); return false; }
   return true;

@@ -212,12 +212,20 @@ export function farReturn(sz: i32, imm: i32): void {
   if (!checkOuterStack(newSS, rpl)) return;
   const sLo = descLo, sHi = descHi;
   if (u32(target) > u32(descLimit(csLo, csHi))) { raise(GP, 0); return; }
+  enterOuterRing(sel, rpl, csLo, csHi, csAddr, newSS, sLo, sHi, i32((sz == 2 ? newEsp & 0xffff : newEsp) + imm), target);
+}
+
+/**
+ * Commit a RET far / IRET to the outer privilege level rpl, all checks done:
+ * CS from its (saved) descriptor, SS:ESP from the popped values, CPL, EIP, and
+ * the data segments the new CPL may not use become null.
+ */
+function enterOuterRing(sel: i32, rpl: i32, csLo: i32, csHi: i32, csAddr: i32, newSS: i32, sLo: i32, sHi: i32, esp: i32, target: i32): void {
   setLastDesc(csLo, csHi, csAddr);
   loadCsChecked(sel, rpl);
   setCpl(rpl);
   setSegCache(SS, newSS, descBase(sLo, sHi), descLimit(sLo, sHi), descAttr(sHi) | TYPE_ACCESSED);
-  const nsp = i32((sz == 2 ? newEsp & 0xffff : newEsp) + imm);
-  if (ss32) setReg32(ESP, nsp); else setReg32(ESP, (reg32(ESP) & 0xffff0000) | (nsp & 0xffff));
+  if (ss32) setReg32(ESP, esp); else setReg32(ESP, (reg32(ESP) & 0xffff0000) | (esp & 0xffff));
   setEip(target);
   nullInaccessibleSegments(rpl, ES); nullInaccessibleSegments(rpl, DS);
   nullInaccessibleSegments(rpl, FS); nullInaccessibleSegments(rpl, GS);
@@ -301,14 +309,7 @@ export function iret(sz: i32): void {
   if (u32(target) > u32(descLimit(csLo, csHi))) { raise(GP, 0); return; }
   // Flags are written with the privilege of the IRET (the old CPL).
   setFlags((getFlags() & ~m) | (fl & m));
-  setLastDesc(csLo, csHi, csAddr);
-  loadCsChecked(sel, rpl);
-  setCpl(rpl);
-  setSegCache(SS, newSS, descBase(sLo, sHi), descLimit(sLo, sHi), descAttr(sHi) | TYPE_ACCESSED);
-  if (ss32) setReg32(ESP, newEsp); else setReg32(ESP, (reg32(ESP) & 0xffff0000) | (newEsp & 0xffff));
-  setEip(target);
-  nullInaccessibleSegments(rpl, ES); nullInaccessibleSegments(rpl, DS);
-  nullInaccessibleSegments(rpl, FS); nullInaccessibleSegments(rpl, GS);
+  enterOuterRing(sel, rpl, csLo, csHi, csAddr, newSS, sLo, sHi, newEsp, target);
 }
 
 /** IRETD from ring 0 with VM set in the popped EFLAGS: enter virtual-8086 mode. */
