@@ -4,7 +4,8 @@
 // static data starts at MEMORY_BASE (asconfig.json: memoryBase), above all of
 // this, and guest RAM starts at RAM_BASE.
 
-export const REGS: i32 = 0x1000;          // 8 × i32: EAX ECX EDX EBX ESP EBP ESI EDI
+export const REGS: i32 = 0x1000;          // 8 × i32: EAX ECX EDX EBX ESP EBP ESI EDI, then an i32 that stays 0:
+                                          // register 8 is "no register" in address forms (cpu/decode.ts, fastforms.ts)
 export const SEG_SEL: i32 = 0x1040;       // 8 × i32: ES CS SS DS FS GS LDTR TR
 export const SEG_BASE: i32 = 0x1060;
 export const SEG_LIMIT: i32 = 0x1080;     // byte-granular limit (after G scaling)

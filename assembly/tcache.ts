@@ -26,19 +26,15 @@ import {
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
 import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS, reg32, setReg32 } from "./state";
-import { alu, inc, dec, ALU_CMP, ALU_AND } from "./cpu/ops/arith";
-import { push, pop, readV, writeV } from "./cpu/access";
-import { decodeModrm, eaSeg, eaOff, modrmReg as decodedReg } from "./cpu/decode";
-import { testCC } from "./cpu/flags";
-import { jumpNear, callNear, retNear } from "./cpu/ops/control";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
 } from "./cpu/decode";
 import {
   fetchHostAddress, fetchWindowLeft, startRecording, startReplay, stopRecordReplay, recordedCount,
-  REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_VALUES, REC_MAX_VALUES, noteFetchEnd, fetchEnd,
+  REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_VALUES, REC_MAX_VALUES, H_OPSIZE4, H_ADSIZE32, H_LOCK, noteFetchEnd, fetchEnd,
 } from "./cpu/fetch";
+import { fastForm, runFast, FAST_NONE } from "./fastforms";
 import { step, exec1 } from "./cpu/exec";
 import { aborted } from "./fault";
 import { SS } from "./state";
@@ -222,121 +218,8 @@ function replay(a: i32, budget: i32): i32 {
   return n;
 }
 
-// ---- fast forms ------------------------------------------------------------------------------
-// The commonest register-only forms with 32-bit operands and no prefixes run
-// here without the decoder state: the same ALU/stack/flag functions as the
-// interpreter, minus ModRM decoding and operand-size dispatch.
-
-const FAST_NONE: i32 = 0;
-const FAST_ALU_RR: i32 = 1;   // 01 03 09 0B ... 39 3B with mod = 3
-const FAST_MOV_RR: i32 = 2;   // 89 8B with mod = 3
-const FAST_INC: i32 = 3;      // 40-47
-const FAST_DEC: i32 = 4;      // 48-4F
-const FAST_PUSH: i32 = 5;     // 50-57
-const FAST_POP: i32 = 6;      // 58-5F
-const FAST_JCC8: i32 = 7;     // 70-7F
-const FAST_TEST_RR: i32 = 8;  // 85 with mod = 3
-const FAST_ALU_RI8: i32 = 9;  // 83 with mod = 3
-const FAST_LOAD: i32 = 10;    // 8B with a memory operand
-const FAST_STORE: i32 = 11;   // 89 with a memory operand
-const FAST_JMP8: i32 = 12;    // EB
-const FAST_CALL: i32 = 13;    // E8
-const FAST_RET: i32 = 14;     // C3
-const FAST_MOV_RI: i32 = 15;  // B8-BF
-const FAST_ALU_RI32: i32 = 16; // 81 with mod = 3
-const FAST_LEA: i32 = 17;     // 8D
-const FAST_JCC32: i32 = 18;   // 0F 80-8F
-
-function fastForm(rec: i32, op: i32): i32 {
-  const hdr = ld32a(rec + REC_HEADER);
-  // 32-bit operands and addresses, no LOCK/REP/segment override.
-  if ((hdr & 0xffff00) != (H_OPSIZE4 | H_ADSIZE32)) return FAST_NONE;
-  if (op < 0x40 && (op & 7) < 4 && (op & 1) != 0 && (ld32a(rec + REC_MODRM) & 0xc0) == 0xc0) return FAST_ALU_RR;
-  if ((op == 0x89 || op == 0x8b) && (ld32a(rec + REC_MODRM) & 0xc0) == 0xc0) return FAST_MOV_RR;
-  if (op >= 0x40 && op <= 0x47) return FAST_INC;
-  if (op >= 0x48 && op <= 0x4f) return FAST_DEC;
-  if (op >= 0x50 && op <= 0x57) return FAST_PUSH;
-  if (op >= 0x58 && op <= 0x5f) return FAST_POP;
-  if (op >= 0x70 && op <= 0x7f) return FAST_JCC8;
-  const mod3 = (ld32a(rec + REC_MODRM) & 0xc0) == 0xc0;
-  if (op == 0x85 && mod3) return FAST_TEST_RR;
-  if (op == 0x83 && mod3) return FAST_ALU_RI8;
-  if (op == 0x8b && !mod3) return FAST_LOAD;
-  if (op == 0x89 && !mod3) return FAST_STORE;
-  if (op == 0xeb) return FAST_JMP8;
-  if (op == 0xe8) return FAST_CALL;
-  if (op == 0xc3) return FAST_RET;
-  if (op >= 0xb8 && op <= 0xbf) return FAST_MOV_RI;
-  if (op == 0x81 && mod3) return FAST_ALU_RI32;
-  if (op == 0x8d && !mod3) return FAST_LEA;
-  if (op == 0x0f && (secondByte(rec) & 0xf0) == 0x80) return FAST_JCC32;
-  return FAST_NONE;
-}
-
-function runFast(fast: i32, op: i32, rec: i32): void {
-  switch (fast) {
-    case FAST_ALU_RR: {
-      const m = ld32a(rec + REC_MODRM);
-      const reg = (m >> 3) & 7, rm = m & 7, aop = op >> 3;
-      if ((op & 2) != 0) { const r = alu(aop, 4, reg32(reg), reg32(rm)); if (aop != ALU_CMP) setReg32(reg, r); }
-      else { const r = alu(aop, 4, reg32(rm), reg32(reg)); if (aop != ALU_CMP) setReg32(rm, r); }
-      return;
-    }
-    case FAST_MOV_RR: {
-      const m = ld32a(rec + REC_MODRM);
-      if (op == 0x89) setReg32(m & 7, reg32((m >> 3) & 7)); else setReg32((m >> 3) & 7, reg32(m & 7));
-      return;
-    }
-    case FAST_INC: setReg32(op & 7, inc(4, reg32(op & 7))); return;
-    case FAST_DEC: setReg32(op & 7, dec(4, reg32(op & 7))); return;
-    case FAST_PUSH: push(4, reg32(op & 7)); return;
-    case FAST_POP: { const v = pop(4); if (aborted) return; setReg32(op & 7, v); return; }
-    case FAST_JCC8: { // the displacement is the recorded value
-      const d = (ld32a(rec + REC_VALUES) << 24) >> 24;
-      if (testCC(op & 15)) jumpNear(i32(eip + d), 4);
-      return;
-    }
-    case FAST_TEST_RR: { const m = ld32a(rec + REC_MODRM); alu(ALU_AND, 4, reg32(m & 7), reg32((m >> 3) & 7)); return; }
-    case FAST_ALU_RI8: {
-      const m = ld32a(rec + REC_MODRM);
-      const aop = (m >> 3) & 7, rm = m & 7;
-      const r = alu(aop, 4, reg32(rm), (ld32a(rec + REC_VALUES) << 24) >> 24);
-      if (aop != ALU_CMP) setReg32(rm, r);
-      return;
-    }
-    case FAST_LOAD: case FAST_STORE: {
-      // The address comes from the recorded form, evaluated against the registers now.
-      startReplay(rec); decodeModrm(); stopRecordReplay();
-      if (fast == FAST_LOAD) { const v = readV(eaSeg, eaOff, 4); if (aborted) return; setReg32(decodedReg, v); }
-      else writeV(eaSeg, eaOff, 4, reg32(decodedReg));
-      return;
-    }
-    case FAST_JMP8: jumpNear(i32(eip + ((ld32a(rec + REC_VALUES) << 24) >> 24)), 4); return;
-    case FAST_CALL: callNear(i32(eip + ld32a(rec + REC_VALUES)), 4); return;
-    case FAST_MOV_RI: setReg32(op & 7, ld32a(rec + REC_VALUES)); return;
-    case FAST_ALU_RI32: {
-      const m = ld32a(rec + REC_MODRM);
-      const aop = (m >> 3) & 7, rm = m & 7;
-      const r = alu(aop, 4, reg32(rm), ld32a(rec + REC_VALUES));
-      if (aop != ALU_CMP) setReg32(rm, r);
-      return;
-    }
-    case FAST_LEA: { startReplay(rec); decodeModrm(); stopRecordReplay(); setReg32(decodedReg, eaOff); return; }
-    case FAST_JCC32: { // values: the second opcode byte, then rel32
-      if (testCC(ld32a(rec + REC_VALUES) & 15)) jumpNear(i32(eip + ld32a(rec + REC_VALUES + 4)), 4);
-      return;
-    }
-    default: retNear(4, 0); return; // RET
-  }
-}
-
 // ---- building --------------------------------------------------------------------------------
 
-// Record header bits.
-const H_OPSIZE4: i32 = 1 << 8;
-const H_ADSIZE32: i32 = 1 << 9;
-const H_LOCK: i32 = 1 << 10;
-// bits 12-14: segment override + 1; bits 16-23: REP prefix byte.
 
 let recording: i32 = 0;       // the record being filled
 let recOp: i32 = 0;
@@ -422,7 +305,7 @@ function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, 
 /** Length of the recorded instruction: everything fetched from its start to its last fetch. */
 function instrLength(rec: i32, ieip: i32): i32 { return i32(fetchEnd() - ieip); }
 
-function secondByte(rec: i32): i32 { return ld32a(rec + 16) & 0xff; }
+function secondByte(rec: i32): i32 { return ld32a(rec + REC_VALUES) & 0xff; }
 function modrmReg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 3) & 7; }
 
 /** Instructions that change CS, the mode, the interrupt shadow or TF are never cached. */

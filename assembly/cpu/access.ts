@@ -133,6 +133,8 @@ export function writeV(seg: i32, off: i32, sz: i32, v: i32): void {
 export function probeWriteV(seg: i32, off: i32, sz: i32): bool {
   if (!segCheck(seg, off, sz, true)) return false;
   const lin = i32(segBase(seg) + off);
+  // A page the TLB already allows writing to needs no walk (RMW instructions probe every time).
+  if ((lin & 0xfff) <= 0x1000 - sz && hostIfCached(lin, true) >= 0) return true;
   translate(lin, ACC_WRITE | (cpl == 3 ? ACC_USER : 0));
   if (aborted) return false;
   if ((lin & 0xfff) > 0x1000 - sz) translate(i32((lin | 0xfff) + 1), ACC_WRITE | (cpl == 3 ? ACC_USER : 0));

@@ -5,6 +5,7 @@
 import { ld8, ld16, ld32, ld32a, st32a } from "../portable";
 import { eip, setEip, segBase, segLimit, CS, cpl } from "../state";
 import { translate, ACC_FETCH, ACC_USER } from "../mmu/walk";
+import { tlbEntry, TLB_VALID, TLB_SLOW, TLB_NO_EXEC, TLB_NO_USER } from "../mmu/tlb";
 import { physKind, physHost, PHYS_MMIO } from "../memory";
 import { aborted, raise, GP, requestRestart } from "../fault";
 import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
@@ -37,20 +38,28 @@ function refill(): bool {
   const limit = segLimit(CS);
   if (u32(e) > u32(limit)) { raise(GP, 0); return false; }
   const lin = i32(segBase(CS) + e);
-  const pa = translate(lin, ACC_FETCH | (cpl == 3 ? ACC_USER : 0));
-  if (aborted) return false;
-  const kind = physKind(pa);
-  if (kind == PHYS_MMIO) {
-    setExit(EXIT_UNIMPLEMENTED, pa, 0, 0);
-    setExitField(X_DETAIL, 2); // instruction fetch from MMIO
-    requestRestart();
-    return false;
+  let host: i32;
+  // Code moves between pages all the time: a TLB entry that allows the fetch spares the walk.
+  const entry = tlbEntry(lin);
+  if ((entry & (TLB_VALID | TLB_SLOW | TLB_NO_EXEC | (cpl == 3 ? TLB_NO_USER : 0))) == TLB_VALID) {
+    host = (entry & ~0xfff) ^ lin;
+  } else {
+    const pa = translate(lin, ACC_FETCH | (cpl == 3 ? ACC_USER : 0));
+    if (aborted) return false;
+    const kind = physKind(pa);
+    if (kind == PHYS_MMIO) {
+      setExit(EXIT_UNIMPLEMENTED, pa, 0, 0);
+      setExitField(X_DETAIL, 2); // instruction fetch from MMIO
+      requestRestart();
+      return false;
+    }
+    host = physHost(pa, kind);
   }
   const inPage = 0x1000 - (lin & 0xfff);
   const toLimit = u32(i32(limit - e)) >= u32(inPage) ? inPage : i32(limit - e) + 1;
   winStart = e;
   winLen = toLimit;
-  winDelta = i32(physHost(pa, kind) - e);
+  winDelta = i32(host - e);
   return true;
 }
 
@@ -96,6 +105,11 @@ export const REC_POS: i32 = 4;
 export const REC_MODRM: i32 = 8;
 export const REC_DISP: i32 = 12;
 export const REC_VALUES: i32 = 16;
+// Header word: opcode byte in bits 0-7, then the prefixes, then the fast form (fastforms.ts) in bits 24-31.
+export const H_OPSIZE4: i32 = 1 << 8;
+export const H_ADSIZE32: i32 = 1 << 9;
+export const H_LOCK: i32 = 1 << 10;
+// bits 12-14: segment override + 1; bits 16-23: REP prefix byte.
 
 export function startRecording(rec: i32): void { fetchMode = FETCH_RECORD; recPtr = rec; recCount = 0; }
 export function startReplay(rec: i32): void { fetchMode = FETCH_REPLAY; recPtr = rec; recCount = 0; }
