@@ -22,45 +22,45 @@ import { REC_HEADER, REC_MODRM, REC_DISP, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } fr
 import { aborted } from "./fault";
 
 export const FAST_NONE: i32 = 0;
-const FAST_ALU_RR: i32 = 1;    // 01 03 09 0B ... 39 3B, mod = 3
-const FAST_MOV_RR: i32 = 2;    // 89 8B, mod = 3
-const FAST_INC: i32 = 3;       // 40-47
-const FAST_DEC: i32 = 4;       // 48-4F
-const FAST_PUSH: i32 = 5;      // 50-57
-const FAST_POP: i32 = 6;       // 58-5F
-const FAST_JCC8: i32 = 7;      // 70-7F
-const FAST_TEST_RR: i32 = 8;   // 85, mod = 3
-const FAST_ALU_RI8: i32 = 9;   // 83, mod = 3
-const FAST_LOAD: i32 = 10;     // 8B, memory
-const FAST_STORE: i32 = 11;    // 89, memory
-const FAST_JMP8: i32 = 12;     // EB
-const FAST_CALL: i32 = 13;     // E8
-const FAST_RET: i32 = 14;      // C3
-const FAST_MOV_RI: i32 = 15;   // B8-BF
-const FAST_ALU_RI32: i32 = 16; // 81, mod = 3
-const FAST_LEA: i32 = 17;      // 8D
-const FAST_JCC32: i32 = 18;    // 0F 80-8F
-const FAST_ALU_RM: i32 = 19;   // 03 0B ... 3B, memory: reg op= [mem]
-const FAST_ALU_MR: i32 = 20;   // 01 09 ... 39, memory: [mem] op= reg
-const FAST_ALU_MI: i32 = 21;   // 81 83, memory
-const FAST_ALU_EAX: i32 = 22;  // 05 0D ... 3D
-const FAST_TEST_EAX: i32 = 23; // A9
-const FAST_MOVX: i32 = 24;     // 0F B6 B7 BE BF (MOVZX, MOVSX)
-const FAST_IMUL: i32 = 25;     // 0F AF
-const FAST_SHIFT: i32 = 26;    // C1 D1 D3, mod = 3
-const FAST_JMP32: i32 = 27;    // E9
-const FAST_MOV_MI: i32 = 28;   // C7 /0, memory
-const FAST_INCDEC_M: i32 = 29; // FF /0 /1, memory
-const FAST_NOT_NEG: i32 = 30;  // F7 /2 /3, mod = 3
-const FAST_MOV8: i32 = 31;     // 88 8A
-const FAST_MOV16: i32 = 32;    // 66 89, 66 8B, memory
-const FAST_SETCC: i32 = 33;    // 0F 90-9F, mod = 3
-const FAST_ALU8_RI: i32 = 34;  // 80, mod = 3
-const FAST_ALU_AL: i32 = 35;   // 04 0C ... 3C
-const FAST_TEST8: i32 = 36;    // 84, mod = 3
-const FAST_PUSH_I: i32 = 37;   // 68 6A
-const FAST_CMOV: i32 = 38;     // 0F 40-4F, mod = 3
-const FAST_TEST_MR: i32 = 39;  // 85, memory
+export const FAST_ALU_RR: i32 = 1;    // 01 03 09 0B ... 39 3B, mod = 3
+export const FAST_MOV_RR: i32 = 2;    // 89 8B, mod = 3
+export const FAST_INC: i32 = 3;       // 40-47
+export const FAST_DEC: i32 = 4;       // 48-4F
+export const FAST_PUSH: i32 = 5;      // 50-57
+export const FAST_POP: i32 = 6;       // 58-5F
+export const FAST_JCC8: i32 = 7;      // 70-7F
+export const FAST_TEST_RR: i32 = 8;   // 85, mod = 3
+export const FAST_ALU_RI8: i32 = 9;   // 83, mod = 3
+export const FAST_LOAD: i32 = 10;     // 8B, memory
+export const FAST_STORE: i32 = 11;    // 89, memory
+export const FAST_JMP8: i32 = 12;     // EB
+export const FAST_CALL: i32 = 13;     // E8
+export const FAST_RET: i32 = 14;      // C3
+export const FAST_MOV_RI: i32 = 15;   // B8-BF
+export const FAST_ALU_RI32: i32 = 16; // 81, mod = 3
+export const FAST_LEA: i32 = 17;      // 8D
+export const FAST_JCC32: i32 = 18;    // 0F 80-8F
+export const FAST_ALU_RM: i32 = 19;   // 03 0B ... 3B, memory: reg op= [mem]
+export const FAST_ALU_MR: i32 = 20;   // 01 09 ... 39, memory: [mem] op= reg
+export const FAST_ALU_MI: i32 = 21;   // 81 83, memory
+export const FAST_ALU_EAX: i32 = 22;  // 05 0D ... 3D
+export const FAST_TEST_EAX: i32 = 23; // A9
+export const FAST_MOVX: i32 = 24;     // 0F B6 B7 BE BF (MOVZX, MOVSX)
+export const FAST_IMUL: i32 = 25;     // 0F AF
+export const FAST_SHIFT: i32 = 26;    // C1 D1 D3, mod = 3
+export const FAST_JMP32: i32 = 27;    // E9
+export const FAST_MOV_MI: i32 = 28;   // C7 /0, memory
+export const FAST_INCDEC_M: i32 = 29; // FF /0 /1, memory
+export const FAST_NOT_NEG: i32 = 30;  // F7 /2 /3, mod = 3
+export const FAST_MOV8: i32 = 31;     // 88 8A
+export const FAST_MOV16: i32 = 32;    // 66 89, 66 8B, memory
+export const FAST_SETCC: i32 = 33;    // 0F 90-9F, mod = 3
+export const FAST_ALU8_RI: i32 = 34;  // 80, mod = 3
+export const FAST_ALU_AL: i32 = 35;   // 04 0C ... 3C
+export const FAST_TEST8: i32 = 36;    // 84, mod = 3
+export const FAST_PUSH_I: i32 = 37;   // 68 6A
+export const FAST_CMOV: i32 = 38;     // 0F 40-4F, mod = 3
+export const FAST_TEST_MR: i32 = 39;  // 85, memory
 
 /** Which fast form (if any) replays this record; `op` is the first opcode byte. */
 export function fastForm(rec: i32, op: i32): i32 {

@@ -21,7 +21,7 @@ import {
 } from "./exit";
 import { tlbFlush, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes } from "./mmu/walk";
-import { tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
+import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
@@ -32,6 +32,24 @@ export { jsAttachMemory } from "./portable";
 import { fpuReset } from "./cpu/fpu/state";
 /** x87 FERR# (CR0.NE=0 error reporting): the VMM raises IRQ13 on its rising edge; port 0xF0 writes call fpuIgnne(). */
 export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
+// The block compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
+// modules of compiled blocks; these are what a compiled block imports.
+export { jitEmit } from "./jit/compiler";
+export { jitInstall, setJitEnabled, replayRecord as jitStep } from "./tcache";
+export { eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, cplUserMask as jitCplUserMask } from "./state";
+export { tlbLookups as jitTlbLookups } from "./cpu/access";
+export { aborted as jitAborted } from "./fault";
+export { exitReason as jitExitReason } from "./exit";
+export { smcHit as jitSmcHit } from "./tcache";
+export { readV as jitReadV, writeV as jitWriteV, push as jitPush, pop as jitPop, probeWriteV as jitProbeWriteV } from "./cpu/access";
+export { alu as jitAlu, inc as jitInc, dec as jitDec, neg as jitNeg, imulTrunc as jitImulTrunc } from "./cpu/ops/arith";
+export { shiftOp as jitShiftOp } from "./cpu/ops/shift";
+export { testCC as jitTestCC } from "./cpu/flags";
+export { jumpNear as jitJumpNear, callNear as jitCallNear, retNear as jitRetNear } from "./cpu/ops/control";
+/** Blocks waiting for the compiler, and the cache's generation (a flush makes every table slot free). */
+export function jitPending(): i32 { return jitQueued; }
+export function jitCacheGeneration(): i32 { return jitGeneration; }
+export function jitBuffer(): i32 { return L.JIT_BUF; }
 /** The decoder's opcode table (cpu/opcodes.ts): format word of a one-byte or 0F opcode. */
 export { opcodeFormat } from "./cpu/opcodes";
 

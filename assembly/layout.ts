@@ -26,6 +26,12 @@ export const TLB_VALID_LIST_MAX: i32 = 0x10000;
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;
 
+// Block compiler (jit/): the Wasm module being emitted, and the blocks queued for it.
+export const JIT_BUF: i32 = 0x700000;
+export const JIT_BUF_SIZE: i32 = 0x800000;
+export const JIT_QUEUE: i32 = 0xf00000;      // block indices, i32 each
+export const JIT_QUEUE_MAX: i32 = 1024;
+
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 
 // Translation cache (tcache.ts): 16 MiB.

@@ -88,7 +88,16 @@ export let retired: f64 = 0;
 export function setEip(v: i32): void { eip = v; }
 export function setInstrEip(v: i32): void { instrEip = v; }
 export function setFlagsRaw(v: i32): void { flagsRaw = v; }
-export function setCpl(v: i32): void { cpl = v; }
+export function setCpl(v: i32): void { cpl = v; cplUserMask = v == 3 ? 4 : 0; }
+/** TLB_NO_USER (mmu/tlb.ts) at CPL 3, else 0: the TLB flag that sends this CPL's accesses to the slow path. */
+export let cplUserMask: i32 = 0;
+/**
+ * Segments whose accesses need no limit or type check — base 0, limit 4 GiB,
+ * readable (bit s) / writable (bit 8 + s) — kept by cpu/segments.ts for the
+ * block compiler's inline memory accesses (jit/compiler.ts).
+ */
+export let flatSegs: i32 = 0;
+export function setFlatSegs(v: i32): void { flatSegs = v; }
 export function setCr0Raw(v: i32): void { cr0 = v; protectedMode = (v & CR0_PE) != 0; pagingEnabled = (v & CR0_PG) != 0 && protectedMode; }
 export function setCr2(v: i32): void { cr2 = v; }
 export function setCr3Raw(v: i32): void { cr3 = v; }

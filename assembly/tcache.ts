@@ -11,7 +11,9 @@
 // the record — so cached and uncached execution cannot diverge.
 //
 // Blocks are built by recording while interpreting. They end after a near
-// control transfer or REP string instruction, before a page boundary, and
+// control transfer or REP string instruction — except a conditional jump
+// that was not taken while recording: the block goes on along the fall-through
+// path, and replaying stops wherever a jump is taken — before a page boundary, and
 // after any instruction that changes how later code decodes or runs
 // (far transfers, IRET, INT, HLT, MOV SS, POPF, STI, system instructions) —
 // those are executed but not cached.
@@ -22,7 +24,7 @@
 // and stops the running block after the current instruction; writes to the
 // page's other lines (data next to code) invalidate nothing.
 import {
-  TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
+  JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
 import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS, reg32, setReg32 } from "./state";
@@ -52,6 +54,7 @@ const B_COUNT: i32 = 12;
 const B_HNEXT: i32 = 16;  // next block in the hash bucket + 1
 const B_PNEXT: i32 = 20;  // next block on the same page + 1
 const B_LEN: i32 = 24;    // bytes covered
+const B_HOT: i32 = 28;    // ≥ 0: replays so far; -1: queued for the compiler; ≤ -2: compiled, table slot -(v + 2)
 
 export let tcEnabled: bool = true;
 export let tcLookups: f64 = 0;
@@ -60,7 +63,7 @@ export let tcBuilt: f64 = 0;
 export let tcInvalidations: f64 = 0;
 export let tcEvictions: f64 = 0;
 /** Set when a write hit a page with cached code; the running block stops. */
-let smcHit: bool = false;
+export let smcHit: bool = false;
 
 let nextBlock: i32 = 0;
 let nextRecord: i32 = 0;
@@ -141,7 +144,33 @@ export function tcFlushAll(): void {
   fill8(TC_SMC, 0, ramSize >>> 12);
   nextBlock = 0;
   nextRecord = 0;
+  jitQueued = 0;
+  jitGeneration++; // compiled functions of the old blocks are unreachable now: their table slots may be reused
   tlbFlush(false); // TLB entries marked "has code" may now be stale
+}
+
+// ---- the block compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
+
+/** Replays after which a block is queued for compilation. */
+const JIT_HOT: i32 = 50;
+export let jitEnabled: bool = false;
+export let jitQueued: i32 = 0;
+export let jitGeneration: i32 = 0;
+export function setJitEnabled(on: bool): void { jitEnabled = on; }
+
+export function blockValid(b: i32): bool { return ld32a(blockAddr(b) + B_MODE) != 0; }
+export function blockCount(b: i32): i32 { return ld32a(blockAddr(b) + B_COUNT); }
+export function blockRecord(b: i32, i: i32): i32 { return recordAddr(ld32a(blockAddr(b) + B_FIRST) + i); }
+
+/** The queued blocks' functions are in table slots firstSlot, firstSlot + 1, ... (firstSlot < 0: they could not be compiled). */
+export function jitInstall(firstSlot: i32): void {
+  for (let i = 0; i < jitQueued; i++) {
+    const b = ld32a(JIT_QUEUE + (i << 2));
+    const a = blockAddr(b);
+    // A block invalidated meanwhile keeps -1 and is never looked up again; one that failed stays interpreted.
+    if (firstSlot >= 0 && ld32a(a + B_MODE) != 0 && ld32a(a + B_HOT) == -1) st32a(a + B_HOT, -(firstSlot + i + 2));
+  }
+  jitQueued = 0;
 }
 
 // ---- lookup -----------------------------------------------------------------------------
@@ -173,6 +202,15 @@ export function tcRun(budget: i32): i32 {
     const a = blockAddr(b);
     if (u32(i32(eip + ld32a(a + B_LEN) - 1)) > u32(segLimit(CS))) return -1;
     tcHits += 1;
+    const hot = ld32a(a + B_HOT);
+    if (hot <= -2 && budget >= ld32a(a + B_COUNT)) {
+      smcHit = false;
+      return call_indirect<i32>(-(hot + 2));
+    }
+    if (jitEnabled && hot >= 0) {
+      if (hot < JIT_HOT) st32a(a + B_HOT, hot + 1);
+      else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
+    }
     return replay(a, budget);
   }
   return build(host, mode, budget);
@@ -189,33 +227,39 @@ function replay(a: i32, budget: i32): i32 {
   let n = 0;
   for (let i = 0; i < count && n < budget; i++) {
     const rec = recordAddr(first + i);
-    const hdr = ld32a(rec + REC_HEADER);
     const pos = ld32a(rec + REC_POS);
     const ieip = i32(start + (pos & 0xffff));
     setInstrEip(ieip);
     setEip(i32(ieip + (pos >>> 16)));
-    // Prefix state rarely changes from one instruction to the next: set it only when it does.
-    const prefixes = hdr & 0xffff00; // (the fast form in bits 24-31 is not decoder state)
-    if (prefixes != lastPrefixes) {
-      lastPrefixes = prefixes;
-      setOpsize((hdr & H_OPSIZE4) != 0 ? 4 : 2);
-      setAdsize32((hdr & H_ADSIZE32) != 0);
-      setLockPrefix((hdr & H_LOCK) != 0);
-      setRepPrefix((hdr >> 16) & 0xff);
-      setSegOverride(((hdr >> 12) & 7) - 1);
-    }
-    const fast = hdr >>> 24;
-    if (fast != FAST_NONE) runFast(fast, hdr & 0xff, rec);
-    else {
-      startReplay(rec);
-      exec1(hdr & 0xff);
-      stopRecordReplay();
-    }
+    replayRecord(rec);
     if (aborted) return n;
     n++;
-    if (exitReason != EXIT_NONE || smcHit) break;
+    // An exit, a write into cached code, or a taken jump ends the block.
+    if (exitReason != EXIT_NONE || smcHit || eip != i32(ieip + (pos >>> 16))) break;
   }
   return n;
+}
+
+/** Execute one record (EIP and the instruction's EIP already set): by its fast form, or through the interpreter's body. */
+export function replayRecord(rec: i32): void {
+  const hdr = ld32a(rec + REC_HEADER);
+  // Prefix state rarely changes from one instruction to the next: set it only when it does.
+  const prefixes = hdr & 0xffff00; // (the fast form in bits 24-31 is not decoder state)
+  if (prefixes != lastPrefixes) {
+    lastPrefixes = prefixes;
+    setOpsize((hdr & H_OPSIZE4) != 0 ? 4 : 2);
+    setAdsize32((hdr & H_ADSIZE32) != 0);
+    setLockPrefix((hdr & H_LOCK) != 0);
+    setRepPrefix((hdr >> 16) & 0xff);
+    setSegOverride(((hdr >> 12) & 7) - 1);
+  }
+  const fast = hdr >>> 24;
+  if (fast != FAST_NONE) runFast(fast, hdr & 0xff, rec);
+  else {
+    startReplay(rec);
+    exec1(hdr & 0xff);
+    stopRecordReplay();
+  }
 }
 
 // ---- building --------------------------------------------------------------------------------
@@ -281,6 +325,7 @@ function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, 
   st32a(a + B_FIRST, first);
   st32a(a + B_COUNT, count);
   st32a(a + B_LEN, len);
+  st32a(a + B_HOT, 0);
   const bucket = TC_HASH + (bucketOf(host, mode) << 2);
   st32a(a + B_HNEXT, ld32a(bucket));
   st32a(bucket, b + 1);
@@ -329,12 +374,12 @@ function cacheableWithExit(op: i32): bool { return op != 0xf4; }
 
 /** Near control transfers and REP string instructions end a block. */
 function endsBlock(rec: i32, op: i32): bool {
-  if (op >= 0x70 && op <= 0x7f) return true;
+  // (Jcc, 70-7F and 0F 80-8F, ends a block only when taken: build() sees EIP move.)
   switch (op) {
     case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe8: case 0xe9: case 0xeb: case 0xc2: case 0xc3:
       return true;
     case 0xff: { const r = modrmReg(rec); return r == 2 || r == 4; }
-    case 0x0f: { const op2 = secondByte(rec); return op2 >= 0x80 && op2 <= 0x8f; }
+    case 0x0f: return false;
     default: return ((ld32a(rec + REC_HEADER) >> 16) & 0xff) != 0; // REP/REPNE prefix
   }
 }

@@ -4,7 +4,7 @@
 import { SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_ATTR, SEG_LO, SEG_HI } from "../layout";
 import { st32a } from "../portable";
 import {
-  protectedMode, cpl, gdtrBase, gdtrLimit, segBase, segLimit, segSel, segAttr,
+  protectedMode, cpl, gdtrBase, gdtrLimit, segBase, segLimit, segSel, segAttr, segLo, segHi, flatSegs, setFlatSegs,
   CS, SS, LDTR, setCs32, setSs32, flagsRaw, VM,
 } from "../state";
 import { readSys, writeSys, ATTR_NOREAD, ATTR_NOWRITE, ATTR_UNUSABLE } from "./access";
@@ -93,6 +93,17 @@ export function setSegCache(seg: i32, sel: i32, base: i32, limit: i32, attr: i32
   st32a(SEG_HI + (seg << 2), hi);
   if (seg == CS) { setCs32((a & AR_DB) != 0); invalidateFetch(); }
   else if (seg == SS) setSs32((a & AR_DB) != 0);
+  noteFlat(seg);
+}
+
+/** Recompute the segment's bits in flatSegs (state.ts) from its descriptor cache. */
+function noteFlat(seg: i32): void {
+  const flat = segBase(seg) == 0 && segLo(seg) == 0 && segHi(seg) == -1;
+  const a = segAttr(seg);
+  let f = flatSegs & ~((1 << seg) | (1 << (8 + seg)));
+  if (flat && (a & ATTR_NOREAD) == 0) f |= 1 << seg;
+  if (flat && (a & ATTR_NOWRITE) == 0) f |= 1 << (8 + seg);
+  setFlatSegs(f);
 }
 
 /** Real mode and virtual-8086 mode: only the selector and base change. */
@@ -109,6 +120,7 @@ export function loadSegReal(seg: i32, sel: i32): void {
   // Real mode checks no segment types: a cached code type (CS after a far JMP keeps 0x9B) stays
   // writable, as on hardware and QEMU (MOV CS:[x] works in real mode). Reported attr unchanged.
   st32a(SEG_ATTR + (seg << 2), segAttr(seg) & ~(ATTR_NOREAD | ATTR_NOWRITE));
+  noteFlat(seg);
 }
 
 /** MOV/POP/LxS to a data or stack segment register, with the protected-mode checks. */

@@ -7,7 +7,8 @@
  * @module
  */
 import { instantiate } from "@assemblyscript/loader";
-import type { CoreExports } from "./core.js";
+import { ExitCode, type CoreExports } from "./core.js";
+import { BlockCompiler } from "./block-compiler.js";
 import { createCore } from "../../build/core-js.mjs";
 
 export type EngineKind = "wasm" | "js";
@@ -30,8 +31,13 @@ function checkRam(ramBytes: number): void {
   }
 }
 
+export interface WasmEngineOptions {
+  /** Compile hot translation-cache blocks to Wasm (default true; see block-compiler.ts). */
+  compileBlocks?: boolean;
+}
+
 /** Instantiate the Wasm engine for a guest with ramBytes of RAM. */
-export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, ramBytes: number): Promise<Engine> {
+export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, ramBytes: number, options: WasmEngineOptions = {}): Promise<Engine> {
   checkRam(ramBytes);
   const mod = await instantiate<Record<string, unknown>>(wasm, {
     env: {
@@ -45,9 +51,16 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
   const have = exports.memory.buffer.byteLength / WASM_PAGE;
   if (need > have) exports.memory.grow(need - have);
   exports.reset(ramBytes);
+  let core: CoreExports = exports;
+  if (options.compileBlocks ?? true) {
+    const compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0]);
+    // Queued blocks are compiled between runs, where the VMM is anyway.
+    core = Object.create(exports) as CoreExports;
+    core.run = (budget: number) => { const r = exports.run(budget); compiler.compilePending(r === ExitCode.Budget); return r; };
+  }
   return {
     kind: "wasm",
-    core: exports,
+    core,
     get buffer() { return exports.memory.buffer; },
   };
 }

@@ -1,0 +1,78 @@
+/**
+ * The Wasm engine's half of the block compiler (assembly/jit/compiler.ts):
+ * after each run(), the blocks the translation cache queued are emitted by
+ * the core as one Wasm module, instantiated here with the core's memory,
+ * globals and helpers as imports, and their functions placed in the core's
+ * function table, where the cache calls them.
+ *
+ * @module
+ */
+
+/** The core's raw Wasm exports the compiler needs (not the loader's wrapped ones: globals must stay Global objects). */
+interface RawCore {
+  memory: WebAssembly.Memory;
+  table: WebAssembly.Table;
+  jitPending(): number;
+  jitCacheGeneration(): number;
+  jitEmit(): number;
+  jitBuffer(): number;
+  jitInstall(firstSlot: number): void;
+  setJitEnabled(on: boolean): void;
+  [name: string]: unknown;
+}
+
+/** Names of the core exports a compiled module imports (module "c"). */
+const IMPORTS = [
+  "memory", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitCplUserMask",
+  "jitTlbLookups", "jitStep", "jitReadV", "jitWriteV",
+  "jitAlu", "jitTestCC", "jitJumpNear", "jitPush", "jitPop", "jitCallNear", "jitRetNear", "jitProbeWriteV", "jitInc",
+  "jitDec", "jitShiftOp", "jitImulTrunc", "jitNeg",
+] as const;
+
+/** Queued blocks that make a module worth compiling between two exits. */
+const BATCH = 64;
+
+export interface BlockCompilerStats { modules: number; blocks: number; bytes: number; ms: number }
+
+export class BlockCompiler {
+  private readonly imports: WebAssembly.ModuleImports = {};
+  /** Table slot 0 stays empty (a null function reference). */
+  private nextSlot = 1;
+  private generation = -1;
+  readonly stats: BlockCompilerStats = { modules: 0, blocks: 0, bytes: 0, ms: 0 };
+
+  constructor(private readonly core: RawCore) {
+    for (const name of IMPORTS) {
+      if (!(name in core)) throw new Error(`the Wasm core does not export ${name}: rebuild it (npm run build)`);
+      this.imports[name] = core[name] as WebAssembly.ImportValue;
+    }
+    core.setJitEnabled(true);
+  }
+
+  /**
+   * Compile and install what the cache has queued: in batches, since each
+   * module costs a compilation and an instantiation — unless the run used
+   * up its budget (the guest is computing, not waiting for the VMM).
+   */
+  compilePending(budgetExit: boolean): void {
+    const n = this.core.jitPending();
+    if (n === 0 || (n < BATCH && !budgetExit)) return;
+    const t0 = performance.now();
+    const generation = this.core.jitCacheGeneration();
+    if (generation !== this.generation) { this.generation = generation; this.nextSlot = 1; }
+    const length = this.core.jitEmit();
+    if (length === 0) { this.core.jitInstall(-1); return; }
+    const bytes = new Uint8Array(this.core.memory.buffer, this.core.jitBuffer(), length).slice();
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { c: this.imports });
+    const table = this.core.table;
+    const first = this.nextSlot;
+    if (table.length < first + n) table.grow(first + n - table.length);
+    for (let i = 0; i < n; i++) table.set(first + i, instance.exports[String(i)] as () => number);
+    this.nextSlot += n;
+    this.core.jitInstall(first);
+    this.stats.modules++;
+    this.stats.blocks += n;
+    this.stats.bytes += length;
+    this.stats.ms += performance.now() - t0;
+  }
+}
