@@ -44,7 +44,11 @@ export { smcHit as jitSmcHit } from "./tcache";
 export { readV as jitReadV, writeV as jitWriteV, push as jitPush, pop as jitPop, probeWriteV as jitProbeWriteV } from "./cpu/access";
 export { alu as jitAlu, inc as jitInc, dec as jitDec, neg as jitNeg, imulTrunc as jitImulTrunc } from "./cpu/ops/arith";
 export { shiftOp as jitShiftOp } from "./cpu/ops/shift";
-export { testCC as jitTestCC } from "./cpu/flags";
+export {
+  testCC as jitTestCC, flagsLazy as jitFlagsLazy, lastOp1 as jitLastOp1, lastOp2 as jitLastOp2,
+  lastResult as jitLastResult, lastSize as jitLastSize, lastSub as jitLastSub,
+} from "./cpu/flags";
+export { flagsRaw as jitFlagsRaw } from "./state";
 export { jumpNear as jitJumpNear, callNear as jitCallNear, retNear as jitRetNear } from "./cpu/ops/control";
 /** Blocks waiting for the compiler, and the cache's generation (a flush makes every table slot free). */
 export function jitPending(): i32 { return jitQueued; }

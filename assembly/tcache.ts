@@ -151,12 +151,12 @@ export function tcFlushAll(): void {
 
 // ---- the block compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
 
-/** Replays after which a block is queued for compilation. */
-const JIT_HOT: i32 = 50;
+/** Replays after which a block is queued for compilation (set by the engine). */
+let jitHot: i32 = 50;
 export let jitEnabled: bool = false;
 export let jitQueued: i32 = 0;
 export let jitGeneration: i32 = 0;
-export function setJitEnabled(on: bool): void { jitEnabled = on; }
+export function setJitEnabled(on: bool, threshold: i32): void { jitEnabled = on; jitHot = threshold; }
 
 export function blockValid(b: i32): bool { return ld32a(blockAddr(b) + B_MODE) != 0; }
 export function blockCount(b: i32): i32 { return ld32a(blockAddr(b) + B_COUNT); }
@@ -208,7 +208,7 @@ export function tcRun(budget: i32): i32 {
       return call_indirect<i32>(-(hot + 2));
     }
     if (jitEnabled && hot >= 0) {
-      if (hot < JIT_HOT) st32a(a + B_HOT, hot + 1);
+      if (hot < jitHot) st32a(a + B_HOT, hot + 1);
       else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
     }
     return replay(a, budget);

@@ -7,18 +7,21 @@ import type { StopReason } from "../src/vmm/vm.js";
 
 export const ENGINES: EngineKind[] = ["wasm", "js"];
 
-export interface KernelRun { serial: string; stop: StopReason; pc: Pc }
+export interface KernelRun { serial: string; stop: StopReason; pc: Pc; compiledBlocks: number }
 
 /** Run a Multiboot kernel until it stops (debug-exit, halt, fault) or the instruction cap. */
-export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean } = {}): Promise<KernelRun> {
+/** Block compiler settings that compile every block replayed once, at every exit: the compiled path runs almost everything. */
+export const COMPILE_EAGERLY = { compileThreshold: 1, compileBatch: 1 } as const;
+
+export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; compileEagerly?: boolean } = {}): Promise<KernelRun> {
   const ramBytes = (opts.memMiB ?? 32) * 1024 * 1024;
-  const e = await createEngine(engine, ramBytes);
+  const e = await createEngine(engine, ramBytes, opts.compileEagerly ? COMPILE_EAGERLY : {});
   const bytes: number[] = [];
   const pc = new Pc({ engine: e, ramBytes, onSerial: (b) => bytes.push(b), testdev: opts.testdev });
   if (opts.tcache === false) pc.vm.setTranslationCache(false);
   pc.loadKernel(image, { path: opts.path ?? "kernel", append: opts.append ?? "" });
   const stop = pc.vm.run(opts.maxInstructions ?? 2_000_000_000);
-  return { serial: Buffer.from(bytes).toString("latin1"), stop, pc };
+  return { serial: Buffer.from(bytes).toString("latin1"), stop, pc, compiledBlocks: e.compiler?.blocks ?? 0 };
 }
 
 export function readBytes(path: string): Uint8Array {

@@ -19,16 +19,24 @@ describe("test kernels match QEMU's serial output", () => {
   it("has golden files to compare against", () => {
     expect(kernels.length).toBeGreaterThan(0);
   });
+  // Each kernel on both engines with the translation cache on and off, and on the Wasm
+  // engine with its block compiler compiling every block that runs twice.
+  const variants = [
+    ...ENGINES.flatMap((engine) => [{ engine, tcache: true, eager: false }, { engine, tcache: false, eager: false }]),
+    { engine: "wasm" as const, tcache: true, eager: true },
+  ];
   for (const name of kernels) {
     const bin = `${dir}bin/${name}.elf`;
-    for (const [engine, tcache] of ENGINES.flatMap((e) => [[e, true], [e, false]] as const)) {
-      it(`${name} on ${engine}${tcache ? "" : " without the translation cache"}`, async () => {
+    for (const { engine, tcache, eager } of variants) {
+      const how = eager ? " compiling every block" : tcache ? "" : " without the translation cache";
+      it(`${name} on ${engine}${how}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
         const golden = readFileSync(`${dir}golden/${name}.txt`, "latin1");
-        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache, ...QEMU_DEVICES[name] });
+        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache, compileEagerly: eager, ...QEMU_DEVICES[name] });
         expect(r.serial).toBe(golden);
         // QEMU exits with status 1: the kernel wrote 0 to isa-debug-exit.
         expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });
+        if (eager) expect(r.compiledBlocks, "blocks compiled").toBeGreaterThan(0);
       });
     }
   }

@@ -4,12 +4,12 @@
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS, flagsRaw, setFlagsRaw, sizeMask, signBit } from "../state";
 
 export let flagsLazy: i32 = 0;
-let lastOp1: i32 = 0;
-let lastOp2: i32 = 0;
-let lastResult: i32 = 0;
-let lastSize: i32 = 4;
+export let lastOp1: i32 = 0;
+export let lastOp2: i32 = 0;
+export let lastResult: i32 = 0;
+export let lastSize: i32 = 4;
 /** The last arithmetic op was a subtraction (borrow/overflow rules differ). */
-let lastSub: bool = false;
+export let lastSub: bool = false;
 
 /** Record an ADD/ADC (sub=false) or SUB/SBB/CMP/NEG (sub=true): all six flags lazy. */
 export function lazyArith(sz: i32, a: i32, b: i32, res: i32, sub: bool): void {

@@ -1,7 +1,7 @@
 // The block compiler: hot translation-cache blocks become WebAssembly functions.
 //
 // The translation cache queues a block once it has been replayed often
-// (tcache.ts, JIT_HOT). After run() returns, the Wasm engine asks for one
+// (tcache.ts, jitHot). After run() returns, the Wasm engine asks for one
 // module holding a function per queued block (jitEmit), instantiates it
 // with the core's memory, globals and helpers as imports, puts the functions
 // in the core's table and tells the cache their slots (jitInstall). The
@@ -21,7 +21,8 @@ import { ld32a } from "../portable";
 import { REGS, TLB } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE } from "../mmu/tlb";
 import { REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_VALUES } from "../cpu/fetch";
-import { ALU_CMP, ALU_AND } from "../cpu/ops/arith";
+import { ALU_ADD, ALU_OR, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "../cpu/ops/arith";
+import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "../state";
 import { jitQueued, blockCount, blockRecord, blockValid } from "../tcache";
 import { JIT_QUEUE } from "../layout";
 import * as F from "../fastforms";
@@ -35,7 +36,15 @@ const G_SMC_HIT: i32 = 4;
 const G_FLAT_SEGS: i32 = 5;
 const G_USER_MASK: i32 = 6;
 const G_TLB_LOOKUPS: i32 = 7; // f64
-const IMPORTED_GLOBALS: i32 = 8;
+// The lazy-flags state (cpu/flags.ts), which inline ALU operations record as alu() does.
+const G_FLAGS_RAW: i32 = 8;
+const G_FLAGS_LAZY: i32 = 9;
+const G_LAST_OP1: i32 = 10;
+const G_LAST_OP2: i32 = 11;
+const G_LAST_RESULT: i32 = 12;
+const G_LAST_SIZE: i32 = 13;
+const G_LAST_SUB: i32 = 14;
+const IMPORTED_GLOBALS: i32 = 15;
 
 // Function types.
 const T_BLOCK: i32 = 0;   // () -> i32
@@ -72,7 +81,9 @@ const OP_LOCAL_GET: i32 = 0x20, OP_LOCAL_SET: i32 = 0x21, OP_LOCAL_TEE: i32 = 0x
 const OP_I32_LOAD: i32 = 0x28, OP_I32_LOAD8_U: i32 = 0x2d, OP_I32_LOAD16_U: i32 = 0x2f;
 const OP_I32_STORE: i32 = 0x36, OP_I32_STORE8: i32 = 0x3a, OP_I32_STORE16: i32 = 0x3b;
 const OP_I32_CONST: i32 = 0x41, OP_I32_EQZ: i32 = 0x45, OP_I32_ADD: i32 = 0x6a, OP_I32_AND: i32 = 0x71, OP_I32_OR: i32 = 0x72;
-const OP_I32_EQ: i32 = 0x46, OP_I32_LE_U: i32 = 0x4d, OP_I32_SHR_U: i32 = 0x76, OP_F64_CONST: i32 = 0x44, OP_F64_ADD: i32 = 0xa0;
+const OP_I32_EQ: i32 = 0x46, OP_I32_NE: i32 = 0x47, OP_I32_LT_S: i32 = 0x48, OP_I32_LT_U: i32 = 0x49, OP_I32_GT_S: i32 = 0x4a;
+const OP_I32_GT_U: i32 = 0x4b, OP_I32_LE_S: i32 = 0x4c, OP_I32_GE_S: i32 = 0x4e, OP_I32_GE_U: i32 = 0x4f, OP_I32_SUB: i32 = 0x6b;
+const OP_I32_LE_U: i32 = 0x4d, OP_I32_SHR_U: i32 = 0x76, OP_F64_CONST: i32 = 0x44, OP_F64_ADD: i32 = 0xa0;
 const OP_I32_XOR: i32 = 0x73, OP_I32_SHL: i32 = 0x74, OP_I32_EXTEND8_S: i32 = 0xc0, OP_I32_EXTEND16_S: i32 = 0xc1;
 const BLOCKTYPE_VOID: i32 = 0x40;
 const I32: i32 = 0x7f;
@@ -83,7 +94,10 @@ const L_START: i32 = 0;   // EIP at entry: instruction addresses are relative to
 const L_OFF: i32 = 1;     // a memory operand's offset
 const L_VAL: i32 = 2;     // a value read
 const L_ENTRY: i32 = 3;   // a TLB entry
-const LOCALS: i32 = 4;
+const L_A: i32 = 4;       // operands and result of the last inline ALU operation
+const L_B: i32 = 5;
+const L_R: i32 = 6;
+const LOCALS: i32 = 7;
 
 /** "No register" in an address form (decode.ts NO_REG); it reads as 0. */
 const NO_REG: i32 = 8;
@@ -124,6 +138,9 @@ export function jitEmit(): i32 {
   importGlobal("jitEip", I32); importGlobal("jitInstrEip", I32); importGlobal("jitAborted", I32);
   importGlobal("jitExitReason", I32); importGlobal("jitSmcHit", I32); importGlobal("jitFlatSegs", I32);
   importGlobal("jitCplUserMask", I32); importGlobal("jitTlbLookups", F64);
+  importGlobal("jitFlagsRaw", I32); importGlobal("jitFlagsLazy", I32); importGlobal("jitLastOp1", I32);
+  importGlobal("jitLastOp2", I32); importGlobal("jitLastResult", I32); importGlobal("jitLastSize", I32);
+  importGlobal("jitLastSub", I32);
   importFunc("jitStep", T_V_I); importFunc("jitReadV", T_I_III); importFunc("jitWriteV", T_V_IIII);
   importFunc("jitAlu", T_I_IIII); importFunc("jitTestCC", T_I_I); importFunc("jitJumpNear", T_V_II);
   importFunc("jitPush", T_V_II); importFunc("jitPop", T_I_I); importFunc("jitCallNear", T_V_II);
@@ -163,6 +180,7 @@ function emitBlock(b: i32): void {
   W.u32leb(1); W.u32leb(LOCALS); W.byte(I32);
   W.byte(OP_GLOBAL_GET); W.u32leb(G_EIP); W.byte(OP_LOCAL_SET); W.u32leb(L_START);
   const count = blockValid(b) ? blockCount(b) : 0;
+  flagSource = FS_NONE;
   let eipCurrent = true;
   let lastNext = 0;
   for (let i = 0; i < count; i++) {
@@ -290,6 +308,89 @@ function emitWriteAt(seg: i32, size: i32, i: i32): void {
 }
 function sext8(v: i32): i32 { return (v << 24) >> 24; }
 
+// ---- ALU operations and conditions -------------------------------------------------------------
+// ADD, SUB, CMP, AND, OR, XOR (and TEST) with 32-bit operands run inline and
+// record the lazy flags exactly as alu() does (cpu/flags.ts lazyArith,
+// lazyLogic); ADC, SBB and other sizes call alu(). The operands and result
+// stay in locals, so a conditional jump, SETcc or CMOVcc right after reads
+// its condition from them instead of from the flags (when the condition is
+// one of those the operation decides simply; PF and the like call testCC).
+
+const FS_NONE: i32 = 0, FS_SUB: i32 = 1, FS_ADD: i32 = 2, FS_LOGIC: i32 = 3;
+/** What L_A, L_B, L_R hold for the condition of the next instruction. */
+let flagSource: i32 = FS_NONE;
+
+function aluInline(aop: i32, size: i32): bool { return size == 4 && aop != 2 && aop != 3; } // not ADC, SBB
+/** Before the operands of alu(aop, size, a, b): the helper's leading arguments. */
+function aluPrefix(aop: i32, size: i32): void { if (!aluInline(aop, size)) { konst(aop); konst(size); } }
+function globalSet(g: i32): void { W.byte(OP_GLOBAL_SET); W.u32leb(g); }
+function globalGet(g: i32): void { W.byte(OP_GLOBAL_GET); W.u32leb(g); }
+/** Stack [a, b] → [result] (for CMP: a - b, to be dropped); sets flagSource. */
+function aluOp(aop: i32, size: i32): void {
+  if (!aluInline(aop, size)) { call(F_ALU); flagSource = FS_NONE; return; }
+  localSet(L_B); localSet(L_A);
+  localGet(L_A); localGet(L_B);
+  if (aop == ALU_ADD) op(OP_I32_ADD);
+  else if (aop == ALU_SUB || aop == ALU_CMP) op(OP_I32_SUB);
+  else if (aop == ALU_AND) op(OP_I32_AND);
+  else if (aop == ALU_OR) op(OP_I32_OR);
+  else op(OP_I32_XOR);
+  localSet(L_R);
+  if (aop == ALU_ADD || aop == ALU_SUB || aop == ALU_CMP) {
+    localGet(L_A); globalSet(G_LAST_OP1);
+    localGet(L_B); globalSet(G_LAST_OP2);
+    localGet(L_R); globalSet(G_LAST_RESULT);
+    konst(4); globalSet(G_LAST_SIZE);
+    konst(aop == ALU_ADD ? 0 : 1); globalSet(G_LAST_SUB);
+    konst(ARITH_FLAGS); globalSet(G_FLAGS_LAZY);
+    flagSource = aop == ALU_ADD ? FS_ADD : FS_SUB;
+  } else {
+    localGet(L_R); globalSet(G_LAST_RESULT);
+    konst(4); globalSet(G_LAST_SIZE);
+    globalGet(G_FLAGS_RAW); konst(~(CF | OF | AF)); op(OP_I32_AND); globalSet(G_FLAGS_RAW);
+    konst(SF | ZF | PF); globalSet(G_FLAGS_LAZY);
+    flagSource = FS_LOGIC;
+  }
+  localGet(L_R);
+}
+
+/** Push condition cc (0-15) as 0/1: from the last inline ALU operation's locals when possible, else testCC. */
+function condition(cc: i32, source: i32): void {
+  const base = cc & 14, negate = (cc & 1) != 0;
+  let done = true;
+  if (source == FS_SUB) {
+    switch (base) {
+      case 0: localGet(L_A); localGet(L_B); op(OP_I32_XOR); localGet(L_A); localGet(L_R); op(OP_I32_XOR); op(OP_I32_AND); konst(0); op(OP_I32_LT_S); break;
+      case 2: localGet(L_A); localGet(L_B); op(OP_I32_LT_U); break;
+      case 4: localGet(L_R); op(OP_I32_EQZ); break;
+      case 6: localGet(L_A); localGet(L_B); op(OP_I32_LE_U); break;
+      case 8: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
+      case 12: localGet(L_A); localGet(L_B); op(OP_I32_LT_S); break;
+      case 14: localGet(L_A); localGet(L_B); op(OP_I32_LE_S); break;
+      default: done = false;
+    }
+  } else if (source == FS_ADD) {
+    switch (base) {
+      case 0: localGet(L_A); localGet(L_R); op(OP_I32_XOR); localGet(L_B); localGet(L_R); op(OP_I32_XOR); op(OP_I32_AND); konst(0); op(OP_I32_LT_S); break;
+      case 2: localGet(L_R); localGet(L_A); op(OP_I32_LT_U); break;
+      case 4: localGet(L_R); op(OP_I32_EQZ); break;
+      case 8: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
+      default: done = false;
+    }
+  } else if (source == FS_LOGIC) {
+    // CF = OF = 0: O and B are false, BE is ZF, L is SF, LE is ZF or SF.
+    switch (base) {
+      case 0: case 2: konst(0); break;
+      case 4: case 6: localGet(L_R); op(OP_I32_EQZ); break;
+      case 8: case 12: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
+      case 14: localGet(L_R); konst(0); op(OP_I32_LE_S); break;
+      default: done = false;
+    }
+  } else done = false;
+  if (!done) { konst(cc); call(F_TESTCC); return; }
+  if (negate) op(OP_I32_EQZ);
+}
+
 /**
  * Emit one instruction. Returns whether EIP is current afterwards (false for
  * register-only forms, which neither fault nor read EIP and so skip it).
@@ -300,43 +401,47 @@ function emitInstruction(rec: i32, i: i32): bool {
   const m = ld32a(rec + REC_MODRM);
   const reg = (m >> 3) & 7, rm = m & 7, mod3 = (m & 0xc0) == 0xc0;
   const v0 = ld32a(rec + REC_VALUES);
+  // Forms that leave the flags alone set flagSource back to `source`; ALU operations set their own.
+  const source = flagSource;
+  flagSource = FS_NONE;
   switch (fast) {
     // ---- register-only forms --------------------------------------------------------
     case F.FAST_ALU_RR: {
       const aop = opc >> 3;
       const dst = (opc & 2) != 0 ? reg : rm, src = (opc & 2) != 0 ? rm : reg;
       if (aop != ALU_CMP) regAddr();
-      konst(aop); konst(4); getReg32(dst); getReg32(src); call(F_ALU);
+      aluPrefix(aop, 4); getReg32(dst); getReg32(src); aluOp(aop, 4);
       if (aop != ALU_CMP) storeReg32(dst); else op(OP_DROP);
       return false;
     }
     case F.FAST_MOV_RR: {
       const dst = opc == 0x89 ? rm : reg, src = opc == 0x89 ? reg : rm;
       regAddr(); getReg32(src); storeReg32(dst);
+      flagSource = source;
       return false;
     }
     case F.FAST_INC: case F.FAST_DEC:
       regAddr(); konst(4); getReg32(opc & 7); call(fast == F.FAST_INC ? F_INC : F_DEC); storeReg32(opc & 7);
       return false;
-    case F.FAST_TEST_RR: konst(ALU_AND); konst(4); getReg32(rm); getReg32(reg); call(F_ALU); op(OP_DROP); return false;
+    case F.FAST_TEST_RR: aluPrefix(ALU_AND, 4); getReg32(rm); getReg32(reg); aluOp(ALU_AND, 4); op(OP_DROP); return false;
     case F.FAST_ALU_RI8: case F.FAST_ALU_RI32: {
       if (reg != ALU_CMP) regAddr();
-      konst(reg); konst(4); getReg32(rm); konst(fast == F.FAST_ALU_RI8 ? sext8(v0) : v0); call(F_ALU);
+      aluPrefix(reg, 4); getReg32(rm); konst(fast == F.FAST_ALU_RI8 ? sext8(v0) : v0); aluOp(reg, 4);
       if (reg != ALU_CMP) storeReg32(rm); else op(OP_DROP);
       return false;
     }
-    case F.FAST_MOV_RI: regAddr(); konst(v0); storeReg32(opc & 7); return false;
-    case F.FAST_LEA: regAddr(); emitEa(rec); storeReg32(reg); return false;
+    case F.FAST_MOV_RI: regAddr(); konst(v0); storeReg32(opc & 7); flagSource = source; return false;
+    case F.FAST_LEA: regAddr(); emitEa(rec); storeReg32(reg); flagSource = source; return false;
     case F.FAST_ALU_EAX: case F.FAST_ALU_AL: {
       const aop = opc >> 3, size = fast == F.FAST_ALU_EAX ? 4 : 1;
       if (aop != ALU_CMP) regAddr();
-      konst(aop); konst(size);
+      aluPrefix(aop, size);
       if (size == 4) getReg32(0); else getReg8(0);
-      konst(v0); call(F_ALU);
+      konst(v0); aluOp(aop, size);
       if (aop == ALU_CMP) op(OP_DROP); else if (size == 4) storeReg32(0); else storeReg8(0);
       return false;
     }
-    case F.FAST_TEST_EAX: konst(ALU_AND); konst(4); getReg32(0); konst(v0); call(F_ALU); op(OP_DROP); return false;
+    case F.FAST_TEST_EAX: aluPrefix(ALU_AND, 4); getReg32(0); konst(v0); aluOp(ALU_AND, 4); op(OP_DROP); return false;
     case F.FAST_TEST8: konst(ALU_AND); konst(1); getReg8(rm); getReg8(reg); call(F_ALU); op(OP_DROP); return false;
     case F.FAST_ALU8_RI:
       if (reg != ALU_CMP) regAddr();
@@ -357,20 +462,24 @@ function emitInstruction(rec: i32, i: i32): bool {
     }
     case F.FAST_NOT_NEG:
       regAddr();
-      if (reg == 2) { getReg32(rm); konst(-1); op(OP_I32_XOR); } else { konst(4); getReg32(rm); call(F_NEG); }
+      if (reg == 2) { getReg32(rm); konst(-1); op(OP_I32_XOR); flagSource = source; } // NOT changes no flags
+      else { konst(4); getReg32(rm); call(F_NEG); }
       storeReg32(rm);
       return false;
     case F.FAST_SETCC:
-      regAddr(); konst(v0 & 15); call(F_TESTCC); storeReg8(rm);
+      regAddr(); condition(v0 & 15, source); storeReg8(rm);
+      flagSource = source;
       return false;
     case F.FAST_CMOV:
-      konst(v0 & 15); call(F_TESTCC);
+      condition(v0 & 15, source);
       W.byte(OP_IF); W.byte(BLOCKTYPE_VOID); regAddr(); getReg32(rm); storeReg32(reg); op(OP_END);
+      flagSource = source;
       return false;
     case F.FAST_MOV8:
       if (mod3) {
         const dst = opc == 0x88 ? rm : reg, src = opc == 0x88 ? reg : rm;
         regAddr(); getReg8(src); storeReg8(dst);
+        flagSource = source;
         return false;
       }
       break;
@@ -381,6 +490,7 @@ function emitInstruction(rec: i32, i: i32): bool {
         if ((op2 & 1) != 0) getReg16(rm); else getReg8(rm);
         if (op2 >= 0xbe) op((op2 & 1) != 0 ? OP_I32_EXTEND16_S : OP_I32_EXTEND8_S);
         storeReg32(reg);
+        flagSource = source;
         return false;
       }
       break;
@@ -393,33 +503,37 @@ function emitInstruction(rec: i32, i: i32): bool {
   // ---- forms that may fault, exit or use EIP -----------------------------------------------
   setEips(rec);
   switch (fast) {
-    case F.FAST_LOAD: emitRead(rec, 4, i); regAddr(); localGet(L_VAL); storeReg32(reg); return true;
+    case F.FAST_LOAD: emitRead(rec, 4, i); regAddr(); localGet(L_VAL); storeReg32(reg); flagSource = source; return true;
     case F.FAST_STORE: case F.FAST_MOV_MI:
       emitEa(rec); localSet(L_OFF);
       if (fast == F.FAST_STORE) getReg32(reg); else konst(v0);
       localSet(L_VAL);
       emitWriteAt(eaSeg(rec), 4, i);
+      flagSource = source;
       return true;
     case F.FAST_PUSH: case F.FAST_PUSH_I:
       konst(4);
       if (fast == F.FAST_PUSH) getReg32(opc & 7); else konst(opc == 0x68 ? v0 : sext8(v0));
       call(F_PUSH);
       returnIfAborted(i); returnIfExit(i + 1);
+      flagSource = source;
       return true;
     case F.FAST_POP:
       konst(4); call(F_POP); localSet(L_VAL); returnIfAborted(i);
       regAddr(); localGet(L_VAL); storeReg32(opc & 7);
+      flagSource = source;
       return true;
     case F.FAST_JCC8: case F.FAST_JCC32: {
       const cc = fast == F.FAST_JCC8 ? opc & 15 : v0 & 15;
       const d = fast == F.FAST_JCC8 ? sext8(v0) : ld32a(rec + REC_VALUES + 4);
       // Taken: the block ends here (build() recorded the fall-through path).
-      konst(cc); call(F_TESTCC);
+      condition(cc, source);
       W.byte(OP_IF); W.byte(BLOCKTYPE_VOID);
       localGet(L_START); konst(nextOf(rec) + d); op(OP_I32_ADD); konst(4); call(F_JUMP);
       returnIfAborted(i);
       konst(i + 1); op(OP_RETURN);
       op(OP_END);
+      flagSource = source;
       return true;
     }
     case F.FAST_JMP8: case F.FAST_JMP32: case F.FAST_CALL: {
@@ -435,9 +549,9 @@ function emitInstruction(rec: i32, i: i32): bool {
       const aop = fast == F.FAST_TEST_MR ? ALU_AND : opc >> 3;
       const store = fast == F.FAST_ALU_RM && aop != ALU_CMP;
       if (store) regAddr();
-      konst(aop); konst(4);
+      aluPrefix(aop, 4);
       if (fast == F.FAST_TEST_MR) { localGet(L_VAL); getReg32(reg); } else { getReg32(reg); localGet(L_VAL); }
-      call(F_ALU);
+      aluOp(aop, 4);
       if (store) storeReg32(reg); else op(OP_DROP);
       return true;
     }
@@ -456,9 +570,9 @@ function emitInstruction(rec: i32, i: i32): bool {
       }
       if (fast == F.FAST_INCDEC_M) { konst(4); localGet(L_VAL); call(reg == 0 ? F_INC : F_DEC); }
       else {
-        konst(aop); konst(4); localGet(L_VAL);
+        aluPrefix(aop, 4); localGet(L_VAL);
         if (fast == F.FAST_ALU_MR) getReg32(reg); else konst(opc == 0x81 ? v0 : sext8(v0));
-        call(F_ALU);
+        aluOp(aop, 4);
       }
       if (writes) { localSet(L_VAL); emitWriteAt(seg, 4, i); } else op(OP_DROP);
       return true;
@@ -469,6 +583,7 @@ function emitInstruction(rec: i32, i: i32): bool {
       regAddr(); localGet(L_VAL);
       if (op2 >= 0xbe) op(size == 2 ? OP_I32_EXTEND16_S : OP_I32_EXTEND8_S);
       storeReg32(reg);
+      flagSource = source;
       return true;
     }
     case F.FAST_IMUL:
@@ -487,12 +602,15 @@ function emitInstruction(rec: i32, i: i32): bool {
         regAddr(); localGet(L_VAL);
         if (size == 1) storeReg8(reg); else storeReg16(reg);
       }
+      flagSource = source;
       return true;
     }
     default:
       // Everything else: the record's fast form or the interpreter, through replayRecord.
+      // As in replay(), a jump taken (a Jcc without a fast form: 16-bit code) ends the block.
       konst(rec); call(F_STEP);
       returnIfAborted(i); returnIfExit(i + 1);
+      globalGet(G_EIP); localGet(L_START); konst(nextOf(rec)); op(OP_I32_ADD); op(OP_I32_NE); returnIf(i + 1);
       return true;
   }
 }

@@ -17,20 +17,18 @@ interface RawCore {
   jitEmit(): number;
   jitBuffer(): number;
   jitInstall(firstSlot: number): void;
-  setJitEnabled(on: boolean): void;
+  setJitEnabled(on: boolean, threshold: number): void;
   [name: string]: unknown;
 }
 
 /** Names of the core exports a compiled module imports (module "c"). */
 const IMPORTS = [
   "memory", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitCplUserMask",
-  "jitTlbLookups", "jitStep", "jitReadV", "jitWriteV",
+  "jitTlbLookups", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
+  "jitLastSub", "jitStep", "jitReadV", "jitWriteV",
   "jitAlu", "jitTestCC", "jitJumpNear", "jitPush", "jitPop", "jitCallNear", "jitRetNear", "jitProbeWriteV", "jitInc",
   "jitDec", "jitShiftOp", "jitImulTrunc", "jitNeg",
 ] as const;
-
-/** Queued blocks that make a module worth compiling between two exits. */
-const BATCH = 64;
 
 export interface BlockCompilerStats { modules: number; blocks: number; bytes: number; ms: number }
 
@@ -41,12 +39,14 @@ export class BlockCompiler {
   private generation = -1;
   readonly stats: BlockCompilerStats = { modules: 0, blocks: 0, bytes: 0, ms: 0 };
 
-  constructor(private readonly core: RawCore) {
+  constructor(private readonly core: RawCore, threshold: number, private readonly batch: number) {
     for (const name of IMPORTS) {
       if (!(name in core)) throw new Error(`the Wasm core does not export ${name}: rebuild it (npm run build)`);
       this.imports[name] = core[name] as WebAssembly.ImportValue;
     }
-    core.setJitEnabled(true);
+    if (!Number.isInteger(threshold) || threshold < 1) throw new Error(`compileThreshold must be a positive integer (got ${threshold})`);
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`compileBatch must be a positive integer (got ${batch})`);
+    core.setJitEnabled(true, threshold);
   }
 
   /**
@@ -56,7 +56,7 @@ export class BlockCompiler {
    */
   compilePending(budgetExit: boolean): void {
     const n = this.core.jitPending();
-    if (n === 0 || (n < BATCH && !budgetExit)) return;
+    if (n === 0 || (n < this.batch && !budgetExit)) return;
     const t0 = performance.now();
     const generation = this.core.jitCacheGeneration();
     if (generation !== this.generation) { this.generation = generation; this.nextSlot = 1; }

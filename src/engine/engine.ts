@@ -8,7 +8,7 @@
  */
 import { instantiate } from "@assemblyscript/loader";
 import { ExitCode, type CoreExports } from "./core.js";
-import { BlockCompiler } from "./block-compiler.js";
+import { BlockCompiler, type BlockCompilerStats } from "./block-compiler.js";
 import { createCore } from "../../build/core-js.mjs";
 
 export type EngineKind = "wasm" | "js";
@@ -18,6 +18,8 @@ export interface Engine {
   readonly core: CoreExports;
   /** The core's linear memory (guest RAM starts at core.ramBase()). */
   readonly buffer: ArrayBuffer;
+  /** The Wasm engine's block compiler, when on: what it has compiled so far. */
+  readonly compiler?: BlockCompilerStats;
 }
 
 const WASM_PAGE = 65536;
@@ -34,6 +36,10 @@ function checkRam(ramBytes: number): void {
 export interface WasmEngineOptions {
   /** Compile hot translation-cache blocks to Wasm (default true; see block-compiler.ts). */
   compileBlocks?: boolean;
+  /** Replays of a block before it is queued for compilation (default 50). */
+  compileThreshold?: number;
+  /** Queued blocks that make a module worth compiling at an exit other than the budget's (default 64). */
+  compileBatch?: number;
 }
 
 /** Instantiate the Wasm engine for a guest with ramBytes of RAM. */
@@ -52,15 +58,18 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
   if (need > have) exports.memory.grow(need - have);
   exports.reset(ramBytes);
   let core: CoreExports = exports;
+  let compiler: BlockCompiler | undefined;
   if (options.compileBlocks ?? true) {
-    const compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0]);
+    compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 50, options.compileBatch ?? 64);
+    const c = compiler;
     // Queued blocks are compiled between runs, where the VMM is anyway.
     core = Object.create(exports) as CoreExports;
-    core.run = (budget: number) => { const r = exports.run(budget); compiler.compilePending(r === ExitCode.Budget); return r; };
+    core.run = (budget: number) => { const r = exports.run(budget); c.compilePending(r === ExitCode.Budget); return r; };
   }
   return {
     kind: "wasm",
     core,
+    compiler: compiler?.stats,
     get buffer() { return exports.memory.buffer; },
   };
 }

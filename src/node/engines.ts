@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { createWasmEngine, createJsEngine, type Engine, type EngineKind } from "../engine/engine.js";
+import { createWasmEngine, createJsEngine, type Engine, type EngineKind, type WasmEngineOptions } from "../engine/engine.js";
 
 let wasmModule: WebAssembly.Module | null = null;
 
@@ -20,8 +20,9 @@ export function coreWasmModule(): WebAssembly.Module {
   return wasmModule;
 }
 
-export async function createEngine(kind: EngineKind, ramBytes: number): Promise<Engine> {
-  if (kind === "wasm") return createWasmEngine(coreWasmModule(), ramBytes);
+/** Create an engine; `wasm` options tune the Wasm engine's block compiler (ignored by the JS engine). */
+export async function createEngine(kind: EngineKind, ramBytes: number, wasm: WasmEngineOptions = {}): Promise<Engine> {
+  if (kind === "wasm") return createWasmEngine(coreWasmModule(), ramBytes, wasm);
   if (kind === "js") return createJsEngine(ramBytes);
   throw new Error(`unknown engine "${kind as string}" (choose wasm or js)`);
 }
