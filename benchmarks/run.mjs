@@ -76,9 +76,16 @@ const kernelEngines = ENGINES.filter((e) => e !== "qemu");
 // (its functions are fresh closures of the same code, so V8's call-site
 // feedback turns polymorphic), and a VM is one long-lived instance anyway.
 const engines = new Map();
+/** Engine variants measured besides the two engines: the Wasm engine replaying blocks without compiling them. */
+const VARIANTS = { "wasm-replay": ["wasm", { compileBlocks: false }] };
 async function freshEngine(kind) {
   let engine = engines.get(kind);
-  if (!engine) { engine = await createEngine(kind, RAM); engines.set(kind, engine); return engine; }
+  if (!engine) {
+    const [engineKind, options] = VARIANTS[kind] ?? [kind, {}];
+    engine = await createEngine(engineKind, RAM, options);
+    engines.set(kind, engine);
+    return engine;
+  }
   new Uint8Array(engine.buffer, engine.core.ramBase(), RAM).fill(0);
   engine.core.reset(RAM);
   return engine;
@@ -261,6 +268,7 @@ if (io && iobase) {
 // The translation cache's effect: the compute kernels again with the cache off,
 // per engine; ratio = median time off / median time on (same clock, same run).
 const tcacheEffect = {};
+const compilerEffect = {};
 for (const name of ["primes", "calls"]) {
   const row = results.find((r) => r.kernel === name);
   const k = KERNELS.find((x) => x.name === name);
@@ -280,6 +288,20 @@ for (const name of ["primes", "calls"]) {
     }
     const off = median(times);
     (tcacheEffect[name] ??= {})[kind] = { offMedianMs: off, onMedianMs: row.engines[kind].medianMs, speedup: off / row.engines[kind].medianMs };
+  }
+  // The block compiler's effect: the Wasm engine with the cache on but every block replayed.
+  if (row.engines.wasm) {
+    const times = [];
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      progress(`  ${name.padEnd(9)} wasm      compiler off ${i < WARMUP ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
+      const r = await runOurs("wasm-replay", image, path);
+      if (r.result !== `RESULT ${k.name} ${k.expected()}`) { failures++; row.error = `wasm without the block compiler: got "${r.result}"`; }
+      const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
+      progress(`${(ms / 1000).toFixed(3)} s\n`);
+      if (i >= WARMUP) times.push(ms);
+    }
+    const replay = median(times);
+    compilerEffect[name] = { replayMedianMs: replay, compiledMedianMs: row.engines.wasm.medianMs, speedup: replay / row.engines.wasm.medianMs };
   }
 }
 
@@ -328,6 +350,7 @@ const report = {
   kernels: results,
   exitCost,
   tcacheEffect,
+  compilerEffect,
   linux,
   failures,
 };
@@ -380,6 +403,11 @@ if (Object.keys(tcacheEffect).length) {
   for (const [name, per] of Object.entries(tcacheEffect)) {
     lines.push(`  ${name.padEnd(10)} ${Object.entries(per).map(([kind, x]) => `${kind} ${f(x.speedup, 2)}×`).join("  ")}`);
   }
+}
+if (Object.keys(compilerEffect).length) {
+  lines.push("");
+  lines.push("block compiler (wasm: median time replaying blocks / compiling hot ones):");
+  for (const [name, x] of Object.entries(compilerEffect)) lines.push(`  ${name.padEnd(10)} ${f(x.speedup, 2)}×`);
 }
 const hit = results.filter((r) => r.engines.wasm?.tlbHitRate !== undefined && r.engines.wasm?.tlbHitRate !== null);
 if (hit.length) {

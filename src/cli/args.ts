@@ -17,6 +17,8 @@ export interface CommonOptions {
   bios: string | null;
   debugcon: string | null;
   tcache: boolean;
+  /** The Wasm engine's block compiler (--no-compile turns it off). */
+  compile: boolean;
   deterministic: boolean;
   testdev: boolean;
   kernel: string | null;
@@ -25,11 +27,11 @@ export interface CommonOptions {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--deterministic", "--testdev", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, deterministic: false, testdev: false, kernel: null,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, deterministic: false, testdev: false, kernel: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -47,6 +49,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     } else if (FLAG_OPTIONS.has(a)) {
       if (a === "--stats") options.stats = true;
       else if (a === "--no-tcache") options.tcache = false;
+      else if (a === "--no-compile") options.compile = false;
       else if (a === "--deterministic") options.deterministic = true;
       else if (a === "--testdev") options.testdev = true;
       else command = "help";
@@ -105,6 +108,7 @@ options:
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end
   --no-tcache         turn the translation cache off (decode every instruction as it runs)
+  --no-compile        Wasm engine: replay cached blocks instead of compiling hot ones to Wasm
   --deterministic     virtual time from retired instructions: the same guest and input print the same
   --append STR        kernel command line, as QEMU's -append
   --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd

@@ -45,6 +45,8 @@ export interface VmStats {
   /** Data accesses that consulted the TLB; hit rate = 1 - tlbMisses / tlbLookups. */
   tlbLookups: number;
   tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
+  /** The Wasm engine's block compiler (absent when off or on the JS engine). */
+  compiler?: { blocks: number; modules: number; bytes: number; ms: number };
 }
 
 /** How many instructions the core may run per call before coming back to the VMM. */
@@ -280,6 +282,7 @@ export class Vm {
         invalidations: this.core.getTcacheStat(3),
         evictions: this.core.getTcacheStat(4),
       },
+      ...(this.engine.compiler ? { compiler: { ...this.engine.compiler } } : {}),
     };
   }
 }
