@@ -208,7 +208,7 @@ export function tcRun(budget: i32): i32 {
       return call_indirect<i32>(-(hot + 2));
     }
     if (jitEnabled && hot >= 0) {
-      if (hot < jitHot) st32a(a + B_HOT, hot + 1);
+      if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
       else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
     }
     return replay(a, budget);

@@ -51,4 +51,17 @@ describe("CLI", () => {
     expect(r.stderr).toMatch(/\[stats\] instructions\s+\d+/);
     expect(r.stderr).toMatch(/io-out=\d+/);
   });
+  it("compiles blocks with --compile-threshold and none with --no-compile, printing the same", () => {
+    const eager = run("demo", "--stats", "--compile-threshold", "1");
+    const none = run("demo", "--stats", "--no-compile");
+    expect(eager.status).toBe(1);
+    expect(eager.stdout).toBe(none.stdout);
+    expect(Number(/\[stats\] compiler\s+blocks (\d+)/.exec(eager.stderr)?.[1])).toBeGreaterThan(0);
+    expect(none.stderr).toMatch(/\[stats\] compiler\s+off/);
+  });
+  it("rejects a compile threshold below 1", () => {
+    const r = run("demo", "--compile-threshold", "0");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--compile-threshold must be");
+  });
 });

@@ -19,6 +19,8 @@ export interface CommonOptions {
   tcache: boolean;
   /** The Wasm engine's block compiler (--no-compile turns it off). */
   compile: boolean;
+  /** --compile-threshold N: compile a block once replayed N times, at the next exit (null: the engine's defaults). */
+  compileThreshold: number | null;
   deterministic: boolean;
   testdev: boolean;
   kernel: string | null;
@@ -26,12 +28,12 @@ export interface CommonOptions {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, deterministic: false, testdev: false, kernel: null,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -74,6 +76,11 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
       if (!Number.isInteger(n) || n < 2 || n > 1984) throw new UsageError(`--mem must be a whole number of MiB between 2 and 1984 (got "${v}")`);
       o.memMiB = n; return;
     }
+    case "--compile-threshold": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--compile-threshold must be a whole number of replays ≥ 1 (got "${v}")`);
+      o.compileThreshold = n; return;
+    }
     case "--timeout": {
       const n = Number(v);
       if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got "${v}")`);
@@ -109,6 +116,8 @@ options:
   --stats             print statistics to stderr at the end
   --no-tcache         turn the translation cache off (decode every instruction as it runs)
   --no-compile        Wasm engine: replay cached blocks instead of compiling hot ones to Wasm
+  --compile-threshold N  Wasm engine: compile a block once it was replayed N times, at the next exit
+                      (default: after 50 replays, in batches)
   --deterministic     virtual time from retired instructions: the same guest and input print the same
   --append STR        kernel command line, as QEMU's -append
   --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd

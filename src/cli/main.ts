@@ -41,7 +41,10 @@ const MAX_RESETS = 20;
 
 async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<number> {
   const ramBytes = o.memMiB * 1024 * 1024;
-  const engine = await createEngine(o.engine, ramBytes, { compileBlocks: o.compile });
+  const engine = await createEngine(o.engine, ramBytes, {
+    compileBlocks: o.compile,
+    ...(o.compileThreshold !== null ? { compileThreshold: o.compileThreshold, compileBatch: 1 } : {}),
+  });
   let serialTail = "";
   let matched = false;
   let debugconFd: number | null = null;

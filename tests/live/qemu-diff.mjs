@@ -7,7 +7,7 @@
 //
 //   node tests/live/qemu-diff.mjs [--seed N] [--streams N (500)] [--length N (24)]
 //        [--per-kernel N (50)] [--minimize N (8)] [--only I[,J..]] [--show]
-//        [--verbose] [--keep DIR] [--all-writable]
+//        [--verbose] [--keep DIR] [--all-writable] [--reps N (3)]
 //        [--insns HEX,HEX,..[;..] [--regs EAX,ECX,..,EDI[,EFLAGS]]]
 //   (or the environment: QEMU_DIFF_SEED, QEMU_DIFF_STREAMS, QEMU_DIFF_LENGTH,
 //    QEMU_DIFF_PER_KERNEL, QEMU_DIFF_MINIMIZE; QEMU names the emulator binary)
@@ -95,6 +95,12 @@ const NSTREAMS = Number(option("streams", "QEMU_DIFF_STREAMS", "500"));
 const LENGTH = Number(option("length", "QEMU_DIFF_LENGTH", "24"));
 const PER_KERNEL = Number(option("per-kernel", "QEMU_DIFF_PER_KERNEL", "50"));
 const MINIMIZE = Number(option("minimize", "QEMU_DIFF_MINIMIZE", "8"));
+// Each stream runs REPS times in a row from the same initial registers (memory
+// effects carry over, on every system alike) and the last run's dump is
+// compared: the first run records the translation cache's blocks, later runs
+// replay them, and the Wasm engine compiles them after one replay
+// (--compile-threshold 1), so all three execution paths meet QEMU.
+const REPS = Number(option("reps", "QEMU_DIFF_REPS", "3"));
 const ONLY = option("only", null, "");
 const KEEP = option("keep", null, "");
 const VERBOSE = process.argv.includes("--verbose");
@@ -574,7 +580,7 @@ function buildKernel(streams) {
   for (const [a, n] of resume) tab[a - USER_CODE] = n;
   const lines = [];
   const emit = (dir, arr, per) => { for (let i = 0; i < arr.length; i += per) lines.push(`    ${dir} ${arr.slice(i, i + per).map((v) => "0x" + (v >>> 0).toString(16)).join(",")}`); };
-  lines.push(`USER_CODE_END equ 0x${hex(userEnd)}`, `USER_CODE_SIZE equ ${userSize}`, `NSTREAMS equ ${streams.length}`,
+  lines.push(`USER_CODE_END equ 0x${hex(userEnd)}`, `USER_CODE_SIZE equ ${userSize}`, `NSTREAMS equ ${streams.length}`, `REPS equ ${REPS}`,
     `%define ALL_WRITABLE ${ALL_WRITABLE ? 1 : 0}`);
   lines.push(KERNEL_ASM);
   lines.push(`    times USER_CODE - KBASE - ($ - $$) db 0`, `user_code:`);
@@ -738,7 +744,12 @@ start:
     jae .done
     imul esi, eax, REC
     add esi, records
+    mov dword [cur_rep], 0
+.rep:
     call run_stream
+    inc dword [cur_rep]
+    cmp dword [cur_rep], REPS
+    jb .rep
     inc dword [cur_idx]
     jmp .next
 .done:
@@ -1112,6 +1123,7 @@ idt_desc:
 align 4
 k_esp: dd 0
 cur_idx: dd 0
+cur_rep: dd 0
 cur_index: dd 0
 cur_start: dd 0
 cur_term: dd 0
@@ -1150,7 +1162,7 @@ let kernelNo = 0;
 
 const RUNNERS = {
   qemu: (bin) => [QEMU, ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", bin]],
-  wasm: (bin) => [process.execPath, [join(root, "bin/symbiont.js"), "run", bin, "--engine", "wasm", "--timeout", "600"]],
+  wasm: (bin) => [process.execPath, [join(root, "bin/symbiont.js"), "run", bin, "--engine", "wasm", "--compile-threshold", "1", "--timeout", "600"]],
   js: (bin) => [process.execPath, [join(root, "bin/symbiont.js"), "run", bin, "--engine", "js", "--timeout", "600"]],
 };
 
