@@ -102,7 +102,7 @@ export function run(budget: i32): i32 {
     const trap = (flagsRaw & TF) != 0;
     if (tcEnabled && !trap) {
       // Through the translation cache: a block at a time.
-      const r = tcRun(budget - n);
+      const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted);
       if (r >= 0) {
         n += r > 0 ? r : 1;
         done += r;

@@ -37,13 +37,13 @@ export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 // Translation cache (tcache.ts): 16 MiB.
 export const TC_HASH: i32 = 0x2000000;      // 64 Ki buckets × i32 (block index + 1)
 export const TC_HASH_SIZE: i32 = 0x10000;
-export const TC_BLOCKS: i32 = 0x2040000;    // 32 Ki blocks × 32 bytes
+export const TC_BLOCKS: i32 = 0x2040000;    // 32 Ki blocks × 64 bytes
 export const TC_BLOCK_MAX: i32 = 0x8000;
-export const TC_PAGES: i32 = 0x2140000;     // per guest RAM page: first block on it + 1 (up to 2 GiB of RAM)
+export const TC_PAGES: i32 = 0x2240000;     // per guest RAM page: first block on it + 1 (up to 2 GiB of RAM)
 // (TC_PAGES and TC_LINES cover 512 Ki pages: 2 GiB of guest RAM.)
-export const TC_LINES: i32 = 0x2340000;     // per guest RAM page: 64-bit mask of 64-byte lines holding code
-export const TC_SMC: i32 = 0x2740000;       // per guest RAM page: invalidations so far (255 = interpret only)
-export const TC_RECORDS: i32 = 0x27c0000;   // decoded instructions, 32 bytes each
-export const TC_RECORD_MAX: i32 = (0x3000000 - 0x27c0000) >> 5;
+export const TC_LINES: i32 = 0x2440000;     // per guest RAM page: 64-bit mask of 64-byte lines holding code
+export const TC_SMC: i32 = 0x2840000;       // per guest RAM page: invalidations so far (255 = interpret only)
+export const TC_RECORDS: i32 = 0x28c0000;   // decoded instructions, 32 bytes each
+export const TC_RECORD_MAX: i32 = (0x3000000 - 0x28c0000) >> 5;
 
 export const RAM_BASE: i32 = 0x3000000;    // guest-physical 0 lives here

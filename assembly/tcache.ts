@@ -46,7 +46,7 @@ import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
 
 const MAX_BLOCK_INSNS: i32 = 64;
 
-// Block fields (8 × i32).
+// Block fields (64 bytes).
 const B_KEY: i32 = 0;
 const B_MODE: i32 = 4;    // 0 = invalid, else 1 + cs32
 const B_FIRST: i32 = 8;
@@ -55,6 +55,8 @@ const B_HNEXT: i32 = 16;  // next block in the hash bucket + 1
 const B_PNEXT: i32 = 20;  // next block on the same page + 1
 const B_LEN: i32 = 24;    // bytes covered
 const B_HOT: i32 = 28;    // ≥ 0: replays so far; -1: queued for the compiler; ≤ -2: compiled, table slot -(v + 2)
+const B_SUCC: i32 = 32;   // the blocks that ran next, most recent first (index + 1; checked by key before use)
+const B_SUCC2: i32 = 36;
 
 export let tcEnabled: bool = true;
 export let tcLookups: f64 = 0;
@@ -70,7 +72,7 @@ let nextRecord: i32 = 0;
 
 export function setTcacheEnabled(on: bool): void { tcEnabled = on; tcFlushAll(); }
 
-function blockAddr(b: i32): i32 { return TC_BLOCKS + (b << 5); }
+function blockAddr(b: i32): i32 { return TC_BLOCKS + (b << 6); }
 function recordAddr(r: i32): i32 { return TC_RECORDS + (r << 5); }
 function bucketOf(host: i32, mode: i32): i32 { return ((host ^ (host >>> 12) ^ (mode << 7)) & (TC_HASH_SIZE - 1)); }
 
@@ -189,31 +191,73 @@ function lookup(host: i32, mode: i32): i32 {
  * Run instructions at CS:EIP through the cache. Returns the number retired
  * (a fault or exit may stop it early: check `aborted` and the exit reason),
  * or -1 when the cache cannot be used here and the caller should interpret.
+ * With `chain`, cached blocks follow one another without returning, as long
+ * as each ends normally and the next is cached: the caller passes it when no
+ * interrupt can become deliverable meanwhile (none is pending, no window is
+ * wanted; cached code cannot set IF).
  */
-export function tcRun(budget: i32): i32 {
-  setInstrEip(eip);
-  const host = fetchHostAddress(1);
-  if (host < 0) return aborted ? 0 : -1;
-  const mode = cs32 ? 2 : 1;
-  tcLookups += 1;
-  const b = lookup(host, mode);
-  if (b < 0 && u32(host - RAM_BASE) < u32(ramSize) && ld8(TC_SMC + (i32(host - RAM_BASE) >>> 12)) >= SMC_LIMIT) return -1;
-  if (b >= 0) {
+export function tcRun(budget: i32, chain: bool): i32 {
+  let done = 0;
+  let prev = -1;
+  for (;;) {
+    setInstrEip(eip);
+    const host = fetchHostAddress(1);
+    if (host < 0) return done > 0 || aborted ? done : -1;
+    const mode = cs32 ? 2 : 1;
+    tcLookups += 1;
+    let b = prev >= 0 ? successor(prev, host, mode) : -1;
+    if (b < 0) {
+      b = lookup(host, mode);
+      if (b >= 0 && prev >= 0) noteSuccessor(prev, b);
+    }
+    if (b < 0) {
+      if (done > 0) return done; // built on the next call
+      if (u32(host - RAM_BASE) < u32(ramSize) && ld8(TC_SMC + (i32(host - RAM_BASE) >>> 12)) >= SMC_LIMIT) return -1;
+      return build(host, mode, budget);
+    }
     const a = blockAddr(b);
-    if (u32(i32(eip + ld32a(a + B_LEN) - 1)) > u32(segLimit(CS))) return -1;
+    if (u32(i32(eip + ld32a(a + B_LEN) - 1)) > u32(segLimit(CS))) return done > 0 ? done : -1;
     tcHits += 1;
-    const hot = ld32a(a + B_HOT);
-    if (hot <= -2 && budget >= ld32a(a + B_COUNT)) {
-      smcHit = false;
-      return call_indirect<i32>(-(hot + 2));
-    }
-    if (jitEnabled && hot >= 0) {
-      if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
-      else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
-    }
-    return replay(a, budget);
+    done += runBlock(b, a, budget - done);
+    if (!chain || done >= budget || aborted || exitReason != EXIT_NONE || smcHit) return done;
+    prev = b;
   }
-  return build(host, mode, budget);
+  return done; // (not reached: the loop returns)
+}
+
+/** Run cached block b (at a): its compiled function when it has one and the budget covers it, else replay it. */
+function runBlock(b: i32, a: i32, budget: i32): i32 {
+  const hot = ld32a(a + B_HOT);
+  if (hot <= -2 && budget >= ld32a(a + B_COUNT)) {
+    smcHit = false;
+    return call_indirect<i32>(-(hot + 2));
+  }
+  if (jitEnabled && hot >= 0) {
+    if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
+    else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
+  }
+  return replay(a, budget);
+}
+
+/** The block that followed `prev` before, if it is the valid block for (host, mode), else -1. */
+function successor(prev: i32, host: i32, mode: i32): i32 {
+  const pa = blockAddr(prev);
+  let s = ld32a(pa + B_SUCC) - 1;
+  if (s >= 0) {
+    const sa = blockAddr(s);
+    if (ld32a(sa + B_KEY) == host && ld32a(sa + B_MODE) == mode) return s;
+  }
+  s = ld32a(pa + B_SUCC2) - 1;
+  if (s >= 0) {
+    const sa = blockAddr(s);
+    if (ld32a(sa + B_KEY) == host && ld32a(sa + B_MODE) == mode) return s;
+  }
+  return -1;
+}
+function noteSuccessor(prev: i32, b: i32): void {
+  const pa = blockAddr(prev);
+  st32a(pa + B_SUCC2, ld32a(pa + B_SUCC));
+  st32a(pa + B_SUCC, b + 1);
 }
 
 /** Prefix bits of the last replayed record; -1 after anything else set the decoder state. */
@@ -326,6 +370,8 @@ function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, 
   st32a(a + B_COUNT, count);
   st32a(a + B_LEN, len);
   st32a(a + B_HOT, 0);
+  st32a(a + B_SUCC, 0);
+  st32a(a + B_SUCC2, 0);
   const bucket = TC_HASH + (bucketOf(host, mode) << 2);
   st32a(a + B_HNEXT, ld32a(bucket));
   st32a(bucket, b + 1);
