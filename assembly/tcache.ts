@@ -154,7 +154,7 @@ export function tcFlushAll(): void {
 // ---- the block compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
 
 /** Replays after which a block is queued for compilation (set by the engine). */
-let jitHot: i32 = 50;
+let jitHot: i32 = 5000;
 export let jitEnabled: bool = false;
 export let jitQueued: i32 = 0;
 export let jitGeneration: i32 = 0;

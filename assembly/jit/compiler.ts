@@ -18,89 +18,25 @@
 // only replays.
 import * as W from "./writer";
 import { ld32a } from "../portable";
-import { REGS, TLB } from "../layout";
-import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE } from "../mmu/tlb";
-import { REC_HEADER, REC_POS, REC_MODRM, REC_DISP, REC_VALUES } from "../cpu/fetch";
-import { ALU_ADD, ALU_OR, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP } from "../cpu/ops/arith";
-import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "../state";
-import { jitQueued, blockCount, blockRecord, blockValid } from "../tcache";
 import { JIT_QUEUE } from "../layout";
+import { REC_HEADER, REC_POS, REC_MODRM, REC_VALUES } from "../cpu/fetch";
+import { ALU_AND, ALU_CMP } from "../cpu/ops/arith";
+import { jitQueued, blockCount, blockRecord, blockValid } from "../tcache";
 import * as F from "../fastforms";
-
-// Imported globals, in import order (index.ts exports them under these names).
-const G_EIP: i32 = 0;
-const G_INSTR_EIP: i32 = 1;
-const G_ABORTED: i32 = 2;
-const G_EXIT_REASON: i32 = 3;
-const G_SMC_HIT: i32 = 4;
-const G_FLAT_SEGS: i32 = 5;
-const G_USER_MASK: i32 = 6;
-const G_TLB_LOOKUPS: i32 = 7; // f64
-// The lazy-flags state (cpu/flags.ts), which inline ALU operations record as alu() does.
-const G_FLAGS_RAW: i32 = 8;
-const G_FLAGS_LAZY: i32 = 9;
-const G_LAST_OP1: i32 = 10;
-const G_LAST_OP2: i32 = 11;
-const G_LAST_RESULT: i32 = 12;
-const G_LAST_SIZE: i32 = 13;
-const G_LAST_SUB: i32 = 14;
-const IMPORTED_GLOBALS: i32 = 15;
-
-// Function types.
-const T_BLOCK: i32 = 0;   // () -> i32
-const T_V_I: i32 = 1;     // (i32) -> ()
-const T_I_III: i32 = 2;   // (i32 i32 i32) -> i32
-const T_V_IIII: i32 = 3;  // (i32 i32 i32 i32) -> ()
-const T_I_IIII: i32 = 4;  // (i32 i32 i32 i32) -> i32
-const T_I_I: i32 = 5;     // (i32) -> i32
-const T_V_II: i32 = 6;    // (i32 i32) -> ()
-const T_I_II: i32 = 7;    // (i32 i32) -> i32
-
-// Imported functions, in import order.
-const F_STEP: i32 = 0;      // replayRecord(rec)
-const F_READ: i32 = 1;      // readV(seg, off, size) -> value
-const F_WRITE: i32 = 2;     // writeV(seg, off, size, value)
-const F_ALU: i32 = 3;       // alu(op, size, a, b) -> result
-const F_TESTCC: i32 = 4;    // testCC(cc) -> bool
-const F_JUMP: i32 = 5;      // jumpNear(target, size)
-const F_PUSH: i32 = 6;      // push(size, value)
-const F_POP: i32 = 7;       // pop(size) -> value
-const F_CALL: i32 = 8;      // callNear(target, size)
-const F_RET: i32 = 9;       // retNear(size, imm)
-const F_PROBE: i32 = 10;    // probeWriteV(seg, off, size) -> bool
-const F_INC: i32 = 11;      // inc(size, a)
-const F_DEC: i32 = 12;      // dec(size, a)
-const F_SHIFT: i32 = 13;    // shiftOp(op, size, a, count)
-const F_IMUL: i32 = 14;     // imulTrunc(size, a, b)
-const F_NEG: i32 = 15;      // neg(size, a)
-const IMPORTED_FUNCS: i32 = 16;
-
-// Opcodes.
-const OP_IF: i32 = 0x04, OP_ELSE: i32 = 0x05, OP_END: i32 = 0x0b, OP_RETURN: i32 = 0x0f, OP_CALL: i32 = 0x10, OP_DROP: i32 = 0x1a;
-const OP_LOCAL_GET: i32 = 0x20, OP_LOCAL_SET: i32 = 0x21, OP_LOCAL_TEE: i32 = 0x22, OP_GLOBAL_GET: i32 = 0x23, OP_GLOBAL_SET: i32 = 0x24;
-const OP_I32_LOAD: i32 = 0x28, OP_I32_LOAD8_U: i32 = 0x2d, OP_I32_LOAD16_U: i32 = 0x2f;
-const OP_I32_STORE: i32 = 0x36, OP_I32_STORE8: i32 = 0x3a, OP_I32_STORE16: i32 = 0x3b;
-const OP_I32_CONST: i32 = 0x41, OP_I32_EQZ: i32 = 0x45, OP_I32_ADD: i32 = 0x6a, OP_I32_AND: i32 = 0x71, OP_I32_OR: i32 = 0x72;
-const OP_I32_EQ: i32 = 0x46, OP_I32_NE: i32 = 0x47, OP_I32_LT_S: i32 = 0x48, OP_I32_LT_U: i32 = 0x49, OP_I32_GT_S: i32 = 0x4a;
-const OP_I32_GT_U: i32 = 0x4b, OP_I32_LE_S: i32 = 0x4c, OP_I32_GE_S: i32 = 0x4e, OP_I32_GE_U: i32 = 0x4f, OP_I32_SUB: i32 = 0x6b;
-const OP_I32_LE_U: i32 = 0x4d, OP_I32_SHR_U: i32 = 0x76, OP_F64_CONST: i32 = 0x44, OP_F64_ADD: i32 = 0xa0;
-const OP_I32_XOR: i32 = 0x73, OP_I32_SHL: i32 = 0x74, OP_I32_EXTEND8_S: i32 = 0xc0, OP_I32_EXTEND16_S: i32 = 0xc1;
-const BLOCKTYPE_VOID: i32 = 0x40;
-const I32: i32 = 0x7f;
-const F64: i32 = 0x7c;
-
-// Locals of a block function.
-const L_START: i32 = 0;   // EIP at entry: instruction addresses are relative to it
-const L_OFF: i32 = 1;     // a memory operand's offset
-const L_VAL: i32 = 2;     // a value read
-const L_ENTRY: i32 = 3;   // a TLB entry
-const L_A: i32 = 4;       // operands and result of the last inline ALU operation
-const L_B: i32 = 5;
-const L_R: i32 = 6;
-const LOCALS: i32 = 7;
-
-/** "No register" in an address form (decode.ts NO_REG); it reads as 0. */
-const NO_REG: i32 = 8;
+import {
+  BLOCKTYPE_VOID, F64, F_ALU, F_CALL, F_DEC, F_IMUL, F_INC, F_JUMP, F_NEG, F_POP, F_PROBE, F_PUSH,
+  F_RET, F_SHIFT, F_STEP, G_EIP, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, LOCALS, L_OFF, L_START,
+  L_VAL, OP_DROP, OP_END, OP_GLOBAL_GET, OP_I32_ADD, OP_I32_AND, OP_I32_CONST, OP_I32_EQZ,
+  OP_I32_EXTEND16_S, OP_I32_EXTEND8_S, OP_I32_NE, OP_I32_XOR, OP_IF, OP_LOCAL_SET, OP_RETURN,
+  T_BLOCK, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_IIII,
+} from "./abi";
+import {
+  FS_NONE, aluOp, aluPrefix, call, condition, eaSeg, emitEa, emitFastCheck, emitRead, emitReadAt,
+  emitWriteAt, flagSource, getReg16, getReg32, getReg8, globalGet, konst, localGet, localSet, nextOf,
+  op, regAddr, returnIf, returnIfAborted, returnIfExit, setEipTo, setEips, sext8, storeReg16,
+  storeReg32, storeReg8,
+  setFlagSource,
+} from "./emit";
 
 function importGlobal(field: string, type: i32): void {
   W.name("c"); W.name(field); W.byte(0x03); W.byte(type); W.byte(1);
@@ -180,7 +116,7 @@ function emitBlock(b: i32): void {
   W.u32leb(1); W.u32leb(LOCALS); W.byte(I32);
   W.byte(OP_GLOBAL_GET); W.u32leb(G_EIP); W.byte(OP_LOCAL_SET); W.u32leb(L_START);
   const count = blockValid(b) ? blockCount(b) : 0;
-  flagSource = FS_NONE;
+  setFlagSource(FS_NONE);
   let eipCurrent = true;
   let lastNext = 0;
   for (let i = 0; i < count; i++) {
@@ -196,201 +132,6 @@ function emitBlock(b: i32): void {
   W.patch(size);
 }
 
-// ---- emission helpers -----------------------------------------------------------------------
-
-function op(o: i32): void { W.byte(o); }
-function konst(v: i32): void { W.byte(OP_I32_CONST); W.i32leb(v); }
-function call(f: i32): void { W.byte(OP_CALL); W.u32leb(f); }
-function localGet(l: i32): void { W.byte(OP_LOCAL_GET); W.u32leb(l); }
-function localSet(l: i32): void { W.byte(OP_LOCAL_SET); W.u32leb(l); }
-function memOp(o: i32, align: i32, offset: i32): void { W.byte(o); W.u32leb(align); W.u32leb(offset); }
-
-function setEipTo(rel: i32): void {
-  localGet(L_START); konst(rel); op(OP_I32_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_EIP);
-}
-/** instrEip and EIP of an instruction that may fault, exit or read EIP. */
-function setEips(rec: i32): void {
-  const pos = ld32a(rec + REC_POS);
-  const ieip = pos & 0xffff;
-  localGet(L_START); konst(ieip); op(OP_I32_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_INSTR_EIP);
-  setEipTo(ieip + (pos >>> 16));
-}
-/** Offset of the byte after the instruction, relative to the block's entry EIP. */
-function nextOf(rec: i32): i32 { const pos = ld32a(rec + REC_POS); return (pos & 0xffff) + (pos >>> 16); }
-
-// Registers live in core memory at REGS (state.ts); 8-bit registers 4-7 are the high bytes of 0-3.
-function getReg32(r: i32): void { if (r == NO_REG) { konst(0); return; } konst(0); memOp(OP_I32_LOAD, 2, REGS + (r << 2)); }
-function getReg16(r: i32): void { konst(0); memOp(OP_I32_LOAD16_U, 1, REGS + (r << 2)); }
-function getReg8(r: i32): void { konst(0); memOp(OP_I32_LOAD8_U, 0, REGS + ((r & 3) << 2) + (r >> 2)); }
-/** Push the address operand of a register store; the value follows, then storeReg*. */
-function regAddr(): void { konst(0); }
-function storeReg32(r: i32): void { memOp(OP_I32_STORE, 2, REGS + (r << 2)); }
-function storeReg16(r: i32): void { memOp(OP_I32_STORE16, 1, REGS + (r << 2)); }
-function storeReg8(r: i32): void { memOp(OP_I32_STORE8, 0, REGS + ((r & 3) << 2) + (r >> 2)); }
-
-/** disp + base + (index << scale), with the registers at run time (fastforms.ts eaOffset). */
-function emitEa(rec: i32): void {
-  const w = ld32a(rec + REC_MODRM);
-  const base = (w >> 8) & 15, index = (w >> 12) & 15, scale = (w >> 16) & 3;
-  konst(ld32a(rec + REC_DISP));
-  if (base != NO_REG) { getReg32(base); op(OP_I32_ADD); }
-  if (index != NO_REG) {
-    getReg32(index);
-    if (scale != 0) { konst(scale); op(OP_I32_SHL); }
-    op(OP_I32_ADD);
-  }
-}
-function eaSeg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 18) & 7; }
-
-function returnIf(n: i32): void {
-  W.byte(OP_IF); W.byte(BLOCKTYPE_VOID); konst(n); op(OP_RETURN); op(OP_END);
-}
-function returnIfAborted(n: i32): void { W.byte(OP_GLOBAL_GET); W.u32leb(G_ABORTED); returnIf(n); }
-function returnIfExit(n: i32): void {
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_EXIT_REASON); W.byte(OP_GLOBAL_GET); W.u32leb(G_SMC_HIT); op(OP_I32_OR);
-  returnIf(n);
-}
-// Memory operands. A flat segment (state.ts flatSegs) whose page the TLB
-// already allows for this access (cpu/access.ts readLin/writeLin: RAM, the
-// CPL permitted; for writes also dirty and without cached code) is accessed
-// inline; anything else calls readV/writeV, which check, walk, fault or exit.
-
-/** L_ENTRY = the TLB entry of linear L_OFF if segment seg is flat for this access, else 0; leaves "fast path allowed". */
-function emitFastCheck(seg: i32, size: i32, write: bool): void {
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_FLAT_SEGS); konst(write ? 1 << (8 + seg) : 1 << seg); op(OP_I32_AND);
-  W.byte(OP_IF); W.byte(I32);
-  localGet(L_OFF); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
-  W.byte(OP_ELSE); konst(0); op(OP_END);
-  W.byte(OP_LOCAL_TEE); W.u32leb(L_ENTRY);
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_USER_MASK);
-  konst(TLB_VALID | TLB_SLOW | (write ? TLB_READONLY | TLB_HAS_CODE : 0)); op(OP_I32_OR); op(OP_I32_AND);
-  konst(TLB_VALID); op(OP_I32_EQ);
-  localGet(L_OFF); konst(0xfff); op(OP_I32_AND); konst(0x1000 - size); op(OP_I32_LE_U);
-  op(OP_I32_AND);
-}
-/** Host address of L_OFF through L_ENTRY (fast path only). */
-function emitHostAddress(): void {
-  localGet(L_ENTRY); konst(-4096); op(OP_I32_AND); localGet(L_OFF); op(OP_I32_XOR);
-}
-function countTlbLookup(): void {
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_TLB_LOOKUPS); W.byte(OP_F64_CONST);
-  for (let i = 0; i < 6; i++) W.byte(0); W.byte(0xf0); W.byte(0x3f); // 1.0
-  op(OP_F64_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_TLB_LOOKUPS);
-}
-/** L_VAL = readV(seg, L_OFF, size); return i on a fault. */
-function emitReadAt(seg: i32, size: i32, i: i32): void {
-  emitFastCheck(seg, size, false);
-  W.byte(OP_IF); W.byte(BLOCKTYPE_VOID);
-  countTlbLookup();
-  emitHostAddress();
-  if (size == 4) memOp(OP_I32_LOAD, 0, 0); else if (size == 2) memOp(OP_I32_LOAD16_U, 0, 0); else memOp(OP_I32_LOAD8_U, 0, 0);
-  localSet(L_VAL);
-  W.byte(OP_ELSE);
-  konst(seg); localGet(L_OFF); konst(size); call(F_READ); localSet(L_VAL);
-  returnIfAborted(i);
-  op(OP_END);
-}
-function emitRead(rec: i32, size: i32, i: i32): void {
-  emitEa(rec); localSet(L_OFF);
-  emitReadAt(eaSeg(rec), size, i);
-}
-/** writeV(seg, L_OFF, size, L_VAL); return i on a fault, i + 1 on an exit or a write into cached code. */
-function emitWriteAt(seg: i32, size: i32, i: i32): void {
-  emitFastCheck(seg, size, true);
-  W.byte(OP_IF); W.byte(BLOCKTYPE_VOID);
-  countTlbLookup();
-  emitHostAddress(); localGet(L_VAL);
-  if (size == 4) memOp(OP_I32_STORE, 0, 0); else if (size == 2) memOp(OP_I32_STORE16, 0, 0); else memOp(OP_I32_STORE8, 0, 0);
-  W.byte(OP_ELSE);
-  konst(seg); localGet(L_OFF); konst(size); localGet(L_VAL); call(F_WRITE);
-  returnIfAborted(i); returnIfExit(i + 1);
-  op(OP_END);
-}
-function sext8(v: i32): i32 { return (v << 24) >> 24; }
-
-// ---- ALU operations and conditions -------------------------------------------------------------
-// ADD, SUB, CMP, AND, OR, XOR (and TEST) with 32-bit operands run inline and
-// record the lazy flags exactly as alu() does (cpu/flags.ts lazyArith,
-// lazyLogic); ADC, SBB and other sizes call alu(). The operands and result
-// stay in locals, so a conditional jump, SETcc or CMOVcc right after reads
-// its condition from them instead of from the flags (when the condition is
-// one of those the operation decides simply; PF and the like call testCC).
-
-const FS_NONE: i32 = 0, FS_SUB: i32 = 1, FS_ADD: i32 = 2, FS_LOGIC: i32 = 3;
-/** What L_A, L_B, L_R hold for the condition of the next instruction. */
-let flagSource: i32 = FS_NONE;
-
-function aluInline(aop: i32, size: i32): bool { return size == 4 && aop != 2 && aop != 3; } // not ADC, SBB
-/** Before the operands of alu(aop, size, a, b): the helper's leading arguments. */
-function aluPrefix(aop: i32, size: i32): void { if (!aluInline(aop, size)) { konst(aop); konst(size); } }
-function globalSet(g: i32): void { W.byte(OP_GLOBAL_SET); W.u32leb(g); }
-function globalGet(g: i32): void { W.byte(OP_GLOBAL_GET); W.u32leb(g); }
-/** Stack [a, b] → [result] (for CMP: a - b, to be dropped); sets flagSource. */
-function aluOp(aop: i32, size: i32): void {
-  if (!aluInline(aop, size)) { call(F_ALU); flagSource = FS_NONE; return; }
-  localSet(L_B); localSet(L_A);
-  localGet(L_A); localGet(L_B);
-  if (aop == ALU_ADD) op(OP_I32_ADD);
-  else if (aop == ALU_SUB || aop == ALU_CMP) op(OP_I32_SUB);
-  else if (aop == ALU_AND) op(OP_I32_AND);
-  else if (aop == ALU_OR) op(OP_I32_OR);
-  else op(OP_I32_XOR);
-  localSet(L_R);
-  if (aop == ALU_ADD || aop == ALU_SUB || aop == ALU_CMP) {
-    localGet(L_A); globalSet(G_LAST_OP1);
-    localGet(L_B); globalSet(G_LAST_OP2);
-    localGet(L_R); globalSet(G_LAST_RESULT);
-    konst(4); globalSet(G_LAST_SIZE);
-    konst(aop == ALU_ADD ? 0 : 1); globalSet(G_LAST_SUB);
-    konst(ARITH_FLAGS); globalSet(G_FLAGS_LAZY);
-    flagSource = aop == ALU_ADD ? FS_ADD : FS_SUB;
-  } else {
-    localGet(L_R); globalSet(G_LAST_RESULT);
-    konst(4); globalSet(G_LAST_SIZE);
-    globalGet(G_FLAGS_RAW); konst(~(CF | OF | AF)); op(OP_I32_AND); globalSet(G_FLAGS_RAW);
-    konst(SF | ZF | PF); globalSet(G_FLAGS_LAZY);
-    flagSource = FS_LOGIC;
-  }
-  localGet(L_R);
-}
-
-/** Push condition cc (0-15) as 0/1: from the last inline ALU operation's locals when possible, else testCC. */
-function condition(cc: i32, source: i32): void {
-  const base = cc & 14, negate = (cc & 1) != 0;
-  let done = true;
-  if (source == FS_SUB) {
-    switch (base) {
-      case 0: localGet(L_A); localGet(L_B); op(OP_I32_XOR); localGet(L_A); localGet(L_R); op(OP_I32_XOR); op(OP_I32_AND); konst(0); op(OP_I32_LT_S); break;
-      case 2: localGet(L_A); localGet(L_B); op(OP_I32_LT_U); break;
-      case 4: localGet(L_R); op(OP_I32_EQZ); break;
-      case 6: localGet(L_A); localGet(L_B); op(OP_I32_LE_U); break;
-      case 8: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
-      case 12: localGet(L_A); localGet(L_B); op(OP_I32_LT_S); break;
-      case 14: localGet(L_A); localGet(L_B); op(OP_I32_LE_S); break;
-      default: done = false;
-    }
-  } else if (source == FS_ADD) {
-    switch (base) {
-      case 0: localGet(L_A); localGet(L_R); op(OP_I32_XOR); localGet(L_B); localGet(L_R); op(OP_I32_XOR); op(OP_I32_AND); konst(0); op(OP_I32_LT_S); break;
-      case 2: localGet(L_R); localGet(L_A); op(OP_I32_LT_U); break;
-      case 4: localGet(L_R); op(OP_I32_EQZ); break;
-      case 8: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
-      default: done = false;
-    }
-  } else if (source == FS_LOGIC) {
-    // CF = OF = 0: O and B are false, BE is ZF, L is SF, LE is ZF or SF.
-    switch (base) {
-      case 0: case 2: konst(0); break;
-      case 4: case 6: localGet(L_R); op(OP_I32_EQZ); break;
-      case 8: case 12: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
-      case 14: localGet(L_R); konst(0); op(OP_I32_LE_S); break;
-      default: done = false;
-    }
-  } else done = false;
-  if (!done) { konst(cc); call(F_TESTCC); return; }
-  if (negate) op(OP_I32_EQZ);
-}
-
 /**
  * Emit one instruction. Returns whether EIP is current afterwards (false for
  * register-only forms, which neither fault nor read EIP and so skip it).
@@ -403,7 +144,7 @@ function emitInstruction(rec: i32, i: i32): bool {
   const v0 = ld32a(rec + REC_VALUES);
   // Forms that leave the flags alone set flagSource back to `source`; ALU operations set their own.
   const source = flagSource;
-  flagSource = FS_NONE;
+  setFlagSource(FS_NONE);
   switch (fast) {
     // ---- register-only forms --------------------------------------------------------
     case F.FAST_ALU_RR: {
@@ -417,7 +158,7 @@ function emitInstruction(rec: i32, i: i32): bool {
     case F.FAST_MOV_RR: {
       const dst = opc == 0x89 ? rm : reg, src = opc == 0x89 ? reg : rm;
       regAddr(); getReg32(src); storeReg32(dst);
-      flagSource = source;
+      setFlagSource(source);
       return false;
     }
     case F.FAST_INC: case F.FAST_DEC:
@@ -430,8 +171,8 @@ function emitInstruction(rec: i32, i: i32): bool {
       if (reg != ALU_CMP) storeReg32(rm); else op(OP_DROP);
       return false;
     }
-    case F.FAST_MOV_RI: regAddr(); konst(v0); storeReg32(opc & 7); flagSource = source; return false;
-    case F.FAST_LEA: regAddr(); emitEa(rec); storeReg32(reg); flagSource = source; return false;
+    case F.FAST_MOV_RI: regAddr(); konst(v0); storeReg32(opc & 7); setFlagSource(source); return false;
+    case F.FAST_LEA: regAddr(); emitEa(rec); storeReg32(reg); setFlagSource(source); return false;
     case F.FAST_ALU_EAX: case F.FAST_ALU_AL: {
       const aop = opc >> 3, size = fast == F.FAST_ALU_EAX ? 4 : 1;
       if (aop != ALU_CMP) regAddr();
@@ -462,24 +203,24 @@ function emitInstruction(rec: i32, i: i32): bool {
     }
     case F.FAST_NOT_NEG:
       regAddr();
-      if (reg == 2) { getReg32(rm); konst(-1); op(OP_I32_XOR); flagSource = source; } // NOT changes no flags
+      if (reg == 2) { getReg32(rm); konst(-1); op(OP_I32_XOR); setFlagSource(source); } // NOT changes no flags
       else { konst(4); getReg32(rm); call(F_NEG); }
       storeReg32(rm);
       return false;
     case F.FAST_SETCC:
       regAddr(); condition(v0 & 15, source); storeReg8(rm);
-      flagSource = source;
+      setFlagSource(source);
       return false;
     case F.FAST_CMOV:
       condition(v0 & 15, source);
       W.byte(OP_IF); W.byte(BLOCKTYPE_VOID); regAddr(); getReg32(rm); storeReg32(reg); op(OP_END);
-      flagSource = source;
+      setFlagSource(source);
       return false;
     case F.FAST_MOV8:
       if (mod3) {
         const dst = opc == 0x88 ? rm : reg, src = opc == 0x88 ? reg : rm;
         regAddr(); getReg8(src); storeReg8(dst);
-        flagSource = source;
+        setFlagSource(source);
         return false;
       }
       break;
@@ -490,7 +231,7 @@ function emitInstruction(rec: i32, i: i32): bool {
         if ((op2 & 1) != 0) getReg16(rm); else getReg8(rm);
         if (op2 >= 0xbe) op((op2 & 1) != 0 ? OP_I32_EXTEND16_S : OP_I32_EXTEND8_S);
         storeReg32(reg);
-        flagSource = source;
+        setFlagSource(source);
         return false;
       }
       break;
@@ -503,25 +244,25 @@ function emitInstruction(rec: i32, i: i32): bool {
   // ---- forms that may fault, exit or use EIP -----------------------------------------------
   setEips(rec);
   switch (fast) {
-    case F.FAST_LOAD: emitRead(rec, 4, i); regAddr(); localGet(L_VAL); storeReg32(reg); flagSource = source; return true;
+    case F.FAST_LOAD: emitRead(rec, 4, i); regAddr(); localGet(L_VAL); storeReg32(reg); setFlagSource(source); return true;
     case F.FAST_STORE: case F.FAST_MOV_MI:
       emitEa(rec); localSet(L_OFF);
       if (fast == F.FAST_STORE) getReg32(reg); else konst(v0);
       localSet(L_VAL);
       emitWriteAt(eaSeg(rec), 4, i);
-      flagSource = source;
+      setFlagSource(source);
       return true;
     case F.FAST_PUSH: case F.FAST_PUSH_I:
       konst(4);
       if (fast == F.FAST_PUSH) getReg32(opc & 7); else konst(opc == 0x68 ? v0 : sext8(v0));
       call(F_PUSH);
       returnIfAborted(i); returnIfExit(i + 1);
-      flagSource = source;
+      setFlagSource(source);
       return true;
     case F.FAST_POP:
       konst(4); call(F_POP); localSet(L_VAL); returnIfAborted(i);
       regAddr(); localGet(L_VAL); storeReg32(opc & 7);
-      flagSource = source;
+      setFlagSource(source);
       return true;
     case F.FAST_JCC8: case F.FAST_JCC32: {
       const cc = fast == F.FAST_JCC8 ? opc & 15 : v0 & 15;
@@ -533,7 +274,7 @@ function emitInstruction(rec: i32, i: i32): bool {
       returnIfAborted(i);
       konst(i + 1); op(OP_RETURN);
       op(OP_END);
-      flagSource = source;
+      setFlagSource(source);
       return true;
     }
     case F.FAST_JMP8: case F.FAST_JMP32: case F.FAST_CALL: {
@@ -583,7 +324,7 @@ function emitInstruction(rec: i32, i: i32): bool {
       regAddr(); localGet(L_VAL);
       if (op2 >= 0xbe) op(size == 2 ? OP_I32_EXTEND16_S : OP_I32_EXTEND8_S);
       storeReg32(reg);
-      flagSource = source;
+      setFlagSource(source);
       return true;
     }
     case F.FAST_IMUL:
@@ -602,7 +343,7 @@ function emitInstruction(rec: i32, i: i32): bool {
         regAddr(); localGet(L_VAL);
         if (size == 1) storeReg8(reg); else storeReg16(reg);
       }
-      flagSource = source;
+      setFlagSource(source);
       return true;
     }
     default:
@@ -614,3 +355,4 @@ function emitInstruction(rec: i32, i: i32): bool {
       return true;
   }
 }
+

@@ -117,7 +117,7 @@ options:
   --no-tcache         turn the translation cache off (decode every instruction as it runs)
   --no-compile        Wasm engine: replay cached blocks instead of compiling hot ones to Wasm
   --compile-threshold N  Wasm engine: compile a block once it was replayed N times, at the next exit
-                      (default: after 50 replays, in batches)
+                      (default: after 5000 replays, in batches)
   --deterministic     virtual time from retired instructions: the same guest and input print the same
   --append STR        kernel command line, as QEMU's -append
   --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd

@@ -30,6 +30,9 @@ const IMPORTS = [
   "jitDec", "jitShiftOp", "jitImulTrunc", "jitNeg",
 ] as const;
 
+/** Budget exits a batch smaller than compileBatch waits before it is compiled anyway. */
+const BUDGET_EXITS_BEFORE_SMALL_BATCH = 4;
+
 export interface BlockCompilerStats { modules: number; blocks: number; bytes: number; ms: number }
 
 export class BlockCompiler {
@@ -37,6 +40,7 @@ export class BlockCompiler {
   /** Table slot 0 stays empty (a null function reference). */
   private nextSlot = 1;
   private generation = -1;
+  private budgetExitsWaited = 0;
   readonly stats: BlockCompilerStats = { modules: 0, blocks: 0, bytes: 0, ms: 0 };
 
   constructor(private readonly core: RawCore, threshold: number, private readonly batch: number) {
@@ -50,19 +54,23 @@ export class BlockCompiler {
   }
 
   /**
-   * Compile and install what the cache has queued: in batches, since each
-   * module costs a compilation and an instantiation — unless the run used
-   * up its budget (the guest is computing, not waiting for the VMM).
+   * Compile and install what the cache has queued, in batches: each module
+   * costs a compilation, an instantiation and some memory. A smaller batch
+   * waits until the guest has used up its budget a few times over (it is
+   * computing, not waiting for the VMM), so a hot loop still gets compiled.
    */
   compilePending(budgetExit: boolean): void {
     const n = this.core.jitPending();
-    if (n === 0 || (n < this.batch && !budgetExit)) return;
+    if (n === 0) { this.budgetExitsWaited = 0; return; }
+    if (n < this.batch && (!budgetExit || ++this.budgetExitsWaited < BUDGET_EXITS_BEFORE_SMALL_BATCH)) return;
+    this.budgetExitsWaited = 0;
     const t0 = performance.now();
     const generation = this.core.jitCacheGeneration();
     if (generation !== this.generation) { this.generation = generation; this.nextSlot = 1; }
     const length = this.core.jitEmit();
     if (length === 0) { this.core.jitInstall(-1); return; }
-    const bytes = new Uint8Array(this.core.memory.buffer, this.core.jitBuffer(), length).slice();
+    // (Compiled straight from core memory: V8 keeps its own copy of the bytes.)
+    const bytes = new Uint8Array(this.core.memory.buffer, this.core.jitBuffer(), length);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { c: this.imports });
     const table = this.core.table;
     const first = this.nextSlot;

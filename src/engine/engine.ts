@@ -36,7 +36,7 @@ function checkRam(ramBytes: number): void {
 export interface WasmEngineOptions {
   /** Compile hot translation-cache blocks to Wasm (default true; see block-compiler.ts). */
   compileBlocks?: boolean;
-  /** Replays of a block before it is queued for compilation (default 50). */
+  /** Replays of a block before it is queued for compilation (default 5000: compiled code costs memory, so only hot blocks). */
   compileThreshold?: number;
   /** Queued blocks that make a module worth compiling at an exit other than the budget's (default 64). */
   compileBatch?: number;
@@ -60,7 +60,7 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
   let core: CoreExports = exports;
   let compiler: BlockCompiler | undefined;
   if (options.compileBlocks ?? true) {
-    compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 50, options.compileBatch ?? 64);
+    compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 5000, options.compileBatch ?? 64);
     const c = compiler;
     // Queued blocks are compiled between runs, where the VMM is anyway.
     core = Object.create(exports) as CoreExports;
