@@ -27,7 +27,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, instrEip, setInstrEip, cs32, segLimit, CS, reg32, setReg32 } from "./state";
+import { eip, setEip, setInstrEip, cs32, segLimit, CS } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -39,7 +39,6 @@ import {
 import { fastForm, runFast, FAST_NONE } from "./fastforms";
 import { step, exec1 } from "./cpu/exec";
 import { aborted } from "./fault";
-import { SS } from "./state";
 import { exitReason, EXIT_NONE } from "./exit";
 import { ramSize } from "./memory";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
