@@ -42,14 +42,10 @@ export function translate(lin: i32, access: i32): i32 {
     if ((pde & PTE_PS) != 0 && (cr4 & CR4_PSE) != 0) {
       // 4 MiB page: the PDE is the leaf.
       if (!permitted(rw, us, write, user)) { pageFault(lin, access, true); return -1; }
-      let upd = pde | PTE_A;
-      if (write) upd |= PTE_D;
-      if (upd != pde) ptWrite(pdeAddr, upd);
+      flags |= commitLeaf(pdeAddr, pde, rw, write);
       pa = (pde & 0xffc00000) | (lin & 0x3fffff);
       noteLargePage();
-      if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
       if (us == 0) flags |= TLB_NO_USER;
-      if ((pde & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     } else {
       const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
       const pte = ptRead(pteAddr);
@@ -59,13 +55,9 @@ export function translate(lin: i32, access: i32): i32 {
       // Accessed bits are set only once the whole walk succeeds, as Intel CPUs and Bochs do
       // (QEMU sets the PDE's early); test386.asm's #PF handler checks the PDE's A is still 0.
       if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A);
-      let upd = pte | PTE_A;
-      if (write) upd |= PTE_D;
-      if (upd != pte) ptWrite(pteAddr, upd);
+      flags |= commitLeaf(pteAddr, pte, rw, write);
       pa = (pte & 0xfffff000) | (lin & 0xfff);
-      if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
       if (us == 0) flags |= TLB_NO_USER;
-      if ((pte & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     }
     pa &= a20Mask;
   }
@@ -87,6 +79,22 @@ function permitted(rw: i32, us: i32, write: bool, user: bool): bool {
   // Supervisor: writes to read-only pages fault only with CR0.WP.
   if (write && rw == 0 && (cr0 & CR0_WP) != 0) return false;
   return true;
+}
+
+/**
+ * A leaf entry (PTE, or a PDE mapping a large page) that allowed the access:
+ * set its accessed bit, and dirty bit on a write, and return the TLB flags it
+ * implies (read-only until dirty or when not writable at some level; global).
+ * `rw` is the writable bit combined over all levels.
+ */
+function commitLeaf(entryAddr: i32, entry: i32, rw: i32, write: bool): i32 {
+  let upd = entry | PTE_A;
+  if (write) upd |= PTE_D;
+  if (upd != entry) ptWrite(entryAddr, upd);
+  let flags = 0;
+  if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
+  if ((entry & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
+  return flags;
 }
 
 function pageFault(lin: i32, access: i32, present: bool): void {
@@ -148,13 +156,9 @@ function walkPae(lin: i32, access: i32): i32 {
   if ((pde & PTE_PS) != 0) {
     // 2 MiB page.
     if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
-    let upd = pde | PTE_A;
-    if (write) upd |= PTE_D;
-    if (upd != pde) ptWrite(pdeAddr, upd);
+    flags |= commitLeaf(pdeAddr, pde, rw, write);
     pa = (pde & 0xffe00000) | (lin & 0x1fffff);
     noteLargePage();
-    if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
-    if ((pde & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     if ((pdeHi & 0xf) != 0) { above4G(lin); return -1; }
   } else {
     const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x1ff) << 3);
@@ -165,12 +169,8 @@ function walkPae(lin: i32, access: i32): i32 {
     nx = nx || ((efer & EFER_NXE) != 0 && pteHi < 0);
     if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
     if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A); // only after a successful walk, as above
-    let upd = pte | PTE_A;
-    if (write) upd |= PTE_D;
-    if (upd != pte) ptWrite(pteAddr, upd);
+    flags |= commitLeaf(pteAddr, pte, rw, write);
     pa = (pte & 0xfffff000) | (lin & 0xfff);
-    if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
-    if ((pte & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
     if ((pteHi & 0xf) != 0) { above4G(lin); return -1; }
   }
   if (us == 0) flags |= TLB_NO_USER;
