@@ -33,7 +33,11 @@ const IMPORTS = [
 /** Budget exits a batch smaller than compileBatch waits before it is compiled anyway. */
 const BUDGET_EXITS_BEFORE_SMALL_BATCH = 4;
 
-export interface BlockCompilerStats { modules: number; blocks: number; bytes: number; ms: number }
+export interface BlockCompilerStats {
+  modules: number; blocks: number; bytes: number; ms: number;
+  /** Why compiling stopped (the first module that failed to compile or instantiate). */
+  error?: string;
+}
 
 export class BlockCompiler {
   private readonly imports: WebAssembly.ModuleImports = {};
@@ -71,7 +75,18 @@ export class BlockCompiler {
     if (length === 0) { this.core.jitInstall(-1); return; }
     // (Compiled straight from core memory: V8 keeps its own copy of the bytes.)
     const bytes = new Uint8Array(this.core.memory.buffer, this.core.jitBuffer(), length);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { c: this.imports });
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { c: this.imports });
+    } catch (e) {
+      // A page whose Content-Security-Policy forbids compiling Wasm, or a module the
+      // emitter got wrong: the guest goes on with every block replayed, and the
+      // reason stays in the statistics (tests check that blocks do get compiled).
+      this.stats.error = e instanceof Error ? e.message : String(e);
+      this.core.jitInstall(-1);
+      this.core.setJitEnabled(false, 1);
+      return;
+    }
     const table = this.core.table;
     const first = this.nextSlot;
     if (table.length < first + n) table.grow(first + n - table.length);

@@ -46,7 +46,7 @@ export interface VmStats {
   tlbLookups: number;
   tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
-  compiler?: { blocks: number; modules: number; bytes: number; ms: number };
+  compiler?: { blocks: number; modules: number; bytes: number; ms: number; error?: string };
 }
 
 /** How many instructions the core may run per call before coming back to the VMM. */
