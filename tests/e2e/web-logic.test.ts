@@ -10,7 +10,7 @@ import type { VmStats } from "../../src/vmm/vm.js";
 
 function stats(instructions: number, exits: Record<string, number>, tlbMisses: number, lookups: number, hits: number): VmStats {
   return {
-    instructions, exits, tlbMisses, tlbFlushes: 0,
+    instructions, exits, tlbMisses, tlbFlushes: 0, tlbLookups: 0,
     tcache: { enabled: true, lookups, hits, blocksBuilt: 0, invalidations: 0, evictions: 0 },
   };
 }

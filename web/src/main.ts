@@ -82,7 +82,8 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       const exits = Object.values(s.exits).reduce((a, b) => a + b, 0);
       summaryEl.textContent =
         `instructions ${fmt(s.instructions, 2)}   MIPS ${r ? r.mips.toFixed(1) : "–"}   slice ${fmt(m.slice, 1)}\n` +
-        `exits ${fmt(exits, 1)}   TLB misses ${fmt(s.tlbMisses, 1)}   tcache hits ${s.tcache.lookups ? ((100 * s.tcache.hits) / s.tcache.lookups).toFixed(1) + "%" : "–"}`;
+        `exits ${fmt(exits, 1)}   TLB misses ${fmt(s.tlbMisses, 1)}   tcache hits ${s.tcache.lookups ? ((100 * s.tcache.hits) / s.tcache.lookups).toFixed(1) + "%" : "–"}` +
+        `   compiled blocks ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.blocks, 1)) : "–"}`;
       break;
     }
   }
