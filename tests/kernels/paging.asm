@@ -88,34 +88,6 @@ VEC_RING0   equ 0x83
     mov dword [exc_resume], 0
 %endmacro
 
-; ring-3 printing through INT 0x80
-%macro R3PRINT 1
-    [section .rodata]
-%%s: db %1, 0
-    __SECT__
-    push eax
-    push esi
-    mov eax, 1
-    mov esi, %%s
-    int VEC_SYS
-    pop esi
-    pop eax
-%endmacro
-%macro R3HEX 1
-    push eax
-    push ebx
-    mov ebx, %1
-    mov eax, 2
-    int VEC_SYS
-    pop ebx
-    pop eax
-%endmacro
-%macro R3NL 0
-    push eax
-    mov eax, 3
-    int VEC_SYS
-    pop eax
-%endmacro
 ; T3: ring-3 version of T
 %macro T3 2-*
     R3PRINT %1
