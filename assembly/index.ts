@@ -36,7 +36,10 @@ export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
 // modules of compiled blocks; these are what a compiled block imports.
 export { jitEmit } from "./jit/compiler";
 export { jitInstall, setJitEnabled, replayRecord as jitStep } from "./tcache";
-export { eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, cplUserMask as jitCplUserMask } from "./state";
+export {
+  eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, cplUserMask as jitCplUserMask,
+  mmioReadsAnswered as jitMmioReadsAnswered,
+} from "./state";
 export { tlbLookups as jitTlbLookups } from "./cpu/access";
 export { aborted as jitAborted } from "./fault";
 export { exitReason as jitExitReason } from "./exit";

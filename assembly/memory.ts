@@ -3,9 +3,13 @@
 // through here or through a TLB entry that was filled from here, so a guest
 // address can never reach core metadata: RAM accesses are bounds-checked
 // against ramSize and land above RAM_BASE.
-import { RAM_BASE, ROM, ROM_MAX } from "./layout";
-import { ld8, ld16, ld32, st8, st16, st32 } from "./portable";
-import { armResponse, takeResponse, response, setExit, EXIT_MMIO_READ, EXIT_MMIO_WRITE, exitReason, EXIT_NONE } from "./exit";
+import { RAM_BASE, ROM, ROM_MAX, MMIO_READS } from "./layout";
+import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "./portable";
+import {
+  armResponse, takeResponse, response, setExit, setExitField, EXIT_MMIO_READ, EXIT_MMIO_WRITE, EXIT_UNIMPLEMENTED,
+  X_DETAIL, exitReason, EXIT_NONE,
+} from "./exit";
+import { instrEip, mmioReadsAnswered, setMmioReadsAnswered } from "./state";
 import { requestRestart } from "./fault";
 import { writeHitsCode, invalidateCodeAt } from "./tcache";
 
@@ -84,16 +88,61 @@ export function physRead(pa: i32, sz: i32): i32 {
     const h = physHost(pa, kind);
     return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
   }
-  // MMIO: the instruction is re-executed with the VMM's answer.
-  if (takeResponse(EXIT_MMIO_READ, pa, sz)) {
-    const v = response(0);
-    return sz == 1 ? v & 0xff : sz == 2 ? v & 0xffff : v;
+  return mmioRead(pa, sz);
+}
+
+// ---- MMIO reads ----------------------------------------------------------------------
+// An MMIO read exits to the VMM and the instruction is executed again with the
+// answer (exit.ts). An instruction that reads several MMIO locations (LDS,
+// CMPS, POPA, a read split into bytes) exits once per location: the reads it
+// had answered before an exit are carried into its next execution and
+// answered again from there, in order, so each location is read from the
+// device once. Carried answers belong to one instruction (its EIP) and are
+// dropped at the first read that does not match them.
+const MMIO_MAX_READS: i32 = 16;
+const ANSWERED: i32 = MMIO_READS;                       // 16 × (address, size, value)
+const CARRIED: i32 = MMIO_READS + MMIO_MAX_READS * 12;  // the same, for the re-execution
+let carriedCount: i32 = 0;
+let carriedNext: i32 = 0;
+let carriedEip: i32 = 0;
+
+function mmioRead(pa: i32, sz: i32): i32 {
+  let v: i32;
+  const c = CARRIED + carriedNext * 12;
+  if (carriedNext < carriedCount && carriedEip == instrEip && ld32a(c) == pa && ld32a(c + 4) == sz) {
+    v = ld32a(c + 8);
+    carriedNext++;
+  } else {
+    carriedCount = 0;
+    if (!takeResponse(EXIT_MMIO_READ, pa, sz)) { mmioReadExit(pa, sz); return 0; }
+    v = response(0);
   }
-  if (exitReason != EXIT_NONE) { requestRestart(); return 0; }
+  const n = mmioReadsAnswered;
+  if (n < MMIO_MAX_READS) {
+    const a = ANSWERED + n * 12;
+    st32a(a, pa); st32a(a + 4, sz); st32a(a + 8, v);
+  }
+  setMmioReadsAnswered(n + 1);
+  return sz == 1 ? v & 0xff : sz == 2 ? v & 0xffff : v;
+}
+
+function mmioReadExit(pa: i32, sz: i32): void {
+  if (exitReason != EXIT_NONE) { requestRestart(); return; }
+  const n = mmioReadsAnswered;
+  if (n >= MMIO_MAX_READS) {
+    // More locations than can be carried: stop with a clear exit rather than loop.
+    setExit(EXIT_UNIMPLEMENTED, pa, sz, 0);
+    setExitField(X_DETAIL, 6);
+    requestRestart();
+    return;
+  }
+  for (let i = 0; i < n * 12; i += 4) st32a(CARRIED + i, ld32a(ANSWERED + i));
+  carriedCount = n;
+  carriedNext = 0;
+  carriedEip = instrEip;
   armResponse(EXIT_MMIO_READ, pa, sz);
   setExit(EXIT_MMIO_READ, pa, sz, 0);
   requestRestart();
-  return 0;
 }
 
 function physReadBytes(pa: i32, sz: i32): i32 {

@@ -86,7 +86,10 @@ export let retired: f64 = 0;
 
 // Setters for the globals (AssemblyScript exports only functions across modules cleanly).
 export function setEip(v: i32): void { eip = v; }
-export function setInstrEip(v: i32): void { instrEip = v; }
+export function setInstrEip(v: i32): void { instrEip = v; mmioReadsAnswered = 0; }
+/** MMIO reads the current instruction has had answered (memory.ts); each instruction starts with none. */
+export let mmioReadsAnswered: i32 = 0;
+export function setMmioReadsAnswered(v: i32): void { mmioReadsAnswered = v; }
 export function setFlagsRaw(v: i32): void { flagsRaw = v; }
 export function setCpl(v: i32): void { cpl = v; cplUserMask = v == 3 ? 4 : 0; }
 /** TLB_NO_USER (mmu/tlb.ts) at CPL 3, else 0: the TLB flag that sends this CPL's accesses to the slow path. */

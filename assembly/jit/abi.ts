@@ -19,7 +19,8 @@ export const G_LAST_OP2: i32 = 11;
 export const G_LAST_RESULT: i32 = 12;
 export const G_LAST_SIZE: i32 = 13;
 export const G_LAST_SUB: i32 = 14;
-export const IMPORTED_GLOBALS: i32 = 15;
+export const G_MMIO_READS: i32 = 15; // state.ts mmioReadsAnswered: each instruction starts with none
+export const IMPORTED_GLOBALS: i32 = 16;
 
 // Function types.
 export const T_BLOCK: i32 = 0;   // () -> i32

@@ -76,7 +76,7 @@ export function jitEmit(): i32 {
   importGlobal("jitCplUserMask", I32); importGlobal("jitTlbLookups", F64);
   importGlobal("jitFlagsRaw", I32); importGlobal("jitFlagsLazy", I32); importGlobal("jitLastOp1", I32);
   importGlobal("jitLastOp2", I32); importGlobal("jitLastResult", I32); importGlobal("jitLastSize", I32);
-  importGlobal("jitLastSub", I32);
+  importGlobal("jitLastSub", I32); importGlobal("jitMmioReadsAnswered", I32);
   importFunc("jitStep", T_V_I); importFunc("jitReadV", T_I_III); importFunc("jitWriteV", T_V_IIII);
   importFunc("jitAlu", T_I_IIII); importFunc("jitTestCC", T_I_I); importFunc("jitJumpNear", T_V_II);
   importFunc("jitPush", T_V_II); importFunc("jitPop", T_I_I); importFunc("jitCallNear", T_V_II);

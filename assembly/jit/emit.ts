@@ -12,7 +12,7 @@ import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "../state";
 import {
   BLOCKTYPE_VOID, F_ALU, F_READ, F_TESTCC, F_WRITE, G_ABORTED, G_EIP, G_EXIT_REASON, G_FLAGS_LAZY,
   G_FLAGS_RAW, G_FLAT_SEGS, G_INSTR_EIP, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT, G_LAST_SIZE,
-  G_LAST_SUB, G_SMC_HIT, G_TLB_LOOKUPS, G_USER_MASK, I32, L_A, L_B, L_ENTRY, L_OFF, L_R, L_START,
+  G_LAST_SUB, G_MMIO_READS, G_SMC_HIT, G_TLB_LOOKUPS, G_USER_MASK, I32, L_A, L_B, L_ENTRY, L_OFF, L_R, L_START,
   L_VAL, NO_REG, OP_CALL, OP_ELSE, OP_END, OP_F64_ADD, OP_F64_CONST, OP_GLOBAL_GET, OP_GLOBAL_SET,
   OP_I32_ADD, OP_I32_AND, OP_I32_CONST, OP_I32_EQ, OP_I32_EQZ, OP_I32_LE_S, OP_I32_LE_U, OP_I32_LOAD,
   OP_I32_LOAD16_U, OP_I32_LOAD8_U, OP_I32_LT_S, OP_I32_LT_U, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U,
@@ -30,11 +30,12 @@ export function memOp(o: i32, align: i32, offset: i32): void { W.byte(o); W.u32l
 export function setEipTo(rel: i32): void {
   localGet(L_START); konst(rel); op(OP_I32_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_EIP);
 }
-/** instrEip and EIP of an instruction that may fault, exit or read EIP. */
+/** instrEip and EIP of an instruction that may fault, exit or read EIP; as state.ts setInstrEip, no MMIO reads answered yet. */
 export function setEips(rec: i32): void {
   const pos = ld32a(rec + REC_POS);
   const ieip = pos & 0xffff;
   localGet(L_START); konst(ieip); op(OP_I32_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_INSTR_EIP);
+  konst(0); W.byte(OP_GLOBAL_SET); W.u32leb(G_MMIO_READS);
   setEipTo(ieip + (pos >>> 16));
 }
 /** Offset of the byte after the instruction, relative to the block's entry EIP. */

@@ -25,7 +25,7 @@ interface RawCore {
 const IMPORTS = [
   "memory", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitCplUserMask",
   "jitTlbLookups", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
-  "jitLastSub", "jitStep", "jitReadV", "jitWriteV",
+  "jitLastSub", "jitMmioReadsAnswered", "jitStep", "jitReadV", "jitWriteV",
   "jitAlu", "jitTestCC", "jitJumpNear", "jitPush", "jitPop", "jitCallNear", "jitRetNear", "jitProbeWriteV", "jitInc",
   "jitDec", "jitShiftOp", "jitImulTrunc", "jitNeg",
 ] as const;

@@ -23,7 +23,7 @@ export type VcpuExit =
 
 export type ExitReason = VcpuExit["reason"];
 
-const UNIMPLEMENTED_DETAIL = ["instruction", "x87 FPU instruction", "instruction fetch from MMIO", "hardware task switch", "task switch into virtual-8086 mode", "PAE mapping of a physical address above 4 GiB"];
+const UNIMPLEMENTED_DETAIL = ["instruction", "x87 FPU instruction", "instruction fetch from MMIO", "hardware task switch", "task switch into virtual-8086 mode", "PAE mapping of a physical address above 4 GiB", "instruction reading more than 16 MMIO locations"];
 
 /** Decode the exit block at `base` in the core's memory. */
 export function readExit(view: DataView, base: number, code: number): VcpuExit {

@@ -23,8 +23,11 @@
 ; instruction fetches from MMIO; ports 0xE4 (host-side page flush) and
 ; 0x2000-0x2017 (IRQ lines; the PICs stay masked).
 ;
-; Every instruction here reads at most one MMIO location (the core keeps one
-; MMIO read response per instruction; MOVSD reads one and writes one).
+; Several MMIO reads in one instruction: CMPSD with both operands in the
+; window, LFS (offset and selector), POPAD from a stack in the window (each
+; location is read from the device once; the core carries the answered reads
+; into the instruction's re-execution). Every instruction writes at most one
+; MMIO location (MOVSD reads one and writes one).
 
 %include "lib.inc"
 
@@ -141,6 +144,25 @@ main:
     T 'movsd +0x50 -> RAM', {mov esi, MMIO + 0x50}, {mov edi, ram_buf + 4}, {movsd}, {mov eax, [ram_buf + 4]}
     T 'movsd +0x54 -> +0x60', {mov esi, MMIO + 0x54}, {mov edi, MMIO + 0x60}, {movsd}, {mov eax, [MMIO + 0x60]}
     T 'movsw +0x5c -> +0x64', {mov esi, MMIO + 0x5c}, {mov edi, MMIO + 0x64}, {movsw}, {mov eax, [MMIO + 0x64]}
+
+    ; instructions that read several MMIO locations
+    mov dword [MMIO + 0xb0], 5
+    mov dword [MMIO + 0xb4], 7
+    T 'cmpsd +0xb0 (5) vs +0xb4 (7): flags', {mov esi, MMIO + 0xb0}, {mov edi, MMIO + 0xb4}, {cmpsd}, {pushfd}, {pop eax}, {and eax, 0x8d5}
+    T '  esi after cmpsd', {mov eax, esi}, {sub eax, MMIO}
+    mov dword [MMIO + 0xc0], 0x12345678
+    mov word [MMIO + 0xc4], SEL_DATA0
+    T 'lfs from +0xc0: offset', {xor eax, eax}, {lfs eax, [MMIO + 0xc0]}
+    T '  fs', {mov eax, fs}
+    mov dword [MMIO + 0xd0], 0x0000d0d0     ; edi
+    mov dword [MMIO + 0xd4], 0x0000d4d4     ; esi
+    mov dword [MMIO + 0xd8], 0x0000d8d8     ; ebp
+    mov dword [MMIO + 0xdc], 0xffffffff     ; (esp: skipped)
+    mov dword [MMIO + 0xe0], 0x00e00000     ; ebx
+    mov dword [MMIO + 0xe4], 0x0e400000     ; edx
+    mov dword [MMIO + 0xe8], 0xe8000000     ; ecx
+    mov dword [MMIO + 0xec], 0x000000ec     ; eax
+    T 'popad from a stack at +0xd0: eax^ebx^ecx^edx^esi^edi^ebp', {mov [ram_buf + 0x30], esp}, {mov esp, MMIO + 0xd0}, {popad}, {mov esp, [ram_buf + 0x30]}, {xor eax, ebx}, {xor eax, ecx}, {xor eax, edx}, {xor eax, esi}, {xor eax, edi}, {xor eax, ebp}
     T 'rep stosd x4 to +0x70', {mov edi, MMIO + 0x70}, {mov ecx, 4}, {mov eax, 0x70707070}, {rep stosd}, {mov eax, edi}, {sub eax, MMIO}
     SHOW '  +0x70', MMIO + 0x70
     SHOW '  +0x74', MMIO + 0x74
