@@ -24,7 +24,7 @@ import { loadPdptes } from "./mmu/walk";
 import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
-import { setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
+import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
@@ -83,6 +83,8 @@ export function run(budget: i32): i32 {
   clearExitReason();
   let n = 0;
   let done = 0;
+  // MMIO writes an instruction queued behind its first one leave first, one exit each.
+  if (takeQueuedWrite()) n = budget;
   while (n < budget) {
     // Events between instructions.
     const shadow = irqShadow;
@@ -152,6 +154,7 @@ function afterAbort(): bool {
 /** Reset the CPU to its power-on state and set the RAM size (bytes). */
 export function reset(ramBytes: i32): void {
   setRamSize(ramBytes);
+  resetMmioState();
   for (let i = 0; i < 8; i++) setReg32(i, 0);
   setReg32(EDX, 0x0633); // family/model/stepping after reset, as CPUID reports
   setFlags(2);

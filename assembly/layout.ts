@@ -16,7 +16,7 @@ export const DR: i32 = 0x1100;            // 8 × i32: DR0..DR7
 export const EXIT: i32 = 0x1200;          // the exit block, see exit.ts
 export const EXIT_SIZE: i32 = 0x100;
 export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical order) + scratch slots, 0xA0 bytes (cpu/fpu/state.ts)
-export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, then those carried into its re-execution (memory.ts)
+export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, those carried into its re-execution, queued MMIO writes (memory.ts; 0x240 bytes)
 
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:
 // entry = (hostPage ^ linearPage) | flag bits; 0 means not cached.

@@ -162,8 +162,32 @@ export function physWrite(pa: i32, sz: i32, v: i32): void {
     return;
   }
   if (kind == PHYS_ROM) return;
-  if (exitReason != EXIT_NONE) return; // only one MMIO write can leave per instruction
-  setExit(EXIT_MMIO_WRITE, pa, sz, v);
+  // MMIO: the write leaves as an exit once the instruction is done. Further writes of the
+  // same instruction (PUSHA, MOVS, a write split into bytes) wait in a queue, and run()
+  // sends them out one exit each before it executes anything else (takeQueuedWrite).
+  if (exitReason == EXIT_NONE) { setExit(EXIT_MMIO_WRITE, pa, sz, v); return; }
+  if (queuedWrites < MMIO_MAX_WRITES) {
+    const q = QUEUED_WRITES + queuedWrites * 12;
+    st32a(q, pa); st32a(q + 4, sz); st32a(q + 8, v);
+    queuedWrites++;
+  }
+}
+
+const MMIO_MAX_WRITES: i32 = 16;
+const QUEUED_WRITES: i32 = MMIO_READS + 2 * MMIO_MAX_READS * 12;  // 16 × (address, size, value)
+let queuedWrites: i32 = 0;
+let queuedNext: i32 = 0;
+
+/** Machine reset: no MMIO answers carried, no writes queued. */
+export function resetMmioState(): void { carriedCount = 0; queuedWrites = 0; queuedNext = 0; }
+
+/** If an instruction left MMIO writes queued, make the next one the current exit and return true. */
+export function takeQueuedWrite(): bool {
+  if (queuedNext >= queuedWrites) { queuedWrites = 0; queuedNext = 0; return false; }
+  const q = QUEUED_WRITES + queuedNext * 12;
+  setExit(EXIT_MMIO_WRITE, ld32a(q), ld32a(q + 4), ld32a(q + 8));
+  queuedNext++;
+  return true;
 }
 
 function physWriteBytes(pa: i32, sz: i32, v: i32): void {

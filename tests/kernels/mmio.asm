@@ -26,8 +26,8 @@
 ; Several MMIO reads in one instruction: CMPSD with both operands in the
 ; window, LFS (offset and selector), POPAD from a stack in the window (each
 ; location is read from the device once; the core carries the answered reads
-; into the instruction's re-execution). Every instruction writes at most one
-; MMIO location (MOVSD reads one and writes one).
+; into the instruction's re-execution); several MMIO writes in one instruction:
+; PUSHAD to a stack in the window (the core sends them as one exit each).
 
 %include "lib.inc"
 
@@ -162,6 +162,15 @@ main:
     mov dword [MMIO + 0xe4], 0x0e400000     ; edx
     mov dword [MMIO + 0xe8], 0xe8000000     ; ecx
     mov dword [MMIO + 0xec], 0x000000ec     ; eax
+    T 'pushad to a stack at +0x120, then read back', {mov [ram_buf + 0x30], esp}, {mov eax, 0xa0a0a0a0}, {mov ecx, 0xc1c1c1c1}, {mov edx, 0xd2d2d2d2}, {mov ebx, 0xb3b3b3b3}, {mov ebp, 0xb5b5b5b5}, {mov esi, 0x56565656}, {mov edi, 0xd7d7d7d7}, {mov esp, MMIO + 0x120}, {pushad}, {mov esp, [ram_buf + 0x30]}, {mov eax, [MMIO + 0x100]}
+    SHOW '  +0x104 (esi)', MMIO + 0x104
+    SHOW '  +0x108 (ebp)', MMIO + 0x108
+    SHOW '  +0x10c (esp)', MMIO + 0x10c
+    SHOW '  +0x110 (ebx)', MMIO + 0x110
+    SHOW '  +0x114 (edx)', MMIO + 0x114
+    SHOW '  +0x118 (ecx)', MMIO + 0x118
+    SHOW '  +0x11c (eax)', MMIO + 0x11c
+    T 'movsd +0x104 -> +0x140 (read and write)', {mov esi, MMIO + 0x104}, {mov edi, MMIO + 0x140}, {movsd}, {mov eax, [MMIO + 0x140]}
     T 'popad from a stack at +0xd0: eax^ebx^ecx^edx^esi^edi^ebp', {mov [ram_buf + 0x30], esp}, {mov esp, MMIO + 0xd0}, {popad}, {mov esp, [ram_buf + 0x30]}, {xor eax, ebx}, {xor eax, ecx}, {xor eax, edx}, {xor eax, esi}, {xor eax, edi}, {xor eax, ebp}
     T 'rep stosd x4 to +0x70', {mov edi, MMIO + 0x70}, {mov ecx, 4}, {mov eax, 0x70707070}, {rep stosd}, {mov eax, edi}, {sub eax, MMIO}
     SHOW '  +0x70', MMIO + 0x70
