@@ -3,6 +3,7 @@
 // rest are module globals (Wasm globals / JS module variables).
 import { REGS, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_ATTR, SEG_LO, SEG_HI } from "./layout";
 import { ld8, st8, ld16, st16, ld32a, st32a } from "./portable";
+import { TLB_NO_USER } from "./mmu/tlb";
 
 export const EAX: i32 = 0; export const ECX: i32 = 1; export const EDX: i32 = 2; export const EBX: i32 = 3;
 export const ESP: i32 = 4; export const EBP: i32 = 5; export const ESI: i32 = 6; export const EDI: i32 = 7;
@@ -91,8 +92,8 @@ export function setInstrEip(v: i32): void { instrEip = v; mmioReadsAnswered = 0;
 export let mmioReadsAnswered: i32 = 0;
 export function setMmioReadsAnswered(v: i32): void { mmioReadsAnswered = v; }
 export function setFlagsRaw(v: i32): void { flagsRaw = v; }
-export function setCpl(v: i32): void { cpl = v; cplUserMask = v == 3 ? 4 : 0; }
-/** TLB_NO_USER (mmu/tlb.ts) at CPL 3, else 0: the TLB flag that sends this CPL's accesses to the slow path. */
+export function setCpl(v: i32): void { cpl = v; cplUserMask = v == 3 ? TLB_NO_USER : 0; }
+/** TLB_NO_USER at CPL 3, else 0: the TLB flag that sends this CPL's accesses to the slow path. */
 export let cplUserMask: i32 = 0;
 /**
  * Segments whose accesses need no limit or type check — base 0, limit 4 GiB,

@@ -153,7 +153,7 @@ export function tcFlushAll(): void {
 // ---- the block compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
 
 /** Replays after which a block is queued for compilation (set by the engine). */
-let jitHot: i32 = 5000;
+let jitHot: i32 = 0; // (the engine sets it with jitEnabled: src/engine/engine.ts has the default)
 export let jitEnabled: bool = false;
 export let jitQueued: i32 = 0;
 export let jitGeneration: i32 = 0;

@@ -4,8 +4,8 @@
 // crossings, ROM writes, MMIO, TLB misses — takes the slow path.
 import { TLB } from "../layout";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a } from "../portable";
-import { cpl, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
-import { TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
+import { cpl, cplUserMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
+import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
 import { translate, ACC_WRITE, ACC_USER } from "../mmu/walk";
 import { physRead, physWrite } from "../memory";
 import { aborted, raise, GP, SSF } from "../fault";
@@ -33,7 +33,6 @@ export function segCheck(seg: i32, off: i32, sz: i32, write: bool): bool {
 
 // ---- linear accesses ------------------------------------------------------
 
-function userMask(): i32 { return cpl == 3 ? TLB_NO_USER : 0; }
 
 /** Data accesses that consulted the TLB (for the hit rate: 1 - fills / lookups). */
 export let tlbLookups: f64 = 0;
@@ -42,7 +41,7 @@ export let tlbLookups: f64 = 0;
 export function readLin(lin: i32, sz: i32): i32 {
   tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+  if ((e & (TLB_VALID | TLB_SLOW | cplUserMask)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
     return sz == 4 ? ld32(h) : sz == 2 ? ld16(h) : ld8(h);
   }
@@ -51,7 +50,7 @@ export function readLin(lin: i32, sz: i32): i32 {
 export function writeLin(lin: i32, sz: i32, v: i32): void {
   tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | userMask())) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | cplUserMask)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
     if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
     return;
@@ -106,10 +105,7 @@ export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
  * cached code), else -1. Never faults: callers fall back to the slow path.
  */
 export function hostIfCached(lin: i32, write: bool): i32 {
-  const e = ld32a(TLB + ((lin >>> 12) << 2));
-  const mask = TLB_VALID | TLB_SLOW | userMask() | (write ? TLB_READONLY | TLB_HAS_CODE : 0);
-  if ((e & mask) != TLB_VALID) return -1;
-  return (e & ~0xfff) ^ lin;
+  return tlbHost(lin, cplUserMask | (write ? TLB_READONLY | TLB_HAS_CODE : 0));
 }
 
 /** Like segCheck, without raising anything: may len bytes at off be accessed? */

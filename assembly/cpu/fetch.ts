@@ -3,9 +3,9 @@
 // with its host delta, so the common fetch is one compare and one load.
 // Fetching reads guest memory every time, so self-modifying code is seen.
 import { ld8, ld16, ld32, ld32a, st32a } from "../portable";
-import { eip, setEip, segBase, segLimit, CS, cpl } from "../state";
+import { eip, setEip, segBase, segLimit, CS, cpl, cplUserMask } from "../state";
 import { translate, ACC_FETCH, ACC_USER } from "../mmu/walk";
-import { tlbEntry, TLB_VALID, TLB_SLOW, TLB_NO_EXEC, TLB_NO_USER } from "../mmu/tlb";
+import { tlbHost, TLB_NO_EXEC } from "../mmu/tlb";
 import { physKind, physHost, PHYS_MMIO } from "../memory";
 import { aborted, raise, GP, requestRestart } from "../fault";
 import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
@@ -38,12 +38,9 @@ function refill(): bool {
   const limit = segLimit(CS);
   if (u32(e) > u32(limit)) { raise(GP, 0); return false; }
   const lin = i32(segBase(CS) + e);
-  let host: i32;
   // Code moves between pages all the time: a TLB entry that allows the fetch spares the walk.
-  const entry = tlbEntry(lin);
-  if ((entry & (TLB_VALID | TLB_SLOW | TLB_NO_EXEC | (cpl == 3 ? TLB_NO_USER : 0))) == TLB_VALID) {
-    host = (entry & ~0xfff) ^ lin;
-  } else {
+  let host = tlbHost(lin, TLB_NO_EXEC | cplUserMask);
+  if (host == -1) {
     const pa = translate(lin, ACC_FETCH | (cpl == 3 ? ACC_USER : 0));
     if (aborted) return false;
     const kind = physKind(pa);

@@ -31,6 +31,16 @@ export function tlbEntry(lin: i32): i32 {
   return ld32a(TLB + ((lin >>> 12) << 2));
 }
 
+/**
+ * Host address of linear `lin` when its entry is valid, plain RAM/ROM and
+ * carries none of the `deny` flags (the access's own restrictions), else -1.
+ * Never walks or faults: callers take their slow path on -1.
+ */
+export function tlbHost(lin: i32, deny: i32): i32 {
+  const e = tlbEntry(lin);
+  return (e & (TLB_VALID | TLB_SLOW | deny)) == TLB_VALID ? (e & ~0xfff) ^ lin : -1;
+}
+
 export function tlbSet(lin: i32, entry: i32): void {
   const page = lin >>> 12;
   const addr = TLB + (page << 2);
