@@ -267,8 +267,22 @@ if (io && iobase) {
 
 // The translation cache's effect: the compute kernels again with the cache off,
 // per engine; ratio = median time off / median time on (same clock, same run).
+// And the block compiler's: the Wasm engine with the cache on but every block replayed.
 const tcacheEffect = {};
 const compilerEffect = {};
+/** Median window time of `kind` on kernel k with the cache on or off; a wrong RESULT marks the row failed as `what`. */
+async function medianVariant(row, k, image, path, kind, label, tcache, what) {
+  const times = [];
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    progress(`  ${k.name.padEnd(9)} ${label} ${i < WARMUP ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
+    const r = await runOurs(kind, image, path, tcache);
+    if (r.result !== `RESULT ${k.name} ${k.expected()}`) { failures++; row.error = `${what}: got "${r.result}"`; }
+    const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
+    progress(`${(ms / 1000).toFixed(3)} s\n`);
+    if (i >= WARMUP) times.push(ms);
+  }
+  return median(times);
+}
 for (const name of ["primes", "calls"]) {
   const row = results.find((r) => r.kernel === name);
   const k = KERNELS.find((x) => x.name === name);
@@ -277,30 +291,11 @@ for (const name of ["primes", "calls"]) {
   const image = new Uint8Array(readFileSync(path));
   for (const kind of ["wasm", "js"]) {
     if (!row.engines[kind]) continue;
-    const times = [];
-    for (let i = 0; i < WARMUP + RUNS; i++) {
-      progress(`  ${name.padEnd(9)} ${kind.padEnd(9)} cache off ${i < WARMUP ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
-      const r = await runOurs(kind, image, path, false);
-      if (r.result !== `RESULT ${k.name} ${k.expected()}`) { failures++; row.error = `${kind} without the translation cache: got "${r.result}"`; }
-      const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
-      progress(`${(ms / 1000).toFixed(3)} s\n`);
-      if (i >= WARMUP) times.push(ms);
-    }
-    const off = median(times);
+    const off = await medianVariant(row, k, image, path, kind, `${kind.padEnd(9)} cache off`, false, `${kind} without the translation cache`);
     (tcacheEffect[name] ??= {})[kind] = { offMedianMs: off, onMedianMs: row.engines[kind].medianMs, speedup: off / row.engines[kind].medianMs };
   }
-  // The block compiler's effect: the Wasm engine with the cache on but every block replayed.
   if (row.engines.wasm) {
-    const times = [];
-    for (let i = 0; i < WARMUP + RUNS; i++) {
-      progress(`  ${name.padEnd(9)} wasm      compiler off ${i < WARMUP ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
-      const r = await runOurs("wasm-replay", image, path);
-      if (r.result !== `RESULT ${k.name} ${k.expected()}`) { failures++; row.error = `wasm without the block compiler: got "${r.result}"`; }
-      const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
-      progress(`${(ms / 1000).toFixed(3)} s\n`);
-      if (i >= WARMUP) times.push(ms);
-    }
-    const replay = median(times);
+    const replay = await medianVariant(row, k, image, path, "wasm-replay", "wasm      compiler off", true, "wasm without the block compiler");
     compilerEffect[name] = { replayMedianMs: replay, compiledMedianMs: row.engines.wasm.medianMs, speedup: replay / row.engines.wasm.medianMs };
   }
 }
