@@ -1,5 +1,5 @@
 // Runs the hardware-captured 80286 real-mode single-instruction tests
-// (../shared/conformance/80286-real/, SingleStepTests/80286 by Daniel Balsom)
+// (tests/conformance/data/80286-real/, SingleStepTests/80286 by Daniel Balsom, MIT)
 // on a BareMachine. The 286 is the oracle; that folder's README.md gives the
 // rules implemented here. What an i686 legitimately does differently is not
 // decided here but in the exclusion table of 80286.test.ts.
@@ -11,7 +11,7 @@ import { realSegment, type CpuState } from "../../src/vmm/cpu-state.js";
 import type { EngineKind } from "../../src/engine/engine.js";
 import type { StopReason } from "../../src/vmm/vm.js";
 
-export const DATA_DIR = new URL("../../../shared/conformance/80286-real/", import.meta.url).pathname;
+export const DATA_DIR = new URL("./data/80286-real/", import.meta.url).pathname;
 
 export type Reg = "ax" | "bx" | "cx" | "dx" | "cs" | "ss" | "ds" | "es" | "sp" | "bp" | "si" | "di" | "ip" | "flags";
 export const REGS: Reg[] = ["ax", "bx", "cx", "dx", "cs", "ss", "ds", "es", "sp", "bp", "si", "di", "ip", "flags"];
