@@ -6,6 +6,7 @@
  */
 export { createWasmEngine, createJsEngine, MAX_RAM_BYTES, type Engine, type EngineKind } from "./engine/engine.js";
 export type { CoreExports } from "./engine/core.js";
+export { GuestMemory, GuestMemoryError } from "./vmm/memory.js";
 export { Vm, type StopReason, type MsrHook, type HypercallHook, type CpuidHook, type VmStats } from "./vmm/vm.js";
 export type { VcpuExit, ExitReason } from "./vmm/exits.js";
 export { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./vmm/bus.js";

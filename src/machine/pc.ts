@@ -118,7 +118,7 @@ export class Pc {
 
   private guestMemory() {
     const vm = this.vm;
-    return { size: vm.ramBytes, write: (gpa: number, data: Uint8Array) => vm.writePhysical(gpa, data) };
+    return { size: vm.ramBytes, write: (gpa: number, data: Uint8Array) => vm.memory.write(gpa, data) };
   }
 
   /**
@@ -165,7 +165,7 @@ export class Pc {
     const dv = new DataView(gdt.buffer);
     dv.setUint32(16, 0x0000ffff, true); dv.setUint32(20, 0x00cf9a00, true);
     dv.setUint32(24, 0x0000ffff, true); dv.setUint32(28, 0x00cf9200, true);
-    this.vm.writePhysical(0x8000, gdt);
+    this.vm.memory.write(0x8000, gdt);
     const code = { selector: 0x10, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
     const data = { selector: 0x18, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
     this.vm.setState({

@@ -12,6 +12,7 @@ import { PortBus, MmioBus, type PortDevice, type MmioDevice } from "./bus.js";
 import { readExit, writeResponse, describeUnimplemented, type VcpuExit } from "./exits.js";
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
 import type { VirtualClock } from "./clock.js";
+import { GuestMemory } from "./memory.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -56,6 +57,8 @@ export class Vm {
   readonly ports = new PortBus();
   readonly mmio = new MmioBus();
   readonly engine: Engine;
+  /** Guest-physical memory: what devices, loaders and the VMM read and write by GPA. */
+  readonly memory: GuestMemory;
   private view: DataView;
   private readonly exitBase: number;
   private stopRequest: StopReason | null = null;
@@ -72,32 +75,17 @@ export class Vm {
     this.engine = engine;
     this.view = new DataView(engine.buffer);
     this.exitBase = engine.core.exitBlock();
+    this.memory = new GuestMemory(engine, ramBytes);
   }
 
   get core() { return this.engine.core; }
 
   // ---- memory ------------------------------------------------------------------------
 
-  private ram(): Uint8Array {
-    if (this.view.buffer !== this.engine.buffer) this.view = new DataView(this.engine.buffer);
-    return new Uint8Array(this.engine.buffer, this.core.ramBase(), this.ramBytes);
-  }
-  private checkRange(addr: number, len: number): void {
-    if (!Number.isInteger(addr) || addr < 0 || len < 0 || addr + len > this.ramBytes) {
-      throw new RangeError(`guest-physical range 0x${addr.toString(16)}+0x${len.toString(16)} is outside RAM (${this.ramBytes / 1048576} MiB)`);
-    }
-  }
-  /** Copy bytes into guest RAM at a physical address. */
-  writePhysical(addr: number, data: Uint8Array): void {
-    this.checkRange(addr, data.length);
-    this.ram().set(data, addr);
-    this.core.notifyPhysWrite(addr, data.length);
-  }
-  /** Copy bytes out of guest RAM. */
-  readPhysical(addr: number, len: number): Uint8Array {
-    this.checkRange(addr, len);
-    return this.ram().slice(addr, addr + len);
-  }
+  /** Copy bytes into guest RAM at a physical address (vm.memory.write). */
+  writePhysical(addr: number, data: Uint8Array): void { this.memory.write(addr, data); }
+  /** Copy bytes out of guest RAM (vm.memory.read). */
+  readPhysical(addr: number, len: number): Uint8Array { return this.memory.read(addr, len); }
   /** Load a BIOS image: it ends at 1 MiB and is aliased at 4 GiB (the reset vector). */
   loadRom(image: Uint8Array): void {
     if (image.length === 0 || image.length % 4096 !== 0 || image.length > 1024 * 1024) {
