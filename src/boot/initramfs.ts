@@ -13,7 +13,10 @@
  * The kernel does not create missing parent directories while unpacking, so
  * the builder adds them (mode 0755) before their first child, and it needs
  * /dev/console in the archive to give /init its stdin/stdout/stderr before
- * devtmpfs is mounted — {@link busyboxInitramfs} includes it.
+ * devtmpfs is mounted — {@link busyboxInitramfs} includes it. Kernel modules
+ * (`modules`: files in load order, from src/boot/kmod.ts) go to
+ * /lib/modules/RELEASE/ with their modules.dep, and /init insmods them in
+ * order before it prints its marker.
  *
  * @module
  */
@@ -163,6 +166,16 @@ export const BUSYBOX_APPLETS: readonly string[] = [
   "tty", "clear", "reset", "sysctl", "insmod", "modprobe", "lsmod", "mdev", "switch_root", "tar", "cpio", "xz", "unxz",
 ];
 
+/** Kernel modules an initramfs carries and /init loads, in load order (see src/boot/kmod.ts). */
+export interface KernelModules {
+  /** The kernel release (uname -r): they go to /lib/modules/RELEASE/. */
+  release: string;
+  /** Paths relative to /lib/modules/RELEASE and contents, dependencies before the modules that need them. */
+  files: { path: string; data: Uint8Array }[];
+  /** modules.dep lines for these modules (so busybox modprobe works in the guest too). */
+  modulesDep?: string;
+}
+
 /** Options for {@link defaultInitScript}. */
 export interface InitScriptOptions {
   /** Line printed on the console once /init has mounted everything (default "SYMBIONT-INIT-OK"). */
@@ -173,6 +186,8 @@ export interface InitScriptOptions {
    * The machine powers off (`poweroff -f`) when they finish.
    */
   run?: string;
+  /** Modules /init loads with insmod, in this order, before it prints the marker. */
+  modules?: KernelModules;
 }
 
 /** The default /init: mount proc, sys, devtmpfs; print the marker; run a shell on the console; power off. */
@@ -188,6 +203,10 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
     "mount -t devtmpfs devtmpfs /dev 2>/dev/null",
     "mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null",
     "/bin/busybox --install -s 2>/dev/null",
+    ...(opts.modules?.files ?? []).map((f) => {
+      const path = shellQuote(`/lib/modules/${opts.modules!.release}/${f.path}`);
+      return `insmod ${path} || echo ${shellQuote(`symbiont: insmod ${f.path} failed`)}`;
+    }),
     "hostname symbiont",
     `echo ${shellQuote(marker)}`,
     run,
@@ -248,6 +267,11 @@ export function busyboxLayout(opts: BusyboxInitramfsOptions): Initramfs {
     fs.symlink(`bin/${a}`, "busybox");
   }
   fs.file("init", opts.init ?? defaultInitScript(opts), 0o755);
+  if (opts.modules) {
+    const dir = `lib/modules/${opts.modules.release}`;
+    for (const f of opts.modules.files) fs.file(`${dir}/${f.path}`, f.data, 0o644);
+    fs.file(`${dir}/modules.dep`, opts.modules.modulesDep ?? "", 0o644);
+  }
   for (const f of opts.extraFiles ?? []) fs.file(f.path, f.data, f.mode ?? 0o644);
   return fs;
 }

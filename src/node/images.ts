@@ -12,8 +12,9 @@
  * /etc/apt/sources.list and sources.list.d, one-line and deb822 formats), with
  * the suites bookworm, bookworm-updates and bookworm-security. Set
  * SYMBIONT_DEBIAN_MIRROR (and optionally SYMBIONT_DEBIAN_SECURITY_MIRROR) to
- * use another mirror. Packages are extracted with `dpkg-deb`; only boot/ of
- * the kernel package is unpacked (not its modules).
+ * use another mirror. Packages are extracted with `dpkg-deb`: boot/ and
+ * lib/modules/ of the kernel package. The package ships no modules.dep, so
+ * one is generated here (src/boot/kmod.ts reads each module's .modinfo).
  *
  * Cache layout (`$XDG_CACHE_HOME/symbiont`, default `~/.cache/symbiont`):
  *
@@ -23,6 +24,7 @@
  * debs/                            the downloaded .deb files
  * linux-6.1.0-N-686/vmlinuz        bzImage
  * linux-6.1.0-N-686/config         the kernel's .config
+ * linux-6.1.0-N-686/lib/modules/6.1.0-N-686/   the modules (kernel/…) and the generated modules.dep
  * busybox-<debian version>/busybox static i386 busybox
  * ```
  *
@@ -34,6 +36,8 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { generateModulesDep, moduleInfo, modulesLoadOrder, subsetModulesDep } from "../boot/kmod.js";
+import type { KernelModules } from "../boot/initramfs.js";
 
 /** The Debian release whose packages are fetched (Debian 12). */
 export const DEBIAN_SUITE = "bookworm";
@@ -51,6 +55,8 @@ export interface CachedImages {
   busybox: string;
   /** The kernel's build configuration (boot/config-*). */
   config: string;
+  /** /lib/modules/RELEASE of the kernel package: kernel/… and the generated modules.dep. */
+  modules: string;
   /** Kernel release, e.g. "6.1.0-50-686" (uname -r in the guest). */
   version: string;
   /** Debian package and version of the kernel, e.g. "linux-image-6.1.0-50-686 6.1.176-1". */
@@ -71,17 +77,17 @@ export function cacheDir(): string {
 export function findCachedImages(dir: string = cacheDir()): CachedImages | null {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) return null;
-  let m: Omit<CachedImages, "dir" | "kernel" | "busybox" | "config"> & Record<string, string>;
+  let m: Omit<CachedImages, "dir" | "kernel" | "busybox" | "config" | "modules"> & Record<string, string>;
   try {
     m = JSON.parse(readFileSync(path, "utf8"));
   } catch {
     return null;
   }
   const abs = (rel: unknown): string | null => (typeof rel === "string" && existsSync(join(dir, rel)) ? join(dir, rel) : null);
-  const kernel = abs(m.kernel), busybox = abs(m.busybox), config = abs(m.config);
-  if (!kernel || !busybox || !config || typeof m.version !== "string") return null;
+  const kernel = abs(m.kernel), busybox = abs(m.busybox), config = abs(m.config), modules = abs(m.modules);
+  if (!kernel || !busybox || !config || !modules || !existsSync(join(modules, "modules.dep")) || typeof m.version !== "string") return null;
   return {
-    kernel, busybox, config,
+    kernel, busybox, config, modules,
     version: m.version,
     kernelPackage: String(m.kernelPackage ?? ""),
     busyboxPackage: String(m.busyboxPackage ?? ""),
@@ -382,13 +388,20 @@ async function fetchImages(dir: string, log: (l: string) => void): Promise<Cache
   const busyboxDeb = newestDeb(BUSYBOX_PACKAGE);
   const debVersion = (file: string) => decodeURIComponent(file.split("_")[1]!).replace(/%3a/gi, ":");
 
-  // Kernel: only ./boot from the package (the modules are hundreds of MB).
+  // Kernel: ./boot and the modules (about 170 MiB unpacked), with a modules.dep made here.
   const kdir = join(dir, `linux-${best.release}`);
-  const kTmp = await extract(join(debDir, kernelDeb), dir, ["./boot"], log);
+  const kTmp = await extract(join(debDir, kernelDeb), dir, ["./boot", "./lib/modules"], log);
   mkdirSync(kdir, { recursive: true });
+  rmSync(join(kdir, "lib"), { recursive: true, force: true });
   copyFileSync(join(kTmp, `boot/vmlinuz-${best.release}`), join(kdir, "vmlinuz"));
   copyFileSync(join(kTmp, `boot/config-${best.release}`), join(kdir, "config"));
+  mkdirSync(join(kdir, "lib"), { recursive: true });
+  renameSync(join(kTmp, "lib/modules"), join(kdir, "lib/modules"));
   rmSync(kTmp, { recursive: true, force: true });
+  const modulesDir = join(kdir, "lib/modules", best.release);
+  log(`generating ${modulesDir}/modules.dep`);
+  const count = writeModulesDep(modulesDir);
+  log(`modules.dep: ${count} modules`);
 
   const bbVersion = debVersion(busyboxDeb);
   const bdir = join(dir, `busybox-${bbVersion.replace(/^\d+:/, "").replace(/[^A-Za-z0-9.+~-]/g, "_")}`);
@@ -402,6 +415,7 @@ async function fetchImages(dir: string, log: (l: string) => void): Promise<Cache
     kernel: rel(join(kdir, "vmlinuz")),
     busybox: rel(join(bdir, "busybox")),
     config: rel(join(kdir, "config")),
+    modules: rel(modulesDir),
     version: best.release,
     kernelPackage: `${best.pkg} ${debVersion(kernelDeb)}`,
     busyboxPackage: `${BUSYBOX_PACKAGE} ${bbVersion}`,
@@ -427,6 +441,49 @@ async function extract(deb: string, parent: string, members: string[], log: (l: 
     if (x.code !== 0) throw new Error(`dpkg-deb -x ${deb} failed: ${lastLines(x.stderr)}`);
   }
   return tmp;
+}
+
+// ---------------------------------------------------------------------------
+// Kernel modules
+
+/** Every *.ko under `dir`, as paths relative to it. */
+function findModules(dir: string, sub = ""): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(dir, sub), { withFileTypes: true })) {
+    const rel = sub ? `${sub}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...findModules(dir, rel));
+    else if (e.name.endsWith(".ko")) out.push(rel);
+  }
+  return out;
+}
+
+/** Write `modulesDir`/modules.dep for the modules under it (as depmod would); returns how many. */
+export function writeModulesDep(modulesDir: string): number {
+  const infos = findModules(modulesDir).map((p) => {
+    try {
+      return moduleInfo(p, new Uint8Array(readFileSync(join(modulesDir, p))));
+    } catch (e) {
+      throw new Error(`${p}: ${(e as Error).message}`);
+    }
+  });
+  writeFileSync(join(modulesDir, "modules.dep.tmp"), generateModulesDep(infos));
+  renameSync(join(modulesDir, "modules.dep.tmp"), join(modulesDir, "modules.dep"));
+  return infos.length;
+}
+
+/**
+ * The module files `names` need from the cached kernel, in load order
+ * (dependencies first) — what the initramfs builder's `modules` option
+ * takes (see src/boot/kmod.ts DRIVER_MODULES for the names per device).
+ */
+export function cachedModules(images: CachedImages, names: readonly string[]): KernelModules {
+  const dep = readFileSync(join(images.modules, "modules.dep"), "utf8");
+  const order = modulesLoadOrder(dep, names);
+  return {
+    release: images.version,
+    files: order.map((path) => ({ path, data: new Uint8Array(readFileSync(join(images.modules, path))) })),
+    modulesDep: subsetModulesDep(dep, order),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -517,6 +574,7 @@ export async function imagesMain(argv: string[]): Promise<number> {
     `kernel   ${images.kernel}  ${size(images.kernel)}\n` +
     `         ${images.kernelPackage}, release ${images.version}\n` +
     `config   ${images.config}  ${size(images.config)}\n` +
+    `modules  ${images.modules}  (modules.dep generated)\n` +
     `busybox  ${images.busybox}  ${size(images.busybox)}\n` +
     `         ${images.busyboxPackage}\n`,
   );

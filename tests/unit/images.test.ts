@@ -94,13 +94,18 @@ describe("kernel config and cache", () => {
       writeFileSync(join(dir, "linux-6.1.0-9-686/config"), "CONFIG_X86_PAE is not set\n");
       const manifest = {
         kernel: "linux-6.1.0-9-686/vmlinuz", busybox: "busybox-1/busybox", config: "linux-6.1.0-9-686/config",
-        version: "6.1.0-9-686", kernelPackage: "linux-image-6.1.0-9-686 6.1.1-1", busyboxPackage: "busybox-static 1:1.35.0-4",
+        modules: "linux-6.1.0-9-686/lib/modules/6.1.0-9-686", version: "6.1.0-9-686", kernelPackage: "linux-image-6.1.0-9-686 6.1.1-1", busyboxPackage: "busybox-static 1:1.35.0-4",
       };
       writeFileSync(join(dir, "images.json"), JSON.stringify(manifest));
       expect(findCachedImages(dir)).toBeNull(); // busybox missing
       writeFileSync(join(dir, "busybox-1/busybox"), "b");
+      expect(findCachedImages(dir)).toBeNull(); // modules (an older cache) missing
+      mkdirSync(join(dir, manifest.modules), { recursive: true });
+      expect(findCachedImages(dir)).toBeNull(); // no modules.dep
+      writeFileSync(join(dir, manifest.modules, "modules.dep"), "");
       expect(findCachedImages(dir)).toEqual({
         kernel: join(dir, manifest.kernel), busybox: join(dir, manifest.busybox), config: join(dir, manifest.config),
+        modules: join(dir, manifest.modules),
         version: "6.1.0-9-686", kernelPackage: manifest.kernelPackage, busyboxPackage: manifest.busyboxPackage, dir,
       });
       writeFileSync(join(dir, "images.json"), "{ not json");
