@@ -28,7 +28,9 @@ import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSi
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
-export { jsAttachMemory } from "./portable";
+export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
+/** A host function serving a direct port access calls kick() to end run() after the instruction. */
+export { kick } from "./cpu/ops/io";
 import { fpuReset } from "./cpu/fpu/state";
 /** x87 FERR# (CR0.NE=0 error reporting): the VMM raises IRQ13 on its rising edge; port 0xF0 writes call fpuIgnne(). */
 export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
@@ -202,6 +204,8 @@ export function ramBase(): i32 { return L.RAM_BASE; }
 export function romBase(): i32 { return L.ROM; }
 export function exitBlock(): i32 { return L.EXIT; }
 export function regsBase(): i32 { return L.REGS; }
+/** The I/O bitmaps of direct ports (bit set: no exit): IN at ioDirectBase(0), OUT at ioDirectBase(1), 8 KiB each. */
+export function ioDirectBase(out: i32): i32 { return out != 0 ? L.IO_DIRECT_OUT : L.IO_DIRECT_IN; }
 export function memoryNeeded(ramBytes: i32): f64 { return f64(L.RAM_BASE) + f64(ramBytes); }
 
 // ---- state accessors ------------------------------------------------------------------------

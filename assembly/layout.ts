@@ -17,6 +17,10 @@ export const EXIT: i32 = 0x1200;          // the exit block, see exit.ts
 export const EXIT_SIZE: i32 = 0x100;
 export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical order) + scratch slots, 0xA0 bytes (cpu/fpu/state.ts)
 export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, those carried into its re-execution, queued MMIO writes (memory.ts; 0x240 bytes)
+// The I/O bitmaps (VT-x's, inverted: a set bit is a *direct* port, served by the host without an
+// exit; see cpu/ops/io.ts): one bit per port, 8 KiB for IN at IO_DIRECT_IN, 8 KiB for OUT after it.
+export const IO_DIRECT_IN: i32 = 0x2000;
+export const IO_DIRECT_OUT: i32 = 0x4000;
 
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:
 // entry = (hostPage ^ linearPage) | flag bits; 0 means not cached.

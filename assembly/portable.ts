@@ -197,3 +197,27 @@ export function stf64(p: i32, v: f64): void {
   if (ASC_TARGET == 0) { memView.setFloat64(p, v, true); return; }
   store<f64>(p, v);
 }
+
+// Direct port I/O (cpu/ops/io.ts): ports the VMM passes through are served by a host
+// function called synchronously from the instruction, without an exit. The Wasm engine
+// imports the two functions (module "portable"); the JS engine is handed them by the
+// engine loader through jsAttachDirectPorts.
+declare function hostPortIn(port: i32, size: i32): i32;
+declare function hostPortOut(port: i32, size: i32, value: i32): void;
+function noPortIn(port: i32, size: i32): i32 { return -1; }
+function noPortOut(port: i32, size: i32, value: i32): void {}
+let jsPortIn: (port: i32, size: i32) => i32 = noPortIn;
+let jsPortOut: (port: i32, size: i32, value: i32) => void = noPortOut;
+
+/** JS engine only: the host's handlers for direct ports. */
+export function jsAttachDirectPorts(read: (port: i32, size: i32) => i32, write: (port: i32, size: i32, value: i32) => void): void {
+  if (ASC_TARGET == 0) { jsPortIn = read; jsPortOut = write; }
+}
+export function directPortIn(port: i32, size: i32): i32 {
+  if (ASC_TARGET == 0) return jsPortIn(port, size);
+  return hostPortIn(port, size);
+}
+export function directPortOut(port: i32, size: i32, value: i32): void {
+  if (ASC_TARGET == 0) { jsPortOut(port, size, value); return; }
+  hostPortOut(port, size, value);
+}

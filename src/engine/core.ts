@@ -66,6 +66,12 @@ export interface CoreExports {
   opcodeFormat(op: number, twoByte: boolean): number;
   /** JS engine only: attach the ArrayBuffer that plays the Wasm memory. */
   jsAttachMemory(buffer: ArrayBuffer): void;
+  /** JS engine only: the host functions serving direct ports (the Wasm engine imports them). */
+  jsAttachDirectPorts(read: (port: number, size: number) => number, write: (port: number, size: number, value: number) => void): void;
+  /** Address of the I/O bitmap of direct ports: IN (out = 0) or OUT (out = 1); a set bit means no exit. */
+  ioDirectBase(out: number): number;
+  /** From a host function serving a direct port: end run() after the current instruction. */
+  kick(): void;
 }
 
 /** Exit reasons (assembly/exit.ts). */

@@ -20,7 +20,23 @@ export interface Engine {
   readonly buffer: ArrayBuffer;
   /** The Wasm engine's block compiler, when on: what it has compiled so far. */
   readonly compiler?: BlockCompilerStats;
+  /**
+   * Who serves the ports marked direct in the core's I/O bitmaps: the core
+   * calls it synchronously, in the middle of the instruction (the VM sets it).
+   */
+  setDirectPortHandler(handler: DirectPortHandler): void;
 }
+
+/** Serves direct (non-exiting) port accesses; see assembly/cpu/ops/io.ts. */
+export interface DirectPortHandler {
+  read(port: number, size: number): number;
+  write(port: number, size: number, value: number): void;
+}
+
+const NO_DIRECT_PORTS: DirectPortHandler = {
+  read(port) { throw new Error(`direct port 0x${port.toString(16)} read with no handler`); },
+  write(port) { throw new Error(`direct port 0x${port.toString(16)} written with no handler`); },
+};
 
 const WASM_PAGE = 65536;
 
@@ -45,11 +61,16 @@ export interface WasmEngineOptions {
 /** Instantiate the Wasm engine for a guest with ramBytes of RAM. */
 export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, ramBytes: number, options: WasmEngineOptions = {}): Promise<Engine> {
   checkRam(ramBytes);
+  let ports = NO_DIRECT_PORTS;
   const mod = await instantiate<Record<string, unknown>>(wasm, {
     env: {
       abort(_msg: number, _file: number, line: number, col: number) {
         throw new Error(`core abort at ${line}:${col}`);
       },
+    },
+    portable: {
+      hostPortIn: (port: number, size: number) => ports.read(port, size),
+      hostPortOut: (port: number, size: number, value: number) => ports.write(port, size, value),
     },
   });
   const exports = mod.exports as unknown as CoreExports & { memory: WebAssembly.Memory };
@@ -71,6 +92,7 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
     core,
     compiler: compiler?.stats,
     get buffer() { return exports.memory.buffer; },
+    setDirectPortHandler(h) { ports = h; },
   };
 }
 
@@ -81,5 +103,7 @@ export function createJsEngine(ramBytes: number): Engine {
   const buffer = new ArrayBuffer(core.memoryNeeded(ramBytes));
   core.jsAttachMemory(buffer);
   core.reset(ramBytes);
-  return { kind: "js", core, buffer };
+  let ports = NO_DIRECT_PORTS;
+  core.jsAttachDirectPorts((port, size) => ports.read(port, size), (port, size, value) => ports.write(port, size, value));
+  return { kind: "js", core, buffer, setDirectPortHandler(h) { ports = h; } };
 }

@@ -78,7 +78,9 @@ export class Pc {
     const clock = new VirtualClock(mode === "host" ? { mode, hostMs: () => performance.now() } : { mode });
     this.clock = clock;
     vm.clock = clock;
-    const pic = new PicPair();
+    // A change of the PIC's INT output during a direct (non-exiting) port access ends the run
+    // after that instruction, so the interrupt is offered at once.
+    const pic = new PicPair({ onChange: () => vm.direct.kick() });
     this.pic = pic;
     vm.interrupts = pic;
     const reset = (why: string) => vm.requestStop({ kind: "reset", why });
@@ -110,6 +112,9 @@ export class Pc {
       },
     }));
     vm.addPortDevice(PostCode.DEFAULT_PORT, 1, this.postCode);
+    // Port 0x80 is also Linux's I/O delay port (outb_p/inb_p write it after every slow access):
+    // recording a POST code needs no VMM decision, so it is served without exits.
+    vm.direct.set(PostCode.DEFAULT_PORT, 1, this.postCode, { read: true, write: true });
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));

@@ -13,6 +13,7 @@ import { readExit, writeResponse, describeUnimplemented, type VcpuExit } from ".
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
 import type { VirtualClock } from "./clock.js";
 import { GuestMemory } from "./memory.js";
+import { DirectPorts } from "./direct-ports.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -59,6 +60,8 @@ export class Vm {
   readonly engine: Engine;
   /** Guest-physical memory: what devices, loaders and the VMM read and write by GPA. */
   readonly memory: GuestMemory;
+  /** Ports served without exits (the I/O bitmap), and per-port exit/direct counts. */
+  readonly direct: DirectPorts;
   private view: DataView;
   private readonly exitBase: number;
   private stopRequest: StopReason | null = null;
@@ -76,6 +79,7 @@ export class Vm {
     this.view = new DataView(engine.buffer);
     this.exitBase = engine.core.exitBlock();
     this.memory = new GuestMemory(engine, ramBytes);
+    this.direct = new DirectPorts(engine);
   }
 
   get core() { return this.engine.core; }
@@ -196,9 +200,11 @@ export class Vm {
     const view = this.dataView();
     switch (exit.reason) {
       case "io-in":
+        this.direct.exits[exit.port]!++;
         writeResponse(view, this.exitBase, [this.ports.read(exit.port, exit.size)]);
         return null;
       case "io-out":
+        this.direct.exits[exit.port]!++;
         this.ports.write(exit.port, exit.size, exit.value);
         return null;
       case "mmio-read":

@@ -1,10 +1,38 @@
 // Port I/O: IN/OUT and the permission check (IOPL, then the TSS I/O bitmap).
-// Every port access leaves the core as an exit; IN re-executes with the
-// VMM's answer (see exit.ts).
+// A port access leaves the core as an exit (IN re-executes with the VMM's
+// answer, see exit.ts) unless the VMM marked every port it touches direct in
+// the I/O bitmaps (layout.ts IO_DIRECT_IN/OUT, written by the VMM like a
+// VMCS's I/O bitmap): then the host function serving it is called at once and
+// the instruction completes without an exit — VT-x's pass-through port. The
+// host may ask for the run to end after the instruction (kick), e.g. when the
+// access raised an interrupt.
 import { protectedMode, cpl, flagsRaw, IOPL, VM, segBase, segLimit, segAttr, TR, getReg, setReg, EAX } from "../../state";
 import { readSys } from "../access";
 import { aborted, raise, GP, requestRestart } from "../../fault";
-import { setExit, armResponse, takeResponse, response, EXIT_IO_IN, EXIT_IO_OUT, exitReason, EXIT_NONE } from "../../exit";
+import { setExit, armResponse, takeResponse, response, EXIT_IO_IN, EXIT_IO_OUT, EXIT_BUDGET, exitReason, EXIT_NONE } from "../../exit";
+import { IO_DIRECT_IN, IO_DIRECT_OUT } from "../../layout";
+import { ld8, directPortIn, directPortOut } from "../../portable";
+
+let kicked: bool = false;
+
+/** KVM's immediate_exit: called by a host function serving a direct access, run() returns after the instruction. */
+export function kick(): void { kicked = true; }
+
+/** Are all `size` ports from `port` (wrapping at 64 Ki) set in `bitmap`? */
+function allDirect(bitmap: i32, port: i32, size: i32): bool {
+  for (let i = 0; i < size; i++) {
+    const p = (port + i) & 0xffff;
+    if (((ld8(bitmap + (p >> 3)) >> (p & 7)) & 1) == 0) return false;
+  }
+  return true;
+}
+
+/** After a direct access: end the run here if the host asked to (the instruction itself completes). */
+function afterDirect(): void {
+  if (!kicked) return;
+  kicked = false;
+  if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
+}
 
 /** May the current privilege level access `size` ports from `port`? Raises #GP(0) if not. */
 export function ioAllowed(port: i32, size: i32): bool {
@@ -33,6 +61,11 @@ export function portIn(port: i32, size: i32): i32 {
     const v = response(0);
     return size == 1 ? v & 0xff : size == 2 ? v & 0xffff : v;
   }
+  if (allDirect(IO_DIRECT_IN, port, size)) {
+    const v = directPortIn(port, size);
+    afterDirect();
+    return size == 1 ? v & 0xff : size == 2 ? v & 0xffff : v;
+  }
   if (exitReason == EXIT_NONE) {
     armResponse(EXIT_IO_IN, port, size);
     setExit(EXIT_IO_IN, port, size, 0);
@@ -43,7 +76,13 @@ export function portIn(port: i32, size: i32): i32 {
 
 /** Write a port: the instruction completes and run() returns with an IO_OUT exit. */
 export function portOut(port: i32, size: i32, v: i32): void {
-  setExit(EXIT_IO_OUT, port, size, size == 1 ? v & 0xff : size == 2 ? v & 0xffff : v);
+  const value = size == 1 ? v & 0xff : size == 2 ? v & 0xffff : v;
+  if (allDirect(IO_DIRECT_OUT, port, size)) {
+    directPortOut(port, size, value);
+    afterDirect();
+    return;
+  }
+  setExit(EXIT_IO_OUT, port, size, value);
 }
 
 export function inAcc(port: i32, size: i32): void {

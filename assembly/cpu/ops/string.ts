@@ -4,7 +4,7 @@
 // between iterations exactly as on hardware.
 import { reg32, setReg32, ECX, ESI, EDI, EDX, ES, DF, TF, flagsRaw, getReg, setReg, EAX, eip, setEip, instrEip, reg16, segBase } from "../../state";
 import { adsize32, repPrefix, dataSeg } from "../decode";
-import { readV, writeV, hostIfCached, segRangeOk } from "../access";
+import { readV, writeV, probeWriteV, hostIfCached, segRangeOk } from "../access";
 import { copy8, fill8, st16, st32 } from "../../portable";
 import { alu, ALU_CMP } from "./arith";
 import { getZF } from "../flags";
@@ -69,7 +69,8 @@ function once(kind: i32, sz: i32, d: i32): bool {
     case STR_INS: {
       const port = reg32(EDX) & 0xffff;
       if (!ioAllowed(port, sz)) return false;
-      // The destination must be writable before the port is read.
+      // The destination must be writable before the port is read (a read can have side effects).
+      if (!probeWriteV(ES, idx(EDI), sz)) return false;
       const v = portIn(port, sz); if (aborted) return false;
       writeV(ES, idx(EDI), sz, v); if (aborted) return false;
       advance(EDI, d);
