@@ -120,6 +120,7 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
       return runCommand(guest, o, resets + 1);
     case "idle": return 0;
     case "shutdown": case "unimplemented": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "suspended": process.stderr.write(`symbiont: the vCPU is suspended (${outcome.why}) with nothing to resume it\n`); return EXIT_GUEST_ERROR;
     case "budget": return 0;
   }
 }

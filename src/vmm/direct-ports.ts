@@ -47,12 +47,14 @@ export class DirectPorts {
   }
 
   /**
-   * Serve ports [base, base + length) of `device` (offsets from `base`)
-   * without exits, for reads and/or writes as `mode` says; `mode` false for
-   * both hooks them again (they exit to the port bus). Re-mapping a range
-   * replaces whatever was direct there before.
+   * Serve ports [base, base + length) of `device` without exits, for reads
+   * and/or writes as `mode` says; `mode` false for both hooks them again
+   * (they exit to the port bus). The device sees port `base` as offset
+   * `deviceOffset` (a device whose ports are split between direct and hooked
+   * ones is mapped a range at a time). Re-mapping a range replaces whatever
+   * was direct there before.
    */
-  set(base: number, length: number, device: PortDevice, mode: { read: boolean; write: boolean }): void {
+  set(base: number, length: number, device: PortDevice, mode: { read: boolean; write: boolean }, deviceOffset = 0): void {
     if (!Number.isInteger(base) || !Number.isInteger(length) || length <= 0 || base < 0 || base + length > 0x10000) {
       throw new Error(`direct ports: invalid range for ${device.name}: base ${base}, length ${length}`);
     }
@@ -60,7 +62,7 @@ export class DirectPorts {
     if (mode.read || mode.write) {
       let slot = this.registrations.indexOf(undefined);
       if (slot < 0) { slot = this.registrations.length; this.registrations.push(undefined); }
-      this.registrations[slot] = { base, length, device };
+      this.registrations[slot] = { base: base - deviceOffset, length: length + deviceOffset, device };
       this.table.fill(slot + 1, base, base + length);
     }
     for (let p = base; p < base + length; p++) { this.setBit(0, p, mode.read); this.setBit(1, p, mode.write); }

@@ -25,7 +25,9 @@ export type StopReason =
   | { kind: "idle"; untilNs: number }
   | { kind: "reset"; why: string }
   | { kind: "budget" }
-  | { kind: "requested"; why: string };
+  | { kind: "requested"; why: string }
+  /** A device holds the vCPU back (see {@link Vm.suspend}); run() returns this until it is resumed. */
+  | { kind: "suspended"; why: string };
 
 /** The interrupt controller as the run loop sees it (the PC's 8259A pair). */
 export interface InterruptController {
@@ -127,6 +129,26 @@ export class Vm {
   /** Ask run() to stop after the current exit (from a device callback). */
   requestStop(reason: StopReason): void { this.stopRequest ??= reason; }
 
+  /**
+   * Deterministic clocks: how far a halted vCPU may skip ahead in virtual
+   * time (set by a VmGroup so that VMs that talk to each other stay within a
+   * quantum of each other; run() then returns "idle" at the horizon).
+   */
+  timeHorizonNs = Infinity;
+
+  /** Why the vCPU is held back, or null (see {@link suspend}). */
+  suspendedBy: string | null = null;
+
+  /**
+   * From a port handler: the access cannot be served now (VPIO: the card
+   * belongs to another VM) and the vCPU waits. An IN is left unanswered, so
+   * the instruction runs again when the VM is resumed; an OUT has completed
+   * in the core, so the device keeps its value and applies it later. run()
+   * returns { kind: "suspended" } until {@link resume}.
+   */
+  suspend(why: string): void { this.suspendedBy = why; }
+  resume(): void { this.suspendedBy = null; }
+
   // ---- the run loop -----------------------------------------------------------------------------
 
   /**
@@ -137,6 +159,7 @@ export class Vm {
   run(maxInstructions = Infinity): StopReason {
     const core = this.core;
     let left = maxInstructions;
+    if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
     while (left > 0) {
       let budget = Math.min(SLICE, left);
       if (this.clock) budget = Math.max(1, Math.min(budget, this.syncTime()));
@@ -190,7 +213,12 @@ export class Vm {
     if (!clock) return null;
     const next = clock.nextDeadline();
     if (next === Infinity) return null;
-    if (clock.mode === "deterministic") { clock.skipTo(next); return "continue"; }
+    if (clock.mode === "deterministic") {
+      // A VmGroup keeps several VMs' clocks together: idle time is skipped only up to its horizon.
+      if (next > this.timeHorizonNs) { clock.skipTo(this.timeHorizonNs); return { kind: "idle", untilNs: next }; }
+      clock.skipTo(next);
+      return "continue";
+    }
     clock.advanceTo(this.core.getRetired());
     if (clock.nowNs() >= next) return "continue";
     return { kind: "idle", untilNs: next };
@@ -199,13 +227,17 @@ export class Vm {
   private handleExit(exit: VcpuExit): StopReason | null {
     const view = this.dataView();
     switch (exit.reason) {
-      case "io-in":
+      case "io-in": {
         this.direct.exits[exit.port]!++;
-        writeResponse(view, this.exitBase, [this.ports.read(exit.port, exit.size)]);
+        const v = this.ports.read(exit.port, exit.size);
+        if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy }; // unanswered: IN runs again
+        writeResponse(view, this.exitBase, [v]);
         return null;
+      }
       case "io-out":
         this.direct.exits[exit.port]!++;
         this.ports.write(exit.port, exit.size, exit.value);
+        if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
         return null;
       case "mmio-read":
         writeResponse(view, this.exitBase, [this.mmio.read(exit.address, exit.size)]);

@@ -175,6 +175,31 @@ describe("NE2000 (DP8390, RTL8029AS) driven as Linux drives it", () => {
     expect(d.irq).toBe(false);
   });
 
+  it("with a clock, transmits for the frame's time on a 10 Mbit/s wire: TXP stays set, then the frame and PTX", () => {
+    const timers: { at: number; cb: () => void }[] = [];
+    let now = 1000;
+    const clock = { nowNs: () => now, schedule: (at: number, cb: () => void) => timers.push({ at, cb }) };
+    const sent: Uint8Array[] = [];
+    let irq = false;
+    const chip = new Dp8390({ mac: MAC, clock, transmit: (f) => sent.push(f), setIrq: (l) => { irq = l; } });
+    const io = new Ne2000Ports(chip);
+    io.write(CMD, 1, NODMA + START); io.write(IMR, 1, 0x3f);
+    io.write(TPSR, 1, TX_START); io.write(TCNTLO, 1, 100); io.write(TCNTHI, 1, 0);
+    io.write(CMD, 1, NODMA + TRANS + START);
+    expect(io.read(CMD, 1) & TRANS).toBe(TRANS);
+    expect(sent.length).toBe(0);
+    // (100 + 8 preamble + 4 FCS + 12 gap) bytes × 8 bits × 100 ns
+    expect(timers.map((t) => t.at)).toEqual([1000 + 124 * 800]);
+    io.write(CMD, 1, NODMA + START); // TXP cannot be cleared by writing
+    expect(io.read(CMD, 1) & TRANS).toBe(TRANS);
+    now = timers[0]!.at;
+    timers[0]!.cb();
+    expect(sent.length).toBe(1);
+    expect(io.read(CMD, 1) & TRANS).toBe(0);
+    expect(io.read(ISR, 1) & ISR_PTX).toBe(ISR_PTX);
+    expect(irq).toBe(true);
+  });
+
   it("receives frames into the ring (headers Linux accepts), wrapping at PSTOP, holding frames back while the ring is full", () => {
     const d = new Driver();
     d.probe();

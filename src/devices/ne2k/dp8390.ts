@@ -78,7 +78,7 @@ const RCR_AB = 0x04, RCR_AM = 0x08, RCR_PRO = 0x10, RCR_MON = 0x20;
 const TCR_LB = 0x06;
 const DCR_WTS = 0x01, DCR_BOS = 0x02;
 const RSR_PRX = 0x01, RSR_PHY = 0x20;
-const TSR_PTX = 0x01;
+const TSR_PTX = 0x01, TSR_ABT = 0x08;
 
 /** Card memory: PROM at 0, buffer RAM at [RAM_START, RAM_END). */
 export const PROM_BYTES = 32;
@@ -94,9 +94,27 @@ export interface Dp8390State {
   memory: Uint8Array;
 }
 
+/** Where the chip's transmitter gets its time (the VM's VirtualClock fits). */
+export interface TransmitClock {
+  nowNs(): number;
+  schedule(atNs: number, callback: () => void): unknown;
+}
+
+/** 10BASE-T: 100 ns per bit. */
+export const NS_PER_BYTE_10MBIT = 800;
+/** Preamble and start delimiter (8), FCS (4) and the inter-frame gap (12) around every frame. */
+const WIRE_OVERHEAD_BYTES = 24;
+
 export interface Dp8390Options {
   /** Station address in the PROM (the driver copies it into PAR). */
   mac: Mac;
+  /**
+   * Time for the transmitter: a transmission then takes the frame's time on
+   * a 10 Mbit/s wire and completes (frame out, PTX) when that has passed, as
+   * on the card — the driver sees the transmitter busy meanwhile (CR.TXP).
+   * Without it a transmission completes within the command.
+   */
+  clock?: TransmitClock;
   /** A transmitted frame leaves the card. */
   transmit(frame: Uint8Array): void;
   /** The INT pin: (ISR & IMR) has a bit set. */
@@ -135,14 +153,16 @@ export class Dp8390 implements PortDevice {
 
   // ---- context (VPIO multiplexing) ---------------------------------------------------
 
-  /** A copy of the whole state. */
+  /** A copy of the whole state (not while a transmission is on the wire: it belongs to the timeline of the VM that started it). */
   saveState(): Dp8390State {
+    if (this.txPending) throw new Error("DP8390: cannot save the state while a frame is being transmitted");
     const s = this.s;
     return { ...s, par: [...s.par], mar: [...s.mar], page3: [...s.page3], memory: s.memory.slice() };
   }
 
   /** Replace the whole state (the IRQ pin follows). */
   loadState(st: Dp8390State): void {
+    if (this.txPending) throw new Error("DP8390: cannot load a state while a frame is being transmitted");
     this.s = { ...st, par: [...st.par], mar: [...st.mar], page3: [...st.page3], memory: st.memory.slice() };
     this.updateIrq();
     this.opts.onReceiveReady?.();
@@ -244,12 +264,12 @@ export class Dp8390 implements PortDevice {
     const s = this.s;
     const wasStopped = (s.cr & CR_STP) !== 0;
     const wasDma = this.dmaActive !== null;
-    // STA and STP both 0 leave the chip as it is (Linux selects pages that way); TXP reads back 0
-    // because a transmission here completes within the command.
+    // STA and STP both 0 leave the chip as it is (Linux selects pages that way); TXP reads back 1
+    // until the transmission ends, whatever is written.
     let run = s.cr & (CR_STP | CR_STA);
     if (v & CR_STP) run = CR_STP;
     else if (v & CR_STA) run = CR_STA;
-    s.cr = (v & (CR_PS_MASK | CR_RD_MASK)) | run;
+    s.cr = (v & (CR_PS_MASK | CR_RD_MASK)) | run | (s.cr & CR_TXP);
     if (v & CR_STP) this.raise(ISR_RST);
     else if ((v & CR_STA) && wasStopped) {
       s.isr &= ~ISR_RST;
@@ -361,16 +381,46 @@ export class Dp8390 implements PortDevice {
 
   // ---- transmit -------------------------------------------------------------------------
 
+  /** The frame is read from buffer memory when the command is given (the chip's FIFO fetches it as it sends). */
   private transmitBuffer(): void {
     const s = this.s;
+    if (s.cr & CR_TXP) return; // already sending: the datasheet leaves a second TXP undefined; ignored
     const start = s.tpsr << 8;
     const frame = new Uint8Array(s.tbcr);
     for (let i = 0; i < frame.length; i++) frame[i] = this.peek(start + i);
+    const clock = this.opts.clock;
+    if (!clock) { this.transmitDone(frame); return; }
+    s.cr |= CR_TXP;
+    this.txPending = frame;
+    clock.schedule(clock.nowNs() + (frame.length + WIRE_OVERHEAD_BYTES) * NS_PER_BYTE_10MBIT, () => {
+      const f = this.txPending;
+      this.txPending = null;
+      if (f) this.transmitDone(f);
+    });
+  }
+
+  /** A frame being sent (its completion is scheduled), or null. */
+  private txPending: Uint8Array | null = null;
+
+  /** True while the transmitter is busy. */
+  get transmitting(): boolean { return this.txPending !== null; }
+
+  private transmitDone(frame: Uint8Array): void {
+    const s = this.s;
     s.tsr = TSR_PTX;
+    s.cr &= ~CR_TXP;
     if (s.tcr & TCR_LB) this.receiveFrame(frame); // loopback: the frame never reaches the wire
     else this.opts.transmit(frame);
-    s.cr &= ~CR_TXP;
     this.raise(ISR_PTX);
+  }
+
+  /**
+   * For a VMM that refused a transmit (VPIO's model): complete it as the chip
+   * completes one it had to abort after 16 collisions (TSR.ABT, ISR.TXE).
+   */
+  abortTransmit(): void {
+    this.s.tsr = TSR_ABT;
+    this.raise(ISR_TXE);
   }
 
   // ---- receive ----------------------------------------------------------------------------
@@ -456,6 +506,7 @@ export class Dp8390 implements PortDevice {
   /** The NE2000 reset port: the chip stops, RST is set, DMA and interrupts are cleared. */
   hardReset(): void {
     const s = this.s;
+    this.txPending = null; // a frame being sent is cut off
     s.cr = CR_STP | CR_RD_ABORT;
     s.isr = ISR_RST;
     s.imr = 0;
