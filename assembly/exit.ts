@@ -21,6 +21,11 @@ export const EXIT_SHUTDOWN: i32 = 11;     // triple fault
 export const EXIT_UNIMPLEMENTED: i32 = 12; // instruction bytes in the block
 export const EXIT_IRQ_WINDOW: i32 = 13;   // guest can take an interrupt (when requested)
 export const EXIT_DEBUG: i32 = 14;        // breakpoint requested by the VMM (reserved)
+// VMX-like exits the VMM turns on with execution controls (controls.ts):
+export const EXIT_EPT_VIOLATION: i32 = 15; // a=GPA; X_QUAL access (p2m.ts Q_*), X_LINEAR, X_ENTRY the map/nested entry
+export const EXIT_EXCEPTION: i32 = 16;     // a=vector, size=1 with an error code, value=error code, value2=CR2 for #PF
+export const EXIT_CR_WRITE: i32 = 17;      // a=CR number, value=new value; response: ok → the write completes
+export const EXIT_INVLPG: i32 = 18;        // a=linear address; response: ok → the INVLPG completes
 
 // Field offsets inside the block.
 export const X_REASON: i32 = 0;
@@ -43,6 +48,9 @@ export const X_RESP_KIND: i32 = 88;  // the exit reason answered (set by the cor
 export const X_RESP_KEY: i32 = 92;   // port/address/leaf/index answered (set by the core)
 export const X_RESP_SIZE: i32 = 96;
 export const X_DETAIL: i32 = 100;    // reason-specific detail (e.g. unimplemented: 1 = x87)
+export const X_QUAL: i32 = 104;      // EPT violation: the access (p2m.ts Q_*)
+export const X_LINEAR: i32 = 108;    // EPT violation: the linear address being translated (when Q_LINEAR_VALID)
+export const X_ENTRY: i32 = 112;     // EPT violation: the guest-physical map or nested-table entry that refused it
 
 /** The reason of the current exit; EXIT_NONE while running. */
 export let exitReason: i32 = EXIT_NONE;

@@ -3,6 +3,7 @@
 // and every step that can fail is followed by `if (aborted) return`.
 // Instructions do their faulting work (reads, address checks) before they
 // change architectural state, so stopping leaves the machine as it was.
+import { setExit, setExitField, EXIT_EXCEPTION, X_VALUE2 } from "./exit";
 
 export let aborted: bool = false;
 /** The instruction must be re-executed after the VMM answers an input exit. */
@@ -28,13 +29,31 @@ export const PF_: i32 = 14;
 export const MF: i32 = 16;
 export const AC_: i32 = 17;
 
+/** The VMM's exception bitmap (controls.ts): vectors that exit instead of being delivered. */
+export let exceptionBitmap: i32 = 0;
+export function setExceptionBitmap(v: i32): void { exceptionBitmap = v; }
+
 export function raise(vector: i32, code: i32): void {
   if (aborted) return; // first fault wins
+  if (((exceptionBitmap >>> vector) & 1) != 0) { exceptionExit(vector, true, code); return; }
   aborted = true; faultVector = vector; faultCode = code; faultHasCode = true;
 }
 export function raiseNoCode(vector: i32): void {
   if (aborted) return;
+  if (((exceptionBitmap >>> vector) & 1) != 0) { exceptionExit(vector, false, 0); return; }
   aborted = true; faultVector = vector; faultCode = 0; faultHasCode = false;
+}
+
+/** Record an exception the VMM injected, for deliverFault (the exception bitmap does not apply to it). */
+export function raiseInjected(vector: i32, hasCode: bool, code: i32): void {
+  aborted = true; restart = false; faultVector = vector; faultCode = code; faultHasCode = hasCode;
+}
+
+/** An intercepted exception: EXIT_EXCEPTION, and the instruction restarts once the VMM is done (it may inject the exception). */
+function exceptionExit(vector: i32, hasCode: bool, code: i32): void {
+  setExit(EXIT_EXCEPTION, vector, hasCode ? 1 : 0, code);
+  setExitField(X_VALUE2, 0);
+  aborted = true; restart = true; faultVector = -1;
 }
 export function raiseGP(code: i32): void { raise(GP, code); }
 export function raiseUD(): void { raiseNoCode(UD); }

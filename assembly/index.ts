@@ -14,17 +14,19 @@ import { getFlags, setFlags } from "./cpu/flags";
 import { setSegCache } from "./cpu/segments";
 import { step } from "./cpu/exec";
 import { deliver, deliverFault } from "./cpu/interrupts";
-import { aborted, restart, clearAbort, faultVector } from "./fault";
+import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
 import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW,
   EXIT_SHUTDOWN, X_CS, X_EIP,
 } from "./exit";
-import { tlbFlush, tlbMisses, tlbFlushes } from "./mmu/tlb";
-import { loadPdptes } from "./mmu/walk";
+import { tlbFlush, tlbDropHost, tlbMisses, tlbFlushes } from "./mmu/tlb";
+import { loadPdptes, pdpte } from "./mmu/walk";
+import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
+import { setControlRaw, cr3Loads, cr3TargetHits } from "./controls";
 import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
-import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
+import { ramFrame, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
@@ -71,6 +73,32 @@ let irqWindowWanted: bool = false;
 export function injectInterrupt(vector: i32): void { pendingVector = vector & 0xff; }
 export function pendingInterrupt(): i32 { return pendingVector; }
 export function cancelInterrupt(): void { pendingVector = -1; }
+/**
+ * Inject an exception (VMX entry-interruption information): delivered at the
+ * next run() before any instruction, through the guest's IDT exactly as the
+ * hardware would (error code pushed when `hasCode`; for #PF, CR2 = `cr2`
+ * first); a fault during its delivery escalates to #DF as usual. The VMM
+ * uses it to reflect a guest's true page fault under shadow paging.
+ */
+export function injectException(vector: i32, hasCode: bool, code: i32, cr2v: i32): void {
+  injVector = vector & 0xff; injHasCode = hasCode; injCode = code; injCr2 = cr2v;
+}
+let injVector: i32 = -1;
+let injHasCode: bool = false;
+let injCode: i32 = 0;
+let injCr2: i32 = 0;
+
+/** Deliver the injected exception; false when run() must return (an exit during delivery keeps it pending, or shutdown). */
+function deliverInjected(): bool {
+  if (injVector == 14) setCr2(injCr2);
+  setHalted(false);
+  raiseInjected(injVector, injHasCode, injCode);
+  const ok = deliverFault();
+  if (exitReason != EXIT_SHUTDOWN && !ok) return false; // delivery exited: deliver again next time
+  injVector = -1;
+  return ok;
+}
+
 /** Ask for an IRQ_WINDOW exit as soon as the guest can take an interrupt. */
 export function requestIrqWindow(on: bool): void { irqWindowWanted = on; }
 export function interruptsEnabled(): bool { return (flagsRaw & IF) != 0 && !irqShadow; }
@@ -87,6 +115,8 @@ export function run(budget: i32): i32 {
   let done = 0;
   // MMIO writes an instruction queued behind its first one leave first, one exit each.
   if (takeQueuedWrite()) n = budget;
+  // An event the VMM injected is delivered at entry, before any instruction (VMX event injection).
+  else if (injVector >= 0 && !deliverInjected()) n = budget;
   while (n < budget) {
     // Events between instructions.
     const shadow = irqShadow;
@@ -95,9 +125,12 @@ export function run(budget: i32): i32 {
       if (pendingVector >= 0) {
         const v = pendingVector;
         pendingVector = -1;
+        const wasHalted = halted;
         setHalted(false);
         deliver(v, false, 1, false, 0, eip);
         if (aborted) {
+          // An exit during delivery (shadow paging filling the IDT's or stack's page): deliver it again afterwards.
+          if (restart) { pendingVector = v; setHalted(wasHalted); clearAbort(); break; }
           if (!deliverFault()) break;
         }
         n++;
@@ -129,7 +162,7 @@ export function run(budget: i32): i32 {
       // Single-step trap after the instruction (DR6.BS).
       st32a(DR + 6 * 4, 0xffff4ff0);
       deliver(1, false, 1, false, 0, eip);
-      if (aborted && !deliverFault()) break;
+      if (aborted && (restart ? (clearAbort(), true) : !deliverFault())) break;
     }
     if (exitReason != EXIT_NONE) break;
   }
@@ -182,14 +215,58 @@ export function reset(ramBytes: i32): void {
   invalidateFetch();
 }
 
+// ---- host memory, the guest-physical map and the VMM's controls ----------------------------
+
+/**
+ * Size the host frame pool (`hostBytes`, guest RAM included) and give guest
+ * RAM of `ramBytes` the identity map. Called once, before reset().
+ */
+export function initHostMemory(ramBytes: i32, hostBytes: i32): void {
+  setHostSize(hostBytes);
+  setRamSize(ramBytes);
+  p2mIdentity(ramBytes);
+  tcFlushAll();
+  invalidateFetch();
+}
+/** The guest-physical map's table in core memory (one i32 per guest page): the VMM edits it in place, then calls mapChanged. */
+export function p2mBase(): i32 { return L.P2M; }
+/**
+ * The VMM changed map entries: drop the TLB entries that reached host frame
+ * `hostFrame` (host-physical; -1: all of them) and the fetch window.
+ */
+export function mapChanged(hostFrame: i32): void {
+  if (hostFrame < 0) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (hostFrame & ~0xfff));
+  invalidateFetch();
+}
+/** VMWRITE: set an execution control (controls.ts CTL_*). */
+export function setControl(field: i32, v: i32): void {
+  if (setControlRaw(field, v)) { tlbFlush(false); invalidateFetch(); }
+}
+export { getControl, setCr3Target } from "./controls";
+/** The guest's PAE PDPTE registers (i = 0-3), which shadow paging reads instead of guest memory. */
+export function getPdpte(i: i32, high: bool): i32 { return pdpte(i, high); }
+/** 0 nested walks, 1 nested-table references, 2 EPT violations, 3 CR3 loads, 4 of them CR3-target hits. */
+export function getPagingStat(i: i32): f64 {
+  return i == 0 ? nestedWalks : i == 1 ? nestedRefs : i == 2 ? violations : i == 3 ? cr3Loads : cr3TargetHits;
+}
+
 export function setRomSize(bytes: i32): void { setRomSizeMem(bytes); tcFlushAll(); invalidateFetch(); }
 export function setRomShadowed(ram: bool): void { setRomLowIsRam(ram); tcFlushAll(); invalidateFetch(); }
 export function addMmioRange(start: i32, length: i32): bool { const ok = addMmio(start, length); tcFlushAll(); invalidateFetch(); return ok; }
 export function clearMmioRanges(): void { clearMmio(); tcFlushAll(); invalidateFetch(); }
 export function setA20(enabled: bool): void { setA20Mask(enabled); tlbFlush(false); invalidateFetch(); }
 export function interceptCpuid(all: bool): void { setCpuidExitAll(all); }
-/** Call after the VMM or a device wrote guest RAM: cached code there is dropped. */
-export function notifyPhysWrite(pa: i32, len: i32): void { invalidateCodeRange(pa, len); }
+/** Call after the VMM or a device wrote host frames [hpa, hpa+len): cached code there is dropped. */
+export function notifyHostWrite(hpa: i32, len: i32): void { invalidateCodeRange(hpa, len); }
+/** Call after the VMM or a device wrote guest-physical [pa, pa+len): cached code in the frames behind it is dropped. */
+export function notifyPhysWrite(pa: i32, len: i32): void {
+  if (len <= 0) return;
+  const last = i32(pa + len - 1) >>> 12;
+  for (let p = pa >>> 12; p <= last; p++) {
+    const f = ramFrame(p << 12);
+    if (f >= 0) invalidateCodeRange(f, 0x1000);
+  }
+}
 /** Drop all cached translations (TLB and translation cache). */
 export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
 /** Turn the translation cache on or off (off: every instruction is decoded as it runs). */
@@ -206,7 +283,8 @@ export function exitBlock(): i32 { return L.EXIT; }
 export function regsBase(): i32 { return L.REGS; }
 /** The I/O bitmaps of direct ports (bit set: no exit): IN at ioDirectBase(0), OUT at ioDirectBase(1), 8 KiB each. */
 export function ioDirectBase(out: i32): i32 { return out != 0 ? L.IO_DIRECT_OUT : L.IO_DIRECT_IN; }
-export function memoryNeeded(ramBytes: i32): f64 { return f64(L.RAM_BASE) + f64(ramBytes); }
+/** Bytes of core memory for a host frame pool of `hostBytes` (guest RAM plus the VMM's frames). */
+export function memoryNeeded(hostBytes: i32): f64 { return f64(L.RAM_BASE) + f64(hostBytes); }
 
 // ---- state accessors ------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ export const EXIT: i32 = 0x1200;          // the exit block, see exit.ts
 export const EXIT_SIZE: i32 = 0x100;
 export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical order) + scratch slots, 0xA0 bytes (cpu/fpu/state.ts)
 export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, those carried into its re-execution, queued MMIO writes (memory.ts; 0x240 bytes)
+export const CR3_TARGETS: i32 = 0x1700;   // CR3-target list (controls.ts): 64 × (guest CR3, shadow root), 0x200 bytes
+export const CR3_TARGET_MAX: i32 = 64;
 // The I/O bitmaps (VT-x's, inverted: a set bit is a *direct* port, served by the host without an
 // exit; see cpu/ops/io.ts): one bit per port, 8 KiB for IN at IO_DIRECT_IN, 8 KiB for OUT after it.
 export const IO_DIRECT_IN: i32 = 0x2000;
@@ -44,11 +46,18 @@ export const TC_HASH: i32 = 0x2000000;      // 64 Ki buckets × i32 (block index
 export const TC_HASH_SIZE: i32 = 0x10000;
 export const TC_BLOCKS: i32 = 0x2040000;    // 32 Ki blocks × 64 bytes
 export const TC_BLOCK_MAX: i32 = 0x8000;
-export const TC_PAGES: i32 = 0x2240000;     // per guest RAM page: first block on it + 1 (up to 2 GiB of RAM)
-// (TC_PAGES and TC_LINES cover 512 Ki pages: 2 GiB of guest RAM.)
-export const TC_LINES: i32 = 0x2440000;     // per guest RAM page: 64-bit mask of 64-byte lines holding code
-export const TC_SMC: i32 = 0x2840000;       // per guest RAM page: invalidations so far (255 = interpret only)
+export const TC_PAGES: i32 = 0x2240000;     // per host frame: first block on it + 1 (up to 2 GiB of host memory)
+// (TC_PAGES and TC_LINES cover 512 Ki frames: 2 GiB of host memory.)
+export const TC_LINES: i32 = 0x2440000;     // per host frame: 64-bit mask of 64-byte lines holding code
+export const TC_SMC: i32 = 0x2840000;       // per host frame: invalidations so far (255 = interpret only)
 export const TC_RECORDS: i32 = 0x28c0000;   // decoded instructions, 32 bytes each
 export const TC_RECORD_MAX: i32 = (0x3000000 - 0x28c0000) >> 5;
 
-export const RAM_BASE: i32 = 0x3000000;    // guest-physical 0 lives here
+// The guest-physical map (mmu/p2m.ts): one i32 per guest-physical 4 KiB page of the
+// 4 GiB space, host frame | permission bits. Owned by the VMM (src/vmm/memory.ts).
+export const P2M: i32 = 0x3000000;          // 4 MiB
+
+// Host memory: the frame pool. Host-physical address h (an offset into the pool) lives at
+// RAM_BASE + h. Guest RAM is the pool's first frames (the identity map); the frames above
+// it are the VMM's own (shadow and nested page tables, SymSpy pages, swap caches).
+export const RAM_BASE: i32 = 0x3400000;

@@ -1,9 +1,11 @@
-// The guest-physical memory map: RAM, ROM (with its alias below 4 GiB), the
-// legacy VGA hole and VMM-registered MMIO ranges. Every physical access goes
+// Guest-physical accesses: the chipset's decode (VMM-registered MMIO ranges,
+// the legacy VGA hole, the ROM with its alias below 4 GiB), then the
+// guest-physical map (mmu/p2m.ts) for memory. Every physical access goes
 // through here or through a TLB entry that was filled from here, so a guest
-// address can never reach core metadata: RAM accesses are bounds-checked
-// against ramSize and land above RAM_BASE.
+// address can never reach core metadata: memory accesses land in host
+// frames the map names, inside the frame pool above RAM_BASE.
 import { RAM_BASE, ROM, ROM_MAX, MMIO_READS } from "./layout";
+import { gpaToHost, p2mEntry, hostAddr, P2M_VALID, TO_EXIT, Q_READ, Q_WRITE, Q_WALK, Q_LINEAR_VALID } from "./mmu/p2m";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "./portable";
 import {
   armResponse, takeResponse, response, setExit, setExitField, EXIT_MMIO_READ, EXIT_MMIO_WRITE, EXIT_UNIMPLEMENTED,
@@ -13,6 +15,7 @@ import { instrEip, mmioReadsAnswered, setMmioReadsAnswered } from "./state";
 import { requestRestart } from "./fault";
 import { writeHitsCode, invalidateCodeAt } from "./tcache";
 
+/** Guest RAM the VMM configured (the identity map's extent; devices such as the CMOS report it). */
 export let ramSize: i32 = 0;
 /** ROM image size; it occupies [1 MiB - romSize, 1 MiB) and [4 GiB - romSize, 4 GiB). */
 export let romSize: i32 = 0;
@@ -53,7 +56,12 @@ export const PHYS_RAM: i32 = 0;
 export const PHYS_ROM: i32 = 1;
 export const PHYS_MMIO: i32 = 2;
 
-/** Kind of a physical page (4 KiB granularity; ranges are page-aligned). */
+/**
+ * What the chipset decodes a guest-physical address to, before the
+ * guest-physical map: a device's MMIO range (or the VGA window), the ROM, or
+ * memory — where the map (mmu/p2m.ts) decides between a host frame, the MMIO
+ * bus (unassigned) and a violation. 4 KiB granularity; ranges are page-aligned.
+ */
 export function physKind(pa: i32): i32 {
   if (mmioCount > 0 && inMmioRange(pa)) return PHYS_MMIO;
   const upa = u32(pa);
@@ -64,31 +72,61 @@ export function physKind(pa: i32): i32 {
     if (upa >= u32(0x100000 - low) && upa < 0x100000 && !romLowIsRam) return PHYS_ROM;
     if (upa >= u32(i32(-romSize))) return PHYS_ROM;
   }
-  if (upa < u32(ramSize)) return PHYS_RAM;
-  return PHYS_MMIO; // unmapped: the VMM's MMIO bus answers all ones
+  return PHYS_RAM;
 }
 
-/** Host offset of a physical address of kind RAM or ROM. */
-export function physHost(pa: i32, kind: i32): i32 {
-  if (kind == PHYS_RAM) return RAM_BASE + pa;
-  // ROM: both copies map onto the image; the image ends at the top of each window.
-  return ROM + ((pa & 0xfffff) - (0x100000 - romSize));
-}
+/** Host address of a ROM address: both copies map onto the image, which ends at the top of each window. */
+function romHost(pa: i32): i32 { return ROM + ((pa & 0xfffff) - (0x100000 - romSize)); }
 
-/** Read sz bytes at a physical address not known to be RAM (slow path). */
-export function physRead(pa: i32, sz: i32): i32 {
+// ---- resolving a guest-physical page --------------------------------------------------
+// resolve() decides where a guest-physical page lives for one access and leaves the answer
+// in resKind/resHost; the TLB fill and the slow access paths use it.
+
+/** PHYS_RAM (a host frame), PHYS_ROM or PHYS_MMIO (the MMIO bus answers). */
+export let resKind: i32 = PHYS_MMIO;
+/** Host address of the resolved page (RAM or ROM); -1 for MMIO. */
+export let resHost: i32 = -1;
+
+export function setResolved(kind: i32, host: i32): void { resKind = kind; resHost = host; }
+
+/** Resolve guest-physical `pa` for an access (p2m.ts Q_* bits); false after an exit (aborted). */
+export function resolve(pa: i32, q: i32, lin: i32): bool {
   const kind = physKind(pa);
+  if (kind == PHYS_ROM) { resKind = PHYS_ROM; resHost = romHost(pa & ~0xfff); return true; }
   if (kind == PHYS_RAM) {
-    if (u32(i32(pa + sz)) > u32(ramSize)) return physReadBytes(pa, sz);
-    const h = RAM_BASE + pa;
-    return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
+    const h = gpaToHost(pa, q, lin);
+    if (h >= 0) { resKind = PHYS_RAM; resHost = RAM_BASE + h; return true; }
+    if (h == TO_EXIT) return false;
   }
-  if (kind == PHYS_ROM) {
-    if ((pa & 0xfff) + sz > 0x1000) return physReadBytes(pa, sz);
-    const h = physHost(pa, kind);
-    return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
+  resKind = PHYS_MMIO; resHost = -1;
+  return true;
+}
+
+/** Host-physical frame of guest RAM page `pa` without permission checks or exits, or -1 (the VMM's and devices' view). */
+export function ramFrame(pa: i32): i32 {
+  if (physKind(pa) != PHYS_RAM) return -1;
+  const e = p2mEntry(pa);
+  return (e & P2M_VALID) != 0 ? e & ~0xfff : -1;
+}
+
+/** Read sz bytes (within one page) at guest-physical `pa` resolved as (kind, hostPage). */
+export function readAt(pa: i32, kind: i32, hostPage: i32, sz: i32): i32 {
+  if (kind == PHYS_MMIO) return mmioRead(pa, sz);
+  const h = hostPage + (pa & 0xfff);
+  return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
+}
+
+/** Write sz bytes (within one page) at guest-physical `pa` resolved as (kind, hostPage). ROM ignores writes. */
+export function writeAt(pa: i32, kind: i32, hostPage: i32, sz: i32, v: i32): void {
+  if (kind == PHYS_RAM) {
+    const h = hostPage + (pa & 0xfff);
+    const hpa = h - RAM_BASE;
+    if (writeHitsCode(hpa, sz)) invalidateCodeAt(hpa); // self-modifying code
+    if (sz == 1) st8(h, v); else if (sz == 2) st16(h, v); else st32(h, v);
+    return;
   }
-  return mmioRead(pa, sz);
+  if (kind == PHYS_ROM) return;
+  mmioWrite(pa, sz, v);
 }
 
 // ---- MMIO reads ----------------------------------------------------------------------
@@ -145,26 +183,10 @@ function mmioReadExit(pa: i32, sz: i32): void {
   requestRestart();
 }
 
-function physReadBytes(pa: i32, sz: i32): i32 {
-  let v = 0;
-  for (let i = 0; i < sz; i++) v |= (physRead(i32(pa + i), 1) & 0xff) << (i << 3);
-  return v;
-}
-
-/** Write sz bytes at a physical address (slow path). ROM ignores writes. */
-export function physWrite(pa: i32, sz: i32, v: i32): void {
-  const kind = physKind(pa);
-  if (kind == PHYS_RAM) {
-    if (u32(i32(pa + sz)) > u32(ramSize)) { physWriteBytes(pa, sz, v); return; }
-    if (writeHitsCode(pa, sz)) invalidateCodeAt(pa); // self-modifying code
-    const h = RAM_BASE + pa;
-    if (sz == 1) st8(h, v); else if (sz == 2) st16(h, v); else st32(h, v);
-    return;
-  }
-  if (kind == PHYS_ROM) return;
-  // MMIO: the write leaves as an exit once the instruction is done. Further writes of the
-  // same instruction (PUSHA, MOVS, a write split into bytes) wait in a queue, and run()
-  // sends them out one exit each before it executes anything else (takeQueuedWrite).
+/** An MMIO write leaves as an exit once the instruction is done. */
+function mmioWrite(pa: i32, sz: i32, v: i32): void {
+  // Further writes of the same instruction (PUSHA, MOVS, a write split into bytes) wait in a
+  // queue, and run() sends them out one exit each before it executes anything else (takeQueuedWrite).
   if (exitReason == EXIT_NONE) { setExit(EXIT_MMIO_WRITE, pa, sz, v); return; }
   if (queuedWrites < MMIO_MAX_WRITES) {
     const q = QUEUED_WRITES + queuedWrites * 12;
@@ -190,16 +212,31 @@ export function takeQueuedWrite(): bool {
   return true;
 }
 
-function physWriteBytes(pa: i32, sz: i32, v: i32): void {
-  for (let i = 0; i < sz; i++) physWrite(i32(pa + i), 1, (v >> (i << 3)) & 0xff);
+// ---- the page walker's own accesses ------------------------------------------------------
+
+/**
+ * A guest page-table entry at guest-physical `pa` (4-byte aligned), read for the walk that
+ * translates `lin`. RAM through the map (a violation exits: check aborted), ROM as stored;
+ * unassigned addresses read as zero (not present), as QEMU's do; a table inside a device's
+ * MMIO range stops the VM with a clear exit rather than reading a device register.
+ */
+export function ptRead(pa: i32, lin: i32): i32 {
+  if (!resolve(pa, Q_READ | Q_WALK | Q_LINEAR_VALID, lin)) return 0;
+  if (resKind == PHYS_MMIO) { if (physKind(pa) == PHYS_MMIO) walkThroughMmio(pa); return 0; }
+  return ld32(resHost + (pa & 0xfff));
 }
 
-/** Page-table reads and writes: RAM only (tables elsewhere read as zero, not present). */
-export function ptRead(pa: i32): i32 {
-  if (u32(pa) > u32(ramSize - 4)) return 0;
-  return ld32(RAM_BASE + pa);
+/** Set accessed/dirty bits in a guest page-table entry (RAM only; ROM and MMIO keep theirs). */
+export function ptWrite(pa: i32, v: i32, lin: i32): void {
+  if (!resolve(pa, Q_WRITE | Q_WALK | Q_LINEAR_VALID, lin)) return;
+  if (resKind == PHYS_RAM) writeAt(pa, PHYS_RAM, resHost, 4, v);
 }
-export function ptWrite(pa: i32, v: i32): void {
-  if (u32(pa) > u32(ramSize - 4)) return;
-  st32(RAM_BASE + pa, v);
+
+function walkThroughMmio(pa: i32): void {
+  setExit(EXIT_UNIMPLEMENTED, pa, 0, 0);
+  setExitField(X_DETAIL, 7); // page walk through MMIO
+  requestRestart();
 }
+
+/** Host address for the VMM's host-physical `hpa`, or -1 outside the pool. */
+export { hostAddr };

@@ -40,7 +40,7 @@ import { fastForm, runFast, FAST_NONE } from "./fastforms";
 import { step, exec1 } from "./cpu/exec";
 import { aborted } from "./fault";
 import { exitReason, EXIT_NONE } from "./exit";
-import { ramSize } from "./memory";
+import { hostSize } from "./mmu/p2m";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
 
 const MAX_BLOCK_INSNS: i32 = 64;
@@ -77,17 +77,17 @@ function bucketOf(host: i32, mode: i32): i32 { return ((host ^ (host >>> 12) ^ (
 
 // ---- code pages ------------------------------------------------------------------------
 
-/** Does the guest-physical page hold cached code? (RAM pages only; ROM cannot be written.) */
+/** Does the host frame at host-physical `pa` hold cached code? (Pool frames only; ROM cannot be written.) */
 export function pageHasCode(pa: i32): bool {
   const page = pa >>> 12;
-  if (u32(page) >= u32(ramSize >>> 12)) return false;
+  if (u32(page) >= u32(hostSize >>> 12)) return false;
   return ld32a(TC_PAGES + (page << 2)) != 0;
 }
 
 /** Does a write of `len` bytes at `pa` (within one page) touch a line holding cached code? */
 export function writeHitsCode(pa: i32, len: i32): bool {
   const page = pa >>> 12;
-  if (u32(page) >= u32(ramSize >>> 12)) return false;
+  if (u32(page) >= u32(hostSize >>> 12)) return false;
   const first = (pa & 0xfff) >> 6, last = ((pa & 0xfff) + len - 1) >> 6;
   const lines = TC_LINES + (page << 3);
   for (let l = first; l <= last && l < 64; l++) {
@@ -104,10 +104,10 @@ function markLines(page: i32, from: i32, to: i32): void {
   }
 }
 
-/** A write reached guest-physical page `pa >> 12`: drop its blocks. */
+/** A write reached the host frame at host-physical `pa`: drop its blocks. */
 export function invalidateCodeAt(pa: i32): void {
   const page = pa >>> 12;
-  if (u32(page) >= u32(ramSize >>> 12)) return;
+  if (u32(page) >= u32(hostSize >>> 12)) return;
   const headAddr = TC_PAGES + (page << 2);
   let b = ld32a(headAddr) - 1;
   if (b < 0) return;
@@ -130,7 +130,7 @@ export function invalidateCodeAt(pa: i32): void {
 /** Invalidations after which a page is only interpreted (until the next full flush). */
 const SMC_LIMIT: i32 = 32;
 
-/** Writes by the VMM or devices to guest RAM. */
+/** Writes by the VMM or devices to host frames [pa, pa+len) (host-physical). */
 export function invalidateCodeRange(pa: i32, len: i32): void {
   if (len <= 0) return;
   const first = pa >>> 12, last = i32(pa + len - 1) >>> 12;
@@ -140,9 +140,9 @@ export function invalidateCodeRange(pa: i32, len: i32): void {
 /** Drop everything (eviction when full, ROM or memory-map changes, switching the cache). */
 export function tcFlushAll(): void {
   fill8(TC_HASH, 0, TC_HASH_SIZE << 2);
-  fill8(TC_PAGES, 0, (ramSize >>> 12) << 2);
-  fill8(TC_LINES, 0, (ramSize >>> 12) << 3);
-  fill8(TC_SMC, 0, ramSize >>> 12);
+  fill8(TC_PAGES, 0, (hostSize >>> 12) << 2);
+  fill8(TC_LINES, 0, (hostSize >>> 12) << 3);
+  fill8(TC_SMC, 0, hostSize >>> 12);
   nextBlock = 0;
   nextRecord = 0;
   jitQueued = 0;
@@ -211,7 +211,7 @@ export function tcRun(budget: i32, chain: bool): i32 {
     }
     if (b < 0) {
       if (done > 0) return done; // built on the next call
-      if (u32(host - RAM_BASE) < u32(ramSize) && ld8(TC_SMC + (i32(host - RAM_BASE) >>> 12)) >= SMC_LIMIT) return -1;
+      if (u32(host - RAM_BASE) < u32(hostSize) && ld8(TC_SMC + (i32(host - RAM_BASE) >>> 12)) >= SMC_LIMIT) return -1;
       return build(host, mode, budget);
     }
     const a = blockAddr(b);
@@ -375,7 +375,7 @@ function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, 
   st32a(a + B_HNEXT, ld32a(bucket));
   st32a(bucket, b + 1);
   // RAM pages remember their blocks so writes can invalidate them.
-  if (u32(host - RAM_BASE) < u32(ramSize)) {
+  if (u32(host - RAM_BASE) < u32(hostSize)) {
     const page = i32(host - RAM_BASE) >>> 12;
     const head = TC_PAGES + (page << 2);
     const wasCode = ld32a(head) != 0;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { createWasmEngine, createJsEngine, MAX_RAM_BYTES, type Engine, type EngineKind } from "./engine/engine.js";
+export { createWasmEngine, createJsEngine, MAX_RAM_BYTES, MAX_HOST_BYTES, type Engine, type EngineKind, type HostMemoryOptions, type WasmEngineOptions } from "./engine/engine.js";
 export type { CoreExports } from "./engine/core.js";
 export { GuestMemory, GuestMemoryError } from "./vmm/memory.js";
 export { Vm, type StopReason, type MsrHook, type HypercallHook, type CpuidHook, type VmStats } from "./vmm/vm.js";

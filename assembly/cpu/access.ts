@@ -7,7 +7,7 @@ import { ld8, ld16, ld32, st8, st16, st32, ld32a } from "../portable";
 import { cpl, cplUserMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
 import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
 import { translate, ACC_WRITE, ACC_USER } from "../mmu/walk";
-import { physRead, physWrite } from "../memory";
+import { readAt, writeAt, resKind, resHost } from "../memory";
 import { aborted, raise, GP, SSF } from "../fault";
 
 /** Derived bits kept in SEG_ATTR above the VMX access-rights format. */
@@ -68,14 +68,14 @@ export function readLinSlow(lin: i32, sz: i32, user: bool): i32 {
     for (let i = 0; i < sz; i++) {
       const pa = translate(i32(lin + i), acc);
       if (aborted) return 0;
-      v |= (physRead(pa, 1) & 0xff) << (i << 3);
+      v |= (readAt(pa, resKind, resHost, 1) & 0xff) << (i << 3);
       if (aborted) return 0;
     }
     return v;
   }
   const pa = translate(lin, acc);
   if (aborted) return 0;
-  return physRead(pa, sz);
+  return readAt(pa, resKind, resHost, sz);
 }
 
 export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
@@ -85,18 +85,21 @@ export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
     const second = i32((lin | 0xfff) + 1);
     const pa1 = translate(lin, acc);
     if (aborted) return;
+    const kind1 = resKind, host1 = resHost;
     const pa2 = translate(second, acc);
     if (aborted) return;
+    const kind2 = resKind, host2 = resHost;
     const firstLen = i32(second - lin);
     for (let i = 0; i < sz; i++) {
-      const pa = i < firstLen ? i32(pa1 + i) : i32(pa2 + (i - firstLen));
-      physWrite(pa, 1, (v >> (i << 3)) & 0xff);
+      const b = (v >> (i << 3)) & 0xff;
+      if (i < firstLen) writeAt(i32(pa1 + i), kind1, host1, 1, b);
+      else writeAt(i32(pa2 + (i - firstLen)), kind2, host2, 1, b);
     }
     return;
   }
   const pa = translate(lin, acc);
   if (aborted) return;
-  physWrite(pa, sz, v);
+  writeAt(pa, resKind, resHost, sz, v);
 }
 
 /**

@@ -6,7 +6,7 @@ import { ld8, ld16, ld32, ld32a, st32a } from "../portable";
 import { eip, setEip, segBase, segLimit, CS, cpl, cplUserMask } from "../state";
 import { translate, ACC_FETCH, ACC_USER } from "../mmu/walk";
 import { tlbHost, TLB_NO_EXEC } from "../mmu/tlb";
-import { physKind, physHost, PHYS_MMIO } from "../memory";
+import { resKind, resHost, PHYS_MMIO } from "../memory";
 import { aborted, raise, GP, requestRestart } from "../fault";
 import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
 
@@ -43,14 +43,13 @@ function refill(): bool {
   if (host == -1) {
     const pa = translate(lin, ACC_FETCH | (cpl == 3 ? ACC_USER : 0));
     if (aborted) return false;
-    const kind = physKind(pa);
-    if (kind == PHYS_MMIO) {
+    if (resKind == PHYS_MMIO) {
       setExit(EXIT_UNIMPLEMENTED, pa, 0, 0);
       setExitField(X_DETAIL, 2); // instruction fetch from MMIO
       requestRestart();
       return false;
     }
-    host = physHost(pa, kind);
+    host = resHost + (pa & 0xfff);
   }
   const inPage = 0x1000 - (lin & 0xfff);
   const toLimit = u32(i32(limit - e)) >= u32(inPage) ? inPage : i32(limit - e) + 1;

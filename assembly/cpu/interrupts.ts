@@ -11,7 +11,7 @@ import {
   readDescriptor, descLo, descHi, descAddr, setLastDesc, descAttr, attrDpl, loadCsChecked, setSegCache, loadSegReal,
   descBase, descLimit, AR_P, AR_S, AR_TYPE, AR_DB, TYPE_CODE, TYPE_CONFORMING, TYPE_WRITABLE, TYPE_ACCESSED, markAccessed,
 } from "./segments";
-import { aborted, raise, clearAbort, faultVector, faultCode, faultHasCode, GP, NP, SSF, TS_, DF_, PF_ } from "../fault";
+import { aborted, restart, raise, clearAbort, faultVector, faultCode, faultHasCode, GP, NP, SSF, TS_, DF_, PF_ } from "../fault";
 import { taskSwitch, TASK_SWITCH_INT } from "./task";
 import { setExit, EXIT_SHUTDOWN } from "../exit";
 
@@ -187,6 +187,9 @@ export function deliverFault(): bool {
     clearAbort();
     deliver(vector, false, 1, hasCode, code, eip);
     if (!aborted) return true;
+    // An exit during delivery (a VMM-intercepted exception, an EPT violation): nothing was
+    // committed; the VMM runs, then the instruction runs again and faults again.
+    if (restart) { clearAbort(); return false; }
     const second = faultVector;
     const secondCode = faultCode, secondHas = faultHasCode;
     if (vector == DF_) break; // fault while delivering #DF: triple fault

@@ -13,7 +13,8 @@ import {
   readDescriptor, descLo, descHi, descAddr, descAttr, attrDpl, descBase, descLimit, setSegCache, loadSegReal,
   AR_P, AR_S, AR_TYPE, TYPE_CODE, TYPE_CONFORMING, TYPE_READABLE, TYPE_WRITABLE, TYPE_ACCESSED,
 } from "./segments";
-import { writeCr3 } from "./ops/system";
+import { commitCr3 } from "./ops/system";
+import { cr3LoadAllowed } from "../controls";
 import { aborted, raise, GP, NP, SSF, TS_ } from "../fault";
 
 export const TASK_SWITCH_JMP: i32 = 0;
@@ -66,6 +67,9 @@ export function taskSwitch(sel: i32, reason: i32, retEip: i32, ext: i32): void {
     nLdt = readSys(i32(nBase + 0x2a), 2); if (aborted) return;
   }
 
+  // A CR3 load the VMM must see (CR3-load exiting, shadow paging) exits before anything is committed.
+  if (n32 && pagingEnabled && nCr3 != cr3 && !cr3LoadAllowed(cr3, nCr3)) return;
+
   // Save the outgoing task.
   const oSel = segSel(TR), oBase = segBase(TR), oAttr = segAttr(TR);
   const o32 = (oAttr & 8) != 0;
@@ -97,7 +101,7 @@ export function taskSwitch(sel: i32, reason: i32, retEip: i32, ext: i32): void {
   // Commit: TR, CR0.TS, CR3, registers; then segment descriptors of the new task.
   setSegCache(TR, sel, nBase, nLimit, descAttr(newHi));
   setCr0Raw(cr0 | CR0_TS);
-  if (n32 && pagingEnabled && nCr3 != cr3) writeCr3(nCr3);
+  if (n32 && pagingEnabled && nCr3 != cr3) commitCr3(nCr3);
   for (let i = 0; i < 8; i++) setReg32(i, n32 ? nRegs[i] : (reg32(i) & 0xffff0000) | (nRegs[i] & 0xffff));
   setFlags(nFlags | 2);
   setEip(n32 ? nEip : nEip & 0xffff);

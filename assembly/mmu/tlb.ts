@@ -99,6 +99,17 @@ function rebuildValidList(): void {
   }
 }
 
+/** Drop every entry that maps host page `hostPage` (the VMM remapped or protected that frame). */
+export function tlbDropHost(hostPage: i32): void {
+  if (overflowed) { tlbFlush(false); return; }
+  for (let i = 0; i < validCount; i++) {
+    const page = ld32a(TLB_VALID_LIST + (i << 2));
+    const a = TLB + (page << 2);
+    const e = ld32a(a);
+    if (e != 0 && (e & TLB_SLOW) == 0 && ((e & ~0xfff) ^ (page << 12)) == hostPage) st32a(a, 0);
+  }
+}
+
 /**
  * A host page just started holding translated code: mark the TLB entries
  * that map it so that writes through them take the slow path.

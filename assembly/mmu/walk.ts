@@ -1,73 +1,145 @@
 // Linear → physical translation: the 32-bit two-level page walk with 4 MiB
 // pages (CR4.PSE), and the PAE three-level walk with 2 MiB pages and the NX
 // bit (EFER.NXE); global pages (CR4.PGE), CR0.WP, accessed/dirty bits, and
-// #PF with the architectural error code. Successful walks fill the TLB.
+// #PF with the architectural error code. Successful walks fill the TLB with
+// the host address, the guest-physical map (p2m.ts) folded in.
+//
+// Under shadow paging (p2m.ts MODE_SHADOW) the same walker reads only the
+// tables the VMM built: their root is the shadow root, not CR3; their frames
+// are host-physical; a leaf with SHADOW_GPA names a guest-physical frame
+// instead (MMIO, ROM, or a frame the map sends writes of to the MMIO bus),
+// resolved through the map at each fill; accessed/dirty bits are the VMM's
+// business (the guest's own are kept in its tables); CR0.WP is always on
+// and PSE always available, whatever the guest's CR0/CR4 say, because the
+// VMM expresses the guest's view in the entries it builds.
 // Physical addresses are 32 bits: a PAE entry pointing above 4 GiB stops
 // the VM with an "unimplemented" exit rather than guessing.
 import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
-import { ptRead, ptWrite, physKind, physHost, PHYS_RAM, PHYS_ROM } from "../memory";
+import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
 import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
+import { pagingMode, MODE_SHADOW, mapPerm, hostAddr, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
+import { shadowRoot, shadowPae, exceptionExits } from "../controls";
+import { RAM_BASE } from "../layout";
+import { ld32 } from "../portable";
 import { pageHasCode } from "../tcache";
 import { raise, aborted, requestRestart, PF_ } from "../fault";
-import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL } from "../exit";
+import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL, X_VALUE2 } from "../exit";
 
 export const ACC_WRITE: i32 = 1;
 export const ACC_USER: i32 = 2;
 export const ACC_FETCH: i32 = 4;
 
 const PTE_P: i32 = 1, PTE_RW: i32 = 2, PTE_US: i32 = 4, PTE_A: i32 = 0x20, PTE_D: i32 = 0x40, PTE_PS: i32 = 0x80, PTE_G: i32 = 0x100;
+/** Shadow leaf (an available bit): the frame is guest-physical, resolved through the map. */
+export const SHADOW_GPA: i32 = 0x200;
+
+/** Shadow mode: the walk reads the VMM's tables in host frames (set at the start of each translate). */
+let shadow: bool = false;
+/** Shadow leaf flagged SHADOW_GPA: the walk's result is guest-physical after all. */
+let leafIsGpa: bool = false;
 
 /**
  * Translate a linear address for an access (ACC_* bits; ACC_USER when the
  * access is made at CPL 3, not for implicit supervisor accesses such as
- * descriptor-table reads). Returns the physical address and caches the page
- * in the TLB, or raises #PF and returns -1 (check `aborted`).
+ * descriptor-table reads). Returns the guest-physical address (host-physical
+ * under shadow paging, unless the leaf names a guest-physical frame) and
+ * caches the page in the TLB, leaving resKind/resHost (memory.ts) for the
+ * caller; or raises #PF / exits and returns -1 (check `aborted`).
  */
 export function translate(lin: i32, access: i32): i32 {
   const write = (access & ACC_WRITE) != 0;
   const user = (access & ACC_USER) != 0;
+  shadow = pagingMode == MODE_SHADOW;
+  leafIsGpa = false;
   let pa: i32;
   let flags = TLB_VALID;
-  if (!pagingEnabled) {
+  if (!pagingEnabled && !shadow) {
     pa = lin & a20Mask;
-  } else if ((cr4 & CR4_PAE) != 0) {
-    pa = walkPae(lin, access);
+  } else if (shadow ? shadowPae : (cr4 & CR4_PAE) != 0) {
+    pa = walkPae(shadow && !pagingEnabled ? lin & a20Mask : lin, access);
     if (pa == -1 && aborted) return -1;
     flags = paeFlags;
   } else {
-    const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
-    let pde = ptRead(pdeAddr);
+    const wlin = shadow && !pagingEnabled ? lin & a20Mask : lin;
+    const root = shadow ? shadowRoot : cr3;
+    const pdeAddr = (root & 0xfffff000) | ((wlin >>> 22) << 2);
+    let pde = tableRead(pdeAddr, lin);
+    if (aborted) return -1;
     if ((pde & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
     let rw = pde & PTE_RW, us = pde & PTE_US;
-    if ((pde & PTE_PS) != 0 && (cr4 & CR4_PSE) != 0) {
+    if ((pde & PTE_PS) != 0 && (shadow || (cr4 & CR4_PSE) != 0)) {
       // 4 MiB page: the PDE is the leaf.
       if (!permitted(rw, us, write, user)) { pageFault(lin, access, true); return -1; }
-      flags |= commitLeaf(pdeAddr, pde, rw, write);
-      pa = (pde & 0xffc00000) | (lin & 0x3fffff);
+      flags |= commitLeaf(pdeAddr, pde, rw, write, lin);
+      if (aborted) return -1;
+      pa = (pde & 0xffc00000) | (wlin & 0x3fffff);
       noteLargePage();
       if (us == 0) flags |= TLB_NO_USER;
+      leafIsGpa = shadow && (pde & SHADOW_GPA) != 0;
     } else {
-      const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
-      const pte = ptRead(pteAddr);
+      const pteAddr = (pde & 0xfffff000) | (((wlin >>> 12) & 0x3ff) << 2);
+      const pte = tableRead(pteAddr, lin);
+      if (aborted) return -1;
       if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
       rw &= pte; us &= pte;
       if (!permitted(rw, us, write, user)) { pageFault(lin, access, true); return -1; }
       // Accessed bits are set only once the whole walk succeeds, as Intel CPUs and Bochs do
       // (QEMU sets the PDE's early); test386.asm's #PF handler checks the PDE's A is still 0.
-      if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A);
-      flags |= commitLeaf(pteAddr, pte, rw, write);
-      pa = (pte & 0xfffff000) | (lin & 0xfff);
+      if ((pde & PTE_A) == 0 && !shadow) { ptWrite(pdeAddr, pde | PTE_A, lin); if (aborted) return -1; }
+      flags |= commitLeaf(pteAddr, pte, rw, write, lin);
+      if (aborted) return -1;
+      pa = (pte & 0xfffff000) | (wlin & 0xfff);
       if (us == 0) flags |= TLB_NO_USER;
+      leafIsGpa = shadow && (pte & SHADOW_GPA) != 0;
     }
-    pa &= a20Mask;
+    if (!shadow || leafIsGpa) pa &= a20Mask;
   }
-  const kind = physKind(pa & ~0xfff);
+  return fill(lin, pa, access, flags);
+}
+
+/** Resolve the walk's result to a host page and cache the translation. */
+function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
+  let flags = walkFlags;
+  if (shadow && !leafIsGpa) {
+    // A host-physical frame named by the VMM's own tables.
+    const h = hostAddr(pa & ~0xfff, 0x1000);
+    if (h < 0) { badShadowFrame(lin); return -1; }
+    pageIsRam(h);
+  } else {
+    const q = (access & ACC_WRITE) != 0 ? Q_WRITE : (access & ACC_FETCH) != 0 ? Q_FETCH : Q_READ;
+    if (!resolve(pa, q | Q_LINEAR_VALID, lin)) return -1;
+    if (resKind == PHYS_RAM) {
+      if ((mapPerm & P2M_WRITE) == 0) flags |= TLB_READONLY;
+      if ((mapPerm & P2M_EXEC) == 0) flags |= TLB_NO_EXEC;
+    } else if (resKind == PHYS_MMIO && (access & ACC_WRITE) != 0 && physKind(pa) == PHYS_RAM) {
+      // A write the map sends to the MMIO bus (read-only memory): reads of the page stay RAM, so cache nothing.
+      return pa;
+    }
+  }
+  const kind = resKind;
   let hostPage: i32;
-  if (kind == PHYS_RAM) { hostPage = physHost(pa & ~0xfff, kind); if (pageHasCode(pa)) flags |= TLB_HAS_CODE; }
-  else if (kind == PHYS_ROM) { hostPage = physHost(pa & ~0xfff, kind); flags |= TLB_READONLY; }
+  if (kind == PHYS_RAM) { hostPage = resHost; if (pageHasCode(hostPage - RAM_BASE)) flags |= TLB_HAS_CODE; }
+  else if (kind == PHYS_ROM) { hostPage = resHost; flags |= TLB_READONLY; }
   else { hostPage = pa & ~0xfff; flags |= TLB_SLOW; }
   tlbSet(lin, (hostPage ^ (lin & ~0xfff)) | flags);
   return pa;
+}
+
+/** resolve()'s answer for a host frame the shadow tables name directly. */
+function pageIsRam(host: i32): void { setResolved(PHYS_RAM, host); }
+
+function badShadowFrame(lin: i32): void {
+  setExit(EXIT_UNIMPLEMENTED, lin, 0, 0);
+  setExitField(X_DETAIL, 8); // a shadow page-table entry outside host memory
+  requestRestart();
+}
+
+/** A page-table entry: the guest's (through the map) or, under shadow paging, the VMM's (host-physical). */
+function tableRead(addr: i32, lin: i32): i32 {
+  if (!shadow) return ptRead(addr, lin);
+  const h = hostAddr(addr, 4);
+  if (h < 0) { badShadowFrame(lin); return 0; }
+  return ld32(h);
 }
 
 function permitted(rw: i32, us: i32, write: bool, user: bool): bool {
@@ -76,34 +148,49 @@ function permitted(rw: i32, us: i32, write: bool, user: bool): bool {
     if (write && rw == 0) return false;
     return true;
   }
-  // Supervisor: writes to read-only pages fault only with CR0.WP.
-  if (write && rw == 0 && (cr0 & CR0_WP) != 0) return false;
+  // Supervisor: writes to read-only pages fault only with CR0.WP (always on under shadow paging).
+  if (write && rw == 0 && (shadow || (cr0 & CR0_WP) != 0)) return false;
   return true;
 }
 
 /**
  * A leaf entry (PTE, or a PDE mapping a large page) that allowed the access:
- * set its accessed bit, and dirty bit on a write, and return the TLB flags it
- * implies (read-only until dirty or when not writable at some level; global).
- * `rw` is the writable bit combined over all levels.
+ * set its accessed bit, and dirty bit on a write (guest tables only), and
+ * return the TLB flags it implies (read-only until dirty or when not writable
+ * at some level; global). `rw` is the writable bit combined over all levels.
  */
-function commitLeaf(entryAddr: i32, entry: i32, rw: i32, write: bool): i32 {
-  let upd = entry | PTE_A;
-  if (write) upd |= PTE_D;
-  if (upd != entry) ptWrite(entryAddr, upd);
+function commitLeaf(entryAddr: i32, entry: i32, rw: i32, write: bool, lin: i32): i32 {
   let flags = 0;
-  if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
+  if (shadow) {
+    // The VMM keeps a shadow entry read-only until the guest's dirty bit is set.
+    if (rw == 0) flags |= TLB_READONLY;
+  } else {
+    let upd = entry | PTE_A;
+    if (write) upd |= PTE_D;
+    if (upd != entry) { ptWrite(entryAddr, upd, lin); if (aborted) return 0; }
+    if ((upd & PTE_D) == 0 || rw == 0) flags |= TLB_READONLY;
+  }
   if ((entry & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
   return flags;
 }
 
 function pageFault(lin: i32, access: i32, present: bool): void {
-  setCr2(lin);
   let code = present ? 1 : 0;
   if ((access & ACC_WRITE) != 0) code |= 2;
   if ((access & ACC_USER) != 0) code |= 4;
   // I/D is defined only with PAE paging and EFER.NXE.
-  if ((access & ACC_FETCH) != 0 && (cr4 & CR4_PAE) != 0 && (efer & EFER_NXE) != 0) code |= 16;
+  if ((access & ACC_FETCH) != 0 && (shadow ? shadowPae : (cr4 & CR4_PAE) != 0) && (efer & EFER_NXE) != 0) code |= 16;
+  raisePf(lin, code);
+}
+
+/** #PF: to the guest (CR2 = lin), or, when the VMM intercepts it, an exception exit with lin beside it (CR2 untouched, as VT-x). */
+function raisePf(lin: i32, code: i32): void {
+  if (exceptionExits(PF_)) {
+    raise(PF_, code); // an intercepted vector becomes an EXIT_EXCEPTION (controls.ts)
+    setExitField(X_VALUE2, lin);
+    return;
+  }
+  setCr2(lin);
   raise(PF_, code);
 }
 
@@ -123,7 +210,8 @@ let paeFlags: i32 = 0;
 export function loadPdptes(): bool {
   const base = cr3 & 0xffffffe0;
   for (let i = 0; i < 4; i++) {
-    const lo = ptRead(i32(base + i * 8)), hi = ptRead(i32(base + i * 8 + 4));
+    const lo = ptRead(i32(base + i * 8), 0), hi = ptRead(i32(base + i * 8 + 4), 0);
+    if (aborted) return true; // a violation exit: the instruction restarts
     // Reserved: bits 1-2, 5-8 and 63:36 (MAXPHYADDR = 36).
     if ((lo & PTE_P) != 0 && ((lo & 0x1e6) != 0 || (hi & 0xfffffff0) != 0)) return false;
     unchecked(pdpteLo[i] = lo);
@@ -131,6 +219,8 @@ export function loadPdptes(): bool {
   }
   return true;
 }
+/** The guest's PDPTE register i (low or high half), for the VMM's shadow pager. */
+export function pdpte(i: i32, high: bool): i32 { return high ? unchecked(pdpteHi[i & 3]) : unchecked(pdpteLo[i & 3]); }
 
 /** High-dword reserved bits of a PAE PDE/PTE: 62:36, and 63 unless EFER.NXE. */
 function reservedHi(hi: i32): bool {
@@ -144,10 +234,13 @@ function walkPae(lin: i32, access: i32): i32 {
   const fetch = (access & ACC_FETCH) != 0;
   let flags = TLB_VALID;
   const idx = lin >>> 30;
-  const pdpLo = unchecked(pdpteLo[idx]);
+  // Under shadow paging the PDPT is the VMM's, read at each walk; the guest's PDPTE registers are its own.
+  const pdpLo = shadow ? tableRead((shadowRoot & 0xffffffe0) + idx * 8, lin) : unchecked(pdpteLo[idx]);
+  if (aborted) return -1;
   if ((pdpLo & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
   const pdeAddr = (pdpLo & 0xfffff000) | (((lin >>> 21) & 0x1ff) << 3);
-  const pde = ptRead(pdeAddr), pdeHi = ptRead(pdeAddr + 4);
+  const pde = tableRead(pdeAddr, lin), pdeHi = tableRead(pdeAddr + 4, lin);
+  if (aborted) return -1;
   if ((pde & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
   if (reservedHi(pdeHi) || ((pde & PTE_PS) != 0 && (pde & 0x1fe000) != 0)) { paeReserved(lin, access); return -1; }
   let rw = pde & PTE_RW, us = pde & PTE_US;
@@ -156,22 +249,27 @@ function walkPae(lin: i32, access: i32): i32 {
   if ((pde & PTE_PS) != 0) {
     // 2 MiB page.
     if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
-    flags |= commitLeaf(pdeAddr, pde, rw, write);
+    flags |= commitLeaf(pdeAddr, pde, rw, write, lin);
+    if (aborted) return -1;
     pa = (pde & 0xffe00000) | (lin & 0x1fffff);
     noteLargePage();
     if ((pdeHi & 0xf) != 0) { above4G(lin); return -1; }
+    leafIsGpa = shadow && (pde & SHADOW_GPA) != 0;
   } else {
     const pteAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x1ff) << 3);
-    const pte = ptRead(pteAddr), pteHi = ptRead(pteAddr + 4);
+    const pte = tableRead(pteAddr, lin), pteHi = tableRead(pteAddr + 4, lin);
+    if (aborted) return -1;
     if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
     if (reservedHi(pteHi)) { paeReserved(lin, access); return -1; }
     rw &= pte; us &= pte;
     nx = nx || ((efer & EFER_NXE) != 0 && pteHi < 0);
     if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
-    if ((pde & PTE_A) == 0) ptWrite(pdeAddr, pde | PTE_A); // only after a successful walk, as above
-    flags |= commitLeaf(pteAddr, pte, rw, write);
+    if ((pde & PTE_A) == 0 && !shadow) { ptWrite(pdeAddr, pde | PTE_A, lin); if (aborted) return -1; } // only after a successful walk, as above
+    flags |= commitLeaf(pteAddr, pte, rw, write, lin);
+    if (aborted) return -1;
     pa = (pte & 0xfffff000) | (lin & 0xfff);
     if ((pteHi & 0xf) != 0) { above4G(lin); return -1; }
+    leafIsGpa = shadow && (pte & SHADOW_GPA) != 0;
   }
   if (us == 0) flags |= TLB_NO_USER;
   if (nx) flags |= TLB_NO_EXEC;
@@ -186,12 +284,11 @@ function above4G(lin: i32): void {
   requestRestart();
 }
 function paeReserved(lin: i32, access: i32): void {
-  setCr2(lin);
   let code = 1 | 8;
   if ((access & ACC_WRITE) != 0) code |= 2;
   if ((access & ACC_USER) != 0) code |= 4;
   if ((access & ACC_FETCH) != 0 && (efer & EFER_NXE) != 0) code |= 16;
-  raise(PF_, code);
+  raisePf(lin, code);
 }
 
 /** The user bit for an access at the current privilege level. */

@@ -22,6 +22,25 @@ export interface CoreExports {
   interceptCpuid(all: boolean): void;
   flushCaches(): void;
   notifyPhysWrite(pa: number, len: number): void;
+  /** The VMM or a device wrote host frames [hpa, hpa+len): cached code there is dropped. */
+  notifyHostWrite(hpa: number, len: number): void;
+  /** Size the host frame pool (guest RAM included) and give guest RAM the identity map; once, before reset(). */
+  initHostMemory(ramBytes: number, hostBytes: number): void;
+  /** Address of the guest-physical map in core memory (one i32 per guest 4 KiB page: host frame | P2mBits). */
+  p2mBase(): number;
+  /** After editing map entries: drop TLB entries that reached host frame `hostFrame` (-1: all). */
+  mapChanged(hostFrame: number): void;
+  /** VMWRITE / VMREAD of an execution control ({@link Control}). */
+  setControl(field: number, value: number): void;
+  getControl(field: number): number;
+  /** Entry i of the CR3-target list: guest CR3 value → shadow root (host-physical). */
+  setCr3Target(i: number, guestCr3: number, root: number): void;
+  /** Inject an exception, delivered at the next run() before any instruction (CR2 set first for #PF). */
+  injectException(vector: number, hasCode: boolean, code: number, cr2: number): void;
+  /** The guest's PAE PDPTE registers. */
+  getPdpte(i: number, high: boolean): number;
+  /** 0 nested walks, 1 nested-table references, 2 EPT violations, 3 CR3 loads, 4 CR3-target hits. */
+  getPagingStat(i: number): number;
   setTranslationCache(on: boolean): void;
   /** 0 lookups, 1 hits, 2 blocks built, 3 invalidations, 4 evictions. */
   getTcacheStat(i: number): number;
@@ -29,7 +48,8 @@ export interface CoreExports {
   romBase(): number;
   exitBlock(): number;
   regsBase(): number;
-  memoryNeeded(ramBytes: number): number;
+  /** Bytes of core memory for a host frame pool of hostBytes. */
+  memoryNeeded(hostBytes: number): number;
   getEip(): number;
   setEipReg(v: number): void;
   getEflags(): number;
@@ -90,7 +110,38 @@ export const enum ExitCode {
   Shutdown = 11,
   Unimplemented = 12,
   IrqWindow = 13,
+  Debug = 14,
+  EptViolation = 15,
+  Exception = 16,
+  CrWrite = 17,
+  Invlpg = 18,
 }
+
+/** Execution controls (assembly/controls.ts), VMCS fields in miniature. */
+export const enum Control {
+  ExceptionBitmap = 0,
+  Cr0Mask = 1,
+  Cr4Mask = 2,
+  Cr3Exiting = 3,
+  InvlpgExiting = 4,
+  PagingMode = 5,
+  NptRoot = 6,
+  ShadowRoot = 7,
+  ShadowPae = 8,
+  Cr3TargetCount = 9,
+}
+
+/** Paging modes (assembly/mmu/p2m.ts). */
+export const enum PagingModeCode { Direct = 0, Nested = 1, Shadow = 2 }
+
+/** Bits of a guest-physical map entry (assembly/mmu/p2m.ts): host frame in bits 31-12. */
+export const P2mBits = { read: 1, write: 2, exec: 4, valid: 8, trap: 16, writeMmio: 32 } as const;
+
+/** An EPT violation's access qualification (assembly/mmu/p2m.ts Q_*). */
+export const ViolationQual = { read: 1, write: 2, fetch: 4, walk: 8, linearValid: 16, nested: 32 } as const;
+
+/** The core's CR3-target list holds this many entries. */
+export const CR3_TARGET_MAX = 64;
 
 /** Byte offsets of the exit block fields (assembly/exit.ts). */
 export const ExitField = {
@@ -110,6 +161,9 @@ export const ExitField = {
   resp2: 80,
   resp3: 84,
   detail: 100,
+  qual: 104,
+  linear: 108,
+  entry: 112,
 } as const;
 
 /**

@@ -16,6 +16,10 @@ export type EngineKind = "wasm" | "js";
 export interface Engine {
   readonly kind: EngineKind;
   readonly core: CoreExports;
+  /** Guest RAM: the first frames of the host frame pool, identity-mapped at guest-physical 0. */
+  readonly ramBytes: number;
+  /** The host frame pool: guest RAM plus the frames the VMM allocates for itself. */
+  readonly hostBytes: number;
   /** The core's linear memory (guest RAM starts at core.ramBase()). */
   readonly buffer: ArrayBuffer;
   /** The Wasm engine's block compiler, when on: what it has compiled so far. */
@@ -40,16 +44,33 @@ const NO_DIRECT_PORTS: DirectPortHandler = {
 
 const WASM_PAGE = 65536;
 
-/** Largest guest RAM: the core's address space is 32-bit and guest RAM sits above 32 MiB of metadata. */
-export const MAX_RAM_BYTES = 2048 * 1024 * 1024 - 64 * 1024 * 1024;
+/** Largest host frame pool (guest RAM + the VMM's frames): the core's addresses are 31-bit and the pool sits above 64 MiB of metadata. */
+export const MAX_HOST_BYTES = 2048 * 1024 * 1024 - 64 * 1024 * 1024;
+/** Largest guest RAM: the pool keeps at least 1 MiB for the VMM's own frames. */
+export const MAX_RAM_BYTES = MAX_HOST_BYTES - 1024 * 1024;
 
-function checkRam(ramBytes: number): void {
+export interface HostMemoryOptions {
+  /**
+   * Bytes of host frames for the VMM beyond guest RAM (shadow and nested page
+   * tables, SymSpy pages, swap caches). Default: 8 MiB + RAM/16, within the
+   * pool's limit. Frames nobody touches cost no host memory.
+   */
+  vmmBytes?: number;
+}
+
+/** The host frame pool's size for a guest: RAM plus the VMM's frames. */
+function hostPoolBytes(ramBytes: number, opts: HostMemoryOptions): number {
   if (!Number.isInteger(ramBytes) || ramBytes < 1024 * 1024 || ramBytes > MAX_RAM_BYTES || ramBytes % 4096 !== 0) {
     throw new Error(`guest RAM must be a multiple of 4 KiB between 1 MiB and ${MAX_RAM_BYTES / 1048576} MiB (got ${ramBytes} bytes)`);
   }
+  const vmm = opts.vmmBytes ?? Math.min(8 * 1048576 + Math.floor(ramBytes / 16 / 4096) * 4096, MAX_HOST_BYTES - ramBytes);
+  if (!Number.isInteger(vmm) || vmm < 0 || vmm % 4096 !== 0 || ramBytes + vmm > MAX_HOST_BYTES) {
+    throw new Error(`VMM memory must be a multiple of 4 KiB with RAM + VMM memory at most ${MAX_HOST_BYTES / 1048576} MiB (got ${vmm} bytes)`);
+  }
+  return ramBytes + vmm;
 }
 
-export interface WasmEngineOptions {
+export interface WasmEngineOptions extends HostMemoryOptions {
   /** Compile hot translation-cache blocks to Wasm (default true; see block-compiler.ts). */
   compileBlocks?: boolean;
   /** Replays of a block before it is queued for compilation (default 5000: compiled code costs memory, so only hot blocks). */
@@ -60,7 +81,7 @@ export interface WasmEngineOptions {
 
 /** Instantiate the Wasm engine for a guest with ramBytes of RAM. */
 export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, ramBytes: number, options: WasmEngineOptions = {}): Promise<Engine> {
-  checkRam(ramBytes);
+  const hostBytes = hostPoolBytes(ramBytes, options);
   let ports = NO_DIRECT_PORTS;
   const mod = await instantiate<Record<string, unknown>>(wasm, {
     env: {
@@ -74,9 +95,10 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
     },
   });
   const exports = mod.exports as unknown as CoreExports & { memory: WebAssembly.Memory };
-  const need = Math.ceil(exports.memoryNeeded(ramBytes) / WASM_PAGE);
+  const need = Math.ceil(exports.memoryNeeded(hostBytes) / WASM_PAGE);
   const have = exports.memory.buffer.byteLength / WASM_PAGE;
   if (need > have) exports.memory.grow(need - have);
+  exports.initHostMemory(ramBytes, hostBytes);
   exports.reset(ramBytes);
   let core: CoreExports = exports;
   let compiler: BlockCompiler | undefined;
@@ -90,6 +112,8 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
   return {
     kind: "wasm",
     core,
+    ramBytes,
+    hostBytes,
     compiler: compiler?.stats,
     get buffer() { return exports.memory.buffer; },
     setDirectPortHandler(h) { ports = h; },
@@ -97,13 +121,14 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
 }
 
 /** Instantiate the pure-JavaScript engine (no Wasm needed). */
-export function createJsEngine(ramBytes: number): Engine {
-  checkRam(ramBytes);
+export function createJsEngine(ramBytes: number, options: HostMemoryOptions = {}): Engine {
+  const hostBytes = hostPoolBytes(ramBytes, options);
   const core = createCore() as unknown as CoreExports;
-  const buffer = new ArrayBuffer(core.memoryNeeded(ramBytes));
+  const buffer = new ArrayBuffer(core.memoryNeeded(hostBytes));
   core.jsAttachMemory(buffer);
+  core.initHostMemory(ramBytes, hostBytes);
   core.reset(ramBytes);
   let ports = NO_DIRECT_PORTS;
   core.jsAttachDirectPorts((port, size) => ports.read(port, size), (port, size, value) => ports.write(port, size, value));
-  return { kind: "js", core, buffer, setDirectPortHandler(h) { ports = h; } };
+  return { kind: "js", core, buffer, ramBytes, hostBytes, setDirectPortHandler(h) { ports = h; } };
 }

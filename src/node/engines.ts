@@ -20,9 +20,9 @@ export function coreWasmModule(): WebAssembly.Module {
   return wasmModule;
 }
 
-/** Create an engine; `wasm` options tune the Wasm engine's block compiler (ignored by the JS engine). */
+/** Create an engine; `wasm` options tune the Wasm engine's block compiler (ignored by the JS engine) and both engines' VMM memory. */
 export async function createEngine(kind: EngineKind, ramBytes: number, wasm: WasmEngineOptions = {}): Promise<Engine> {
   if (kind === "wasm") return createWasmEngine(coreWasmModule(), ramBytes, wasm);
-  if (kind === "js") return createJsEngine(ramBytes);
+  if (kind === "js") return createJsEngine(ramBytes, { vmmBytes: wasm.vmmBytes });
   throw new Error(`unknown engine "${kind as string}" (choose wasm or js)`);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ExitCode, ExitField } from "../engine/core.js";
+import { ExitCode, ExitField, ViolationQual } from "../engine/core.js";
 
 export type VcpuExit =
   | { reason: "budget" }
@@ -19,11 +19,26 @@ export type VcpuExit =
   | { reason: "hypercall"; nr: number }
   | { reason: "shutdown" }
   | { reason: "unimplemented"; cs: number; eip: number; bytes: Uint8Array; what: string }
-  | { reason: "irq-window" };
+  | { reason: "irq-window" }
+  /**
+   * The guest-physical map (or the nested tables) refused an access. The
+   * instruction restarts when the run continues: change the map first.
+   * `walk`: the page walker's own access to a guest page-table entry.
+   */
+  | { reason: "ept-violation"; gpa: number; linear: number | null; access: "read" | "write" | "fetch"; walk: boolean; nested: boolean; entry: number }
+  /** An exception in the VMM's exception bitmap; `cr2` is the faulting linear address of a #PF (the guest's CR2 is untouched). */
+  | { reason: "exception"; vector: number; errorCode: number | null; cr2: number }
+  /** A CR0/CR4 write changing a bit in the VMM's mask, or a CR3 load not in the CR3-target list. */
+  | { reason: "cr-write"; cr: 0 | 3 | 4; value: number }
+  | { reason: "invlpg"; linear: number };
 
 export type ExitReason = VcpuExit["reason"];
 
-const UNIMPLEMENTED_DETAIL = ["instruction", "x87 FPU instruction", "instruction fetch from MMIO", "hardware task switch", "task switch into virtual-8086 mode", "PAE mapping of a physical address above 4 GiB", "instruction reading more than 16 MMIO locations"];
+const UNIMPLEMENTED_DETAIL = [
+  "instruction", "x87 FPU instruction", "instruction fetch from MMIO", "hardware task switch", "task switch into virtual-8086 mode",
+  "PAE mapping of a physical address above 4 GiB", "instruction reading more than 16 MMIO locations", "page walk through MMIO",
+  "shadow page-table entry outside host memory",
+];
 
 /** Decode the exit block at `base` in the core's memory. */
 export function readExit(view: DataView, base: number, code: number): VcpuExit {
@@ -42,6 +57,18 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
     case ExitCode.Hypercall: return { reason: "hypercall", nr: u(ExitField.a) };
     case ExitCode.Shutdown: return { reason: "shutdown" };
     case ExitCode.IrqWindow: return { reason: "irq-window" };
+    case ExitCode.EptViolation: {
+      const q = f(ExitField.qual);
+      return {
+        reason: "ept-violation", gpa: u(ExitField.a), linear: q & ViolationQual.linearValid ? u(ExitField.linear) : null,
+        access: q & ViolationQual.write ? "write" : q & ViolationQual.fetch ? "fetch" : "read",
+        walk: (q & ViolationQual.walk) !== 0, nested: (q & ViolationQual.nested) !== 0, entry: u(ExitField.entry),
+      };
+    }
+    case ExitCode.Exception:
+      return { reason: "exception", vector: u(ExitField.a), errorCode: f(ExitField.size) ? u(ExitField.value) : null, cr2: u(ExitField.value2) };
+    case ExitCode.CrWrite: return { reason: "cr-write", cr: u(ExitField.a) as 0 | 3 | 4, value: u(ExitField.value) };
+    case ExitCode.Invlpg: return { reason: "invlpg", linear: u(ExitField.a) };
     case ExitCode.Unimplemented: {
       const n = Math.min(16, f(ExitField.nbytes));
       const bytes = new Uint8Array(view.buffer.slice(view.byteOffset + base + ExitField.bytes, view.byteOffset + base + ExitField.bytes + Math.max(0, n)));

@@ -7,13 +7,14 @@
  * @module
  */
 import type { Engine } from "../engine/engine.js";
-import { ExitCode } from "../engine/core.js";
+import { ExitCode, type Control } from "../engine/core.js";
 import { PortBus, MmioBus, type PortDevice, type MmioDevice } from "./bus.js";
 import { readExit, writeResponse, describeUnimplemented, type VcpuExit } from "./exits.js";
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
 import type { VirtualClock } from "./clock.js";
 import { GuestMemory } from "./memory.js";
 import { DirectPorts } from "./direct-ports.js";
+import type { PagingStrategy, ExitAction, PagingExit } from "./paging/strategy.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -40,6 +41,12 @@ export interface MsrHook { read?(index: number): bigint | undefined; write?(inde
 /** A hypercall handler reads and writes guest registers through the VM. */
 export type HypercallHook = (vm: Vm) => void;
 export type CpuidHook = (leaf: number, subleaf: number) => [number, number, number, number] | undefined;
+/**
+ * A VMM hook for EPT violations or intercepted exceptions (after the paging
+ * strategy declined it): "resume" once handled (map changed, exception
+ * injected…), a StopReason to stop, undefined to let the next hook decide.
+ */
+export type ExitHook<E> = (exit: E, vm: Vm) => ExitAction | undefined;
 
 export interface VmStats {
   instructions: number;
@@ -51,6 +58,8 @@ export interface VmStats {
   tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
   compiler?: { blocks: number; modules: number; bytes: number; ms: number; error?: string };
+  /** Memory virtualization: the paging mode and its counters. */
+  paging: { mode: string; nestedWalks: number; nestedRefs: number; violations: number; cr3Loads: number; cr3TargetHits: number } & Record<string, number | string>;
 }
 
 /** How many instructions the core may run per call before coming back to the VMM. */
@@ -70,6 +79,10 @@ export class Vm {
   private readonly msrHooks = new Map<number, MsrHook>();
   private readonly hypercalls = new Map<number, HypercallHook>();
   private cpuidHook: CpuidHook | null = null;
+  private readonly violationHooks: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>[] = [];
+  private readonly exceptionHooks: ExitHook<Extract<VcpuExit, { reason: "exception" }>>[] = [];
+  /** How guest memory is virtualized (src/vmm/paging/); null: direct, nothing intercepted. */
+  paging: PagingStrategy | null = null;
   readonly exitCounts: Record<string, number> = {};
   /** Virtual time for devices; when set, timers bound each slice of guest instructions. */
   clock: VirtualClock | null = null;
@@ -122,7 +135,24 @@ export class Vm {
   onMsr(index: number, hook: MsrHook): void { this.msrHooks.set(index >>> 0, hook); }
   onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }
   onCpuid(hook: CpuidHook | null): void { this.cpuidHook = hook; this.core.interceptCpuid(hook !== null); }
+  /** Handle EPT violations (an access the guest-physical map refuses) the paging strategy leaves alone. */
+  onEptViolation(hook: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>): void { this.violationHooks.push(hook); }
+  /** Handle exceptions intercepted by the exception bitmap (set with setControl(Control.ExceptionBitmap)). */
+  onException(hook: ExitHook<Extract<VcpuExit, { reason: "exception" }>>): void { this.exceptionHooks.push(hook); }
   injectInterrupt(vector: number): void { this.core.injectInterrupt(vector); }
+  /**
+   * Inject an exception, delivered before the guest's next instruction through
+   * its IDT as the hardware would (VMX event injection); for #PF, `cr2` is
+   * written to CR2 first.
+   */
+  injectException(vector: number, errorCode: number | null = null, cr2 = 0): void {
+    this.core.injectException(vector, errorCode !== null, errorCode ?? 0, cr2);
+  }
+  /** VMWRITE: an execution control (which events exit, the paging mode and roots). */
+  setControl(field: Control, value: number): void { this.core.setControl(field, value | 0); }
+  getControl(field: Control): number { return this.core.getControl(field); }
+  /** Adopt a paging strategy (src/vmm/paging/); it programs the core's controls. */
+  setPaging(strategy: PagingStrategy): void { this.paging = strategy; strategy.attach(this); }
   private tcacheEnabled = true;
   /** Turn the translation cache on or off (results must not change; speed does). */
   setTranslationCache(on: boolean): void { this.tcacheEnabled = on; this.core.setTranslationCache(on); }
@@ -290,7 +320,30 @@ export class Vm {
         return null;
       case "budget":
         return null;
+      case "ept-violation":
+      case "exception":
+      case "cr-write":
+      case "invlpg":
+        return this.handlePagingExit(exit);
     }
+  }
+
+  /** The memory-virtualization exits: the paging strategy first, then the VMM's hooks. */
+  private handlePagingExit(exit: PagingExit): StopReason | null {
+    let action = this.paging?.handle(exit);
+    if (action === undefined && exit.reason === "ept-violation") {
+      for (const h of this.violationHooks) { action = h(exit, this); if (action !== undefined) break; }
+    } else if (action === undefined && exit.reason === "exception") {
+      for (const h of this.exceptionHooks) { action = h(exit, this); if (action !== undefined) break; }
+    }
+    if (action === undefined) {
+      // Nothing claimed the exit: CR writes and INVLPG complete as if not intercepted; the rest stop, saying why.
+      if (exit.reason === "cr-write" || exit.reason === "invlpg") action = "resume";
+      else return { kind: "unimplemented", message: describePagingExit(exit, this.getState()) };
+    }
+    if (action !== "resume") return action;
+    if (exit.reason === "cr-write" || exit.reason === "invlpg") writeResponse(this.dataView(), this.exitBase, []);
+    return null;
   }
 
   stats(): VmStats {
@@ -309,8 +362,27 @@ export class Vm {
         evictions: this.core.getTcacheStat(4),
       },
       ...(this.engine.compiler ? { compiler: { ...this.engine.compiler } } : {}),
+      paging: {
+        mode: this.paging?.mode ?? "direct",
+        nestedWalks: this.core.getPagingStat(0),
+        nestedRefs: this.core.getPagingStat(1),
+        violations: this.core.getPagingStat(2),
+        cr3Loads: this.core.getPagingStat(3),
+        cr3TargetHits: this.core.getPagingStat(4),
+        ...(this.paging?.stats() ?? {}),
+      },
     };
   }
+}
+
+function describePagingExit(exit: PagingExit, st: CpuState): string {
+  const at = `${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}`;
+  if (exit.reason === "ept-violation") {
+    const what = exit.walk ? "page-table " : "";
+    return `EPT violation: ${what}${exit.access} of guest-physical 0x${hex(exit.gpa, 8)}${exit.linear !== null ? ` (linear 0x${hex(exit.linear, 8)})` : ""} at ${at}, and no handler for it`;
+  }
+  if (exit.reason === "exception") return `intercepted exception ${exit.vector}${exit.errorCode !== null ? ` (error code 0x${hex(exit.errorCode, 4)})` : ""} at ${at}, and no handler for it`;
+  return `unhandled ${exit.reason} exit at ${at}`;
 }
 
 function hex(n: number, w: number): string { return (n >>> 0).toString(16).padStart(w, "0"); }

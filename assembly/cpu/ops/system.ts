@@ -19,6 +19,7 @@ import {
 } from "../segments";
 import { tlbFlush, tlbInvalidatePage } from "../../mmu/tlb";
 import { loadPdptes, EFER_NXE } from "../../mmu/walk";
+import { crWriteAllowed, cr3LoadAllowed, invlpgAllowed } from "../../controls";
 import { invalidateFetch } from "../fetch";
 import { aborted, raise, raiseUD, GP, NP, requestRestart } from "../../fault";
 import {
@@ -49,23 +50,36 @@ export function writeCr0(v: i32): void {
   v |= CR0_ET;
   if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) { raise(GP, 0); return; }
   const changed = v ^ cr0;
+  const old = cr0;
   if ((v & CR0_PG) != 0 && (changed & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0) {
     // Turning on PAE paging loads the PDPTEs; reserved bits there are #GP(0).
-    const old = cr0;
     setCr0Raw(v);
-    if (!loadPdptes()) { setCr0Raw(old); raise(GP, 0); return; }
+    const ok = loadPdptes();
+    setCr0Raw(old);
+    if (aborted) return;
+    if (!ok) { raise(GP, 0); return; }
   }
+  if (!crWriteAllowed(0, old, v)) return; // the VMM's CR0 mask: exit first
   setCr0Raw(v);
   if ((v & CR0_PE) == 0) setCpl(0); // real mode runs at privilege 0
   if ((changed & (CR0_PG | CR0_WP | CR0_PE)) != 0) { tlbFlush(false); invalidateFetch(); }
 }
 export function writeCr3(v: i32): void {
+  const old = cr3;
   if ((cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0) {
-    const old = cr3;
     setCr3Raw(v);
-    if (!loadPdptes()) { setCr3Raw(old); raise(GP, 0); return; }
+    const ok = loadPdptes();
+    setCr3Raw(old);
+    if (aborted) return;
+    if (!ok) { raise(GP, 0); return; }
   }
+  if (!cr3LoadAllowed(old, v)) return; // CR3-load exiting (shadow paging switches roots here)
+  commitCr3(v);
+}
+/** Load CR3 once it is allowed (MOV CR3, task switches): the PDPTEs with PAE paging, and the TLB flush. */
+export function commitCr3(v: i32): void {
   setCr3Raw(v);
+  if ((cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0) loadPdptes();
   tlbFlush((cr4 & CR4_PGE) != 0);
   invalidateFetch();
 }
@@ -74,11 +88,15 @@ export function writeCr4(v: i32): void {
   const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE;
   if ((v & ~supported) != 0) { raise(GP, 0); return; }
   const changed = v ^ cr4;
+  const old = cr4;
   if ((cr0 & CR0_PG) != 0 && (v & CR4_PAE) != 0 && (changed & (CR4_PAE | CR4_PSE | CR4_PGE)) != 0) {
-    const old = cr4;
     setCr4Raw(v);
-    if (!loadPdptes()) { setCr4Raw(old); raise(GP, 0); return; }
+    const ok = loadPdptes();
+    setCr4Raw(old);
+    if (aborted) return;
+    if (!ok) { raise(GP, 0); return; }
   }
+  if (!crWriteAllowed(4, old, v)) return; // the VMM's CR4 mask: exit first
   setCr4Raw(v);
   if ((changed & (CR4_PSE | CR4_PGE | CR4_PAE)) != 0) { tlbFlush(false); invalidateFetch(); }
 }
@@ -125,6 +143,7 @@ export function movDr(toDr: bool): void {
 
 export function clts(): void {
   if (!requireCpl0()) return;
+  if (!crWriteAllowed(0, cr0, cr0 & ~CR0_TS)) return;
   setCr0Raw(cr0 & ~CR0_TS);
 }
 
@@ -266,7 +285,9 @@ export function group7(): void {
     case 6: { if (!requireCpl0()) return; const v = readRM(2); if (aborted) return; lmsw(v); return; }
     case 7: { // INVLPG
       if (!requireCpl0()) return;
-      tlbInvalidatePage(i32(segBaseOf(eaSeg) + eaOff), (cr4 & CR4_PAE) != 0);
+      const lin = i32(segBaseOf(eaSeg) + eaOff);
+      if (!invlpgAllowed(lin)) return; // INVLPG exiting: the VMM sees it first (shadow paging)
+      tlbInvalidatePage(lin, (cr4 & CR4_PAE) != 0);
       invalidateFetch();
       return;
     }
