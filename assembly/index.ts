@@ -26,7 +26,7 @@ import { setControlRaw, cr3Loads, cr3TargetHits } from "./controls";
 import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
-import { ramFrame, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
+import { ramFrame, walkedFrame, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
@@ -225,17 +225,20 @@ export function initHostMemory(ramBytes: i32, hostBytes: i32): void {
   setHostSize(hostBytes);
   setRamSize(ramBytes);
   p2mIdentity(ramBytes);
+  fill8(L.WALKED_FRAMES, 0, 0x20000);
   tcFlushAll();
   invalidateFetch();
 }
 /** The guest-physical map's table in core memory (one i32 per guest page): the VMM edits it in place, then calls mapChanged. */
 export function p2mBase(): i32 { return L.P2M; }
 /**
- * The VMM changed map entries: drop the TLB entries that reached host frame
- * `hostFrame` (host-physical; -1: all of them) and the fetch window.
+ * The VMM changed the map entry of guest page `gpa`, which named host frame
+ * `oldFrame` (-1: none, or several pages changed): drop the translations that
+ * can be stale — those reaching the old frame, or every one if the page
+ * walker ever read a table there (or there was no old frame) — and the fetch window.
  */
-export function mapChanged(hostFrame: i32): void {
-  if (hostFrame < 0) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (hostFrame & ~0xfff));
+export function mapChanged(gpa: i32, oldFrame: i32): void {
+  if (oldFrame < 0 || walkedFrame(gpa)) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (oldFrame & ~0xfff));
   invalidateFetch();
 }
 /** VMWRITE: set an execution control (controls.ts CTL_*). */

@@ -29,6 +29,9 @@ export const IO_DIRECT_OUT: i32 = 0x4000;
 export const TLB: i32 = 0x100000;          // 4 MiB
 export const TLB_VALID_LIST: i32 = 0x500000; // pages that hold entries, for fast flushes
 export const TLB_VALID_LIST_MAX: i32 = 0x10000;
+// One bit per guest-physical page the page walker has read a table entry from: a map
+// change there can alter any translation, elsewhere only those that reach its frame.
+export const WALKED_FRAMES: i32 = 0x540000;   // 128 KiB
 
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;

@@ -4,7 +4,7 @@
 // through here or through a TLB entry that was filled from here, so a guest
 // address can never reach core metadata: memory accesses land in host
 // frames the map names, inside the frame pool above RAM_BASE.
-import { RAM_BASE, ROM, ROM_MAX, MMIO_READS } from "./layout";
+import { RAM_BASE, ROM, ROM_MAX, MMIO_READS, WALKED_FRAMES } from "./layout";
 import { gpaToHost, p2mEntry, hostAddr, P2M_VALID, TO_EXIT, Q_READ, Q_WRITE, Q_WALK, Q_LINEAR_VALID } from "./mmu/p2m";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "./portable";
 import {
@@ -221,6 +221,8 @@ export function takeQueuedWrite(): bool {
  * MMIO range stops the VM with a clear exit rather than reading a device register.
  */
 export function ptRead(pa: i32, lin: i32): i32 {
+  const bits = WALKED_FRAMES + (pa >>> 15);
+  st8(bits, ld8(bits) | (1 << ((pa >>> 12) & 7)));
   if (!resolve(pa, Q_READ | Q_WALK | Q_LINEAR_VALID, lin)) return 0;
   if (resKind == PHYS_MMIO) { if (physKind(pa) == PHYS_MMIO) walkThroughMmio(pa); return 0; }
   return ld32(resHost + (pa & 0xfff));
@@ -237,6 +239,9 @@ function walkThroughMmio(pa: i32): void {
   setExitField(X_DETAIL, 7); // page walk through MMIO
   requestRestart();
 }
+
+/** Has the page walker read table entries from guest-physical page `pa`? */
+export function walkedFrame(pa: i32): bool { return (ld8(WALKED_FRAMES + (pa >>> 15)) & (1 << ((pa >>> 12) & 7))) != 0; }
 
 /** Host address for the VMM's host-physical `hpa`, or -1 outside the pool. */
 export { hostAddr };

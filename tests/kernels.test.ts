@@ -4,6 +4,9 @@
 import { describe, it, expect } from "vitest";
 import { readdirSync, existsSync, readFileSync } from "node:fs";
 import { ENGINES, runKernel, readBytes } from "./helpers.js";
+import type { PagingModeName } from "../src/vmm/paging/index.js";
+
+const PAGING: PagingModeName[] = ["nested"];
 
 const dir = new URL("./kernels/", import.meta.url).pathname;
 const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).map((f) => f.slice(0, -4)).sort();
@@ -21,18 +24,22 @@ describe("test kernels match QEMU's serial output", () => {
   });
   // Each kernel on both engines with the translation cache on and off, and on the Wasm
   // engine with its block compiler compiling every block that runs twice.
-  const variants = [
+  // And on both engines under nested and shadow paging (src/vmm/paging/): a VMM's memory
+  // virtualization must be invisible to the guest.
+  type Variant = { engine: (typeof ENGINES)[number]; tcache: boolean; eager: boolean; paging?: PagingModeName };
+  const variants: Variant[] = [
     ...ENGINES.flatMap((engine) => [{ engine, tcache: true, eager: false }, { engine, tcache: false, eager: false }]),
     { engine: "wasm" as const, tcache: true, eager: true },
+    ...ENGINES.flatMap((engine) => PAGING.map((paging) => ({ engine, tcache: true, eager: false, paging }))),
   ];
   for (const name of kernels) {
     const bin = `${dir}bin/${name}.elf`;
-    for (const { engine, tcache, eager } of variants) {
+    for (const { engine, tcache, eager, paging } of variants) {
       const how = eager ? " compiling every block" : tcache ? "" : " without the translation cache";
-      it(`${name} on ${engine}${how}`, async () => {
+      it(`${name} on ${engine}${how}${paging ? ` under ${paging} paging` : ""}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
         const golden = readFileSync(`${dir}golden/${name}.txt`, "latin1");
-        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache, compileEagerly: eager, ...QEMU_DEVICES[name] });
+        const r = await runKernel(readBytes(bin), engine, { path: bin, tcache, compileEagerly: eager, paging, ...QEMU_DEVICES[name] });
         expect(r.serial).toBe(golden);
         // QEMU exits with status 1: the kernel wrote 0 to isa-debug-exit.
         expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });

@@ -73,9 +73,12 @@ function allows(perm: i32, q: i32): bool {
   return (perm & P2M_READ) != 0;
 }
 
-// Nested page-table entries: the 32-bit format (P, RW, PS, frame) and two
-// software bits: "no execute", which that format lacks, and P2M_WRITE_MMIO's twin.
+// Nested page-table entries: the 32-bit format (P, RW, PS, frame) and three
+// software bits: "no execute", which that format lacks, P2M_WRITE_MMIO's twin,
+// and "the MMIO bus's".
 const NPT_P: i32 = 1, NPT_RW: i32 = 2, NPT_PS: i32 = 0x80;
+/** A leaf for guest-physical addresses that are the MMIO bus's (unassigned), as KVM marks MMIO in its EPT. */
+export const NPT_MMIO: i32 = 0x200;
 export const NPT_WRITE_MMIO: i32 = 0x400;
 export const NPT_NX: i32 = 0x800;
 
@@ -107,6 +110,7 @@ function nestedToHost(gpa: i32, q: i32, lin: i32): i32 {
   const pde = npRead(nptRoot + ((gpa >>> 22) << 2));
   if ((pde & NPT_P) == 0) return violation(gpa, q | Q_NESTED, lin, pde);
   if ((pde & NPT_PS) != 0) {
+    if ((pde & NPT_MMIO) != 0) return TO_MMIO;
     const r = nptCheck(pde, gpa, q, lin);
     if (r < 0) return r;
     mapPerm = nptPerm(pde);
@@ -115,6 +119,7 @@ function nestedToHost(gpa: i32, q: i32, lin: i32): i32 {
   nestedRefs += 1;
   const pte = npRead((pde & 0xfffff000) + (((gpa >>> 12) & 0x3ff) << 2));
   if ((pte & NPT_P) == 0) return violation(gpa, q | Q_NESTED, lin, pte);
+  if ((pte & NPT_MMIO) != 0) return TO_MMIO;
   const leaf = (pde & NPT_RW) != 0 ? pte : pte & ~NPT_RW;
   const r = nptCheck(leaf, gpa, q, lin);
   if (r < 0) return r;

@@ -28,8 +28,8 @@ export interface CoreExports {
   initHostMemory(ramBytes: number, hostBytes: number): void;
   /** Address of the guest-physical map in core memory (one i32 per guest 4 KiB page: host frame | P2mBits). */
   p2mBase(): number;
-  /** After editing map entries: drop TLB entries that reached host frame `hostFrame` (-1: all). */
-  mapChanged(hostFrame: number): void;
+  /** After editing the map entry of guest page `gpa` that named host frame `oldFrame` (-1: none/unknown): drop stale translations. */
+  mapChanged(gpa: number, oldFrame: number): void;
   /** VMWRITE / VMREAD of an execution control ({@link Control}). */
   setControl(field: number, value: number): void;
   getControl(field: number): number;
@@ -136,6 +136,9 @@ export const enum PagingModeCode { Direct = 0, Nested = 1, Shadow = 2 }
 
 /** Bits of a guest-physical map entry (assembly/mmu/p2m.ts): host frame in bits 31-12. */
 export const P2mBits = { read: 1, write: 2, exec: 4, valid: 8, trap: 16, writeMmio: 32 } as const;
+
+/** Nested page-table entry bits (assembly/mmu/p2m.ts): the 32-bit page-table format plus software bits. */
+export const NptBits = { present: 1, write: 2, large: 0x80, mmio: 0x200, writeMmio: 0x400, noExec: 0x800 } as const;
 
 /** An EPT violation's access qualification (assembly/mmu/p2m.ts Q_*). */
 export const ViolationQual = { read: 1, write: 2, fetch: 4, walk: 8, linearValid: 16, nested: 32 } as const;

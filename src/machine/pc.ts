@@ -40,6 +40,7 @@ import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system
 import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
+import { createPaging, type PagingModeName } from "../vmm/paging/index.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -56,6 +57,13 @@ export interface PcOptions {
   startEpochSeconds?: number;
   /** Add QEMU's pc-testdev (MMIO 0xFF000000-0xFF00FFFF, ports 0xE0-0xEB, 0x2000-0x2017), as `-device pc-testdev`. */
   testdev?: boolean;
+  /**
+   * How guest memory is virtualized: "direct" (default: the core walks the
+   * guest's tables, guest-physical map consulted at each TLB fill), "nested"
+   * (EPT-style nested tables built on demand) or "shadow" (the core walks only
+   * shadow tables the VMM builds from the guest's). See src/vmm/paging/.
+   */
+  paging?: PagingModeName;
 }
 
 export class Pc {
@@ -119,6 +127,8 @@ export class Pc {
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
     if (opts.testdev) new PcTestdev({ setIrq: (n, l) => pic.setIrq(n, l) }).attach(vm);
+    const paging = createPaging(opts.paging ?? "direct");
+    if (paging) vm.setPaging(paging);
   }
 
   private guestMemory() {

@@ -138,12 +138,12 @@ export class GuestMemory {
     const old = this.rawEntry(gpa);
     this.dv().setUint32(this.entryAddr(gpa), e >>> 0, true);
     // Translations that reached the old frame are stale.
-    if (old & P2mBits.valid) this.core.mapChanged(old & ~0xfff);
+    if (old & P2mBits.valid) this.core.mapChanged(gpa, old & ~0xfff);
     else if (old === 0) this.flushAll = true;
   }
 
   private changed(gpa: number, pages: number): void {
-    if (this.flushAll) { this.core.mapChanged(-1); this.flushAll = false; }
+    if (this.flushAll) { this.core.mapChanged(gpa, -1); this.flushAll = false; }
     for (const l of this.listeners) l(gpa, pages);
   }
 

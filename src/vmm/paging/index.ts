@@ -1,0 +1,22 @@
+/**
+ * The paging strategies by name, for the CLI, the library and the web page.
+ *
+ * @module
+ */
+import { NestedPaging } from "./nested.js";
+import type { PagingStrategy, PagingModeName } from "./strategy.js";
+
+export type { PagingStrategy, PagingModeName, ExitAction, PagingExit } from "./strategy.js";
+export { NestedPaging, type NestedPagingOptions } from "./nested.js";
+
+export const PAGING_MODES: readonly PagingModeName[] = ["direct", "nested", "shadow"];
+
+/** The strategy for a mode; null for direct (the core's default: nothing to intercept). */
+export function createPaging(mode: PagingModeName): PagingStrategy | null {
+  switch (mode) {
+    case "direct": return null;
+    case "nested": return new NestedPaging();
+    case "shadow": throw new Error("shadow paging is not built yet");
+  }
+  throw new Error(`unknown paging mode "${mode as string}" (choose ${PAGING_MODES.join(", ")})`);
+}
