@@ -15,6 +15,9 @@
 //    walker's root with no exit.
 //  - INVLPG exiting (EXIT_INVLPG: the linear address; answered, INVLPG completes).
 //  - paging mode (p2m.ts): direct, nested (with its root) or shadow (root, PAE format).
+//  - the monitor trap flag: run() executes one instruction (no interrupt is
+//    taken first) and exits with EXIT_MONITOR_TRAP; the VMM clears it. Shadow
+//    paging uses it to let one guest store reach a write-protected page table.
 import { CR3_TARGETS, CR3_TARGET_MAX } from "./layout";
 import { ld32a, st32a } from "./portable";
 import { setExit, armResponse, takeResponse, exitReason, EXIT_NONE, EXIT_CR_WRITE, EXIT_INVLPG } from "./exit";
@@ -31,6 +34,7 @@ export const CTL_NPT_ROOT: i32 = 6;
 export const CTL_SHADOW_ROOT: i32 = 7;
 export const CTL_SHADOW_PAE: i32 = 8;
 export const CTL_CR3_TARGET_COUNT: i32 = 9;
+export const CTL_MONITOR_TRAP: i32 = 10;
 
 let cr0Mask: i32 = 0;
 let cr4Mask: i32 = 0;
@@ -40,6 +44,7 @@ export let invlpgExiting: bool = false;
 export let shadowRoot: i32 = 0;
 export let shadowPae: bool = false;
 let cr3TargetCount: i32 = 0;
+export let monitorTrap: bool = false;
 
 // Statistics.
 export let cr3Loads: f64 = 0;        // CR3 loads that changed the value (MOV, task switch)
@@ -61,6 +66,7 @@ export function setControlRaw(field: i32, v: i32): bool {
     case CTL_SHADOW_ROOT: shadowRoot = v & ~0x1f; return true;
     case CTL_SHADOW_PAE: shadowPae = v != 0; return true;
     case CTL_CR3_TARGET_COUNT: cr3TargetCount = v < 0 ? 0 : v > CR3_TARGET_MAX ? CR3_TARGET_MAX : v; return false;
+    case CTL_MONITOR_TRAP: monitorTrap = v != 0; return false;
   }
   return false;
 }
@@ -77,6 +83,7 @@ export function getControl(field: i32): i32 {
     case CTL_SHADOW_ROOT: return shadowRoot;
     case CTL_SHADOW_PAE: return shadowPae ? 1 : 0;
     case CTL_CR3_TARGET_COUNT: return cr3TargetCount;
+    case CTL_MONITOR_TRAP: return monitorTrap ? 1 : 0;
   }
   return 0;
 }

@@ -26,6 +26,7 @@ export const EXIT_EPT_VIOLATION: i32 = 15; // a=GPA; X_QUAL access (p2m.ts Q_*),
 export const EXIT_EXCEPTION: i32 = 16;     // a=vector, size=1 with an error code, value=error code, value2=CR2 for #PF
 export const EXIT_CR_WRITE: i32 = 17;      // a=CR number, value=new value; response: ok → the write completes
 export const EXIT_INVLPG: i32 = 18;        // a=linear address; response: ok → the INVLPG completes
+export const EXIT_MONITOR_TRAP: i32 = 19;  // the monitor trap flag: one instruction retired (or its event delivered)
 
 // Field offsets inside the block.
 export const X_REASON: i32 = 0;

@@ -16,17 +16,17 @@ import { step } from "./cpu/exec";
 import { deliver, deliverFault } from "./cpu/interrupts";
 import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
 import {
-  exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW,
+  exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
   EXIT_SHUTDOWN, X_CS, X_EIP,
 } from "./exit";
 import { tlbFlush, tlbDropHost, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
-import { setControlRaw, cr3Loads, cr3TargetHits } from "./controls";
+import { setControlRaw, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
 import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
-import { ramFrame, walkedFrame, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
+import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 import { DR } from "./layout";
 
@@ -84,6 +84,7 @@ export function injectException(vector: i32, hasCode: bool, code: i32, cr2v: i32
   injVector = vector & 0xff; injHasCode = hasCode; injCode = code; injCr2 = cr2v;
 }
 let injVector: i32 = -1;
+let injectedNow: bool = false;
 let injHasCode: bool = false;
 let injCode: i32 = 0;
 let injCr2: i32 = 0;
@@ -116,7 +117,13 @@ export function run(budget: i32): i32 {
   // MMIO writes an instruction queued behind its first one leave first, one exit each.
   if (takeQueuedWrite()) n = budget;
   // An event the VMM injected is delivered at entry, before any instruction (VMX event injection).
-  else if (injVector >= 0 && !deliverInjected()) n = budget;
+  else if (injVector >= 0) { injectedNow = true; if (!deliverInjected()) n = budget; }
+  // The monitor trap flag: exactly one instruction, then an exit (after an injected event: no instruction).
+  if (monitorTrap && n < budget) {
+    if (injectedNow) setExit(EXIT_MONITOR_TRAP, 0, 0, 0); else done = stepOne();
+    n = budget;
+  }
+  injectedNow = false;
   while (n < budget) {
     // Events between instructions.
     const shadow = irqShadow;
@@ -171,6 +178,17 @@ export function run(budget: i32): i32 {
   setExitField(X_CS, segSel(CS));
   setExitField(X_EIP, exitReason == EXIT_BUDGET || exitReason == EXIT_HLT ? eip : instrEip);
   return exitReason;
+}
+
+/** One instruction under the monitor trap flag (no interrupt first); EXIT_MONITOR_TRAP unless it left another exit. */
+function stepOne(): i32 {
+  if (halted) { setExit(EXIT_HLT, 0, 0, 0); return 0; }
+  setIrqShadow(false);
+  step();
+  let retired = 1;
+  if (aborted) { retired = 0; if (!afterAbort() && exitReason != EXIT_NONE) return 0; }
+  if (exitReason == EXIT_NONE) setExit(EXIT_MONITOR_TRAP, 0, 0, 0);
+  return retired;
 }
 
 /**
@@ -241,6 +259,13 @@ export function mapChanged(gpa: i32, oldFrame: i32): void {
   if (oldFrame < 0 || walkedFrame(gpa)) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (oldFrame & ~0xfff));
   invalidateFetch();
 }
+/** Drop the TLB entries that reach host frame `hpa` (-1: all): the VMM changed a shadow entry that mapped it. */
+export function flushTlbHost(hpa: i32): void {
+  if (hpa < 0) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (hpa & ~0xfff));
+  invalidateFetch();
+}
+/** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
+export function physKindOf(pa: i32): i32 { return physKind(pa); }
 /** VMWRITE: set an execution control (controls.ts CTL_*). */
 export function setControl(field: i32, v: i32): void {
   if (setControlRaw(field, v)) { tlbFlush(false); invalidateFetch(); }

@@ -6,7 +6,7 @@ import { readdirSync, existsSync, readFileSync } from "node:fs";
 import { ENGINES, runKernel, readBytes } from "./helpers.js";
 import type { PagingModeName } from "../src/vmm/paging/index.js";
 
-const PAGING: PagingModeName[] = ["nested"];
+const PAGING: PagingModeName[] = ["nested", "shadow"];
 
 const dir = new URL("./kernels/", import.meta.url).pathname;
 const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).map((f) => f.slice(0, -4)).sort();

@@ -24,16 +24,21 @@ export interface CommonOptions {
   deterministic: boolean;
   testdev: boolean;
   kernel: string | null;
+  /** How guest memory is virtualized (--paging). */
+  paging: "direct" | "nested" | "shadow";
+  /** --vmm-mem MB: host frames for the VMM beyond guest RAM (null: the engine's default). */
+  vmmMiB: number | null;
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--paging", "--vmm-mem"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null,
+    paging: "direct", vmmMiB: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -94,6 +99,14 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--bios": o.bios = v; return;
     case "--debugcon": o.debugcon = v; return;
     case "--kernel": o.kernel = v; return;
+    case "--paging":
+      if (v !== "direct" && v !== "nested" && v !== "shadow") throw new UsageError(`--paging must be direct, nested or shadow (got "${v}")`);
+      o.paging = v; return;
+    case "--vmm-mem": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--vmm-mem must be a whole number of MiB between 1 and 1024 (got "${v}")`);
+      o.vmmMiB = n; return;
+    }
   }
 }
 
@@ -125,6 +138,9 @@ options:
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
+  --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
+                      nested (EPT-style nested tables) or shadow (shadow page tables)
+  --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16)
 
 Serial port COM1 is stdin/stdout. A guest write of v to port 0xF4
 (isa-debug-exit) ends the run with exit status (v << 1) | 1, as QEMU does.`;

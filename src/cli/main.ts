@@ -43,6 +43,7 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
   const ramBytes = o.memMiB * 1024 * 1024;
   const engine = await createEngine(o.engine, ramBytes, {
     compileBlocks: o.compile,
+    ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 } : {}),
     ...(o.compileThreshold !== null ? { compileThreshold: o.compileThreshold, compileBatch: 1 } : {}),
   });
   let serialTail = "";
@@ -58,6 +59,7 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     ramBytes,
     clock: o.deterministic ? "deterministic" : "host",
     testdev: o.testdev,
+    paging: o.paging,
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();
@@ -125,6 +127,12 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
   }
 }
 
+/** "shadow: hiddenFaults=… trueFaults=…": the mode and its non-zero counters. */
+function formatPaging(p: Record<string, number | string>): string {
+  const counters = Object.entries(p).filter(([k, v]) => k !== "mode" && v !== 0).map(([k, v]) => `${k}=${v}`);
+  return `${p.mode}${counters.length ? ": " + counters.join(" ") : ""}`;
+}
+
 function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
   const s = pc.vm.stats();
   const lines = [
@@ -136,6 +144,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
     `TLB             lookups ${s.tlbLookups} misses ${s.tlbMisses} (hit rate ${s.tlbLookups ? (100 * (1 - s.tlbMisses / s.tlbLookups)).toFixed(2) : "-"}%) flushes ${s.tlbFlushes}`,
     `tcache          ${s.tcache.enabled ? `lookups ${s.tcache.lookups} hits ${s.tcache.hits} (${s.tcache.lookups ? (100 * s.tcache.hits / s.tcache.lookups).toFixed(1) : "0"}%) blocks ${s.tcache.blocksBuilt} invalidations ${s.tcache.invalidations} evictions ${s.tcache.evictions}` : "off"}`,
     `compiler        ${s.compiler ? `blocks ${s.compiler.blocks} in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
+    `paging          ${formatPaging(s.paging)}`,
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
   process.stderr.write(lines.map((l) => `[stats] ${l}`).join("\n") + "\n");

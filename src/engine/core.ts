@@ -30,6 +30,10 @@ export interface CoreExports {
   p2mBase(): number;
   /** After editing the map entry of guest page `gpa` that named host frame `oldFrame` (-1: none/unknown): drop stale translations. */
   mapChanged(gpa: number, oldFrame: number): void;
+  /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
+  physKindOf(pa: number): number;
+  /** Drop TLB entries reaching host frame `hpa` (-1: all): the VMM changed shadow entries. */
+  flushTlbHost(hpa: number): void;
   /** VMWRITE / VMREAD of an execution control ({@link Control}). */
   setControl(field: number, value: number): void;
   getControl(field: number): number;
@@ -115,6 +119,7 @@ export const enum ExitCode {
   Exception = 16,
   CrWrite = 17,
   Invlpg = 18,
+  MonitorTrap = 19,
 }
 
 /** Execution controls (assembly/controls.ts), VMCS fields in miniature. */
@@ -129,6 +134,7 @@ export const enum Control {
   ShadowRoot = 7,
   ShadowPae = 8,
   Cr3TargetCount = 9,
+  MonitorTrap = 10,
 }
 
 /** Paging modes (assembly/mmu/p2m.ts). */

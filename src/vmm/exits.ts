@@ -30,7 +30,9 @@ export type VcpuExit =
   | { reason: "exception"; vector: number; errorCode: number | null; cr2: number }
   /** A CR0/CR4 write changing a bit in the VMM's mask, or a CR3 load not in the CR3-target list. */
   | { reason: "cr-write"; cr: 0 | 3 | 4; value: number }
-  | { reason: "invlpg"; linear: number };
+  | { reason: "invlpg"; linear: number }
+  /** The monitor trap flag: one instruction retired. */
+  | { reason: "monitor-trap" };
 
 export type ExitReason = VcpuExit["reason"];
 
@@ -69,6 +71,7 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
       return { reason: "exception", vector: u(ExitField.a), errorCode: f(ExitField.size) ? u(ExitField.value) : null, cr2: u(ExitField.value2) };
     case ExitCode.CrWrite: return { reason: "cr-write", cr: u(ExitField.a) as 0 | 3 | 4, value: u(ExitField.value) };
     case ExitCode.Invlpg: return { reason: "invlpg", linear: u(ExitField.a) };
+    case ExitCode.MonitorTrap: return { reason: "monitor-trap" };
     case ExitCode.Unimplemented: {
       const n = Math.min(16, f(ExitField.nbytes));
       const bytes = new Uint8Array(view.buffer.slice(view.byteOffset + base + ExitField.bytes, view.byteOffset + base + ExitField.bytes + Math.max(0, n)));

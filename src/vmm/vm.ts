@@ -117,7 +117,10 @@ export class Vm {
   // ---- CPU state -----------------------------------------------------------------------
 
   getState(): CpuState { return readCpuState(this.core, this.dataView()); }
-  setState(st: Partial<CpuState>): void { writeCpuState(this.core, this.dataView(), st); }
+  setState(st: Partial<CpuState>): void {
+    writeCpuState(this.core, this.dataView(), st);
+    if (st.cr0 !== undefined || st.cr3 !== undefined || st.cr4 !== undefined || st.efer !== undefined) this.paging?.stateChanged?.();
+  }
   reg(i: number): number { return this.dataView().getUint32(this.core.regsBase() + 4 * i, true); }
   setReg(i: number, v: number): void { this.dataView().setUint32(this.core.regsBase() + 4 * i, v >>> 0, true); }
   private dataView(): DataView {
@@ -324,6 +327,7 @@ export class Vm {
       case "exception":
       case "cr-write":
       case "invlpg":
+      case "monitor-trap":
         return this.handlePagingExit(exit);
     }
   }

@@ -4,10 +4,12 @@
  * @module
  */
 import { NestedPaging } from "./nested.js";
+import { ShadowPaging } from "./shadow.js";
 import type { PagingStrategy, PagingModeName } from "./strategy.js";
 
 export type { PagingStrategy, PagingModeName, ExitAction, PagingExit } from "./strategy.js";
 export { NestedPaging, type NestedPagingOptions } from "./nested.js";
+export { ShadowPaging } from "./shadow.js";
 
 export const PAGING_MODES: readonly PagingModeName[] = ["direct", "nested", "shadow"];
 
@@ -16,7 +18,7 @@ export function createPaging(mode: PagingModeName): PagingStrategy | null {
   switch (mode) {
     case "direct": return null;
     case "nested": return new NestedPaging();
-    case "shadow": throw new Error("shadow paging is not built yet");
+    case "shadow": return new ShadowPaging();
   }
   throw new Error(`unknown paging mode "${mode as string}" (choose ${PAGING_MODES.join(", ")})`);
 }

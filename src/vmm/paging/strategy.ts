@@ -14,7 +14,7 @@ export type PagingModeName = "direct" | "nested" | "shadow";
 /** What an exit handler tells the run loop: go on, or stop with a reason. */
 export type ExitAction = "resume" | StopReason;
 
-export type PagingExit = Extract<VcpuExit, { reason: "ept-violation" | "exception" | "cr-write" | "invlpg" }>;
+export type PagingExit = Extract<VcpuExit, { reason: "ept-violation" | "exception" | "cr-write" | "invlpg" | "monitor-trap" }>;
 
 export interface PagingStrategy {
   readonly mode: PagingModeName;
@@ -26,6 +26,8 @@ export interface PagingStrategy {
    * `undefined`: not this strategy's business (the VM's own hooks decide).
    */
   handle(exit: PagingExit): ExitAction | undefined;
+  /** The VMM set the CPU state directly (vm.setState): re-read CR0/CR3/CR4/EFER. */
+  stateChanged?(): void;
   /** Counters for vm.stats().paging and --stats. */
   stats(): Record<string, number>;
 }

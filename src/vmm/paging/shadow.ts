@@ -1,0 +1,635 @@
+/**
+ * Shadow paging (VMware's, Xen's and Palacios' VTLB): the core walks only
+ * page tables this strategy builds in host frames, and the guest's own
+ * tables are data the VMM reads. The guest's CR3 loads, CR0.PG/WP and
+ * CR4.PAE/PSE writes and page faults exit to here:
+ *
+ *  - a **hidden fault** (the guest's tables allow the access, the shadow does
+ *    not have it yet) is filled silently: the guest's accessed bits are set at
+ *    fill, its dirty bit when the shadow entry — read-only until then — is
+ *    first written through;
+ *  - a **true fault** (the guest's tables forbid it) is injected into the guest
+ *    with the architectural error code and CR2;
+ *  - every guest page-table page that a shadow table mirrors is write-protected
+ *    in the shadow: a store to it is a **trace fault**, let through for exactly
+ *    one instruction (the monitor trap flag) after which the shadow entries
+ *    derived from what changed are dropped (refilled lazily). A page table
+ *    written again and again without being walked is unshadowed instead
+ *    (write flooding, as KVM does), so fork's copying does not trap per entry.
+ *
+ * Shadow tables are shared between address spaces: a shadow page table is
+ * keyed by the guest table it mirrors (a shadow directory by the guest
+ * directory), so switching back to a known CR3 costs nothing — the core's
+ * CR3-target list holds the roots of the most recent address spaces and
+ * switches to them without an exit.
+ *
+ * All guest paging forms: paging off (passthrough tables), 32-bit with PSE
+ * and PGE, PAE with NX (shadowed in PAE format), virtual-8086 mode, task
+ * switches that load CR3 (they exit before committing anything).
+ *
+ * @module
+ */
+import { Control, PagingModeCode, CR3_TARGET_MAX } from "../../engine/core.js";
+import type { Vm } from "../vm.js";
+import type { GuestMemory } from "../memory.js";
+import type { PagingStrategy, ExitAction, PagingExit } from "./strategy.js";
+
+const PAGE = 4096;
+const P = 1, RW = 2, US = 4, PWT = 8, PCD = 0x10, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
+/** A shadow leaf whose frame is guest-physical (MMIO, ROM, a frame the map restricts): the core resolves it. */
+const SHADOW_GPA = 0x200;
+const CR0_PG = 0x80000000, CR0_WP = 0x10000, CR4_PSE = 0x10, CR4_PAE = 0x20;
+const EFER_NXE = 1 << 11;
+const PF = 14;
+/** Trace writes to one guest page table, without a walk through it, before it is unshadowed. */
+const FLOOD_LIMIT = 8;
+
+type Kind = "pd" | "pt" | "split" | "pdpt" | "pae-pd" | "pae-pt" | "pae-split";
+
+/** A shadow table: one host frame mirroring one guest table (or a large guest page, split). */
+interface ShadowPage {
+  hpa: number;
+  kind: Kind;
+  key: string;
+  /** The guest page-table frame mirrored (write-protected while this page lives), or -1. */
+  guestFrame: number;
+  /** The guest's entries as last synchronized (32-bit words; PAE: low, high pairs). */
+  guestCopy: Uint32Array;
+  /** Host addresses of the shadow entries that point to this page. */
+  parents: Set<number>;
+  /** Trace writes since the last walk through it (write-flood detection). */
+  writes: number;
+  /** Children by entry index (non-leaf tables). */
+  children: Map<number, ShadowPage>;
+}
+
+/** The guest's paging form, as its CR0/CR4/EFER say. */
+interface GuestForm { paging: boolean; pae: boolean; pse: boolean; nxe: boolean; wp: boolean }
+
+/** A guest page walk done by the VMM. */
+interface GuestWalk {
+  /** The guest's error code when its own tables refuse the access. */
+  fault: number | null;
+  /** Guest-physical address of the 4 KiB page reached. */
+  gpa: number;
+  /** Combined over the levels (what the access is checked against). */
+  rw: boolean; us: boolean; nx: boolean;
+  /** The leaf entry's own bits (a shared shadow page table mirrors the leaf, its directory entry the rest). */
+  leafRw: boolean; leafUs: boolean; leafNx: boolean; global: boolean; dirty: boolean;
+  /** Guest entry addresses to set accessed/dirty bits in, and the entries read. */
+  entries: { gpa: number; value: number; hi: number; leaf: boolean }[];
+}
+
+export class ShadowPaging implements PagingStrategy {
+  readonly mode = "shadow" as const;
+  private vm!: Vm;
+  private mem!: GuestMemory;
+  private form: GuestForm = { paging: false, pae: false, pse: false, nxe: false, wp: false };
+  private readonly pages = new Map<string, ShadowPage>();
+  private readonly byHost = new Map<number, ShadowPage>();
+  /** Guest page-table frames mirrored by shadow pages (write-protected), with those pages. */
+  private readonly tracked = new Map<number, Set<ShadowPage>>();
+  /** Shadow leaves (host addresses) by the guest frame they map, and the other way round. */
+  private readonly rmap = new Map<number, Set<number>>();
+  private readonly leafOwner = new Map<number, number>();
+  /** Roots by guest CR3 (or "off" with paging off), most recently used last. */
+  private readonly roots = new Map<string, ShadowPage>();
+  private root: ShadowPage | null = null;
+  /** Shadow entries made writable for one instruction (a trace fault, a CR0.WP=0 store), restored at the monitor-trap exit. */
+  private traced: { addr: number; value: number }[] = [];
+  /** Guest page tables those stores may have changed. */
+  private tracedFrames = new Set<number>();
+  private readonly counters = {
+    hiddenFaults: 0, trueFaults: 0, traceFaults: 0, floods: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
+  };
+
+  attach(vm: Vm): void {
+    this.vm = vm;
+    this.mem = vm.memory;
+    this.mem.onChange((gpa, pages) => { for (let i = 0; i < pages; i++) this.dropLeavesOf(gpa + i * PAGE); });
+    vm.setControl(Control.ExceptionBitmap, vm.getControl(Control.ExceptionBitmap) | (1 << PF));
+    vm.setControl(Control.Cr0Mask, CR0_PG | CR0_WP);
+    vm.setControl(Control.Cr4Mask, CR4_PAE | CR4_PSE);
+    vm.setControl(Control.Cr3Exiting, 1);
+    vm.setControl(Control.InvlpgExiting, 1);
+    vm.setControl(Control.PagingMode, PagingModeCode.Shadow);
+    this.stateChanged();
+  }
+
+  stateChanged(): void {
+    const st = this.vm.getState();
+    this.switchForm(st.cr0, st.cr4, st.efer);
+    this.useRoot(st.cr3);
+  }
+
+  // ---- exits ------------------------------------------------------------------------
+
+  handle(exit: PagingExit): ExitAction | undefined {
+    switch (exit.reason) {
+      case "exception":
+        if (exit.vector !== PF) return undefined;
+        return this.pageFault(exit.cr2, exit.errorCode ?? 0);
+      case "cr-write": {
+        const st = this.vm.getState();
+        if (exit.cr === 3) { this.useRoot(exit.value); return "resume"; }
+        // A paging-form change: the shadow tables no longer say what the guest means.
+        const cr0 = exit.cr === 0 ? exit.value : st.cr0, cr4 = exit.cr === 4 ? exit.value : st.cr4;
+        this.switchForm(cr0, cr4, st.efer);
+        this.useRoot(st.cr3);
+        return "resume";
+      }
+      case "invlpg":
+        // Guest page tables are write-protected, so the shadow already mirrors every change.
+        return "resume";
+      case "monitor-trap":
+        if (this.traced.length === 0) return undefined;
+        this.endTrace();
+        return "resume";
+      case "ept-violation":
+        return undefined;
+    }
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters, shadowPages: this.pages.size, shadowRoots: this.roots.size, trackedTables: this.tracked.size };
+  }
+
+  // ---- the guest's paging form and the roots ---------------------------------------------
+
+  private switchForm(cr0: number, cr4: number, efer: number): void {
+    const form: GuestForm = {
+      paging: (cr0 & CR0_PG) !== 0 && (cr0 & 1) !== 0, pae: (cr4 & CR4_PAE) !== 0, pse: (cr4 & CR4_PSE) !== 0,
+      nxe: (efer & EFER_NXE) !== 0, wp: (cr0 & CR0_WP) !== 0,
+    };
+    const same = form.paging === this.form.paging && form.pae === this.form.pae && form.pse === this.form.pse && form.wp === this.form.wp && form.nxe === this.form.nxe;
+    this.form = form;
+    if (same && this.pages.size > 0) return;
+    this.reset();
+    this.vm.setControl(Control.ShadowPae, form.paging && form.pae ? 1 : 0);
+  }
+
+  /** Make the root for guest CR3 `cr3` current (building an empty one if new) and list it as a CR3 target. */
+  private useRoot(cr3: number): void {
+    const pae = this.form.paging && this.form.pae;
+    const key = !this.form.paging ? "off" : pae ? `pae:${cr3 >>> 0}:${this.pdptes(cr3).join(",")}` : `cr3:${(cr3 & ~0xfff) >>> 0}`;
+    let root = this.roots.get(key);
+    if (root) { this.counters.rootCacheHits++; this.roots.delete(key); }
+    else {
+      root = this.page(!this.form.paging ? "pd" : pae ? "pdpt" : "pd", key, !this.form.paging || pae ? -1 : cr3 & ~0xfff);
+      if (this.roots.size >= CR3_TARGET_MAX) {
+        const [oldest, old] = this.roots.entries().next().value as [string, ShadowPage];
+        this.roots.delete(oldest);
+        if (old !== this.root) this.free(old);
+      }
+    }
+    this.roots.set(key, root);
+    this.root = root;
+    this.counters.rootSwitches++;
+    this.vm.setControl(Control.ShadowRoot, root.hpa);
+    this.publishTargets();
+  }
+
+  /** The CR3-target list: guest CR3 → shadow root, for the non-PAE roots (a PAE root also depends on the PDPTEs loaded). */
+  private publishTargets(): void {
+    let n = 0;
+    for (const [key, r] of this.roots) {
+      if (!key.startsWith("cr3:")) continue;
+      this.vm.core.setCr3Target(n++, Number(key.slice(4)) | 0, r.hpa);
+    }
+    this.vm.setControl(Control.Cr3TargetCount, n);
+  }
+
+  private pdptes(cr3: number): number[] {
+    const base = (cr3 & ~0x1f) >>> 0;
+    const out: number[] = [];
+    for (let i = 0; i < 4; i++) out.push(this.guestRead(base + i * 8), this.guestRead(base + i * 8 + 4));
+    return out;
+  }
+
+  /** Drop every shadow table (a paging-form change, or the VMM's frames ran out). */
+  private reset(): void {
+    for (const p of this.pages.values()) this.mem.freeFrame(p.hpa);
+    this.pages.clear(); this.byHost.clear(); this.tracked.clear(); this.rmap.clear(); this.leafOwner.clear(); this.roots.clear();
+    this.root = null;
+    this.traced = []; this.tracedFrames.clear();
+    this.vm.setControl(Control.MonitorTrap, 0);
+    this.vm.setControl(Control.Cr3TargetCount, 0);
+    this.vm.core.flushTlbHost(-1);
+    this.counters.shadowResets++;
+  }
+
+  // ---- page faults -------------------------------------------------------------------------
+
+  private pageFault(lin: number, code: number, retry = true): ExitAction {
+    const write = (code & 2) !== 0, user = (code & 4) !== 0, fetch = (code & 16) !== 0;
+    // EFER.NXE is not intercepted (WRMSR): a change shows here first, and changes what the entries mean.
+    const core = this.vm.core;
+    if (((core.getEfer() & EFER_NXE) !== 0) !== this.form.nxe) {
+      this.switchForm(core.getCr(0), core.getCr(4), core.getEfer());
+      this.useRoot(core.getCr(3) >>> 0);
+    }
+    const walk = this.guestWalk(lin, write, user, fetch);
+    if (walk.fault !== null) {
+      this.counters.trueFaults++;
+      this.vm.injectException(PF, walk.fault, lin);
+      return "resume";
+    }
+    this.setAccessedDirty(walk, write);
+    try {
+      const leaf = this.shadowLeafAddr(lin);
+      const present = leaf !== null && (this.mem.readHostU32(leaf) & P) !== 0;
+      // A store the guest allows into one of its own page tables (a trace fault), or a supervisor
+      // store CR0.WP = 0 allows into a read-only page: let exactly this instruction through.
+      const wp0 = write && !user && !walk.rw && !this.form.wp;
+      if (write && present && (this.tracked.has(walk.gpa) || wp0)) {
+        if (this.tracked.has(walk.gpa)) this.counters.traceFaults++;
+        return this.letThrough(lin, leaf!, walk.gpa);
+      }
+      this.counters.hiddenFaults++;
+      this.fill(lin, walk);
+      if (wp0) return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa);
+    } catch (e) {
+      if (!retry || !(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
+      // The VMM's frames ran out: start over with empty shadow tables.
+      this.reset();
+      this.useRoot(core.getCr(3) >>> 0);
+      return this.pageFault(lin, code, false);
+    }
+    return "resume";
+  }
+
+  /** Walk the guest's tables for an access, as the hardware would (without setting A/D). */
+  private guestWalk(lin: number, write: boolean, user: boolean, fetch: boolean): GuestWalk {
+    const f = this.form;
+    const w: GuestWalk = { fault: null, gpa: 0, rw: true, us: true, nx: false, leafRw: true, leafUs: true, leafNx: false, global: false, dirty: true, entries: [] };
+    if (!f.paging) { w.gpa = ((lin >>> 0) & ~0xfff) >>> 0; return w; }
+    const faultCode = (present: boolean, rsvd = false) =>
+      (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (rsvd ? 8 : 0) | (fetch && f.pae && f.nxe ? 16 : 0);
+    let leafValue = 0, leafHi = 0, pageMask = 0xfff;
+    if (f.pae) {
+      const pdpte = this.vm.core.getPdpte(lin >>> 30, false);
+      if (!(pdpte & P)) { w.fault = faultCode(false); return w; }
+      const pdeAddr = ((pdpte & ~0xfff) >>> 0) + ((lin >>> 21) & 0x1ff) * 8;
+      const pde = this.guestRead(pdeAddr), pdeHi = this.guestRead(pdeAddr + 4);
+      if (!(pde & P)) { w.fault = faultCode(false); return w; }
+      if (this.reservedHi(pdeHi) || ((pde & PS) && (pde & 0x1fe000))) { w.fault = faultCode(true, true); return w; }
+      w.rw = (pde & RW) !== 0; w.us = (pde & US) !== 0; w.nx = f.nxe && (pdeHi & 0x80000000) !== 0;
+      w.entries.push({ gpa: pdeAddr, value: pde, hi: pdeHi, leaf: (pde & PS) !== 0 });
+      if (pde & PS) {
+        leafValue = pde; leafHi = pdeHi; pageMask = 0x1fffff;
+      } else {
+        const pteAddr = ((pde & ~0xfff) >>> 0) + ((lin >>> 12) & 0x1ff) * 8;
+        const pte = this.guestRead(pteAddr), pteHi = this.guestRead(pteAddr + 4);
+        if (!(pte & P)) { w.fault = faultCode(false); return w; }
+        if (this.reservedHi(pteHi)) { w.fault = faultCode(true, true); return w; }
+        w.rw &&= (pte & RW) !== 0; w.us &&= (pte & US) !== 0; w.nx ||= f.nxe && (pteHi & 0x80000000) !== 0;
+        w.entries.push({ gpa: pteAddr, value: pte, hi: pteHi, leaf: true });
+        leafValue = pte; leafHi = pteHi;
+      }
+    } else {
+      const pdeAddr = ((this.vm.core.getCr(3) & ~0xfff) >>> 0) + (lin >>> 22) * 4;
+      const pde = this.guestRead(pdeAddr);
+      if (!(pde & P)) { w.fault = faultCode(false); return w; }
+      w.rw = (pde & RW) !== 0; w.us = (pde & US) !== 0;
+      const large = (pde & PS) !== 0 && f.pse;
+      w.entries.push({ gpa: pdeAddr, value: pde, hi: 0, leaf: large });
+      if (large) {
+        leafValue = pde; pageMask = 0x3fffff;
+      } else {
+        const pteAddr = ((pde & ~0xfff) >>> 0) + ((lin >>> 12) & 0x3ff) * 4;
+        const pte = this.guestRead(pteAddr);
+        if (!(pte & P)) { w.fault = faultCode(false); return w; }
+        w.rw &&= (pte & RW) !== 0; w.us &&= (pte & US) !== 0;
+        w.entries.push({ gpa: pteAddr, value: pte, hi: 0, leaf: true });
+        leafValue = pte;
+      }
+    }
+    // Permissions, as the hardware checks them with the guest's CR0.WP.
+    if ((user && !w.us) || (write && !w.rw && (user || f.wp)) || (fetch && w.nx)) { w.fault = faultCode(true); return w; }
+    const frameMask = pageMask === 0xfff ? 0xfffff000 : pageMask === 0x1fffff ? 0xffe00000 : 0xffc00000;
+    w.gpa = (((leafValue & frameMask) >>> 0) + ((lin & pageMask) & ~0xfff)) >>> 0;
+    w.global = (leafValue & G) !== 0;
+    w.dirty = (leafValue & D) !== 0;
+    w.leafRw = (leafValue & RW) !== 0; w.leafUs = (leafValue & US) !== 0; w.leafNx = f.nxe && (leafHi & 0x80000000) !== 0;
+    return w;
+  }
+
+  private reservedHi(hi: number): boolean {
+    return (hi & (this.form.nxe ? 0x7ffffff0 : 0xfffffff0)) !== 0;
+  }
+
+  /** The guest's page-table entry at `gpa`: RAM through the map; anything else reads as zero (not present), as the core's walker does. */
+  private guestRead(gpa: number): number {
+    try { return this.mem.readU32(gpa); } catch { return 0; }
+  }
+
+  /** Set the guest's accessed bits along a successful walk, and the leaf's dirty bit on a write (what the hardware walker would have done). */
+  private setAccessedDirty(w: GuestWalk, write: boolean): void {
+    for (const e of w.entries) {
+      let v = e.value | A;
+      if (e.leaf && write) v |= D;
+      if (v !== e.value) {
+        this.mem.writeU32(e.gpa, v >>> 0);
+        this.noteGuestWrite(e.gpa, v);
+        if (e.leaf && write) w.dirty = true;
+      }
+    }
+  }
+
+  /** Keep our copy of a guest table in step with a write we made ourselves (no resync needed for it). */
+  private noteGuestWrite(gpa: number, v: number): void {
+    for (const p of this.tracked.get((gpa & ~0xfff) >>> 0) ?? []) p.guestCopy[(gpa & 0xfff) >>> 2] = v >>> 0;
+  }
+
+  // ---- filling the shadow -------------------------------------------------------------
+
+  /** Build the shadow path for `lin` from the guest walk `w`. */
+  private fill(lin: number, w: GuestWalk): void {
+    const root = this.root!;
+    const f = this.form;
+    let table: ShadowPage;
+    let index: number;
+    if (!f.paging) {
+      // Passthrough: the root directory maps guest-physical = linear through split tables.
+      const base = (lin >>> 22) * (4 << 20);
+      table = this.child(root, lin >>> 22, "split", `off:${base}`, -1, P | RW | US, 0);
+      this.prefillSplit(table, base, true, true, false, false);
+      return;
+    }
+    if (f.pae) {
+      const i = lin >>> 30;
+      const pdpte = this.vm.core.getPdpte(i, false);
+      const pd = this.child(root, i, "pae-pd", `pae-pd:${(pdpte & ~0xfff) >>> 0}`, (pdpte & ~0xfff) >>> 0, P, 0, 8, true);
+      const pdIndex = (lin >>> 21) & 0x1ff;
+      const pde = w.entries[0]!;
+      if (pde.leaf) {
+        const base = (pde.value & 0xffe00000) >>> 0;
+        table = this.child(pd, pdIndex, "pae-split", `pae-split:${base}:${pde.value & (RW | US | D | G)}:${pde.hi >>> 31}`, -1, P | (pde.value & (RW | US)), 0, 8);
+        this.prefillSplit(table, base, w.leafRw && w.dirty, w.leafUs, w.global, w.leafNx, lin);
+        return;
+      }
+      const ptFrame = (pde.value & ~0xfff) >>> 0;
+      table = this.child(pd, pdIndex, "pae-pt", `pae-pt:${ptFrame}`, ptFrame, P | (pde.value & (RW | US)), f.nxe ? pde.hi & 0x80000000 : 0, 8);
+      index = (lin >>> 12) & 0x1ff;
+      this.setLeaf(table, index, w, 8);
+      return;
+    }
+    const pdIndex = lin >>> 22;
+    const pde = w.entries[0]!;
+    if (pde.leaf) {
+      const base = (pde.value & 0xffc00000) >>> 0;
+      table = this.child(root, pdIndex, "split", `split:${base}:${pde.value & (RW | US | D | G)}`, -1, P | (pde.value & (RW | US)), 0);
+      this.prefillSplit(table, base, w.leafRw && w.dirty, w.leafUs, w.global, false, lin);
+      return;
+    }
+    const ptFrame = (pde.value & ~0xfff) >>> 0;
+    const fresh = !this.pages.has(`pt:${ptFrame}`);
+    table = this.child(root, pdIndex, "pt", `pt:${ptFrame}`, ptFrame, P | (pde.value & (RW | US)), 0);
+    index = (lin >>> 12) & 0x3ff;
+    this.setLeaf(table, index, w, 4);
+    // Neighbours the guest has already accessed cost no A-bit exactness: fill them too (as KVM's prefetch).
+    if (fresh) this.prefetch(table);
+  }
+
+  /**
+   * The child table under entry `index` of `parent`, created (and linked) if
+   * missing; the parent entry gets `bits` (its hi word `hi` in PAE format).
+   */
+  private child(parent: ShadowPage, index: number, kind: Kind, key: string, guestFrame: number, bits: number, hi: number, size = 4, pdpt = false): ShadowPage {
+    const entryAddr = parent.hpa + index * (parent.kind === "pdpt" ? 8 : size);
+    const existing = parent.children.get(index);
+    if (existing && existing.key === key) {
+      const cur = this.mem.readHostU32(entryAddr);
+      if ((cur & ~0xfff) >>> 0 === existing.hpa && (cur & 0xfff) === (pdpt ? P : bits)) { existing.writes = 0; return existing; }
+    }
+    if (existing) this.unlink(parent, index);
+    const c = this.pages.get(key) ?? this.page(kind, key, guestFrame);
+    c.writes = 0;
+    this.mem.writeHostU32(entryAddr, (c.hpa | (pdpt ? P : bits)) >>> 0);
+    if (size === 8) this.mem.writeHostU32(entryAddr + 4, hi >>> 0);
+    c.parents.add(entryAddr);
+    parent.children.set(index, c);
+    return c;
+  }
+
+  /** A new, empty shadow page mirroring `guestFrame` (write-protected from now on). */
+  private page(kind: Kind, key: string, guestFrame: number): ShadowPage {
+    const hpa = this.mem.allocFrame();
+    const p: ShadowPage = { hpa, kind, key, guestFrame, guestCopy: new Uint32Array(1024), parents: new Set(), writes: 0, children: new Map() };
+    if (guestFrame >= 0) {
+      for (let i = 0; i < 1024; i++) p.guestCopy[i] = this.guestRead(guestFrame + i * 4);
+      this.track(guestFrame, p);
+    }
+    this.pages.set(key, p);
+    this.byHost.set(hpa, p);
+    return p;
+  }
+
+  /** The shadow leaf for guest page `w.gpa` at `index` of a shadow page table. */
+  private setLeaf(table: ShadowPage, index: number, w: GuestWalk, size: number): void {
+    // Read-only until the guest's dirty bit is set, so the first store sets it (and the shadow says the leaf's own bits:
+    // the directory entry above it mirrors the guest's, and the hardware combines them).
+    this.writeLeaf(table.hpa + index * size, w.gpa, w.leafRw && w.dirty, w.leafUs, w.global, w.leafNx, size);
+  }
+
+  private writeLeaf(addr: number, gpa: number, writable: boolean, user: boolean, global: boolean, nx: boolean, size: number): void {
+    this.clearLeaf(addr);
+    const e = this.mem.lookup(gpa);
+    const plain = e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0;
+    let v = (plain ? (e as { frame: number }).frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
+    if (writable && !this.tracked.has(gpa)) v |= RW | D;
+    if (user) v |= US;
+    if (global) v |= G;
+    this.mem.writeHostU32(addr, v >>> 0);
+    if (size === 8) this.mem.writeHostU32(addr + 4, nx ? 0x80000000 : 0);
+    let set = this.rmap.get(gpa);
+    if (!set) { set = new Set(); this.rmap.set(gpa, set); }
+    set.add(addr);
+    this.leafOwner.set(addr, gpa);
+  }
+
+  /** Forget the leaf at `addr` (its rmap entry and the TLB entries through it). */
+  private clearLeaf(addr: number): void {
+    const old = this.mem.readHostU32(addr);
+    if (!(old & P)) return;
+    const gpa = this.leafOwner.get(addr);
+    if (gpa !== undefined) { this.rmap.get(gpa)?.delete(addr); this.leafOwner.delete(addr); }
+    this.mem.writeHostU32(addr, 0);
+    this.vm.core.flushTlbHost(old & SHADOW_GPA ? -1 : (old & ~0xfff) >>> 0);
+  }
+
+  /** A large guest page split into 4 KiB shadow leaves, all filled at once (one guest entry: A/D are exact). */
+  private prefillSplit(table: ShadowPage, base: number, writable: boolean, user: boolean, global: boolean, nx: boolean, lin?: number): void {
+    const size = table.kind === "pae-split" ? 8 : 4;
+    const n = size === 8 ? 512 : 1024;
+    for (let i = 0; i < n; i++) {
+      const addr = table.hpa + i * size;
+      if (this.mem.readHostU32(addr) & P) continue;
+      this.writeLeaf(addr, (base + i * PAGE) >>> 0, writable, user, global, nx, size);
+    }
+    // The faulting page's leaf may predate the guest's dirty bit.
+    if (lin !== undefined) {
+      const i = (lin >>> 12) & (n - 1);
+      this.writeLeaf(table.hpa + i * size, (base + i * PAGE) >>> 0, writable, user, global, nx, size);
+    }
+  }
+
+  /** Fill the leaves whose guest entries are present and already accessed (their A bits need no setting). */
+  private prefetch(table: ShadowPage): void {
+    for (let i = 0; i < 1024; i++) {
+      const g = table.guestCopy[i]!;
+      if ((g & (P | A)) !== (P | A)) continue;
+      const addr = table.hpa + i * 4;
+      if (this.mem.readHostU32(addr) & P) continue;
+      this.writeLeaf(addr, (g & ~0xfff) >>> 0, (g & RW) !== 0 && (g & D) !== 0, (g & US) !== 0, (g & G) !== 0, false, 4);
+    }
+  }
+
+  // ---- write protection and trace faults ---------------------------------------------------
+
+  private track(frame: number, p: ShadowPage): void {
+    let set = this.tracked.get(frame);
+    if (set) { set.add(p); return; }
+    this.tracked.set(frame, set = new Set([p]));
+    // A guest page-table page from now on: every writable shadow leaf mapping it becomes read-only.
+    for (const addr of this.rmap.get(frame) ?? []) {
+      const v = this.mem.readHostU32(addr);
+      if (v & RW) { this.mem.writeHostU32(addr, (v & ~RW) >>> 0); this.vm.core.flushTlbHost(v & SHADOW_GPA ? -1 : (v & ~0xfff) >>> 0); }
+    }
+  }
+
+  private untrack(frame: number, p: ShadowPage): void {
+    const set = this.tracked.get(frame);
+    if (!set) return;
+    set.delete(p);
+    if (set.size > 0) return;
+    this.tracked.delete(frame);
+    // Leaves left read-only for tracking refill with the guest's own permission on their next write.
+    for (const addr of [...(this.rmap.get(frame) ?? [])]) if (!(this.mem.readHostU32(addr) & RW)) this.clearLeaf(addr);
+  }
+
+  /** The shadow leaf that maps `lin` under the current root, or null. */
+  private shadowLeafAddr(lin: number): number | null {
+    const root = this.root;
+    if (!root) return null;
+    if (root.kind === "pdpt") {
+      const pd = root.children.get(lin >>> 30);
+      const pt = pd?.children.get((lin >>> 21) & 0x1ff);
+      return pt ? pt.hpa + ((lin >>> 12) & 0x1ff) * 8 : null;
+    }
+    const pt = root.children.get(lin >>> 22);
+    return pt ? pt.hpa + ((lin >>> 12) & 0x3ff) * 4 : null;
+  }
+
+  /**
+   * Let the store at `lin` through for exactly one instruction: the shadow
+   * path to it is made writable, the monitor trap flag set, and at its exit
+   * everything is write-protected again and the guest table the store may
+   * have changed is resynchronized (endTrace). A table written this often
+   * without a walk through it is unshadowed instead (write flooding).
+   */
+  private letThrough(lin: number, leaf: number, frame: number): ExitAction {
+    const pages = this.tracked.get(frame);
+    if (pages) {
+      let flooded = false;
+      for (const p of pages) if (++p.writes > FLOOD_LIMIT && p !== this.root && !this.roots.has(p.key)) flooded = true;
+      if (flooded) {
+        this.counters.floods++;
+        for (const p of [...pages]) if (p !== this.root && !this.roots.has(p.key)) this.unshadow(p);
+        if (!this.tracked.has(frame)) return "resume"; // the store faults again and gets a writable leaf
+      }
+      this.tracedFrames.add(frame);
+    }
+    for (const addr of [this.shadowDirAddr(lin), leaf]) {
+      if (addr === null) continue;
+      const v = this.mem.readHostU32(addr);
+      if (v & RW) continue;
+      this.traced.push({ addr, value: v });
+      this.mem.writeHostU32(addr, (v | RW) >>> 0);
+    }
+    this.vm.core.flushTlbHost(-1);
+    this.vm.setControl(Control.MonitorTrap, 1);
+    return "resume";
+  }
+
+  /** The traced instruction retired: write-protect again and drop what its table change made stale. */
+  private endTrace(): void {
+    this.vm.setControl(Control.MonitorTrap, 0);
+    for (const t of this.traced) {
+      const cur = this.mem.readHostU32(t.addr);
+      if ((cur & ~0xfff) >>> 0 === (t.value & ~0xfff) >>> 0 && (cur & P)) this.mem.writeHostU32(t.addr, (cur & ~RW) >>> 0);
+    }
+    this.traced = [];
+    this.vm.core.flushTlbHost(-1);
+    const frames = [...this.tracedFrames];
+    this.tracedFrames.clear();
+    for (const f of frames) this.resync(f);
+  }
+
+  /** The shadow directory entry above `lin`'s leaf under the current root (a 32-bit or PAE PDE), or null. */
+  private shadowDirAddr(lin: number): number | null {
+    const root = this.root;
+    if (!root) return null;
+    if (root.kind === "pdpt") {
+      const pd = root.children.get(lin >>> 30);
+      return pd ? pd.hpa + ((lin >>> 21) & 0x1ff) * 8 : null;
+    }
+    return root.hpa + (lin >>> 22) * 4;
+  }
+
+  /** Guest table `frame` was written: drop the shadow entries mirroring entries that changed. */
+  private resync(frame: number): void {
+    for (const p of [...(this.tracked.get(frame) ?? [])]) {
+      if (!this.pages.has(p.key)) continue;
+      const wide = p.kind === "pae-pd" || p.kind === "pae-pt";
+      for (let i = 0; i < 1024; i++) {
+        const g = this.guestRead(frame + i * 4) >>> 0;
+        if (g === p.guestCopy[i]) continue;
+        p.guestCopy[i] = g;
+        const index = wide ? i >>> 1 : i;
+        const child = p.children.get(index);
+        if (child) this.unlink(p, index);
+        else this.clearLeaf(p.hpa + index * (wide ? 8 : 4));
+      }
+    }
+  }
+
+  /** Remove the link from entry `index` of `parent` to its child; free the child when nothing points to it. */
+  private unlink(parent: ShadowPage, index: number): void {
+    const c = parent.children.get(index);
+    if (!c) return;
+    const addr = parent.hpa + index * (parent.kind === "pdpt" || parent.kind === "pae-pd" ? 8 : 4);
+    this.mem.writeHostU32(addr, 0);
+    parent.children.delete(index);
+    c.parents.delete(addr);
+    this.vm.core.flushTlbHost(-1);
+    if (c.parents.size === 0) this.free(c);
+  }
+
+  /** Detach a shadow page from every parent and free it (write flooding). */
+  private unshadow(p: ShadowPage): void {
+    for (const addr of [...p.parents]) {
+      const parent = this.byHost.get(addr & ~0xfff);
+      if (!parent) continue;
+      const size = parent.kind === "pdpt" || parent.kind === "pae-pd" ? 8 : 4;
+      this.unlink(parent, ((addr & 0xfff) / size) | 0);
+    }
+    if (this.pages.has(p.key)) this.free(p);
+  }
+
+  private free(p: ShadowPage): void {
+    for (const idx of [...p.children.keys()]) this.unlink(p, idx);
+    const size = p.kind.startsWith("pae") ? 8 : 4;
+    for (let a = p.hpa; a < p.hpa + PAGE; a += size) this.clearLeaf(a);
+    this.pages.delete(p.key);
+    this.byHost.delete(p.hpa);
+    for (const [k, r] of this.roots) if (r === p) this.roots.delete(k);
+    if (p.guestFrame >= 0) this.untrack(p.guestFrame, p);
+    this.mem.freeFrame(p.hpa);
+  }
+
+  /** The guest-physical map changed for page `gpa`: drop the shadow leaves that mapped it. */
+  private dropLeavesOf(gpa: number): void {
+    for (const addr of [...(this.rmap.get(gpa) ?? [])]) this.clearLeaf(addr);
+  }
+}
