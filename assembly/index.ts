@@ -13,7 +13,7 @@ import {
 import { getFlags, setFlags } from "./cpu/flags";
 import { setSegCache } from "./cpu/segments";
 import { step } from "./cpu/exec";
-import { deliver, deliverFault } from "./cpu/interrupts";
+import { deliver, deliverFault, deliveringVector, combineExceptions, clearDelivering } from "./cpu/interrupts";
 import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
 import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
@@ -81,8 +81,20 @@ export function cancelInterrupt(): void { pendingVector = -1; }
  * uses it to reflect a guest's true page fault under shadow paging.
  */
 export function injectException(vector: i32, hasCode: bool, code: i32, cr2v: i32): void {
-  injVector = vector & 0xff; injHasCode = hasCode; injCode = code; injCr2 = cr2v;
+  let v = vector & 0xff;
+  // Injected while the last exit interrupted the delivery of another exception (the VMM
+  // reflecting a fault it found in that delivery): the two combine as the hardware's would.
+  const first = deliveringVector;
+  if (first >= 0) {
+    clearDelivering();
+    const next = combineExceptions(first, v);
+    if (next < 0) { tripleFault = true; injVector = -1; return; }
+    if (next == 8) { v = 8; hasCode = true; code = 0; }
+  }
+  injVector = v; injHasCode = hasCode; injCode = code; injCr2 = cr2v;
 }
+/** A combination the VMM caused ended in a triple fault: the next run() shuts down. */
+let tripleFault: bool = false;
 let injVector: i32 = -1;
 let injectedNow: bool = false;
 let injHasCode: bool = false;
@@ -112,10 +124,12 @@ export function interruptsEnabled(): bool { return (flagsRaw & IF) != 0 && !irqS
  */
 export function run(budget: i32): i32 {
   clearExitReason();
+  if (injVector < 0) clearDelivering(); // the VMM resumed without injecting: the delivery starts over
   let n = 0;
   let done = 0;
   // MMIO writes an instruction queued behind its first one leave first, one exit each.
   if (takeQueuedWrite()) n = budget;
+  else if (tripleFault) { tripleFault = false; setHalted(true); setExit(EXIT_SHUTDOWN, 8, 0, 0); n = budget; }
   // An event the VMM injected is delivered at entry, before any instruction (VMX event injection).
   else if (injVector >= 0) { injectedNow = true; if (!deliverInjected()) n = budget; }
   // The monitor trap flag: exactly one instruction, then an exit (after an injected event: no instruction).

@@ -55,6 +55,8 @@ export const KERNELS = [
     expected: () => tlbModel(8192, 1500), unit: "page walks", units: 8192 * 1500 },
   { name: "pagefault", measures: "#PF-heavy: 1.5M not-present faults, handler maps, INVLPG unmaps",
     expected: () => pagefaultModel(1_500_000, 1000), unit: "page faults", units: 1_500_000 },
+  { name: "ptupdate", measures: "page-table updates: 20000 times map 64 pages in a second address space, switch CR3, touch, unmap",
+    expected: () => (20000 * (64 * 65 / 2)) >>> 0, unit: "PTE writes", units: 20000 * 64 * 2 },
 ];
 
 /** { name: expected RESULT value } for every kernel. */

@@ -176,31 +176,51 @@ export function stackPut(base: i32, p: i32, sz: i32, v: i32, big: bool): i32 {
 function isContributory(v: i32): bool { return v == 0 || (v >= 10 && v <= 13); }
 
 /**
+ * The SDM's table 6-5: exception `second` raised while delivering `first`.
+ * Returns the vector to deliver next — DF_ for a double fault — or -1 for a
+ * triple fault (shutdown).
+ */
+export function combineExceptions(first: i32, second: i32): i32 {
+  if (first == DF_) return -1;
+  if ((isContributory(first) && isContributory(second)) || (first == PF_ && (second == PF_ || isContributory(second)))) return DF_;
+  return second;
+}
+
+/** The exception whose delivery is under way (-1: none): an exit in the middle records it (VMX IDT-vectoring information). */
+export let deliveringVector: i32 = -1;
+
+/**
  * Deliver the fault recorded in fault.ts, escalating to #DF and triple fault
  * as the SDM's table 6-5 says. EIP has already been reset to the faulting
- * instruction by the caller. Returns false on shutdown.
+ * instruction by the caller. Returns false on shutdown, or when delivery
+ * exited to the VMM (nothing committed; deliveringVector says what was being delivered).
  */
 export function deliverFault(): bool {
   let vector = faultVector, code = faultCode, hasCode = faultHasCode;
   let first = -1;
   for (let attempt = 0; attempt < 3; attempt++) {
     clearAbort();
+    deliveringVector = vector;
     deliver(vector, false, 1, hasCode, code, eip);
-    if (!aborted) return true;
+    if (!aborted) { deliveringVector = -1; return true; }
     // An exit during delivery (a VMM-intercepted exception, an EPT violation): nothing was
     // committed; the VMM runs, then the instruction runs again and faults again.
     if (restart) { clearAbort(); return false; }
+    deliveringVector = -1;
     const second = faultVector;
     const secondCode = faultCode, secondHas = faultHasCode;
-    if (vector == DF_) break; // fault while delivering #DF: triple fault
-    const df = (isContributory(vector) && isContributory(second)) || (vector == PF_ && (second == PF_ || isContributory(second)));
+    const next = combineExceptions(vector, second);
+    if (next < 0) break; // fault while delivering #DF: triple fault
     first = vector;
-    if (df) { vector = DF_; code = 0; hasCode = true; }
+    if (next == DF_) { vector = DF_; code = 0; hasCode = true; }
     else { vector = second; code = secondCode; hasCode = secondHas; }
   }
   clearAbort();
+  deliveringVector = -1;
   setHalted(true);
   setExit(EXIT_SHUTDOWN, first, 0, 0);
   return false;
 }
 
+/** The VMM took the exit that delivery left with: nothing is being delivered any more. */
+export function clearDelivering(): void { deliveringVector = -1; }

@@ -101,6 +101,7 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
   exports.initHostMemory(ramBytes, hostBytes);
   exports.reset(ramBytes);
   let core: CoreExports = exports;
+  let buffer = exports.memory.buffer;
   let compiler: BlockCompiler | undefined;
   if (options.compileBlocks ?? true) {
     compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 5000, options.compileBatch ?? 64);
@@ -115,7 +116,9 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
     ramBytes,
     hostBytes,
     compiler: compiler?.stats,
-    get buffer() { return exports.memory.buffer; },
+    // memory.buffer is a costly getter; the ArrayBuffer only changes when the memory grows,
+    // which detaches the old one (byteLength 0).
+    get buffer() { if (buffer.byteLength === 0) buffer = exports.memory.buffer; return buffer; },
     setDirectPortHandler(h) { ports = h; },
   };
 }

@@ -58,9 +58,9 @@ export class GuestMemory {
 
   private get core() { return this.engine.core; }
 
-  /** The DataView over the core's memory (re-made when the Wasm memory grew). */
+  /** The DataView over the core's memory (re-made when the Wasm memory grew, which detaches the old buffer). */
   private dv(): DataView {
-    if (this.view.buffer !== this.engine.buffer) this.view = new DataView(this.engine.buffer);
+    if (this.view.byteLength === 0) this.view = new DataView(this.engine.buffer);
     return this.view;
   }
 
@@ -134,6 +134,15 @@ export class GuestMemory {
   /** Set while a change replaced an unassigned page, whose MMIO translations the TLB keeps by guest address. */
   private flushAll = false;
 
+  /**
+   * The map entry as an access by GPA sees it: pages the chipset decodes to a
+   * device's MMIO range, the VGA window or the ROM are not memory, whatever
+   * the map holds behind them (0 = not RAM).
+   */
+  private decoded(gpa: number): number {
+    return this.core.physKindOf(gpa) === 0 ? this.rawEntry(gpa) : 0;
+  }
+
   private setEntry(gpa: number, e: number): void {
     const old = this.rawEntry(gpa);
     this.dv().setUint32(this.entryAddr(gpa), e >>> 0, true);
@@ -206,7 +215,7 @@ export class GuestMemory {
     let off = 0;
     while (off < len) {
       const a = gpa + off;
-      const e = this.rawEntry(a);
+      const e = this.decoded(a);
       const need = write ? P2mBits.write : P2mBits.read;
       if (!(e & P2mBits.valid) || !(e & need)) {
         throw new GuestMemoryError(gpa, len, e & P2mBits.valid ? `is not ${write ? "writable" : "readable"} at 0x${a.toString(16)}` : `is not RAM at 0x${a.toString(16)}`);
@@ -218,13 +227,25 @@ export class GuestMemory {
     }
   }
 
+  /**
+   * The 1024 words of guest page `gpa` (4 KiB aligned) as a live view of the
+   * host frame behind it, or null when the page is not readable RAM. For the
+   * VMM's own use (shadow paging reads whole guest page tables); devices use
+   * read/write, which check every access.
+   */
+  pageWords(gpa: number): Uint32Array | null {
+    const e = this.decoded(gpa);
+    if ((e & (P2mBits.valid | P2mBits.read)) !== (P2mBits.valid | P2mBits.read)) return null;
+    return new Uint32Array(this.engine.buffer, this.core.ramBase() + (e & ~0xfff), 1024);
+  }
+
   /** Is all of [gpa, gpa+len) RAM the guest may read (and write, with `write`)? What a device checks before trusting a guest's buffer address. */
   isRam(gpa: number, len: number, write = false): boolean {
     if (!Number.isInteger(gpa) || !Number.isInteger(len) || gpa < 0 || len < 0 || gpa + len > 2 ** 32) return false;
     const need = P2mBits.valid | (write ? P2mBits.write : P2mBits.read);
     const last = len === 0 ? gpa : gpa + len - 1;
     for (let p = Math.floor(gpa / PAGE); p <= Math.floor(last / PAGE); p++) {
-      if ((this.rawEntry(p * PAGE) & need) !== need) return false;
+      if ((this.decoded(p * PAGE) & need) !== need) return false;
     }
     return true;
   }
@@ -255,7 +276,7 @@ export class GuestMemory {
   /** Host offset of a naturally aligned scalar (it cannot cross a page). */
   private scalar(gpa: number, size: number, write: boolean): number {
     if (gpa % size !== 0) return -1;
-    const e = this.rawEntry(gpa);
+    const e = this.decoded(gpa);
     const need = P2mBits.valid | (write ? P2mBits.write : P2mBits.read);
     if ((e & need) !== need || !Number.isInteger(gpa) || gpa < 0 || gpa >= 2 ** 32) {
       throw new GuestMemoryError(gpa, size, (e & P2mBits.valid) ? `is not ${write ? "writable" : "readable"}` : "is not RAM");

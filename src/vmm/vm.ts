@@ -124,7 +124,7 @@ export class Vm {
   reg(i: number): number { return this.dataView().getUint32(this.core.regsBase() + 4 * i, true); }
   setReg(i: number, v: number): void { this.dataView().setUint32(this.core.regsBase() + 4 * i, v >>> 0, true); }
   private dataView(): DataView {
-    if (this.view.buffer !== this.engine.buffer) this.view = new DataView(this.engine.buffer);
+    if (this.view.byteLength === 0) this.view = new DataView(this.engine.buffer); // the memory grew: the old buffer is detached
     return this.view;
   }
 

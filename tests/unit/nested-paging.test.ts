@@ -2,44 +2,18 @@
 // architecture says it is, and a VMM change to the guest-physical map drops
 // exactly the translations derived from it. Both engines.
 import { describe, it, expect } from "vitest";
-import { BareMachine } from "../../src/machine/bare.js";
-import { createEngine } from "../../src/node/engines.js";
-import { Attr } from "../../src/vmm/cpu-state.js";
+import type { BareMachine } from "../../src/machine/bare.js";
 import { NestedPaging } from "../../src/vmm/paging/index.js";
 import { ENGINES } from "../helpers.js";
+import { pagedGuest, touchPages, le32, DATA_PHYS } from "../support/paged-guest.js";
 
-const RAM = 8 << 20;
-const PD = 0x10000, PT_LOW = 0x11000, PT_DATA = 0x12000;
-const DATA_LIN = 0x400000, DATA_PHYS = 0x200000;
 const N = 16;
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 // Present, writable, accessed and dirty: the walk writes no A/D bits, so it reads only.
 const PTE = 0x63;
 
-// mov esi, DATA_LIN ; mov ecx, N ; l: mov eax, [esi] ; add esi, 0x1000 ; loop l ; hlt
-const LOOP = [0xbe, ...le32(DATA_LIN), 0xb9, ...le32(N), 0x8b, 0x06, 0x81, 0xc6, ...le32(0x1000), 0xe2, 0xf6, 0xf4];
-
 async function pagedMachine(kind: (typeof ENGINES)[number], largePages: boolean) {
-  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
-  const paging = new NestedPaging({ largePages });
-  m.vm.setPaging(paging);
-  const mem = m.vm.memory;
-  // Guest tables: 0-4 MiB identity (code), DATA_LIN.. → DATA_PHYS.. (N pages).
-  mem.writeU32(PD, PT_LOW | PTE);
-  mem.writeU32(PD + (DATA_LIN >>> 22) * 4, PT_DATA | PTE);
-  for (let i = 0; i < 1024; i++) mem.writeU32(PT_LOW + i * 4, (i << 12) | PTE);
-  for (let i = 0; i < N; i++) {
-    mem.writeU32(PT_DATA + i * 4, (DATA_PHYS + i * 0x1000) | PTE);
-    mem.writeU32(DATA_PHYS + i * 0x1000, 0x1000 + i);
-  }
-  m.writeMemory(0x1000, LOOP);
-  const flat = (attr: number, selector: number) => ({ selector, base: 0, limit: 0xffffffff, attr });
-  const start = () => m.setState({
-    cr0: 0x80000011, cr3: PD, cr4: 0, eip: 0x1000, eflags: 2, cpl: 0, halted: false, // setState's CR3 write empties the TLB
-    cs: flat(Attr.flatCode32, 8), ds: flat(Attr.flatData32, 16), es: flat(Attr.flatData32, 16), ss: flat(Attr.flatData32, 16),
-  });
-  start();
-  return { m, mem, start };
+  const g = await pagedGuest(kind, { code: [...touchPages(N), 0xf4], pages: N, pte: PTE, paging: new NestedPaging({ largePages }) });
+  return { m: g.m, mem: g.m.vm.memory, start: g.start };
 }
 
 const stat = (m: BareMachine) => {

@@ -44,6 +44,11 @@ const PF = 14;
 /** Trace writes to one guest page table, without a walk through it, before it is unshadowed. */
 const FLOOD_LIMIT = 8;
 
+/** A guest page table inside a device's MMIO range. */
+class WalkThroughMmio extends Error {
+  constructor(readonly gpa: number) { super(`page walk through MMIO at 0x${gpa.toString(16)}`); }
+}
+
 type Kind = "pd" | "pt" | "split" | "pdpt" | "pae-pd" | "pae-pt" | "pae-split";
 
 /** A shadow table: one host frame mirroring one guest table (or a large guest page, split). */
@@ -99,6 +104,9 @@ export class ShadowPaging implements PagingStrategy {
   private traced: { addr: number; value: number }[] = [];
   /** Guest page tables those stores may have changed. */
   private tracedFrames = new Set<number>();
+  /** TLB entries to drop before the guest runs again: by host frame, or all. */
+  private readonly flushFrames = new Set<number>();
+  private flushEverything = false;
   private readonly counters = {
     hiddenFaults: 0, trueFaults: 0, traceFaults: 0, floods: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
   };
@@ -106,7 +114,10 @@ export class ShadowPaging implements PagingStrategy {
   attach(vm: Vm): void {
     this.vm = vm;
     this.mem = vm.memory;
-    this.mem.onChange((gpa, pages) => { for (let i = 0; i < pages; i++) this.dropLeavesOf(gpa + i * PAGE); });
+    this.mem.onChange((gpa, pages) => {
+      for (let i = 0; i < pages; i++) this.dropLeavesOf(gpa + i * PAGE);
+      this.commitFlush();
+    });
     vm.setControl(Control.ExceptionBitmap, vm.getControl(Control.ExceptionBitmap) | (1 << PF));
     vm.setControl(Control.Cr0Mask, CR0_PG | CR0_WP);
     vm.setControl(Control.Cr4Mask, CR4_PAE | CR4_PSE);
@@ -120,15 +131,42 @@ export class ShadowPaging implements PagingStrategy {
     const st = this.vm.getState();
     this.switchForm(st.cr0, st.cr4, st.efer);
     this.useRoot(st.cr3);
+    this.commitFlush();
   }
 
   // ---- exits ------------------------------------------------------------------------
 
   handle(exit: PagingExit): ExitAction | undefined {
+    try {
+      return this.dispatch(exit);
+    } finally {
+      this.commitFlush();
+    }
+  }
+
+  /** Cached translations the shadow changes made stale: dropped once per exit, not once per entry. */
+  private noteFlush(hostFrame: number): void {
+    if (hostFrame < 0) this.flushEverything = true; else this.flushFrames.add(hostFrame);
+  }
+  private commitFlush(): void {
+    if (this.flushEverything || this.flushFrames.size > 8) this.vm.core.flushTlbHost(-1);
+    else for (const f of this.flushFrames) this.vm.core.flushTlbHost(f);
+    this.flushEverything = false;
+    this.flushFrames.clear();
+  }
+
+  private dispatch(exit: PagingExit): ExitAction | undefined {
     switch (exit.reason) {
       case "exception":
         if (exit.vector !== PF) return undefined;
-        return this.pageFault(exit.cr2, exit.errorCode ?? 0);
+        try {
+          return this.pageFault(exit.cr2, exit.errorCode ?? 0);
+        } catch (e) {
+          if (!(e instanceof WalkThroughMmio)) throw e;
+          const st = this.vm.getState();
+          const at = `${st.cs.selector.toString(16).padStart(4, "0")}:${st.eip.toString(16).padStart(8, "0")}`;
+          return { kind: "unimplemented", message: `unimplemented: page walk through MMIO at ${at}` };
+        }
       case "cr-write": {
         const st = this.vm.getState();
         if (exit.cr === 3) { this.useRoot(exit.value); return "resume"; }
@@ -214,7 +252,7 @@ export class ShadowPaging implements PagingStrategy {
     this.traced = []; this.tracedFrames.clear();
     this.vm.setControl(Control.MonitorTrap, 0);
     this.vm.setControl(Control.Cr3TargetCount, 0);
-    this.vm.core.flushTlbHost(-1);
+    this.noteFlush(-1);
     this.counters.shadowResets++;
   }
 
@@ -318,8 +356,13 @@ export class ShadowPaging implements PagingStrategy {
     return (hi & (this.form.nxe ? 0x7ffffff0 : 0xfffffff0)) !== 0;
   }
 
-  /** The guest's page-table entry at `gpa`: RAM through the map; anything else reads as zero (not present), as the core's walker does. */
+  /**
+   * The guest's page-table entry at `gpa`, as the core's walker reads it: RAM
+   * through the map, unassigned addresses as zero (not present); a table in a
+   * device's MMIO range stops the VM (the core's walker does the same).
+   */
   private guestRead(gpa: number): number {
+    if (this.vm.core.physKindOf(gpa) === 2) throw new WalkThroughMmio(gpa);
     try { return this.mem.readU32(gpa); } catch { return 0; }
   }
 
@@ -417,7 +460,8 @@ export class ShadowPaging implements PagingStrategy {
     const hpa = this.mem.allocFrame();
     const p: ShadowPage = { hpa, kind, key, guestFrame, guestCopy: new Uint32Array(1024), parents: new Set(), writes: 0, children: new Map() };
     if (guestFrame >= 0) {
-      for (let i = 0; i < 1024; i++) p.guestCopy[i] = this.guestRead(guestFrame + i * 4);
+      const words = this.mem.pageWords(guestFrame);
+      if (words) p.guestCopy.set(words);
       this.track(guestFrame, p);
     }
     this.pages.set(key, p);
@@ -455,7 +499,7 @@ export class ShadowPaging implements PagingStrategy {
     const gpa = this.leafOwner.get(addr);
     if (gpa !== undefined) { this.rmap.get(gpa)?.delete(addr); this.leafOwner.delete(addr); }
     this.mem.writeHostU32(addr, 0);
-    this.vm.core.flushTlbHost(old & SHADOW_GPA ? -1 : (old & ~0xfff) >>> 0);
+    this.noteFlush(old & SHADOW_GPA ? -1 : (old & ~0xfff) >>> 0);
   }
 
   /** A large guest page split into 4 KiB shadow leaves, all filled at once (one guest entry: A/D are exact). */
@@ -494,7 +538,7 @@ export class ShadowPaging implements PagingStrategy {
     // A guest page-table page from now on: every writable shadow leaf mapping it becomes read-only.
     for (const addr of this.rmap.get(frame) ?? []) {
       const v = this.mem.readHostU32(addr);
-      if (v & RW) { this.mem.writeHostU32(addr, (v & ~RW) >>> 0); this.vm.core.flushTlbHost(v & SHADOW_GPA ? -1 : (v & ~0xfff) >>> 0); }
+      if (v & RW) { this.mem.writeHostU32(addr, (v & ~RW) >>> 0); this.noteFlush(v & SHADOW_GPA ? -1 : (v & ~0xfff) >>> 0); }
     }
   }
 
@@ -547,7 +591,7 @@ export class ShadowPaging implements PagingStrategy {
       this.traced.push({ addr, value: v });
       this.mem.writeHostU32(addr, (v | RW) >>> 0);
     }
-    this.vm.core.flushTlbHost(-1);
+    this.noteFlush(-1);
     this.vm.setControl(Control.MonitorTrap, 1);
     return "resume";
   }
@@ -560,7 +604,7 @@ export class ShadowPaging implements PagingStrategy {
       if ((cur & ~0xfff) >>> 0 === (t.value & ~0xfff) >>> 0 && (cur & P)) this.mem.writeHostU32(t.addr, (cur & ~RW) >>> 0);
     }
     this.traced = [];
-    this.vm.core.flushTlbHost(-1);
+    this.noteFlush(-1);
     const frames = [...this.tracedFrames];
     this.tracedFrames.clear();
     for (const f of frames) this.resync(f);
@@ -579,11 +623,12 @@ export class ShadowPaging implements PagingStrategy {
 
   /** Guest table `frame` was written: drop the shadow entries mirroring entries that changed. */
   private resync(frame: number): void {
+    const words = this.mem.pageWords(frame) ?? new Uint32Array(1024);
     for (const p of [...(this.tracked.get(frame) ?? [])]) {
       if (!this.pages.has(p.key)) continue;
       const wide = p.kind === "pae-pd" || p.kind === "pae-pt";
       for (let i = 0; i < 1024; i++) {
-        const g = this.guestRead(frame + i * 4) >>> 0;
+        const g = words[i]!;
         if (g === p.guestCopy[i]) continue;
         p.guestCopy[i] = g;
         const index = wide ? i >>> 1 : i;
@@ -602,7 +647,7 @@ export class ShadowPaging implements PagingStrategy {
     this.mem.writeHostU32(addr, 0);
     parent.children.delete(index);
     c.parents.delete(addr);
-    this.vm.core.flushTlbHost(-1);
+    this.noteFlush(-1);
     if (c.parents.size === 0) this.free(c);
   }
 

@@ -1,0 +1,139 @@
+// Shadow paging (src/vmm/paging/shadow.ts) against the architecture, on both
+// engines: the number of hidden faults a known access pattern must take, the
+// guest's accessed/dirty bits exactly as the SDM's page walk sets them, trace
+// faults on stores into live page tables, and the awkward guests (recursive
+// page directories, a store spanning two page tables, CR3 outside RAM, tables
+// in MMIO) behaving as the hardware (the direct mode's walk) does.
+import { describe, it, expect } from "vitest";
+import { ShadowPaging, NestedPaging, type PagingStrategy } from "../../src/vmm/paging/index.js";
+import { ENGINES } from "../helpers.js";
+import { pagedGuest, touchPages, le32, PD, PT_LOW, PT_DATA, DATA_LIN, DATA_PHYS, CODE } from "../support/paged-guest.js";
+
+const HLT = 0xf4;
+const P = 1, RW = 2, A = 0x20, D = 0x40;
+const modes: [string, () => PagingStrategy | undefined][] = [["direct", () => undefined], ["nested", () => new NestedPaging()], ["shadow", () => new ShadowPaging()]];
+
+const shadowStats = (g: { m: { vm: { stats(): { paging: Record<string, number | string> } } } }) => g.m.vm.stats().paging as Record<string, number>;
+
+describe.each(ENGINES)("shadow paging on %s", (kind) => {
+  it("takes exactly one hidden fault per page touched once, and sets the guest's accessed bits as the walk would", async () => {
+    const N = 12;
+    // Entries present and writable, never accessed: nothing to prefetch, every first touch is a fault.
+    const g = await pagedGuest(kind, { code: [...touchPages(N), HLT], pages: N, pte: P | RW, paging: new ShadowPaging() });
+    expect(g.m.step(10_000).kind).toBe("halted");
+    expect(g.m.getState().eax).toBe(0x1000 + N - 1);
+    const s = shadowStats(g);
+    expect(s.hiddenFaults).toBe(N + 1); // N data pages and the code page
+    expect(s.trueFaults).toBe(0);
+    const mem = g.m.vm.memory;
+    for (let i = 0; i < N; i++) expect(mem.readU32(PT_DATA + i * 4)).toBe((DATA_PHYS + i * 0x1000) | P | RW | A); // read: A, no D
+    expect(mem.readU32(PT_DATA + N * 4)).toBe(0);
+    expect(mem.readU32(PT_LOW + 4)).toBe(CODE | P | RW | A); // the code page
+    expect(mem.readU32(PT_LOW + 8)).toBe(0x2000 | P | RW); // untouched: no A
+    expect(mem.readU32(PD) & A).toBe(A);
+    expect(mem.readU32(PD + 4) & A).toBe(A);
+  });
+
+  it("sets the dirty bit at the first store through a page, and only there", async () => {
+    // mov [DATA_LIN + 0x1000], eax ; mov ebx, [DATA_LIN] ; mov [DATA_LIN + 0x1000], ebx ; hlt
+    const code = [0xa3, ...le32(DATA_LIN + 0x1000), 0x8b, 0x1d, ...le32(DATA_LIN), 0x89, 0x1d, ...le32(DATA_LIN + 0x1000), HLT];
+    const g = await pagedGuest(kind, { code, pages: 2, pte: P | RW, paging: new ShadowPaging() });
+    g.m.setState({ eax: 0x77 });
+    expect(g.m.step(100).kind).toBe("halted");
+    const mem = g.m.vm.memory;
+    expect(mem.readU32(PT_DATA)).toBe(DATA_PHYS | P | RW | A);
+    expect(mem.readU32(PT_DATA + 4)).toBe((DATA_PHYS + 0x1000) | P | RW | A | D);
+    expect(mem.readU32(DATA_PHYS + 0x1000)).toBe(0x1000);
+    // The store went through a shadow entry kept read-only until the guest's D was set: one fault for it.
+    expect(shadowStats(g).hiddenFaults).toBe(3); // code page, data page 1 (a store), data page 0
+  });
+
+  it("turns a store into a live page table into a trace fault, after which the new mapping is used", async () => {
+    const k = 3, NEW = 0x300000;
+    const code = [
+      0xa1, ...le32(DATA_LIN + k * 0x1000),                           // mov eax, [page k]: its shadow entry is live
+      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),     // mov dword [PTE k], NEW|P|RW (through the identity map)
+      0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),               // invlpg [page k]
+      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),                     // mov ebx, [page k]
+      HLT,
+    ];
+    const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging() });
+    g.m.vm.memory.writeU32(NEW, 0xfeedface);
+    expect(g.m.step(100).kind).toBe("halted");
+    const st = g.m.getState();
+    expect(st.eax).toBe(0x1000 + k);
+    expect(st.ebx).toBe(0xfeedface);
+    expect(shadowStats(g).traceFaults).toBe(1);
+  });
+
+  it("follows a page directory that maps itself (the recursive-mapping trick) exactly as the hardware walk does", async () => {
+    const SELF = 0xffc00000; // PD[1023] → PD: 0xFFC00000 + i·4 KiB shows page table i, 0xFFFFF000 the directory
+    const results: Record<string, number[]> = {};
+    for (const [name, make] of modes) {
+      const code = [
+        0xa1, ...le32(SELF + 0x1000),                                   // mov eax, [PT_DATA[0] through the window]
+        0x8b, 0x1d, ...le32(0xfffff004),                                // mov ebx, [PD[1] through the window]
+        0xc7, 0x05, ...le32(SELF + 0x1000 + 5 * 4), ...le32(0x300000 | P | RW), // PT_DATA[5] = 0x300000 through the window
+        0x0f, 0x01, 0x3d, ...le32(DATA_LIN + 5 * 0x1000),               // invlpg [page 5]
+        0x8b, 0x0d, ...le32(DATA_LIN + 5 * 0x1000),                     // mov ecx, [page 5]
+        HLT,
+      ];
+      const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: make() });
+      const mem = g.m.vm.memory;
+      mem.writeU32(PD + 1023 * 4, PD | P | RW);
+      mem.writeU32(0x300000, 0xabad1dea);
+      expect(g.m.step(100).kind, name).toBe("halted");
+      const st = g.m.getState();
+      results[name] = [st.eax, st.ebx, st.ecx, mem.readU32(PT_DATA + 5 * 4)];
+    }
+    // What the architecture gives: PT_DATA[0] (accessed through the window: A set by that walk's leaf), PD[1], the new page's content.
+    expect(results.direct).toEqual([DATA_PHYS | P | RW, PT_DATA | P | RW | A, 0xabad1dea, 0x300000 | P | RW | A]);
+    expect(results.shadow).toEqual(results.direct);
+    expect(results.nested).toEqual(results.direct);
+  });
+
+  it("handles a store spanning two live page tables", async () => {
+    const PT2 = 0x13000; // page table of PD[2] (0x800000…), right after PT_DATA
+    const code = [
+      0xa1, ...le32(DATA_LIN),                          // mov eax, [DATA_LIN]: PT_DATA is shadowed
+      0x8b, 0x1d, ...le32(0x800000),                    // mov ebx, [0x800000]: so is PT2
+      0xc7, 0x05, ...le32(PT2 - 2), ...le32(0x5003_0000), // bytes 00 00 | 03 50: PT2[0]'s low half becomes 0x5003
+      0x0f, 0x01, 0x3d, ...le32(0x800000),              // invlpg [0x800000]
+      0x8b, 0x0d, ...le32(0x800000),                    // mov ecx, [0x800000]
+      HLT,
+    ];
+    const results: Record<string, number[]> = {};
+    for (const [name, make] of modes) {
+      const g = await pagedGuest(kind, { code, pages: 4, pte: P | RW, paging: make() });
+      const mem = g.m.vm.memory;
+      mem.writeU32(PD + 2 * 4, PT2 | P | RW);
+      mem.writeU32(PT2, 0x300000 | P | RW);
+      mem.writeU32(0x300000, 0x11111111);
+      mem.writeU32(0x305000, 0x55555555);
+      expect(g.m.step(100).kind, name).toBe("halted");
+      const st = g.m.getState();
+      results[name] = [st.ebx, st.ecx, mem.readU32(PT2), mem.readU32(PT_DATA + 1023 * 4)];
+    }
+    expect(results.direct).toEqual([0x11111111, 0x55555555, 0x305003 | A, 0]);
+    expect(results.shadow).toEqual(results.direct);
+    expect(results.nested).toEqual(results.direct);
+  });
+
+  it("stops a guest whose CR3 points outside RAM as the hardware walk does (no table: #PF, no IDT: triple fault)", async () => {
+    for (const [name, make] of modes) {
+      const g = await pagedGuest(kind, { code: [HLT], pages: 1, pte: P | RW, paging: make() });
+      g.m.setState({ cr3: 0x7000000 });
+      const stop = g.m.step(100);
+      expect(stop.kind, name).toBe("shutdown");
+    }
+  });
+
+  it("stops with a clear exit when the page tables are in a device's MMIO range, in every mode", async () => {
+    for (const [name, make] of modes) {
+      const g = await pagedGuest(kind, { code: [HLT], pages: 1, pte: P | RW, paging: make() });
+      g.m.vm.addMmioDevice(0x700000, 0x1000, { name: "regs", read: () => 0, write: () => {} });
+      g.m.setState({ cr3: 0x700000 });
+      expect(g.m.step(100), name).toEqual({ kind: "unimplemented", message: "unimplemented: page walk through MMIO at 0008:00001000" });
+    }
+  });
+});
