@@ -6,8 +6,10 @@
  */
 export { createWasmEngine, createJsEngine, MAX_RAM_BYTES, MAX_HOST_BYTES, type Engine, type EngineKind, type HostMemoryOptions, type WasmEngineOptions } from "./engine/engine.js";
 export type { CoreExports } from "./engine/core.js";
+export { Control, P2mBits, NptBits } from "./engine/core.js";
+export { NestedPaging, ShadowPaging, createPaging, PAGING_MODES, type PagingStrategy, type PagingModeName, type ExitAction } from "./vmm/paging/index.js";
 export { GuestMemory, GuestMemoryError } from "./vmm/memory.js";
-export { Vm, type StopReason, type MsrHook, type HypercallHook, type CpuidHook, type VmStats } from "./vmm/vm.js";
+export { Vm, type StopReason, type MsrHook, type HypercallHook, type CpuidHook, type VmStats, type ExitHook } from "./vmm/vm.js";
 export type { VcpuExit, ExitReason } from "./vmm/exits.js";
 export { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./vmm/bus.js";
 export { Attr, realSegment, type CpuState, type SegmentState, type TableRegister } from "./vmm/cpu-state.js";

@@ -122,23 +122,24 @@ export const enum ExitCode {
   MonitorTrap = 19,
 }
 
-/** Execution controls (assembly/controls.ts), VMCS fields in miniature. */
-export const enum Control {
-  ExceptionBitmap = 0,
-  Cr0Mask = 1,
-  Cr4Mask = 2,
-  Cr3Exiting = 3,
-  InvlpgExiting = 4,
-  PagingMode = 5,
-  NptRoot = 6,
-  ShadowRoot = 7,
-  ShadowPae = 8,
-  Cr3TargetCount = 9,
-  MonitorTrap = 10,
-}
+/** Execution controls (assembly/controls.ts), VMCS fields in miniature: vm.setControl(Control.X, value). */
+export const Control = {
+  ExceptionBitmap: 0,
+  Cr0Mask: 1,
+  Cr4Mask: 2,
+  Cr3Exiting: 3,
+  InvlpgExiting: 4,
+  PagingMode: 5,
+  NptRoot: 6,
+  ShadowRoot: 7,
+  ShadowPae: 8,
+  Cr3TargetCount: 9,
+  MonitorTrap: 10,
+} as const;
+export type Control = (typeof Control)[keyof typeof Control];
 
-/** Paging modes (assembly/mmu/p2m.ts). */
-export const enum PagingModeCode { Direct = 0, Nested = 1, Shadow = 2 }
+/** Paging modes (assembly/mmu/p2m.ts), the value of Control.PagingMode. */
+export const PagingModeCode = { Direct: 0, Nested: 1, Shadow: 2 } as const;
 
 /** Bits of a guest-physical map entry (assembly/mmu/p2m.ts): host frame in bits 31-12. */
 export const P2mBits = { read: 1, write: 2, exec: 4, valid: 8, trap: 16, writeMmio: 32 } as const;
