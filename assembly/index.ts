@@ -278,6 +278,10 @@ export function flushTlbHost(hpa: i32): void {
   if (hpa < 0) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (hpa & ~0xfff));
   invalidateFetch();
 }
+/** Shadow paging's trace log: where it is, and emptying it once the VMM has resynchronized those frames. */
+export function traceLogBase(): i32 { return L.TRACE_LOG; }
+export { clearTraceLog } from "./mmu/walk";
+
 /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
 export function physKindOf(pa: i32): i32 { return physKind(pa); }
 /** VMWRITE: set an execution control (controls.ts CTL_*). */

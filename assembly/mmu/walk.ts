@@ -14,16 +14,16 @@
 // VMM expresses the guest's view in the entries it builds.
 // Physical addresses are 32 bits: a PAE entry pointing above 4 GiB stops
 // the VM with an "unimplemented" exit rather than guessing.
-import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
+import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
 import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
 import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
 import { pagingMode, MODE_SHADOW, mapPerm, hostAddr, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
 import { shadowRoot, shadowPae, exceptionExits } from "../controls";
-import { RAM_BASE } from "../layout";
-import { ld32 } from "../portable";
+import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX } from "../layout";
+import { ld32, ld32a, st32a } from "../portable";
 import { pageHasCode } from "../tcache";
 import { raise, aborted, requestRestart, PF_ } from "../fault";
-import { setExit, setExitField, EXIT_UNIMPLEMENTED, X_DETAIL, X_VALUE2 } from "../exit";
+import { setExit, setExitField, exitReason, EXIT_NONE, EXIT_UNIMPLEMENTED, EXIT_TRACE_LOG, X_DETAIL, X_VALUE2 } from "../exit";
 
 export const ACC_WRITE: i32 = 1;
 export const ACC_USER: i32 = 2;
@@ -32,11 +32,27 @@ export const ACC_FETCH: i32 = 4;
 const PTE_P: i32 = 1, PTE_RW: i32 = 2, PTE_US: i32 = 4, PTE_A: i32 = 0x20, PTE_D: i32 = 0x40, PTE_PS: i32 = 0x80, PTE_G: i32 = 0x100;
 /** Shadow leaf (an available bit): the frame is guest-physical, resolved through the map. */
 export const SHADOW_GPA: i32 = 0x200;
+/**
+ * Shadow leaf (an available bit) of a guest page-table page that the guest may
+ * write: the leaf stays read-only (so every store comes here), but a store is
+ * let through and its frame logged instead of faulting. Before the next TLB
+ * fill the VMM brings the shadow up to date (EXIT_TRACE_LOG): guest stores into
+ * its own page tables cost one exit per batch, not a fault each — seed 002's
+ * adaptive answer to trace faults, done in the "hardware".
+ */
+export const SHADOW_TRACE: i32 = 0x400;
 
 /** Shadow mode: the walk reads the VMM's tables in host frames (set at the start of each translate). */
 let shadow: bool = false;
 /** Shadow leaf flagged SHADOW_GPA: the walk's result is guest-physical after all. */
 let leafIsGpa: bool = false;
+/** The walk allowed a store through a SHADOW_TRACE leaf. */
+let traced: bool = false;
+/** Host frames in the trace log (layout.ts TRACE_LOG), and the instruction that logged the last one. */
+let traceCount: i32 = 0;
+let traceEip: i32 = 0;
+export function traceLogged(): i32 { return traceCount; }
+export function clearTraceLog(): void { traceCount = 0; }
 
 /**
  * Translate a linear address for an access (ACC_* bits; ACC_USER when the
@@ -51,6 +67,7 @@ export function translate(lin: i32, access: i32): i32 {
   const user = (access & ACC_USER) != 0;
   shadow = pagingMode == MODE_SHADOW;
   leafIsGpa = false;
+  traced = false;
   let pa: i32;
   let flags = TLB_VALID;
   if (!pagingEnabled && !shadow) {
@@ -81,8 +98,9 @@ export function translate(lin: i32, access: i32): i32 {
       const pte = tableRead(pteAddr, lin);
       if (aborted) return -1;
       if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
+      traced = shadow && write && (pte & SHADOW_TRACE) != 0 && rw != 0;
       rw &= pte; us &= pte;
-      if (!permitted(rw, us, write, user)) { pageFault(lin, access, true); return -1; }
+      if (!permitted(traced ? PTE_RW : rw, us, write, user)) { pageFault(lin, access, true); return -1; }
       // Accessed bits are set only once the whole walk succeeds, as Intel CPUs and Bochs do
       // (QEMU sets the PDE's early); test386.asm's #PF handler checks the PDE's A is still 0.
       if ((pde & PTE_A) == 0 && !shadow) { ptWrite(pdeAddr, pde | PTE_A, lin); if (aborted) return -1; }
@@ -104,6 +122,11 @@ function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
     // A host-physical frame named by the VMM's own tables.
     const h = hostAddr(pa & ~0xfff, 0x1000);
     if (h < 0) { badShadowFrame(lin); return -1; }
+    if (traced) { if (!logTrace(pa & ~0xfff)) return -1; }
+    // The guest wrote its page tables since the VMM last looked: it updates the shadow before it is used
+    // again — unless the store was this instruction's own (restarting it would store and exit again forever;
+    // a translation through an entry the same instruction rewrote may be old or new, as on hardware).
+    else if (traceCount > 0 && instrEip != traceEip) { traceExit(); return -1; }
     pageIsRam(h);
   } else {
     const q = (access & ACC_WRITE) != 0 ? Q_WRITE : (access & ACC_FETCH) != 0 ? Q_FETCH : Q_READ;
@@ -127,6 +150,21 @@ function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
 
 /** resolve()'s answer for a host frame the shadow tables name directly. */
 function pageIsRam(host: i32): void { setResolved(PHYS_RAM, host); }
+
+/** Log a store into the guest page table at host frame `frame`; false (after an exit) when the log is full. */
+function logTrace(frame: i32): bool {
+  for (let i = 0; i < traceCount; i++) if (ld32a(TRACE_LOG + (i << 2)) == frame) return true;
+  if (traceCount >= TRACE_LOG_MAX) { traceExit(); return false; }
+  st32a(TRACE_LOG + (traceCount++ << 2), frame);
+  traceEip = instrEip;
+  return true;
+}
+
+function traceExit(): void {
+  if (exitReason != EXIT_NONE) { requestRestart(); return; }
+  setExit(EXIT_TRACE_LOG, traceCount, 0, 0);
+  requestRestart();
+}
 
 function badShadowFrame(lin: i32): void {
   setExit(EXIT_UNIMPLEMENTED, lin, 0, 0);
@@ -261,9 +299,10 @@ function walkPae(lin: i32, access: i32): i32 {
     if (aborted) return -1;
     if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
     if (reservedHi(pteHi)) { paeReserved(lin, access); return -1; }
+    traced = shadow && write && (pte & SHADOW_TRACE) != 0 && rw != 0;
     rw &= pte; us &= pte;
     nx = nx || ((efer & EFER_NXE) != 0 && pteHi < 0);
-    if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
+    if (!permitted(traced ? PTE_RW : rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
     if ((pde & PTE_A) == 0 && !shadow) { ptWrite(pdeAddr, pde | PTE_A, lin); if (aborted) return -1; } // only after a successful walk, as above
     flags |= commitLeaf(pteAddr, pte, rw, write, lin);
     if (aborted) return -1;

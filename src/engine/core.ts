@@ -30,6 +30,9 @@ export interface CoreExports {
   p2mBase(): number;
   /** After editing the map entry of guest page `gpa` that named host frame `oldFrame` (-1: none/unknown): drop stale translations. */
   mapChanged(gpa: number, oldFrame: number): void;
+  /** Shadow paging's trace log (host frames of guest page tables the guest wrote), and emptying it. */
+  traceLogBase(): number;
+  clearTraceLog(): void;
   /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
   physKindOf(pa: number): number;
   /** Drop TLB entries reaching host frame `hpa` (-1: all): the VMM changed shadow entries. */
@@ -120,6 +123,7 @@ export const enum ExitCode {
   CrWrite = 17,
   Invlpg = 18,
   MonitorTrap = 19,
+  TraceLog = 20,
 }
 
 /** Execution controls (assembly/controls.ts), VMCS fields in miniature: vm.setControl(Control.X, value). */

@@ -32,7 +32,9 @@ export type VcpuExit =
   | { reason: "cr-write"; cr: 0 | 3 | 4; value: number }
   | { reason: "invlpg"; linear: number }
   /** The monitor trap flag: one instruction retired. */
-  | { reason: "monitor-trap" };
+  | { reason: "monitor-trap" }
+  /** Shadow paging: the guest wrote `count` of its page-table frames (the core's trace log) and is about to translate. */
+  | { reason: "trace-log"; count: number };
 
 export type ExitReason = VcpuExit["reason"];
 
@@ -72,6 +74,7 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
     case ExitCode.CrWrite: return { reason: "cr-write", cr: u(ExitField.a) as 0 | 3 | 4, value: u(ExitField.value) };
     case ExitCode.Invlpg: return { reason: "invlpg", linear: u(ExitField.a) };
     case ExitCode.MonitorTrap: return { reason: "monitor-trap" };
+    case ExitCode.TraceLog: return { reason: "trace-log", count: u(ExitField.a) };
     case ExitCode.Unimplemented: {
       const n = Math.min(16, f(ExitField.nbytes));
       const bytes = new Uint8Array(view.buffer.slice(view.byteOffset + base + ExitField.bytes, view.byteOffset + base + ExitField.bytes + Math.max(0, n)));

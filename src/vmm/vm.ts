@@ -121,6 +121,8 @@ export class Vm {
     writeCpuState(this.core, this.dataView(), st);
     if (st.cr0 !== undefined || st.cr3 !== undefined || st.cr4 !== undefined || st.efer !== undefined) this.paging?.stateChanged?.();
   }
+  /** A word of the core's own memory at a fixed layout address (exit block, logs): for the VMM's mechanisms, not guest memory. */
+  readCoreU32(addr: number): number { return this.dataView().getUint32(addr, true); }
   reg(i: number): number { return this.dataView().getUint32(this.core.regsBase() + 4 * i, true); }
   setReg(i: number, v: number): void { this.dataView().setUint32(this.core.regsBase() + 4 * i, v >>> 0, true); }
   private dataView(): DataView {
@@ -328,6 +330,7 @@ export class Vm {
       case "cr-write":
       case "invlpg":
       case "monitor-trap":
+      case "trace-log":
         return this.handlePagingExit(exit);
     }
   }

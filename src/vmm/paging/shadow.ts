@@ -11,11 +11,15 @@
  *  - a **true fault** (the guest's tables forbid it) is injected into the guest
  *    with the architectural error code and CR2;
  *  - every guest page-table page that a shadow table mirrors is write-protected
- *    in the shadow: a store to it is a **trace fault**, let through for exactly
- *    one instruction (the monitor trap flag) after which the shadow entries
- *    derived from what changed are dropped (refilled lazily). A page table
- *    written again and again without being walked is unshadowed instead
- *    (write flooding, as KVM does), so fork's copying does not trap per entry.
+ *    in the shadow: a store to it is a **trace**. Seed 002's answer to their
+ *    cost (adaptive translation into a callout) is done here in the core: the
+ *    leaf is marked SHADOW_TRACE, the store goes through and its frame is
+ *    logged, and before the next TLB fill the core exits once (EXIT_TRACE_LOG)
+ *    for the whole batch; the VMM then brings the shadow entries mirroring what
+ *    changed up to date (or drops them). Stores the shadow cannot express
+ *    (a supervisor store into a read-only page with CR0.WP = 0) are let through
+ *    one instruction by the monitor trap flag instead.
+ *  - INVLPG needs no exit: the shadow is never stale when a translation is made.
  *
  * Shadow tables are shared between address spaces: a shadow page table is
  * keyed by the guest table it mirrors (a shadow directory by the guest
@@ -38,12 +42,11 @@ const PAGE = 4096;
 const P = 1, RW = 2, US = 4, PWT = 8, PCD = 0x10, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 /** A shadow leaf whose frame is guest-physical (MMIO, ROM, a frame the map restricts): the core resolves it. */
 const SHADOW_GPA = 0x200;
+/** A read-only shadow leaf of a guest page table the guest may write: the core lets stores through and logs them (mmu/walk.ts). */
+const SHADOW_TRACE = 0x400;
 const CR0_PG = 0x80000000, CR0_WP = 0x10000, CR4_PSE = 0x10, CR4_PAE = 0x20;
 const EFER_NXE = 1 << 11;
 const PF = 14;
-/** Trace writes to one guest page table, without a walk through it, before it is unshadowed. */
-const FLOOD_LIMIT = 8;
-
 /** A guest page table inside a device's MMIO range. */
 class WalkThroughMmio extends Error {
   constructor(readonly gpa: number) { super(`page walk through MMIO at 0x${gpa.toString(16)}`); }
@@ -62,8 +65,6 @@ interface ShadowPage {
   guestCopy: Uint32Array;
   /** Host addresses of the shadow entries that point to this page. */
   parents: Set<number>;
-  /** Trace writes since the last walk through it (write-flood detection). */
-  writes: number;
   /** Children by entry index (non-leaf tables). */
   children: Map<number, ShadowPage>;
 }
@@ -94,12 +95,15 @@ export class ShadowPaging implements PagingStrategy {
   private readonly byHost = new Map<number, ShadowPage>();
   /** Guest page-table frames mirrored by shadow pages (write-protected), with those pages. */
   private readonly tracked = new Map<number, Set<ShadowPage>>();
+  /** Tracked guest frames by the host frame behind them (the core's trace log names host frames). */
+  private readonly trackedHost = new Map<number, number>();
   /** Shadow leaves (host addresses) by the guest frame they map, and the other way round. */
   private readonly rmap = new Map<number, Set<number>>();
   private readonly leafOwner = new Map<number, number>();
   /** Roots by guest CR3 (or "off" with paging off), most recently used last. */
   private readonly roots = new Map<string, ShadowPage>();
-  private root: ShadowPage | null = null;
+  /** The root the core walks now: it switches roots itself on CR3 loads in its CR3-target list. */
+  private get root(): ShadowPage | null { return this.byHost.get(this.vm.getControl(Control.ShadowRoot)) ?? null; }
   /** Shadow entries made writable for one instruction (a trace fault, a CR0.WP=0 store), restored at the monitor-trap exit. */
   private traced: { addr: number; value: number }[] = [];
   /** Guest page tables those stores may have changed. */
@@ -108,7 +112,7 @@ export class ShadowPaging implements PagingStrategy {
   private readonly flushFrames = new Set<number>();
   private flushEverything = false;
   private readonly counters = {
-    hiddenFaults: 0, trueFaults: 0, traceFaults: 0, floods: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
+    hiddenFaults: 0, trueFaults: 0, traceExits: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
   };
 
   attach(vm: Vm): void {
@@ -122,7 +126,7 @@ export class ShadowPaging implements PagingStrategy {
     vm.setControl(Control.Cr0Mask, CR0_PG | CR0_WP);
     vm.setControl(Control.Cr4Mask, CR4_PAE | CR4_PSE);
     vm.setControl(Control.Cr3Exiting, 1);
-    vm.setControl(Control.InvlpgExiting, 1);
+    vm.setControl(Control.InvlpgExiting, 0);
     vm.setControl(Control.PagingMode, PagingModeCode.Shadow);
     this.stateChanged();
   }
@@ -177,7 +181,10 @@ export class ShadowPaging implements PagingStrategy {
         return "resume";
       }
       case "invlpg":
-        // Guest page tables are write-protected, so the shadow already mirrors every change.
+        // (Not intercepted: a translation is never made from a stale shadow, see the trace log.)
+        return "resume";
+      case "trace-log":
+        this.traceLog(exit.count);
         return "resume";
       case "monitor-trap":
         if (this.traced.length === 0) return undefined;
@@ -221,7 +228,6 @@ export class ShadowPaging implements PagingStrategy {
       }
     }
     this.roots.set(key, root);
-    this.root = root;
     this.counters.rootSwitches++;
     this.vm.setControl(Control.ShadowRoot, root.hpa);
     this.publishTargets();
@@ -247,10 +253,10 @@ export class ShadowPaging implements PagingStrategy {
   /** Drop every shadow table (a paging-form change, or the VMM's frames ran out). */
   private reset(): void {
     for (const p of this.pages.values()) this.mem.freeFrame(p.hpa);
-    this.pages.clear(); this.byHost.clear(); this.tracked.clear(); this.rmap.clear(); this.leafOwner.clear(); this.roots.clear();
-    this.root = null;
+    this.pages.clear(); this.byHost.clear(); this.tracked.clear(); this.trackedHost.clear(); this.rmap.clear(); this.leafOwner.clear(); this.roots.clear();
     this.traced = []; this.tracedFrames.clear();
     this.vm.setControl(Control.MonitorTrap, 0);
+    this.vm.core.clearTraceLog();
     this.vm.setControl(Control.Cr3TargetCount, 0);
     this.noteFlush(-1);
     this.counters.shadowResets++;
@@ -274,18 +280,12 @@ export class ShadowPaging implements PagingStrategy {
     }
     this.setAccessedDirty(walk, write);
     try {
-      const leaf = this.shadowLeafAddr(lin);
-      const present = leaf !== null && (this.mem.readHostU32(leaf) & P) !== 0;
-      // A store the guest allows into one of its own page tables (a trace fault), or a supervisor
-      // store CR0.WP = 0 allows into a read-only page: let exactly this instruction through.
+      // A supervisor store CR0.WP = 0 allows into a read-only page: the shadow (WP always on) cannot say so,
+      // so exactly this instruction is let through.
       const wp0 = write && !user && !walk.rw && !this.form.wp;
-      if (write && present && (this.tracked.has(walk.gpa) || wp0)) {
-        if (this.tracked.has(walk.gpa)) this.counters.traceFaults++;
-        return this.letThrough(lin, leaf!, walk.gpa);
-      }
       this.counters.hiddenFaults++;
       this.fill(lin, walk);
-      if (wp0) return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa);
+      if (wp0) { this.counters.wp0Stores++; return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa); }
     } catch (e) {
       if (!retry || !(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
       // The VMM's frames ran out: start over with empty shadow tables.
@@ -443,11 +443,10 @@ export class ShadowPaging implements PagingStrategy {
     const existing = parent.children.get(index);
     if (existing && existing.key === key) {
       const cur = this.mem.readHostU32(entryAddr);
-      if ((cur & ~0xfff) >>> 0 === existing.hpa && (cur & 0xfff) === (pdpt ? P : bits)) { existing.writes = 0; return existing; }
+      if ((cur & ~0xfff) >>> 0 === existing.hpa && (cur & 0xfff) === (pdpt ? P : bits)) return existing;
     }
     if (existing) this.unlink(parent, index);
     const c = this.pages.get(key) ?? this.page(kind, key, guestFrame);
-    c.writes = 0;
     this.mem.writeHostU32(entryAddr, (c.hpa | (pdpt ? P : bits)) >>> 0);
     if (size === 8) this.mem.writeHostU32(entryAddr + 4, hi >>> 0);
     c.parents.add(entryAddr);
@@ -458,7 +457,7 @@ export class ShadowPaging implements PagingStrategy {
   /** A new, empty shadow page mirroring `guestFrame` (write-protected from now on). */
   private page(kind: Kind, key: string, guestFrame: number): ShadowPage {
     const hpa = this.mem.allocFrame();
-    const p: ShadowPage = { hpa, kind, key, guestFrame, guestCopy: new Uint32Array(1024), parents: new Set(), writes: 0, children: new Map() };
+    const p: ShadowPage = { hpa, kind, key, guestFrame, guestCopy: new Uint32Array(1024), parents: new Set(), children: new Map() };
     if (guestFrame >= 0) {
       const words = this.mem.pageWords(guestFrame);
       if (words) p.guestCopy.set(words);
@@ -481,7 +480,7 @@ export class ShadowPaging implements PagingStrategy {
     const e = this.mem.lookup(gpa);
     const plain = e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0;
     let v = (plain ? (e as { frame: number }).frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
-    if (writable && !this.tracked.has(gpa)) v |= RW | D;
+    if (writable) v |= this.tracked.has(gpa) && plain ? SHADOW_TRACE : RW | D;
     if (user) v |= US;
     if (global) v |= G;
     this.mem.writeHostU32(addr, v >>> 0);
@@ -535,10 +534,16 @@ export class ShadowPaging implements PagingStrategy {
     let set = this.tracked.get(frame);
     if (set) { set.add(p); return; }
     this.tracked.set(frame, set = new Set([p]));
-    // A guest page-table page from now on: every writable shadow leaf mapping it becomes read-only.
+    const e = this.mem.lookup(frame);
+    if (e.kind === "mapped") this.trackedHost.set(e.frame, frame);
+    this.counters.tracedTables++;
+    // A guest page-table page from now on: every writable shadow leaf mapping it becomes read-only, its stores traced.
     for (const addr of this.rmap.get(frame) ?? []) {
       const v = this.mem.readHostU32(addr);
-      if (v & RW) { this.mem.writeHostU32(addr, (v & ~RW) >>> 0); this.noteFlush(v & SHADOW_GPA ? -1 : (v & ~0xfff) >>> 0); }
+      if (v & RW) {
+        this.mem.writeHostU32(addr, ((v & ~RW) | (v & SHADOW_GPA ? 0 : SHADOW_TRACE)) >>> 0);
+        this.noteFlush(v & SHADOW_GPA ? -1 : (v & ~0xfff) >>> 0);
+      }
     }
   }
 
@@ -548,8 +553,12 @@ export class ShadowPaging implements PagingStrategy {
     set.delete(p);
     if (set.size > 0) return;
     this.tracked.delete(frame);
-    // Leaves left read-only for tracking refill with the guest's own permission on their next write.
-    for (const addr of [...(this.rmap.get(frame) ?? [])]) if (!(this.mem.readHostU32(addr) & RW)) this.clearLeaf(addr);
+    for (const [h, g] of this.trackedHost) if (g === frame) this.trackedHost.delete(h);
+    // Leaves read-only for tracking: writable again (with the guest's permission, which SHADOW_TRACE stood for).
+    for (const addr of this.rmap.get(frame) ?? []) {
+      const v = this.mem.readHostU32(addr);
+      if (v & SHADOW_TRACE) { this.mem.writeHostU32(addr, ((v & ~SHADOW_TRACE) | RW | D) >>> 0); this.noteFlush((v & ~0xfff) >>> 0); }
+    }
   }
 
   /** The shadow leaf that maps `lin` under the current root, or null. */
@@ -568,22 +577,11 @@ export class ShadowPaging implements PagingStrategy {
   /**
    * Let the store at `lin` through for exactly one instruction: the shadow
    * path to it is made writable, the monitor trap flag set, and at its exit
-   * everything is write-protected again and the guest table the store may
-   * have changed is resynchronized (endTrace). A table written this often
-   * without a walk through it is unshadowed instead (write flooding).
+   * everything is write-protected again and a guest table the store may have
+   * changed is resynchronized (endTrace).
    */
   private letThrough(lin: number, leaf: number, frame: number): ExitAction {
-    const pages = this.tracked.get(frame);
-    if (pages) {
-      let flooded = false;
-      for (const p of pages) if (++p.writes > FLOOD_LIMIT && p !== this.root && !this.roots.has(p.key)) flooded = true;
-      if (flooded) {
-        this.counters.floods++;
-        for (const p of [...pages]) if (p !== this.root && !this.roots.has(p.key)) this.unshadow(p);
-        if (!this.tracked.has(frame)) return "resume"; // the store faults again and gets a writable leaf
-      }
-      this.tracedFrames.add(frame);
-    }
+    if (this.tracked.has(frame)) this.tracedFrames.add(frame);
     for (const addr of [this.shadowDirAddr(lin), leaf]) {
       if (addr === null) continue;
       const v = this.mem.readHostU32(addr);
@@ -621,7 +619,25 @@ export class ShadowPaging implements PagingStrategy {
     return root.hpa + (lin >>> 22) * 4;
   }
 
-  /** Guest table `frame` was written: drop the shadow entries mirroring entries that changed. */
+  /** The core logged stores into guest page tables (by host frame): bring their shadows up to date. */
+  private traceLog(count: number): void {
+    this.counters.traceExits++;
+    const base = this.vm.core.traceLogBase();
+    const frames: number[] = [];
+    for (let i = 0; i < count; i++) frames.push(this.vm.readCoreU32(base + i * 4));
+    this.vm.core.clearTraceLog();
+    for (const h of frames) {
+      const g = this.trackedHost.get(h);
+      if (g !== undefined) this.resync(g);
+    }
+  }
+
+  /**
+   * Guest table `frame` was written: every shadow entry mirroring an entry
+   * that changed is brought up to date — a leaf refilled when the guest's new
+   * entry needs no accessed bit set (present and accessed), else dropped to
+   * be filled at its first use; a directory entry unlinked.
+   */
   private resync(frame: number): void {
     const words = this.mem.pageWords(frame) ?? new Uint32Array(1024);
     for (const p of [...(this.tracked.get(frame) ?? [])]) {
@@ -633,8 +649,13 @@ export class ShadowPaging implements PagingStrategy {
         p.guestCopy[i] = g;
         const index = wide ? i >>> 1 : i;
         const child = p.children.get(index);
-        if (child) this.unlink(p, index);
-        else this.clearLeaf(p.hpa + index * (wide ? 8 : 4));
+        if (child) { this.unlink(p, index); continue; }
+        const addr = p.hpa + index * (wide ? 8 : 4);
+        const lo = wide ? words[index * 2]! : g, hi = wide ? words[index * 2 + 1]! : 0;
+        if ((p.kind === "pt" || p.kind === "pae-pt") && (lo & (P | A)) === (P | A) && !(wide && this.reservedHi(hi))) {
+          this.writeLeaf(addr, (lo & ~0xfff) >>> 0, (lo & RW) !== 0 && (lo & D) !== 0, (lo & US) !== 0, (lo & G) !== 0, wide && this.form.nxe && (hi & 0x80000000) !== 0, wide ? 8 : 4);
+          this.counters.traceUpdates++;
+        } else this.clearLeaf(addr);
       }
     }
   }

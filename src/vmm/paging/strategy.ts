@@ -14,7 +14,7 @@ export type PagingModeName = "direct" | "nested" | "shadow";
 /** What an exit handler tells the run loop: go on, or stop with a reason. */
 export type ExitAction = "resume" | StopReason;
 
-export type PagingExit = Extract<VcpuExit, { reason: "ept-violation" | "exception" | "cr-write" | "invlpg" | "monitor-trap" }>;
+export type PagingExit = Extract<VcpuExit, { reason: "ept-violation" | "exception" | "cr-write" | "invlpg" | "monitor-trap" | "trace-log" }>;
 
 export interface PagingStrategy {
   readonly mode: PagingModeName;
