@@ -25,7 +25,7 @@ import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnable
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
-import { setCpuidExitAll } from "./cpu/ops/system";
+import { setCpuidExitAll, resetTsc } from "./cpu/ops/system";
 import { DR } from "./layout";
 
 export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
@@ -174,7 +174,7 @@ export function reset(ramBytes: i32): void {
   setSysenter(0, 0, 0);
   setA20Mask(true);
   pendingVector = -1; irqWindowWanted = false;
-  setRetired(0); setTscOffset(0);
+  setRetired(0); setTscOffset(0); resetTsc();
   fpuReset();
   clearAbort();
   tcFlushAll();

@@ -24,7 +24,7 @@ import { stringOp, STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, ST
 import { inAcc, outAcc, ioAllowed } from "./ops/io";
 import { farTransfer, farReturn, iret, jumpNear, callNear, retNear, writableFlags } from "./ops/control";
 import {
-  group6, group7, larLsl, arpl, movCr, movDr, clts, rdmsr, wrmsr, rdtsc, cpuid, sysenter, sysexit,
+  group6, group7, larLsl, arpl, movCr, movDr, clts, rdmsr, wrmsr, rdtsc, rdpmc, cpuid, sysenter, sysexit,
 } from "./ops/system";
 import { loadSeg } from "./segments";
 import { deliver } from "./interrupts";
@@ -616,6 +616,7 @@ function exec0F(): void {
     case 0x30: wrmsr(); return;
     case 0x31: rdtsc(); return;
     case 0x32: rdmsr(); return;
+    case 0x33: rdpmc(); return;
     case 0x34: sysenter(); return;
     case 0x35: sysexit(); return;
     case 0xa0: pushSeg(FS); return;
@@ -693,7 +694,7 @@ function exec0F(): void {
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
           op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xae || op == 0xb8 ||
-          op == 0x33 || op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
+          op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
           op == 0x24 || op == 0x25 || op == 0x26 || op == 0x27 || op == 0x36 || op == 0x37 || op == 0x39 ||
           op == 0x3b || op == 0x3c || op == 0x3d || op == 0x3e || op == 0x3f || (op >= 0x78 && op <= 0x7f) || op == 0xa6 || op == 0xa7) {
         raiseUD(); return;

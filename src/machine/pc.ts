@@ -131,6 +131,8 @@ export class Pc {
    * flat binary at 1 MiB, and set the CPU to the Multiboot entry state.
    */
   loadKernel(image: Uint8Array, opts: { path: string; append?: string; modules?: MultibootModule[] }): BootEntry {
+    // The loader's GDT first: a kernel loaded over it (at 0x8000) keeps its own bytes.
+    this.writeBootGdt();
     let entry: BootEntry;
     if (isMultiboot(image)) {
       entry = loadMultiboot(image, this.guestMemory(), {
@@ -163,14 +165,17 @@ export class Pc {
     return e;
   }
 
-  /** The Multiboot machine state: flat 32-bit segments, PE=1, paging and interrupts off. */
-  enterProtectedMode(entry: BootEntry): void {
-    // A GDT like the one QEMU's multiboot ROM leaves (code 0x10, data 0x18), at 0x8000.
+  /** A GDT like the one QEMU's multiboot ROM leaves (code 0x10, data 0x18), at 0x8000. */
+  private writeBootGdt(): void {
     const gdt = new Uint8Array(32);
     const dv = new DataView(gdt.buffer);
     dv.setUint32(16, 0x0000ffff, true); dv.setUint32(20, 0x00cf9a00, true);
     dv.setUint32(24, 0x0000ffff, true); dv.setUint32(28, 0x00cf9200, true);
     this.vm.memory.write(0x8000, gdt);
+  }
+
+  /** The Multiboot machine state: flat 32-bit segments, PE=1, paging and interrupts off. */
+  enterProtectedMode(entry: BootEntry): void {
     const code = { selector: 0x10, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
     const data = { selector: 0x18, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
     this.vm.setState({
