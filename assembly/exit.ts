@@ -21,6 +21,11 @@ export const EXIT_SHUTDOWN: i32 = 11;     // triple fault
 export const EXIT_UNIMPLEMENTED: i32 = 12; // instruction bytes in the block
 export const EXIT_IRQ_WINDOW: i32 = 13;   // guest can take an interrupt (when requested)
 export const EXIT_DEBUG: i32 = 14;        // breakpoint requested by the VMM (reserved)
+export const EXIT_PAUSE: i32 = 15;        // PAUSE with pause exiting on (the instruction is done): a spinning vCPU
+
+/** VMM control: PAUSE (F3 90) exits, so that a vCPU spinning on a lock yields to the others (VT-x's PAUSE exiting). */
+export let pauseExiting: bool = false;
+export function setPauseExiting(on: bool): void { pauseExiting = on; }
 
 // Field offsets inside the block.
 export const X_REASON: i32 = 0;

@@ -29,7 +29,7 @@ import {
 import { loadSeg } from "./segments";
 import { deliver } from "./interrupts";
 import { aborted, raise, raiseNoCode, raiseUD, requestRestart, GP, UD, NM, BP, OFV, BR } from "../fault";
-import { setExit, setExitField, setExitByte, EXIT_UNIMPLEMENTED, EXIT_HLT, X_DETAIL, X_NBYTES, X_CS, X_EIP } from "../exit";
+import { setExit, setExitField, setExitByte, EXIT_UNIMPLEMENTED, EXIT_HLT, EXIT_PAUSE, pauseExiting, X_DETAIL, X_NBYTES, X_CS, X_EIP } from "../exit";
 import { readLin } from "./access";
 import { cmpxchg8b } from "./ops/cx8";
 import { insnLength } from "./opcodes";
@@ -263,8 +263,9 @@ export function exec1(op: i32): void {
     case 0x8f: { // POP Ev: ESP is incremented before the destination address is used
       decodeModrmPop(sz); return;
     }
-    case 0x90:
-      return; // NOP / PAUSE
+    case 0x90: // NOP / PAUSE
+      if (repPrefix == 0xf3 && pauseExiting) setExit(EXIT_PAUSE, 0, 0, 0);
+      return;
     case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
       const a = getReg(sz, EAX);
       setReg(sz, EAX, getReg(sz, op & 7));

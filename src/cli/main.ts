@@ -58,6 +58,8 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     ramBytes,
     clock: o.deterministic ? "deterministic" : "host",
     testdev: o.testdev,
+    cpus: o.smp,
+    apic: o.apic,
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();

@@ -17,7 +17,18 @@
  * | 0xE9          | debugcon (when an output is given)                   |
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
  *
- * There is no local APIC (CPUID says so), so Linux uses the 8259A pair.
+ * | 0x510-0x511   | QEMU's fw_cfg (CPU count, RAM size)                  |
+ * | 0xB000-0xB00B | ACPI PM1a event/control blocks and PM timer          |
+ * | MMIO 0xFEC00000 | I/O APIC: ISA IRQs on pins 0-15 (IRQ 0 on pin 2), PCI PIRQA-D on 16-19 |
+ * | MMIO 0xFEE00000 | the running vCPU's local APIC (MSR 0x1B, 0x6E0)     |
+ *
+ * Every ISA IRQ line goes to both the 8259A pair and the I/O APIC; the
+ * BSP's LINT0 takes the 8259A's INTR in ExtINT mode (virtual wire), so a
+ * guest that never touches the APICs runs on the 8259A as on a PC. With
+ * `apic: false` the machine has neither APIC (CPUID says so) and the 8259A
+ * drives the CPU directly. Boot loaders leave firmware tables in the BIOS
+ * area 0xF0000-0xFFFFF: an MP table always, and ACPI tables for Multiboot
+ * kernels (see loadKernel/loadLinux for why Linux gets the MP table only).
  *
  * @module
  */
@@ -40,6 +51,14 @@ import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system
 import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
+import { ApicBus } from "../devices/apic-bus.js";
+import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE } from "../devices/lapic.js";
+import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
+import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
+import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
+import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
+import { acpiTables } from "../boot/acpi.js";
+import { mpTable } from "../boot/mptable.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -56,6 +75,10 @@ export interface PcOptions {
   startEpochSeconds?: number;
   /** Add QEMU's pc-testdev (MMIO 0xFF000000-0xFF00FFFF, ports 0xE0-0xEB, 0x2000-0x2017), as `-device pc-testdev`. */
   testdev?: boolean;
+  /** Number of vCPUs (1-16, default 1); more than one needs the APICs. */
+  cpus?: number;
+  /** Local APICs and the I/O APIC (default true); false: a PC with the 8259A pair only. */
+  apic?: boolean;
 }
 
 export class Pc {
@@ -68,6 +91,14 @@ export class Pc {
   readonly rtc: Mc146818;
   readonly kbc: I8042;
   readonly pci = new PciBus();
+  /** One local APIC per vCPU (index = vCPU index = APIC ID), when the machine has APICs. */
+  readonly lapics: LocalApic[] = [];
+  readonly ioapic: IoApic | null = null;
+  /** The P6 architectural MSRs the VMM keeps, per vCPU. */
+  readonly msrs: CpuMsrs[] = [];
+  readonly cpus: number;
+  /** Drive ISA IRQ line n (to the 8259A pair and the I/O APIC). */
+  readonly isaIrq: (n: number, level: boolean) => void;
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
 
@@ -82,20 +113,45 @@ export class Pc {
     // after that instruction, so the interrupt is offered at once.
     const pic = new PicPair({ onChange: () => vm.direct.kick() });
     this.pic = pic;
-    vm.interrupts = pic;
+    const cpus = opts.cpus ?? 1;
+    const apic = opts.apic ?? true;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) throw new Error(`a PC has 1 to 16 vCPUs (got ${cpus})`);
+    if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
+    this.cpus = cpus;
+    const ioapic = apic ? this.attachApics(pic, cpus) : null;
+    this.ioapic = ioapic;
+    if (!apic) vm.vcpus[0]!.interrupts = pic;
+    // An ISA IRQ line reaches both interrupt controllers; IRQ 0 is on I/O APIC pin 2 (the MP and ACPI tables say so).
+    const isaIrq = (n: number, level: boolean) => {
+      pic.setIrq(n, level);
+      if (ioapic && n !== 2) ioapic.setPin(n === 0 ? 2 : n, level);
+    };
+    this.isaIrq = isaIrq;
+    for (let i = 0; i < cpus; i++) this.msrs.push(new CpuMsrs());
+    for (const index of ARCH_MSRS.keys()) {
+      vm.onMsr(index, { read: (i) => this.msrs[vm.vcpu.index]!.read(i), write: (i, v) => this.msrs[vm.vcpu.index]!.write(i, v) });
+    }
+    vm.addPortDevice(FW_CFG_PORT, 2, new FwCfg({ ramBytes: opts.ramBytes, cpus }));
+    vm.addPortDevice(PM_BASE, PM_LENGTH, new AcpiPm({
+      clock,
+      onSleep: (state) => {
+        if (state === "S5") vm.requestStop({ kind: "halted", message: "powered off (ACPI S5)" });
+        else vm.requestStop({ kind: "unimplemented", message: "unimplemented: ACPI sleep state S3 (suspend to RAM)" });
+      },
+    }));
     const reset = (why: string) => vm.requestStop({ kind: "reset", why });
     const a20 = new A20Gate((on) => vm.core.setA20(on));
 
     vm.addPortDevice(PicPair.MASTER_PORT, 2, pic.master);
     vm.addPortDevice(PicPair.SLAVE_PORT, 2, pic.slave);
     vm.addPortDevice(PicPair.ELCR_PORT, 2, pic.elcr);
-    this.pit = new I8254({ clock, setIrq: (l) => pic.setIrq(0, l) });
+    this.pit = new I8254({ clock, setIrq: (l) => isaIrq(0, l) });
     vm.addPortDevice(0x40, 4, this.pit);
     vm.addPortDevice(0x61, 1, new SystemControlB(this.pit, clock));
     const start = opts.startEpochSeconds ?? (mode === "deterministic" ? 1767225600 : Math.floor(Date.now() / 1000));
-    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => pic.setIrq(8, l) });
+    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => isaIrq(8, l) });
     vm.addPortDevice(0x70, 2, this.rtc);
-    this.kbc = new I8042({ setIrq: (n, l) => pic.setIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
+    this.kbc = new I8042({ setIrq: (n, l) => isaIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
     vm.addPortDevice(I8042.DATA_PORT, 1, this.kbc.data);
     vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
     vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
@@ -103,7 +159,7 @@ export class Pc {
     this.pci.add(1, 0, new Piix3IsaBridge());
     vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, new ResetControl((kind) => reset(`0xCF9 ${kind} reset`))));
 
-    this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => pic.setIrq(4, l) });
+    this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => isaIrq(4, l) });
     vm.addPortDevice(COM1_PORT, 8, this.uart);
     vm.addPortDevice(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.DEFAULT_LENGTH, new IsaDebugExit({
       onExit: (status) => {
@@ -118,7 +174,48 @@ export class Pc {
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
-    if (opts.testdev) new PcTestdev({ setIrq: (n, l) => pic.setIrq(n, l) }).attach(vm);
+    if (opts.testdev) new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
+  }
+
+  /**
+   * The APIC bus with one local APIC per vCPU and the I/O APIC; vCPUs 1.. are
+   * added as application processors waiting for a start-up IPI.
+   */
+  private attachApics(pic: PicPair, cpus: number): IoApic {
+    const vm = this.vm, clock = this.clock;
+    const bus = new ApicBus();
+    const ioapic = new IoApic(bus, cpus);
+    for (let i = 0; i < cpus; i++) {
+      const vcpu = i === 0 ? vm.vcpus[0]! : vm.addVcpu();
+      const lapic = new LocalApic({
+        id: i, bsp: i === 0, bus, clock, pic: i === 0 ? pic : undefined,
+        cpu: {
+          nmi: () => vm.nmiVcpu(i),
+          init: () => vm.initVcpu(i),
+          startup: (vector) => vm.startupVcpu(i, vector),
+          kick: () => {},
+          tsc: () => vm.core.getTscOffset() + vm.core.getRetired(),
+          tscHz: clock.tscFrequencyHz,
+          unimplemented: (what) => vm.requestStop({ kind: "unimplemented", message: `unimplemented: ${what}` }),
+        },
+      });
+      vcpu.interrupts = lapic;
+      this.lapics.push(lapic);
+      vm.switchTo(i);
+      vm.core.setCpuidApic(true, i);
+    }
+    vm.switchTo(0);
+    vm.core.setPauseExiting(cpus > 1);
+    const current = () => this.lapics[vm.vcpu.index]!;
+    vm.addMmioDevice(APIC_DEFAULT_BASE, 0x1000, {
+      name: "local-apic",
+      read: (offset, size) => current().read(offset, size),
+      write: (offset, size, value) => current().write(offset, size, value),
+    });
+    vm.addMmioDevice(IOAPIC_BASE, 0x1000, ioapic);
+    vm.onMsr(MSR_APIC_BASE, { read: () => current().readBaseMsr(), write: (_i, v) => current().writeBaseMsr(v) });
+    vm.onMsr(MSR_TSC_DEADLINE, { read: () => current().readTscDeadline(), write: (_i, v) => { current().writeTscDeadline(v); return true; } });
+    return ioapic;
   }
 
   private guestMemory() {
@@ -133,6 +230,7 @@ export class Pc {
   loadKernel(image: Uint8Array, opts: { path: string; append?: string; modules?: MultibootModule[] }): BootEntry {
     // The loader's GDT first: a kernel loaded over it (at 0x8000) keeps its own bytes.
     this.writeBootGdt();
+    this.writeFirmwareTables(true);
     let entry: BootEntry;
     if (isMultiboot(image)) {
       entry = loadMultiboot(image, this.guestMemory(), {
@@ -154,6 +252,9 @@ export class Pc {
    * boot_params, paging and interrupts off.
    */
   loadLinux(kernel: Uint8Array, opts: { cmdline: string; initrd?: Uint8Array }): LinuxEntry {
+    // The MP table only: our ACPI tables have no DSDT namespace (no PCI root bridge, no _PRT),
+    // and Linux with ACPI would look for PCI devices there and find none.
+    this.writeFirmwareTables(false);
     const e = loadLinux(kernel, this.guestMemory(), opts);
     const code = { selector: e.cs, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
     const data = { selector: e.ds, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
@@ -163,6 +264,13 @@ export class Pc {
       eflags: 2, eip: e.eip, esi: e.esi, eax: 0, ebx: 0, ebp: 0, edi: 0,
     });
     return e;
+  }
+
+  /** The MP table (machines with APICs) and, for Multiboot kernels, the ACPI tables, in the reserved BIOS area. */
+  private writeFirmwareTables(acpi: boolean): void {
+    if (!this.ioapic) return;
+    const blobs = [...(acpi ? acpiTables(this.cpus) : []), ...mpTable(this.cpus)];
+    for (const b of blobs) this.vm.memory.write(b.addr, b.bytes);
   }
 
   /** A GDT like the one QEMU's multiboot ROM leaves (code 0x10, data 0x18), at 0x8000. */

@@ -19,7 +19,8 @@ export type VcpuExit =
   | { reason: "hypercall"; nr: number }
   | { reason: "shutdown" }
   | { reason: "unimplemented"; cs: number; eip: number; bytes: Uint8Array; what: string }
-  | { reason: "irq-window" };
+  | { reason: "irq-window" }
+  | { reason: "pause" };
 
 export type ExitReason = VcpuExit["reason"];
 
@@ -42,6 +43,7 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
     case ExitCode.Hypercall: return { reason: "hypercall", nr: u(ExitField.a) };
     case ExitCode.Shutdown: return { reason: "shutdown" };
     case ExitCode.IrqWindow: return { reason: "irq-window" };
+    case ExitCode.Pause: return { reason: "pause" };
     case ExitCode.Unimplemented: {
       const n = Math.min(16, f(ExitField.nbytes));
       const bytes = new Uint8Array(view.buffer.slice(view.byteOffset + base + ExitField.bytes, view.byteOffset + base + ExitField.bytes + Math.max(0, n)));

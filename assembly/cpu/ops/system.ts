@@ -396,6 +396,18 @@ const FEAT_SEP: i32 = 1 << 11;
 const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
 const FEAT_PAE: i32 = 1 << 6;
+const FEAT_APIC: i32 = 1 << 9;
+const FEAT_ECX_TSC_DEADLINE: i32 = 1 << 24;
+
+/**
+ * The VMM's local APIC (src/devices/lapic.ts), when the machine has one: CPUID.1 then
+ * reports it (EDX.APIC, ECX.TSC-deadline, which that APIC implements) and this vCPU's
+ * initial APIC ID in EBX[31:24].
+ */
+let cpuidApic: bool = false;
+export let initialApicId: i32 = 0;
+export function setCpuidApic(present: bool, apicId: i32): void { cpuidApic = present; initialApicId = apicId & 0xff; }
+export function setInitialApicId(id: i32): void { initialApicId = id & 0xff; }
 const EXT_FEAT_NX: i32 = 1 << 20;
 const EXT_FEAT_RDTSCP: i32 = 1 << 27;
 // i32(): leaves above 0x7fffffff must compare equal to the signed register value in the JS engine too.
@@ -422,6 +434,7 @@ export function cpuid(): void {
       a = 0x0633; // family 6, model 3, stepping 3
       d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
+      if (cpuidApic) { d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24; }
       break;
     case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
     case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
