@@ -139,7 +139,10 @@ export function run(budget: i32): i32 {
     }
     if (halted) { setExit(EXIT_HLT, 0, 0, 0); break; }
     const trap = (flagsRaw & TF) != 0;
-    if (tcEnabled && !trap) {
+    // Right after STI / MOV SS the shadow covers one instruction only: with an event waiting,
+    // interpret that one so the event is taken before the next (a cached block would run on).
+    const shadowedEvent = shadow && (pendingVector >= 0 || irqWindowWanted || nmiPending);
+    if (tcEnabled && !trap && !shadowedEvent) {
       // Through the translation cache: a block at a time.
       const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted && !nmiPending);
       if (r >= 0) {

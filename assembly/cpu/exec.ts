@@ -685,6 +685,13 @@ function exec0F(): void {
       else setReg(s, modrmReg, r);
       return;
     }
+    case 0xae: {
+      // Group 15: only the fences LFENCE/MFENCE/SFENCE (mod 3, /5-/7), no-ops for one vCPU at a time.
+      // CPUID has no SSE2, but Linux issues MFENCE before arming the TSC-deadline timer.
+      decodeModrm(); if (aborted) return;
+      if (modrmMod != 3 || modrmReg < 5) raiseUD();
+      return;
+    }
     case 0xc7: {
       decodeModrm(); if (aborted) return;
       if (modrmReg != 1 || modrmMod == 3) { raiseUD(); return; }
@@ -694,7 +701,7 @@ function exec0F(): void {
       // MMX/SSE and later encodings: CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
-          op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xae || op == 0xb8 ||
+          op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xb8 ||
           op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
           op == 0x24 || op == 0x25 || op == 0x26 || op == 0x27 || op == 0x36 || op == 0x37 || op == 0x39 ||
           op == 0x3b || op == 0x3c || op == 0x3d || op == 0x3e || op == 0x3f || (op >= 0x78 && op <= 0x7f) || op == 0xa6 || op == 0xa7) {

@@ -47,7 +47,7 @@ export const enum Reg {
 const LVT_REGS = [Reg.LvtTimer, Reg.LvtThermal, Reg.LvtPerf, Reg.LvtLint0, Reg.LvtLint1, Reg.LvtError, Reg.LvtCmci];
 const LVT_TIMER = 0, LVT_LINT0 = 3, LVT_LINT1 = 4, LVT_ERROR = 5;
 /** Writable bits per LVT (SDM Figure 10-8): vector, delivery mode, polarity, trigger, mask, timer mode. */
-const LVT_WRITABLE = [0x600ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff, 0x107ff];
+const LVT_WRITABLE = [0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff, 0x107ff];
 const LVT_MASKED = 1 << 16;
 const SVR_ENABLE = 1 << 8;
 // ESR bits (SDM Figure 10-9).
