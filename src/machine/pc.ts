@@ -193,7 +193,7 @@ export class Pc {
           nmi: () => vm.nmiVcpu(i),
           init: () => vm.initVcpu(i),
           startup: (vector) => vm.startupVcpu(i, vector),
-          kick: () => {},
+          kick: () => vm.direct.kick(), // an interrupt raised inside a direct port access ends the run after it
           tsc: () => vm.core.getTscOffset() + vm.core.getRetired(),
           tscHz: clock.tscFrequencyHz,
           unimplemented: (what) => vm.requestStop({ kind: "unimplemented", message: `unimplemented: ${what}` }),

@@ -351,7 +351,12 @@ export class Vm {
     if (this.vcpus.some((v) => this.runnable(v))) return "continue";
     const next = clock.nextDeadline();
     if (next === Infinity) return stuck;
-    if (clock.mode === "deterministic") { clock.skipTo(next); clock.runDue(); return "continue"; }
+    if (clock.mode === "deterministic") {
+      if (next > this.timeHorizonNs) { clock.skipTo(this.timeHorizonNs); return { kind: "idle", untilNs: next }; } // a VmGroup's horizon
+      clock.skipTo(next);
+      clock.runDue();
+      return "continue";
+    }
     return { kind: "idle", untilNs: next };
   }
 
