@@ -28,6 +28,11 @@ export const EXIT_CR_WRITE: i32 = 17;      // a=CR number, value=new value; resp
 export const EXIT_INVLPG: i32 = 18;        // a=linear address; response: ok → the INVLPG completes
 export const EXIT_MONITOR_TRAP: i32 = 19;  // the monitor trap flag: one instruction retired (or its event delivered)
 export const EXIT_TRACE_LOG: i32 = 20;     // shadow paging: guest page tables were written (a=count of frames in the trace log)
+export const EXIT_PAUSE: i32 = 21;        // PAUSE with pause exiting on (the instruction is done): a spinning vCPU
+
+/** VMM control: PAUSE (F3 90) exits, so that a vCPU spinning on a lock yields to the others (VT-x's PAUSE exiting). */
+export let pauseExiting: bool = false;
+export function setPauseExiting(on: bool): void { pauseExiting = on; }
 
 // Field offsets inside the block.
 export const X_REASON: i32 = 0;

@@ -9,6 +9,7 @@ import {
   setCr0Raw, setCr2, setCr3Raw, setCr4Raw, setEfer, setGdtr, setIdtr, halted, setHalted, irqShadow, setIrqShadow,
   flagsRaw, IF, TF, RF, retired, addRetired, setRetired, reg32, setReg32, segSel, segBase, segLimit, segAttr,
   CS, setA20 as setA20Mask, sysenterCs, sysenterEsp, sysenterEip, setSysenter, tscOffset, setTscOffset, EDX,
+  nmiPending, setNmiPending, nmiBlocked, setNmiBlocked,
 } from "./state";
 import { getFlags, setFlags } from "./cpu/flags";
 import { setSegCache } from "./cpu/segments";
@@ -27,8 +28,9 @@ import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnable
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
-import { setCpuidExitAll } from "./cpu/ops/system";
+import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits } from "./cpu/ops/system";
 import { DR } from "./layout";
+import { saveVcpu, loadVcpu, savedPendingVector, savedIrqWindow } from "./vcpu";
 
 export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
 /** A host function serving a direct port access calls kick() to end run() after the instruction. */
@@ -112,9 +114,28 @@ function deliverInjected(): bool {
   return ok;
 }
 
+/**
+ * Queue an NMI (the LAPIC's NMI delivery mode, LINT1): delivered through vector 2 at the
+ * next instruction boundary whatever IF says, unless an NMI handler is still running
+ * (blocked until its IRET) or a MOV SS/POP SS shadow is in force; it wakes a HLT.
+ */
+export function injectNmi(): void { setNmiPending(true); }
+export function nmiIsPending(): bool { return nmiPending; }
 /** Ask for an IRQ_WINDOW exit as soon as the guest can take an interrupt. */
 export function requestIrqWindow(on: bool): void { irqWindowWanted = on; }
 export function interruptsEnabled(): bool { return (flagsRaw & IF) != 0 && !irqShadow; }
+
+// ---- vCPUs ---------------------------------------------------------------------------
+// One core runs one vCPU at a time; the VMM switches between run() calls (vcpu.ts).
+
+/** Save the running vCPU's state into slot (0-15). */
+export function vcpuSave(slot: i32): void { saveVcpu(slot, pendingVector, irqWindowWanted); }
+/** Make the vCPU saved in slot the running one. */
+export function vcpuLoad(slot: i32): void {
+  loadVcpu(slot);
+  pendingVector = savedPendingVector(slot);
+  irqWindowWanted = savedIrqWindow(slot);
+}
 
 // ---- the run loop --------------------------------------------------------------------
 
@@ -142,6 +163,17 @@ export function run(budget: i32): i32 {
     // Events between instructions.
     const shadow = irqShadow;
     if (shadow) setIrqShadow(false);
+    if (nmiPending && !nmiBlocked && !shadow) {
+      setNmiPending(false);
+      setNmiBlocked(true);
+      setHalted(false);
+      deliver(2, false, 1, false, 0, eip);
+      if (aborted) {
+        if (!deliverFault()) break;
+      }
+      n++;
+      continue;
+    }
     if (!shadow && (flagsRaw & IF) != 0) {
       if (pendingVector >= 0) {
         const v = pendingVector;
@@ -161,9 +193,12 @@ export function run(budget: i32): i32 {
     }
     if (halted) { setExit(EXIT_HLT, 0, 0, 0); break; }
     const trap = (flagsRaw & TF) != 0;
-    if (tcEnabled && !trap) {
+    // Right after STI / MOV SS the shadow covers one instruction only: with an event waiting,
+    // interpret that one so the event is taken before the next (a cached block would run on).
+    const shadowedEvent = shadow && (pendingVector >= 0 || irqWindowWanted || nmiPending);
+    if (tcEnabled && !trap && !shadowedEvent) {
       // Through the translation cache: a block at a time.
-      const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted);
+      const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted && !nmiPending);
       if (r >= 0) {
         n += r > 0 ? r : 1;
         done += r;
@@ -222,6 +257,21 @@ function afterAbort(): bool {
 export function reset(ramBytes: i32): void {
   setRamSize(ramBytes);
   resetMmioState();
+  initCpu();
+  setA20Mask(true);
+  setRetired(0); setTscOffset(0); resetTsc();
+  fpuReset();
+  clearAbort();
+  tcFlushAll();
+}
+
+/**
+ * INIT (SDM vol. 3, 9.1.1 and Table 9-1): the running vCPU's registers as after RESET
+ * (CR0 as at power-on), pending events dropped. The x87
+ * state, the TSC and the machine (RAM, caches, A20) are left alone. An application
+ * processor then waits for a start-up IPI (the VMM keeps that state).
+ */
+export function initCpu(): void {
   for (let i = 0; i < 8; i++) setReg32(i, 0);
   setReg32(EDX, 0x0633); // family/model/stepping after reset, as CPUID reports
   setFlags(2);
@@ -237,12 +287,8 @@ export function reset(ramBytes: i32): void {
   st32a(DR + 6 * 4, 0xffff0ff0); st32a(DR + 7 * 4, 0x400);
   setHalted(false); setIrqShadow(false);
   setSysenter(0, 0, 0);
-  setA20Mask(true);
-  pendingVector = -1; irqWindowWanted = false;
-  setRetired(0); setTscOffset(0);
-  fpuReset();
-  clearAbort();
-  tcFlushAll();
+  setTscAux(0);
+  pendingVector = -1; irqWindowWanted = false; setNmiPending(false); setNmiBlocked(false);
   tlbFlush(false);
   invalidateFetch();
 }
@@ -313,6 +359,10 @@ export function notifyPhysWrite(pa: i32, len: i32): void {
     if (f >= 0) invalidateCodeRange(f, 0x1000);
   }
 }
+/** PAUSE leaves run() with EXIT_PAUSE (a multiprocessor VM lets a spinning vCPU yield). */
+export { setPauseExiting } from "./exit";
+/** CPUID.1 reports a local APIC (EDX.APIC, ECX.TSC-deadline) and this vCPU's initial APIC ID. */
+export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBits(present, apicId); }
 /** Drop all cached translations (TLB and translation cache). */
 export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
 /** Turn the translation cache on or off (off: every instruction is decoded as it runs). */

@@ -26,6 +26,11 @@ export const TRACE_LOG_MAX: i32 = 64;
 export const IO_DIRECT_IN: i32 = 0x2000;
 export const IO_DIRECT_OUT: i32 = 0x4000;
 
+// Saved state of the vCPUs that are not running (vcpu.ts): 16 slots of 0x200 bytes.
+export const VCPU_SAVE: i32 = 0x8000;
+export const VCPU_SAVE_SIZE: i32 = 0x200;
+export const VCPU_MAX: i32 = 16;
+
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:
 // entry = (hostPage ^ linearPage) | flag bits; 0 means not cached.
 export const TLB: i32 = 0x100000;          // 4 MiB

@@ -82,6 +82,12 @@ export let sysenterCs: i32 = 0;
 export let sysenterEsp: i32 = 0;
 export let sysenterEip: i32 = 0;
 export let tscOffset: f64 = 0;
+/** An NMI is waiting for delivery (the VMM injected it: LAPIC NMI IPI, LINT1). */
+export let nmiPending: bool = false;
+/** NMIs are blocked from an NMI's delivery until the next IRET (SDM vol. 3, 6.7.1). */
+export let nmiBlocked: bool = false;
+export function setNmiPending(v: bool): void { nmiPending = v; }
+export function setNmiBlocked(v: bool): void { nmiBlocked = v; }
 /** Instructions retired since reset (exact up to 2^53). */
 export let retired: f64 = 0;
 

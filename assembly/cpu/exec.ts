@@ -24,12 +24,12 @@ import { stringOp, STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, ST
 import { inAcc, outAcc, ioAllowed } from "./ops/io";
 import { farTransfer, farReturn, iret, jumpNear, callNear, retNear, writableFlags } from "./ops/control";
 import {
-  group6, group7, larLsl, arpl, movCr, movDr, clts, rdmsr, wrmsr, rdtsc, cpuid, sysenter, sysexit,
+  group6, group7, larLsl, arpl, movCr, movDr, clts, rdmsr, wrmsr, rdtsc, rdpmc, cpuid, sysenter, sysexit,
 } from "./ops/system";
 import { loadSeg } from "./segments";
 import { deliver } from "./interrupts";
 import { aborted, raise, raiseNoCode, raiseUD, requestRestart, GP, UD, NM, BP, OFV, BR } from "../fault";
-import { setExit, setExitField, setExitByte, EXIT_UNIMPLEMENTED, EXIT_HLT, X_DETAIL, X_NBYTES, X_CS, X_EIP } from "../exit";
+import { setExit, setExitField, setExitByte, EXIT_UNIMPLEMENTED, EXIT_HLT, EXIT_PAUSE, pauseExiting, X_DETAIL, X_NBYTES, X_CS, X_EIP } from "../exit";
 import { readLin } from "./access";
 import { cmpxchg8b } from "./ops/cx8";
 import { insnLength } from "./opcodes";
@@ -263,8 +263,9 @@ export function exec1(op: i32): void {
     case 0x8f: { // POP Ev: ESP is incremented before the destination address is used
       decodeModrmPop(sz); return;
     }
-    case 0x90:
-      return; // NOP / PAUSE
+    case 0x90: // NOP / PAUSE
+      if (repPrefix == 0xf3 && pauseExiting) setExit(EXIT_PAUSE, 0, 0, 0);
+      return;
     case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
       const a = getReg(sz, EAX);
       setReg(sz, EAX, getReg(sz, op & 7));
@@ -616,6 +617,7 @@ function exec0F(): void {
     case 0x30: wrmsr(); return;
     case 0x31: rdtsc(); return;
     case 0x32: rdmsr(); return;
+    case 0x33: rdpmc(); return;
     case 0x34: sysenter(); return;
     case 0x35: sysexit(); return;
     case 0xa0: pushSeg(FS); return;
@@ -683,6 +685,13 @@ function exec0F(): void {
       else setReg(s, modrmReg, r);
       return;
     }
+    case 0xae: {
+      // Group 15: only the fences LFENCE/MFENCE/SFENCE (mod 3, /5-/7), no-ops for one vCPU at a time.
+      // CPUID has no SSE2, but Linux issues MFENCE before arming the TSC-deadline timer.
+      decodeModrm(); if (aborted) return;
+      if (modrmMod != 3 || modrmReg < 5) raiseUD();
+      return;
+    }
     case 0xc7: {
       decodeModrm(); if (aborted) return;
       if (modrmReg != 1 || modrmMod == 3) { raiseUD(); return; }
@@ -692,8 +701,8 @@ function exec0F(): void {
       // MMX/SSE and later encodings: CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
-          op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xae || op == 0xb8 ||
-          op == 0x33 || op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
+          op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xb8 ||
+          op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
           op == 0x24 || op == 0x25 || op == 0x26 || op == 0x27 || op == 0x36 || op == 0x37 || op == 0x39 ||
           op == 0x3b || op == 0x3c || op == 0x3d || op == 0x3e || op == 0x3f || (op >= 0x78 && op <= 0x7f) || op == 0xa6 || op == 0xa7) {
         raiseUD(); return;

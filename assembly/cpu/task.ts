@@ -102,7 +102,9 @@ export function taskSwitch(sel: i32, reason: i32, retEip: i32, ext: i32): void {
   setSegCache(TR, sel, nBase, nLimit, descAttr(newHi));
   setCr0Raw(cr0 | CR0_TS);
   if (n32 && pagingEnabled && nCr3 != cr3) commitCr3(nCr3);
-  for (let i = 0; i < 8; i++) setReg32(i, n32 ? nRegs[i] : (reg32(i) & 0xffff0000) | (nRegs[i] & 0xffff));
+  // A 16-bit TSS holds 16-bit registers; the upper halves read as ones afterwards, as on
+  // real CPUs, QEMU and Bochs (test386.asm POST 22h checks it).
+  for (let i = 0; i < 8; i++) setReg32(i, n32 ? nRegs[i] : 0xffff0000 | (nRegs[i] & 0xffff));
   setFlags(nFlags | 2);
   setEip(n32 ? nEip : nEip & 0xffff);
   if ((nFlags & VM) != 0) {

@@ -17,7 +17,9 @@
  *   as QEMU does (no framebuffer info is provided). Any other required bit
  *   fails the load, as the spec demands.
  * - The info structure is at 0x9500 and the memory map at 0x9000 (QEMU's
- *   addresses). Info flags are MEM, BOOT_DEVICE, CMDLINE, MODS, MMAP and
+ *   addresses), written before the kernel: a kernel loaded over them wins, as
+ *   under QEMU, whose option ROM copies the image last. Info flags are MEM,
+ *   BOOT_DEVICE, CMDLINE, MODS, MMAP and
  *   LOADER_NAME (0x24F), boot_device is 0x8000FFFF.
  * - After the kernel, at the next page boundary: the module list (16 bytes
  *   each), then the module command lines, the kernel command line and the
@@ -260,15 +262,6 @@ export function loadMultiboot(image: Uint8Array, mem: GuestPhysicalMemory, opts:
       `kernel + modules do not fit into RAM: they need memory up to ${hex(end)}, guest RAM is ${hex(mem.size)} bytes`,
     );
   }
-  const infoEnd = MULTIBOOT_INFO_ADDR + MULTIBOOT_INFO_SIZE;
-  if (kernel.low < infoEnd && MULTIBOOT_MMAP_ADDR < end) {
-    throw new Error(
-      `multiboot kernel at ${hex(kernel.low)}-${hex(end - 1)} overlaps the boot information at ${hex(MULTIBOOT_MMAP_ADDR)}-${hex(infoEnd - 1)}`,
-    );
-  }
-
-  mem.write(kernel.low, kernel.bytes);
-
   // Module list, strings, loader name (one block), then modules.
   const block = new Uint8Array(loaderNameAddr + loaderName.length - modListAddr);
   const bdv = new DataView(block.buffer);
@@ -318,6 +311,11 @@ export function loadMultiboot(image: Uint8Array, mem: GuestPhysicalMemory, opts:
   idv.setUint32(48, MULTIBOOT_MMAP_ADDR, true); // mmap_addr
   idv.setUint32(64, loaderNameAddr, true); // boot_loader_name
   mem.write(MULTIBOOT_INFO_ADDR, info);
+
+  // The kernel last: QEMU's multiboot.bin copies the image after the boot information, so
+  // a kernel loaded over 0x9000-0x9557 (kvm-unit-tests' realmode.flat at 0x8000) keeps its
+  // bytes there and simply finds no boot information.
+  mem.write(kernel.low, kernel.bytes);
 
   return { eip: kernel.entry >>> 0, eax: MULTIBOOT_BOOTLOADER_MAGIC, ebx: MULTIBOOT_INFO_ADDR };
 }

@@ -23,6 +23,10 @@ export interface CommonOptions {
   compileThreshold: number | null;
   deterministic: boolean;
   testdev: boolean;
+  /** vCPUs (--smp N). */
+  smp: number;
+  /** --no-apic: the 8259A pair only, no local or I/O APIC. */
+  apic: boolean;
   kernel: string | null;
   /** How guest memory is virtualized (--paging). */
   paging: "direct" | "nested" | "shadow";
@@ -32,12 +36,12 @@ export interface CommonOptions {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--paging", "--vmm-mem"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--help", "-h"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true,
     paging: "direct", vmmMiB: null,
   };
   const positional: string[] = [];
@@ -59,6 +63,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--no-compile") options.compile = false;
       else if (a === "--deterministic") options.deterministic = true;
       else if (a === "--testdev") options.testdev = true;
+      else if (a === "--no-apic") options.apic = false;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -80,6 +85,12 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 2 || n > 1984) throw new UsageError(`--mem must be a whole number of MiB between 2 and 1984 (got "${v}")`);
       o.memMiB = n; return;
+    }
+    case "--smp": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`--smp must be a whole number of vCPUs between 1 and 16 (got "${v}")`);
+      o.smp = n;
+      return;
     }
     case "--compile-threshold": {
       const n = Number(v);
@@ -124,6 +135,8 @@ commands:
 options:
   --engine wasm|js    CPU engine: WebAssembly (default) or pure JavaScript
   --mem MB            guest RAM in MiB (default 128)
+  --smp N             vCPUs (1-16, default 1), time-sliced on one thread
+  --no-apic           no local or I/O APIC: the 8259A pair drives the CPU (CPUID says so)
   --timeout S         stop after S seconds of wall-clock time (exit status 124)
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end

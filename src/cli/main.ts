@@ -60,6 +60,8 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     clock: o.deterministic ? "deterministic" : "host",
     testdev: o.testdev,
     paging: o.paging,
+    cpus: o.smp,
+    apic: o.apic,
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();

@@ -9,11 +9,24 @@
 export interface CoreExports {
   run(budget: number): number;
   reset(ramBytes: number): void;
+  /** INIT the running vCPU: registers as after RESET; x87 state, TSC and machine kept. */
+  initCpu(): void;
   injectInterrupt(vector: number): void;
   pendingInterrupt(): number;
   cancelInterrupt(): void;
   requestIrqWindow(on: boolean): void;
   interruptsEnabled(): boolean;
+  /** Queue an NMI (vector 2; delivered whatever IF says, blocked from an NMI's delivery to its IRET). */
+  injectNmi(): void;
+  nmiIsPending(): boolean;
+  /** PAUSE exits (EXIT_PAUSE) when on. */
+  setPauseExiting(on: boolean): void;
+  /** Save the running vCPU's state into slot 0-15 (assembly/vcpu.ts). */
+  vcpuSave(slot: number): void;
+  /** Make the vCPU saved in a slot the running one (flushes the TLB). */
+  vcpuLoad(slot: number): void;
+  /** CPUID.1: local APIC present (EDX.APIC, ECX.TSC-deadline) and the initial APIC ID in EBX[31:24]. */
+  setCpuidApic(present: boolean, apicId: number): void;
   setRomSize(bytes: number): void;
   setRomShadowed(ram: boolean): void;
   addMmioRange(start: number, length: number): boolean;
@@ -124,6 +137,7 @@ export const enum ExitCode {
   Invlpg = 18,
   MonitorTrap = 19,
   TraceLog = 20,
+  Pause = 21,
 }
 
 /** Execution controls (assembly/controls.ts), VMCS fields in miniature: vm.setControl(Control.X, value). */

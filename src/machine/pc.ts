@@ -17,7 +17,18 @@
  * | 0xE9          | debugcon (when an output is given)                   |
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
  *
- * There is no local APIC (CPUID says so), so Linux uses the 8259A pair.
+ * | 0x510-0x511   | QEMU's fw_cfg (CPU count, RAM size)                  |
+ * | 0xB000-0xB00B | ACPI PM1a event/control blocks and PM timer          |
+ * | MMIO 0xFEC00000 | I/O APIC: ISA IRQs on pins 0-15 (IRQ 0 on pin 2), PCI PIRQA-D on 16-19 |
+ * | MMIO 0xFEE00000 | the running vCPU's local APIC (MSR 0x1B, 0x6E0)     |
+ *
+ * Every ISA IRQ line goes to both the 8259A pair and the I/O APIC; the
+ * BSP's LINT0 takes the 8259A's INTR in ExtINT mode (virtual wire), so a
+ * guest that never touches the APICs runs on the 8259A as on a PC. With
+ * `apic: false` the machine has neither APIC (CPUID says so) and the 8259A
+ * drives the CPU directly. Boot loaders leave firmware tables in the BIOS
+ * area 0xF0000-0xFFFFF: an MP table always, and ACPI tables for Multiboot
+ * kernels (see loadKernel/loadLinux for why Linux gets the MP table only).
  *
  * @module
  */
@@ -41,6 +52,14 @@ import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 import { createPaging, type PagingModeName } from "../vmm/paging/index.js";
+import { ApicBus } from "../devices/apic-bus.js";
+import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE } from "../devices/lapic.js";
+import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
+import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
+import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
+import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
+import { acpiTables } from "../boot/acpi.js";
+import { mpTable } from "../boot/mptable.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -64,6 +83,10 @@ export interface PcOptions {
    * shadow tables the VMM builds from the guest's). See src/vmm/paging/.
    */
   paging?: PagingModeName;
+  /** Number of vCPUs (1-16, default 1); more than one needs the APICs. */
+  cpus?: number;
+  /** Local APICs and the I/O APIC (default true); false: a PC with the 8259A pair only. */
+  apic?: boolean;
 }
 
 export class Pc {
@@ -76,6 +99,14 @@ export class Pc {
   readonly rtc: Mc146818;
   readonly kbc: I8042;
   readonly pci = new PciBus();
+  /** One local APIC per vCPU (index = vCPU index = APIC ID), when the machine has APICs. */
+  readonly lapics: LocalApic[] = [];
+  readonly ioapic: IoApic | null = null;
+  /** The P6 architectural MSRs the VMM keeps, per vCPU. */
+  readonly msrs: CpuMsrs[] = [];
+  readonly cpus: number;
+  /** Drive ISA IRQ line n (to the 8259A pair and the I/O APIC). */
+  readonly isaIrq: (n: number, level: boolean) => void;
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
 
@@ -90,20 +121,48 @@ export class Pc {
     // after that instruction, so the interrupt is offered at once.
     const pic = new PicPair({ onChange: () => vm.direct.kick() });
     this.pic = pic;
-    vm.interrupts = pic;
+    const cpus = opts.cpus ?? 1;
+    const apic = opts.apic ?? true;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) throw new Error(`a PC has 1 to 16 vCPUs (got ${cpus})`);
+    if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
+    // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
+    // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
+    if (cpus > 1 && opts.paging === "shadow") throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
+    this.cpus = cpus;
+    const ioapic = apic ? this.attachApics(pic, cpus) : null;
+    this.ioapic = ioapic;
+    if (!apic) vm.vcpus[0]!.interrupts = pic;
+    // An ISA IRQ line reaches both interrupt controllers; IRQ 0 is on I/O APIC pin 2 (the MP and ACPI tables say so).
+    const isaIrq = (n: number, level: boolean) => {
+      pic.setIrq(n, level);
+      if (ioapic && n !== 2) ioapic.setPin(n === 0 ? 2 : n, level);
+    };
+    this.isaIrq = isaIrq;
+    for (let i = 0; i < cpus; i++) this.msrs.push(new CpuMsrs());
+    for (const index of ARCH_MSRS.keys()) {
+      vm.onMsr(index, { read: (i) => this.msrs[vm.vcpu.index]!.read(i), write: (i, v) => this.msrs[vm.vcpu.index]!.write(i, v) });
+    }
+    vm.addPortDevice(FW_CFG_PORT, 2, new FwCfg({ ramBytes: opts.ramBytes, cpus }));
+    vm.addPortDevice(PM_BASE, PM_LENGTH, new AcpiPm({
+      clock,
+      onSleep: (state) => {
+        if (state === "S5") vm.requestStop({ kind: "halted", message: "powered off (ACPI S5)" });
+        else vm.requestStop({ kind: "unimplemented", message: "unimplemented: ACPI sleep state S3 (suspend to RAM)" });
+      },
+    }));
     const reset = (why: string) => vm.requestStop({ kind: "reset", why });
     const a20 = new A20Gate((on) => vm.core.setA20(on));
 
     vm.addPortDevice(PicPair.MASTER_PORT, 2, pic.master);
     vm.addPortDevice(PicPair.SLAVE_PORT, 2, pic.slave);
     vm.addPortDevice(PicPair.ELCR_PORT, 2, pic.elcr);
-    this.pit = new I8254({ clock, setIrq: (l) => pic.setIrq(0, l) });
+    this.pit = new I8254({ clock, setIrq: (l) => isaIrq(0, l) });
     vm.addPortDevice(0x40, 4, this.pit);
     vm.addPortDevice(0x61, 1, new SystemControlB(this.pit, clock));
     const start = opts.startEpochSeconds ?? (mode === "deterministic" ? 1767225600 : Math.floor(Date.now() / 1000));
-    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => pic.setIrq(8, l) });
+    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => isaIrq(8, l) });
     vm.addPortDevice(0x70, 2, this.rtc);
-    this.kbc = new I8042({ setIrq: (n, l) => pic.setIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
+    this.kbc = new I8042({ setIrq: (n, l) => isaIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
     vm.addPortDevice(I8042.DATA_PORT, 1, this.kbc.data);
     vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
     vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
@@ -111,7 +170,7 @@ export class Pc {
     this.pci.add(1, 0, new Piix3IsaBridge());
     vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, new ResetControl((kind) => reset(`0xCF9 ${kind} reset`))));
 
-    this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => pic.setIrq(4, l) });
+    this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => isaIrq(4, l) });
     vm.addPortDevice(COM1_PORT, 8, this.uart);
     vm.addPortDevice(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.DEFAULT_LENGTH, new IsaDebugExit({
       onExit: (status) => {
@@ -126,9 +185,50 @@ export class Pc {
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
-    if (opts.testdev) new PcTestdev({ setIrq: (n, l) => pic.setIrq(n, l) }).attach(vm);
+    if (opts.testdev) new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);
+  }
+
+  /**
+   * The APIC bus with one local APIC per vCPU and the I/O APIC; vCPUs 1.. are
+   * added as application processors waiting for a start-up IPI.
+   */
+  private attachApics(pic: PicPair, cpus: number): IoApic {
+    const vm = this.vm, clock = this.clock;
+    const bus = new ApicBus();
+    const ioapic = new IoApic(bus, cpus);
+    for (let i = 0; i < cpus; i++) {
+      const vcpu = i === 0 ? vm.vcpus[0]! : vm.addVcpu();
+      const lapic = new LocalApic({
+        id: i, bsp: i === 0, bus, clock, pic: i === 0 ? pic : undefined,
+        cpu: {
+          nmi: () => vm.nmiVcpu(i),
+          init: () => vm.initVcpu(i),
+          startup: (vector) => vm.startupVcpu(i, vector),
+          kick: () => vm.direct.kick(), // an interrupt raised inside a direct port access ends the run after it
+          tsc: () => vm.core.getTscOffset() + vm.core.getRetired(),
+          tscHz: clock.tscFrequencyHz,
+          unimplemented: (what) => vm.requestStop({ kind: "unimplemented", message: `unimplemented: ${what}` }),
+        },
+      });
+      vcpu.interrupts = lapic;
+      this.lapics.push(lapic);
+      vm.switchTo(i);
+      vm.core.setCpuidApic(true, i);
+    }
+    vm.switchTo(0);
+    vm.core.setPauseExiting(cpus > 1);
+    const current = () => this.lapics[vm.vcpu.index]!;
+    vm.addMmioDevice(APIC_DEFAULT_BASE, 0x1000, {
+      name: "local-apic",
+      read: (offset, size) => current().read(offset, size),
+      write: (offset, size, value) => current().write(offset, size, value),
+    });
+    vm.addMmioDevice(IOAPIC_BASE, 0x1000, ioapic);
+    vm.onMsr(MSR_APIC_BASE, { read: () => current().readBaseMsr(), write: (_i, v) => current().writeBaseMsr(v) });
+    vm.onMsr(MSR_TSC_DEADLINE, { read: () => current().readTscDeadline(), write: (_i, v) => { current().writeTscDeadline(v); return true; } });
+    return ioapic;
   }
 
   private guestMemory() {
@@ -141,6 +241,9 @@ export class Pc {
    * flat binary at 1 MiB, and set the CPU to the Multiboot entry state.
    */
   loadKernel(image: Uint8Array, opts: { path: string; append?: string; modules?: MultibootModule[] }): BootEntry {
+    // The loader's GDT first: a kernel loaded over it (at 0x8000) keeps its own bytes.
+    this.writeBootGdt();
+    this.writeFirmwareTables(true);
     let entry: BootEntry;
     if (isMultiboot(image)) {
       entry = loadMultiboot(image, this.guestMemory(), {
@@ -162,6 +265,9 @@ export class Pc {
    * boot_params, paging and interrupts off.
    */
   loadLinux(kernel: Uint8Array, opts: { cmdline: string; initrd?: Uint8Array }): LinuxEntry {
+    // The MP table only: our ACPI tables have no DSDT namespace (no PCI root bridge, no _PRT),
+    // and Linux with ACPI would look for PCI devices there and find none.
+    this.writeFirmwareTables(false);
     const e = loadLinux(kernel, this.guestMemory(), opts);
     const code = { selector: e.cs, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
     const data = { selector: e.ds, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
@@ -173,14 +279,24 @@ export class Pc {
     return e;
   }
 
-  /** The Multiboot machine state: flat 32-bit segments, PE=1, paging and interrupts off. */
-  enterProtectedMode(entry: BootEntry): void {
-    // A GDT like the one QEMU's multiboot ROM leaves (code 0x10, data 0x18), at 0x8000.
+  /** The MP table (machines with APICs) and, for Multiboot kernels, the ACPI tables, in the reserved BIOS area. */
+  private writeFirmwareTables(acpi: boolean): void {
+    if (!this.ioapic) return;
+    const blobs = [...(acpi ? acpiTables(this.cpus) : []), ...mpTable(this.cpus)];
+    for (const b of blobs) this.vm.memory.write(b.addr, b.bytes);
+  }
+
+  /** A GDT like the one QEMU's multiboot ROM leaves (code 0x10, data 0x18), at 0x8000. */
+  private writeBootGdt(): void {
     const gdt = new Uint8Array(32);
     const dv = new DataView(gdt.buffer);
     dv.setUint32(16, 0x0000ffff, true); dv.setUint32(20, 0x00cf9a00, true);
     dv.setUint32(24, 0x0000ffff, true); dv.setUint32(28, 0x00cf9200, true);
     this.vm.memory.write(0x8000, gdt);
+  }
+
+  /** The Multiboot machine state: flat 32-bit segments, PE=1, paging and interrupts off. */
+  enterProtectedMode(entry: BootEntry): void {
     const code = { selector: 0x10, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
     const data = { selector: 0x18, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
     this.vm.setState({

@@ -34,7 +34,8 @@ export type VcpuExit =
   /** The monitor trap flag: one instruction retired. */
   | { reason: "monitor-trap" }
   /** Shadow paging: the guest wrote `count` of its page-table frames (the core's trace log) and is about to translate. */
-  | { reason: "trace-log"; count: number };
+  | { reason: "trace-log"; count: number }
+  | { reason: "pause" };
 
 export type ExitReason = VcpuExit["reason"];
 
@@ -75,6 +76,7 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
     case ExitCode.Invlpg: return { reason: "invlpg", linear: u(ExitField.a) };
     case ExitCode.MonitorTrap: return { reason: "monitor-trap" };
     case ExitCode.TraceLog: return { reason: "trace-log", count: u(ExitField.a) };
+    case ExitCode.Pause: return { reason: "pause" };
     case ExitCode.Unimplemented: {
       const n = Math.min(16, f(ExitField.nbytes));
       const bytes = new Uint8Array(view.buffer.slice(view.byteOffset + base + ExitField.bytes, view.byteOffset + base + ExitField.bytes + Math.max(0, n)));

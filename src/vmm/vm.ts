@@ -37,6 +37,26 @@ export interface InterruptController {
   acknowledge(): number;
 }
 
+/**
+ * One virtual CPU as the VMM sees it. Its architectural state is in the core while it
+ * runs and in a core save slot (assembly/vcpu.ts) otherwise; what the VMM keeps here is
+ * its interrupt controller and the events aimed at it while another vCPU ran.
+ */
+export class Vcpu {
+  /** Where its external interrupts come from: its local APIC, or the 8259A pair on a machine without one. */
+  interrupts: InterruptController | null = null;
+  /** After INIT an application processor waits for a start-up IPI and runs nothing. */
+  waitingForSipi = false;
+  /** HLT state and IF as of the end of its last run (the core has them only while it runs). */
+  halted = false;
+  interruptsOn = false;
+  /** Events for a vCPU that is not running, applied when it next runs. */
+  nmiRequested = false;
+  initRequested = false;
+  sipiVector = -1;
+  constructor(readonly index: number) {}
+}
+
 export interface MsrHook { read?(index: number): bigint | undefined; write?(index: number, value: bigint): boolean }
 /** A hypercall handler reads and writes guest registers through the VM. */
 export type HypercallHook = (vm: Vm) => void;
@@ -62,6 +82,9 @@ export interface VmStats {
   paging: { mode: string; nestedWalks: number; nestedRefs: number; violations: number; cr3Loads: number; cr3TargetHits: number } & Record<string, number | string>;
 }
 
+/** How a vCPU's slice ended: a reason to stop the VM, "yield" (halted or spinning: the next vCPU's turn), or null (budget used). */
+type SliceEnd = StopReason | "yield" | null;
+
 /** How many instructions the core may run per call before coming back to the VMM. */
 const SLICE = 1 << 20;
 
@@ -86,8 +109,12 @@ export class Vm {
   readonly exitCounts: Record<string, number> = {};
   /** Virtual time for devices; when set, timers bound each slice of guest instructions. */
   clock: VirtualClock | null = null;
-  /** Where external interrupts come from; polled between slices and on interrupt-window exits. */
-  interrupts: InterruptController | null = null;
+  /** The vCPUs; vcpus[0] is the bootstrap processor. */
+  readonly vcpus: Vcpu[] = [new Vcpu(0)];
+  /** The vCPU whose state is in the core. */
+  private running = 0;
+  /** Instructions a vCPU runs before the next one's turn (multiprocessor VMs). */
+  quantum = 20_000;
 
   constructor(engine: Engine, readonly ramBytes: number) {
     this.engine = engine;
@@ -158,6 +185,81 @@ export class Vm {
   getControl(field: Control): number { return this.core.getControl(field); }
   /** Adopt a paging strategy (src/vmm/paging/); it programs the core's controls. */
   setPaging(strategy: PagingStrategy): void { this.paging = strategy; strategy.attach(this); }
+
+  // ---- vCPUs -----------------------------------------------------------------------------
+
+  /** The vCPU whose state the core holds now (the one an exit handler is serving). */
+  get vcpu(): Vcpu { return this.vcpus[this.running]!; }
+  /** Where the running vCPU's external interrupts come from (its APIC or the PIC). */
+  get interrupts(): InterruptController | null { return this.vcpu.interrupts; }
+
+  /**
+   * Add an application processor. It starts as after INIT — waiting for a start-up IPI
+   * ({@link startupVcpu}) — with the x87 state of the running vCPU (INIT keeps it).
+   */
+  addVcpu(): Vcpu {
+    const index = this.vcpus.length;
+    if (index >= 16) throw new Error("at most 16 vCPUs");
+    const v = new Vcpu(index);
+    v.waitingForSipi = true;
+    this.vcpus.push(v);
+    const core = this.core;
+    core.vcpuSave(this.running);
+    core.initCpu();
+    core.vcpuSave(index);
+    core.vcpuLoad(this.running);
+    return v;
+  }
+
+  /** Make vCPU i the running one (its saved state goes into the core, with the events that waited for it). */
+  switchTo(i: number): void {
+    if (i !== this.running) {
+      this.core.vcpuSave(this.running);
+      this.core.vcpuLoad(i);
+      this.running = i;
+    }
+    const v = this.vcpus[i]!;
+    if (v.initRequested) {
+      v.initRequested = false;
+      this.core.initCpu();
+      // INIT: the BSP restarts at the reset vector, an AP waits for a start-up IPI (SDM vol. 3, 9.4).
+      if (i !== 0) v.waitingForSipi = true;
+    }
+    if (v.sipiVector >= 0) {
+      const vector = v.sipiVector;
+      v.sipiVector = -1;
+      if (v.waitingForSipi) {
+        v.waitingForSipi = false;
+        this.setState({ cs: { selector: vector << 8, base: vector << 12, limit: 0xffff, attr: 0x9b }, eip: 0, halted: false });
+      }
+    }
+    if (v.nmiRequested) { v.nmiRequested = false; this.core.injectNmi(); }
+  }
+
+  /** NMI to vCPU i (the LAPIC's NMI delivery mode). */
+  nmiVcpu(i: number): void {
+    if (i === this.running) this.core.injectNmi(); else this.vcpus[i]!.nmiRequested = true;
+  }
+  /** INIT to vCPU i. */
+  initVcpu(i: number): void {
+    const v = this.vcpus[i]!;
+    v.sipiVector = -1;
+    if (i === this.running) {
+      this.core.initCpu();
+      if (i !== 0) v.waitingForSipi = true;
+      this.requestStop({ kind: "budget" }); // the vCPU runs nothing more now; let the scheduler move on
+    } else {
+      v.initRequested = true;
+    }
+  }
+  /** Start-up IPI to vCPU i: if it waits after INIT, it starts in real mode at vector × 4096. */
+  startupVcpu(i: number, vector: number): void {
+    const v = this.vcpus[i]!;
+    if (!v.waitingForSipi && !v.initRequested) return; // ignored unless waiting (SDM vol. 3, 10.6.1)
+    v.sipiVector = vector & 0xff;
+    if (i === this.running) this.switchTo(i);
+  }
+
   private tcacheEnabled = true;
   /** Turn the translation cache on or off (results must not change; speed does). */
   setTranslationCache(on: boolean): void { this.tcacheEnabled = on; this.core.setTranslationCache(on); }
@@ -189,9 +291,26 @@ export class Vm {
   /**
    * Run until something stops the VM or `maxInstructions` have been
    * executed. Synchronous: callers that need to stay responsive call it with
-   * a bounded budget in a loop (see node/runner.ts).
+   * a bounded budget in a loop (see node/runner.ts). Several vCPUs take turns
+   * of {@link quantum} instructions on the one core, in index order, which
+   * keeps a deterministic VM deterministic.
    */
   run(maxInstructions = Infinity): StopReason {
+    let r: SliceEnd;
+    if (this.vcpus.length === 1) {
+      this.switchTo(0);
+      r = this.runSlice(maxInstructions);
+    } else {
+      r = this.runVcpus(maxInstructions);
+    }
+    if (r !== null && r !== "yield") { this.stopRequest = null; return r; }
+    const s = this.stopRequest ?? { kind: "budget" as const };
+    this.stopRequest = null;
+    return s;
+  }
+
+  /** The running vCPU until its budget is used, it stops the VM, or (multiprocessor) it halts or spins. */
+  private runSlice(maxInstructions: number): SliceEnd {
     const core = this.core;
     let left = maxInstructions;
     if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
@@ -206,13 +325,74 @@ export class Vm {
       if (code === ExitCode.Budget) { if (this.stopRequest) break; continue; }
       const exit = readExit(this.dataView(), this.exitBase, code);
       this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
-      const stop = this.handleExit(exit);
-      if (stop) return stop;
+      const r = this.handleExit(exit);
+      if (r) return r;
       if (this.stopRequest) break;
     }
-    const s = this.stopRequest ?? { kind: "budget" as const };
-    this.stopRequest = null;
-    return s;
+    return null;
+  }
+
+  private nextVcpu = 0;
+
+  /** Round-robin over the vCPUs that can run; when none can, let time pass (or report why not). */
+  private runVcpus(maxInstructions: number): SliceEnd {
+    const core = this.core;
+    const n = this.vcpus.length;
+    let left = maxInstructions;
+    while (left > 0) {
+      let ran = false;
+      for (let k = 0; k < n && left > 0; k++) {
+        const i = (this.nextVcpu + k) % n;
+        const v = this.vcpus[i]!;
+        if (!this.runnable(v)) continue;
+        this.switchTo(i);
+        if (v.waitingForSipi) continue;
+        const before = core.getRetired();
+        const r = this.runSlice(Math.min(this.quantum, left));
+        left -= Math.max(1, core.getRetired() - before);
+        v.halted = core.isHalted();
+        v.interruptsOn = (core.getEflags() & 0x200) !== 0;
+        ran = true;
+        if (r !== null && r !== "yield") { this.nextVcpu = (i + 1) % n; return r; }
+        if (this.stopRequest) { this.nextVcpu = (i + 1) % n; return null; }
+      }
+      this.nextVcpu = 0;
+      if (!ran) {
+        const r = this.idleAll();
+        if (r !== "continue") return r;
+      }
+    }
+    return null;
+  }
+
+  private runnable(v: Vcpu): boolean {
+    if (v.initRequested || v.sipiVector >= 0) return true;
+    if (v.waitingForSipi) return false;
+    if (!v.halted || v.nmiRequested) return true;
+    if (v.index === this.running && this.core.nmiIsPending()) return true;
+    return v.interruptsOn && (v.interrupts?.hasInterrupt() ?? false);
+  }
+
+  /** Every vCPU is halted or waiting for a start-up IPI: move time to the next timer, or say why nothing can run. */
+  private idleAll(): SliceEnd | "continue" {
+    if (this.vcpus.every((v) => v.waitingForSipi || !v.interruptsOn)) {
+      return { kind: "halted", message: "every vCPU halted with interrupts disabled (or waits for a start-up IPI)" };
+    }
+    const clock = this.clock;
+    const stuck = { kind: "halted" as const, message: "every vCPU halted waiting for an interrupt, and no timer is pending" };
+    if (!clock) return stuck;
+    clock.advanceTo(this.core.getRetired());
+    clock.runDue();
+    if (this.vcpus.some((v) => this.runnable(v))) return "continue";
+    const next = clock.nextDeadline();
+    if (next === Infinity) return stuck;
+    if (clock.mode === "deterministic") {
+      if (next > this.timeHorizonNs) { clock.skipTo(this.timeHorizonNs); return { kind: "idle", untilNs: next }; } // a VmGroup's horizon
+      clock.skipTo(next);
+      clock.runDue();
+      return "continue";
+    }
+    return { kind: "idle", untilNs: next };
   }
 
   /**
@@ -259,7 +439,7 @@ export class Vm {
     return { kind: "idle", untilNs: next };
   }
 
-  private handleExit(exit: VcpuExit): StopReason | null {
+  private handleExit(exit: VcpuExit): SliceEnd {
     const view = this.dataView();
     switch (exit.reason) {
       case "io-in": {
@@ -303,6 +483,8 @@ export class Vm {
       }
       case "hlt": {
         if (this.core.pendingInterrupt() >= 0 && this.core.interruptsEnabled()) return null;
+        if (this.core.nmiIsPending()) return null;
+        if (this.vcpus.length > 1) return this.interrupts?.hasInterrupt() && this.core.interruptsEnabled() ? null : "yield";
         if ((this.core.getEflags() & 0x200) !== 0) {
           const r = this.idle();
           if (r === "continue") return null; // an interrupt is waiting, or time moved to the next timer
@@ -323,6 +505,8 @@ export class Vm {
         return { kind: "unimplemented", message: describeUnimplemented(exit) };
       case "irq-window":
         return null;
+      case "pause":
+        return this.vcpus.length > 1 ? "yield" : null; // a spinning vCPU lets the others run
       case "budget":
         return null;
       case "ept-violation":

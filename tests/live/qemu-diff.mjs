@@ -285,9 +285,12 @@ const EXCLUDE1 = new Map([
 const EXCLUDE2 = new Map([
   [0xa1, "POP FS"], [0xa9, "POP GS"], [0xb2, "LSS"], [0xb4, "LFS"], [0xb5, "LGS"], // segment loads (above)
   [0xa2, "CPUID: the CPU models differ"], [0x31, "RDTSC: time"],
-  // CPU-model dependent encodings: QEMU executes them (0F 0D as a NOP Ev,
-  // 0F AE mod=3 as LFENCE/MFENCE/SFENCE — SSE2 is in QEMU's CPUID, not in
-  // ours), the core raises #UD like a CPU without those features.
+  // QEMU deviation: RDPMC is #UD in QEMU 7.2; the SDM says #GP(0) for an invalid counter (the core: no counters).
+  [0x33, "RDPMC"],
+  // CPU-model dependent encodings: QEMU executes 0F 0D as a NOP Ev and the
+  // memory forms of 0F AE (FXSAVE, LDMXCSR, CLFLUSH: SSE is in QEMU's CPUID,
+  // not in ours), where the core raises #UD like a CPU without those features
+  // (both execute the fences, 0F AE mod=3 /5-/7).
   [0x0d, "PREFETCHW/NOP (0F 0D)"], [0xae, "group 15 (fences, FXSAVE)"],
 ]);
 /** Group members (reg field) that are not generated. */
@@ -345,12 +348,11 @@ function veto(x, mode) {
  * (#UD, CPUID advertises none) and the kernels run with CR0.EM=1, under
  * which the SDM requires #UD for every MMX/SSE instruction; QEMU deviates
  * and executes some anyway (CVTPI2PD 66 0F 2A, MOVNTI 0F C3, ...), decoding a
- * ModRM out of the next instruction. RDPMC (0F 33) is #GP at CPL 3 on a CPU
- * that has it; the core, like a CPU without it, raises #UD.
+ * ModRM out of the next instruction.
  */
 function simdSpace(op) {
   return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
-    (op >= 0xc2 && op <= 0xc6) || (op >= 0xd0 && op <= 0xfe) || op === 0x33 || op === 0x38 || op === 0x3a;
+    (op >= 0xc2 && op <= 0xc6) || (op >= 0xd0 && op <= 0xfe) || op === 0x38 || op === 0x3a;
 }
 const CANDIDATES = [[], []];     // valid opcodes of each map
 const INVALID2 = [];             // 0F opcodes the table marks #UD

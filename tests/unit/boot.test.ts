@@ -279,6 +279,22 @@ describe("Multiboot a.out kludge", () => {
   });
 });
 
+describe("Multiboot kernel over the boot information (QEMU: the image is copied last)", () => {
+  it("loads a kernel at 0x8000 that covers 0x9000-0x9557 and keeps its bytes there", () => {
+    // kvm-unit-tests' realmode.flat is linked at 0x8000 and runs under QEMU.
+    const { image } = buildElf({ paddr: 0x8000, bss: 0x2000 });
+    const big = new Uint8Array(0x1800);
+    big.set(image);
+    new DataView(big.buffer).setUint32(68, big.length, true); // p_filesz: the whole 6 KiB
+    big.fill(0x5a, image.length);
+    const mem = new Ram(2 * MiB);
+    const e = loadMultiboot(big, mem, { cmdline: "" });
+    expect(e.eip).toBe(0x8000 + 96);
+    expect(mem.bytes.subarray(0x8000, 0x8000 + big.length)).toEqual(big);
+    expect(mem.bytes[0x9500]).toBe(0x5a);
+  });
+});
+
 describe("Multiboot memory errors", () => {
   it("rejects a segment outside RAM", () => {
     const { image } = buildElf({ paddr: 0x400000 });

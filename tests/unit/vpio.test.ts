@@ -73,7 +73,7 @@ async function rig(engine: "wasm" | "js", scripts: Script[], data: Uint8Array = 
     pc.loadKernel(GUEST, { path: "portscript.bin" });
     pc.vm.memory.write(0x10000, script.bytes());
     pc.vm.memory.write(0x30000, data);
-    pc.vm.addPortDevice(0x510, 1, { name: "checkpoint", read: () => 0, write: (_o, _s, v) => pc.vm.requestStop({ kind: "requested", why: `checkpoint ${v}` }) });
+    pc.vm.addPortDevice(0x5f0, 1, { name: "checkpoint", read: () => 0, write: (_o, _s, v) => pc.vm.requestStop({ kind: "requested", why: `checkpoint ${v}` }) });
     pcs.push(pc);
   }
   const link = new NicLink("card");

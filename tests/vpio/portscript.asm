@@ -8,7 +8,7 @@
 ;   1 OUT port,AL    (value)              7 REP INSD,  value = count -> results
 ;   2 OUT port,AX                          8 REP OUTSD, value = count <- data at 0x30000 (advancing)
 ;   3 OUT port,EAX                         9 wait: IN AL,port until AL & value (low byte) != 0
-;   4 IN AL,port   -> result (dword)      10 checkpoint: OUT 0x510,AL (the test's stop device)
+;   4 IN AL,port   -> result (dword)      10 checkpoint: OUT 0x5F0,AL (the test's stop device)
 ;   5 IN AX,port   -> result
 ; Results (dwords) at 0x20000 onward.
 ;
@@ -76,7 +76,7 @@ op_wait:
   jmp next
 op_checkpoint:
   mov eax, ecx
-  mov dx, 0x510
+  mov dx, 0x5f0
   out dx, al
   jmp next
 align 4

@@ -3,7 +3,7 @@
 // real and protected mode.
 import {
   protectedMode, cpl, setCpl, eip, setEip, reg32, setReg32, ESP, segSel, segLimit, CS, SS, DS, ES, FS, GS,
-  ss32, flagsRaw, VM, segBase, TR, NT, IOPL, IF, TF, RF, AC, ID, VIF, VIP, ARITH_FLAGS, DF, setSs32,
+  ss32, flagsRaw, VM, segBase, TR, NT, IOPL, IF, TF, RF, AC, ID, VIF, VIP, ARITH_FLAGS, DF, setSs32, setNmiBlocked,
 } from "../../state";
 import { getFlags, setFlags } from "../flags";
 import { readV, writeSys, readSys, push, pop, spPlus, getSP, setSP, segCheck } from "../access";
@@ -257,6 +257,7 @@ export function writableFlags(sz: i32): i32 {
 
 /** IRET / IRETD. */
 export function iret(sz: i32): void {
+  setNmiBlocked(false); // IRET ends NMI blocking, even when it faults (SDM vol. 3, 6.7.1)
   const v86 = (flagsRaw & VM) != 0;
   // In virtual-8086 mode IRET is IOPL-sensitive (no VME); at IOPL 3 it behaves as in real mode.
   if (v86 && (flagsRaw & IOPL) != IOPL) { raise(GP, 0); return; }

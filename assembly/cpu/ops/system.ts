@@ -262,6 +262,7 @@ export function group7(): void {
     if (reg == 4) { setReg(opsize, modrmRm, cr0 & (opsize == 2 ? 0xffff : -1)); return; } // SMSW r
     if (reg == 6) { if (!requireCpl0()) return; lmsw(getReg(2, modrmRm)); return; }
     if (modrm8() == 0xc1) { vmcall(); return; }
+    if (modrm8() == 0xf9) { rdtscp(); return; }
     raiseUD();
     return;
   }
@@ -315,7 +316,29 @@ const MSR_SYSENTER_ESP: i32 = 0x175;
 const MSR_SYSENTER_EIP: i32 = 0x176;
 const MSR_EFER: i32 = i32(0xc0000080); // i32(): the JS engine would keep the literal positive
 
-export function tscNow(): f64 { return tscOffset + retired; }
+const MSR_TSC_AUX: i32 = i32(0xc0000103);
+
+/**
+ * The TSC counts retired instructions (plus the VMM's offset), and `retired` moves
+ * only when run() returns: two reads inside one run() would be equal, which no
+ * CPU allows (kvm-unit-tests' tsc checks it). Every read is therefore at least
+ * one more than the last (deterministic: it depends on the reads alone).
+ */
+let tscLast: f64 = -1;
+export function tscNow(): f64 {
+  let t = tscOffset + retired;
+  if (t <= tscLast) t = tscLast + 1;
+  tscLast = t;
+  return t;
+}
+/** WRMSR TSC: the counter starts again from the value written. */
+function setTsc(v: f64): void { setTscOffset(v - retired); tscLast = v - 1; }
+/** Machine reset (index.ts). */
+export function resetTsc(): void { tscLast = -1; tscAux = 0; }
+
+/** IA32_TSC_AUX (per vCPU; RDTSCP returns it in ECX, Linux keeps the CPU number there). */
+export let tscAux: i32 = 0;
+export function setTscAux(v: i32): void { tscAux = v; }
 
 export function rdtsc(): void {
   if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode) { raise(GP, 0); return; }
@@ -323,6 +346,18 @@ export function rdtsc(): void {
   setReg32(EAX, f64lo(t));
   setReg32(EDX, f64hi(t));
 }
+
+/** RDTSCP (0F 01 F9): RDTSC plus IA32_TSC_AUX in ECX. */
+function rdtscp(): void {
+  if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode) { raise(GP, 0); return; }
+  const t = tscNow();
+  setReg32(EAX, f64lo(t));
+  setReg32(EDX, f64hi(t));
+  setReg32(ECX, tscAux);
+}
+
+/** RDPMC: this CPU has no performance counters (CPUID leaf 0AH is zero), so every ECX is invalid: #GP(0). */
+export function rdpmc(): void { raise(GP, 0); }
 
 
 /** MSRs the core implements; everything else exits to the VMM, which answers or injects #GP. */
@@ -335,6 +370,7 @@ export function rdmsr(): void {
     case MSR_SYSENTER_ESP: setReg32(EAX, sysenterEsp); setReg32(EDX, 0); return;
     case MSR_SYSENTER_EIP: setReg32(EAX, sysenterEip); setReg32(EDX, 0); return;
     case MSR_EFER: setReg32(EAX, efer); setReg32(EDX, 0); return;
+    case MSR_TSC_AUX: setReg32(EAX, tscAux); setReg32(EDX, 0); return;
   }
   if (takeResponse(EXIT_RDMSR, idx, 8)) {
     if (responseFault()) { raise(GP, 0); return; }
@@ -350,7 +386,8 @@ export function wrmsr(): void {
   if (!requireCpl0()) return;
   const idx = reg32(ECX), lo = reg32(EAX), hi = reg32(EDX);
   switch (idx) {
-    case MSR_TSC: setTscOffset(f64(u32(lo)) + f64(u32(hi)) * 4294967296.0 - retired); return;
+    case MSR_TSC: setTsc(f64(u32(lo)) + f64(u32(hi)) * 4294967296.0); return;
+    case MSR_TSC_AUX: if (hi != 0) { raise(GP, 0); return; } tscAux = lo; return;
     case MSR_SYSENTER_CS: setSysenterCs(lo & 0xffff); return;
     case MSR_SYSENTER_ESP: setSysenterEsp(lo); return;
     case MSR_SYSENTER_EIP: setSysenterEip(lo); return;
@@ -380,7 +417,20 @@ const FEAT_SEP: i32 = 1 << 11;
 const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
 const FEAT_PAE: i32 = 1 << 6;
+const FEAT_APIC: i32 = 1 << 9;
+const FEAT_ECX_TSC_DEADLINE: i32 = 1 << 24;
+
+/**
+ * The VMM's local APIC (src/devices/lapic.ts), when the machine has one: CPUID.1 then
+ * reports it (EDX.APIC, ECX.TSC-deadline, which that APIC implements) and this vCPU's
+ * initial APIC ID in EBX[31:24].
+ */
+let cpuidApic: bool = false;
+export let initialApicId: i32 = 0;
+export function setCpuidApic(present: bool, apicId: i32): void { cpuidApic = present; initialApicId = apicId & 0xff; }
+export function setInitialApicId(id: i32): void { initialApicId = id & 0xff; }
 const EXT_FEAT_NX: i32 = 1 << 20;
+const EXT_FEAT_RDTSCP: i32 = 1 << 27;
 // i32(): leaves above 0x7fffffff must compare equal to the signed register value in the JS engine too.
 const LEAF_EXT_MAX: i32 = i32(0x80000000);
 const LEAF_EXT_FEATURES: i32 = i32(0x80000001);
@@ -405,9 +455,10 @@ export function cpuid(): void {
       a = 0x0633; // family 6, model 3, stepping 3
       d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
+      if (cpuidApic) { d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24; }
       break;
     case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
-    case LEAF_EXT_FEATURES: d = EXT_FEAT_NX; break;
+    case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
     default: break; // unknown leaves read as zero
   }
   setReg32(EAX, a); setReg32(EBX, b); setReg32(ECX, c); setReg32(EDX, d);

@@ -1,0 +1,128 @@
+// CPU details the test suites found (issue #16 item 4), on both engines, which must
+// agree. Expected values come from the Intel SDM and from hardware behaviour that
+// test386.asm (checked on real 386/486 CPUs) and Bochs document:
+// - a task switch into a 16-bit TSS loads the 16-bit registers and leaves 0xFFFF in
+//   the upper halves of the general registers (test386.asm POST 22h; Bochs
+//   task.cc; QEMU 7.2 keeps the old halves, so it is no oracle here);
+// - RDTSC: "the processor monotonically increments the time-stamp counter MSR
+//   every clock cycle" (SDM vol. 3, 18.17): two reads differ;
+// - RDTSCP returns IA32_TSC_AUX (MSR C000_0103H) in ECX; CPUID.80000001H:EDX[27];
+// - RDPMC with an invalid counter in ECX raises #GP(0) (SDM vol. 2, RDPMC), and this
+//   CPU has no counters (CPUID leaf 0AH reads zero);
+// - REP string instructions are interruptible between elements (SDM vol. 2, REP),
+//   so any count over MMIO completes.
+import { describe, it, expect } from "vitest";
+import { createEngine } from "../../src/node/engines.js";
+import { BareMachine } from "../../src/machine/bare.js";
+import { Pc } from "../../src/machine/pc.js";
+import { Attr } from "../../src/vmm/cpu-state.js";
+import { ENGINES } from "../helpers.js";
+import type { EngineKind } from "../../src/engine/engine.js";
+
+const flat = (sel: number, attr: number) => ({ selector: sel, base: 0, limit: 0xffffffff, attr });
+const RAM = 2 << 20;
+
+/** An 8-byte segment descriptor. */
+function descriptor(base: number, limit: number, access: number, flags: number): number[] {
+  const lo = ((base & 0xffff) << 16) | (limit & 0xffff);
+  const hi = ((base >>> 16) & 0xff) | (access << 8) | (limit & 0xf0000) | (flags << 20) | (base & 0xff000000);
+  return [...le32(lo), ...le32(hi)];
+}
+function le32(v: number): number[] { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
+
+/** Flat 32-bit protected mode; GDT at 0x2000 (null, code 0x08, data 0x10, extra from 0x18), IDT at 0x2800 with #GP → 0x1f00 (HLT). */
+async function protectedMachine(kind: EngineKind, extraGdt: number[] = []): Promise<BareMachine> {
+  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
+  const gdt = [0, 0, 0, 0, 0, 0, 0, 0, ...descriptor(0, 0xfffff, 0x9b, 0xc), ...descriptor(0, 0xfffff, 0x93, 0xc), ...extraGdt];
+  m.writeMemory(0x2000, gdt);
+  const gate = [0x1f00 & 0xff, 0x1f00 >> 8, 0x08, 0, 0, 0x8e, 0, 0]; // 32-bit interrupt gate, CS 0x08, offset 0x1f00
+  m.writeMemory(0x2800 + 13 * 8, gate);
+  m.writeMemory(0x1f00, [0xf4]);
+  m.setState({
+    cr0: 0x11, gdtr: { base: 0x2000, limit: gdt.length - 1 }, idtr: { base: 0x2800, limit: 0x7ff },
+    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+    esp: 0x8000, eip: 0x1000, eflags: 2, halted: false,
+  });
+  return m;
+}
+
+async function run(kind: EngineKind, code: number[], regs: Record<string, number> = {}, extraGdt: number[] = []) {
+  const m = await protectedMachine(kind, extraGdt);
+  m.setState(regs);
+  m.writeMemory(0x1000, code);
+  const stop = m.step(10_000);
+  return { m, stop, s: m.getState() };
+}
+
+describe.each(ENGINES)("CPU details (%s engine)", (kind) => {
+  it("a task switch into a 16-bit TSS leaves 0xFFFF in the upper halves of the general registers", async () => {
+    // GDT 0x18: the current 32-bit TSS at 0x3000 (busy), 0x20: a 16-bit TSS at 0x3100 (available).
+    const extra = [...descriptor(0x3000, 0x67, 0x8b, 0), ...descriptor(0x3100, 0x2b, 0x81, 0)];
+    const m = await protectedMachine(kind, extra);
+    const tss16 = new Uint8Array(0x2c);
+    const dv = new DataView(tss16.buffer);
+    dv.setUint16(0x0e, 0x1100, true); // IP: HLT
+    dv.setUint16(0x10, 0x0002, true); // FLAGS
+    [0x1111, 0x2222, 0x3333, 0x4444, 0x7000, 0x6666, 0x7777, 0x8888].forEach((v, i) => dv.setUint16(0x12 + 2 * i, v, true));
+    dv.setUint16(0x22, 0x10, true); dv.setUint16(0x24, 0x08, true); dv.setUint16(0x26, 0x10, true); dv.setUint16(0x28, 0x10, true);
+    m.writeMemory(0x3100, tss16);
+    m.writeMemory(0x1100, [0xf4]);
+    m.writeMemory(0x1000, [0xea, 0, 0, 0, 0, 0x20, 0]); // jmp far 0x20:0
+    m.setState({
+      tr: { selector: 0x18, base: 0x3000, limit: 0x67, attr: 0x8b },
+      eax: 0xa5a50000, ecx: 0xa5a50000, edx: 0xa5a50000, ebx: 0xa5a50000, ebp: 0xa5a50000, esi: 0xa5a50000, edi: 0xa5a50000,
+    });
+    expect(m.step(10).kind).toBe("halted");
+    const s = m.getState();
+    expect(s.tr.selector).toBe(0x20);
+    expect([s.eax, s.ecx, s.edx, s.ebx, s.esp, s.ebp, s.esi, s.edi]).toEqual(
+      [0xffff1111, 0xffff2222, 0xffff3333, 0xffff4444, 0xffff7000, 0xffff6666, 0xffff7777, 0xffff8888]);
+  });
+
+  it("RDTSC advances between two reads in one run", async () => {
+    // rdtsc; mov ebx,eax; mov esi,edx; rdtsc; hlt
+    const { s } = await run(kind, [0x0f, 0x31, 0x89, 0xc3, 0x89, 0xd6, 0x0f, 0x31, 0xf4]);
+    const first = s.esi * 2 ** 32 + s.ebx, second = s.edx * 2 ** 32 + s.eax;
+    expect(second).toBeGreaterThan(first);
+  });
+
+  it("RDTSCP returns IA32_TSC_AUX in ECX, and CPUID says it exists", async () => {
+    // wrmsr (TSC_AUX = 0x1234); xor ecx,ecx; rdtscp; mov esi,ecx; mov eax,0x80000001; cpuid; hlt
+    const { s } = await run(kind, [0x0f, 0x30, 0x31, 0xc9, 0x0f, 0x01, 0xf9, 0x89, 0xce, 0xb8, 0x01, 0, 0, 0x80, 0x0f, 0xa2, 0xf4],
+      { ecx: 0xc0000103, eax: 0x1234, edx: 0 });
+    expect(s.esi).toBe(0x1234);
+    expect((s.edx >>> 27) & 1).toBe(1);
+  });
+
+  it("RDPMC raises #GP(0): there are no performance counters", async () => {
+    const { m, s } = await run(kind, [0x0f, 0x33, 0xf4], { ecx: 0 });
+    expect(s.eip).toBe(0x1f01); // the #GP handler's HLT
+    expect(s.esp).toBe(0x8000 - 16); // error code, EIP, CS, EFLAGS
+    const frame = new DataView(m.readMemory(s.esp, 8).buffer);
+    expect(frame.getUint32(0, true)).toBe(0); // #GP(0)
+    expect(frame.getUint32(4, true)).toBe(0x1000); // the faulting RDPMC
+  });
+
+  it("REP MOVS, STOS, CMPS and LODS over more than 16 MMIO elements complete", async () => {
+    const ram = 4 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, onSerial() {} });
+    const regs = { cr0: 0x11, cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32), eflags: 2 };
+    const progs: [string, number[]][] = [
+      // mov esi,0xE0000000 (unbacked: reads all ones); mov edi,0x5000; mov ecx,100; rep movsd; hlt
+      ["movsd from unbacked memory", [0xbe, 0, 0, 0, 0xe0, 0xbf, 0, 0x50, 0, 0, 0xb9, 100, 0, 0, 0, 0xf3, 0xa5, 0xf4]],
+      // the VGA window (MMIO on a PC) to unbacked memory, byte by byte
+      ["movsb MMIO to MMIO", [0xbe, 0, 0, 0x0a, 0, 0xbf, 0, 0, 0, 0xe0, 0xb9, 100, 0, 0, 0, 0xf3, 0xa4, 0xf4]],
+      ["stosd to MMIO", [0xbf, 0, 0, 0x0a, 0, 0xb9, 100, 0, 0, 0, 0xf3, 0xab, 0xf4]],
+      ["repe cmpsb MMIO", [0xbe, 0, 0, 0, 0xe0, 0xbf, 0, 0, 0, 0xe1, 0xb9, 100, 0, 0, 0, 0xf3, 0xa6, 0xf4]],
+      ["lodsb MMIO", [0xbe, 0, 0, 0, 0xe0, 0xb9, 100, 0, 0, 0, 0xf3, 0xac, 0xf4]],
+    ];
+    for (const [name, code] of progs) {
+      pc.vm.setState({ ...regs, eip: 0x1000, halted: false });
+      pc.vm.writePhysical(0x1000, Uint8Array.from(code));
+      const stop = pc.vm.run(100_000);
+      expect(stop.kind, name).toBe("halted");
+      expect(pc.vm.getState().ecx, name).toBe(0);
+    }
+    expect(Array.from(pc.vm.readPhysical(0x5000, 400)).every((b) => b === 0xff)).toBe(true);
+  });
+});
