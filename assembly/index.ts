@@ -25,7 +25,7 @@ import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnable
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
-import { setCpuidExitAll } from "./cpu/ops/system";
+import { setCpuidExitAll, cpuidBuiltin, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { DR } from "./layout";
 
 export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
@@ -188,6 +188,11 @@ export function addMmioRange(start: i32, length: i32): bool { const ok = addMmio
 export function clearMmioRanges(): void { clearMmio(); tcFlushAll(); invalidateFetch(); }
 export function setA20(enabled: bool): void { setA20Mask(enabled); tlbFlush(false); invalidateFetch(); }
 export function interceptCpuid(all: bool): void { setCpuidExitAll(all); }
+/** The CPU's own answer to CPUID leaf/subleaf (what it returns without interception): register i = 0..3 (EAX..EDX). */
+export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
+  cpuidBuiltin(leaf, sub);
+  return i == 0 ? cpuidOut0 : i == 1 ? cpuidOut1 : i == 2 ? cpuidOut2 : cpuidOut3;
+}
 /** Call after the VMM or a device wrote guest RAM: cached code there is dropped. */
 export function notifyPhysWrite(pa: i32, len: i32): void { invalidateCodeRange(pa, len); }
 /** Drop all cached translations (TLB and translation cache). */

@@ -61,10 +61,8 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();
-      if (o.until && !matched) {
-        serialTail = (serialTail + String.fromCharCode(b)).slice(-4096);
-        if (o.until.test(serialTail)) { matched = true; pc.vm.requestStop({ kind: "requested", why: "until" }); }
-      }
+      serialTail = serialTail.length >= 8192 ? serialTail.slice(-4096) + String.fromCharCode(b) : serialTail + String.fromCharCode(b);
+      if (o.until && !matched && o.until.test(serialTail.slice(-4096))) { matched = true; pc.vm.requestStop({ kind: "requested", why: "until" }); }
     },
     onDebugcon: o.debugcon ? (b) => {
       if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else { out.push(b); }
@@ -119,7 +117,12 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
       process.stderr.write(`symbiont: the guest reset the machine (${outcome.why}); restarting\n`);
       return runCommand(guest, o, resets + 1);
     case "idle": return 0;
-    case "shutdown": case "unimplemented": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "shutdown": case "unimplemented": case "device-error": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "guest-panic": {
+      const line = /Kernel panic - not syncing: ([^\r\n]*)/.exec(serialTail)?.[1];
+      process.stderr.write(`symbiont: ${outcome.message}${line ? `: ${line.replace(/ \]---$/, "")}` : ""}\n`);
+      return EXIT_GUEST_ERROR;
+    }
     case "suspended": process.stderr.write(`symbiont: the vCPU is suspended (${outcome.why}) with nothing to resume it\n`); return EXIT_GUEST_ERROR;
     case "budget": return 0;
   }

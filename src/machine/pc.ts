@@ -16,8 +16,13 @@
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
  * | 0xE9          | debugcon (when an output is given)                   |
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
+ * | PCI 00:03.0 …  | pvpanic, then the virtio devices asked for (disks, console, rng); BARs and IRQs as pci-slots.ts assigns |
  *
- * There is no local APIC (CPUID says so), so Linux uses the 8259A pair.
+ * The KVM paravirtual CPUID leaves and kvmclock (paravirt/kvm.ts) are on
+ * unless `kvmParavirt: false`.
+ *
+ * There is no local APIC (CPUID says so), so Linux uses the 8259A pair;
+ * PCI interrupts reach it through the PIIX3's PIRQ routing (pci-slots.ts).
  *
  * @module
  */
@@ -37,7 +42,16 @@ import { I8254 } from "../devices/i8254.js";
 import { Mc146818 } from "../devices/mc146818.js";
 import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
-import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
+import { PciBus, PciHost, createI440fx, Piix3IsaBridge, PciIntxRouter } from "../devices/pci.js";
+import { PciSlots } from "./pci-slots.js";
+import { KvmParavirt } from "../paravirt/kvm.js";
+import { PvPanic } from "../devices/pvpanic.js";
+import type { BlockBackend } from "../devices/block/backend.js";
+import type { VirtioDevice } from "../devices/virtio/device.js";
+import { VirtioPci } from "../devices/virtio/pci.js";
+import { VirtioBlk } from "../devices/virtio/blk.js";
+import { VirtioConsole } from "../devices/virtio/console.js";
+import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 
@@ -56,6 +70,25 @@ export interface PcOptions {
   startEpochSeconds?: number;
   /** Add QEMU's pc-testdev (MMIO 0xFF000000-0xFF00FFFF, ports 0xE0-0xEB, 0x2000-0x2017), as `-device pc-testdev`. */
   testdev?: boolean;
+  /** Disks, in order (virtio: /dev/vda, vdb …). */
+  disks?: DiskOptions[];
+  /** Add a virtio console (the guest's hvc0); its output goes here, input through `pc.virtioConsole.receive()`. */
+  onVirtioConsole?(bytes: Uint8Array): void;
+  /** Add virtio-rng (host entropy; a fixed seed when the clock is deterministic). */
+  rng?: boolean;
+  /** QEMU's pvpanic device (default true): a guest kernel panic stops run() with { kind: "guest-panic" }. */
+  pvpanic?: boolean;
+  /** KVM's paravirtual CPUID leaves and kvmclock (default true). */
+  kvmParavirt?: boolean;
+}
+
+/** A disk of the PC. */
+export interface DiskOptions {
+  backend: BlockBackend;
+  /** "virtio" (default): virtio-blk; "ide": PIIX3 IDE. */
+  interface?: "virtio" | "ide";
+  /** Serial number the guest sees (virtio-blk GET_ID). */
+  serial?: string;
 }
 
 export class Pc {
@@ -68,8 +101,20 @@ export class Pc {
   readonly rtc: Mc146818;
   readonly kbc: I8042;
   readonly pci = new PciBus();
+  /** PCI slots, BAR assignment and the one entry point for PCI interrupts (pci-slots.ts). */
+  readonly pciSlots: PciSlots;
+  /** Virtio devices in the order they were plugged in. */
+  readonly virtio: VirtioPci[] = [];
+  /** virtio-blk devices (disks with interface "virtio"), in order. */
+  readonly virtioBlk: VirtioBlk[] = [];
+  readonly virtioConsole: VirtioConsole | null = null;
+  readonly rng: VirtioRng | null = null;
+  readonly pvpanic: PvPanic | null = null;
+  readonly kvm: KvmParavirt | null = null;
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
+  /** Device errors reported so far (a virtio device put in NEEDS_RESET, a failed disk image). */
+  readonly deviceErrors: string[] = [];
 
   constructor(opts: PcOptions) {
     const vm = new Vm(opts.engine, opts.ramBytes);
@@ -100,7 +145,16 @@ export class Pc {
     vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
     vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
     this.pci.add(0, 0, createI440fx());
-    this.pci.add(1, 0, new Piix3IsaBridge());
+    const isa: Piix3IsaBridge = new Piix3IsaBridge({ onConfigWrite: () => intx.reroute() });
+    const intx = new PciIntxRouter(isa, (irq, level) => pic.setIrq(irq, level));
+    this.pci.add(1, 0, isa);
+    PciSlots.routePirqs(isa, pic);
+    this.pciSlots = new PciSlots(this.pci, intx, {
+      mapPorts: (base, len, dev) => vm.addPortDevice(base, len, dev),
+      unmapPorts: (dev) => vm.ports.unregister(dev),
+      mapMmio: (base, len, dev) => vm.addMmioDevice(base, len, dev),
+      unmapMmio: (dev) => vm.removeMmioDevice(dev),
+    });
     vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, new ResetControl((kind) => reset(`0xCF9 ${kind} reset`))));
 
     this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => pic.setIrq(4, l) });
@@ -119,6 +173,44 @@ export class Pc {
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
     if (opts.testdev) new PcTestdev({ setIrq: (n, l) => pic.setIrq(n, l) }).attach(vm);
+
+    if (opts.kvmParavirt ?? true) this.kvm = new KvmParavirt(vm, { clock, bootEpochSeconds: start });
+    if (opts.pvpanic ?? true) {
+      const p = new PvPanic(() => vm.requestStop({ kind: "guest-panic", message: "the guest kernel panicked (pvpanic)" }));
+      this.pciSlots.add(p.pci);
+      p.attach(this.pciSlots.addressSpaces);
+      this.pvpanic = p;
+    }
+    for (const d of opts.disks ?? []) this.addDisk(d);
+    if (opts.onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole(opts.onVirtioConsole));
+    if (opts.rng) this.rng = this.addVirtio(new VirtioRng(mode === "deterministic" ? seededEntropy(start) : hostEntropy));
+  }
+
+  /**
+   * Plug a virtio device into the next free PCI slot behind the virtio PCI
+   * transport (its pin routed like any PCI function's). Returns the device.
+   */
+  addVirtio<D extends VirtioDevice>(device: D): D {
+    const slot = this.pciSlots.freeSlot();
+    const t = new VirtioPci(device, {
+      memory: this.vm.memory,
+      setIntx: (level) => this.pciSlots.intx(slot, 0, level),
+      onError: (message) => this.deviceErrors.push(message),
+    });
+    this.pciSlots.add(t.pci, slot);
+    t.attach(this.pciSlots.addressSpaces);
+    this.virtio.push(t);
+    return device;
+  }
+
+  /** Add a disk (what `disks` does at construction). */
+  addDisk(d: DiskOptions): void {
+    const fatal = (message: string) => {
+      this.deviceErrors.push(message);
+      this.vm.requestStop({ kind: "device-error", message });
+    };
+    if ((d.interface ?? "virtio") === "ide") throw new Error("unimplemented: IDE disks (use interface virtio)");
+    this.virtioBlk.push(this.addVirtio(new VirtioBlk(d.backend, { serial: d.serial, onFatal: fatal })));
   }
 
   private guestMemory() {
