@@ -16,7 +16,7 @@
  */
 import type { AccessSize } from "../../vmm/bus.js";
 import { type BlockBackend, DiskError, SECTOR } from "../block/backend.js";
-import { type VirtioContext, type VirtioDevice, VIRTIO_ID_BLOCK, bit, readConfigBytes } from "./device.js";
+import { QueueDevice, type VirtioDevice, VIRTIO_ID_BLOCK, bit, readConfigBytes } from "./device.js";
 import { type DescriptorChain, type Virtqueue, VirtqueueError } from "./virtqueue.js";
 
 const F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9;
@@ -40,7 +40,7 @@ export interface BlockStats {
   flushes: number;
 }
 
-export class VirtioBlk implements VirtioDevice {
+export class VirtioBlk extends QueueDevice implements VirtioDevice {
   readonly name = "virtio-blk";
   readonly deviceId = VIRTIO_ID_BLOCK;
   readonly pciClass = 0x010000; // mass storage, SCSI (as QEMU's virtio-blk-pci)
@@ -49,10 +49,9 @@ export class VirtioBlk implements VirtioDevice {
   readonly configSize = 0x24;
   readonly stats: BlockStats = { readBytes: 0, writtenBytes: 0, requests: 0, flushes: 0 };
   private readonly config = new Uint8Array(0x24);
-  private ctx: VirtioContext | null = null;
-  private queue: Virtqueue | null = null;
 
   constructor(readonly backend: BlockBackend, private readonly opts: VirtioBlkOptions = {}) {
+    super();
     this.features = bit(F_SEG_MAX) | bit(F_BLK_SIZE) | bit(F_FLUSH) | (backend.readOnly ? bit(F_RO) : 0n);
     const dv = new DataView(this.config.buffer);
     const sectors = Math.floor(backend.size / SECTOR);
@@ -75,25 +74,8 @@ export class VirtioBlk implements VirtioDevice {
     // Only `writeback` (CONFIG_WCE) is writable, and it is not offered.
   }
 
-  activate(ctx: VirtioContext, queues: readonly Virtqueue[]): void {
-    this.ctx = ctx;
-    this.queue = queues[0]!;
-  }
-
-  reset(): void {
-    this.ctx = null;
-    this.queue = null;
-  }
-
   notify(): void {
-    const q = this.queue, ctx = this.ctx;
-    if (!q || !ctx) return;
-    let chain: DescriptorChain | null;
-    while ((chain = q.pop()) !== null) {
-      const written = this.request(q, chain);
-      q.push(chain, written);
-    }
-    ctx.used(q);
+    this.drain(0, (q, chain) => this.request(q, chain));
   }
 
   /** Serve one request; returns the bytes written into the chain (data + status). */

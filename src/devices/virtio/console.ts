@@ -10,37 +10,29 @@
  *
  * @module
  */
-import { type VirtioContext, type VirtioDevice, VIRTIO_ID_CONSOLE } from "./device.js";
-import type { Virtqueue } from "./virtqueue.js";
+import { QueueDevice, type VirtioDevice, VIRTIO_ID_CONSOLE } from "./device.js";
 
 const RECEIVEQ = 0, TRANSMITQ = 1;
 const MAX_PENDING = 64 * 1024;
 
-export class VirtioConsole implements VirtioDevice {
+export class VirtioConsole extends QueueDevice implements VirtioDevice {
   readonly name = "virtio-console";
   readonly deviceId = VIRTIO_ID_CONSOLE;
   readonly pciClass = 0x078000; // simple communication controller, other (QEMU's virtio-serial-pci)
   readonly features = 0n;
   readonly queueSizes = [128, 128];
   readonly configSize = 12; // cols, rows, max_nr_ports, emerg_wr (none offered: all read 0)
-  private ctx: VirtioContext | null = null;
-  private queues: readonly Virtqueue[] = [];
   private pending: number[] = [];
 
-  constructor(private readonly onOutput: (bytes: Uint8Array) => void) {}
+  constructor(private readonly onOutput: (bytes: Uint8Array) => void) {
+    super();
+  }
 
   readConfig(): number { return 0; }
   writeConfig(): void {}
 
-  activate(ctx: VirtioContext, queues: readonly Virtqueue[]): void {
-    this.ctx = ctx;
-    this.queues = queues;
+  protected override activated(): void {
     this.deliver();
-  }
-
-  reset(): void {
-    this.ctx = null;
-    this.queues = [];
   }
 
   /** Host input for the guest (the terminal's keystrokes). */
@@ -48,6 +40,11 @@ export class VirtioConsole implements VirtioDevice {
     for (let i = 0; i < bytes.length; i++) this.pending.push(bytes[i]! & 0xff);
     if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
     this.deliver();
+  }
+
+  /** Bytes of input it can still hold (the host console's flow control). */
+  get receiveSpace(): number {
+    return MAX_PENDING - this.pending.length;
   }
 
   /** Bytes of input waiting for receive buffers. */
@@ -61,25 +58,15 @@ export class VirtioConsole implements VirtioDevice {
   }
 
   private transmit(): void {
-    const q = this.queues[TRANSMITQ], ctx = this.ctx;
-    if (!q || !ctx) return;
-    let chain;
-    while ((chain = q.pop()) !== null) {
+    this.drain(TRANSMITQ, (q, chain) => {
       const data = q.read(chain);
       if (data.length > 0) this.onOutput(data);
-      q.push(chain, 0);
-    }
-    ctx.used(q);
+      return 0;
+    });
   }
 
   private deliver(): void {
-    const q = this.queues[RECEIVEQ], ctx = this.ctx;
-    if (!q || !ctx || this.pending.length === 0) return;
-    let chain;
-    while (this.pending.length > 0 && (chain = q.pop()) !== null) {
-      const take = this.pending.splice(0, chain.writableBytes);
-      q.push(chain, q.write(chain, 0, Uint8Array.from(take)));
-    }
-    ctx.used(q);
+    if (this.pending.length === 0) return;
+    this.drain(RECEIVEQ, (q, chain) => q.write(chain, 0, Uint8Array.from(this.pending.splice(0, chain.writableBytes))), () => this.pending.length > 0);
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { AccessSize } from "../../vmm/bus.js";
 import type { GuestMemory } from "../../vmm/memory.js";
-import type { Virtqueue } from "./virtqueue.js";
+import type { DescriptorChain, Virtqueue } from "./virtqueue.js";
 
 /** Virtio device IDs (§5). */
 export const VIRTIO_ID_NET = 1;
@@ -65,6 +65,42 @@ export interface VirtioDevice {
   notify(index: number): void;
   /** Device reset (status 0): forget queues and in-flight state. */
   reset(): void;
+}
+
+/**
+ * What every device keeps between DRIVER_OK and reset (its context and
+ * queues) and the loop every queue handler runs: take each available chain,
+ * serve it, return it, then interrupt if the driver wants.
+ */
+export abstract class QueueDevice {
+  protected ctx: VirtioContext | null = null;
+  protected queues: readonly Virtqueue[] = [];
+
+  activate(ctx: VirtioContext, queues: readonly Virtqueue[]): void {
+    this.ctx = ctx;
+    this.queues = queues;
+    this.activated();
+  }
+
+  reset(): void {
+    this.ctx = null;
+    this.queues = [];
+  }
+
+  /** Called after {@link activate}. */
+  protected activated(): void {}
+
+  /**
+   * Serve the available chains of queue `index` while `more()` says so;
+   * `serve` returns the bytes it wrote into the chain.
+   */
+  protected drain(index: number, serve: (q: Virtqueue, chain: DescriptorChain) => number, more: () => boolean = () => true): void {
+    const q = this.queues[index], ctx = this.ctx;
+    if (!q || !ctx) return;
+    let chain: DescriptorChain | null;
+    while (more() && (chain = q.pop()) !== null) q.push(chain, serve(q, chain));
+    ctx.used(q);
+  }
 }
 
 /** Read `size` bytes at `offset` of a little-endian configuration byte array (bytes past its end read 0). */

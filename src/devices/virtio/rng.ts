@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { type VirtioContext, type VirtioDevice, VIRTIO_ID_RNG } from "./device.js";
-import type { Virtqueue } from "./virtqueue.js";
+import { QueueDevice, type VirtioDevice, VIRTIO_ID_RNG } from "./device.js";
 
 /** Largest request served at once (Linux asks for at most a page or so). */
 const MAX_REQUEST = 64 * 1024;
@@ -37,7 +36,7 @@ export function seededEntropy(seed: number): EntropySource {
   };
 }
 
-export class VirtioRng implements VirtioDevice {
+export class VirtioRng extends QueueDevice implements VirtioDevice {
   readonly name = "virtio-rng";
   readonly deviceId = VIRTIO_ID_RNG;
   readonly pciClass = 0x00ff00; // unclassified, as QEMU's virtio-rng-pci
@@ -46,35 +45,21 @@ export class VirtioRng implements VirtioDevice {
   readonly configSize = 0;
   /** Bytes handed to the guest. */
   bytesServed = 0;
-  private ctx: VirtioContext | null = null;
-  private queue: Virtqueue | null = null;
 
-  constructor(private readonly source: EntropySource = hostEntropy) {}
+  constructor(private readonly source: EntropySource = hostEntropy) {
+    super();
+  }
 
   readConfig(): number { return 0; }
   writeConfig(): void {}
 
-  activate(ctx: VirtioContext, queues: readonly Virtqueue[]): void {
-    this.ctx = ctx;
-    this.queue = queues[0]!;
-  }
-
-  reset(): void {
-    this.ctx = null;
-    this.queue = null;
-  }
-
   notify(): void {
-    const q = this.queue, ctx = this.ctx;
-    if (!q || !ctx) return;
-    let chain;
-    while ((chain = q.pop()) !== null) {
+    this.drain(0, (q, chain) => {
       const bytes = new Uint8Array(Math.min(chain.writableBytes, MAX_REQUEST));
       this.source(bytes);
       const n = q.write(chain, 0, bytes);
       this.bytesServed += n;
-      q.push(chain, n);
-    }
-    ctx.used(q);
+      return n;
+    });
   }
 }
