@@ -1,5 +1,6 @@
-// Debian's kernel on Symbiont's paravirtual devices, in one shared boot (CI time):
-// virtio-blk (mke2fs, files, sync on a raw image; a second disk under --snapshot),
+// Debian's kernel on Symbiont's paravirtual and emulated devices, in one shared boot (CI time):
+// virtio-blk (mke2fs, files, sync on a raw image; a second disk under --snapshot), PIIX3 IDE
+// through ata_piix (mke2fs, files, sync; bus-master DMA),
 // kvm-clock, virtio-rng, virtio-console (hvc0), and pvpanic (the guest panics at the
 // end through sysrq). Oracles: Debian's e2fsprogs on the host (e2fsck -fn, debugfs
 // -R "cat …"), the guest's own /sys and /proc, the TSC frequency the clock is
@@ -37,6 +38,13 @@ const SCRIPT = [
   "seq 1 40000 > /mnt/numbers.txt",
   "mkdir /mnt/dir && cp /mnt/numbers.txt /mnt/dir/copy.txt",
   "umount /mnt",
+  "echo ATA=$(dmesg | grep -o 'ata1: PATA max MWDMA2 cmd 0x1f0 ctl 0x3f6 bmdma 0x[0-9a-f]* irq 14')",
+  "echo ATA-MODE=$(dmesg | grep -o 'ata1.00: configured for [A-Z0-9]*')",
+  "mke2fs -q /dev/sda",
+  "mount -t ext2 /dev/sda /mnt",
+  "echo 'hello from ide' > /mnt/hello.txt",
+  "seq 1 30000 > /mnt/numbers.txt",
+  "umount /mnt",
   "sync",
   "echo SNAP-BEFORE=$(dd if=/dev/vdb bs=4096 count=16 2>/dev/null | md5sum | cut -c1-32)",
   "dd if=/dev/zero of=/dev/vdb bs=4096 count=16 2>/dev/null && sync",
@@ -57,16 +65,18 @@ const SCRIPT = [
 
 interface Run { serial: string; hvc: string; stop: StopReason; pc: Pc }
 
-describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run npm run images)"} on virtio devices`, () => {
+describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run npm run images)"} on virtio and IDE devices`, () => {
   let dir = "";
   let run: Run;
   const diskPath = () => join(dir, "vda.img");
   const snapPath = () => join(dir, "vdb.img");
+  const idePath = () => join(dir, "sda.img");
   let snapHash = "";
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "symbiont-devices-"));
     writeFileSync(diskPath(), new Uint8Array(8 << 20));
+    writeFileSync(idePath(), new Uint8Array(8 << 20));
     const snap = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 31 + (i >> 9)) & 0xff);
     writeFileSync(snapPath(), snap);
     snapHash = createHash("sha256").update(snap).digest("hex");
@@ -77,11 +87,11 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     const pc = new Pc({
       engine: await createEngine("wasm", ramBytes), ramBytes, clock: "deterministic",
       onSerial: (b) => serial.push(b),
-      disks: [{ backend: openDiskImage(diskPath(), "rw"), serial: "symbiont-vda" }, { backend: openDiskImage(snapPath(), "snapshot") }],
+      disks: [{ backend: openDiskImage(diskPath(), "rw"), serial: "symbiont-vda" }, { backend: openDiskImage(snapPath(), "snapshot") }, { backend: openDiskImage(idePath(), "rw"), interface: "ide" }],
       rng: true,
       onVirtioConsole: (bytes) => { hvc += Buffer.from(bytes).toString("latin1"); },
     });
-    const modules = cachedModules(images!, driverModules(["virtio-blk", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
+    const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
     const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: SCRIPT });
     pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
     let stop: StopReason = { kind: "budget" };
@@ -115,6 +125,17 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     const numbers = Array.from({ length: 40000 }, (_, i) => `${i + 1}\n`).join("");
     expect(cat("/numbers.txt")).toBe(numbers);
     expect(cat("/dir/copy.txt")).toBe(numbers);
+  });
+
+  it.skipIf(!e2fsck || !debugfs)(`left an ext2 file system on the IDE disk too${!e2fsck ? " (skipped: no e2fsprogs)" : ""}`, () => {
+    const fsck = spawnSync(e2fsck!, ["-fn", idePath()], { encoding: "utf8" });
+    expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+    const cat = (p: string) => spawnSync(debugfs!, ["-R", `cat ${p}`, idePath()], { encoding: "utf8", maxBuffer: 1 << 24 }).stdout;
+    expect(cat("/hello.txt")).toBe("hello from ide\n");
+    expect(cat("/numbers.txt")).toBe(Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join(""));
+    // ata_piix found the PIIX3 at the legacy ports with its bus master, and drives the disk by DMA.
+    expect(value("ATA")).toMatch(/^ata1: PATA max MWDMA2 cmd 0x1f0 ctl 0x3f6 bmdma 0x[0-9a-f]+ irq 14$/);
+    expect(value("ATA-MODE")).toBe("ata1.00: configured for MWDMA2");
   });
 
   it("kept the snapshot disk's writes in memory: the guest saw them, the file is unchanged", () => {

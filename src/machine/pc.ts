@@ -16,6 +16,7 @@
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
  * | 0xE9          | debugcon (when an output is given)                   |
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
+ * | PCI 00:01.1    | PIIX3 IDE (disks with interface "ide"): 0x1F0/0x3F6 IRQ 14, 0x170/0x376 IRQ 15 |
  * | PCI 00:03.0 …  | pvpanic, then the virtio devices asked for (disks, console, rng); BARs and IRQs as pci-slots.ts assigns |
  *
  * The KVM paravirtual CPUID leaves and kvmclock (paravirt/kvm.ts) are on
@@ -52,6 +53,7 @@ import { VirtioPci } from "../devices/virtio/pci.js";
 import { VirtioBlk } from "../devices/virtio/blk.js";
 import { VirtioConsole } from "../devices/virtio/console.js";
 import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js";
+import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 
@@ -111,6 +113,8 @@ export class Pc {
   readonly rng: VirtioRng | null = null;
   readonly pvpanic: PvPanic | null = null;
   readonly kvm: KvmParavirt | null = null;
+  /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
+  readonly ide: PiixIde | null = null;
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
   /** Device errors reported so far (a virtio device put in NEEDS_RESET, a failed disk image). */
@@ -181,7 +185,14 @@ export class Pc {
       p.attach(this.pciSlots.addressSpaces);
       this.pvpanic = p;
     }
-    for (const d of opts.disks ?? []) this.addDisk(d);
+    const ideDisks = (opts.disks ?? []).filter((d) => d.interface === "ide");
+    if (ideDisks.length > 0) {
+      const ide = new PiixIde(ideDisks.map((d) => d.backend), { memory: vm.memory, setIrq: (n, l) => pic.setIrq(n, l), onFatal: (m) => this.diskFailed(m) });
+      this.pciSlots.add(ide.pci, 1, 1);
+      ide.attach((base, len, dev) => vm.addPortDevice(base, len, dev), this.pciSlots.addressSpaces);
+      this.ide = ide;
+    }
+    for (const d of opts.disks ?? []) if (d.interface !== "ide") this.addDisk(d);
     if (opts.onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole(opts.onVirtioConsole));
     if (opts.rng) this.rng = this.addVirtio(new VirtioRng(mode === "deterministic" ? seededEntropy(start) : hostEntropy));
   }
@@ -203,14 +214,16 @@ export class Pc {
     return device;
   }
 
-  /** Add a disk (what `disks` does at construction). */
+  /** Add a virtio disk (what `disks` does at construction; IDE disks can only be given there). */
   addDisk(d: DiskOptions): void {
-    const fatal = (message: string) => {
-      this.deviceErrors.push(message);
-      this.vm.requestStop({ kind: "device-error", message });
-    };
-    if ((d.interface ?? "virtio") === "ide") throw new Error("unimplemented: IDE disks (use interface virtio)");
-    this.virtioBlk.push(this.addVirtio(new VirtioBlk(d.backend, { serial: d.serial, onFatal: fatal })));
+    if (d.interface === "ide") throw new Error("IDE disks are given when the PC is built (the disks option)");
+    this.virtioBlk.push(this.addVirtio(new VirtioBlk(d.backend, { serial: d.serial, onFatal: (m) => this.diskFailed(m) })));
+  }
+
+  /** A disk image failed under the guest: record it and end the run. */
+  private diskFailed(message: string): void {
+    this.deviceErrors.push(message);
+    this.vm.requestStop({ kind: "device-error", message });
   }
 
   private guestMemory() {

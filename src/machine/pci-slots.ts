@@ -61,11 +61,11 @@ export class PciSlots {
   }
 
   /**
-   * Plug `fn` in at `slot` (function 0) and do the firmware's work for it:
+   * Plug `fn` in at `slot`.`func` and do the firmware's work for it:
    * BARs, decoding, Interrupt Line. Returns the slot.
    */
-  add(fn: PciFunction, slot = this.freeSlot()): number {
-    this.bus.add(slot, 0, fn);
+  add(fn: PciFunction, slot = this.freeSlot(), func = 0): number {
+    this.bus.add(slot, func, fn);
     let command = 0;
     for (let i = 0; i < 6; i++) {
       const bar = fn.bar(i);
