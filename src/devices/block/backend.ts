@@ -65,6 +65,16 @@ export class MemoryDisk implements BlockBackend {
 
 const CHUNK = 4096;
 
+/** Split [offset, offset+length) at chunk boundaries: chunk number, offset in it, offset in the request, bytes. */
+function eachChunk(offset: number, length: number, f: (chunk: number, within: number, at: number, n: number) => void): void {
+  for (let o = 0; o < length;) {
+    const pos = offset + o, c = Math.floor(pos / CHUNK), within = pos - c * CHUNK;
+    const n = Math.min(CHUNK - within, length - o);
+    f(c, within, o, n);
+    o += n;
+  }
+}
+
 /**
  * Copy-on-write over a backend that is only read: written 4 KiB chunks live
  * in memory and are dropped with the VM, as QEMU's `-snapshot` does.
@@ -86,32 +96,24 @@ export class SnapshotOverlay implements BlockBackend {
   }
 
   read(offset: number, into: Uint8Array): void {
-    let o = 0;
-    while (o < into.length) {
-      const pos = offset + o, c = Math.floor(pos / CHUNK), within = pos - c * CHUNK;
-      const n = Math.min(CHUNK - within, into.length - o);
+    eachChunk(offset, into.length, (c, within, o, n) => {
       const chunk = this.chunks.get(c);
       if (chunk) into.set(chunk.subarray(within, within + n), o);
-      else this.base.read(pos, into.subarray(o, o + n));
-      o += n;
-    }
+      else this.base.read(offset + o, into.subarray(o, o + n));
+    });
   }
 
   write(offset: number, data: Uint8Array): void {
-    let o = 0;
-    while (o < data.length) {
-      const pos = offset + o, c = Math.floor(pos / CHUNK), within = pos - c * CHUNK;
-      const n = Math.min(CHUNK - within, data.length - o);
+    eachChunk(offset, data.length, (c, within, o, n) => {
       let chunk = this.chunks.get(c);
       if (!chunk) {
         chunk = new Uint8Array(CHUNK);
         const len = Math.min(CHUNK, this.size - c * CHUNK);
-        if (n < len) this.base.read(c * CHUNK, chunk.subarray(0, len));
+        if (n < len) this.base.read(c * CHUNK, chunk.subarray(0, len)); // a partial chunk keeps the rest of the image's bytes
         this.chunks.set(c, chunk);
       }
       chunk.set(data.subarray(o, o + n), within);
-      o += n;
-    }
+    });
   }
 
   flush(): void {}
