@@ -28,7 +28,7 @@ import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnable
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
-import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits } from "./cpu/ops/system";
+import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidBuiltin, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { DR } from "./layout";
 import { saveVcpu, loadVcpu, savedPendingVector, savedIrqWindow } from "./vcpu";
 
@@ -363,6 +363,11 @@ export function notifyPhysWrite(pa: i32, len: i32): void {
 export { setPauseExiting } from "./exit";
 /** CPUID.1 reports a local APIC (EDX.APIC, ECX.TSC-deadline) and this vCPU's initial APIC ID. */
 export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBits(present, apicId); }
+/** The CPU's own answer to CPUID leaf/subleaf (what it returns without interception): register i = 0..3 (EAX..EDX). */
+export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
+  cpuidBuiltin(leaf, sub);
+  return i == 0 ? cpuidOut0 : i == 1 ? cpuidOut1 : i == 2 ? cpuidOut2 : cpuidOut3;
+}
 /** Drop all cached translations (TLB and translation cache). */
 export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
 /** Turn the translation cache on or off (off: every instruction is decoded as it runs). */

@@ -12,7 +12,9 @@
 // directory, default /usr/share/seabios, or "none"), BENCH_LINUX (0/1: leave
 // out or add the Linux rows), BENCH_LINUX_RUNS (default 3), BENCH_LINUX_RSS
 // (0: skip the 256 MiB peak-RSS boot), BENCH_LINUX_TIMEOUT (seconds per boot,
-// default 1800). The Linux rows are in linux.mjs.
+// default 1800). The Linux rows are in linux.mjs. BENCH_DISK (0/1: leave out or
+// add the disk rows, virtio-blk vs IDE, default with the Linux rows), BENCH_DISK_MB
+// (default 16); they are in disk.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -23,6 +25,7 @@ import { Pc } from "../dist/index.js";
 import { createEngine } from "../dist/node/engines.js";
 import { KERNELS } from "./kernels.mjs";
 import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
+import { diskBench, diskLines } from "./disk.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -315,6 +318,15 @@ if (LINUX) {
   failures += linux.failures ?? 0;
 }
 
+// ---- disks: virtio-blk vs IDE ------------------------------------------------------------------------
+
+const DISK = process.env.BENCH_DISK === "0" ? false : process.env.BENCH_DISK === "1" ? true : LINUX;
+let disk = null;
+if (DISK) {
+  disk = await diskBench({ engines: ENGINES.filter((e) => e === "wasm" || e === "js"), mb: intEnv("BENCH_DISK_MB", 16, 1), clock: CLOCK, progress });
+  if (disk.skipped) progress(`bench: ${disk.skipped}\n`);
+}
+
 // ---- machine info ---------------------------------------------------------------------------------
 
 function git(args) {
@@ -347,6 +359,7 @@ const report = {
   tcacheEffect,
   compilerEffect,
   linux,
+  disk,
   failures,
 };
 
@@ -418,6 +431,7 @@ if (p) {
 if (v86Note) lines.push(v86Note);
 for (const r of results) if (r.error) lines.push(`FAIL ${r.kernel}: ${r.error}`);
 if (linux) lines.push(...linuxLines(linux));
+if (disk) lines.push(...diskLines(disk));
 lines.push("");
 lines.push(`results: benchmarks/results/latest.json, latest.svg`);
 console.log(lines.join("\n"));

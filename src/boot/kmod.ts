@@ -158,8 +158,12 @@ export const DRIVER_MODULES = {
   "ne2k-pci": ["ne2k_pci"],
   /** QEMU's pvpanic PCI device: the guest reports a kernel panic to the VMM. */
   "pvpanic": ["pvpanic_pci"],
-  /** ext2/ext3/ext4 file systems (ext4 serves ext2 in Debian's kernel). */
-  "ext4": ["ext4"],
+  /**
+   * ext2/ext3/ext4 file systems (ext4 serves ext2 in Debian's kernel). ext4
+   * mounts only with a crc32c shash (its softdep "pre: crc32c"); the generic
+   * one, since crc32c-intel needs SSE4.2.
+   */
+  "ext4": ["crc32c_generic", "ext4"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type DriverName = keyof typeof DRIVER_MODULES;

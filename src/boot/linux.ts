@@ -318,6 +318,13 @@ export function loadLinux(kernel: Uint8Array, mem: GuestPhysicalMemory, opts: Li
   if (kernel.length <= h.kernelOffset) {
     throw new Error(`Linux bzImage is truncated: setup is ${h.kernelOffset} bytes, the file ${kernel.length}`);
   }
+  // syssize counts the protected-mode part in 16-byte paragraphs (build.c pads the file to it).
+  if (kernel.length - h.kernelOffset < h.syssize * 16) {
+    throw new Error(
+      `Linux bzImage is truncated: its setup header says ${h.syssize * 16} bytes of kernel follow the ${h.kernelOffset}-byte setup, ` +
+      `the file has ${kernel.length - h.kernelOffset}`,
+    );
+  }
 
   const cmdline = cString(opts.cmdline);
   const cmdlineLength = cmdline.length - 1;

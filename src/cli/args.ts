@@ -32,17 +32,46 @@ export interface CommonOptions {
   paging: "direct" | "nested" | "shadow";
   /** --vmm-mem MB: host frames for the VMM beyond guest RAM (null: the engine's default). */
   vmmMiB: number | null;
+  /** --disk FILE[,snapshot|,ro][,if=virtio|ide], in order. */
+  disks: DiskSpec[];
+  /** --console virtio: the terminal is the guest's hvc0 (COM1 output is still shown). */
+  console: "serial" | "virtio";
+}
+
+/** One --disk option. */
+export interface DiskSpec {
+  path: string;
+  mode: "rw" | "ro" | "snapshot";
+  interface: "virtio" | "ide";
+}
+
+/** Parse FILE[,snapshot|,ro][,if=virtio|ide]. */
+export function parseDiskSpec(v: string): DiskSpec {
+  const [path, ...opts] = v.split(",");
+  if (!path) throw new UsageError(`--disk needs a file name (got "${v}")`);
+  const spec: DiskSpec = { path, mode: "rw", interface: "virtio" };
+  for (const o of opts) {
+    if (o === "snapshot" || o === "ro") {
+      if (spec.mode !== "rw") throw new UsageError(`--disk ${v}: give one of snapshot and ro`);
+      spec.mode = o;
+    } else if (o === "if=virtio" || o === "if=ide") {
+      spec.interface = o.slice(3) as "virtio" | "ide";
+    } else {
+      throw new UsageError(`--disk ${v}: unknown option "${o}" (snapshot, ro, if=virtio or if=ide)`);
+    }
+  }
+  return spec;
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true,
-    paging: "direct", vmmMiB: null,
+    paging: "direct", vmmMiB: null, disks: [], console: "serial",
   };
   const positional: string[] = [];
   let command = "";
@@ -118,6 +147,10 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
       if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--vmm-mem must be a whole number of MiB between 1 and 1024 (got "${v}")`);
       o.vmmMiB = n; return;
     }
+    case "--disk": o.disks.push(parseDiskSpec(v)); return;
+    case "--console":
+      if (v !== "serial" && v !== "virtio") throw new UsageError(`--console must be serial or virtio (got "${v}")`);
+      o.console = v; return;
   }
 }
 
@@ -148,6 +181,10 @@ options:
   --append STR        kernel command line, as QEMU's -append
   --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd
   --kernel FILE       the Linux bzImage for boot
+  --disk FILE[,snapshot|,ro][,if=virtio|ide]
+                      a raw disk image (repeatable): virtio-blk (/dev/vda …, default) or PIIX3 IDE
+                      (/dev/sda …); snapshot keeps writes in memory (the file is not changed), ro is read-only
+  --console virtio    boot: the terminal is the guest's virtio console hvc0 (kernel messages stay on COM1)
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev

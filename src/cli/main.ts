@@ -11,9 +11,13 @@ import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole } from "../node/console.js";
 import { Pc } from "../machine/pc.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
-import { findCachedImages } from "../node/images.js";
+import { cachedModules, findCachedImages } from "../node/images.js";
 import { isBzImage } from "../boot/linux.js";
 import { busyboxInitramfs } from "../boot/initramfs.js";
+import { type DriverName, driverModules } from "../boot/kmod.js";
+import { openDiskImage } from "../node/disk-file.js";
+import { DiskError } from "../devices/block/backend.js";
+import type { DiskOptions } from "../machine/pc.js";
 
 /** Exit statuses other than the guest's own (debug-exit). */
 const EXIT_USAGE = 2;
@@ -39,7 +43,19 @@ type Guest =
 /** A guest that resets the machine (reboot, 8042 or port 0x92/0xCF9 reset) gets a fresh machine, up to this many times. */
 const MAX_RESETS = 20;
 
-async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<number> {
+/** Open the --disk images once (a snapshot overlay lives as long as the process, across guest reboots). */
+function openDisks(o: CommonOptions): DiskOptions[] {
+  return o.disks.map((d) => {
+    try {
+      return { backend: openDiskImage(d.path, d.mode), interface: d.interface };
+    } catch (e) {
+      if (e instanceof DiskError) throw new UsageError(e.message);
+      throw e;
+    }
+  });
+}
+
+async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[] = openDisks(o), resets = 0): Promise<number> {
   const ramBytes = o.memMiB * 1024 * 1024;
   const engine = await createEngine(o.engine, ramBytes, {
     compileBlocks: o.compile,
@@ -54,6 +70,7 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
   }
   const out: number[] = [];
   const flush = () => { if (out.length) { process.stdout.write(Uint8Array.from(out)); out.length = 0; } };
+  const linux = guest.kind === "linux";
   const pc = new Pc({
     engine,
     ramBytes,
@@ -62,13 +79,14 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     paging: o.paging,
     cpus: o.smp,
     apic: o.apic,
+    disks,
+    rng: linux,
+    onVirtioConsole: o.console === "virtio" ? (bytes) => { flush(); process.stdout.write(bytes); } : undefined,
     onSerial: (b) => {
       out.push(b);
       if (out.length >= 4096) flush();
-      if (o.until && !matched) {
-        serialTail = (serialTail + String.fromCharCode(b)).slice(-4096);
-        if (o.until.test(serialTail)) { matched = true; pc.vm.requestStop({ kind: "requested", why: "until" }); }
-      }
+      serialTail = serialTail.length >= 8192 ? serialTail.slice(-4096) + String.fromCharCode(b) : serialTail + String.fromCharCode(b);
+      if (o.until && !matched && o.until.test(serialTail.slice(-4096))) { matched = true; pc.vm.requestStop({ kind: "requested", why: "until" }); }
     },
     onDebugcon: o.debugcon ? (b) => {
       if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else { out.push(b); }
@@ -92,7 +110,7 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${guest.kind === "none" ? "" : guest.path + ": "}${(e as Error).message}`);
   }
-  const serial = new SerialConsole(pc.uart);
+  const serial = new SerialConsole(pc.virtioConsole ?? pc.uart);
   const started = performance.now();
   let outcome: RunOutcome;
   try {
@@ -121,9 +139,14 @@ async function runCommand(guest: Guest, o: CommonOptions, resets = 0): Promise<n
     case "reset":
       if (resets >= MAX_RESETS) { process.stderr.write(`symbiont: the guest reset the machine ${resets + 1} times; stopping\n`); return EXIT_GUEST_ERROR; }
       process.stderr.write(`symbiont: the guest reset the machine (${outcome.why}); restarting\n`);
-      return runCommand(guest, o, resets + 1);
+      return runCommand(guest, o, disks, resets + 1);
     case "idle": return 0;
-    case "shutdown": case "unimplemented": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "shutdown": case "unimplemented": case "device-error": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "guest-panic": {
+      const line = /Kernel panic - not syncing: ([^\r\n]*)/.exec(serialTail)?.[1];
+      process.stderr.write(`symbiont: ${outcome.message}${line ? `: ${line.replace(/ \]---$/, "")}` : ""}\n`);
+      return EXIT_GUEST_ERROR;
+    }
     case "suspended": process.stderr.write(`symbiont: the vCPU is suspended (${outcome.why}) with nothing to resume it\n`); return EXIT_GUEST_ERROR;
     case "budget": return 0;
   }
@@ -168,7 +191,20 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   let initrd: Uint8Array | undefined;
   if (o.initrd.length > 1) throw new UsageError("boot takes one --initrd file");
   if (o.initrd.length === 1) initrd = readInput(o.initrd[0]!, "initrd");
-  else if (cached) initrd = busyboxInitramfs({ busybox: readInput(cached.busybox, "busybox") });
+  else if (cached) {
+    // The cached kernel's modules for the devices asked for; /init loads them.
+    const kinds: DriverName[] = ["pvpanic", "virtio-rng"];
+    if (o.disks.some((d) => d.interface === "virtio")) kinds.push("virtio-blk");
+    if (o.disks.some((d) => d.interface === "ide")) kinds.push("ide");
+    if (o.disks.length > 0) kinds.push("ext4");
+    if (o.console === "virtio") kinds.push("virtio-console");
+    const modules = o.kernel === null ? cachedModules(cached, driverModules(kinds)) : undefined;
+    initrd = busyboxInitramfs({
+      busybox: readInput(cached.busybox, "busybox"),
+      modules,
+      ...(o.console === "virtio" ? { run: "setsid sh -c 'exec sh -i </dev/hvc0 >/dev/hvc0 2>&1'" } : {}),
+    });
+  }
   if (!o.append) o.append = DEFAULT_LINUX_CMDLINE;
   if (o.memMiB < 64 && o.kernel === null) o.memMiB = 128;
   return { kind: "linux", kernel, initrd, path: kernelPath };

@@ -400,14 +400,27 @@ export class PciIntxRouter {
   private readonly asserted: Set<string>[] = [new Set(), new Set(), new Set(), new Set()];
   private readonly levels = new Map<number, boolean>();
 
-  constructor(private readonly bridge: Piix3IsaBridge, private readonly setIrq: (irq: number, level: boolean) => void) {}
+  private readonly pirqLevels = [false, false, false, false];
+
+  constructor(
+    private readonly bridge: Piix3IsaBridge,
+    private readonly setIrq: (irq: number, level: boolean) => void,
+    /** A second sink that sees the PIRQ lines themselves (the I/O APIC's pins 16-19 on the i440FX board). */
+    private readonly setPirq?: (pirq: number, level: boolean) => void,
+  ) {}
 
   /** Device at `slot` drives its pin (0 = INTA#) to `level`. */
   setIntx(slot: number, pin: number, level: boolean): void {
-    const set = this.asserted[pirqForSlot(slot, pin)]!;
+    const n = pirqForSlot(slot, pin);
+    const set = this.asserted[n]!;
     const key = `${slot}:${pin}`;
     if (level) set.add(key);
     else set.delete(key);
+    const pirq = set.size > 0;
+    if (pirq !== this.pirqLevels[n]) {
+      this.pirqLevels[n] = pirq;
+      this.setPirq?.(n, pirq);
+    }
     this.reroute();
   }
 

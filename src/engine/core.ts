@@ -33,6 +33,8 @@ export interface CoreExports {
   clearMmioRanges(): void;
   setA20(enabled: boolean): void;
   interceptCpuid(all: boolean): void;
+  /** The CPU's own answer to CPUID leaf/subleaf, register i (0..3 = EAX..EDX). */
+  cpuidDefault(leaf: number, sub: number, i: number): number;
   flushCaches(): void;
   notifyPhysWrite(pa: number, len: number): void;
   /** The VMM or a device wrote host frames [hpa, hpa+len): cached code there is dropped. */

@@ -16,6 +16,8 @@
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
  * | 0xE9          | debugcon (when an output is given)                   |
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
+ * | PCI 00:01.1    | PIIX3 IDE (disks with interface "ide"): 0x1F0/0x3F6 IRQ 14, 0x170/0x376 IRQ 15 |
+ * | PCI 00:03.0 …  | pvpanic, then the virtio devices asked for (disks, console, rng); BARs and IRQs as pci-slots.ts assigns |
  *
  * | 0x510-0x511   | QEMU's fw_cfg (CPU count, RAM size)                  |
  * | 0xB000-0xB00B | ACPI PM1a event/control blocks and PM timer          |
@@ -29,6 +31,10 @@
  * drives the CPU directly. Boot loaders leave firmware tables in the BIOS
  * area 0xF0000-0xFFFFF: an MP table always, and ACPI tables for Multiboot
  * kernels (see loadKernel/loadLinux for why Linux gets the MP table only).
+ *
+ * The KVM paravirtual CPUID leaves and kvmclock (paravirt/kvm.ts) are on
+ * unless `kvmParavirt: false`. PCI interrupts reach the 8259A through the
+ * PIIX3's PIRQ routing and the I/O APIC on pins 16-19 (pci-slots.ts).
  *
  * @module
  */
@@ -48,7 +54,17 @@ import { I8254 } from "../devices/i8254.js";
 import { Mc146818 } from "../devices/mc146818.js";
 import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
-import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
+import { PciBus, PciHost, createI440fx, Piix3IsaBridge, PciIntxRouter } from "../devices/pci.js";
+import { PciSlots } from "./pci-slots.js";
+import { KvmParavirt } from "../paravirt/kvm.js";
+import { PvPanic } from "../devices/pvpanic.js";
+import type { BlockBackend } from "../devices/block/backend.js";
+import type { VirtioDevice } from "../devices/virtio/device.js";
+import { VirtioPci } from "../devices/virtio/pci.js";
+import { VirtioBlk } from "../devices/virtio/blk.js";
+import { VirtioConsole } from "../devices/virtio/console.js";
+import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js";
+import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 import { createPaging, type PagingModeName } from "../vmm/paging/index.js";
@@ -87,6 +103,25 @@ export interface PcOptions {
   cpus?: number;
   /** Local APICs and the I/O APIC (default true); false: a PC with the 8259A pair only. */
   apic?: boolean;
+  /** Disks, in order (virtio: /dev/vda, vdb …). */
+  disks?: DiskOptions[];
+  /** Add a virtio console (the guest's hvc0); its output goes here, input through `pc.virtioConsole.receive()`. */
+  onVirtioConsole?(bytes: Uint8Array): void;
+  /** Add virtio-rng (host entropy; a fixed seed when the clock is deterministic). */
+  rng?: boolean;
+  /** QEMU's pvpanic device (default true): a guest kernel panic stops run() with { kind: "guest-panic" }. */
+  pvpanic?: boolean;
+  /** KVM's paravirtual CPUID leaves and kvmclock (default true). */
+  kvmParavirt?: boolean;
+}
+
+/** A disk of the PC. */
+export interface DiskOptions {
+  backend: BlockBackend;
+  /** "virtio" (default): virtio-blk; "ide": PIIX3 IDE. */
+  interface?: "virtio" | "ide";
+  /** Serial number the guest sees (virtio-blk GET_ID). */
+  serial?: string;
 }
 
 export class Pc {
@@ -107,8 +142,22 @@ export class Pc {
   readonly cpus: number;
   /** Drive ISA IRQ line n (to the 8259A pair and the I/O APIC). */
   readonly isaIrq: (n: number, level: boolean) => void;
+  /** PCI slots, BAR assignment and the one entry point for PCI interrupts (pci-slots.ts). */
+  readonly pciSlots: PciSlots;
+  /** Virtio devices in the order they were plugged in. */
+  readonly virtio: VirtioPci[] = [];
+  /** virtio-blk devices (disks with interface "virtio"), in order. */
+  readonly virtioBlk: VirtioBlk[] = [];
+  readonly virtioConsole: VirtioConsole | null = null;
+  readonly rng: VirtioRng | null = null;
+  readonly pvpanic: PvPanic | null = null;
+  readonly kvm: KvmParavirt | null = null;
+  /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
+  readonly ide: PiixIde | null = null;
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
+  /** Device errors reported so far (a virtio device put in NEEDS_RESET, a failed disk image). */
+  readonly deviceErrors: string[] = [];
 
   constructor(opts: PcOptions) {
     const vm = new Vm(opts.engine, opts.ramBytes);
@@ -167,7 +216,17 @@ export class Pc {
     vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
     vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
     this.pci.add(0, 0, createI440fx());
-    this.pci.add(1, 0, new Piix3IsaBridge());
+    const isa: Piix3IsaBridge = new Piix3IsaBridge({ onConfigWrite: () => intx.reroute() });
+    // PIRQA-D reach the 8259A through the PIIX3's routing and the I/O APIC directly on pins 16-19 (the MP table says so).
+    const intx = new PciIntxRouter(isa, (irq, level) => pic.setIrq(irq, level), ioapic ? (n, level) => ioapic.setPin(16 + n, level) : undefined);
+    this.pci.add(1, 0, isa);
+    PciSlots.routePirqs(isa, pic);
+    this.pciSlots = new PciSlots(this.pci, intx, {
+      mapPorts: (base, len, dev) => vm.addPortDevice(base, len, dev),
+      unmapPorts: (dev) => vm.ports.unregister(dev),
+      mapMmio: (base, len, dev) => vm.addMmioDevice(base, len, dev),
+      unmapMmio: (dev) => vm.removeMmioDevice(dev),
+    });
     vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, new ResetControl((kind) => reset(`0xCF9 ${kind} reset`))));
 
     this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => isaIrq(4, l) });
@@ -188,6 +247,53 @@ export class Pc {
     if (opts.testdev) new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);
+
+    if (opts.kvmParavirt ?? true) this.kvm = new KvmParavirt(vm, { clock, bootEpochSeconds: start });
+    if (opts.pvpanic ?? true) {
+      const p = new PvPanic(() => vm.requestStop({ kind: "guest-panic", message: "the guest kernel panicked (pvpanic)" }));
+      this.pciSlots.add(p.pci);
+      p.attach(this.pciSlots.addressSpaces);
+      this.pvpanic = p;
+    }
+    const ideDisks = (opts.disks ?? []).filter((d) => d.interface === "ide");
+    if (ideDisks.length > 0) {
+      const ide = new PiixIde(ideDisks.map((d) => d.backend), { memory: vm.memory, setIrq: (n, l) => isaIrq(n, l), onFatal: (m) => this.diskFailed(m) });
+      this.pciSlots.add(ide.pci, 1, 1);
+      ide.attach((base, len, dev) => vm.addPortDevice(base, len, dev), this.pciSlots.addressSpaces);
+      this.ide = ide;
+    }
+    for (const d of opts.disks ?? []) if (d.interface !== "ide") this.addDisk(d);
+    if (opts.onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole(opts.onVirtioConsole));
+    if (opts.rng) this.rng = this.addVirtio(new VirtioRng(mode === "deterministic" ? seededEntropy(start) : hostEntropy));
+  }
+
+  /**
+   * Plug a virtio device into the next free PCI slot behind the virtio PCI
+   * transport (its pin routed like any PCI function's). Returns the device.
+   */
+  addVirtio<D extends VirtioDevice>(device: D): D {
+    const slot = this.pciSlots.freeSlot();
+    const t = new VirtioPci(device, {
+      memory: this.vm.memory,
+      setIntx: (level) => this.pciSlots.intx(slot, 0, level),
+      onError: (message) => this.deviceErrors.push(message),
+    });
+    this.pciSlots.add(t.pci, slot);
+    t.attach(this.pciSlots.addressSpaces);
+    this.virtio.push(t);
+    return device;
+  }
+
+  /** Add a virtio disk (what `disks` does at construction; IDE disks can only be given there). */
+  addDisk(d: DiskOptions): void {
+    if (d.interface === "ide") throw new Error("IDE disks are given when the PC is built (the disks option)");
+    this.virtioBlk.push(this.addVirtio(new VirtioBlk(d.backend, { serial: d.serial, onFatal: (m) => this.diskFailed(m) })));
+  }
+
+  /** A disk image failed under the guest: record it and end the run. */
+  private diskFailed(message: string): void {
+    this.deviceErrors.push(message);
+    this.vm.requestStop({ kind: "device-error", message });
   }
 
   /**

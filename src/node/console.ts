@@ -1,11 +1,16 @@
 /**
- * The host side of serial port 0: stdin feeds the guest's UART at the pace
- * its receive FIFO allows (nothing is dropped), and a terminal is put in raw
+ * The host side of the guest's console: stdin feeds the guest's UART (or
+ * its virtio console) at the pace its receive buffer allows (nothing is dropped), and a terminal is put in raw
  * mode with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
  *
  * @module
  */
-import type { Uart16550 } from "../devices/uart16550.js";
+/** Where typed bytes go: the UART (COM1) or the virtio console (hvc0). */
+export interface ConsoleSink {
+  /** Bytes it can take now. */
+  readonly receiveSpace: number;
+  receive(bytes: number[]): void;
+}
 
 export class SerialConsole {
   private readonly pending: number[] = [];
@@ -16,7 +21,7 @@ export class SerialConsole {
   private readonly onData = (d: Buffer) => this.accept(d);
   private readonly onEnd = () => { this.ended = true; };
 
-  constructor(private readonly uart: Uart16550, private readonly input: NodeJS.ReadStream = process.stdin) {
+  constructor(private readonly uart: ConsoleSink, private readonly input: NodeJS.ReadStream = process.stdin) {
     if (input.isTTY) input.setRawMode(true);
     input.on("data", this.onData);
     input.on("end", this.onEnd);

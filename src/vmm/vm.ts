@@ -25,6 +25,10 @@ export type StopReason =
   /** HLT with interrupts enabled in host-time mode: nothing to do until this virtual time (or host input). */
   | { kind: "idle"; untilNs: number }
   | { kind: "reset"; why: string }
+  /** The guest kernel reported a panic (pvpanic). */
+  | { kind: "guest-panic"; message: string }
+  /** A device's backend failed in a way the guest cannot be told about (a disk image shrank): the run must end. */
+  | { kind: "device-error"; message: string }
   | { kind: "budget" }
   | { kind: "requested"; why: string }
   /** A device holds the vCPU back (see {@link Vm.suspend}); run() returns this until it is resumed. */
@@ -60,6 +64,7 @@ export class Vcpu {
 export interface MsrHook { read?(index: number): bigint | undefined; write?(index: number, value: bigint): boolean }
 /** A hypercall handler reads and writes guest registers through the VM. */
 export type HypercallHook = (vm: Vm) => void;
+/** Answers a CPUID leaf, or returns undefined to leave it to the next hook and finally to the CPU's own answer. */
 export type CpuidHook = (leaf: number, subleaf: number) => [number, number, number, number] | undefined;
 /**
  * A VMM hook for EPT violations or intercepted exceptions (after the paging
@@ -101,11 +106,11 @@ export class Vm {
   private stopRequest: StopReason | null = null;
   private readonly msrHooks = new Map<number, MsrHook>();
   private readonly hypercalls = new Map<number, HypercallHook>();
-  private cpuidHook: CpuidHook | null = null;
   private readonly violationHooks: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>[] = [];
   private readonly exceptionHooks: ExitHook<Extract<VcpuExit, { reason: "exception" }>>[] = [];
   /** How guest memory is virtualized (src/vmm/paging/); null: direct, nothing intercepted. */
   paging: PagingStrategy | null = null;
+  private readonly cpuidHooks: CpuidHook[] = [];
   readonly exitCounts: Record<string, number> = {};
   /** Virtual time for devices; when set, timers bound each slice of guest instructions. */
   clock: VirtualClock | null = null;
@@ -164,13 +169,20 @@ export class Vm {
     this.mmio.register(base, length, dev);
     if (!this.core.addMmioRange(base | 0, length | 0)) throw new Error("too many MMIO ranges (the core keeps 32)");
   }
+  /** Unmap every region of `dev` (a PCI BAR that moves): the core's MMIO map is rebuilt from the bus. */
+  removeMmioDevice(dev: MmioDevice): void {
+    this.mmio.unregister(dev);
+    this.core.clearMmioRanges();
+    for (const r of this.mmio.regions()) this.core.addMmioRange(r.base | 0, r.length | 0);
+  }
   onMsr(index: number, hook: MsrHook): void { this.msrHooks.set(index >>> 0, hook); }
   onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }
-  onCpuid(hook: CpuidHook | null): void { this.cpuidHook = hook; this.core.interceptCpuid(hook !== null); }
   /** Handle EPT violations (an access the guest-physical map refuses) the paging strategy leaves alone. */
   onEptViolation(hook: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>): void { this.violationHooks.push(hook); }
   /** Handle exceptions intercepted by the exception bitmap (set with setControl(Control.ExceptionBitmap)). */
   onException(hook: ExitHook<Extract<VcpuExit, { reason: "exception" }>>): void { this.exceptionHooks.push(hook); }
+  /** Add a CPUID hook (hooks are asked in the order added; leaves none answers read as the CPU's own). */
+  onCpuid(hook: CpuidHook): void { this.cpuidHooks.push(hook); this.core.interceptCpuid(true); }
   injectInterrupt(vector: number): void { this.core.injectInterrupt(vector); }
   /**
    * Inject an exception, delivered before the guest's next instruction through
@@ -472,8 +484,7 @@ export class Vm {
         return null;
       }
       case "cpuid": {
-        const r = this.cpuidHook?.(exit.leaf, exit.subleaf) ?? [0, 0, 0, 0];
-        writeResponse(view, this.exitBase, r);
+        writeResponse(view, this.exitBase, this.cpuid(exit.leaf, exit.subleaf));
         return null;
       }
       case "hypercall": {
@@ -535,6 +546,16 @@ export class Vm {
     if (action !== "resume") return action;
     if (exit.reason === "cr-write" || exit.reason === "invlpg") writeResponse(this.dataView(), this.exitBase, []);
     return null;
+  }
+
+  /** CPUID as the guest sees it: the first hook that answers, else the CPU's own leaf. */
+  cpuid(leaf: number, subleaf: number): [number, number, number, number] {
+    for (const h of this.cpuidHooks) {
+      const r = h(leaf >>> 0, subleaf >>> 0);
+      if (r) return r;
+    }
+    const c = this.core;
+    return [c.cpuidDefault(leaf, subleaf, 0), c.cpuidDefault(leaf, subleaf, 1), c.cpuidDefault(leaf, subleaf, 2), c.cpuidDefault(leaf, subleaf, 3)];
   }
 
   stats(): VmStats {

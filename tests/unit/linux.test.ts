@@ -276,6 +276,11 @@ describe("loadLinux", () => {
     expect(() => loadLinux(fakeBzImage({ cmdlineSize: 16 }), ram, { cmdline: "x".repeat(16) })).not.toThrow();
     expect(one(() => loadLinux(fakeBzImage({ pmSize: 0x100000 }), new Ram(2 * MiB), { cmdline: "" }))).toMatch(/^kernel does not fit into RAM/);
     expect(one(() => loadLinux(fakeBzImage(), ram, { cmdline: "", initrd: new Uint8Array(32 * MiB) }))).toMatch(/^initrd does not fit into RAM/);
+    // syssize (paragraphs of protected-mode code) says how much must follow the setup.
+    const whole = fakeBzImage({ pmSize: 0x3000 });
+    expect(one(() => loadLinux(whole.subarray(0, whole.length - 16), ram, { cmdline: "" }))).toMatch(
+      /^Linux bzImage is truncated: its setup header says 12288 bytes of kernel follow the 2560-byte setup, the file has 12272$/,
+    );
   });
 });
 
@@ -296,6 +301,8 @@ describe.skipIf(!cached)("Debian's kernel (cached by npm run images)", () => {
     expect(e.kernel.runtimeStart).toBe(h.prefAddress);
     expect(e.initrd!.addr).toBeGreaterThanOrEqual(e.kernel.runtimeEnd);
     expect(e.initrd!.addr + initrd.length).toBeLessThanOrEqual(128 * MiB);
+    // A truncated copy is refused before anything runs (it used to triple-fault).
+    expect(() => loadLinux(img.subarray(0, img.length - 100_000), ram, { cmdline: "" })).toThrow(/^Linux bzImage is truncated/);
     // The 686 kernel needs more than 16 MiB (it runs at 16 MiB): 24 MiB is refused with a size hint.
     expect(() => loadLinux(img, new Ram(24 * MiB, 0), { cmdline: "" })).toThrow(/at least \d+ MiB/);
   });

@@ -448,6 +448,18 @@ export function cpuid(): void {
     requestRestart();
     return;
   }
+  cpuidBuiltin(leaf, sub);
+  setReg32(EAX, cpuidOut0); setReg32(EBX, cpuidOut1); setReg32(ECX, cpuidOut2); setReg32(EDX, cpuidOut3);
+}
+
+/** The core's own CPUID answer (EAX..EDX), left by cpuidBuiltin: the VMM falls back to it for leaves it does not answer. */
+export let cpuidOut0: i32 = 0;
+export let cpuidOut1: i32 = 0;
+export let cpuidOut2: i32 = 0;
+export let cpuidOut3: i32 = 0;
+
+/** The CPU's own CPUID leaves: what a leaf reads without a VMM hook. */
+export function cpuidBuiltin(leaf: i32, sub: i32): void {
   let a = 0, b = 0, c = 0, d = 0;
   switch (leaf) {
     case 0: a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
@@ -461,7 +473,7 @@ export function cpuid(): void {
     case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
     default: break; // unknown leaves read as zero
   }
-  setReg32(EAX, a); setReg32(EBX, b); setReg32(ECX, c); setReg32(EDX, d);
+  cpuidOut0 = a; cpuidOut1 = b; cpuidOut2 = c; cpuidOut3 = d;
 }
 
 // ---- SYSENTER / SYSEXIT ---------------------------------------------------------

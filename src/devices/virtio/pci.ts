@@ -1,0 +1,359 @@
+/**
+ * The virtio PCI transport (Virtual I/O Device (VIRTIO) Version 1.2, §4.1),
+ * as a transitional device: PCI vendor 0x1AF4, device 0x1000 + (ID − 1)
+ * for IDs below 0x40 with the virtio device ID in the subsystem ID, so both
+ * halves of Linux's virtio_pci accept it — the modern driver through the
+ * vendor capabilities, the legacy one (`virtio_pci.force_legacy=1`, older
+ * kernels) through BAR0.
+ *
+ * ```
+ * BAR0  I/O, legacy interface (§4.1.4.8):
+ *       0x00 host features  0x04 guest features  0x08 queue PFN  0x0C queue size
+ *       0x0E queue select   0x10 queue notify    0x12 status     0x13 ISR
+ *       0x14 device configuration
+ * BAR1  memory, 16 KiB, modern interface, located by vendor capabilities (§4.1.4):
+ *       0x0000 common configuration   0x1000 ISR   0x2000 device configuration
+ *       0x3000 notifications (queue i at 0x3000 + 4·i)
+ * ```
+ *
+ * Interrupts are INTx (no MSI-X capability, so Linux uses the pin): the ISR
+ * byte has bit 0 for used buffers and bit 1 for configuration changes; the
+ * pin is asserted while it is non-zero and reading it clears it (§4.1.4.5).
+ * The pin reaches the interrupt controller through the chipset's PCI
+ * interrupt routing (`setIntx`, wired by the machine).
+ *
+ * Errors: when a device finds a broken ring or buffer it throws; the
+ * transport sets DEVICE_NEEDS_RESET, raises a configuration interrupt
+ * (§2.1.2), reports the reason through `onError`, and ignores the queues
+ * until the driver resets the device.
+ *
+ * @module
+ */
+import { type AccessSize, type MmioDevice, type PortDevice } from "../../vmm/bus.js";
+import { GuestMemoryError, type GuestMemory } from "../../vmm/memory.js";
+import { PciFunction, PCI_COMMAND_INTX_DISABLE, PCI_STATUS } from "../pci.js";
+import { BarDecoder, type PciAddressSpaces } from "../pci-bars.js";
+import {
+  type VirtioContext, type VirtioDevice, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, bit,
+} from "./device.js";
+import { Virtqueue, VirtqueueError } from "./virtqueue.js";
+
+export const VIRTIO_PCI_VENDOR = 0x1af4;
+
+/** Device status bits (§2.1). */
+export const STATUS_ACKNOWLEDGE = 1;
+export const STATUS_DRIVER = 2;
+export const STATUS_DRIVER_OK = 4;
+export const STATUS_FEATURES_OK = 8;
+export const STATUS_NEEDS_RESET = 0x40;
+export const STATUS_FAILED = 0x80;
+
+/** Modern BAR layout. */
+const COMMON = 0x0000, ISR = 0x1000, DEVICE = 0x2000, NOTIFY = 0x3000;
+const NOTIFY_MULTIPLIER = 4;
+const MODERN_BAR = 1, MODERN_BAR_SIZE = 0x4000;
+/** Legacy register block and where its device configuration starts (no MSI-X). */
+const LEGACY_CONFIG = 0x14;
+
+/** Vendor capability types (§4.1.4). */
+const CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4;
+const PCI_CAP_ID_VNDR = 0x09;
+const PCI_STATUS_INTERRUPT = 0x08, PCI_STATUS_CAP_LIST = 0x10;
+const PCI_CAPABILITY_LIST = 0x34;
+
+export interface VirtioPciOptions {
+  memory: GuestMemory;
+  /** Drive the function's INTA# pin (the machine routes it). */
+  setIntx(level: boolean): void;
+  /** The device was put in DEVICE_NEEDS_RESET (a broken ring): one line saying why. */
+  onError?(message: string): void;
+}
+
+/** A virtio device on PCI: the configuration space, both register interfaces, queues and the interrupt pin. */
+export class VirtioPci {
+  readonly pci: PciFunction;
+  readonly queues: Virtqueue[];
+  private bars: BarDecoder | null = null;
+  private status = 0;
+  private isr = 0;
+  private deviceFeatureSelect = 0;
+  private driverFeatureSelect = 0;
+  private driverFeatures = 0n;
+  private queueSelect = 0;
+  private configGeneration = 0;
+  private readonly offered: bigint;
+  private readonly memory: GuestMemory;
+  /** Why the device is in NEEDS_RESET (null when it is not). */
+  error: string | null = null;
+
+  constructor(readonly device: VirtioDevice, private readonly opts: VirtioPciOptions) {
+    this.memory = opts.memory;
+    this.offered = device.features | bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_RING_F_INDIRECT_DESC) | bit(VIRTIO_RING_F_EVENT_IDX);
+    this.queues = device.queueSizes.map((n, i) => new Virtqueue(i, n, opts.memory));
+    const legacySize = pow2AtLeast(LEGACY_CONFIG + device.configSize, 0x20);
+    this.pci = new PciFunction({
+      name: device.name,
+      vendorId: VIRTIO_PCI_VENDOR,
+      deviceId: 0x1000 + device.deviceId - 1,
+      revision: 0,
+      classCode: device.pciClass,
+      subsystemVendorId: VIRTIO_PCI_VENDOR,
+      subsystemId: device.deviceId,
+      interruptPin: 1,
+      status: PCI_STATUS_CAP_LIST,
+      bars: [{ kind: "io", size: legacySize }, { kind: "mem32", size: MODERN_BAR_SIZE }],
+      onRemap: () => this.bars?.remap(),
+      onConfigWrite: () => this.updateIntx(),
+    });
+    this.addCapabilities();
+  }
+
+  /** Decode the BARs on `spaces` from now on (the machine calls this once). */
+  attach(spaces: PciAddressSpaces): void {
+    const legacy: PortDevice = { name: `${this.device.name}-legacy`, read: (o, s) => this.legacyRead(o, s), write: (o, s, v) => this.legacyWrite(o, s, v) };
+    const modern: MmioDevice = { name: `${this.device.name}-modern`, read: (o, s) => this.modernRead(o, s), write: (o, s, v) => this.modernWrite(o, s, v) };
+    this.bars = new BarDecoder(() => this.pci, spaces, [legacy, modern]);
+    this.bars.remap();
+  }
+
+  /** The device status byte (§2.1). */
+  get deviceStatus(): number {
+    return this.status;
+  }
+
+  // ---- capabilities -------------------------------------------------------------------
+
+  private addCapabilities(): void {
+    const caps: [type: number, offset: number, length: number, extra?: number][] = [
+      [CAP_COMMON, COMMON, 0x38],
+      [CAP_ISR, ISR, 1],
+      [CAP_DEVICE, DEVICE, Math.max(this.device.configSize, 4)],
+      [CAP_NOTIFY, NOTIFY, NOTIFY_MULTIPLIER * this.queues.length, NOTIFY_MULTIPLIER],
+    ];
+    let at = 0x40;
+    this.pci.config[PCI_CAPABILITY_LIST] = at;
+    caps.forEach(([type, offset, length, extra], i) => {
+      const len = extra === undefined ? 16 : 20;
+      const next = i === caps.length - 1 ? 0 : at + len;
+      const c = this.pci.config;
+      c.set([PCI_CAP_ID_VNDR, next, len, type, MODERN_BAR, 0, 0, 0], at);
+      this.pci.set32(at + 8, offset);
+      this.pci.set32(at + 12, length);
+      if (extra !== undefined) this.pci.set32(at + 16, extra);
+      at = next;
+    });
+  }
+
+  // ---- interrupts ---------------------------------------------------------------------
+
+  private raise(bits: number): void {
+    this.isr |= bits;
+    this.updateIntx();
+  }
+
+  private updateIntx(): void {
+    const level = this.isr !== 0 && (this.pci.command & PCI_COMMAND_INTX_DISABLE) === 0;
+    const st = this.pci.get(PCI_STATUS, 2);
+    this.pci.set16(PCI_STATUS, level ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT);
+    this.opts.setIntx(level);
+  }
+
+  private readIsr(): number {
+    const v = this.isr;
+    this.isr = 0;
+    this.updateIntx();
+    return v;
+  }
+
+  // ---- status, reset, errors ----------------------------------------------------------
+
+  private setStatus(v: number): void {
+    v &= 0xff;
+    if (v === 0) { this.reset(); return; }
+    if (this.error) v |= STATUS_NEEDS_RESET;
+    const was = this.status;
+    if ((v & STATUS_FEATURES_OK) && !(was & STATUS_FEATURES_OK) && !this.featuresAcceptable()) v &= ~STATUS_FEATURES_OK;
+    this.status = v;
+    if ((v & STATUS_DRIVER_OK) && !(was & STATUS_DRIVER_OK) && !this.error) this.activate();
+  }
+
+  private featuresAcceptable(): boolean {
+    return (this.driverFeatures & ~this.offered) === 0n && (this.driverFeatures & bit(VIRTIO_F_VERSION_1)) !== 0n;
+  }
+
+  private reset(): void {
+    this.status = 0;
+    this.isr = 0;
+    this.driverFeatures = 0n;
+    this.deviceFeatureSelect = this.driverFeatureSelect = this.queueSelect = 0;
+    this.error = null;
+    for (const q of this.queues) q.reset();
+    this.device.reset();
+    this.updateIntx();
+  }
+
+  private activate(): void {
+    const eventIdx = (this.driverFeatures & bit(VIRTIO_RING_F_EVENT_IDX)) !== 0n;
+    for (const q of this.queues) q.eventIdx = eventIdx;
+    const ctx: VirtioContext = {
+      memory: this.memory,
+      features: this.driverFeatures,
+      used: (q) => { if (q.needsInterrupt()) this.raise(1); },
+      configChanged: () => { this.configGeneration = (this.configGeneration + 1) & 0xff; this.raise(2); },
+    };
+    this.device.activate(ctx, this.queues);
+  }
+
+  /** Stop the device: NEEDS_RESET, a configuration interrupt, one line to the VMM. */
+  private fail(e: unknown): void {
+    if (!(e instanceof VirtqueueError) && !(e instanceof GuestMemoryError)) throw e;
+    this.error = e.message;
+    this.status |= STATUS_NEEDS_RESET;
+    this.opts.onError?.(`${this.device.name}: device needs reset: ${e.message}`);
+    this.raise(2);
+  }
+
+  private kick(index: number): void {
+    if (!(this.status & STATUS_DRIVER_OK) || this.error || index >= this.queues.length) return;
+    const q = this.queues[index]!;
+    if (!q.enabled) return;
+    try {
+      this.device.notify(index);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private enableQueue(q: Virtqueue): void {
+    try {
+      q.enable();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  // ---- modern interface (BAR1) ----------------------------------------------------------
+
+  private get selected(): Virtqueue | undefined {
+    return this.queues[this.queueSelect];
+  }
+
+  private modernRead(offset: number, size: AccessSize): number {
+    if (offset >= DEVICE && offset < DEVICE + 0x1000) return this.device.readConfig(offset - DEVICE, size);
+    if (offset === ISR) return this.readIsr();
+    if (offset >= COMMON + 0x38) return 0;
+    const q = this.selected;
+    switch (offset) {
+      case 0x00: return this.deviceFeatureSelect;
+      case 0x04: return this.deviceFeatureSelect < 2 ? Number((this.offered >> BigInt(32 * this.deviceFeatureSelect)) & 0xffffffffn) : 0;
+      case 0x08: return this.driverFeatureSelect;
+      case 0x0c: return this.driverFeatureSelect < 2 ? Number((this.driverFeatures >> BigInt(32 * this.driverFeatureSelect)) & 0xffffffffn) : 0;
+      case 0x10: return 0xffff; // config_msix_vector: VIRTIO_MSI_NO_VECTOR
+      case 0x12: return this.queues.length;
+      case 0x14: return size === 1 ? this.status : this.status | (this.configGeneration << 8);
+      case 0x15: return this.configGeneration;
+      case 0x16: return this.queueSelect;
+      case 0x18: return q ? q.size : 0;
+      case 0x1a: return 0xffff;
+      case 0x1c: return q?.enabled ? 1 : 0;
+      case 0x1e: return q ? this.queueSelect : 0; // queue_notify_off
+      case 0x20: return q?.descAddr ?? 0;
+      case 0x28: return q?.availAddr ?? 0;
+      case 0x30: return q?.usedAddr ?? 0;
+      case 0x24: case 0x2c: case 0x34: return 0; // high halves: RAM is below 4 GiB
+      default: return 0;
+    }
+  }
+
+  private modernWrite(offset: number, size: AccessSize, v: number): void {
+    if (offset >= NOTIFY && offset < NOTIFY + NOTIFY_MULTIPLIER * this.queues.length) {
+      this.kick((offset - NOTIFY) / NOTIFY_MULTIPLIER | 0);
+      return;
+    }
+    if (offset >= DEVICE && offset < DEVICE + 0x1000) { this.device.writeConfig(offset - DEVICE, size, v); return; }
+    const q = this.selected;
+    const setAddr = (field: "descAddr" | "availAddr" | "usedAddr", high: boolean) => {
+      if (!q || q.enabled) return;
+      // A ring above 4 GiB cannot be in RAM: keep an impossible address so enabling fails.
+      if (high) { if (v !== 0) q[field] = -1; }
+      else q[field] = v >>> 0;
+    };
+    switch (offset) {
+      case 0x00: this.deviceFeatureSelect = v >>> 0; return;
+      case 0x08: this.driverFeatureSelect = v >>> 0; return;
+      case 0x0c: {
+        if (this.driverFeatureSelect > 1 || (this.status & STATUS_FEATURES_OK)) return;
+        const shift = BigInt(32 * this.driverFeatureSelect);
+        this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << shift)) | (BigInt(v >>> 0) << shift);
+        return;
+      }
+      case 0x14: this.setStatus(v); return;
+      case 0x16: this.queueSelect = v & 0xffff; return;
+      case 0x18: if (q && !q.enabled) q.size = v & 0xffff; return;
+      case 0x1c: if (q && (v & 1) && !q.enabled) this.enableQueue(q); return;
+      case 0x20: setAddr("descAddr", false); return;
+      case 0x24: setAddr("descAddr", true); return;
+      case 0x28: setAddr("availAddr", false); return;
+      case 0x2c: setAddr("availAddr", true); return;
+      case 0x30: setAddr("usedAddr", false); return;
+      case 0x34: setAddr("usedAddr", true); return;
+      default: return; // MSI-X vectors (no MSI-X), read-only fields
+    }
+  }
+
+  // ---- legacy interface (BAR0) ----------------------------------------------------------
+
+  private legacyRead(offset: number, size: AccessSize): number {
+    if (offset >= LEGACY_CONFIG) return this.device.readConfig(offset - LEGACY_CONFIG, size);
+    const q = this.selected;
+    switch (offset) {
+      case 0x00: return Number(this.offered & 0xffffffffn);
+      case 0x04: return Number(this.driverFeatures & 0xffffffffn);
+      case 0x08: return q?.enabled ? Math.floor(q.descAddr / 4096) : 0;
+      case 0x0c: return q ? q.maxSize : 0;
+      case 0x0e: return this.queueSelect;
+      case 0x12: return this.status;
+      case 0x13: return this.readIsr();
+      default: return 0;
+    }
+  }
+
+  private legacyWrite(offset: number, size: AccessSize, v: number): void {
+    if (offset >= LEGACY_CONFIG) { this.device.writeConfig(offset - LEGACY_CONFIG, size, v); return; }
+    const q = this.selected;
+    switch (offset) {
+      case 0x04: this.driverFeatures = BigInt(v >>> 0) & this.offered; return;
+      case 0x08: {
+        if (!q) return;
+        if (v === 0) { q.reset(); return; }
+        // Legacy layout (§2.7.2 legacy interfaces): used ring on the next 4 KiB boundary.
+        const n = q.maxSize;
+        q.size = n;
+        q.descAddr = (v >>> 0) * 4096;
+        q.availAddr = q.descAddr + 16 * n;
+        q.usedAddr = Math.ceil((q.availAddr + 6 + 2 * n) / 4096) * 4096;
+        this.enableQueue(q);
+        return;
+      }
+      case 0x0e: this.queueSelect = v & 0xffff; return;
+      case 0x10: this.kick(v & 0xffff); return;
+      case 0x12: this.setLegacyStatus(v); return;
+      default: return;
+    }
+  }
+
+  /** Legacy drivers have no FEATURES_OK and no VERSION_1: DRIVER_OK activates with the features written. */
+  private setLegacyStatus(v: number): void {
+    v &= 0xff;
+    if (v === 0) { this.reset(); return; }
+    const was = this.status;
+    this.status = v | (this.error ? STATUS_NEEDS_RESET : 0);
+    if ((v & STATUS_DRIVER_OK) && !(was & STATUS_DRIVER_OK) && !this.error) this.activate();
+  }
+}
+
+function pow2AtLeast(n: number, min: number): number {
+  let p = min;
+  while (p < n) p *= 2;
+  return p;
+}
