@@ -5,6 +5,7 @@ import { Pc } from "../src/machine/pc.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import type { StopReason } from "../src/vmm/vm.js";
 import type { PagingModeName } from "../src/vmm/paging/index.js";
+import type { GuestMemory } from "../src/vmm/memory.js";
 
 export const ENGINES: EngineKind[] = ["wasm", "js"];
 
@@ -27,4 +28,11 @@ export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { m
 
 export function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
+}
+
+/** Guest RAM as an image of `ramBytes`: the pages the guest-physical map backs with RAM, zeros elsewhere (VGA window, ROM). */
+export function ramImage(memory: GuestMemory, ramBytes: number): Uint8Array {
+  const out = new Uint8Array(ramBytes);
+  for (let a = 0; a < ramBytes; a += 4096) if (memory.isRam(a, 4096)) out.set(memory.read(a, 4096), a);
+  return out;
 }

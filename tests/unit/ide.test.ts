@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { Pc } from "../../src/machine/pc.js";
 import { MemoryDisk } from "../../src/devices/block/backend.js";
-import { ENGINES } from "../helpers.js";
+import { ENGINES, ramImage } from "../helpers.js";
 
 const RAM = 16 << 20;
 const SECTORS = 2048;
@@ -108,13 +108,13 @@ describe.each(ENGINES)("PIIX3 IDE (%s engine)", (engine) => {
     p.write(bm, 1, 0x00);
     // A PRD entry past the end of RAM: error, abort, nothing written anywhere.
     m.writeU32(prd, RAM - 256); m.writeU32(prd + 4, 0x8000 | 512);
-    const after0 = m.read(0, RAM);
+    const after0 = ramImage(m, RAM);
     lba(3, 1);
     p.write(0x1f7, 1, 0xc8);
     p.write(bm, 1, 0x09);
     expect(p.read(bm + 2, 1) & 0x02).toBe(0x02); // error
     expect(p.read(0x1f7, 1) & 0x01).toBe(1);
-    expect(Buffer.compare(Buffer.from(m.read(0, RAM)), Buffer.from(after0))).toBe(0);
+    expect(Buffer.compare(Buffer.from(ramImage(m, RAM)), Buffer.from(after0))).toBe(0);
   });
 
   it("refuses writes to a read-only image", async () => {

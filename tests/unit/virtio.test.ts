@@ -14,7 +14,7 @@ import { createEngine } from "../../src/node/engines.js";
 import { Pc } from "../../src/machine/pc.js";
 import { MemoryDisk, SnapshotOverlay } from "../../src/devices/block/backend.js";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { ENGINES } from "../helpers.js";
+import { ENGINES, ramImage } from "../helpers.js";
 
 const RAM = 16 << 20;
 const DESC = 0x100000, AVAIL = 0x101000, USED = 0x102000, HDR = 0x110000, DATA = 0x120000, STATUS = 0x130000, INDIRECT = 0x140000;
@@ -244,7 +244,7 @@ describe.each(ENGINES)("malformed virtqueues (%s engine)", (engine) => {
     const d = await machine(engine);
     d.init();
     d.m.fill(DATA, 0x1000, 0x11);
-    const before = d.m.read(0, RAM);
+    const before = ramImage(d.m, RAM);
     d.disk.bytes.fill(0);
     const irqsBefore = d.irqs();
     corrupt(d);
@@ -256,7 +256,7 @@ describe.each(ENGINES)("malformed virtqueues (%s engine)", (engine) => {
     expect(d.usedIdx()).toBe(0);
     expect(d.disk.bytes.every((b) => b === 0)).toBe(true);
     // Guest RAM is as the driver left it, but for the ring it wrote itself.
-    const after = d.m.read(0, RAM);
+    const after = ramImage(d.m, RAM);
     for (let a = 0; a < RAM; a += 4096) {
       if (a === DESC || a === AVAIL || a === USED || a === HDR || a === INDIRECT || a === STATUS) continue;
       if (!sameBytes(before.subarray(a, a + 4096), after.subarray(a, a + 4096))) throw new Error(`page ${a.toString(16)} changed`);
