@@ -473,8 +473,8 @@ export class Dp8390 implements PortDevice {
     const status = RSR_PRX | (frame[0]! & 1 ? RSR_PHY : 0);
     let a = s.curr << 8;
     const put = (b: number) => {
-      s.memory[a] = b;
-      a++;
+      this.poke(a, b); // buffer RAM only: a ring set outside it loses the bytes, as on the card
+      a = (a + 1) & 0xffff;
       if (a === s.pstop << 8) a = s.pstart << 8;
     };
     put(status); put(next); put(count & 0xff); put(count >> 8);
