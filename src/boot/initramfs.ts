@@ -208,6 +208,7 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
       return `insmod ${path} || echo ${shellQuote(`symbiont: insmod ${f.path} failed`)}`;
     }),
     "hostname symbiont",
+    ...NETWORK_SETUP,
     `echo ${shellQuote(marker)}`,
     run,
     "echo 'symbiont: /init finished, powering off'",
@@ -216,6 +217,23 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
     "",
   ].join("\n");
 }
+
+/**
+ * Interfaces configured from the kernel command line: `symbiont.ip=MAC=ADDR/LEN[,MAC=ADDR/LEN…]`
+ * brings up the interface with that station address (whatever the kernel
+ * named it) with that IPv4 address — what `symbiont boot --nic …` passes.
+ */
+export const NETWORK_SETUP: readonly string[] = [
+  "for arg in $(cat /proc/cmdline); do",
+  "  case \"$arg\" in symbiont.ip=*)",
+  "    for spec in $(echo \"${arg#symbiont.ip=}\" | tr , ' '); do",
+  "      for dev in /sys/class/net/*; do",
+  "        if [ \"$(cat $dev/address)\" = \"${spec%%=*}\" ]; then ip link set ${dev##*/} up && ip addr add ${spec#*=} dev ${dev##*/}; fi",
+  "      done",
+  "    done;;",
+  "  esac",
+  "done",
+];
 
 function shellQuote(s: string): string {
   return "'" + s.replace(/'/g, "'\\''") + "'";

@@ -25,7 +25,10 @@
  * - remote write: [RSAR, RSAR+RBCR) lies in buffer RAM and outside the
  *   receive ring (the ring belongs to the card's receiver);
  * - transmit: 1-1518 bytes at TPSR, in buffer RAM and outside the ring;
- * - start: the ring (PSTART-PSTOP) is a non-empty range of buffer RAM;
+ * - the receive ring (PSTART-PSTOP) of a running chip lies in buffer RAM
+ *   (checked at Start and when either is written on the running chip; an
+ *   empty ring receives nothing — Linux starts the chip before it sets the
+ *   ring, to read the station address PROM);
  * - Send Packet (RD = 011), whose source the card takes from BNRY (a direct
  *   register), is always denied; Linux never uses it;
  * - while a transfer is in flight, writes to the registers that define it
@@ -151,8 +154,17 @@ export class Ne2kModel {
     if (this.page !== 0) return { forward: value, abortTransmit: false }; // PAR/MAR (page 1), page 2/3: no transfer meaning
     const inFlight = (what: string) => this.deny(`${what} written while a transfer is in flight (${this.state})`);
     switch (offset) {
-      case 0x01: if (this.dmaInFlight) return inFlight("PSTART"); this.pstart = value; break;
-      case 0x02: if (this.dmaInFlight) return inFlight("PSTOP"); this.pstop = value; break;
+      case 0x01:
+      case 0x02: {
+        const name = offset === 1 ? "PSTART" : "PSTOP";
+        if (this.dmaInFlight) return inFlight(name);
+        const [start, stop] = offset === 1 ? [value, this.pstop] : [this.pstart, value];
+        const bad = this.stopped ? null : this.ringProblem(start, stop);
+        if (bad) return this.deny(`${name} written on the running chip would make ${bad}`);
+        this.pstart = start;
+        this.pstop = stop;
+        break;
+      }
       case 0x04: if (this.transmitting) return inFlight("TPSR"); this.tpsr = value; break;
       case 0x05: if (this.transmitting) return inFlight("TBCR0"); this.tbcr = (this.tbcr & 0xff00) | value; break;
       case 0x06: if (this.transmitting) return inFlight("TBCR1"); this.tbcr = (this.tbcr & 0xff) | (value << 8); break;
@@ -200,7 +212,7 @@ export class Ne2kModel {
     if (v & CR_STP) { this.stopped = true; this.event("CmdStop"); }
     else if (v & CR_STA) {
       if (this.stopped) {
-        const bad = this.ringProblem();
+        const bad = this.ringProblem(this.pstart, this.pstop);
         if (bad) return this.deny(`start with ${bad}`);
       }
       this.stopped = false;
@@ -233,9 +245,11 @@ export class Ne2kModel {
 
   // ---- checking functions -------------------------------------------------------------
 
-  private ringProblem(): string | null {
-    if (this.pstart < RING_PAGES_MIN || this.pstop > RING_PAGES_MAX || this.pstart >= this.pstop) {
-      return `a receive ring (pages ${hex(this.pstart)}-${hex(this.pstop)}) outside buffer RAM (pages ${hex(RING_PAGES_MIN)}-${hex(RING_PAGES_MAX)})`;
+  /** An empty ring (PSTART ≥ PSTOP) receives nothing; a non-empty one must lie in buffer RAM. */
+  private ringProblem(start: number, stop: number): string | null {
+    if (start >= stop) return null;
+    if (start < RING_PAGES_MIN || stop > RING_PAGES_MAX) {
+      return `a receive ring (pages ${hex(start)}-${hex(stop)}) outside buffer RAM (pages ${hex(RING_PAGES_MIN)}-${hex(RING_PAGES_MAX)})`;
     }
     return null;
   }

@@ -110,10 +110,10 @@ class Driver {
     return out.subarray(0, count);
   }
 
-  /** lib8390 ei_receive: every frame between BNRY+1 and CURR, with the driver's header checks. */
-  receiveAll(): Uint8Array[] {
+  /** lib8390 ei_receive: the frames between BNRY+1 and CURR (at most 9, as Linux), with the driver's header checks; then PRX acknowledged. */
+  receiveAll(max = Infinity): Uint8Array[] {
     const frames: Uint8Array[] = [];
-    for (;;) {
+    while (frames.length < max) {
       this.outb(NODMA + PAGE1, CMD);
       const rxing = this.inb(CURPAG);
       this.outb(NODMA, CMD);
@@ -214,6 +214,21 @@ describe("NE2000 (DP8390, RTL8029AS) driven as Linux drives it", () => {
     expect(got).toEqual(frames);
     expect(d.link.queued).toBe(0);
     expect(d.chip.state.curr).not.toBe(RX_START); // wrapped at least once: 40 frames > one ring
+  });
+
+  it("sets PRX again when it is acknowledged with frames left in the ring (Linux reads 9 per interrupt, then acknowledges)", () => {
+    const d = new Driver();
+    d.probe();
+    d.init();
+    for (let i = 0; i < 80; i++) d.link.deliver(frameTo(MAC, i, 60)); // one ring page each: 51 fit, the rest wait
+    expect(d.link.queued).toBeGreaterThan(0);
+    const got: Uint8Array[] = [];
+    for (let round = 0; round < 20 && got.length < 80; round++) {
+      expect(d.inb(ISR) & ISR_PRX, `round ${round}`).toBe(ISR_PRX); // an interrupt is pending whenever frames remain
+      got.push(...d.receiveAll(9));
+    }
+    expect(got.length).toBe(80);
+    expect(d.inb(ISR) & ISR_PRX).toBe(0); // nothing held, ring empty: no more
   });
 
   it("filters addresses as the DP8390: own unicast, broadcast with AB, multicast by the CRC hash with AM, all with PRO", () => {

@@ -18,6 +18,8 @@ import { PcapWriter } from "../../src/net/pcap.js";
 import { StreamFrameDecoder, encodeStreamFrame, STREAM_MAX_FRAME } from "../../src/net/stream-framing.js";
 import { parseMac, formatMac, macBytes, isMulticast, BROADCAST_MAC, defaultMac } from "../../src/net/ethernet.js";
 import { SocketNetBackend, parseSocketEndpoint } from "../../src/node/net-socket.js";
+import { connectPortToSwitch } from "../../src/net/worker-port.js";
+import { Worker, MessageChannel } from "node:worker_threads";
 
 const A = parseMac("52:54:00:12:34:56"), B = parseMac("52:54:00:12:34:57"), C = parseMac("52:54:00:12:34:58");
 
@@ -247,6 +249,29 @@ describe("socket back end (--net socket:…)", () => {
     } finally {
       client.close();
       server.close();
+    }
+  });
+});
+
+describe("a switch port in a worker thread", () => {
+  it("carries frames to a NIC in a worker and back (tests/net/echo-worker.mjs)", async () => {
+    const sw = new VirtualSwitch();
+    const got: Uint8Array[] = [];
+    const local = sw.connect({ name: "local" }, (f) => got.push(f));
+    const { port1, port2 } = new MessageChannel();
+    connectPortToSwitch(sw, port1 as unknown as Parameters<typeof connectPortToSwitch>[1], { name: "worker" });
+    const w = new Worker(new URL("../net/echo-worker.mjs", import.meta.url), { workerData: { port: port2 }, transferList: [port2] });
+    try {
+      await new Promise((resolve, reject) => { w.once("message", resolve); w.once("error", reject); });
+      const f = frame(B, A, 0x0800, [1, 2, 3]);
+      local.send(f);
+      await until(() => got.length === 1);
+      expect(got[0]!.subarray(0, 12)).toEqual(Uint8Array.from([...macBytes(A), ...macBytes(B)]));
+      expect(got[0]!.subarray(12)).toEqual(f.subarray(12));
+      expect(sw.lookup(B)?.name).toBe("worker"); // learned from the worker's reply
+    } finally {
+      port1.close();
+      await w.terminate();
     }
   });
 });

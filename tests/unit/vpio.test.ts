@@ -224,6 +224,26 @@ describe("VPIO NE2000 model (both engines)", () => {
   }
 
   for (const engine of ENGINES) {
+    it(`${engine}: lets Linux's probe start the chip before the ring is set, and checks the ring of a running chip`, async () => {
+      const s = new Script().in(RESET).out(CR, STOP).out(DCR, 0x49).dma(0, 32).out(CR, RREAD | 0x02).insd(8); // ne2k_pci_init_one
+      s.out(CR, STOP).out(PSTART, 0x20).out(PSTOP, 0x50).out(CR, START);   // a ring outside buffer RAM: start denied
+      s.out(PSTART, 0x4c).out(PSTOP, 0x80).out(CR, START);                 // fixed: started
+      s.out(PSTOP, 0x90).out(PSTART, 0x30).in(CR).end();                   // running: both denied, the ring stays
+      const r = await rig(engine, [s]);
+      expect(r.pcs[0]!.vm.run(50_000_000)).toEqual(DEBUG_EXIT_0);
+      const got = results(r.pcs[0]!, 10).slice(1); // (the first is the reset port's read)
+      const prom = new Uint8Array(new Uint32Array(got.slice(0, 8)).buffer);
+      expect([...prom.subarray(0, 12)]).toEqual([...macBytes(defaultMac(0))].flatMap((b) => [b, b]));
+      expect([...prom.subarray(28, 32)]).toEqual([0x57, 0x57, 0x57, 0x57]);
+      expect(got[8]! & 0x03).toBe(0x02); // CR: running
+      const m = r.vpio.members[0]!.model;
+      expect(m.stats.denied).toBe(3);
+      expect([m.pstart, m.pstop]).toEqual([0x4c, 0x80]);
+      expect([r.vpio.chip.state.pstart, r.vpio.chip.state.pstop]).toEqual([0x4c, 0x80]);
+    });
+  }
+
+  for (const engine of ENGINES) {
     it(`${engine}: switches the shared card only when it is reusable; the other VM waits and its frames are queued`, async () => {
       const a = new Script().init(defaultMac(0));
       a.dma(0x4000, 16).out(CR, RWRITE).outsd(2).checkpoint(1);          // mid-DMA: not reusable

@@ -21,6 +21,12 @@
  * are no collisions or CRC errors (the tally counters stay 0), and a frame
  * that does not fit in the ring is not overwritten-and-lost: the link holds
  * it until the driver frees ring pages (see canReceive), QEMU's flow control.
+ * Because frames come in bursts here (a switch delivers at once, a held frame
+ * cannot announce itself later the way an arriving one does), acknowledging
+ * PRX while the ring still holds frames the driver has not taken sets PRX
+ * again — as if the next frame had arrived right after the acknowledgement:
+ * Linux's ei_receive takes at most 9 frames per interrupt and then
+ * acknowledges PRX, relying on the next arrival to interrupt again.
  * The data port only moves data while a remote DMA is active (RD = read or
  * write and a byte count left): otherwise reads return all ones and writes
  * are ignored. An Abort/Complete command during a transfer ends it and
@@ -237,7 +243,11 @@ export class Dp8390 implements PortDevice {
           case REG_TPSR: s.tpsr = v; return;
           case REG_TBCR0: s.tbcr = (s.tbcr & 0xff00) | v; return;
           case REG_TBCR1: s.tbcr = (s.tbcr & 0xff) | (v << 8); return;
-          case REG_ISR: s.isr &= ~(v & 0x7f); this.updateIrq(); return; // RST is not cleared by writing (datasheet)
+          case REG_ISR:
+            s.isr &= ~(v & 0x7f); // RST is not cleared by writing (datasheet)
+            if ((v & ISR_PRX) && this.receiving && this.ringHasFrames()) s.isr |= ISR_PRX;
+            this.updateIrq();
+            return;
           case REG_RSAR0: s.rsar = (s.rsar & 0xff00) | v; return;
           case REG_RSAR1: s.rsar = (s.rsar & 0xff) | (v << 8); return;
           case REG_RBCR0: s.rbcr = (s.rbcr & 0xff00) | v; return;
@@ -455,6 +465,9 @@ export class Dp8390 implements PortDevice {
     return this.pagesFor(length) < this.freePages();
   }
 
+  /** Frames between BNRY and CURR the driver has not taken (BNRY one page behind, or equal to CURR, means none). */
+  private ringHasFrames(): boolean { return this.freePages() < this.ringPages() - 1; }
+
   /** A frame from the wire (only when canReceive said so). */
   receive(frame: Uint8Array): void {
     if (!this.receiving || !this.accepts(frame)) return;
@@ -473,8 +486,8 @@ export class Dp8390 implements PortDevice {
     const status = RSR_PRX | (frame[0]! & 1 ? RSR_PHY : 0);
     let a = s.curr << 8;
     const put = (b: number) => {
-      s.memory[a] = b;
-      a++;
+      this.poke(a, b); // buffer RAM only: a ring set outside it loses the bytes, as on the card
+      a = (a + 1) & 0xffff;
       if (a === s.pstop << 8) a = s.pstart << 8;
     };
     put(status); put(next); put(count & 0xff); put(count >> 8);
