@@ -3,7 +3,8 @@
 // Data that the VMM reads on every exit (the exit block, the registers) sits
 // at fixed addresses in memory (layout.ts) so no call is needed for it.
 import * as L from "./layout";
-import { st32a, fill8 } from "./portable";
+import { EXIT_SIZE } from "./layout";
+import { st32a, ld32a, fill8, copy8 } from "./portable";
 import {
   eip, setEip, instrEip, cpl, setCpl, cr0, cr2, cr3, cr4, efer, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
   setCr0Raw, setCr2, setCr3Raw, setCr4Raw, setEfer, setGdtr, setIdtr, halted, setHalted, irqShadow, setIrqShadow,
@@ -24,8 +25,10 @@ import { loadPdptes } from "./mmu/walk";
 import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
+import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
 import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
+export { setCpuidLeaf, clearCpuidLeaves } from "./cpu/ops/system";
 import { DR } from "./layout";
 
 export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
@@ -75,6 +78,43 @@ export function cancelInterrupt(): void { pendingVector = -1; }
 export function requestIrqWindow(on: bool): void { irqWindowWanted = on; }
 export function interruptsEnabled(): bool { return (flagsRaw & IF) != 0 && !irqShadow; }
 
+// ---- nested entries ------------------------------------------------------------------
+// The VMM may enter the guest again while it handles an exit (a SymCall from an exit
+// handler). What the interrupted entry still needs besides the architectural state —
+// the exit block with its armed response, the MMIO reads carried into the instruction's
+// re-execution and the writes queued behind it, the pending event, the interrupt window
+// request and shadow — is saved here and cleared; popEntry puts it back.
+let nestedDepth: i32 = 0;
+const NESTED_EVENTS: i32 = EXIT_SIZE + MMIO_STATE_BYTES;
+
+/** Save and clear the current entry's context; false when NESTED_DEPTH levels are in use. */
+export function pushEntry(): bool {
+  if (nestedDepth >= L.NESTED_DEPTH) return false;
+  const slot = L.NESTED_SAVE + nestedDepth * L.NESTED_SLOT;
+  copy8(slot, L.EXIT, EXIT_SIZE);
+  saveMmioState(slot + EXIT_SIZE);
+  st32a(slot + NESTED_EVENTS, pendingVector);
+  st32a(slot + NESTED_EVENTS + 4, irqWindowWanted ? 1 : 0);
+  st32a(slot + NESTED_EVENTS + 8, irqShadow ? 1 : 0);
+  pendingVector = -1; irqWindowWanted = false; setIrqShadow(false);
+  fill8(L.EXIT, 0, EXIT_SIZE);
+  nestedDepth++;
+  return true;
+}
+
+/** Restore the context saved by the matching pushEntry. */
+export function popEntry(): void {
+  if (nestedDepth == 0) return;
+  nestedDepth--;
+  const slot = L.NESTED_SAVE + nestedDepth * L.NESTED_SLOT;
+  copy8(L.EXIT, slot, EXIT_SIZE);
+  restoreMmioState(slot + EXIT_SIZE);
+  pendingVector = ld32a(slot + NESTED_EVENTS);
+  irqWindowWanted = ld32a(slot + NESTED_EVENTS + 4) != 0;
+  setIrqShadow(ld32a(slot + NESTED_EVENTS + 8) != 0);
+}
+export function entryDepth(): i32 { return nestedDepth; }
+
 // ---- the run loop --------------------------------------------------------------------
 
 /**
@@ -107,7 +147,10 @@ export function run(budget: i32): i32 {
     }
     if (halted) { setExit(EXIT_HLT, 0, 0, 0); break; }
     const trap = (flagsRaw & TF) != 0;
-    if (tcEnabled && !trap) {
+    // After STI/MOV SS with an event waiting, run one instruction alone: the event is due
+    // right after it, which may be inside a cached block.
+    const windowNext = shadow && (pendingVector >= 0 || irqWindowWanted);
+    if (tcEnabled && !trap && !windowNext) {
       // Through the translation cache: a block at a time.
       const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted);
       if (r >= 0) {
@@ -173,7 +216,7 @@ export function reset(ramBytes: i32): void {
   setHalted(false); setIrqShadow(false);
   setSysenter(0, 0, 0);
   setA20Mask(true);
-  pendingVector = -1; irqWindowWanted = false;
+  pendingVector = -1; irqWindowWanted = false; nestedDepth = 0;
   setRetired(0); setTscOffset(0);
   fpuReset();
   clearAbort();

@@ -22,6 +22,13 @@ export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current
 export const IO_DIRECT_IN: i32 = 0x2000;
 export const IO_DIRECT_OUT: i32 = 0x4000;
 
+export const MMIO_READS_SIZE: i32 = 0x240;
+// Nested VM entries (a SymCall run from inside an exit handler): the interrupted
+// entry's exit block, MMIO carry state and pending events, saved per level (index.ts).
+export const NESTED_SAVE: i32 = 0x2000;
+export const NESTED_SLOT: i32 = 0x400;
+export const NESTED_DEPTH: i32 = 4;
+
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:
 // entry = (hostPage ^ linearPage) | flag bits; 0 means not cached.
 export const TLB: i32 = 0x100000;          // 4 MiB

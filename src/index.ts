@@ -7,7 +7,7 @@
 export { createWasmEngine, createJsEngine, MAX_RAM_BYTES, type Engine, type EngineKind } from "./engine/engine.js";
 export type { CoreExports } from "./engine/core.js";
 export { GuestMemory, GuestMemoryError } from "./vmm/memory.js";
-export { Vm, type StopReason, type MsrHook, type HypercallHook, type CpuidHook, type VmStats } from "./vmm/vm.js";
+export { Vm, type NestedOutcome, type StopReason, type MsrHook, type HypercallHook, type CpuidHook, type VmStats } from "./vmm/vm.js";
 export type { VcpuExit, ExitReason } from "./vmm/exits.js";
 export { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./vmm/bus.js";
 export { Attr, realSegment, type CpuState, type SegmentState, type TableRegister } from "./vmm/cpu-state.js";
@@ -20,3 +20,8 @@ export { Debugcon } from "./devices/debugcon.js";
 export { loadMultiboot, isMultiboot } from "./boot/multiboot.js";
 export { loadFlat } from "./boot/flat.js";
 export { DEMO_KERNEL } from "./guests/demo.js";
+export { Symbiotic, DEFAULT_SYMCALL_BUDGET, type SymbioticOptions } from "./symbiotic/symbiotic.js";
+export type { SymcallResult, SymcallFailure } from "./symbiotic/symcall.js";
+export type { SymSpyGlobal, SymSpyLocal, GlobalExtension, LocalExtension } from "./symbiotic/symspy.js";
+export * as SymbioticAbi from "./symbiotic/abi.js";
+export { translateLinear, readLinear, listMappings, pagingMode, type GuestMapping, type MappedRange, type PagingRegs } from "./vmm/guest-paging.js";

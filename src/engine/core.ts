@@ -20,6 +20,14 @@ export interface CoreExports {
   clearMmioRanges(): void;
   setA20(enabled: boolean): void;
   interceptCpuid(all: boolean): void;
+  /** Answer CPUID `leaf` with these registers, in the core, without an exit; false when the table (8 leaves) is full. */
+  setCpuidLeaf(leaf: number, eax: number, ebx: number, ecx: number, edx: number): boolean;
+  clearCpuidLeaves(): void;
+  /** Save and clear the interrupted entry's exit block, MMIO carry state and pending events (a nested entry); false when 4 levels deep. */
+  pushEntry(): boolean;
+  /** Restore what the matching pushEntry saved. */
+  popEntry(): void;
+  entryDepth(): number;
   flushCaches(): void;
   notifyPhysWrite(pa: number, len: number): void;
   setTranslationCache(on: boolean): void;

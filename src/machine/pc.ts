@@ -18,6 +18,8 @@
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
  *
  * There is no local APIC (CPUID says so), so Linux uses the 8259A pair.
+ * The symbiotic interfaces (CPUID 0x90000000, MSRs 0x534-0x540, VMCALL
+ * 0x535/0x536) are there unless `symbiotic: false`.
  *
  * @module
  */
@@ -40,6 +42,7 @@ import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system
 import { PciBus, PciHost, createI440fx, Piix3IsaBridge } from "../devices/pci.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
+import { Symbiotic } from "../symbiotic/symbiotic.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -56,6 +59,8 @@ export interface PcOptions {
   startEpochSeconds?: number;
   /** Add QEMU's pc-testdev (MMIO 0xFF000000-0xFF00FFFF, ports 0xE0-0xEB, 0x2000-0x2017), as `-device pc-testdev`. */
   testdev?: boolean;
+  /** Offer the symbiotic interfaces (CPUID 0x90000000, SymSpy, SymCall; src/symbiotic) — default true. */
+  symbiotic?: boolean;
 }
 
 export class Pc {
@@ -119,6 +124,7 @@ export class Pc {
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
     if (opts.testdev) new PcTestdev({ setIrq: (n, l) => pic.setIrq(n, l) }).attach(vm);
+    if (opts.symbiotic ?? true) new Symbiotic(vm);
   }
 
   private guestMemory() {

@@ -14,6 +14,7 @@ import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
 import type { VirtualClock } from "./clock.js";
 import { GuestMemory } from "./memory.js";
 import { DirectPorts } from "./direct-ports.js";
+import type { Symbiotic } from "../symbiotic/symbiotic.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -28,6 +29,13 @@ export type StopReason =
   | { kind: "requested"; why: string }
   /** A device holds the vCPU back (see {@link Vm.suspend}); run() returns this until it is resumed. */
   | { kind: "suspended"; why: string };
+
+/** How a nested entry ({@link Vm.runNested}) ended. */
+export type NestedOutcome =
+  | { kind: "done"; instructions: number }
+  | { kind: "budget"; instructions: number }
+  /** Something that would have stopped run(): a halt, a triple fault, a stop request (left pending for run()). */
+  | { kind: "stopped"; instructions: number; reason: StopReason };
 
 /** The interrupt controller as the run loop sees it (the PC's 8259A pair). */
 export interface InterruptController {
@@ -75,6 +83,12 @@ export class Vm {
   clock: VirtualClock | null = null;
   /** Where external interrupts come from; polled between slices and on interrupt-window exits. */
   interrupts: InterruptController | null = null;
+  /** The symbiotic interfaces (SymSpy, SymCall) when attached (src/symbiotic). */
+  symbiotic: Symbiotic | null = null;
+  /** Nested entries in progress (runNested); no interrupt is offered or injected meanwhile. */
+  private nested = 0;
+  /** A vector injected during a nested entry, delivered after it. */
+  private heldVector = -1;
 
   constructor(engine: Engine, readonly ramBytes: number) {
     this.engine = engine;
@@ -122,7 +136,10 @@ export class Vm {
   onMsr(index: number, hook: MsrHook): void { this.msrHooks.set(index >>> 0, hook); }
   onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }
   onCpuid(hook: CpuidHook | null): void { this.cpuidHook = hook; this.core.interceptCpuid(hook !== null); }
-  injectInterrupt(vector: number): void { this.core.injectInterrupt(vector); }
+  injectInterrupt(vector: number): void {
+    if (this.nested > 0) this.heldVector = vector; // no injection during a nested entry (a SymCall)
+    else this.core.injectInterrupt(vector);
+  }
   private tcacheEnabled = true;
   /** Turn the translation cache on or off (results must not change; speed does). */
   setTranslationCache(on: boolean): void { this.tcacheEnabled = on; this.core.setTranslationCache(on); }
@@ -157,6 +174,7 @@ export class Vm {
    * a bounded budget in a loop (see node/runner.ts).
    */
   run(maxInstructions = Infinity): StopReason {
+    if (this.nested > 0) throw new Error("Vm.run() called from inside a nested entry: use runNested()");
     const core = this.core;
     let left = maxInstructions;
     if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
@@ -179,6 +197,58 @@ export class Vm {
     this.stopRequest = null;
     return s;
   }
+
+  /**
+   * Enter the guest again — from inside an exit handler, or between runs — and
+   * run it until `done()` is true or `budget` instructions have retired: the
+   * nested entry a SymCall makes. Exits are handled exactly as in run(), so a
+   * handler may itself call runNested; no interrupt is offered or injected
+   * meanwhile (those that arrive wait until after); the interrupted entry's
+   * exit block, MMIO state and pending event are saved in the core and put
+   * back afterwards (core pushEntry/popEntry). The architectural state the
+   * caller changes for the nested entry is the caller's to save and restore.
+   * A halt ends it (nothing would wake the guest); a stop request ends it and
+   * stays pending for run().
+   */
+  runNested(budget: number, done: () => boolean): NestedOutcome {
+    const core = this.core;
+    if (!core.pushEntry()) throw new Error("nested entries are limited to 4 levels");
+    this.nested++;
+    const start = core.getRetired();
+    const ran = () => core.getRetired() - start;
+    let spent = 0; // as run(): every entry counts as at least one instruction, so the budget always ends it
+    try {
+      while (!done()) {
+        const left = budget - spent;
+        if (left <= 0) return { kind: "budget", instructions: ran() };
+        let slice = Math.min(SLICE, left);
+        if (this.clock) slice = Math.max(1, Math.min(slice, this.syncTime()));
+        const before = core.getRetired();
+        const code = core.run(slice);
+        spent += Math.max(1, core.getRetired() - before);
+        this.clock?.advanceTo(core.getRetired());
+        if (code !== ExitCode.Budget) {
+          const exit = readExit(this.dataView(), this.exitBase, code);
+          this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
+          if (exit.reason === "hlt") {
+            const st = this.getState();
+            return { kind: "stopped", instructions: ran(), reason: { kind: "halted", message: `guest halted at ${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}` } };
+          }
+          const stop = this.handleExit(exit);
+          if (stop) return { kind: "stopped", instructions: ran(), reason: stop };
+        }
+        if (this.stopRequest && !done()) return { kind: "stopped", instructions: ran(), reason: this.stopRequest };
+      }
+      return { kind: "done", instructions: ran() };
+    } finally {
+      this.nested--;
+      core.popEntry();
+      if (this.nested === 0 && this.heldVector >= 0) { core.injectInterrupt(this.heldVector); this.heldVector = -1; }
+    }
+  }
+
+  /** True while a nested entry (runNested) runs. */
+  get inNestedEntry(): boolean { return this.nested > 0; }
 
   /**
    * Bring devices to the current virtual time: fire due timers, keep the

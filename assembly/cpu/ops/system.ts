@@ -34,6 +34,29 @@ import { setTscOffset } from "../../state";
 export let cpuidExitAll: bool = false;
 export function setCpuidExitAll(v: bool): void { cpuidExitAll = v; }
 
+// Leaves the VMM defines (KVM_SET_CPUID2's idea, for a few leaves): answered by the core
+// without an exit, before its own table. The symbiotic interface's discovery leaf
+// (0x90000000) and paravirtual leaves live here.
+const VMM_LEAVES_MAX: i32 = 8;
+const vmmLeaf = new StaticArray<i32>(8);
+const vmmRegs = new StaticArray<i32>(32); // 4 per leaf: EAX EBX ECX EDX
+let vmmLeafCount: i32 = 0;
+
+/** Define (or redefine) a CPUID leaf's answer; false when the table is full. */
+export function setCpuidLeaf(leaf: i32, a: i32, b: i32, c: i32, d: i32): bool {
+  let i = 0;
+  while (i < vmmLeafCount && unchecked(vmmLeaf[i]) != leaf) i++;
+  if (i == vmmLeafCount) {
+    if (vmmLeafCount >= VMM_LEAVES_MAX) return false;
+    vmmLeafCount++;
+  }
+  unchecked(vmmLeaf[i] = leaf);
+  unchecked(vmmRegs[i * 4] = a); unchecked(vmmRegs[i * 4 + 1] = b);
+  unchecked(vmmRegs[i * 4 + 2] = c); unchecked(vmmRegs[i * 4 + 3] = d);
+  return true;
+}
+export function clearCpuidLeaves(): void { vmmLeafCount = 0; }
+
 function requirePM(): bool {
   if (!protectedMode || (flagsRaw & VM) != 0) { raiseUD(); return false; }
   return true;
@@ -376,6 +399,13 @@ export function cpuid(): void {
     setExitField(X_VALUE2, sub);
     requestRestart();
     return;
+  }
+  for (let i = 0; i < vmmLeafCount; i++) {
+    if (unchecked(vmmLeaf[i]) == leaf) {
+      setReg32(EAX, unchecked(vmmRegs[i * 4])); setReg32(EBX, unchecked(vmmRegs[i * 4 + 1]));
+      setReg32(ECX, unchecked(vmmRegs[i * 4 + 2])); setReg32(EDX, unchecked(vmmRegs[i * 4 + 3]));
+      return;
+    }
   }
   let a = 0, b = 0, c = 0, d = 0;
   switch (leaf) {
