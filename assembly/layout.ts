@@ -25,7 +25,7 @@ export const IO_DIRECT_OUT: i32 = 0x4000;
 export const MMIO_READS_SIZE: i32 = 0x240;
 // Nested VM entries (a SymCall run from inside an exit handler): the interrupted
 // entry's exit block, MMIO carry state and pending events, saved per level (index.ts).
-export const NESTED_SAVE: i32 = 0x2000;
+export const NESTED_SAVE: i32 = 0x6000;       // 4 levels × NESTED_SLOT: 0x6000-0x6FFF
 export const NESTED_SLOT: i32 = 0x400;
 export const NESTED_DEPTH: i32 = 4;
 

@@ -24,16 +24,18 @@ export interface CommonOptions {
   deterministic: boolean;
   testdev: boolean;
   kernel: string | null;
+  /** boot: put the symbiotic module (npm run module) in the initramfs. */
+  symbiotic: boolean;
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--symbiotic", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, symbiotic: false,
   };
   const positional: string[] = [];
   let command = "";
@@ -54,6 +56,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--no-compile") options.compile = false;
       else if (a === "--deterministic") options.deterministic = true;
       else if (a === "--testdev") options.testdev = true;
+      else if (a === "--symbiotic") options.symbiotic = true;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -102,7 +105,7 @@ export const USAGE = `usage: symbiont <command> [options]
 commands:
   run <kernel>        run a Multiboot kernel (ELF or a.out kludge) or a flat binary (loaded at 1 MiB)
   run --bios <rom>    run a BIOS or CPU-test ROM from the reset vector
-  boot                boot Linux: --kernel bzImage [--initrd F] [--append STR]
+  boot                boot Linux: --kernel bzImage [--initrd F] [--append STR] [--symbiotic]
                       (defaults: the Debian kernel and a busybox initramfs from "npm run images")
   demo                run the built-in demo kernel
   start               boot Linux if "npm run images" has cached it, else the demo (npm start)
@@ -122,9 +125,12 @@ options:
   --append STR        kernel command line, as QEMU's -append
   --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd
   --kernel FILE       the Linux bzImage for boot
+  --symbiotic         boot: add the symbiotic module (npm run module) to the initramfs; the default
+                      /init loads it, a given --initrd gets it at /lib/modules/symbiont/symbiotic.ko
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
 
-Serial port COM1 is stdin/stdout. A guest write of v to port 0xF4
+Serial port COM1 is stdin/stdout; on a terminal Ctrl-A x quits and Ctrl-A c
+switches to the VMM monitor and back (help lists its commands). A guest write of v to port 0xF4
 (isa-debug-exit) ends the run with exit status (v << 1) | 1, as QEMU does.`;

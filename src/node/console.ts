@@ -1,18 +1,55 @@
 /**
  * The host side of serial port 0: stdin feeds the guest's UART at the pace
  * its receive FIFO allows (nothing is dropped), and a terminal is put in raw
- * mode with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
+ * mode with QEMU's escapes: Ctrl-A x quits, Ctrl-A c switches between the
+ * guest's console and the VMM monitor (when one is given), Ctrl-A Ctrl-A
+ * sends Ctrl-A.
  *
  * @module
  */
 import type { Uart16550 } from "../devices/uart16550.js";
+import type { Monitor } from "../vmm/monitor.js";
+
+const PROMPT = "(symbiont) ";
+
+/** The monitor's side of the terminal: a line editor whose lines the Monitor runs. */
+export class MonitorConsole {
+  private line = "";
+  constructor(readonly monitor: Monitor, private readonly write: (s: string) => void) {}
+
+  enter(): void { this.write(`\r\nSymbiont monitor — help lists the commands, Ctrl-A c goes back to the guest\r\n${PROMPT}`); }
+  leave(): void { this.line = ""; this.write("\r\n"); }
+
+  key(b: number): void {
+    if (b === 0x0d || b === 0x0a) {
+      this.write("\r\n");
+      const out = this.monitor.execute(this.line);
+      this.line = "";
+      if (out) this.write(out.replace(/\n/g, "\r\n") + "\r\n");
+      if (!this.monitor.quitRequested) this.write(PROMPT);
+    } else if (b === 0x7f || b === 0x08) {
+      if (this.line.length > 0) { this.line = this.line.slice(0, -1); this.write("\b \b"); }
+    } else if (b === 0x03 || b === 0x15) { // Ctrl-C, Ctrl-U: drop the line
+      this.line = "";
+      this.write(`^C\r\n${PROMPT}`);
+    } else if (b >= 0x20 && b < 0x7f) {
+      this.line += String.fromCharCode(b);
+      this.write(String.fromCharCode(b));
+    }
+  }
+}
 
 export class SerialConsole {
   private readonly pending: number[] = [];
   private escape = false;
   private ended = false;
-  /** Set when the user typed Ctrl-A x. */
-  quitRequested = false;
+  /** Set when the user typed Ctrl-A x (or quit in the monitor). */
+  get quitRequested(): boolean { return this.quit || this.monitor?.monitor.quitRequested === true; }
+  private quit = false;
+  /** The terminal shows the monitor (Ctrl-A c), not the guest. */
+  monitorActive = false;
+  /** The monitor Ctrl-A c switches to (none: the escape is ignored). */
+  monitor: MonitorConsole | null = null;
   private readonly onData = (d: Buffer) => this.accept(d);
   private readonly onEnd = () => { this.ended = true; };
 
@@ -28,11 +65,17 @@ export class SerialConsole {
       if (this.input.isTTY) {
         if (this.escape) {
           this.escape = false;
-          if (b === 0x78 /* x */) { this.quitRequested = true; continue; }
+          if (b === 0x78 /* x */) { this.quit = true; continue; }
+          if (b === 0x63 /* c */ && this.monitor) {
+            this.monitorActive = !this.monitorActive;
+            if (this.monitorActive) this.monitor.enter(); else this.monitor.leave();
+            continue;
+          }
           if (b !== 0x01) continue;
         } else if (b === 0x01) { this.escape = true; continue; }
       }
-      this.pending.push(b);
+      if (this.monitorActive) this.monitor!.key(b);
+      else this.pending.push(b);
     }
   }
 
