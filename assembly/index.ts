@@ -26,6 +26,7 @@ import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnable
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
+import { saveCpu, restoreCpu } from "./nested";
 import { takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll } from "./cpu/ops/system";
 export { setCpuidLeaf, clearCpuidLeaves } from "./cpu/ops/system";
@@ -83,12 +84,16 @@ export function interruptsEnabled(): bool { return (flagsRaw & IF) != 0 && !irqS
 // handler). What the interrupted entry still needs besides the architectural state —
 // the exit block with its armed response, the MMIO reads carried into the instruction's
 // re-execution and the writes queued behind it, the pending event, the interrupt window
-// request and shadow — is saved here and cleared; popEntry puts it back.
+// request and shadow — is saved here and cleared; popEntry puts it back. With
+// `saveState`, the architectural state is saved too (nested.ts) and popEntry restores it:
+// whatever the nested entry did, the interrupted context comes back exactly.
 let nestedDepth: i32 = 0;
 const NESTED_EVENTS: i32 = EXIT_SIZE + MMIO_STATE_BYTES;
+const NESTED_CPU_SAVED: i32 = NESTED_EVENTS + 12;
+const NESTED_CPU: i32 = NESTED_CPU_SAVED + 4;
 
-/** Save and clear the current entry's context; false when NESTED_DEPTH levels are in use. */
-export function pushEntry(): bool {
+/** Save and clear the current entry's context (and the CPU state); false when NESTED_DEPTH levels are in use. */
+export function pushEntry(saveState: bool): bool {
   if (nestedDepth >= L.NESTED_DEPTH) return false;
   const slot = L.NESTED_SAVE + nestedDepth * L.NESTED_SLOT;
   copy8(slot, L.EXIT, EXIT_SIZE);
@@ -96,17 +101,20 @@ export function pushEntry(): bool {
   st32a(slot + NESTED_EVENTS, pendingVector);
   st32a(slot + NESTED_EVENTS + 4, irqWindowWanted ? 1 : 0);
   st32a(slot + NESTED_EVENTS + 8, irqShadow ? 1 : 0);
+  st32a(slot + NESTED_CPU_SAVED, saveState ? 1 : 0);
+  if (saveState) saveCpu(slot + NESTED_CPU);
   pendingVector = -1; irqWindowWanted = false; setIrqShadow(false);
   fill8(L.EXIT, 0, EXIT_SIZE);
   nestedDepth++;
   return true;
 }
 
-/** Restore the context saved by the matching pushEntry. */
+/** Restore the context (and the CPU state, if it was saved) of the matching pushEntry. */
 export function popEntry(): void {
   if (nestedDepth == 0) return;
   nestedDepth--;
   const slot = L.NESTED_SAVE + nestedDepth * L.NESTED_SLOT;
+  if (ld32a(slot + NESTED_CPU_SAVED) != 0) restoreCpu(slot + NESTED_CPU);
   copy8(L.EXIT, slot, EXIT_SIZE);
   restoreMmioState(slot + EXIT_SIZE);
   pendingVector = ld32a(slot + NESTED_EVENTS);

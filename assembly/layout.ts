@@ -25,8 +25,8 @@ export const IO_DIRECT_OUT: i32 = 0x4000;
 export const MMIO_READS_SIZE: i32 = 0x240;
 // Nested VM entries (a SymCall run from inside an exit handler): the interrupted
 // entry's exit block, MMIO carry state and pending events, saved per level (index.ts).
-export const NESTED_SAVE: i32 = 0x6000;       // 4 levels × NESTED_SLOT: 0x6000-0x6FFF
-export const NESTED_SLOT: i32 = 0x400;
+export const NESTED_SAVE: i32 = 0x6000;       // 4 levels × NESTED_SLOT: 0x6000-0x73FF
+export const NESTED_SLOT: i32 = 0x500;        // exit block, MMIO state, events, CPU state (index.ts, nested.ts)
 export const NESTED_DEPTH: i32 = 4;
 
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:

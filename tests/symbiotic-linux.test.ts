@@ -10,7 +10,7 @@ import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
 import { findCachedImages } from "../src/node/images.js";
-import { findBuiltModule, MODULE_GUEST_PATH } from "../src/node/symbiotic-module.js";
+import { findBuiltModule, symbioticKernelModules } from "../src/node/symbiotic-module.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../src/symbiotic/linux-calls.js";
 import { Monitor } from "../src/vmm/monitor.js";
 import { SymcallNr } from "../src/symbiotic/abi.js";
@@ -37,8 +37,7 @@ class Guest {
     (g as { pc: Pc }).pc = pc;
     const initrd = busyboxInitramfs({
       busybox: new Uint8Array(readFileSync(images!.busybox)),
-      extraFiles: [{ path: MODULE_GUEST_PATH, data: new Uint8Array(readFileSync(module!.path)) }],
-      modules: [MODULE_GUEST_PATH],
+      modules: symbioticKernelModules(module!),
     });
     pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
     await g.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);

@@ -126,7 +126,7 @@ options:
   --initrd F[,F...]   Multiboot modules, or the Linux initrd (one file), as QEMU's -initrd
   --kernel FILE       the Linux bzImage for boot
   --symbiotic         boot: add the symbiotic module (npm run module) to the initramfs; the default
-                      /init loads it, a given --initrd gets it at /lib/modules/symbiont/symbiotic.ko
+                      /init loads it; a given --initrd gets it at /lib/modules/RELEASE/extra/symbiotic.ko
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev

@@ -15,7 +15,7 @@ import { DEMO_KERNEL } from "../guests/demo.js";
 import { findCachedImages } from "../node/images.js";
 import { isBzImage, parseLinuxHeader } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
-import { findBuiltModule, MODULE_GUEST_PATH } from "../node/symbiotic-module.js";
+import { findBuiltModule, moduleGuestPath, symbioticKernelModules, type BuiltModule } from "../node/symbiotic-module.js";
 
 /** Exit statuses other than the guest's own (debug-exit). */
 const EXIT_USAGE = 2;
@@ -174,11 +174,15 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   if (o.initrd.length === 1) {
     initrd = readInput(o.initrd[0]!, "initrd");
     // Linux unpacks concatenated archives: the module joins the user's initramfs for its /init to insmod.
-    if (module) initrd = concatInitrds([initrd, new Initramfs().file(MODULE_GUEST_PATH, module, 0o644).build()]);
+    if (module) {
+      const path = moduleGuestPath(module.release);
+      initrd = concatInitrds([initrd, new Initramfs().file(path, readInput(module.path, "symbiotic module"), 0o644).build()]);
+      process.stderr.write(`symbiont: symbiotic.ko is in the initramfs at ${path}; your /init loads it with insmod\n`);
+    }
   } else if (cached) {
     initrd = busyboxInitramfs({
       busybox: readInput(cached.busybox, "busybox"),
-      ...(module ? { extraFiles: [{ path: MODULE_GUEST_PATH, data: module }], modules: [MODULE_GUEST_PATH] } : {}),
+      ...(module ? { modules: symbioticKernelModules(module) } : {}),
     });
   } else if (module) {
     throw new UsageError("--symbiotic needs an initramfs: the cached busybox (npm run images) or --initrd FILE");
@@ -188,15 +192,15 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   return { kind: "linux", kernel, initrd, path: kernelPath };
 }
 
-/** The symbiotic module built for this kernel (npm run module), as bytes. */
-function symbioticModule(kernel: Uint8Array, kernelPath: string): Uint8Array {
+/** The symbiotic module built for this kernel (npm run module). */
+function symbioticModule(kernel: Uint8Array, kernelPath: string): BuiltModule {
   const built = findBuiltModule();
   if (!built) throw new UsageError("--symbiotic needs the symbiotic module built for the cached kernel: run \"npm run images\" and \"npm run module\"");
   const release = parseLinuxHeader(kernel).kernelVersion?.split(" ")[0];
   if (release !== built.release) {
     throw new UsageError(`--symbiotic: the module is built for ${built.release}, but ${kernelPath} is ${release ?? "a kernel of unknown release"}`);
   }
-  return readInput(built.path, "symbiotic module");
+  return built;
 }
 
 export async function main(argv: string[]): Promise<number> {

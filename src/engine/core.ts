@@ -23,8 +23,8 @@ export interface CoreExports {
   /** Answer CPUID `leaf` with these registers, in the core, without an exit; false when the table (8 leaves) is full. */
   setCpuidLeaf(leaf: number, eax: number, ebx: number, ecx: number, edx: number): boolean;
   clearCpuidLeaves(): void;
-  /** Save and clear the interrupted entry's exit block, MMIO carry state and pending events (a nested entry); false when 4 levels deep. */
-  pushEntry(): boolean;
+  /** Save and clear the interrupted entry's exit block, MMIO carry state and pending events (a nested entry), and with `saveState` the CPU's architectural state; false when 4 levels deep. */
+  pushEntry(saveState: boolean): boolean;
   /** Restore what the matching pushEntry saved. */
   popEntry(): void;
   entryDepth(): number;

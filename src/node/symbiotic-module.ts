@@ -35,12 +35,25 @@ import { fileURLToPath } from "node:url";
 import {
   cacheDir, findCachedImages, run, lastLines, privateAptOptions, privateSources, prepareAptDir, resolveMirrors, type CachedImages,
 } from "./images.js";
+import type { KernelModules } from "../boot/initramfs.js";
 
 /** Where the module's source lives in the repository. */
 export const MODULE_SOURCE_DIR = fileURLToPath(new URL("../../guests/linux/symbiotic/", import.meta.url));
-/** Where `symbiont boot --symbiotic` puts the module in the guest's initramfs (its own or the user's). */
-export const MODULE_GUEST_PATH = "/lib/modules/symbiont/symbiotic.ko";
 const MODULE_FILE = "symbiotic.ko";
+/** Where the module goes under /lib/modules/RELEASE in an initramfs: out-of-tree modules' usual place. */
+export const MODULE_RELATIVE_PATH = `extra/${MODULE_FILE}`;
+
+/** Where `symbiont boot --symbiotic` puts the module in the guest's initramfs (its own or the user's). */
+export function moduleGuestPath(release: string): string { return `/lib/modules/${release}/${MODULE_RELATIVE_PATH}`; }
+
+/** The module as the initramfs builder's `modules` (busyboxInitramfs: /init insmods it before its marker). */
+export function symbioticKernelModules(built: BuiltModule): KernelModules {
+  return {
+    release: built.release,
+    files: [{ path: MODULE_RELATIVE_PATH, data: new Uint8Array(readFileSync(built.path)) }],
+    modulesDep: `${MODULE_RELATIVE_PATH}:\n`,
+  };
+}
 
 /** A built module: the file and what it was built for. */
 export interface BuiltModule {

@@ -27,9 +27,9 @@
  * @module
  */
 import type { Vm, NestedOutcome } from "../vmm/vm.js";
-import type { CpuState, SegmentState } from "../vmm/cpu-state.js";
+import type { SegmentState } from "../vmm/cpu-state.js";
 import { Attr } from "../vmm/cpu-state.js";
-import { readLinear } from "../vmm/guest-paging.js";
+import { readLinear, type PagingRegs } from "../vmm/guest-paging.js";
 import { Msr, Hypercall, LocalPage, GUEST_ERRNO } from "./abi.js";
 import type { SymSpy } from "./symspy.js";
 
@@ -58,6 +58,8 @@ export type SymcallResult =
 export const DEFAULT_SYMCALL_BUDGET = 10_000_000;
 
 interface EntryMsrs { rip: number; rsp: number; cs: number; gs: number; fs: number }
+
+const SEG_FS = 4, SEG_GS = 5; // segment register numbers of the core's accessors
 
 const MSR_FIELD: Record<number, keyof EntryMsrs> = {
   [Msr.SYMCALL_RIP]: "rip", [Msr.SYMCALL_RSP]: "rsp", [Msr.SYMCALL_CS]: "cs", [Msr.SYMCALL_GS]: "gs", [Msr.SYMCALL_FS]: "fs",
@@ -119,30 +121,34 @@ export class SymCall {
     const flags = this.spy.localFlags(vcpu);
     if ((flags & LocalPage.SYM_CALL_ENABLED) === 0) return refuse("the guest has not enabled SymCall (sym_call_enabled in its local page)");
     if ((flags & LocalPage.SYM_CALL_ACTIVE) !== 0) return refuse("the guest's local page says a call is already active");
-    const vm = this.vm;
-    const saved = vm.getState();
-    if ((saved.cr0 & 1) === 0) return refuse("the guest is not in protected mode");
+    const vm = this.vm, core = vm.core;
+    const cr0 = core.getCr(0) >>> 0;
+    if ((cr0 & 1) === 0) return refuse("the guest is not in protected mode");
+    const regs = { cr0, cr3: core.getCr(3) >>> 0, cr4: core.getCr(4) >>> 0, efer: core.getEfer() >>> 0 };
+    const gdtr = { base: core.getGdtrBase() >>> 0, limit: core.getGdtrLimit() & 0xffff };
     const m = this.msrs[vcpu]!;
-    const cs = this.descriptor(saved, m.cs, "code", m.cs);
+    const cs = this.descriptor(regs, gdtr, m.cs, "code", m.cs);
     if (typeof cs === "string") return refuse(cs);
-    const ss = this.descriptor(saved, m.cs + 8, "stack", m.cs);
+    const ss = this.descriptor(regs, gdtr, m.cs + 8, "stack", m.cs);
     if (typeof ss === "string") return refuse(ss);
 
-    const flat = (seg: SegmentState, base: number): SegmentState => ({ selector: seg.selector, base, limit: 0xffffffff, attr: Attr.flatData32 });
+    const flat = (seg: number, base: number): SegmentState => ({ selector: core.getSegSel(seg) & 0xffff, base, limit: 0xffffffff, attr: Attr.flatData32 });
     const a = (i: number) => (args[i] ?? 0) >>> 0;
     const active = { vcpu, returned: false, regs: [] as number[], errorCode: null as number | null };
     this.active = active;
-    let outcome: NestedOutcome | null = null;
+    let outcome: NestedOutcome;
     try {
-      vm.setState({
-        cs, ss, ds: ss, es: ss, fs: flat(saved.fs, m.fs), gs: flat(saved.gs, m.gs), cpl: 0,
-        eflags: 0x2, eip: m.rip, esp: m.rsp, ebp: 0,
-        eax: nr >>> 0, ebx: a(0), ecx: a(1), edx: a(2), esi: a(3), edi: a(4), halted: false,
-      });
       this.spy.setCallActive(vcpu, true);
-      outcome = vm.runNested(this.budget, () => active.returned);
+      // The core saves the whole CPU state and puts it back however the call ends (pushEntry/popEntry).
+      outcome = vm.runNested(this.budget, () => active.returned, {
+        saveState: true,
+        enter: () => vm.setState({
+          cs, ss, ds: ss, es: ss, fs: flat(SEG_FS, m.fs), gs: flat(SEG_GS, m.gs), cpl: 0,
+          eflags: 0x2, eip: m.rip, esp: m.rsp, ebp: 0,
+          eax: nr >>> 0, ebx: a(0), ecx: a(1), edx: a(2), esi: a(3), edi: a(4), halted: false,
+        }),
+      });
     } finally {
-      restore(vm, saved);
       this.spy.setCallActive(vcpu, false);
       this.active = null;
     }
@@ -171,14 +177,14 @@ export class SymCall {
    * The descriptor of the call's CS (kind "code") or SS (kind "stack"), read
    * from the guest's GDT through its page tables; a string says what is wrong.
    */
-  private descriptor(st: CpuState, sel: number, kind: "code" | "stack", msrValue: number): SegmentState | string {
+  private descriptor(regs: PagingRegs, gdtr: { base: number; limit: number }, sel: number, kind: "code" | "stack", msrValue: number): SegmentState | string {
     const msr = `SymCall CS MSR (0x538) = 0x${msrValue.toString(16)}`;
     const what = kind === "code" ? "CS" : "SS (CS + 8)";
     if ((sel & 4) !== 0) return `${msr}: ${what} 0x${sel.toString(16)} is an LDT selector`;
     if ((sel & 0xfff8) === 0) return `${msr}: ${what} is the null selector`;
     const off = sel & 0xfff8;
-    if (off + 7 > st.gdtr.limit) return `${msr}: ${what} 0x${sel.toString(16)} is beyond the GDT limit 0x${st.gdtr.limit.toString(16)}`;
-    const b = readLinear(this.vm.memory, st, st.gdtr.base + off, 8);
+    if (off + 7 > gdtr.limit) return `${msr}: ${what} 0x${sel.toString(16)} is beyond the GDT limit 0x${gdtr.limit.toString(16)}`;
+    const b = readLinear(this.vm.memory, regs, gdtr.base + off, 8);
     if (!b) return `${msr}: the GDT entry for ${what} is not mapped in guest memory`;
     const lo = b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
     const hi = b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24);
@@ -196,25 +202,4 @@ export class SymCall {
     }
     return { selector: sel & 0xfffc, base, limit, attr: attr | 1 };
   }
-}
-
-/**
- * Put the state saved before a call back. Control registers and descriptor
- * tables are written only if the call changed them (writing CR3 flushes the
- * TLB); registers, segments, EIP, EFLAGS, CPL and the halted flag always.
- */
-function restore(vm: Vm, saved: CpuState): void {
-  const now = vm.getState();
-  const patch: Partial<CpuState> = {
-    eax: saved.eax, ecx: saved.ecx, edx: saved.edx, ebx: saved.ebx, esp: saved.esp, ebp: saved.ebp, esi: saved.esi, edi: saved.edi,
-    es: saved.es, cs: saved.cs, ss: saved.ss, ds: saved.ds, fs: saved.fs, gs: saved.gs,
-    eip: saved.eip, eflags: saved.eflags, cpl: saved.cpl, halted: saved.halted,
-  };
-  for (const k of ["cr0", "cr2", "cr3", "cr4", "efer"] as const) if (now[k] !== saved[k]) patch[k] = saved[k];
-  for (const k of ["gdtr", "idtr"] as const) if (now[k].base !== saved[k].base || now[k].limit !== saved[k].limit) patch[k] = saved[k];
-  for (const k of ["ldtr", "tr"] as const) {
-    const a = now[k], b = saved[k];
-    if (a.selector !== b.selector || a.base !== b.base || a.limit !== b.limit || a.attr !== b.attr) patch[k] = b;
-  }
-  vm.setState(patch);
 }

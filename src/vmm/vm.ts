@@ -205,19 +205,20 @@ export class Vm {
    * handler may itself call runNested; no interrupt is offered or injected
    * meanwhile (those that arrive wait until after); the interrupted entry's
    * exit block, MMIO state and pending event are saved in the core and put
-   * back afterwards (core pushEntry/popEntry). The architectural state the
-   * caller changes for the nested entry is the caller's to save and restore.
-   * A halt ends it (nothing would wake the guest); a stop request ends it and
-   * stays pending for run().
+   * back afterwards (core pushEntry/popEntry). With `saveState` the core also
+   * saves the CPU's architectural state and puts it back on every way out;
+   * `enter` then sets the nested entry's state. A halt ends it (nothing would
+   * wake the guest); a stop request ends it and stays pending for run().
    */
-  runNested(budget: number, done: () => boolean): NestedOutcome {
+  runNested(budget: number, done: () => boolean, opts: { saveState?: boolean; enter?: () => void } = {}): NestedOutcome {
     const core = this.core;
-    if (!core.pushEntry()) throw new Error("nested entries are limited to 4 levels");
+    if (!core.pushEntry(opts.saveState ?? false)) throw new Error("nested entries are limited to 4 levels");
     this.nested++;
     const start = core.getRetired();
     const ran = () => core.getRetired() - start;
     let spent = 0; // as run(): every entry counts as at least one instruction, so the budget always ends it
     try {
+      opts.enter?.();
       while (!done()) {
         const left = budget - spent;
         if (left <= 0) return { kind: "budget", instructions: ran() };
