@@ -24,4 +24,7 @@ export { Symbiotic, DEFAULT_SYMCALL_BUDGET, type SymbioticOptions } from "./symb
 export type { SymcallResult, SymcallFailure } from "./symbiotic/symcall.js";
 export type { SymSpyGlobal, SymSpyLocal, GlobalExtension, LocalExtension } from "./symbiotic/symspy.js";
 export * as SymbioticAbi from "./symbiotic/abi.js";
+export { SymcallNr } from "./symbiotic/abi.js";
+export { guestProcesses, guestCurrent, guestVaddr, guestMeminfo, type GuestTask, type VaddrInfo, type GuestMeminfo } from "./symbiotic/linux-calls.js";
+export { Monitor } from "./vmm/monitor.js";
 export { translateLinear, readLinear, listMappings, pagingMode, type GuestMapping, type MappedRange, type PagingRegs } from "./vmm/guest-paging.js";

@@ -14,6 +14,8 @@ import { findBuiltModule, symbioticKernelModules } from "../src/node/symbiotic-m
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../src/symbiotic/linux-calls.js";
 import { Monitor } from "../src/vmm/monitor.js";
 import { SymcallNr } from "../src/symbiotic/abi.js";
+import { readModinfo } from "../src/boot/kmod.js";
+import { join } from "node:path";
 
 const images = findCachedImages();
 const module = findBuiltModule(images);
@@ -84,6 +86,18 @@ function parseMaps(text: string): MapsLine[] {
     return { start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, name: m[4]! };
   });
 }
+
+describe.skipIf(skip !== null)(`npm run module's symbiotic.ko (${skip ?? module?.path})`, () => {
+  it("is built for the cached kernel: the vermagic of Debian's own modules, our license", () => {
+    const info = (path: string) => Object.fromEntries(readModinfo(new Uint8Array(readFileSync(path))));
+    const ours = info(module!.path);
+    const firstDebianModule = readFileSync(join(images!.modules, "modules.dep"), "utf8").split(":")[0]!;
+    expect(ours.vermagic).toBe(info(join(images!.modules, firstDebianModule)).vermagic);
+    expect(ours.vermagic!.split(" ")[0]).toBe(images!.version);
+    expect(ours.license).toBe("Dual MIT/GPL");
+    expect(ours.name).toBe("symbiotic");
+  });
+});
 
 describe.skipIf(skip !== null)(`Linux ${images?.version ?? ""} with the symbiotic module (${skip ?? module?.path})`, () => {
   let g: Guest;
