@@ -46,7 +46,10 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
         const m = step < steps.length ? steps[step]![0].exec(out) : null;
         if (!m) return;
         if (step === 1) shellPid = Number(m[1]);
-        child.stdin.write(steps[step]![1]);
+        // As a person would, type a moment after the prompt (input that arrives while the
+        // shell is still setting up its terminal is dropped by it).
+        const input = steps[step]![1];
+        setTimeout(() => child.stdin.write(input), 300);
         out += `\n<step ${step}>\n`;
         step++;
       });

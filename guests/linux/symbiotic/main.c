@@ -209,6 +209,18 @@ static void free_cpus(void)
 	}
 }
 
+/* Take back the entry and the pages (the VMM stops using them) and stop updating them. */
+static void withdraw(void)
+{
+	on_each_cpu(unregister_this_cpu, NULL, 1);
+	if (sched_switch_tp) {
+		tracepoint_probe_unregister(sched_switch_tp, probe_sched_switch, NULL);
+		tracepoint_synchronize_unregister();
+	}
+	cancel_delayed_work_sync(&refresh_work);
+	wrmsr_safe(MSR_SYMSPY_GLOBAL, 0, 0);
+}
+
 static bool symbiotic_vmm_present(void)
 {
 	unsigned int eax, ebx, ecx, edx;
@@ -263,13 +275,7 @@ static int __init symbiotic_init(void)
 	return 0;
 
 out_unregister:
-	on_each_cpu(unregister_this_cpu, NULL, 1);
-	if (sched_switch_tp) {
-		tracepoint_probe_unregister(sched_switch_tp, probe_sched_switch, NULL);
-		tracepoint_synchronize_unregister();
-	}
-	cancel_delayed_work_sync(&refresh_work);
-	wrmsr_safe(MSR_SYMSPY_GLOBAL, 0, 0);
+	withdraw();
 out_free:
 	free_cpus();
 	free_page((unsigned long)global_page);
@@ -278,13 +284,7 @@ out_free:
 
 static void __exit symbiotic_exit(void)
 {
-	on_each_cpu(unregister_this_cpu, NULL, 1);
-	if (sched_switch_tp) {
-		tracepoint_probe_unregister(sched_switch_tp, probe_sched_switch, NULL);
-		tracepoint_synchronize_unregister();
-	}
-	cancel_delayed_work_sync(&refresh_work);
-	wrmsr_safe(MSR_SYMSPY_GLOBAL, 0, 0);
+	withdraw();
 	free_cpus();
 	free_page((unsigned long)global_page);
 	pr_info("symbiotic: withdrawn\n");
