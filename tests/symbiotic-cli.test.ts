@@ -26,13 +26,14 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
   it("opens the monitor with Ctrl-A c: sym ps, sym current, info symbiotic, quit", async () => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --symbiotic --deterministic --append 'console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet'`;
     const child = spawn("script", ["-qfec", cmd, "/dev/null"]);
-    let out = "";
+    let out = ""; // latin1, for matching as it comes
+    const chunks: Buffer[] = [];
     let shellPid = 0;
     // Each step: when the output so far matches, type the next input.
     const steps: [RegExp, string][] = [
       // busybox's line editor asks the terminal where the cursor is (ESC [6n); a terminal would answer.
       [/SYMBIONT-INIT-OK[\s\S]*# \x1b\[6n$/, "\x1b[24;3Recho PID=$$\r"],
-      [/PID=(\d+)\r?\n[\s\S]*# \x1b\[6n$/, "\x1b[24;3R\x01c"],
+      [/PID=(\d+)\r*\n[\s\S]*# \x1b\[6n$/, "\x1b[24;3R\x01c"],
       [/\(symbiont\) $/, "sym ps\r"],
       [/COMMAND[\s\S]*\(symbiont\) $/, "sym current\r"],
       [/SymCall CURRENT[\s\S]*\(symbiont\) $/, "info symbiotic\r"],
@@ -42,6 +43,7 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
     const status = await new Promise<number | null>((resolve) => {
       const timer = setTimeout(() => child.kill(), 20 * 60 * 1000);
       child.stdout.on("data", (d: Buffer) => {
+        chunks.push(d);
         out += d.toString("latin1");
         const m = step < steps.length ? steps[step]![0].exec(out) : null;
         if (!m) return;
@@ -57,7 +59,7 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
     });
     expect(step, out.slice(-3000)).toBe(steps.length);
     expect(status).toBe(0);
-    const text = out.replace(/\r/g, "");
+    const text = Buffer.concat(chunks).toString("utf8").replace(/\r/g, "");
     expect(text).toContain("Symbiont monitor — help lists the commands, Ctrl-A c goes back to the guest");
     expect(text).toMatch(/\n\s+1\s+0\s+0 S\s+\d+\s+\d+ init\n/);
     expect(text).toMatch(new RegExp(`\\n\\s+${shellPid}\\s+1\\s+0 \\w\\s+\\d+\\s+\\d+ sh\\n`));

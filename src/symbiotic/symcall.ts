@@ -167,7 +167,7 @@ export class SymCall {
         const s = outcome.reason;
         const reason: SymcallFailure = s.kind === "shutdown" ? "triple-fault" : s.kind === "halted" ? "halted" : s.kind === "unimplemented" ? "unimplemented" : "stopped";
         const what = s.kind === "shutdown" ? "triple-faulted" : s.kind === "halted" ? "halted" : s.kind === "unimplemented" ? "stopped" : "was interrupted";
-        const detail = "message" in s ? s.message : s.kind === "debug-exit" ? `debug exit ${s.status}` : s.kind === "reset" ? `reset: ${s.why}` : s.kind;
+        const detail = "message" in s ? s.message : "why" in s ? `${s.kind}: ${s.why}` : s.kind === "debug-exit" ? `debug exit ${s.status}` : s.kind;
         return { ok: false, reason, instructions: n, error: `${name} ${what} (${detail}); the guest resumes where it was` };
       }
     }
