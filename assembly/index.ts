@@ -3,7 +3,8 @@
 // Data that the VMM reads on every exit (the exit block, the registers) sits
 // at fixed addresses in memory (layout.ts) so no call is needed for it.
 import * as L from "./layout";
-import { st32a, fill8 } from "./portable";
+import { EXIT_SIZE } from "./layout";
+import { st32a, ld32a, fill8, copy8 } from "./portable";
 import {
   eip, setEip, instrEip, cpl, setCpl, cr0, cr2, cr3, cr4, efer, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
   setCr0Raw, setCr2, setCr3Raw, setCr4Raw, setEfer, setGdtr, setIdtr, halted, setHalted, irqShadow, setIrqShadow,
@@ -14,7 +15,7 @@ import {
 import { getFlags, setFlags } from "./cpu/flags";
 import { setSegCache } from "./cpu/segments";
 import { step } from "./cpu/exec";
-import { deliver, deliverFault, deliveringVector, combineExceptions, clearDelivering } from "./cpu/interrupts";
+import { deliver, deliverFault, deliveringVector, combineExceptions, clearDelivering, setDelivering } from "./cpu/interrupts";
 import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
 import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
@@ -28,9 +29,11 @@ import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnable
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
-import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidBuiltin, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
+import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidAnswer, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
+import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
+export { setCpuidLeaf, clearCpuidLeaves } from "./cpu/ops/system";
 import { DR } from "./layout";
-import { saveVcpu, loadVcpu, savedPendingVector, savedIrqWindow } from "./vcpu";
+import { saveVcpu, loadVcpu, saveVcpuAt, loadVcpuFrom, savedPendingVector, savedIrqWindow } from "./vcpu";
 
 export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
 /** A host function serving a direct port access calls kick() to end run() after the instruction. */
@@ -136,6 +139,57 @@ export function vcpuLoad(slot: i32): void {
   pendingVector = savedPendingVector(slot);
   irqWindowWanted = savedIrqWindow(slot);
 }
+
+
+// ---- nested entries ------------------------------------------------------------------
+// The VMM may enter the guest again while it handles an exit (a SymCall from an exit
+// handler, even from the shadow pager's). What the interrupted entry still needs besides
+// the architectural state — the exit block with its armed response, the MMIO reads
+// carried into the instruction's re-execution and the writes queued behind it, the
+// pending interrupt and NMI, the interrupt window request and shadow, an exception the
+// VMM injected and the delivery an exit interrupted — is saved here and cleared;
+// popEntry puts it back. With `saveState`, the vCPU's whole state is saved too (vcpu.ts)
+// and popEntry restores it: whatever the nested entry did, the interrupted context comes
+// back exactly. The execution controls are the VMM's and stay as they are.
+let nestedDepth: i32 = 0;
+const N_EVENTS: i32 = L.EXIT_SIZE + MMIO_STATE_BYTES; // 10 words, below
+const N_CPU: i32 = N_EVENTS + 40;                     // VCPU_SAVE_SIZE bytes (vcpu.ts)
+
+/** Save and clear the current entry's context (and the vCPU state); false when NESTED_DEPTH levels are in use. */
+export function pushEntry(saveState: bool): bool {
+  if (nestedDepth >= L.NESTED_DEPTH) return false;
+  const slot = L.NESTED_SAVE + nestedDepth * L.NESTED_SLOT;
+  copy8(slot, L.EXIT, L.EXIT_SIZE);
+  saveMmioState(slot + L.EXIT_SIZE);
+  const ev = slot + N_EVENTS;
+  st32a(ev, pendingVector); st32a(ev + 4, irqWindowWanted ? 1 : 0); st32a(ev + 8, irqShadow ? 1 : 0);
+  st32a(ev + 12, nmiPending ? 1 : 0); st32a(ev + 16, injVector);
+  st32a(ev + 20, (injHasCode ? 1 : 0) | (tripleFault ? 2 : 0)); st32a(ev + 24, injCode); st32a(ev + 28, injCr2);
+  st32a(ev + 32, deliveringVector); st32a(ev + 36, saveState ? 1 : 0);
+  if (saveState) saveVcpuAt(slot + N_CPU, pendingVector, irqWindowWanted);
+  pendingVector = -1; irqWindowWanted = false; setIrqShadow(false); setNmiPending(false);
+  injVector = -1; tripleFault = false; clearDelivering();
+  fill8(L.EXIT, 0, L.EXIT_SIZE);
+  nestedDepth++;
+  return true;
+}
+
+/** Restore the context (and the vCPU state, if it was saved) of the matching pushEntry. */
+export function popEntry(): void {
+  if (nestedDepth == 0) return;
+  nestedDepth--;
+  const slot = L.NESTED_SAVE + nestedDepth * L.NESTED_SLOT;
+  const ev = slot + N_EVENTS;
+  if (ld32a(ev + 36) != 0) loadVcpuFrom(slot + N_CPU, false);
+  copy8(L.EXIT, slot, L.EXIT_SIZE);
+  restoreMmioState(slot + L.EXIT_SIZE);
+  pendingVector = ld32a(ev); irqWindowWanted = ld32a(ev + 4) != 0; setIrqShadow(ld32a(ev + 8) != 0);
+  setNmiPending(ld32a(ev + 12) != 0); injVector = ld32a(ev + 16);
+  const f = ld32a(ev + 20);
+  injHasCode = (f & 1) != 0; tripleFault = (f & 2) != 0; injCode = ld32a(ev + 24); injCr2 = ld32a(ev + 28);
+  setDelivering(ld32a(ev + 32));
+}
+export function entryDepth(): i32 { return nestedDepth; }
 
 // ---- the run loop --------------------------------------------------------------------
 
@@ -258,6 +312,7 @@ export function reset(ramBytes: i32): void {
   setRamSize(ramBytes);
   resetMmioState();
   initCpu();
+  nestedDepth = 0;
   setA20Mask(true);
   setRetired(0); setTscOffset(0); resetTsc();
   fpuReset();
@@ -363,9 +418,10 @@ export function notifyPhysWrite(pa: i32, len: i32): void {
 export { setPauseExiting } from "./exit";
 /** CPUID.1 reports a local APIC (EDX.APIC, ECX.TSC-deadline) and this vCPU's initial APIC ID. */
 export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBits(present, apicId); }
-/** The CPU's own answer to CPUID leaf/subleaf (what it returns without interception): register i = 0..3 (EAX..EDX). */
+/** The core's own answer to CPUID leaf/subleaf (what it returns without interception: the VMM's leaf table, else the CPU's): register i = 0..3 (EAX..EDX). */
 export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
-  cpuidBuiltin(leaf, sub);
+  cpuidAnswer(i32(leaf), i32(sub)); // i32(): the JS engine gets leaves above 0x7fffffff unsigned from the VMM
+
   return i == 0 ? cpuidOut0 : i == 1 ? cpuidOut1 : i == 2 ? cpuidOut2 : cpuidOut3;
 }
 /** Drop all cached translations (TLB and translation cache). */

@@ -26,6 +26,13 @@ export const TRACE_LOG_MAX: i32 = 64;
 export const IO_DIRECT_IN: i32 = 0x2000;
 export const IO_DIRECT_OUT: i32 = 0x4000;
 
+export const MMIO_READS_SIZE: i32 = 0x240;
+// Nested VM entries (a SymCall run from inside an exit handler): the interrupted
+// entry's exit block, MMIO carry state, events and vCPU state, saved per level (index.ts).
+export const NESTED_SAVE: i32 = 0x6000;       // 4 levels × NESTED_SLOT: 0x6000-0x77FF
+export const NESTED_SLOT: i32 = 0x600;        // exit block 0x100, MMIO state 0x258, events 0x28, vCPU state 0x200 (vcpu.ts)
+export const NESTED_DEPTH: i32 = 4;
+
 // Saved state of the vCPUs that are not running (vcpu.ts): 16 slots of 0x200 bytes.
 export const VCPU_SAVE: i32 = 0x8000;
 export const VCPU_SAVE_SIZE: i32 = 0x200;

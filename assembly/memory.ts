@@ -4,9 +4,9 @@
 // through here or through a TLB entry that was filled from here, so a guest
 // address can never reach core metadata: memory accesses land in host
 // frames the map names, inside the frame pool above RAM_BASE.
-import { RAM_BASE, ROM, ROM_MAX, MMIO_READS, WALKED_FRAMES } from "./layout";
+import { RAM_BASE, ROM, ROM_MAX, MMIO_READS, MMIO_READS_SIZE, WALKED_FRAMES } from "./layout";
 import { gpaToHost, p2mEntry, hostAddr, P2M_VALID, TO_EXIT, Q_READ, Q_WRITE, Q_WALK, Q_LINEAR_VALID } from "./mmu/p2m";
-import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "./portable";
+import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a, copy8 } from "./portable";
 import {
   armResponse, takeResponse, response, setExit, setExitField, EXIT_MMIO_READ, EXIT_MMIO_WRITE, EXIT_UNIMPLEMENTED,
   X_DETAIL, exitReason, EXIT_NONE,
@@ -199,6 +199,26 @@ const MMIO_MAX_WRITES: i32 = 16;
 const QUEUED_WRITES: i32 = MMIO_READS + 2 * MMIO_MAX_READS * 12;  // 16 × (address, size, value)
 let queuedWrites: i32 = 0;
 let queuedNext: i32 = 0;
+
+/**
+ * A nested VM entry (index.ts) keeps the interrupted instruction's MMIO state:
+ * the answered/carried/queued tables and their counters, saved at `to`.
+ */
+export function saveMmioState(to: i32): void {
+  copy8(to, MMIO_READS, MMIO_READS_SIZE);
+  st32a(to + MMIO_READS_SIZE, carriedCount); st32a(to + MMIO_READS_SIZE + 4, carriedNext);
+  st32a(to + MMIO_READS_SIZE + 8, carriedEip); st32a(to + MMIO_READS_SIZE + 12, queuedWrites);
+  st32a(to + MMIO_READS_SIZE + 16, queuedNext); st32a(to + MMIO_READS_SIZE + 20, mmioReadsAnswered);
+  resetMmioState();
+}
+export function restoreMmioState(from: i32): void {
+  copy8(MMIO_READS, from, MMIO_READS_SIZE);
+  carriedCount = ld32a(from + MMIO_READS_SIZE); carriedNext = ld32a(from + MMIO_READS_SIZE + 4);
+  carriedEip = ld32a(from + MMIO_READS_SIZE + 8); queuedWrites = ld32a(from + MMIO_READS_SIZE + 12);
+  queuedNext = ld32a(from + MMIO_READS_SIZE + 16); setMmioReadsAnswered(ld32a(from + MMIO_READS_SIZE + 20));
+}
+/** Bytes saveMmioState writes. */
+export const MMIO_STATE_BYTES: i32 = MMIO_READS_SIZE + 24;
 
 /** Machine reset: no MMIO answers carried, no writes queued. */
 export function resetMmioState(): void { carriedCount = 0; queuedWrites = 0; queuedNext = 0; }

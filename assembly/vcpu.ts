@@ -40,56 +40,72 @@ const G_EIP = 0, G_FLAGS = 1, G_CPL = 2, G_CR0 = 3, G_CR2 = 4, G_CR3 = 5, G_CR4 
 // (32 globals × 4 bytes end at 0x200 = VCPU_SAVE_SIZE.)
 
 function slotBase(slot: i32): i32 { return VCPU_SAVE + (slot & (VCPU_MAX - 1)) * VCPU_SAVE_SIZE; }
-function g(slot: i32, i: i32): i32 { return ld32a(slotBase(slot) + S_G + (i << 2)); }
-function setG(slot: i32, i: i32, v: i32): void { st32a(slotBase(slot) + S_G + (i << 2), v); }
+function g(b: i32, i: i32): i32 { return ld32a(b + S_G + (i << 2)); }
+function setG(b: i32, i: i32, v: i32): void { st32a(b + S_G + (i << 2), v); }
 
 /** Save the running vCPU's state (with the event slots of index.ts) into `slot`. */
-export function saveVcpu(slot: i32, pendingVector: i32, irqWindow: bool): void {
-  const b = slotBase(slot);
+export function saveVcpu(slot: i32, pendingVector: i32, irqWindow: bool): void { saveVcpuAt(slotBase(slot), pendingVector, irqWindow); }
+
+/** Make the vCPU saved in `slot` the running one (index.ts takes its event slots back). */
+export function loadVcpu(slot: i32): void { loadVcpuFrom(slotBase(slot), true); }
+
+/**
+ * Save the running vCPU's state into VCPU_SAVE_SIZE bytes at `b`: a vCPU slot, or a
+ * nested entry's save area (index.ts pushEntry), which puts the interrupted context back
+ * exactly whatever the nested entry did.
+ */
+export function saveVcpuAt(b: i32, pendingVector: i32, irqWindow: bool): void {
   copy8(b + S_REGS, REGS, 0x24);
   copy8(b + S_SEGS, SEG_SEL, 0xc0);
   copy8(b + S_DR, DR, 0x20);
   copy8(b + S_FPU, FPU, 0x40);
-  setG(slot, G_EIP, eip); setG(slot, G_FLAGS, getFlags()); setG(slot, G_CPL, cpl);
-  setG(slot, G_CR0, cr0); setG(slot, G_CR2, cr2); setG(slot, G_CR3, cr3); setG(slot, G_CR4, cr4); setG(slot, G_EFER, efer);
-  setG(slot, G_GDTR_BASE, gdtrBase); setG(slot, G_GDTR_LIMIT, gdtrLimit);
-  setG(slot, G_IDTR_BASE, idtrBase); setG(slot, G_IDTR_LIMIT, idtrLimit);
-  setG(slot, G_HALTED, halted ? 1 : 0); setG(slot, G_SHADOW, irqShadow ? 1 : 0);
-  setG(slot, G_SYSENTER_CS, sysenterCs); setG(slot, G_SYSENTER_ESP, sysenterEsp); setG(slot, G_SYSENTER_EIP, sysenterEip);
-  setG(slot, G_NMI_PENDING, nmiPending ? 1 : 0); setG(slot, G_NMI_BLOCKED, nmiBlocked ? 1 : 0);
-  setG(slot, G_PENDING_VECTOR, pendingVector); setG(slot, G_IRQ_WINDOW, irqWindow ? 1 : 0);
-  setG(slot, G_TSC_AUX, tscAux); setG(slot, G_APIC_ID, initialApicId);
-  setG(slot, G_FPU_CW, cw); setG(slot, G_FPU_SW, sw); setG(slot, G_FPU_TOP, top); setG(slot, G_FPU_EMPTY, empty);
-  setG(slot, G_FIP, fip); setG(slot, G_FCS, fcs); setG(slot, G_FDP, fdp); setG(slot, G_FDS, fds); setG(slot, G_FOP, fop);
+  setG(b, G_EIP, eip); setG(b, G_FLAGS, getFlags()); setG(b, G_CPL, cpl);
+  setG(b, G_CR0, cr0); setG(b, G_CR2, cr2); setG(b, G_CR3, cr3); setG(b, G_CR4, cr4); setG(b, G_EFER, efer);
+  setG(b, G_GDTR_BASE, gdtrBase); setG(b, G_GDTR_LIMIT, gdtrLimit);
+  setG(b, G_IDTR_BASE, idtrBase); setG(b, G_IDTR_LIMIT, idtrLimit);
+  setG(b, G_HALTED, halted ? 1 : 0); setG(b, G_SHADOW, irqShadow ? 1 : 0);
+  setG(b, G_SYSENTER_CS, sysenterCs); setG(b, G_SYSENTER_ESP, sysenterEsp); setG(b, G_SYSENTER_EIP, sysenterEip);
+  setG(b, G_NMI_PENDING, nmiPending ? 1 : 0); setG(b, G_NMI_BLOCKED, nmiBlocked ? 1 : 0);
+  setG(b, G_PENDING_VECTOR, pendingVector); setG(b, G_IRQ_WINDOW, irqWindow ? 1 : 0);
+  setG(b, G_TSC_AUX, tscAux); setG(b, G_APIC_ID, initialApicId);
+  setG(b, G_FPU_CW, cw); setG(b, G_FPU_SW, sw); setG(b, G_FPU_TOP, top); setG(b, G_FPU_EMPTY, empty);
+  setG(b, G_FIP, fip); setG(b, G_FCS, fcs); setG(b, G_FDP, fdp); setG(b, G_FDS, fds); setG(b, G_FOP, fop);
 }
 
-/** Make the vCPU saved in `slot` the running one. Returns its pending vector (index.ts keeps the event slots). */
-export function loadVcpu(slot: i32): void {
-  const b = slotBase(slot);
+/**
+ * Load the state saved at `b` into the core. A vCPU switch (`flushAlways`) drops the
+ * TLB and reloads the PDPTEs; putting back a nested entry's interrupted context does so
+ * only when the paging registers differ (a SymCall changes none: the TLB stays warm).
+ */
+export function loadVcpuFrom(b: i32, flushAlways: bool): void {
+  const c0 = g(b, G_CR0), c3 = g(b, G_CR3), c4 = g(b, G_CR4), e = g(b, G_EFER);
+  const pagingChanged = flushAlways || c0 != cr0 || c3 != cr3 || c4 != cr4 || e != efer;
   copy8(REGS, b + S_REGS, 0x24);
   copy8(DR, b + S_DR, 0x20);
   copy8(FPU, b + S_FPU, 0x40);
-  setCpl(g(slot, G_CPL));
-  setCr0Raw(g(slot, G_CR0)); setCr2(g(slot, G_CR2)); setCr3Raw(g(slot, G_CR3)); setCr4Raw(g(slot, G_CR4));
-  setEfer(g(slot, G_EFER));
-  setGdtr(g(slot, G_GDTR_BASE), g(slot, G_GDTR_LIMIT)); setIdtr(g(slot, G_IDTR_BASE), g(slot, G_IDTR_LIMIT));
+  setCpl(g(b, G_CPL));
+  setCr0Raw(c0); setCr2(g(b, G_CR2)); setCr3Raw(c3); setCr4Raw(c4);
+  setEfer(e);
+  setGdtr(g(b, G_GDTR_BASE), g(b, G_GDTR_LIMIT)); setIdtr(g(b, G_IDTR_BASE), g(b, G_IDTR_LIMIT));
   // Segment caches through setSegCache, which derives CS.D, SS.B and the flat-segment bits.
   const segs = b + S_SEGS;
   for (let s = 0; s < 8; s++) {
     setSegCache(s, ld32a(segs + (s << 2)), ld32a(segs + 0x20 + (s << 2)), ld32a(segs + 0x40 + (s << 2)), ld32a(segs + 0x60 + (s << 2)));
   }
-  setFlags(g(slot, G_FLAGS));
-  setEip(g(slot, G_EIP));
-  setHalted(g(slot, G_HALTED) != 0); setIrqShadow(g(slot, G_SHADOW) != 0);
-  setSysenter(g(slot, G_SYSENTER_CS), g(slot, G_SYSENTER_ESP), g(slot, G_SYSENTER_EIP));
-  setNmiPending(g(slot, G_NMI_PENDING) != 0); setNmiBlocked(g(slot, G_NMI_BLOCKED) != 0);
-  setTscAux(g(slot, G_TSC_AUX)); setInitialApicId(g(slot, G_APIC_ID));
-  setCw(g(slot, G_FPU_CW)); setSw(g(slot, G_FPU_SW)); setTop(g(slot, G_FPU_TOP)); setEmpty(g(slot, G_FPU_EMPTY));
-  setPointers(g(slot, G_FIP), g(slot, G_FCS), g(slot, G_FDP), g(slot, G_FDS), g(slot, G_FOP));
-  if (pagingEnabled && (cr4 & CR4_PAE) != 0) loadPdptes();
-  tlbFlush(false);
+  setFlags(g(b, G_FLAGS));
+  setEip(g(b, G_EIP));
+  setHalted(g(b, G_HALTED) != 0); setIrqShadow(g(b, G_SHADOW) != 0);
+  setSysenter(g(b, G_SYSENTER_CS), g(b, G_SYSENTER_ESP), g(b, G_SYSENTER_EIP));
+  setNmiPending(g(b, G_NMI_PENDING) != 0); setNmiBlocked(g(b, G_NMI_BLOCKED) != 0);
+  setTscAux(g(b, G_TSC_AUX)); setInitialApicId(g(b, G_APIC_ID));
+  setCw(g(b, G_FPU_CW)); setSw(g(b, G_FPU_SW)); setTop(g(b, G_FPU_TOP)); setEmpty(g(b, G_FPU_EMPTY));
+  setPointers(g(b, G_FIP), g(b, G_FCS), g(b, G_FDP), g(b, G_FDS), g(b, G_FOP));
+  if (pagingChanged) {
+    if (pagingEnabled && (cr4 & CR4_PAE) != 0) loadPdptes();
+    tlbFlush(false);
+  }
   invalidateFetch();
 }
 
-export function savedPendingVector(slot: i32): i32 { return g(slot, G_PENDING_VECTOR); }
-export function savedIrqWindow(slot: i32): bool { return g(slot, G_IRQ_WINDOW) != 0; }
+export function savedPendingVector(slot: i32): i32 { return g(slotBase(slot), G_PENDING_VECTOR); }
+export function savedIrqWindow(slot: i32): bool { return g(slotBase(slot), G_IRQ_WINDOW) != 0; }

@@ -26,6 +26,7 @@ import { createEngine } from "../dist/node/engines.js";
 import { KERNELS } from "./kernels.mjs";
 import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 import { diskBench, diskLines } from "./disk.mjs";
+import { symcallBench } from "./symcall.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -56,8 +57,8 @@ function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 10
 
 const only = listEnv("BENCH_KERNELS", null);
 const kernels = only ? KERNELS.filter((k) => only.includes(k.name)) : KERNELS;
-if (only && kernels.length !== only.filter((k) => k !== "linux").length) {
-  console.error(`bench: unknown kernel in BENCH_KERNELS (have ${KERNELS.map((k) => k.name).join(", ")}, linux)`);
+if (only && kernels.length !== only.filter((k) => k !== "linux" && k !== "symcall").length) {
+  console.error(`bench: unknown kernel in BENCH_KERNELS (have ${KERNELS.map((k) => k.name).join(", ")}, symcall, linux)`);
   process.exit(2);
 }
 // The Linux rows (minutes): part of "all kernels", or named "linux"; BENCH_LINUX=0/1 overrides.
@@ -303,6 +304,22 @@ for (const name of ["primes", "calls"]) {
   }
 }
 
+// ---- SymCall round trip (symcall.mjs) -------------------------------------------------------------------
+
+let symcall = null;
+const symcallKinds = ["wasm", "js"].filter((k) => ENGINES.includes(k));
+if ((!only || only.includes("symcall")) && symcallKinds.length) {
+  try {
+    symcall = await symcallBench({
+      kinds: symcallKinds, freshEngine, ramBytes: RAM, runs: RUNS, warmup: WARMUP, progress,
+      timer: CLOCK === "cpu" ? cpuMs : () => performance.now(),
+    });
+  } catch (e) {
+    failures++;
+    symcall = { error: e.message };
+  }
+}
+
 // ---- Linux ---------------------------------------------------------------------------------------------
 
 let linux = null;
@@ -353,9 +370,11 @@ const report = {
     instructions: "Symbiont's retired-instruction count in the work window (identical on both engines); v86 runs the same kernel, so the same count is used for it",
     median: "medianMs over the measured runs (of the clock above; wallMs and cpuMs hold both); mips = instructions / medianMs; mipsMin/mipsMax from the slowest/fastest run",
     exitCost: "(median io − median iobase) / 10M OUTs; instructionEquivalents = ns × the engine's primes MIPS / 1000",
+    symcall: "SYMCALL_TEST on the symbiotic test kernel, made between runs: median time of 20000 calls / 20000; instructions = guest instructions one call retires",
   },
   kernels: results,
   exitCost,
+  symcall,
   tcacheEffect,
   compilerEffect,
   linux,
@@ -403,6 +422,15 @@ if (Object.keys(exitCost).length) {
   lines.push("I/O exit round trip ((io − iobase) / 10M OUTs):");
   for (const [kind, c] of Object.entries(exitCost)) {
     lines.push(`  ${kind.padEnd(9)} ${f(c.ns, 1)} ns = ${f(c.instructionEquivalents, 1)} guest instructions at ${f(c.atMips)} MIPS (${c.mipsFrom})${kind.startsWith("v86") ? "  (v86: a port write handled in-process, not an exit)" : ""}`);
+  }
+}
+if (symcall?.error) lines.push("", `FAIL symcall: ${symcall.error}`);
+else if (symcall) {
+  lines.push("");
+  lines.push("SymCall round trip (SYMCALL_TEST into the symbiotic test kernel and back, state saved and restored):");
+  for (const [kind, c] of Object.entries(symcall)) {
+    const exit = exitCost[kind];
+    lines.push(`  ${kind.padEnd(9)} ${f(c.ns / 1000, 2)} µs, ${c.instructions} guest instructions${exit ? `; ${f(c.ns / exit.ns, 1)}× the I/O exit round trip (${f(exit.ns, 1)} ns)` : ""}`);
   }
 }
 if (Object.keys(tcacheEffect).length) {

@@ -14,6 +14,9 @@ import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
 import { findCachedImages } from "../src/node/images.js";
 import type { EngineKind } from "../src/engine/engine.js";
+import { findBuiltModule, symbioticKernelModules } from "../src/node/symbiotic-module.js";
+import { guestProcesses } from "../src/symbiotic/linux-calls.js";
+import { SymcallNr } from "../src/symbiotic/abi.js";
 
 const images = findCachedImages();
 const MARKER = "SYMBIONT-INIT-OK";
@@ -35,14 +38,15 @@ function dataFiles(): { path: string; data: Uint8Array }[] {
 
 interface Boot { out: string; pc: Pc }
 
-/** Boot, wait for init, then type `input` and run until `until` matches. */
-async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number): Promise<Boot> {
+/** Boot, wait for init, then type `input` and run until `until` matches; with `symbiotic`, init loads symbiotic.ko. */
+async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, symbiotic = false): Promise<Boot> {
   const ramBytes = 128 * 1024 * 1024;
   const bytes: number[] = [];
   const pc = new Pc({ engine: await createEngine(engine, ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b) });
   const initrd = busyboxInitramfs({
     busybox: new Uint8Array(readFileSync(images!.busybox)),
     extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
+    ...(symbiotic ? { modules: symbioticKernelModules(findBuiltModule(images)!) } : {}),
   });
   pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
   const pending = [...new TextEncoder().encode(input)];
@@ -93,9 +97,20 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     }
   }, 60 * 60 * 1000);
 
-  it("boots to init on the JS engine", async () => {
-    const { out } = await boot("js", "", new RegExp(MARKER), 20e9);
+  // When symbiotic.ko is built (npm run module; CI builds it), this boot also carries it, so
+  // SymCall runs on the JS engine too (tests/symbiotic-linux.test.ts checks it in depth on Wasm).
+  const symbiotic = findBuiltModule(images) !== null;
+  it(`boots to init on the JS engine${symbiotic ? ", where SymCall lists the guest's processes" : ""}`, async () => {
+    const { out, pc } = await boot("js", "", new RegExp(MARKER), 20e9, symbiotic);
     expect(out).toContain(MARKER);
+    if (!symbiotic) return;
+    const sym = pc.vm.symbiotic!;
+    expect(sym.available).toBe(true);
+    expect(sym.call(SymcallNr.TEST, 5)).toMatchObject({ ok: true, regs: [~5 >>> 0, ~0 >>> 0, ~0 >>> 0, ~0 >>> 0, ~0 >>> 0] });
+    const ps = guestProcesses(sym);
+    expect(ps.ok && ps.value.find((t) => t.pid === 1)).toMatchObject({ ppid: 0, kernelThread: false });
+    expect(ps.ok && ps.value.find((t) => t.pid === 2)).toMatchObject({ comm: "kthreadd", kernelThread: true });
+    expect(sym.local(0)!.ext!.comm.length).toBeGreaterThan(0);
   }, 60 * 60 * 1000);
 
   it("prints byte-identical serial output on two deterministic boots", async () => {

@@ -5,15 +5,18 @@
  * production build (static files) has no such routes, and the page then
  * leaves the option out.
  *
- *   GET /symbiont-images/index.json   { version, kernelPackage, busyboxPackage, kernelBytes, busyboxBytes }
+ *   GET /symbiont-images/index.json   { version, kernelPackage, busyboxPackage, kernelBytes, busyboxBytes, symbioticModule }
  *   GET /symbiont-images/vmlinuz      the bzImage
  *   GET /symbiont-images/busybox      the static i386 busybox
+ *   GET /symbiont-images/symbiotic.ko the symbiotic module, when `npm run module` built it
+ *     (symbioticModule in index.json is then its kernel release, else null)
  *
  * 404 when the images are not cached.
  */
 import { createReadStream, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { findCachedImages } from "../src/node/images.ts";
+import { findBuiltModule } from "../src/node/symbiotic-module.ts";
 
 export const IMAGES_PREFIX = "/symbiont-images/";
 
@@ -25,7 +28,8 @@ export function imagesMiddleware(req: IncomingMessage, res: ServerResponse, next
   if (!url.startsWith(IMAGES_PREFIX)) { next(); return; }
   const name = url.slice(IMAGES_PREFIX.length);
   const images = findCachedImages();
-  const files: Record<string, string | undefined> = { vmlinuz: images?.kernel, busybox: images?.busybox };
+  const module = findBuiltModule(images);
+  const files: Record<string, string | undefined> = { vmlinuz: images?.kernel, busybox: images?.busybox, "symbiotic.ko": module?.path };
   if (!images || (name !== "index.json" && !files[name])) {
     res.statusCode = 404;
     res.setHeader("Content-Type", "text/plain");
@@ -41,6 +45,7 @@ export function imagesMiddleware(req: IncomingMessage, res: ServerResponse, next
       busyboxPackage: images.busyboxPackage,
       kernelBytes: statSync(images.kernel).size,
       busyboxBytes: statSync(images.busybox).size,
+      symbioticModule: module?.release ?? null,
     }));
     return;
   }

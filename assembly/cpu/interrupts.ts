@@ -224,3 +224,5 @@ export function deliverFault(): bool {
 
 /** The VMM took the exit that delivery left with: nothing is being delivered any more. */
 export function clearDelivering(): void { deliveringVector = -1; }
+/** Put back the delivery an exit interrupted (a nested entry's end, index.ts popEntry). */
+export function setDelivering(vector: i32): void { deliveringVector = vector; }

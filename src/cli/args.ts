@@ -36,6 +36,8 @@ export interface CommonOptions {
   disks: DiskSpec[];
   /** --console virtio: the terminal is the guest's hvc0 (COM1 output is still shown). */
   console: "serial" | "virtio";
+  /** boot: put the symbiotic module (npm run module) in the initramfs. */
+  symbiotic: boolean;
 }
 
 /** One --disk option. */
@@ -66,12 +68,12 @@ export function parseDiskSpec(v: string): DiskSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--symbiotic", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true,
-    paging: "direct", vmmMiB: null, disks: [], console: "serial",
+    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false,
   };
   const positional: string[] = [];
   let command = "";
@@ -93,6 +95,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--deterministic") options.deterministic = true;
       else if (a === "--testdev") options.testdev = true;
       else if (a === "--no-apic") options.apic = false;
+      else if (a === "--symbiotic") options.symbiotic = true;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -159,7 +162,7 @@ export const USAGE = `usage: symbiont <command> [options]
 commands:
   run <kernel>        run a Multiboot kernel (ELF or a.out kludge) or a flat binary (loaded at 1 MiB)
   run --bios <rom>    run a BIOS or CPU-test ROM from the reset vector
-  boot                boot Linux: --kernel bzImage [--initrd F] [--append STR]
+  boot                boot Linux: --kernel bzImage [--initrd F] [--append STR] [--symbiotic]
                       (defaults: the Debian kernel and a busybox initramfs from "npm run images")
   demo                run the built-in demo kernel
   start               boot Linux if "npm run images" has cached it, else the demo (npm start)
@@ -185,6 +188,8 @@ options:
                       a raw disk image (repeatable): virtio-blk (/dev/vda …, default) or PIIX3 IDE
                       (/dev/sda …); snapshot keeps writes in memory (the file is not changed), ro is read-only
   --console virtio    boot: the terminal is the guest's virtio console hvc0 (kernel messages stay on COM1)
+  --symbiotic         boot: add the symbiotic module (npm run module) to the initramfs; the default
+                      /init loads it; a given --initrd gets it at /lib/modules/RELEASE/extra/symbiotic.ko
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
@@ -192,5 +197,6 @@ options:
                       nested (EPT-style nested tables) or shadow (shadow page tables)
   --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16)
 
-Serial port COM1 is stdin/stdout. A guest write of v to port 0xF4
+Serial port COM1 is stdin/stdout; on a terminal Ctrl-A x quits and Ctrl-A c
+switches to the VMM monitor and back (help lists its commands). A guest write of v to port 0xF4
 (isa-debug-exit) ends the run with exit status (v << 1) | 1, as QEMU does.`;

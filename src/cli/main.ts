@@ -8,16 +8,18 @@ import { readFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { parseArgs, UsageError, USAGE, type CommonOptions } from "./args.js";
 import { createEngine } from "../node/engines.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
-import { SerialConsole } from "../node/console.js";
+import { SerialConsole, MonitorConsole } from "../node/console.js";
+import { Monitor } from "../vmm/monitor.js";
 import { Pc } from "../machine/pc.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
-import { isBzImage } from "../boot/linux.js";
-import { busyboxInitramfs } from "../boot/initramfs.js";
+import { isBzImage, parseLinuxHeader } from "../boot/linux.js";
+import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
 import { type DriverName, driverModules } from "../boot/kmod.js";
 import { openDiskImage } from "../node/disk-file.js";
 import { DiskError } from "../devices/block/backend.js";
 import type { DiskOptions } from "../machine/pc.js";
+import { findBuiltModule, moduleGuestPath, symbioticKernelModules, joinKernelModules, type BuiltModule } from "../node/symbiotic-module.js";
 
 /** Exit statuses other than the guest's own (debug-exit). */
 const EXIT_USAGE = 2;
@@ -69,7 +71,15 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[] =
     try { debugconFd = openSync(o.debugcon, "w"); } catch (e) { throw new UsageError(`cannot open --debugcon file ${o.debugcon}: ${(e as Error).message}`); }
   }
   const out: number[] = [];
-  const flush = () => { if (out.length) { process.stdout.write(Uint8Array.from(out)); out.length = 0; } };
+  // While the monitor has the terminal, guest output waits (its last 64 KiB).
+  let held: number[] = [];
+  const flush = () => {
+    if (!out.length) return;
+    if (serial?.monitorActive) { held.push(...out); if (held.length > 65536) held = held.slice(-65536); }
+    else { if (held.length) { process.stdout.write(Uint8Array.from(held)); held = []; } process.stdout.write(Uint8Array.from(out)); }
+    out.length = 0;
+  };
+  let serial: SerialConsole | undefined;
   const linux = guest.kind === "linux";
   const pc = new Pc({
     engine,
@@ -110,21 +120,25 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[] =
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${guest.kind === "none" ? "" : guest.path + ": "}${(e as Error).message}`);
   }
-  const serial = new SerialConsole(pc.virtioConsole ?? pc.uart);
+  serial = new SerialConsole(pc.virtioConsole ?? pc.uart);
+  const monitor = new Monitor(pc.vm);
+  serial.monitor = new MonitorConsole(monitor, (text) => process.stdout.write(text));
   const started = performance.now();
   let outcome: RunOutcome;
   try {
     outcome = await runVm(pc.vm, {
       timeoutSeconds: o.timeout,
       shouldStop: () => {
-        serial.pump();
+        serial!.pump();
         flush();
         if (matched) return { kind: "until-matched", pattern: o.until!.source };
-        if (serial.quitRequested) return { kind: "requested", why: "Ctrl-A x" };
+        if (serial!.quitRequested) return { kind: "requested", why: monitor.quitRequested ? "monitor quit" : "Ctrl-A x" };
         return null;
       },
+      paused: () => monitor.paused,
     });
   } finally {
+    if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
     flush();
     serial.close();
     if (debugconFd !== null) closeSync(debugconFd);
@@ -190,29 +204,52 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   if (!isBzImage(kernel)) throw new UsageError(`${kernelPath}: not a Linux bzImage (no "HdrS" setup header)`);
   let initrd: Uint8Array | undefined;
   if (o.initrd.length > 1) throw new UsageError("boot takes one --initrd file");
-  if (o.initrd.length === 1) initrd = readInput(o.initrd[0]!, "initrd");
-  else if (cached) {
-    // The cached kernel's modules for the devices asked for; /init loads them.
+  const module = o.symbiotic ? symbioticModule(kernel, kernelPath) : null;
+  if (o.initrd.length === 1) {
+    initrd = readInput(o.initrd[0]!, "initrd");
+    // Linux unpacks concatenated archives: the module joins the user's initramfs for its /init to insmod.
+    if (module) {
+      const path = moduleGuestPath(module.release);
+      initrd = concatInitrds([initrd, new Initramfs().file(path, readInput(module.path, "symbiotic module"), 0o644).build()]);
+      process.stderr.write(`symbiont: symbiotic.ko is in the initramfs at ${path}; your /init loads it with insmod\n`);
+    }
+  } else if (cached) {
+    // The cached kernel's modules for the devices asked for (and symbiotic.ko last); /init loads them.
     const kinds: DriverName[] = ["pvpanic", "virtio-rng"];
     if (o.disks.some((d) => d.interface === "virtio")) kinds.push("virtio-blk");
     if (o.disks.some((d) => d.interface === "ide")) kinds.push("ide");
     if (o.disks.length > 0) kinds.push("ext4");
     if (o.console === "virtio") kinds.push("virtio-console");
-    const modules = o.kernel === null ? cachedModules(cached, driverModules(kinds)) : undefined;
+    let modules = o.kernel === null ? cachedModules(cached, driverModules(kinds)) : undefined;
+    if (module) modules = joinKernelModules(modules, symbioticKernelModules(module));
     initrd = busyboxInitramfs({
       busybox: readInput(cached.busybox, "busybox"),
       modules,
       ...(o.console === "virtio" ? { run: "setsid sh -c 'exec sh -i </dev/hvc0 >/dev/hvc0 2>&1'" } : {}),
     });
+  } else if (module) {
+    throw new UsageError("--symbiotic needs an initramfs: the cached busybox (npm run images) or --initrd FILE");
   }
   if (!o.append) o.append = DEFAULT_LINUX_CMDLINE;
   if (o.memMiB < 64 && o.kernel === null) o.memMiB = 128;
   return { kind: "linux", kernel, initrd, path: kernelPath };
 }
 
+/** The symbiotic module built for this kernel (npm run module). */
+function symbioticModule(kernel: Uint8Array, kernelPath: string): BuiltModule {
+  const built = findBuiltModule();
+  if (!built) throw new UsageError("--symbiotic needs the symbiotic module built for the cached kernel: run \"npm run images\" and \"npm run module\"");
+  const release = parseLinuxHeader(kernel).kernelVersion?.split(" ")[0];
+  if (release !== built.release) {
+    throw new UsageError(`--symbiotic: the module is built for ${built.release}, but ${kernelPath} is ${release ?? "a kernel of unknown release"}`);
+  }
+  return built;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const { command, positional, options } = parseArgs(argv);
+    if (options.symbiotic && command !== "boot" && command !== "start") throw new UsageError("--symbiotic is an option of boot (it adds the symbiotic Linux module)");
     switch (command) {
       case "help":
         process.stdout.write(USAGE + "\n");

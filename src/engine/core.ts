@@ -33,8 +33,16 @@ export interface CoreExports {
   clearMmioRanges(): void;
   setA20(enabled: boolean): void;
   interceptCpuid(all: boolean): void;
-  /** The CPU's own answer to CPUID leaf/subleaf, register i (0..3 = EAX..EDX). */
+  /** The core's own answer to CPUID leaf/subleaf (the VMM's leaf table, else the CPU's), register i (0..3 = EAX..EDX). */
   cpuidDefault(leaf: number, sub: number, i: number): number;
+  /** Answer CPUID `leaf` with these registers, in the core, without an exit; false when the table (8 leaves) is full. */
+  setCpuidLeaf(leaf: number, eax: number, ebx: number, ecx: number, edx: number): boolean;
+  clearCpuidLeaves(): void;
+  /** Save and clear the interrupted entry's exit block, MMIO carry state and pending events (a nested entry), and with `saveState` the CPU's architectural state; false when 4 levels deep. The execution controls stay as they are. */
+  pushEntry(saveState: boolean): boolean;
+  /** Restore what the matching pushEntry saved. */
+  popEntry(): void;
+  entryDepth(): number;
   flushCaches(): void;
   notifyPhysWrite(pa: number, len: number): void;
   /** The VMM or a device wrote host frames [hpa, hpa+len): cached code there is dropped. */

@@ -36,6 +36,9 @@
  * unless `kvmParavirt: false`. PCI interrupts reach the 8259A through the
  * PIIX3's PIRQ routing and the I/O APIC on pins 16-19 (pci-slots.ts).
  *
+ * The symbiotic interfaces (CPUID 0x90000000, MSRs 0x534-0x540, VMCALL
+ * 0x535/0x536; src/symbiotic) are there unless `symbiotic: false`.
+ *
  * @module
  */
 import { Vm } from "../vmm/vm.js";
@@ -76,6 +79,7 @@ import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
 import { acpiTables } from "../boot/acpi.js";
 import { mpTable } from "../boot/mptable.js";
+import { Symbiotic } from "../symbiotic/symbiotic.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -113,6 +117,8 @@ export interface PcOptions {
   pvpanic?: boolean;
   /** KVM's paravirtual CPUID leaves and kvmclock (default true). */
   kvmParavirt?: boolean;
+  /** Offer the symbiotic interfaces (CPUID 0x90000000, SymSpy, SymCall; src/symbiotic) — default true. */
+  symbiotic?: boolean;
 }
 
 /** A disk of the PC. */
@@ -265,6 +271,7 @@ export class Pc {
     for (const d of opts.disks ?? []) if (d.interface !== "ide") this.addDisk(d);
     if (opts.onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole(opts.onVirtioConsole));
     if (opts.rng) this.rng = this.addVirtio(new VirtioRng(mode === "deterministic" ? seededEntropy(start) : hostEntropy));
+    if (opts.symbiotic ?? true) new Symbiotic(vm);
   }
 
   /**

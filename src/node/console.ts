@@ -1,10 +1,14 @@
 /**
  * The host side of the guest's console: stdin feeds the guest's UART (or
- * its virtio console) at the pace its receive buffer allows (nothing is dropped), and a terminal is put in raw
- * mode with QEMU's escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
+ * its virtio console) at the pace its receive buffer allows (nothing is
+ * dropped), and a terminal is put in raw mode with QEMU's escapes: Ctrl-A x
+ * quits, Ctrl-A c switches between the guest's console and the VMM monitor
+ * (when one is given), Ctrl-A Ctrl-A sends Ctrl-A.
  *
  * @module
  */
+import type { Monitor } from "../vmm/monitor.js";
+
 /** Where typed bytes go: the UART (COM1) or the virtio console (hvc0). */
 export interface ConsoleSink {
   /** Bytes it can take now. */
@@ -12,12 +16,46 @@ export interface ConsoleSink {
   receive(bytes: number[]): void;
 }
 
+const PROMPT = "(symbiont) ";
+
+/** The monitor's side of the terminal: a line editor whose lines the Monitor runs. */
+export class MonitorConsole {
+  private line = "";
+  constructor(readonly monitor: Monitor, private readonly write: (s: string) => void) {}
+
+  enter(): void { this.write(`\r\nSymbiont monitor — help lists the commands, Ctrl-A c goes back to the guest\r\n${PROMPT}`); }
+  leave(): void { this.line = ""; this.write("\r\n"); }
+
+  key(b: number): void {
+    if (b === 0x0d || b === 0x0a) {
+      this.write("\r\n");
+      const out = this.monitor.execute(this.line);
+      this.line = "";
+      if (out) this.write(out.replace(/\n/g, "\r\n") + "\r\n");
+      if (!this.monitor.quitRequested) this.write(PROMPT);
+    } else if (b === 0x7f || b === 0x08) {
+      if (this.line.length > 0) { this.line = this.line.slice(0, -1); this.write("\b \b"); }
+    } else if (b === 0x03 || b === 0x15) { // Ctrl-C, Ctrl-U: drop the line
+      this.line = "";
+      this.write(`^C\r\n${PROMPT}`);
+    } else if (b >= 0x20 && b < 0x7f) {
+      this.line += String.fromCharCode(b);
+      this.write(String.fromCharCode(b));
+    }
+  }
+}
+
 export class SerialConsole {
   private readonly pending: number[] = [];
   private escape = false;
   private ended = false;
-  /** Set when the user typed Ctrl-A x. */
-  quitRequested = false;
+  /** Set when the user typed Ctrl-A x (or quit in the monitor). */
+  get quitRequested(): boolean { return this.quit || this.monitor?.monitor.quitRequested === true; }
+  private quit = false;
+  /** The terminal shows the monitor (Ctrl-A c), not the guest. */
+  monitorActive = false;
+  /** The monitor Ctrl-A c switches to (none: the escape is ignored). */
+  monitor: MonitorConsole | null = null;
   private readonly onData = (d: Buffer) => this.accept(d);
   private readonly onEnd = () => { this.ended = true; };
 
@@ -33,15 +71,21 @@ export class SerialConsole {
       if (this.input.isTTY) {
         if (this.escape) {
           this.escape = false;
-          if (b === 0x78 /* x */) { this.quitRequested = true; continue; }
+          if (b === 0x78 /* x */) { this.quit = true; continue; }
+          if (b === 0x63 /* c */ && this.monitor) {
+            this.monitorActive = !this.monitorActive;
+            if (this.monitorActive) this.monitor.enter(); else this.monitor.leave();
+            continue;
+          }
           if (b !== 0x01) continue;
         } else if (b === 0x01) { this.escape = true; continue; }
       }
-      this.pending.push(b);
+      if (this.monitorActive) this.monitor!.key(b);
+      else this.pending.push(b);
     }
   }
 
-  /** Move queued input into the UART while its FIFO has room; call between slices. */
+  /** Move queued input into the UART (or hvc0) while it has room; call between slices. */
   pump(): void {
     if (this.pending.length === 0) return;
     const n = Math.min(this.pending.length, this.uart.receiveSpace);

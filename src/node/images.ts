@@ -241,10 +241,14 @@ export async function systemAptSources(): Promise<AptSource[]> {
   return out;
 }
 
-/** The private deb822 sources file: the system's Debian mirror(s), bookworm suites, i386 only. */
-export function privateSources(archive: { uri: string; signedBy?: string }, security?: { uri: string; signedBy?: string }): string {
+/**
+ * The private deb822 sources file: the system's Debian mirror(s), bookworm
+ * suites, i386 (and the host's architecture when the module build needs its
+ * build tools: src/node/symbiotic-module.ts).
+ */
+export function privateSources(archive: { uri: string; signedBy?: string }, security?: { uri: string; signedBy?: string }, architectures: readonly string[] = ["i386"]): string {
   const stanza = (uri: string, suites: string, signedBy?: string) =>
-    [`Types: deb`, `URIs: ${uri}`, `Suites: ${suites}`, `Components: main`, `Architectures: i386`,
+    [`Types: deb`, `URIs: ${uri}`, `Suites: ${suites}`, `Components: main`, `Architectures: ${architectures.join(" ")}`,
       ...(signedBy ? [`Signed-By: ${signedBy}`] : [])].join("\n") + "\n";
   const out = [stanza(archive.uri, `${DEBIAN_SUITE} ${DEBIAN_SUITE}-updates`, archive.signedBy)];
   if (security) out.push(stanza(security.uri, `${DEBIAN_SUITE}-security`, security.signedBy));
@@ -254,9 +258,10 @@ export function privateSources(archive: { uri: string; signedBy?: string }, secu
 // ---------------------------------------------------------------------------
 // Fetching
 
-interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult { code: number; stdout: string; stderr: string }
 
-function run(cmd: string, args: string[], o: { cwd?: string; onLine?: (l: string) => void } = {}): Promise<RunResult> {
+/** Run a command, collecting its output (and passing lines to onLine as they come). */
+export function run(cmd: string, args: string[], o: { cwd?: string; onLine?: (l: string) => void } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
     let stdout = "", stderr = "";
@@ -283,12 +288,12 @@ function run(cmd: string, args: string[], o: { cwd?: string; onLine?: (l: string
   });
 }
 
-function lastLines(s: string, n = 3): string {
+export function lastLines(s: string, n = 3): string {
   return s.trim().split("\n").slice(-n).map((l) => l.trim()).join(" | ");
 }
 
-/** apt options that confine apt to the private directory `aptDir`. */
-export function privateAptOptions(aptDir: string): string[] {
+/** apt options that confine apt to the private directory `aptDir` (packages of `architectures`; i386 is native). */
+export function privateAptOptions(aptDir: string, architectures: readonly string[] = ["i386"]): string[] {
   const o = (k: string, v: string) => ["-o", `${k}=${v}`];
   return [
     ...o("Dir::State", join(aptDir, "state")),
@@ -300,13 +305,14 @@ export function privateAptOptions(aptDir: string): string[] {
     ...o("Dir::Etc::preferences", join(aptDir, "etc/preferences")),
     ...o("Dir::Etc::preferencesparts", join(aptDir, "etc/preferences.d")),
     ...o("APT::Architecture", "i386"),
-    ...o("APT::Architectures", "i386"),
+    ...o("APT::Architectures", architectures.join(",")),
     // As root, apt's _apt sandbox user cannot write into a private cache under $HOME.
     ...(process.getuid?.() === 0 ? o("APT::Sandbox::User", "root") : []),
   ];
 }
 
-function prepareAptDir(aptDir: string, sources: string): void {
+/** Create the private apt directory's layout and write its sources. */
+export function prepareAptDir(aptDir: string, sources: string): void {
   for (const d of ["state/lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/preferences.d"]) {
     mkdirSync(join(aptDir, d), { recursive: true });
   }
@@ -316,7 +322,8 @@ function prepareAptDir(aptDir: string, sources: string): void {
   writeFileSync(join(aptDir, "etc/sources.list.d/symbiont.sources"), sources);
 }
 
-async function resolveMirrors(log: (l: string) => void): Promise<{ archive: { uri: string; signedBy?: string }; security?: { uri: string; signedBy?: string } }> {
+/** The Debian mirrors to use: SYMBIONT_DEBIAN_MIRROR, or the system's own. */
+export async function resolveMirrors(log: (l: string) => void): Promise<{ archive: { uri: string; signedBy?: string }; security?: { uri: string; signedBy?: string } }> {
   const envArchive = process.env.SYMBIONT_DEBIAN_MIRROR;
   const envSecurity = process.env.SYMBIONT_DEBIAN_SECURITY_MIRROR;
   if (envArchive) {
@@ -429,7 +436,7 @@ async function fetchImages(dir: string, log: (l: string) => void): Promise<Cache
 }
 
 /** Extract `members` of a .deb into a fresh temporary directory under `parent`; returns that directory. */
-async function extract(deb: string, parent: string, members: string[], log: (l: string) => void): Promise<string> {
+export async function extract(deb: string, parent: string, members: string[], log: (l: string) => void): Promise<string> {
   const tmp = join(parent, `.extract-${process.pid}-${Date.now()}`);
   mkdirSync(tmp, { recursive: true });
   log(`dpkg-deb: extracting ${members.join(" ")} from ${deb.split("/").pop()}`);

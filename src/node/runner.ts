@@ -16,6 +16,8 @@ export interface RunOptions {
   slice?: number;
   /** Stop as soon as this returns a reason (checked between slices and on serial output). */
   shouldStop?: () => RunOutcome | null;
+  /** While this is true the guest does not run (the monitor's `stop`); shouldStop is still polled. */
+  paused?: () => boolean;
 }
 
 export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> {
@@ -23,6 +25,12 @@ export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> 
   const deadline = opts.timeoutSeconds !== undefined && Number.isFinite(opts.timeoutSeconds)
     ? performance.now() + opts.timeoutSeconds * 1000 : Infinity;
   for (;;) {
+    if (opts.paused?.()) {
+      const external = opts.shouldStop?.();
+      if (external) return external;
+      await new Promise<void>((r) => setTimeout(r, 20));
+      continue;
+    }
     const stop = vm.run(slice);
     const external = opts.shouldStop?.();
     if (external) return external;

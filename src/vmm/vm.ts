@@ -15,6 +15,7 @@ import type { VirtualClock } from "./clock.js";
 import { GuestMemory } from "./memory.js";
 import { DirectPorts } from "./direct-ports.js";
 import type { PagingStrategy, ExitAction, PagingExit } from "./paging/strategy.js";
+import type { Symbiotic } from "../symbiotic/symbiotic.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -33,6 +34,13 @@ export type StopReason =
   | { kind: "requested"; why: string }
   /** A device holds the vCPU back (see {@link Vm.suspend}); run() returns this until it is resumed. */
   | { kind: "suspended"; why: string };
+
+/** How a nested entry ({@link Vm.runNested}) ended. */
+export type NestedOutcome =
+  | { kind: "done"; instructions: number }
+  | { kind: "budget"; instructions: number }
+  /** Something that would have stopped run(): a halt, a triple fault, a stop request (left pending for run()). */
+  | { kind: "stopped"; instructions: number; reason: StopReason };
 
 /** The interrupt controller as the run loop sees it (the PC's 8259A pair). */
 export interface InterruptController {
@@ -120,6 +128,12 @@ export class Vm {
   private running = 0;
   /** Instructions a vCPU runs before the next one's turn (multiprocessor VMs). */
   quantum = 20_000;
+  /** The symbiotic interfaces (SymSpy, SymCall) when attached (src/symbiotic). */
+  symbiotic: Symbiotic | null = null;
+  /** Nested entries in progress (runNested); no interrupt is offered or injected meanwhile. */
+  private nested = 0;
+  /** A vector injected during a nested entry, delivered after it. */
+  private heldVector = -1;
 
   constructor(engine: Engine, readonly ramBytes: number) {
     this.engine = engine;
@@ -183,7 +197,10 @@ export class Vm {
   onException(hook: ExitHook<Extract<VcpuExit, { reason: "exception" }>>): void { this.exceptionHooks.push(hook); }
   /** Add a CPUID hook (hooks are asked in the order added; leaves none answers read as the CPU's own). */
   onCpuid(hook: CpuidHook): void { this.cpuidHooks.push(hook); this.core.interceptCpuid(true); }
-  injectInterrupt(vector: number): void { this.core.injectInterrupt(vector); }
+  injectInterrupt(vector: number): void {
+    if (this.nested > 0) this.heldVector = vector; // no injection during a nested entry (a SymCall)
+    else this.core.injectInterrupt(vector);
+  }
   /**
    * Inject an exception, delivered before the guest's next instruction through
    * its IDT as the hardware would (VMX event injection); for #PF, `cr2` is
@@ -250,7 +267,8 @@ export class Vm {
 
   /** NMI to vCPU i (the LAPIC's NMI delivery mode). */
   nmiVcpu(i: number): void {
-    if (i === this.running) this.core.injectNmi(); else this.vcpus[i]!.nmiRequested = true;
+    // During a nested entry (a SymCall) nothing is injected: the NMI waits for its end.
+    if (i === this.running && this.nested === 0) this.core.injectNmi(); else this.vcpus[i]!.nmiRequested = true;
   }
   /** INIT to vCPU i. */
   initVcpu(i: number): void {
@@ -264,6 +282,25 @@ export class Vm {
       v.initRequested = true;
     }
   }
+  /**
+   * Run `fn` with vCPU i's state in the core — between runs or from inside an
+   * exit handler of another vCPU (a SymCall on vCPU i) — then put the running
+   * vCPU back, with its exit and events as they were (a nested entry level).
+   */
+  withVcpu<T>(i: number, fn: () => T): T {
+    if (i === this.running) return fn();
+    if (!Number.isInteger(i) || i < 0 || i >= this.vcpus.length) throw new RangeError(`no vCPU ${i}`);
+    const core = this.core, from = this.running;
+    if (!core.pushEntry(false)) throw new Error("nested entries are limited to 4 levels");
+    core.vcpuSave(from); core.vcpuLoad(i); this.running = i;
+    try {
+      return fn();
+    } finally {
+      core.vcpuSave(i); core.vcpuLoad(from); this.running = from;
+      core.popEntry();
+    }
+  }
+
   /** Start-up IPI to vCPU i: if it waits after INIT, it starts in real mode at vector × 4096. */
   startupVcpu(i: number, vector: number): void {
     const v = this.vcpus[i]!;
@@ -308,6 +345,7 @@ export class Vm {
    * keeps a deterministic VM deterministic.
    */
   run(maxInstructions = Infinity): StopReason {
+    if (this.nested > 0) throw new Error("Vm.run() called from inside a nested entry: use runNested()");
     let r: SliceEnd;
     if (this.vcpus.length === 1) {
       this.switchTo(0);
@@ -406,6 +444,67 @@ export class Vm {
     }
     return { kind: "idle", untilNs: next };
   }
+
+  /**
+   * Enter the guest again — from inside an exit handler, or between runs — and
+   * run it until `done()` is true or `budget` instructions have retired: the
+   * nested entry a SymCall makes. Exits are handled exactly as in run(), so a
+   * handler may itself call runNested; no interrupt is offered or injected
+   * meanwhile (those that arrive wait until after); the interrupted entry's
+   * exit block, MMIO state and pending event are saved in the core and put
+   * back afterwards (core pushEntry/popEntry). With `saveState` the core also
+   * saves the CPU's architectural state and puts it back on every way out;
+   * `enter` then sets the nested entry's state. A halt ends it (nothing would
+   * wake the guest); a stop request ends it and stays pending for run().
+   */
+  runNested(budget: number, done: () => boolean, opts: { saveState?: boolean; enter?: () => void } = {}): NestedOutcome {
+    const core = this.core;
+    if (!core.pushEntry(opts.saveState ?? false)) throw new Error("nested entries are limited to 4 levels");
+    this.nested++;
+    const start = core.getRetired();
+    const ran = () => core.getRetired() - start;
+    let spent = 0; // as run(): every entry counts as at least one instruction, so the budget always ends it
+    try {
+      opts.enter?.();
+      while (!done()) {
+        const left = budget - spent;
+        if (left <= 0) return { kind: "budget", instructions: ran() };
+        let slice = Math.min(SLICE, left);
+        if (this.clock) slice = Math.max(1, Math.min(slice, this.syncTime()));
+        const before = core.getRetired();
+        const code = core.run(slice);
+        spent += Math.max(1, core.getRetired() - before);
+        this.clock?.advanceTo(core.getRetired());
+        if (code !== ExitCode.Budget) {
+          const exit = readExit(this.dataView(), this.exitBase, code);
+          this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
+          if (exit.reason === "hlt") {
+            const st = this.getState();
+            return { kind: "stopped", instructions: ran(), reason: { kind: "halted", message: `guest halted at ${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}` } };
+          }
+          const stop = this.handleExit(exit);
+          if (stop === "yield") continue; // a PAUSE: the other vCPUs wait until the nested entry is over
+          if (stop) return { kind: "stopped", instructions: ran(), reason: stop };
+        }
+        if (this.stopRequest && !done()) return { kind: "stopped", instructions: ran(), reason: this.stopRequest };
+      }
+      return { kind: "done", instructions: ran() };
+    } finally {
+      this.nested--;
+      const paging = [core.getCr(0), core.getCr(3), core.getCr(4), core.getEfer()];
+      core.popEntry();
+      // The paging strategy follows the paging registers (a shadow root per guest CR3): tell it when they came back changed.
+      if (paging[0] !== core.getCr(0) || paging[1] !== core.getCr(3) || paging[2] !== core.getCr(4) || paging[3] !== core.getEfer()) this.paging?.stateChanged?.();
+      if (this.nested === 0) {
+        if (this.heldVector >= 0) { core.injectInterrupt(this.heldVector); this.heldVector = -1; }
+        const v = this.vcpu;
+        if (v.nmiRequested) { v.nmiRequested = false; core.injectNmi(); }
+      }
+    }
+  }
+
+  /** True while a nested entry (runNested) runs. */
+  get inNestedEntry(): boolean { return this.nested > 0; }
 
   /**
    * Bring devices to the current virtual time: fire due timers, keep the

@@ -7,7 +7,9 @@
 // the xterm.js terminal; keystrokes reach the guest through COM1 and come
 // back (the interactive echo kernel, web/guests/echo.asm); the live charts
 // get points; pause, resume and reset; and, when `npm run images` has cached
-// Debian's kernel and busybox, Linux boots to the shell and runs `echo hi`.
+// Debian's kernel and busybox, Linux boots to the shell and runs `echo hi`
+// (and, with symbiotic.ko built, the page shows the guest's running task and
+// memory figures from SymSpy, checked against the guest's /proc/meminfo).
 // Saves docs/screenshot.png.
 //
 // Skipped, with the reason, when /usr/bin/chromium (Debian package
@@ -19,9 +21,12 @@ import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, REPO, buildWeb, serveStatic, startDevServer, launchChromium, type Running } from "./servers.js";
 import { findCachedImages } from "../../src/node/images.js";
+import { findBuiltModule } from "../../src/node/symbiotic-module.js";
 
 const haveChromium = existsSync(CHROMIUM);
 const images = findCachedImages();
+/** With symbiotic.ko built (npm run module), the dev server's Debian guest loads it and the page shows SymSpy. */
+const symbiotic = findBuiltModule(images) !== null;
 const SCREENSHOT = join(REPO, "docs/screenshot.png");
 
 if (!haveChromium && process.env.SYMBIONT_REQUIRE_BROWSER) {
@@ -201,6 +206,16 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
       // The shell expands $((6 * 7)): "42" on a line of its own comes from the guest, not from the echo of the typed line.
       await page.waitForFunction(() => /\nhi\n42\n/.test(window.symbiont.terminalText()), null, { timeout: 5 * 60_000, polling: 200 });
       await page.waitForFunction(() => window.symbiont.chartPoints().mips >= 10, null, { timeout: 30_000, polling: 100 });
+      if (symbiotic) {
+        expect(await page.textContent("#guest option[value=debian]")).toContain("(symbiotic)");
+        // The guest's own figure, and the one the page shows from SymSpy (read by the worker without an exit).
+        await page.keyboard.type("grep MemTotal /proc/meminfo\r");
+        await page.waitForFunction(() => /\nMemTotal:\s+\d+ kB\n/.test(window.symbiont.terminalText()), null, { timeout: 5 * 60_000, polling: 200 });
+        const memTotal = Number(/\nMemTotal:\s+(\d+) kB\n/.exec(await terminalText(page))![1]);
+        await page.waitForFunction(() => window.symbiont.symbiotic()?.memory?.memTotalKiB !== undefined, null, { timeout: 60_000, polling: 200 });
+        expect((await page.evaluate(() => window.symbiont.symbiotic()))!.memory!.memTotalKiB).toBe(memTotal);
+        expect(await page.textContent("#summary")).toMatch(/guest \(SymSpy\) {3}running pid \d+ .*memory [\d.]+ MiB free of [\d.]+/);
+      }
       mkdirSync(join(REPO, "docs"), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
       expect(errors).toEqual([]);

@@ -11,7 +11,7 @@ import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 import { isBzImage } from "../../src/boot/linux.js";
 import type { VmStats } from "../../src/vmm/vm.js";
-import type { BootConfig, FromWorker, GuestSpec, RunState, ToWorker } from "./protocol.js";
+import type { BootConfig, FromWorker, GuestSpec, RunState, SymbioticView, ToWorker } from "./protocol.js";
 import { RateTracker } from "./rates.js";
 import { StatsCharts, fmt } from "./charts.js";
 
@@ -83,12 +83,24 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       summaryEl.textContent =
         `instructions ${fmt(s.instructions, 2)}   MIPS ${r ? r.mips.toFixed(1) : "–"}   slice ${fmt(m.slice, 1)}\n` +
         `exits ${fmt(exits, 1)}   TLB misses ${fmt(s.tlbMisses, 1)}   tcache hits ${s.tcache.lookups ? ((100 * s.tcache.hits) / s.tcache.lookups).toFixed(1) + "%" : "–"}` +
-        `   compiled blocks ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.blocks, 1)) : "–"}`;
+        `   compiled blocks ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.blocks, 1)) : "–"}` +
+        symbioticLine(m.symbiotic);
+      lastSymbiotic = m.symbiotic;
       break;
     }
   }
 };
 worker.onerror = (e) => setState("error", `worker: ${e.message}`);
+
+/** The guest's own account by SymSpy (a symbiotic guest keeps it current; the worker reads it without an exit). */
+function symbioticLine(v: SymbioticView | null): string {
+  if (!v) return "";
+  const t = v.task, m = v.memory;
+  const task = t ? `pid ${t.pid} ${t.kernelThread ? `[${t.comm}]` : t.comm}${t.idle ? " (idle)" : ""}` : "–";
+  const mib = (k: number) => (k / 1024).toFixed(1);
+  const mem = m ? `${mib(m.memFreeKiB)} MiB free of ${mib(m.memTotalKiB)} (available ${mib(m.memAvailableKiB)}), swap used ${mib(m.swapTotalKiB - m.swapFreeKiB)} MiB, ${m.tasks} processes` : "–";
+  return `\nguest (SymSpy)   running ${task}   memory ${mem}`;
+}
 
 function setState(s: RunState, detail: string): void {
   state = s;
@@ -111,11 +123,14 @@ function appendLog(text: string): void {
 
 let files: { name: string; bytes: Uint8Array }[] = [];
 let debianBase: string | null = null;
+/** The kernel release the server's symbiotic.ko is built for (null: none). */
+let symbioticRelease: string | null = null;
+let lastSymbiotic: SymbioticView | null = null;
 
 function guestSpec(): GuestSpec {
   const v = guestSel.value;
   if (v === "demo" || v === "echo") return { kind: "builtin", id: v };
-  if (v === "debian") return { kind: "debian", baseUrl: debianBase! };
+  if (v === "debian") return { kind: "debian", baseUrl: debianBase!, ...(symbioticRelease ? { symbioticRelease } : {}) };
   if (files.length === 0) throw new Error("no files chosen");
   return { kind: "files", files };
 }
@@ -167,12 +182,14 @@ async function probeDebian(): Promise<void> {
     const base = new URL(meta.content, location.href).href;
     const r = await fetch(base + "index.json");
     if (!r.ok || !(r.headers.get("content-type") ?? "").includes("json")) return;
-    const info = (await r.json()) as { version: string; kernelBytes: number };
+    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null };
     debianBase = base;
+    symbioticRelease = info.symbioticModule === info.version ? info.version : null;
     const opt = document.createElement("option");
     opt.value = "debian";
-    opt.textContent = `Debian Linux ${info.version}`;
-    opt.title = "Debian's i386 kernel with a busybox initramfs built in the worker";
+    opt.textContent = `Debian Linux ${info.version}${symbioticRelease ? " (symbiotic)" : ""}`;
+    opt.title = "Debian's i386 kernel with a busybox initramfs built in the worker" +
+      (symbioticRelease ? "; init loads symbiotic.ko and the page shows its running task and memory figures (SymSpy)" : "");
     guestSel.insertBefore(opt, guestSel.querySelector("option[value=files]"));
   } catch {
     // no images: the option stays absent
@@ -211,6 +228,7 @@ declare global {
       terminalText(): string;
       chartPoints(): ReturnType<StatsCharts["points"]>;
       stats(): VmStats | null;
+      symbiotic(): SymbioticView | null;
     };
   }
 }
@@ -230,4 +248,5 @@ window.symbiont = {
   },
   chartPoints: () => charts.points(),
   stats: () => lastStats,
+  symbiotic: () => lastSymbiotic,
 };

@@ -5,6 +5,10 @@
  */
 import type { EngineKind } from "../../src/engine/engine.js";
 import type { VmStats } from "../../src/vmm/vm.js";
+import type { GlobalExtension, LocalExtension } from "../../src/symbiotic/symspy.js";
+
+/** What a symbiotic guest publishes by SymSpy, read by the worker without an exit. */
+export interface SymbioticView { task: LocalExtension | null; memory: GlobalExtension | null }
 
 /** What to boot. */
 export type GuestSpec =
@@ -12,8 +16,11 @@ export type GuestSpec =
   | { kind: "builtin"; id: "demo" | "echo" }
   /** Files from the picker or a drop: a bzImage (+ initrd), or a Multiboot kernel (+ modules), or a flat binary. */
   | { kind: "files"; files: { name: string; bytes: Uint8Array }[] }
-  /** Debian's i386 kernel and busybox as the dev server serves them; the initramfs is built in the worker. */
-  | { kind: "debian"; baseUrl: string };
+  /**
+   * Debian's i386 kernel and busybox as the dev server serves them; the initramfs is built in the worker.
+   * With `symbioticRelease` (the server has symbiotic.ko for that kernel) /init loads the module.
+   */
+  | { kind: "debian"; baseUrl: string; symbioticRelease?: string };
 
 export interface BootConfig {
   engine: EngineKind;
@@ -36,7 +43,7 @@ export type FromWorker =
   /** Bytes the guest wrote to COM1 since the last message. */
   | { type: "serial"; bytes: Uint8Array }
   /** Cumulative VM statistics at host time `t` (ms, the worker's performance.now()); `boot` counts machine starts. */
-  | { type: "stats"; boot: number; t: number; stats: VmStats; slice: number }
+  | { type: "stats"; boot: number; t: number; stats: VmStats; slice: number; symbiotic: SymbioticView | null }
   /** `boot` changes on every start and reset: the page clears its charts. */
   | { type: "state"; boot: number; state: RunState; detail: string }
   /** A line for the page's log (what was loaded, why the guest stopped). */

@@ -121,8 +121,15 @@ async function resolveGuest(spec: GuestSpec): Promise<Loadable> {
       if (spec.id === "demo") return { kind: "kernel", name: "demo kernel", image: DEMO_KERNEL, modules: [] };
       return { kind: "kernel", name: "echo kernel", image: await fetchBytes(echoUrl), modules: [] };
     case "debian": {
-      const [kernel, busybox] = await Promise.all([fetchBytes(spec.baseUrl + "vmlinuz"), fetchBytes(spec.baseUrl + "busybox")]);
-      const initrd = busyboxInitramfs({ busybox });
+      const [kernel, busybox, module] = await Promise.all([
+        fetchBytes(spec.baseUrl + "vmlinuz"), fetchBytes(spec.baseUrl + "busybox"),
+        spec.symbioticRelease ? fetchBytes(spec.baseUrl + "symbiotic.ko") : null,
+      ]);
+      // With the symbiotic module, /init loads it: the page then shows what the guest publishes by SymSpy.
+      const modules = module && spec.symbioticRelease
+        ? { release: spec.symbioticRelease, files: [{ path: "extra/symbiotic.ko", data: module }], modulesDep: "extra/symbiotic.ko:\n" }
+        : undefined;
+      const initrd = busyboxInitramfs({ busybox, modules });
       return { kind: "linux", name: "Debian Linux", kernel, initrd };
     }
     case "files":
@@ -139,7 +146,9 @@ function flush(force = false): void {
   const now = performance.now();
   if (pc && (force || now - lastStats >= STATS_MS)) {
     lastStats = now;
-    post({ type: "stats", boot, t: now, stats: pc.vm.stats(), slice });
+    const sym = pc.vm.symbiotic;
+    const symbiotic = sym && (sym.global || sym.local(0)) ? { task: sym.local(0)?.ext ?? null, memory: sym.global?.ext ?? null } : null;
+    post({ type: "stats", boot, t: now, stats: pc.vm.stats(), slice, symbiotic });
   }
 }
 

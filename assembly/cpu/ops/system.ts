@@ -35,6 +35,30 @@ import { setTscOffset } from "../../state";
 export let cpuidExitAll: bool = false;
 export function setCpuidExitAll(v: bool): void { cpuidExitAll = v; }
 
+// Leaves the VMM defines (KVM_SET_CPUID2's idea, for a few leaves): answered by the core
+// without an exit, before its own table — and the answer a CPUID exit falls back to
+// when no VMM hook takes the leaf (cpuidAnswer). The symbiotic interface's discovery
+// leaf (0x90000000) lives here.
+const VMM_LEAVES_MAX: i32 = 8;
+const vmmLeaf = new StaticArray<i32>(8);
+const vmmRegs = new StaticArray<i32>(32); // 4 per leaf: EAX EBX ECX EDX
+let vmmLeafCount: i32 = 0;
+
+/** Define (or redefine) a CPUID leaf's answer; false when the table is full. */
+export function setCpuidLeaf(leaf: i32, a: i32, b: i32, c: i32, d: i32): bool {
+  let i = 0;
+  while (i < vmmLeafCount && unchecked(vmmLeaf[i]) != leaf) i++;
+  if (i == vmmLeafCount) {
+    if (vmmLeafCount >= VMM_LEAVES_MAX) return false;
+    vmmLeafCount++;
+  }
+  unchecked(vmmLeaf[i] = leaf);
+  unchecked(vmmRegs[i * 4] = a); unchecked(vmmRegs[i * 4 + 1] = b);
+  unchecked(vmmRegs[i * 4 + 2] = c); unchecked(vmmRegs[i * 4 + 3] = d);
+  return true;
+}
+export function clearCpuidLeaves(): void { vmmLeafCount = 0; }
+
 function requirePM(): bool {
   if (!protectedMode || (flagsRaw & VM) != 0) { raiseUD(); return false; }
   return true;
@@ -448,17 +472,29 @@ export function cpuid(): void {
     requestRestart();
     return;
   }
-  cpuidBuiltin(leaf, sub);
+  cpuidAnswer(leaf, sub);
   setReg32(EAX, cpuidOut0); setReg32(EBX, cpuidOut1); setReg32(ECX, cpuidOut2); setReg32(EDX, cpuidOut3);
 }
 
-/** The core's own CPUID answer (EAX..EDX), left by cpuidBuiltin: the VMM falls back to it for leaves it does not answer. */
+/** The core's own CPUID answer (EAX..EDX), left by cpuidAnswer: the VMM falls back to it for leaves it does not answer. */
 export let cpuidOut0: i32 = 0;
 export let cpuidOut1: i32 = 0;
 export let cpuidOut2: i32 = 0;
 export let cpuidOut3: i32 = 0;
 
-/** The CPU's own CPUID leaves: what a leaf reads without a VMM hook. */
+/** The core's answer to a leaf: the VMM-defined table first, then the CPU's own leaves. */
+export function cpuidAnswer(leaf: i32, sub: i32): void {
+  for (let i = 0; i < vmmLeafCount; i++) {
+    if (unchecked(vmmLeaf[i]) == leaf) {
+      cpuidOut0 = unchecked(vmmRegs[i * 4]); cpuidOut1 = unchecked(vmmRegs[i * 4 + 1]);
+      cpuidOut2 = unchecked(vmmRegs[i * 4 + 2]); cpuidOut3 = unchecked(vmmRegs[i * 4 + 3]);
+      return;
+    }
+  }
+  cpuidBuiltin(leaf, sub);
+}
+
+/** The CPU's own CPUID leaves: what a leaf reads without a VMM hook or table entry. */
 export function cpuidBuiltin(leaf: i32, sub: i32): void {
   let a = 0, b = 0, c = 0, d = 0;
   switch (leaf) {

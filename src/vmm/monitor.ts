@@ -1,0 +1,189 @@
+/**
+ * The VMM monitor (QEMU's habit: in `symbiont boot`, Ctrl-A c switches the
+ * terminal between the guest's console and this). Commands read the machine
+ * without disturbing it — `info registers`, `info exits`, `info paging`,
+ * `info symbiotic` — and ask a symbiotic guest what only it knows: `sym ps`
+ * (its processes, by SymCall), `sym current` (the running task, by SymSpy and
+ * by SymCall), `sym vaddr PID ADDR`, `sym meminfo`. `stop` and `cont` pause
+ * and resume the guest; `quit` ends the run. Platform-neutral: it takes lines
+ * and returns text (the terminal side is node/console.ts).
+ *
+ * @module
+ */
+import type { Vm } from "./vm.js";
+import type { CpuState, SegmentState } from "./cpu-state.js";
+import { listMappings, pagingMode } from "./guest-paging.js";
+import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
+import { SymcallNr } from "../symbiotic/abi.js";
+
+const HELP = [
+  "info registers      the vCPU's registers",
+  "info exits          exits by reason since power-on",
+  "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
+  "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
+  "sym ps              the guest's processes (SymCall)",
+  "sym current         the running task: SymSpy's view (no exit) and SymCall's",
+  "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
+  "sym meminfo         memory figures (SymCall)",
+  "sym test            a SymCall round trip (SYMCALL_TEST)",
+  "stop, cont          pause / resume the guest",
+  "quit                end the run",
+].join("\n");
+
+const hex = (n: number, w = 8) => (n >>> 0).toString(16).padStart(w, "0");
+
+export class Monitor {
+  /** Set by `stop`, cleared by `cont`: the runner keeps the guest paused meanwhile. */
+  paused = false;
+  /** Set by `quit`. */
+  quitRequested = false;
+
+  constructor(private readonly vm: Vm) {}
+
+  /** Run one command line; the text to show (without a trailing newline). */
+  execute(line: string): string {
+    const words = line.trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0) return "";
+    const [cmd, sub, ...rest] = words;
+    try {
+      switch (cmd) {
+        case "help": case "?": return HELP;
+        case "info":
+          switch (sub) {
+            case "registers": return this.registers();
+            case "exits": return this.exits();
+            case "paging": return this.paging();
+            case "symbiotic": return this.symbiotic();
+            default: return `unknown: info ${sub ?? ""} (info registers | exits | paging | symbiotic)`;
+          }
+        case "sym": return this.sym(sub, rest);
+        case "stop": this.paused = true; return "guest paused (cont resumes)";
+        case "cont": case "c": this.paused = false; return "guest running";
+        case "quit": case "q": this.quitRequested = true; return "";
+        default: return `unknown command "${cmd}" (help lists them)`;
+      }
+    } catch (e) {
+      return `error: ${(e as Error).message}`;
+    }
+  }
+
+  private registers(): string {
+    const s = this.vm.getState();
+    const flags = "ODITSZ-A-P-C".split("").map((c, i) => (c !== "-" && (s.eflags & (1 << (11 - i))) !== 0 ? c : "-")).join("");
+    const seg = (name: string, g: SegmentState) => `${name.padEnd(3)}=${hex(g.selector, 4)} ${hex(g.base)} ${hex(g.limit)} ${hex(g.attr)}`;
+    return [
+      `EAX=${hex(s.eax)} EBX=${hex(s.ebx)} ECX=${hex(s.ecx)} EDX=${hex(s.edx)}`,
+      `ESI=${hex(s.esi)} EDI=${hex(s.edi)} EBP=${hex(s.ebp)} ESP=${hex(s.esp)}`,
+      `EIP=${hex(s.eip)} EFL=${hex(s.eflags)} [${flags}] CPL=${s.cpl} HLT=${s.halted ? 1 : 0}`,
+      ...(["es", "cs", "ss", "ds", "fs", "gs"] as const).map((n) => seg(n.toUpperCase(), s[n])),
+      seg("LDT", s.ldtr), seg("TR", s.tr),
+      `GDT=     ${hex(s.gdtr.base)} ${hex(s.gdtr.limit)}`,
+      `IDT=     ${hex(s.idtr.base)} ${hex(s.idtr.limit)}`,
+      `CR0=${hex(s.cr0)} CR2=${hex(s.cr2)} CR3=${hex(s.cr3)} CR4=${hex(s.cr4)} EFER=${hex(s.efer)}`,
+    ].join("\n");
+  }
+
+  private exits(): string {
+    const st = this.vm.stats();
+    const rows = Object.entries(st.exits).sort((a, b) => b[1] - a[1]);
+    const total = rows.reduce((n, [, v]) => n + v, 0);
+    return [
+      `instructions ${st.instructions}, exits ${total}`,
+      ...rows.map(([k, v]) => `  ${k.padEnd(14)} ${String(v).padStart(12)}`),
+    ].join("\n");
+  }
+
+  private paging(): string {
+    const s: CpuState = this.vm.getState();
+    const mode = pagingMode(s);
+    if (mode === "none") return "paging off (CR0.PG=0): linear = physical";
+    const bit = (v: number, b: number) => ((v & b) !== 0 ? 1 : 0);
+    const head = `paging ${mode}: CR3=${hex(s.cr3)} CR0.WP=${bit(s.cr0, 1 << 16)} CR4.PSE=${bit(s.cr4, 0x10)} CR4.PGE=${bit(s.cr4, 0x80)}` +
+      (mode === "pae" ? ` EFER.NXE=${bit(s.efer, 0x800)}` : "");
+    const limit = 64;
+    const ranges = listMappings(this.vm.memory, s, limit + 1);
+    const lines = ranges.slice(0, limit).map((r) =>
+      `${hex(r.start)}-${hex(r.end)} ${hex(r.end - r.start)} ${r.user ? "u" : "-"}r${r.writable ? "w" : "-"}${mode === "pae" ? (r.noExec ? "-" : "x") : ""} -> ${hex(r.pa)}`);
+    if (ranges.length > limit) lines.push(`… more than ${limit} ranges`);
+    return [head, ...lines].join("\n");
+  }
+
+  private symbiotic(): string {
+    const sym = this.vm.symbiotic;
+    if (!sym) return "the symbiotic interfaces are off for this VM";
+    const out: string[] = ["discovery: CPUID 0x90000000 answers \"V3V\" \"VMX\"; CPUID.1:ECX[31] set"];
+    const g = sym.global;
+    if (!g) out.push("SymSpy global page: not registered (MSR 0x534)");
+    else {
+      out.push(`SymSpy global page: GPA 0x${hex(g.gpa)}, magic "${g.magic}", features 0x${g.featureFlags.toString(16)}`);
+      const e = g.ext;
+      out.push(e
+        ? `  memory: total ${e.memTotalKiB} KiB, free ${e.memFreeKiB} KiB, available ${e.memAvailableKiB} KiB, swap used ${e.swapTotalKiB - e.swapFreeKiB} of ${e.swapTotalKiB} KiB; ${e.tasks} processes; ${e.updates} updates${e.stale ? " (stale: the guest was mid-update)" : ""}`
+        : "  (the guest fills no extension)");
+    }
+    const vcpus = sym.spy.vcpus;
+    for (let v = 0; v < vcpus; v++) {
+      const l = sym.local(v);
+      if (!l) { out.push(`SymSpy local page, vCPU ${v}: not registered (MSR 0x535)`); continue; }
+      out.push(`SymSpy local page, vCPU ${v}: GPA 0x${hex(l.gpa)}, magic "${l.magic}", SymCall ${l.symCallEnabled ? "enabled" : "not enabled"}${l.symCallActive ? ", a call is active" : ""}`);
+      const e = l.ext;
+      if (e) out.push(`  running: ${describeTask(e.pid, e.tid, e.comm, e.kernelThread, e.idle)}; ${e.switches} context switches${e.stale ? " (stale)" : ""}`);
+      const m = sym.symcall.entry(v);
+      out.push(`SymCall, vCPU ${v}: entry ${hex(m.cs, 4)}:${hex(m.rip)} stack ${hex(m.rsp)} FS base ${hex(m.fs)} GS base ${hex(m.gs)}`);
+    }
+    const st = sym.symcall.stats;
+    out.push(`SymCalls: ${st.calls} made, ${st.failed} failed, ${st.instructions} guest instructions; budget ${sym.budget} instructions per call`);
+    return out.join("\n");
+  }
+
+  private sym(sub: string | undefined, args: string[]): string {
+    const sym = this.vm.symbiotic;
+    if (!sym) return "the symbiotic interfaces are off for this VM";
+    switch (sub) {
+      case "ps": {
+        const r = guestProcesses(sym);
+        if (!r.ok) return `error: ${r.error}`;
+        return [
+          "  PID  PPID   UID STAT      VSZ      RSS COMMAND",
+          ...r.value.map((t) => `${String(t.pid).padStart(5)} ${String(t.ppid).padStart(5)} ${String(t.uid).padStart(5)} ${t.state.padEnd(4)} ${String(t.vszKiB).padStart(8)} ${String(t.rssKiB).padStart(8)} ${t.kernelThread ? `[${t.comm}]` : t.comm}`),
+        ].join("\n");
+      }
+      case "current": {
+        const l = sym.local(0);
+        const spy = l?.ext ? `SymSpy (read without an exit): ${describeTask(l.ext.pid, l.ext.tid, l.ext.comm, l.ext.kernelThread, l.ext.idle)}` : "SymSpy: the guest publishes no running task";
+        const r = guestCurrent(sym);
+        const call = r.ok ? `SymCall CURRENT: ${describeTask(r.value.pid, r.value.tid, r.value.comm, r.value.kernelThread, r.value.pid === 0)} on CPU ${r.value.cpu}, state ${r.value.state}` : `SymCall CURRENT: error: ${r.error}`;
+        return `${spy}\n${call}`;
+      }
+      case "vaddr": {
+        if (args.length !== 2) return "usage: sym vaddr PID ADDR (ADDR in hex, 0x optional)";
+        const pid = Number(args[0]);
+        const addr = parseInt(args[1]!.replace(/^0x/i, ""), 16);
+        if (!Number.isInteger(pid) || pid < 0) return `bad PID "${args[0]}"`;
+        if (!/^(0x)?[0-9a-f]{1,8}$/i.test(args[1]!)) return `bad address "${args[1]}" (hex, up to 8 digits)`;
+        const r = guestVaddr(sym, pid, addr);
+        if (!r.ok) return `error: ${r.error}`;
+        const v = r.value;
+        const who = pid === 0 ? "the running task" : `pid ${pid}`;
+        if (v.vaddr === 0) return `0x${hex(addr)} in ${who}: not mapped`;
+        const perms = `${v.readable ? "r" : "-"}${v.writable ? "w" : "-"}${v.executable ? "x" : "-"}`;
+        return `0x${hex(addr)} in ${who}: mapped by ${hex(v.start)}-${hex(v.end)} ${perms}; PTE 0x${hex(v.pte)} (${v.present ? "present" : v.pte === 0 ? "none yet" : "not present"})`;
+      }
+      case "meminfo": {
+        const r = guestMeminfo(sym);
+        if (!r.ok) return `error: ${r.error}`;
+        const m = r.value;
+        return `MemTotal ${m.totalKiB} kB, MemFree ${m.freeKiB} kB, MemAvailable ${m.availableKiB} kB, SwapTotal ${m.swapTotalKiB} kB, SwapFree ${m.swapFreeKiB} kB`;
+      }
+      case "test": {
+        const r = sym.call(SymcallNr.TEST, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555);
+        return r.ok ? `SYMCALL_TEST answered ${r.regs.map((x) => hex(x)).join(" ")} in ${r.instructions} guest instructions` : `error: ${r.error}`;
+      }
+      default: return `unknown: sym ${sub ?? ""} (sym ps | current | vaddr PID ADDR | meminfo | test)`;
+    }
+  }
+}
+
+function describeTask(pid: number, tid: number, comm: string, kernel: boolean, idle: boolean): string {
+  return `pid ${pid}${tid !== pid ? ` (thread ${tid})` : ""} ${kernel ? `[${comm}]` : comm}${idle ? " (idle)" : ""}`;
+}

@@ -1,0 +1,70 @@
+// `symbiont boot --symbiotic` as a user runs it: on a terminal (util-linux's
+// `script` gives the CLI a pty), Ctrl-A c opens the monitor, which lists the
+// guest's processes by SymCall and its running task by SymSpy. The oracle for
+// the process list is the guest shell's own PID ($$). Skipped, saying so, when
+// the images, the module or `script` are missing (CI has them all).
+import { describe, it, expect } from "vitest";
+import { spawn, spawnSync } from "node:child_process";
+import { findCachedImages } from "../src/node/images.js";
+import { findBuiltModule } from "../src/node/symbiotic-module.js";
+
+const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
+const images = findCachedImages();
+const haveScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+const skip = !images ? "images not cached: run npm run images" : !findBuiltModule(images) ? "symbiotic module not built: run npm run module"
+  : !haveScript ? "no `script` (util-linux) to give the CLI a terminal" : null;
+
+describe("symbiont boot --symbiotic, options", () => {
+  it("--symbiotic belongs to boot: one line and status 2 elsewhere", () => {
+    const r = spawnSync(process.execPath, [cli, "demo", "--symbiotic"], { encoding: "utf8", input: "" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual(["symbiont: --symbiotic is an option of boot (it adds the symbiotic Linux module)"]);
+  });
+});
+
+describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip ?? "Ctrl-A c, the monitor"})`, () => {
+  it("opens the monitor with Ctrl-A c: sym ps, sym current, info symbiotic, quit", async () => {
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --symbiotic --deterministic --append 'console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet'`;
+    const child = spawn("script", ["-qfec", cmd, "/dev/null"]);
+    let out = ""; // latin1, for matching as it comes
+    const chunks: Buffer[] = [];
+    let shellPid = 0;
+    // Each step: when the output so far matches, type the next input.
+    const steps: [RegExp, string][] = [
+      // busybox's line editor asks the terminal where the cursor is (ESC [6n); a terminal would answer.
+      [/SYMBIONT-INIT-OK[\s\S]*# \x1b\[6n$/, "\x1b[24;3Recho PID=$$\r"],
+      [/PID=(\d+)\r*\n[\s\S]*# \x1b\[6n$/, "\x1b[24;3R\x01c"],
+      [/\(symbiont\) $/, "sym ps\r"],
+      [/COMMAND[\s\S]*\(symbiont\) $/, "sym current\r"],
+      [/SymCall CURRENT[\s\S]*\(symbiont\) $/, "info symbiotic\r"],
+      [/SymCalls: [\s\S]*\(symbiont\) $/, "quit\r"],
+    ];
+    let step = 0;
+    const status = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill(), 20 * 60 * 1000);
+      child.stdout.on("data", (d: Buffer) => {
+        chunks.push(d);
+        out += d.toString("latin1");
+        const m = step < steps.length ? steps[step]![0].exec(out) : null;
+        if (!m) return;
+        if (step === 1) shellPid = Number(m[1]);
+        // As a person would, type a moment after the prompt (input that arrives while the
+        // shell is still setting up its terminal is dropped by it).
+        const input = steps[step]![1];
+        setTimeout(() => child.stdin.write(input), 300);
+        out += `\n<step ${step}>\n`;
+        step++;
+      });
+      child.on("close", (code) => { clearTimeout(timer); resolve(code); });
+    });
+    expect(step, out.slice(-3000)).toBe(steps.length);
+    expect(status).toBe(0);
+    const text = Buffer.concat(chunks).toString("utf8").replace(/\r/g, "");
+    expect(text).toContain("Symbiont monitor — help lists the commands, Ctrl-A c goes back to the guest");
+    expect(text).toMatch(/\n\s+1\s+0\s+0 S\s+\d+\s+\d+ init\n/);
+    expect(text).toMatch(new RegExp(`\\n\\s+${shellPid}\\s+1\\s+0 \\w\\s+\\d+\\s+\\d+ sh\\n`));
+    expect(text).toMatch(/\n\s+2\s+0\s+0 S\s+0\s+0 \[kthreadd\]\n/);
+    expect(text).toMatch(/SymSpy \(read without an exit\): pid \d+/);
+    expect(text).toMatch(/SymSpy local page, vCPU 0: GPA 0x[0-9a-f]{8}, magic "V3V.0", SymCall enabled\n {2}running: pid \d+/);
+  }, 25 * 60 * 1000);
+});

@@ -1,0 +1,232 @@
+// Debian's kernel with the symbiotic module (guests/linux/symbiotic, built by
+// `npm run module`): what the VMM learns by SymSpy and SymCall is checked
+// against the guest's own view — busybox ps, /proc/PID/maps of a process
+// started for the test, /proc/meminfo — on one shared boot (Wasm engine;
+// tests/linux.test.ts's JS boot loads the module too). Skipped, saying so,
+// when the images or the module are not built; CI builds both.
+import { describe, it, expect, beforeAll } from "vitest";
+import { readFileSync } from "node:fs";
+import { createEngine } from "../src/node/engines.js";
+import { Pc } from "../src/machine/pc.js";
+import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { findCachedImages } from "../src/node/images.js";
+import { findBuiltModule, symbioticKernelModules } from "../src/node/symbiotic-module.js";
+import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../src/symbiotic/linux-calls.js";
+import { Monitor } from "../src/vmm/monitor.js";
+import { SymcallNr } from "../src/symbiotic/abi.js";
+import { readModinfo } from "../src/boot/kmod.js";
+import { join } from "node:path";
+
+const images = findCachedImages();
+const module = findBuiltModule(images);
+const skip = !images ? "images not cached: run npm run images" : !module ? "symbiotic module not built: run npm run module" : null;
+const MARKER = "SYMBIONT-INIT-OK";
+
+if (skip && process.env.SYMBIONT_REQUIRE_IMAGES) {
+  describe("symbiotic Linux prerequisites", () => { it("are built (npm run images, npm run module)", () => { expect(skip).toBeNull(); }); });
+}
+
+/** A booted guest with a shell: type a command, get its output. */
+class Guest {
+  private bytes: number[] = [];
+  readonly pc!: Pc;
+  private constructor() {}
+
+  static async boot(): Promise<Guest> {
+    const g = new Guest();
+    const ramBytes = 128 << 20;
+    const pc = new Pc({ engine: await createEngine("wasm", ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => g.bytes.push(b) });
+    (g as { pc: Pc }).pc = pc;
+    const initrd = busyboxInitramfs({
+      busybox: new Uint8Array(readFileSync(images!.busybox)),
+      modules: symbioticKernelModules(module!),
+    });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+    await g.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
+    return g;
+  }
+
+  get output(): string { return Buffer.from(this.bytes).toString("latin1").replace(/\r/g, ""); }
+
+  /** Run the guest until `done(output)`, at most `max` more instructions. */
+  async until(done: (out: string) => boolean, max = 5e9): Promise<void> {
+    const end = this.pc.vm.stats().instructions + max;
+    while (this.pc.vm.stats().instructions < end) {
+      const stop = this.pc.vm.run(10_000_000);
+      if (stop.kind !== "budget") throw new Error(`guest stopped: ${JSON.stringify(stop)}\n${this.output.slice(-2000)}`);
+      if (done(this.output)) return;
+    }
+    throw new Error(`guest did not get there in ${max} instructions:\n${this.output.slice(-3000)}`);
+  }
+
+  private n = 0;
+  /** Type a shell command line; its output (what it prints between two markers the shell expands). */
+  async sh(command: string): Promise<string> {
+    const id = ++this.n;
+    const begin = `B${id}-$((0))B`, end = `E${id}-$((0))E`; // expanded by the shell, so the echoed line does not match
+    const from = this.output.length;
+    const pending = [...Buffer.from(`echo ${begin}; ${command}; echo ${end}\n`, "latin1")];
+    const want = `E${id}-0E`;
+    await this.until((out) => {
+      if (pending.length) this.pc.uart.receive(pending.splice(0, this.pc.uart.receiveSpace));
+      return out.indexOf(want, from) >= 0;
+    });
+    const out = this.output.slice(from);
+    const m = new RegExp(`B${id}-0B\\n([\\s\\S]*?)E${id}-0E`).exec(out);
+    if (!m) throw new Error(`no output markers for ${command}:\n${out}`);
+    return m[1]!;
+  }
+}
+
+interface MapsLine { start: number; end: number; perms: string; name: string }
+function parseMaps(text: string): MapsLine[] {
+  return text.trim().split("\n").map((l) => {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$/.exec(l.trim());
+    if (!m) throw new Error(`not a maps line: ${l}`);
+    return { start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, name: m[4]! };
+  });
+}
+
+describe.skipIf(skip !== null)(`npm run module's symbiotic.ko (${skip ?? module?.path})`, () => {
+  it("is built for the cached kernel: the vermagic of Debian's own modules, our license", () => {
+    const info = (path: string) => Object.fromEntries(readModinfo(new Uint8Array(readFileSync(path))));
+    const ours = info(module!.path);
+    const firstDebianModule = readFileSync(join(images!.modules, "modules.dep"), "utf8").split(":")[0]!;
+    expect(ours.vermagic).toBe(info(join(images!.modules, firstDebianModule)).vermagic);
+    expect(ours.vermagic!.split(" ")[0]).toBe(images!.version);
+    expect(ours.license).toBe("Dual MIT/GPL");
+    expect(ours.name).toBe("symbiotic");
+  });
+});
+
+describe.skipIf(skip !== null)(`Linux ${images?.version ?? ""} with the symbiotic module (${skip ?? module?.path})`, () => {
+  let g: Guest;
+  let sleepPid = 0;
+  beforeAll(async () => {
+    g = await Guest.boot();
+    sleepPid = Number((await g.sh("sleep 100000 & echo $!")).trim());
+  }, 30 * 60 * 1000);
+
+  it("loads: the module finds the VMM, SymSpy is registered and SymCall enabled", async () => {
+    const dmesg = await g.sh("dmesg | grep symbiotic:");
+    expect(dmesg).toMatch(/symbiotic: Symbiont VMM found; SymSpy global page at 0x[0-9a-f]+, SymCall on 1 CPU\(s\)/);
+    expect(await g.sh("grep -c symbiotic /proc/modules")).toBe("1\n");
+    const sym = g.pc.vm.symbiotic!;
+    expect(sym.available).toBe(true);
+    expect(sym.global!.magic).toBe("V3V");
+    expect(sym.local(0)!.magic).toBe("V3V.0");
+    const r = sym.call(SymcallNr.TEST, 1, 2, 3, 4, 5);
+    expect(r.ok && r.regs).toEqual([1, 2, 3, 4, 5].map((x) => ~x >>> 0));
+  });
+
+  it("sym ps lists what the guest's ps lists", async () => {
+    const ps = await g.sh("ps -o pid,ppid,stat,comm");
+    const sym = guestProcesses(g.pc.vm.symbiotic!);
+    expect(sym.ok).toBe(true);
+    if (!sym.ok) return;
+    const byPid = new Map(sym.value.map((t) => [t.pid, t]));
+    const rows = ps.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+    expect(rows.length).toBeGreaterThan(20);
+    for (const [pid, ppid, stat, comm] of rows) {
+      if (comm === "ps") continue; // it has exited by the time the VMM asks
+      const t = byPid.get(Number(pid));
+      expect(t, `pid ${pid} (${comm}) in the SymCall list`).toBeDefined();
+      // A workqueue worker's /proc comm adds the work it runs ("kworker/0:0-events"), which changes as it runs.
+      const theirs = t!.comm.startsWith("kworker/") && comm!.startsWith(`${t!.comm}-`) ? t!.comm : comm;
+      expect({ pid: t!.pid, ppid: t!.ppid, comm: t!.comm }).toEqual({ pid: Number(pid), ppid: Number(ppid), comm: theirs });
+      if (comm === "sleep" || comm === "kthreadd") expect(t!.state).toBe(stat![0]);
+    }
+    expect(byPid.get(sleepPid)?.comm).toBe("sleep");
+    expect(byPid.get(1)?.kernelThread).toBe(false);
+    expect(byPid.get(2)?.kernelThread).toBe(true);
+    // SymSpy's count (refreshed by the guest every 250 ms) is of the same list.
+    expect(Math.abs(g.pc.vm.symbiotic!.global!.ext!.tasks - sym.value.length)).toBeLessThanOrEqual(2);
+  });
+
+  it("sym vaddr agrees with /proc/PID/maps: mapped, read-only, unmapped", async () => {
+    const maps = parseMaps(await g.sh(`cat /proc/${sleepPid}/maps`));
+    const sym = g.pc.vm.symbiotic!;
+    const text = maps.find((m) => m.perms === "r-xp")!;
+    const ro = maps.find((m) => m.perms === "r--p")!;
+    const stack = maps.find((m) => m.name === "[stack]")!;
+    expect(text && ro && stack).toBeTruthy();
+    for (const [m, w, x] of [[text, false, true], [ro, false, false], [stack, true, false]] as const) {
+      const addr = m.start + 0x10;
+      const r = guestVaddr(sym, sleepPid, addr);
+      expect(r.ok).toBe(true);
+      if (!r.ok) continue;
+      expect(r.value).toMatchObject({ vaddr: m.start, start: m.start, end: m.end, readable: true, writable: w, executable: x });
+    }
+    // The top of the stack has been touched: present, and its PTE maps a frame.
+    const top = guestVaddr(sym, sleepPid, stack.end - 4);
+    expect(top.ok && top.value.present && (top.value.pte & 1)).toBeTruthy();
+    // Below the first mapping nothing is mapped.
+    const below = guestVaddr(sym, sleepPid, maps[0]!.start - 0x1000);
+    expect(below).toEqual({ ok: true, value: expect.objectContaining({ vaddr: 0 }) });
+    // A process that does not exist: the guest's ESRCH, state intact.
+    const before = g.pc.vm.getState();
+    const none = sym.call(SymcallNr.MEM_LOOKUP, 0x1000, 0, 0, 99999);
+    expect(none).toMatchObject({ ok: false, reason: "guest-error", code: -3 });
+    expect(g.pc.vm.getState()).toEqual(before);
+    expect(sym.call(0x7777)).toMatchObject({ ok: false, reason: "guest-error", code: -38 });
+  });
+
+  it("SymSpy's memory figures and SymCall MEMINFO match /proc/meminfo", async () => {
+    const meminfo = await g.sh("cat /proc/meminfo");
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(meminfo)![1]);
+    const spy = g.pc.vm.symbiotic!.global!.ext!;
+    expect(spy.memTotalKiB).toBe(kib("MemTotal"));
+    expect(spy.swapTotalKiB).toBe(kib("SwapTotal"));
+    expect(spy.swapFreeKiB).toBe(kib("SwapFree"));
+    expect(Math.abs(spy.memFreeKiB - kib("MemFree"))).toBeLessThan(4096);
+    expect(Math.abs(spy.memAvailableKiB - kib("MemAvailable"))).toBeLessThan(4096);
+    const m = guestMeminfo(g.pc.vm.symbiotic!);
+    expect(m.ok).toBe(true);
+    if (!m.ok) return;
+    expect(m.value.totalKiB).toBe(kib("MemTotal"));
+    expect(Math.abs(m.value.freeKiB - kib("MemFree"))).toBeLessThan(4096);
+    expect(m.value.swapTotalKiB).toBe(kib("SwapTotal"));
+  });
+
+  it("SymSpy's running task is the one SymCall CURRENT finds, and the busy process when it runs", async () => {
+    const loopPid = Number((await g.sh("sh -c 'while :; do :; done' & echo $!")).trim());
+    const sym = g.pc.vm.symbiotic!;
+    const seen: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      g.pc.vm.run(3_000_000);
+      const spy = sym.local(0)!.ext!;
+      const call = guestCurrent(sym);
+      expect(call.ok).toBe(true);
+      if (!call.ok) continue;
+      expect({ pid: call.value.pid, tid: call.value.tid, comm: call.value.comm }).toEqual({ pid: spy.pid, tid: spy.tid, comm: spy.comm });
+      seen.push(spy.pid);
+    }
+    expect(seen).toContain(loopPid);
+    await g.sh(`kill ${loopPid}`);
+  });
+
+  it("the monitor shows it", async () => {
+    const mon = new Monitor(g.pc.vm);
+    expect(mon.execute("sym ps")).toMatch(new RegExp(`\\n\\s*${sleepPid}\\s+\\d+\\s+0 S\\s+\\d+\\s+\\d+ sleep(\\n|$)`));
+    expect(mon.execute(`sym vaddr ${sleepPid} 0`)).toBe(`0x00000000 in pid ${sleepPid}: not mapped`);
+    expect(mon.execute("info symbiotic")).toMatch(/SymSpy local page, vCPU 0: GPA 0x[0-9a-f]+, magic "V3V.0", SymCall enabled/);
+    expect(mon.execute("sym current")).toMatch(/^SymSpy \(read without an exit\): pid \d+/);
+    const paging = mon.execute("info paging");
+    expect(paging).toMatch(/^paging 32-bit: CR3=[0-9a-f]{8} CR0.WP=1 CR4.PSE=1 CR4.PGE=1\n/);
+    expect(paging).toMatch(/\nc0000000-[0-9a-f]{8} [0-9a-f]{8} -rw -> 00000000\n/); // the kernel's direct map of RAM
+    expect(mon.execute("info registers")).toMatch(/^EAX=[0-9a-f]{8} /);
+    const exits = mon.execute("info exits");
+    expect(exits).toMatch(/^instructions \d+, exits \d+\n/);
+    expect(exits).toMatch(/\n\s+io-out\s+[1-9]\d*(\n|$)/); // the serial console's output, at least
+  });
+
+  it("rmmod withdraws the pages and the entry: calls are refused, the guest goes on", async () => {
+    expect(await g.sh("rmmod symbiotic && echo gone")).toBe("gone\n");
+    const sym = g.pc.vm.symbiotic!;
+    expect(sym.global).toBeNull();
+    expect(sym.local(0)).toBeNull();
+    expect(sym.available).toBe(false);
+    expect(sym.call(SymcallNr.TEST)).toMatchObject({ ok: false, reason: "refused" });
+    expect(await g.sh("echo still here")).toBe("still here\n");
+  });
+});
