@@ -65,9 +65,9 @@ export function guestProcesses(sym: Symbiotic): Answer<GuestTask[]> {
   return { ok: false, error: "the guest's process list did not end after 1000 pages" };
 }
 
-/** The task the guest was running when the VMM called (SYMCALL_CURRENT). */
-export function guestCurrent(sym: Symbiotic): Answer<GuestTask & { tid: number; cpu: number }> {
-  const r = sym.call(SymcallNr.CURRENT);
+/** The task the guest was running on `vcpu` when the VMM called (SYMCALL_CURRENT); `cpu` is the guest's own CPU number. */
+export function guestCurrent(sym: Symbiotic, vcpu = 0): Answer<GuestTask & { tid: number; cpu: number }> {
+  const r = sym.callOn(vcpu, SymcallNr.CURRENT);
   if (!r.ok) return { ok: false, error: r.error };
   const [, tid, gpa, cpu] = r.regs;
   const t = readTasks(sym, gpa, 1, TaskRecord.SIZE);

@@ -22,7 +22,7 @@ const HELP = [
   "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
   "sym ps              the guest's processes (SymCall)",
-  "sym current         the running task: SymSpy's view (no exit) and SymCall's",
+  "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
   "sym meminfo         memory figures (SymCall)",
   "sym test            a SymCall round trip (SYMCALL_TEST)",
@@ -149,11 +149,14 @@ export class Monitor {
         ].join("\n");
       }
       case "current": {
-        const l = sym.local(0);
-        const spy = l?.ext ? `SymSpy (read without an exit): ${describeTask(l.ext.pid, l.ext.tid, l.ext.comm, l.ext.kernelThread, l.ext.idle)}` : "SymSpy: the guest publishes no running task";
-        const r = guestCurrent(sym);
-        const call = r.ok ? `SymCall CURRENT: ${describeTask(r.value.pid, r.value.tid, r.value.comm, r.value.kernelThread, r.value.pid === 0)} on CPU ${r.value.cpu}, state ${r.value.state}` : `SymCall CURRENT: error: ${r.error}`;
-        return `${spy}\n${call}`;
+        const out: string[] = [];
+        for (let v = 0; v < this.vm.vcpus.length; v++) {
+          const l = sym.local(v);
+          out.push(l?.ext ? `vCPU ${v}: SymSpy (read without an exit): ${describeTask(l.ext.pid, l.ext.tid, l.ext.comm, l.ext.kernelThread, l.ext.idle)}` : `vCPU ${v}: SymSpy: the guest publishes no running task`);
+          const r = guestCurrent(sym, v);
+          out.push(r.ok ? `vCPU ${v}: SymCall CURRENT: ${describeTask(r.value.pid, r.value.tid, r.value.comm, r.value.kernelThread, r.value.pid === 0)} on CPU ${r.value.cpu}, state ${r.value.state}` : `vCPU ${v}: SymCall CURRENT: error: ${r.error}`);
+        }
+        return out.join("\n");
       }
       case "vaddr": {
         if (args.length !== 2) return "usage: sym vaddr PID ADDR (ADDR in hex, 0x optional)";

@@ -92,17 +92,18 @@ static void find_sched_switch(struct tracepoint *tp, void *priv)
 }
 
 /*
- * Total swap in KiB, from /proc/swaps: the kernel keeps the total where
- * modules cannot see it (si_swapinfo and total_swap_pages are not exported),
- * while free swap is nr_swap_pages, which is.
+ * Total swap in KiB, from /proc/meminfo's SwapTotal: the kernel keeps the
+ * total where modules cannot see it (si_swapinfo and total_swap_pages are
+ * not exported), while free swap is nr_swap_pages, which is. (/proc/swaps
+ * cannot be read from the kernel: it has no read_iter.)
  */
 static u32 swap_total_kib(void)
 {
-	struct file *f = filp_open("/proc/swaps", O_RDONLY, 0);
-	char *buf, *s, *line;
+	struct file *f = filp_open("/proc/meminfo", O_RDONLY, 0);
+	char *buf, *at;
 	loff_t pos = 0;
 	ssize_t n;
-	u32 total = 0;
+	unsigned long kib = 0;
 
 	if (IS_ERR(f))
 		return 0;
@@ -111,18 +112,12 @@ static u32 swap_total_kib(void)
 	filp_close(f, NULL);
 	if (n > 0) {
 		buf[n] = 0;
-		s = buf;
-		strsep(&s, "\n");		/* the header line */
-		while ((line = strsep(&s, "\n")) && *line) {
-			char name[64], type[16];
-			unsigned long size;
-
-			if (sscanf(line, "%63s %15s %lu", name, type, &size) == 3)
-				total += size;
-		}
+		at = strstr(buf, "\nSwapTotal:");
+		if (!at || sscanf(at + 11, "%lu", &kib) != 1)
+			kib = 0;
 	}
 	kfree(buf);
-	return total;
+	return kib;
 }
 
 /* Memory figures into the global page (process context: it may read a file). */
