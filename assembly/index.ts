@@ -3,7 +3,6 @@
 // Data that the VMM reads on every exit (the exit block, the registers) sits
 // at fixed addresses in memory (layout.ts) so no call is needed for it.
 import * as L from "./layout";
-import { EXIT_SIZE } from "./layout";
 import { st32a, ld32a, fill8, copy8 } from "./portable";
 import {
   eip, setEip, instrEip, cpl, setCpl, cr0, cr2, cr3, cr4, efer, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
@@ -139,7 +138,6 @@ export function vcpuLoad(slot: i32): void {
   pendingVector = savedPendingVector(slot);
   irqWindowWanted = savedIrqWindow(slot);
 }
-
 
 // ---- nested entries ------------------------------------------------------------------
 // The VMM may enter the guest again while it handles an exit (a SymCall from an exit
@@ -421,7 +419,6 @@ export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBit
 /** The core's own answer to CPUID leaf/subleaf (what it returns without interception: the VMM's leaf table, else the CPU's): register i = 0..3 (EAX..EDX). */
 export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
   cpuidAnswer(i32(leaf), i32(sub)); // i32(): the JS engine gets leaves above 0x7fffffff unsigned from the VMM
-
   return i == 0 ? cpuidOut0 : i == 1 ? cpuidOut1 : i == 2 ? cpuidOut2 : cpuidOut3;
 }
 /** Drop all cached translations (TLB and translation cache). */

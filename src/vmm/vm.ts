@@ -449,11 +449,12 @@ export class Vm {
    * Enter the guest again — from inside an exit handler, or between runs — and
    * run it until `done()` is true or `budget` instructions have retired: the
    * nested entry a SymCall makes. Exits are handled exactly as in run(), so a
-   * handler may itself call runNested; no interrupt is offered or injected
-   * meanwhile (those that arrive wait until after); the interrupted entry's
-   * exit block, MMIO state and pending event are saved in the core and put
-   * back afterwards (core pushEntry/popEntry). With `saveState` the core also
-   * saves the CPU's architectural state and puts it back on every way out;
+   * handler may itself call runNested, and a paging strategy's handler may call
+   * it too; no interrupt or NMI is offered or injected meanwhile (those that
+   * arrive wait until after); the interrupted entry's exit block, MMIO state,
+   * pending events and injected exception are saved in the core and put back
+   * afterwards (core pushEntry/popEntry). With `saveState` the core also
+   * saves the vCPU's whole state and puts it back on every way out;
    * `enter` then sets the nested entry's state. A halt ends it (nothing would
    * wake the guest); a stop request ends it and stays pending for run().
    */
