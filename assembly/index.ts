@@ -20,10 +20,10 @@ import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
   EXIT_SHUTDOWN, X_CS, X_EIP,
 } from "./exit";
-import { tlbFlush, tlbDropHost, tlbMisses, tlbFlushes } from "./mmu/tlb";
+import { tlbFlush, tlbDropHost, tlbInvalidatePage, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
-import { setControlRaw, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
+import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
 import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
@@ -256,6 +256,13 @@ function afterAbort(): bool {
 /** Reset the CPU to its power-on state and set the RAM size (bytes). */
 export function reset(ramBytes: i32): void {
   setRamSize(ramBytes);
+  // A fresh machine: the identity map, no MMIO ranges, no VMM controls, no event the last VMM injected.
+  p2mIdentity(ramBytes);
+  clearMmio();
+  fill8(L.WALKED_FRAMES, 0, 0x20000);
+  resetControls();
+  clearTraceLog();
+  injVector = -1; tripleFault = false; clearDelivering();
   resetMmioState();
   initCpu();
   setA20Mask(true);
@@ -324,9 +331,12 @@ export function flushTlbHost(hpa: i32): void {
   if (hpa < 0) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (hpa & ~0xfff));
   invalidateFetch();
 }
+/** Drop the TLB entry of linear page `lin` (the VMM changed the shadow leaf that maps it: a targeted INVLPG). */
+export function flushTlbLinear(lin: i32): void { tlbInvalidatePage(lin, false); invalidateFetch(); }
 /** Shadow paging's trace log: where it is, and emptying it once the VMM has resynchronized those frames. */
 export function traceLogBase(): i32 { return L.TRACE_LOG; }
-export { clearTraceLog } from "./mmu/walk";
+import { clearTraceLog } from "./mmu/walk";
+export { clearTraceLog };
 
 /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
 export function physKindOf(pa: i32): i32 { return physKind(pa); }

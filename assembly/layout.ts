@@ -19,7 +19,7 @@ export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical o
 export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, those carried into its re-execution, queued MMIO writes (memory.ts; 0x240 bytes)
 export const CR3_TARGETS: i32 = 0x1700;   // CR3-target list (controls.ts): 64 × (guest CR3, shadow root), 0x200 bytes
 export const CR3_TARGET_MAX: i32 = 64;
-export const TRACE_LOG: i32 = 0x1900;     // shadow paging's trace log (mmu/walk.ts): 64 host frames written, 0x100 bytes
+export const TRACE_LOG: i32 = 0x1900;     // shadow paging's trace log (mmu/walk.ts): 64 host addresses of 16-byte lines written, 0x100 bytes
 export const TRACE_LOG_MAX: i32 = 64;
 // The I/O bitmaps (VT-x's, inverted: a set bit is a *direct* port, served by the host without an
 // exit; see cpu/ops/io.ts): one bit per port, 8 KiB for IN at IO_DIRECT_IN, 8 KiB for OUT after it.

@@ -33,7 +33,7 @@ export type VcpuExit =
   | { reason: "invlpg"; linear: number }
   /** The monitor trap flag: one instruction retired. */
   | { reason: "monitor-trap" }
-  /** Shadow paging: the guest wrote `count` of its page-table frames (the core's trace log) and is about to translate. */
+  /** Shadow paging: the guest wrote `count` 16-byte lines of its page tables (the core's trace log) and is about to translate. */
   | { reason: "trace-log"; count: number }
   | { reason: "pause" };
 
