@@ -5,6 +5,7 @@
  */
 import type { EngineKind } from "../../src/engine/engine.js";
 import type { VmStats } from "../../src/vmm/vm.js";
+import type { PagingModeName } from "../../src/vmm/paging/index.js";
 
 /** What to boot. */
 export type GuestSpec =
@@ -18,6 +19,8 @@ export type GuestSpec =
 export interface BootConfig {
   engine: EngineKind;
   ramMiB: number;
+  /** How guest memory is virtualized (src/vmm/paging/). */
+  paging: PagingModeName;
   guest: GuestSpec;
   /** Kernel command line (Linux) or Multiboot command line. */
   cmdline: string;
