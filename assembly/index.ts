@@ -7,7 +7,7 @@ import { st32a, fill8 } from "./portable";
 import {
   eip, setEip, instrEip, cpl, setCpl, cr0, cr2, cr3, cr4, efer, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
   setCr0Raw, setCr2, setCr3Raw, setCr4Raw, setEfer, setGdtr, setIdtr, halted, setHalted, irqShadow, setIrqShadow,
-  flagsRaw, IF, TF, RF, retired, addRetired, setRetired, reg32, setReg32, segSel, segBase, segLimit, segAttr,
+  flagsRaw, IF, TF, RF, retired, addRetired, setRetired, setRetiredInRun, reg32, setReg32, segSel, segBase, segLimit, segAttr,
   CS, setA20 as setA20Mask, sysenterCs, sysenterEsp, sysenterEip, setSysenter, tscOffset, setTscOffset, EDX,
   nmiPending, setNmiPending, nmiBlocked, setNmiBlocked,
 } from "./state";
@@ -198,6 +198,7 @@ export function run(budget: i32): i32 {
     const shadowedEvent = shadow && (pendingVector >= 0 || irqWindowWanted || nmiPending);
     if (tcEnabled && !trap && !shadowedEvent) {
       // Through the translation cache: a block at a time.
+      setRetiredInRun(done);
       const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted && !nmiPending);
       if (r >= 0) {
         n += r > 0 ? r : 1;
@@ -207,6 +208,7 @@ export function run(budget: i32): i32 {
         continue;
       }
     }
+    setRetiredInRun(done);
     step();
     n++;
     if (aborted) {
@@ -223,6 +225,7 @@ export function run(budget: i32): i32 {
     if (exitReason != EXIT_NONE) break;
   }
   addRetired(done);
+  setRetiredInRun(0);
   if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
   setExitField(X_CS, segSel(CS));
   setExitField(X_EIP, exitReason == EXIT_BUDGET || exitReason == EXIT_HLT ? eip : instrEip);

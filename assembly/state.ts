@@ -126,6 +126,13 @@ export function setSysenterEsp(v: i32): void { sysenterEsp = v; }
 export function setSysenterEip(v: i32): void { sysenterEip = v; }
 export function setTscOffset(v: f64): void { tscOffset = v; }
 export function addRetired(n: i32): void { retired += f64(n); }
+/**
+ * Instructions retired in the current run() before the one executing now (run()
+ * adds them to `retired` only when it returns): what RDTSC must count, so that
+ * the TSC a guest reads is the same wherever exits split its run.
+ */
+export let retiredInRun: i32 = 0;
+export function setRetiredInRun(n: i32): void { retiredInRun = n; }
 export function setRetired(v: f64): void { retired = v; }
 
 // General registers by number.

@@ -27,7 +27,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, segLimit, CS } from "./state";
+import { eip, setEip, setInstrEip, cs32, segLimit, CS, retiredInRun, setRetiredInRun } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -333,7 +333,9 @@ function build(host: i32, mode: i32, budget: i32): i32 {
   const start = eip;
   smcHit = false;
   let count = 0, n = 0, end = start;
+  const before = retiredInRun; // (blocks are built only first in a run() step: see tcRun)
   while (n < budget && count < MAX_BLOCK_INSNS) {
+    setRetiredInRun(before + n);
     // Instructions must not cross out of the page (or the CS limit): the block lives in one page.
     if (fetchWindowLeft() < 16) {
       if (count == 0) { step(); if (!aborted) n++; }

@@ -7,7 +7,8 @@
 // shell prompt and stops at the workload's end marker; "fill" types
 // FILL_INPUT instead (200 MiB written to the guest's tmpfs), "forkexec"
 // FORKEXEC_INPUT (a fork+exec loop). PAGING: direct (default), nested or
-// shadow (Symbiont's memory virtualization, --paging).
+// shadow (Symbiont's memory virtualization, --paging), or shadow-faults (shadow
+// paging without its trace log).
 // Timestamps (wall ms, this process's CPU ms and, on Symbiont, retired
 // instructions) are taken in the serial-output callback. Prints one line
 // "LINUXJSON {...}" on stdout, including process.resourceUsage().maxRSS.
@@ -52,7 +53,8 @@ async function runSymbiont() {
     onPrompt: () => { pending = [...new TextEncoder().encode(INPUT)]; },
     onEnd: () => { done = true; },
   });
-  pc = new Pc({ engine, ramBytes, paging, onSerial: (b) => scanner.byte(b) });
+  const { pagingOption } = await import("./paging.mjs");
+  pc = new Pc({ engine, ramBytes, paging: pagingOption(paging), onSerial: (b) => scanner.byte(b) });
   pc.loadLinux(kernel, { cmdline: CMDLINE, initrd });
   const start = mark();
   const deadline = start.t + timeoutMs;

@@ -7,7 +7,9 @@
 //   pagefault  guest #PF: each one a true fault the shadow pager reflects
 //   ptupdate   page-table updates (address spaces built, used, torn down): traces
 //   Linux      the boot to init and a fork+exec loop at the shell (child processes)
-// with exits by reason per mode. Method: benchmarks/README.md ("Paging").
+// with exits by reason per mode; and shadow paging once more without its
+// trace log ("shadow-faults": every page-table store a trace fault, let through
+// alone by the monitor trap flag — the classic method the trace log replaces). Method: benchmarks/README.md ("Paging").
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,10 +18,13 @@ import { KERNELS } from "./kernels.mjs";
 import { runKernel } from "./kernel-run.mjs";
 import { runChild } from "./linux.mjs";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
+import { ShadowPaging } from "../dist/vmm/paging/index.js";
 import { findCachedImages } from "../dist/node/images.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const PAGING_MODES = ["direct", "nested", "shadow"];
+export const PAGING_MODES = ["direct", "nested", "shadow", "shadow-faults"];
+/** The Pc's paging option for a row's mode. */
+export function pagingOption(mode) { return mode === "shadow-faults" ? new ShadowPaging({ traceLog: false }) : mode; }
 export const PAGING_KERNELS = ["primes", "tlb", "pagefault", "ptupdate"];
 
 function median(xs) {
@@ -46,7 +51,7 @@ export async function pagingBench({ engines, linuxEngines, runs, warmup, clock, 
         let last = null;
         for (let i = 0; i < warmup + runs; i++) {
           progress(`  paging ${name.padEnd(9)} ${engine.padEnd(4)} ${mode.padEnd(6)} ${i < warmup ? "warm-up " : `run ${i - warmup + 1}/${runs}`} … `);
-          const r = await runKernel(engine, image, path, { paging: mode });
+          const r = await runKernel(engine, image, path, { paging: pagingOption(mode) });
           if (r.result !== expected) { report.failures++; row.error = `${mode}: got "${r.result}", expected "${expected}"`; }
           const ms = clock === "cpu" ? r.windowCpuMs : r.windowMs;
           progress(`${(ms / 1000).toFixed(3)} s${r.result === expected ? "" : "  WRONG RESULT"}\n`);
@@ -118,14 +123,14 @@ export function pagingLines(report, clock) {
   for (const r of report.kernels) {
     const m = r.modes;
     lines.push(`  ${r.kernel.padEnd(9)} ${r.engine.padEnd(4)} ` + PAGING_MODES.map((mode) => `${mode} ${f(m[mode].medianMs / 1000, 3)} s (${f(m[mode].overDirect)}×)`).join("  ") + (r.error ? "  FAIL" : ""));
-    for (const mode of ["nested", "shadow"]) lines.push(`  ${"".padEnd(14)}   ${mode} exits: ${exitSummary(m[mode].exits)}`);
+    for (const mode of PAGING_MODES.slice(1)) lines.push(`  ${"".padEnd(14)}   ${mode} exits: ${exitSummary(m[mode].exits)}`);
   }
   for (const r of report.linux) {
     if (r.error) { lines.push(`  linux     ${r.engine.padEnd(4)} FAILED: ${r.error}`); continue; }
     const m = r.modes;
     lines.push(`  linux     ${r.engine.padEnd(4)} boot:      ` + PAGING_MODES.map((mode) => `${mode} ${f(m[mode].bootMs / 1000, 1)} s (${f(m[mode].bootOverDirect)}×)`).join("  "));
     lines.push(`  ${"".padEnd(14)} fork/exec: ` + PAGING_MODES.map((mode) => `${mode} ${f(m[mode].forkExecMs / 1000, 2)} s (${f(m[mode].forkExecOverDirect)}×)`).join("  "));
-    for (const mode of ["nested", "shadow"]) lines.push(`  ${"".padEnd(14)} ${mode} exits: ${exitSummary(m[mode].exits)}`);
+    for (const mode of PAGING_MODES.slice(1)) lines.push(`  ${"".padEnd(14)} ${mode} exits: ${exitSummary(m[mode].exits)}`);
   }
   for (const n of report.notes) lines.push(`  note: ${n}`);
   return lines;

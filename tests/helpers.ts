@@ -4,7 +4,7 @@ import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import type { StopReason } from "../src/vmm/vm.js";
-import type { PagingModeName } from "../src/vmm/paging/index.js";
+import type { PagingModeName, PagingStrategy } from "../src/vmm/paging/index.js";
 import type { GuestMemory } from "../src/vmm/memory.js";
 
 export const ENGINES: EngineKind[] = ["wasm", "js"];
@@ -15,7 +15,7 @@ export interface KernelRun { serial: string; stop: StopReason; pc: Pc; compiledB
 /** Block compiler settings that compile every block replayed once, at every exit: the compiled path runs almost everything. */
 export const COMPILE_EAGERLY = { compileThreshold: 1, compileBatch: 1 } as const;
 
-export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; compileEagerly?: boolean; paging?: PagingModeName } = {}): Promise<KernelRun> {
+export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; compileEagerly?: boolean; paging?: PagingModeName | PagingStrategy } = {}): Promise<KernelRun> {
   const ramBytes = (opts.memMiB ?? 32) * 1024 * 1024;
   const e = await createEngine(engine, ramBytes, opts.compileEagerly ? COMPILE_EAGERLY : {});
   const bytes: number[] = [];

@@ -88,8 +88,21 @@ interface GuestWalk {
   entries: { gpa: number; value: number; hi: number; leaf: boolean }[];
 }
 
+export interface ShadowPagingOptions {
+  /**
+   * Stores into guest page tables: true (default) — the core lets them through
+   * and logs them, the VMM resynchronizes at the next TLB fill (one exit per
+   * batch); false — each is a trace fault, let through one instruction by the
+   * monitor trap flag and resynchronized after it (two exits per store: the
+   * classic method, kept to measure the difference).
+   */
+  traceLog?: boolean;
+}
+
 export class ShadowPaging implements PagingStrategy {
   readonly mode = "shadow" as const;
+  private readonly useTraceLog: boolean;
+  constructor(opts: ShadowPagingOptions = {}) { this.useTraceLog = opts.traceLog ?? true; }
   private vm!: Vm;
   private mem!: GuestMemory;
   private form: GuestForm = { paging: false, pae: false, pse: false, nxe: false, wp: false };
@@ -114,7 +127,7 @@ export class ShadowPaging implements PagingStrategy {
   private readonly flushLinears = new Set<number>();
   private flushEverything = false;
   private readonly counters = {
-    hiddenFaults: 0, trueFaults: 0, traceExits: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
+    hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
   };
 
   attach(vm: Vm): void {
@@ -303,9 +316,12 @@ export class ShadowPaging implements PagingStrategy {
       // A supervisor store CR0.WP = 0 allows into a read-only page: the shadow (WP always on) cannot say so,
       // so exactly this instruction is let through.
       const wp0 = write && !user && !walk.rw && !this.form.wp;
-      this.counters.hiddenFaults++;
+      // Without the trace log, a permitted store into a guest page table is a trace fault: let through the same way.
+      const traceFault = write && !wp0 && !this.useTraceLog && this.tracked.has(walk.gpa);
+      if (traceFault) this.counters.traceFaults++; else this.counters.hiddenFaults++;
       this.fill(lin, walk);
       if (wp0) { this.counters.wp0Stores++; return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa); }
+      if (traceFault) return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa);
     } catch (e) {
       if (!retry || !(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
       // The VMM's frames ran out: start over with empty shadow tables.
@@ -500,7 +516,8 @@ export class ShadowPaging implements PagingStrategy {
     const e = this.mem.lookup(gpa);
     const plain = e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0;
     let v = (plain ? (e as { frame: number }).frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
-    if (writable) v |= this.tracked.has(gpa) && plain ? SHADOW_TRACE : RW | D;
+    if (writable && !this.tracked.has(gpa)) v |= RW | D;
+    else if (writable && plain && this.useTraceLog) v |= SHADOW_TRACE;
     if (this.byHost.get(addr & ~0xfff)?.kind.endsWith("split")) v |= SHADOW_SPLIT;
     if (user) v |= US;
     if (global) v |= G;
@@ -562,7 +579,7 @@ export class ShadowPaging implements PagingStrategy {
     for (const addr of this.rmap.get(frame) ?? []) {
       const v = this.mem.readHostU32(addr);
       if (v & RW) {
-        this.mem.writeHostU32(addr, ((v & ~RW) | (v & SHADOW_GPA ? 0 : SHADOW_TRACE)) >>> 0);
+        this.mem.writeHostU32(addr, ((v & ~RW) | (v & SHADOW_GPA || !this.useTraceLog ? 0 : SHADOW_TRACE)) >>> 0);
         this.noteLeafChanged(addr);
       }
     }
