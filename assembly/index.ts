@@ -24,9 +24,10 @@ import { tlbFlush, tlbDropHost, tlbInvalidatePage, tlbMisses, tlbFlushes } from 
 import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
 import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
-import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
+import { slotGeneration } from "./jit/slots";
+import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
-import { tlbLookups } from "./cpu/access";
+import { tlbLookups, foldJitTlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidBuiltin, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { DR } from "./layout";
@@ -38,10 +39,10 @@ export { kick } from "./cpu/ops/io";
 import { fpuReset } from "./cpu/fpu/state";
 /** x87 FERR# (CR0.NE=0 error reporting): the VMM raises IRQ13 on its rising edge; port 0xF0 writes call fpuIgnne(). */
 export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
-// The block compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
-// modules of compiled blocks; these are what a compiled block imports.
-export { jitEmit } from "./jit/compiler";
-export { jitInstall, setJitEnabled, replayRecord as jitStep } from "./tcache";
+// The region compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
+// modules of compiled regions; these are what a region's function imports.
+export { jitEmit, jitInstall, jitRegionCount, jitRegionSlot } from "./jit/compiler";
+export { setJitEnabled, replayRecord as jitStep } from "./tcache";
 export {
   eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, cplUserMask as jitCplUserMask,
   mmioReadsAnswered as jitMmioReadsAnswered,
@@ -51,17 +52,17 @@ export { aborted as jitAborted } from "./fault";
 export { exitReason as jitExitReason } from "./exit";
 export { smcHit as jitSmcHit } from "./tcache";
 export { readV as jitReadV, writeV as jitWriteV, push as jitPush, pop as jitPop, probeWriteV as jitProbeWriteV } from "./cpu/access";
-export { alu as jitAlu, inc as jitInc, dec as jitDec, neg as jitNeg, imulTrunc as jitImulTrunc } from "./cpu/ops/arith";
+export { divAcc as jitDivAcc } from "./cpu/ops/arith";
 export { shiftOp as jitShiftOp } from "./cpu/ops/shift";
 export {
-  testCC as jitTestCC, flagsLazy as jitFlagsLazy, lastOp1 as jitLastOp1, lastOp2 as jitLastOp2,
+  flagsLazy as jitFlagsLazy, lastOp1 as jitLastOp1, lastOp2 as jitLastOp2,
   lastResult as jitLastResult, lastSize as jitLastSize, lastSub as jitLastSub,
 } from "./cpu/flags";
 export { flagsRaw as jitFlagsRaw } from "./state";
 export { jumpNear as jitJumpNear, callNear as jitCallNear, retNear as jitRetNear } from "./cpu/ops/control";
-/** Blocks waiting for the compiler, and the cache's generation (a flush makes every table slot free). */
+/** Blocks waiting for the compiler, and the slots' generation (when every slot is dropped at once, the engine clears its table). */
 export function jitPending(): i32 { return jitQueued; }
-export function jitCacheGeneration(): i32 { return jitGeneration; }
+export function jitCacheGeneration(): i32 { return slotGeneration; }
 export function jitBuffer(): i32 { return L.JIT_BUF; }
 /** The decoder's opcode table (cpu/opcodes.ts): format word of a one-byte or 0F opcode. */
 export { opcodeFormat } from "./cpu/opcodes";
@@ -226,6 +227,7 @@ export function run(budget: i32): i32 {
   }
   addRetired(done);
   setRetiredInRun(0);
+  foldJitTlbLookups();
   if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
   setExitField(X_CS, segSel(CS));
   setExitField(X_EIP, exitReason == EXIT_BUDGET || exitReason == EXIT_HLT ? eip : instrEip);

@@ -43,11 +43,20 @@ export const WALKED_FRAMES: i32 = 0x540000;   // 128 KiB
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;
 
-// Block compiler (jit/): the Wasm module being emitted, and the blocks queued for it.
+// Region compiler (jit/): the Wasm module being emitted, the blocks queued for it, the regions
+// it holds, and the function-table slots the compiled regions occupy.
 export const JIT_BUF: i32 = 0x700000;
 export const JIT_BUF_SIZE: i32 = 0x800000;
 export const JIT_QUEUE: i32 = 0xf00000;      // block indices, i32 each
 export const JIT_QUEUE_MAX: i32 = 1024;
+export const JIT_OFFSETS: i32 = 0xf01000;    // while emitting a region: page offset -> its block there (index + 1), 4096 × i32
+export const JIT_REGIONS: i32 = 0xf10000;    // the module's regions: (slot, code size, block count, blocks...) each
+export const JIT_REGIONS_MAX: i32 = 0x10000; // i32 words
+export const JIT_SLOT_FREE: i32 = 0xf50000;  // free function-table slots (a stack)
+export const JIT_SLOT_LIVE: i32 = 0xf60000;  // per slot: 1 while a region's function occupies it
+export const JIT_SLOTS_MAX: i32 = 0x4000;
+export const JIT_BASE: i32 = 0xf70000;       // the running region's base: the EIP of its page's start
+export const JIT_TLB_LOOKUPS: i32 = 0xf70004; // memory accesses compiled code sent through the TLB's fast path (cpu/access.ts tlbLookups adds it)
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 

@@ -27,7 +27,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, segLimit, CS, retiredInRun, setRetiredInRun } from "./state";
+import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, CS, retiredInRun, setRetiredInRun } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -42,6 +42,7 @@ import { aborted } from "./fault";
 import { exitReason, EXIT_NONE } from "./exit";
 import { hostSize } from "./mmu/p2m";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
+import { freeSlot, dropAllSlots } from "./jit/slots";
 
 const MAX_BLOCK_INSNS: i32 = 64;
 
@@ -53,9 +54,14 @@ const B_COUNT: i32 = 12;
 const B_HNEXT: i32 = 16;  // next block in the hash bucket + 1
 const B_PNEXT: i32 = 20;  // next block on the same page + 1
 const B_LEN: i32 = 24;    // bytes covered
-const B_HOT: i32 = 28;    // ≥ 0: replays so far; -1: queued for the compiler; ≤ -2: compiled, table slot -(v + 2)
+const B_HOT: i32 = 28;    // ≥ 0: replays so far; HOT_QUEUED: waiting for the compiler; HOT_FAILED: never compiled
 const B_SUCC: i32 = 32;   // the blocks that ran next, most recent first (index + 1; checked by key before use)
 const B_SUCC2: i32 = 36;
+const B_FUNC: i32 = 40;   // function-table slot of the compiled region holding the block (0: none)
+const B_ENTRY: i32 = 44;  // the block's index in that region
+const B_ASSUME: i32 = 48; // the state the region was compiled for (assumedState()); when queued: the state it ran in
+export const HOT_QUEUED: i32 = -1;
+export const HOT_FAILED: i32 = -2;
 
 export let tcEnabled: bool = true;
 export let tcLookups: f64 = 0;
@@ -114,6 +120,7 @@ export function invalidateCodeAt(pa: i32): void {
   while (b >= 0) {
     const a = blockAddr(b);
     st32a(a + B_MODE, 0);
+    freeSlot(ld32a(a + B_FUNC)); // (the page's regions are gone with their blocks)
     b = ld32a(a + B_PNEXT) - 1;
     tcInvalidations += 1;
   }
@@ -146,32 +153,54 @@ export function tcFlushAll(): void {
   nextBlock = 0;
   nextRecord = 0;
   jitQueued = 0;
-  jitGeneration++; // compiled functions of the old blocks are unreachable now: their table slots may be reused
+  dropAllSlots(); // compiled functions of the old blocks are unreachable now: their table slots may be reused
   tlbFlush(false); // TLB entries marked "has code" may now be stale
 }
 
-// ---- the block compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
+// ---- the region compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
 
 /** Replays after which a block is queued for compilation (set by the engine). */
 let jitHot: i32 = 0; // (the engine sets it with jitEnabled: src/engine/engine.ts has the default)
 export let jitEnabled: bool = false;
 export let jitQueued: i32 = 0;
-export let jitGeneration: i32 = 0;
 export function setJitEnabled(on: bool, threshold: i32): void { jitEnabled = on; jitHot = threshold; }
+export function setJitQueued(n: i32): void { jitQueued = n; }
 
+// What jit/ reads and writes of a block.
 export function blockValid(b: i32): bool { return ld32a(blockAddr(b) + B_MODE) != 0; }
+export function blockMode(b: i32): i32 { return ld32a(blockAddr(b) + B_MODE); }
+export function blockKey(b: i32): i32 { return ld32a(blockAddr(b) + B_KEY); }
 export function blockCount(b: i32): i32 { return ld32a(blockAddr(b) + B_COUNT); }
 export function blockRecord(b: i32, i: i32): i32 { return recordAddr(ld32a(blockAddr(b) + B_FIRST) + i); }
+export function blockHot(b: i32): i32 { return ld32a(blockAddr(b) + B_HOT); }
+export function setBlockHot(b: i32, v: i32): void { st32a(blockAddr(b) + B_HOT, v); }
+export function blockSlot(b: i32): i32 { return ld32a(blockAddr(b) + B_FUNC); }
+/** The block now runs as entry `entry` of the compiled region in table slot `slot`, compiled for state `assume`. */
+export function setBlockRegion(b: i32, slot: i32, entry: i32, assume: i32): void {
+  const a = blockAddr(b);
+  st32a(a + B_FUNC, slot); st32a(a + B_ENTRY, entry); st32a(a + B_HOT, 0); st32a(a + B_ASSUME, assume);
+}
+export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME); }
 
-/** The queued blocks' functions are in table slots firstSlot, firstSlot + 1, ... (firstSlot < 0: they could not be compiled). */
-export function jitInstall(firstSlot: i32): void {
-  for (let i = 0; i < jitQueued; i++) {
-    const b = ld32a(JIT_QUEUE + (i << 2));
+// What a region is compiled for (jit/memory.ts): which segments are flat, the CPL's user bit, a 32-bit stack.
+export const ASSUME_USER: i32 = 1 << 16;
+export const ASSUME_SS32: i32 = 1 << 17;
+function assumedState(): i32 { return flatSegs | (cplUserMask != 0 ? ASSUME_USER : 0) | (ss32 ? ASSUME_SS32 : 0); }
+/** The first block cached on the RAM page holding host address `host` (-1: none, or not RAM). */
+export function firstBlockOnPage(host: i32): i32 {
+  if (u32(host - RAM_BASE) >= u32(hostSize)) return -1;
+  return ld32a(TC_PAGES + ((i32(host - RAM_BASE) >>> 12) << 2)) - 1;
+}
+export function nextBlockOnPage(b: i32): i32 { return ld32a(blockAddr(b) + B_PNEXT) - 1; }
+/** Forget every compiled region (the table is full): blocks replay and queue again when hot. */
+export function dropCompiledRegions(): void {
+  for (let b = 0; b < nextBlock; b++) {
     const a = blockAddr(b);
-    // A block invalidated meanwhile keeps -1 and is never looked up again; one that failed stays interpreted.
-    if (firstSlot >= 0 && ld32a(a + B_MODE) != 0 && ld32a(a + B_HOT) == -1) st32a(a + B_HOT, -(firstSlot + i + 2));
+    st32a(a + B_FUNC, 0);
+    if (ld32a(a + B_HOT) < 0) st32a(a + B_HOT, 0);
   }
   jitQueued = 0;
+  dropAllSlots();
 }
 
 // ---- lookup -----------------------------------------------------------------------------
@@ -224,18 +253,35 @@ export function tcRun(budget: i32, chain: bool): i32 {
   return done; // (not reached: the loop returns)
 }
 
-/** Run cached block b (at a): its compiled function when it has one and the budget covers it, else replay it. */
+/**
+ * Run cached block b (at a): through its compiled region when it has one,
+ * the budget covers the block and the region's page lies inside the code
+ * segment (jit/region.ts), else replay it.
+ */
 function runBlock(b: i32, a: i32, budget: i32): i32 {
-  const hot = ld32a(a + B_HOT);
-  if (hot <= -2 && budget >= ld32a(a + B_COUNT)) {
-    smcHit = false;
-    return call_indirect<i32>(-(hot + 2));
-  }
-  if (jitEnabled && hot >= 0) {
-    if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
-    else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
+  const slot = ld32a(a + B_FUNC);
+  if (slot != 0) {
+    const base = i32(eip - (ld32a(a + B_KEY) & 0xfff));
+    if (budget >= ld32a(a + B_COUNT) && pageInsideCs(base) && ld32a(a + B_ASSUME) == assumedState()) {
+      smcHit = false;
+      return budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, base);
+    }
+  } else if (jitEnabled) {
+    const hot = ld32a(a + B_HOT);
+    if (hot >= 0) {
+      if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
+      else if (jitQueued < JIT_QUEUE_MAX) {
+        st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, HOT_QUEUED); st32a(a + B_ASSUME, assumedState());
+      }
+    }
   }
   return replay(a, budget);
+}
+/** Do the CS offsets base .. base + 4095 lie inside the code segment (and, for 16-bit code, below 64 KiB)? */
+function pageInsideCs(base: i32): bool {
+  const end = i32(base + 0xfff);
+  const limit = segLimit(CS);
+  return u32(base) <= u32(end) && u32(end) <= u32(limit) && (cs32 || u32(end) <= 0xffff);
 }
 
 /** The block that followed `prev` before, if it is the valid block for (host, mode), else -1. */
@@ -373,6 +419,8 @@ function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, 
   st32a(a + B_HOT, 0);
   st32a(a + B_SUCC, 0);
   st32a(a + B_SUCC2, 0);
+  st32a(a + B_FUNC, 0);
+  st32a(a + B_ENTRY, 0);
   const bucket = TC_HASH + (bucketOf(host, mode) << 2);
   st32a(a + B_HNEXT, ld32a(bucket));
   st32a(bucket, b + 1);

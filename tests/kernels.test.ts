@@ -49,7 +49,7 @@ describe("test kernels match QEMU's serial output", () => {
         expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });
         if (eager) {
           expect(r.compileError, "block compiler error").toBeUndefined();
-          expect(r.compiledBlocks, "blocks compiled").toBeGreaterThan(0);
+          expect(r.compiledRegions, "regions compiled").toBeGreaterThan(0);
         }
       });
     }

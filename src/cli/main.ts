@@ -168,7 +168,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
     `exits           ${Object.entries(s.exits).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}`,
     `TLB             lookups ${s.tlbLookups} misses ${s.tlbMisses} (hit rate ${s.tlbLookups ? (100 * (1 - s.tlbMisses / s.tlbLookups)).toFixed(2) : "-"}%) flushes ${s.tlbFlushes}`,
     `tcache          ${s.tcache.enabled ? `lookups ${s.tcache.lookups} hits ${s.tcache.hits} (${s.tcache.lookups ? (100 * s.tcache.hits / s.tcache.lookups).toFixed(1) : "0"}%) blocks ${s.tcache.blocksBuilt} invalidations ${s.tcache.invalidations} evictions ${s.tcache.evictions}` : "off"}`,
-    `compiler        ${s.compiler ? `blocks ${s.compiler.blocks} in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
+    `compiler        ${s.compiler ? `${s.compiler.regions} regions in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
     `paging          ${formatPaging(s.paging)}`,
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];

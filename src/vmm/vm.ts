@@ -82,7 +82,7 @@ export interface VmStats {
   tlbLookups: number;
   tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
-  compiler?: { blocks: number; modules: number; bytes: number; ms: number; error?: string };
+  compiler?: { regions: number; modules: number; bytes: number; ms: number; error?: string };
   /** Memory virtualization: the paging mode and its counters. */
   paging: { mode: string; nestedWalks: number; nestedRefs: number; violations: number; cr3Loads: number; cr3TargetHits: number } & Record<string, number | string>;
 }

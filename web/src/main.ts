@@ -84,7 +84,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       summaryEl.textContent =
         `instructions ${fmt(s.instructions, 2)}   MIPS ${r ? r.mips.toFixed(1) : "–"}   slice ${fmt(m.slice, 1)}\n` +
         `exits ${fmt(exits, 1)}   TLB misses ${fmt(s.tlbMisses, 1)}   tcache hits ${s.tcache.lookups ? ((100 * s.tcache.hits) / s.tcache.lookups).toFixed(1) + "%" : "–"}` +
-        `   compiled blocks ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.blocks, 1)) : "–"}\n` +
+        `   compiled regions ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.regions, 1)) : "–"}\n` +
         pagingSummary(s.paging);
       break;
     }
