@@ -49,14 +49,15 @@ export const JIT_BUF: i32 = 0x700000;
 export const JIT_BUF_SIZE: i32 = 0x800000;
 export const JIT_QUEUE: i32 = 0xf00000;      // block indices, i32 each
 export const JIT_QUEUE_MAX: i32 = 1024;
-export const JIT_OFFSETS: i32 = 0xf01000;    // while emitting a region: page offset -> its block there (index + 1), 4096 × i32
-export const JIT_REGIONS: i32 = 0xf10000;    // the module's regions: (slot, code size, block count, blocks...) each
+export const JIT_OFFSETS: i32 = 0xf01000;    // while emitting a region: per page of it, page offset -> its block there (index + 1)
+export const JIT_REGIONS: i32 = 0xf21000;    // the module's regions (jit/compiler.ts)
 export const JIT_REGIONS_MAX: i32 = 0x10000; // i32 words
-export const JIT_SLOT_FREE: i32 = 0xf50000;  // free function-table slots (a stack)
-export const JIT_SLOT_LIVE: i32 = 0xf60000;  // per slot: 1 while a region's function occupies it
-export const JIT_SLOTS_MAX: i32 = 0x4000;
-export const JIT_BASE: i32 = 0xf70000;       // the running region's base: the EIP of its page's start
-export const JIT_TLB_LOOKUPS: i32 = 0xf70004; // memory accesses compiled code sent through the TLB's fast path (cpu/access.ts tlbLookups adds it)
+export const JIT_SLOTS_MAX: i32 = 0x2000;    // function-table slots for compiled regions
+export const JIT_SLOT_FREE: i32 = 0xf61000;  // free slots (a stack of i32)
+export const JIT_SLOT_LIVE: i32 = 0xf69000;  // per slot: 1 while a region's function occupies it
+export const JIT_SLOT_PAGES: i32 = 0xf6b000; // per slot: 8 × i32, the number of pages the region covers, then their host addresses
+export const JIT_BASE: i32 = 0xfab000;       // the running region's base: the EIP its first page would start at
+export const JIT_TLB_LOOKUPS: i32 = 0xfab004; // memory accesses compiled code sent through the TLB's fast path (cpu/access.ts folds them into tlbLookups)
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 

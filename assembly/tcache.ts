@@ -27,7 +27,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, CS, retiredInRun, setRetiredInRun } from "./state";
+import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -42,7 +42,7 @@ import { aborted } from "./fault";
 import { exitReason, EXIT_NONE } from "./exit";
 import { hostSize } from "./mmu/p2m";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
-import { freeSlot, dropAllSlots } from "./jit/slots";
+import { freeSlot, dropAllSlots, slotLive, slotPageCount, slotPage } from "./jit/slots";
 
 const MAX_BLOCK_INSNS: i32 = 64;
 
@@ -60,6 +60,8 @@ const B_SUCC2: i32 = 36;
 const B_FUNC: i32 = 40;   // function-table slot of the compiled region holding the block (0: none)
 const B_ENTRY: i32 = 44;  // the block's index in that region
 const B_ASSUME: i32 = 48; // the state the region was compiled for (assumedState()); when queued: the state it ran in
+const B_LIN: i32 = 52;    // the linear address it was built at (jit/compiler.ts follows jumps to other pages with it)
+const B_MOFF: i32 = 56;   // in its region: host address - the region's first page (EIP = the region's base + this)
 export const HOT_QUEUED: i32 = -1;
 export const HOT_FAILED: i32 = -2;
 
@@ -119,8 +121,9 @@ export function invalidateCodeAt(pa: i32): void {
   if (b < 0) return;
   while (b >= 0) {
     const a = blockAddr(b);
+    const slot = ld32a(a + B_FUNC);
+    if (slotLive(slot)) dropRegion(slot); // (with every page it covers: its functions call each other)
     st32a(a + B_MODE, 0);
-    freeSlot(ld32a(a + B_FUNC)); // (the page's regions are gone with their blocks)
     b = ld32a(a + B_PNEXT) - 1;
     tcInvalidations += 1;
   }
@@ -176,9 +179,20 @@ export function blockHot(b: i32): i32 { return ld32a(blockAddr(b) + B_HOT); }
 export function setBlockHot(b: i32, v: i32): void { st32a(blockAddr(b) + B_HOT, v); }
 export function blockSlot(b: i32): i32 { return ld32a(blockAddr(b) + B_FUNC); }
 /** The block now runs as entry `entry` of the compiled region in table slot `slot`, compiled for state `assume`. */
-export function setBlockRegion(b: i32, slot: i32, entry: i32, assume: i32): void {
+export function setBlockRegion(b: i32, slot: i32, entry: i32, assume: i32, moff: i32): void {
   const a = blockAddr(b);
-  st32a(a + B_FUNC, slot); st32a(a + B_ENTRY, entry); st32a(a + B_HOT, 0); st32a(a + B_ASSUME, assume);
+  st32a(a + B_FUNC, slot); st32a(a + B_ENTRY, entry); st32a(a + B_HOT, 0); st32a(a + B_ASSUME, assume); st32a(a + B_MOFF, moff);
+}
+export function blockLin(b: i32): i32 { return ld32a(blockAddr(b) + B_LIN); }
+/** Forget the region in `slot`: its blocks, on every page it covers, replay (and queue again when hot). */
+export function dropRegion(slot: i32): void {
+  for (let i = slotPageCount(slot) - 1; i >= 0; i--) {
+    for (let o = firstBlockOnPage(slotPage(slot, i)); o >= 0; o = nextBlockOnPage(o)) {
+      const a = blockAddr(o);
+      if (ld32a(a + B_FUNC) == slot) { st32a(a + B_FUNC, 0); st32a(a + B_HOT, 0); }
+    }
+  }
+  freeSlot(slot);
 }
 export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME); }
 
@@ -261,10 +275,9 @@ export function tcRun(budget: i32, chain: bool): i32 {
 function runBlock(b: i32, a: i32, budget: i32): i32 {
   const slot = ld32a(a + B_FUNC);
   if (slot != 0) {
-    const base = i32(eip - (ld32a(a + B_KEY) & 0xfff));
-    if (budget >= ld32a(a + B_COUNT) && pageInsideCs(base) && ld32a(a + B_ASSUME) == assumedState()) {
+    if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && ld32a(a + B_ASSUME) == assumedState()) {
       smcHit = false;
-      return budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, base);
+      return budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
     }
   } else if (jitEnabled) {
     const hot = ld32a(a + B_HOT);
@@ -377,6 +390,7 @@ function build(host: i32, mode: i32, budget: i32): i32 {
   const a = blockAddr(b);
   const first = nextRecord;
   const start = eip;
+  const lin = i32(segBase(CS) + start);
   smcHit = false;
   let count = 0, n = 0, end = start;
   const before = retiredInRun; // (blocks are built only first in a run() step: see tcRun)
@@ -406,7 +420,7 @@ function build(host: i32, mode: i32, budget: i32): i32 {
     end = i32(ieip + len);
     if (endsBlock(rec, recOp) || eip != end || exitReason != EXIT_NONE) break;
   }
-  if (count > 0 && !smcHit) register(b, a, host, mode, first, count, i32(end - start));
+  if (count > 0 && !smcHit) { register(b, a, host, mode, first, count, i32(end - start)); st32a(a + B_LIN, lin); }
   return n;
 }
 

@@ -140,12 +140,16 @@ export function reloadFlags(): void {
 }
 
 // ---- EIP --------------------------------------------------------------------------------
-// Instruction addresses are offsets in the region's page: EIP = base + offset,
-// base being the EIP of the page's start (kept in core memory at JIT_BASE by
-// the region's entry function).
+// Instruction addresses are offsets in the region: EIP = base + the host
+// address's distance from the region's first page; the region's entry
+// function keeps base in core memory at JIT_BASE.
 
 export function pushBase(): void { konst(0); memOp(OP_I32_LOAD, 2, JIT_BASE); }
-export function pushEip(rel: i32): void { pushBase(); if (rel != 0) { konst(rel); op(OP_I32_ADD); } }
+/** The module offset (host address - the region's first page) of the page being emitted. */
+let pageMoff: i32 = 0;
+export function setPageMoff(v: i32): void { pageMoff = v; }
+/** Push EIP of page offset rel (of the current block's page). */
+export function pushEip(rel: i32): void { pushBase(); if (pageMoff + rel != 0) { konst(pageMoff + rel); op(OP_I32_ADD); } }
 export function setEip(rel: i32): void { pushEip(rel); globalSet(G_EIP); }
 /** Before a call out that may fault or exit: the instruction's EIP, as state.ts setInstrEip (no MMIO reads answered yet). */
 export function setInstrEip(rel: i32): void {

@@ -10,7 +10,7 @@
 import { ld32a } from "../portable";
 import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu/fetch";
 import { ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
-import { CF, OF, DF, EAX, ECX, EDX, ESP, EBP, DS } from "../state";
+import { CF, OF, DF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
 import {
   F_CALL, F_DIV, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
@@ -33,7 +33,7 @@ import {
   aFlat, aStack, beginPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
-import { emitGoto, landingCount, landingRel, regionCs32 } from "./region";
+import { emitGoto, landingCount, landingRel, regionCs32, regionHasBlockAt } from "./region";
 
 /** emitInstruction's answer: the next record follows, or control has left (the block's end is emitted). */
 export const NEXT: i32 = 0;
@@ -447,18 +447,21 @@ function jmpRel(d: i32): i32 {
   jumpTo(insNext + d);
   return ENDS;
 }
-/** A near jump to page offset rel, with the instruction retired: inside the page needs no limit check. */
+/** A near jump to page offset rel, with the instruction retired: inside the page (or a flat code segment) needs no limit check. */
 function jumpTo(rel: i32): void {
-  if (rel >= 0 && rel < 4096) { emitGoto(rel, unretiredAfter()); return; }
+  if ((rel >= 0 && rel < 4096) || csFlat()) { emitGoto(rel, unretiredAfter()); return; }
   setInstrEip(insRel);
   pushEip(rel); konst(os); call(F_JUMP);
   leaveIfAborted();
   leave(unretiredAfter());
 }
+/** CS is flat in this region (32-bit code, base 0, 4 GiB): no near transfer can fault on its limit. */
+function csFlat(): bool { return regionCs32 && (aFlat & (1 << CS)) != 0; }
 function callRel(d: i32): i32 {
   if (!nativeSize()) return generic();
   const t = insNext + d;
-  if (t < 0 || t >= 4096) { // outside the page: callNear checks the limit before it pushes
+  if (!(t >= 0 && t < 4096) && !(csFlat() && regionHasBlockAt(t))) {
+    // callNear checks the limit before it pushes
     setInstrEip(insRel); setEip(insNext);
     getReg32(ESP); op_(0x1a); storeReg(ESP);
     pushEip(t); konst(os); call(F_CALL);

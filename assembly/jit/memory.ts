@@ -30,6 +30,7 @@ import {
 export let aFlat: i32 = 0;
 /** TLB_NO_USER at CPL 3, else 0 (state.ts cplUserMask). */
 let aUser: i32 = 0;
+export function aUserMask(): i32 { return aUser; }
 /** SS is flat, readable, writable and 32-bit: PUSH/POP/CALL/RET/LEAVE run inline. */
 export let aStack: bool = false;
 export function setAssumptions(flat: i32, user: i32, ss32: bool): void {

@@ -20,57 +20,71 @@
 // need no limit check and EIP arithmetic never wraps.
 import * as W from "./writer";
 import { ld32a, st32a } from "../portable";
-import { JIT_OFFSETS, JIT_BASE, JIT_TLB_LOOKUPS } from "../layout";
+import { JIT_OFFSETS, JIT_BASE, JIT_TLB_LOOKUPS, TLB } from "../layout";
+import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
+import { CS } from "../state";
 import { REC_HEADER, REC_MODRM, REC_POS } from "../cpu/fetch";
 import { blockCount, blockRecord, blockKey } from "../tcache";
 import {
   BLOCKTYPE_VOID, E_BASE, E_BUDGET, E_ENTRY, G_FLAGS_LAZY, G_FLAGS_RAW, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT,
   G_LAST_SIZE, G_LAST_SUB, I32, I32_LOCALS, I64, I64_LOCALS, IMPORTED_FUNCS, OP_BR_TABLE, OP_END, OP_I32_ADD,
   OP_I32_LOAD, OP_I32_LT_S, OP_I32_OR, OP_I32_SHL, OP_I32_STORE, OP_RETURN_CALL, P_R, FOP_SIZE, FOP_SUB,
+  L_T1, L_E, OP_I32_SHR_U, OP_I32_AND, OP_I32_EQ, OP_I32_XOR,
 } from "./abi";
 import {
   EXIT_LEVEL, beginInstruction, beginRegisters, blockOpen, br, end, globalGet, ifVoid, konst, leaveAt, localAdd,
   localGet, localSet, loadRegisters, loopOpen, memOp, op, readSet, resetDepth, spillFlags, storeDirty, writeSet,
+  pushEip, setPageMoff,
 } from "./emit";
 import { forgetFlags, pushFlagArgs, unpackFlags } from "./flags";
 import { ENDS, emitInstruction } from "./instr";
-import { accesses, resetAccesses } from "./memory";
+import { accesses, resetAccesses, aFlat, aUserMask } from "./memory";
 
-/** Blocks per region and records per region (the module's size). */
-export const MAX_REGION_BLOCKS: i32 = 256;
-export const MAX_REGION_RECORDS: i32 = 4096;
-
-/** The region being emitted: its blocks (indices in the translation cache) and code size. */
+/** The region being emitted: its blocks (indices in the translation cache), its pages (host addresses), code size. */
 const blocks = new StaticArray<i32>(256);
 let count: i32 = 0;
+const pages = new StaticArray<i32>(8);
+let pageCount: i32 = 0;
+/** The host address of the region's first page: a block's EIP is the region's base + (its host address - ref). */
+let ref: i32 = 0;
 /** Index in the module's function space of the region's first block function. */
 let firstFunc: i32 = 0;
 export let regionCs32: bool = true;
 
-// Blocks that start at the return address of one of the region's CALLs: a RET compares its target with these.
+// Blocks that start at the return address of one of the region's CALLs (module offsets): a RET compares its target with these.
 const MAX_LANDINGS: i32 = 8;
 const landings = new StaticArray<i32>(8);
 export let landingCount: i32 = 0;
-export function landingRel(k: i32): i32 { return unchecked(landings[k]); }
+/** Landing k's offset relative to the current block's page. */
+export function landingRel(k: i32): i32 { return unchecked(landings[k]) - currentPageMoff; }
 
 function offsetOf(b: i32): i32 { return blockKey(b) & 0xfff; }
-/** Index + 1 of the region's block starting at page offset rel, or 0. */
-function blockAt(rel: i32): i32 { return ld32a(JIT_OFFSETS + (rel << 2)); }
+/** Where the region's block at host address `host` would be noted in JIT_OFFSETS (0: not one of its pages). */
+function slotFor(host: i32): i32 {
+  const page = host & ~0xfff;
+  for (let p = 0; p < pageCount; p++) if (unchecked(pages[p]) == page) return JIT_OFFSETS + (((p << 12) | (host & 0xfff)) << 2);
+  return 0;
+}
+/** Index + 1 of the region's block at module offset moff (host address - ref), or 0. */
+function blockAtMoff(moff: i32): i32 { const at = slotFor(i32(ref + moff)); return at == 0 ? 0 : ld32a(at); }
 
-/** Set up the region of `n` blocks listed at `list` whose entry function is function `entryFunc` of the module. */
-export function beginRegion(list: i32, n: i32, cs32: bool, entryFunc: i32): void {
+/** Set up the region of `n` blocks listed at `list`, over `np` pages listed at `pageList`; its entry is module function `entryFunc`. */
+export function beginRegion(list: i32, n: i32, pageList: i32, np: i32, cs32: bool, entryFunc: i32): void {
   count = n;
+  pageCount = np;
+  for (let p = 0; p < np; p++) unchecked(pages[p] = ld32a(pageList + (p << 2)));
+  ref = unchecked(pages[0]);
   regionCs32 = cs32;
   firstFunc = entryFunc + 1;
   for (let j = 0; j < n; j++) {
     const b = ld32a(list + (j << 2));
     unchecked(blocks[j] = b);
-    st32a(JIT_OFFSETS + (offsetOf(b) << 2), j + 1);
+    st32a(slotFor(blockKey(b)), j + 1);
   }
   findLandings();
 }
 export function endRegion(): void {
-  for (let j = 0; j < count; j++) st32a(JIT_OFFSETS + (offsetOf(unchecked(blocks[j])) << 2), 0);
+  for (let j = 0; j < count; j++) st32a(slotFor(blockKey(unchecked(blocks[j]))), 0);
 }
 
 function findLandings(): void {
@@ -84,8 +98,8 @@ function findLandings(): void {
       const isCall = opc == 0xe8 || (opc == 0xff && ((ld32a(rec + REC_MODRM) >> 3) & 7) == 2);
       if (!isCall) continue;
       const pos = ld32a(rec + REC_POS);
-      const next = offsetOf(b) + (pos & 0xffff) + (pos >>> 16);
-      if (next >= 4096 || blockAt(next) == 0 || landingCount >= MAX_LANDINGS) continue;
+      const next = i32(blockKey(b) - ref) + (pos & 0xffff) + (pos >>> 16); // (module offset)
+      if (blockAtMoff(next) == 0 || landingCount >= MAX_LANDINGS) continue;
       let seen = false;
       for (let k = 0; k < landingCount; k++) if (unchecked(landings[k]) == next) seen = true;
       if (!seen) unchecked(landings[landingCount++] = next);
@@ -122,6 +136,8 @@ export function emitEntry(): void {
 // The block being emitted.
 let current: i32 = 0;
 let currentStart: i32 = 0;
+/** Module offset of the current block's page. */
+let currentPageMoff: i32 = 0;
 /** The block branches back to its own start: its body is a loop. */
 let selfLoop: bool = false;
 const SELF_LEVEL: i32 = 2;
@@ -130,6 +146,8 @@ const SELF_LEVEL: i32 = 2;
 export function emitBlockFunction(j: i32): void {
   current = j;
   currentStart = offsetOf(unchecked(blocks[j]));
+  currentPageMoff = i32((blockKey(unchecked(blocks[j])) & ~0xfff) - ref);
+  setPageMoff(currentPageMoff);
   W.setDry(true);
   selfLoop = false;
   beginRegisters(0, 0, 0);
@@ -184,12 +202,14 @@ function emitBody(): void {
 }
 
 /**
- * Continue at page offset rel, `unretired` instructions of the current
- * block not executed (given back to the budget): the block's own start loops,
- * another block of the region is a tail call, anything else leaves.
+ * Continue at page offset rel (of the current block's page), `unretired`
+ * instructions of the current block not executed (given back to the budget):
+ * the block's own start loops, another block of the region is a tail call —
+ * on another page only if the TLB maps that page where the region expects it
+ * — and anything else leaves.
  */
 export function emitGoto(rel: i32, unretired: i32): void {
-  const t = rel >= 0 && rel < 4096 ? blockAt(rel) : 0;
+  const t = blockAtMoff(currentPageMoff + rel);
   if (t == 0) { leaveAt(rel, unretired); return; }
   if (t - 1 == current) {
     selfLoop = true;
@@ -198,8 +218,23 @@ export function emitGoto(rel: i32, unretired: i32): void {
     br(SELF_LEVEL);
     return;
   }
+  const samePage = rel >= 0 && rel < 4096;
+  if (!samePage) {
+    // Another page of the region: its TLB entry must allow the fetch and name the host page compiled.
+    if (!regionCs32 || (aFlat & (1 << CS)) == 0) { leaveAt(rel, unretired); return; }
+    const host = i32(ref + currentPageMoff + rel) & ~0xfff;
+    pushEip(rel); localSet(L_T1);
+    localGet(L_T1); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB); localSet(L_E);
+    localGet(L_E); konst(TLB_VALID | TLB_SLOW | TLB_NO_EXEC | aUserMask()); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_EQ);
+    localGet(L_E); localGet(L_T1); op(OP_I32_XOR); konst(-4096); op(OP_I32_AND); konst(host); op(OP_I32_EQ);
+    op(OP_I32_AND);
+    ifVoid();
+  }
   storeDirty();
   localAdd(P_R, unretired);
   localGet(P_R); pushFlagArgs();
   W.byte(OP_RETURN_CALL); W.u32leb(IMPORTED_FUNCS + firstFunc + t - 1);
+  if (!samePage) { end(); leaveAt(rel, unretired); }
 }
+/** Is there a block of the region at page offset rel (of the current block's page)? */
+export function regionHasBlockAt(rel: i32): bool { return blockAtMoff(currentPageMoff + rel) != 0; }

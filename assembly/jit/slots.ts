@@ -5,7 +5,10 @@
 // bounded: when it is full, every compiled region is dropped (its blocks
 // replay until they are hot again) — the code cache's eviction.
 import { ld8, st8, ld32a, st32a, fill8 } from "../portable";
-import { JIT_SLOT_FREE, JIT_SLOT_LIVE, JIT_SLOTS_MAX } from "../layout";
+import { JIT_SLOT_FREE, JIT_SLOT_LIVE, JIT_SLOT_PAGES, JIT_SLOTS_MAX } from "../layout";
+
+/** Pages a region may cover (its slot remembers them, so a write to any drops the whole region). */
+export const MAX_REGION_PAGES: i32 = 7;
 
 /** Slots 1 .. next - 1 have been handed out (slot 0 stays a null function). */
 let next: i32 = 1;
@@ -34,3 +37,13 @@ export function dropAllSlots(): void {
   freeCount = 0;
   slotGeneration++;
 }
+
+/** The host addresses of the pages region `slot` covers. */
+export function setSlotPages(slot: i32, list: i32, n: i32): void {
+  const at = JIT_SLOT_PAGES + (slot << 5);
+  st32a(at, n);
+  for (let i = 0; i < n; i++) st32a(at + 4 + (i << 2), ld32a(list + (i << 2)));
+}
+export function slotPageCount(slot: i32): i32 { return ld32a(JIT_SLOT_PAGES + (slot << 5)); }
+export function slotPage(slot: i32, i: i32): i32 { return ld32a(JIT_SLOT_PAGES + (slot << 5) + 4 + (i << 2)); }
+export function slotLive(slot: i32): bool { return slot > 0 && ld8(JIT_SLOT_LIVE + slot) != 0; }
