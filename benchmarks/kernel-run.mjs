@@ -33,9 +33,10 @@ async function freshEngine(kind) {
  * window is from the newline of "BEGIN name" to the "R" of "RESULT": wall
  * time and retired instructions at both points are read in the serial
  * callback (during the OUT's exit, when the retired count is exact).
- * `paging`: how guest memory is virtualized (direct, nested, shadow).
+ * `paging`: how guest memory is virtualized (direct, nested, shadow); `setup(pc)`: the kernel's
+ * own set-up of the machine (kernels.mjs).
  */
-export async function runKernel(kind, image, path, { tcache = true, paging = "direct" } = {}) {
+export async function runKernel(kind, image, path, { tcache = true, paging = "direct", setup = undefined } = {}) {
   const engine = await freshEngine(kind);
   let line = "";
   let result = null;
@@ -57,6 +58,7 @@ export async function runKernel(kind, image, path, { tcache = true, paging = "di
     },
   });
   pc.loadKernel(image, { path });
+  setup?.(pc);
   pc.vm.setTranslationCache(tcache);
   const t0 = performance.now();
   const stop = pc.vm.run(MAX_INSTRUCTIONS);

@@ -130,7 +130,7 @@ for (const k of kernels) {
     for (let i = 0; i < WARMUP + RUNS; i++) {
       const warm = i < WARMUP;
       progress(`  ${k.name.padEnd(9)} ${kind.padEnd(9)} ${warm ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
-      const r = await runKernel(kind, image, path);
+      const r = await runKernel(kind, image, path, { setup: k.setup });
       const ok = r.result === expected;
       if (!ok) { failures++; row.error = `${kind}: got "${r.result}", expected "${expected}"`; }
       if (instructions !== null && r.windowInstructions !== instructions) {
@@ -161,7 +161,7 @@ for (const k of kernels) {
       const cpu = v.runs.map((r) => r.windowCpuMs);
       if (instructions === null) {
         // No Symbiont engine ran: count this kernel's instructions once on the Wasm engine.
-        instructions = (await runKernel("wasm", image, path)).windowInstructions;
+        instructions = (await runKernel("wasm", image, path, { setup: k.setup })).windowInstructions;
       }
       const sum = summarize(CLOCK === "cpu" ? cpu : wall, instructions, k.units);
       row.engines[kind] = { ...sum, wallMs: wall, cpuMs: cpu, startupMs: median(v.runs.map((r) => r.startupMs)) };
