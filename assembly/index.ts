@@ -53,6 +53,7 @@ export { exitReason as jitExitReason } from "./exit";
 export { smcHit as jitSmcHit } from "./tcache";
 export { readV as jitReadV, writeV as jitWriteV, push as jitPush, pop as jitPop, probeWriteV as jitProbeWriteV } from "./cpu/access";
 export { divAcc as jitDivAcc } from "./cpu/ops/arith";
+export { jitIn, jitOut } from "./cpu/ops/io";
 export { shiftOp as jitShiftOp } from "./cpu/ops/shift";
 export {
   flagsLazy as jitFlagsLazy, lastOp1 as jitLastOp1, lastOp2 as jitLastOp2,

@@ -33,7 +33,8 @@ export const T_I_I: i32 = 5;     // (i32) -> i32
 export const T_V_II: i32 = 6;    // (i32 i32) -> ()
 export const T_I_II: i32 = 7;    // (i32 i32) -> i32
 export const T_BLOCK: i32 = 8;   // a block: (budget left, flagsRaw, lastOp1, lastOp2, lastResult, packed lazy/size/sub) -> budget left
-export const TYPES: i32 = 9;
+export const T_V_III: i32 = 9;   // (i32 i32 i32) -> ()
+export const TYPES: i32 = 10;
 
 // Imported functions, in import order.
 export const F_STEP: i32 = 0;      // replayRecord(rec): the interpreter's body (or fast form) for one record
@@ -47,7 +48,9 @@ export const F_CALL: i32 = 7;      // callNear(target, size)
 export const F_RET: i32 = 8;       // retNear(size, imm)
 export const F_SHIFT: i32 = 9;     // shiftOp(op, size, a, count) -> result (flags in the globals)
 export const F_DIV: i32 = 10;      // divAcc(size, divisor, signed) -> ok (registers in memory)
-export const IMPORTED_FUNCS: i32 = 11;
+export const F_IN: i32 = 11;       // jitIn(port, size) -> value (cpu/ops/io.ts: permission, direct port or exit)
+export const F_OUT: i32 = 12;      // jitOut(port, size, value)
+export const IMPORTED_FUNCS: i32 = 13;
 
 // Opcodes.
 export const OP_BLOCK: i32 = 0x02, OP_LOOP: i32 = 0x03, OP_IF: i32 = 0x04, OP_ELSE: i32 = 0x05, OP_END: i32 = 0x0b;

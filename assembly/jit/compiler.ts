@@ -27,7 +27,7 @@ import { freeSlot, slotsAvailable, setSlotPages, slotPageCount, slotPage, slotLi
 import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SLOT, R_CS32, R_ASSUME, R_COUNT, R_PAGES, R_BLOCKS } from "./collect";
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions } from "./memory";
-import { BLOCK_PARAMS, F64, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_IIII, TYPES } from "./abi";
+import { BLOCK_PARAMS, F64, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
 
 export function jitRegionCount(): i32 { return regionCount; }
 export function jitRegionSlot(r: i32): i32 { return regionWord(r, R_SLOT); }
@@ -63,7 +63,7 @@ export function jitEmit(): i32 {
   W.u32leb(TYPES);
   funcType(3, true); funcType(1, false); funcType(3, true); funcType(4, false);
   funcType(4, true); funcType(1, true); funcType(2, false); funcType(2, true);
-  funcType(BLOCK_PARAMS, true);
+  funcType(BLOCK_PARAMS, true); funcType(3, false);
   W.patch(at);
   // imports (abi.ts G_* and F_*, in order)
   W.byte(2); at = W.reserveSize();
@@ -78,7 +78,8 @@ export function jitEmit(): i32 {
   importFunc("jitStep", T_V_I); importFunc("jitReadV", T_I_III); importFunc("jitWriteV", T_V_IIII);
   importFunc("jitProbeWriteV", T_I_III); importFunc("jitPush", T_V_II); importFunc("jitPop", T_I_I);
   importFunc("jitJumpNear", T_V_II); importFunc("jitCallNear", T_V_II); importFunc("jitRetNear", T_V_II);
-  importFunc("jitShiftOp", T_I_IIII); importFunc("jitDivAcc", T_I_III);
+  importFunc("jitShiftOp", T_I_IIII); importFunc("jitDivAcc", T_I_III); importFunc("jitIn", T_I_II);
+  importFunc("jitOut", T_V_III);
   W.patch(at);
   // functions: per region its entry, then a function per block
   let functions = 0;

@@ -12,7 +12,7 @@ import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu
 import { ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
 import { CF, OF, DF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
 import {
-  F_CALL, F_DIV, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_T1,
+  F_CALL, F_DIV, F_IN, F_OUT, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
   OP_I32_OR, OP_I32_ROTL, OP_I32_SHL, OP_I32_SHR_S, OP_I32_SHR_U, OP_I32_SUB, OP_I32_XOR, OP_I32_EXTEND16_S,
   OP_I32_EXTEND8_S, OP_I64_DIV_S, OP_I64_DIV_U, OP_I64_EXTEND_I32_S, OP_I64_EXTEND_I32_U, OP_I64_MUL,
@@ -21,7 +21,7 @@ import {
 } from "./abi";
 import * as W from "./writer";
 import {
-  call, elseOp, end, getReg, getReg32, getReg8, globalGet, ifOpen, ifVoid, insNext, insRel, konst, leave,
+  call, elseOp, end, getReg, getReg16, getReg32, getReg8, globalGet, ifOpen, ifVoid, insNext, insRel, konst, leave,
   leaveAfterIfKeepEip, leaveIfAborted, leaveIfExitKeepEip, localGet, localSet, localTee, op, pushEip, reloadCached,
   reloadFlags, reloadReg, setEip, setInstrEip, setReg, setReg32, spillFlags, storeDirty, storeReg, unretiredAfter,
 } from "./emit";
@@ -185,6 +185,8 @@ function oneByte(): i32 {
       return NEXT;
     }
     case 0xc9: if (os == 4) { leaveInsn(); return NEXT; } break;
+    case 0xe4: case 0xe5: case 0xec: case 0xed: portIn(op); return NEXT;
+    case 0xe6: case 0xe7: case 0xee: case 0xef: portOut(op); return NEXT;
     case 0xe8: return callRel(os == 4 ? value(0) : sext16(value(0)));
     case 0xe9: return jmpRel(os == 4 ? value(0) : sext16(value(0)));
     case 0xeb: return jmpRel(sext8(value(0)));
@@ -391,6 +393,30 @@ function group45(s: i32): i32 {
     case 6: readRm(s); localSet(L_VAL); emitPush(s); leaveIfPending(); return NEXT;
     default: return generic();
   }
+}
+
+// ---- port I/O ------------------------------------------------------------------------------------
+// The core checks the permission (a #GP leaves before the instruction) and serves a direct
+// port at once, or exits: IN then restarts once the VMM has answered, OUT leaves after itself.
+
+/** The port of IN/OUT `o`: DX (EC-EF) or the immediate byte. */
+function pushPort(o: i32): void { if (o >= 0xec) getReg16(EDX); else konst(value(0) & 0xff); }
+function portIn(o: i32): void {
+  const s = (o & 1) != 0 ? os : 1;
+  setInstrEip(insRel); setEip(insNext);
+  storeDirty(); // (the device serving a direct port may look at the registers)
+  pushPort(o); konst(s); call(F_IN); localSet(L_T1);
+  leaveIfAborted();
+  localGet(L_T1); setReg(s, EAX);
+  leaveIfExitKeepEip(); // a direct port's device asked run() to end after the instruction
+}
+function portOut(o: i32): void {
+  const s = (o & 1) != 0 ? os : 1;
+  setInstrEip(insRel); setEip(insNext);
+  storeDirty();
+  pushPort(o); konst(s); getReg(s, EAX); call(F_OUT);
+  leaveIfAborted();
+  leaveIfExitKeepEip();
 }
 
 // ---- 0F opcodes ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ const IMPORTS = [
   "memory", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitCplUserMask",
   "jitTlbLookups", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
   "jitLastSub", "jitMmioReadsAnswered", "jitStep", "jitReadV", "jitWriteV", "jitProbeWriteV",
-  "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc",
+  "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc", "jitIn", "jitOut",
 ] as const;
 
 /** Budget exits a batch smaller than compileBatch waits before it is compiled anyway. */
