@@ -32,8 +32,13 @@ const IMPORTS = [
   "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc", "jitIn", "jitOut",
 ] as const;
 
-/** Budget exits a batch smaller than compileBatch waits before it is compiled anyway. */
-const BUDGET_EXITS_BEFORE_SMALL_BATCH = 4;
+/**
+ * How long a batch smaller than compileBatch waits before it is compiled anyway: a budget exit
+ * counts this much (a guest computing, not waiting for the VMM: 4 of them), any other exit 1
+ * (a guest in an exit-heavy loop: 4096 exits, ~1-2 ms).
+ */
+const SMALL_BATCH_WAIT = 4096;
+const BUDGET_EXIT_WAIT = SMALL_BATCH_WAIT / 4;
 
 export interface BlockCompilerStats {
   /** Modules compiled, regions (page functions) in them, bytes of Wasm, milliseconds spent emitting and compiling. */
@@ -45,7 +50,7 @@ export interface BlockCompilerStats {
 export class BlockCompiler {
   private readonly imports: WebAssembly.ModuleImports = {};
   private generation = 0;
-  private budgetExitsWaited = 0;
+  private waited = 0;
   readonly stats: BlockCompilerStats = { modules: 0, regions: 0, bytes: 0, ms: 0 };
 
   constructor(private readonly core: RawCore, threshold: number, private readonly batch: number) {
@@ -61,14 +66,13 @@ export class BlockCompiler {
   /**
    * Compile and install what the cache has queued, in batches: each module
    * costs a compilation, an instantiation and some memory. A smaller batch
-   * waits until the guest has used up its budget a few times over (it is
-   * computing, not waiting for the VMM), so a hot loop still gets compiled.
+   * waits a while (SMALL_BATCH_WAIT), so a hot loop still gets compiled.
    */
   compilePending(budgetExit: boolean): void {
     const n = this.core.jitPending();
-    if (n === 0) { this.budgetExitsWaited = 0; return; }
-    if (n < this.batch && (!budgetExit || ++this.budgetExitsWaited < BUDGET_EXITS_BEFORE_SMALL_BATCH)) return;
-    this.budgetExitsWaited = 0;
+    if (n === 0) { this.waited = 0; return; }
+    if (n < this.batch && (this.waited += budgetExit ? BUDGET_EXIT_WAIT : 1) < SMALL_BATCH_WAIT) return;
+    this.waited = 0;
     const t0 = performance.now();
     const table = this.core.table;
     const generation = this.core.jitCacheGeneration();
