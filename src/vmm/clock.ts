@@ -137,6 +137,7 @@ export class VirtualClock {
   private tscCheckedRetired = 0;
 
   private readonly heap: Timer[] = [];
+  private changes = 0;
   private seq = 0;
 
   constructor(opts: VirtualClockOptions) {
@@ -160,6 +161,13 @@ export class VirtualClock {
 
   // ---- time ------------------------------------------------------------------------
 
+  /**
+   * Bumped whenever the time moves or a timer is scheduled or cancelled: while
+   * it stays the same, nothing is due that was not before and the next
+   * deadline is as far away (the run loop skips its bookkeeping then).
+   */
+  get changeCount(): number { return this.changes; }
+
   /** Virtual nanoseconds since power-on, as of the last {@link advanceTo} (an integer). */
   nowNs(): number {
     if (this.hostStale) this.sampleHost();
@@ -178,7 +186,7 @@ export class VirtualClock {
     if (this.mode === "deterministic") {
       const delta = retired >= this.lastRetired ? retired - this.lastRetired : retired;
       this.lastRetired = retired;
-      this.now += delta * this.nsPerInstruction;
+      if (delta > 0) { this.now += delta * this.nsPerInstruction; this.changes++; }
     } else {
       this.sampleHost();
     }
@@ -205,7 +213,7 @@ export class VirtualClock {
 
   private sampleHost(): void {
     const t = Math.floor((this.hostMs!() - this.hostStartMs) * 1e6);
-    if (t > this.now) this.now = t;
+    if (t > this.now) { this.now = t; this.changes++; }
     this.hostStale = false;
     this.callsSinceSample = 0;
   }
@@ -225,7 +233,7 @@ export class VirtualClock {
     if (this.mode !== "deterministic") throw new Error("VirtualClock.skipTo: only in deterministic mode (host mode waits for real time)");
     if (!Number.isFinite(ns)) throw new RangeError("VirtualClock.skipTo: no finite deadline to skip to");
     const t = Math.ceil(ns);
-    if (t > this.now) this.now = t;
+    if (t > this.now) { this.now = t; this.changes++; }
   }
 
   /**
@@ -254,12 +262,13 @@ export class VirtualClock {
     if (Number.isNaN(atNs)) throw new RangeError("VirtualClock.schedule: deadline is NaN");
     const t: Timer = { atNs, seq: this.seq++, callback, cancelled: false };
     this.push(t);
+    this.changes++;
     return t;
   }
 
   /** Cancel a timer; harmless if it has fired or was cancelled already. */
   cancel(handle: TimerHandle | null | undefined): void {
-    if (handle) (handle as Timer).cancelled = true;
+    if (handle) { (handle as Timer).cancelled = true; this.changes++; }
   }
 
   /** The earliest pending deadline (ns), or Infinity if no timer is pending. */

@@ -433,11 +433,18 @@ export class Vm {
   private syncTime(retired: number): number {
     const clock = this.clock!, core = this.core;
     clock.advanceLazily(retired);
+    if (clock.changeCount === this.syncedChanges && clock === this.syncedClock) return this.syncedBudget; // (the same time and timers)
     clock.runDue();
     const d = clock.tscCatchUp(retired);
     if (d > 0) core.setTscOffsetValue(core.getTscOffset() + d);
-    return clock.instructionsUntil(clock.nextDeadline());
+    this.syncedBudget = clock.instructionsUntil(clock.nextDeadline());
+    this.syncedChanges = clock.changeCount;
+    this.syncedClock = clock;
+    return this.syncedBudget;
   }
+  private syncedClock: VirtualClock | null = null;
+  private syncedChanges = -1;
+  private syncedBudget = 0;
 
   /** Hand a pending external interrupt to the core when it can take one (INTA happens only then). */
   private offerInterrupt(): void {
