@@ -25,7 +25,7 @@ import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
 import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
 import { slotGeneration } from "./jit/slots";
-import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
+import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions, tcRegionEntries, tcCompiledRetired, tcReplayedRetired } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups, foldJitTlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
@@ -389,7 +389,16 @@ export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
 /** Turn the translation cache on or off (off: every instruction is decoded as it runs). */
 export function setTranslationCache(on: bool): void { setTcacheEnabled(on); invalidateFetch(); }
 export function getTcacheStat(i: i32): f64 {
-  return i == 0 ? tcLookups : i == 1 ? tcHits : i == 2 ? tcBuilt : i == 3 ? tcInvalidations : tcEvictions;
+  switch (i) {
+    case 0: return tcLookups;
+    case 1: return tcHits;
+    case 2: return tcBuilt;
+    case 3: return tcInvalidations;
+    case 4: return tcEvictions;
+    case 5: return tcRegionEntries;
+    case 6: return tcCompiledRetired;
+    default: return tcReplayedRetired;
+  }
 }
 
 // ---- layout for the VMM ---------------------------------------------------------------

@@ -71,6 +71,10 @@ export let tcHits: f64 = 0;
 export let tcBuilt: f64 = 0;
 export let tcInvalidations: f64 = 0;
 export let tcEvictions: f64 = 0;
+/** Entries into compiled regions, and instructions retired there and by replaying blocks (the rest were interpreted). */
+export let tcRegionEntries: f64 = 0;
+export let tcCompiledRetired: f64 = 0;
+export let tcReplayedRetired: f64 = 0;
 /** Set when a write hit a page with cached code; the running block stops. */
 export let smcHit: bool = false;
 
@@ -277,7 +281,10 @@ function runBlock(b: i32, a: i32, budget: i32): i32 {
   if (slot != 0) {
     if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && ld32a(a + B_ASSUME) == assumedState()) {
       smcHit = false;
-      return budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
+      const n = budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
+      tcRegionEntries += 1;
+      tcCompiledRetired += n;
+      return n;
     }
   } else if (jitEnabled) {
     const hot = ld32a(a + B_HOT);
@@ -288,7 +295,9 @@ function runBlock(b: i32, a: i32, budget: i32): i32 {
       }
     }
   }
-  return replay(a, budget);
+  const n = replay(a, budget);
+  tcReplayedRetired += n;
+  return n;
 }
 /** Do the CS offsets base .. base + 4095 lie inside the code segment (and, for 16-bit code, below 64 KiB)? */
 function pageInsideCs(base: i32): bool {

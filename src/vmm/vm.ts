@@ -80,7 +80,11 @@ export interface VmStats {
   tlbFlushes: number;
   /** Data accesses that consulted the TLB; hit rate = 1 - tlbMisses / tlbLookups. */
   tlbLookups: number;
-  tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
+  tcache: {
+    enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number;
+    /** Entries into compiled regions; instructions retired in them and by replaying cached blocks (the rest were interpreted). */
+    regionEntries: number; compiledInstructions: number; replayedInstructions: number;
+  };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
   compiler?: { regions: number; modules: number; bytes: number; ms: number; error?: string };
   /** Memory virtualization: the paging mode and its counters. */
@@ -588,6 +592,9 @@ export class Vm {
         blocksBuilt: this.core.getTcacheStat(2),
         invalidations: this.core.getTcacheStat(3),
         evictions: this.core.getTcacheStat(4),
+        regionEntries: this.core.getTcacheStat(5),
+        compiledInstructions: this.core.getTcacheStat(6),
+        replayedInstructions: this.core.getTcacheStat(7),
       },
       ...(this.engine.compiler ? { compiler: { ...this.engine.compiler } } : {}),
       paging: {
