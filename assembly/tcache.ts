@@ -171,6 +171,7 @@ let jitHot: i32 = 0; // (the engine sets it with jitEnabled: src/engine/engine.t
 export let jitEnabled: bool = false;
 export let jitQueued: i32 = 0;
 export function setJitEnabled(on: bool, threshold: i32): void { jitEnabled = on; jitHot = threshold; }
+export function jitThreshold(): i32 { return jitHot; }
 export function setJitQueued(n: i32): void { jitQueued = n; }
 
 // What jit/ reads and writes of a block.

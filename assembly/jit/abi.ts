@@ -22,6 +22,8 @@ export const G_LAST_SIZE: i32 = 13;
 export const G_LAST_SUB: i32 = 14;
 export const G_MMIO_READS: i32 = 15; // state.ts mmioReadsAnswered: each instruction starts with none
 export const IMPORTED_GLOBALS: i32 = 16;
+/** The module's own global: the running region's base (the EIP its offsets are relative to), set by its entry. */
+export const G_BASE: i32 = IMPORTED_GLOBALS;
 
 // Function types.
 export const T_ENTRY: i32 = 0;   // a region's entry: (block index, budget, base) -> budget left
@@ -34,7 +36,8 @@ export const T_V_II: i32 = 6;    // (i32 i32) -> ()
 export const T_I_II: i32 = 7;    // (i32 i32) -> i32
 export const T_BLOCK: i32 = 8;   // a block: (budget left, flagsRaw, lastOp1, lastOp2, lastResult, packed lazy/size/sub) -> budget left
 export const T_V_III: i32 = 9;   // (i32 i32 i32) -> ()
-export const TYPES: i32 = 10;
+export const T_I_IIIII: i32 = 10; // (i32 i32 i32 i32 i32) -> i32
+export const TYPES: i32 = 11;
 
 // Imported functions, in import order.
 export const F_STEP: i32 = 0;      // replayRecord(rec): the interpreter's body (or fast form) for one record
@@ -51,6 +54,14 @@ export const F_DIV: i32 = 10;      // divAcc(size, divisor, signed) -> ok (regis
 export const F_IN: i32 = 11;       // jitIn(port, size) -> value (cpu/ops/io.ts: permission, direct port or exit)
 export const F_OUT: i32 = 12;      // jitOut(port, size, value)
 export const IMPORTED_FUNCS: i32 = 13;
+
+// The module's own functions first: the slow paths of memory accesses (helpers.ts), by function index.
+export const H_READ: i32 = IMPORTED_FUNCS;         // (seg, off, size, rel) -> value
+export const H_RMW_READ: i32 = IMPORTED_FUNCS + 1; // (seg, off, size, rel) -> value, probed for the write back
+export const H_WRITE: i32 = IMPORTED_FUNCS + 2;    // (seg, off, size, value, rel) -> exit or cached code hit
+export const H_WRITE_RMW: i32 = IMPORTED_FUNCS + 3; // the same, for the write half of a read-modify-write
+export const H_PUSH: i32 = IMPORTED_FUNCS + 4;     // (size, value, esp, rel) -> exit or cached code hit
+export const H_POP: i32 = IMPORTED_FUNCS + 5;      // (size, esp, rel) -> value
 
 // Opcodes.
 export const OP_BLOCK: i32 = 0x02, OP_LOOP: i32 = 0x03, OP_IF: i32 = 0x04, OP_ELSE: i32 = 0x05, OP_END: i32 = 0x0b;
@@ -104,9 +115,11 @@ export const L_T2: i32 = 21;
 export const L_T3: i32 = 22;
 export const L_PEND: i32 = 23;   // an instruction's slow-path write ended in an exit or hit cached code: leave after it
 export const L_HOST: i32 = 24;   // host address of a memory operand on the fast path, 0 on the slow path
-export const I32_LOCALS: i32 = 19; // locals 6 .. 24
-export const L_W: i32 = 25;      // i64 temporaries (products, dividends, quotients)
-export const L_W2: i32 = 26;
+export const L_XREL: i32 = 25;   // a way out's EIP (module offset: EIP = base + it), for the function's shared exit
+export const L_XUN: i32 = 26;    // a way out's instructions not retired (given back to the budget)
+export const I32_LOCALS: i32 = 21; // locals 6 .. 26
+export const L_W: i32 = 27;      // i64 temporaries (products, dividends, quotients)
+export const L_W2: i32 = 28;
 export const I64_LOCALS: i32 = 2;
 export const FOP_SIZE: i32 = 16;
 export const FOP_SUB: i32 = 24;

@@ -11,7 +11,7 @@ import { REC_HEADER, REC_POS, REC_VALUES, H_OPSIZE4 } from "../cpu/fetch";
 import { tlbHost, TLB_NO_EXEC } from "../mmu/tlb";
 import {
   jitQueued, setJitQueued, blockValid, blockMode, blockKey, blockCount, blockRecord, blockHot, setBlockHot, blockSlot,
-  firstBlockOnPage, nextBlockOnPage, blockAssumed, blockLin, HOT_QUEUED,
+  firstBlockOnPage, nextBlockOnPage, blockAssumed, blockLin, jitThreshold, HOT_QUEUED,
 } from "../tcache";
 import { allocSlot, MAX_REGION_PAGES } from "./slots";
 
@@ -85,8 +85,13 @@ export function collectRegions(): void {
   setJitQueued(kept);
 }
 
-/** A block worth compiling with the hot one: replayed before, queued, or compiled already. */
-function warm(b: i32): bool { const h = blockHot(b); return h > 0 || h == HOT_QUEUED || blockSlot(b) != 0; }
+/**
+ * A block worth compiling with the hot one: queued, compiled already, or replayed at least
+ * a sixteenth as often as it takes to be queued (a page's code that ran once, as much of a
+ * kernel's does at boot, would cost compile time and memory and save nothing).
+ */
+function warm(b: i32): bool { const h = blockHot(b); return h >= warmReplays() || h == HOT_QUEUED || blockSlot(b) != 0; }
+function warmReplays(): i32 { const t = jitThreshold() >> 4; return t > 1 ? t : 1; }
 
 function add(b: i32): void {
   st32a(JIT_REGIONS + ((e + R_BLOCKS + count) << 2), b);

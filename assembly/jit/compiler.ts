@@ -27,6 +27,7 @@ import { freeSlot, slotsAvailable, setSlotPages, slotPageCount, slotPage, slotLi
 import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SLOT, R_CS32, R_ASSUME, R_COUNT, R_PAGES, R_BLOCKS } from "./collect";
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions } from "./memory";
+import { HELPERS, helperType, emitHelpers } from "./helpers";
 import { BLOCK_PARAMS, F64, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
 
 export function jitRegionCount(): i32 { return regionCount; }
@@ -63,7 +64,7 @@ export function jitEmit(): i32 {
   W.u32leb(TYPES);
   funcType(3, true); funcType(1, false); funcType(3, true); funcType(4, false);
   funcType(4, true); funcType(1, true); funcType(2, false); funcType(2, true);
-  funcType(BLOCK_PARAMS, true); funcType(3, false);
+  funcType(BLOCK_PARAMS, true); funcType(3, false); funcType(5, true);
   W.patch(at);
   // imports (abi.ts G_* and F_*, in order)
   W.byte(2); at = W.reserveSize();
@@ -82,25 +83,31 @@ export function jitEmit(): i32 {
   importFunc("jitOut", T_V_III);
   W.patch(at);
   // functions: per region its entry, then a function per block
-  let functions = 0;
+  let functions = HELPERS;
   for (let r = 0; r < regionCount; r++) functions += 1 + regionWord(r, R_COUNT);
   W.byte(3); at = W.reserveSize();
   W.u32leb(functions);
+  for (let h = 0; h < HELPERS; h++) W.u32leb(helperType(h));
   for (let r = 0; r < regionCount; r++) {
     W.u32leb(T_ENTRY);
     for (let j = regionWord(r, R_COUNT); j > 0; j--) W.u32leb(T_BLOCK);
   }
   W.patch(at);
+  // globals: the running region's base (abi.ts G_BASE)
+  W.byte(6); at = W.reserveSize();
+  W.u32leb(1); W.byte(I32); W.byte(1); W.byte(0x41); W.byte(0); W.byte(0x0b);
+  W.patch(at);
   // exports: "0", "1", ... the regions' entry functions
   W.byte(7); at = W.reserveSize();
   W.u32leb(regionCount);
-  let f = 0;
+  let f = HELPERS;
   for (let r = 0; r < regionCount; r++) { decimalName(r); W.byte(0x00); W.u32leb(IMPORTED_FUNCS + f); f += 1 + regionWord(r, R_COUNT); }
   W.patch(at);
   // code
   W.byte(10); at = W.reserveSize();
   W.u32leb(functions);
-  f = 0;
+  emitHelpers();
+  f = HELPERS;
   for (let r = 0; r < regionCount; r++) {
     const n = regionWord(r, R_COUNT);
     const assume = regionWord(r, R_ASSUME);

@@ -10,11 +10,11 @@
 // twice: a dry run (writer.ts) learns which registers the block reads and
 // writes, then the real run emits the loads first.
 import * as W from "./writer";
-import { REGS, JIT_BASE } from "../layout";
+import { REGS } from "../layout";
 import {
-  BLOCKTYPE_VOID, G_ABORTED, G_EIP, G_EXIT_REASON, G_SMC_HIT, G_FLAGS_LAZY, G_FLAGS_RAW, G_INSTR_EIP, G_LAST_OP1,
+  BLOCKTYPE_VOID, G_ABORTED, G_BASE, G_EIP, G_EXIT_REASON, G_SMC_HIT, G_FLAGS_LAZY, G_FLAGS_RAW, G_INSTR_EIP, G_LAST_OP1,
   G_LAST_OP2, G_LAST_RESULT, G_LAST_SIZE, G_LAST_SUB, G_MMIO_READS, L_FA, L_FB, L_FLAZY, L_FRAW, L_FRES, L_FSIZE,
-  L_FSUB, L_REG, NO_REG, OP_BLOCK, OP_BR, OP_CALL, OP_ELSE, OP_END, OP_GLOBAL_GET, OP_GLOBAL_SET, OP_I32_ADD,
+  L_FSUB, L_REG, L_XREL, L_XUN, NO_REG, OP_BLOCK, OP_BR, OP_CALL, OP_ELSE, OP_END, OP_GLOBAL_GET, OP_GLOBAL_SET, OP_I32_ADD,
   OP_I32_AND, OP_I32_CONST, OP_I32_LOAD, OP_I32_OR, OP_I32_STORE, OP_IF, OP_LOCAL_GET, OP_LOCAL_SET, OP_LOCAL_TEE,
   OP_LOOP, P_R,
 } from "./abi";
@@ -142,11 +142,11 @@ export function reloadFlags(): void {
 // ---- EIP --------------------------------------------------------------------------------
 // Instruction addresses are offsets in the region: EIP = base + the host
 // address's distance from the region's first page; the region's entry
-// function keeps base in core memory at JIT_BASE.
+// function keeps base in the module's global G_BASE.
 
-export function pushBase(): void { konst(0); memOp(OP_I32_LOAD, 2, JIT_BASE); }
+export function pushBase(): void { globalGet(G_BASE); }
 /** The module offset (host address - the region's first page) of the page being emitted. */
-let pageMoff: i32 = 0;
+export let pageMoff: i32 = 0;
 export function setPageMoff(v: i32): void { pageMoff = v; }
 /** Push EIP of page offset rel (of the current block's page). */
 export function pushEip(rel: i32): void { pushBase(); if (pageMoff + rel != 0) { konst(pageMoff + rel); op(OP_I32_ADD); } }
@@ -170,16 +170,34 @@ export function beginInstruction(rel: i32, next: i32, left: i32): void { insRel 
 
 // ---- ways out ----------------------------------------------------------------------------------
 // Every way out of a block function that returns to the translation cache
-// stores the dirty registers, sets EIP, gives the budget of the instructions
-// not retired back, and branches to the function's exit label, whose code
-// writes the flags back and returns the budget left.
+// names the instructions not retired (L_XUN) and, unless a helper has set
+// EIP already, where to continue (L_XREL), and branches to the function's
+// shared exit (region.ts emitBody): it sets EIP, stores the registers the
+// block writes (their locals are loaded at its start, so they are current
+// on every path), gives the budget back, writes the flags back and returns
+// the budget left. One exit per function keeps the module small, and V8's
+// compile time with it.
 
+/** Leave with EIP as the globals have it. */
 export const EXIT_LEVEL: i32 = 1;
+/** Leave with EIP = base + L_XREL. */
+export const EXIT_AT_LEVEL: i32 = 2;
 
 /** Leave with `unretired` instructions of the block not done, EIP as the globals have it. */
-export function leave(unretired: i32): void { storeDirty(); localAdd(P_R, unretired); br(EXIT_LEVEL); }
+export function leave(unretired: i32): void { konst(unretired); localSet(L_XUN); br(EXIT_LEVEL); }
 /** Leave with EIP = base + rel. */
-export function leaveAt(rel: i32, unretired: i32): void { setEip(rel); leave(unretired); }
+export function leaveAt(rel: i32, unretired: i32): void {
+  konst(pageMoff + rel); localSet(L_XREL);
+  konst(unretired); localSet(L_XUN);
+  br(EXIT_AT_LEVEL);
+}
+/** The shared exit's code, after the EXIT_AT_LEVEL block: EIP = base + L_XREL. */
+export function exitAtCode(): void { pushBase(); localGet(L_XREL); op(OP_I32_ADD); globalSet(G_EIP); }
+/** The shared exit's code, after the EXIT_LEVEL block: registers and budget back (the caller writes the flags back). */
+export function exitCode(): void {
+  for (let r = 0; r < 8; r++) if ((writeSet & (1 << r)) != 0) storeReg(r);
+  localGet(P_R); localGet(L_XUN); op(OP_I32_ADD); localSet(P_R);
+}
 /** The instruction faulted (or must restart): leave before it. */
 export function leaveFault(): void { leave(insLeft); }
 /** if (aborted) leave before the instruction. */

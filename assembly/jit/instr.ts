@@ -30,7 +30,7 @@ import {
   sizeMask, signBit,
 } from "./flags";
 import {
-  aFlat, aStack, beginPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
+  aFlat, aStack, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, regionCs32, regionHasBlockAt } from "./region";
@@ -340,6 +340,7 @@ function shift(o: i32, s: i32): void {
     return;
   }
   // By CL: nothing happens for a count of 0 (mod 32).
+  clearPending(); // (the write happens only for a count other than 0)
   getReg8(ECX); konst(31); op_(OP_I32_AND); localTee(L_T2);
   ifVoid();
   spillFlags();

@@ -9,19 +9,19 @@
 // instruction's EIP set first, so a fault restarts it. Compiled code reaches
 // guest memory only through the TLB.
 import { ld32a } from "../portable";
-import { TLB, JIT_TLB_LOOKUPS } from "../layout";
+import { TLB } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE } from "../mmu/tlb";
 import { REC_MODRM, REC_DISP } from "../cpu/fetch";
 import { SS, ESP } from "../state";
 import {
-  F_POP, F_PROBE, F_PUSH, F_READ, F_WRITE, G_EXIT_REASON, G_SMC_HIT, I32, L_E, L_HOST, L_OFF, L_PEND, L_VAL,
-  NO_REG, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_LE_U, OP_I32_LOAD, OP_I32_LOAD16_U,
-  OP_I32_LOAD8_U, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U, OP_I32_STORE, OP_I32_STORE16, OP_I32_STORE8,
+  H_POP, H_PUSH, H_READ, H_RMW_READ, H_WRITE, H_WRITE_RMW, I32, L_E, L_HOST, L_OFF, L_PEND, L_VAL,
+  NO_REG, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_LE_U, OP_I32_LOAD, OP_I32_LOAD16_U,
+  OP_I32_LOAD8_U, OP_I32_SHL, OP_I32_SHR_U, OP_I32_STORE, OP_I32_STORE16, OP_I32_STORE8,
   OP_I32_SUB, OP_I32_XOR,
 } from "./abi";
 import {
-  call, elseOp, end, getReg16, getReg32, globalGet, ifOpen, ifVoid, konst, leaveAfterAt, leaveFaultIf,
-  leaveIfAborted, localGet, localSet, localTee, memOp, op, reloadReg, setInstrEip, setReg32, storeReg, insRel, insNext,
+  call, elseOp, end, getReg16, getReg32, ifOpen, ifVoid, konst, leaveAfterAt, leaveIfAborted, localGet, localSet,
+  localTee, memOp, op, pageMoff, reloadReg, setReg32, insRel, insNext,
 } from "./emit";
 
 // ---- the region's assumptions ----------------------------------------------------------------
@@ -39,13 +39,15 @@ export function setAssumptions(flat: i32, user: i32, ss32: bool): void {
   aStack = ss32 && (flat & ssBits) == ssBits;
 }
 
-/** Inline accesses emitted for the current block (the fast path's share of tlbLookups is counted per block). */
+/**
+ * Accesses emitted for the current block: region.ts adds them to cpu/access.ts
+ * tlbLookups once per block run, and a slow path (helpers.ts) takes its one
+ * back, since the core counts its own lookups.
+ */
 export let accesses: i32 = 0;
 export function resetAccesses(): void { accesses = 0; }
-/** A slow path counts its own lookup (cpu/access.ts): take back the block's count for it. */
-function uncount(): void {
-  konst(0); konst(0); memOp(OP_I32_LOAD, 2, JIT_TLB_LOOKUPS); konst(1); op(OP_I32_SUB); memOp(OP_I32_STORE, 2, JIT_TLB_LOOKUPS);
-}
+/** The current instruction's module offset, the helpers' last argument. */
+function pushRel(): void { konst(pageMoff + insRel); }
 
 // ---- effective addresses -------------------------------------------------------------------
 
@@ -72,22 +74,24 @@ export function eaSegment(rec: i32, ov: i32): i32 { return ov >= 0 ? ov : (ld32a
 
 // ---- the TLB fast path --------------------------------------------------------------------------
 
-/** L_HOST = host address of L_OFF in segment seg if the fast path allows this access, else 0. */
-function emitHost(seg: i32, size: i32, write: bool): void {
-  if ((aFlat & (write ? 1 << (8 + seg) : 1 << seg)) == 0) { konst(0); localSet(L_HOST); return; }
-  emitHostLinear(size, write);
-}
-/** L_HOST = host address of linear L_OFF if the TLB allows the access on the fast path, else 0. */
-function emitHostLinear(size: i32, write: bool): void {
+/**
+ * Push 1 if the TLB allows a `size`-byte access at linear L_OFF on the fast
+ * path (L_E = its entry), else 0: the entry is usable when VALID is its only
+ * bit among the access's deny mask, and the access stays inside the page.
+ */
+function emitFastCheck(size: i32, write: bool): void {
   accesses++;
-  // entry = TLB[lin >>> 12]; usable when VALID is its only bit among the access's deny mask
   localGet(L_OFF); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
   localTee(L_E);
   konst(TLB_VALID | TLB_SLOW | aUser | (write ? TLB_READONLY | TLB_HAS_CODE : 0)); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_EQ);
   if (size > 1) { localGet(L_OFF); konst(0xfff); op(OP_I32_AND); konst(0x1000 - size); op(OP_I32_LE_U); op(OP_I32_AND); }
-  ifOpen(I32);
-  localGet(L_E); konst(-4096); op(OP_I32_AND); localGet(L_OFF); op(OP_I32_XOR);
-  elseOp(); konst(0); end();
+}
+/** Push the host address of L_OFF, once emitFastCheck said yes. */
+function pushHost(): void { localGet(L_E); konst(-4096); op(OP_I32_AND); localGet(L_OFF); op(OP_I32_XOR); }
+/** L_HOST = host address of linear L_OFF if the TLB allows the access on the fast path, else 0. */
+function emitHostLinear(size: i32, write: bool): void {
+  emitFastCheck(size, write);
+  ifOpen(I32); pushHost(); elseOp(); konst(0); end();
   localSet(L_HOST);
 }
 export function loadHost(size: i32): void {
@@ -101,19 +105,16 @@ function fastPossible(seg: i32, write: bool): bool { return (aFlat & (write ? 1 
 
 /** Push the value of `size` bytes at seg:L_OFF (zero-extended); a fault leaves before the instruction. */
 export function emitRead(seg: i32, size: i32): void {
-  emitHost(seg, size, false);
-  if (!fastPossible(seg, false)) { slowRead(seg, size); return; }
-  localGet(L_HOST);
+  if (!fastPossible(seg, false)) { accesses++; slowRead(seg, size); return; }
+  emitFastCheck(size, false);
   ifOpen(I32);
-  localGet(L_HOST); loadHost(size);
+  pushHost(); loadHost(size);
   elseOp();
-  uncount();
   slowRead(seg, size);
   end();
 }
 function slowRead(seg: i32, size: i32): void {
-  setInstrEip(insRel);
-  konst(seg); localGet(L_OFF); konst(size); call(F_READ);
+  konst(seg); localGet(L_OFF); konst(size); pushRel(); call(H_READ);
   leaveIfAborted();
 }
 
@@ -123,27 +124,33 @@ function slowRead(seg: i32, size: i32): void {
  * leaveIfPending() after the instruction's last effect leaves after it.
  */
 export function emitWrite(seg: i32, size: i32): void {
-  emitHost(seg, size, true);
-  if (!fastPossible(seg, true)) { slowWrite(seg, size); return; }
-  localGet(L_HOST);
+  clearPending();
+  if (!fastPossible(seg, true)) { accesses++; slowWrite(seg, size, H_WRITE); return; }
+  emitFastCheck(size, true);
   ifVoid();
-  localGet(L_HOST); localGet(L_VAL); storeHost(size);
+  pushHost(); localGet(L_VAL); storeHost(size);
   elseOp();
-  uncount();
-  slowWrite(seg, size);
+  slowWrite(seg, size, H_WRITE);
   end();
 }
-function slowWrite(seg: i32, size: i32): void {
-  setInstrEip(insRel);
-  konst(seg); localGet(L_OFF); konst(size); localGet(L_VAL); call(F_WRITE);
-  leaveIfAborted();
+/** The write through helper `h` (H_WRITE, or H_WRITE_RMW after a read-modify-write's read). */
+function slowWrite(seg: i32, size: i32, h: i32): void {
+  konst(seg); localGet(L_OFF); konst(size); localGet(L_VAL); pushRel(); call(h);
   notePending();
+  leaveIfAborted();
 }
-function notePending(): void { globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP_I32_OR); localSet(L_PEND); pendingUsed = true; }
+/** Stack [exit or cached code hit] -> (): remember it for leaveIfPending. */
+function notePending(): void { localSet(L_PEND); pendingUsed = true; }
 
 /** The current instruction has a slow-path write whose exit must wait for its end. */
 let pendingUsed: bool = false;
-export function beginPending(): void { pendingUsed = false; konst(0); localSet(L_PEND); }
+export function beginPending(): void { pendingUsed = false; }
+/**
+ * Before an instruction's first write that may take a slow path: nothing pending yet (the
+ * slow path sets it). An instruction whose write happens only on some paths calls it before
+ * they part, so that leaveIfPending never reads what an earlier instruction left.
+ */
+export function clearPending(): void { if (!pendingUsed) { konst(0); localSet(L_PEND); pendingUsed = true; } }
 /** After the instruction's last effect: leave if a slow-path write asked for it. */
 export function leaveIfPending(): void { leaveIfPendingAt(insNext); }
 /** The same, for an instruction that continues at page offset `rel` (a CALL). */
@@ -155,29 +162,28 @@ export function leaveIfPendingAt(rel: i32): void { if (pendingUsed) { localGet(L
  * that it can be written back; L_HOST stays for emitRmwWrite.
  */
 export function emitRmwRead(seg: i32, size: i32): void {
-  emitHost(seg, size, true);
-  if (!fastPossible(seg, true)) { slowRmwRead(seg, size); return; }
-  localGet(L_HOST);
+  if (!fastPossible(seg, true)) { accesses++; slowRmwRead(seg, size); return; }
+  emitFastCheck(size, true);
   ifOpen(I32);
-  localGet(L_HOST); loadHost(size);
+  pushHost(); localTee(L_HOST); loadHost(size);
   elseOp();
-  uncount();
+  konst(0); localSet(L_HOST);
   slowRmwRead(seg, size);
   end();
 }
 function slowRmwRead(seg: i32, size: i32): void {
-  slowRead(seg, size);
-  konst(seg); localGet(L_OFF); konst(size); call(F_PROBE); op(OP_I32_EQZ);
-  leaveFaultIf();
+  konst(seg); localGet(L_OFF); konst(size); pushRel(); call(H_RMW_READ);
+  leaveIfAborted();
 }
 /** Read-modify-write, second half: write L_VAL back where emitRmwRead read. */
 export function emitRmwWrite(seg: i32, size: i32): void {
-  if (!fastPossible(seg, true)) { slowWrite(seg, size); return; }
+  clearPending();
+  if (!fastPossible(seg, true)) { slowWrite(seg, size, H_WRITE_RMW); return; }
   localGet(L_HOST);
   ifVoid();
   localGet(L_HOST); localGet(L_VAL); storeHost(size);
   elseOp();
-  slowWrite(seg, size);
+  slowWrite(seg, size, H_WRITE_RMW);
   end();
 }
 
@@ -185,46 +191,37 @@ export function emitRmwWrite(seg: i32, size: i32): void {
 
 /** PUSH L_VAL (`size` bytes). ESP changes only when the write succeeded. */
 export function emitPush(size: i32): void {
-  if (!aStack) { slowPush(size); return; }
+  clearPending();
+  if (!aStack) { accesses++; slowPush(size); return; }
   getReg32(ESP); konst(size); op(OP_I32_SUB); localSet(L_OFF);
-  emitHostLinear(size, true);
-  localGet(L_HOST);
+  emitFastCheck(size, true);
   ifVoid();
-  localGet(L_HOST); localGet(L_VAL); storeHost(size);
+  pushHost(); localGet(L_VAL); storeHost(size);
   localGet(L_OFF); setReg32(ESP);
   elseOp();
-  uncount();
   slowPush(size);
   end();
 }
 function slowPush(size: i32): void {
-  setInstrEip(insRel);
-  getReg32(ESP); op(0x1a); // (ESP is read: the block loads it)
-  storeReg(ESP);
-  konst(size); localGet(L_VAL); call(F_PUSH);
+  konst(size); localGet(L_VAL); getReg32(ESP); pushRel(); call(H_PUSH);
+  notePending();
   reloadEsp();
   leaveIfAborted();
-  notePending();
 }
 /** POP: push the value (`size` bytes); ESP moves past it. */
 export function emitPop(size: i32): void {
-  if (!aStack) { slowPop(size); return; }
+  if (!aStack) { accesses++; slowPop(size); return; }
   getReg32(ESP); localSet(L_OFF);
-  emitHostLinear(size, false);
-  localGet(L_HOST);
+  emitFastCheck(size, false);
   ifOpen(I32);
-  localGet(L_HOST); loadHost(size);
+  pushHost(); loadHost(size);
   localGet(L_OFF); konst(size); op(OP_I32_ADD); setReg32(ESP);
   elseOp();
-  uncount();
   slowPop(size);
   end();
 }
 function slowPop(size: i32): void {
-  setInstrEip(insRel);
-  getReg32(ESP); op(0x1a);
-  storeReg(ESP);
-  konst(size); call(F_POP);
+  konst(size); getReg32(ESP); pushRel(); call(H_POP);
   reloadEsp();
   leaveIfAborted();
 }

@@ -20,19 +20,19 @@
 // need no limit check and EIP arithmetic never wraps.
 import * as W from "./writer";
 import { ld32a, st32a } from "../portable";
-import { JIT_OFFSETS, JIT_BASE, JIT_TLB_LOOKUPS, TLB } from "../layout";
+import { JIT_OFFSETS, JIT_TLB_LOOKUPS, TLB } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
 import { CS } from "../state";
 import { REC_HEADER, REC_MODRM, REC_POS } from "../cpu/fetch";
 import { blockCount, blockRecord, blockKey } from "../tcache";
 import {
-  BLOCKTYPE_VOID, E_BASE, E_BUDGET, E_ENTRY, G_FLAGS_LAZY, G_FLAGS_RAW, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT,
+  BLOCKTYPE_VOID, E_BASE, E_BUDGET, E_ENTRY, G_BASE, G_FLAGS_LAZY, G_FLAGS_RAW, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT,
   G_LAST_SIZE, G_LAST_SUB, I32, I32_LOCALS, I64, I64_LOCALS, IMPORTED_FUNCS, OP_BR_TABLE, OP_END, OP_I32_ADD,
   OP_I32_LOAD, OP_I32_LT_S, OP_I32_OR, OP_I32_SHL, OP_I32_STORE, OP_RETURN_CALL, P_R, FOP_SIZE, FOP_SUB,
   L_T1, L_E, OP_I32_SHR_U, OP_I32_AND, OP_I32_EQ, OP_I32_XOR,
 } from "./abi";
 import {
-  EXIT_LEVEL, beginInstruction, beginRegisters, blockOpen, br, end, globalGet, ifVoid, konst, leaveAt, localAdd,
+  EXIT_LEVEL, exitAtCode, globalSet, exitCode, beginInstruction, beginRegisters, blockOpen, br, end, globalGet, ifVoid, konst, leaveAt, localAdd,
   localGet, localSet, loadRegisters, loopOpen, memOp, op, readSet, resetDepth, spillFlags, storeDirty, writeSet,
   pushEip, setPageMoff,
 } from "./emit";
@@ -112,7 +112,7 @@ export function emitEntry(): void {
   const size = W.reserveSize();
   W.u32leb(1); W.u32leb(5); W.byte(I32); // locals 3-7: the flag arguments
   resetDepth();
-  konst(0); localGet(E_BASE); memOp(OP_I32_STORE, 2, JIT_BASE);
+  localGet(E_BASE); globalSet(G_BASE);
   globalGet(G_FLAGS_RAW); localSet(3);
   globalGet(G_LAST_OP1); localSet(4);
   globalGet(G_LAST_OP2); localSet(5);
@@ -140,7 +140,7 @@ let currentStart: i32 = 0;
 let currentPageMoff: i32 = 0;
 /** The block branches back to its own start: its body is a loop. */
 let selfLoop: bool = false;
-const SELF_LEVEL: i32 = 2;
+const SELF_LEVEL: i32 = 3;
 
 /** Block j's function: a dry run to learn its registers, loop and accesses, then the real one. */
 export function emitBlockFunction(j: i32): void {
@@ -157,8 +157,9 @@ export function emitBlockFunction(j: i32): void {
   W.setDry(false);
   const size = W.reserveSize();
   W.u32leb(2); W.u32leb(I32_LOCALS); W.byte(I32); W.u32leb(I64_LOCALS); W.byte(I64);
-  // A loop's back edge carries the registers it wrote: they are loaded first and count as written from the start.
-  beginRegisters(loops ? reads | writes : reads, writes, loops ? writes : 0);
+  // Registers the block writes are loaded too, so the shared exit can store them on any path; a loop's
+  // back edge carries the registers it wrote: they count as written from the start.
+  beginRegisters(reads | writes, writes, loops ? writes : 0);
   selfLoop = loops;
   blockAccesses = n;
   emitBody();
@@ -174,6 +175,7 @@ function emitBody(): void {
   unpackFlags();
   loadRegisters();
   blockOpen(BLOCKTYPE_VOID); // EXIT_LEVEL
+  blockOpen(BLOCKTYPE_VOID); // EXIT_AT_LEVEL
   if (selfLoop) { loopOpen(); forgetFlags(); } // SELF_LEVEL
   // Not enough budget for the whole block: leave before it (the cache replays what the budget allows).
   localGet(P_R); konst(c); op(OP_I32_LT_S);
@@ -195,8 +197,11 @@ function emitBody(): void {
   // The block ended without a transfer (its size limit, the page's end, an instruction the cache does not keep).
   if (!ended) emitGoto(next, 0);
   if (selfLoop) end();
+  end(); // EXIT_AT_LEVEL
+  exitAtCode();
   end(); // EXIT_LEVEL
-  // The way out: the flags to the globals, the budget left as the result.
+  // The way out: registers to memory, the flags to the globals, the budget left as the result.
+  exitCode();
   spillFlags();
   localGet(P_R);
 }
