@@ -202,8 +202,8 @@ export function dropRegion(slot: i32): void {
 export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME); }
 
 // What a region is compiled for (jit/memory.ts): which segments are flat, the CPL's user bit, a 32-bit stack.
-export const ASSUME_USER: i32 = 1 << 16;
-export const ASSUME_SS32: i32 = 1 << 17;
+export const ASSUME_USER: i32 = 1 << 24;
+export const ASSUME_SS32: i32 = 1 << 25;
 function assumedState(): i32 { return flatSegs | (cplUserMask != 0 ? ASSUME_USER : 0) | (ss32 ? ASSUME_SS32 : 0); }
 /** The first block cached on the RAM page holding host address `host` (-1: none, or not RAM). */
 export function firstBlockOnPage(host: i32): i32 {

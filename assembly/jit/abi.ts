@@ -117,9 +117,10 @@ export const L_PEND: i32 = 23;   // an instruction's slow-path write ended in an
 export const L_HOST: i32 = 24;   // host address of a memory operand on the fast path, 0 on the slow path
 export const L_XREL: i32 = 25;   // a way out's EIP (module offset: EIP = base + it), for the function's shared exit
 export const L_XUN: i32 = 26;    // a way out's instructions not retired (given back to the budget)
-export const I32_LOCALS: i32 = 21; // locals 6 .. 26
-export const L_W: i32 = 27;      // i64 temporaries (products, dividends, quotients)
-export const L_W2: i32 = 28;
+export const L_LIN: i32 = 27;    // a memory operand's linear address in a segment whose base is not 0
+export const I32_LOCALS: i32 = 22; // locals 6 .. 27
+export const L_W: i32 = 28;      // i64 temporaries (products, dividends, quotients)
+export const L_W2: i32 = 29;
 export const I64_LOCALS: i32 = 2;
 export const FOP_SIZE: i32 = 16;
 export const FOP_SUB: i32 = 24;

@@ -111,7 +111,7 @@ export function jitEmit(): i32 {
   for (let r = 0; r < regionCount; r++) {
     const n = regionWord(r, R_COUNT);
     const assume = regionWord(r, R_ASSUME);
-    setAssumptions(assume & 0xffff, (assume & ASSUME_USER) != 0 ? TLB_NO_USER : 0, (assume & ASSUME_SS32) != 0);
+    setAssumptions(assume & 0xffffff, (assume & ASSUME_USER) != 0 ? TLB_NO_USER : 0, (assume & ASSUME_SS32) != 0);
     beginRegion(regionAddr(r, R_BLOCKS), n, regionAddr(r, R_PAGES + 1), regionWord(r, R_PAGES), regionWord(r, R_CS32) != 0, f);
     emitEntry();
     for (let j = 0; j < n; j++) emitBlockFunction(j);

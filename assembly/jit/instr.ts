@@ -30,7 +30,7 @@ import {
   sizeMask, signBit,
 } from "./flags";
 import {
-  aFlat, aStack, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
+  aFlat, aStack, flatSeg, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, regionCs32, regionHasBlockAt } from "./region";
@@ -483,7 +483,7 @@ function jumpTo(rel: i32): void {
   leave(unretiredAfter());
 }
 /** CS is flat in this region (32-bit code, base 0, 4 GiB): no near transfer can fault on its limit. */
-function csFlat(): bool { return regionCs32 && (aFlat & (1 << CS)) != 0; }
+function csFlat(): bool { return regionCs32 && flatSeg(CS); }
 function callRel(d: i32): i32 {
   if (!nativeSize()) return generic();
   const t = insNext + d;

@@ -9,12 +9,12 @@
 // instruction's EIP set first, so a fault restarts it. Compiled code reaches
 // guest memory only through the TLB.
 import { ld32a } from "../portable";
-import { TLB } from "../layout";
+import { TLB, SEG_BASE } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE } from "../mmu/tlb";
 import { REC_MODRM, REC_DISP } from "../cpu/fetch";
 import { SS, ESP } from "../state";
 import {
-  H_POP, H_PUSH, H_READ, H_RMW_READ, H_WRITE, H_WRITE_RMW, I32, L_E, L_HOST, L_OFF, L_PEND, L_VAL,
+  H_POP, H_PUSH, H_READ, H_RMW_READ, H_WRITE, H_WRITE_RMW, I32, L_E, L_HOST, L_LIN, L_OFF, L_PEND, L_VAL,
   NO_REG, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_LE_U, OP_I32_LOAD, OP_I32_LOAD16_U,
   OP_I32_LOAD8_U, OP_I32_SHL, OP_I32_SHR_U, OP_I32_STORE, OP_I32_STORE16, OP_I32_STORE8,
   OP_I32_SUB, OP_I32_XOR,
@@ -26,8 +26,10 @@ import {
 
 // ---- the region's assumptions ----------------------------------------------------------------
 
-/** flatSegs (state.ts) the region was compiled for: bit s readable and flat, bit 8 + s writable. */
+/** flatSegs (state.ts) the region was compiled for: bit s readable, bit 8 + s writable, with no limit to check; bit 16 + s base 0. */
 export let aFlat: i32 = 0;
+/** Segment s is flat: base 0, no limit to check, readable (linear = offset). */
+export function flatSeg(s: i32): bool { const b = (1 << s) | (1 << (16 + s)); return (aFlat & b) == b; }
 /** TLB_NO_USER at CPL 3, else 0 (state.ts cplUserMask). */
 let aUser: i32 = 0;
 export function aUserMask(): i32 { return aUser; }
@@ -35,7 +37,7 @@ export function aUserMask(): i32 { return aUser; }
 export let aStack: bool = false;
 export function setAssumptions(flat: i32, user: i32, ss32: bool): void {
   aFlat = flat; aUser = user;
-  const ssBits = (1 << SS) | (1 << (8 + SS));
+  const ssBits = (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
   aStack = ss32 && (flat & ssBits) == ssBits;
 }
 
@@ -75,21 +77,32 @@ export function eaSegment(rec: i32, ov: i32): i32 { return ov >= 0 ? ov : (ld32a
 // ---- the TLB fast path --------------------------------------------------------------------------
 
 /**
- * Push 1 if the TLB allows a `size`-byte access at linear L_OFF on the fast
+ * Push 1 if the TLB allows a `size`-byte access at linear lin on the fast
  * path (L_E = its entry), else 0: the entry is usable when VALID is its only
  * bit among the access's deny mask, and the access stays inside the page.
+ * lin is L_OFF in a segment with base 0 (and on the stack), else L_LIN =
+ * L_OFF + the base, read from the segment cache (setLinear).
  */
 function emitFastCheck(size: i32, write: bool): void {
   accesses++;
-  localGet(L_OFF); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
+  localGet(lin); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
   localTee(L_E);
   konst(TLB_VALID | TLB_SLOW | aUser | (write ? TLB_READONLY | TLB_HAS_CODE : 0)); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_EQ);
-  if (size > 1) { localGet(L_OFF); konst(0xfff); op(OP_I32_AND); konst(0x1000 - size); op(OP_I32_LE_U); op(OP_I32_AND); }
+  if (size > 1) { localGet(lin); konst(0xfff); op(OP_I32_AND); konst(0x1000 - size); op(OP_I32_LE_U); op(OP_I32_AND); }
 }
-/** Push the host address of L_OFF, once emitFastCheck said yes. */
-function pushHost(): void { localGet(L_E); konst(-4096); op(OP_I32_AND); localGet(L_OFF); op(OP_I32_XOR); }
+/** The local holding the access's linear address. */
+let lin: i32 = L_OFF;
+/** The access is through segment seg (whose limit needs no check): find its linear address. */
+function setLinear(seg: i32): void {
+  if ((aFlat & (1 << (16 + seg))) != 0) { lin = L_OFF; return; }
+  localGet(L_OFF); konst(0); memOp(OP_I32_LOAD, 2, SEG_BASE + (seg << 2)); op(OP_I32_ADD); localSet(L_LIN);
+  lin = L_LIN;
+}
+/** Push the host address of the access, once emitFastCheck said yes. */
+function pushHost(): void { localGet(L_E); konst(-4096); op(OP_I32_AND); localGet(lin); op(OP_I32_XOR); }
 /** L_HOST = host address of linear L_OFF if the TLB allows the access on the fast path, else 0. */
 function emitHostLinear(size: i32, write: bool): void {
+  lin = L_OFF;
   emitFastCheck(size, write);
   ifOpen(I32); pushHost(); elseOp(); konst(0); end();
   localSet(L_HOST);
@@ -106,6 +119,7 @@ function fastPossible(seg: i32, write: bool): bool { return (aFlat & (write ? 1 
 /** Push the value of `size` bytes at seg:L_OFF (zero-extended); a fault leaves before the instruction. */
 export function emitRead(seg: i32, size: i32): void {
   if (!fastPossible(seg, false)) { accesses++; slowRead(seg, size); return; }
+  setLinear(seg);
   emitFastCheck(size, false);
   ifOpen(I32);
   pushHost(); loadHost(size);
@@ -126,6 +140,7 @@ function slowRead(seg: i32, size: i32): void {
 export function emitWrite(seg: i32, size: i32): void {
   clearPending();
   if (!fastPossible(seg, true)) { accesses++; slowWrite(seg, size, H_WRITE); return; }
+  setLinear(seg);
   emitFastCheck(size, true);
   ifVoid();
   pushHost(); localGet(L_VAL); storeHost(size);
@@ -163,6 +178,7 @@ export function leaveIfPendingAt(rel: i32): void { if (pendingUsed) { localGet(L
  */
 export function emitRmwRead(seg: i32, size: i32): void {
   if (!fastPossible(seg, true)) { accesses++; slowRmwRead(seg, size); return; }
+  setLinear(seg);
   emitFastCheck(size, true);
   ifOpen(I32);
   pushHost(); localTee(L_HOST); loadHost(size);
@@ -194,6 +210,7 @@ export function emitPush(size: i32): void {
   clearPending();
   if (!aStack) { accesses++; slowPush(size); return; }
   getReg32(ESP); konst(size); op(OP_I32_SUB); localSet(L_OFF);
+  lin = L_OFF;
   emitFastCheck(size, true);
   ifVoid();
   pushHost(); localGet(L_VAL); storeHost(size);
@@ -212,6 +229,7 @@ function slowPush(size: i32): void {
 export function emitPop(size: i32): void {
   if (!aStack) { accesses++; slowPop(size); return; }
   getReg32(ESP); localSet(L_OFF);
+  lin = L_OFF;
   emitFastCheck(size, false);
   ifOpen(I32);
   pushHost(); loadHost(size);

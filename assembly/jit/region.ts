@@ -38,7 +38,7 @@ import {
 } from "./emit";
 import { forgetFlags, pushFlagArgs, unpackFlags } from "./flags";
 import { ENDS, emitInstruction } from "./instr";
-import { accesses, resetAccesses, aFlat, aUserMask } from "./memory";
+import { accesses, resetAccesses, flatSeg, aUserMask } from "./memory";
 
 /** The region being emitted: its blocks (indices in the translation cache), its pages (host addresses), code size. */
 const blocks = new StaticArray<i32>(256);
@@ -226,7 +226,7 @@ export function emitGoto(rel: i32, unretired: i32): void {
   const samePage = rel >= 0 && rel < 4096;
   if (!samePage) {
     // Another page of the region: its TLB entry must allow the fetch and name the host page compiled.
-    if (!regionCs32 || (aFlat & (1 << CS)) == 0) { leaveAt(rel, unretired); return; }
+    if (!regionCs32 || !flatSeg(CS)) { leaveAt(rel, unretired); return; }
     const host = i32(ref + currentPageMoff + rel) & ~0xfff;
     pushEip(rel); localSet(L_T1);
     localGet(L_T1); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB); localSet(L_E);
