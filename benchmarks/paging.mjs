@@ -51,7 +51,7 @@ export async function pagingBench({ engines, linuxEngines, runs, warmup, clock, 
         let last = null;
         for (let i = 0; i < warmup + runs; i++) {
           progress(`  paging ${name.padEnd(9)} ${engine.padEnd(4)} ${mode.padEnd(6)} ${i < warmup ? "warm-up " : `run ${i - warmup + 1}/${runs}`} … `);
-          const r = await runKernel(engine, image, path, { paging: pagingOption(mode) });
+          const r = await runKernel(engine, image, path, { paging: pagingOption(mode), setup: k.setup });
           if (r.result !== expected) { report.failures++; row.error = `${mode}: got "${r.result}", expected "${expected}"`; }
           const ms = clock === "cpu" ? r.windowCpuMs : r.windowMs;
           progress(`${(ms / 1000).toFixed(3)} s${r.result === expected ? "" : "  WRONG RESULT"}\n`);
