@@ -71,6 +71,12 @@ export function setControlRaw(field: i32, v: i32): bool {
   return false;
 }
 
+/** Every control back to its power-on value (VMCLEAR): nothing intercepted, direct paging. */
+export function resetControls(): void {
+  for (let f = CTL_EXCEPTION_BITMAP; f <= CTL_MONITOR_TRAP; f++) setControlRaw(f, 0);
+  cr3Loads = 0; cr3TargetHits = 0;
+}
+
 export function getControl(field: i32): i32 {
   switch (field) {
     case CTL_EXCEPTION_BITMAP: return exceptionBitmap;

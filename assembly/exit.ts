@@ -27,7 +27,7 @@ export const EXIT_EXCEPTION: i32 = 16;     // a=vector, size=1 with an error cod
 export const EXIT_CR_WRITE: i32 = 17;      // a=CR number, value=new value; response: ok → the write completes
 export const EXIT_INVLPG: i32 = 18;        // a=linear address; response: ok → the INVLPG completes
 export const EXIT_MONITOR_TRAP: i32 = 19;  // the monitor trap flag: one instruction retired (or its event delivered)
-export const EXIT_TRACE_LOG: i32 = 20;     // shadow paging: guest page tables were written (a=count of frames in the trace log)
+export const EXIT_TRACE_LOG: i32 = 20;     // shadow paging: guest page tables were written (a=count of 16-byte lines in the trace log)
 export const EXIT_PAUSE: i32 = 21;        // PAUSE with pause exiting on (the instruction is done): a spinning vCPU
 
 /** VMM control: PAUSE (F3 90) exits, so that a vCPU spinning on a lock yields to the others (VT-x's PAUSE exiting). */

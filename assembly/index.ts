@@ -7,7 +7,7 @@ import { st32a, ld32a, fill8, copy8 } from "./portable";
 import {
   eip, setEip, instrEip, cpl, setCpl, cr0, cr2, cr3, cr4, efer, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
   setCr0Raw, setCr2, setCr3Raw, setCr4Raw, setEfer, setGdtr, setIdtr, halted, setHalted, irqShadow, setIrqShadow,
-  flagsRaw, IF, TF, RF, retired, addRetired, setRetired, reg32, setReg32, segSel, segBase, segLimit, segAttr,
+  flagsRaw, IF, TF, RF, retired, addRetired, setRetired, setRetiredInRun, reg32, setReg32, segSel, segBase, segLimit, segAttr,
   CS, setA20 as setA20Mask, sysenterCs, sysenterEsp, sysenterEip, setSysenter, tscOffset, setTscOffset, EDX,
   nmiPending, setNmiPending, nmiBlocked, setNmiBlocked,
 } from "./state";
@@ -20,13 +20,14 @@ import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
   EXIT_SHUTDOWN, X_CS, X_EIP,
 } from "./exit";
-import { tlbFlush, tlbDropHost, tlbMisses, tlbFlushes } from "./mmu/tlb";
+import { tlbFlush, tlbDropHost, tlbInvalidatePage, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
-import { setControlRaw, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
-import { jitQueued, jitGeneration, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions } from "./tcache";
+import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
+import { slotGeneration } from "./jit/slots";
+import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions, tcRegionEntries, tcCompiledRetired, tcReplayedRetired } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
-import { tlbLookups } from "./cpu/access";
+import { tlbLookups, foldJitTlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidAnswer, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
@@ -40,10 +41,10 @@ export { kick } from "./cpu/ops/io";
 import { fpuReset } from "./cpu/fpu/state";
 /** x87 FERR# (CR0.NE=0 error reporting): the VMM raises IRQ13 on its rising edge; port 0xF0 writes call fpuIgnne(). */
 export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
-// The block compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
-// modules of compiled blocks; these are what a compiled block imports.
-export { jitEmit } from "./jit/compiler";
-export { jitInstall, setJitEnabled, replayRecord as jitStep } from "./tcache";
+// The region compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
+// modules of compiled regions; these are what a region's function imports.
+export { jitEmit, jitInstall, jitRegionCount, jitRegionSlot } from "./jit/compiler";
+export { setJitEnabled, replayRecord as jitStep } from "./tcache";
 export {
   eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, cplUserMask as jitCplUserMask,
   mmioReadsAnswered as jitMmioReadsAnswered,
@@ -53,17 +54,18 @@ export { aborted as jitAborted } from "./fault";
 export { exitReason as jitExitReason } from "./exit";
 export { smcHit as jitSmcHit } from "./tcache";
 export { readV as jitReadV, writeV as jitWriteV, push as jitPush, pop as jitPop, probeWriteV as jitProbeWriteV } from "./cpu/access";
-export { alu as jitAlu, inc as jitInc, dec as jitDec, neg as jitNeg, imulTrunc as jitImulTrunc } from "./cpu/ops/arith";
+export { divAcc as jitDivAcc } from "./cpu/ops/arith";
+export { jitIn, jitOut } from "./cpu/ops/io";
 export { shiftOp as jitShiftOp } from "./cpu/ops/shift";
 export {
-  testCC as jitTestCC, flagsLazy as jitFlagsLazy, lastOp1 as jitLastOp1, lastOp2 as jitLastOp2,
+  flagsLazy as jitFlagsLazy, lastOp1 as jitLastOp1, lastOp2 as jitLastOp2,
   lastResult as jitLastResult, lastSize as jitLastSize, lastSub as jitLastSub,
 } from "./cpu/flags";
 export { flagsRaw as jitFlagsRaw } from "./state";
 export { jumpNear as jitJumpNear, callNear as jitCallNear, retNear as jitRetNear } from "./cpu/ops/control";
-/** Blocks waiting for the compiler, and the cache's generation (a flush makes every table slot free). */
+/** Blocks waiting for the compiler, and the slots' generation (when every slot is dropped at once, the engine clears its table). */
 export function jitPending(): i32 { return jitQueued; }
-export function jitCacheGeneration(): i32 { return jitGeneration; }
+export function jitCacheGeneration(): i32 { return slotGeneration; }
 export function jitBuffer(): i32 { return L.JIT_BUF; }
 /** The decoder's opcode table (cpu/opcodes.ts): format word of a one-byte or 0F opcode. */
 export { opcodeFormat } from "./cpu/opcodes";
@@ -250,6 +252,7 @@ export function run(budget: i32): i32 {
     const shadowedEvent = shadow && (pendingVector >= 0 || irqWindowWanted || nmiPending);
     if (tcEnabled && !trap && !shadowedEvent) {
       // Through the translation cache: a block at a time.
+      setRetiredInRun(done);
       const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted && !nmiPending);
       if (r >= 0) {
         n += r > 0 ? r : 1;
@@ -259,6 +262,7 @@ export function run(budget: i32): i32 {
         continue;
       }
     }
+    setRetiredInRun(done);
     step();
     n++;
     if (aborted) {
@@ -275,6 +279,8 @@ export function run(budget: i32): i32 {
     if (exitReason != EXIT_NONE) break;
   }
   addRetired(done);
+  setRetiredInRun(0);
+  foldJitTlbLookups();
   if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
   setExitField(X_CS, segSel(CS));
   setExitField(X_EIP, exitReason == EXIT_BUDGET || exitReason == EXIT_HLT ? eip : instrEip);
@@ -308,6 +314,13 @@ function afterAbort(): bool {
 /** Reset the CPU to its power-on state and set the RAM size (bytes). */
 export function reset(ramBytes: i32): void {
   setRamSize(ramBytes);
+  // A fresh machine: the identity map, no MMIO ranges, no VMM controls, no event the last VMM injected.
+  p2mIdentity(ramBytes);
+  clearMmio();
+  fill8(L.WALKED_FRAMES, 0, 0x20000);
+  resetControls();
+  clearTraceLog();
+  injVector = -1; tripleFault = false; clearDelivering();
   resetMmioState();
   initCpu();
   nestedDepth = 0;
@@ -377,9 +390,12 @@ export function flushTlbHost(hpa: i32): void {
   if (hpa < 0) tlbFlush(false); else tlbDropHost(L.RAM_BASE + (hpa & ~0xfff));
   invalidateFetch();
 }
+/** Drop the TLB entry of linear page `lin` (the VMM changed the shadow leaf that maps it: a targeted INVLPG). */
+export function flushTlbLinear(lin: i32): void { tlbInvalidatePage(lin, false); invalidateFetch(); }
 /** Shadow paging's trace log: where it is, and emptying it once the VMM has resynchronized those frames. */
 export function traceLogBase(): i32 { return L.TRACE_LOG; }
-export { clearTraceLog } from "./mmu/walk";
+import { clearTraceLog } from "./mmu/walk";
+export { clearTraceLog };
 
 /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
 export function physKindOf(pa: i32): i32 { return physKind(pa); }
@@ -426,7 +442,16 @@ export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
 /** Turn the translation cache on or off (off: every instruction is decoded as it runs). */
 export function setTranslationCache(on: bool): void { setTcacheEnabled(on); invalidateFetch(); }
 export function getTcacheStat(i: i32): f64 {
-  return i == 0 ? tcLookups : i == 1 ? tcHits : i == 2 ? tcBuilt : i == 3 ? tcInvalidations : tcEvictions;
+  switch (i) {
+    case 0: return tcLookups;
+    case 1: return tcHits;
+    case 2: return tcBuilt;
+    case 3: return tcInvalidations;
+    case 4: return tcEvictions;
+    case 5: return tcRegionEntries;
+    case 6: return tcCompiledRetired;
+    default: return tcReplayedRetired;
+  }
 }
 
 // ---- layout for the VMM ---------------------------------------------------------------

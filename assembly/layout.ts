@@ -19,7 +19,7 @@ export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical o
 export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, those carried into its re-execution, queued MMIO writes (memory.ts; 0x240 bytes)
 export const CR3_TARGETS: i32 = 0x1700;   // CR3-target list (controls.ts): 64 × (guest CR3, shadow root), 0x200 bytes
 export const CR3_TARGET_MAX: i32 = 64;
-export const TRACE_LOG: i32 = 0x1900;     // shadow paging's trace log (mmu/walk.ts): 64 host frames written, 0x100 bytes
+export const TRACE_LOG: i32 = 0x1900;     // shadow paging's trace log (mmu/walk.ts): 64 host addresses of 16-byte lines written, 0x100 bytes
 export const TRACE_LOG_MAX: i32 = 64;
 // The I/O bitmaps (VT-x's, inverted: a set bit is a *direct* port, served by the host without an
 // exit; see cpu/ops/io.ts): one bit per port, 8 KiB for IN at IO_DIRECT_IN, 8 KiB for OUT after it.
@@ -50,11 +50,21 @@ export const WALKED_FRAMES: i32 = 0x540000;   // 128 KiB
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;
 
-// Block compiler (jit/): the Wasm module being emitted, and the blocks queued for it.
+// Region compiler (jit/): the Wasm module being emitted, the blocks queued for it, the regions
+// it holds, and the function-table slots the compiled regions occupy.
 export const JIT_BUF: i32 = 0x700000;
 export const JIT_BUF_SIZE: i32 = 0x800000;
 export const JIT_QUEUE: i32 = 0xf00000;      // block indices, i32 each
 export const JIT_QUEUE_MAX: i32 = 1024;
+export const JIT_OFFSETS: i32 = 0xf01000;    // while emitting a region: per page of it, page offset -> its block there (index + 1)
+export const JIT_REGIONS: i32 = 0xf21000;    // the module's regions (jit/compiler.ts)
+export const JIT_REGIONS_MAX: i32 = 0x10000; // i32 words
+export const JIT_SLOTS_MAX: i32 = 0x2000;    // function-table slots for compiled regions
+export const JIT_SLOT_FREE: i32 = 0xf61000;  // free slots (a stack of i32)
+export const JIT_SLOT_LIVE: i32 = 0xf69000;  // per slot: 1 while a region's function occupies it
+export const JIT_SLOT_PAGES: i32 = 0xf6b000; // per slot: 8 × i32, the number of pages the region covers, then their host addresses
+export const JIT_BASE: i32 = 0xfab000;       // the running region's base: the EIP its first page would start at
+export const JIT_TLB_LOOKUPS: i32 = 0xfab004; // memory accesses compiled code sent through the TLB's fast path (cpu/access.ts folds them into tlbLookups)
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 

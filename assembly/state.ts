@@ -102,9 +102,10 @@ export function setCpl(v: i32): void { cpl = v; cplUserMask = v == 3 ? TLB_NO_US
 /** TLB_NO_USER at CPL 3, else 0: the TLB flag that sends this CPL's accesses to the slow path. */
 export let cplUserMask: i32 = 0;
 /**
- * Segments whose accesses need no limit or type check — base 0, limit 4 GiB,
- * readable (bit s) / writable (bit 8 + s) — kept by cpu/segments.ts for the
- * block compiler's inline memory accesses (jit/compiler.ts).
+ * Segments whose accesses need no limit or type check — limit 4 GiB,
+ * readable (bit s) / writable (bit 8 + s) — and those whose base is 0 (bit
+ * 16 + s), kept by cpu/segments.ts for the region compiler's inline memory
+ * accesses (jit/memory.ts): linear = offset (+ the base when it is not 0).
  */
 export let flatSegs: i32 = 0;
 export function setFlatSegs(v: i32): void { flatSegs = v; }
@@ -126,6 +127,13 @@ export function setSysenterEsp(v: i32): void { sysenterEsp = v; }
 export function setSysenterEip(v: i32): void { sysenterEip = v; }
 export function setTscOffset(v: f64): void { tscOffset = v; }
 export function addRetired(n: i32): void { retired += f64(n); }
+/**
+ * Instructions retired in the current run() before the one executing now (run()
+ * adds them to `retired` only when it returns): what RDTSC must count, so that
+ * the TSC a guest reads is the same wherever exits split its run.
+ */
+export let retiredInRun: i32 = 0;
+export function setRetiredInRun(n: i32): void { retiredInRun = n; }
 export function setRetired(v: f64): void { retired = v; }
 
 // General registers by number.

@@ -27,7 +27,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, segLimit, CS } from "./state";
+import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -42,6 +42,7 @@ import { aborted } from "./fault";
 import { exitReason, EXIT_NONE } from "./exit";
 import { hostSize } from "./mmu/p2m";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
+import { freeSlot, dropAllSlots, slotLive, slotPageCount, slotPage } from "./jit/slots";
 
 const MAX_BLOCK_INSNS: i32 = 64;
 
@@ -53,9 +54,16 @@ const B_COUNT: i32 = 12;
 const B_HNEXT: i32 = 16;  // next block in the hash bucket + 1
 const B_PNEXT: i32 = 20;  // next block on the same page + 1
 const B_LEN: i32 = 24;    // bytes covered
-const B_HOT: i32 = 28;    // ≥ 0: replays so far; -1: queued for the compiler; ≤ -2: compiled, table slot -(v + 2)
+const B_HOT: i32 = 28;    // ≥ 0: replays so far; HOT_QUEUED: waiting for the compiler; HOT_FAILED: never compiled
 const B_SUCC: i32 = 32;   // the blocks that ran next, most recent first (index + 1; checked by key before use)
 const B_SUCC2: i32 = 36;
+const B_FUNC: i32 = 40;   // function-table slot of the compiled region holding the block (0: none)
+const B_ENTRY: i32 = 44;  // the block's index in that region
+const B_ASSUME: i32 = 48; // the state the region was compiled for (assumedState()); when queued: the state it ran in
+const B_LIN: i32 = 52;    // the linear address it was built at (jit/compiler.ts follows jumps to other pages with it)
+const B_MOFF: i32 = 56;   // in its region: host address - the region's first page (EIP = the region's base + this)
+export const HOT_QUEUED: i32 = -1;
+export const HOT_FAILED: i32 = -2;
 
 export let tcEnabled: bool = true;
 export let tcLookups: f64 = 0;
@@ -63,6 +71,10 @@ export let tcHits: f64 = 0;
 export let tcBuilt: f64 = 0;
 export let tcInvalidations: f64 = 0;
 export let tcEvictions: f64 = 0;
+/** Entries into compiled regions, and instructions retired there and by replaying blocks (the rest were interpreted). */
+export let tcRegionEntries: f64 = 0;
+export let tcCompiledRetired: f64 = 0;
+export let tcReplayedRetired: f64 = 0;
 /** Set when a write hit a page with cached code; the running block stops. */
 export let smcHit: bool = false;
 
@@ -113,6 +125,8 @@ export function invalidateCodeAt(pa: i32): void {
   if (b < 0) return;
   while (b >= 0) {
     const a = blockAddr(b);
+    const slot = ld32a(a + B_FUNC);
+    if (slotLive(slot)) dropRegion(slot); // (with every page it covers: its functions call each other)
     st32a(a + B_MODE, 0);
     b = ld32a(a + B_PNEXT) - 1;
     tcInvalidations += 1;
@@ -146,32 +160,66 @@ export function tcFlushAll(): void {
   nextBlock = 0;
   nextRecord = 0;
   jitQueued = 0;
-  jitGeneration++; // compiled functions of the old blocks are unreachable now: their table slots may be reused
+  dropAllSlots(); // compiled functions of the old blocks are unreachable now: their table slots may be reused
   tlbFlush(false); // TLB entries marked "has code" may now be stale
 }
 
-// ---- the block compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
+// ---- the region compiler's queue (jit/compiler.ts emits, the engine installs) ---------------
 
 /** Replays after which a block is queued for compilation (set by the engine). */
 let jitHot: i32 = 0; // (the engine sets it with jitEnabled: src/engine/engine.ts has the default)
 export let jitEnabled: bool = false;
 export let jitQueued: i32 = 0;
-export let jitGeneration: i32 = 0;
 export function setJitEnabled(on: bool, threshold: i32): void { jitEnabled = on; jitHot = threshold; }
+export function jitThreshold(): i32 { return jitHot; }
+export function setJitQueued(n: i32): void { jitQueued = n; }
 
+// What jit/ reads and writes of a block.
 export function blockValid(b: i32): bool { return ld32a(blockAddr(b) + B_MODE) != 0; }
+export function blockMode(b: i32): i32 { return ld32a(blockAddr(b) + B_MODE); }
+export function blockKey(b: i32): i32 { return ld32a(blockAddr(b) + B_KEY); }
 export function blockCount(b: i32): i32 { return ld32a(blockAddr(b) + B_COUNT); }
 export function blockRecord(b: i32, i: i32): i32 { return recordAddr(ld32a(blockAddr(b) + B_FIRST) + i); }
+export function blockHot(b: i32): i32 { return ld32a(blockAddr(b) + B_HOT); }
+export function setBlockHot(b: i32, v: i32): void { st32a(blockAddr(b) + B_HOT, v); }
+export function blockSlot(b: i32): i32 { return ld32a(blockAddr(b) + B_FUNC); }
+/** The block now runs as entry `entry` of the compiled region in table slot `slot`, compiled for state `assume`. */
+export function setBlockRegion(b: i32, slot: i32, entry: i32, assume: i32, moff: i32): void {
+  const a = blockAddr(b);
+  st32a(a + B_FUNC, slot); st32a(a + B_ENTRY, entry); st32a(a + B_HOT, 0); st32a(a + B_ASSUME, assume); st32a(a + B_MOFF, moff);
+}
+export function blockLin(b: i32): i32 { return ld32a(blockAddr(b) + B_LIN); }
+/** Forget the region in `slot`: its blocks, on every page it covers, replay (and queue again when hot). */
+export function dropRegion(slot: i32): void {
+  for (let i = slotPageCount(slot) - 1; i >= 0; i--) {
+    for (let o = firstBlockOnPage(slotPage(slot, i)); o >= 0; o = nextBlockOnPage(o)) {
+      const a = blockAddr(o);
+      if (ld32a(a + B_FUNC) == slot) { st32a(a + B_FUNC, 0); st32a(a + B_HOT, 0); }
+    }
+  }
+  freeSlot(slot);
+}
+export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME); }
 
-/** The queued blocks' functions are in table slots firstSlot, firstSlot + 1, ... (firstSlot < 0: they could not be compiled). */
-export function jitInstall(firstSlot: i32): void {
-  for (let i = 0; i < jitQueued; i++) {
-    const b = ld32a(JIT_QUEUE + (i << 2));
+// What a region is compiled for (jit/memory.ts): which segments are flat, the CPL's user bit, a 32-bit stack.
+export const ASSUME_USER: i32 = 1 << 24;
+export const ASSUME_SS32: i32 = 1 << 25;
+function assumedState(): i32 { return flatSegs | (cplUserMask != 0 ? ASSUME_USER : 0) | (ss32 ? ASSUME_SS32 : 0); }
+/** The first block cached on the RAM page holding host address `host` (-1: none, or not RAM). */
+export function firstBlockOnPage(host: i32): i32 {
+  if (u32(host - RAM_BASE) >= u32(hostSize)) return -1;
+  return ld32a(TC_PAGES + ((i32(host - RAM_BASE) >>> 12) << 2)) - 1;
+}
+export function nextBlockOnPage(b: i32): i32 { return ld32a(blockAddr(b) + B_PNEXT) - 1; }
+/** Forget every compiled region (the table is full): blocks replay and queue again when hot. */
+export function dropCompiledRegions(): void {
+  for (let b = 0; b < nextBlock; b++) {
     const a = blockAddr(b);
-    // A block invalidated meanwhile keeps -1 and is never looked up again; one that failed stays interpreted.
-    if (firstSlot >= 0 && ld32a(a + B_MODE) != 0 && ld32a(a + B_HOT) == -1) st32a(a + B_HOT, -(firstSlot + i + 2));
+    st32a(a + B_FUNC, 0);
+    if (ld32a(a + B_HOT) < 0) st32a(a + B_HOT, 0);
   }
   jitQueued = 0;
+  dropAllSlots();
 }
 
 // ---- lookup -----------------------------------------------------------------------------
@@ -224,18 +272,39 @@ export function tcRun(budget: i32, chain: bool): i32 {
   return done; // (not reached: the loop returns)
 }
 
-/** Run cached block b (at a): its compiled function when it has one and the budget covers it, else replay it. */
+/**
+ * Run cached block b (at a): through its compiled region when it has one,
+ * the budget covers the block and the region's page lies inside the code
+ * segment (jit/region.ts), else replay it.
+ */
 function runBlock(b: i32, a: i32, budget: i32): i32 {
-  const hot = ld32a(a + B_HOT);
-  if (hot <= -2 && budget >= ld32a(a + B_COUNT)) {
-    smcHit = false;
-    return call_indirect<i32>(-(hot + 2));
+  const slot = ld32a(a + B_FUNC);
+  if (slot != 0) {
+    if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && ld32a(a + B_ASSUME) == assumedState()) {
+      smcHit = false;
+      const n = budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
+      tcRegionEntries += 1;
+      tcCompiledRetired += n;
+      return n;
+    }
+  } else if (jitEnabled) {
+    const hot = ld32a(a + B_HOT);
+    if (hot >= 0) {
+      if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
+      else if (jitQueued < JIT_QUEUE_MAX) {
+        st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, HOT_QUEUED); st32a(a + B_ASSUME, assumedState());
+      }
+    }
   }
-  if (jitEnabled && hot >= 0) {
-    if (hot + 1 < jitHot) st32a(a + B_HOT, hot + 1); // the jitHot-th replay queues it
-    else if (jitQueued < JIT_QUEUE_MAX) { st32a(JIT_QUEUE + (jitQueued++ << 2), b); st32a(a + B_HOT, -1); }
-  }
-  return replay(a, budget);
+  const n = replay(a, budget);
+  tcReplayedRetired += n;
+  return n;
+}
+/** Do the CS offsets base .. base + 4095 lie inside the code segment (and, for 16-bit code, below 64 KiB)? */
+function pageInsideCs(base: i32): bool {
+  const end = i32(base + 0xfff);
+  const limit = segLimit(CS);
+  return u32(base) <= u32(end) && u32(end) <= u32(limit) && (cs32 || u32(end) <= 0xffff);
 }
 
 /** The block that followed `prev` before, if it is the valid block for (host, mode), else -1. */
@@ -331,9 +400,12 @@ function build(host: i32, mode: i32, budget: i32): i32 {
   const a = blockAddr(b);
   const first = nextRecord;
   const start = eip;
+  const lin = i32(segBase(CS) + start);
   smcHit = false;
   let count = 0, n = 0, end = start;
+  const before = retiredInRun; // (blocks are built only first in a run() step: see tcRun)
   while (n < budget && count < MAX_BLOCK_INSNS) {
+    setRetiredInRun(before + n);
     // Instructions must not cross out of the page (or the CS limit): the block lives in one page.
     if (fetchWindowLeft() < 16) {
       if (count == 0) { step(); if (!aborted) n++; }
@@ -358,7 +430,7 @@ function build(host: i32, mode: i32, budget: i32): i32 {
     end = i32(ieip + len);
     if (endsBlock(rec, recOp) || eip != end || exitReason != EXIT_NONE) break;
   }
-  if (count > 0 && !smcHit) register(b, a, host, mode, first, count, i32(end - start));
+  if (count > 0 && !smcHit) { register(b, a, host, mode, first, count, i32(end - start)); st32a(a + B_LIN, lin); }
   return n;
 }
 
@@ -371,6 +443,8 @@ function register(b: i32, a: i32, host: i32, mode: i32, first: i32, count: i32, 
   st32a(a + B_HOT, 0);
   st32a(a + B_SUCC, 0);
   st32a(a + B_SUCC2, 0);
+  st32a(a + B_FUNC, 0);
+  st32a(a + B_ENTRY, 0);
   const bucket = TC_HASH + (bucketOf(host, mode) << 2);
   st32a(a + B_HNEXT, ld32a(bucket));
   st32a(bucket, b + 1);

@@ -1,23 +1,26 @@
 // One Linux boot in its own process, for benchmarks/linux.mjs:
-//   node benchmarks/linux-child.mjs ENGINE BZIMAGE INITRD MEM_MIB MODE TIMEOUT_S
+//   node benchmarks/linux-child.mjs ENGINE BZIMAGE INITRD MEM_MIB MODE TIMEOUT_S [PAGING]
 // ENGINE is wasm or js (Symbiont, host clock: guest time follows the host
 // like v86's and QEMU's) or v86 (the npm package, booting the bzImage through
 // SeaBIOS and its linuxboot option ROM). MODE "boot" stops at the init
 // marker; "workload" then types benchmarks/linux-guest.mjs's INPUT at the
 // shell prompt and stops at the workload's end marker; "fill" types
-// FILL_INPUT instead (200 MiB written to the guest's tmpfs).
+// FILL_INPUT instead (200 MiB written to the guest's tmpfs), "forkexec"
+// FORKEXEC_INPUT (a fork+exec loop). PAGING: direct (default), nested or
+// shadow (Symbiont's memory virtualization, --paging), or shadow-faults (shadow
+// paging without its trace log).
 // Timestamps (wall ms, this process's CPU ms and, on Symbiont, retired
 // instructions) are taken in the serial-output callback. Prints one line
 // "LINUXJSON {...}" on stdout, including process.resourceUsage().maxRSS.
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import { CMDLINE, INPUT as WORKLOAD_INPUT, FILL_INPUT, SerialScanner } from "./linux-guest.mjs";
+import { CMDLINE, INPUT as WORKLOAD_INPUT, FILL_INPUT, FORKEXEC_INPUT, SerialScanner } from "./linux-guest.mjs";
 
-const [engineKind, kernelPath, initrdPath, memArg, mode, timeoutArg] = process.argv.slice(2);
+const [engineKind, kernelPath, initrdPath, memArg, mode, timeoutArg, paging = "direct"] = process.argv.slice(2);
 const ramBytes = Number(memArg) * 1024 * 1024;
 const timeoutMs = Number(timeoutArg ?? 1800) * 1000;
-const INPUT = mode === "fill" ? FILL_INPUT : WORKLOAD_INPUT;
+const INPUT = mode === "fill" ? FILL_INPUT : mode === "forkexec" ? FORKEXEC_INPUT : WORKLOAD_INPUT;
 const kernel = new Uint8Array(readFileSync(kernelPath));
 const initrd = new Uint8Array(readFileSync(initrdPath));
 
@@ -50,7 +53,8 @@ async function runSymbiont() {
     onPrompt: () => { pending = [...new TextEncoder().encode(INPUT)]; },
     onEnd: () => { done = true; },
   });
-  pc = new Pc({ engine, ramBytes, onSerial: (b) => scanner.byte(b) });
+  const { pagingOption } = await import("./paging.mjs");
+  pc = new Pc({ engine, ramBytes, paging: pagingOption(paging), onSerial: (b) => scanner.byte(b) });
   pc.loadLinux(kernel, { cmdline: CMDLINE, initrd });
   const start = mark();
   const deadline = start.t + timeoutMs;
@@ -76,6 +80,7 @@ async function runSymbiont() {
     workload: span(at.begin, at.end),
     workloadOutput: scanner.workloadOutput(),
     totalInstructions: pc.vm.stats().instructions,
+    exits: pc.vm.stats().exits, paging: pc.vm.stats().paging,
   });
 }
 

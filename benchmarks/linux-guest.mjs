@@ -21,6 +21,12 @@ export const INPUT = "cd /work; echo WORKLOAD-BEGIN$((0)); sh workload.sh; echo 
  * at half of RAM, so a tmpfs of its own), between the same markers.
  */
 export const FILL_INPUT = "mount -t tmpfs -o size=240m fill /mnt; echo WORKLOAD-BEGIN$((0)); dd if=/dev/zero of=/mnt/fill bs=1M count=200 2>&1; echo WORKLOAD-E$((0))ND\n";
+/**
+ * For the paging table (benchmarks/paging.mjs): 200 × fork and exec of a shell
+ * that exits at once — new address spaces built and torn down, copy-on-write
+ * faults: the page-table updates shadow paging pays for (seed 002).
+ */
+export const FORKEXEC_INPUT = "echo WORKLOAD-BEGIN$((0)); i=0; while [ $i -lt 200 ]; do /bin/sh -c :; i=$((i + 1)); done; echo WORKLOAD-E$((0))ND\n";
 export const BEGIN = "WORKLOAD-BEGIN0\n";
 export const END = "WORKLOAD-E0ND";
 

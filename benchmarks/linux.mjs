@@ -29,7 +29,7 @@ function median(xs) {
 }
 
 /** A child process's stdout as a string; resolves when it exits (stderr passes through). */
-function runChild(args, timeoutMs) {
+export function runChild(args, timeoutMs) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";

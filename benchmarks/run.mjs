@@ -14,30 +14,31 @@
 // (0: skip the 256 MiB peak-RSS boot), BENCH_LINUX_TIMEOUT (seconds per boot,
 // default 1800). The Linux rows are in linux.mjs. BENCH_DISK (0/1: leave out or
 // add the disk rows, virtio-blk vs IDE, default with the Linux rows), BENCH_DISK_MB
-// (default 16); they are in disk.mjs.
+// (default 16); they are in disk.mjs. BENCH_PAGING (0/1: leave out or add the
+// paging table — direct/nested/shadow — default with all kernels), BENCH_PAGING_RUNS
+// (default BENCH_RUNS), BENCH_PAGING_LINUX (0: no Linux paging rows),
+// BENCH_PAGING_LINUX_ENGINES (default wasm,js); they are in paging.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import os from "node:os";
-import { Pc } from "../dist/index.js";
-import { createEngine } from "../dist/node/engines.js";
 import { KERNELS } from "./kernels.mjs";
+import { runKernel, RAM } from "./kernel-run.mjs";
+import { pagingBench, pagingLines } from "./paging.mjs";
 import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 import { diskBench, diskLines } from "./disk.mjs";
 import { symcallBench } from "./symcall.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
-const RAM = 64 << 20;
 const RUNS = intEnv("BENCH_RUNS", 3, 1);
 const WARMUP = intEnv("BENCH_WARMUP", 1, 0);
 const ENGINES = listEnv("BENCH_ENGINES", ["wasm", "js", "v86", "v86-nojit", "qemu"]);
 for (const e of ENGINES) {
   if (!["wasm", "js", "v86", "v86-nojit", "qemu"].includes(e)) { console.error(`bench: unknown engine "${e}" in BENCH_ENGINES`); process.exit(2); }
 }
-const MAX_INSTRUCTIONS = 20e9; // a kernel that runs this long is broken
 
 function intEnv(name, dflt, min) {
   const v = process.env[name];
@@ -53,7 +54,6 @@ function listEnv(name, dflt) {
 const progress = (s) => process.stderr.write(s);
 /** Which clock the medians and ratios use: wall time (default) or this process's CPU time. */
 const CLOCK = process.env.BENCH_CLOCK === "cpu" ? "cpu" : "wall";
-function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
 
 const only = listEnv("BENCH_KERNELS", null);
 const kernels = only ? KERNELS.filter((k) => only.includes(k.name)) : KERNELS;
@@ -68,76 +68,6 @@ const LINUX_TIMEOUT = intEnv("BENCH_LINUX_TIMEOUT", 1800, 1);
 const kernelEngines = ENGINES.filter((e) => e !== "qemu");
 
 // ---- one run on a Symbiont engine ---------------------------------------------------------
-
-/**
- * Boot the kernel on a fresh Pc and run it to its isa-debug-exit. The work
- * window is from the newline of "BEGIN name" to the "R" of "RESULT": wall
- * time and retired instructions at both points are read in the serial
- * callback (during the OUT's exit, when the retired count is exact).
- */
-// One engine instance per kind for the whole benchmark, reset between runs:
-// a second instance of the JS engine in the same process runs much slower
-// (its functions are fresh closures of the same code, so V8's call-site
-// feedback turns polymorphic), and a VM is one long-lived instance anyway.
-const engines = new Map();
-/** Engine variants measured besides the two engines: the Wasm engine replaying blocks without compiling them. */
-const VARIANTS = { "wasm-replay": ["wasm", { compileBlocks: false }] };
-async function freshEngine(kind) {
-  let engine = engines.get(kind);
-  if (!engine) {
-    const [engineKind, options] = VARIANTS[kind] ?? [kind, {}];
-    engine = await createEngine(engineKind, RAM, options);
-    engines.set(kind, engine);
-    return engine;
-  }
-  new Uint8Array(engine.buffer, engine.core.ramBase(), RAM).fill(0);
-  engine.core.reset(RAM);
-  return engine;
-}
-
-async function runOurs(kind, image, path, tcache = true) {
-  const engine = await freshEngine(kind);
-  let line = "";
-  let result = null;
-  let begin = null;
-  let end = null;
-  let pc = null;
-  const mark = () => ({ t: performance.now(), cpu: cpuMs(), n: pc.vm.core.getRetired() });
-  pc = new Pc({
-    engine, ramBytes: RAM,
-    onSerial: (b) => {
-      if (b === 10) {
-        if (line.startsWith("BEGIN ")) begin = mark();
-        else if (line.startsWith("RESULT ")) result = line;
-        line = "";
-        return;
-      }
-      if (line === "" && b === 0x52 && begin && !end) end = mark();
-      line += String.fromCharCode(b);
-    },
-  });
-  pc.loadKernel(image, { path });
-  pc.vm.setTranslationCache(tcache);
-  const t0 = performance.now();
-  const stop = pc.vm.run(MAX_INSTRUCTIONS);
-  const t1 = performance.now();
-  if (stop.kind !== "debug-exit" || stop.status !== 1) { // isa-debug-exit: (0 << 1) | 1 {
-    throw new Error(`${path} on ${kind}: stopped with ${JSON.stringify(stop)}, serial line so far ${JSON.stringify(line)}`);
-  }
-  if (!begin || !end || !result) throw new Error(`${path} on ${kind}: no BEGIN/RESULT lines`);
-  const stats = pc.vm.stats();
-  return {
-    windowMs: end.t - begin.t,
-    windowCpuMs: end.cpu - begin.cpu,
-    windowInstructions: end.n - begin.n,
-    totalMs: t1 - t0,
-    totalInstructions: stats.instructions,
-    exits: Object.values(stats.exits).reduce((a, b) => a + b, 0),
-    tlbMisses: stats.tlbMisses,
-    tlbLookups: stats.tlbLookups,
-    result,
-  };
-}
 
 // ---- v86, in a child process -------------------------------------------------------------------
 
@@ -201,7 +131,7 @@ for (const k of kernels) {
     for (let i = 0; i < WARMUP + RUNS; i++) {
       const warm = i < WARMUP;
       progress(`  ${k.name.padEnd(9)} ${kind.padEnd(9)} ${warm ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
-      const r = await runOurs(kind, image, path);
+      const r = await runKernel(kind, image, path, { setup: k.setup });
       const ok = r.result === expected;
       if (!ok) { failures++; row.error = `${kind}: got "${r.result}", expected "${expected}"`; }
       if (instructions !== null && r.windowInstructions !== instructions) {
@@ -232,7 +162,7 @@ for (const k of kernels) {
       const cpu = v.runs.map((r) => r.windowCpuMs);
       if (instructions === null) {
         // No Symbiont engine ran: count this kernel's instructions once on the Wasm engine.
-        instructions = (await runOurs("wasm", image, path)).windowInstructions;
+        instructions = (await runKernel("wasm", image, path, { setup: k.setup })).windowInstructions;
       }
       const sum = summarize(CLOCK === "cpu" ? cpu : wall, instructions, k.units);
       row.engines[kind] = { ...sum, wallMs: wall, cpuMs: cpu, startupMs: median(v.runs.map((r) => r.startupMs)) };
@@ -279,7 +209,7 @@ async function medianVariant(row, k, image, path, kind, label, tcache, what) {
   const times = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     progress(`  ${k.name.padEnd(9)} ${label} ${i < WARMUP ? "warm-up " : `run ${i - WARMUP + 1}/${RUNS}`} … `);
-    const r = await runOurs(kind, image, path, tcache);
+    const r = await runKernel(kind, image, path, { tcache });
     if (r.result !== `RESULT ${k.name} ${k.expected()}`) { failures++; row.error = `${what}: got "${r.result}"`; }
     const ms = CLOCK === "cpu" ? r.windowCpuMs : r.windowMs;
     progress(`${(ms / 1000).toFixed(3)} s\n`);
@@ -344,6 +274,19 @@ if (DISK) {
   if (disk.skipped) progress(`bench: ${disk.skipped}\n`);
 }
 
+// ---- paging modes: direct, nested, shadow -----------------------------------------------------------
+
+const PAGING = process.env.BENCH_PAGING === "0" ? false : process.env.BENCH_PAGING === "1" ? true : !only;
+let paging = null;
+if (PAGING) {
+  paging = await pagingBench({
+    engines: kernelEngines.filter((e) => e === "wasm" || e === "js"),
+    linuxEngines: process.env.BENCH_PAGING_LINUX === "0" ? [] : listEnv("BENCH_PAGING_LINUX_ENGINES", ["wasm", "js"]).filter((e) => ENGINES.includes(e)),
+    runs: intEnv("BENCH_PAGING_RUNS", RUNS, 1), warmup: WARMUP, clock: CLOCK, timeoutS: LINUX_TIMEOUT, progress,
+  });
+  failures += paging.failures;
+}
+
 // ---- machine info ---------------------------------------------------------------------------------
 
 function git(args) {
@@ -379,6 +322,7 @@ const report = {
   compilerEffect,
   linux,
   disk,
+  paging,
   failures,
 };
 
@@ -460,6 +404,7 @@ if (v86Note) lines.push(v86Note);
 for (const r of results) if (r.error) lines.push(`FAIL ${r.kernel}: ${r.error}`);
 if (linux) lines.push(...linuxLines(linux));
 if (disk) lines.push(...diskLines(disk));
+if (paging) lines.push(...pagingLines(paging, CLOCK));
 lines.push("");
 lines.push(`results: benchmarks/results/latest.json, latest.svg`);
 console.log(lines.join("\n"));

@@ -56,7 +56,7 @@ describe("CLI", () => {
     const none = run("demo", "--stats", "--no-compile");
     expect(eager.status).toBe(1);
     expect(eager.stdout).toBe(none.stdout);
-    expect(Number(/\[stats\] compiler\s+blocks (\d+)/.exec(eager.stderr)?.[1])).toBeGreaterThan(0);
+    expect(Number(/\[stats\] compiler\s+(\d+) regions/.exec(eager.stderr)?.[1])).toBeGreaterThan(0);
     expect(none.stderr).toMatch(/\[stats\] compiler\s+off/);
   });
   it("rejects a compile threshold below 1", () => {

@@ -4,18 +4,18 @@ import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import type { StopReason } from "../src/vmm/vm.js";
-import type { PagingModeName } from "../src/vmm/paging/index.js";
+import type { PagingModeName, PagingStrategy } from "../src/vmm/paging/index.js";
 import type { GuestMemory } from "../src/vmm/memory.js";
 
 export const ENGINES: EngineKind[] = ["wasm", "js"];
 
-export interface KernelRun { serial: string; stop: StopReason; pc: Pc; compiledBlocks: number; compileError?: string }
+export interface KernelRun { serial: string; stop: StopReason; pc: Pc; compiledRegions: number; compileError?: string }
 
 /** Run a Multiboot kernel until it stops (debug-exit, halt, fault) or the instruction cap. */
 /** Block compiler settings that compile every block replayed once, at every exit: the compiled path runs almost everything. */
 export const COMPILE_EAGERLY = { compileThreshold: 1, compileBatch: 1 } as const;
 
-export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; compileEagerly?: boolean; paging?: PagingModeName } = {}): Promise<KernelRun> {
+export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; compileEagerly?: boolean; paging?: PagingModeName | PagingStrategy } = {}): Promise<KernelRun> {
   const ramBytes = (opts.memMiB ?? 32) * 1024 * 1024;
   const e = await createEngine(engine, ramBytes, opts.compileEagerly ? COMPILE_EAGERLY : {});
   const bytes: number[] = [];
@@ -23,7 +23,7 @@ export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { m
   if (opts.tcache === false) pc.vm.setTranslationCache(false);
   pc.loadKernel(image, { path: opts.path ?? "kernel", append: opts.append ?? "" });
   const stop = pc.vm.run(opts.maxInstructions ?? 2_000_000_000);
-  return { serial: Buffer.from(bytes).toString("latin1"), stop, pc, compiledBlocks: e.compiler?.blocks ?? 0, compileError: e.compiler?.error };
+  return { serial: Buffer.from(bytes).toString("latin1"), stop, pc, compiledRegions: e.compiler?.regions ?? 0, compileError: e.compiler?.error };
 }
 
 export function readBytes(path: string): Uint8Array {

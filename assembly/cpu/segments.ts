@@ -98,11 +98,12 @@ export function setSegCache(seg: i32, sel: i32, base: i32, limit: i32, attr: i32
 
 /** Recompute the segment's bits in flatSegs (state.ts) from its descriptor cache. */
 function noteFlat(seg: i32): void {
-  const flat = segBase(seg) == 0 && segLo(seg) == 0 && segHi(seg) == -1;
+  const whole = segLo(seg) == 0 && segHi(seg) == -1; // (no offset can be out of its limit)
   const a = segAttr(seg);
-  let f = flatSegs & ~((1 << seg) | (1 << (8 + seg)));
-  if (flat && (a & ATTR_NOREAD) == 0) f |= 1 << seg;
-  if (flat && (a & ATTR_NOWRITE) == 0) f |= 1 << (8 + seg);
+  let f = flatSegs & ~((1 << seg) | (1 << (8 + seg)) | (1 << (16 + seg)));
+  if (whole && (a & ATTR_NOREAD) == 0) f |= 1 << seg;
+  if (whole && (a & ATTR_NOWRITE) == 0) f |= 1 << (8 + seg);
+  if (segBase(seg) == 0) f |= 1 << (16 + seg);
   setFlatSegs(f);
 }
 

@@ -1,23 +1,22 @@
-// The block compiler's emission helpers: instructions and constants,
-// registers (core memory at REGS), effective addresses, early returns,
-// inline memory access through the TLB, and inline ALU operations with the
-// conditions that follow them.
+// The region compiler's emission helpers: instructions and constants,
+// structured control flow with its nesting depth (so that branches to a
+// block function's exit get their label index), guest registers cached in
+// locals, and the ways out of a block function.
+//
+// Guest registers live in core memory (REGS). A block function loads the
+// registers it reads into locals when it starts, works on the locals, and
+// stores the ones it wrote wherever control leaves it (an exit, a call out
+// that reads them, a tail call to the next block). Each block is emitted
+// twice: a dry run (writer.ts) learns which registers the block reads and
+// writes, then the real run emits the loads first.
 import * as W from "./writer";
-import { ld32a } from "../portable";
-import { REGS, TLB } from "../layout";
-import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE } from "../mmu/tlb";
-import { REC_POS, REC_MODRM, REC_DISP } from "../cpu/fetch";
-import { ALU_ADD, ALU_OR, ALU_AND, ALU_SUB, ALU_CMP } from "../cpu/ops/arith";
-import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "../state";
+import { REGS } from "../layout";
 import {
-  BLOCKTYPE_VOID, F_ALU, F_READ, F_TESTCC, F_WRITE, G_ABORTED, G_EIP, G_EXIT_REASON, G_FLAGS_LAZY,
-  G_FLAGS_RAW, G_FLAT_SEGS, G_INSTR_EIP, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT, G_LAST_SIZE,
-  G_LAST_SUB, G_MMIO_READS, G_SMC_HIT, G_TLB_LOOKUPS, G_USER_MASK, I32, L_A, L_B, L_ENTRY, L_OFF, L_R, L_START,
-  L_VAL, NO_REG, OP_CALL, OP_ELSE, OP_END, OP_F64_ADD, OP_F64_CONST, OP_GLOBAL_GET, OP_GLOBAL_SET,
-  OP_I32_ADD, OP_I32_AND, OP_I32_CONST, OP_I32_EQ, OP_I32_EQZ, OP_I32_LE_S, OP_I32_LE_U, OP_I32_LOAD,
-  OP_I32_LOAD16_U, OP_I32_LOAD8_U, OP_I32_LT_S, OP_I32_LT_U, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U,
-  OP_I32_STORE, OP_I32_STORE16, OP_I32_STORE8, OP_I32_SUB, OP_I32_XOR, OP_IF, OP_LOCAL_GET,
-  OP_LOCAL_SET, OP_LOCAL_TEE, OP_RETURN,
+  BLOCKTYPE_VOID, G_ABORTED, G_BASE, G_EIP, G_EXIT_REASON, G_SMC_HIT, G_FLAGS_LAZY, G_FLAGS_RAW, G_INSTR_EIP, G_LAST_OP1,
+  G_LAST_OP2, G_LAST_RESULT, G_LAST_SIZE, G_LAST_SUB, G_MMIO_READS, L_FA, L_FB, L_FLAZY, L_FRAW, L_FRES, L_FSIZE,
+  L_FSUB, L_REG, L_XREL, L_XUN, NO_REG, OP_BLOCK, OP_BR, OP_CALL, OP_ELSE, OP_END, OP_GLOBAL_GET, OP_GLOBAL_SET, OP_I32_ADD,
+  OP_I32_AND, OP_I32_CONST, OP_I32_LOAD, OP_I32_OR, OP_I32_STORE, OP_IF, OP_LOCAL_GET, OP_LOCAL_SET, OP_LOCAL_TEE,
+  OP_LOOP, P_R,
 } from "./abi";
 
 export function op(o: i32): void { W.byte(o); }
@@ -25,192 +24,194 @@ export function konst(v: i32): void { W.byte(OP_I32_CONST); W.i32leb(v); }
 export function call(f: i32): void { W.byte(OP_CALL); W.u32leb(f); }
 export function localGet(l: i32): void { W.byte(OP_LOCAL_GET); W.u32leb(l); }
 export function localSet(l: i32): void { W.byte(OP_LOCAL_SET); W.u32leb(l); }
-export function memOp(o: i32, align: i32, offset: i32): void { W.byte(o); W.u32leb(align); W.u32leb(offset); }
-
-export function setEipTo(rel: i32): void {
-  localGet(L_START); konst(rel); op(OP_I32_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_EIP);
-}
-/** instrEip and EIP of an instruction that may fault, exit or read EIP; as state.ts setInstrEip, no MMIO reads answered yet. */
-export function setEips(rec: i32): void {
-  const pos = ld32a(rec + REC_POS);
-  const ieip = pos & 0xffff;
-  localGet(L_START); konst(ieip); op(OP_I32_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_INSTR_EIP);
-  konst(0); W.byte(OP_GLOBAL_SET); W.u32leb(G_MMIO_READS);
-  setEipTo(ieip + (pos >>> 16));
-}
-/** Offset of the byte after the instruction, relative to the block's entry EIP. */
-export function nextOf(rec: i32): i32 { const pos = ld32a(rec + REC_POS); return (pos & 0xffff) + (pos >>> 16); }
-
-// Registers live in core memory at REGS (state.ts); 8-bit registers 4-7 are the high bytes of 0-3.
-export function getReg32(r: i32): void { if (r == NO_REG) { konst(0); return; } konst(0); memOp(OP_I32_LOAD, 2, REGS + (r << 2)); }
-export function getReg16(r: i32): void { konst(0); memOp(OP_I32_LOAD16_U, 1, REGS + (r << 2)); }
-export function getReg8(r: i32): void { konst(0); memOp(OP_I32_LOAD8_U, 0, REGS + ((r & 3) << 2) + (r >> 2)); }
-/** Push the address operand of a register store; the value follows, then storeReg*. */
-export function regAddr(): void { konst(0); }
-export function storeReg32(r: i32): void { memOp(OP_I32_STORE, 2, REGS + (r << 2)); }
-export function storeReg16(r: i32): void { memOp(OP_I32_STORE16, 1, REGS + (r << 2)); }
-export function storeReg8(r: i32): void { memOp(OP_I32_STORE8, 0, REGS + ((r & 3) << 2) + (r >> 2)); }
-
-/** disp + base + (index << scale), with the registers at run time (fastforms.ts eaOffset). */
-export function emitEa(rec: i32): void {
-  const w = ld32a(rec + REC_MODRM);
-  const base = (w >> 8) & 15, index = (w >> 12) & 15, scale = (w >> 16) & 3;
-  konst(ld32a(rec + REC_DISP));
-  if (base != NO_REG) { getReg32(base); op(OP_I32_ADD); }
-  if (index != NO_REG) {
-    getReg32(index);
-    if (scale != 0) { konst(scale); op(OP_I32_SHL); }
-    op(OP_I32_ADD);
-  }
-}
-export function eaSeg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 18) & 7; }
-
-export function returnIf(n: i32): void {
-  W.byte(OP_IF); W.byte(BLOCKTYPE_VOID); konst(n); op(OP_RETURN); op(OP_END);
-}
-export function returnIfAborted(n: i32): void { W.byte(OP_GLOBAL_GET); W.u32leb(G_ABORTED); returnIf(n); }
-export function returnIfExit(n: i32): void {
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_EXIT_REASON); W.byte(OP_GLOBAL_GET); W.u32leb(G_SMC_HIT); op(OP_I32_OR);
-  returnIf(n);
-}
-// Memory operands. A flat segment (state.ts flatSegs) whose page the TLB
-// already allows for this access (cpu/access.ts readLin/writeLin: RAM, the
-// CPL permitted; for writes also dirty and without cached code) is accessed
-// inline; anything else calls readV/writeV, which check, walk, fault or exit.
-
-/** L_ENTRY = the TLB entry of linear L_OFF if segment seg is flat for this access, else 0; leaves "fast path allowed". */
-export function emitFastCheck(seg: i32, size: i32, write: bool): void {
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_FLAT_SEGS); konst(write ? 1 << (8 + seg) : 1 << seg); op(OP_I32_AND);
-  W.byte(OP_IF); W.byte(I32);
-  localGet(L_OFF); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
-  W.byte(OP_ELSE); konst(0); op(OP_END);
-  W.byte(OP_LOCAL_TEE); W.u32leb(L_ENTRY);
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_USER_MASK);
-  konst(TLB_VALID | TLB_SLOW | (write ? TLB_READONLY | TLB_HAS_CODE : 0)); op(OP_I32_OR); op(OP_I32_AND);
-  konst(TLB_VALID); op(OP_I32_EQ);
-  localGet(L_OFF); konst(0xfff); op(OP_I32_AND); konst(0x1000 - size); op(OP_I32_LE_U);
-  op(OP_I32_AND);
-}
-/** Host address of L_OFF through L_ENTRY (fast path only). */
-export function emitHostAddress(): void {
-  localGet(L_ENTRY); konst(-4096); op(OP_I32_AND); localGet(L_OFF); op(OP_I32_XOR);
-}
-export function countTlbLookup(): void {
-  W.byte(OP_GLOBAL_GET); W.u32leb(G_TLB_LOOKUPS); W.byte(OP_F64_CONST);
-  for (let i = 0; i < 6; i++) W.byte(0); W.byte(0xf0); W.byte(0x3f); // 1.0
-  op(OP_F64_ADD); W.byte(OP_GLOBAL_SET); W.u32leb(G_TLB_LOOKUPS);
-}
-/** L_VAL = readV(seg, L_OFF, size); return i on a fault. */
-export function emitReadAt(seg: i32, size: i32, i: i32): void {
-  emitFastCheck(seg, size, false);
-  W.byte(OP_IF); W.byte(BLOCKTYPE_VOID);
-  countTlbLookup();
-  emitHostAddress();
-  if (size == 4) memOp(OP_I32_LOAD, 0, 0); else if (size == 2) memOp(OP_I32_LOAD16_U, 0, 0); else memOp(OP_I32_LOAD8_U, 0, 0);
-  localSet(L_VAL);
-  W.byte(OP_ELSE);
-  konst(seg); localGet(L_OFF); konst(size); call(F_READ); localSet(L_VAL);
-  returnIfAborted(i);
-  op(OP_END);
-}
-export function emitRead(rec: i32, size: i32, i: i32): void {
-  emitEa(rec); localSet(L_OFF);
-  emitReadAt(eaSeg(rec), size, i);
-}
-/** writeV(seg, L_OFF, size, L_VAL); return i on a fault, i + 1 on an exit or a write into cached code. */
-export function emitWriteAt(seg: i32, size: i32, i: i32): void {
-  emitFastCheck(seg, size, true);
-  W.byte(OP_IF); W.byte(BLOCKTYPE_VOID);
-  countTlbLookup();
-  emitHostAddress(); localGet(L_VAL);
-  if (size == 4) memOp(OP_I32_STORE, 0, 0); else if (size == 2) memOp(OP_I32_STORE16, 0, 0); else memOp(OP_I32_STORE8, 0, 0);
-  W.byte(OP_ELSE);
-  konst(seg); localGet(L_OFF); konst(size); localGet(L_VAL); call(F_WRITE);
-  returnIfAborted(i); returnIfExit(i + 1);
-  op(OP_END);
-}
-export function sext8(v: i32): i32 { return (v << 24) >> 24; }
-
-// ---- ALU operations and conditions -------------------------------------------------------------
-// ADD, SUB, CMP, AND, OR, XOR (and TEST) with 32-bit operands run inline and
-// record the lazy flags exactly as alu() does (cpu/flags.ts lazyArith,
-// lazyLogic); ADC, SBB and other sizes call alu(). The operands and result
-// stay in locals, so a conditional jump, SETcc or CMOVcc right after reads
-// its condition from them instead of from the flags (when the condition is
-// one of those the operation decides simply; PF and the like call testCC).
-
-export const FS_NONE: i32 = 0, FS_SUB: i32 = 1, FS_ADD: i32 = 2, FS_LOGIC: i32 = 3;
-/** What L_A, L_B, L_R hold for the condition of the next instruction. */
-export let flagSource: i32 = FS_NONE;
-export function setFlagSource(v: i32): void { flagSource = v; }
-
-export function aluInline(aop: i32, size: i32): bool { return size == 4 && aop != 2 && aop != 3; } // not ADC, SBB
-/** Before the operands of alu(aop, size, a, b): the helper's leading arguments. */
-export function aluPrefix(aop: i32, size: i32): void { if (!aluInline(aop, size)) { konst(aop); konst(size); } }
-export function globalSet(g: i32): void { W.byte(OP_GLOBAL_SET); W.u32leb(g); }
+export function localTee(l: i32): void { W.byte(OP_LOCAL_TEE); W.u32leb(l); }
 export function globalGet(g: i32): void { W.byte(OP_GLOBAL_GET); W.u32leb(g); }
-/** Stack [a, b] → [result] (for CMP: a - b, to be dropped); sets flagSource. */
-export function aluOp(aop: i32, size: i32): void {
-  if (!aluInline(aop, size)) { call(F_ALU); setFlagSource(FS_NONE); return; }
-  localSet(L_B); localSet(L_A);
-  localGet(L_A); localGet(L_B);
-  if (aop == ALU_ADD) op(OP_I32_ADD);
-  else if (aop == ALU_SUB || aop == ALU_CMP) op(OP_I32_SUB);
-  else if (aop == ALU_AND) op(OP_I32_AND);
-  else if (aop == ALU_OR) op(OP_I32_OR);
-  else op(OP_I32_XOR);
-  localSet(L_R);
-  if (aop == ALU_ADD || aop == ALU_SUB || aop == ALU_CMP) {
-    localGet(L_A); globalSet(G_LAST_OP1);
-    localGet(L_B); globalSet(G_LAST_OP2);
-    localGet(L_R); globalSet(G_LAST_RESULT);
-    konst(4); globalSet(G_LAST_SIZE);
-    konst(aop == ALU_ADD ? 0 : 1); globalSet(G_LAST_SUB);
-    konst(ARITH_FLAGS); globalSet(G_FLAGS_LAZY);
-    flagSource = aop == ALU_ADD ? FS_ADD : FS_SUB;
-  } else {
-    localGet(L_R); globalSet(G_LAST_RESULT);
-    konst(4); globalSet(G_LAST_SIZE);
-    globalGet(G_FLAGS_RAW); konst(~(CF | OF | AF)); op(OP_I32_AND); globalSet(G_FLAGS_RAW);
-    konst(SF | ZF | PF); globalSet(G_FLAGS_LAZY);
-    setFlagSource(FS_LOGIC);
+export function globalSet(g: i32): void { W.byte(OP_GLOBAL_SET); W.u32leb(g); }
+export function memOp(o: i32, align: i32, offset: i32): void { W.byte(o); W.u32leb(align); W.u32leb(offset); }
+/** local l = local l + v */
+export function localAdd(l: i32, v: i32): void { if (v == 0) return; localGet(l); konst(v); op(OP_I32_ADD); localSet(l); }
+
+// ---- structured control flow ------------------------------------------------------------
+// `depth` counts the open blocks, loops and ifs; a label is named by the depth
+// just inside it, and a branch from depth d to the label at level l is
+// `br (d - l)`. `conditional` counts the open if/else arms: what happens
+// inside one may not happen at run time.
+
+export let depth: i32 = 0;
+let conditional: i32 = 0;
+/** Per open construct: 1 if it is an if (its arms are conditional). */
+const isIf = new StaticArray<u8>(256);
+export function resetDepth(): void { depth = 0; conditional = 0; }
+function open(kind: i32, type: i32, anIf: bool): void {
+  W.byte(kind); W.byte(type);
+  unchecked(isIf[depth & 255] = anIf ? 1 : 0);
+  depth++;
+  if (anIf) conditional++;
+}
+export function blockOpen(type: i32): i32 { open(OP_BLOCK, type, false); return depth; }
+export function loopOpen(): i32 { open(OP_LOOP, BLOCKTYPE_VOID, false); return depth; }
+export function ifOpen(type: i32): void { open(OP_IF, type, true); }
+export function ifVoid(): void { ifOpen(BLOCKTYPE_VOID); }
+export function elseOp(): void { W.byte(OP_ELSE); }
+export function end(): void {
+  W.byte(OP_END);
+  depth--;
+  if (unchecked(isIf[depth & 255]) != 0) conditional--;
+}
+export function br(level: i32): void { W.byte(OP_BR); W.u32leb(depth - level); }
+
+// ---- guest registers -------------------------------------------------------------------------
+// readSet: registers the block reads (loaded into locals when it starts);
+// writeSet: registers it writes; dirty: registers written so far in emission
+// order (stored to memory on every way out after that point). A register
+// written only on some paths is also loaded, so its local is always current.
+
+export let readSet: i32 = 0;
+export let writeSet: i32 = 0;
+let dirty: i32 = 0;
+export function beginRegisters(reads: i32, writes: i32, dirtyAtStart: i32): void { readSet = reads; writeSet = writes; dirty = dirtyAtStart; }
+function noteRead(r: i32): void { readSet |= 1 << r; }
+function noteWrite(r: i32): void { writeSet |= 1 << r; dirty |= 1 << r; if (conditional > 0) readSet |= 1 << r; }
+
+export function getReg32(r: i32): void { if (r == NO_REG) { konst(0); return; } noteRead(r); localGet(L_REG + r); }
+export function getReg16(r: i32): void { noteRead(r); localGet(L_REG + r); konst(0xffff); op(OP_I32_AND); }
+export function getReg8(r: i32): void {
+  noteRead(r & 3);
+  localGet(L_REG + (r & 3));
+  if (r >= 4) { konst(8); op(0x76 /* i32.shr_u */); }
+  konst(0xff); op(OP_I32_AND);
+}
+/** Register of size 1, 2 or 4, zero-extended. */
+export function getReg(size: i32, r: i32): void { if (size == 4) getReg32(r); else if (size == 2) getReg16(r); else getReg8(r); }
+/** Stack: [value] -> (); sets the register's size-wide part (the rest kept, as the core's setReg). */
+export function setReg(size: i32, r: i32): void {
+  if (size == 4) { noteWrite(r); localSet(L_REG + r); return; }
+  if (size == 2) {
+    noteRead(r); noteWrite(r);
+    konst(0xffff); op(OP_I32_AND);
+    localGet(L_REG + r); konst(~0xffff); op(OP_I32_AND); op(OP_I32_OR); localSet(L_REG + r);
+    return;
   }
-  localGet(L_R);
+  const l = L_REG + (r & 3);
+  noteRead(r & 3); noteWrite(r & 3);
+  konst(0xff); op(OP_I32_AND);
+  if (r >= 4) { konst(8); op(0x74 /* i32.shl */); }
+  localGet(l); konst(r >= 4 ? ~0xff00 : ~0xff); op(OP_I32_AND); op(OP_I32_OR); localSet(l);
+}
+export function setReg32(r: i32): void { setReg(4, r); }
+
+/** At the block's start: load the registers it reads. */
+export function loadRegisters(): void {
+  for (let r = 0; r < 8; r++) if ((readSet & (1 << r)) != 0) reloadReg(r);
+}
+/** Store the registers written so far (before a way out, or a call out that reads the register file). */
+export function storeDirty(): void {
+  for (let r = 0; r < 8; r++) if ((dirty & (1 << r)) != 0) storeReg(r);
+}
+/** After a call out that may have changed any register: read the cached ones again (their memory is current). */
+export function reloadCached(): void {
+  const cached = readSet | writeSet;
+  for (let r = 0; r < 8; r++) if ((cached & (1 << r)) != 0) reloadReg(r);
+  if (conditional == 0) dirty = 0;
+}
+export function storeReg(r: i32): void { konst(0); localGet(L_REG + r); memOp(OP_I32_STORE, 2, REGS + (r << 2)); }
+export function reloadReg(r: i32): void { konst(0); memOp(OP_I32_LOAD, 2, REGS + (r << 2)); localSet(L_REG + r); }
+
+// ---- flags -------------------------------------------------------------------------------------
+
+/** The lazy-flags locals to the globals cpu/flags.ts reads (before a call out that reads flags, and at exits). */
+export function spillFlags(): void {
+  localGet(L_FRAW); globalSet(G_FLAGS_RAW);
+  localGet(L_FLAZY); globalSet(G_FLAGS_LAZY);
+  localGet(L_FA); globalSet(G_LAST_OP1);
+  localGet(L_FB); globalSet(G_LAST_OP2);
+  localGet(L_FRES); globalSet(G_LAST_RESULT);
+  localGet(L_FSIZE); globalSet(G_LAST_SIZE);
+  localGet(L_FSUB); globalSet(G_LAST_SUB);
+}
+export function reloadFlags(): void {
+  globalGet(G_FLAGS_RAW); localSet(L_FRAW);
+  globalGet(G_FLAGS_LAZY); localSet(L_FLAZY);
+  globalGet(G_LAST_OP1); localSet(L_FA);
+  globalGet(G_LAST_OP2); localSet(L_FB);
+  globalGet(G_LAST_RESULT); localSet(L_FRES);
+  globalGet(G_LAST_SIZE); localSet(L_FSIZE);
+  globalGet(G_LAST_SUB); localSet(L_FSUB);
 }
 
-/** Push condition cc (0-15) as 0/1: from the last inline ALU operation's locals when possible, else testCC. */
-export function condition(cc: i32, source: i32): void {
-  const base = cc & 14, negate = (cc & 1) != 0;
-  let done = true;
-  if (source == FS_SUB) {
-    switch (base) {
-      case 0: localGet(L_A); localGet(L_B); op(OP_I32_XOR); localGet(L_A); localGet(L_R); op(OP_I32_XOR); op(OP_I32_AND); konst(0); op(OP_I32_LT_S); break;
-      case 2: localGet(L_A); localGet(L_B); op(OP_I32_LT_U); break;
-      case 4: localGet(L_R); op(OP_I32_EQZ); break;
-      case 6: localGet(L_A); localGet(L_B); op(OP_I32_LE_U); break;
-      case 8: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
-      case 12: localGet(L_A); localGet(L_B); op(OP_I32_LT_S); break;
-      case 14: localGet(L_A); localGet(L_B); op(OP_I32_LE_S); break;
-      default: done = false;
-    }
-  } else if (source == FS_ADD) {
-    switch (base) {
-      case 0: localGet(L_A); localGet(L_R); op(OP_I32_XOR); localGet(L_B); localGet(L_R); op(OP_I32_XOR); op(OP_I32_AND); konst(0); op(OP_I32_LT_S); break;
-      case 2: localGet(L_R); localGet(L_A); op(OP_I32_LT_U); break;
-      case 4: localGet(L_R); op(OP_I32_EQZ); break;
-      case 8: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
-      default: done = false;
-    }
-  } else if (source == FS_LOGIC) {
-    // CF = OF = 0: O and B are false, BE is ZF, L is SF, LE is ZF or SF.
-    switch (base) {
-      case 0: case 2: konst(0); break;
-      case 4: case 6: localGet(L_R); op(OP_I32_EQZ); break;
-      case 8: case 12: localGet(L_R); konst(0); op(OP_I32_LT_S); break;
-      case 14: localGet(L_R); konst(0); op(OP_I32_LE_S); break;
-      default: done = false;
-    }
-  } else done = false;
-  if (!done) { konst(cc); call(F_TESTCC); return; }
-  if (negate) op(OP_I32_EQZ);
+// ---- EIP --------------------------------------------------------------------------------
+// Instruction addresses are offsets in the region: EIP = base + the host
+// address's distance from the region's first page; the region's entry
+// function keeps base in the module's global G_BASE.
+
+export function pushBase(): void { globalGet(G_BASE); }
+/** The module offset (host address - the region's first page) of the page being emitted. */
+export let pageMoff: i32 = 0;
+export function setPageMoff(v: i32): void { pageMoff = v; }
+/** Push EIP of page offset rel (of the current block's page). */
+export function pushEip(rel: i32): void { pushBase(); if (pageMoff + rel != 0) { konst(pageMoff + rel); op(OP_I32_ADD); } }
+export function setEip(rel: i32): void { pushEip(rel); globalSet(G_EIP); }
+/** Before a call out that may fault or exit: the instruction's EIP, as state.ts setInstrEip (no MMIO reads answered yet). */
+export function setInstrEip(rel: i32): void {
+  pushEip(rel); globalSet(G_INSTR_EIP);
+  konst(0); globalSet(G_MMIO_READS);
 }
+
+// ---- the instruction being emitted -------------------------------------------------------------
+// Its offset in the page, the offset of the next one, and how many
+// instructions of the block remain after it (a way out adds them back to
+// the budget left, which the block's start had reduced by all of them).
+
+export let insRel: i32 = 0;
+export let insNext: i32 = 0;
+/** Instructions of the block from this one to its end. */
+let insLeft: i32 = 0;
+export function beginInstruction(rel: i32, next: i32, left: i32): void { insRel = rel; insNext = next; insLeft = left; }
+
+// ---- ways out ----------------------------------------------------------------------------------
+// Every way out of a block function that returns to the translation cache
+// names the instructions not retired (L_XUN) and, unless a helper has set
+// EIP already, where to continue (L_XREL), and branches to the function's
+// shared exit (region.ts emitBody): it sets EIP, stores the registers the
+// block writes (their locals are loaded at its start, so they are current
+// on every path), gives the budget back, writes the flags back and returns
+// the budget left. One exit per function keeps the module small, and V8's
+// compile time with it.
+
+/** Leave with EIP as the globals have it. */
+export const EXIT_LEVEL: i32 = 1;
+/** Leave with EIP = base + L_XREL. */
+export const EXIT_AT_LEVEL: i32 = 2;
+
+/** Leave with `unretired` instructions of the block not done, EIP as the globals have it. */
+export function leave(unretired: i32): void { konst(unretired); localSet(L_XUN); br(EXIT_LEVEL); }
+/** Leave with EIP = base + rel. */
+export function leaveAt(rel: i32, unretired: i32): void {
+  konst(pageMoff + rel); localSet(L_XREL);
+  konst(unretired); localSet(L_XUN);
+  br(EXIT_AT_LEVEL);
+}
+/** The shared exit's code, after the EXIT_AT_LEVEL block: EIP = base + L_XREL. */
+export function exitAtCode(): void { pushBase(); localGet(L_XREL); op(OP_I32_ADD); globalSet(G_EIP); }
+/** The shared exit's code, after the EXIT_LEVEL block: registers and budget back (the caller writes the flags back). */
+export function exitCode(): void {
+  for (let r = 0; r < 8; r++) if ((writeSet & (1 << r)) != 0) storeReg(r);
+  localGet(P_R); localGet(L_XUN); op(OP_I32_ADD); localSet(P_R);
+}
+/** The instruction faulted (or must restart): leave before it. */
+export function leaveFault(): void { leave(insLeft); }
+/** if (aborted) leave before the instruction. */
+export function leaveIfAborted(): void { globalGet(G_ABORTED); ifVoid(); leaveFault(); end(); }
+/** if (cond on the stack) leave before the instruction. */
+export function leaveFaultIf(): void { ifVoid(); leaveFault(); end(); }
+/** The instruction is done but needs the VMM (an exit) or wrote cached code: leave after it at rel. */
+export function leaveAfterAt(rel: i32): void { leaveAt(rel, insLeft - 1); }
+/** if (exitReason || smcHit) leave after the instruction, EIP as the globals have it. */
+export function leaveIfExitKeepEip(): void {
+  globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP_I32_OR);
+  ifVoid(); leave(insLeft - 1); end();
+}
+/** if (cond on the stack) leave after the instruction, EIP as the globals have it. */
+export function leaveAfterIfKeepEip(): void { ifVoid(); leave(insLeft - 1); end(); }
+/** Instructions of the block after the current one (a transfer after it gives them back to the budget). */
+export function unretiredAfter(): i32 { return insLeft - 1; }

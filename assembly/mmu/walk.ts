@@ -41,6 +41,12 @@ export const SHADOW_GPA: i32 = 0x200;
  * adaptive answer to trace faults, done in the "hardware".
  */
 export const SHADOW_TRACE: i32 = 0x400;
+/**
+ * Shadow leaf (an available bit) that is one 4 KiB piece of a guest large page:
+ * the TLB entry is noted as part of a large page, so that the guest's INVLPG of
+ * any address in that page drops all of it, as the SDM says for large pages.
+ */
+export const SHADOW_SPLIT: i32 = 0x800;
 
 /** Shadow mode: the walk reads the VMM's tables in host frames (set at the start of each translate). */
 let shadow: bool = false;
@@ -109,6 +115,7 @@ export function translate(lin: i32, access: i32): i32 {
       pa = (pte & 0xfffff000) | (wlin & 0xfff);
       if (us == 0) flags |= TLB_NO_USER;
       leafIsGpa = shadow && (pte & SHADOW_GPA) != 0;
+      if (shadow && (pte & SHADOW_SPLIT) != 0) noteLargePage();
     }
     if (!shadow || leafIsGpa) pa &= a20Mask;
   }
@@ -118,15 +125,17 @@ export function translate(lin: i32, access: i32): i32 {
 /** Resolve the walk's result to a host page and cache the translation. */
 function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
   let flags = walkFlags;
-  if (shadow && !leafIsGpa) {
-    // A host-physical frame named by the VMM's own tables.
-    const h = hostAddr(pa & ~0xfff, 0x1000);
-    if (h < 0) { badShadowFrame(lin); return -1; }
-    if (traced) { if (!logTrace(pa & ~0xfff)) return -1; }
+  if (shadow) {
+    if (traced) { if (!logTrace(pa)) return -1; }
     // The guest wrote its page tables since the VMM last looked: it updates the shadow before it is used
     // again — unless the store was this instruction's own (restarting it would store and exit again forever;
     // a translation through an entry the same instruction rewrote may be old or new, as on hardware).
     else if (traceCount > 0 && instrEip != traceEip) { traceExit(); return -1; }
+  }
+  if (shadow && !leafIsGpa) {
+    // A host-physical frame named by the VMM's own tables.
+    const h = hostAddr(pa & ~0xfff, 0x1000);
+    if (h < 0) { badShadowFrame(lin); return -1; }
     pageIsRam(h);
   } else {
     const q = (access & ACC_WRITE) != 0 ? Q_WRITE : (access & ACC_FETCH) != 0 ? Q_FETCH : Q_READ;
@@ -151,12 +160,26 @@ function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
 /** resolve()'s answer for a host frame the shadow tables name directly. */
 function pageIsRam(host: i32): void { setResolved(PHYS_RAM, host); }
 
-/** Log a store into the guest page table at host frame `frame`; false (after an exit) when the log is full. */
-function logTrace(frame: i32): bool {
-  for (let i = 0; i < traceCount; i++) if (ld32a(TRACE_LOG + (i << 2)) == frame) return true;
-  if (traceCount >= TRACE_LOG_MAX) { traceExit(); return false; }
-  st32a(TRACE_LOG + (traceCount++ << 2), frame);
+/**
+ * Log a store at host address `addr` into a guest page table; false (after an
+ * exit) when the log is full. The log holds 16-byte lines, the line of `addr`
+ * and, for a store not aligned on one, the next (in this page: a store that
+ * crosses the page translates its second page on its own), so that any store
+ * of up to 16 bytes is covered without knowing its size here — and the VMM
+ * compares only those entries with its copy, not the whole table.
+ */
+function logTrace(addr: i32): bool {
+  const line = addr & ~15;
+  if (!logLine(line)) return false;
+  if ((addr & 15) != 0 && ((line + 16) & 0xfff) != 0 && !logLine(line + 16)) return false;
   traceEip = instrEip;
+  return true;
+}
+
+function logLine(line: i32): bool {
+  for (let i = 0; i < traceCount; i++) if (ld32a(TRACE_LOG + (i << 2)) == line) return true;
+  if (traceCount >= TRACE_LOG_MAX) { traceExit(); return false; }
+  st32a(TRACE_LOG + (traceCount++ << 2), line);
   return true;
 }
 
@@ -309,6 +332,7 @@ function walkPae(lin: i32, access: i32): i32 {
     pa = (pte & 0xfffff000) | (lin & 0xfff);
     if ((pteHi & 0xf) != 0) { above4G(lin); return -1; }
     leafIsGpa = shadow && (pte & SHADOW_GPA) != 0;
+    if (shadow && (pte & SHADOW_SPLIT) != 0) noteLargePage();
   }
   if (us == 0) flags |= TLB_NO_USER;
   if (nx) flags |= TLB_NO_EXEC;

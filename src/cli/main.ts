@@ -11,6 +11,7 @@ import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole, MonitorConsole } from "../node/console.js";
 import { Monitor } from "../vmm/monitor.js";
 import { Pc } from "../machine/pc.js";
+import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
 import { isBzImage, parseLinuxHeader } from "../boot/linux.js";
@@ -172,6 +173,16 @@ function formatPaging(p: Record<string, number | string>): string {
   return `${p.mode}${counters.length ? ": " + counters.join(" ") : ""}`;
 }
 
+/** "97.1% compiled (41 per region entry), 2.0% replayed, 0.9% interpreted" */
+function instructionShares(s: VmStats): string {
+  const total = s.instructions, t = s.tcache;
+  if (total === 0) return "none";
+  const pct = (n: number) => `${(100 * n / total).toFixed(1)}%`;
+  const interpreted = total - t.compiledInstructions - t.replayedInstructions;
+  const perEntry = t.regionEntries ? ` (${(t.compiledInstructions / t.regionEntries).toFixed(0)} per region entry)` : "";
+  return `${pct(t.compiledInstructions)} compiled${perEntry}, ${pct(t.replayedInstructions)} replayed, ${pct(interpreted)} interpreted`;
+}
+
 function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
   const s = pc.vm.stats();
   const lines = [
@@ -182,7 +193,8 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
     `exits           ${Object.entries(s.exits).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}`,
     `TLB             lookups ${s.tlbLookups} misses ${s.tlbMisses} (hit rate ${s.tlbLookups ? (100 * (1 - s.tlbMisses / s.tlbLookups)).toFixed(2) : "-"}%) flushes ${s.tlbFlushes}`,
     `tcache          ${s.tcache.enabled ? `lookups ${s.tcache.lookups} hits ${s.tcache.hits} (${s.tcache.lookups ? (100 * s.tcache.hits / s.tcache.lookups).toFixed(1) : "0"}%) blocks ${s.tcache.blocksBuilt} invalidations ${s.tcache.invalidations} evictions ${s.tcache.evictions}` : "off"}`,
-    `compiler        ${s.compiler ? `blocks ${s.compiler.blocks} in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
+    `executed        ${instructionShares(s)}`,
+    `compiler        ${s.compiler ? `${s.compiler.regions} regions in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
     `paging          ${formatPaging(s.paging)}`,
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];

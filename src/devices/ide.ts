@@ -285,9 +285,9 @@ class Channel {
 
   private setTransferMode(d: Drive, mode: number): void {
     const w = d.identify;
-    w[63] &= 0x00ff; w[88] &= 0x00ff;
-    if ((mode & 0xf8) === 0x20) w[63] |= 0x100 << (mode & 7);
-    else if ((mode & 0xf8) === 0x40) w[88] |= 0x100 << (mode & 7);
+    w[63] = w[63]! & 0x00ff; w[88] = w[88]! & 0x00ff;
+    if ((mode & 0xf8) === 0x20) w[63] = w[63]! | (0x100 << (mode & 7));
+    else if ((mode & 0xf8) === 0x40) w[88] = w[88]! | (0x100 << (mode & 7));
   }
 
   private inRange(d: Drive, lba: number, count: number): boolean {

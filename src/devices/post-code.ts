@@ -17,8 +17,17 @@ export class PostCode implements PortDevice {
   readonly name = "post-code";
   /** The last code written, or null if none yet. */
   last: number | null = null;
+  /** The last HISTORY codes written, in a ring (a guest may write millions: Linux's I/O delay). */
+  private readonly ring = new Uint8Array(PostCode.HISTORY);
+  private written = 0;
+
   /** The most recent codes, oldest first, at most {@link PostCode.HISTORY}. */
-  readonly history: number[] = [];
+  get history(): number[] {
+    const n = Math.min(this.written, PostCode.HISTORY);
+    const out: number[] = [];
+    for (let i = this.written - n; i < this.written; i++) out.push(this.ring[i % PostCode.HISTORY]!);
+    return out;
+  }
 
   /** Reads return the last code (0xff, the floating-bus value, before the first write). */
   read(_offset: number, size: AccessSize): number {
@@ -29,7 +38,6 @@ export class PostCode implements PortDevice {
   write(_offset: number, _size: AccessSize, value: number): void {
     const code = value & 0xff;
     this.last = code;
-    this.history.push(code);
-    if (this.history.length > PostCode.HISTORY) this.history.shift();
+    this.ring[this.written++ % PostCode.HISTORY] = code;
   }
 }

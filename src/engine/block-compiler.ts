@@ -1,9 +1,10 @@
 /**
- * The Wasm engine's half of the block compiler (assembly/jit/compiler.ts):
- * after each run(), the blocks the translation cache queued are emitted by
- * the core as one Wasm module, instantiated here with the core's memory,
- * globals and helpers as imports, and their functions placed in the core's
- * function table, where the cache calls them.
+ * The Wasm engine's half of the region compiler (assembly/jit/compiler.ts):
+ * after each run(), the pages whose blocks the translation cache queued are
+ * emitted by the core as one Wasm module (a function per page), instantiated
+ * here with the core's memory, globals and helpers as imports, and each
+ * function placed in the function-table slot the core chose for it, where
+ * the cache calls it.
  *
  * @module
  */
@@ -16,7 +17,9 @@ interface RawCore {
   jitCacheGeneration(): number;
   jitEmit(): number;
   jitBuffer(): number;
-  jitInstall(firstSlot: number): void;
+  jitRegionCount(): number;
+  jitRegionSlot(region: number): number;
+  jitInstall(ok: boolean): void;
   setJitEnabled(on: boolean, threshold: number): void;
   [name: string]: unknown;
 }
@@ -25,27 +28,30 @@ interface RawCore {
 const IMPORTS = [
   "memory", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitCplUserMask",
   "jitTlbLookups", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
-  "jitLastSub", "jitMmioReadsAnswered", "jitStep", "jitReadV", "jitWriteV",
-  "jitAlu", "jitTestCC", "jitJumpNear", "jitPush", "jitPop", "jitCallNear", "jitRetNear", "jitProbeWriteV", "jitInc",
-  "jitDec", "jitShiftOp", "jitImulTrunc", "jitNeg",
+  "jitLastSub", "jitMmioReadsAnswered", "jitStep", "jitReadV", "jitWriteV", "jitProbeWriteV",
+  "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc", "jitIn", "jitOut",
 ] as const;
 
-/** Budget exits a batch smaller than compileBatch waits before it is compiled anyway. */
-const BUDGET_EXITS_BEFORE_SMALL_BATCH = 4;
+/**
+ * How long a batch smaller than compileBatch waits before it is compiled anyway: a budget exit
+ * counts this much (a guest computing, not waiting for the VMM: 4 of them), any other exit 1
+ * (a guest in an exit-heavy loop: 4096 exits, ~1-2 ms).
+ */
+const SMALL_BATCH_WAIT = 4096;
+const BUDGET_EXIT_WAIT = SMALL_BATCH_WAIT / 4;
 
 export interface BlockCompilerStats {
-  modules: number; blocks: number; bytes: number; ms: number;
+  /** Modules compiled, regions (page functions) in them, bytes of Wasm, milliseconds spent emitting and compiling. */
+  modules: number; regions: number; bytes: number; ms: number;
   /** Why compiling stopped (the first module that failed to compile or instantiate). */
   error?: string;
 }
 
 export class BlockCompiler {
   private readonly imports: WebAssembly.ModuleImports = {};
-  /** Table slot 0 stays empty (a null function reference). */
-  private nextSlot = 1;
-  private generation = -1;
-  private budgetExitsWaited = 0;
-  readonly stats: BlockCompilerStats = { modules: 0, blocks: 0, bytes: 0, ms: 0 };
+  private generation = 0;
+  private waited = 0;
+  readonly stats: BlockCompilerStats = { modules: 0, regions: 0, bytes: 0, ms: 0 };
 
   constructor(private readonly core: RawCore, threshold: number, private readonly batch: number) {
     for (const name of IMPORTS) {
@@ -60,19 +66,23 @@ export class BlockCompiler {
   /**
    * Compile and install what the cache has queued, in batches: each module
    * costs a compilation, an instantiation and some memory. A smaller batch
-   * waits until the guest has used up its budget a few times over (it is
-   * computing, not waiting for the VMM), so a hot loop still gets compiled.
+   * waits a while (SMALL_BATCH_WAIT), so a hot loop still gets compiled.
    */
   compilePending(budgetExit: boolean): void {
     const n = this.core.jitPending();
-    if (n === 0) { this.budgetExitsWaited = 0; return; }
-    if (n < this.batch && (!budgetExit || ++this.budgetExitsWaited < BUDGET_EXITS_BEFORE_SMALL_BATCH)) return;
-    this.budgetExitsWaited = 0;
+    if (n === 0) { this.waited = 0; return; }
+    if (n < this.batch && (this.waited += budgetExit ? BUDGET_EXIT_WAIT : 1) < SMALL_BATCH_WAIT) return;
+    this.waited = 0;
     const t0 = performance.now();
+    const table = this.core.table;
     const generation = this.core.jitCacheGeneration();
-    if (generation !== this.generation) { this.generation = generation; this.nextSlot = 1; }
+    if (generation !== this.generation) {
+      // The core dropped every compiled region: let their modules go.
+      this.generation = generation;
+      for (let i = 0; i < table.length; i++) table.set(i, null);
+    }
     const length = this.core.jitEmit();
-    if (length === 0) { this.core.jitInstall(-1); return; }
+    if (length === 0) { this.core.jitInstall(false); return; }
     // (Compiled straight from core memory: V8 keeps its own copy of the bytes.)
     const bytes = new Uint8Array(this.core.memory.buffer, this.core.jitBuffer(), length);
     let instance: WebAssembly.Instance;
@@ -81,20 +91,21 @@ export class BlockCompiler {
     } catch (e) {
       // A page whose Content-Security-Policy forbids compiling Wasm, or a module the
       // emitter got wrong: the guest goes on with every block replayed, and the
-      // reason stays in the statistics (tests check that blocks do get compiled).
+      // reason stays in the statistics (tests check that regions do get compiled).
       this.stats.error = e instanceof Error ? e.message : String(e);
-      this.core.jitInstall(-1);
+      this.core.jitInstall(false);
       this.core.setJitEnabled(false, 1);
       return;
     }
-    const table = this.core.table;
-    const first = this.nextSlot;
-    if (table.length < first + n) table.grow(first + n - table.length);
-    for (let i = 0; i < n; i++) table.set(first + i, instance.exports[String(i)] as () => number);
-    this.nextSlot += n;
-    this.core.jitInstall(first);
+    const regions = this.core.jitRegionCount();
+    for (let r = 0; r < regions; r++) {
+      const slot = this.core.jitRegionSlot(r);
+      if (slot >= table.length) table.grow(slot + 1 - table.length);
+      table.set(slot, instance.exports[String(r)] as () => number);
+    }
+    this.core.jitInstall(true);
     this.stats.modules++;
-    this.stats.blocks += n;
+    this.stats.regions += regions;
     this.stats.bytes += length;
     this.stats.ms += performance.now() - t0;
   }

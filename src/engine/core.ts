@@ -53,13 +53,15 @@ export interface CoreExports {
   p2mBase(): number;
   /** After editing the map entry of guest page `gpa` that named host frame `oldFrame` (-1: none/unknown): drop stale translations. */
   mapChanged(gpa: number, oldFrame: number): void;
-  /** Shadow paging's trace log (host frames of guest page tables the guest wrote), and emptying it. */
+  /** Shadow paging's trace log (host addresses of the 16-byte lines of guest page tables the guest wrote), and emptying it. */
   traceLogBase(): number;
   clearTraceLog(): void;
   /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
   physKindOf(pa: number): number;
   /** Drop TLB entries reaching host frame `hpa` (-1: all): the VMM changed shadow entries. */
   flushTlbHost(hpa: number): void;
+  /** Drop the TLB entry of linear page `lin` (the VMM changed the shadow leaf that maps it). */
+  flushTlbLinear(lin: number): void;
   /** VMWRITE / VMREAD of an execution control ({@link Control}). */
   setControl(field: number, value: number): void;
   getControl(field: number): number;

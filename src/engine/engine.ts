@@ -94,7 +94,9 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
       hostPortOut: (port: number, size: number, value: number) => ports.write(port, size, value),
     },
   });
-  const exports = mod.exports as unknown as CoreExports & { memory: WebAssembly.Memory };
+  // The raw exports, not the loader's wrappers: those pass every call through a rest-parameter
+  // closure, which costs more than the call itself on the exit path (the core's API is numbers only).
+  const exports = mod.instance.exports as unknown as CoreExports & { memory: WebAssembly.Memory };
   const need = Math.ceil(exports.memoryNeeded(hostBytes) / WASM_PAGE);
   const have = exports.memory.buffer.byteLength / WASM_PAGE;
   if (need > have) exports.memory.grow(need - have);
@@ -107,8 +109,7 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
     compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 5000, options.compileBatch ?? 64);
     const c = compiler;
     // Queued blocks are compiled between runs, where the VMM is anyway.
-    core = Object.create(exports) as CoreExports;
-    core.run = (budget: number) => { const r = exports.run(budget); c.compilePending(r === ExitCode.Budget); return r; };
+    core = { ...exports, run: (budget: number) => { const r = exports.run(budget); c.compilePending(r === ExitCode.Budget); return r; } };
   }
   return {
     kind: "wasm",

@@ -70,7 +70,7 @@ import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js"
 import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
-import { createPaging, type PagingModeName } from "../vmm/paging/index.js";
+import { createPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
@@ -100,9 +100,10 @@ export interface PcOptions {
    * How guest memory is virtualized: "direct" (default: the core walks the
    * guest's tables, guest-physical map consulted at each TLB fill), "nested"
    * (EPT-style nested tables built on demand) or "shadow" (the core walks only
-   * shadow tables the VMM builds from the guest's). See src/vmm/paging/.
+   * shadow tables the VMM builds from the guest's) — or a strategy of your own
+   * making (`new ShadowPaging({ traceLog: false })`). See src/vmm/paging/.
    */
-  paging?: PagingModeName;
+  paging?: PagingModeName | PagingStrategy;
   /** Number of vCPUs (1-16, default 1); more than one needs the APICs. */
   cpus?: number;
   /** Local APICs and the I/O APIC (default true); false: a PC with the 8259A pair only. */
@@ -182,7 +183,7 @@ export class Pc {
     if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
     // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
     // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
-    if (cpus > 1 && opts.paging === "shadow") throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
+    if (cpus > 1 && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
     this.cpus = cpus;
     const ioapic = apic ? this.attachApics(pic, cpus) : null;
     this.ioapic = ioapic;

@@ -74,6 +74,11 @@ export interface VirtualClockOptions {
   tscFrequencyHz?: number;
 }
 
+/** Host mode: advanceLazily reads the host clock at least every this many calls… */
+const HOST_SAMPLE_CALLS = 32;
+/** …and whenever this many instructions retired since it last did (~20-100 µs of guest work). */
+const HOST_SAMPLE_INSTRUCTIONS = 10_000;
+
 /** 10 ns per instruction: a nominal 100 MIPS machine (see the module comment). */
 export const DEFAULT_NS_PER_INSTRUCTION = 10;
 
@@ -123,8 +128,16 @@ export class VirtualClock {
   private tscEpochNs = 0;
   /** Sum of the increments handed out by tscCatchUp since the TSC epoch. */
   private tscAdded = 0;
+  /** Host mode: advanceLazily was called since the host clock was last read; calls and retired count since then. */
+  private hostStale = false;
+  private callsSinceSample = 0;
+  private retiredAtSample = 0;
+  /** The time and retired count of the last tscCatchUp (its answer was then 0 or has been added). */
+  private tscCheckedNs = -1;
+  private tscCheckedRetired = 0;
 
   private readonly heap: Timer[] = [];
+  private changes = 0;
   private seq = 0;
 
   constructor(opts: VirtualClockOptions) {
@@ -148,8 +161,16 @@ export class VirtualClock {
 
   // ---- time ------------------------------------------------------------------------
 
+  /**
+   * Bumped whenever the time moves or a timer is scheduled or cancelled: while
+   * it stays the same, nothing is due that was not before and the next
+   * deadline is as far away (the run loop skips its bookkeeping then).
+   */
+  get changeCount(): number { return this.changes; }
+
   /** Virtual nanoseconds since power-on, as of the last {@link advanceTo} (an integer). */
   nowNs(): number {
+    if (this.hostStale) this.sampleHost();
     return this.now;
   }
 
@@ -165,12 +186,36 @@ export class VirtualClock {
     if (this.mode === "deterministic") {
       const delta = retired >= this.lastRetired ? retired - this.lastRetired : retired;
       this.lastRetired = retired;
-      this.now += delta * this.nsPerInstruction;
+      if (delta > 0) { this.now += delta * this.nsPerInstruction; this.changes++; }
     } else {
-      const t = Math.floor((this.hostMs!() - this.hostStartMs) * 1e6);
-      if (t > this.now) this.now = t;
+      this.sampleHost();
     }
     return this.now;
+  }
+
+  /**
+   * {@link advanceTo} for the run loop, which calls it at every exit. Reading
+   * the host clock costs about as much as an exit's whole round trip, so in
+   * host mode, while the guest exits often with few instructions in between,
+   * the host clock is read only every few calls (a timer then fires at most a
+   * few microseconds late) — and whenever a device asks for the time
+   * ({@link nowNs}), so what devices see is always current. Deterministic
+   * mode: the same as advanceTo.
+   */
+  advanceLazily(retired: number): void {
+    if (this.mode === "deterministic") { this.advanceTo(retired); return; }
+    this.hostStale = true;
+    if (++this.callsSinceSample >= HOST_SAMPLE_CALLS || retired - this.retiredAtSample >= HOST_SAMPLE_INSTRUCTIONS) {
+      this.sampleHost();
+      this.retiredAtSample = retired;
+    }
+  }
+
+  private sampleHost(): void {
+    const t = Math.floor((this.hostMs!() - this.hostStartMs) * 1e6);
+    if (t > this.now) { this.now = t; this.changes++; }
+    this.hostStale = false;
+    this.callsSinceSample = 0;
   }
 
   /**
@@ -188,7 +233,7 @@ export class VirtualClock {
     if (this.mode !== "deterministic") throw new Error("VirtualClock.skipTo: only in deterministic mode (host mode waits for real time)");
     if (!Number.isFinite(ns)) throw new RangeError("VirtualClock.skipTo: no finite deadline to skip to");
     const t = Math.ceil(ns);
-    if (t > this.now) this.now = t;
+    if (t > this.now) { this.now = t; this.changes++; }
   }
 
   /**
@@ -217,12 +262,13 @@ export class VirtualClock {
     if (Number.isNaN(atNs)) throw new RangeError("VirtualClock.schedule: deadline is NaN");
     const t: Timer = { atNs, seq: this.seq++, callback, cancelled: false };
     this.push(t);
+    this.changes++;
     return t;
   }
 
   /** Cancel a timer; harmless if it has fired or was cancelled already. */
   cancel(handle: TimerHandle | null | undefined): void {
-    if (handle) (handle as Timer).cancelled = true;
+    if (handle) { (handle as Timer).cancelled = true; this.changes++; }
   }
 
   /** The earliest pending deadline (ns), or Infinity if no timer is pending. */
@@ -277,6 +323,10 @@ export class VirtualClock {
    * {@link skipTo}.
    */
   tscCatchUp(retired: number): number {
+    // Time has not moved since the last call and the core only ran on: the lag can only have shrunk (to ≤ 0).
+    if (this.now === this.tscCheckedNs && retired >= this.tscCheckedRetired) return 0;
+    this.tscCheckedNs = this.now;
+    this.tscCheckedRetired = retired;
     const lag = this.tscTicks() - (retired + this.tscAdded);
     if (lag <= 0) return 0;
     this.tscAdded += lag;
@@ -288,8 +338,9 @@ export class VirtualClock {
    * the clock's TSC at the current time. Virtual time itself continues.
    */
   cpuReset(): void {
-    this.tscEpochNs = this.now;
+    this.tscEpochNs = this.nowNs();
     this.tscAdded = 0;
+    this.tscCheckedNs = -1;
     this.lastRetired = 0;
   }
 

@@ -33,7 +33,7 @@ export type VcpuExit =
   | { reason: "invlpg"; linear: number }
   /** The monitor trap flag: one instruction retired. */
   | { reason: "monitor-trap" }
-  /** Shadow paging: the guest wrote `count` of its page-table frames (the core's trace log) and is about to translate. */
+  /** Shadow paging: the guest wrote `count` 16-byte lines of its page tables (the core's trace log) and is about to translate. */
   | { reason: "trace-log"; count: number }
   | { reason: "pause" };
 
@@ -91,6 +91,30 @@ export function writeResponse(view: DataView, base: number, values: number[], fa
   for (let i = 0; i < values.length; i++) view.setUint32(base + ExitField.resp0 + 4 * i, values[i]! >>> 0, true);
   view.setInt32(base + ExitField.respFault, fault ? 1 : 0, true);
   view.setInt32(base + ExitField.respValid, 1, true);
+}
+/** writeResponse with one value (an IN), without an array. */
+export function writeResponse1(view: DataView, base: number, value: number): void {
+  view.setUint32(base + ExitField.resp0, value >>> 0, true);
+  view.setInt32(base + ExitField.respFault, 0, true);
+  view.setInt32(base + ExitField.respValid, 1, true);
+}
+
+/** The reason each exit code stands for (ExitCode order; null: never reported). */
+const REASONS: readonly (ExitReason | null)[] = [
+  null, "budget", "hlt", "io-in", "io-out", "mmio-read", "mmio-write", "cpuid", "rdmsr", "wrmsr", "hypercall",
+  "shutdown", "unimplemented", "irq-window", null, "ept-violation", "exception", "cr-write", "invlpg",
+  "monitor-trap", "trace-log", "pause",
+];
+/** Exit codes there are (the size of a table of counts by code). */
+export const EXIT_CODES = REASONS.length;
+/** Counts by exit code as { reason: count }, leaving out the reasons never seen. */
+export function exitCountsByReason(counts: ArrayLike<number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let code = 0; code < REASONS.length; code++) {
+    const r = REASONS[code];
+    if (r && counts[code]! > 0) out[r] = counts[code]!;
+  }
+  return out;
 }
 
 /** "unimplemented x87 FPU instruction D9 EE at 0008:00101234" */

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Engine } from "../engine/engine.js";
-import { ExitCode, type Control } from "../engine/core.js";
-import { PortBus, MmioBus, type PortDevice, type MmioDevice } from "./bus.js";
-import { readExit, writeResponse, describeUnimplemented, type VcpuExit } from "./exits.js";
+import { ExitCode, ExitField, type Control } from "../engine/core.js";
+import { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./bus.js";
+import { readExit, writeResponse, writeResponse1, describeUnimplemented, exitCountsByReason, EXIT_CODES, type VcpuExit } from "./exits.js";
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
 import type { VirtualClock } from "./clock.js";
 import { GuestMemory } from "./memory.js";
@@ -88,9 +88,13 @@ export interface VmStats {
   tlbFlushes: number;
   /** Data accesses that consulted the TLB; hit rate = 1 - tlbMisses / tlbLookups. */
   tlbLookups: number;
-  tcache: { enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number };
+  tcache: {
+    enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number;
+    /** Entries into compiled regions; instructions retired in them and by replaying cached blocks (the rest were interpreted). */
+    regionEntries: number; compiledInstructions: number; replayedInstructions: number;
+  };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
-  compiler?: { blocks: number; modules: number; bytes: number; ms: number; error?: string };
+  compiler?: { regions: number; modules: number; bytes: number; ms: number; error?: string };
   /** Memory virtualization: the paging mode and its counters. */
   paging: { mode: string; nestedWalks: number; nestedRefs: number; violations: number; cr3Loads: number; cr3TargetHits: number } & Record<string, number | string>;
 }
@@ -119,7 +123,8 @@ export class Vm {
   /** How guest memory is virtualized (src/vmm/paging/); null: direct, nothing intercepted. */
   paging: PagingStrategy | null = null;
   private readonly cpuidHooks: CpuidHook[] = [];
-  readonly exitCounts: Record<string, number> = {};
+  /** Exits so far by exit code (ExitCode); stats() names them. */
+  private readonly exitCounts = new Float64Array(EXIT_CODES);
   /** Virtual time for devices; when set, timers bound each slice of guest instructions. */
   clock: VirtualClock | null = null;
   /** The vCPUs; vcpus[0] is the bootstrap processor. */
@@ -361,25 +366,42 @@ export class Vm {
 
   /** The running vCPU until its budget is used, it stops the VM, or (multiprocessor) it halts or spins. */
   private runSlice(maxInstructions: number): SliceEnd {
-    const core = this.core;
+    const core = this.core, clock = this.clock;
     let left = maxInstructions;
     if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
+    let retired = core.getRetired();
     while (left > 0) {
       let budget = Math.min(SLICE, left);
-      if (this.clock) budget = Math.max(1, Math.min(budget, this.syncTime()));
+      if (clock) budget = Math.max(1, Math.min(budget, this.syncTime(retired)));
       this.offerInterrupt();
-      const before = core.getRetired();
       const code = core.run(budget);
-      left -= Math.max(1, core.getRetired() - before);
-      this.clock?.advanceTo(core.getRetired());
+      const before = retired;
+      retired = core.getRetired();
+      left -= Math.max(1, retired - before);
+      clock?.advanceLazily(retired);
       if (code === ExitCode.Budget) { if (this.stopRequest) break; continue; }
-      const exit = readExit(this.dataView(), this.exitBase, code);
-      this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
-      const r = this.handleExit(exit);
+      this.exitCounts[code]++;
+      // Port exits are the commonest by far: answered here, without building the typed exit.
+      const r = code === ExitCode.IoOut || code === ExitCode.IoIn ? this.portExit(code === ExitCode.IoOut) : this.handleExit(readExit(this.dataView(), this.exitBase, code));
       if (r) return r;
       if (this.stopRequest) break;
+      retired = core.getRetired(); // (a handler may have reset the CPU)
     }
     return null;
+  }
+
+  /** An IN or OUT exit: the port bus answers (the "io-in"/"io-out" cases of handleExit, read straight from the exit block). */
+  private portExit(out: boolean): SliceEnd {
+    const view = this.dataView(), base = this.exitBase;
+    const port = view.getUint32(base + ExitField.a, true);
+    const size = view.getInt32(base + ExitField.size, true) as AccessSize;
+    this.direct.exits[port]!++;
+    if (out) this.ports.write(port, size, view.getUint32(base + ExitField.value, true));
+    else {
+      const v = this.ports.read(port, size);
+      if (this.suspendedBy === null) writeResponse1(view, base, v);
+    }
+    return this.suspendedBy !== null ? { kind: "suspended", why: this.suspendedBy } : null; // (an unanswered IN runs again)
   }
 
   private nextVcpu = 0;
@@ -512,19 +534,26 @@ export class Vm {
    * guest's TSC in step with the clock. Returns how many instructions may
    * run before the next timer is due.
    */
-  private syncTime(): number {
+  private syncTime(retired: number): number {
     const clock = this.clock!, core = this.core;
-    clock.advanceTo(core.getRetired());
+    clock.advanceLazily(retired);
+    if (clock.changeCount === this.syncedChanges && clock === this.syncedClock) return this.syncedBudget; // (the same time and timers)
     clock.runDue();
-    const d = clock.tscCatchUp(core.getRetired());
+    const d = clock.tscCatchUp(retired);
     if (d > 0) core.setTscOffsetValue(core.getTscOffset() + d);
-    return clock.instructionsUntil(clock.nextDeadline());
+    this.syncedBudget = clock.instructionsUntil(clock.nextDeadline());
+    this.syncedChanges = clock.changeCount;
+    this.syncedClock = clock;
+    return this.syncedBudget;
   }
+  private syncedClock: VirtualClock | null = null;
+  private syncedChanges = -1;
+  private syncedBudget = 0;
 
   /** Hand a pending external interrupt to the core when it can take one (INTA happens only then). */
   private offerInterrupt(): void {
     const pic = this.interrupts;
-    if (!pic || this.core.pendingInterrupt() >= 0 || !pic.hasInterrupt()) return;
+    if (!pic || !pic.hasInterrupt() || this.core.pendingInterrupt() >= 0) return;
     if (this.core.interruptsEnabled()) this.core.injectInterrupt(pic.acknowledge());
     else this.core.requestIrqWindow(true);
   }
@@ -554,18 +583,9 @@ export class Vm {
   private handleExit(exit: VcpuExit): SliceEnd {
     const view = this.dataView();
     switch (exit.reason) {
-      case "io-in": {
-        this.direct.exits[exit.port]!++;
-        const v = this.ports.read(exit.port, exit.size);
-        if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy }; // unanswered: IN runs again
-        writeResponse(view, this.exitBase, [v]);
-        return null;
-      }
+      case "io-in":
       case "io-out":
-        this.direct.exits[exit.port]!++;
-        this.ports.write(exit.port, exit.size, exit.value);
-        if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
-        return null;
+        return this.portExit(exit.reason === "io-out"); // (runSlice calls it directly)
       case "mmio-read":
         writeResponse(view, this.exitBase, [this.mmio.read(exit.address, exit.size)]);
         return null;
@@ -661,7 +681,7 @@ export class Vm {
   stats(): VmStats {
     return {
       instructions: this.core.getRetired(),
-      exits: { ...this.exitCounts },
+      exits: exitCountsByReason(this.exitCounts),
       tlbMisses: this.core.getTlbMisses(),
       tlbFlushes: this.core.getTlbFlushes(),
       tlbLookups: this.core.getTlbLookups(),
@@ -672,6 +692,9 @@ export class Vm {
         blocksBuilt: this.core.getTcacheStat(2),
         invalidations: this.core.getTcacheStat(3),
         evictions: this.core.getTcacheStat(4),
+        regionEntries: this.core.getTcacheStat(5),
+        compiledInstructions: this.core.getTcacheStat(6),
+        replayedInstructions: this.core.getTcacheStat(7),
       },
       ...(this.engine.compiler ? { compiler: { ...this.engine.compiler } } : {}),
       paging: {

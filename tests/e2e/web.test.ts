@@ -64,10 +64,11 @@ async function openPage(context: BrowserContext, url: string, errors: string[]):
   return page;
 }
 
-async function boot(page: Page, guest: string, engine: "wasm" | "js", memMiB = 128): Promise<void> {
+async function boot(page: Page, guest: string, engine: "wasm" | "js", memMiB = 128, paging = "direct"): Promise<void> {
   await page.selectOption("#guest", guest);
   await page.selectOption("#engine", engine);
   await page.selectOption("#mem", String(memMiB));
+  await page.selectOption("#paging", paging);
   await page.click("#start");
 }
 
@@ -111,6 +112,20 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     await waitForTerminal(page, "0x540be400", 60_000);
     await waitForState(page, "stopped");
     expect(await page.textContent("#log")).toContain("js engine");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("static build: under shadow paging the demo kernel prints the same, and the page shows the shadow pager's counters", async () => {
+    const page = await openPage(browser.context, server.url, errors);
+    await boot(page, "demo", "wasm", 32, "shadow");
+    await waitForTerminal(page, "0x540be400", 60_000);
+    await waitForState(page, "stopped");
+    expect(await page.textContent("#log")).toContain("shadow paging");
+    const stats = await page.evaluate(() => window.symbiont.stats());
+    expect(stats!.paging.mode).toBe("shadow");
+    expect(Number(stats!.paging.hiddenFaults)).toBeGreaterThan(0); // every page the guest touches is filled once
+    expect(await page.textContent("#summary")).toMatch(/paging shadow\s+hidden faults \d/);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

@@ -14,3 +14,5 @@ gzip -c < data.bin | gzip -dc | md5sum
 factor 1234567890123 600851475143 4294967291
 seq 1 10 | tr '\n' ' ' | wc -c
 echo "sed" | sed 's/s\(e\)d/\1-ok/'
+# Processes: every iteration forks a pipeline and execs a shell (copy-on-write, new address spaces).
+i=0; while [ $i -lt 60 ]; do echo "$i" | sh -c 'read x; echo $((x * x))'; i=$((i + 1)); done | md5sum

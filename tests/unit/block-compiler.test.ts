@@ -30,7 +30,7 @@ describe("block compiler", () => {
     expect(Buffer.from(out).toString("latin1")).toBe(golden);
     expect(stop).toEqual({ kind: "debug-exit", status: 1 });
     const stats = pc.vm.stats().compiler;
-    expect(stats?.blocks).toBe(0);
+    expect(stats?.regions).toBe(0);
     expect(stats?.error).toContain("disallowed");
   });
 });

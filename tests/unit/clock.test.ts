@@ -63,6 +63,22 @@ describe("VirtualClock, host mode", () => {
     expect(() => c.skipTo(10)).toThrow();
   });
 
+  it("advanceLazily reads the host source only now and then, but devices always see the current time", () => {
+    let ms = 0, reads = 0;
+    const c = new VirtualClock({ mode: "host", hostMs: () => { reads++; return ms; } });
+    reads = 0;
+    ms = 1;
+    for (let i = 0; i < 10; i++) c.advanceLazily(i); // exits in quick succession, few instructions apart
+    expect(reads).toBeLessThan(10);
+    expect(c.nowNs()).toBe(1_000_000); // a device asking reads it
+    const before = reads;
+    expect(c.nowNs()).toBe(1_000_000); // latched until the next advance
+    expect(reads).toBe(before);
+    ms = 2;
+    c.advanceLazily(1_000_000); // many instructions since the last read: read now
+    expect(reads).toBe(before + 1);
+  });
+
   it("requires a host time source", () => {
     expect(() => new VirtualClock({ mode: "host" })).toThrow(/hostMs/);
   });

@@ -73,6 +73,27 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
     expect(g.m.vm.memory.readU32(PT_DATA + 4 * k)).toBe(NEW | P | RW | A);
   });
 
+  it("without the trace log, the same store is a trace fault: let through alone by the monitor trap flag, then resynchronized", async () => {
+    const k = 3, NEW = 0x300000;
+    const code = [
+      0xa1, ...le32(DATA_LIN + k * 0x1000),
+      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),
+      0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),
+      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),
+      HLT,
+    ];
+    const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging({ traceLog: false }) });
+    g.m.vm.memory.writeU32(NEW, 0xfeedface);
+    expect(g.m.step(100).kind).toBe("halted");
+    expect(g.m.getState().ebx).toBe(0xfeedface);
+    const s = shadowStats(g);
+    expect(s.traceExits).toBe(0);
+    expect(s.traceFaults).toBe(1); // the store: a fault, then one instruction under the monitor trap flag
+    expect(g.m.vm.stats().exits["monitor-trap"]).toBe(1);
+    expect(s.hiddenFaults).toBe(3); // the code page, page k, page k again (its new PTE)
+    expect(g.m.vm.memory.readU32(PT_DATA + 4 * k)).toBe(NEW | P | RW | A);
+  });
+
   it("follows a page directory that maps itself (the recursive-mapping trick) exactly as the hardware walk does", async () => {
     const SELF = 0xffc00000; // PD[1023] → PD: 0xFFC00000 + i·4 KiB shows page table i, 0xFFFFF000 the directory
     const results: Record<string, number[]> = {};

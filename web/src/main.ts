@@ -20,6 +20,7 @@ const guestSel = $<HTMLSelectElement>("guest");
 const fileInput = $<HTMLInputElement>("file");
 const engineSel = $<HTMLSelectElement>("engine");
 const memSel = $<HTMLSelectElement>("mem");
+const pagingSel = $<HTMLSelectElement>("paging");
 const cmdlineInput = $<HTMLInputElement>("cmdline");
 const startBtn = $<HTMLButtonElement>("start");
 const pauseBtn = $<HTMLButtonElement>("pause");
@@ -83,7 +84,8 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       summaryEl.textContent =
         `instructions ${fmt(s.instructions, 2)}   MIPS ${r ? r.mips.toFixed(1) : "–"}   slice ${fmt(m.slice, 1)}\n` +
         `exits ${fmt(exits, 1)}   TLB misses ${fmt(s.tlbMisses, 1)}   tcache hits ${s.tcache.lookups ? ((100 * s.tcache.hits) / s.tcache.lookups).toFixed(1) + "%" : "–"}` +
-        `   compiled blocks ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.blocks, 1)) : "–"}` +
+        `   compiled regions ${s.compiler ? (s.compiler.error ? `off (${s.compiler.error})` : fmt(s.compiler.regions, 1)) : "–"}\n` +
+        pagingSummary(s.paging) +
         symbioticLine(m.symbiotic);
       lastSymbiotic = m.symbiotic;
       break;
@@ -100,6 +102,17 @@ function symbioticLine(v: SymbioticView | null): string {
   const mib = (k: number) => (k / 1024).toFixed(1);
   const mem = m ? `${mib(m.memFreeKiB)} MiB free of ${mib(m.memTotalKiB)} (available ${mib(m.memAvailableKiB)}), swap used ${mib(m.swapTotalKiB - m.swapFreeKiB)} MiB, ${m.tasks} processes` : "–";
   return `\nguest (SymSpy)   running ${task}   memory ${mem}`;
+}
+
+/** The memory-virtualization counters that matter in the running mode (vm.stats().paging). */
+function pagingSummary(p: VmStats["paging"]): string {
+  const n = (k: string) => fmt(Number(p[k] ?? 0), 1);
+  if (p.mode === "nested") return `paging nested   2-D walks ${n("nestedWalks")}   refs ${n("nestedRefs")}   violations ${n("violations")}`;
+  if (p.mode === "shadow") {
+    return `paging shadow   hidden faults ${n("hiddenFaults")}   true faults ${n("trueFaults")}   trace exits ${n("traceExits")}` +
+      `   CR3 loads ${n("cr3Loads")} (${n("cr3TargetHits")} without exit)   shadow pages ${n("shadowPages")}`;
+  }
+  return `paging direct   CR3 loads ${n("cr3Loads")}`;
 }
 
 function setState(s: RunState, detail: string): void {
@@ -206,7 +219,9 @@ function startGuest(): void {
     setState("error", (e as Error).message);
     return;
   }
-  const config: BootConfig = { engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), guest, cmdline: cmdlineInput.value };
+  const config: BootConfig = {
+    engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), paging: pagingSel.value as BootConfig["paging"], guest, cmdline: cmdlineInput.value,
+  };
   term.reset();
   lastStats = null;
   send({ type: "start", config });

@@ -5,6 +5,7 @@
  */
 import type { EngineKind } from "../../src/engine/engine.js";
 import type { VmStats } from "../../src/vmm/vm.js";
+import type { PagingModeName } from "../../src/vmm/paging/index.js";
 import type { GlobalExtension, LocalExtension } from "../../src/symbiotic/symspy.js";
 
 /** What a symbiotic guest publishes by SymSpy, read by the worker without an exit. */
@@ -25,6 +26,8 @@ export type GuestSpec =
 export interface BootConfig {
   engine: EngineKind;
   ramMiB: number;
+  /** How guest memory is virtualized (src/vmm/paging/). */
+  paging: PagingModeName;
   guest: GuestSpec;
   /** Kernel command line (Linux) or Multiboot command line. */
   cmdline: string;

@@ -80,15 +80,15 @@ async function start(): Promise<void> {
     const ramBytes = cfg.ramMiB * 1024 * 1024;
     const engine = await createEngine(cfg.engine, ramBytes);
     if (my !== boot) return;
-    const machine = new Pc({ engine, ramBytes, onSerial: (b) => { serialOut.push(b); } });
+    const machine = new Pc({ engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); } });
     if (g.kind === "linux") {
       const e = machine.loadLinux(g.kernel, { cmdline: cfg.cmdline, initrd: g.initrd });
       log(`${g.name}: Linux ${e.header.kernelVersion?.split(" ")[0] ?? "bzImage"} (boot protocol ${e.header.protocolString}), ` +
-        `kernel ${kib(g.kernel.length)}${g.initrd ? `, initrd ${kib(g.initrd.length)}` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine`);
+        `kernel ${kib(g.kernel.length)}${g.initrd ? `, initrd ${kib(g.initrd.length)}` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
     } else {
       machine.loadKernel(g.image, { path: g.name, append: cfg.cmdline, modules: g.modules });
       log(`${g.name}: ${isMultiboot(g.image) ? "Multiboot kernel" : "flat binary"} ${kib(g.image.length)}` +
-        `${g.modules.length ? ` + ${g.modules.length} module(s)` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine`);
+        `${g.modules.length ? ` + ${g.modules.length} module(s)` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
     }
     pc = machine;
     state("running");

@@ -95,3 +95,14 @@ export function outAcc(port: i32, size: i32): void {
   if (!ioAllowed(port, size)) return;
   portOut(port, size, getReg(size, EAX));
 }
+
+// For compiled code (jit/instr.ts), which keeps EAX in a local: IN returns the value (0 and
+// `aborted` when the instruction stops for an exit or a fault), OUT takes it.
+export function jitIn(port: i32, size: i32): i32 {
+  if (!ioAllowed(port, size)) return 0;
+  return portIn(port, size);
+}
+export function jitOut(port: i32, size: i32, value: i32): void {
+  if (!ioAllowed(port, size)) return;
+  portOut(port, size, value);
+}

@@ -138,12 +138,16 @@ export function stringOp(kind: i32, sz: i32): void {
   const compares = kind == STR_CMPS || kind == STR_SCAS;
   const next = eip;
   let n = count();
+  if (n == 0) { setEip(next); return; }
+  // This chunk ends where the count reaches a multiple of CHUNK: where a chunk ends (and so
+  // how many instructions retire) depends on the guest's registers only, not on where an
+  // exit the guest cannot see (an EPT violation, a shadow fill) stopped the instruction.
+  const end = (u32(n) - 1) & ~u32(CHUNK - 1);
   // Forward MOVS/STOS move whole runs within a page at once where the TLB maps them (not while single-stepping).
   const canBulk = (kind == STR_MOVS || kind == STR_STOS) && d > 0 && (flagsRaw & TF) == 0;
-  for (let i = 0; i < CHUNK; i++) {
-    if (n == 0) { setEip(next); return; }
+  while (u32(n) > end) {
     if (canBulk) {
-      const done = bulk(kind, sz, n);
+      const done = bulk(kind, sz, i32(u32(n) - end));
       if (done > 0) { n = i32(n - done); setCount(n); continue; }
     }
     if (!once(kind, sz, d)) return;

@@ -29,7 +29,7 @@ import {
 import { descAddr } from "../segments";
 import { segBase as segBaseOf } from "../../state";
 import { modrm } from "../decode";
-import { setTscOffset } from "../../state";
+import { setTscOffset, retiredInRun } from "../../state";
 
 /** VMM controls: which CPUID leaves and MSRs leave the core (see index.ts). */
 export let cpuidExitAll: bool = false;
@@ -343,20 +343,22 @@ const MSR_EFER: i32 = i32(0xc0000080); // i32(): the JS engine would keep the li
 const MSR_TSC_AUX: i32 = i32(0xc0000103);
 
 /**
- * The TSC counts retired instructions (plus the VMM's offset), and `retired` moves
- * only when run() returns: two reads inside one run() would be equal, which no
- * CPU allows (kvm-unit-tests' tsc checks it). Every read is therefore at least
- * one more than the last (deterministic: it depends on the reads alone).
+ * The TSC counts retired instructions (plus the VMM's offset): `retired` as of
+ * the last run() and those retired in this one before the reading instruction
+ * (index.ts and tcache.ts keep retiredInRun exact; RDTSC is never in a cached
+ * block), so the value is the same wherever exits split the guest's run. Two
+ * reads are never equal, which no CPU allows (kvm-unit-tests' tsc checks it):
+ * a read is at least one more than the last.
  */
 let tscLast: f64 = -1;
 export function tscNow(): f64 {
-  let t = tscOffset + retired;
+  let t = tscOffset + retired + f64(retiredInRun);
   if (t <= tscLast) t = tscLast + 1;
   tscLast = t;
   return t;
 }
 /** WRMSR TSC: the counter starts again from the value written. */
-function setTsc(v: f64): void { setTscOffset(v - retired); tscLast = v - 1; }
+function setTsc(v: f64): void { setTscOffset(v - retired - f64(retiredInRun)); tscLast = v - 1; }
 /** Machine reset (index.ts). */
 export function resetTsc(): void { tscLast = -1; tscAux = 0; }
 

@@ -9,12 +9,13 @@ import type { PagingStrategy, PagingModeName } from "./strategy.js";
 
 export type { PagingStrategy, PagingModeName, ExitAction, PagingExit } from "./strategy.js";
 export { NestedPaging, type NestedPagingOptions } from "./nested.js";
-export { ShadowPaging } from "./shadow.js";
+export { ShadowPaging, type ShadowPagingOptions } from "./shadow.js";
 
 export const PAGING_MODES: readonly PagingModeName[] = ["direct", "nested", "shadow"];
 
-/** The strategy for a mode; null for direct (the core's default: nothing to intercept). */
-export function createPaging(mode: PagingModeName): PagingStrategy | null {
+/** The strategy for a mode (or the strategy given); null for direct (the core's default: nothing to intercept). */
+export function createPaging(mode: PagingModeName | PagingStrategy): PagingStrategy | null {
+  if (typeof mode === "object") return mode;
   switch (mode) {
     case "direct": return null;
     case "nested": return new NestedPaging();

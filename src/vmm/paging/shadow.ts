@@ -44,6 +44,8 @@ const P = 1, RW = 2, US = 4, PWT = 8, PCD = 0x10, A = 0x20, D = 0x40, PS = 0x80,
 const SHADOW_GPA = 0x200;
 /** A read-only shadow leaf of a guest page table the guest may write: the core lets stores through and logs them (mmu/walk.ts). */
 const SHADOW_TRACE = 0x400;
+/** Shadow leaf of a guest large page split into 4 KiB leaves: the guest's INVLPG drops the whole large page. */
+const SHADOW_SPLIT = 0x800;
 const CR0_PG = 0x80000000, CR0_WP = 0x10000, CR4_PSE = 0x10, CR4_PAE = 0x20;
 const EFER_NXE = 1 << 11;
 const PF = 14;
@@ -86,8 +88,21 @@ interface GuestWalk {
   entries: { gpa: number; value: number; hi: number; leaf: boolean }[];
 }
 
+export interface ShadowPagingOptions {
+  /**
+   * Stores into guest page tables: true (default) — the core lets them through
+   * and logs them, the VMM resynchronizes at the next TLB fill (one exit per
+   * batch); false — each is a trace fault, let through one instruction by the
+   * monitor trap flag and resynchronized after it (two exits per store: the
+   * classic method, kept to measure the difference).
+   */
+  traceLog?: boolean;
+}
+
 export class ShadowPaging implements PagingStrategy {
   readonly mode = "shadow" as const;
+  private readonly useTraceLog: boolean;
+  constructor(opts: ShadowPagingOptions = {}) { this.useTraceLog = opts.traceLog ?? true; }
   private vm!: Vm;
   private mem!: GuestMemory;
   private form: GuestForm = { paging: false, pae: false, pse: false, nxe: false, wp: false };
@@ -108,11 +123,11 @@ export class ShadowPaging implements PagingStrategy {
   private traced: { addr: number; value: number }[] = [];
   /** Guest page tables those stores may have changed. */
   private tracedFrames = new Set<number>();
-  /** TLB entries to drop before the guest runs again: by host frame, or all. */
-  private readonly flushFrames = new Set<number>();
+  /** TLB entries to drop before the guest runs again: by linear page, or all. */
+  private readonly flushLinears = new Set<number>();
   private flushEverything = false;
   private readonly counters = {
-    hiddenFaults: 0, trueFaults: 0, traceExits: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
+    hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
   };
 
   attach(vm: Vm): void {
@@ -148,15 +163,33 @@ export class ShadowPaging implements PagingStrategy {
     }
   }
 
-  /** Cached translations the shadow changes made stale: dropped once per exit, not once per entry. */
-  private noteFlush(hostFrame: number): void {
-    if (hostFrame < 0) this.flushEverything = true; else this.flushFrames.add(hostFrame);
+  // Cached translations the shadow changes made stale are dropped once per exit, not once per
+  // entry: a changed leaf drops the linear pages it maps (a targeted INVLPG, found through the
+  // shadow tables' parent links), a changed directory entry or root everything.
+  private noteFlushAll(): void { this.flushEverything = true; }
+  private noteLeafChanged(addr: number): void {
+    if (this.flushEverything) return;
+    const p = this.byHost.get(addr & ~0xfff);
+    if (!p) { this.flushEverything = true; return; }
+    const wide = p.kind.startsWith("pae");
+    const low = ((addr & 0xfff) / (wide ? 8 : 4)) * PAGE;
+    for (const pde of p.parents) {
+      if (!wide) { this.flushLinear(((pde & 0xfff) / 4) * 0x400000 + low); continue; }
+      const dir = this.byHost.get(pde & ~0xfff);
+      if (!dir) { this.flushEverything = true; return; }
+      const mid = ((pde & 0xfff) / 8) * 0x200000 + low;
+      for (const pdpte of dir.parents) this.flushLinear(((pdpte & 0x1f) / 8) * 0x40000000 + mid);
+    }
+  }
+  private flushLinear(lin: number): void {
+    this.flushLinears.add(lin);
+    if (this.flushLinears.size > 64) this.flushEverything = true;
   }
   private commitFlush(): void {
-    if (this.flushEverything || this.flushFrames.size > 8) this.vm.core.flushTlbHost(-1);
-    else for (const f of this.flushFrames) this.vm.core.flushTlbHost(f);
+    if (this.flushEverything) this.vm.core.flushTlbHost(-1);
+    else for (const lin of this.flushLinears) this.vm.core.flushTlbLinear(lin);
     this.flushEverything = false;
-    this.flushFrames.clear();
+    this.flushLinears.clear();
   }
 
   private dispatch(exit: PagingExit): ExitAction | undefined {
@@ -258,7 +291,7 @@ export class ShadowPaging implements PagingStrategy {
     this.vm.setControl(Control.MonitorTrap, 0);
     this.vm.core.clearTraceLog();
     this.vm.setControl(Control.Cr3TargetCount, 0);
-    this.noteFlush(-1);
+    this.noteFlushAll();
     this.counters.shadowResets++;
   }
 
@@ -283,9 +316,12 @@ export class ShadowPaging implements PagingStrategy {
       // A supervisor store CR0.WP = 0 allows into a read-only page: the shadow (WP always on) cannot say so,
       // so exactly this instruction is let through.
       const wp0 = write && !user && !walk.rw && !this.form.wp;
-      this.counters.hiddenFaults++;
+      // Without the trace log, a permitted store into a guest page table is a trace fault: let through the same way.
+      const traceFault = write && !wp0 && !this.useTraceLog && this.tracked.has(walk.gpa);
+      if (traceFault) this.counters.traceFaults++; else this.counters.hiddenFaults++;
       this.fill(lin, walk);
       if (wp0) { this.counters.wp0Stores++; return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa); }
+      if (traceFault) return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa);
     } catch (e) {
       if (!retry || !(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
       // The VMM's frames ran out: start over with empty shadow tables.
@@ -480,7 +516,9 @@ export class ShadowPaging implements PagingStrategy {
     const e = this.mem.lookup(gpa);
     const plain = e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0;
     let v = (plain ? (e as { frame: number }).frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
-    if (writable) v |= this.tracked.has(gpa) && plain ? SHADOW_TRACE : RW | D;
+    if (writable && !this.tracked.has(gpa)) v |= RW | D;
+    else if (writable && plain && this.useTraceLog) v |= SHADOW_TRACE;
+    if (this.byHost.get(addr & ~0xfff)?.kind.endsWith("split")) v |= SHADOW_SPLIT;
     if (user) v |= US;
     if (global) v |= G;
     this.mem.writeHostU32(addr, v >>> 0);
@@ -498,7 +536,7 @@ export class ShadowPaging implements PagingStrategy {
     const gpa = this.leafOwner.get(addr);
     if (gpa !== undefined) { this.rmap.get(gpa)?.delete(addr); this.leafOwner.delete(addr); }
     this.mem.writeHostU32(addr, 0);
-    this.noteFlush(old & SHADOW_GPA ? -1 : (old & ~0xfff) >>> 0);
+    this.noteLeafChanged(addr);
   }
 
   /** A large guest page split into 4 KiB shadow leaves, all filled at once (one guest entry: A/D are exact). */
@@ -541,8 +579,8 @@ export class ShadowPaging implements PagingStrategy {
     for (const addr of this.rmap.get(frame) ?? []) {
       const v = this.mem.readHostU32(addr);
       if (v & RW) {
-        this.mem.writeHostU32(addr, ((v & ~RW) | (v & SHADOW_GPA ? 0 : SHADOW_TRACE)) >>> 0);
-        this.noteFlush(v & SHADOW_GPA ? -1 : (v & ~0xfff) >>> 0);
+        this.mem.writeHostU32(addr, ((v & ~RW) | (v & SHADOW_GPA || !this.useTraceLog ? 0 : SHADOW_TRACE)) >>> 0);
+        this.noteLeafChanged(addr);
       }
     }
   }
@@ -557,7 +595,7 @@ export class ShadowPaging implements PagingStrategy {
     // Leaves read-only for tracking: writable again (with the guest's permission, which SHADOW_TRACE stood for).
     for (const addr of this.rmap.get(frame) ?? []) {
       const v = this.mem.readHostU32(addr);
-      if (v & SHADOW_TRACE) { this.mem.writeHostU32(addr, ((v & ~SHADOW_TRACE) | RW | D) >>> 0); this.noteFlush((v & ~0xfff) >>> 0); }
+      if (v & SHADOW_TRACE) { this.mem.writeHostU32(addr, ((v & ~SHADOW_TRACE) | RW | D) >>> 0); this.noteLeafChanged(addr); }
     }
   }
 
@@ -589,7 +627,7 @@ export class ShadowPaging implements PagingStrategy {
       this.traced.push({ addr, value: v });
       this.mem.writeHostU32(addr, (v | RW) >>> 0);
     }
-    this.noteFlush(-1);
+    this.noteFlushAll();
     this.vm.setControl(Control.MonitorTrap, 1);
     return "resume";
   }
@@ -602,7 +640,7 @@ export class ShadowPaging implements PagingStrategy {
       if ((cur & ~0xfff) >>> 0 === (t.value & ~0xfff) >>> 0 && (cur & P)) this.mem.writeHostU32(t.addr, (cur & ~RW) >>> 0);
     }
     this.traced = [];
-    this.noteFlush(-1);
+    this.noteFlushAll();
     const frames = [...this.tracedFrames];
     this.tracedFrames.clear();
     for (const f of frames) this.resync(f);
@@ -619,31 +657,31 @@ export class ShadowPaging implements PagingStrategy {
     return root.hpa + (lin >>> 22) * 4;
   }
 
-  /** The core logged stores into guest page tables (by host frame): bring their shadows up to date. */
+  /** The core logged stores into guest page tables (host addresses of 16-byte lines): bring those entries' shadows up to date. */
   private traceLog(count: number): void {
     this.counters.traceExits++;
     const base = this.vm.core.traceLogBase();
-    const frames: number[] = [];
-    for (let i = 0; i < count; i++) frames.push(this.vm.readCoreU32(base + i * 4));
+    const lines: number[] = [];
+    for (let i = 0; i < count; i++) lines.push(this.vm.readCoreU32(base + i * 4));
     this.vm.core.clearTraceLog();
-    for (const h of frames) {
-      const g = this.trackedHost.get(h);
-      if (g !== undefined) this.resync(g);
+    for (const h of lines) {
+      const g = this.trackedHost.get(h & ~0xfff);
+      if (g !== undefined) this.resync(g, (h & 0xfff) >>> 2, 4);
     }
   }
 
   /**
-   * Guest table `frame` was written: every shadow entry mirroring an entry
-   * that changed is brought up to date — a leaf refilled when the guest's new
+   * Guest table `frame` was written (its words first…first+count-1, or all):
+   * every shadow entry mirroring an entry that changed is brought up to date — a leaf refilled when the guest's new
    * entry needs no accessed bit set (present and accessed), else dropped to
    * be filled at its first use; a directory entry unlinked.
    */
-  private resync(frame: number): void {
+  private resync(frame: number, first = 0, count = 1024): void {
     const words = this.mem.pageWords(frame) ?? new Uint32Array(1024);
     for (const p of [...(this.tracked.get(frame) ?? [])]) {
       if (!this.pages.has(p.key)) continue;
       const wide = p.kind === "pae-pd" || p.kind === "pae-pt";
-      for (let i = 0; i < 1024; i++) {
+      for (let i = first; i < first + count; i++) {
         const g = words[i]!;
         if (g === p.guestCopy[i]) continue;
         p.guestCopy[i] = g;
@@ -668,7 +706,7 @@ export class ShadowPaging implements PagingStrategy {
     this.mem.writeHostU32(addr, 0);
     parent.children.delete(index);
     c.parents.delete(addr);
-    this.noteFlush(-1);
+    this.noteFlushAll();
     if (c.parents.size === 0) this.free(c);
   }
 
