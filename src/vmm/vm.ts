@@ -487,25 +487,28 @@ export class Vm {
     const start = core.getRetired();
     const ran = () => core.getRetired() - start;
     let spent = 0; // as run(): every entry counts as at least one instruction, so the budget always ends it
+    const clock = this.clock;
     try {
       opts.enter?.();
+      let retired = core.getRetired();
       while (!done()) {
         const left = budget - spent;
         if (left <= 0) return { kind: "budget", instructions: ran() };
         let slice = Math.min(SLICE, left);
-        if (this.clock) slice = Math.max(1, Math.min(slice, this.syncTime()));
-        const before = core.getRetired();
+        if (clock) slice = Math.max(1, Math.min(slice, this.syncTime(retired)));
         const code = core.run(slice);
-        spent += Math.max(1, core.getRetired() - before);
-        this.clock?.advanceTo(core.getRetired());
+        const before = retired;
+        retired = core.getRetired();
+        spent += Math.max(1, retired - before);
+        clock?.advanceLazily(retired);
         if (code !== ExitCode.Budget) {
-          const exit = readExit(this.dataView(), this.exitBase, code);
-          this.exitCounts[exit.reason] = (this.exitCounts[exit.reason] ?? 0) + 1;
-          if (exit.reason === "hlt") {
+          this.exitCounts[code]++;
+          if (code === ExitCode.Hlt) {
             const st = this.getState();
             return { kind: "stopped", instructions: ran(), reason: { kind: "halted", message: `guest halted at ${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}` } };
           }
-          const stop = this.handleExit(exit);
+          const stop = code === ExitCode.IoOut || code === ExitCode.IoIn ? this.portExit(code === ExitCode.IoOut) : this.handleExit(readExit(this.dataView(), this.exitBase, code));
+          retired = core.getRetired();
           if (stop === "yield") continue; // a PAUSE: the other vCPUs wait until the nested entry is over
           if (stop) return { kind: "stopped", instructions: ran(), reason: stop };
         }
