@@ -6,7 +6,7 @@ import { createEngine } from "../dist/node/engines.js";
 export const RAM = 64 << 20;
 export const MAX_INSTRUCTIONS = 20e9; // a kernel that runs this long is broken
 
-function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
+export function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
 
 // One engine instance per kind for the whole benchmark, reset between runs:
 // a second instance of the JS engine in the same process runs much slower
@@ -15,7 +15,7 @@ function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 10
 const engines = new Map();
 /** Engine variants measured besides the two engines: the Wasm engine replaying blocks without compiling them. */
 const VARIANTS = { "wasm-replay": ["wasm", { compileBlocks: false }] };
-async function freshEngine(kind) {
+export async function freshEngine(kind) {
   let engine = engines.get(kind);
   if (!engine) {
     const [engineKind, options] = VARIANTS[kind] ?? [kind, {}];

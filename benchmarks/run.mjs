@@ -25,7 +25,7 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { KERNELS } from "./kernels.mjs";
-import { runKernel, RAM } from "./kernel-run.mjs";
+import { runKernel, freshEngine, cpuMs, RAM } from "./kernel-run.mjs";
 import { pagingBench, pagingLines } from "./paging.mjs";
 import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 import { diskBench, diskLines } from "./disk.mjs";
