@@ -5,14 +5,18 @@
 // the images, the module or `script` are missing (CI has them all).
 import { describe, it, expect } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { findCachedImages } from "../src/node/images.js";
-import { findBuiltModule } from "../src/node/symbiotic-module.js";
+import { findBuiltModule, moduleGuestPath } from "../src/node/symbiotic-module.js";
+import { busyboxInitramfs } from "../src/boot/initramfs.js";
 
 const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
 const images = findCachedImages();
 const haveScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
-const skip = !images ? "images not cached: run npm run images" : !findBuiltModule(images) ? "symbiotic module not built: run npm run module"
-  : !haveScript ? "no `script` (util-linux) to give the CLI a terminal" : null;
+const needs = !images ? "images not cached: run npm run images" : !findBuiltModule(images) ? "symbiotic module not built: run npm run module" : null;
+const skip = needs ?? (!haveScript ? "no `script` (util-linux) to give the CLI a terminal" : null);
 
 describe("symbiont boot --symbiotic, options", () => {
   it("--symbiotic belongs to boot: one line and status 2 elsewhere", () => {
@@ -66,5 +70,33 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
     expect(text).toMatch(/\n\s+2\s+0\s+0 S\s+0\s+0 \[kthreadd\]\n/);
     expect(text).toMatch(/SymSpy \(read without an exit\): pid \d+/);
     expect(text).toMatch(/SymSpy local page, vCPU 0: GPA 0x[0-9a-f]{8}, magic "V3V.0", SymCall enabled\n {2}running: pid \d+/);
+  }, 25 * 60 * 1000);
+});
+
+describe.skipIf(needs !== null)(`symbiont boot --symbiotic --initrd (your own initramfs; ${needs ?? "the module appended"})`, () => {
+  it("appends the module as a second cpio archive at the documented path, where the user's /init loads it", () => {
+    const path = moduleGuestPath(images!.version);
+    // A researcher's own /init: it knows only the documented path.
+    const init = [
+      "#!/bin/sh",
+      "/bin/busybox mount -t proc proc /proc",
+      `/bin/busybox insmod ${path} && echo "user init: insmod ok"`,
+      "echo \"user init: $(/bin/busybox grep -c '^symbiotic ' /proc/modules) module, $(/bin/busybox dmesg | /bin/busybox grep -c 'symbiotic: Symbiont VMM found') VMM\"",
+      "echo USER-INIT-$((6*7))",
+      "exec /bin/busybox sleep 1000",
+    ].join("\n") + "\n";
+    const dir = mkdtempSync(join(tmpdir(), "symbiont-initrd-"));
+    try {
+      const initrd = join(dir, "mine.cpio");
+      writeFileSync(initrd, busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), init }));
+      const r = spawnSync(process.execPath, [cli, "boot", "--symbiotic", "--initrd", initrd, "--deterministic", "--until", "USER-INIT-42", "--timeout", "1200",
+        "--append", "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet"], { encoding: "latin1", input: "" });
+      expect(r.stderr).toContain(`symbiont: symbiotic.ko is in the initramfs at ${path}; your /init loads it with insmod`);
+      expect(r.status, r.stdout.slice(-2000)).toBe(0);
+      expect(r.stdout).toContain("user init: insmod ok");
+      expect(r.stdout).toContain("user init: 1 module, 1 VMM");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 25 * 60 * 1000);
 });
