@@ -94,8 +94,10 @@ export const F64: i32 = 0x7c;
 
 // Parameters and locals of a block function. The lazy flags travel from
 // block to block as parameters (cpu/flags.ts's state, with flagsLazy,
-// lastSize and lastSub packed into one word: FOP_*); guest registers live in
-// core memory and are cached in locals within a block (emit.ts).
+// lastSize and lastSub packed into one word: FOP_*; it stays packed in the
+// function, so recording an operation's kind is one constant); guest
+// registers live in core memory and are cached in locals within a block
+// (emit.ts).
 export const P_R: i32 = 0;       // instructions that may still be retired (the budget left)
 export const L_FRAW: i32 = 1;    // flagsRaw
 export const L_FA: i32 = 2;      // lastOp1
@@ -104,26 +106,25 @@ export const L_FRES: i32 = 4;    // lastResult
 export const P_FOP: i32 = 5;     // flagsLazy | lastSize << FOP_SIZE | lastSub << FOP_SUB
 export const BLOCK_PARAMS: i32 = 6;
 export const L_REG: i32 = 6;     // 8 locals: EAX ECX EDX EBX ESP EBP ESI EDI
-export const L_FLAZY: i32 = 14;  // flagsLazy, lastSize, lastSub unpacked
-export const L_FSIZE: i32 = 15;
-export const L_FSUB: i32 = 16;
-export const L_OFF: i32 = 17;    // a memory operand's offset
-export const L_VAL: i32 = 18;    // a value read or to be written
-export const L_E: i32 = 19;      // a TLB entry
-export const L_T1: i32 = 20;     // temporaries
-export const L_T2: i32 = 21;
-export const L_T3: i32 = 22;
-export const L_PEND: i32 = 23;   // an instruction's slow-path write ended in an exit or hit cached code: leave after it
-export const L_HOST: i32 = 24;   // host address of a memory operand on the fast path, 0 on the slow path
-export const L_XREL: i32 = 25;   // a way out's EIP (module offset: EIP = base + it), for the function's shared exit
-export const L_XUN: i32 = 26;    // a way out's instructions not retired (given back to the budget)
-export const L_LIN: i32 = 27;    // a memory operand's linear address in a segment whose base is not 0
-export const I32_LOCALS: i32 = 22; // locals 6 .. 27
-export const L_W: i32 = 28;      // i64 temporaries (products, dividends, quotients)
-export const L_W2: i32 = 29;
+export const L_OFF: i32 = 14;    // a memory operand's offset
+export const L_VAL: i32 = 15;    // a value read or to be written
+export const L_E: i32 = 16;      // a TLB entry
+export const L_T1: i32 = 17;     // temporaries
+export const L_T2: i32 = 18;
+export const L_T3: i32 = 19;
+export const L_PEND: i32 = 20;   // an instruction's slow-path write ended in an exit or hit cached code: leave after it
+export const L_HOST: i32 = 21;   // host address of a memory operand on the fast path, 0 on the slow path
+export const L_XREL: i32 = 22;   // a way out's EIP (module offset: EIP = base + it), for the function's shared exit
+export const L_XUN: i32 = 23;    // a way out's instructions not retired (given back to the budget)
+export const L_LIN: i32 = 24;    // a memory operand's linear address in a segment whose base is not 0
+export const I32_LOCALS: i32 = 19; // locals 6 .. 24
+export const L_W: i32 = 25;      // i64 temporaries (products, dividends, quotients)
+export const L_W2: i32 = 26;
 export const I64_LOCALS: i32 = 2;
 export const FOP_SIZE: i32 = 16;
 export const FOP_SUB: i32 = 24;
+/** The packed word for flagsLazy `lazy`, lastSize `size`, lastSub `sub`. */
+export function fop(lazy: i32, size: i32, sub: bool): i32 { return lazy | (size << FOP_SIZE) | (sub ? 1 << FOP_SUB : 0); }
 
 // Parameters of a region's entry function.
 export const E_ENTRY: i32 = 0;

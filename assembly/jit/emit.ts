@@ -13,8 +13,8 @@ import * as W from "./writer";
 import { REGS } from "../layout";
 import {
   BLOCKTYPE_VOID, G_ABORTED, G_BASE, G_EIP, G_EXIT_REASON, G_SMC_HIT, G_FLAGS_LAZY, G_FLAGS_RAW, G_INSTR_EIP, G_LAST_OP1,
-  G_LAST_OP2, G_LAST_RESULT, G_LAST_SIZE, G_LAST_SUB, G_MMIO_READS, L_FA, L_FB, L_FLAZY, L_FRAW, L_FRES, L_FSIZE,
-  L_FSUB, L_REG, L_XREL, L_XUN, NO_REG, OP_BLOCK, OP_BR, OP_CALL, OP_ELSE, OP_END, OP_GLOBAL_GET, OP_GLOBAL_SET, OP_I32_ADD,
+  G_LAST_OP2, G_LAST_RESULT, G_LAST_SIZE, G_LAST_SUB, G_MMIO_READS, L_FA, L_FB, L_FRAW, L_FRES, P_FOP, FOP_SIZE, FOP_SUB,
+  L_REG, L_XREL, L_XUN, NO_REG, OP_I32_SHL, OP_I32_SHR_U, OP_BLOCK, OP_BR, OP_CALL, OP_ELSE, OP_END, OP_GLOBAL_GET, OP_GLOBAL_SET, OP_I32_ADD,
   OP_I32_AND, OP_I32_CONST, OP_I32_LOAD, OP_I32_OR, OP_I32_STORE, OP_IF, OP_LOCAL_GET, OP_LOCAL_SET, OP_LOCAL_TEE,
   OP_LOOP, P_R,
 } from "./abi";
@@ -122,21 +122,21 @@ export function reloadReg(r: i32): void { konst(0); memOp(OP_I32_LOAD, 2, REGS +
 /** The lazy-flags locals to the globals cpu/flags.ts reads (before a call out that reads flags, and at exits). */
 export function spillFlags(): void {
   localGet(L_FRAW); globalSet(G_FLAGS_RAW);
-  localGet(L_FLAZY); globalSet(G_FLAGS_LAZY);
+  localGet(P_FOP); konst(0xfff); op(OP_I32_AND); globalSet(G_FLAGS_LAZY);
   localGet(L_FA); globalSet(G_LAST_OP1);
   localGet(L_FB); globalSet(G_LAST_OP2);
   localGet(L_FRES); globalSet(G_LAST_RESULT);
-  localGet(L_FSIZE); globalSet(G_LAST_SIZE);
-  localGet(L_FSUB); globalSet(G_LAST_SUB);
+  localGet(P_FOP); konst(FOP_SIZE); op(OP_I32_SHR_U); konst(0xff); op(OP_I32_AND); globalSet(G_LAST_SIZE);
+  localGet(P_FOP); konst(FOP_SUB); op(OP_I32_SHR_U); globalSet(G_LAST_SUB);
 }
 export function reloadFlags(): void {
   globalGet(G_FLAGS_RAW); localSet(L_FRAW);
-  globalGet(G_FLAGS_LAZY); localSet(L_FLAZY);
+  globalGet(G_FLAGS_LAZY); globalGet(G_LAST_SIZE); konst(FOP_SIZE); op(OP_I32_SHL); op(OP_I32_OR);
+  globalGet(G_LAST_SUB); konst(FOP_SUB); op(OP_I32_SHL); op(OP_I32_OR); localSet(P_FOP);
   globalGet(G_LAST_OP1); localSet(L_FA);
   globalGet(G_LAST_OP2); localSet(L_FB);
   globalGet(G_LAST_RESULT); localSet(L_FRES);
-  globalGet(G_LAST_SIZE); localSet(L_FSIZE);
-  globalGet(G_LAST_SUB); localSet(L_FSUB);
+
 }
 
 // ---- EIP --------------------------------------------------------------------------------

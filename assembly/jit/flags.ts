@@ -1,6 +1,6 @@
-// Lazy flags in a region function's locals (L_FRAW .. L_FSUB mirror the
-// globals of cpu/flags.ts, and are written back to them at exits and before
-// calls out that read flags). Inline operations record their operands and
+// Lazy flags in a region function's locals (L_FRAW, L_FA, L_FB, L_FRES and
+// the packed P_FOP mirror the globals of cpu/flags.ts, and are written back
+// to them at exits and before calls out that read flags). Inline operations record their operands and
 // result exactly as cpu/flags.ts's lazyArith/lazyIncDec/lazyLogic/lazyResult
 // do, so EFLAGS read later by anyone are the interpreter's. V8 removes the
 // recordings no later instruction reads, which is the flags' liveness.
@@ -13,7 +13,7 @@
 import { CF, PF, AF, ZF, SF, OF, ARITH_FLAGS } from "../state";
 import { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_XOR, ALU_CMP } from "../cpu/ops/arith";
 import {
-  I32, L_FA, L_FB, L_FLAZY, L_FRAW, L_FRES, L_FSIZE, L_FSUB, L_T1, L_T2, L_T3, P_FOP, FOP_SIZE, FOP_SUB, OP_I32_ADD, OP_I32_AND,
+  I32, L_FA, L_FB, L_FRAW, L_FRES, L_T1, L_T2, L_T3, P_FOP, FOP_SIZE, FOP_SUB, fop, OP_I32_ADD, OP_I32_AND,
   OP_I32_EQZ, OP_I32_LE_S, OP_I32_LE_U, OP_I32_LT_S, OP_I32_LT_U, OP_I32_NE, OP_I32_OR,
   OP_I32_POPCNT, OP_I32_SHL, OP_I32_SHR_U, OP_I32_SUB, OP_I32_XOR, OP_SELECT, OP_DROP,
 } from "./abi";
@@ -36,17 +36,12 @@ export function forgetFlags(): void { kind = FK_UNKNOWN; }
 
 /** At a block function's start: flagsLazy, lastSize and lastSub from the packed parameter. */
 export function unpackFlags(): void {
-  localGet(P_FOP); konst(0xfff); op(OP_I32_AND); localSet(L_FLAZY);
-  localGet(P_FOP); konst(FOP_SIZE); op(OP_I32_SHR_U); konst(0xff); op(OP_I32_AND); localSet(L_FSIZE);
-  localGet(P_FOP); konst(FOP_SUB); op(OP_I32_SHR_U); localSet(L_FSUB);
   kind = FK_UNKNOWN;
 }
 /** Push the flag parameters of a block function: flagsRaw, lastOp1, lastOp2, lastResult, packed lazy/size/sub. */
 export function pushFlagArgs(): void {
   localGet(L_FRAW); localGet(L_FA); localGet(L_FB); localGet(L_FRES);
-  localGet(L_FLAZY);
-  localGet(L_FSIZE); konst(FOP_SIZE); op(OP_I32_SHL); op(OP_I32_OR);
-  localGet(L_FSUB); konst(FOP_SUB); op(OP_I32_SHL); op(OP_I32_OR);
+  localGet(P_FOP);
 }
 export function flagsKnown(): bool { return kind != FK_UNKNOWN; }
 
@@ -82,17 +77,14 @@ export function emitAlu(aop: i32, size: i32): void {
 }
 /** After L_FA, L_FB, L_FRES are set: lastSize, lastSub, all six flags lazy. */
 function recordArith(size: i32, sub: bool): void {
-  konst(size); localSet(L_FSIZE);
-  konst(sub ? 1 : 0); localSet(L_FSUB);
-  konst(ARITH_FLAGS); localSet(L_FLAZY);
+  konst(fop(ARITH_FLAGS, size, sub)); localSet(P_FOP);
   kind = FK_ARITH; kSize = size; kSub = sub; kPlain = false;
 }
 /** Stack [result] -> [result]: lazyLogic. */
 export function recordLogic(size: i32): void {
   localTee(L_FRES);
-  konst(size); localSet(L_FSIZE);
+  konst(fop(SF | ZF | PF, size, false)); localSet(P_FOP); // (lastSub does not matter with CF, OF, AF not lazy)
   localGet(L_FRAW); konst(~(CF | OF | AF)); op(OP_I32_AND); localSet(L_FRAW);
-  konst(SF | ZF | PF); localSet(L_FLAZY);
   kind = FK_LOGIC; kSize = size;
 }
 /** NEG: stack [a] -> [result], lazyArith(size, 0, a, -a, sub). */
@@ -111,9 +103,7 @@ export function emitIncDec(size: i32, dec: bool): void {
   konst(1); localSet(L_FB);
   localGet(L_FA); konst(1); op(dec ? OP_I32_SUB : OP_I32_ADD); mask(size);
   localTee(L_FRES);
-  konst(size); localSet(L_FSIZE);
-  konst(dec ? 1 : 0); localSet(L_FSUB);
-  konst(ARITH_FLAGS & ~CF); localSet(L_FLAZY);
+  konst(fop(ARITH_FLAGS & ~CF, size, dec)); localSet(P_FOP);
   kind = FK_INCDEC; kSize = size; kSub = dec;
 }
 /**
@@ -123,8 +113,7 @@ export function emitIncDec(size: i32, dec: bool): void {
 export function recordResult(size: i32): void {
   localGet(L_FRAW); konst(~(CF | OF | AF | SF | ZF | PF)); op(OP_I32_AND); op(OP_I32_OR); localSet(L_FRAW);
   localSet(L_FRES);
-  konst(size); localSet(L_FSIZE);
-  konst(SF | ZF | PF); localSet(L_FLAZY);
+  konst(fop(SF | ZF | PF, size, false)); localSet(P_FOP);
   kind = FK_RESULT; kSize = size;
 }
 
@@ -136,7 +125,7 @@ export function emitCF(): void {
   if (kind == FK_LOGIC) { konst(0); return; }
   if (kind == FK_INCDEC || kind == FK_RESULT) { localGet(L_FRAW); konst(CF); op(OP_I32_AND); return; }
   // Unknown: flagsLazy says whether CF is in flagsRaw or owed by the last operation.
-  localGet(L_FLAZY); konst(CF); op(OP_I32_AND);
+  localGet(P_FOP); konst(CF); op(OP_I32_AND);
   ifOpen(I32);
   dynCarryWord(); dynSign(); op(OP_I32_AND); konst(0); op(OP_I32_NE);
   elseOp();
@@ -172,15 +161,19 @@ function overflowWord(sub: bool): void {
   }
 }
 function dynCarryWord(): void {
-  carryWord(true); carryWord(false); localGet(L_FSUB); op(OP_SELECT);
+  carryWord(true); carryWord(false); dynSub(); op(OP_SELECT);
 }
 function dynOverflowWord(): void {
-  overflowWord(true); overflowWord(false); localGet(L_FSUB); op(OP_SELECT);
+  overflowWord(true); overflowWord(false); dynSub(); op(OP_SELECT);
 }
 /** Push the sign bit of lastSize: 1 << (8 * size - 1). */
-function dynSign(): void { konst(1); localGet(L_FSIZE); konst(3); op(OP_I32_SHL); konst(1); op(OP_I32_SUB); op(OP_I32_SHL); }
+function dynSign(): void { konst(1); dynBits(); konst(1); op(OP_I32_SUB); op(OP_I32_SHL); }
+/** Push 8 * lastSize (from the packed word: (fop >>> 16 & 0xff) << 3). */
+function dynBits(): void { localGet(P_FOP); konst(FOP_SIZE - 3); op(OP_I32_SHR_U); konst(0xff << 3); op(OP_I32_AND); }
+/** Push lastSub (non-zero when the last operation subtracted). */
+function dynSub(): void { localGet(P_FOP); konst(FOP_SUB); op(OP_I32_SHR_U); }
 /** Push the mask of lastSize: -1 >>> (32 - 8 * size). */
-function dynMask(): void { konst(-1); konst(32); localGet(L_FSIZE); konst(3); op(OP_I32_SHL); op(OP_I32_SUB); op(OP_I32_SHR_U); }
+function dynMask(): void { konst(-1); konst(32); dynBits(); op(OP_I32_SUB); op(OP_I32_SHR_U); }
 
 /** Push ZF (0/1). */
 export function emitZF(): void {
@@ -206,7 +199,7 @@ export function emitPF(): void {
 }
 function parity(): void { localGet(L_FRES); konst(0xff); op(OP_I32_AND); op(OP_I32_POPCNT); konst(1); op(OP_I32_AND); op(OP_I32_EQZ); }
 /** Open `if (flagsLazy & flag) (result i32)`: the lazy value follows, then rawBit() gives the else arm. */
-function lazyOr(flag: i32): void { localGet(L_FLAZY); konst(flag); op(OP_I32_AND); ifOpen(I32); }
+function lazyOr(flag: i32): void { localGet(P_FOP); konst(flag); op(OP_I32_AND); ifOpen(I32); }
 function rawBit(flag: i32): void { elseOp(); localGet(L_FRAW); bitToBool(flag); }
 
 /** Push condition cc (0-15, as Jcc/SETcc/CMOVcc) as 0/1. */
@@ -258,13 +251,13 @@ export function emitGetFlags(): void {
 /** Push AF as the bit value 0 or 16. */
 function emitAF(): void {
   if (kind == FK_LOGIC || kind == FK_RESULT) { localGet(L_FRAW); konst(AF); op(OP_I32_AND); return; }
-  if (kind == FK_UNKNOWN) { localGet(L_FLAZY); konst(AF); op(OP_I32_AND); ifOpen(I32); }
+  if (kind == FK_UNKNOWN) { localGet(P_FOP); konst(AF); op(OP_I32_AND); ifOpen(I32); }
   localGet(L_FA); localGet(L_FB); op(OP_I32_XOR); localGet(L_FRES); op(OP_I32_XOR); konst(AF); op(OP_I32_AND);
   if (kind == FK_UNKNOWN) { elseOp(); localGet(L_FRAW); konst(AF); op(OP_I32_AND); end(); }
 }
 /** Replace the flags wholesale with the value on the stack (cpu/flags.ts setFlags). */
 export function emitSetFlags(): void {
   konst(2); op(OP_I32_OR); localSet(L_FRAW);
-  konst(0); localSet(L_FLAZY);
+  konst(fop(0, 4, false)); localSet(P_FOP);
   kind = FK_UNKNOWN; // (read at run time from flagsRaw: nothing is lazy)
 }

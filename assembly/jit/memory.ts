@@ -15,7 +15,7 @@ import { REC_MODRM, REC_DISP } from "../cpu/fetch";
 import { SS, ESP } from "../state";
 import {
   H_POP, H_PUSH, H_READ, H_RMW_READ, H_WRITE, H_WRITE_RMW, I32, L_E, L_HOST, L_LIN, L_OFF, L_PEND, L_VAL,
-  NO_REG, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_LE_U, OP_I32_LOAD, OP_I32_LOAD16_U,
+  NO_REG, OP_I32_ADD, OP_I32_EQZ, OP_I32_OR, OP_I32_AND, OP_I32_EQ, OP_I32_LE_U, OP_I32_LOAD, OP_I32_LOAD16_U,
   OP_I32_LOAD8_U, OP_I32_SHL, OP_I32_SHR_U, OP_I32_STORE, OP_I32_STORE16, OP_I32_STORE8,
   OP_I32_SUB, OP_I32_XOR,
 } from "./abi";
@@ -87,8 +87,10 @@ function emitFastCheck(size: i32, write: bool): void {
   accesses++;
   localGet(lin); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
   localTee(L_E);
-  konst(TLB_VALID | TLB_SLOW | aUser | (write ? TLB_READONLY | TLB_HAS_CODE : 0)); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_EQ);
-  if (size > 1) { localGet(lin); konst(0xfff); op(OP_I32_AND); konst(0x1000 - size); op(OP_I32_LE_U); op(OP_I32_AND); }
+  // (entry & mask) ^ VALID, or'ed with bit 12 of (page offset + size - 1): 0 when the access may go ahead
+  konst(TLB_VALID | TLB_SLOW | aUser | (write ? TLB_READONLY | TLB_HAS_CODE : 0)); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_XOR);
+  if (size > 1) { localGet(lin); konst(0xfff); op(OP_I32_AND); konst(size - 1); op(OP_I32_ADD); konst(0x1000); op(OP_I32_AND); op(OP_I32_OR); }
+  op(OP_I32_EQZ);
 }
 /** The local holding the access's linear address. */
 let lin: i32 = L_OFF;
