@@ -33,12 +33,12 @@ const IMPORTS = [
 ] as const;
 
 /**
- * How long a batch smaller than compileBatch waits before it is compiled anyway: a budget exit
- * counts this much (a guest computing, not waiting for the VMM: 4 of them), any other exit 1
- * (a guest in an exit-heavy loop: 4096 exits, ~1-2 ms).
+ * How long a batch smaller than compileBatch waits before it is compiled anyway: 4096 exits
+ * (a guest in an exit-heavy loop, ~1-2 ms), or the first budget exit (a guest computing
+ * without the VMM for a whole slice: its hot code should not wait).
  */
 const SMALL_BATCH_WAIT = 4096;
-const BUDGET_EXIT_WAIT = SMALL_BATCH_WAIT / 4;
+const BUDGET_EXIT_WAIT = SMALL_BATCH_WAIT;
 
 export interface BlockCompilerStats {
   /** Modules compiled, regions (page functions) in them, bytes of Wasm, milliseconds spent emitting and compiling. */
