@@ -27,7 +27,7 @@ import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } fr
 import { slotGeneration } from "./jit/slots";
 import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions, tcRegionEntries, tcCompiledRetired, tcReplayedRetired } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
-import { tlbLookups, foldJitTlbLookups } from "./cpu/access";
+import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidAnswer, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
@@ -280,7 +280,6 @@ export function run(budget: i32): i32 {
   }
   addRetired(done);
   setRetiredInRun(0);
-  foldJitTlbLookups();
   if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
   setExitField(X_CS, segSel(CS));
   setExitField(X_EIP, exitReason == EXIT_BUDGET || exitReason == EXIT_HLT ? eip : instrEip);

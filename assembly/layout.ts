@@ -63,8 +63,6 @@ export const JIT_SLOTS_MAX: i32 = 0x2000;    // function-table slots for compile
 export const JIT_SLOT_FREE: i32 = 0xf61000;  // free slots (a stack of i32)
 export const JIT_SLOT_LIVE: i32 = 0xf69000;  // per slot: 1 while a region's function occupies it
 export const JIT_SLOT_PAGES: i32 = 0xf6b000; // per slot: 8 × i32, the number of pages the region covers, then their host addresses
-export const JIT_BASE: i32 = 0xfab000;       // the running region's base: the EIP its first page would start at
-export const JIT_TLB_LOOKUPS: i32 = 0xfab004; // memory accesses compiled code sent through the TLB's fast path (cpu/access.ts folds them into tlbLookups)
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 

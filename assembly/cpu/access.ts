@@ -2,7 +2,7 @@
 // descriptor cache), then paging through the TLB (mmu/), then physical.
 // Fast paths read RAM straight through a TLB entry; everything else — page
 // crossings, ROM writes, MMIO, TLB misses — takes the slow path.
-import { TLB, JIT_TLB_LOOKUPS } from "../layout";
+import { TLB } from "../layout";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "../portable";
 import { cpl, cplUserMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
 import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
@@ -33,14 +33,8 @@ export function segCheck(seg: i32, off: i32, sz: i32, write: bool): bool {
 
 // ---- linear accesses ------------------------------------------------------
 
-
 /** Data accesses that consulted the TLB (for the hit rate: 1 - fills / lookups). */
 export let tlbLookups: f64 = 0;
-/** Compiled code counts its fast-path accesses in core memory (JIT_TLB_LOOKUPS); run() folds them in here. */
-export function foldJitTlbLookups(): void {
-  const n = ld32a(JIT_TLB_LOOKUPS);
-  if (n != 0) { tlbLookups += f64(u32(n)); st32a(JIT_TLB_LOOKUPS, 0); }
-}
 
 /** Read at a linear address with the current privilege (CPL 3 = user access). */
 export function readLin(lin: i32, sz: i32): i32 {

@@ -6,12 +6,8 @@
 // cached code. The block checks `aborted` itself and leaves. Kept out of
 // line, an access costs a block a few bytes instead of a few dozen, which
 // is most of what V8 spends compiling a region.
-//
-// Each helper also takes back the lookup the block counted for the access
-// (region.ts counts every access per block; the core's slow path counts its
-// own: cpu/access.ts tlbLookups).
 import * as W from "./writer";
-import { REGS, JIT_TLB_LOOKUPS } from "../layout";
+import { REGS } from "../layout";
 import { ESP } from "../state";
 import {
   F_POP, F_PROBE, F_PUSH, F_READ, F_WRITE, G_BASE, G_EXIT_REASON, G_INSTR_EIP, G_MMIO_READS, G_SMC_HIT, G_ABORTED,
@@ -32,9 +28,6 @@ export function helperType(h: i32): i32 {
   }
 }
 
-function uncount(): void {
-  konst(0); konst(0); memOp(OP_I32_LOAD, 2, JIT_TLB_LOOKUPS); konst(1); op(OP_I32_SUB); memOp(OP_I32_STORE, 2, JIT_TLB_LOOKUPS);
-}
 /** instrEip = base + (param rel); no MMIO reads answered yet (state.ts setInstrEip). */
 function setInstrEip(rel: i32): void {
   globalGet(G_BASE); localGet(rel); op(OP_I32_ADD); globalSet(G_INSTR_EIP);
@@ -58,29 +51,28 @@ export function emitHelpers(): void {
 function emitHelper(h: i32): void {
   switch (h) {
     case 0: // H_READ(seg, off, size, rel) -> value
-      uncount(); setInstrEip(3);
+      setInstrEip(3);
       localGet(0); localGet(1); localGet(2); call(F_READ);
       return;
     case 1: // H_RMW_READ(seg, off, size, rel) -> value, after checking it can be written back (cpu/exec.ts rmwWritable)
-      uncount(); setInstrEip(3);
+      setInstrEip(3);
       localGet(0); localGet(1); localGet(2); call(F_READ);
       globalGet(G_ABORTED); op(0x45 /* i32.eqz */);
       ifVoid(); localGet(0); localGet(1); localGet(2); call(F_PROBE); op(OP_DROP); end(); // (false only with `aborted` set)
       return;
-    case 2: case 3: // H_WRITE[_RMW](seg, off, size, value, rel) -> pending (the read half of an RMW took back its count)
-      if (h == 2) uncount();
+    case 2: case 3: // H_WRITE[_RMW](seg, off, size, value, rel) -> pending
       setInstrEip(4);
       localGet(0); localGet(1); localGet(2); localGet(3); call(F_WRITE);
       pending();
       return;
     case 4: // H_PUSH(size, value, esp, rel) -> pending; ESP in the register file is updated when it succeeded
-      uncount(); setInstrEip(3);
+      setInstrEip(3);
       konst(0); localGet(2); memOp(OP_I32_STORE, 2, REGS + (ESP << 2));
       localGet(0); localGet(1); call(F_PUSH);
       pending();
       return;
     default: // H_POP(size, esp, rel) -> value; ESP in the register file moves past it
-      uncount(); setInstrEip(2);
+      setInstrEip(2);
       konst(0); localGet(1); memOp(OP_I32_STORE, 2, REGS + (ESP << 2));
       localGet(0); call(F_POP);
       return;

@@ -41,13 +41,6 @@ export function setAssumptions(flat: i32, user: i32, ss32: bool): void {
   aStack = ss32 && (flat & ssBits) == ssBits;
 }
 
-/**
- * Accesses emitted for the current block: region.ts adds them to cpu/access.ts
- * tlbLookups once per block run, and a slow path (helpers.ts) takes its one
- * back, since the core counts its own lookups.
- */
-export let accesses: i32 = 0;
-export function resetAccesses(): void { accesses = 0; }
 /** The current instruction's module offset, the helpers' last argument. */
 function pushRel(): void { konst(pageMoff + insRel); }
 
@@ -84,7 +77,6 @@ export function eaSegment(rec: i32, ov: i32): i32 { return ov >= 0 ? ov : (ld32a
  * L_OFF + the base, read from the segment cache (setLinear).
  */
 function emitFastCheck(size: i32, write: bool): void {
-  accesses++;
   localGet(lin); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB);
   localTee(L_E);
   // (entry & mask) ^ VALID, or'ed with bit 12 of (page offset + size - 1): 0 when the access may go ahead
@@ -120,7 +112,7 @@ function fastPossible(seg: i32, write: bool): bool { return (aFlat & (write ? 1 
 
 /** Push the value of `size` bytes at seg:L_OFF (zero-extended); a fault leaves before the instruction. */
 export function emitRead(seg: i32, size: i32): void {
-  if (!fastPossible(seg, false)) { accesses++; slowRead(seg, size); return; }
+  if (!fastPossible(seg, false)) { slowRead(seg, size); return; }
   setLinear(seg);
   emitFastCheck(size, false);
   ifOpen(I32);
@@ -141,7 +133,7 @@ function slowRead(seg: i32, size: i32): void {
  */
 export function emitWrite(seg: i32, size: i32): void {
   clearPending();
-  if (!fastPossible(seg, true)) { accesses++; slowWrite(seg, size, H_WRITE); return; }
+  if (!fastPossible(seg, true)) { slowWrite(seg, size, H_WRITE); return; }
   setLinear(seg);
   emitFastCheck(size, true);
   ifVoid();
@@ -179,7 +171,7 @@ export function leaveIfPendingAt(rel: i32): void { if (pendingUsed) { localGet(L
  * that it can be written back; L_HOST stays for emitRmwWrite.
  */
 export function emitRmwRead(seg: i32, size: i32): void {
-  if (!fastPossible(seg, true)) { accesses++; slowRmwRead(seg, size); return; }
+  if (!fastPossible(seg, true)) { slowRmwRead(seg, size); return; }
   setLinear(seg);
   emitFastCheck(size, true);
   ifOpen(I32);
@@ -210,7 +202,7 @@ export function emitRmwWrite(seg: i32, size: i32): void {
 /** PUSH L_VAL (`size` bytes). ESP changes only when the write succeeded. */
 export function emitPush(size: i32): void {
   clearPending();
-  if (!aStack) { accesses++; slowPush(size); return; }
+  if (!aStack) { slowPush(size); return; }
   getReg32(ESP); konst(size); op(OP_I32_SUB); localSet(L_OFF);
   lin = L_OFF;
   emitFastCheck(size, true);
@@ -229,7 +221,7 @@ function slowPush(size: i32): void {
 }
 /** POP: push the value (`size` bytes); ESP moves past it. */
 export function emitPop(size: i32): void {
-  if (!aStack) { accesses++; slowPop(size); return; }
+  if (!aStack) { slowPop(size); return; }
   getReg32(ESP); localSet(L_OFF);
   lin = L_OFF;
   emitFastCheck(size, false);

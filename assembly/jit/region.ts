@@ -20,7 +20,7 @@
 // need no limit check and EIP arithmetic never wraps.
 import * as W from "./writer";
 import { ld32a, st32a } from "../portable";
-import { JIT_OFFSETS, JIT_TLB_LOOKUPS, TLB } from "../layout";
+import { JIT_OFFSETS, TLB } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
 import { CS } from "../state";
 import { REC_HEADER, REC_MODRM, REC_POS } from "../cpu/fetch";
@@ -38,7 +38,7 @@ import {
 } from "./emit";
 import { forgetFlags, pushFlagArgs, unpackFlags } from "./flags";
 import { ENDS, emitInstruction } from "./instr";
-import { accesses, resetAccesses, flatSeg, aUserMask } from "./memory";
+import { flatSeg, aUserMask } from "./memory";
 
 /** The region being emitted: its blocks (indices in the translation cache), its pages (host addresses), code size. */
 const blocks = new StaticArray<i32>(256);
@@ -142,7 +142,7 @@ let currentPageMoff: i32 = 0;
 let selfLoop: bool = false;
 const SELF_LEVEL: i32 = 3;
 
-/** Block j's function: a dry run to learn its registers, loop and accesses, then the real one. */
+/** Block j's function: a dry run to learn its registers and loop, then the real one. */
 export function emitBlockFunction(j: i32): void {
   current = j;
   currentStart = offsetOf(unchecked(blocks[j]));
@@ -151,9 +151,8 @@ export function emitBlockFunction(j: i32): void {
   W.setDry(true);
   selfLoop = false;
   beginRegisters(0, 0, 0);
-  resetAccesses();
   emitBody();
-  const reads = readSet, writes = writeSet, loops = selfLoop, n = accesses;
+  const reads = readSet, writes = writeSet, loops = selfLoop;
   W.setDry(false);
   const size = W.reserveSize();
   W.u32leb(2); W.u32leb(I32_LOCALS); W.byte(I32); W.u32leb(I64_LOCALS); W.byte(I64);
@@ -161,12 +160,10 @@ export function emitBlockFunction(j: i32): void {
   // back edge carries the registers it wrote: they count as written from the start.
   beginRegisters(reads | writes, writes, loops ? writes : 0);
   selfLoop = loops;
-  blockAccesses = n;
   emitBody();
   W.byte(OP_END);
   W.patch(size);
 }
-let blockAccesses: i32 = 0;
 
 function emitBody(): void {
   const b = unchecked(blocks[current]);
@@ -181,9 +178,6 @@ function emitBody(): void {
   localGet(P_R); konst(c); op(OP_I32_LT_S);
   ifVoid(); leaveAt(currentStart, 0); end();
   localAdd(P_R, -c);
-  if (blockAccesses > 0) { // (the fast path's share of cpu/access.ts tlbLookups)
-    konst(0); konst(0); memOp(OP_I32_LOAD, 2, JIT_TLB_LOOKUPS); konst(blockAccesses); op(OP_I32_ADD); memOp(OP_I32_STORE, 2, JIT_TLB_LOOKUPS);
-  }
   let next = currentStart;
   let ended = false;
   for (let i = 0; i < c; i++) {

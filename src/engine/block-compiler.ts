@@ -39,6 +39,8 @@ const IMPORTS = [
  */
 const SMALL_BATCH_WAIT = 4096;
 const BUDGET_EXIT_WAIT = SMALL_BATCH_WAIT;
+/** Ordinary exits between two looks at the core's queue. */
+const CHECK_EVERY = 64;
 
 export interface BlockCompilerStats {
   /** Modules compiled, regions (page functions) in them, bytes of Wasm, milliseconds spent emitting and compiling. */
@@ -51,6 +53,7 @@ export class BlockCompiler {
   private readonly imports: WebAssembly.ModuleImports = {};
   private generation = 0;
   private waited = 0;
+  private exitsUnchecked = 0;
   readonly stats: BlockCompilerStats = { modules: 0, regions: 0, bytes: 0, ms: 0 };
 
   constructor(private readonly core: RawCore, threshold: number, private readonly batch: number) {
@@ -69,9 +72,17 @@ export class BlockCompiler {
    * waits a while (SMALL_BATCH_WAIT), so a hot loop still gets compiled.
    */
   compilePending(budgetExit: boolean): void {
+    // Asking the core costs a call: after an ordinary exit (there may be millions), only every
+    // CHECK_EVERY-th time — unless every queued block is to be compiled at once (compileBatch 1).
+    let weight = budgetExit ? BUDGET_EXIT_WAIT : 1;
+    if (!budgetExit && this.batch > 1) {
+      if (++this.exitsUnchecked < CHECK_EVERY) return;
+      weight = this.exitsUnchecked;
+    }
+    this.exitsUnchecked = 0;
     const n = this.core.jitPending();
     if (n === 0) { this.waited = 0; return; }
-    if (n < this.batch && (this.waited += budgetExit ? BUDGET_EXIT_WAIT : 1) < SMALL_BATCH_WAIT) return;
+    if (n < this.batch && (this.waited += weight) < SMALL_BATCH_WAIT) return;
     this.waited = 0;
     const t0 = performance.now();
     const table = this.core.table;

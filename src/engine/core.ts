@@ -108,7 +108,7 @@ export interface CoreExports {
   getRetired(): number;
   getTlbMisses(): number;
   getTlbFlushes(): number;
-  /** Data accesses that consulted the TLB. */
+  /** Data accesses that consulted the TLB through the core's lookup (compiled code's inline hits are not counted). */
   getTlbLookups(): number;
   getSysenter(i: number): number;
   getTscOffset(): number;
