@@ -54,10 +54,9 @@ let shadow: bool = false;
 let leafIsGpa: bool = false;
 /** The walk allowed a store through a SHADOW_TRACE leaf. */
 let traced: bool = false;
-/** Host frames in the trace log (layout.ts TRACE_LOG), and the instruction that logged the last one. */
+/** Lines in the trace log (layout.ts TRACE_LOG), and the instruction that logged the last one. */
 let traceCount: i32 = 0;
 let traceEip: i32 = 0;
-export function traceLogged(): i32 { return traceCount; }
 export function clearTraceLog(): void { traceCount = 0; }
 
 /**

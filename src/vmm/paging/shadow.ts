@@ -710,17 +710,6 @@ export class ShadowPaging implements PagingStrategy {
     if (c.parents.size === 0) this.free(c);
   }
 
-  /** Detach a shadow page from every parent and free it (write flooding). */
-  private unshadow(p: ShadowPage): void {
-    for (const addr of [...p.parents]) {
-      const parent = this.byHost.get(addr & ~0xfff);
-      if (!parent) continue;
-      const size = parent.kind === "pdpt" || parent.kind === "pae-pd" ? 8 : 4;
-      this.unlink(parent, ((addr & 0xfff) / size) | 0);
-    }
-    if (this.pages.has(p.key)) this.free(p);
-  }
-
   private free(p: ShadowPage): void {
     for (const idx of [...p.children.keys()]) this.unlink(p, idx);
     const size = p.kind.startsWith("pae") ? 8 : 4;
