@@ -140,10 +140,9 @@ export class SymCall {
     const regs = { cr0, cr3: core.getCr(3) >>> 0, cr4: core.getCr(4) >>> 0, efer: core.getEfer() >>> 0 };
     const gdtr = { base: core.getGdtrBase() >>> 0, limit: core.getGdtrLimit() & 0xffff };
     const m = this.entry(vcpu);
-    const cs = this.descriptor(regs, gdtr, m.cs, "code", m.cs);
-    if (typeof cs === "string") return refused(cs);
-    const ss = this.descriptor(regs, gdtr, m.cs + 8, "stack", m.cs);
-    if (typeof ss === "string") return refused(ss);
+    const segs = this.descriptors(regs, gdtr, m.cs);
+    if (typeof segs === "string") return refused(segs);
+    const [cs, ss] = segs;
 
     const flat = (seg: number, base: number): SegmentState => ({ selector: core.getSegSel(seg) & 0xffff, base, limit: 0xffffffff, attr: Attr.flatData32 });
     const a = (i: number) => (args[i] ?? 0) >>> 0;
@@ -187,34 +186,50 @@ export class SymCall {
   }
 
   /**
-   * The descriptor of the call's CS (kind "code") or SS (kind "stack"), read
-   * from the guest's GDT through its page tables; a string says what is wrong.
+   * The descriptors of the call's CS and SS (= CS + 8), read from the guest's
+   * GDT through its page tables (one read for both); a string says what is
+   * wrong, CS's problems first.
    */
-  private descriptor(regs: PagingRegs, gdtr: { base: number; limit: number }, sel: number, kind: "code" | "stack", msrValue: number): SegmentState | string {
-    const msr = `SymCall CS MSR (0x538) = 0x${msrValue.toString(16)}`;
-    const what = kind === "code" ? "CS" : "SS (CS + 8)";
-    if ((sel & 4) !== 0) return `${msr}: ${what} 0x${sel.toString(16)} is an LDT selector`;
-    if ((sel & 0xfff8) === 0) return `${msr}: ${what} is the null selector`;
-    const off = sel & 0xfff8;
-    if (off + 7 > gdtr.limit) return `${msr}: ${what} 0x${sel.toString(16)} is beyond the GDT limit 0x${gdtr.limit.toString(16)}`;
-    const b = readLinear(this.vm.memory, regs, gdtr.base + off, 8);
-    if (!b) return `${msr}: the GDT entry for ${what} is not mapped in guest memory`;
-    const lo = b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
-    const hi = b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24);
-    const attr = ((hi >>> 8) & 0xff) | ((hi >>> 8) & 0xf000);
-    const base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0;
-    let limit = (lo & 0xffff) | (hi & 0xf0000);
-    if ((attr & 0x8000) !== 0) limit = ((limit << 12) | 0xfff) >>> 0;
-    const present = (attr & 0x80) !== 0, s = (attr & 0x10) !== 0, code = (attr & 8) !== 0, dpl = (attr >> 5) & 3;
-    const ok = kind === "code"
-      ? present && s && code && dpl === 0 && (attr & 0x4000) !== 0
-      : present && s && !code && (attr & 2) !== 0 && dpl === 0;
-    if (!ok) {
-      const want = kind === "code" ? "a present 32-bit ring-0 code segment" : "a present writable ring-0 data segment";
-      return `${msr}: GDT entry 0x${sel.toString(16)} (${what}) is not ${want}`;
-    }
-    return { selector: sel & 0xfffc, base, limit, attr: attr | 1 };
+  private descriptors(regs: PagingRegs, gdtr: { base: number; limit: number }, sel: number): [SegmentState, SegmentState] | string {
+    const msr = `SymCall CS MSR (0x538) = 0x${sel.toString(16)}`;
+    const csBad = selectorProblem(sel, "CS", gdtr.limit), ssBad = selectorProblem(sel + 8, "SS (CS + 8)", gdtr.limit);
+    if (csBad) return `${msr}: ${csBad}`;
+    const b = readLinear(this.vm.memory, regs, gdtr.base + (sel & 0xfff8), ssBad ? 8 : 16);
+    if (!b) return `${msr}: the GDT entries for CS and SS (CS + 8) are not mapped in guest memory`;
+    const cs = decode(b, 0, sel, "code");
+    if (typeof cs === "string") return `${msr}: ${cs}`;
+    if (ssBad) return `${msr}: ${ssBad}`;
+    const ss = decode(b, 8, sel + 8, "stack");
+    if (typeof ss === "string") return `${msr}: ${ss}`;
+    return [cs, ss];
   }
+}
+
+/** What is wrong with `sel` as a GDT selector (LDT, null, beyond the limit), or null. */
+function selectorProblem(sel: number, what: string, gdtLimit: number): string | null {
+  if ((sel & 4) !== 0) return `${what} 0x${sel.toString(16)} is an LDT selector`;
+  if ((sel & 0xfff8) === 0) return `${what} is the null selector`;
+  if ((sel & 0xfff8) + 7 > gdtLimit) return `${what} 0x${sel.toString(16)} is beyond the GDT limit 0x${gdtLimit.toString(16)}`;
+  return null;
+}
+
+/** The descriptor at b[at..at+8) as segment state, if it is what the call's CS (kind "code") or SS (kind "stack") must be. */
+function decode(b: Uint8Array, at: number, sel: number, kind: "code" | "stack"): SegmentState | string {
+  const lo = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+  const hi = b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24);
+  const attr = ((hi >>> 8) & 0xff) | ((hi >>> 8) & 0xf000);
+  const base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0;
+  let limit = (lo & 0xffff) | (hi & 0xf0000);
+  if ((attr & 0x8000) !== 0) limit = ((limit << 12) | 0xfff) >>> 0;
+  const present = (attr & 0x80) !== 0, s = (attr & 0x10) !== 0, code = (attr & 8) !== 0, dpl = (attr >> 5) & 3;
+  const ok = kind === "code"
+    ? present && s && code && dpl === 0 && (attr & 0x4000) !== 0
+    : present && s && !code && (attr & 2) !== 0 && dpl === 0;
+  if (!ok) {
+    const want = kind === "code" ? "a present 32-bit ring-0 code segment" : "a present writable ring-0 data segment";
+    return `GDT entry 0x${sel.toString(16)} (${kind === "code" ? "CS" : "SS (CS + 8)"}) is not ${want}`;
+  }
+  return { selector: sel & 0xfffc, base, limit, attr: attr | 1 };
 }
 
 function refused(why: string): SymcallResult {

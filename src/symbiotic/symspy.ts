@@ -163,18 +163,18 @@ export class SymSpy {
   /** The host frame behind a page (for tests and the monitor); -1 when there is none. */
   frameOf(page: "global" | number): number { return (page === "global" ? this.globalPage : this.localPages.get(page))?.frame ?? -1; }
 
-  /** The local page's symcall flags (0 when the vCPU has no page). */
+  /** The local page's symcall flags (0 when the vCPU has no page). Read in the page's frame: no map lookup, as the guest reads it. */
   localFlags(vcpu: number): number {
-    const gpa = this.localPageGpa(vcpu);
-    return gpa === 0 ? 0 : this.vm.memory.readU32(gpa + LocalPage.FLAGS);
+    const p = this.localPages.get(vcpu);
+    return p ? this.vm.memory.readHostU32(p.frame + LocalPage.FLAGS) : 0;
   }
 
   /** Set or clear sym_call_active in a vCPU's local page. */
   setCallActive(vcpu: number, active: boolean): void {
-    const gpa = this.localPageGpa(vcpu);
-    if (gpa === 0) return;
-    const f = this.vm.memory.readU32(gpa + LocalPage.FLAGS);
-    this.vm.memory.writeU32(gpa + LocalPage.FLAGS, active ? f | LocalPage.SYM_CALL_ACTIVE : f & ~LocalPage.SYM_CALL_ACTIVE);
+    const p = this.localPages.get(vcpu);
+    if (!p) return;
+    const m = this.vm.memory, at = p.frame + LocalPage.FLAGS, f = m.readHostU32(at);
+    m.writeHostU32(at, active ? f | LocalPage.SYM_CALL_ACTIVE : f & ~LocalPage.SYM_CALL_ACTIVE);
   }
 
   global(): SymSpyGlobal | null {
