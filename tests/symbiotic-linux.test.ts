@@ -2,7 +2,7 @@
 // `npm run module`): what the VMM learns by SymSpy and SymCall is checked
 // against the guest's own view — busybox ps, /proc/PID/maps of a process
 // started for the test, /proc/meminfo, the CPU the guest says a call ran on —
-// on one shared boot (Wasm engine, deterministic clock;
+// on one shared boot of a two-vCPU machine (Wasm engine, deterministic clock;
 // tests/linux.test.ts's JS boot loads the module too). Skipped, saying so,
 // when the images or the module are not built; CI builds both.
 import { describe, it, expect, beforeAll } from "vitest";
@@ -24,11 +24,8 @@ const images = findCachedImages();
 const module = findBuiltModule(images);
 const skip = !images ? "images not cached: run npm run images" : !module ? "symbiotic module not built: run npm run module" : null;
 const MARKER = "SYMBIONT-INIT-OK";
-// vCPUs of the guest. The checks are written per vCPU; SymCall on another vCPU than the one whose exit is
-// handled is tested on a bare machine (tests/unit/nested-entry.test.ts) and was checked by hand on a two-vCPU
-// Linux (CURRENT answers CPU 1), but SMP Linux does not run interactively here yet (a deterministic clock
-// hangs it; with the host clock input waits about a minute behind soft lockups), so this boot has one.
-const VCPUS = 1;
+// Two vCPUs: SymSpy keeps a local page per CPU and a call on vCPU 1 runs on the guest's CPU 1.
+const VCPUS = 2;
 const SWAP_BYTES = 16 << 20;
 /** tests/linux/pageout.asm: pages the first of two pages of its own out to swap (MADV_PAGEOUT), prints its address. */
 const PAGEOUT = new URL("./linux/bin/pageout", import.meta.url).pathname;

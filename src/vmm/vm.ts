@@ -458,7 +458,11 @@ export class Vm {
     const clock = this.clock;
     const stuck = { kind: "halted" as const, message: "every vCPU halted waiting for an interrupt, and no timer is pending" };
     if (!clock) return stuck;
-    clock.advanceTo(this.core.getRetired());
+    // The TSC follows the clock before timers run: a LAPIC TSC-deadline timer compares with it, and with no
+    // vCPU running nothing else would move it (the deadline would seem as far away at every wake-up).
+    const retired = this.core.getRetired();
+    clock.advanceTo(retired);
+    this.catchUpTsc(retired);
     clock.runDue();
     if (this.vcpus.some((v) => this.runnable(v))) return "continue";
     const next = clock.nextDeadline();
@@ -466,6 +470,7 @@ export class Vm {
     if (clock.mode === "deterministic") {
       if (next > this.timeHorizonNs) { clock.skipTo(this.timeHorizonNs); return { kind: "idle", untilNs: next }; } // a VmGroup's horizon
       clock.skipTo(next);
+      this.catchUpTsc(retired);
       clock.runDue();
       return "continue";
     }
@@ -543,16 +548,20 @@ export class Vm {
    * run before the next timer is due.
    */
   private syncTime(retired: number): number {
-    const clock = this.clock!, core = this.core;
+    const clock = this.clock!;
     clock.advanceLazily(retired);
     if (clock.changeCount === this.syncedChanges && clock === this.syncedClock) return this.syncedBudget; // (the same time and timers)
     clock.runDue();
-    const d = clock.tscCatchUp(retired);
-    if (d > 0) core.setTscOffsetValue(core.getTscOffset() + d);
+    this.catchUpTsc(retired);
     this.syncedBudget = clock.instructionsUntil(clock.nextDeadline());
     this.syncedChanges = clock.changeCount;
     this.syncedClock = clock;
     return this.syncedBudget;
+  }
+  /** Add to the core's TSC what the clock says it lags (time skipped or passed while halted, host time). */
+  private catchUpTsc(retired: number): void {
+    const d = this.clock!.tscCatchUp(retired);
+    if (d > 0) this.core.setTscOffsetValue(this.core.getTscOffset() + d);
   }
   private syncedClock: VirtualClock | null = null;
   private syncedChanges = -1;
