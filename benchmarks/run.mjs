@@ -18,6 +18,8 @@
 // paging table — direct/nested/shadow — default with all kernels), BENCH_PAGING_RUNS
 // (default BENCH_RUNS), BENCH_PAGING_LINUX (0: no Linux paging rows),
 // BENCH_PAGING_LINUX_ENGINES (default wasm,js); they are in paging.mjs.
+// BENCH_NET (0/1: leave out or add the network rows, virtio-net vs NE2000 emulated vs NE2000
+// under VPIO, default with the Linux rows), BENCH_NET_MB (default 4), BENCH_NET_CARDS; they are in net.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -30,6 +32,7 @@ import { pagingBench, pagingLines } from "./paging.mjs";
 import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 import { diskBench, diskLines } from "./disk.mjs";
 import { symcallBench } from "./symcall.mjs";
+import { netBench, netLines } from "./net.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -287,6 +290,15 @@ if (PAGING) {
   failures += paging.failures;
 }
 
+// ---- networks: virtio-net vs NE2000 (emulated, VPIO) ------------------------------------------------
+
+const NET = process.env.BENCH_NET === "0" ? false : process.env.BENCH_NET === "1" ? true : LINUX;
+let net = null;
+if (NET) {
+  net = await netBench({ engines: ENGINES.filter((e) => e === "wasm" || e === "js"), mb: intEnv("BENCH_NET_MB", 4, 1), clock: CLOCK, progress });
+  if (net.skipped) progress(`bench: ${net.skipped}\n`);
+}
+
 // ---- machine info ---------------------------------------------------------------------------------
 
 function git(args) {
@@ -323,6 +335,7 @@ const report = {
   linux,
   disk,
   paging,
+  net,
   failures,
 };
 
@@ -406,6 +419,7 @@ for (const r of results) if (r.error) lines.push(`FAIL ${r.kernel}: ${r.error}`)
 if (linux) lines.push(...linuxLines(linux));
 if (disk) lines.push(...diskLines(disk));
 if (paging) lines.push(...pagingLines(paging, CLOCK));
+if (net) lines.push(...netLines(net));
 lines.push("");
 lines.push(`results: benchmarks/results/latest.json, latest.svg`);
 console.log(lines.join("\n"));

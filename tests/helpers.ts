@@ -36,3 +36,12 @@ export function ramImage(memory: GuestMemory, ramBytes: number): Uint8Array {
   for (let a = 0; a < ramBytes; a += 4096) if (memory.isRam(a, 4096)) out.set(memory.read(a, 4096), a);
   return out;
 }
+
+/** Accessors for a PCI function's BAR0 (I/O) and BAR1 (memory) on a PC's buses, by offset — as a driver reaches them. */
+export function barAccess(pc: Pc, fn: { barAddress(i: number): number | null }) {
+  const bar1 = fn.barAddress(1)!, bar0 = fn.barAddress(0)!;
+  return {
+    mmio: { r: (o: number, s: 1 | 2 | 4) => pc.vm.mmio.read(bar1 + o, s), w: (o: number, s: 1 | 2 | 4, v: number) => pc.vm.mmio.write(bar1 + o, s, v) },
+    io: { r: (o: number, s: 1 | 2 | 4) => pc.vm.ports.read(bar0 + o, s), w: (o: number, s: 1 | 2 | 4, v: number) => pc.vm.ports.write(bar0 + o, s, v) },
+  };
+}

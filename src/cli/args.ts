@@ -4,6 +4,10 @@
  *
  * @module
  */
+import { parseMac } from "../net/ethernet.js";
+import { DEFAULT_ADDRESSES, type AddressBase } from "../machine/nics.js";
+import { parseSocketEndpoint, type SocketEndpoint } from "../node/net-socket.js";
+
 export class UsageError extends Error {}
 
 export interface CommonOptions {
@@ -38,6 +42,14 @@ export interface CommonOptions {
   console: "serial" | "virtio";
   /** boot: put the symbiotic module (npm run module) in the initramfs. */
   symbiotic: boolean;
+  /** --vms N: N machines in this process (boot), scheduled in turns. */
+  vms: number;
+  /** --nic: each VM's network card (null: none, unless --net asks for one). */
+  nic: NicSpec | null;
+  /** --net: where the cards' cables go (null: the switch, when there are cards). */
+  net: NetSpec | null;
+  /** --net-dump FILE: pcap of the frames. */
+  netDump: string | null;
 }
 
 /** One --disk option. */
@@ -65,15 +77,62 @@ export function parseDiskSpec(v: string): DiskSpec {
   return spec;
 }
 
+/** One `--nic` option. */
+export interface NicSpec {
+  model: "ne2k" | "virtio";
+  vpio: boolean;
+  /** The shared card's name (ne2k,vpio,shared=NAME), or null. */
+  shared: string | null;
+  /** VM 0's addresses (default 52:54:00:12:34:56, 10.0.2.15/24); VM i gets the i-th next ones. */
+  addresses: AddressBase;
+}
+
+export type NetSpec = { kind: "switch" } | { kind: "none" } | { kind: "socket"; endpoint: SocketEndpoint };
+
+/** Parse `--nic MODEL[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN]`. */
+export function parseNicSpec(v: string): NicSpec {
+  const [model, ...opts] = v.split(",");
+  if (model !== "ne2k" && model !== "virtio") throw new UsageError(`--nic must be virtio or ne2k, then options (got "${v}")`);
+  const spec: NicSpec = { model, vpio: false, shared: null, addresses: { ...DEFAULT_ADDRESSES } };
+  for (const o of opts) {
+    if (o === "vpio") spec.vpio = true;
+    else if (o.startsWith("shared=") && o.length > 7) spec.shared = o.slice(7);
+    else if (o.startsWith("mac=")) {
+      try { spec.addresses.mac = parseMac(o.slice(4)); } catch (e) { throw new UsageError(`--nic ${v}: ${(e as Error).message}`); }
+    } else if (o.startsWith("ip=")) Object.assign(spec.addresses, parseIpv4Prefix(o.slice(3), v));
+    else throw new UsageError(`--nic ${v}: unknown option "${o}" (vpio, shared=NAME, mac=MAC, ip=ADDR/LEN)`);
+  }
+  if (spec.vpio && model !== "ne2k") throw new UsageError(`--nic ${v}: VPIO models the NE2000 only (ne2k,vpio)`);
+  if (spec.shared !== null && !spec.vpio) throw new UsageError(`--nic ${v}: only a VPIO card can be shared (ne2k,vpio,shared=NAME)`);
+  return spec;
+}
+
+function parseIpv4Prefix(text: string, whole: string): { ipv4: number; prefix: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  const bytes = m ? m.slice(1, 5).map(Number) : [];
+  const prefix = m ? Number(m[5]) : -1;
+  if (!m || bytes.some((b) => b > 255) || prefix < 1 || prefix > 30) throw new UsageError(`--nic ${whole}: ip must be an IPv4 address with a prefix length 1-30, like 10.0.2.15/24 (got "${text}")`);
+  return { ipv4: ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0, prefix };
+}
+
+/** Parse `--net switch|none|socket:…`. */
+export function parseNetSpec(v: string): NetSpec {
+  if (v === "switch" || v === "none") return { kind: v };
+  if (v.startsWith("socket:")) {
+    try { return { kind: "socket", endpoint: parseSocketEndpoint(v.slice(7)) }; } catch (e) { throw new UsageError((e as Error).message); }
+  }
+  throw new UsageError(`--net must be switch, socket:HOST:PORT, socket:listen:PORT or none (got "${v}")`);
+}
+
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--symbiotic", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true,
-    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false,
+    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -154,6 +213,16 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--console":
       if (v !== "serial" && v !== "virtio") throw new UsageError(`--console must be serial or virtio (got "${v}")`);
       o.console = v; return;
+    case "--vms": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--vms must be a whole number of VMs between 1 and 8 (got "${v}")`);
+      o.vms = n; return;
+    }
+    case "--nic": o.nic = parseNicSpec(v); return;
+    case "--net": o.net = parseNetSpec(v); return;
+    case "--net-dump":
+      if (!v) throw new UsageError("--net-dump needs a file name");
+      o.netDump = v; return;
   }
 }
 
@@ -190,6 +259,16 @@ options:
   --console virtio    boot: the terminal is the guest's virtio console hvc0 (kernel messages stay on COM1)
   --symbiotic         boot: add the symbiotic module (npm run module) to the initramfs; the default
                       /init loads it; a given --initrd gets it at /lib/modules/RELEASE/extra/symbiotic.ko
+  --vms N             boot: N Linux VMs (1-8) in this process, taking turns; their output lines start
+                      with [vmI]; typed input goes to vm0, Ctrl-A n moves it to the next VM
+  --nic virtio|ne2k[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN]
+                      boot: a network card in each VM, up as 10.0.2.15/24, .16 … (52:54:00:12:34:56, :57 …):
+                      virtio-net, an emulated NE2000 PCI, or the NE2000 under VPIO (shared=NAME: one card
+                      for all the VMs); mac= and ip= give vm0's addresses
+  --net switch|none|socket:HOST:PORT|socket:listen:PORT
+                      where the cards are cabled: a virtual switch (default), nothing, or the switch with
+                      a TCP uplink to another symbiont or QEMU (-netdev socket,…); a card is virtio by default
+  --net-dump FILE     write every frame that enters the switch to FILE (pcap: tcpdump -r, Wireshark)
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev

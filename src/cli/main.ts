@@ -5,11 +5,14 @@
  * @module
  */
 import { readFileSync, openSync, writeSync, closeSync } from "node:fs";
-import { parseArgs, UsageError, USAGE, type CommonOptions } from "./args.js";
+import { parseArgs, parseNicSpec, UsageError, USAGE, type CommonOptions } from "./args.js";
 import { createEngine } from "../node/engines.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
-import { SerialConsole, MonitorConsole } from "../node/console.js";
+import { SerialConsole, MonitorConsole, PrefixedOutput } from "../node/console.js";
 import { Monitor } from "../vmm/monitor.js";
+import { VmGroup, Waker } from "../vmm/vm-group.js";
+import { buildNetwork } from "./network.js";
+import { guestAddress, ipCommandLine } from "../machine/nics.js";
 import { Pc } from "../machine/pc.js";
 import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
@@ -46,64 +49,163 @@ type Guest =
 /** A guest that resets the machine (reboot, 8042 or port 0x92/0xCF9 reset) gets a fresh machine, up to this many times. */
 const MAX_RESETS = 20;
 
-/** Open the --disk images once (a snapshot overlay lives as long as the process, across guest reboots). */
-function openDisks(o: CommonOptions): DiskOptions[] {
-  return o.disks.map((d) => {
-    try {
-      return { backend: openDiskImage(d.path, d.mode), interface: d.interface };
-    } catch (e) {
-      if (e instanceof DiskError) throw new UsageError(e.message);
-      throw e;
-    }
-  });
+/**
+ * Open the --disk images once for each VM (a snapshot overlay lives as long
+ * as the process, across guest reboots). VMs after the first get their own
+ * overlay of a snapshot disk and share a read-only one; a writable image
+ * cannot be given to several VMs.
+ */
+function openDisks(o: CommonOptions, vms: number): DiskOptions[][] {
+  try {
+    const first = o.disks.map((d) => ({ backend: openDiskImage(d.path, d.mode), interface: d.interface }));
+    return Array.from({ length: vms }, (_, i) => i === 0 ? first : o.disks.map((d, k) => (d.mode === "snapshot" ? { backend: openDiskImage(d.path, d.mode), interface: d.interface } : first[k]!)));
+  } catch (e) {
+    if (e instanceof DiskError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
-async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[] = openDisks(o), resets = 0): Promise<number> {
+/** One VM of the run and what the runner watches of it. */
+interface Machine {
+  pc: Pc;
+  /** The last few KiB of its serial output (--until, a panic's reason). */
+  tail: string;
+}
+
+async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][] = openDisks(o, guest.kind === "linux" ? o.vms : 1), resets = 0): Promise<number> {
+  const vms = disks.length;
   const ramBytes = o.memMiB * 1024 * 1024;
-  const engine = await createEngine(o.engine, ramBytes, {
-    compileBlocks: o.compile,
-    ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 } : {}),
-    ...(o.compileThreshold !== null ? { compileThreshold: o.compileThreshold, compileBatch: 1 } : {}),
-  });
-  let serialTail = "";
   let matched = false;
   let debugconFd: number | null = null;
   if (o.debugcon && o.debugcon !== "stdio") {
     try { debugconFd = openSync(o.debugcon, "w"); } catch (e) { throw new UsageError(`cannot open --debugcon file ${o.debugcon}: ${(e as Error).message}`); }
   }
+  // One VM writes straight to stdout; several share it line by line, each line tagged.
   const out: number[] = [];
+  let serial: SerialConsole | undefined;
   // While the monitor has the terminal, guest output waits (its last 64 KiB).
   let held: number[] = [];
-  const flush = () => {
-    if (!out.length) return;
-    if (serial?.monitorActive) { held.push(...out); if (held.length > 65536) held = held.slice(-65536); }
-    else { if (held.length) { process.stdout.write(Uint8Array.from(held)); held = []; } process.stdout.write(Uint8Array.from(out)); }
-    out.length = 0;
+  const write = (b: Uint8Array) => {
+    if (serial?.monitorActive) { held.push(...b); if (held.length > 65536) held = held.slice(-65536); }
+    else { if (held.length) { process.stdout.write(Uint8Array.from(held)); held = []; } process.stdout.write(b); }
   };
-  let serial: SerialConsole | undefined;
-  const linux = guest.kind === "linux";
-  const pc = new Pc({
-    engine,
-    ramBytes,
-    clock: o.deterministic ? "deterministic" : "host",
-    testdev: o.testdev,
-    paging: o.paging,
-    cpus: o.smp,
-    apic: o.apic,
-    disks,
-    rng: linux,
-    onVirtioConsole: o.console === "virtio" ? (bytes) => { flush(); process.stdout.write(bytes); } : undefined,
-    onSerial: (b) => {
-      out.push(b);
-      if (out.length >= 4096) flush();
-      serialTail = serialTail.length >= 8192 ? serialTail.slice(-4096) + String.fromCharCode(b) : serialTail + String.fromCharCode(b);
-      if (o.until && !matched && o.until.test(serialTail.slice(-4096))) { matched = true; pc.vm.requestStop({ kind: "requested", why: "until" }); }
-    },
-    onDebugcon: o.debugcon ? (b) => {
-      if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else { out.push(b); }
-    } : undefined,
-  });
-  if (!o.tcache) pc.vm.setTranslationCache(false);
+  const prefixed = vms > 1 ? new PrefixedOutput(disks.map((_, i) => `[vm${i}] `), write) : null;
+  const flush = () => {
+    if (prefixed) prefixed.flush();
+    else if (out.length) { write(Uint8Array.from(out)); out.length = 0; }
+  };
+  const machines: Machine[] = [];
+  for (let i = 0; i < vms; i++) {
+    const engine = await createEngine(o.engine, ramBytes, {
+      compileBlocks: o.compile,
+      ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 } : {}),
+      ...(o.compileThreshold !== null ? { compileThreshold: o.compileThreshold, compileBatch: 1 } : {}),
+    });
+    const m: Machine = { pc: null as unknown as Pc, tail: "" };
+    const emit = (b: number) => {
+      if (prefixed) prefixed.push(i, b);
+      else { out.push(b); if (out.length >= 4096) flush(); }
+    };
+    m.pc = new Pc({
+      engine,
+      ramBytes,
+      clock: o.deterministic ? "deterministic" : "host",
+      testdev: o.testdev,
+      paging: o.paging,
+      cpus: o.smp,
+      apic: o.apic,
+      disks: disks[i],
+      rng: guest.kind === "linux",
+      onVirtioConsole: o.console === "virtio" ? (bytes) => { flush(); for (const b of bytes) emit(b); flush(); } : undefined,
+      onSerial: (b) => {
+        emit(b);
+        m.tail = m.tail.length >= 8192 ? m.tail.slice(-4096) + String.fromCharCode(b) : m.tail + String.fromCharCode(b);
+        if (o.until && !matched && o.until.test(m.tail.slice(-4096))) { matched = true; m.pc.vm.requestStop({ kind: "requested", why: "until" }); }
+      },
+      onDebugcon: o.debugcon ? (b) => {
+        if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else emit(b);
+      } : undefined,
+    });
+    machines.push(m);
+  }
+  const pcs = machines.map((m) => m.pc);
+  // A frame for a guest that sleeps (halted until a timer) wakes the runner at once.
+  let wakeRunner = () => {};
+  const network = o.nic ? await buildNetwork(pcs, o.nic, o.net ?? { kind: "switch" }, {
+    dump: o.netDump,
+    clock: pcs[0]!.clock,
+    epochSeconds: pcs[0]!.startEpochSeconds,
+    log: (line) => { flush(); process.stderr.write(`symbiont: ${line}\n`); },
+    onFrame: () => wakeRunner(),
+  }) : null;
+  serial = new SerialConsole(pcs[0]!.virtioConsole ?? pcs[0]!.uart);
+  // The monitor looks at the VM that has the keyboard.
+  const monitors = pcs.map((pc) => new Monitor(pc.vm));
+  serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
+  let restart = false;
+  let status = 0;
+  try {
+    pcs.forEach((pc, i) => loadGuest(pc, guest, o, network ? ipCommandLine([guestAddress(i, o.nic!.addresses)]) : ""));
+    if (vms > 1) {
+      let focus = 0;
+      serial.onNext = () => {
+        focus = (focus + 1) % vms;
+        serial!.retarget(pcs[focus]!.virtioConsole ?? pcs[focus]!.uart);
+        serial!.monitor = new MonitorConsole(monitors[focus]!, (text) => process.stdout.write(text));
+        flush();
+        process.stderr.write(`\r\nsymbiont: typing to vm${focus} (Ctrl-A n: next VM)\r\n`);
+      };
+    }
+    const started = performance.now();
+    const shouldStop = (): RunOutcome | null => {
+      serial!.pump();
+      flush();
+      if (matched) return { kind: "until-matched", pattern: o.until!.source };
+      if (serial!.quitRequested) return { kind: "requested", why: monitors.some((m) => m.quitRequested) ? "monitor quit" : "Ctrl-A x" };
+      return null;
+    };
+    let outcomes: RunOutcome[];
+    if (vms === 1) {
+      const waker = new Waker();
+      wakeRunner = () => waker.wake();
+      outcomes = [await runVm(pcs[0]!.vm, { timeoutSeconds: o.timeout, shouldStop, waker, paused: () => monitors[0]!.paused })];
+    } else {
+      const group = new VmGroup(pcs.map((pc) => pc.vm), { pollers: [...(network?.nics.pollers ?? [])] });
+      wakeRunner = () => group.wake();
+      let stop: RunOutcome | null = null;
+      const g = await group.run({ timeoutSeconds: o.timeout, shouldStop: () => (stop = shouldStop()) && "stop", paused: () => monitors.some((m) => m.paused) });
+      outcomes = machines.map((_, i) => g.kind === "until" ? stop! : g.kind === "timeout" ? g
+        : g.kind === "stuck" ? group.finished[i] ?? { kind: "shutdown", message: `every VM is waiting: ${g.why}` }
+        : group.finished[i]!);
+    }
+    flush();
+    if (o.stats) {
+      const seconds = (performance.now() - started) / 1000;
+      machines.forEach((m, i) => printStats(m.pc, seconds, o, vms > 1 ? `vm${i} ` : ""));
+      if (network) process.stderr.write(network.describe().map((l) => `[stats] ${l}`).join("\n") + "\n");
+    }
+    const reset = outcomes[0]!;
+    if (vms === 1 && reset.kind === "reset") {
+      if (resets >= MAX_RESETS) { process.stderr.write(`symbiont: the guest reset the machine ${resets + 1} times; stopping\n`); return EXIT_GUEST_ERROR; }
+      process.stderr.write(`symbiont: the guest reset the machine (${reset.why}); restarting\n`);
+      restart = true;
+    } else {
+      // Several VMs: each one's end is reported; the exit status is vm0's.
+      status = outcomes.map((outcome, i) => exitStatus(outcome, machines[i]!.tail, vms > 1 ? `vm${i}: ` : ""))[0]!;
+    }
+  } finally {
+    if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
+    flush();
+    serial.close();
+    network?.close();
+    if (debugconFd !== null) closeSync(debugconFd);
+  }
+  // A fresh machine, once the old one's console, network and files are closed.
+  return restart ? runCommand(guest, o, disks, resets + 1) : status;
+}
+
+/** Load the guest into a fresh PC (Linux gets `extraCmdline`: the network addresses). */
+function loadGuest(pc: Pc, guest: Guest, o: CommonOptions, extraCmdline: string): void {
   if (o.bios) {
     try { pc.vm.loadRom(readInput(o.bios, "BIOS image")); } catch (e) {
       if (e instanceof UsageError) throw e;
@@ -115,55 +217,30 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[] =
       const modules = o.initrd.map((p) => ({ data: readInput(p, "module"), cmdline: p }));
       pc.loadKernel(guest.image, { path: guest.path, append: o.append, modules });
     } else if (guest.kind === "linux") {
-      pc.loadLinux(guest.kernel, { cmdline: o.append, initrd: guest.initrd });
+      pc.loadLinux(guest.kernel, { cmdline: [o.append, extraCmdline].filter(Boolean).join(" "), initrd: guest.initrd });
     }
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${guest.kind === "none" ? "" : guest.path + ": "}${(e as Error).message}`);
   }
-  serial = new SerialConsole(pc.virtioConsole ?? pc.uart);
-  const monitor = new Monitor(pc.vm);
-  serial.monitor = new MonitorConsole(monitor, (text) => process.stdout.write(text));
-  const started = performance.now();
-  let outcome: RunOutcome;
-  try {
-    outcome = await runVm(pc.vm, {
-      timeoutSeconds: o.timeout,
-      shouldStop: () => {
-        serial!.pump();
-        flush();
-        if (matched) return { kind: "until-matched", pattern: o.until!.source };
-        if (serial!.quitRequested) return { kind: "requested", why: monitor.quitRequested ? "monitor quit" : "Ctrl-A x" };
-        return null;
-      },
-      paused: () => monitor.paused,
-    });
-  } finally {
-    if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
-    flush();
-    serial.close();
-    if (debugconFd !== null) closeSync(debugconFd);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  if (o.stats) printStats(pc, seconds, o);
+}
+
+/** The exit status for how a VM's run ended, with a line on stderr when it says something (`who`: "vm1: " with several VMs). */
+function exitStatus(outcome: RunOutcome, tail: string, who: string): number {
+  const say = (line: string) => process.stderr.write(`symbiont: ${who}${line}\n`);
   switch (outcome.kind) {
     case "debug-exit": return outcome.status & 0xff;
-    case "until-matched": case "requested": return 0;
-    case "timeout": process.stderr.write(`symbiont: timeout after ${outcome.seconds} s\n`); return EXIT_TIMEOUT;
-    case "halted": process.stderr.write(`symbiont: ${outcome.message}\n`); return 0;
-    case "reset":
-      if (resets >= MAX_RESETS) { process.stderr.write(`symbiont: the guest reset the machine ${resets + 1} times; stopping\n`); return EXIT_GUEST_ERROR; }
-      process.stderr.write(`symbiont: the guest reset the machine (${outcome.why}); restarting\n`);
-      return runCommand(guest, o, disks, resets + 1);
-    case "idle": return 0;
-    case "shutdown": case "unimplemented": case "device-error": process.stderr.write(`symbiont: ${outcome.message}\n`); return EXIT_GUEST_ERROR;
+    case "until-matched": case "requested": case "idle": case "budget": return 0;
+    case "timeout": say(`timeout after ${outcome.seconds} s`); return EXIT_TIMEOUT;
+    case "halted": say(outcome.message); return 0;
+    case "reset": say(`the guest reset the machine (${outcome.why}); a VM of several is not restarted`); return EXIT_GUEST_ERROR;
+    case "shutdown": case "unimplemented": case "device-error": say(outcome.message); return EXIT_GUEST_ERROR;
     case "guest-panic": {
-      const line = /Kernel panic - not syncing: ([^\r\n]*)/.exec(serialTail)?.[1];
-      process.stderr.write(`symbiont: ${outcome.message}${line ? `: ${line.replace(/ \]---$/, "")}` : ""}\n`);
+      const line = /Kernel panic - not syncing: ([^\r\n]*)/.exec(tail)?.[1];
+      say(`${outcome.message}${line ? `: ${line.replace(/ \]---$/, "")}` : ""}`);
       return EXIT_GUEST_ERROR;
     }
-    case "suspended": process.stderr.write(`symbiont: the vCPU is suspended (${outcome.why}) with nothing to resume it\n`); return EXIT_GUEST_ERROR;
-    case "budget": return 0;
+    case "suspended": say(`the vCPU is suspended (${outcome.why}) with nothing to resume it`); return EXIT_GUEST_ERROR;
   }
 }
 
@@ -183,7 +260,7 @@ function instructionShares(s: VmStats): string {
   return `${pct(t.compiledInstructions)} compiled${perEntry}, ${pct(t.replayedInstructions)} replayed, ${pct(interpreted)} interpreted`;
 }
 
-function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
+function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
   const s = pc.vm.stats();
   const lines = [
     `engine          ${o.engine}`,
@@ -200,7 +277,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions): void {
     `paging          ${formatPaging(s.paging)}`,
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
-  process.stderr.write(lines.map((l) => `[stats] ${l}`).join("\n") + "\n");
+  process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");
 }
 
 /**
@@ -234,6 +311,7 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
     if (o.disks.some((d) => d.interface === "ide")) kinds.push("ide");
     if (o.disks.length > 0) kinds.push("ext4");
     if (o.console === "virtio") kinds.push("virtio-console");
+    if (o.nic) kinds.push(o.nic.model === "virtio" ? "virtio-net" : "ne2k-pci");
     let modules = o.kernel === null ? cachedModules(cached, driverModules(kinds)) : undefined;
     if (module) modules = joinKernelModules(modules, symbioticKernelModules(module));
     initrd = busyboxInitramfs({
@@ -260,10 +338,26 @@ function symbioticModule(kernel: Uint8Array, kernelPath: string): BuiltModule {
   return built;
 }
 
+/**
+ * Options that go together: --vms and the network are for Linux; a --net or
+ * --net-dump without --nic gets virtio-net, a card gets the switch; several
+ * VMs cannot write one disk image.
+ */
+function checkCombinations(o: CommonOptions, command: string): void {
+  const linux = command === "boot" || command === "start";
+  if (!linux && (o.nic || o.net || o.netDump || o.vms > 1)) throw new UsageError(`--nic, --net, --net-dump and --vms are for boot (Linux guests), not ${command}`);
+  if (o.symbiotic && !linux) throw new UsageError("--symbiotic is an option of boot (it adds the symbiotic Linux module)");
+  const rw = o.vms > 1 ? o.disks.find((d) => d.mode === "rw") : undefined;
+  if (rw) throw new UsageError(`--disk ${rw.path} with --vms ${o.vms}: the VMs would write one image; add ,snapshot or ,ro`);
+  if (!o.nic && (o.net || o.netDump)) o.nic = parseNicSpec("virtio");
+  if (o.nic && !o.net) o.net = { kind: "switch" };
+  if (o.nic?.shared && o.vms < 2) process.stderr.write(`symbiont: --nic ${o.nic.model},vpio,shared=${o.nic.shared} with one VM: nothing shares the card (--vms N)\n`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const { command, positional, options } = parseArgs(argv);
-    if (options.symbiotic && command !== "boot" && command !== "start") throw new UsageError("--symbiotic is an option of boot (it adds the symbiotic Linux module)");
+    if (command !== "help") checkCombinations(options, command);
     switch (command) {
       case "help":
         process.stdout.write(USAGE + "\n");

@@ -161,6 +161,8 @@ export class Pc {
   readonly kvm: KvmParavirt | null = null;
   /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
   readonly ide: PiixIde | null = null;
+  /** Wall-clock time at power-on (seconds since the Unix epoch): the RTC's and kvmclock's start. */
+  readonly startEpochSeconds: number;
   /** Status written to isa-debug-exit, once the guest has written it. */
   exitStatus: number | null = null;
   /** Device errors reported so far (a virtio device put in NEEDS_RESET, a failed disk image). */
@@ -216,6 +218,7 @@ export class Pc {
     vm.addPortDevice(0x40, 4, this.pit);
     vm.addPortDevice(0x61, 1, new SystemControlB(this.pit, clock));
     const start = opts.startEpochSeconds ?? (mode === "deterministic" ? 1767225600 : Math.floor(Date.now() / 1000));
+    this.startEpochSeconds = start;
     this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => isaIrq(8, l) });
     vm.addPortDevice(0x70, 2, this.rtc);
     this.kbc = new I8042({ setIrq: (n, l) => isaIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });

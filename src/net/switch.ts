@@ -21,6 +21,7 @@
  *
  * @module
  */
+import type { NicLink } from "./link.js";
 import { type Mac, destinationMac, sourceMac, etherType, isMulticast, formatMac, ETH_HEADER } from "./ethernet.js";
 
 /** Learned addresses are forgotten after 300 s without a frame from them (IEEE 802.1D's default). */
@@ -81,6 +82,7 @@ export class VirtualSwitch {
   private readonly table = new Map<Mac, Learned>();
   /** Frames dropped because they were too short to carry an Ethernet header. */
   runts = 0;
+  private readonly taps: ((frame: Uint8Array, port: SwitchPort) => void)[] = [];
 
   /** @param nowMs monotonic milliseconds for address aging (default performance.now). */
   constructor(readonly name = "switch0", private readonly nowMs: () => number = () => performance.now()) {}
@@ -92,6 +94,16 @@ export class VirtualSwitch {
     this.ports.push(port);
     return port;
   }
+
+  /** Plug a NIC's cable in (a port named after the link unless `options` says otherwise). */
+  connectLink(link: NicLink, options: Partial<PortOptions> = {}): SwitchPort {
+    const port = this.connect({ name: link.name, ...options }, (frame) => link.deliver(frame));
+    link.attachBackend((frame) => port.send(frame));
+    return port;
+  }
+
+  /** See every frame that enters the switch, once, before rules (a mirror port: a pcap writer). */
+  addTap(tap: (frame: Uint8Array, from: SwitchPort) => void): void { this.taps.push(tap); }
 
   /** The ports, in the order they were connected. */
   list(): readonly SwitchPort[] { return this.ports; }
@@ -112,6 +124,7 @@ export class VirtualSwitch {
     if (!from.connected) return;
     if (frame.length < ETH_HEADER) { this.runts++; return; }
     from.stats.inFrames++;
+    for (const t of this.taps) t(frame, from);
     const src = sourceMac(frame);
     if ((from.options.lockSource !== undefined && src !== from.options.lockSource) || !accepts(from.options.rules, "out", frame)) {
       from.stats.filtered++;

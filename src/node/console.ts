@@ -3,7 +3,9 @@
  * its virtio console) at the pace its receive buffer allows (nothing is
  * dropped), and a terminal is put in raw mode with QEMU's escapes: Ctrl-A x
  * quits, Ctrl-A c switches between the guest's console and the VMM monitor
- * (when one is given), Ctrl-A Ctrl-A sends Ctrl-A.
+ * (when one is given), Ctrl-A Ctrl-A sends Ctrl-A, and with several VMs
+ * Ctrl-A n moves the input to the next one. Several VMs' output shares the
+ * terminal line by line ({@link PrefixedOutput}).
  *
  * @module
  */
@@ -56,10 +58,12 @@ export class SerialConsole {
   monitorActive = false;
   /** The monitor Ctrl-A c switches to (none: the escape is ignored). */
   monitor: MonitorConsole | null = null;
+  /** Called when the user types Ctrl-A n (null: the escape is ignored). */
+  onNext: (() => void) | null = null;
   private readonly onData = (d: Buffer) => this.accept(d);
   private readonly onEnd = () => { this.ended = true; };
 
-  constructor(private readonly uart: ConsoleSink, private readonly input: NodeJS.ReadStream = process.stdin) {
+  constructor(private uart: ConsoleSink, private readonly input: NodeJS.ReadStream = process.stdin) {
     if (input.isTTY) input.setRawMode(true);
     input.on("data", this.onData);
     input.on("end", this.onEnd);
@@ -77,6 +81,7 @@ export class SerialConsole {
             if (this.monitorActive) this.monitor.enter(); else this.monitor.leave();
             continue;
           }
+          if (b === 0x6e /* n */) { this.onNext?.(); continue; }
           if (b !== 0x01) continue;
         } else if (b === 0x01) { this.escape = true; continue; }
       }
@@ -92,6 +97,9 @@ export class SerialConsole {
     if (n > 0) this.uart.receive(this.pending.splice(0, n));
   }
 
+  /** Send typed input to another guest console from now on. */
+  retarget(sink: ConsoleSink): void { this.uart = sink; }
+
   /** True once stdin has closed and everything it sent reached the guest. */
   get drained(): boolean { return this.ended && this.pending.length === 0; }
 
@@ -102,5 +110,35 @@ export class SerialConsole {
     if (this.input.isTTY) this.input.setRawMode(false);
     this.input.pause();
     this.input.unref?.();
+  }
+}
+
+/**
+ * Several VMs' output on one terminal: every line starts with the VM's tag
+ * (`[vm1] `). A line one VM leaves unfinished (a shell prompt) is ended
+ * before another VM's output, and its rest gets the tag again.
+ */
+export class PrefixedOutput {
+  /** The VM whose line is open (its last byte was not a newline), or -1. */
+  private open = -1;
+  private readonly buf: number[] = [];
+
+  constructor(private readonly tags: readonly string[], private readonly write: (bytes: Uint8Array) => void) {}
+
+  push(vm: number, byte: number): void {
+    if (this.open !== vm) {
+      if (this.open >= 0) this.buf.push(0x0a);
+      for (let i = 0; i < this.tags[vm]!.length; i++) this.buf.push(this.tags[vm]!.charCodeAt(i));
+      this.open = vm;
+    }
+    this.buf.push(byte);
+    if (byte === 0x0a) this.open = -1;
+    if (this.buf.length >= 4096) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.write(Uint8Array.from(this.buf));
+    this.buf.length = 0;
   }
 }

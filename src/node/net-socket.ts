@@ -14,17 +14,22 @@ import { StreamFrameDecoder, encodeStreamFrame } from "../net/stream-framing.js"
 
 export interface SocketEndpoint { mode: "listen" | "connect"; host: string; port: number }
 
-/** Parse the part after "socket:" — `listen=[HOST]:PORT`, `connect=HOST:PORT` or `HOST:PORT` (connect). */
+/**
+ * Parse the part after "socket:" — `HOST:PORT` or `connect=HOST:PORT`
+ * (connect), `listen:PORT`, `listen:HOST:PORT` or `listen=[HOST]:PORT`
+ * (listen; on every address without a host).
+ */
 export function parseSocketEndpoint(spec: string): SocketEndpoint {
   let mode: "listen" | "connect" = "connect";
   let rest = spec;
-  if (spec.startsWith("listen=")) { mode = "listen"; rest = spec.slice(7); }
+  if (spec.startsWith("listen=") || spec.startsWith("listen:")) { mode = "listen"; rest = spec.slice(7); }
   else if (spec.startsWith("connect=")) rest = spec.slice(8);
   const colon = rest.lastIndexOf(":");
   const host = colon >= 0 ? rest.slice(0, colon).replace(/^\[(.*)\]$/, "$1") : "";
-  const port = Number(colon >= 0 ? rest.slice(colon + 1) : "");
-  if (!Number.isInteger(port) || port < 1 || port > 65535 || colon < 0) {
-    throw new Error(`--net socket:${spec}: expected listen=[HOST]:PORT, connect=HOST:PORT or HOST:PORT with a port 1-65535`);
+  const portText = colon >= 0 ? rest.slice(colon + 1) : mode === "listen" ? rest : "";
+  const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`--net socket:${spec}: expected HOST:PORT, listen:PORT or listen:HOST:PORT with a port 1-65535`);
   }
   if (mode === "connect" && host === "") throw new Error(`--net socket:${spec}: connecting needs a host (HOST:PORT)`);
   return { mode, host: host || "0.0.0.0", port };

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Vm, StopReason } from "../vmm/vm.js";
+import type { Waker } from "../vmm/vm-group.js";
 
 export type RunOutcome = StopReason | { kind: "timeout"; seconds: number } | { kind: "until-matched"; pattern: string };
 
@@ -18,6 +19,8 @@ export interface RunOptions {
   shouldStop?: () => RunOutcome | null;
   /** While this is true the guest does not run (the monitor's `stop`); shouldStop is still polled. */
   paused?: () => boolean;
+  /** Ends the idle sleep early (a network frame arrived for the halted guest). */
+  waker?: Waker;
 }
 
 export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> {
@@ -38,7 +41,7 @@ export async function runVm(vm: Vm, opts: RunOptions = {}): Promise<RunOutcome> 
       // The guest waits for a timer: sleep in real time until it is due (or a little, for host input).
       if (performance.now() > deadline) return { kind: "timeout", seconds: opts.timeoutSeconds! };
       const ms = Math.max(0, Math.min(20, (stop.untilNs - (vm.clock?.nowNs() ?? 0)) / 1e6));
-      await new Promise<void>((r) => setTimeout(r, ms));
+      await (opts.waker ? opts.waker.sleep(ms) : new Promise<void>((r) => setTimeout(r, ms)));
       continue;
     }
     if (stop.kind !== "budget") {

@@ -31,6 +31,25 @@ export interface VmGroupOptions {
   pollers?: (() => void)[];
 }
 
+/** Wakes a runner (runVm, a VmGroup) that sleeps while its guests wait for a timer. */
+export class Waker {
+  private pending: (() => void) | null = null;
+
+  wake(): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.();
+  }
+
+  /** Sleep up to `ms`, or until {@link wake}. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.pending = null; resolve(); }, ms);
+      this.pending = () => { clearTimeout(t); resolve(); };
+    });
+  }
+}
+
 export type GroupOutcome = { kind: "all-stopped" } | { kind: "until"; why: string } | { kind: "timeout"; seconds: number } | { kind: "stuck"; why: string };
 
 export class VmGroup {
@@ -41,7 +60,7 @@ export class VmGroup {
   private readonly pollers: (() => void)[];
   private readonly deterministic: boolean;
   private next = 0;
-  private waker: (() => void) | null = null;
+  private readonly waker = new Waker();
   /** Consecutive turns that ended with a VM halted for good unless an interrupt comes (no timer pending). */
   private haltedStreak = 0;
 
@@ -57,7 +76,7 @@ export class VmGroup {
   }
 
   /** Wake a sleeping host-clock group (a frame was delivered to a halted VM). */
-  wake(): void { const w = this.waker; this.waker = null; w?.(); }
+  wake(): void { this.waker.wake(); }
 
   /**
    * One turn: run the VM whose turn it is. Returns "idle" when no VM could
@@ -121,21 +140,20 @@ export class VmGroup {
    * Run until `shouldStop` says so, every VM has finished, or the timeout.
    * Yields to the event loop between turns (sockets, timers, input).
    */
-  async run(opts: { shouldStop?: () => string | null; timeoutSeconds?: number } = {}): Promise<GroupOutcome> {
+  async run(opts: { shouldStop?: () => string | null; timeoutSeconds?: number; paused?: () => boolean } = {}): Promise<GroupOutcome> {
     const deadline = opts.timeoutSeconds !== undefined && Number.isFinite(opts.timeoutSeconds) ? performance.now() + opts.timeoutSeconds * 1000 : Infinity;
     let sinceYield = 0;
     for (;;) {
       const why = opts.shouldStop?.();
       if (why) return { kind: "until", why };
+      // The monitor's `stop`: no VM runs (their clocks wait too), input and the stop condition are still polled.
+      if (opts.paused?.()) { await new Promise<void>((r2) => setTimeout(r2, 20)); continue; }
       if (performance.now() > deadline) return { kind: "timeout", seconds: opts.timeoutSeconds! };
       const r = this.turn();
       if (r === "stopped") return { kind: "all-stopped" };
       if (r === "stuck") return { kind: "stuck", why: this.vms.map((v) => v.suspendedBy).filter(Boolean).join("; ") || "every VM is halted with no timer pending" };
       if (r === "idle") {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => { this.waker = null; resolve(); }, this.idleWaitMs());
-          this.waker = () => { clearTimeout(t); resolve(); };
-        });
+        await this.waker.sleep(this.idleWaitMs());
         sinceYield = 0;
       } else if (++sinceYield >= 8) {
         sinceYield = 0;

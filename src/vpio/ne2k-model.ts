@@ -254,21 +254,22 @@ export class Ne2kModel {
     return null;
   }
 
+  // (The checks run on every remote DMA and transmit: the messages are built only for a denial.)
   private dmaProblem(write: boolean): string | null {
     const start = this.rsar, end = this.rsar + this.rbcr;
     const ringStart = this.pstart << 8, ringEnd = this.pstop << 8;
-    const what = `[${hex(start)}, ${hex(end)})`;
+    const what = () => `[${hex(start)}, ${hex(end)})`;
     if (write) {
-      if (start < RAM_START || end > RAM_END) return `${what} is outside buffer RAM [${hex(RAM_START)}, ${hex(RAM_END)})`;
-      if (start < ringEnd && end > ringStart) return `${what} overlaps the receive ring [${hex(ringStart)}, ${hex(ringEnd)})`;
+      if (start < RAM_START || end > RAM_END) return `${what()} is outside buffer RAM [${hex(RAM_START)}, ${hex(RAM_END)})`;
+      if (start < ringEnd && end > ringStart) return `${what()} overlaps the receive ring [${hex(ringStart)}, ${hex(ringEnd)})`;
       return null;
     }
     if (end <= PROM_BYTES) return null;
     if (start >= ringStart && start < ringEnd && ringEnd > ringStart && ringEnd <= RAM_END) {
-      return this.rbcr <= ringEnd - ringStart ? null : `${what} is longer than the receive ring it wraps in`;
+      return this.rbcr <= ringEnd - ringStart ? null : `${what()} is longer than the receive ring it wraps in`;
     }
     if (start >= RAM_START && end <= RAM_END) return null;
-    return `${what} is outside the PROM [0, ${hex(PROM_BYTES)}) and buffer RAM [${hex(RAM_START)}, ${hex(RAM_END)})`;
+    return `${what()} is outside the PROM [0, ${hex(PROM_BYTES)}) and buffer RAM [${hex(RAM_START)}, ${hex(RAM_END)})`;
   }
 
   private transmitProblem(): string | null {
@@ -300,7 +301,7 @@ export class Ne2kModel {
 
   private go(to: Ne2kState, e: Ne2kEvent): void {
     const from = this.state;
-    const key = `${from}→${to} (${e})`;
+    const key = transitionName(from, to, e);
     this.stats.transitions[key] = (this.stats.transitions[key] ?? 0) + 1;
     this.state = to;
     this.onTransition?.(from, to, e);
@@ -314,3 +315,11 @@ export class Ne2kModel {
 }
 
 function hex(n: number): string { return "0x" + n.toString(16); }
+
+/** "From→To (Event)" for every state pair and event, made once (the model counts every transition it takes). */
+const NE2K_EVENTS: readonly Ne2kEvent[] = ["CmdStart", "CmdStop", "CmdTransmit", "CmdDmaRd", "CmdDmaWr", "CmdAbortDma", "IntRdc", "IntPtx", "IntRst", "Reset"];
+const NAMES = Object.fromEntries(NE2K_STATES.map((from) => [from, Object.fromEntries(NE2K_EVENTS.map((e) =>
+  [e, Object.fromEntries(NE2K_STATES.map((to) => [to, `${from}→${to} (${e})`]))]))])) as Record<Ne2kState, Record<Ne2kEvent, Record<Ne2kState, string>>>;
+function transitionName(from: Ne2kState, to: Ne2kState, e: Ne2kEvent): string {
+  return NAMES[from][e][to];
+}

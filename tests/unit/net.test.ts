@@ -224,7 +224,10 @@ describe("socket back end (--net socket:…)", () => {
     expect(parseSocketEndpoint("listen=127.0.0.1:5555")).toEqual({ mode: "listen", host: "127.0.0.1", port: 5555 });
     expect(parseSocketEndpoint("connect=10.1.2.3:80")).toEqual({ mode: "connect", host: "10.1.2.3", port: 80 });
     expect(parseSocketEndpoint("localhost:1234")).toEqual({ mode: "connect", host: "localhost", port: 1234 });
-    expect(() => parseSocketEndpoint("localhost")).toThrow(/expected listen=/);
+    expect(parseSocketEndpoint("listen:5555")).toEqual({ mode: "listen", host: "0.0.0.0", port: 5555 });
+    expect(parseSocketEndpoint("listen:127.0.0.1:5555")).toEqual({ mode: "listen", host: "127.0.0.1", port: 5555 });
+    expect(() => parseSocketEndpoint("localhost")).toThrow(/expected HOST:PORT, listen:PORT/);
+    expect(() => parseSocketEndpoint("listen:12ab")).toThrow(/port 1-65535/);
     expect(() => parseSocketEndpoint(":99999")).toThrow(/port 1-65535/);
   });
 

@@ -14,7 +14,7 @@ import { createEngine } from "../../src/node/engines.js";
 import { Pc } from "../../src/machine/pc.js";
 import { MemoryDisk, SnapshotOverlay } from "../../src/devices/block/backend.js";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { ENGINES, ramImage } from "../helpers.js";
+import { ENGINES, ramImage, barAccess } from "../helpers.js";
 
 const RAM = 16 << 20;
 const DESC = 0x100000, AVAIL = 0x101000, USED = 0x102000, HDR = 0x110000, DATA = 0x120000, STATUS = 0x130000, INDIRECT = 0x140000;
@@ -25,16 +25,8 @@ const NEXT = 1, WRITE = 2, INDIR = 4;
 async function machine(engine: EngineKind, disk = MemoryDisk.blank(1 << 20)) {
   const pc = new Pc({ engine: await createEngine(engine, RAM), ramBytes: RAM, onSerial: () => {}, disks: [{ backend: disk, serial: "S1" }] });
   const t = pc.virtio[0]!;
-  const bar1 = t.pci.barAddress(1)!, bar0 = t.pci.barAddress(0)!;
   const m = pc.vm.memory;
-  const mmio = {
-    r: (o: number, s: 1 | 2 | 4) => pc.vm.mmio.read(bar1 + o, s),
-    w: (o: number, s: 1 | 2 | 4, v: number) => pc.vm.mmio.write(bar1 + o, s, v),
-  };
-  const io = {
-    r: (o: number, s: 1 | 2 | 4) => pc.vm.ports.read(bar0 + o, s),
-    w: (o: number, s: 1 | 2 | 4, v: number) => pc.vm.ports.write(bar0 + o, s, v),
-  };
+  const { mmio, io } = barAccess(pc, t.pci);
   let irqs = 0;
   const pirq = pc.pic.setIrq.bind(pc.pic);
   pc.pic.setIrq = (n, l) => { if (l && n === t.pci.get(0x3c, 1)) irqs++; pirq(n, l); };

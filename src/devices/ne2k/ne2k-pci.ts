@@ -9,14 +9,18 @@
  * | 0x10-0x17 | the data port: remote DMA transfers (8/16/32-bit accesses)  |
  * | 0x18-0x1F | the reset port: a read resets the chip, a write is ignored   |
  *
- * and raises INTA#. {@link Ne2000Ports} is that port decoding over a chip;
- * {@link ne2kPciFunction} the configuration space.
+ * and raises INTA#. {@link Ne2000Ports} is that port decoding over a chip,
+ * {@link ne2kPciFunction} the configuration space, {@link Ne2kPci} the
+ * emulated card (VPIO's card is in src/vpio/ne2k-vpio.ts).
  *
  * @module
  */
 import { readBytewise, type AccessSize, type PortDevice } from "../../vmm/bus.js";
 import { PciFunction } from "../pci.js";
-import type { Dp8390 } from "./dp8390.js";
+import { BarDecoder, type PciAddressSpaces } from "../pci-bars.js";
+import { Dp8390, type TransmitClock } from "./dp8390.js";
+import type { Mac } from "../../net/ethernet.js";
+import type { NicLink } from "../../net/link.js";
 
 export const NE2K_PORTS = 32;
 export const NE2K_DATA_PORT = 0x10;
@@ -55,4 +59,36 @@ export function ne2kPciFunction(onRemap: () => void): PciFunction {
     bars: [{ kind: "io", size: NE2K_PORTS }],
     onRemap,
   });
+}
+
+/**
+ * The emulated card: a chip, its ports on BAR0 — every access exits to the
+ * VMM (the baseline VPIO and virtio-net are compared with) — and its cable.
+ */
+export class Ne2kPci {
+  readonly chip: Dp8390;
+  readonly ports: Ne2000Ports;
+  readonly pci: PciFunction;
+  /** Drive INTA# (the machine sets it when plugging the card in). */
+  setIntx: (level: boolean) => void = () => {};
+  private decoder: BarDecoder | null = null;
+
+  constructor(opts: { mac: Mac; link: NicLink; clock?: TransmitClock }) {
+    this.chip = new Dp8390({
+      mac: opts.mac,
+      clock: opts.clock,
+      transmit: (f) => opts.link.transmit(f),
+      setIrq: (level) => this.setIntx(level),
+      onReceiveReady: () => opts.link.ready(),
+    });
+    opts.link.attachNic(this.chip);
+    this.ports = new Ne2000Ports(this.chip);
+    this.pci = ne2kPciFunction(() => this.decoder?.remap());
+  }
+
+  /** Decode BAR0 in the machine's port space from now on. */
+  attach(spaces: PciAddressSpaces): void {
+    this.decoder = new BarDecoder(() => this.pci, spaces, [this.ports]);
+    this.decoder.remap();
+  }
 }

@@ -38,6 +38,13 @@ export interface VirtioContext {
   used(queue: Virtqueue): void;
   /** The device configuration changed (e.g. a console resize): a configuration interrupt. */
   configChanged(): void;
+  /**
+   * The guest broke a ring rule during work the host started (a frame or
+   * console input arriving): DEVICE_NEEDS_RESET, as for an error thrown from
+   * {@link VirtioDevice.notify}. The device is reset (quiet) until the driver
+   * resets it. Anything but a VirtqueueError or GuestMemoryError is rethrown.
+   */
+  fail(error: unknown): void;
 }
 
 /** A virtio device model behind a transport. */
@@ -92,13 +99,21 @@ export abstract class QueueDevice {
 
   /**
    * Serve the available chains of queue `index` while `more()` says so;
-   * `serve` returns the bytes it wrote into the chain.
+   * `serve` returns the bytes it wrote into the chain. A broken chain puts
+   * the device in NEEDS_RESET (whether the driver's notification or the
+   * host's input started the work).
    */
   protected drain(index: number, serve: (q: Virtqueue, chain: DescriptorChain) => number, more: () => boolean = () => true): void {
     const q = this.queues[index], ctx = this.ctx;
     if (!q || !ctx) return;
     let chain: DescriptorChain | null;
-    while (more() && (chain = q.pop()) !== null) q.push(chain, serve(q, chain));
+    try {
+      while (more() && (chain = q.pop()) !== null) q.push(chain, serve(q, chain));
+    } catch (e) {
+      ctx.used(q); // what was pushed before the broken chain is the driver's
+      ctx.fail(e);
+      return;
+    }
     ctx.used(q);
   }
 }

@@ -200,14 +200,17 @@ export class VirtioPci {
       features: this.driverFeatures,
       used: (q) => { if (q.needsInterrupt()) this.raise(1); },
       configChanged: () => { this.configGeneration = (this.configGeneration + 1) & 0xff; this.raise(2); },
+      fail: (e) => this.fail(e),
     };
     this.device.activate(ctx, this.queues);
   }
 
-  /** Stop the device: NEEDS_RESET, a configuration interrupt, one line to the VMM. */
+  /** Stop the device: NEEDS_RESET, the device model quiet, a configuration interrupt, one line to the VMM. */
   private fail(e: unknown): void {
     if (!(e instanceof VirtqueueError) && !(e instanceof GuestMemoryError)) throw e;
+    if (this.error) return;
     this.error = e.message;
+    this.device.reset();
     this.status |= STATUS_NEEDS_RESET;
     this.opts.onError?.(`${this.device.name}: device needs reset: ${e.message}`);
     this.raise(2);

@@ -1,0 +1,99 @@
+/**
+ * The network of `symbiont boot`: `--nic`, `--net` and `--net-dump` turned
+ * into cards, cables, a switch, a socket and a capture (Node).
+ *
+ * - `--nic virtio` (virtio-net), `ne2k` (emulated NE2000: every port access
+ *   exits), `ne2k,vpio` (the NE2000 under VPIO: the model's ports exit, the
+ *   rest are direct), `ne2k,vpio,shared=NAME` (one card, NAME, shared by
+ *   every VM of `--vms`); `mac=` and `ip=` set VM 0's addresses (VM i gets
+ *   the next ones). One card per VM.
+ * - `--net switch` (the default with a card): the VMs' cards on one virtual
+ *   switch; `socket:HOST:PORT` / `socket:listen:PORT` (also QEMU's spelling
+ *   `socket:connect=HOST:PORT`, `socket:listen=[HOST]:PORT`): the switch
+ *   with a TCP uplink to another symbiont or to a QEMU's `-netdev socket`;
+ *   `none`: the cables are unplugged.
+ * - `--net-dump FILE`: a pcap of every frame that enters the switch (with
+ *   `--net none`, of every frame the cards send).
+ *
+ * @module
+ */
+import { openSync, writeSync, closeSync } from "node:fs";
+import { UsageError, type NicSpec, type NetSpec } from "./args.js";
+import { plugNics, guestAddress, type NicHost, type Nics } from "../machine/nics.js";
+import { VirtualSwitch } from "../net/switch.js";
+import { PcapWriter } from "../net/pcap.js";
+import { formatMac } from "../net/ethernet.js";
+import { SocketNetBackend } from "../node/net-socket.js";
+import type { VirtualClock } from "../vmm/clock.js";
+
+export interface Network {
+  readonly nics: Nics;
+  /** Lines for --stats. */
+  describe(): string[];
+  close(): void;
+}
+
+/**
+ * Give every PC its card and wire the cables as `net` says; `onFrame` is
+ * called when a frame reaches a card (the runner wakes a sleeping VM).
+ */
+export async function buildNetwork(
+  pcs: readonly NicHost[], nic: NicSpec, net: NetSpec,
+  opts: { dump: string | null; clock: VirtualClock; epochSeconds: number; log: (line: string) => void; onFrame: () => void },
+): Promise<Network> {
+  let nics: Nics;
+  try {
+    nics = plugNics(pcs, { model: nic.model, vpio: nic.vpio, shared: nic.shared !== null }, { addresses: nic.addresses, sharedName: nic.shared ?? undefined });
+  } catch (e) {
+    throw new UsageError(`--nic: ${(e as Error).message}`);
+  }
+  for (const l of nics.links) l.onDelivered = opts.onFrame;
+
+  let dumpFd: number | null = null, pcap: PcapWriter | null = null;
+  if (opts.dump) {
+    try { dumpFd = openSync(opts.dump, "w"); } catch (e) { throw new UsageError(`cannot open --net-dump file ${opts.dump}: ${(e as Error).message}`); }
+    const fd = dumpFd;
+    pcap = new PcapWriter((b) => writeSync(fd, b), { timeNs: () => opts.epochSeconds * 1e9 + opts.clock.nowNs() });
+  }
+
+  let socket: SocketNetBackend | null = null;
+  let sw: VirtualSwitch | null = null;
+  try {
+    if (net.kind === "socket") {
+      socket = await SocketNetBackend.open(net.endpoint).catch((e: Error) => { throw new UsageError(`--net socket: ${e.message}`); });
+      socket.onNotice = (line) => opts.log(`net: ${line}`);
+      if (net.endpoint.mode === "listen") opts.log(`net: listening on ${net.endpoint.host}:${socket.port} (for QEMU: -netdev socket,connect=HOST:${socket.port})`);
+    }
+  } catch (e) {
+    if (dumpFd !== null) closeSync(dumpFd);
+    throw e;
+  }
+  if (net.kind === "none") {
+    if (pcap) for (const l of nics.links) l.addTap((frame, dir) => { if (dir === "tx") pcap!.write(frame); });
+  } else {
+    sw = new VirtualSwitch("switch0");
+    if (pcap) sw.addTap((frame) => pcap!.write(frame));
+    for (const l of nics.links) sw.connectLink(l);
+    if (socket) {
+      const s = socket;
+      const uplink = sw.connect({ name: "socket" }, (f) => s.send(f));
+      s.onFrame = (f) => uplink.send(f);
+    }
+  }
+  const addresses = pcs.map((_, i) => guestAddress(i, nic.addresses));
+  opts.log(`net: ${addresses.map((a, i) => `vm${i} ${nic.model}${nic.vpio ? "+vpio" : ""} ${formatMac(a.mac)} ${a.ip}`).join(", ")}${nic.shared !== null ? ` (one card: ${nic.shared})` : ""}`);
+
+  return {
+    nics,
+    describe() {
+      const lines = nics.describe();
+      if (socket) lines.push(`net socket: sent ${socket.stats.framesSent} received ${socket.stats.framesReceived} dropped while unconnected ${socket.stats.framesDroppedUnconnected}`);
+      if (pcap) lines.push(`net dump: ${pcap.frames} frames in ${opts.dump}`);
+      return lines;
+    },
+    close() {
+      socket?.close();
+      if (dumpFd !== null) closeSync(dumpFd);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * `symbiont boot`'s network options: what they mean and the one-line errors
+ * for bad values (status 2, nothing started).
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { parseNicSpec, parseNetSpec } from "../../src/cli/args.js";
+import { guestAddress, ipCommandLine } from "../../src/machine/nics.js";
+
+describe("--nic and --net", () => {
+  it("parse cards, their options and the back ends", () => {
+    expect(parseNicSpec("virtio")).toMatchObject({ model: "virtio", vpio: false, shared: null });
+    expect(parseNicSpec("ne2k,vpio,shared=card0")).toMatchObject({ model: "ne2k", vpio: true, shared: "card0" });
+    const n = parseNicSpec("ne2k,mac=02:00:00:00:00:10,ip=192.168.7.1/16");
+    expect(guestAddress(0, n.addresses)).toEqual({ mac: 0x020000000010, ip: "192.168.7.1/16" });
+    expect(guestAddress(1, n.addresses)).toEqual({ mac: 0x020000000011, ip: "192.168.7.2/16" });
+    expect(ipCommandLine([guestAddress(0), guestAddress(1)])).toBe("symbiont.ip=52:54:00:12:34:56=10.0.2.15/24,52:54:00:12:34:57=10.0.2.16/24");
+    expect(parseNetSpec("switch")).toEqual({ kind: "switch" });
+    expect(parseNetSpec("socket:listen:7000")).toEqual({ kind: "socket", endpoint: { mode: "listen", host: "0.0.0.0", port: 7000 } });
+    expect(parseNetSpec("socket:peer.example:7000")).toEqual({ kind: "socket", endpoint: { mode: "connect", host: "peer.example", port: 7000 } });
+  });
+
+  const cli = new URL("../../bin/symbiont.js", import.meta.url).pathname;
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", input: "" });
+  it.each([
+    [["boot", "--nic", "e1000"], /--nic must be virtio or ne2k/],
+    [["boot", "--nic", "virtio,vpio"], /VPIO models the NE2000 only/],
+    [["boot", "--nic", "ne2k,shared=x"], /only a VPIO card can be shared/],
+    [["boot", "--nic", "ne2k,speed=10"], /unknown option "speed=10"/],
+    [["boot", "--nic", "virtio,mac=52:54:00"], /not a MAC address/],
+    [["boot", "--nic", "virtio,ip=10.0.2.15"], /prefix length/],
+    [["boot", "--net", "tap0"], /--net must be switch, socket:HOST:PORT, socket:listen:PORT or none/],
+    [["boot", "--net", "socket:localhost:0"], /port 1-65535/],
+    [["boot", "--vms", "0"], /--vms must be a whole number of VMs between 1 and 8/],
+    [["demo", "--nic", "virtio"], /are for boot/],
+    [["boot", "--vms", "2", "--disk", "/nonexistent.img"], /the VMs would write one image; add ,snapshot or ,ro/],
+  ])("refuses %j with one line and status 2", (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+});
