@@ -22,7 +22,8 @@ import { VirtualSwitch } from "../src/net/switch.js";
 import { PcapWriter } from "../src/net/pcap.js";
 import { defaultMac, formatMac } from "../src/net/ethernet.js";
 import { plugNics, guestAddress, ipCommandLine, type Nics, type NicKind } from "../src/machine/nics.js";
-import { HOOKED_PORTS } from "../src/vpio/ne2k-model.js";
+import { HOOKED_PORTS, NE2K_STATES } from "../src/vpio/ne2k-model.js";
+import { Monitor } from "../src/vmm/monitor.js";
 import { NE2K_PORTS } from "../src/devices/ne2k/ne2k-pci.js";
 
 const images = findCachedImages();
@@ -181,6 +182,13 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     expect(card.stats.switches).toBeGreaterThan(0);
     expect(card.stats.localFrames).toBeGreaterThan(FILE_BYTES / 1500);
     expect(card.members.map((m) => m.model.stats.denied)).toEqual([0, 0]);
+    // The monitor's `info net` shows each VM's model: a state of the seed's diagram, one owner of the card.
+    const shown = new Monitor(pcs[0]!.vm, { net: () => nets[3]!.describe() }).execute("info net").split("\n");
+    const models = shown.filter((l) => /^vpio vm\d /.test(l));
+    expect(models.map((l) => /^vpio (vm\d) /.exec(l)![1])).toEqual(["vm0", "vm1"]);
+    for (const l of models) expect(NE2K_STATES).toContain(/ state (\w+)/.exec(l)![1]);
+    expect(models.filter((l) => / owner /.test(l))).toHaveLength(1);
+    expect(shown).toContain(`vpio card: switches ${card.stats.switches} refused ${card.stats.refused} local frames ${card.stats.localFrames}`);
   });
 
   it.skipIf(!tcpdump)(`wrote a capture of the virtio network that Debian's tcpdump reads${tcpdump ? "" : " (skipped: no tcpdump)"}`, () => {

@@ -2,7 +2,7 @@
  * The VMM monitor (QEMU's habit: in `symbiont boot`, Ctrl-A c switches the
  * terminal between the guest's console and this). Commands read the machine
  * without disturbing it — `info registers`, `info exits`, `info paging`,
- * `info symbiotic` — and ask a symbiotic guest what only it knows: `sym ps`
+ * `info symbiotic`, `info net` — and ask a symbiotic guest what only it knows: `sym ps`
  * (its processes, by SymCall), `sym current` (the running task, by SymSpy and
  * by SymCall), `sym vaddr PID ADDR`, `sym meminfo`. `stop` and `cont` pause
  * and resume the guest; `quit` ends the run. Platform-neutral: it takes lines
@@ -21,6 +21,7 @@ const HELP = [
   "info exits          exits by reason since power-on",
   "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
+  "info net            network cables' traffic, the VPIO model's state per VM",
   "sym ps              the guest's processes (SymCall)",
   "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
@@ -38,7 +39,8 @@ export class Monitor {
   /** Set by `quit`. */
   quitRequested = false;
 
-  constructor(private readonly vm: Vm) {}
+  /** `net`: the network's description (symbiont boot's --nic network), when the VM has one. */
+  constructor(private readonly vm: Vm, private readonly sources: { net?: () => string[] } = {}) {}
 
   /** Run one command line; the text to show (without a trailing newline). */
   execute(line: string): string {
@@ -54,7 +56,8 @@ export class Monitor {
             case "exits": return this.exits();
             case "paging": return this.paging();
             case "symbiotic": return this.symbiotic();
-            default: return `unknown: info ${sub ?? ""} (info registers | exits | paging | symbiotic)`;
+            case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
+            default: return `unknown: info ${sub ?? ""} (info registers | exits | paging | symbiotic | net)`;
           }
         case "sym": return this.sym(sub, rest);
         case "stop": this.paused = true; return "guest paused (cont resumes)";
