@@ -271,6 +271,10 @@ describe.skipIf(skip !== null)(`Linux ${images?.version ?? ""} with the symbioti
     const mon = new Monitor(g.pc.vm);
     expect(mon.execute("sym ps")).toMatch(new RegExp(`\\n\\s*${sleepPid}\\s+\\d+\\s+0 S\\s+\\d+\\s+\\d+ sleep(\\n|$)`));
     expect(mon.execute(`sym vaddr ${sleepPid} 0`)).toBe(`0x00000000 in pid ${sleepPid}: not mapped`);
+    // A PID the guest cannot have (its PIDs are below pid_max): the module's ESRCH, said plainly.
+    const pidMax = Number(await g.sh("cat /proc/sys/kernel/pid_max"));
+    expect(pidMax).toBeGreaterThan(sleepPid);
+    expect(mon.execute(`sym vaddr ${pidMax} 8048000`)).toBe(`no process ${pidMax} in the guest (MEM_LOOKUP answered ESRCH)`);
     expect(mon.execute("info symbiotic")).toMatch(/SymSpy local page, vCPU 0: GPA 0x[0-9a-f]+, magic "V3V.0", SymCall enabled/);
     const current = mon.execute("sym current").split("\n");
     expect(current).toHaveLength(2 * VCPUS);

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Symbiotic } from "./symbiotic.js";
+import type { SymcallResult } from "./symcall.js";
 import { SymcallNr, TaskRecord, LookupPerm } from "./abi.js";
 
 /** One process as the guest's task list has it. */
@@ -25,7 +26,13 @@ export interface GuestTask {
   comm: string;
 }
 
-export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
+/** A decoded answer, or the call's error; `code` is the guest's errno when it answered with one (-3 ESRCH …). */
+export type Answer<T> = { ok: true; value: T } | { ok: false; error: string; code?: number };
+
+/** A failed call as an Answer, keeping the guest's error code. */
+function failed(r: SymcallResult & { ok: false }): { ok: false; error: string; code?: number } {
+  return r.code === undefined ? { ok: false, error: r.error } : { ok: false, error: r.error, code: r.code };
+}
 
 function decodeTask(b: Uint8Array, at: number): GuestTask {
   const dv = new DataView(b.buffer, b.byteOffset + at, TaskRecord.SIZE);
@@ -53,7 +60,7 @@ export function guestProcesses(sym: Symbiotic): Answer<GuestTask[]> {
   let cursor = 0;
   for (let page = 0; page < 1000; page++) {
     const r = sym.call(SymcallNr.PS, cursor);
-    if (!r.ok) return { ok: false, error: r.error };
+    if (!r.ok) return failed(r);
     const [count, gpa, next, size] = r.regs;
     const tasks = readTasks(sym, gpa, count, size);
     if (!tasks.ok) return tasks;
@@ -68,7 +75,7 @@ export function guestProcesses(sym: Symbiotic): Answer<GuestTask[]> {
 /** The task the guest was running on `vcpu` when the VMM called (SYMCALL_CURRENT); `cpu` is the guest's own CPU number. */
 export function guestCurrent(sym: Symbiotic, vcpu = 0): Answer<GuestTask & { tid: number; cpu: number }> {
   const r = sym.callOn(vcpu, SymcallNr.CURRENT);
-  if (!r.ok) return { ok: false, error: r.error };
+  if (!r.ok) return failed(r);
   const [, tid, gpa, cpu] = r.regs;
   const t = readTasks(sym, gpa, 1, TaskRecord.SIZE);
   if (!t.ok) return t;
@@ -91,7 +98,7 @@ export interface VaddrInfo {
 /** SYMCALL_MEM_LOOKUP for `vaddr` in process `pid` (0: the interrupted task). */
 export function guestVaddr(sym: Symbiotic, pid: number, vaddr: number): Answer<VaddrInfo> {
   const r = sym.call(SymcallNr.MEM_LOOKUP, vaddr, 0, 0, pid);
-  if (!r.ok) return { ok: false, error: r.error };
+  if (!r.ok) return failed(r);
   const [page, pte, perms, start, end] = r.regs;
   return {
     ok: true,
@@ -107,7 +114,7 @@ export interface GuestMeminfo { totalKiB: number; freeKiB: number; availableKiB:
 
 export function guestMeminfo(sym: Symbiotic): Answer<GuestMeminfo> {
   const r = sym.call(SymcallNr.MEMINFO);
-  if (!r.ok) return { ok: false, error: r.error };
+  if (!r.ok) return failed(r);
   const [totalKiB, freeKiB, availableKiB, swapTotalKiB, swapFreeKiB] = r.regs;
   return { ok: true, value: { totalKiB, freeKiB, availableKiB, swapTotalKiB, swapFreeKiB } };
 }

@@ -14,7 +14,7 @@ import type { Vm } from "./vm.js";
 import type { CpuState, SegmentState } from "./cpu-state.js";
 import { listMappings, pagingMode } from "./guest-paging.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
-import { SymcallNr } from "../symbiotic/abi.js";
+import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
 
 const HELP = [
   "info registers      the vCPU's registers",
@@ -57,7 +57,7 @@ export class Monitor {
             case "paging": return this.paging();
             case "symbiotic": return this.symbiotic();
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
-            default: return `unknown: info ${sub ?? ""} (info registers | exits | paging | symbiotic | net)`;
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net)`;
           }
         case "sym": return this.sym(sub, rest);
         case "stop": this.paused = true; return "guest paused (cont resumes)";
@@ -142,10 +142,12 @@ export class Monitor {
   private sym(sub: string | undefined, args: string[]): string {
     const sym = this.vm.symbiotic;
     if (!sym) return "the symbiotic interfaces are off for this VM";
+    // A guest that never registered SymSpy runs no symbiotic module: say how to get one.
+    const failed = (error: string) => `error: ${error}${sym.local(0) ? "" : "\n(no symbiotic guest: boot with --symbiotic, or insmod symbiotic.ko in the guest)"}`;
     switch (sub) {
       case "ps": {
         const r = guestProcesses(sym);
-        if (!r.ok) return `error: ${r.error}`;
+        if (!r.ok) return failed(r.error);
         return [
           "  PID  PPID   UID STAT      VSZ      RSS COMMAND",
           ...r.value.map((t) => `${String(t.pid).padStart(5)} ${String(t.ppid).padStart(5)} ${String(t.uid).padStart(5)} ${t.state.padEnd(4)} ${String(t.vszKiB).padStart(8)} ${String(t.rssKiB).padStart(8)} ${t.kernelThread ? `[${t.comm}]` : t.comm}`),
@@ -168,24 +170,29 @@ export class Monitor {
         if (!Number.isInteger(pid) || pid < 0) return `bad PID "${args[0]}"`;
         if (!/^(0x)?[0-9a-f]{1,8}$/i.test(args[1]!)) return `bad address "${args[1]}" (hex, up to 8 digits)`;
         const r = guestVaddr(sym, pid, addr);
-        if (!r.ok) return `error: ${r.error}`;
+        if (!r.ok) return r.code !== undefined && GUEST_ERRNO[r.code] === "ESRCH" ? `no process ${pid} in the guest (MEM_LOOKUP answered ESRCH)` : failed(r.error);
         const v = r.value;
         const who = pid === 0 ? "the running task" : `pid ${pid}`;
-        if (v.vaddr === 0) return `0x${hex(addr)} in ${who}: not mapped`;
+        if (v.vaddr === 0) {
+          // PID 0 is the task the vCPU ran: a kernel thread (the idle task, often) has no user address space.
+          const task = pid === 0 ? sym.local(0)?.ext : undefined;
+          const kernel = task && (task.kernelThread || task.idle) ? ` (${describeTask(task.pid, task.tid, task.comm, true, task.idle)} is a kernel thread: no user address space)` : "";
+          return `0x${hex(addr)} in ${who}: not mapped${kernel}`;
+        }
         const perms = `${v.readable ? "r" : "-"}${v.writable ? "w" : "-"}${v.executable ? "x" : "-"}`;
         return `0x${hex(addr)} in ${who}: mapped by ${hex(v.start)}-${hex(v.end)} ${perms}; PTE 0x${hex(v.pte)} (${v.present ? "present" : v.pte === 0 ? "none yet" : "not present"})`;
       }
       case "meminfo": {
         const r = guestMeminfo(sym);
-        if (!r.ok) return `error: ${r.error}`;
+        if (!r.ok) return failed(r.error);
         const m = r.value;
         return `MemTotal ${m.totalKiB} kB, MemFree ${m.freeKiB} kB, MemAvailable ${m.availableKiB} kB, SwapTotal ${m.swapTotalKiB} kB, SwapFree ${m.swapFreeKiB} kB`;
       }
       case "test": {
         const r = sym.call(SymcallNr.TEST, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555);
-        return r.ok ? `SYMCALL_TEST answered ${r.regs.map((x) => hex(x)).join(" ")} in ${r.instructions} guest instructions` : `error: ${r.error}`;
+        return r.ok ? `SYMCALL_TEST answered ${r.regs.map((x) => hex(x)).join(" ")} in ${r.instructions} guest instructions` : failed(r.error);
       }
-      default: return `unknown: sym ${sub ?? ""} (sym ps | current | vaddr PID ADDR | meminfo | test)`;
+      default: return `${sub === undefined ? "sym what?" : `unknown: sym ${sub}`} (sym ps | current | vaddr PID ADDR | meminfo | test)`;
     }
   }
 }

@@ -1,0 +1,85 @@
+// The VMM monitor (src/vmm/monitor.ts) without a guest OS: what it reads from
+// the machine is checked against independent values — the reset state the
+// Intel SDM gives (Vol. 3A, Table 9-1) and page tables this test writes — and
+// every malformed command gets a one-line answer saying what is wrong. The
+// symbiotic commands against a real guest are in tests/symbiotic-linux.test.ts.
+import { describe, it, expect } from "vitest";
+import { createEngine } from "../../src/node/engines.js";
+import { BareMachine } from "../../src/machine/bare.js";
+import { Monitor } from "../../src/vmm/monitor.js";
+import { Symbiotic } from "../../src/symbiotic/symbiotic.js";
+import { ENGINES } from "../helpers.js";
+
+async function monitor(kind: "wasm" | "js", symbiotic = false) {
+  const ram = 2 << 20;
+  const m = new BareMachine({ engine: await createEngine(kind, ram), ramBytes: ram });
+  if (symbiotic) new Symbiotic(m.vm); // the interfaces offered, as the PC does; no guest uses them
+  return { m, mon: new Monitor(m.vm) };
+}
+
+const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+
+describe.each(ENGINES)("the monitor on %s", (kind) => {
+  it("info registers after power-on: the SDM's reset state", async () => {
+    const { mon } = await monitor(kind);
+    const lines = mon.execute("info registers").split("\n");
+    expect(lines[2]).toMatch(/^EIP=0000fff0 EFL=00000002 \[-{12}\] CPL=0 HLT=0$/);
+    expect(lines[4]).toMatch(/^CS =f000 ffff0000 0000ffff /);
+    expect(lines[1]).toBe("ESI=00000000 EDI=00000000 EBP=00000000 ESP=00000000");
+    expect(lines[0]).toMatch(/^EAX=00000000 EBX=00000000 ECX=00000000 EDX=000006[0-9a-f]{2}$/); // family 6 signature
+    expect(lines.at(-1)).toBe("CR0=60000010 CR2=00000000 CR3=00000000 CR4=00000000 EFER=00000000");
+    expect(mon.execute("info paging")).toBe("paging off (CR0.PG=0): linear = physical");
+    expect(mon.execute("info exits")).toBe("instructions 0, exits 0");
+  });
+
+  it("info paging lists the guest's 32-bit tables as ranges with their rights", async () => {
+    const { m, mon } = await monitor(kind);
+    const PD = 0x10000, PT = 0x11000;
+    m.writeMemory(PD + 1 * 4, u32(PT | 7)); // 0x00400000: a page table, user + writable
+    m.writeMemory(PD + 0x300 * 4, u32(0x83)); // 0xc0000000: a 4 MiB page at 0, supervisor, writable
+    m.writeMemory(PT, [...u32(0x20007), ...u32(0x21007), ...u32(0x30001), ...u32(0), ...u32(0x31005)]);
+    m.setState({ cr0: 0x80000011, cr3: PD, cr4: 0x10 });
+    expect(mon.execute("info paging").split("\n")).toEqual([
+      "paging 32-bit: CR3=00010000 CR0.WP=0 CR4.PSE=1 CR4.PGE=0",
+      "00400000-00402000 00002000 urw -> 00020000", // two pages, physically contiguous: one range
+      "00402000-00403000 00001000 -r- -> 00030000", // the PTE takes away user and write
+      "00404000-00405000 00001000 ur- -> 00031000", // after a hole
+      "c0000000-c0400000 00400000 -rw -> 00000000",
+    ]);
+  });
+});
+
+describe("the monitor's answers to bad input", () => {
+  it("says what is wrong in one line, or what a non-symbiotic guest lacks", async () => {
+    expect((await monitor("wasm")).mon.execute("sym ps")).toBe("the symbiotic interfaces are off for this VM");
+    const { mon } = await monitor("wasm", true);
+    const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
+      "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", ""].map((c) => [c, mon.execute(c)]));
+    expect(answers).toEqual({
+      "info": "info what? (info registers | exits | paging | symbiotic | net)",
+      "info mem": "unknown: info mem (info registers | exits | paging | symbiotic | net)",
+      "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
+      "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
+      "frobnicate": "unknown command \"frobnicate\" (help lists them)",
+      "sym vaddr": "usage: sym vaddr PID ADDR (ADDR in hex, 0x optional)",
+      "sym vaddr 1": "usage: sym vaddr PID ADDR (ADDR in hex, 0x optional)",
+      "sym vaddr abc 1000": "bad PID \"abc\"",
+      "sym vaddr -1 1000": "bad PID \"-1\"",
+      "sym vaddr 1 zz": "bad address \"zz\" (hex, up to 8 digits)",
+      "sym vaddr 1 123456789": "bad address \"123456789\" (hex, up to 8 digits)",
+      "": "",
+    });
+    // No guest registered SymSpy: the call is refused (nothing ran) and the monitor says how to get a symbiotic guest.
+    for (const c of ["sym ps", "sym vaddr 1 8048000", "sym meminfo", "sym test"]) {
+      expect(mon.execute(c)).toBe("error: SymCall refused: the guest has registered no SymSpy local page on vCPU 0 (MSR 0x535)\n" +
+        "(no symbiotic guest: boot with --symbiotic, or insmod symbiotic.ko in the guest)");
+    }
+    expect(mon.execute("info exits")).toBe("instructions 0, exits 0");
+    expect(mon.execute("stop")).toBe("guest paused (cont resumes)");
+    expect(mon.paused).toBe(true);
+    expect(mon.execute("cont")).toBe("guest running");
+    expect(mon.paused).toBe(false);
+    mon.execute("quit");
+    expect(mon.quitRequested).toBe(true);
+  });
+});
