@@ -229,7 +229,7 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
         const memTotal = Number(/\nMemTotal:\s+(\d+) kB\n/.exec(await terminalText(page))![1]);
         await page.waitForFunction(() => window.symbiont.symbiotic()?.memory?.memTotalKiB !== undefined, null, { timeout: 60_000, polling: 200 });
         expect((await page.evaluate(() => window.symbiont.symbiotic()))!.memory!.memTotalKiB).toBe(memTotal);
-        expect(await page.textContent("#summary")).toMatch(/guest \(SymSpy\) {3}running pid \d+ .*memory [\d.]+ MiB free of [\d.]+/);
+        expect(await page.textContent("#summary")).toMatch(/guest \(SymSpy\) {3}running pid \d+ .*\n {2}memory [\d.]+ MiB free of [\d.]+/);
       }
       mkdirSync(join(REPO, "docs"), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });

@@ -101,7 +101,8 @@ function symbioticLine(v: SymbioticView | null): string {
   const task = t ? `pid ${t.pid} ${t.kernelThread ? `[${t.comm}]` : t.comm}${t.idle ? " (idle)" : ""}` : "–";
   const mib = (k: number) => (k / 1024).toFixed(1);
   const mem = m ? `${mib(m.memFreeKiB)} MiB free of ${mib(m.memTotalKiB)} (available ${mib(m.memAvailableKiB)}), swap used ${mib(m.swapTotalKiB - m.swapFreeKiB)} MiB, ${m.tasks} processes` : "–";
-  return `\nguest (SymSpy)   running ${task}   memory ${mem}`;
+  // Two lines: the panel is narrow, and the memory figures are the long part.
+  return `\nguest (SymSpy)   running ${task}\n  memory ${mem}`;
 }
 
 /** The memory-virtualization counters that matter in the running mode (vm.stats().paging). */
