@@ -53,6 +53,8 @@ const SCRIPT = [
   "echo MHZ=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2)",
   "echo RNG=$(cat /sys/class/misc/hw_random/rng_current) $(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n')",
   "echo VDA-SERIAL=$(cat /sys/block/vda/serial)",
+  "echo QUEUE-DEPTH=$(cat /sys/module/virtio_blk/parameters/queue_depth)",
+  "echo VIRTIO-IRQS=$(grep virtio /proc/interrupts | tr -s ' ' | sed 's/^ *[0-9]*: [0-9]* //' | tr '\\n' ';')",
   "echo from-guest-on-hvc0 > /dev/hvc0",
   // Input that arrives while nobody has hvc0 open waits in the virtqueue until the next interrupt
   // (virtio_console/hvc), so the host types once a reader is there.
@@ -93,7 +95,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     });
     const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
     const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: SCRIPT });
-    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet virtio_blk.queue_depth=48", initrd });
     let stop: StopReason = { kind: "budget" };
     let typed = false;
     for (let i = 0; i < 400 && stop.kind === "budget"; i++) {
@@ -157,6 +159,15 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     expect(value("RNG")).toMatch(/^virtio_rng\.0 [0-9a-f]{32}$/);
     expect(run.pc.rng!.bytesServed).toBeGreaterThanOrEqual(16);
     expect(value("VDA-SERIAL")).toBe("symbiont-vda");
+    // A module parameter on the kernel command line reaches the module /init loads (as modprobe would pass it).
+    expect(value("QUEUE-DEPTH")).toBe("48");
+  });
+
+  it("takes virtio interrupts as MSI-X messages, a vector per queue (the guest's /proc/interrupts)", () => {
+    const lines = value("VIRTIO-IRQS")!.split(";").filter(Boolean);
+    expect(lines.some((l) => /^PCI-MSI.*-edge virtio\d+-req\.0$/.test(l)), lines.join("\n")).toBe(true); // virtio-blk's request queue
+    expect(lines.some((l) => /^PCI-MSI.*-edge virtio\d+-config$/.test(l)), lines.join("\n")).toBe(true);
+    expect(lines.filter((l) => /IO-APIC|XT-PIC/.test(l))).toEqual([]); // no virtio device on the pin
   });
 
   it("talks both ways on hvc0", () => {

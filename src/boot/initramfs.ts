@@ -16,7 +16,8 @@
  * devtmpfs is mounted — {@link busyboxInitramfs} includes it. Kernel modules
  * (`modules`: files in load order, from src/boot/kmod.ts) go to
  * /lib/modules/RELEASE/ with their modules.dep, and /init insmods them in
- * order before it prints its marker.
+ * order (with their parameters from the kernel command line, as modprobe
+ * passes them) before it prints its marker.
  *
  * @module
  */
@@ -203,9 +204,11 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
     "mount -t devtmpfs devtmpfs /dev 2>/dev/null",
     "mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null",
     "/bin/busybox --install -s 2>/dev/null",
+    ...(opts.modules?.files.length ? MODULE_PARAMETERS : []),
     ...(opts.modules?.files ?? []).map((f) => {
       const path = shellQuote(`/lib/modules/${opts.modules!.release}/${f.path}`);
-      return `insmod ${path} || echo ${shellQuote(`symbiont: insmod ${f.path} failed`)}`;
+      const name = shellQuote(f.path.replace(/^.*\//, "").replace(/\.ko(\.[a-z]+)?$/, "").replace(/-/g, "_"));
+      return `insmod ${path} $(modparams ${name}) || echo ${shellQuote(`symbiont: insmod ${f.path} failed`)}`;
     }),
     "hostname symbiont",
     ...NETWORK_SETUP,
@@ -217,6 +220,16 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
     "",
   ].join("\n");
 }
+
+/**
+ * `modparams NAME`: the module's parameters from the kernel command line
+ * (`libata.dma=0` gives `dma=0`). The kernel applies `module.param` only to
+ * built-in code; for loadable modules modprobe does it, and busybox insmod
+ * does not — so init does.
+ */
+const MODULE_PARAMETERS: readonly string[] = [
+  "modparams() { for a in $(cat /proc/cmdline); do case \"$a\" in \"$1\".*) echo \"${a#\"$1\".}\";; esac; done; }",
+];
 
 /**
  * Interfaces configured from the kernel command line: `symbiont.ip=MAC=ADDR/LEN[,MAC=ADDR/LEN…]`

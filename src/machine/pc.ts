@@ -71,7 +71,7 @@ import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 import { createPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
-import { ApicBus } from "../devices/apic-bus.js";
+import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
@@ -143,6 +143,8 @@ export class Pc {
   readonly pci = new PciBus();
   /** One local APIC per vCPU (index = vCPU index = APIC ID), when the machine has APICs. */
   readonly lapics: LocalApic[] = [];
+  /** The APIC bus (null without APICs): the I/O APIC's and MSI-X devices' messages go on it. */
+  private apicBus: ApicBus | null = null;
   readonly ioapic: IoApic | null = null;
   /** The P6 architectural MSRs the VMM keeps, per vCPU. */
   readonly msrs: CpuMsrs[] = [];
@@ -288,6 +290,8 @@ export class Pc {
       memory: this.vm.memory,
       setIntx: (level) => this.pciSlots.intx(slot, 0, level),
       onError: (message) => this.deviceErrors.push(message),
+      // MSI-X when there are APICs to take the messages (Linux then needs no ISR read and no level-triggered EOI per interrupt).
+      ...(this.apicBus ? { msi: (msg: ApicMessage) => this.apicBus!.send(msg) } : {}),
     });
     this.pciSlots.add(t.pci, slot);
     t.attach(this.pciSlots.addressSpaces);
@@ -314,6 +318,7 @@ export class Pc {
   private attachApics(pic: PicPair, cpus: number): IoApic {
     const vm = this.vm, clock = this.clock;
     const bus = new ApicBus();
+    this.apicBus = bus;
     const ioapic = new IoApic(bus, cpus);
     for (let i = 0; i < cpus; i++) {
       const vcpu = i === 0 ? vm.vcpus[0]! : vm.addVcpu();

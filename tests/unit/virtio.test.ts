@@ -7,7 +7,9 @@
  * layout (§2.7), vring_need_event() for EVENT_IDX (§2.7.10), indirect
  * descriptors (§2.7.5.3), DEVICE_NEEDS_RESET with a configuration
  * interrupt for a broken ring (§2.1.2, §4.1.4.5), virtio-blk request
- * format and status codes (§5.2.6), the legacy layout (§4.1.4.8).
+ * format and status codes (§5.2.6), the legacy layout (§4.1.4.8), MSI-X
+ * vectors (§4.1.5.1.2) with the PCI 3.0 MSI-X capability, table and pending
+ * bits (§6.8.2) and the message format of the Intel SDM (vol. 3, 10.11).
  */
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
@@ -84,12 +86,16 @@ describe.each(ENGINES)("virtio-blk over PCI (%s engine)", (engine) => {
     expect(t.pci.get(0x2e, 2)).toBe(2); // subsystem ID = virtio device ID
     expect(t.pci.get(6, 2) & 0x10).toBe(0x10); // capability list
     const types: number[] = [];
+    const msix: number[] = [];
     for (let p = t.pci.get(0x34, 1); p; p = t.pci.get(p + 1, 1)) {
+      if (t.pci.get(p, 1) === 0x11) { msix.push(p); continue; } // MSI-X (the machine has APICs)
       expect(t.pci.get(p, 1)).toBe(0x09); // vendor-specific
       types.push(t.pci.get(p + 3, 1));
       expect(t.pci.get(p + 4, 1)).toBe(1); // BAR1
     }
     expect(types.sort()).toEqual([1, 2, 3, 4]);
+    expect(msix).toHaveLength(1);
+    expect(t.pci.get(msix[0]! + 2, 2)).toBe(1); // table size − 1: one queue and the configuration vector; disabled
     expect(t.pci.get(0x3d, 1)).toBe(1); // INTA#
     expect([10, 11]).toContain(t.pci.get(0x3c, 1));
   });
@@ -227,6 +233,91 @@ describe.each(ENGINES)("virtio-blk over PCI (%s engine)", (engine) => {
     expect(d.m.readU8(STATUS)).toBe(0);
     expect(d.m.readU8(DATA)).toBe(0x33);
     expect(d.io.r(0x13, 1)).toBe(1);
+  });
+});
+
+describe.each(ENGINES)("virtio over PCI with MSI-X (%s engine)", (engine) => {
+  it("signals the queue's vector as an APIC message instead of the pin, holds it while masked, and moves the legacy configuration", async () => {
+    const d = await machine(engine);
+    const pci = d.t.pci;
+    let cap = 0;
+    for (let p = pci.get(0x34, 1); p; p = pci.get(p + 1, 1)) if (pci.get(p, 1) === 0x11) cap = p;
+    expect(cap).not.toBe(0);
+    const bir = pci.get(cap + 4, 4) & 7, pbaBir = pci.get(cap + 8, 4) & 7;
+    expect(bir).toBe(pbaBir);
+    const tableAt = pci.barAddress(bir)! + (pci.get(cap + 4, 4) & ~7), pbaAt = pci.barAddress(bir)! + (pci.get(cap + 8, 4) & ~7);
+    const table = (v: number, field: number, value: number) => d.pc.vm.mmio.write(tableAt + 16 * v + field, 4, value);
+    // Every vector starts masked (vector control bit 0).
+    expect(d.pc.vm.mmio.read(tableAt + 12, 4)).toBe(1);
+    expect(d.pc.vm.mmio.read(tableAt + 16 + 12, 4)).toBe(1);
+    // The local APIC takes fixed interrupts once software-enabled (SVR bit 8).
+    const lapic = d.pc.lapics[0]!;
+    lapic.write(0xf0, 4, 0x1ff);
+    const irr = (vector: number) => (lapic.read(0x200 + 0x10 * (vector >> 5), 4) >>> (vector & 31)) & 1;
+    const tmr = (vector: number) => (lapic.read(0x180 + 0x10 * (vector >> 5), 4) >>> (vector & 31)) & 1;
+
+    pci.configWrite(cap + 2, 2, 0x8000); // MSI-X enable
+    // Vector 1 for queue 0: physical destination APIC 0, fixed, edge, vector 0x41.
+    table(1, 0, 0xfee00000); table(1, 4, 0); table(1, 8, 0x41); table(1, 12, 0);
+    expect(d.init()).toBe(true);
+    d.mmio.w(0x10, 2, 0); // config_msix_vector
+    expect(d.mmio.r(0x10, 2)).toBe(0);
+    d.mmio.w(0x16, 2, 0);
+    d.mmio.w(0x1a, 2, 7); // a vector the table does not have: the device answers NO_VECTOR
+    expect(d.mmio.r(0x1a, 2)).toBe(0xffff);
+    d.mmio.w(0x1a, 2, 1);
+    expect(d.mmio.r(0x1a, 2)).toBe(1);
+
+    d.m.writeU16(AVAIL + 4 + 2 * QSIZE, 0); // used_event: interrupt after the first used buffer
+    d.request(0, 0, 512);
+    expect(d.usedIdx()).toBe(1);
+    expect(irr(0x41)).toBe(1);
+    expect(tmr(0x41)).toBe(0); // edge-triggered: nothing for the I/O APIC at EOI
+    expect(d.irqs()).toBe(0); // the pin stayed quiet
+    expect(d.mmio.r(0x1000, 1)).toBe(0); // and the ISR has no queue bit
+
+    // Masked: the message waits in the pending bits; unmasked, it goes out with the entry as it is then.
+    table(1, 12, 1);
+    table(1, 8, 0x52);
+    d.m.writeU16(AVAIL + 4 + 2 * QSIZE, 1);
+    d.request(0, 0, 512);
+    expect(d.usedIdx()).toBe(2);
+    expect(d.pc.vm.mmio.read(pbaAt, 4)).toBe(2); // vector 1 pending
+    expect(irr(0x52)).toBe(0);
+    table(1, 12, 0);
+    expect(d.pc.vm.mmio.read(pbaAt, 4)).toBe(0);
+    expect(irr(0x52)).toBe(1);
+
+    // The function mask holds every vector the same way.
+    pci.configWrite(cap + 2, 2, 0xc000);
+    table(1, 8, 0x63);
+    d.m.writeU16(AVAIL + 4 + 2 * QSIZE, 2);
+    d.request(0, 0, 512);
+    expect(irr(0x63)).toBe(0);
+    expect(d.pc.vm.mmio.read(pbaAt, 4)).toBe(2);
+    pci.configWrite(cap + 2, 2, 0x8000);
+    expect(irr(0x63)).toBe(1);
+
+    // A destination that no APIC has: the message reaches nobody.
+    table(1, 0, 0xfee05000); table(1, 8, 0x74);
+    d.m.writeU16(AVAIL + 4 + 2 * QSIZE, 3);
+    d.request(0, 0, 512);
+    expect(d.usedIdx()).toBe(4);
+    expect(irr(0x74)).toBe(0);
+
+    // Legacy interface while MSI-X is on: the two vector fields at 0x14 and 0x16, device configuration from 0x18.
+    expect(d.io.r(0x14, 2)).toBe(0);
+    expect(d.io.r(0x16, 2)).toBe(1);
+    expect(d.io.r(0x18, 4)).toBe(2048); // capacity
+    pci.configWrite(cap + 2, 2, 0);
+    expect(d.io.r(0x14, 4)).toBe(2048);
+  });
+
+  it("has no MSI-X without APICs: the pin, as before", async () => {
+    const pc = new Pc({ engine: await createEngine(engine, RAM), ramBytes: RAM, apic: false, onSerial: () => {}, disks: [{ backend: MemoryDisk.blank(1 << 20) }] });
+    const pci = pc.virtio[0]!.pci;
+    for (let p = pci.get(0x34, 1); p; p = pci.get(p + 1, 1)) expect(pci.get(p, 1)).toBe(0x09);
+    expect(pci.bar(2)).toBeUndefined();
   });
 });
 

@@ -14,13 +14,18 @@
  * BAR1  memory, 16 KiB, modern interface, located by vendor capabilities (§4.1.4):
  *       0x0000 common configuration   0x1000 ISR   0x2000 device configuration
  *       0x3000 notifications (queue i at 0x3000 + 4·i)
+ *
+ * BAR2  memory, 4 KiB, the MSI-X table and pending bits (when the machine has APICs)
  * ```
  *
- * Interrupts are INTx (no MSI-X capability, so Linux uses the pin): the ISR
- * byte has bit 0 for used buffers and bit 1 for configuration changes; the
- * pin is asserted while it is non-zero and reading it clears it (§4.1.4.5).
- * The pin reaches the interrupt controller through the chipset's PCI
- * interrupt routing (`setIntx`, wired by the machine).
+ * Interrupts: with MSI-X (offered when the machine has an APIC bus, `msi`),
+ * once the driver enables it, each queue and configuration changes signal
+ * the vector the driver assigned (§4.1.5.1.2; NO_VECTOR: none) and the pin
+ * stays quiet. Otherwise INTx: the ISR byte has bit 0 for used buffers and
+ * bit 1 for configuration changes; the pin is asserted while it is non-zero
+ * and reading it clears it (§4.1.4.5). The pin reaches the interrupt
+ * controller through the chipset's PCI interrupt routing (`setIntx`, wired
+ * by the machine).
  *
  * Errors: when a device finds a broken ring or buffer it throws; the
  * transport sets DEVICE_NEEDS_RESET, raises a configuration interrupt
@@ -33,6 +38,8 @@ import { type AccessSize, type MmioDevice, type PortDevice } from "../../vmm/bus
 import { GuestMemoryError, type GuestMemory } from "../../vmm/memory.js";
 import { PciFunction, PCI_COMMAND_INTX_DISABLE, PCI_STATUS } from "../pci.js";
 import { BarDecoder, type PciAddressSpaces } from "../pci-bars.js";
+import { Msix, MSIX_BAR_SIZE, MSIX_CAP_LENGTH } from "../msix.js";
+import type { ApicMessage } from "../apic-bus.js";
 import {
   type VirtioContext, type VirtioDevice, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, bit,
 } from "./device.js";
@@ -52,8 +59,11 @@ export const STATUS_FAILED = 0x80;
 const COMMON = 0x0000, ISR = 0x1000, DEVICE = 0x2000, NOTIFY = 0x3000;
 const NOTIFY_MULTIPLIER = 4;
 const MODERN_BAR = 1, MODERN_BAR_SIZE = 0x4000;
-/** Legacy register block and where its device configuration starts (no MSI-X). */
-const LEGACY_CONFIG = 0x14;
+const MSIX_BAR = 2;
+/** Where the legacy block's device configuration starts: after the two MSI-X vector fields while MSI-X is on (§4.1.4.8). */
+const LEGACY_CONFIG = 0x14, LEGACY_CONFIG_MSIX = 0x18;
+/** "No vector" for config_msix_vector and queue_msix_vector. */
+export const VIRTIO_MSI_NO_VECTOR = 0xffff;
 
 /** Vendor capability types (§4.1.4). */
 const CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4;
@@ -67,6 +77,8 @@ export interface VirtioPciOptions {
   setIntx(level: boolean): void;
   /** The device was put in DEVICE_NEEDS_RESET (a broken ring): one line saying why. */
   onError?(message: string): void;
+  /** Put an MSI-X message on the APIC bus; given, the function offers MSI-X (a vector per queue and one for configuration). */
+  msi?(msg: ApicMessage): void;
 }
 
 /** A virtio device on PCI: the configuration space, both register interfaces, queues and the interrupt pin. */
@@ -83,6 +95,10 @@ export class VirtioPci {
   private configGeneration = 0;
   private readonly offered: bigint;
   private readonly memory: GuestMemory;
+  /** MSI-X (null: the machine has no APIC bus, INTx only), the configuration vector and each queue's. */
+  readonly msix: Msix | null = null;
+  private configVector = VIRTIO_MSI_NO_VECTOR;
+  private readonly queueVectors: number[];
   /** Why the device is in NEEDS_RESET (null when it is not). */
   error: string | null = null;
 
@@ -90,7 +106,8 @@ export class VirtioPci {
     this.memory = opts.memory;
     this.offered = device.features | bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_RING_F_INDIRECT_DESC) | bit(VIRTIO_RING_F_EVENT_IDX);
     this.queues = device.queueSizes.map((n, i) => new Virtqueue(i, n, opts.memory));
-    const legacySize = pow2AtLeast(LEGACY_CONFIG + device.configSize, 0x20);
+    this.queueVectors = this.queues.map(() => VIRTIO_MSI_NO_VECTOR);
+    const legacySize = pow2AtLeast(LEGACY_CONFIG_MSIX + device.configSize, 0x20);
     this.pci = new PciFunction({
       name: device.name,
       vendorId: VIRTIO_PCI_VENDOR,
@@ -101,18 +118,19 @@ export class VirtioPci {
       subsystemId: device.deviceId,
       interruptPin: 1,
       status: PCI_STATUS_CAP_LIST,
-      bars: [{ kind: "io", size: legacySize }, { kind: "mem32", size: MODERN_BAR_SIZE }],
+      bars: [{ kind: "io", size: legacySize }, { kind: "mem32", size: MODERN_BAR_SIZE }, ...(opts.msi ? [{ kind: "mem32" as const, size: MSIX_BAR_SIZE }] : [])],
       onRemap: () => this.bars?.remap(),
-      onConfigWrite: () => this.updateIntx(),
+      onConfigWrite: () => { this.updateIntx(); this.msix?.configWritten(); },
     });
-    this.addCapabilities();
+    const end = this.addCapabilities(opts.msi ? 1 : 0);
+    if (opts.msi) this.msix = new Msix(this.pci, end, 0, this.queues.length + 1, MSIX_BAR, opts.msi);
   }
 
   /** Decode the BARs on `spaces` from now on (the machine calls this once). */
   attach(spaces: PciAddressSpaces): void {
     const legacy: PortDevice = { name: `${this.device.name}-legacy`, read: (o, s) => this.legacyRead(o, s), write: (o, s, v) => this.legacyWrite(o, s, v) };
     const modern: MmioDevice = { name: `${this.device.name}-modern`, read: (o, s) => this.modernRead(o, s), write: (o, s, v) => this.modernWrite(o, s, v) };
-    this.bars = new BarDecoder(() => this.pci, spaces, [legacy, modern]);
+    this.bars = new BarDecoder(() => this.pci, spaces, [legacy, modern, this.msix?.mmio]);
     this.bars.remap();
   }
 
@@ -123,7 +141,8 @@ export class VirtioPci {
 
   // ---- capabilities -------------------------------------------------------------------
 
-  private addCapabilities(): void {
+  /** The vendor capabilities, chained; `more` capabilities follow the last (returns where the next one goes). */
+  private addCapabilities(more: number): number {
     const caps: [type: number, offset: number, length: number, extra?: number][] = [
       [CAP_COMMON, COMMON, 0x38],
       [CAP_ISR, ISR, 1],
@@ -134,17 +153,30 @@ export class VirtioPci {
     this.pci.config[PCI_CAPABILITY_LIST] = at;
     caps.forEach(([type, offset, length, extra], i) => {
       const len = extra === undefined ? 16 : 20;
-      const next = i === caps.length - 1 ? 0 : at + len;
+      const next = i === caps.length - 1 && !more ? 0 : at + len;
       const c = this.pci.config;
       c.set([PCI_CAP_ID_VNDR, next, len, type, MODERN_BAR, 0, 0, 0], at);
       this.pci.set32(at + 8, offset);
       this.pci.set32(at + 12, length);
       if (extra !== undefined) this.pci.set32(at + 16, extra);
-      at = next;
+      at += len;
     });
+    return at;
   }
 
   // ---- interrupts ---------------------------------------------------------------------
+
+  /** Used buffers in queue `q`: its MSI-X vector, or the ISR's queue bit and the pin. */
+  private signalQueue(q: Virtqueue): void {
+    if (this.msix?.enabled) this.msix.notify(this.queueVectors[q.index]!);
+    else this.raise(1);
+  }
+
+  /** A configuration change: the ISR's bit (read by INTx drivers), and the configuration vector under MSI-X. */
+  private signalConfig(): void {
+    if (this.msix?.enabled) { this.isr |= 2; this.msix.notify(this.configVector); }
+    else this.raise(2);
+  }
 
   private raise(bits: number): void {
     this.isr |= bits;
@@ -152,7 +184,7 @@ export class VirtioPci {
   }
 
   private updateIntx(): void {
-    const level = this.isr !== 0 && (this.pci.command & PCI_COMMAND_INTX_DISABLE) === 0;
+    const level = this.isr !== 0 && (this.pci.command & PCI_COMMAND_INTX_DISABLE) === 0 && !this.msix?.enabled;
     const st = this.pci.get(PCI_STATUS, 2);
     this.pci.set16(PCI_STATUS, level ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT);
     this.opts.setIntx(level);
@@ -186,6 +218,8 @@ export class VirtioPci {
     this.isr = 0;
     this.driverFeatures = 0n;
     this.deviceFeatureSelect = this.driverFeatureSelect = this.queueSelect = 0;
+    this.configVector = VIRTIO_MSI_NO_VECTOR;
+    this.queueVectors.fill(VIRTIO_MSI_NO_VECTOR);
     this.error = null;
     for (const q of this.queues) q.reset();
     this.device.reset();
@@ -198,8 +232,8 @@ export class VirtioPci {
     const ctx: VirtioContext = {
       memory: this.memory,
       features: this.driverFeatures,
-      used: (q) => { if (q.needsInterrupt()) this.raise(1); },
-      configChanged: () => { this.configGeneration = (this.configGeneration + 1) & 0xff; this.raise(2); },
+      used: (q) => { if (q.needsInterrupt()) this.signalQueue(q); },
+      configChanged: () => { this.configGeneration = (this.configGeneration + 1) & 0xff; this.signalConfig(); },
       fail: (e) => this.fail(e),
     };
     this.device.activate(ctx, this.queues);
@@ -213,7 +247,7 @@ export class VirtioPci {
     this.device.reset();
     this.status |= STATUS_NEEDS_RESET;
     this.opts.onError?.(`${this.device.name}: device needs reset: ${e.message}`);
-    this.raise(2);
+    this.signalConfig();
   }
 
   private kick(index: number): void {
@@ -251,13 +285,13 @@ export class VirtioPci {
       case 0x04: return this.deviceFeatureSelect < 2 ? Number((this.offered >> BigInt(32 * this.deviceFeatureSelect)) & 0xffffffffn) : 0;
       case 0x08: return this.driverFeatureSelect;
       case 0x0c: return this.driverFeatureSelect < 2 ? Number((this.driverFeatures >> BigInt(32 * this.driverFeatureSelect)) & 0xffffffffn) : 0;
-      case 0x10: return 0xffff; // config_msix_vector: VIRTIO_MSI_NO_VECTOR
+      case 0x10: return this.configVector;
       case 0x12: return this.queues.length;
       case 0x14: return size === 1 ? this.status : this.status | (this.configGeneration << 8);
       case 0x15: return this.configGeneration;
       case 0x16: return this.queueSelect;
       case 0x18: return q ? q.size : 0;
-      case 0x1a: return 0xffff;
+      case 0x1a: return q ? this.queueVectors[this.queueSelect]! : VIRTIO_MSI_NO_VECTOR;
       case 0x1c: return q?.enabled ? 1 : 0;
       case 0x1e: return q ? this.queueSelect : 0; // queue_notify_off
       case 0x20: return q?.descAddr ?? 0;
@@ -290,8 +324,10 @@ export class VirtioPci {
         this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << shift)) | (BigInt(v >>> 0) << shift);
         return;
       }
+      case 0x10: this.configVector = this.vectorOrNone(v); return;
       case 0x14: this.setStatus(v); return;
       case 0x16: this.queueSelect = v & 0xffff; return;
+      case 0x1a: if (q) this.queueVectors[this.queueSelect] = this.vectorOrNone(v); return;
       case 0x18: if (q && !q.enabled) q.size = v & 0xffff; return;
       case 0x1c: if (q && (v & 1) && !q.enabled) this.enableQueue(q); return;
       case 0x20: setAddr("descAddr", false); return;
@@ -300,14 +336,25 @@ export class VirtioPci {
       case 0x2c: setAddr("availAddr", true); return;
       case 0x30: setAddr("usedAddr", false); return;
       case 0x34: setAddr("usedAddr", true); return;
-      default: return; // MSI-X vectors (no MSI-X), read-only fields
+      default: return; // read-only fields
     }
+  }
+
+  /** A vector the driver assigns, kept if the table has it; otherwise the device answers NO_VECTOR (§4.1.5.1.2). */
+  private vectorOrNone(v: number): number {
+    v &= 0xffff;
+    return this.msix && v < this.msix.vectors ? v : VIRTIO_MSI_NO_VECTOR;
+  }
+
+  /** Where the legacy block's device configuration starts now. */
+  private get legacyConfig(): number {
+    return this.msix?.enabled ? LEGACY_CONFIG_MSIX : LEGACY_CONFIG;
   }
 
   // ---- legacy interface (BAR0) ----------------------------------------------------------
 
   private legacyRead(offset: number, size: AccessSize): number {
-    if (offset >= LEGACY_CONFIG) return this.device.readConfig(offset - LEGACY_CONFIG, size);
+    if (offset >= this.legacyConfig) return this.device.readConfig(offset - this.legacyConfig, size);
     const q = this.selected;
     switch (offset) {
       case 0x00: return Number(this.offered & 0xffffffffn);
@@ -317,12 +364,14 @@ export class VirtioPci {
       case 0x0e: return this.queueSelect;
       case 0x12: return this.status;
       case 0x13: return this.readIsr();
+      case 0x14: return this.configVector; // only while MSI-X is on (else the device configuration is here)
+      case 0x16: return q ? this.queueVectors[this.queueSelect]! : VIRTIO_MSI_NO_VECTOR;
       default: return 0;
     }
   }
 
   private legacyWrite(offset: number, size: AccessSize, v: number): void {
-    if (offset >= LEGACY_CONFIG) { this.device.writeConfig(offset - LEGACY_CONFIG, size, v); return; }
+    if (offset >= this.legacyConfig) { this.device.writeConfig(offset - this.legacyConfig, size, v); return; }
     const q = this.selected;
     switch (offset) {
       case 0x04: this.driverFeatures = BigInt(v >>> 0) & this.offered; return;
@@ -341,6 +390,8 @@ export class VirtioPci {
       case 0x0e: this.queueSelect = v & 0xffff; return;
       case 0x10: this.kick(v & 0xffff); return;
       case 0x12: this.setLegacyStatus(v); return;
+      case 0x14: this.configVector = this.vectorOrNone(v); return;
+      case 0x16: if (q) this.queueVectors[this.queueSelect] = this.vectorOrNone(v); return;
       default: return;
     }
   }
