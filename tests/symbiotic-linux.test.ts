@@ -18,7 +18,7 @@ import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../src/s
 import { Monitor } from "../src/vmm/monitor.js";
 import { SymcallNr } from "../src/symbiotic/abi.js";
 import { readModinfo } from "../src/boot/kmod.js";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 const images = findCachedImages();
 const module = findBuiltModule(images);
@@ -29,6 +29,8 @@ const VCPUS = 2;
 const SWAP_BYTES = 16 << 20;
 /** tests/linux/pageout.asm: pages the first of two pages of its own out to swap (MADV_PAGEOUT), prints its address. */
 const PAGEOUT = new URL("./linux/bin/pageout", import.meta.url).pathname;
+/** tests/linux/mprotloop.asm: 16 MiB of its own flipped read-only / read-write forever (its mmap lock held for writing nearly always). */
+const MPROTLOOP = new URL("./linux/bin/mprotloop", import.meta.url).pathname;
 
 if (skip && process.env.SYMBIONT_REQUIRE_IMAGES) {
   describe("symbiotic Linux prerequisites", () => { it("are built (npm run images, npm run module)", () => { expect(skip).toBeNull(); }); });
@@ -52,7 +54,7 @@ class Guest {
     const initrd = busyboxInitramfs({
       busybox: new Uint8Array(readFileSync(images!.busybox)),
       modules: joinKernelModules(cachedModules(images!, driverModules(["virtio-blk"])), symbioticKernelModules(module!)),
-      extraFiles: [{ path: "bin/pageout", data: new Uint8Array(readFileSync(PAGEOUT)), mode: 0o755 }],
+      extraFiles: [PAGEOUT, MPROTLOOP].map((f) => ({ path: `bin/${basename(f)}`, data: new Uint8Array(readFileSync(f)), mode: 0o755 })),
     });
     pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
     await g.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
@@ -265,6 +267,33 @@ describe.skipIf(skip !== null)(`Linux ${images?.version ?? ""} with the symbioti
     }
     expect(seen).toContain(loopPid);
     await g.sh(`kill ${loopPid}`);
+  });
+
+  it("a call never waits for a guest lock: MEM_LOOKUP in a process whose mmap lock is held answers EBUSY at once", async () => {
+    const pid = Number((await g.sh("mprotloop > /tmp/mprotloop & echo $!")).trim());
+    let line = "";
+    for (let i = 0; i < 20 && !line; i++) line = (await g.sh("cat /tmp/mprotloop")).trim();
+    const addr = parseInt(line, 16);
+    const SIZE = 16 << 20;
+    // The guest's own view: the program's 16 MiB mapping (read-only or writable, as the flip has it).
+    const region = parseMaps(await g.sh(`cat /proc/${pid}/maps`)).find((m) => m.start === addr);
+    expect(region).toMatchObject({ start: addr, end: addr + SIZE });
+    // Stopped at arbitrary moments while the program runs, the VMM asks about its mapping: mprotect holds
+    // the mmap lock for writing nearly all the time, so the call must say EBUSY (docs/symbiotic.md: calls
+    // never wait) — and when the lock happens to be free, answer with the mapping.
+    const sym = g.pc.vm.symbiotic!;
+    const answers: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      g.pc.vm.run(2_000_000);
+      const before = g.pc.vm.getState();
+      const r = guestVaddr(sym, pid, addr + 0x5000);
+      expect(g.pc.vm.getState()).toEqual(before);
+      if (r.ok) expect(r.value).toMatchObject({ vaddr: addr + 0x5000, start: addr, end: addr + SIZE, readable: true, present: true });
+      else expect(r.code).toBe(-16); // EBUSY
+      answers.push(r.ok ? "mapped" : "EBUSY");
+    }
+    expect(answers).toContain("EBUSY");
+    expect(await g.sh(`kill ${pid} && echo killed`)).toBe("killed\n");
   });
 
   it("the monitor shows it", async () => {
