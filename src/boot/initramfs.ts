@@ -177,6 +177,13 @@ export interface KernelModules {
   modulesDep?: string;
 }
 
+/** `extra` loaded after `base` (e.g. symbiotic.ko after the driver modules a configuration needs), for one initramfs. */
+export function joinKernelModules(base: KernelModules | undefined, extra: KernelModules): KernelModules {
+  if (!base) return extra;
+  if (base.release !== extra.release) throw new Error(`kernel modules for ${base.release} and ${extra.release} cannot share an initramfs`);
+  return { release: base.release, files: [...base.files, ...extra.files], modulesDep: (base.modulesDep ?? "") + (extra.modulesDep ?? "") };
+}
+
 /** Options for {@link defaultInitScript}. */
 export interface InitScriptOptions {
   /** Line printed on the console once /init has mounted everything (default "SYMBIONT-INIT-OK"). */

@@ -55,12 +55,8 @@ export function symbioticKernelModules(built: BuiltModule): KernelModules {
   };
 }
 
-/** `extra` loaded after `base` (the driver modules a configuration needs), for one initramfs. */
-export function joinKernelModules(base: KernelModules | undefined, extra: KernelModules): KernelModules {
-  if (!base) return extra;
-  if (base.release !== extra.release) throw new Error(`kernel modules for ${base.release} and ${extra.release} cannot share an initramfs`);
-  return { release: base.release, files: [...base.files, ...extra.files], modulesDep: (base.modulesDep ?? "") + (extra.modulesDep ?? "") };
-}
+/** Platform-neutral (the web worker joins modules too); re-exported here where the CLI and tests found it. */
+export { joinKernelModules } from "../boot/initramfs.js";
 
 /** A built module: the file and what it was built for. */
 export interface BuiltModule {

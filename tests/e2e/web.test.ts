@@ -6,17 +6,22 @@
 // Covers: the demo kernel boots on both engines and its output appears in
 // the xterm.js terminal; keystrokes reach the guest through COM1 and come
 // back (the interactive echo kernel, web/guests/echo.asm); the live charts
-// get points; pause, resume and reset; and, when `npm run images` has cached
-// Debian's kernel and busybox, Linux boots to the shell and runs `echo hi`
-// (and, with symbiotic.ko built, the page shows the guest's running task and
-// memory figures from SymSpy, checked against the guest's /proc/meminfo).
-// Saves docs/screenshot.png.
+// get points; pause, resume and reset; a disk image from the picker is
+// selected (not booted), attached and saved back byte for byte; and, when
+// `npm run images` has cached Debian's kernel and busybox, Linux boots to the
+// shell with a blank disk, runs `echo hi`, makes an ext2 file system on
+// /dev/vda and writes a file, and the disk saved from the page is checked with
+// Debian's e2fsck and debugfs on the host (and, with symbiotic.ko built, the
+// page shows the guest's running task and memory figures from SymSpy, checked
+// against the guest's /proc/meminfo). Saves docs/screenshot.png.
 //
 // Skipped, with the reason, when /usr/bin/chromium (Debian package
 // "chromium") is absent; CI installs it and sets SYMBIONT_REQUIRE_BROWSER=1,
 // which turns a missing browser into a failure.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, REPO, buildWeb, serveStatic, startDevServer, launchChromium, type Running } from "./servers.js";
@@ -28,6 +33,9 @@ const images = findCachedImages();
 /** With symbiotic.ko built (npm run module), the dev server's Debian guest loads it and the page shows SymSpy. */
 const symbiotic = findBuiltModule(images) !== null;
 const SCREENSHOT = join(REPO, "docs/screenshot.png");
+/** Debian's e2fsprogs: the oracle for the disk the page saves (CI installs it). */
+const e2fsck = ["/usr/sbin/e2fsck", "/sbin/e2fsck"].find((p) => spawnSync(p, ["-V"]).status === 0);
+const debugfs = ["/usr/sbin/debugfs", "/sbin/debugfs"].find((p) => spawnSync(p, ["-V"]).status === 0);
 
 if (!haveChromium && process.env.SYMBIONT_REQUIRE_BROWSER) {
   describe("web page", () => { it(`needs Chromium at ${CHROMIUM} (apt-get install chromium)`, () => { expect(haveChromium).toBe(true); }); });
@@ -77,6 +85,8 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
   let server: Running;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   const errors: string[] = [];
+  /** Files the tests write (a disk image to pick, disks the page saves). */
+  const scratch = mkdtempSync(join(tmpdir(), "symbiont-web-disks-"));
 
   beforeAll(async () => {
     dist = await buildWeb();
@@ -88,6 +98,7 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     await browser?.close();
     await server?.close();
     if (dist) rmSync(dist, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   it("static build: boots the demo kernel on the Wasm engine and shows its output in the terminal", async () => {
@@ -195,6 +206,30 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     await page.close();
   }, 120_000);
 
+  it("static build: a disk image from the picker is selected, not booted; the guest gets it and Save disk gives it back", async () => {
+    const picked = join(scratch, "picked.img");
+    const image = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
+    writeFileSync(picked, image);
+    const page = await openPage(browser.context, server.url, errors);
+    expect(await page.isDisabled("#save-disk")).toBe(true);
+    await page.setInputFiles("#disk-file", picked);
+    expect(await page.inputValue("#disk")).toBe("image");
+    expect(await page.textContent("#disk option[value=image]")).toBe("image: picked.img (1.0 MiB)");
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => window.symbiont.state())).toBe("idle"); // picking a disk does not start a guest
+    await boot(page, "demo", "wasm", 32);
+    await waitForState(page, "stopped");
+    expect(await page.textContent("#log")).toContain("disk: picked.img, 1.0 MiB, as virtio-blk (/dev/vda in Linux)");
+    // The disk outlives the stopped machine: its bytes (untouched by the demo kernel) are the file's.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save-disk")]);
+    expect(download.suggestedFilename()).toBe("picked.img");
+    const saved = join(scratch, "saved-picked.img");
+    await download.saveAs(saved);
+    expect(Buffer.compare(readFileSync(saved), image)).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   describe("dev server (npm run web)", () => {
     let dev: Running;
     beforeAll(async () => { dev = await startDevServer(); }, 120_000);
@@ -210,8 +245,32 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
       await page.close();
     }, 120_000);
 
-    it.skipIf(!images)(`boots Debian Linux${images ? ` ${images.version}` : " (skipped: images not cached; npm run images)"} to the busybox shell and runs echo hi`, async () => {
+    it.skipIf(!images)(`serves the cached kernel's modules for driver kinds${images ? "" : " (skipped: images not cached)"}`, async () => {
+      const r = await fetch(`${dev.url}symbiont-images/modules.json?drivers=virtio-blk,ext4`);
+      expect(r.status).toBe(200);
+      const m = (await r.json()) as import("../../web/src/protocol.js").ModulesJson;
+      expect(m.release).toBe(images!.version);
+      const paths = m.files.map((f) => f.path);
+      // Debian's package paths; virtio_blk after what it needs (virtio, virtio_ring), ext4 after jbd2 and mbcache.
+      const at = (name: string) => paths.findIndex((p) => p.endsWith(`/${name}.ko`));
+      for (const name of ["virtio", "virtio_ring", "virtio_pci", "virtio_blk", "jbd2", "mbcache", "crc32c_generic", "ext4"]) expect(at(name), name).toBeGreaterThanOrEqual(0);
+      expect(at("virtio_ring")).toBeLessThan(at("virtio_blk"));
+      expect(at("jbd2")).toBeLessThan(at("ext4"));
+      for (const f of m.files) expect(Buffer.compare(Buffer.from(f.base64, "base64"), readFileSync(join(images!.modules, f.path))), f.path).toBe(0);
+      expect(m.modulesDep).toMatch(/^kernel\/drivers\/block\/virtio_blk\.ko: /m);
+      const bad = await fetch(`${dev.url}symbiont-images/modules.json?drivers=virtio-blk,floppy`);
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toMatch(/^unknown driver kind floppy \(drivers=KIND,… with KIND one of .*virtio-blk.*\)\n$/);
+      expect((await fetch(`${dev.url}symbiont-images/modules.json`)).status).toBe(400);
+    }, 60_000);
+
+    /** The disk the Debian test saved from the page (for the host check after it). */
+    let savedDisk: string | null = null;
+    const DISK_TEXT = "written on a disk in a browser tab";
+
+    it.skipIf(!images)(`boots Debian Linux${images ? ` ${images.version}` : " (skipped: images not cached; npm run images)"} with a blank disk to the busybox shell, runs echo hi, writes a file system and saves the disk`, async () => {
       const page = await openPage(browser.context, dev.url, errors);
+      await page.selectOption("#disk", "blank16");
       await boot(page, "debian", "wasm", 128);
       await waitForTerminal(page, "Linux version", 120_000);
       await waitForTerminal(page, "SYMBIONT-INIT-OK", 20 * 60_000);
@@ -231,10 +290,30 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
         expect((await page.evaluate(() => window.symbiont.symbiotic()))!.memory!.memTotalKiB).toBe(memTotal);
         expect(await page.textContent("#summary")).toMatch(/guest \(SymSpy\) {3}running pid \d+ .*\n {2}memory [\d.]+ MiB free of [\d.]+/);
       }
+      const log = await page.textContent("#log");
+      expect(log).toContain("disk: blank 16 MiB disk, 16.0 MiB, as virtio-blk (/dev/vda in Linux)");
+      expect(log).toMatch(/initramfs: .*virtio_blk\.ko.*ext4\.ko.* for virtio-blk, ext4/);
+      // /init loaded the drivers: the guest makes a file system on its disk and writes a file.
+      await page.keyboard.type(`mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && echo '${DISK_TEXT}' > /mnt/hello.txt && umount /mnt && echo DISK-DONE\r`);
+      await page.waitForFunction(() => /\nDISK-DONE\n/.test(window.symbiont.terminalText()), null, { timeout: 5 * 60_000, polling: 200 });
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save-disk")]);
+      expect(download.suggestedFilename()).toBe("blank.img");
+      const saved = join(scratch, "blank.img");
+      await download.saveAs(saved);
+      expect(statSync(saved).size).toBe(16 << 20);
+      savedDisk = saved;
       mkdirSync(join(REPO, "docs"), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
       expect(errors).toEqual([]);
       await page.close();
     }, 30 * 60_000);
+
+    it.skipIf(!images || !e2fsck || !debugfs)(`the disk saved from the page is an ext2 file system Debian's e2fsck and debugfs read${!images ? " (skipped: images not cached)" : !e2fsck || !debugfs ? " (skipped: no e2fsprogs; apt-get install e2fsprogs)" : ""}`, () => {
+      expect(savedDisk, "the Debian test saved no disk").not.toBeNull();
+      const fsck = spawnSync(e2fsck!, ["-fn", savedDisk!], { encoding: "utf8" });
+      expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+      const cat = spawnSync(debugfs!, ["-R", "cat /hello.txt", savedDisk!], { encoding: "utf8" });
+      expect(cat.stdout).toBe(`${DISK_TEXT}\n`);
+    });
   });
 });

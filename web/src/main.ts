@@ -11,7 +11,7 @@ import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 import { isBzImage } from "../../src/boot/linux.js";
 import type { VmStats } from "../../src/vmm/vm.js";
-import type { BootConfig, FromWorker, GuestSpec, RunState, SymbioticView, ToWorker } from "./protocol.js";
+import type { BootConfig, DiskSpec, FromWorker, GuestSpec, RunState, SymbioticView, ToWorker } from "./protocol.js";
 import { RateTracker } from "./rates.js";
 import { StatsCharts, fmt } from "./charts.js";
 
@@ -21,6 +21,9 @@ const fileInput = $<HTMLInputElement>("file");
 const engineSel = $<HTMLSelectElement>("engine");
 const memSel = $<HTMLSelectElement>("mem");
 const pagingSel = $<HTMLSelectElement>("paging");
+const diskSel = $<HTMLSelectElement>("disk");
+const diskFileInput = $<HTMLInputElement>("disk-file");
+const saveDiskBtn = $<HTMLButtonElement>("save-disk");
 const cmdlineInput = $<HTMLInputElement>("cmdline");
 const startBtn = $<HTMLButtonElement>("start");
 const pauseBtn = $<HTMLButtonElement>("pause");
@@ -60,7 +63,7 @@ let lastStats: VmStats | null = null;
 // ---- worker ------------------------------------------------------------------------------------
 
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-function send(m: ToWorker): void { worker.postMessage(m); }
+function send(m: ToWorker, transfer: Transferable[] = []): void { worker.postMessage(m, transfer); }
 
 let state: RunState | "idle" = "idle";
 let boot = -1;
@@ -70,6 +73,11 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case "serial": term.write(m.bytes); break;
     case "log": appendLog(m.text); break;
+    case "disk":
+      saveDiskBtn.disabled = m.disk === null;
+      saveDiskBtn.title = m.disk ? `Download ${m.disk.name} as it is now (a raw image)` : "no disk attached";
+      break;
+    case "disk-contents": download(m.fileName, m.bytes); break;
     case "state":
       if (m.boot !== boot) { boot = m.boot; rates = new RateTracker(); charts.reset(); }
       setState(m.state, m.detail);
@@ -170,7 +178,7 @@ async function useFiles(list: FileList | File[]): Promise<void> {
   opt.textContent = `Your files: ${files.map((f) => f.name).join(" + ")}`;
   guestSel.value = "files";
   cmdlineInput.value = defaultCmdline();
-  startGuest();
+  await startGuest();
 }
 
 fileInput.addEventListener("change", () => { if (fileInput.files) void useFiles(fileInput.files); fileInput.value = ""; });
@@ -210,25 +218,65 @@ async function probeDebian(): Promise<void> {
   }
 }
 
+// ---- disk --------------------------------------------------------------------------------------
+
+/** The image the picker chose (read at each Start, so a new Start begins from the file again). */
+let diskFile: File | null = null;
+
+async function diskSpec(): Promise<DiskSpec | null> {
+  const v = diskSel.value;
+  if (v === "none") return null;
+  if (v === "blank16" || v === "blank64") return { kind: "blank", mib: Number(v.slice(5)) };
+  if (!diskFile) throw new Error("no disk image chosen: pick one with Image…");
+  return { kind: "image", name: diskFile.name, bytes: new Uint8Array(await diskFile.arrayBuffer()) };
+}
+
+/** Picking an image selects it for the next Start; it does not start the guest. */
+diskFileInput.addEventListener("change", () => {
+  const f = diskFileInput.files?.[0];
+  diskFileInput.value = "";
+  if (!f) return;
+  diskFile = f;
+  diskSel.querySelector<HTMLOptionElement>("option[value=image]")!.textContent = `image: ${f.name} (${(f.size / 1048576).toFixed(1)} MiB)`;
+  diskSel.value = "image";
+});
+diskSel.addEventListener("change", () => { if (diskSel.value === "image" && !diskFile) diskFileInput.click(); });
+
+/** Hand bytes to the browser as a download. */
+function download(fileName: string, bytes: Uint8Array<ArrayBuffer>): void {
+  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // the download reads the blob after click() returns
+  appendLog(`saved the disk as ${fileName} (${(bytes.length / 1048576).toFixed(1)} MiB)`);
+}
+
+saveDiskBtn.addEventListener("click", () => send({ type: "save-disk" }));
+
 // ---- controls ----------------------------------------------------------------------------------
 
-function startGuest(): void {
-  let guest: GuestSpec;
+async function startGuest(): Promise<void> {
+  let guest: GuestSpec, disk: DiskSpec | null;
   try {
     guest = guestSpec();
+    disk = await diskSpec();
   } catch (e) {
     setState("error", (e as Error).message);
     return;
   }
   const config: BootConfig = {
-    engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), paging: pagingSel.value as BootConfig["paging"], guest, cmdline: cmdlineInput.value,
+    engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), paging: pagingSel.value as BootConfig["paging"], guest, cmdline: cmdlineInput.value, disk,
   };
   term.reset();
   lastStats = null;
-  send({ type: "start", config });
+  send({ type: "start", config }, disk?.kind === "image" ? [disk.bytes.buffer] : []);
 }
 
-startBtn.addEventListener("click", startGuest);
+startBtn.addEventListener("click", () => void startGuest());
 pauseBtn.addEventListener("click", () => send({ type: state === "paused" ? "resume" : "pause" }));
 resetBtn.addEventListener("click", () => { term.reset(); send({ type: "reset" }); });
 

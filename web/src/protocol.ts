@@ -23,6 +23,23 @@ export type GuestSpec =
    */
   | { kind: "debian"; baseUrl: string; symbioticRelease?: string };
 
+/**
+ * The guest's disk, attached as virtio-blk (/dev/vda in Linux). Its writes stay in the worker's
+ * memory (a page cannot write the user's file): "Save disk" downloads the current contents.
+ */
+export type DiskSpec =
+  | { kind: "blank"; mib: number }
+  /** A raw image from the file picker; the worker gets its own copy. */
+  | { kind: "image"; name: string; bytes: Uint8Array };
+
+/** GET /symbiont-images/modules.json?drivers=… (images-middleware.ts): the cached kernel's modules, dependencies first. */
+export interface ModulesJson {
+  /** Kernel release (uname -r): the modules go to /lib/modules/RELEASE/. */
+  release: string;
+  modulesDep: string;
+  files: { path: string; base64: string }[];
+}
+
 export interface BootConfig {
   engine: EngineKind;
   ramMiB: number;
@@ -31,6 +48,8 @@ export interface BootConfig {
   guest: GuestSpec;
   /** Kernel command line (Linux) or Multiboot command line. */
   cmdline: string;
+  /** A new disk for this start (null: none); a reset keeps the one the last start made. */
+  disk: DiskSpec | null;
 }
 
 export type ToWorker =
@@ -38,6 +57,8 @@ export type ToWorker =
   | { type: "pause" }
   | { type: "resume" }
   | { type: "reset" }
+  /** Send the disk's current contents back ("disk-contents"). */
+  | { type: "save-disk" }
   | { type: "input"; bytes: Uint8Array };
 
 export type RunState = "loading" | "running" | "paused" | "stopped" | "error";
@@ -50,4 +71,8 @@ export type FromWorker =
   /** `boot` changes on every start and reset: the page clears its charts. */
   | { type: "state"; boot: number; state: RunState; detail: string }
   /** A line for the page's log (what was loaded, why the guest stopped). */
-  | { type: "log"; text: string };
+  | { type: "log"; text: string }
+  /** The disk a start attached (null: none); it outlives the machine, so it can be saved after the guest stopped. */
+  | { type: "disk"; disk: { name: string; size: number } | null }
+  /** The disk's bytes when "save-disk" was handled (between two slices: no request is half done), to download as `fileName`. */
+  | { type: "disk-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> };

@@ -6,15 +6,21 @@
  * statistics. When the guest idles (HLT waiting for a timer or for input) it
  * sleeps until the timer is due or input arrives.
  *
+ * The disk (virtio-blk) lives here, in memory: a start makes it from the
+ * page's choice, a reset (the page's or the guest's) keeps it, and the page
+ * asks for its bytes to download them.
+ *
  * @module
  */
 import { Pc } from "../../src/machine/pc.js";
 import { createWasmEngine, createJsEngine, type Engine } from "../../src/engine/engine.js";
 import { isMultiboot } from "../../src/boot/multiboot.js";
-import { busyboxInitramfs } from "../../src/boot/initramfs.js";
+import { busyboxInitramfs, joinKernelModules, type KernelModules } from "../../src/boot/initramfs.js";
+import { MemoryDisk, SECTOR } from "../../src/devices/block/backend.js";
+import type { DriverName } from "../../src/boot/kmod.js";
 import { DEMO_KERNEL } from "../../src/guests/demo.js";
 import type { StopReason } from "../../src/vmm/vm.js";
-import type { BootConfig, FromWorker, GuestSpec, RunState, ToWorker } from "./protocol.js";
+import type { BootConfig, DiskSpec, FromWorker, GuestSpec, ModulesJson, RunState, ToWorker } from "./protocol.js";
 import { classifyFiles, type Loadable } from "./guests.js";
 import wasmUrl from "../../build/core.wasm?url";
 import echoUrl from "../guests/echo.bin?url";
@@ -34,6 +40,8 @@ let wasmModule: Promise<WebAssembly.Module> | null = null;
 let config: BootConfig | null = null;
 let guest: Loadable | null = null;
 let pc: Pc | null = null;
+/** The disk of the last start (kept across resets and after the guest stops), and the name to save it as. */
+let disk: { backend: MemoryDisk; fileName: string } | null = null;
 /** Incremented on every (re)start: a loop of an older machine ends at its next turn. */
 let boot = 0;
 let paused = false;
@@ -51,8 +59,9 @@ function state(s: RunState, detail = ""): void { post({ type: "state", boot, sta
 ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   switch (m.type) {
-    case "start": config = m.config; guest = null; void start(); break;
+    case "start": config = m.config; guest = null; disk = null; void start(); break;
     case "reset": if (config) void start(); break;
+    case "save-disk": saveDisk(); break;
     case "pause":
       if (running && !paused) { paused = true; flush(true); state("paused", "paused"); }
       break;
@@ -74,13 +83,18 @@ async function start(): Promise<void> {
   const cfg = config!;
   try {
     state("loading", "loading the guest");
-    const g = guest ?? await resolveGuest(cfg.guest);
+    const g = guest ?? await resolveGuest(cfg.guest, cfg);
     if (my !== boot) return; // a newer start or reset came in while this one was loading
     guest = g;
+    const kept = disk !== null;
+    disk ??= cfg.disk && makeDisk(cfg.disk);
+    post({ type: "disk", disk: disk && { name: disk.backend.name, size: disk.backend.size } });
     const ramBytes = cfg.ramMiB * 1024 * 1024;
     const engine = await createEngine(cfg.engine, ramBytes);
     if (my !== boot) return;
-    const machine = new Pc({ engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); } });
+    const machine = new Pc({
+      engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); }, disks: disk ? [{ backend: disk.backend }] : [],
+    });
     if (g.kind === "linux") {
       const e = machine.loadLinux(g.kernel, { cmdline: cfg.cmdline, initrd: g.initrd });
       log(`${g.name}: Linux ${e.header.kernelVersion?.split(" ")[0] ?? "bzImage"} (boot protocol ${e.header.protocolString}), ` +
@@ -90,6 +104,10 @@ async function start(): Promise<void> {
       log(`${g.name}: ${isMultiboot(g.image) ? "Multiboot kernel" : "flat binary"} ${kib(g.image.length)}` +
         `${g.modules.length ? ` + ${g.modules.length} module(s)` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
     }
+    if (disk) {
+      log(`disk: ${disk.backend.name}, ${kib(disk.backend.size)}, as virtio-blk (/dev/vda in Linux)` +
+        (kept ? ", kept from before the reset" : "; writes stay in this page: Save disk downloads them"));
+    }
     pc = machine;
     state("running");
     flush(true); // the zero point of the rates
@@ -98,6 +116,21 @@ async function start(): Promise<void> {
     if (my !== boot) return;
     state("error", (e as Error).message);
   }
+}
+
+/** A new disk for a start. Throws (one line) for an image that has not one whole sector. */
+function makeDisk(spec: DiskSpec): { backend: MemoryDisk; fileName: string } {
+  if (spec.kind === "blank") return { backend: MemoryDisk.blank(spec.mib * 1048576), fileName: "blank.img" };
+  if (spec.bytes.length < SECTOR) throw new Error(`${spec.name}: ${spec.bytes.length} bytes, not a disk image (less than one ${SECTOR}-byte sector)`);
+  if (spec.bytes.length % SECTOR !== 0) log(`${spec.name}: the last ${spec.bytes.length % SECTOR} bytes are not a whole sector; the guest does not see them`);
+  return { backend: new MemoryDisk(spec.bytes, false, spec.name), fileName: spec.name };
+}
+
+/** Post a copy of the disk's bytes: handled between slices, so every request the guest made is complete. */
+function saveDisk(): void {
+  if (!disk) { log("no disk to save: choose one and press Start"); return; }
+  const bytes = disk.backend.bytes.slice();
+  post({ type: "disk-contents", fileName: disk.fileName, bytes }, [bytes.buffer]);
 }
 
 function kib(n: number): string { return n >= 1 << 20 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`; }
@@ -115,26 +148,41 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 }
 
 /** Fetch or classify the guest's images. */
-async function resolveGuest(spec: GuestSpec): Promise<Loadable> {
+async function resolveGuest(spec: GuestSpec, cfg: BootConfig): Promise<Loadable> {
   switch (spec.kind) {
     case "builtin":
       if (spec.id === "demo") return { kind: "kernel", name: "demo kernel", image: DEMO_KERNEL, modules: [] };
       return { kind: "kernel", name: "echo kernel", image: await fetchBytes(echoUrl), modules: [] };
     case "debian": {
-      const [kernel, busybox, module] = await Promise.all([
+      // The drivers the hardware needs, as the CLI's --disk asks for them (ext4 serves ext2 and ext3 too).
+      const drivers: DriverName[] = cfg.disk ? ["virtio-blk", "ext4"] : [];
+      const [kernel, busybox, module, driverModules] = await Promise.all([
         fetchBytes(spec.baseUrl + "vmlinuz"), fetchBytes(spec.baseUrl + "busybox"),
         spec.symbioticRelease ? fetchBytes(spec.baseUrl + "symbiotic.ko") : null,
+        drivers.length > 0 ? fetchModules(spec.baseUrl, drivers) : undefined,
       ]);
-      // With the symbiotic module, /init loads it: the page then shows what the guest publishes by SymSpy.
-      const modules = module && spec.symbioticRelease
+      // With the symbiotic module, /init loads it (after the drivers): the page then shows what the guest publishes by SymSpy.
+      const symbiotic = module && spec.symbioticRelease
         ? { release: spec.symbioticRelease, files: [{ path: "extra/symbiotic.ko", data: module }], modulesDep: "extra/symbiotic.ko:\n" }
         : undefined;
+      const modules = symbiotic ? joinKernelModules(driverModules, symbiotic) : driverModules;
+      if (driverModules) log(`initramfs: ${driverModules.files.map((f) => f.path.replace(/^.*\//, "")).join(", ")} for ${drivers.join(", ")}`);
       const initrd = busyboxInitramfs({ busybox, modules });
       return { kind: "linux", name: "Debian Linux", kernel, initrd };
     }
     case "files":
       return classifyFiles(spec.files);
   }
+}
+
+/** The cached kernel's modules for these driver kinds, from the dev server (images-middleware.ts). */
+async function fetchModules(baseUrl: string, drivers: DriverName[]): Promise<KernelModules> {
+  const url = `${baseUrl}modules.json?drivers=${drivers.join(",")}`;
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${(await r.text()).trim()}`);
+  const m = (await r.json()) as ModulesJson;
+  const decode = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  return { release: m.release, modulesDep: m.modulesDep, files: m.files.map((f) => ({ path: f.path, data: decode(f.base64) })) };
 }
 
 function flush(force = false): void {
@@ -240,7 +288,7 @@ async function loop(my: number): Promise<void> {
         case "debug-exit":
           // status is QEMU's (value << 1) | 1 for a guest write of value.
           return stopped(`the guest wrote ${stop.status >>> 1} to isa-debug-exit (exit status ${stop.status})`);
-        case "shutdown": case "unimplemented":
+        case "shutdown": case "unimplemented": case "guest-panic": case "device-error":
           return stopped(stop.message);
         case "requested":
           return stopped(stop.why);
