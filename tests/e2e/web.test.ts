@@ -226,6 +226,11 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     const saved = join(scratch, "saved-picked.img");
     await download.saveAs(saved);
     expect(Buffer.compare(readFileSync(saved), image)).toBe(0);
+    // Reset restarts the machine with the same disk object (a new Start would make a new one).
+    await page.click("#reset");
+    await page.waitForFunction(() => (document.getElementById("log")?.textContent ?? "").includes("kept from before the reset"), null, { timeout: 30_000 });
+    await waitForState(page, "stopped");
+    expect(await page.isDisabled("#save-disk")).toBe(false);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
