@@ -10,7 +10,12 @@
 // - RDPMC with an invalid counter in ECX raises #GP(0) (SDM vol. 2, RDPMC), and this
 //   CPU has no counters (CPUID leaf 0AH reads zero);
 // - REP string instructions are interruptible between elements (SDM vol. 2, REP),
-//   so any count over MMIO completes.
+//   so any count over MMIO completes;
+// - IA32_TSC_ADJUST (MSR 3BH, CPUID.(EAX=07H,ECX=0):EBX[1]; SDM vol. 3, 17.17.3):
+//   reads 0 after reset; a write moves the TSC by the change of its value; a WRMSR
+//   to the TSC that adds X to it adds X to IA32_TSC_ADJUST too;
+// - IA32_EFER.SCE (bit 0) is R/W (SDM vol. 4, table 2-2); LME (bit 8) is reserved
+//   on a CPU without long mode: WRMSR #GP(0).
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
@@ -124,5 +129,49 @@ describe.each(ENGINES)("CPU details (%s engine)", (kind) => {
       expect(pc.vm.getState().ecx, name).toBe(0);
     }
     expect(Array.from(pc.vm.readPhysical(0x5000, 400)).every((b) => b === 0xff)).toBe(true);
+  });
+
+  it("IA32_TSC_ADJUST: CPUID bit, reset value, writes move the TSC, WRMSR TSC moves it (SDM 17.17.3)", async () => {
+    const st = (addr: number, reg: "eax" | "ebx" | "edx") => [...(reg === "eax" ? [0xa3] : [0x89, reg === "ebx" ? 0x1d : 0x15]), ...le32(addr)];
+    const rec = (addr: number) => [...st(addr, "eax"), ...st(addr + 4, "edx")];
+    const movEcx = (v: number) => [0xb9, ...le32(v)], movEax = (v: number) => [0xb8, ...le32(v)], movEdx = (v: number) => [0xba, ...le32(v)];
+    const RDTSC = [0x0f, 0x31], RDMSR = [0x0f, 0x32], WRMSR = [0x0f, 0x30];
+    const code = [
+      0x31, 0xc0, 0x0f, 0xa2, ...st(0x6000, "eax"), // CPUID.0: EAX = highest basic leaf
+      ...movEax(7), 0x31, 0xc9, 0x0f, 0xa2, ...st(0x6004, "ebx"), // CPUID.(7,0).EBX
+      ...movEcx(0x3b), ...RDMSR, ...rec(0x6008), // TSC_ADJUST after reset
+      ...RDTSC, ...rec(0x6010), ...movEax(5), ...movEdx(1), ...WRMSR, ...RDTSC, ...rec(0x6018), // TSC around TSC_ADJUST = 2^32 + 5
+      ...RDMSR, ...rec(0x6020),
+      ...movEax(0xfffffff0), ...movEdx(0xffffffff), ...WRMSR, ...RDMSR, ...rec(0x6028), // TSC_ADJUST = -16 reads back
+      ...RDTSC, ...rec(0x6030), ...movEcx(0x10), ...movEax(0), ...movEdx(2), ...WRMSR, // TSC = 2^33
+      ...movEcx(0x3b), ...RDMSR, ...rec(0x6038), ...RDTSC, ...rec(0x6040),
+      0xf4,
+    ];
+    const { m, stop } = await run(kind, code);
+    expect(stop.kind).toBe("halted");
+    const mem = new DataView(m.readMemory(0x6000, 0x48).buffer);
+    const q = (off: number) => mem.getBigUint64(off, true);
+    expect(mem.getUint32(0, true)).toBeGreaterThanOrEqual(7);
+    expect((mem.getUint32(4, true) >>> 1) & 1).toBe(1);
+    expect(q(0x08)).toBe(0n);
+    const moved = q(0x18) - q(0x10);
+    expect(moved >= (1n << 32n) + 5n && moved < (1n << 32n) + 5n + 100n).toBe(true);
+    expect(q(0x20)).toBe((1n << 32n) + 5n);
+    expect(q(0x28)).toBe(0xfffffffffffffff0n);
+    // WRMSR TSC = 2^33 added X = 2^33 - (TSC just before) to TSC_ADJUST, which was -16.
+    const before = (1n << 33n) - (BigInt.asIntN(64, q(0x38)) + 16n);
+    expect(before >= q(0x30) && before < q(0x30) + 100n).toBe(true);
+    expect(q(0x40) >= 1n << 33n && q(0x40) < (1n << 33n) + 100n).toBe(true);
+  });
+
+  it("IA32_EFER: SCE is read/write, LME is reserved (#GP(0))", async () => {
+    // wrmsr (EFER = SCE|NXE); rdmsr; mov esi,eax; mov eax,0x100 (LME); wrmsr -> #GP; hlt
+    const { m, s } = await run(kind, [0x0f, 0x30, 0x0f, 0x32, 0x89, 0xc6, 0xb8, 0x00, 0x01, 0, 0, 0x0f, 0x30, 0xf4],
+      { ecx: 0xc0000080, eax: 0x801, edx: 0 });
+    expect(s.esi).toBe(0x801);
+    expect(s.eip).toBe(0x1f01); // the #GP handler's HLT
+    const frame = new DataView(m.readMemory(s.esp, 8).buffer);
+    expect(frame.getUint32(0, true)).toBe(0);
+    expect(frame.getUint32(4, true)).toBe(0x100b); // the second WRMSR
   });
 });

@@ -335,12 +335,14 @@ function vmcall(): void {
 // ---- MSRs, CPUID, TSC ---------------------------------------------------------
 
 const MSR_TSC: i32 = 0x10;
+const MSR_TSC_ADJUST: i32 = 0x3b;
 const MSR_SYSENTER_CS: i32 = 0x174;
 const MSR_SYSENTER_ESP: i32 = 0x175;
 const MSR_SYSENTER_EIP: i32 = 0x176;
 const MSR_EFER: i32 = i32(0xc0000080); // i32(): the JS engine would keep the literal positive
 
 const MSR_TSC_AUX: i32 = i32(0xc0000103);
+const EFER_SCE: i32 = 1 << 0;
 
 /**
  * The TSC counts retired instructions (plus the VMM's offset): `retired` as of
@@ -357,10 +359,42 @@ export function tscNow(): f64 {
   tscLast = t;
   return t;
 }
-/** WRMSR TSC: the counter starts again from the value written. */
-function setTsc(v: f64): void { setTscOffset(v - retired - f64(retiredInRun)); tscLast = v - 1; }
+/**
+ * WRMSR TSC: the counter starts again from the value written, and IA32_TSC_ADJUST
+ * moves by the same amount (SDM vol. 3, 17.17.3: "if an execution of WRMSR to the
+ * IA32_TIME_STAMP_COUNTER MSR adds (or subtracts) value X from the TSC, the logical
+ * processor also adds (or subtracts) value X from the IA32_TSC_ADJUST MSR").
+ */
+function setTsc(v: f64): void {
+  const before = tscNow();
+  setTscOffset(v - retired - f64(retiredInRun));
+  tscLast = v - 1;
+  setTscAdjust(tscAdjustValue() + (v - before));
+}
+
+/**
+ * IA32_TSC_ADJUST (MSR 3BH, CPUID.(EAX=07H,ECX=0):EBX[1]), kept as its two 32-bit
+ * words so that negative values read back bit for bit on both engines. The TSC here
+ * is one machine-wide counter (tscOffset), so its adjust value is machine-wide too.
+ */
+let tscAdjustLo: i32 = 0;
+let tscAdjustHi: i32 = 0;
+function tscAdjustValue(): f64 { return f64(tscAdjustHi) * 4294967296.0 + f64(u32(tscAdjustLo)); }
+/** A value (an integer within ±2^53) written to IA32_TSC_ADJUST as its two's-complement words. */
+function setTscAdjust(v: f64): void {
+  const hi = Math.floor(v / 4294967296.0);
+  tscAdjustHi = i32(u32(hi >= 0 ? hi : hi + 4294967296.0));
+  tscAdjustLo = i32(u32(v - hi * 4294967296.0));
+}
+/** WRMSR TSC_ADJUST: the TSC moves by the change of the adjust value (SDM vol. 3, 17.17.3). */
+function writeTscAdjust(lo: i32, hi: i32): void {
+  const delta = (f64(hi) * 4294967296.0 + f64(u32(lo))) - tscAdjustValue();
+  setTscOffset(tscOffset + delta);
+  tscLast += delta;
+  tscAdjustLo = lo; tscAdjustHi = hi;
+}
 /** Machine reset (index.ts). */
-export function resetTsc(): void { tscLast = -1; tscAux = 0; }
+export function resetTsc(): void { tscLast = -1; tscAux = 0; tscAdjustLo = 0; tscAdjustHi = 0; }
 
 /** IA32_TSC_AUX (per vCPU; RDTSCP returns it in ECX, Linux keeps the CPU number there). */
 export let tscAux: i32 = 0;
@@ -397,6 +431,7 @@ export function rdmsr(): void {
     case MSR_SYSENTER_EIP: setReg32(EAX, sysenterEip); setReg32(EDX, 0); return;
     case MSR_EFER: setReg32(EAX, efer); setReg32(EDX, 0); return;
     case MSR_TSC_AUX: setReg32(EAX, tscAux); setReg32(EDX, 0); return;
+    case MSR_TSC_ADJUST: setReg32(EAX, tscAdjustLo); setReg32(EDX, tscAdjustHi); return;
   }
   if (takeResponse(EXIT_RDMSR, idx, 8)) {
     if (responseFault()) { raise(GP, 0); return; }
@@ -414,12 +449,15 @@ export function wrmsr(): void {
   switch (idx) {
     case MSR_TSC: setTsc(f64(u32(lo)) + f64(u32(hi)) * 4294967296.0); return;
     case MSR_TSC_AUX: if (hi != 0) { raise(GP, 0); return; } tscAux = lo; return;
+    case MSR_TSC_ADJUST: writeTscAdjust(lo, hi); return;
     case MSR_SYSENTER_CS: setSysenterCs(lo & 0xffff); return;
     case MSR_SYSENTER_ESP: setSysenterEsp(lo); return;
     case MSR_SYSENTER_EIP: setSysenterEip(lo); return;
     case MSR_EFER:
-      // Only NXE (bit 11) exists on this CPU (no long mode, no SYSCALL).
-      if ((lo & ~EFER_NXE) != 0 || hi != 0) { raise(GP, 0); return; }
+      // SCE (bit 0) and NXE (bit 11) are the bits this CPU has; the rest (long mode) are
+      // reserved and #GP. SCE is R/W (SDM vol. 4, table 2-2, IA32_EFER) but enables
+      // SYSCALL/SYSRET only in 64-bit mode on Intel, so here it is stored and nothing else.
+      if ((lo & ~(EFER_NXE | EFER_SCE)) != 0 || hi != 0) { raise(GP, 0); return; }
       setEfer(lo); tlbFlush(false); invalidateFetch();
       return;
   }
@@ -455,6 +493,7 @@ let cpuidApic: bool = false;
 export let initialApicId: i32 = 0;
 export function setCpuidApic(present: bool, apicId: i32): void { cpuidApic = present; initialApicId = apicId & 0xff; }
 export function setInitialApicId(id: i32): void { initialApicId = id & 0xff; }
+const FEAT7_TSC_ADJUST: i32 = 1 << 1; // CPUID.(EAX=07H,ECX=0):EBX[1]
 const EXT_FEAT_NX: i32 = 1 << 20;
 const EXT_FEAT_RDTSCP: i32 = 1 << 27;
 // i32(): leaves above 0x7fffffff must compare equal to the signed register value in the JS engine too.
@@ -500,16 +539,17 @@ export function cpuidAnswer(leaf: i32, sub: i32): void {
 export function cpuidBuiltin(leaf: i32, sub: i32): void {
   let a = 0, b = 0, c = 0, d = 0;
   switch (leaf) {
-    case 0: a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
+    case 0: a = 7; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
       d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
       if (cpuidApic) { d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24; }
       break;
+    case 7: if (sub == 0) b = FEAT7_TSC_ADJUST; break; // EAX = 0: sub-leaf 0 is the only one
     case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
     case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
-    default: break; // unknown leaves read as zero
+    default: break; // unknown leaves, and leaves 2-6 (no cache/MONITOR/power details), read as zero
   }
   cpuidOut0 = a; cpuidOut1 = b; cpuidOut2 = c; cpuidOut3 = d;
 }
