@@ -16,7 +16,9 @@ import { PM_BASE, PM1_EVT_LEN, PM1_CNT, PM1_CNT_LEN, PM_TMR, SCI_IRQ } from "../
 
 /** Where the tables go: the BIOS area, which the E820 maps reserve (0xF0000-0xFFFFF). */
 export const ACPI_RSDP_ADDR = 0xf0000;
-const FACS_ADDR = 0xf0040;
+export const FACS_ADDR = 0xf0040;
+/** Offset of the FACS's firmware waking vector (ACPI 6.4, table 5.14). */
+export const FACS_WAKING_VECTOR = 12;
 const RSDT_ADDR = 0xf0080;
 const FADT_ADDR = 0xf00c0;
 const MADT_ADDR = 0xf0140;

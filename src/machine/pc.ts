@@ -77,7 +77,7 @@ import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
 import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
-import { acpiTables } from "../boot/acpi.js";
+import { acpiTables, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
 import { mpTable } from "../boot/mptable.js";
 import { Symbiotic } from "../symbiotic/symbiotic.js";
 
@@ -203,13 +203,14 @@ export class Pc {
       vm.onMsr(index, { read: (i) => this.msrs[vm.vcpu.index]!.read(i), write: (i, v) => this.msrs[vm.vcpu.index]!.write(i, v) });
     }
     vm.addPortDevice(FW_CFG_PORT, 2, new FwCfg({ ramBytes: opts.ramBytes, cpus }));
-    vm.addPortDevice(PM_BASE, PM_LENGTH, new AcpiPm({
+    const pm = new AcpiPm({
       clock,
       onSleep: (state) => {
         if (state === "S5") vm.requestStop({ kind: "halted", message: "powered off (ACPI S5)" });
-        else vm.requestStop({ kind: "unimplemented", message: "unimplemented: ACPI sleep state S3 (suspend to RAM)" });
+        else vm.sleepS3();
       },
-    }));
+    });
+    vm.addPortDevice(PM_BASE, PM_LENGTH, pm);
     const reset = (why: string) => vm.requestStop({ kind: "reset", why });
     const a20 = new A20Gate((on) => vm.core.setA20(on));
 
@@ -221,7 +222,15 @@ export class Pc {
     vm.addPortDevice(0x61, 1, new SystemControlB(this.pit, clock));
     const start = opts.startEpochSeconds ?? (mode === "deterministic" ? 1767225600 : Math.floor(Date.now() / 1000));
     this.startEpochSeconds = start;
-    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: (l) => isaIrq(8, l) });
+    // The RTC alarm wakes the machine from S3 when PM1_EN.RTC_EN allows it (ACPI 6.4, 4.8.3.1.1).
+    const rtcIrq = (level: boolean) => {
+      if (level && vm.asleep && pm.rtcWakeEnabled) {
+        pm.wokeByRtc();
+        vm.wakeFromS3(vm.memory.readU32(FACS_ADDR + FACS_WAKING_VECTOR));
+      }
+      isaIrq(8, level);
+    };
+    this.rtc = new Mc146818({ clock, startEpochSeconds: start, ramBytes: opts.ramBytes, setIrq: rtcIrq });
     vm.addPortDevice(0x70, 2, this.rtc);
     this.kbc = new I8042({ setIrq: (n, l) => isaIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
     vm.addPortDevice(I8042.DATA_PORT, 1, this.kbc.data);

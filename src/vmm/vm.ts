@@ -66,6 +66,8 @@ export class Vcpu {
   nmiRequested = false;
   initRequested = false;
   sipiVector = -1;
+  /** A wake from S3 (the BSP only): the real-mode address, CS:IP = (v >> 4):(v & 0xF), the firmware jumps to. */
+  wakeVector = -1;
   constructor(readonly index: number) {}
 }
 
@@ -272,7 +274,35 @@ export class Vm {
         this.setState({ cs: { selector: vector << 8, base: vector << 12, limit: 0xffff, attr: 0x9b }, eip: 0, halted: false });
       }
     }
+    if (v.wakeVector >= 0) {
+      const w = v.wakeVector;
+      v.wakeVector = -1;
+      this.setState({ cs: { selector: w >>> 4, base: (w >>> 4) << 4, limit: 0xffff, attr: 0x9b }, eip: w & 0xf, halted: false });
+    }
     if (v.nmiRequested) { v.nmiRequested = false; this.core.injectNmi(); }
+  }
+
+  /** In ACPI S3 (suspend to RAM): no vCPU runs; time passes until a device calls {@link wakeFromS3}. */
+  asleep = false;
+  /**
+   * Enter S3: every vCPU loses its state, as a processor's power is cut (here: INIT, so the
+   * BSP would restart at the reset vector and the APs wait for a start-up IPI); RAM and the
+   * devices keep theirs. The running vCPU stops at once.
+   */
+  sleepS3(): void {
+    for (let i = 0; i < this.vcpus.length; i++) this.initVcpu(i);
+    this.asleep = true;
+    this.requestStop({ kind: "budget" });
+  }
+  /**
+   * Leave S3 the way the firmware's resume path does: the BSP starts in real mode at
+   * `wakingVector` (the FACS firmware waking vector: CS = vector >> 4, IP = vector & 0xF;
+   * ACPI 6.4, 5.2.10); the APs stay waiting for a start-up IPI.
+   */
+  wakeFromS3(wakingVector: number): void {
+    if (!this.asleep) return;
+    this.asleep = false;
+    this.vcpus[0]!.wakeVector = wakingVector & 0xfffff;
   }
 
   /** NMI to vCPU i (the LAPIC's NMI delivery mode). */
@@ -357,7 +387,7 @@ export class Vm {
   run(maxInstructions = Infinity): StopReason {
     if (this.nested > 0) throw new Error("Vm.run() called from inside a nested entry: use runNested()");
     let r: SliceEnd;
-    if (this.vcpus.length === 1) {
+    if (this.vcpus.length === 1 && !this.asleep) {
       this.switchTo(0);
       r = this.runSlice(maxInstructions);
     } else {
@@ -443,6 +473,8 @@ export class Vm {
   }
 
   private runnable(v: Vcpu): boolean {
+    if (this.asleep) return false;
+    if (v.wakeVector >= 0) return true;
     if (v.initRequested || v.sipiVector >= 0) return true;
     if (v.waitingForSipi) return false;
     if (!v.halted || v.nmiRequested) return true;
@@ -452,11 +484,12 @@ export class Vm {
 
   /** Every vCPU is halted or waiting for a start-up IPI: move time to the next timer, or say why nothing can run. */
   private idleAll(): SliceEnd | "continue" {
-    if (this.vcpus.every((v) => v.waitingForSipi || !v.interruptsOn)) {
+    if (!this.asleep && this.vcpus.every((v) => v.waitingForSipi || !v.interruptsOn)) {
       return { kind: "halted", message: "every vCPU halted with interrupts disabled (or waits for a start-up IPI)" };
     }
     const clock = this.clock;
-    const stuck = { kind: "halted" as const, message: "every vCPU halted waiting for an interrupt, and no timer is pending" };
+    const stuck = { kind: "halted" as const, message: this.asleep ? "asleep in ACPI S3 with no wake-up event pending"
+      : "every vCPU halted waiting for an interrupt, and no timer is pending" };
     if (!clock) return stuck;
     // The TSC follows the clock before timers run: a LAPIC TSC-deadline timer compares with it, and with no
     // vCPU running nothing else would move it (the deadline would seem as far away at every wake-up).
