@@ -406,11 +406,8 @@ function build(host: i32, mode: i32, budget: i32): i32 {
   const before = retiredInRun; // (blocks are built only first in a run() step: see tcRun)
   while (n < budget && count < MAX_BLOCK_INSNS) {
     setRetiredInRun(before + n);
-    // Instructions must not cross out of the page (or the CS limit): the block lives in one page.
-    if (fetchWindowLeft() < 16) {
-      if (count == 0) { step(); if (!aborted) n++; }
-      break;
-    }
+    // The block lives in one page: an instruction that ran past it (or the CS limit) is executed but not kept.
+    const window = fetchWindowLeft();
     const rec = recordAddr(first + count);
     recording = rec;
     recOp = -1;
@@ -423,7 +420,7 @@ function build(host: i32, mode: i32, budget: i32): i32 {
     const values = recordedCount();
     if (recOp < 0 || values > REC_MAX_VALUES || smcHit || exitReason != EXIT_NONE && !cacheableWithExit(recOp)) break;
     const len = instrLength(rec, ieip);
-    if (!cacheable(rec, recOp)) break;
+    if (len > window || !cacheable(rec, recOp)) break;
     st32a(rec + REC_HEADER, ld32a(rec + REC_HEADER) | (fastForm(rec, recOp) << 24));
     st32a(rec + REC_POS, (i32(ieip - start) & 0xffff) | (len << 16));
     count++;
