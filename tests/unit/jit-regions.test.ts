@@ -1,13 +1,17 @@
 // Region boundaries under the region compiler (compiling every block after
-// one replay) against the SDM, with the JS engine (no compiler: replay and
-// the interpreter) as the second witness: a loop whose two halves sit on two
-// pages (one region spanning both, the jump between them checked against the
-// TLB), and the guest unmapping the second page inside the loop. SDM vol. 3,
-// 4.7 and 6.15: the fetch from the not-present page is a #PF with CR2 = the
-// address, error code 0 (supervisor, read/fetch, not present; 32-bit paging
-// reports no I/D bit), and EIP = the instruction that could not be fetched.
-// The VMM intercepts #PF through the exception bitmap, so the fault is seen
-// with the registers as they were.
+// one replay), with the JS engine (no compiler: replay and the interpreter)
+// as the second witness:
+// - a loop whose two halves sit on two pages (one region spanning both, the
+//   jump between them checked against the TLB), the guest unmapping the second
+//   page inside the loop. SDM vol. 3, 4.7 and 6.15: the fetch from the
+//   not-present page is a #PF with CR2 = the address, error code 0
+//   (supervisor, read/fetch, not present; 32-bit paging reports no I/D bit),
+//   and EIP = the instruction that could not be fetched. The VMM intercepts
+//   #PF through the exception bitmap, so the fault is seen with the registers
+//   as they were.
+// - external interrupts injected while a compiled loop runs: each is taken
+//   once (SDM 6.8.1), between instructions, at the same instruction on both
+//   engines (the run() budget splits the loop at the same points).
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
@@ -85,5 +89,51 @@ describe("regions across pages (SDM 4.7, 6.15)", () => {
     // two pages stayed inside it (a region ends at every instruction otherwise).
     expect(wasm.compiled).toBeGreaterThan(0);
     expect(wasm.perEntry).toBeGreaterThan(10);
+  });
+});
+
+// At 0x1000: loop: inc eax; add ebx, eax; cmp eax, 20000; jb loop; hlt. At 0x6000 (vector 0x20's
+// interrupt gate): inc esi; add edi, eax; iret.
+const LOOP = [0x40, 0x01, 0xc3, 0x3d, 0x20, 0x4e, 0x00, 0x00, 0x72, 0xf6, 0xf4];
+const HANDLER = [0x46, 0x01, 0xc7, 0xcf];
+
+async function interrupted(kind: EngineKind) {
+  const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
+  const m = new BareMachine({ engine, ramBytes: RAM });
+  m.writeMemory(0x1000, LOOP);
+  m.writeMemory(0x6000, HANDLER);
+  // GDT at 0x800 (null, flat code 0x08, flat data 0x10); IDT at 0x5000: vector 0x20 -> 0x08:0x6000,
+  // a 32-bit interrupt gate, DPL 0.
+  m.writeMemory(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
+  m.writeMemory(0x5000 + 8 * 0x20, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
+  m.setState({
+    cr0: 0x11, eip: 0x1000, eax: 0, ebx: 0, esi: 0, edi: 0, esp: 0x9000, eflags: 0x202, halted: false,
+    gdtr: { base: 0x800, limit: 23 }, idtr: { base: 0x5000, limit: 0x7ff },
+    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+  });
+  let injected = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const stop = m.step(37);
+    if (stop.kind === "halted") break;
+    if (stop.kind !== "budget") throw new Error(`stopped: ${JSON.stringify(stop)}`);
+    if (i % 5 === 4) { m.vm.core.injectInterrupt(0x20); injected++; }
+  }
+  const s = m.getState();
+  return { eax: s.eax, ebx: s.ebx, esi: s.esi, edi: s.edi, esp: s.esp, eip: s.eip, retired: m.instructions, injected, compiled: m.vm.stats().tcache.compiledInstructions };
+}
+
+describe("interrupts into compiled loops (SDM 6.8.1)", () => {
+  it("each injected interrupt is taken once, at the same instruction as without the compiler", async () => {
+    const wasm = await interrupted("wasm");
+    const js = await interrupted("js");
+    expect(wasm.eax).toBe(20000);
+    expect(wasm.ebx).toBe((20000 * 20001 / 2) >>> 0);
+    expect(wasm.esi).toBe(wasm.injected); // every interrupt delivered once
+    expect(wasm.esp).toBe(0x9000);        // every handler returned
+    expect(wasm.eip).toBe(0x100b);        // after the HLT
+    const { compiled: _c, ...same } = wasm;
+    const { compiled: _j, ...sameJs } = js;
+    expect(same).toEqual(sameJs);         // EDI sums EAX where each interrupt landed: the same points
+    expect(wasm.compiled).toBeGreaterThan(0);
   });
 });
