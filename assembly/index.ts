@@ -46,10 +46,9 @@ export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
 export { jitEmit, jitInstall, jitRegionCount, jitRegionSlot } from "./jit/compiler";
 export { setJitEnabled, replayRecord as jitStep } from "./tcache";
 export {
-  eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, cplUserMask as jitCplUserMask,
+  eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs,
   mmioReadsAnswered as jitMmioReadsAnswered,
 } from "./state";
-export { tlbLookups as jitTlbLookups } from "./cpu/access";
 export { aborted as jitAborted } from "./fault";
 export { exitReason as jitExitReason } from "./exit";
 export { smcHit as jitSmcHit } from "./tcache";

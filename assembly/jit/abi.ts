@@ -10,18 +10,16 @@ export const G_ABORTED: i32 = 2;
 export const G_EXIT_REASON: i32 = 3;
 export const G_SMC_HIT: i32 = 4;
 export const G_FLAT_SEGS: i32 = 5;
-export const G_USER_MASK: i32 = 6;
-export const G_TLB_LOOKUPS: i32 = 7; // f64
 // The lazy-flags state (cpu/flags.ts), which region functions keep in locals and write back.
-export const G_FLAGS_RAW: i32 = 8;
-export const G_FLAGS_LAZY: i32 = 9;
-export const G_LAST_OP1: i32 = 10;
-export const G_LAST_OP2: i32 = 11;
-export const G_LAST_RESULT: i32 = 12;
-export const G_LAST_SIZE: i32 = 13;
-export const G_LAST_SUB: i32 = 14;
-export const G_MMIO_READS: i32 = 15; // state.ts mmioReadsAnswered: each instruction starts with none
-export const IMPORTED_GLOBALS: i32 = 16;
+export const G_FLAGS_RAW: i32 = 6;
+export const G_FLAGS_LAZY: i32 = 7;
+export const G_LAST_OP1: i32 = 8;
+export const G_LAST_OP2: i32 = 9;
+export const G_LAST_RESULT: i32 = 10;
+export const G_LAST_SIZE: i32 = 11;
+export const G_LAST_SUB: i32 = 12;
+export const G_MMIO_READS: i32 = 13; // state.ts mmioReadsAnswered: each instruction starts with none
+export const IMPORTED_GLOBALS: i32 = 14;
 /** The module's own global: the running region's base (the EIP its offsets are relative to), set by its entry. */
 export const G_BASE: i32 = IMPORTED_GLOBALS;
 

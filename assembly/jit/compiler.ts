@@ -28,7 +28,7 @@ import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SL
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions } from "./memory";
 import { HELPERS, helperType, emitHelpers } from "./helpers";
-import { BLOCK_PARAMS, F64, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
+import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
 
 export function jitRegionCount(): i32 { return regionCount; }
 export function jitRegionSlot(r: i32): i32 { return regionWord(r, R_SLOT); }
@@ -72,7 +72,6 @@ export function jitEmit(): i32 {
   W.name("c"); W.name("memory"); W.byte(0x02); W.byte(0); W.u32leb(0);
   importGlobal("jitEip", I32); importGlobal("jitInstrEip", I32); importGlobal("jitAborted", I32);
   importGlobal("jitExitReason", I32); importGlobal("jitSmcHit", I32); importGlobal("jitFlatSegs", I32);
-  importGlobal("jitCplUserMask", I32); importGlobal("jitTlbLookups", F64);
   importGlobal("jitFlagsRaw", I32); importGlobal("jitFlagsLazy", I32); importGlobal("jitLastOp1", I32);
   importGlobal("jitLastOp2", I32); importGlobal("jitLastResult", I32); importGlobal("jitLastSize", I32);
   importGlobal("jitLastSub", I32); importGlobal("jitMmioReadsAnswered", I32);

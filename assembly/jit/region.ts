@@ -1,23 +1,26 @@
-// A region: the translation-cache blocks of one guest page (and one code
-// size), compiled together. Each block becomes a Wasm function of its own;
-// a jump, a taken Jcc, a fall-through, a CALL or a RET (to a block after one
-// of the region's CALLs) from one block to another of the region is a tail
-// call (`return_call`), and a block that jumps back to its own start loops
-// inside its function — so a hot loop runs with its registers in locals and
-// never returns to the translation cache. The lazy flags travel from block
-// to block as parameters; registers live in core memory between blocks.
+// A region: translation-cache blocks of one code size compiled together —
+// a hot block's page and the pages its blocks jump or call to (collect.ts).
+// Each block becomes a Wasm function of its own; a jump, a taken Jcc, a
+// fall-through, a CALL or a RET (to a block after one of the region's CALLs)
+// from one block to another of the region is a tail call (`return_call`) —
+// to another page only after checking that the TLB still maps it where the
+// region was compiled for — and a block that jumps back to its own start
+// loops inside its function, so a hot loop runs with its registers in locals
+// and never returns to the translation cache. The lazy flags travel from
+// block to block as parameters; registers live in core memory between blocks.
 //
 // The region's entry function (tcache.ts calls it with the index of the
-// block to start at, the budget and the EIP of the page's start) stores the
-// base, reads the flags from the globals and tail-calls the block. Every
-// function returns the budget left when control leaves the page, when the
-// next block would exceed the budget, on a fault (before the faulting
-// instruction), or after an instruction that exits or writes cached code —
-// as replay() would.
+// block to start at, the budget and the base — the EIP at which the region's
+// first page would start) stores the base, reads the flags from the globals
+// and tail-calls the block. Every function returns the budget left when
+// control leaves the region, when the next block would exceed the budget, on
+// a fault (before the faulting instruction), or after an instruction that
+// exits or writes cached code — as replay() would.
 //
-// Entering at the page's start EIP requires the whole page to lie inside the
-// code segment's limit (tcache.ts checks it), so that jumps inside the page
-// need no limit check and EIP arithmetic never wraps.
+// Entering at a block requires its whole page to lie inside the code
+// segment's limit (tcache.ts checks it), so that jumps inside the page need
+// no limit check and EIP arithmetic never wraps; jumps to the region's other
+// pages are made only in a flat 32-bit code segment.
 import * as W from "./writer";
 import { ld32a, st32a } from "../portable";
 import { JIT_OFFSETS, TLB } from "../layout";
