@@ -295,6 +295,14 @@ function divide(size: i32, signed: bool): void {
   if (signed) { localGet(L_T1); konst(-1); op_(OP_I32_EQ); op_(OP_I32_OR); }
   op_(OP_I32_EQZ);
   ifVoid();
+  // A dividend that fits 32 bits (EDX = EAX's sign, as after CDQ; for DIV, EDX = 0) divides in 32 bits:
+  // the quotient always fits, and a 32-bit divide is much cheaper than a 64-bit one.
+  getReg32(EDX);
+  if (signed) { getReg32(EAX); konst(31); op_(OP_I32_SHR_S); op_(OP_I32_EQ); } else op_(OP_I32_EQZ);
+  ifVoid();
+  getReg32(EAX); localGet(L_T1); op_(signed ? OP_I32_REM_S : OP_I32_REM_U); setReg32(EDX);
+  getReg32(EAX); localGet(L_T1); op_(signed ? OP_I32_DIV_S : OP_I32_DIV_U); setReg32(EAX);
+  elseOp();
   getReg32(EDX); op_(OP_I64_EXTEND_I32_U); i64Const(32); op_(OP_I64_SHL);
   getReg32(EAX); op_(OP_I64_EXTEND_I32_U); op_(OP_I64_OR); localSet(L_W);
   localGet(L_W); localGet(L_T1); op_(signed ? OP_I64_EXTEND_I32_S : OP_I64_EXTEND_I32_U);
@@ -308,6 +316,7 @@ function divide(size: i32, signed: bool): void {
   localGet(L_W2); op_(OP_I32_WRAP_I64); setReg32(EAX);
   elseOp();
   divAccCall(size, signed);
+  end();
   end();
   elseOp();
   divAccCall(size, signed);
