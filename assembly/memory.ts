@@ -29,6 +29,8 @@ const MAX_MMIO: i32 = 32;
 const mmioStart = new StaticArray<i32>(32);
 const mmioEnd = new StaticArray<i32>(32);   // exclusive, as u32
 let mmioCount: i32 = 0;
+/** The lowest MMIO range's start (-1: none): memory between 1 MiB and it needs no range search. */
+let mmioLow: i32 = -1;
 
 export function setRamSize(bytes: i32): void { ramSize = bytes; }
 export function setRomSize(bytes: i32): void { romSize = bytes < ROM_MAX ? bytes : ROM_MAX; }
@@ -41,9 +43,10 @@ export function addMmioRange(start: i32, length: i32): bool {
   unchecked(mmioStart[mmioCount] = start);
   unchecked(mmioEnd[mmioCount] = i32(start + length));
   mmioCount++;
+  if (u32(start) < u32(mmioLow)) mmioLow = start;
   return true;
 }
-export function clearMmioRanges(): void { mmioCount = 0; }
+export function clearMmioRanges(): void { mmioCount = 0; mmioLow = -1; }
 
 function inMmioRange(pa: i32): bool {
   for (let i = 0; i < mmioCount; i++) {
@@ -63,6 +66,8 @@ export const PHYS_MMIO: i32 = 2;
  * bus (unassigned) and a violation. 4 KiB granularity; ranges are page-aligned.
  */
 export function physKind(pa: i32): i32 {
+  // The common case first: memory above the legacy holes and below every MMIO range and the ROM's high copy.
+  if (u32(pa) >= 0x100000 && u32(pa) < u32(mmioLow) && (romSize == 0 || u32(pa) < u32(i32(-romSize)))) return PHYS_RAM;
   if (mmioCount > 0 && inMmioRange(pa)) return PHYS_MMIO;
   const upa = u32(pa);
   if (upa >= 0xa0000 && upa < 0xc0000 && vgaWindowMmio) return PHYS_MMIO; // legacy VGA window
