@@ -432,7 +432,7 @@ function si(x) {
   return x.toFixed(0);
 }
 
-// ---- SVG chart: throughput of each engine relative to the JS engine (log scale) ---------------------
+// ---- SVG chart: throughput of each engine relative to the JS engine, or the Wasm engine without it (log scale)
 
 function chart(rep) {
   // Linux rows: speed = 1 / time of the boot and of the workload, labelled in seconds.
@@ -460,7 +460,8 @@ function chart(rep) {
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  out.push(`<text x="10" y="18" font-size="13" font-weight="bold">Guest throughput relative to Symbiont's JS engine (log scale; median of ${rep.method.runs} runs, ${rep.method.clock} clock)</text>`);
+  const baseName = ks.some((r) => r.engines.js) ? "JS" : "Wasm"; // (a run without the JS engine: relative to the Wasm engine)
+  out.push(`<text x="10" y="18" font-size="13" font-weight="bold">Guest throughput relative to Symbiont's ${baseName} engine (log scale; median of ${rep.method.runs} runs, ${rep.method.clock} clock)</text>`);
   out.push(`<text x="10" y="34" fill="#555">${esc(`${rep.date.slice(0, 10)} · ${rep.machine.cpu} ×${rep.machine.cpus} · Node ${rep.machine.node} · v86 ${rep.v86.version ?? "absent"} · symbiont ${rep.symbiont.commit?.slice(0, 10) ?? "?"}${rep.symbiont.dirty ? "+dirty" : ""}`)}</text>`);
   if (L) out.push(`<text x="10" y="47" fill="#555" font-size="10">${esc(`linux rows: 1 / time (boot to init, workload), median of ${L.runs} run(s), same kernel, initramfs and command line; Symbiont on the host clock`)}</text>`);
   for (let e = lo; e <= hi; e++) {
