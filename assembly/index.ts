@@ -392,8 +392,8 @@ export function flushTlbHost(hpa: i32): void {
 export function flushTlbLinear(lin: i32): void { tlbInvalidatePage(lin, false); invalidateFetch(); }
 /** Shadow paging's trace log: where it is, and emptying it once the VMM has resynchronized those frames. */
 export function traceLogBase(): i32 { return L.TRACE_LOG; }
-import { clearTraceLog } from "./mmu/walk";
-export { clearTraceLog };
+import { clearTraceLog, traceLogCount } from "./mmu/walk";
+export { clearTraceLog, traceLogCount };
 
 /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
 export function physKindOf(pa: i32): i32 { return physKind(pa); }

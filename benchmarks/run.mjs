@@ -20,6 +20,8 @@
 // BENCH_PAGING_LINUX_ENGINES (default wasm,js); they are in paging.mjs.
 // BENCH_NET (0/1: leave out or add the network rows, virtio-net vs NE2000 emulated vs NE2000
 // under VPIO, default with the Linux rows), BENCH_NET_MB (default 4), BENCH_NET_CARDS; they are in net.mjs.
+// BENCH_SWAPBYPASS (0/1: leave out or add the SwapBypass rows — floor / swap / SwapBypass on the
+// thrashing workloads — default with the Linux rows), BENCH_SWAPBYPASS_RUNS (default 1); swapbypass.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -33,6 +35,7 @@ import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 import { diskBench, diskLines } from "./disk.mjs";
 import { symcallBench } from "./symcall.mjs";
 import { netBench, netLines } from "./net.mjs";
+import { swapbypassBench, swapbypassLines } from "./swapbypass.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -299,6 +302,21 @@ if (NET) {
   if (net.skipped) progress(`bench: ${net.skipped}\n`);
 }
 
+// ---- SwapBypass: floor, plain swap, SwapBypass on the thrashing workloads ---------------------------
+
+const SWAPBYPASS = process.env.BENCH_SWAPBYPASS === "0" ? false : process.env.BENCH_SWAPBYPASS === "1" ? true : LINUX;
+let swapbypass = null;
+if (SWAPBYPASS) {
+  try {
+    swapbypass = await swapbypassBench({ runs: intEnv("BENCH_SWAPBYPASS_RUNS", 1, 1), progress });
+    if (swapbypass.skipped) progress(`bench: ${swapbypass.skipped}\n`);
+    failures += swapbypass.failures ?? 0;
+  } catch (e) {
+    failures++;
+    swapbypass = { error: e.message };
+  }
+}
+
 // ---- machine info ---------------------------------------------------------------------------------
 
 function git(args) {
@@ -336,6 +354,7 @@ const report = {
   disk,
   paging,
   net,
+  swapbypass,
   failures,
 };
 
@@ -420,6 +439,8 @@ if (linux) lines.push(...linuxLines(linux));
 if (disk) lines.push(...diskLines(disk));
 if (paging) lines.push(...pagingLines(paging, CLOCK));
 if (net) lines.push(...netLines(net));
+if (swapbypass?.error) lines.push("", `SwapBypass: failed: ${swapbypass.error}`);
+else if (swapbypass) lines.push(...swapbypassLines(swapbypass));
 lines.push("");
 lines.push(`results: benchmarks/results/latest.json, latest.svg`);
 console.log(lines.join("\n"));

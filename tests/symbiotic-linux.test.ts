@@ -16,6 +16,7 @@ import { driverModules } from "../src/boot/kmod.js";
 import { MemoryDisk } from "../src/devices/block/backend.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../src/symbiotic/linux-calls.js";
 import { Monitor } from "../src/vmm/monitor.js";
+import { SerialShell } from "../src/node/serial-shell.js";
 import { SymcallNr } from "../src/symbiotic/abi.js";
 import { readModinfo } from "../src/boot/kmod.js";
 import { basename, join } from "node:path";
@@ -36,9 +37,9 @@ if (skip && process.env.SYMBIONT_REQUIRE_IMAGES) {
   describe("symbiotic Linux prerequisites", () => { it("are built (npm run images, npm run module)", () => { expect(skip).toBeNull(); }); });
 }
 
-/** A booted guest with a shell: type a command, get its output. */
+/** A booted guest with a shell: type a command, get its output (src/node/serial-shell.ts). */
 class Guest {
-  private bytes: number[] = [];
+  private readonly shell = new SerialShell();
   readonly pc!: Pc;
   private constructor() {}
 
@@ -47,10 +48,11 @@ class Guest {
     const ramBytes = 128 << 20;
     // A blank virtio disk for swap (/dev/vda), its driver, symbiotic.ko, and tests/linux/bin/pageout.
     const pc = new Pc({
-      engine: await createEngine("wasm", ramBytes), ramBytes, cpus: VCPUS, clock: "deterministic", onSerial: (b) => g.bytes.push(b),
+      engine: await createEngine("wasm", ramBytes), ramBytes, cpus: VCPUS, clock: "deterministic", onSerial: g.shell.onSerial,
       disks: [{ backend: MemoryDisk.blank(SWAP_BYTES) }],
     });
     (g as { pc: Pc }).pc = pc;
+    g.shell.attach(pc);
     const initrd = busyboxInitramfs({
       busybox: new Uint8Array(readFileSync(images!.busybox)),
       modules: joinKernelModules(cachedModules(images!, driverModules(["virtio-blk"])), symbioticKernelModules(module!)),
@@ -61,38 +63,9 @@ class Guest {
     return g;
   }
 
-  get output(): string { return Buffer.from(this.bytes).toString("latin1").replace(/\r/g, ""); }
-
-  /** Run the guest until `done(output)`, at most `max` more instructions. */
-  async until(done: (out: string) => boolean, max = 5e9): Promise<void> {
-    const end = this.pc.vm.stats().instructions + max;
-    while (this.pc.vm.stats().instructions < end) {
-      const stop = this.pc.vm.run(10_000_000);
-      // Every vCPU halted until the next timer (host clock): let that time pass.
-      if (stop.kind === "idle") await new Promise((r) => setTimeout(r, Math.min(10, Math.max(0, (stop.untilNs - this.pc.clock.nowNs()) / 1e6))));
-      else if (stop.kind !== "budget") throw new Error(`guest stopped: ${JSON.stringify(stop)}\n${this.output.slice(-2000)}`);
-      if (done(this.output)) return;
-    }
-    throw new Error(`guest did not get there in ${max} instructions:\n${this.output.slice(-3000)}`);
-  }
-
-  private n = 0;
-  /** Type a shell command line; its output (what it prints between two markers the shell expands). */
-  async sh(command: string): Promise<string> {
-    const id = ++this.n;
-    const begin = `B${id}-$((0))B`, end = `E${id}-$((0))E`; // expanded by the shell, so the echoed line does not match
-    const from = this.output.length;
-    const pending = [...Buffer.from(`echo ${begin}; ${command}; echo ${end}\n`, "latin1")];
-    const want = `E${id}-0E`;
-    await this.until((out) => {
-      if (pending.length) this.pc.uart.receive(pending.splice(0, this.pc.uart.receiveSpace));
-      return out.indexOf(want, from) >= 0;
-    });
-    const out = this.output.slice(from);
-    const m = new RegExp(`B${id}-0B\\n([\\s\\S]*?)E${id}-0E`).exec(out);
-    if (!m) throw new Error(`no output markers for ${command}:\n${out}`);
-    return m[1]!;
-  }
+  get output(): string { return this.shell.output; }
+  until(done: (out: string) => boolean, max?: number): Promise<void> { return this.shell.until(done, max); }
+  sh(command: string): Promise<string> { return this.shell.sh(command); }
 }
 
 interface MapsLine { start: number; end: number; perms: string; name: string }

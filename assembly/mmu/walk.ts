@@ -58,6 +58,8 @@ let traced: bool = false;
 let traceCount: i32 = 0;
 let traceEip: i32 = 0;
 export function clearTraceLog(): void { traceCount = 0; }
+/** Lines logged and not yet handed to the VMM (it may drain the log at any exit, not only at EXIT_TRACE_LOG). */
+export function traceLogCount(): i32 { return traceCount; }
 
 /**
  * Translate a linear address for an access (ACC_* bits; ACC_USER when the

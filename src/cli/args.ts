@@ -50,6 +50,10 @@ export interface CommonOptions {
   net: NetSpec | null;
   /** --net-dump FILE: pcap of the frames. */
   netDump: string | null;
+  /** --swap MB: a swap disk of that size in VMM memory (null: none). */
+  swapMiB: number | null;
+  /** --swapbypass: SwapBypass over the --swap disk (needs --paging shadow and --symbiotic). */
+  swapBypass: boolean;
 }
 
 /** One --disk option. */
@@ -126,13 +130,13 @@ export function parseNetSpec(v: string): NetSpec {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--symbiotic", "--help", "-h"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true,
-    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null,
+    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
   };
   const positional: string[] = [];
   let command = "";
@@ -155,6 +159,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--testdev") options.testdev = true;
       else if (a === "--no-apic") options.apic = false;
       else if (a === "--symbiotic") options.symbiotic = true;
+      else if (a === "--swapbypass") options.swapBypass = true;
       else command = "help";
     } else if (a.startsWith("-") && a !== "-") {
       throw new UsageError(`unknown option ${a}`);
@@ -164,6 +169,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
       positional.push(a);
     }
   }
+  if (options.swapBypass && options.paging !== "shadow") throw new UsageError("--swapbypass is a mode of the shadow pager: add --paging shadow");
+  if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
+  if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
   return { command: command || "help", positional, options };
 }
 
@@ -210,6 +218,11 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
       o.vmmMiB = n; return;
     }
     case "--disk": o.disks.push(parseDiskSpec(v)); return;
+    case "--swap": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--swap must be a whole number of MiB between 1 and 1024 (got "${v}")`);
+      o.swapMiB = n; return;
+    }
     case "--console":
       if (v !== "serial" && v !== "virtio") throw new UsageError(`--console must be serial or virtio (got "${v}")`);
       o.console = v; return;
@@ -274,7 +287,11 @@ options:
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)
-  --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16)
+  --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16, + the --swap size)
+  --swap MB           a swap disk of MB MiB held in VMM memory: a virtio disk after the --disk ones, serial
+                      "symbiont-swap" (/sys/block/vdX/serial), for the guest to mkswap and swapon
+  --swapbypass        SwapBypass: the guest's pages swapped out to --swap are mapped read-only straight into
+                      it by the shadow pager after asking it by SymCall (needs --paging shadow, --symbiotic)
 
 Serial port COM1 is stdin/stdout; on a terminal Ctrl-A x quits and Ctrl-A c
 switches to the VMM monitor and back (help lists its commands). A guest write of v to port 0xF4

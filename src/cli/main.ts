@@ -7,6 +7,9 @@
 import { readFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { parseArgs, parseNicSpec, UsageError, USAGE, type CommonOptions } from "./args.js";
 import { createEngine } from "../node/engines.js";
+import { defaultVmmBytes } from "../engine/engine.js";
+import { formatSwapBypass } from "../symbiotic/swapbypass.js";
+import { thrashWorkloadFiles } from "../node/thrash.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole, MonitorConsole, PrefixedOutput } from "../node/console.js";
 import { Monitor } from "../vmm/monitor.js";
@@ -98,7 +101,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   for (let i = 0; i < vms; i++) {
     const engine = await createEngine(o.engine, ramBytes, {
       compileBlocks: o.compile,
-      ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 } : {}),
+      ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 } : o.swapMiB !== null ? { vmmBytes: defaultVmmBytes(ramBytes) + o.swapMiB * 1048576 } : {}),
       ...(o.compileThreshold !== null ? { compileThreshold: o.compileThreshold, compileBatch: 1 } : {}),
     });
     const m: Machine = { pc: null as unknown as Pc, tail: "" };
@@ -115,6 +118,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       cpus: o.smp,
       apic: o.apic,
       disks: disks[i],
+      ...(o.swapMiB !== null ? { swapDiskBytes: o.swapMiB * 1048576, swapBypass: o.swapBypass } : {}),
       rng: guest.kind === "linux",
       onVirtioConsole: o.console === "virtio" ? (bytes) => { flush(); for (const b of bytes) emit(b); flush(); } : undefined,
       onSerial: (b) => {
@@ -246,7 +250,8 @@ function exitStatus(outcome: RunOutcome, tail: string, who: string): number {
 
 /** "shadow: hiddenFaults=… trueFaults=…": the mode and its non-zero counters. */
 function formatPaging(p: Record<string, number | string>): string {
-  const counters = Object.entries(p).filter(([k, v]) => k !== "mode" && v !== 0).map(([k, v]) => `${k}=${v}`);
+  // (SwapBypass's counters have their own line.)
+  const counters = Object.entries(p).filter(([k, v]) => k !== "mode" && v !== 0 && !k.startsWith("bypass")).map(([k, v]) => `${k}=${v}`);
   return `${p.mode}${counters.length ? ": " + counters.join(" ") : ""}`;
 }
 
@@ -275,6 +280,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
     `executed        ${instructionShares(s)}`,
     `compiler        ${s.compiler ? `${s.compiler.regions} regions in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
     `paging          ${formatPaging(s.paging)}`,
+    ...(formatSwapBypass(s.paging)?.split("\n").map((l) => `swapbypass      ${l}`) ?? []),
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
   process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");
@@ -307,16 +313,20 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   } else if (cached) {
     // The cached kernel's modules for the devices asked for (and symbiotic.ko last); /init loads them.
     const kinds: DriverName[] = ["pvpanic", "virtio-rng"];
-    if (o.disks.some((d) => d.interface === "virtio")) kinds.push("virtio-blk");
+    if (o.disks.some((d) => d.interface === "virtio") || o.swapMiB !== null) kinds.push("virtio-blk");
     if (o.disks.some((d) => d.interface === "ide")) kinds.push("ide");
     if (o.disks.length > 0) kinds.push("ext4");
     if (o.console === "virtio") kinds.push("virtio-console");
     if (o.nic) kinds.push(o.nic.model === "virtio" ? "virtio-net" : "ne2k-pci");
     let modules = o.kernel === null ? cachedModules(cached, driverModules(kinds)) : undefined;
     if (module) modules = joinKernelModules(modules, symbioticKernelModules(module));
+    // With a swap disk, the thrashing workloads of the SwapBypass demo (npm run workloads) in /bin.
+    const workloads = o.swapMiB !== null ? thrashWorkloadFiles() : [];
+    if (o.swapMiB !== null && workloads.length === 0) process.stderr.write("symbiont: the thrashing workloads (stream, gups) are not built, so not in /bin: run \"npm run workloads\"\n");
     initrd = busyboxInitramfs({
       busybox: readInput(cached.busybox, "busybox"),
       modules,
+      extraFiles: workloads,
       ...(o.console === "virtio" ? { run: "setsid sh -c 'exec sh -i </dev/hvc0 >/dev/hvc0 2>&1'" } : {}),
     });
   } else if (module) {

@@ -56,6 +56,7 @@ export interface CoreExports {
   /** Shadow paging's trace log (host addresses of the 16-byte lines of guest page tables the guest wrote), and emptying it. */
   traceLogBase(): number;
   clearTraceLog(): void;
+  traceLogCount(): number;
   /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
   physKindOf(pa: number): number;
   /** Drop TLB entries reaching host frame `hpa` (-1: all): the VMM changed shadow entries. */

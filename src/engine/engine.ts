@@ -58,12 +58,17 @@ export interface HostMemoryOptions {
   vmmBytes?: number;
 }
 
+/** The VMM's frames a guest of `ramBytes` gets by default: 8 MiB + RAM/16. */
+export function defaultVmmBytes(ramBytes: number): number {
+  return 8 * 1048576 + Math.floor(ramBytes / 16 / 4096) * 4096;
+}
+
 /** The host frame pool's size for a guest: RAM plus the VMM's frames. */
 function hostPoolBytes(ramBytes: number, opts: HostMemoryOptions): number {
   if (!Number.isInteger(ramBytes) || ramBytes < 1024 * 1024 || ramBytes > MAX_RAM_BYTES || ramBytes % 4096 !== 0) {
     throw new Error(`guest RAM must be a multiple of 4 KiB between 1 MiB and ${MAX_RAM_BYTES / 1048576} MiB (got ${ramBytes} bytes)`);
   }
-  const vmm = opts.vmmBytes ?? Math.min(8 * 1048576 + Math.floor(ramBytes / 16 / 4096) * 4096, MAX_HOST_BYTES - ramBytes);
+  const vmm = opts.vmmBytes ?? Math.min(defaultVmmBytes(ramBytes), MAX_HOST_BYTES - ramBytes);
   if (!Number.isInteger(vmm) || vmm < 0 || vmm % 4096 !== 0 || ramBytes + vmm > MAX_HOST_BYTES) {
     throw new Error(`VMM memory must be a multiple of 4 KiB with RAM + VMM memory at most ${MAX_HOST_BYTES / 1048576} MiB (got ${vmm} bytes)`);
   }

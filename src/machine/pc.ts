@@ -70,7 +70,7 @@ import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js"
 import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
-import { createPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
+import { createPaging, ShadowPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
@@ -80,6 +80,8 @@ import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
 import { acpiTables, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
 import { mpTable } from "../boot/mptable.js";
 import { Symbiotic } from "../symbiotic/symbiotic.js";
+import { SwapDisk } from "../symbiotic/swap-disk.js";
+import { SwapBypass } from "../symbiotic/swapbypass.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -120,7 +122,20 @@ export interface PcOptions {
   kvmParavirt?: boolean;
   /** Offer the symbiotic interfaces (CPUID 0x90000000, SymSpy, SymCall; src/symbiotic) — default true. */
   symbiotic?: boolean;
+  /**
+   * A swap disk of this many bytes in VMM memory (src/symbiotic/swap-disk.ts): a virtio disk after the
+   * `disks`, serial "symbiont-swap" (/sys/block/vdX/serial), for the guest to mkswap and swapon.
+   */
+  swapDiskBytes?: number;
+  /**
+   * SwapBypass (src/symbiotic/swapbypass.ts): the guest's swapped-out pages on the swap disk are mapped
+   * read-only into it by the shadow pager. Needs `swapDiskBytes`, `paging: "shadow"` and the symbiotic interfaces.
+   */
+  swapBypass?: boolean;
 }
+
+/** The serial number of the swap disk in VMM memory (`swapDiskBytes`). */
+export const SWAP_DISK_SERIAL = "symbiont-swap";
 
 /** A disk of the PC. */
 export interface DiskOptions {
@@ -160,6 +175,9 @@ export class Pc {
   readonly virtioConsole: VirtioConsole | null = null;
   readonly rng: VirtioRng | null = null;
   readonly pvpanic: PvPanic | null = null;
+  /** The swap disk in VMM memory (`swapDiskBytes`), and SwapBypass over it (`swapBypass`). */
+  readonly swapDisk: SwapDisk | null = null;
+  readonly swapBypass: SwapBypass | null = null;
   readonly kvm: KvmParavirt | null = null;
   /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
   readonly ide: PiixIde | null = null;
@@ -287,6 +305,14 @@ export class Pc {
     if (opts.onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole(opts.onVirtioConsole));
     if (opts.rng) this.rng = this.addVirtio(new VirtioRng(mode === "deterministic" ? seededEntropy(start) : hostEntropy));
     if (opts.symbiotic ?? true) new Symbiotic(vm);
+    if (opts.swapBypass && !(paging instanceof ShadowPaging)) throw new Error("SwapBypass is a mode of the shadow pager: it needs shadow paging (--paging shadow)");
+    if (opts.swapBypass && !vm.symbiotic) throw new Error("SwapBypass asks the guest by SymCall: it needs the symbiotic interfaces (--symbiotic)");
+    if (opts.swapBypass && !opts.swapDiskBytes) throw new Error("SwapBypass needs a swap disk in VMM memory (--swap MB)");
+    if (opts.swapDiskBytes) {
+      this.swapDisk = new SwapDisk(vm.memory, opts.swapDiskBytes);
+      this.addDisk({ backend: this.swapDisk, serial: SWAP_DISK_SERIAL });
+      if (opts.swapBypass) this.swapBypass = new SwapBypass(vm, paging as ShadowPaging, this.swapDisk);
+    }
   }
 
   /**

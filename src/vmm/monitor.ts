@@ -15,6 +15,7 @@ import type { CpuState, SegmentState } from "./cpu-state.js";
 import { listMappings, pagingMode } from "./guest-paging.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
+import { formatSwapBypass } from "../symbiotic/swapbypass.js";
 
 const HELP = [
   "info registers      the vCPU's registers",
@@ -22,6 +23,7 @@ const HELP = [
   "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
   "info net            network cables' traffic, the VPIO model's state per VM",
+  "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
   "sym ps              the guest's processes (SymCall)",
   "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
@@ -57,7 +59,8 @@ export class Monitor {
             case "paging": return this.paging();
             case "symbiotic": return this.symbiotic();
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
-            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net)`;
+            case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net | swapbypass)`;
           }
         case "sym": return this.sym(sub, rest);
         case "stop": this.paused = true; return "guest paused (cont resumes)";

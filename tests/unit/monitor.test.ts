@@ -56,8 +56,8 @@ describe("the monitor's answers to bad input", () => {
     const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", ""].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
-      "info": "info what? (info registers | exits | paging | symbiotic | net)",
-      "info mem": "unknown: info mem (info registers | exits | paging | symbiotic | net)",
+      "info": "info what? (info registers | exits | paging | symbiotic | net | swapbypass)",
+      "info mem": "unknown: info mem (info registers | exits | paging | symbiotic | net | swapbypass)",
       "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "frobnicate": "unknown command \"frobnicate\" (help lists them)",

@@ -86,6 +86,39 @@ interface GuestWalk {
   leafRw: boolean; leafUs: boolean; leafNx: boolean; global: boolean; dirty: boolean;
   /** Guest entry addresses to set accessed/dirty bits in, and the entries read. */
   entries: { gpa: number; value: number; hi: number; leaf: boolean }[];
+  /** A 32-bit (non-PAE) walk that ended at a not-present PTE that is not zero: that PTE (the guest's swap entry, say), else 0. */
+  absentPte: number;
+}
+
+/**
+ * A policy that may satisfy a fault on a not-present guest PTE itself
+ * (SwapBypass, src/symbiotic/swapbypass.ts): 32-bit non-PAE guests only.
+ * The pager asks it before injecting such a fault, writes the leaf it answers
+ * (read-only: a store through it faults again and goes to the guest), and
+ * tells it when that leaf is gone, whatever the cause (the guest changed the
+ * PTE, the shadow table was freed or reset, the policy dropped it).
+ */
+export interface AbsentPteHook {
+  /**
+   * The guest's PTE for `lin` is `pte` (present bit clear, not zero) and the
+   * access would fault. Return the host frame to map `lin` to (and whether
+   * user mode may read it) or null for the guest's own #PF. May make a nested
+   * VM entry (a SymCall): the pager walks again after it.
+   */
+  absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean } | null;
+  /**
+   * The guest wrote `pte` (not present, not zero) into a page table the shadow mirrors: seen when the
+   * pager resynchronizes, after the store and before any fault at that PTE is asked about.
+   */
+  absentPteWritten(pte: number): void;
+  /** The pager wrote the shadow leaf at host address `leaf` for the answer `absentPte` just gave. */
+  mapped(leaf: number, lin: number, pte: number): void;
+  /** A leaf this hook asked for is gone. */
+  dropped(leaf: number): void;
+  /** Every shadow table was dropped. */
+  reset(): void;
+  /** Counters merged into the pager's stats(). */
+  stats(): Record<string, number>;
 }
 
 export interface ShadowPagingOptions {
@@ -126,6 +159,17 @@ export class ShadowPaging implements PagingStrategy {
   /** TLB entries to drop before the guest runs again: by linear page, or all. */
   private readonly flushLinears = new Set<number>();
   private flushEverything = false;
+  /** The absent-PTE policy (SwapBypass) and the shadow leaves it asked for. */
+  private absentHook: AbsentPteHook | null = null;
+  private readonly hookLeaves = new Set<number>();
+  /**
+   * Guest page tables holding PTEs the hook's leaves stand for, with how many: a store into one must
+   * take effect before the guest's next access, not at its next TLB fill (a not-present PTE made present
+   * needs no INVLPG, and the hook's translation may be in the TLB), so stores into them are trace faults
+   * (let through one at a time and resynchronized at once) instead of logged; the leaves that were
+   * SHADOW_TRACE for it, to give the bit back when the last hook leaf goes.
+   */
+  private readonly strictTables = new Map<number, { leaves: number; unlogged: Set<number> }>();
   private readonly counters = {
     hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
   };
@@ -229,7 +273,59 @@ export class ShadowPaging implements PagingStrategy {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, shadowPages: this.pages.size, shadowRoots: this.roots.size, trackedTables: this.tracked.size };
+    return { ...this.counters, shadowPages: this.pages.size, shadowRoots: this.roots.size, trackedTables: this.tracked.size, ...this.absentHook?.stats() };
+  }
+
+  // ---- the absent-PTE policy (SwapBypass) ---------------------------------------------------
+
+  /** Install the policy asked about faults on not-present guest PTEs (one at a time). */
+  setAbsentPteHook(hook: AbsentPteHook | null): void {
+    if (hook && this.absentHook) throw new Error("the shadow pager already has an absent-PTE policy");
+    for (const leaf of [...this.hookLeaves]) this.clearLeaf(leaf);
+    this.commitFlush();
+    this.absentHook = hook;
+  }
+
+  /** One more (+1) or one less (-1) hook leaf stands for a PTE of guest table `frame`: see {@link strictTables}. */
+  private strictTable(frame: number, delta: 1 | -1): void {
+    if (frame < 0) return;
+    const t = this.strictTables.get(frame);
+    if (delta > 0 && t) { t.leaves++; return; }
+    if (delta > 0) {
+      const unlogged = new Set<number>();
+      this.strictTables.set(frame, { leaves: 1, unlogged });
+      for (const addr of this.rmap.get(frame) ?? []) {
+        const v = this.mem.readHostU32(addr);
+        if (!(v & SHADOW_TRACE)) continue;
+        this.mem.writeHostU32(addr, (v & ~SHADOW_TRACE) >>> 0);
+        unlogged.add(addr);
+        this.noteLeafChanged(addr);
+      }
+      return;
+    }
+    if (!t || --t.leaves > 0) return;
+    this.strictTables.delete(frame);
+    for (const addr of t.unlogged) {
+      const v = this.mem.readHostU32(addr);
+      if ((v & P) && !(v & RW) && this.leafOwner.get(addr) === frame) { this.mem.writeHostU32(addr, (v | SHADOW_TRACE) >>> 0); this.noteLeafChanged(addr); }
+    }
+  }
+
+  /**
+   * Resynchronize now what the guest stored into its page tables since the last trace-log exit (the core hands
+   * the log over at its next successful TLB fill): for a hook that must know every PTE written before an event
+   * (a fault, a device request). Any exit is an instruction boundary, so this is what that exit would have done.
+   */
+  drainTraceLog(): void {
+    const logged = this.vm.core.traceLogCount();
+    if (logged > 0) this.traceLog(logged);
+    this.commitFlush();
+  }
+
+  /** Drop shadow leaves the hook asked for (their TLB entries with them) before the guest runs again. */
+  dropHookLeaves(leaves: Iterable<number>): void {
+    for (const leaf of [...leaves]) if (this.hookLeaves.has(leaf)) this.clearLeaf(leaf);
+    this.commitFlush();
   }
 
   // ---- the guest's paging form and the roots ---------------------------------------------
@@ -293,6 +389,8 @@ export class ShadowPaging implements PagingStrategy {
     this.vm.setControl(Control.Cr3TargetCount, 0);
     this.noteFlushAll();
     this.counters.shadowResets++;
+    this.strictTables.clear();
+    if (this.hookLeaves.size) { this.hookLeaves.clear(); this.absentHook?.reset(); }
   }
 
   // ---- page faults -------------------------------------------------------------------------
@@ -306,6 +404,7 @@ export class ShadowPaging implements PagingStrategy {
       this.useRoot(core.getCr(3) >>> 0);
     }
     const walk = this.guestWalk(lin, write, user, fetch);
+    if (walk.fault !== null && walk.absentPte !== 0 && this.absentHook && this.absentFault(lin, walk.absentPte, write, user, fetch)) return "resume";
     if (walk.fault !== null) {
       this.counters.trueFaults++;
       this.vm.injectException(PF, walk.fault, lin);
@@ -317,7 +416,7 @@ export class ShadowPaging implements PagingStrategy {
       // so exactly this instruction is let through.
       const wp0 = write && !user && !walk.rw && !this.form.wp;
       // Without the trace log, a permitted store into a guest page table is a trace fault: let through the same way.
-      const traceFault = write && !wp0 && !this.useTraceLog && this.tracked.has(walk.gpa);
+      const traceFault = write && !wp0 && this.tracked.has(walk.gpa) && (!this.useTraceLog || this.strictTables.has(walk.gpa));
       if (traceFault) this.counters.traceFaults++; else this.counters.hiddenFaults++;
       this.fill(lin, walk);
       if (wp0) { this.counters.wp0Stores++; return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa); }
@@ -332,10 +431,43 @@ export class ShadowPaging implements PagingStrategy {
     return "resume";
   }
 
+  /**
+   * The guest's PTE for `lin` is not present but not zero (32-bit, no PAE):
+   * ask the hook, and if it answers, map `lin` read-only to the frame it gives.
+   * The hook may enter the guest (a SymCall), so the walk is made again and
+   * the leaf written only if the guest's entries are what the hook was asked about.
+   */
+  private absentFault(lin: number, pte: number, write: boolean, user: boolean, fetch: boolean): boolean {
+    // The hook must hear of every PTE written before the fault (this walk failed, so the core did not hand them over).
+    this.drainTraceLog();
+    const answer = this.absentHook!.absentPte(lin, pte, { write, user, fetch });
+    if (!answer) return false;
+    const w = this.guestWalk(lin, write, user, fetch);
+    if (w.fault === null || w.absentPte !== pte || !this.root) return false;
+    // A leaf that would not allow this very access would fault again, for ever.
+    if (write || (user && (!answer.user || !(w.entries[0]!.value & US)))) return false;
+    this.setAccessedDirty(w, false); // the directory entry's accessed bit, as a successful walk sets it
+    try {
+      const table = this.leafTable(lin, w.entries[0]!);
+      const leaf = table.hpa + ((lin >>> 12) & 0x3ff) * 4;
+      this.clearLeaf(leaf);
+      this.mem.writeHostU32(leaf, (answer.frame | P | A | (answer.user ? US : 0)) >>> 0);
+      this.hookLeaves.add(leaf);
+      this.strictTable(table.guestFrame, +1);
+      this.absentHook!.mapped(leaf, lin, pte);
+      return true;
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
+      this.reset();
+      this.useRoot(this.vm.core.getCr(3) >>> 0);
+      return false;
+    }
+  }
+
   /** Walk the guest's tables for an access, as the hardware would (without setting A/D). */
   private guestWalk(lin: number, write: boolean, user: boolean, fetch: boolean): GuestWalk {
     const f = this.form;
-    const w: GuestWalk = { fault: null, gpa: 0, rw: true, us: true, nx: false, leafRw: true, leafUs: true, leafNx: false, global: false, dirty: true, entries: [] };
+    const w: GuestWalk = { fault: null, gpa: 0, rw: true, us: true, nx: false, leafRw: true, leafUs: true, leafNx: false, global: false, dirty: true, entries: [], absentPte: 0 };
     if (!f.paging) { w.gpa = ((lin >>> 0) & ~0xfff) >>> 0; return w; }
     const faultCode = (present: boolean, rsvd = false) =>
       (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (rsvd ? 8 : 0) | (fetch && f.pae && f.nxe ? 16 : 0);
@@ -372,7 +504,7 @@ export class ShadowPaging implements PagingStrategy {
       } else {
         const pteAddr = ((pde & ~0xfff) >>> 0) + ((lin >>> 12) & 0x3ff) * 4;
         const pte = this.guestRead(pteAddr);
-        if (!(pte & P)) { w.fault = faultCode(false); return w; }
+        if (!(pte & P)) { w.fault = faultCode(false); w.absentPte = pte >>> 0; return w; }
         w.rw &&= (pte & RW) !== 0; w.us &&= (pte & US) !== 0;
         w.entries.push({ gpa: pteAddr, value: pte, hi: 0, leaf: true });
         leafValue = pte;
@@ -461,13 +593,19 @@ export class ShadowPaging implements PagingStrategy {
       this.prefillSplit(table, base, w.leafRw && w.dirty, w.leafUs, w.global, false, lin);
       return;
     }
-    const ptFrame = (pde.value & ~0xfff) >>> 0;
-    const fresh = !this.pages.has(`pt:${ptFrame}`);
-    table = this.child(root, pdIndex, "pt", `pt:${ptFrame}`, ptFrame, P | (pde.value & (RW | US)), 0);
+    table = this.leafTable(lin, pde);
     index = (lin >>> 12) & 0x3ff;
     this.setLeaf(table, index, w, 4);
+  }
+
+  /** The shadow page table under the current root for `lin` (32-bit, no PAE), whose guest directory entry is `pde`. */
+  private leafTable(lin: number, pde: { value: number }): ShadowPage {
+    const ptFrame = (pde.value & ~0xfff) >>> 0;
+    const fresh = !this.pages.has(`pt:${ptFrame}`);
+    const table = this.child(this.root!, lin >>> 22, "pt", `pt:${ptFrame}`, ptFrame, P | (pde.value & (RW | US)), 0);
     // Neighbours the guest has already accessed cost no A-bit exactness: fill them too (as KVM's prefetch).
     if (fresh) this.prefetch(table);
+    return table;
   }
 
   /**
@@ -517,7 +655,10 @@ export class ShadowPaging implements PagingStrategy {
     const plain = e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0;
     let v = (plain ? (e as { frame: number }).frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
     if (writable && !this.tracked.has(gpa)) v |= RW | D;
-    else if (writable && plain && this.useTraceLog) v |= SHADOW_TRACE;
+    else if (writable && plain && this.useTraceLog) {
+      const strict = this.strictTables.get(gpa);
+      if (strict) strict.unlogged.add(addr); else v |= SHADOW_TRACE;
+    }
     if (this.byHost.get(addr & ~0xfff)?.kind.endsWith("split")) v |= SHADOW_SPLIT;
     if (user) v |= US;
     if (global) v |= G;
@@ -537,6 +678,10 @@ export class ShadowPaging implements PagingStrategy {
     if (gpa !== undefined) { this.rmap.get(gpa)?.delete(addr); this.leafOwner.delete(addr); }
     this.mem.writeHostU32(addr, 0);
     this.noteLeafChanged(addr);
+    if (this.hookLeaves.delete(addr)) {
+      this.strictTable(this.byHost.get(addr & ~0xfff)?.guestFrame ?? -1, -1);
+      this.absentHook?.dropped(addr);
+    }
   }
 
   /** A large guest page split into 4 KiB shadow leaves, all filled at once (one guest entry: A/D are exact). */
@@ -685,6 +830,7 @@ export class ShadowPaging implements PagingStrategy {
         const g = words[i]!;
         if (g === p.guestCopy[i]) continue;
         p.guestCopy[i] = g;
+        if (p.kind === "pt" && g !== 0 && !(g & P)) this.absentHook?.absentPteWritten(g);
         const index = wide ? i >>> 1 : i;
         const child = p.children.get(index);
         if (child) { this.unlink(p, index); continue; }

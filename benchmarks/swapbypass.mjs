@@ -1,0 +1,77 @@
+// SwapBypass, as the SymCall paper's Stream/GUPS runtime figure (seed 000):
+// the thrashing workloads (guests/linux/thrash, `npm run workloads`) in a
+// Linux guest with shadow paging and symbiotic.ko, three ways —
+//   floor:      guest RAM large enough for the working set (no swapping),
+//   swap:       small guest RAM, swap on the in-memory virtio disk (--swap),
+//   swapbypass: the same with SwapBypass (--swapbypass);
+// the working set is the same in all three: twice the small guest's free
+// memory. Each configuration is one fresh boot (not timed); each workload's
+// host time (command typed to its line printed), its guest instructions, its
+// checksum (all must agree) and, with SwapBypass, the counters. Wasm engine,
+// deterministic clock (the guest's own time is its instruction count).
+import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, runWorkload, workloadChecksum, WORKLOADS } from "../dist/node/thrash.js";
+import { SwapBypass } from "../dist/symbiotic/swapbypass.js";
+
+const SMALL = 48 << 20, SWAP = 64 << 20;
+const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib)] });
+
+/** { mib, configs: { floor|swap|swapbypass: { stream: {ms, instructions, checksum}, gups: … } }, stats, failures } or { skipped }. */
+export async function swapbypassBench({ runs, progress }) {
+  const why = thrashPrerequisites();
+  if (why) return { skipped: `SwapBypass rows skipped: ${why}` };
+  // The working set: twice the small guest's free memory after boot (measured on a first small boot).
+  progress("  swapbypass: measuring the small guest's free memory … ");
+  const probe = await bootThrashGuest({ ramBytes: SMALL, swapBytes: SWAP, swapBypass: false });
+  const mib = 2 * await guestMemFreeMiB(probe.shell);
+  progress(`${mib / 2} MiB free: working set ${mib} MiB\n`);
+  const args = WORKLOAD_ARGS(mib);
+  const configs = {};
+  let stats = null, failures = 0;
+  for (const config of ["floor", "swap", "swapbypass"]) {
+    const ramBytes = config === "floor" ? SMALL + ((mib + 16) << 20) : SMALL;
+    const g = config === "swap" ? probe : await bootThrashGuest({ ramBytes, swapBytes: config === "floor" ? 0 : SWAP, swapBypass: false });
+    const bypass = config === "swapbypass" ? new SwapBypass(g.pc.vm, g.pc.vm.paging, g.pc.swapDisk) : null;
+    const out = (configs[config] = {});
+    for (const name of WORKLOADS) {
+      const times = [];
+      let last = null;
+      for (let i = 0; i < runs; i++) {
+        progress(`  swapbypass: ${config.padEnd(10)} ${name.padEnd(6)} run ${i + 1}/${runs} … `);
+        last = await runWorkload(g, name, args[name]);
+        times.push(last.ms);
+        progress(`${(last.ms / 1000).toFixed(2)} s (${last.line})\n`);
+      }
+      times.sort((a, b) => a - b);
+      out[name] = { medianMs: times[times.length >> 1], instructions: last.instructions, checksum: workloadChecksum(last.line), line: last.line };
+    }
+    if (bypass) stats = Object.fromEntries(Object.entries(g.pc.vm.stats().paging).filter(([k]) => k.startsWith("bypass")));
+    if (config !== "floor") out.swapDisk = { ...g.pc.swapDisk.stats };
+  }
+  for (const name of WORKLOADS) {
+    const sums = new Set(["floor", "swap", "swapbypass"].map((c) => configs[c][name].checksum));
+    if (sums.size !== 1) { failures++; configs.error = `${name}: checksums differ across configurations (${[...sums].join(", ")})`; }
+  }
+  return { mib, ramMiB: SMALL >> 20, swapMiB: SWAP >> 20, runs, configs, stats, failures };
+}
+
+export function swapbypassLines(S) {
+  const lines = [""];
+  if (S.skipped) { lines.push(S.skipped); return lines; }
+  lines.push(`SwapBypass (seed 000's Stream/GUPS figure): Linux, shadow paging, symbiotic.ko, Wasm engine; working set ${S.mib} MiB = 2 × the free memory of a ${S.ramMiB} MiB guest`);
+  lines.push(`floor = RAM for the whole working set; swap = ${S.ramMiB} MiB RAM + ${S.swapMiB} MiB swap on the in-memory virtio disk; swapbypass = the same with SwapBypass; median of ${S.runs} run(s), host wall time`);
+  const hdr = ["workload", "floor s", "swap s", "swapbypass s", "swap/bypass", "bypass/floor", "instr floor (M)", "swap (M)", "bypass (M)", "checksum"];
+  const rows = [];
+  for (const name of ["stream", "gups"]) {
+    const [f, s, b] = ["floor", "swap", "swapbypass"].map((c) => S.configs[c][name]);
+    rows.push([name, (f.medianMs / 1000).toFixed(2), (s.medianMs / 1000).toFixed(2), (b.medianMs / 1000).toFixed(2),
+      (s.medianMs / b.medianMs).toFixed(2), (b.medianMs / f.medianMs).toFixed(2),
+      (f.instructions / 1e6).toFixed(0), (s.instructions / 1e6).toFixed(0), (b.instructions / 1e6).toFixed(0),
+      f.checksum === s.checksum && s.checksum === b.checksum ? f.checksum : "DIFFER"]);
+  }
+  const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  lines.push(fmt(hdr), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt));
+  if (S.stats) lines.push(`SwapBypass counters (both workloads): ${Object.entries(S.stats).map(([k, v]) => `${k.replace(/^bypass/, "")}=${v}`).join(" ")}`);
+  if (S.configs.error) lines.push(`ERROR: ${S.configs.error}`);
+  return lines;
+}

@@ -1,0 +1,102 @@
+/**
+ * The SwapBypass thrashing set-up, shared by tests/swapbypass-linux.test.ts
+ * and the benchmark (benchmarks/swapbypass.mjs): Debian's cached kernel and
+ * busybox with the virtio-blk driver, symbiotic.ko (unless told not to) and
+ * the workloads `npm run workloads` built (guests/linux/thrash: stream, gups)
+ * in /bin; shadow paging; a swap disk in VMM memory the guest formats and
+ * enables; SwapBypass on or off.
+ *
+ * @module
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createEngine } from "./engines.js";
+import { defaultVmmBytes, type EngineKind } from "../engine/engine.js";
+import { Pc, SWAP_DISK_SERIAL } from "../machine/pc.js";
+import { ShadowPaging } from "../vmm/paging/index.js";
+import { busyboxInitramfs } from "../boot/initramfs.js";
+import { findCachedImages, cachedModules } from "./images.js";
+import { findBuiltModule, symbioticKernelModules, joinKernelModules } from "./symbiotic-module.js";
+import { driverModules } from "../boot/kmod.js";
+import { SerialShell } from "./serial-shell.js";
+
+/** Where `npm run workloads` puts the programs. */
+export const WORKLOADS_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../build/workloads");
+export const WORKLOADS = ["stream", "gups"] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/** Why the set-up cannot run here (what to build first), or null. */
+export function thrashPrerequisites(symbiotic = true): string | null {
+  const images = findCachedImages();
+  if (!images) return "images not cached: run npm run images";
+  if (symbiotic && !findBuiltModule(images)) return "symbiotic module not built: run npm run module";
+  if (WORKLOADS.some((w) => !existsSync(join(WORKLOADS_DIR, w)))) return "workloads not built: run npm run workloads";
+  return null;
+}
+
+/** The built workloads as initramfs files in /bin (none when `npm run workloads` has not run). */
+export function thrashWorkloadFiles(): { path: string; data: Uint8Array; mode: number }[] {
+  if (WORKLOADS.some((w) => !existsSync(join(WORKLOADS_DIR, w)))) return [];
+  return WORKLOADS.map((n) => ({ path: `bin/${n}`, data: new Uint8Array(readFileSync(join(WORKLOADS_DIR, n))), mode: 0o755 }));
+}
+
+export interface ThrashGuestOptions {
+  engine?: EngineKind;
+  ramBytes: number;
+  /** The swap disk in VMM memory (0: none). */
+  swapBytes: number;
+  swapBypass: boolean;
+  /** Load symbiotic.ko (default true). */
+  symbiotic?: boolean;
+  clock?: "deterministic" | "host";
+}
+
+export interface ThrashGuest { pc: Pc; shell: SerialShell }
+
+/** Boot to the shell; with a swap disk, find it by its serial, mkswap and swapon it. */
+export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGuest> {
+  const why = thrashPrerequisites(o.symbiotic ?? true);
+  if (why) throw new Error(why);
+  const images = findCachedImages()!;
+  const shell = new SerialShell();
+  const pc = new Pc({
+    engine: await createEngine(o.engine ?? "wasm", o.ramBytes, { vmmBytes: defaultVmmBytes(o.ramBytes) + o.swapBytes }),
+    ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial: shell.onSerial, paging: new ShadowPaging(),
+    ...(o.swapBytes ? { swapDiskBytes: o.swapBytes, swapBypass: o.swapBypass } : {}),
+  });
+  shell.attach(pc);
+  const drivers = cachedModules(images, driverModules(["virtio-blk"]));
+  const initrd = busyboxInitramfs({
+    busybox: new Uint8Array(readFileSync(images.busybox)),
+    modules: o.symbiotic ?? true ? joinKernelModules(drivers, symbioticKernelModules(findBuiltModule(images)!)) : drivers,
+    extraFiles: thrashWorkloadFiles(),
+  });
+  pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+  const MARKER = "SYMBIONT-INIT-OK";
+  await shell.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
+  if (o.swapBytes) {
+    const dev = (await shell.sh(`for d in /sys/block/vd*; do [ "$(cat $d/serial)" = ${SWAP_DISK_SERIAL} ] && echo \${d##*/}; done`)).trim();
+    if (!/^vd[a-z]$/.test(dev)) throw new Error(`the guest has no virtio disk with serial ${SWAP_DISK_SERIAL} (got "${dev}")`);
+    const on = await shell.sh(`mkswap /dev/${dev} >/dev/null && swapon /dev/${dev} && echo on`);
+    if (on !== "on\n") throw new Error(`swapon /dev/${dev} failed: ${on}`);
+  }
+  return { pc, shell };
+}
+
+/** The guest's MemFree in MiB. */
+export async function guestMemFreeMiB(shell: SerialShell): Promise<number> {
+  return Math.floor(Number(/MemFree:\s+(\d+) kB/.exec(await shell.sh("cat /proc/meminfo"))![1]) / 1024);
+}
+
+/** Run a workload in the guest: its line ("stream: N MiB, …, checksum XXXXXXXX, T ms"), host ms and guest instructions taken. */
+export async function runWorkload(g: ThrashGuest, name: Workload, args: string[]): Promise<{ line: string; ms: number; instructions: number }> {
+  const i0 = g.pc.vm.stats().instructions, t0 = performance.now();
+  const line = (await g.shell.sh(`${name} ${args.join(" ")}`, 500e9)).trim();
+  return { line, ms: performance.now() - t0, instructions: g.pc.vm.stats().instructions - i0 };
+}
+
+/** The checksum in a workload's line. */
+export function workloadChecksum(line: string): string | undefined {
+  return /checksum ([0-9a-f]{8})/.exec(line)?.[1];
+}

@@ -1,0 +1,252 @@
+/**
+ * SwapBypass (seed 000, §5; Palacios' `mmu/vmm_shdw_pg_swapbypass.c`): a mode
+ * of the shadow pager in which a guest that swaps to a {@link SwapDisk} reads
+ * its swapped-out pages straight from the VMM's copy, without a page fault or
+ * a swap-in.
+ *
+ * On a fault whose guest PTE is a Linux swap entry (decoded by
+ * {@link linuxSwapEntry}) for a slot the disk holds, the VMM asks the guest by
+ * SymCall MEM_LOOKUP (Palacios' query_vaddr) whether the address is mapped in
+ * the interrupted task and with which rights; if it may be read, the shadow PTE
+ * points at the disk's frame for that slot. Otherwise (or when the call fails,
+ * or the guest cannot take one) the guest gets its own #PF, as without SwapBypass.
+ *
+ * **Read-only, always.** A store through a bypass mapping would change the swap
+ * slot behind the guest's back, and the slot is not always the page's only
+ * copy: after fork two processes share the swap entry (a store by one must not
+ * be seen by the other: copy-on-write), and the guest's swap cache may hold the
+ * page too (just written out and not yet reclaimed, or read ahead) and would be
+ * used instead of the slot at the next swap-in — the store lost. MEM_LOOKUP does
+ * not tell either (Linux exports neither the swap count nor its swap cache), so
+ * a store faults into the guest, which swaps the page in as usual.
+ *
+ * **Only slots newer than the PTE.** The slot is not always what the guest
+ * would read back either: a page swapped in from the swap cache without I/O,
+ * written, and unmapped again gets the same swap entry back (its PTE says the
+ * slot) while the newer data waits in the guest's swap cache to be written
+ * out. Linux writes a page out after it has unmapped it, so a slot is mapped
+ * only when the guest wrote it after it last wrote that swap PTE (the shadow
+ * pager reports every not-present PTE the guest writes into a table it
+ * mirrors); a swap PTE the VMM did not see written is left to the guest.
+ *
+ * **Coherence.** Every mapping of a slot is dropped before the guest reads the
+ * slot back (its swap-in, readahead, swapoff), writes a new page into it (slot
+ * reuse), or changes the PTE (the shadow pager's trace log resynchronizes the
+ * entry and the leaf goes with it); reformatting the disk or a new `swapon`
+ * (the header is written or read) drops them all.
+ *
+ * **Better than Palacios' flush of every mapping at every CR3 switch.** A bypass
+ * leaf lives in the shadow page table that mirrors the guest page table holding
+ * the swap PTE; that table belongs to one address space (i386 Linux shares no
+ * user page tables) and a switch to another CR3 neither changes the PTE nor the
+ * slot, so the mapping stays right across switches and is dropped only by the
+ * events above. Known gap: `mprotect` leaves swap PTEs as they are (Linux
+ * changes only the VMA), so a page swapped out before an mprotect that removes
+ * read access stays readable through a live mapping until the PTE or slot changes.
+ *
+ * **Which swap type is the disk's.** A swap entry names its area by type (the
+ * index of `swapon` order), which the VMM cannot see; Palacios patched the guest
+ * to put it in the header. Here it is learned: a swap-PTE fault for (type T,
+ * slot S) that the guest then serves by reading slot S from this disk is
+ * evidence that T is the disk's; two such confirm it. Until then — and for a
+ * guest swapping to another device — nothing is bypassed and nothing is called.
+ *
+ * @module
+ */
+import type { Vm } from "../vmm/vm.js";
+import type { ShadowPaging, AbsentPteHook } from "../vmm/paging/shadow.js";
+import type { SwapDisk } from "./swap-disk.js";
+import { SymcallNr, LookupPerm } from "./abi.js";
+
+/** Swap areas Debian's i386 6.1 kernel can have: 2^5 types less the special entries (migration 3, hwpoison 1, swapin error 1). */
+export const LINUX_MAX_SWAPFILES = 27;
+
+/**
+ * A 32-bit non-PAE Linux 6.1 PTE as a swap entry (arch/x86/include/asm/pgtable-2level.h:
+ * `__swp_type` = bits 1-5, `__swp_offset` = bits 9-31; is_swap_pte = not none and not
+ * present, where present means _PAGE_PRESENT or _PAGE_PROTNONE, bit 8), or null.
+ */
+export function linuxSwapEntry(pte: number): { type: number; offset: number } | null {
+  if (pte === 0 || (pte & 0x101) !== 0) return null;
+  const type = (pte >>> 1) & 31;
+  return type < LINUX_MAX_SWAPFILES ? { type, offset: pte >>> 9 } : null;
+}
+
+/** Confirmations (a fault on type T then a read of that slot from the disk) that bind a swap type to the disk. */
+const BIND_EVIDENCE = 2;
+/** Unconfirmed faults remembered for learning the type. */
+const PENDING_MAX = 256;
+
+type DropCause = "swapIn" | "slotWrite" | "header" | "guestPte";
+
+export class SwapBypass implements AbsentPteHook {
+  /** The guest's swap type for the disk, once learned (-1 before). */
+  private swapType = -1;
+  private readonly evidence = new Map<number, number>();
+  /** Recent swap-PTE faults not yet bypassable: slot → types seen. */
+  private readonly pending = new Map<number, Set<number>>();
+  private readonly slotLeaves = new Map<number, Set<number>>();
+  private readonly leafSlot = new Map<number, number>();
+  /** Per slot: when (an event count) the guest last wrote it, and last wrote a swap PTE naming it (0: not seen). */
+  private readonly slotWritten: Float64Array;
+  private readonly pteWritten: Float64Array;
+  private events = 0;
+  /** Why the leaves being dropped now go (a drop the pager starts on its own is the guest's PTE change). */
+  private cause: DropCause = "guestPte";
+  private readonly counters = {
+    swapFaults: 0, bypassed: 0, declinedWrites: 0, notHeld: 0, olderThanPte: 0, symcalls: 0, symcallErrors: 0, illegal: 0, unavailable: 0,
+    symcallInstructions: 0, symcallMs: 0,
+    droppedReset: 0,
+  };
+  private readonly droppedBy: Record<DropCause, number> = { swapIn: 0, slotWrite: 0, header: 0, guestPte: 0 };
+
+  constructor(private readonly vm: Vm, private readonly shadow: ShadowPaging, readonly disk: SwapDisk) {
+    this.slotWritten = new Float64Array(disk.pages);
+    this.pteWritten = new Float64Array(disk.pages);
+    disk.onSlots((kind, first, count) => this.slotsTouched(kind, first, count));
+    shadow.setAbsentPteHook(this);
+  }
+
+  /** The swap type learned for the disk, or -1. */
+  get type(): number { return this.swapType; }
+  /** Bypass mappings now in the shadow tables. */
+  get live(): number { return this.leafSlot.size; }
+
+  // ---- the pager's questions ---------------------------------------------------------
+
+  absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean } | null {
+    const e = linuxSwapEntry(pte);
+    if (!e) return null;
+    this.counters.swapFaults++;
+    if (e.type !== this.swapType) { this.remember(e.offset, e.type); return null; }
+    if (!this.disk.holds(e.offset)) { this.counters.notHeld++; return null; }
+    if (!(this.pteWritten[e.offset]! > 0 && this.slotWritten[e.offset]! > this.pteWritten[e.offset]!)) { this.counters.olderThanPte++; return null; }
+    if (access.write) { this.counters.declinedWrites++; return null; }
+    const sym = this.vm.symbiotic;
+    if (!sym?.available) { this.counters.unavailable++; return null; }
+    const t0 = performance.now();
+    const r = sym.call(SymcallNr.MEM_LOOKUP, lin, pte, 0, 0);
+    this.counters.symcallMs += performance.now() - t0;
+    this.counters.symcalls++;
+    this.counters.symcallInstructions += r.instructions;
+    if (!r.ok) { this.counters.symcallErrors++; return null; }
+    const [vaddr, nowPte, perms] = r.regs;
+    const legal = vaddr !== 0 && nowPte === pte && (perms & LookupPerm.READ) !== 0 && (!access.fetch || (perms & LookupPerm.EXEC) !== 0);
+    if (!legal) { this.counters.illegal++; return null; }
+    return { frame: this.disk.frameOf(e.offset), user: (perms & LookupPerm.USER) !== 0 };
+  }
+
+  absentPteWritten(pte: number): void {
+    const e = linuxSwapEntry(pte);
+    if (e && e.offset < this.pteWritten.length) this.pteWritten[e.offset] = ++this.events;
+  }
+
+  mapped(leaf: number, _lin: number, pte: number): void {
+    const slot = pte >>> 9;
+    let set = this.slotLeaves.get(slot);
+    if (!set) this.slotLeaves.set(slot, set = new Set());
+    set.add(leaf);
+    this.leafSlot.set(leaf, slot);
+    this.counters.bypassed++;
+  }
+
+  dropped(leaf: number): void {
+    const slot = this.leafSlot.get(leaf);
+    if (slot === undefined) return;
+    this.leafSlot.delete(leaf);
+    const set = this.slotLeaves.get(slot)!;
+    set.delete(leaf);
+    if (set.size === 0) this.slotLeaves.delete(slot);
+    this.droppedBy[this.cause]++;
+  }
+
+  reset(): void {
+    this.counters.droppedReset += this.leafSlot.size;
+    this.slotLeaves.clear();
+    this.leafSlot.clear();
+  }
+
+  stats(): Record<string, number> {
+    const c = this.counters, d = this.droppedBy;
+    return {
+      bypassSwapType: this.swapType, bypassFaults: c.bypassed, bypassLive: this.live,
+      // A mapping the guest never read back through its own swap-in saved one.
+      bypassSwapInsAvoided: c.bypassed - d.swapIn,
+      bypassDroppedSwapIn: d.swapIn, bypassDroppedSlotWrite: d.slotWrite, bypassDroppedPte: d.guestPte,
+      bypassDroppedHeader: d.header, bypassDroppedReset: c.droppedReset,
+      bypassSwapPteFaults: c.swapFaults, bypassDeclinedWrites: c.declinedWrites, bypassNotHeld: c.notHeld, bypassOlderThanPte: c.olderThanPte,
+      bypassSymcalls: c.symcalls, bypassSymcallErrors: c.symcallErrors, bypassIllegal: c.illegal, bypassUnavailable: c.unavailable,
+      bypassSymcallInstructions: c.symcallInstructions, bypassSymcallUs: Math.round(c.symcallMs * 1000),
+    };
+  }
+
+  /** Detach from the pager (its bypass leaves dropped) and the disk's events stop mattering. */
+  detach(): void {
+    this.shadow.setAbsentPteHook(null);
+  }
+
+  // ---- the disk's events -------------------------------------------------------------
+
+  private slotsTouched(kind: "read" | "write", first: number, count: number): void {
+    // PTEs the guest wrote before this request must count as written before it (Linux unmaps, then writes out).
+    this.shadow.drainTraceLog();
+    if (first === 0) {
+      // A new header (mkswap) or the guest reading it (swapon): the area starts over, its type may be another.
+      this.drop([...this.leafSlot.keys()], "header");
+      this.swapType = -1;
+      this.evidence.clear();
+      this.pending.clear();
+      return;
+    }
+    const leaves: number[] = [];
+    if (kind === "write") this.slotWritten.fill(++this.events, first, Math.min(first + count, this.slotWritten.length));
+    for (let s = first; s < first + count; s++) {
+      for (const l of this.slotLeaves.get(s) ?? []) leaves.push(l);
+      if (kind === "read") this.confirm(s);
+    }
+    if (leaves.length) this.drop(leaves, kind === "read" ? "swapIn" : "slotWrite");
+  }
+
+  private drop(leaves: number[], cause: DropCause): void {
+    if (leaves.length === 0) return;
+    this.cause = cause;
+    try { this.shadow.dropHookLeaves(leaves); } finally { this.cause = "guestPte"; }
+  }
+
+  // ---- learning the swap type ----------------------------------------------------------
+
+  private remember(slot: number, type: number): void {
+    if (this.swapType >= 0) return;
+    if (this.pending.size >= PENDING_MAX) this.pending.delete(this.pending.keys().next().value!);
+    let types = this.pending.get(slot);
+    if (!types) this.pending.set(slot, types = new Set());
+    types.add(type);
+  }
+
+  private confirm(slot: number): void {
+    const types = this.pending.get(slot);
+    if (!types || this.swapType >= 0) return;
+    this.pending.delete(slot);
+    for (const t of types) {
+      const n = (this.evidence.get(t) ?? 0) + 1;
+      this.evidence.set(t, n);
+      if (n >= BIND_EVIDENCE) { this.swapType = t; this.pending.clear(); return; }
+    }
+  }
+}
+
+/**
+ * SwapBypass's counters (vm.stats().paging's `bypass…` entries) for people:
+ * the CLI's --stats line and the monitor's `info swapbypass`; null when the VM has no SwapBypass.
+ */
+export function formatSwapBypass(paging: Record<string, number | string>): string | null {
+  if (!("bypassFaults" in paging)) return null;
+  const n = (k: string) => Number(paging[k] ?? 0);
+  const calls = n("bypassSymcalls");
+  return [
+    `swap type ${n("bypassSwapType") < 0 ? "not learned yet" : n("bypassSwapType")}; faults on swap PTEs ${n("bypassSwapPteFaults")}, bypassed ${n("bypassFaults")}, mappings live ${n("bypassLive")}, swap-ins avoided ${n("bypassSwapInsAvoided")}`,
+    `left to the guest: stores ${n("bypassDeclinedWrites")}, slot not on the disk ${n("bypassNotHeld")}, slot older than the PTE ${n("bypassOlderThanPte")}, illegal ${n("bypassIllegal")}, SymCall failed ${n("bypassSymcallErrors")}, SymCall unavailable ${n("bypassUnavailable")}`,
+    `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, PTE changed ${n("bypassDroppedPte")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,
+    `SymCalls ${calls}${calls ? `: ${(n("bypassSymcallUs") / calls).toFixed(1)} µs and ${Math.round(n("bypassSymcallInstructions") / calls)} guest instructions each` : ""}`,
+  ].join("\n");
+}

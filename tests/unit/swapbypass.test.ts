@@ -1,0 +1,320 @@
+// SwapBypass (src/symbiotic/swapbypass.ts) on both engines, with hand-built
+// guest page tables whose PTEs are Linux swap entries (the 2-level i386
+// encoding of arch/x86/include/asm/pgtable-2level.h: type in bits 1-5, offset
+// from bit 9), a swap disk in VMM memory formatted with a Linux swap header as
+// mkswap writes it (include/linux/swap.h), and a guest #PF handler that counts
+// its faults and makes the page present (its "swap-in"). The guest's answer to
+// MEM_LOOKUP is the test's (a stand-in for the symbiotic module, so that legal,
+// illegal and failing answers can be given); the real call from the shadow
+// pager's fault path runs in tests/symbiotic-linux.test.ts.
+import { describe, it, expect, beforeEach } from "vitest";
+import { ShadowPaging } from "../../src/vmm/paging/index.js";
+import { SwapDisk } from "../../src/symbiotic/swap-disk.js";
+import { SwapBypass, linuxSwapEntry } from "../../src/symbiotic/swapbypass.js";
+import { SymcallNr, LookupPerm } from "../../src/symbiotic/abi.js";
+import type { Symbiotic } from "../../src/symbiotic/symbiotic.js";
+import type { SymcallResult } from "../../src/symbiotic/symcall.js";
+import { Attr } from "../../src/vmm/cpu-state.js";
+import { ENGINES } from "../helpers.js";
+import { pagedGuest, le32, PD, PT_DATA, DATA_LIN, DATA_PHYS, CODE, type PagedGuest } from "../support/paged-guest.js";
+
+const HLT = 0xf4;
+const P = 1, RW = 2, US = 4;
+const IDT = 0x8000, GDT = 0x8800, HANDLER = 0x3000, FAULTS = 0x9004, LAST_CR2 = 0x9000;
+const TYPE = 3; // the guest's swap type for the disk (its fourth swapon)
+/** __swp_entry(type, offset) as a PTE. */
+const swapPte = (type: number, offset: number) => ((type << 1) | (offset << 9)) >>> 0;
+const PAGE = 4096;
+
+/** A page of a Linux swap header: version 1, last_page, "SWAPSPACE2" (what mkswap writes into page 0). */
+function swapHeader(lastPage: number): Uint8Array {
+  const b = new Uint8Array(PAGE);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(1024, 1, true);
+  dv.setUint32(1028, lastPage, true);
+  b.set(new TextEncoder().encode("SWAPSPACE2"), PAGE - 10);
+  return b;
+}
+/** A page the guest swapped out: each word is `tag + index`. */
+function slotPage(tag: number): Uint8Array {
+  const b = new Uint8Array(PAGE);
+  const dv = new DataView(b.buffer);
+  for (let i = 0; i < PAGE / 4; i++) dv.setUint32(i * 4, (tag + i) >>> 0, true);
+  return b;
+}
+
+/**
+ * #PF handler: counts, records CR2 and makes the faulting data page present at
+ * DATA_PHYS + index·4 KiB (the guest's swap-in, without its disk read).
+ */
+const PF_HANDLER = [
+  0x58,                                  // pop eax (error code)
+  0x0f, 0x20, 0xd0,                      // mov eax, cr2
+  0xa3, ...le32(LAST_CR2),               // mov [LAST_CR2], eax
+  0xff, 0x05, ...le32(FAULTS),           // inc dword [FAULTS]
+  0x2d, ...le32(DATA_LIN),               // sub eax, DATA_LIN
+  0xc1, 0xe8, 0x0c,                      // shr eax, 12
+  0x8d, 0x1c, 0x85, ...le32(PT_DATA),    // lea ebx, [eax*4 + PT_DATA]
+  0xc1, 0xe0, 0x0c,                      // shl eax, 12
+  0x05, ...le32(DATA_PHYS | P | RW | US),// add eax, DATA_PHYS|P|RW|US
+  0x89, 0x03,                            // mov [ebx], eax
+  0x0f, 0x01, 0x3d, ...le32(DATA_LIN),   // invlpg [DATA_LIN] (any page: the shadow needs none)
+  0xcf,                                  // iret
+];
+const load = (reg: "ecx" | "edx" | "esi", lin: number) => [0x8b, { ecx: 0x0d, edx: 0x15, esi: 0x35 }[reg], ...le32(lin)];
+const store = (lin: number) => [0xa3, ...le32(lin)];
+const page = (i: number) => DATA_LIN + i * PAGE;
+
+/** The guest's answer to MEM_LOOKUP, and the calls it got. */
+class FakeGuest {
+  calls: number[][] = [];
+  answer: (vaddr: number, pte: number) => SymcallResult = (vaddr, pte) => ({ ok: true, regs: [vaddr & ~0xfff, pte, LookupPerm.READ | LookupPerm.WRITE | LookupPerm.USER, DATA_LIN, DATA_LIN + 0x400000], instructions: 1000 });
+  available = true;
+  call(nr: number, ...args: number[]): SymcallResult {
+    this.calls.push([nr, ...args]);
+    return this.answer(args[0]!, args[1]!);
+  }
+}
+
+interface Rig { g: PagedGuest; disk: SwapDisk; bypass: SwapBypass; guest: FakeGuest; run(code: number[]): void; faults(): number; stats(): Record<string, number> }
+
+async function rig(kind: "wasm" | "js"): Promise<Rig> {
+  const shadow = new ShadowPaging();
+  // No data page present: the test writes each PTE (a swap entry) before the guest first touches it.
+  const g = await pagedGuest(kind, { code: [HLT], pages: 0, pte: P | RW | US, paging: shadow });
+  const mem = g.m.vm.memory;
+  mem.writeU32(PD + (DATA_LIN >>> 22) * 4, PT_DATA | P | RW | US);
+  // GDT (null, flat code 0x08, flat data 0x10; accessed already, as a running OS's are) and an IDT with the #PF handler.
+  for (const [i, lo, hi] of [[1, 0x0000ffff, 0x00cf9b00], [2, 0x0000ffff, 0x00cf9300]] as const) { mem.writeU32(GDT + i * 8, lo); mem.writeU32(GDT + i * 8 + 4, hi); }
+  mem.writeU32(IDT + 14 * 8, (8 << 16) | (HANDLER & 0xffff));
+  mem.writeU32(IDT + 14 * 8 + 4, (HANDLER & 0xffff0000) | 0x8e00);
+  g.m.writeMemory(HANDLER, PF_HANDLER);
+  const guest = new FakeGuest();
+  g.m.vm.symbiotic = guest as unknown as Symbiotic;
+  const disk = new SwapDisk(mem, 64 * PAGE);
+  const bypass = new SwapBypass(g.m.vm, shadow, disk);
+  disk.write(0, swapHeader(63));
+  const flat = (attr: number, selector: number) => ({ selector, base: 0, limit: 0xffffffff, attr });
+  const run = (code: number[]) => {
+    g.m.writeMemory(CODE, [...code, HLT]);
+    g.m.setState({
+      cr0: 0x80010011, cr3: PD, cr4: 0, eip: CODE, eflags: 2, cpl: 0, halted: false, esp: 0x7000,
+      gdtr: { base: GDT, limit: 23 }, idtr: { base: IDT, limit: 0x7ff },
+      cs: flat(Attr.flatCode32, 8), ds: flat(Attr.flatData32, 16), es: flat(Attr.flatData32, 16), ss: flat(Attr.flatData32, 16),
+    });
+    const stop = g.m.step(10_000);
+    expect(stop.kind).toBe("halted");
+  };
+  return { g, disk, bypass, guest, run, faults: () => mem.readU32(FAULTS), stats: () => g.m.vm.stats().paging as Record<string, number> };
+}
+
+/** The guest stores `value` into the PTE of page i (through the identity map, as its kernel would). */
+const setPte = (i: number, value: number) => [0xc7, 0x05, ...le32(PT_DATA + i * 4), ...le32(value)];
+
+/** Page i of the guest swapped out to slot `slot` as Linux does it: the PTE made a swap entry, then the slot written. */
+function swapOut(r: Rig, i: number, slot: number, type = TYPE): void {
+  r.run(setPte(i, swapPte(type, slot)));
+  r.disk.write(slot * PAGE, slotPage(0x5100000 + slot * 0x1000));
+}
+
+/** The guest swaps pages in twice (fault, then reads the slot from the disk): SwapBypass learns the disk's type. */
+function learnType(r: Rig): void {
+  for (const [i, slot] of [[6, 16], [7, 17]] as const) {
+    swapOut(r, i, slot);
+    r.run(load("ecx", page(i)));
+    r.disk.read(slot * PAGE, new Uint8Array(PAGE));
+  }
+  expect(r.bypass.type).toBe(TYPE);
+  expect(r.faults()).toBe(2);
+  expect(r.guest.calls).toEqual([]); // nothing was asked before the type was known
+}
+
+describe("the 2-level i386 swap PTE of Linux 6.1", () => {
+  it("decodes type and offset as __swp_type/__swp_offset, and refuses what is_swap_pte refuses", () => {
+    expect(linuxSwapEntry(swapPte(3, 0x12345))).toEqual({ type: 3, offset: 0x12345 });
+    expect(linuxSwapEntry(swapPte(0, 1))).toEqual({ type: 0, offset: 1 });
+    expect(linuxSwapEntry(0)).toBeNull(); // pte_none
+    expect(linuxSwapEntry(0x1000 | P)).toBeNull(); // present
+    expect(linuxSwapEntry(0x1000 | 0x100)).toBeNull(); // _PAGE_PROTNONE: present to Linux (a PROT_NONE page)
+    expect(linuxSwapEntry(swapPte(29, 5))).toBeNull(); // a migration entry (types from MAX_SWAPFILES = 27 up)
+  });
+});
+
+describe.each(ENGINES)("SwapBypass on %s", (kind) => {
+  let r: Rig;
+  beforeEach(async () => { r = await rig(kind); });
+
+  it("learns the disk's swap type from the guest's swap-ins, then maps a swapped-out page straight at the slot", async () => {
+    expect(r.disk.header).toMatchObject({ version: 1, lastPage: 63 });
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.run(load("edx", page(2) + 8));
+    expect(r.g.m.getState().edx).toBe(0x5100000 + 40 * 0x1000 + 2); // the slot's word 2, read through the mapping
+    expect(r.faults()).toBe(2); // no fault reached the guest
+    expect(r.guest.calls).toEqual([[SymcallNr.MEM_LOOKUP, page(2) + 8, swapPte(TYPE, 40), 0, 0]]);
+    expect(r.g.m.vm.memory.readU32(PT_DATA + 2 * 4)).toBe(swapPte(TYPE, 40)); // the guest's PTE untouched
+    expect(r.stats()).toMatchObject({ bypassFaults: 1, bypassLive: 1, bypassSwapInsAvoided: 1, bypassSymcalls: 1, bypassSwapType: TYPE });
+    // A second read of the same page is a plain TLB/shadow hit: no second call.
+    r.run(load("esi", page(2) + 12));
+    expect(r.g.m.getState().esi).toBe(0x5100000 + 40 * 0x1000 + 3);
+    expect(r.guest.calls).toHaveLength(1);
+  });
+
+  it("drops the mapping before the guest reads the slot back (swap-in), and maps again at the next fault", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.run(load("edx", page(2)));
+    r.disk.read(40 * PAGE, new Uint8Array(PAGE)); // the guest's swap-in (readahead, swapoff…)
+    expect(r.stats()).toMatchObject({ bypassLive: 0, bypassDroppedSwapIn: 1, bypassSwapInsAvoided: 0 });
+    r.run(load("edx", page(2) + 4));
+    expect(r.g.m.getState().edx).toBe(0x5100000 + 40 * 0x1000 + 1);
+    expect(r.guest.calls).toHaveLength(2);
+    expect(r.faults()).toBe(2);
+  });
+
+  it("drops the mapping when the guest writes a new page into the slot: the guest never reads stale data", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.run(load("edx", page(2)));
+    expect(r.g.m.getState().edx).toBe(0x5100000 + 40 * 0x1000);
+    r.disk.write(40 * PAGE, slotPage(0x7700000)); // slot reused (the PTE is the test's, not a real guest's)
+    expect(r.stats()).toMatchObject({ bypassLive: 0, bypassDroppedSlotWrite: 1 });
+    r.run(load("edx", page(2)));
+    expect(r.g.m.getState().edx).toBe(0x7700000);
+  });
+
+  it("drops the mapping when the guest changes the PTE (the trace log), and uses the new entry", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.g.m.vm.memory.writeU32(DATA_PHYS + 0x9000, 0xc0ffee);
+    r.run([
+      ...load("edx", page(2)),
+      0xc7, 0x05, ...le32(PT_DATA + 2 * 4), ...le32((DATA_PHYS + 0x9000) | P | RW | US), // the guest's swap-in maps a frame
+      ...load("esi", page(2)),
+    ]);
+    const st = r.g.m.getState();
+    expect(st.edx).toBe(0x5100000 + 40 * 0x1000);
+    expect(st.esi).toBe(0xc0ffee);
+    expect(r.stats()).toMatchObject({ bypassFaults: 1, bypassLive: 0, bypassDroppedPte: 1 });
+    expect(r.faults()).toBe(2);
+  });
+
+  it("leaves a slot older than the swap PTE to the guest (its swap cache may hold newer data), and one whose PTE it never saw written", async () => {
+    learnType(r);
+    r.disk.write(40 * PAGE, slotPage(0x5100000)); // written out earlier …
+    r.run(setPte(2, swapPte(TYPE, 40)));           // … and the PTE set to it again since (a page swapped in from the swap cache, dirtied, unmapped)
+    r.run(load("edx", page(2)));
+    expect(r.faults()).toBe(3);
+    expect(r.guest.calls).toEqual([]);
+    expect(r.stats()).toMatchObject({ bypassFaults: 0, bypassOlderThanPte: 1 });
+    // Once the guest writes the page out again, the slot is newer than the PTE.
+    swapOut(r, 3, 41);
+    r.disk.write(41 * PAGE, slotPage(0x6600000));
+    r.run(load("edx", page(3)));
+    expect(r.g.m.getState().edx).toBe(0x6600000);
+    // A swap PTE written behind the pager's back (not through a table it mirrors): not known to be older than the slot.
+    r.g.m.vm.memory.writeU32(PT_DATA + 4 * 4, swapPte(TYPE, 42));
+    r.disk.write(42 * PAGE, slotPage(0x6700000));
+    r.run(load("edx", page(4)));
+    expect(r.faults()).toBe(4);
+    expect(r.stats()).toMatchObject({ bypassFaults: 1, bypassOlderThanPte: 2 });
+  });
+
+  it("keeps mappings across an address-space switch (no flush on CR3 loads)", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    const PD2 = 0x14000;
+    for (let i = 0; i < 1024; i++) r.g.m.vm.memory.writeU32(PD2 + i * 4, r.g.m.vm.memory.readU32(PD + i * 4));
+    r.run([
+      ...load("edx", page(2)),
+      0xb8, ...le32(PD2), 0x0f, 0x22, 0xd8, // mov eax, PD2 ; mov cr3, eax
+      0xb8, ...le32(PD), 0x0f, 0x22, 0xd8,  // and back
+      ...load("esi", page(2) + 4),
+    ]);
+    expect(r.g.m.getState().esi).toBe(0x5100000 + 40 * 0x1000 + 1);
+    expect(r.guest.calls).toHaveLength(1);
+    expect(r.stats()).toMatchObject({ bypassLive: 1 });
+  });
+
+  it("an access the guest says is illegal faults into the guest as usual", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.guest.answer = (vaddr, pte) => ({ ok: true, regs: [0, pte, 0, 0, 0], instructions: 900 }); // no VMA covers it
+    r.run(load("edx", page(2)));
+    expect(r.faults()).toBe(3);
+    expect(r.g.m.vm.memory.readU32(LAST_CR2)).toBe(page(2));
+    expect(r.stats()).toMatchObject({ bypassFaults: 0, bypassIllegal: 1, bypassSymcalls: 1 });
+    // Readable but not for this PTE any more (the guest changed it meanwhile): also the guest's.
+    swapOut(r, 3, 41);
+    r.guest.answer = (vaddr) => ({ ok: true, regs: [vaddr & ~0xfff, swapPte(TYPE, 42), LookupPerm.READ | LookupPerm.USER, 0, 0], instructions: 900 });
+    r.run(load("edx", page(3)));
+    expect(r.faults()).toBe(4);
+    expect(r.stats()).toMatchObject({ bypassFaults: 0, bypassIllegal: 2 });
+  });
+
+  it("a SymCall that fails, or cannot be made, falls back to the guest's own #PF", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.guest.answer = () => ({ ok: false, reason: "guest-error", code: -16, error: "EBUSY", instructions: 500 });
+    r.run(load("edx", page(2)));
+    expect(r.faults()).toBe(3);
+    expect(r.stats()).toMatchObject({ bypassSymcallErrors: 1, bypassFaults: 0 });
+    swapOut(r, 3, 41);
+    r.guest.available = false; // e.g. a call already running, or the module unloaded
+    r.run(load("edx", page(3)));
+    expect(r.faults()).toBe(4);
+    expect(r.stats()).toMatchObject({ bypassUnavailable: 1, bypassSymcalls: 1 });
+  });
+
+  it("stores are the guest's: no bypass, no call (a store would change the slot behind the guest's swap cache)", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.g.m.setState({ eax: 0x1234 });
+    r.run(store(page(2)));
+    expect(r.faults()).toBe(3);
+    expect(r.guest.calls).toEqual([]);
+    expect(r.stats()).toMatchObject({ bypassDeclinedWrites: 1 });
+    // A store to a page already bypassed: the read-only mapping faults, the guest swaps the page in.
+    swapOut(r, 3, 41);
+    r.run([...load("edx", page(3)), 0xa3, ...le32(page(3))]);
+    expect(r.faults()).toBe(4);
+    expect(r.stats()).toMatchObject({ bypassFaults: 1, bypassDeclinedWrites: 2 });
+  });
+
+  it("swap entries of another type (swap on another device), or slots the disk does not hold, are left to the guest", async () => {
+    learnType(r);
+    swapOut(r, 2, 40, TYPE + 1);
+    r.run(load("edx", page(2)));
+    swapOut(r, 3, 41);
+    r.g.m.vm.memory.writeU32(PT_DATA + 3 * 4, swapPte(TYPE, 50)); // slot 50 was never written
+    r.run(load("edx", page(3)));
+    expect(r.faults()).toBe(4);
+    expect(r.guest.calls).toEqual([]);
+    expect(r.stats()).toMatchObject({ bypassFaults: 0, bypassNotHeld: 1 });
+  });
+
+  it("a new header (mkswap) or the guest reading it (swapon) drops every mapping and forgets the type", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.run(load("edx", page(2)));
+    r.disk.read(0, new Uint8Array(PAGE));
+    expect(r.stats()).toMatchObject({ bypassLive: 0, bypassDroppedHeader: 1, bypassSwapType: -1 });
+    r.disk.write(0, swapHeader(63));
+    expect(r.disk.holds(40)).toBe(false); // a fresh area holds nothing
+  });
+});
+
+describe("the swap disk in VMM memory", () => {
+  it("serves what was written, in VMM frames beyond guest RAM, and refuses to outgrow the VMM's pool", async () => {
+    const r = await rig("wasm");
+    const data = slotPage(0x42);
+    r.disk.write(5 * PAGE + 512, data.subarray(0, 1024));
+    const back = new Uint8Array(1024);
+    r.disk.read(5 * PAGE + 512, back);
+    expect(back).toEqual(data.subarray(0, 1024));
+    expect(r.disk.frameOf(5)).toBeGreaterThanOrEqual(r.g.m.vm.memory.ramBytes);
+    expect(r.disk.holds(5)).toBe(true);
+    expect(r.disk.holds(0)).toBe(false);
+    expect(() => new SwapDisk(r.g.m.vm.memory, 1024 * 1048576)).toThrow(/needs 1024 MiB of VMM memory .* \(raise it with --vmm-mem\)/);
+  });
+});
