@@ -13,7 +13,8 @@ import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, runWorkload, wor
 import { SwapBypass } from "../dist/symbiotic/swapbypass.js";
 
 const SMALL = 48 << 20, SWAP = 64 << 20;
-const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib)] });
+// One sweep of STREAM's kernels; GUPS's random updates few enough that the thrashing runs end in minutes.
+const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib), "20000"] });
 
 /** { mib, configs: { floor|swap|swapbypass: { stream: {ms, instructions, checksum}, gups: … } }, stats, failures } or { skipped }. */
 export async function swapbypassBench({ runs, progress }) {
