@@ -415,7 +415,7 @@ export class Vm {
       left -= Math.max(1, retired - before);
       clock?.advanceLazily(retired);
       if (code === ExitCode.Budget) { if (this.stopRequest) break; continue; }
-      this.exitCounts[code]++;
+      this.exitCounts[code]!++;
       // Port exits are the commonest by far: answered here, without building the typed exit.
       const r = code === ExitCode.IoOut || code === ExitCode.IoIn ? this.portExit(code === ExitCode.IoOut) : this.handleExit(readExit(this.dataView(), this.exitBase, code));
       if (r) return r;
@@ -545,7 +545,7 @@ export class Vm {
         spent += Math.max(1, retired - before);
         clock?.advanceLazily(retired);
         if (code !== ExitCode.Budget) {
-          this.exitCounts[code]++;
+          this.exitCounts[code]!++;
           if (code === ExitCode.Hlt) {
             const st = this.getState();
             return { kind: "stopped", instructions: ran(), reason: { kind: "halted", message: `guest halted at ${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}` } };
