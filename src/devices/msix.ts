@@ -25,8 +25,6 @@ import type { ApicMessage } from "./apic-bus.js";
 import type { PciFunction } from "./pci.js";
 
 export const PCI_CAP_ID_MSIX = 0x11;
-/** Bytes of the capability in configuration space. */
-export const MSIX_CAP_LENGTH = 12;
 /** Size of the memory BAR holding the table (at 0) and the pending bits (at {@link MSIX_PBA_OFFSET}). */
 export const MSIX_BAR_SIZE = 0x1000;
 export const MSIX_PBA_OFFSET = 0x800;

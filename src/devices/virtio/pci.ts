@@ -38,7 +38,7 @@ import { type AccessSize, type MmioDevice, type PortDevice } from "../../vmm/bus
 import { GuestMemoryError, type GuestMemory } from "../../vmm/memory.js";
 import { PciFunction, PCI_COMMAND_INTX_DISABLE, PCI_STATUS } from "../pci.js";
 import { BarDecoder, type PciAddressSpaces } from "../pci-bars.js";
-import { Msix, MSIX_BAR_SIZE, MSIX_CAP_LENGTH } from "../msix.js";
+import { Msix, MSIX_BAR_SIZE } from "../msix.js";
 import type { ApicMessage } from "../apic-bus.js";
 import {
   type VirtioContext, type VirtioDevice, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, bit,
@@ -122,7 +122,7 @@ export class VirtioPci {
       onRemap: () => this.bars?.remap(),
       onConfigWrite: () => { this.updateIntx(); this.msix?.configWritten(); },
     });
-    const end = this.addCapabilities(opts.msi ? 1 : 0);
+    const end = this.addCapabilities(opts.msi !== undefined);
     if (opts.msi) this.msix = new Msix(this.pci, end, 0, this.queues.length + 1, MSIX_BAR, opts.msi);
   }
 
@@ -141,8 +141,8 @@ export class VirtioPci {
 
   // ---- capabilities -------------------------------------------------------------------
 
-  /** The vendor capabilities, chained; `more` capabilities follow the last (returns where the next one goes). */
-  private addCapabilities(more: number): number {
+  /** The vendor capabilities, chained; with `more`, another follows the last (returns where it goes). */
+  private addCapabilities(more: boolean): number {
     const caps: [type: number, offset: number, length: number, extra?: number][] = [
       [CAP_COMMON, COMMON, 0x38],
       [CAP_ISR, ISR, 1],
@@ -174,8 +174,8 @@ export class VirtioPci {
 
   /** A configuration change: the ISR's bit (read by INTx drivers), and the configuration vector under MSI-X. */
   private signalConfig(): void {
-    if (this.msix?.enabled) { this.isr |= 2; this.msix.notify(this.configVector); }
-    else this.raise(2);
+    this.raise(2); // under MSI-X the pin stays quiet (updateIntx)
+    if (this.msix?.enabled) this.msix.notify(this.configVector);
   }
 
   private raise(bits: number): void {
@@ -291,7 +291,7 @@ export class VirtioPci {
       case 0x15: return this.configGeneration;
       case 0x16: return this.queueSelect;
       case 0x18: return q ? q.size : 0;
-      case 0x1a: return q ? this.queueVectors[this.queueSelect]! : VIRTIO_MSI_NO_VECTOR;
+      case 0x1a: return this.selectedVector;
       case 0x1c: return q?.enabled ? 1 : 0;
       case 0x1e: return q ? this.queueSelect : 0; // queue_notify_off
       case 0x20: return q?.descAddr ?? 0;
@@ -327,7 +327,7 @@ export class VirtioPci {
       case 0x10: this.configVector = this.vectorOrNone(v); return;
       case 0x14: this.setStatus(v); return;
       case 0x16: this.queueSelect = v & 0xffff; return;
-      case 0x1a: if (q) this.queueVectors[this.queueSelect] = this.vectorOrNone(v); return;
+      case 0x1a: this.selectedVector = v; return;
       case 0x18: if (q && !q.enabled) q.size = v & 0xffff; return;
       case 0x1c: if (q && (v & 1) && !q.enabled) this.enableQueue(q); return;
       case 0x20: setAddr("descAddr", false); return;
@@ -344,6 +344,15 @@ export class VirtioPci {
   private vectorOrNone(v: number): number {
     v &= 0xffff;
     return this.msix && v < this.msix.vectors ? v : VIRTIO_MSI_NO_VECTOR;
+  }
+
+  /** The selected queue's MSI-X vector (queue_msix_vector; NO_VECTOR for a queue that does not exist). */
+  private get selectedVector(): number {
+    return this.selected ? this.queueVectors[this.queueSelect]! : VIRTIO_MSI_NO_VECTOR;
+  }
+
+  private set selectedVector(v: number) {
+    if (this.selected) this.queueVectors[this.queueSelect] = this.vectorOrNone(v);
   }
 
   /** Where the legacy block's device configuration starts now. */
@@ -365,7 +374,7 @@ export class VirtioPci {
       case 0x12: return this.status;
       case 0x13: return this.readIsr();
       case 0x14: return this.configVector; // only while MSI-X is on (else the device configuration is here)
-      case 0x16: return q ? this.queueVectors[this.queueSelect]! : VIRTIO_MSI_NO_VECTOR;
+      case 0x16: return this.selectedVector;
       default: return 0;
     }
   }
@@ -391,7 +400,7 @@ export class VirtioPci {
       case 0x10: this.kick(v & 0xffff); return;
       case 0x12: this.setLegacyStatus(v); return;
       case 0x14: this.configVector = this.vectorOrNone(v); return;
-      case 0x16: if (q) this.queueVectors[this.queueSelect] = this.vectorOrNone(v); return;
+      case 0x16: this.selectedVector = v; return;
       default: return;
     }
   }
