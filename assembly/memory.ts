@@ -66,8 +66,7 @@ export const PHYS_MMIO: i32 = 2;
  * bus (unassigned) and a violation. 4 KiB granularity; ranges are page-aligned.
  */
 export function physKind(pa: i32): i32 {
-  // The common case first: memory above the legacy holes and below every MMIO range and the ROM's high copy.
-  if (u32(pa) >= 0x100000 && u32(pa) < u32(mmioLow) && (romSize == 0 || u32(pa) < u32(i32(-romSize)))) return PHYS_RAM;
+  if (plainMemory(pa)) return PHYS_RAM; // the common case first
   if (mmioCount > 0 && inMmioRange(pa)) return PHYS_MMIO;
   const upa = u32(pa);
   if (upa >= 0xa0000 && upa < 0xc0000 && vgaWindowMmio) return PHYS_MMIO; // legacy VGA window
@@ -79,6 +78,24 @@ export function physKind(pa: i32): i32 {
   }
   return PHYS_RAM;
 }
+
+/**
+ * Memory with nothing to look up: below every MMIO range and either below the
+ * VGA window or between 1 MiB and the ROM's high copy (physKind's PHYS_RAM
+ * without a range search; false says nothing).
+ */
+function plainMemory(pa: i32): bool {
+  const upa = u32(pa);
+  return upa < u32(mmioLow) && (upa < 0xa0000 || (upa >= 0x100000 && (romSize == 0 || upa < u32(i32(-romSize)))));
+}
+
+/**
+ * The guest-physical map's entry for `pa` when the chipset decodes it to
+ * plain memory (plainMemory), else 0: the page walker's fast path (direct
+ * paging) uses the frame when the entry is valid and allows the access, and
+ * takes the general path (resolve) otherwise.
+ */
+export function plainRamEntry(pa: i32): i32 { return plainMemory(pa) ? p2mEntry(pa) : 0; }
 
 /** Host address of a ROM address: both copies map onto the image, which ends at the top of each window. */
 function romHost(pa: i32): i32 { return ROM + ((pa & 0xfffff) - (0x100000 - romSize)); }
@@ -246,8 +263,7 @@ export function takeQueuedWrite(): bool {
  * MMIO range stops the VM with a clear exit rather than reading a device register.
  */
 export function ptRead(pa: i32, lin: i32): i32 {
-  const bits = WALKED_FRAMES + (pa >>> 15);
-  st8(bits, ld8(bits) | (1 << ((pa >>> 12) & 7)));
+  noteWalked(pa);
   if (!resolve(pa, Q_READ | Q_WALK | Q_LINEAR_VALID, lin)) return 0;
   if (resKind == PHYS_MMIO) { if (physKind(pa) == PHYS_MMIO) walkThroughMmio(pa); return 0; }
   return ld32(resHost + (pa & 0xfff));
@@ -263,6 +279,12 @@ function walkThroughMmio(pa: i32): void {
   setExit(EXIT_UNIMPLEMENTED, pa, 0, 0);
   setExitField(X_DETAIL, 7); // page walk through MMIO
   requestRestart();
+}
+
+/** The page walker reads table entries from guest-physical page `pa` (walkedFrame). */
+export function noteWalked(pa: i32): void {
+  const bits = WALKED_FRAMES + (pa >>> 15);
+  st8(bits, ld8(bits) | (1 << ((pa >>> 12) & 7)));
 }
 
 /** Has the page walker read table entries from guest-physical page `pa`? */

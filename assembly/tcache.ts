@@ -16,7 +16,8 @@
 // path, and replaying stops wherever a jump is taken — before a page boundary, and
 // after any instruction that changes how later code decodes or runs
 // (far transfers, IRET, INT, HLT, MOV SS, POPF, STI, system instructions) —
-// those are executed but not cached.
+// those are executed but not cached. INVLPG and MOV CR3 are cached but end
+// their block: the code page may map elsewhere after them.
 //
 // Self-modifying code is exact: a page holding blocks is marked in the TLB
 // so writes to it take the slow path. A write to one of the page's 64-byte
@@ -468,6 +469,14 @@ function instrLength(rec: i32, ieip: i32): i32 { return i32(fetchEnd() - ieip); 
 
 function secondByte(rec: i32): i32 { return ld32a(rec + REC_VALUES) & 0xff; }
 function modrmReg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 3) & 7; }
+/** 0F 01 /7 with a memory operand. */
+export function isInvlpg(rec: i32): bool {
+  return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x01 && modrmReg(rec) == 7 && (ld32a(rec + REC_MODRM) & 0xc0) != 0xc0;
+}
+/** 0F 22 /3 (MOV CR3, r32: its ModRM byte is the second value fetched, exec.ts decodeModrmReg). */
+export function isMovToCr3(rec: i32): bool {
+  return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x22 && ((ld32a(rec + REC_VALUES + 4) >> 3) & 7) == 3;
+}
 
 /** Instructions that change CS, the mode, the interrupt shadow or TF are never cached. */
 function cacheable(rec: i32, op: i32): bool {
@@ -480,6 +489,9 @@ function cacheable(rec: i32, op: i32): bool {
     case 0xff: { const r = modrmReg(rec); return r != 3 && r != 5; } // far CALL/JMP
     case 0x0f: {
       const op2 = secondByte(rec);
+      // INVLPG and MOV CR3 change only the TLB, not how code decodes: kept, each ending its block
+      // (endsBlock) so that the next fetch translates again. Reading a CR changes nothing.
+      if (isInvlpg(rec) || op2 == 0x20 || isMovToCr3(rec)) return true;
       if (op2 <= 0x0b || (op2 >= 0x20 && op2 <= 0x23) || (op2 >= 0x30 && op2 <= 0x35) || op2 == 0xa2 || op2 == 0xb2) return false;
       return true;
     }
@@ -495,7 +507,7 @@ function endsBlock(rec: i32, op: i32): bool {
     case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe8: case 0xe9: case 0xeb: case 0xc2: case 0xc3:
       return true;
     case 0xff: { const r = modrmReg(rec); return r == 2 || r == 4; }
-    case 0x0f: return false;
+    case 0x0f: return isInvlpg(rec) || isMovToCr3(rec);
     default: return ((ld32a(rec + REC_HEADER) >> 16) & 0xff) != 0; // REP/REPNE prefix
   }
 }

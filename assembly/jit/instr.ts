@@ -34,6 +34,7 @@ import {
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, regionCs32, regionHasBlockAt } from "./region";
+import { isInvlpg, isMovToCr3 } from "../tcache";
 
 /** emitInstruction's answer: the next record follows, or control has left (the block's end is emitted). */
 export const NEXT: i32 = 0;
@@ -187,6 +188,7 @@ function oneByte(): i32 {
     case 0xc9: if (os == 4) { leaveInsn(); return NEXT; } break;
     case 0xe4: case 0xe5: case 0xec: case 0xed: portIn(op); return NEXT;
     case 0xe6: case 0xe7: case 0xee: case 0xef: portOut(op); return NEXT;
+    case 0xe0: case 0xe1: case 0xe2: case 0xe3: return loop(op, sext8(value(0)));
     case 0xe8: return callRel(os == 4 ? value(0) : sext16(value(0)));
     case 0xe9: return jmpRel(os == 4 ? value(0) : sext16(value(0)));
     case 0xeb: return jmpRel(sext8(value(0)));
@@ -453,6 +455,9 @@ function twoByte(op2: i32): i32 {
     } else { konst(0); setReg(2, r); }
     return NEXT;
   }
+  // INVLPG and MOV CR3 end their block (tcache.ts): the code page may map elsewhere after them,
+  // so the next block runs here only if the TLB still maps it where the region was compiled for.
+  if (isInvlpg(rec) || isMovToCr3(rec)) { genericBody(); emitGoto(insNext, unretiredAfter(), true); return ENDS; }
   switch (op2) {
     case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f: return NEXT; // hint NOPs
     case 0xaf: getReg(os, reg); readRm(os); imulTrunc(os); setReg(os, reg); return NEXT;
@@ -473,6 +478,22 @@ function twoByte(op2: i32): i32 {
 function jcc(cc: i32, d: i32): i32 {
   if (!nativeSize()) return generic();
   emitCondition(cc);
+  ifVoid();
+  jumpTo(insNext + d);
+  end();
+  return NEXT;
+}
+/** LOOPNE/LOOPE/LOOP/JECXZ rel8: the count is ECX or CX (address size); no flag changes. */
+function loop(opc: i32, d: i32): i32 {
+  if (!nativeSize()) return generic();
+  const cs = as32 ? 4 : 2;
+  getReg(cs, ECX);
+  if (opc == 0xe3) op_(OP_I32_EQZ);
+  else {
+    konst(1); op_(OP_I32_SUB); setReg(cs, ECX);
+    getReg(cs, ECX); konst(0); op_(OP_I32_NE);
+    if (opc != 0xe2) { emitCondition(opc == 0xe1 ? 4 : 5); op_(OP_I32_AND); } // LOOPE: ZF set, LOOPNE: ZF clear
+  }
   ifVoid();
   jumpTo(insNext + d);
   end();

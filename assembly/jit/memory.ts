@@ -177,8 +177,11 @@ export function emitRmwRead(seg: i32, size: i32): void {
   ifOpen(I32);
   pushHost(); localTee(L_HOST); loadHost(size);
   elseOp();
-  konst(0); localSet(L_HOST);
   slowRmwRead(seg, size);
+  // The slow path walked (a TLB miss, the usual reason to be here): the write may go inline after all.
+  emitFastCheck(size, true);
+  ifOpen(I32); pushHost(); elseOp(); konst(0); end();
+  localSet(L_HOST);
   end();
 }
 function slowRmwRead(seg: i32, size: i32): void {

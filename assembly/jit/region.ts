@@ -207,22 +207,23 @@ function emitBody(): void {
  * Continue at page offset rel (of the current block's page), `unretired`
  * instructions of the current block not executed (given back to the budget):
  * the block's own start loops, another block of the region is a tail call —
- * on another page only if the TLB maps that page where the region expects it
- * — and anything else leaves.
+ * on another page, or after an instruction that changed the TLB
+ * (`retranslate`), only if the TLB maps that page where the region expects
+ * it — and anything else leaves.
  */
-export function emitGoto(rel: i32, unretired: i32): void {
+export function emitGoto(rel: i32, unretired: i32, retranslate: bool = false): void {
   const t = blockAtMoff(currentPageMoff + rel);
   if (t == 0) { leaveAt(rel, unretired); return; }
-  if (t - 1 == current) {
+  if (t - 1 == current && !retranslate) {
     selfLoop = true;
     if (W.dry) { br(EXIT_LEVEL); return; } // (the dry run has no loop open yet)
     localAdd(P_R, unretired);
     br(SELF_LEVEL);
     return;
   }
-  const samePage = rel >= 0 && rel < 4096;
-  if (!samePage) {
-    // Another page of the region: its TLB entry must allow the fetch and name the host page compiled.
+  const checked = retranslate || !(rel >= 0 && rel < 4096);
+  if (checked) {
+    // Another page of the region (or this one, the TLB changed): its TLB entry must allow the fetch and name the host page compiled.
     if (!regionCs32 || !flatSeg(CS)) { leaveAt(rel, unretired); return; }
     const host = i32(ref + currentPageMoff + rel) & ~0xfff;
     pushEip(rel); localSet(L_T1);
@@ -236,7 +237,7 @@ export function emitGoto(rel: i32, unretired: i32): void {
   localAdd(P_R, unretired);
   localGet(P_R); pushFlagArgs();
   W.byte(OP_RETURN_CALL); W.u32leb(IMPORTED_FUNCS + firstFunc + t - 1);
-  if (!samePage) { end(); leaveAt(rel, unretired); }
+  if (checked) { end(); leaveAt(rel, unretired); }
 }
 /** Is there a block of the region at page offset rel (of the current block's page)? */
 export function regionHasBlockAt(rel: i32): bool { return blockAtMoff(currentPageMoff + rel) != 0; }

@@ -15,9 +15,9 @@
 // Physical addresses are 32 bits: a PAE entry pointing above 4 GiB stops
 // the VM with an "unimplemented" exit rather than guessing.
 import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
-import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
+import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, plainRamEntry, noteWalked, writeAt, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
 import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
-import { pagingMode, MODE_SHADOW, mapPerm, hostAddr, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
+import { pagingMode, MODE_SHADOW, MODE_DIRECT, mapPerm, hostAddr, P2M_VALID, P2M_READ, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
 import { shadowRoot, shadowPae, exceptionExits } from "../controls";
 import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX } from "../layout";
 import { ld32, ld32a, st32a } from "../portable";
@@ -73,6 +73,10 @@ export function translate(lin: i32, access: i32): i32 {
   const write = (access & ACC_WRITE) != 0;
   const user = (access & ACC_USER) != 0;
   shadow = pagingMode == MODE_SHADOW;
+  if (pagingMode == MODE_DIRECT && pagingEnabled && (cr4 & CR4_PAE) == 0) {
+    const pa = walkPlain(lin, access, write, user);
+    if (plainDone) return pa;
+  }
   leafIsGpa = false;
   traced = false;
   let pa: i32;
@@ -121,6 +125,73 @@ export function translate(lin: i32, access: i32): i32 {
     if (!shadow || leafIsGpa) pa &= a20Mask;
   }
   return fill(lin, pa, access, flags);
+}
+
+/** walkPlain translated the address (else it did nothing and the general walk runs). */
+let plainDone: bool = false;
+const P2M_RV: i32 = P2M_VALID | P2M_READ;
+
+/**
+ * The common case of a TLB miss, in one function: direct paging, 32-bit
+ * tables, the tables and the page in plain memory that the map lets the
+ * access through (memory.ts plainRamEntry), and no fault. Whatever else
+ * (MMIO or ROM anywhere, a map entry that does not allow the access, a
+ * not-present entry, a protection fault, an accessed/dirty bit to set in a
+ * table the map does not let the walker write) leaves plainDone false with
+ * nothing changed but the walked-frame marks, and the general walk decides
+ * — so both paths give the same answer, the general one just looks more up.
+ */
+function walkPlain(lin: i32, access: i32, write: bool, user: bool): i32 {
+  plainDone = false;
+  const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
+  const pdeMap = plainRamEntry(pdeAddr);
+  if ((pdeMap & P2M_RV) != P2M_RV) return 0;
+  const pdeHost = RAM_BASE + (pdeMap & ~0xfff);
+  noteWalked(pdeAddr);
+  const pde = ld32(pdeHost + (pdeAddr & 0xfff));
+  if ((pde & PTE_P) == 0) return 0;
+  let rw = pde & PTE_RW, us = pde & PTE_US;
+  let leafAddr = pdeAddr, leafHost = pdeHost, leafMap = pdeMap, leaf = pde, pa: i32;
+  const large = (pde & PTE_PS) != 0 && (cr4 & CR4_PSE) != 0;
+  if (large) {
+    pa = (pde & 0xffc00000) | (lin & 0x3fffff);
+  } else {
+    leafAddr = (pde & 0xfffff000) | (((lin >>> 12) & 0x3ff) << 2);
+    leafMap = plainRamEntry(leafAddr);
+    if ((leafMap & P2M_RV) != P2M_RV) return 0;
+    leafHost = RAM_BASE + (leafMap & ~0xfff);
+    noteWalked(leafAddr);
+    leaf = ld32(leafHost + (leafAddr & 0xfff));
+    if ((leaf & PTE_P) == 0) return 0;
+    rw &= leaf; us &= leaf;
+    pa = (leaf & 0xfffff000) | (lin & 0xfff);
+  }
+  if (!permitted(rw, us, write, user)) return 0;
+  pa &= a20Mask;
+  // The page itself, for this access.
+  const need = P2M_RV | (write ? P2M_WRITE : 0) | ((access & ACC_FETCH) != 0 ? P2M_EXEC : 0);
+  const map = plainRamEntry(pa);
+  if ((map & need) != need) return 0;
+  // Accessed/dirty bits, as the general walk sets them (the PDE's first), in tables the walker may write.
+  const setPdeA = !large && (pde & PTE_A) == 0;
+  let upd = leaf | PTE_A;
+  if (write) upd |= PTE_D;
+  if (setPdeA && (pdeMap & P2M_WRITE) == 0) return 0;
+  if (upd != leaf && (leafMap & P2M_WRITE) == 0) return 0;
+  if (setPdeA) writeAt(pdeAddr, PHYS_RAM, pdeHost, 4, pde | PTE_A);
+  if (upd != leaf) writeAt(leafAddr, PHYS_RAM, leafHost, 4, upd);
+  let flags = TLB_VALID;
+  if ((upd & PTE_D) == 0 || rw == 0 || (map & P2M_WRITE) == 0) flags |= TLB_READONLY;
+  if ((map & P2M_EXEC) == 0) flags |= TLB_NO_EXEC;
+  if (us == 0) flags |= TLB_NO_USER;
+  if ((leaf & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
+  if (large) noteLargePage();
+  const hostPage = RAM_BASE + (map & ~0xfff);
+  if (pageHasCode(hostPage - RAM_BASE)) flags |= TLB_HAS_CODE;
+  setResolved(PHYS_RAM, hostPage);
+  tlbSet(lin, (hostPage ^ (lin & ~0xfff)) | flags);
+  plainDone = true;
+  return pa;
 }
 
 /** Resolve the walk's result to a host page and cache the translation. */

@@ -21,7 +21,7 @@
 ; faulting page; a straddling store that faults modifies neither page);
 ; REP STOSB stopping at a not-present page; P 0->1 without invalidation; R/W
 ; 0->1 after a fault; INVLPG, CR3 reload, CR4.PGE toggle with global pages,
-; CR0.PG toggle; code pages remapped; ring 3 with the GDT, IDT and TSS
+; CR0.PG toggle; code pages remapped (also by the code running on them); ring 3 with the GDT, IDT and TSS
 ; reachable only through supervisor pages (implicit supervisor accesses).
 ;
 ; Not tested (implementation-defined or QEMU is not a valid oracle):
@@ -514,6 +514,10 @@ main:
     invlpg [LIN(15)]
     T 'call LIN(15) with A=0 (fetch sets A)', {xor eax, eax}, {call LIN(15)}
     SHOWAD 'LIN(15) after  ', pd + 4, pt1 + 15 * 4
+    ; code that remaps its own page: the instruction after the INVLPG (or the CR3 reload) comes from
+    ; the new frame (both are serializing), also once the routine's code on the old frame is hot
+    T 'LIN(15) remaps itself, INVLPG', {call self_remap_invlpg}
+    T 'LIN(15) remaps itself, CR3 reload', {call self_remap_cr3}
     UNMAP 15
     T 'call LIN(15) unmapped', {xor eax, eax}, {call LIN(15)}
     mov esp, [saved_esp]
@@ -648,6 +652,69 @@ r3_entry:
     jmp $
 
 ; ================================================================ handlers
+; self_remap_invlpg / self_remap_cr3: copy remap_invlpg / remap_cr3 to offset 0x200 of pgX and pgY
+; (pgY's copy returning its immediate + 0x1000), then 8 times: LIN(15) -> pgX, call it; eax = the sum.
+; The routine maps LIN(15) to [remap_target]: pgX itself the first 6 times (so that all of its pgX copy
+; runs, hot), pgY the last 2 (the instructions after the INVLPG / CR3 reload come from pgY's copy).
+self_remap_invlpg:
+    mov esi, remap_invlpg
+    mov ecx, remap_invlpg_end - remap_invlpg
+    mov edx, remap_invlpg.imm - remap_invlpg + 1
+    jmp self_remap
+self_remap_cr3:
+    mov esi, remap_cr3
+    mov ecx, remap_cr3_end - remap_cr3
+    mov edx, remap_cr3.imm - remap_cr3 + 1
+self_remap:
+    push ebx
+    push ebp
+    push esi
+    push ecx
+    mov edi, pgX + 0x200
+    rep movsb
+    pop ecx
+    pop esi
+    mov edi, pgY + 0x200
+    rep movsb
+    add dword [pgY + 0x200 + edx], 0x1000
+    xor ebx, ebx
+    mov ebp, 8
+.again:
+    MAP 15, pgX, P_P | P_RW | P_US
+    mov dword [remap_target], pgX + P_P + P_RW + P_US
+    cmp ebp, 2
+    ja .call
+    mov dword [remap_target], pgY + P_P + P_RW + P_US
+.call:
+    mov dx, 0x3fd                       ; an exit (the UART's line status): where the VMM compiles hot blocks
+    in al, dx
+    call LIN(15) + 0x200
+    add ebx, eax
+    dec ebp
+    jnz .again
+    mov eax, ebx
+    pop ebp
+    pop ebx
+    ret
+; (copied to pgX and pgY, run at LIN(15) + 0x200)
+remap_invlpg:
+    mov eax, [remap_target]
+    mov [pt1 + 15 * 4], eax
+    invlpg [LIN(15)]
+.imm:
+    mov eax, strict dword 0x1111
+    ret
+remap_invlpg_end:
+remap_cr3:
+    mov eax, [remap_target]
+    mov [pt1 + 15 * 4], eax
+    mov ecx, cr3
+    mov cr3, ecx
+.imm:
+    mov eax, strict dword 0x3333
+    ret
+remap_cr3_end:
+
 exc_hook_fn:
     cmp dword [ebp + EXF_VEC], 14
     jne .r
@@ -693,6 +760,7 @@ ring0_handler:
 section .data
 align 4
 saved_esp: dd 0
+remap_target: dd 0
 tesp_esp: dd 0
 r0_esp: dd 0
 r3_esp: dd 0
