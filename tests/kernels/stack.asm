@@ -4,7 +4,7 @@
 ; size forms (66h: PUSH/POP/PUSHA/POPA/PUSHF/POPF/ENTER/LEAVE and, in a code
 ; segment based at the image base so that IP fits in 16 bits, CALL/RET/JMP
 ; rel16 and far CALL/RETF ptr16:16), LOOP/LOOPE/LOOPNE/JCXZ/JECXZ (also with
-; 67h: CX), Jcc (all 16 conditions, short and near, over all 32 combinations of
+; 67h: CX; three rounds, so that the hot ones also run compiled), Jcc (all 16 conditions, short and near, over all 32 combinations of
 ; CF PF ZF SF OF), far CALL/JMP/RET (direct, indirect, RETF imm16) at ring 0.
 ;
 ; The pushes and pops run on a scratch stack whose dwords are pre-filled with
@@ -471,6 +471,9 @@ main:
     call tsdump
 
     ; ================================================================ LOOP family
+    ; three rounds, with exits between them (the output): the third runs the hot loops compiled
+    mov dword [loop_rounds], 3
+.loop_round:
     PRINTLN '-- loop'
     mov ecx, 5
     xor edx, edx
@@ -581,6 +584,8 @@ main:
 .j4:
     SHOW 'jecxz/jcxz not-taken mask', edx
     NL
+    dec dword [loop_rounds]
+    jnz .loop_round
 
     ; ================================================================ Jcc
     PRINTLN 'jcc: bit i = taken for flags combination i (i bits: 0 CF, 1 PF, 2 ZF, 3 SF, 4 OF); short near'
@@ -806,3 +811,4 @@ sv_c: resd 1
 sv_d: resd 1
 sv_e: resd 1
 sv_cs: resd 1
+loop_rounds: resd 1
