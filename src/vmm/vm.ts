@@ -405,6 +405,7 @@ export class Vm {
     let left = maxInstructions;
     if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
     let retired = core.getRetired();
+    clock?.advanceLazily(retired);
     while (left > 0) {
       let budget = Math.min(SLICE, left);
       if (clock) budget = Math.max(1, Math.min(budget, this.syncTime(retired)));
@@ -420,7 +421,8 @@ export class Vm {
       const r = code === ExitCode.IoOut || code === ExitCode.IoIn ? this.portExit(code === ExitCode.IoOut) : this.handleExit(readExit(this.dataView(), this.exitBase, code));
       if (r) return r;
       if (this.stopRequest) break;
-      retired = core.getRetired(); // (a handler may have reset the CPU)
+      const now = core.getRetired();
+      if (now !== retired) { retired = now; clock?.advanceLazily(retired); } // (a handler reset the CPU)
     }
     return null;
   }
@@ -534,6 +536,7 @@ export class Vm {
     try {
       opts.enter?.();
       let retired = core.getRetired();
+      clock?.advanceLazily(retired);
       while (!done()) {
         const left = budget - spent;
         if (left <= 0) return { kind: "budget", instructions: ran() };
@@ -551,7 +554,8 @@ export class Vm {
             return { kind: "stopped", instructions: ran(), reason: { kind: "halted", message: `guest halted at ${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}` } };
           }
           const stop = code === ExitCode.IoOut || code === ExitCode.IoIn ? this.portExit(code === ExitCode.IoOut) : this.handleExit(readExit(this.dataView(), this.exitBase, code));
-          retired = core.getRetired();
+          const now = core.getRetired();
+          if (now !== retired) { retired = now; clock?.advanceLazily(retired); }
           if (stop === "yield") continue; // a PAUSE: the other vCPUs wait until the nested entry is over
           if (stop) return { kind: "stopped", instructions: ran(), reason: stop };
         }
@@ -576,13 +580,14 @@ export class Vm {
   get inNestedEntry(): boolean { return this.nested > 0; }
 
   /**
-   * Bring devices to the current virtual time: fire due timers, keep the
-   * guest's TSC in step with the clock. Returns how many instructions may
-   * run before the next timer is due.
+   * Fire due timers, keep the guest's TSC in step with the clock. Returns how
+   * many instructions may run before the next timer is due. The clock is
+   * already at `retired`: the run loops advance it whenever the count moves
+   * (after each run, and where a handler changed it), not again here — an
+   * exit-heavy guest would pay for it twice per exit.
    */
   private syncTime(retired: number): number {
     const clock = this.clock!;
-    clock.advanceLazily(retired);
     if (clock.changeCount === this.syncedChanges && clock === this.syncedClock) return this.syncedBudget; // (the same time and timers)
     clock.runDue();
     this.catchUpTsc(retired);
