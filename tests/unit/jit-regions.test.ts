@@ -12,6 +12,12 @@
 // - external interrupts injected while a compiled loop runs: each is taken
 //   once (SDM 6.8.1), between instructions, at the same instruction on both
 //   engines (the run() budget splits the loop at the same points).
+// - an interrupt made pending while a loop runs with IF = 0 and becoming
+//   deliverable inside it: taken right after STI's shadow, or right after the
+//   POPF that sets IF (SDM vol. 2, STI and POPF).
+// - guest page faults in the middle of a compiled loop, handled by the guest:
+//   the faulting instruction restarts, the ones before it in the block stay
+//   done (SDM vol. 3, 4.7, 6.15).
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
@@ -134,6 +140,194 @@ describe("interrupts into compiled loops (SDM 6.8.1)", () => {
     const { compiled: _c, ...same } = wasm;
     const { compiled: _j, ...sameJs } = js;
     expect(same).toEqual(sameJs);         // EDI sums EAX where each interrupt landed: the same points
+    expect(wasm.compiled).toBeGreaterThan(0);
+  });
+});
+
+// An interrupt that becomes deliverable inside a compiled loop. At 0x1000:
+//   loop: cli                 FA              0x1000
+//         inc eax             40              0x1001
+//         add ebx, eax        01 C3           0x1002
+//         sti                 FB              0x1004
+//         add ecx, eax        01 C1           0x1005   (STI's interrupt shadow)
+//   L1:   add edx, ecx        01 CA           0x1007
+//         pushfd              9C              0x1009
+//         cli                 FA              0x100A
+//         add ebx, edx        01 D3           0x100B
+//         popfd               9D              0x100D
+//   L2:   add ecx, ebx        01 D9           0x100E
+//         cmp eax, 20000      3D 20 4E 00 00  0x1010
+//         jb loop             72 E9           0x1015
+//         hlt                 F4              0x1017
+// Vector 0x20's handler at 0x6000 appends its return EIP to a list (count at 0x10000, EIPs from
+// 0x10004): mov ebp, [0x10000]; mov edi, [esp]; mov [ebp*4 + 0x10004], edi; inc dword [0x10000]; iret.
+// The test injects an interrupt only while IF = 0, so it is pending until the loop sets IF again.
+// SDM vol. 2, STI: interrupts are recognised after the instruction that follows STI (the shadow);
+// POPF has no shadow: it is recognised right after the POPF that set IF. So an interrupt made
+// pending in the first window lands at L1, one in the second at L2 — never later in the loop.
+const IF_LOOP = [
+  0xfa, 0x40, 0x01, 0xc3, 0xfb, 0x01, 0xc1, 0x01, 0xca, 0x9c, 0xfa, 0x01, 0xd3, 0x9d, 0x01, 0xd9, 0x3d, 0x20, 0x4e, 0x00,
+  0x00, 0x72, 0xe9, 0xf4,
+];
+const IF_HANDLER = [
+  0x8b, 0x2d, 0x00, 0x00, 0x01, 0x00, 0x8b, 0x3c, 0x24, 0x89, 0x3c, 0xad, 0x04, 0x00, 0x01, 0x00, 0xff, 0x05, 0x00, 0x00,
+  0x01, 0x00, 0xcf,
+];
+const L1 = 0x1007, L2 = 0x100e, LIST = 0x10000, TURNS = 20000;
+const windowOf = (eip: number) => (eip >= 0x1001 && eip <= 0x1004 ? L1 : eip === 0x100b || eip === 0x100d ? L2 : -1);
+
+async function unmasked(kind: EngineKind) {
+  const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
+  const m = new BareMachine({ engine, ramBytes: RAM });
+  m.writeMemory(0x1000, IF_LOOP);
+  m.writeMemory(0x6000, IF_HANDLER);
+  m.writeMemory(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
+  m.writeMemory(0x5000 + 8 * 0x20, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
+  m.setState({
+    cr0: 0x11, eip: 0x1000, eax: 0, ebx: 0, ecx: 0, edx: 0, esp: 0x9000, eflags: 0x202, halted: false,
+    gdtr: { base: 0x800, limit: 23 }, idtr: { base: 0x5000, limit: 0x7ff },
+    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+  });
+  // Budgets from a fixed pseudo-random stream (the same on both engines), so runs stop at every
+  // point of the loop; an interrupt is injected at about every second stop inside a window.
+  let seed = 0x2545f491;
+  const next = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+  const expected: number[] = [];
+  for (let i = 0; i < 200_000; i++) {
+    const stop = m.step(1 + (next() % 48));
+    if (stop.kind === "halted") break;
+    if (stop.kind !== "budget") throw new Error(`stopped: ${JSON.stringify(stop)}`);
+    const s = m.getState();
+    // (IF is 0 in the handler too: no injection there.)
+    if ((s.eflags & 0x200) === 0 && s.eip < 0x6000 && m.vm.core.pendingInterrupt() < 0 && next() % 2 === 0) {
+      const lands = windowOf(s.eip);
+      if (lands < 0) throw new Error(`IF = 0 outside the loop's windows, at ${s.eip.toString(16)}`);
+      m.vm.core.injectInterrupt(0x20);
+      expected.push(lands);
+    }
+  }
+  const s = m.getState();
+  const count = m.readMemory(LIST, 4);
+  const n = count[0] | (count[1] << 8) | (count[2] << 16) | (count[3] << 24);
+  const raw = m.readMemory(LIST + 4, 4 * n);
+  const landed = Array.from({ length: n }, (_, i) => raw[4 * i] | (raw[4 * i + 1] << 8) | (raw[4 * i + 2] << 16) | (raw[4 * i + 3] << 24));
+  return {
+    eax: s.eax, ebx: s.ebx, ecx: s.ecx, edx: s.edx, esp: s.esp, eip: s.eip, halted: s.halted, retired: m.instructions,
+    expected, landed, compiled: m.vm.stats().tcache.compiledInstructions,
+  };
+}
+
+describe("an interrupt becoming deliverable inside a compiled loop (SDM vol. 2 STI, POPF)", () => {
+  it("is taken right after STI's shadow or right after the POPF that sets IF, on every turn it is made pending", async () => {
+    // The loop's sums, computed here (the handler touches none of these registers).
+    let eax = 0, ebx = 0, ecx = 0, edx = 0;
+    for (let t = 0; t < TURNS; t++) {
+      eax = (eax + 1) >>> 0; ebx = (ebx + eax) >>> 0; ecx = (ecx + eax) >>> 0; edx = (edx + ecx) >>> 0;
+      ebx = (ebx + edx) >>> 0; ecx = (ecx + ebx) >>> 0;
+    }
+    const wasm = await unmasked("wasm");
+    const js = await unmasked("js");
+    for (const r of [wasm, js]) {
+      expect(r).toMatchObject({ eax, ebx, ecx, edx, esp: 0x9000, eip: 0x1018, halted: true });
+      expect(r.expected.length).toBeGreaterThan(100);
+      expect(r.expected.filter((e) => e === L1).length).toBeGreaterThan(20);
+      expect(r.expected.filter((e) => e === L2).length).toBeGreaterThan(20);
+      expect(r.landed).toEqual(r.expected); // each taken once, where the SDM says
+    }
+    const { compiled: _c, ...same } = wasm;
+    const { compiled: _j, ...sameJs } = js;
+    expect(same).toEqual(sameJs);
+    expect(wasm.compiled).toBeGreaterThan(0);
+  });
+});
+
+// Page faults in the middle of a compiled loop, handled by the guest. At 0x1000 (paging on):
+//   l: inc ecx                41                 (retired before the fault: kept)
+//      add edx, ecx           01 CA
+//      mov eax, [esi]         8B 06              (#PF on the first touch of a not-present page)
+//      add eax, edx           01 D0
+//      mov [esi], eax         89 06
+//      add esi, 1024          81 C6 00 04 00 00
+//      cmp ecx, 1024          81 F9 00 04 00 00
+//      jb l                   72 E9
+//      hlt                    F4
+// ESI walks 256 pages of the window at 4 MiB, four dwords a page; the odd pages start not present.
+// Vector 14's handler at 0x6000 appends (CR2, error code) to a list (count at 0x20000), sets the
+// PTE's present bit and returns to the faulting instruction:
+//   push eax; push ebx; mov ebx, [0x20000]; mov eax, [esp+8]; mov [ebx*8 + 0x20008], eax;
+//   mov eax, cr2; mov [ebx*8 + 0x20004], eax; inc dword [0x20000]; shr eax, 12; and eax, 0x3ff;
+//   or dword [eax*4 + 0x12000], 1; pop ebx; pop eax; add esp, 4; iret
+// SDM vol. 3, 4.7 and 6.15: the fault leaves the instruction undone (EIP = the MOV, EAX as it was),
+// CR2 = the linear address, error code 0 (supervisor read, not present); 4.10.2.3: a not-present
+// entry is not cached, so setting P needs no INVLPG. The sums below are plain arithmetic.
+const PF_LOOP = [
+  0x41, 0x01, 0xca, 0x8b, 0x06, 0x01, 0xd0, 0x89, 0x06, 0x81, 0xc6, 0x00, 0x04, 0x00, 0x00, 0x81, 0xf9, 0x00, 0x04, 0x00,
+  0x00, 0x72, 0xe9, 0xf4,
+];
+const PF_HANDLER = [
+  0x50, 0x53, 0x8b, 0x1d, 0x00, 0x00, 0x02, 0x00, 0x8b, 0x44, 0x24, 0x08, 0x89, 0x04, 0xdd, 0x08, 0x00, 0x02, 0x00, 0x0f,
+  0x20, 0xd0, 0x89, 0x04, 0xdd, 0x04, 0x00, 0x02, 0x00, 0xff, 0x05, 0x00, 0x00, 0x02, 0x00, 0xc1, 0xe8, 0x0c, 0x25, 0xff,
+  0x03, 0x00, 0x00, 0x83, 0x0c, 0x85, 0x00, 0x20, 0x01, 0x00, 0x01, 0x5b, 0x58, 0x83, 0xc4, 0x04, 0xcf,
+];
+const WINDOW = 0x400000, DATA = 0x200000, PAGES = 256, PF_TURNS = 1024, PF_LIST = 0x20000;
+const initial = (k: number) => (k * 7 + 3) >>> 0;
+
+async function faulting(kind: EngineKind) {
+  const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
+  const m = new BareMachine({ engine, ramBytes: RAM });
+  const pd = new DataView(new ArrayBuffer(4096)), pt0 = new DataView(new ArrayBuffer(4096)), pt1 = new DataView(new ArrayBuffer(4096));
+  pd.setUint32(0, 0x11000 | 3, true);
+  pd.setUint32(4, 0x12000 | 3, true);
+  for (let i = 0; i < 1024; i++) pt0.setUint32(4 * i, (i << 12) | 3, true);
+  for (let i = 0; i < PAGES; i++) pt1.setUint32(4 * i, (DATA + (i << 12)) | (i % 2 ? 2 : 3), true);
+  m.writeMemory(0x10000, new Uint8Array(pd.buffer));
+  m.writeMemory(0x11000, new Uint8Array(pt0.buffer));
+  m.writeMemory(0x12000, new Uint8Array(pt1.buffer));
+  const data = new DataView(new ArrayBuffer(PF_TURNS * 1024));
+  for (let k = 0; k < PF_TURNS; k++) data.setUint32(k * 1024, initial(k), true);
+  m.writeMemory(DATA, new Uint8Array(data.buffer));
+  m.writeMemory(0x1000, PF_LOOP);
+  m.writeMemory(0x6000, PF_HANDLER);
+  m.writeMemory(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
+  m.writeMemory(0x5000 + 8 * 14, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
+  m.setState({
+    cr0: 0x80000011, cr3: 0x10000, eip: 0x1000, eax: 0, ecx: 0, edx: 0, esi: WINDOW, esp: 0x9000, eflags: 0x2, halted: false,
+    gdtr: { base: 0x800, limit: 23 }, idtr: { base: 0x5000, limit: 0x7ff },
+    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+  });
+  // Budgets from a fixed pseudo-random stream, so runs also stop inside the loop and the handler.
+  let seed = 0x6b43a9b5;
+  const next = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+  for (let i = 0; i < 100_000; i++) {
+    const stop = m.step(1 + (next() % 64));
+    if (stop.kind === "halted") break;
+    if (stop.kind !== "budget") throw new Error(`stopped: ${JSON.stringify(stop)}`);
+  }
+  const s = m.getState();
+  const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+  const n = u32(m.readMemory(PF_LIST, 4), 0);
+  const list = m.readMemory(PF_LIST + 4, 8 * n);
+  const faults = Array.from({ length: n }, (_, i) => ({ cr2: u32(list, 8 * i), errorCode: u32(list, 8 * i + 4) }));
+  const mem = m.readMemory(DATA, PF_TURNS * 1024);
+  const values = Array.from({ length: PF_TURNS }, (_, k) => u32(mem, k * 1024));
+  return {
+    eax: s.eax, ecx: s.ecx, edx: s.edx, esi: s.esi, esp: s.esp, eip: s.eip, halted: s.halted, retired: m.instructions,
+    faults, values, compiled: m.vm.stats().tcache.compiledInstructions,
+  };
+}
+
+describe("guest page faults in the middle of a compiled loop (SDM 4.7, 6.15)", () => {
+  it("restart the faulting instruction with the instructions before it kept, once per not-present page", async () => {
+    const values: number[] = [];
+    let edx = 0, eax = 0;
+    for (let k = 0; k < PF_TURNS; k++) { edx = (edx + k + 1) >>> 0; eax = (initial(k) + edx) >>> 0; values.push(eax); }
+    const faults = Array.from({ length: PAGES / 2 }, (_, i) => ({ cr2: WINDOW + ((2 * i + 1) << 12), errorCode: 0 }));
+    const expected = { eax, ecx: PF_TURNS, edx, esi: WINDOW + PF_TURNS * 1024, esp: 0x9000, eip: 0x1018, halted: true, faults, values };
+    const wasm = await faulting("wasm");
+    const js = await faulting("js");
+    expect(wasm).toMatchObject(expected);
+    expect(js).toMatchObject(expected);
+    expect(wasm.retired).toBe(js.retired);
     expect(wasm.compiled).toBeGreaterThan(0);
   });
 });
