@@ -21,7 +21,7 @@
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
-import { Attr } from "../../src/vmm/cpu-state.js";
+import { Attr, type CpuState } from "../../src/vmm/cpu-state.js";
 import { Control } from "../../src/engine/core.js";
 import type { EngineKind } from "../../src/engine/engine.js";
 import { COMPILE_EAGERLY } from "../helpers.js";
@@ -103,20 +103,32 @@ describe("regions across pages (SDM 4.7, 6.15)", () => {
 const LOOP = [0x40, 0x01, 0xc3, 0x3d, 0x20, 0x4e, 0x00, 0x00, 0x72, 0xf6, 0xf4];
 const HANDLER = [0x46, 0x01, 0xc7, 0xcf];
 
-async function interrupted(kind: EngineKind) {
+// A flat protected-mode machine (compiling eagerly): code at 0x1000, a handler at 0x6000 behind
+// vector `vector`'s gate, the stack at 0x9000. GDT at 0x800 (null, flat code 0x08, flat data
+// 0x10); IDT at 0x5000 with one 32-bit interrupt gate, DPL 0. `state` adds or overrides registers.
+async function flatMachine(kind: EngineKind, code: number[], handler: number[], vector: number, state: Partial<CpuState>) {
   const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
   const m = new BareMachine({ engine, ramBytes: RAM });
-  m.writeMemory(0x1000, LOOP);
-  m.writeMemory(0x6000, HANDLER);
-  // GDT at 0x800 (null, flat code 0x08, flat data 0x10); IDT at 0x5000: vector 0x20 -> 0x08:0x6000,
-  // a 32-bit interrupt gate, DPL 0.
+  m.writeMemory(0x1000, code);
+  m.writeMemory(0x6000, handler);
   m.writeMemory(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
-  m.writeMemory(0x5000 + 8 * 0x20, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
+  m.writeMemory(0x5000 + 8 * vector, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
   m.setState({
-    cr0: 0x11, eip: 0x1000, eax: 0, ebx: 0, esi: 0, edi: 0, esp: 0x9000, eflags: 0x202, halted: false,
+    cr0: 0x11, eip: 0x1000, esp: 0x9000, eflags: 0x202, halted: false,
     gdtr: { base: 0x800, limit: 23 }, idtr: { base: 0x5000, limit: 0x7ff },
     cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+    ...state,
   });
+  return m;
+}
+
+/** A fixed pseudo-random stream (xorshift32), the same on both engines. */
+function xorshift(seed: number): () => number {
+  return () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+}
+
+async function interrupted(kind: EngineKind) {
+  const m = await flatMachine(kind, LOOP, HANDLER, 0x20, { eax: 0, ebx: 0, esi: 0, edi: 0 });
   let injected = 0;
   for (let i = 0; i < 100_000; i++) {
     const stop = m.step(37);
@@ -177,21 +189,10 @@ const L1 = 0x1007, L2 = 0x100e, LIST = 0x10000, TURNS = 20000;
 const windowOf = (eip: number) => (eip >= 0x1001 && eip <= 0x1004 ? L1 : eip === 0x100b || eip === 0x100d ? L2 : -1);
 
 async function unmasked(kind: EngineKind) {
-  const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
-  const m = new BareMachine({ engine, ramBytes: RAM });
-  m.writeMemory(0x1000, IF_LOOP);
-  m.writeMemory(0x6000, IF_HANDLER);
-  m.writeMemory(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
-  m.writeMemory(0x5000 + 8 * 0x20, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
-  m.setState({
-    cr0: 0x11, eip: 0x1000, eax: 0, ebx: 0, ecx: 0, edx: 0, esp: 0x9000, eflags: 0x202, halted: false,
-    gdtr: { base: 0x800, limit: 23 }, idtr: { base: 0x5000, limit: 0x7ff },
-    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
-  });
+  const m = await flatMachine(kind, IF_LOOP, IF_HANDLER, 0x20, { eax: 0, ebx: 0, ecx: 0, edx: 0 });
   // Budgets from a fixed pseudo-random stream (the same on both engines), so runs stop at every
   // point of the loop; an interrupt is injected at about every second stop inside a window.
-  let seed = 0x2545f491;
-  const next = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+  const next = xorshift(0x2545f491);
   const expected: number[] = [];
   for (let i = 0; i < 200_000; i++) {
     const stop = m.step(1 + (next() % 48));
@@ -273,8 +274,7 @@ const WINDOW = 0x400000, DATA = 0x200000, PAGES = 256, PF_TURNS = 1024, PF_LIST 
 const initial = (k: number) => (k * 7 + 3) >>> 0;
 
 async function faulting(kind: EngineKind) {
-  const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
-  const m = new BareMachine({ engine, ramBytes: RAM });
+  const m = await flatMachine(kind, PF_LOOP, PF_HANDLER, 14, { cr0: 0x80000011, cr3: 0x10000, eax: 0, ecx: 0, edx: 0, esi: WINDOW, eflags: 0x2 });
   const pd = new DataView(new ArrayBuffer(4096)), pt0 = new DataView(new ArrayBuffer(4096)), pt1 = new DataView(new ArrayBuffer(4096));
   pd.setUint32(0, 0x11000 | 3, true);
   pd.setUint32(4, 0x12000 | 3, true);
@@ -286,18 +286,8 @@ async function faulting(kind: EngineKind) {
   const data = new DataView(new ArrayBuffer(PF_TURNS * 1024));
   for (let k = 0; k < PF_TURNS; k++) data.setUint32(k * 1024, initial(k), true);
   m.writeMemory(DATA, new Uint8Array(data.buffer));
-  m.writeMemory(0x1000, PF_LOOP);
-  m.writeMemory(0x6000, PF_HANDLER);
-  m.writeMemory(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0]);
-  m.writeMemory(0x5000 + 8 * 14, [0x00, 0x60, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00]);
-  m.setState({
-    cr0: 0x80000011, cr3: 0x10000, eip: 0x1000, eax: 0, ecx: 0, edx: 0, esi: WINDOW, esp: 0x9000, eflags: 0x2, halted: false,
-    gdtr: { base: 0x800, limit: 23 }, idtr: { base: 0x5000, limit: 0x7ff },
-    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
-  });
   // Budgets from a fixed pseudo-random stream, so runs also stop inside the loop and the handler.
-  let seed = 0x6b43a9b5;
-  const next = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
+  const next = xorshift(0x6b43a9b5);
   for (let i = 0; i < 100_000; i++) {
     const stop = m.step(1 + (next() % 64));
     if (stop.kind === "halted") break;
