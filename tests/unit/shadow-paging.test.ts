@@ -94,6 +94,30 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
     expect(g.m.vm.memory.readU32(PT_DATA + 4 * k)).toBe(NEW | P | RW | A);
   });
 
+  it("makes a store into a page table that is not plain RAM (a VMM frame mapped over it, as SymSpy's page is) a trace fault, not a fault for ever", async () => {
+    // Linux can reuse a frame that was a page table (still shadowed) as the symbiotic module's SymSpy page, whose VMM
+    // frame is mapped read-write without execute: its leaves cannot carry the trace-log bit, so a store must be let through.
+    const k = 3, NEW = 0x300000;
+    const code = [
+      0xa1, ...le32(DATA_LIN + k * 0x1000),
+      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),
+      0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),
+      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),
+      HLT,
+    ];
+    const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging() });
+    const mem = g.m.vm.memory;
+    const table = Array.from({ length: 1024 }, (_, i) => mem.readU32(PT_DATA + i * 4));
+    mem.map(PT_DATA, mem.allocFrame(), { read: true, write: true });
+    table.forEach((v, i) => mem.writeU32(PT_DATA + i * 4, v));
+    mem.writeU32(NEW, 0xfeedface);
+    expect(g.m.step(100).kind).toBe("halted");
+    expect(g.m.getState().eax).toBe(0x1000 + k);
+    expect(g.m.getState().ebx).toBe(0xfeedface);
+    expect(shadowStats(g).traceFaults).toBe(1);
+    expect(mem.readU32(PT_DATA + 4 * k)).toBe(NEW | P | RW | A);
+  });
+
   it("follows a page directory that maps itself (the recursive-mapping trick) exactly as the hardware walk does", async () => {
     const SELF = 0xffc00000; // PD[1023] → PD: 0xFFC00000 + i·4 KiB shows page table i, 0xFFFFF000 the directory
     const results: Record<string, number[]> = {};

@@ -416,7 +416,10 @@ export class ShadowPaging implements PagingStrategy {
       // so exactly this instruction is let through.
       const wp0 = write && !user && !walk.rw && !this.form.wp;
       // Without the trace log, a permitted store into a guest page table is a trace fault: let through the same way.
-      const traceFault = write && !wp0 && this.tracked.has(walk.gpa) && (!this.useTraceLog || this.strictTables.has(walk.gpa));
+      // So is one into a table the log cannot cover: strict (see strictTables), or not plain RAM (a SymSpy page, say,
+      // that took over a frame the guest once used as a page table): its leaf has no SHADOW_TRACE to log through.
+      const traceFault = write && !wp0 && this.tracked.has(walk.gpa) &&
+        (!this.useTraceLog || this.strictTables.has(walk.gpa) || this.plainFrame(walk.gpa) < 0);
       if (traceFault) this.counters.traceFaults++; else this.counters.hiddenFaults++;
       this.fill(lin, walk);
       if (wp0) { this.counters.wp0Stores++; return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa); }
@@ -651,9 +654,9 @@ export class ShadowPaging implements PagingStrategy {
 
   private writeLeaf(addr: number, gpa: number, writable: boolean, user: boolean, global: boolean, nx: boolean, size: number): void {
     this.clearLeaf(addr);
-    const e = this.mem.lookup(gpa);
-    const plain = e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0;
-    let v = (plain ? (e as { frame: number }).frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
+    const frame = this.plainFrame(gpa);
+    const plain = frame >= 0;
+    let v = (plain ? frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
     if (writable && !this.tracked.has(gpa)) v |= RW | D;
     else if (writable && plain && this.useTraceLog) {
       const strict = this.strictTables.get(gpa);
@@ -668,6 +671,15 @@ export class ShadowPaging implements PagingStrategy {
     if (!set) { set = new Set(); this.rmap.set(gpa, set); }
     set.add(addr);
     this.leafOwner.set(addr, gpa);
+  }
+
+  /**
+   * The host frame behind guest page `gpa` when it is plain RAM (mapped read-write-execute, nothing the core must
+   * see through the guest-physical map), else -1: only such a leaf holds a host frame, and only it can carry SHADOW_TRACE.
+   */
+  private plainFrame(gpa: number): number {
+    const e = this.mem.lookup(gpa);
+    return e.kind === "mapped" && e.read && e.write && e.exec && this.vm.core.physKindOf(gpa) === 0 ? e.frame : -1;
   }
 
   /** Forget the leaf at `addr` (its rmap entry and the TLB entries through it). */
