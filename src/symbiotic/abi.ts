@@ -57,7 +57,12 @@ export const SymcallNr = {
   PS: 0x101,
   /** Memory in KiB: EBX total, ECX free, EDX available, ESI swap total, EDI swap free. */
   MEMINFO: 0x102,
+  /** A swap slot's use count: EBX type, ECX slot → EBX GPA of its swap_map byte, ECX slots in the area, EDX the byte now. */
+  SWAP_MAP: 0x103,
 } as const;
+
+/** A swap_map byte (include/linux/swap.h): the slot's use count, and this bit while a swap-cache page stands for it. */
+export const SWAP_HAS_CACHE = 0x40;
 
 /** MEM_LOOKUP permission bits (EDX out). Bits 1 and 2 are where Palacios' pf_error_t has write and user. */
 export const LookupPerm = {

@@ -11,14 +11,24 @@
  * points at the disk's frame for that slot. Otherwise (or when the call fails,
  * or the guest cannot take one) the guest gets its own #PF, as without SwapBypass.
  *
- * **Read-only, always.** A store through a bypass mapping would change the swap
- * slot behind the guest's back, and the slot is not always the page's only
- * copy: after fork two processes share the swap entry (a store by one must not
- * be seen by the other: copy-on-write), and the guest's swap cache may hold the
- * page too (just written out and not yet reclaimed, or read ahead) and would be
- * used instead of the slot at the next swap-in — the store lost. MEM_LOOKUP does
- * not tell either (Linux exports neither the swap count nor its swap cache), so
- * a store faults into the guest, which swaps the page in as usual.
+ * **Writable only while the slot is the page's only copy.** A store through a
+ * bypass mapping changes the swap slot behind the guest's back, which is right
+ * only when the slot is exactly one PTE's page: after fork two processes share
+ * the swap entry (a store by one must not be seen by the other: copy-on-write),
+ * and the guest's swap cache may hold the page too (just written out and not
+ * yet reclaimed, or read ahead) and would be used instead of the slot at the
+ * next swap-in — the store lost. Linux keeps both facts in the slot's swap_map
+ * byte (use count, SWAP_HAS_CACHE); SymCall SWAP_MAP gives the byte's
+ * guest-physical address (once per page of swap_map), the VMM reads it, and a
+ * mapping is writable when the guest's VMA is and the byte is 1 (one user, no
+ * swap-cache page). While such a mapping lives the VMM watches that page of
+ * swap_map (the shadow pager lets each store into it through alone and reports
+ * it): a fork's swap_duplicate or a swap-in's swapcache_prepare changes the
+ * byte, and the mapping is made read-only before the guest's next instruction
+ * (the stores made before are the page's contents, which the child or the
+ * swap-cache copy then reads from the slot). Otherwise — a read-only VMA, a
+ * shared or cached slot, a module without SWAP_MAP — the mapping is read-only
+ * and a store faults into the guest, which swaps the page in as usual.
  *
  * **Only slots newer than the PTE.** The slot is not always what the guest
  * would read back either: a page swapped in from the swap cache without I/O,
@@ -42,7 +52,7 @@
  * slot, so the mapping stays right across switches and is dropped only by the
  * events above. Known gap: `mprotect` leaves swap PTEs as they are (Linux
  * changes only the VMA), so a page swapped out before an mprotect that removes
- * read access stays readable through a live mapping until the PTE or slot changes.
+ * access keeps what its live mapping allows until the PTE or slot changes.
  *
  * **Which swap type is the disk's.** A swap entry names its area by type (the
  * index of `swapon` order), which the VMM cannot see; Palacios patched the guest
@@ -57,6 +67,11 @@ import type { Vm } from "../vmm/vm.js";
 import type { ShadowPaging, AbsentPteHook } from "../vmm/paging/shadow.js";
 import type { SwapDisk } from "./swap-disk.js";
 import { SymcallNr, LookupPerm } from "./abi.js";
+
+/** -ENOSYS: a module without SYMCALL_SWAP_MAP (then no mapping is ever writable). */
+const ENOSYS = -38;
+/** swap_map bytes in a page of it (one per slot). */
+const SLOTS_PER_MAP_PAGE = 4096;
 
 /** Swap areas Debian's i386 6.1 kernel can have: 2^5 types less the special entries (migration 3, hwpoison 1, swapin error 1). */
 export const LINUX_MAX_SWAPFILES = 27;
@@ -93,7 +108,15 @@ export class SwapBypass implements AbsentPteHook {
   private events = 0;
   /** Why the leaves being dropped now go (a drop the pager starts on its own is the guest's PTE change). */
   private cause: DropCause = "guestPte";
+  /** The guest-physical page of swap_map holding slots k·4096… (by k), as SWAP_MAP answered; cleared with the type. */
+  private readonly swapMapPages = new Map<number, number>();
+  /** The module cannot answer SWAP_MAP. */
+  private swapMapUnavailable = false;
+  /** Writable leaves by the swap_map page whose byte keeps them writable (a watched frame), and the other way round. */
+  private readonly writableByMapPage = new Map<number, Set<number>>();
+  private readonly writableLeaf = new Map<number, number>();
   private readonly counters = {
+    writable: 0, madeReadOnly: 0, swapMapCalls: 0,
     swapFaults: 0, bypassed: 0, declinedWrites: 0, notHeld: 0, olderThanPte: 0, symcalls: 0, symcallErrors: 0, illegal: 0, unavailable: 0,
     symcallInstructions: 0, symcallMs: 0,
     droppedReset: 0,
@@ -114,14 +137,13 @@ export class SwapBypass implements AbsentPteHook {
 
   // ---- the pager's questions ---------------------------------------------------------
 
-  absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean } | null {
+  absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean; write: boolean } | null {
     const e = linuxSwapEntry(pte);
     if (!e) return null;
     this.counters.swapFaults++;
     if (e.type !== this.swapType) { this.remember(e.offset, e.type); return null; }
     if (!this.disk.holds(e.offset)) { this.counters.notHeld++; return null; }
     if (!(this.pteWritten[e.offset]! > 0 && this.slotWritten[e.offset]! > this.pteWritten[e.offset]!)) { this.counters.olderThanPte++; return null; }
-    if (access.write) { this.counters.declinedWrites++; return null; }
     const sym = this.vm.symbiotic;
     if (!sym?.available) { this.counters.unavailable++; return null; }
     const t0 = performance.now();
@@ -133,7 +155,55 @@ export class SwapBypass implements AbsentPteHook {
     const [vaddr, nowPte, perms] = r.regs;
     const legal = vaddr !== 0 && nowPte === pte && (perms & LookupPerm.READ) !== 0 && (!access.fetch || (perms & LookupPerm.EXEC) !== 0);
     if (!legal) { this.counters.illegal++; return null; }
-    return { frame: this.disk.frameOf(e.offset), user: (perms & LookupPerm.USER) !== 0 };
+    const write = (perms & LookupPerm.WRITE) !== 0 && this.slotExclusive(e.offset);
+    if (access.write && !write) { this.counters.declinedWrites++; return null; }
+    return { frame: this.disk.frameOf(e.offset), user: (perms & LookupPerm.USER) !== 0, write };
+  }
+
+  /** The slot's swap_map byte is 1: one PTE uses it and no swap-cache page stands for it (false when unknown). */
+  private slotExclusive(slot: number): boolean {
+    const page = this.swapMapPage(slot);
+    return page >= 0 && this.vm.memory.readU8(page + (slot % SLOTS_PER_MAP_PAGE)) === 1;
+  }
+
+  /** The guest-physical page of swap_map holding `slot`'s byte (asked once per page by SymCall SWAP_MAP), or -1. */
+  private swapMapPage(slot: number): number {
+    const k = Math.floor(slot / SLOTS_PER_MAP_PAGE);
+    const known = this.swapMapPages.get(k);
+    if (known !== undefined) return known;
+    const sym = this.vm.symbiotic;
+    if (this.swapMapUnavailable || !sym?.available) return -1;
+    this.counters.swapMapCalls++;
+    const r = sym.call(SymcallNr.SWAP_MAP, this.swapType, slot, 0, 0);
+    if (!r.ok) {
+      if (r.reason === "guest-error" && r.code === ENOSYS) this.swapMapUnavailable = true;
+      return -1;
+    }
+    const gpa = r.regs[0] >>> 0;
+    // swap_map is vmalloc'ed, so page-aligned: a byte elsewhere in its page is an answer not understood.
+    if (gpa === 0 || (gpa & 0xfff) !== slot % SLOTS_PER_MAP_PAGE) return -1;
+    this.swapMapPages.set(k, gpa - (gpa & 0xfff));
+    return gpa - (gpa & 0xfff);
+  }
+
+  /** A store went into a page of swap_map the VMM watches: writable mappings whose slot is no longer exclusive become read-only. */
+  frameWritten(gpa: number): void {
+    for (const leaf of [...(this.writableByMapPage.get(gpa) ?? [])]) {
+      const slot = this.leafSlot.get(leaf)!;
+      if (this.vm.memory.readU8(gpa + (slot % SLOTS_PER_MAP_PAGE)) === 1) continue;
+      this.forgetWritable(leaf);
+      this.shadow.protectHookLeaf(leaf);
+      this.counters.madeReadOnly++;
+    }
+  }
+
+  private forgetWritable(leaf: number): void {
+    const page = this.writableLeaf.get(leaf);
+    if (page === undefined) return;
+    this.writableLeaf.delete(leaf);
+    const set = this.writableByMapPage.get(page)!;
+    set.delete(leaf);
+    if (set.size === 0) { this.writableByMapPage.delete(page); this.shadow.watchFrame(page, false); }
   }
 
   absentPteWritten(pte: number): void {
@@ -141,18 +211,27 @@ export class SwapBypass implements AbsentPteHook {
     if (e && e.offset < this.pteWritten.length) this.pteWritten[e.offset] = ++this.events;
   }
 
-  mapped(leaf: number, _lin: number, pte: number): void {
+  mapped(leaf: number, _lin: number, pte: number, write: boolean): void {
     const slot = pte >>> 9;
     let set = this.slotLeaves.get(slot);
     if (!set) this.slotLeaves.set(slot, set = new Set());
     set.add(leaf);
     this.leafSlot.set(leaf, slot);
     this.counters.bypassed++;
+    if (!write) return;
+    // Watched from now on: the byte that made it writable (read just now, no guest instruction since) must stay 1.
+    const page = this.swapMapPage(slot);
+    let leaves = this.writableByMapPage.get(page);
+    if (!leaves) { this.writableByMapPage.set(page, leaves = new Set()); this.shadow.watchFrame(page, true); }
+    leaves.add(leaf);
+    this.writableLeaf.set(leaf, page);
+    this.counters.writable++;
   }
 
   dropped(leaf: number): void {
     const slot = this.leafSlot.get(leaf);
     if (slot === undefined) return;
+    this.forgetWritable(leaf);
     this.leafSlot.delete(leaf);
     const set = this.slotLeaves.get(slot)!;
     set.delete(leaf);
@@ -162,6 +241,9 @@ export class SwapBypass implements AbsentPteHook {
 
   reset(): void {
     this.counters.droppedReset += this.leafSlot.size;
+    for (const page of this.writableByMapPage.keys()) this.shadow.watchFrame(page, false);
+    this.writableByMapPage.clear();
+    this.writableLeaf.clear();
     this.slotLeaves.clear();
     this.leafSlot.clear();
   }
@@ -170,6 +252,7 @@ export class SwapBypass implements AbsentPteHook {
     const c = this.counters, d = this.droppedBy;
     return {
       bypassSwapType: this.swapType, bypassFaults: c.bypassed, bypassLive: this.live,
+      bypassWritable: c.writable, bypassWritableLive: this.writableLeaf.size, bypassMadeReadOnly: c.madeReadOnly, bypassSwapMapCalls: c.swapMapCalls,
       // A mapping the guest never read back through its own swap-in saved one.
       bypassSwapInsAvoided: c.bypassed - d.swapIn,
       bypassDroppedSwapIn: d.swapIn, bypassDroppedSlotWrite: d.slotWrite, bypassDroppedPte: d.guestPte,
@@ -194,6 +277,7 @@ export class SwapBypass implements AbsentPteHook {
       // A new header (mkswap) or the guest reading it (swapon): the area starts over, its type may be another.
       this.drop([...this.leafSlot.keys()], "header");
       this.swapType = -1;
+      this.swapMapPages.clear();
       this.evidence.clear();
       this.pending.clear();
       return;
@@ -245,6 +329,7 @@ export function formatSwapBypass(paging: Record<string, number | string>): strin
   const calls = n("bypassSymcalls");
   return [
     `swap type ${n("bypassSwapType") < 0 ? "not learned yet" : n("bypassSwapType")}; faults on swap PTEs ${n("bypassSwapPteFaults")}, bypassed ${n("bypassFaults")}, mappings live ${n("bypassLive")}, swap-ins avoided ${n("bypassSwapInsAvoided")}`,
+    `writable mappings ${n("bypassWritable")} (live ${n("bypassWritableLive")}), made read-only when the slot became shared or cached ${n("bypassMadeReadOnly")}; SWAP_MAP calls ${n("bypassSwapMapCalls")}`,
     `left to the guest: stores ${n("bypassDeclinedWrites")}, slot not on the disk ${n("bypassNotHeld")}, slot older than the PTE ${n("bypassOlderThanPte")}, illegal ${n("bypassIllegal")}, SymCall failed ${n("bypassSymcallErrors")}, SymCall unavailable ${n("bypassUnavailable")}`,
     `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, PTE changed ${n("bypassDroppedPte")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,
     `SymCalls ${calls}${calls ? `: ${(n("bypassSymcallUs") / calls).toFixed(1)} µs and ${Math.round(n("bypassSymcallInstructions") / calls)} guest instructions each` : ""}`,

@@ -65,12 +65,27 @@ const load = (reg: "ecx" | "edx" | "esi", lin: number) => [0x8b, { ecx: 0x0d, ed
 const store = (lin: number) => [0xa3, ...le32(lin)];
 const page = (i: number) => DATA_LIN + i * PAGE;
 
-/** The guest's answer to MEM_LOOKUP, and the calls it got. */
+/** Where the test keeps the guest's swap_map (one byte per slot, include/linux/swap.h), when its module answers SWAP_MAP. */
+const SWAP_MAP = 0xa000;
+const ENOSYS = 38;
+
+/** The guest's answers to MEM_LOOKUP and SWAP_MAP, and the calls it got. */
 class FakeGuest {
+  /** MEM_LOOKUP calls; SWAP_MAP ones in swapMapCalls. */
   calls: number[][] = [];
+  swapMapCalls: number[][] = [];
   answer: (vaddr: number, pte: number) => SymcallResult = (vaddr, pte) => ({ ok: true, regs: [vaddr & ~0xfff, pte, LookupPerm.READ | LookupPerm.WRITE | LookupPerm.USER, DATA_LIN, DATA_LIN + 0x400000], instructions: 1000 });
+  /** A module that knows SWAP_MAP (swap_map at SWAP_MAP) or, by default, one from before it (-ENOSYS). */
+  hasSwapMap = false;
   available = true;
+  constructor(private readonly mem: { readU8(gpa: number): number }) {}
   call(nr: number, ...args: number[]): SymcallResult {
+    if (nr === SymcallNr.SWAP_MAP) {
+      this.swapMapCalls.push([nr, ...args]);
+      if (!this.hasSwapMap) return { ok: false, reason: "guest-error", code: -ENOSYS, error: "ENOSYS", instructions: 100 };
+      const slot = args[1]!;
+      return { ok: true, regs: [SWAP_MAP + slot, 64, this.mem.readU8(SWAP_MAP + slot), 0, 0], instructions: 100 };
+    }
     this.calls.push([nr, ...args]);
     return this.answer(args[0]!, args[1]!);
   }
@@ -89,7 +104,7 @@ async function rig(kind: "wasm" | "js"): Promise<Rig> {
   mem.writeU32(IDT + 14 * 8, (8 << 16) | (HANDLER & 0xffff));
   mem.writeU32(IDT + 14 * 8 + 4, (HANDLER & 0xffff0000) | 0x8e00);
   g.m.writeMemory(HANDLER, PF_HANDLER);
-  const guest = new FakeGuest();
+  const guest = new FakeGuest(mem);
   g.m.vm.symbiotic = guest as unknown as Symbiotic;
   const disk = new SwapDisk(mem, 64 * PAGE);
   const bypass = new SwapBypass(g.m.vm, shadow, disk);
@@ -266,19 +281,76 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
     expect(r.stats()).toMatchObject({ bypassUnavailable: 1, bypassSymcalls: 1 });
   });
 
-  it("stores are the guest's: no bypass, no call (a store would change the slot behind the guest's swap cache)", async () => {
+  it("without SWAP_MAP (a module from before it) mappings are read-only: stores are the guest's, asked once", async () => {
     learnType(r);
     swapOut(r, 2, 40);
     r.g.m.setState({ eax: 0x1234 });
     r.run(store(page(2)));
     expect(r.faults()).toBe(3);
-    expect(r.guest.calls).toEqual([]);
-    expect(r.stats()).toMatchObject({ bypassDeclinedWrites: 1 });
+    expect(r.guest.calls).toHaveLength(1);
+    expect(r.guest.swapMapCalls).toEqual([[SymcallNr.SWAP_MAP, TYPE, 40, 0, 0]]);
+    expect(r.stats()).toMatchObject({ bypassDeclinedWrites: 1, bypassWritable: 0 });
     // A store to a page already bypassed: the read-only mapping faults, the guest swaps the page in.
     swapOut(r, 3, 41);
     r.run([...load("edx", page(3)), 0xa3, ...le32(page(3))]);
     expect(r.faults()).toBe(4);
     expect(r.stats()).toMatchObject({ bypassFaults: 1, bypassDeclinedWrites: 2 });
+    expect(r.guest.swapMapCalls).toHaveLength(1); // -ENOSYS is remembered
+  });
+
+  it("maps a slot whose swap_map byte is 1 (one user, no swap-cache page) writable: the store lands in the slot, no fault", async () => {
+    r.guest.hasSwapMap = true;
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.g.m.vm.memory.writeU8(SWAP_MAP + 40, 1);
+    r.g.m.setState({ eax: 0xc0ffee });
+    r.run([...store(page(2) + 8), ...load("edx", page(2) + 12)]);
+    expect(r.faults()).toBe(2);
+    expect(r.g.m.getState().edx).toBe(0x5100000 + 40 * 0x1000 + 3);
+    const back = new Uint8Array(PAGE);
+    r.disk.read(40 * PAGE, back); // the guest's own swap-in reads the stored word (and drops the mapping first)
+    expect(new DataView(back.buffer).getUint32(8, true)).toBe(0xc0ffee);
+    expect(r.stats()).toMatchObject({ bypassFaults: 1, bypassWritable: 1, bypassWritableLive: 0, bypassDroppedSwapIn: 1, bypassSwapMapCalls: 1 });
+    expect(r.g.m.vm.memory.readU32(PT_DATA + 2 * 4)).toBe(swapPte(TYPE, 40)); // the guest's PTE untouched
+  });
+
+  it("maps a shared (count 2) or swap-cached slot read-only, and a read-only VMA's page read-only", async () => {
+    r.guest.hasSwapMap = true;
+    learnType(r);
+    for (const [i, slot, byte] of [[2, 40, 2], [3, 41, 0x41]] as const) {
+      swapOut(r, i, slot);
+      r.g.m.vm.memory.writeU8(SWAP_MAP + slot, byte);
+      r.run(store(page(i)));
+    }
+    expect(r.faults()).toBe(4); // both stores went to the guest
+    swapOut(r, 4, 42);
+    r.g.m.vm.memory.writeU8(SWAP_MAP + 42, 1);
+    r.guest.answer = (vaddr, pte) => ({ ok: true, regs: [vaddr & ~0xfff, pte, LookupPerm.READ | LookupPerm.USER, DATA_LIN, DATA_LIN + 0x400000], instructions: 1000 });
+    r.run([...load("edx", page(4)), ...store(page(4))]);
+    expect(r.g.m.getState().edx).toBe(0x5100000 + 42 * 0x1000);
+    expect(r.faults()).toBe(5);
+    expect(r.stats()).toMatchObject({ bypassWritable: 0, bypassDeclinedWrites: 3 });
+  });
+
+  it("makes a writable mapping read-only when the guest's store changes the slot's swap_map byte (fork, swap-in), before its next instruction", async () => {
+    r.guest.hasSwapMap = true;
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.g.m.vm.memory.writeU8(SWAP_MAP + 40, 1);
+    r.g.m.setState({ eax: 0x1111 });
+    r.run(store(page(2)));
+    expect(r.stats()).toMatchObject({ bypassWritable: 1, bypassWritableLive: 1 });
+    // The guest's kernel: swap_duplicate (mov byte [SWAP_MAP + 40], 2), then the process stores again.
+    r.g.m.setState({ eax: 0x2222 });
+    r.run([0xc6, 0x05, ...le32(SWAP_MAP + 40), 2, ...store(page(2) + 4)]);
+    expect(r.faults()).toBe(3); // the second store faulted into the guest
+    expect(r.stats()).toMatchObject({ bypassMadeReadOnly: 1, bypassWritableLive: 0 });
+    expect(r.g.m.vm.memory.readHostU32(r.disk.frameOf(40))).toBe(0x1111); // the first store is in the slot (read without a swap-in)
+    const watchFaults = r.stats().watchFaults;
+    expect(watchFaults).toBeGreaterThanOrEqual(1);
+    // Nothing writable left: swap_map is no longer watched (a store into it is an ordinary one).
+    r.run([0xc6, 0x05, ...le32(SWAP_MAP + 41), 1]);
+    expect(r.stats().watchFaults).toBe(watchFaults);
   });
 
   it("swap entries of another type (swap on another device), or slots the disk does not hold, are left to the guest", async () => {

@@ -24,6 +24,8 @@
 #include <linux/swapops.h>
 #include <linux/highmem.h>
 #include <linux/string.h>
+#include <linux/kprobes.h>
+#include <linux/vmalloc.h>
 #include <asm/pgtable.h>
 #include <asm/io.h>
 #include "symbiotic.h"
@@ -193,6 +195,60 @@ static int sym_mem_lookup(struct symcall_frame *f)
 	return 0;
 }
 
+/*
+ * SYMCALL_SWAP_MAP: arg0 swap type, arg1 slot. Answers arg0 the guest-physical
+ * address of that slot's byte in the area's swap_map (its use count, with
+ * SWAP_HAS_CACHE while a swap-cache page stands for it), arg1 the area's
+ * slots, arg2 the byte now. The VMM reads and watches the byte itself: a slot
+ * whose count is 1 without a swap-cache page is the only copy of one PTE's
+ * page, and may be mapped writable (SwapBypass); a fork (count 2) or a
+ * swap-in (SWAP_HAS_CACHE) shows as a store to it.
+ *
+ * Linux exports neither swap_info nor a way to it, so the address of
+ * swp_swap_info() (type -> swap_info_struct) is found once by a kprobe
+ * lookup: register one on the symbol, take its address, unregister.
+ */
+static struct swap_info_struct *(*swap_info_of)(swp_entry_t entry);
+
+void symbiotic_swap_map_init(void)
+{
+	/* Registered disabled: resolved, never armed (no breakpoint is written into the kernel). */
+	struct kprobe kp = { .symbol_name = "swp_swap_info", .flags = KPROBE_FLAG_DISABLED };
+
+	if (register_kprobe(&kp) == 0) {
+		swap_info_of = (void *)kp.addr;
+		unregister_kprobe(&kp);
+	} else {
+		pr_info("symbiotic: swp_swap_info not found: SYMCALL_SWAP_MAP unavailable\n");
+	}
+}
+
+static int sym_swap_map(struct symcall_frame *f)
+{
+	u32 type = f->arg[0], slot = f->arg[1];
+	struct swap_info_struct *si;
+	unsigned char *map;
+	struct page *pg;
+
+	if (!swap_info_of)
+		return -ENOSYS;
+	if (type >= MAX_SWAPFILES)
+		return -EINVAL;
+	si = swap_info_of(swp_entry(type, 0));
+	map = si ? READ_ONCE(si->swap_map) : NULL;
+	if (!map || !(READ_ONCE(si->flags) & SWP_USED) || slot >= READ_ONCE(si->max))
+		return -ENOENT;
+	pg = vmalloc_to_page(map + slot);
+	if (!pg)
+		return -ENOENT;
+	f->arg[0] = (u32)(page_to_phys(pg) + offset_in_page(map + slot));
+	f->arg[1] = si->max;
+	f->arg[2] = READ_ONCE(map[slot]);
+	f->arg[3] = 0;
+	f->arg[4] = 0;
+	return 0;
+}
+
 asmlinkage int symbiotic_symcall_dispatch(struct symcall_frame *f)
 {
 	int i;
@@ -210,6 +266,8 @@ asmlinkage int symbiotic_symcall_dispatch(struct symcall_frame *f)
 		return sym_ps(f);
 	case SYMCALL_MEMINFO:
 		return sym_meminfo(f);
+	case SYMCALL_SWAP_MAP:
+		return sym_swap_map(f);
 	default:
 		return -ENOSYS;
 	}

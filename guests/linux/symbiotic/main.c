@@ -254,6 +254,7 @@ static int __init symbiotic_init(void)
 	}
 	global_page->ext.guest_version = SYMSPY_EXT_VERSION;
 	refresh_work_fn(NULL);
+	symbiotic_swap_map_init();
 
 	for_each_kernel_tracepoint(find_sched_switch, NULL);
 	if (!sched_switch_tp || tracepoint_probe_register(sched_switch_tp, probe_sched_switch, NULL)) {

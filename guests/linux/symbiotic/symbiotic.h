@@ -28,5 +28,7 @@ extern void symbiotic_symcall_entry(void);
 asmlinkage int symbiotic_symcall_dispatch(struct symcall_frame *frame);
 /* calls.c: the swap total (KiB) the refresh work read from /proc/swaps, for SYMCALL_MEMINFO. */
 void symbiotic_swap_total(u32 kib);
+/* calls.c: find what SYMCALL_SWAP_MAP needs (module init; the call answers -ENOSYS without it). */
+void symbiotic_swap_map_init(void);
 
 #endif

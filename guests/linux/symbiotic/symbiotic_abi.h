@@ -28,6 +28,7 @@
 #define SYMCALL_CURRENT		0x100
 #define SYMCALL_PS		0x101
 #define SYMCALL_MEMINFO		0x102
+#define SYMCALL_SWAP_MAP	0x103
 
 /* MEM_LOOKUP permission bits */
 #define LOOKUP_READ		(1 << 0)

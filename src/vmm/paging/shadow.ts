@@ -94,7 +94,8 @@ interface GuestWalk {
  * A policy that may satisfy a fault on a not-present guest PTE itself
  * (SwapBypass, src/symbiotic/swapbypass.ts): 32-bit non-PAE guests only.
  * The pager asks it before injecting such a fault, writes the leaf it answers
- * (read-only: a store through it faults again and goes to the guest), and
+ * (writable only if it says so: a store through a read-only one faults again
+ * and is asked about again), watches the guest frames it asks it to, and
  * tells it when that leaf is gone, whatever the cause (the guest changed the
  * PTE, the shadow table was freed or reset, the policy dropped it).
  */
@@ -105,14 +106,16 @@ export interface AbsentPteHook {
    * user mode may read it) or null for the guest's own #PF. May make a nested
    * VM entry (a SymCall): the pager walks again after it.
    */
-  absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean } | null;
+  absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean; write: boolean } | null;
   /**
    * The guest wrote `pte` (not present, not zero) into a page table the shadow mirrors: seen when the
    * pager resynchronizes, after the store and before any fault at that PTE is asked about.
    */
   absentPteWritten(pte: number): void;
   /** The pager wrote the shadow leaf at host address `leaf` for the answer `absentPte` just gave. */
-  mapped(leaf: number, lin: number, pte: number): void;
+  mapped(leaf: number, lin: number, pte: number, write: boolean): void;
+  /** The guest stored into guest-physical page `gpa`, which {@link ShadowPaging.watchFrame} watches (after the store). */
+  frameWritten(gpa: number): void;
   /** A leaf this hook asked for is gone. */
   dropped(leaf: number): void;
   /** Every shadow table was dropped. */
@@ -170,8 +173,12 @@ export class ShadowPaging implements PagingStrategy {
    * SHADOW_TRACE for it, to give the bit back when the last hook leaf goes.
    */
   private readonly strictTables = new Map<number, { leaves: number; unlogged: Set<number> }>();
+  /** Guest frames the hook watches: every store into one is let through alone and reported (frameWritten). */
+  private readonly watched = new Set<number>();
+  /** Watched frames the instruction let through now may have stored into. */
+  private watchedStores = new Set<number>();
   private readonly counters = {
-    hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
+    hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, watchFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
   };
 
   attach(vm: Vm): void {
@@ -282,6 +289,7 @@ export class ShadowPaging implements PagingStrategy {
   setAbsentPteHook(hook: AbsentPteHook | null): void {
     if (hook && this.absentHook) throw new Error("the shadow pager already has an absent-PTE policy");
     for (const leaf of [...this.hookLeaves]) this.clearLeaf(leaf);
+    this.watched.clear();
     this.commitFlush();
     this.absentHook = hook;
   }
@@ -319,6 +327,31 @@ export class ShadowPaging implements PagingStrategy {
   drainTraceLog(): void {
     const logged = this.vm.core.traceLogCount();
     if (logged > 0) this.traceLog(logged);
+    this.commitFlush();
+  }
+
+  /**
+   * Watch guest-physical page `gpa` for the hook (on) or stop (off): while watched, no shadow leaf maps it writable,
+   * and each store into it is a fault, let through alone, after which the hook hears of it.
+   */
+  watchFrame(gpa: number, on: boolean): void {
+    if (!on) { this.watched.delete(gpa); return; } // its leaves stay read-only until their next fault refills them
+    if (this.watched.has(gpa)) return;
+    this.watched.add(gpa);
+    for (const addr of this.rmap.get(gpa) ?? []) {
+      const v = this.mem.readHostU32(addr);
+      if (v & (RW | SHADOW_TRACE)) { this.mem.writeHostU32(addr, (v & ~(RW | SHADOW_TRACE)) >>> 0); this.noteLeafChanged(addr); }
+    }
+    this.commitFlush();
+  }
+
+  /** Make a leaf the hook asked for read-only (a store through it faults and is asked about again). */
+  protectHookLeaf(leaf: number): void {
+    if (!this.hookLeaves.has(leaf)) return;
+    const v = this.mem.readHostU32(leaf);
+    if (!(v & RW)) return;
+    this.mem.writeHostU32(leaf, (v & ~RW) >>> 0);
+    this.noteLeafChanged(leaf);
     this.commitFlush();
   }
 
@@ -390,6 +423,7 @@ export class ShadowPaging implements PagingStrategy {
     this.noteFlushAll();
     this.counters.shadowResets++;
     this.strictTables.clear();
+    this.watchedStores.clear();
     if (this.hookLeaves.size) { this.hookLeaves.clear(); this.absentHook?.reset(); }
   }
 
@@ -420,10 +454,14 @@ export class ShadowPaging implements PagingStrategy {
       // that took over a frame the guest once used as a page table): its leaf has no SHADOW_TRACE to log through.
       const traceFault = write && !wp0 && this.tracked.has(walk.gpa) &&
         (!this.useTraceLog || this.strictTables.has(walk.gpa) || this.plainFrame(walk.gpa) < 0);
-      if (traceFault) this.counters.traceFaults++; else this.counters.hiddenFaults++;
+      // A store into a frame the hook watches: the same, and the hook hears of it after.
+      const watchFault = write && !wp0 && this.watched.has(walk.gpa);
+      if (watchFault) this.counters.watchFaults++;
+      else if (traceFault) this.counters.traceFaults++;
+      else this.counters.hiddenFaults++;
       this.fill(lin, walk);
       if (wp0) { this.counters.wp0Stores++; return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa); }
-      if (traceFault) return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa);
+      if (traceFault || watchFault) return this.letThrough(lin, this.shadowLeafAddr(lin)!, walk.gpa);
     } catch (e) {
       if (!retry || !(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
       // The VMM's frames ran out: start over with empty shadow tables.
@@ -436,7 +474,7 @@ export class ShadowPaging implements PagingStrategy {
 
   /**
    * The guest's PTE for `lin` is not present but not zero (32-bit, no PAE):
-   * ask the hook, and if it answers, map `lin` read-only to the frame it gives.
+   * ask the hook, and if it answers, map `lin` to the frame it gives (writable if it says so).
    * The hook may enter the guest (a SymCall), so the walk is made again and
    * the leaf written only if the guest's entries are what the hook was asked about.
    */
@@ -448,16 +486,16 @@ export class ShadowPaging implements PagingStrategy {
     const w = this.guestWalk(lin, write, user, fetch);
     if (w.fault === null || w.absentPte !== pte || !this.root) return false;
     // A leaf that would not allow this very access would fault again, for ever.
-    if (write || (user && (!answer.user || !(w.entries[0]!.value & US)))) return false;
+    if ((write && !answer.write) || (user && (!answer.user || !(w.entries[0]!.value & US)))) return false;
     this.setAccessedDirty(w, false); // the directory entry's accessed bit, as a successful walk sets it
     try {
       const table = this.leafTable(lin, w.entries[0]!);
       const leaf = table.hpa + ((lin >>> 12) & 0x3ff) * 4;
       this.clearLeaf(leaf);
-      this.mem.writeHostU32(leaf, (answer.frame | P | A | (answer.user ? US : 0)) >>> 0);
+      this.mem.writeHostU32(leaf, (answer.frame | P | A | (answer.write ? RW | D : 0) | (answer.user ? US : 0)) >>> 0);
       this.hookLeaves.add(leaf);
       this.strictTable(table.guestFrame, +1);
-      this.absentHook!.mapped(leaf, lin, pte);
+      this.absentHook!.mapped(leaf, lin, pte, answer.write);
       return true;
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
@@ -657,7 +695,8 @@ export class ShadowPaging implements PagingStrategy {
     const frame = this.plainFrame(gpa);
     const plain = frame >= 0;
     let v = (plain ? frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
-    if (writable && !this.tracked.has(gpa)) v |= RW | D;
+    if (this.watched.has(gpa)) { /* read-only: every store is a watch fault */ }
+    else if (writable && !this.tracked.has(gpa)) v |= RW | D;
     else if (writable && plain && this.useTraceLog) {
       const strict = this.strictTables.get(gpa);
       if (strict) strict.unlogged.add(addr); else v |= SHADOW_TRACE;
@@ -777,6 +816,7 @@ export class ShadowPaging implements PagingStrategy {
    */
   private letThrough(lin: number, leaf: number, frame: number): ExitAction {
     if (this.tracked.has(frame)) this.tracedFrames.add(frame);
+    if (this.watched.has(frame)) this.watchedStores.add(frame);
     for (const addr of [this.shadowDirAddr(lin), leaf]) {
       if (addr === null) continue;
       const v = this.mem.readHostU32(addr);
@@ -801,6 +841,9 @@ export class ShadowPaging implements PagingStrategy {
     const frames = [...this.tracedFrames];
     this.tracedFrames.clear();
     for (const f of frames) this.resync(f);
+    const watched = [...this.watchedStores];
+    this.watchedStores.clear();
+    for (const f of watched) this.absentHook?.frameWritten(f);
   }
 
   /** The shadow directory entry above `lin`'s leaf under the current root (a 32-bit or PAE PDE), or null. */
