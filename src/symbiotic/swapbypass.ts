@@ -112,9 +112,12 @@ export class SwapBypass implements AbsentPteHook {
   private readonly swapMapPages = new Map<number, number>();
   /** The module cannot answer SWAP_MAP. */
   private swapMapUnavailable = false;
-  /** Writable leaves by the swap_map page whose byte keeps them writable (a watched frame), and the other way round. */
-  private readonly writableByMapPage = new Map<number, Set<number>>();
-  private readonly writableLeaf = new Map<number, number>();
+  /**
+   * Writable leaves by the swap_map page whose byte keeps them writable (a watched frame), with the page's bytes
+   * as last seen (a store is found by comparing, not by rereading every writable slot's byte); and the other way round.
+   */
+  private readonly writableByMapPage = new Map<number, { leaves: Set<number>; seen: Uint8Array }>();
+  private readonly writableLeaf = new Map<number, { page: number; slotBase: number }>();
   private readonly counters = {
     writable: 0, madeReadOnly: 0, swapMapCalls: 0,
     swapFaults: 0, bypassed: 0, declinedWrites: 0, notHeld: 0, olderThanPte: 0, symcalls: 0, symcallErrors: 0, illegal: 0, unavailable: 0,
@@ -188,22 +191,33 @@ export class SwapBypass implements AbsentPteHook {
 
   /** A store went into a page of swap_map the VMM watches: writable mappings whose slot is no longer exclusive become read-only. */
   frameWritten(gpa: number): void {
-    for (const leaf of [...(this.writableByMapPage.get(gpa) ?? [])]) {
-      const slot = this.leafSlot.get(leaf)!;
-      if (this.vm.memory.readU8(gpa + (slot % SLOTS_PER_MAP_PAGE)) === 1) continue;
-      this.forgetWritable(leaf);
-      this.shadow.protectHookLeaf(leaf);
-      this.counters.madeReadOnly++;
+    const w = this.writableByMapPage.get(gpa);
+    if (!w) return;
+    const now = this.vm.memory.read(gpa, 4096), was = w.seen;
+    const now32 = new Uint32Array(now.buffer), was32 = new Uint32Array(was.buffer);
+    const firstSlot = this.writableLeaf.get(w.leaves.values().next().value!)!.slotBase;
+    for (let i = 0; i < 1024; i++) {
+      if (now32[i] === was32[i]) continue;
+      for (let b = i * 4; b < i * 4 + 4; b++) {
+        if (now[b] === was[b] || now[b] === 1) continue;
+        for (const leaf of [...(this.slotLeaves.get(firstSlot + b) ?? [])]) {
+          if (!this.writableLeaf.has(leaf)) continue;
+          this.forgetWritable(leaf);
+          this.shadow.protectHookLeaf(leaf);
+          this.counters.madeReadOnly++;
+        }
+      }
     }
+    if (this.writableByMapPage.get(gpa) === w) w.seen = now;
   }
 
   private forgetWritable(leaf: number): void {
-    const page = this.writableLeaf.get(leaf);
-    if (page === undefined) return;
+    const at = this.writableLeaf.get(leaf);
+    if (at === undefined) return;
     this.writableLeaf.delete(leaf);
-    const set = this.writableByMapPage.get(page)!;
-    set.delete(leaf);
-    if (set.size === 0) { this.writableByMapPage.delete(page); this.shadow.watchFrame(page, false); }
+    const w = this.writableByMapPage.get(at.page)!;
+    w.leaves.delete(leaf);
+    if (w.leaves.size === 0) { this.writableByMapPage.delete(at.page); this.shadow.watchFrame(at.page, false); }
   }
 
   absentPteWritten(pte: number): void {
@@ -221,10 +235,13 @@ export class SwapBypass implements AbsentPteHook {
     if (!write) return;
     // Watched from now on: the byte that made it writable (read just now, no guest instruction since) must stay 1.
     const page = this.swapMapPage(slot);
-    let leaves = this.writableByMapPage.get(page);
-    if (!leaves) { this.writableByMapPage.set(page, leaves = new Set()); this.shadow.watchFrame(page, true); }
-    leaves.add(leaf);
-    this.writableLeaf.set(leaf, page);
+    let w = this.writableByMapPage.get(page);
+    if (!w) {
+      this.writableByMapPage.set(page, w = { leaves: new Set(), seen: this.vm.memory.read(page, 4096) });
+      this.shadow.watchFrame(page, true);
+    }
+    w.leaves.add(leaf);
+    this.writableLeaf.set(leaf, { page, slotBase: slot - (slot % SLOTS_PER_MAP_PAGE) });
     this.counters.writable++;
   }
 

@@ -156,7 +156,7 @@ export class ShadowPaging implements PagingStrategy {
   /** The root the core walks now: it switches roots itself on CR3 loads in its CR3-target list. */
   private get root(): ShadowPage | null { return this.byHost.get(this.vm.getControl(Control.ShadowRoot)) ?? null; }
   /** Shadow entries made writable for one instruction (a trace fault, a CR0.WP=0 store), restored at the monitor-trap exit. */
-  private traced: { addr: number; value: number }[] = [];
+  private traced: { addr: number; value: number; leaf: boolean }[] = [];
   /** Guest page tables those stores may have changed. */
   private tracedFrames = new Set<number>();
   /** TLB entries to drop before the guest runs again: by linear page, or all. */
@@ -821,10 +821,10 @@ export class ShadowPaging implements PagingStrategy {
       if (addr === null) continue;
       const v = this.mem.readHostU32(addr);
       if (v & RW) continue;
-      this.traced.push({ addr, value: v });
+      this.traced.push({ addr, value: v, leaf: addr === leaf });
       this.mem.writeHostU32(addr, (v | RW) >>> 0);
+      this.noteTracedChange(addr === leaf, addr);
     }
-    this.noteFlushAll();
     this.vm.setControl(Control.MonitorTrap, 1);
     return "resume";
   }
@@ -835,15 +835,23 @@ export class ShadowPaging implements PagingStrategy {
     for (const t of this.traced) {
       const cur = this.mem.readHostU32(t.addr);
       if ((cur & ~0xfff) >>> 0 === (t.value & ~0xfff) >>> 0 && (cur & P)) this.mem.writeHostU32(t.addr, (cur & ~RW) >>> 0);
+      this.noteTracedChange(t.leaf, t.addr);
     }
     this.traced = [];
-    this.noteFlushAll();
     const frames = [...this.tracedFrames];
     this.tracedFrames.clear();
     for (const f of frames) this.resync(f);
     const watched = [...this.watchedStores];
     this.watchedStores.clear();
     for (const f of watched) this.absentHook?.frameWritten(f);
+  }
+
+  /**
+   * A leaf opened or closed for one store changes only the translations through it (its linear pages); a directory
+   * entry, every page under it — and the TLB holds combined rights, so then everything goes.
+   */
+  private noteTracedChange(leaf: boolean, addr: number): void {
+    if (leaf) this.noteLeafChanged(addr); else this.noteFlushAll();
   }
 
   /** The shadow directory entry above `lin`'s leaf under the current root (a 32-bit or PAE PDE), or null. */
