@@ -20,6 +20,7 @@ import { findCachedImages, cachedModules } from "./images.js";
 import { findBuiltModule, symbioticKernelModules, joinKernelModules } from "./symbiotic-module.js";
 import { driverModules } from "../boot/kmod.js";
 import { SerialShell } from "./serial-shell.js";
+import { MemoryDisk } from "../devices/block/backend.js";
 
 /** Where `npm run workloads` puts the programs. */
 export const WORKLOADS_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../build/workloads");
@@ -47,6 +48,8 @@ export interface ThrashGuestOptions {
   /** The swap disk in VMM memory (0: none). */
   swapBytes: number;
   swapBypass: boolean;
+  /** A blank virtio disk of this many bytes before the swap disk (/dev/vda), for the guest to swap to instead. */
+  otherDiskBytes?: number;
   /** Load symbiotic.ko (default true). */
   symbiotic?: boolean;
   clock?: "deterministic" | "host";
@@ -63,6 +66,7 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
   const pc = new Pc({
     engine: await createEngine(o.engine ?? "wasm", o.ramBytes, { vmmBytes: defaultVmmBytes(o.ramBytes) + o.swapBytes }),
     ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial: shell.onSerial, paging: new ShadowPaging(),
+    disks: o.otherDiskBytes ? [{ backend: MemoryDisk.blank(o.otherDiskBytes) }] : [],
     ...(o.swapBytes ? { swapDiskBytes: o.swapBytes, swapBypass: o.swapBypass } : {}),
   });
   shell.attach(pc);
