@@ -26,6 +26,8 @@ import { MemoryDisk } from "../devices/block/backend.js";
 export const WORKLOADS_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../build/workloads");
 export const WORKLOADS = ["stream", "gups"] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/** The serial of the `otherDiskBytes` disk: an ordinary disk, not the one SwapBypass watches. */
+export const OTHER_DISK_SERIAL = "other-disk";
 
 /** Why the set-up cannot run here (what to build first), or null. */
 export function thrashPrerequisites(symbiotic = true): string | null {
@@ -48,7 +50,7 @@ export interface ThrashGuestOptions {
   /** The swap disk in VMM memory (0: none). */
   swapBytes: number;
   swapBypass: boolean;
-  /** A blank virtio disk of this many bytes before the swap disk (/dev/vda), for the guest to swap to instead. */
+  /** A blank virtio disk of this many bytes (in host memory, serial {@link OTHER_DISK_SERIAL}), for the guest to swap to instead. */
   otherDiskBytes?: number;
   /** Load symbiotic.ko (default true). */
   symbiotic?: boolean;
@@ -66,7 +68,7 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
   const pc = new Pc({
     engine: await createEngine(o.engine ?? "wasm", o.ramBytes, { vmmBytes: defaultVmmBytes(o.ramBytes) + o.swapBytes }),
     ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial: shell.onSerial, paging: new ShadowPaging(),
-    disks: o.otherDiskBytes ? [{ backend: MemoryDisk.blank(o.otherDiskBytes) }] : [],
+    disks: o.otherDiskBytes ? [{ backend: MemoryDisk.blank(o.otherDiskBytes), serial: OTHER_DISK_SERIAL }] : [],
     ...(o.swapBytes ? { swapDiskBytes: o.swapBytes, swapBypass: o.swapBypass } : {}),
   });
   shell.attach(pc);
@@ -80,12 +82,21 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
   const MARKER = "SYMBIONT-INIT-OK";
   await shell.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
   if (o.swapBytes) {
-    const dev = (await shell.sh(`for d in /sys/block/vd*; do [ "$(cat $d/serial)" = ${SWAP_DISK_SERIAL} ] && echo \${d##*/}; done`)).trim();
-    if (!/^vd[a-z]$/.test(dev)) throw new Error(`the guest has no virtio disk with serial ${SWAP_DISK_SERIAL} (got "${dev}")`);
+    const dev = (await guestVirtioDisks(shell)).find((d) => d.serial === SWAP_DISK_SERIAL)?.dev;
+    if (!dev) throw new Error(`the guest has no virtio disk with serial ${SWAP_DISK_SERIAL}`);
     const on = await shell.sh(`mkswap /dev/${dev} >/dev/null && swapon /dev/${dev} && echo on`);
     if (on !== "on\n") throw new Error(`swapon /dev/${dev} failed: ${on}`);
   }
   return { pc, shell };
+}
+
+/** The guest's virtio disks (/dev/vdX) and their serials, as the guest sees them in /sys/block. */
+export async function guestVirtioDisks(shell: SerialShell): Promise<{ dev: string; serial: string }[]> {
+  const out = await shell.sh(`for d in /sys/block/vd*; do echo "\${d##*/} $(cat $d/serial 2>/dev/null)"; done`);
+  return out.split("\n").filter((l) => /^vd[a-z]+\b/.test(l)).map((l) => {
+    const [dev, serial = ""] = l.trim().split(/\s+/);
+    return { dev: dev!, serial };
+  });
 }
 
 /** The guest's MemFree in MiB. */
