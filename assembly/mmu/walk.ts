@@ -18,7 +18,7 @@ import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4
 import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, plainRamEntry, noteWalked, writeAt, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
 import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
 import { pagingMode, MODE_SHADOW, MODE_DIRECT, mapPerm, hostAddr, P2M_VALID, P2M_READ, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
-import { shadowRoot, shadowPae, exceptionExits } from "../controls";
+import { shadowRoot, shadowPae, exceptionExits, traceSync } from "../controls";
 import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX } from "../layout";
 import { ld32, ld32a, st32a } from "../portable";
 import { pageHasCode } from "../tcache";
@@ -198,7 +198,11 @@ function walkPlain(lin: i32, access: i32, write: bool, user: bool): i32 {
 function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
   let flags = walkFlags;
   if (shadow) {
-    if (traced) { if (!logTrace(pa)) return -1; }
+    if (traced) {
+      if (!logTrace(pa)) return -1;
+      // Sync: the VMM takes the log right after this instruction (no restart: the store is made).
+      if (traceSync && exitReason == EXIT_NONE) setExit(EXIT_TRACE_LOG, traceCount, 0, 0);
+    }
     // The guest wrote its page tables since the VMM last looked: it updates the shadow before it is used
     // again — unless the store was this instruction's own (restarting it would store and exit again forever;
     // a translation through an entry the same instruction rewrote may be old or new, as on hardware).

@@ -166,6 +166,8 @@ export const Control = {
   ShadowPae: 8,
   Cr3TargetCount: 9,
   MonitorTrap: 10,
+  /** A logged page-table store exits right after its instruction (assembly/controls.ts). */
+  TraceSync: 11,
 } as const;
 export type Control = (typeof Control)[keyof typeof Control];
 

@@ -168,13 +168,16 @@ export class ShadowPaging implements PagingStrategy {
   /**
    * Guest page tables holding PTEs the hook's leaves stand for, with how many: a store into one must
    * take effect before the guest's next access, not at its next TLB fill (a not-present PTE made present
-   * needs no INVLPG, and the hook's translation may be in the TLB), so stores into them are trace faults
-   * (let through one at a time and resynchronized at once) instead of logged; the leaves that were
-   * SHADOW_TRACE for it, to give the bit back when the last hook leaf goes.
+   * needs no INVLPG, and the hook's translation may be in the TLB). While there are any, the core's
+   * trace log is synchronous (Control.TraceSync: a logged store exits right after its instruction).
    */
-  private readonly strictTables = new Map<number, { leaves: number; unlogged: Set<number> }>();
-  /** Guest frames the hook watches: every store into one is let through alone and reported (frameWritten). */
-  private readonly watched = new Set<number>();
+  private readonly strictTables = new Map<number, number>();
+  /**
+   * Guest frames the hook watches, by the host frame behind them when plain RAM: every store into one is reported
+   * (frameWritten) before the guest's next instruction — logged, with the trace log synchronous, or else let through alone.
+   */
+  private readonly watched = new Map<number, number>();
+  private readonly watchedHost = new Map<number, number>();
   /** Watched frames the instruction let through now may have stored into. */
   private watchedStores = new Set<number>();
   private readonly counters = {
@@ -185,7 +188,12 @@ export class ShadowPaging implements PagingStrategy {
     this.vm = vm;
     this.mem = vm.memory;
     this.mem.onChange((gpa, pages) => {
-      for (let i = 0; i < pages; i++) this.dropLeavesOf(gpa + i * PAGE);
+      let table = false;
+      for (let i = 0; i < pages; i++) { this.dropLeavesOf(gpa + i * PAGE); table ||= this.tracked.has(gpa + i * PAGE); }
+      // A frame mirrored as a guest page table now has other contents (a SymSpy page over a frame Linux
+      // once used as one, say): its shadows say nothing any more, and stores into it must not cost a
+      // trace fault each (its leaves cannot carry SHADOW_TRACE). Rare: start over.
+      if (table) { this.reset(); this.useRoot(this.vm.core.getCr(3) >>> 0); }
       this.commitFlush();
     });
     vm.setControl(Control.ExceptionBitmap, vm.getControl(Control.ExceptionBitmap) | (1 << PF));
@@ -268,7 +276,8 @@ export class ShadowPaging implements PagingStrategy {
         // (Not intercepted: a translation is never made from a stale shadow, see the trace log.)
         return "resume";
       case "trace-log":
-        this.traceLog(exit.count);
+        // (A synchronous exit's count is the log's when it was raised; the instruction may have logged more since.)
+        this.traceLog(this.vm.core.traceLogCount());
         return "resume";
       case "monitor-trap":
         if (this.traced.length === 0) return undefined;
@@ -280,7 +289,7 @@ export class ShadowPaging implements PagingStrategy {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, shadowPages: this.pages.size, shadowRoots: this.roots.size, trackedTables: this.tracked.size, ...this.absentHook?.stats() };
+    return { ...this.counters, shadowPages: this.pages.size, shadowRoots: this.roots.size, trackedTables: this.tracked.size, watchedFrames: this.watched.size, ...this.absentHook?.stats() };
   }
 
   // ---- the absent-PTE policy (SwapBypass) ---------------------------------------------------
@@ -290,6 +299,8 @@ export class ShadowPaging implements PagingStrategy {
     if (hook && this.absentHook) throw new Error("the shadow pager already has an absent-PTE policy");
     for (const leaf of [...this.hookLeaves]) this.clearLeaf(leaf);
     this.watched.clear();
+    this.watchedHost.clear();
+    this.updateTraceSync();
     this.commitFlush();
     this.absentHook = hook;
   }
@@ -297,26 +308,14 @@ export class ShadowPaging implements PagingStrategy {
   /** One more (+1) or one less (-1) hook leaf stands for a PTE of guest table `frame`: see {@link strictTables}. */
   private strictTable(frame: number, delta: 1 | -1): void {
     if (frame < 0) return;
-    const t = this.strictTables.get(frame);
-    if (delta > 0 && t) { t.leaves++; return; }
-    if (delta > 0) {
-      const unlogged = new Set<number>();
-      this.strictTables.set(frame, { leaves: 1, unlogged });
-      for (const addr of this.rmap.get(frame) ?? []) {
-        const v = this.mem.readHostU32(addr);
-        if (!(v & SHADOW_TRACE)) continue;
-        this.mem.writeHostU32(addr, (v & ~SHADOW_TRACE) >>> 0);
-        unlogged.add(addr);
-        this.noteLeafChanged(addr);
-      }
-      return;
-    }
-    if (!t || --t.leaves > 0) return;
-    this.strictTables.delete(frame);
-    for (const addr of t.unlogged) {
-      const v = this.mem.readHostU32(addr);
-      if ((v & P) && !(v & RW) && this.leafOwner.get(addr) === frame) { this.mem.writeHostU32(addr, (v | SHADOW_TRACE) >>> 0); this.noteLeafChanged(addr); }
-    }
+    const n = (this.strictTables.get(frame) ?? 0) + delta;
+    if (n > 0) this.strictTables.set(frame, n); else this.strictTables.delete(frame);
+    this.updateTraceSync();
+  }
+
+  /** The trace log is synchronous while a store into a page table or watched frame must be seen before the next instruction. */
+  private updateTraceSync(): void {
+    this.vm.setControl(Control.TraceSync, this.strictTables.size > 0 || this.watchedHost.size > 0 ? 1 : 0);
   }
 
   /**
@@ -335,12 +334,21 @@ export class ShadowPaging implements PagingStrategy {
    * and each store into it is a fault, let through alone, after which the hook hears of it.
    */
   watchFrame(gpa: number, on: boolean): void {
-    if (!on) { this.watched.delete(gpa); return; } // its leaves stay read-only until their next fault refills them
+    if (!on) {
+      // Its leaves stay read-only (and logged) until their next fault refills them.
+      const host = this.watched.get(gpa);
+      if (host !== undefined) { this.watched.delete(gpa); this.watchedHost.delete(host); this.updateTraceSync(); }
+      return;
+    }
     if (this.watched.has(gpa)) return;
-    this.watched.add(gpa);
+    const host = this.useTraceLog ? this.plainFrame(gpa) : -1;
+    this.watched.set(gpa, host);
+    if (host >= 0) this.watchedHost.set(host, gpa);
+    this.updateTraceSync();
+    const trace = host >= 0 ? SHADOW_TRACE : 0;
     for (const addr of this.rmap.get(gpa) ?? []) {
       const v = this.mem.readHostU32(addr);
-      if (v & (RW | SHADOW_TRACE)) { this.mem.writeHostU32(addr, (v & ~(RW | SHADOW_TRACE)) >>> 0); this.noteLeafChanged(addr); }
+      if (v & (RW | SHADOW_TRACE)) { this.mem.writeHostU32(addr, ((v & ~(RW | SHADOW_TRACE)) | trace) >>> 0); this.noteLeafChanged(addr); }
     }
     this.commitFlush();
   }
@@ -423,6 +431,7 @@ export class ShadowPaging implements PagingStrategy {
     this.noteFlushAll();
     this.counters.shadowResets++;
     this.strictTables.clear();
+    this.updateTraceSync();
     this.watchedStores.clear();
     if (this.hookLeaves.size) { this.hookLeaves.clear(); this.absentHook?.reset(); }
   }
@@ -450,12 +459,11 @@ export class ShadowPaging implements PagingStrategy {
       // so exactly this instruction is let through.
       const wp0 = write && !user && !walk.rw && !this.form.wp;
       // Without the trace log, a permitted store into a guest page table is a trace fault: let through the same way.
-      // So is one into a table the log cannot cover: strict (see strictTables), or not plain RAM (a SymSpy page, say,
-      // that took over a frame the guest once used as a page table): its leaf has no SHADOW_TRACE to log through.
-      const traceFault = write && !wp0 && this.tracked.has(walk.gpa) &&
-        (!this.useTraceLog || this.strictTables.has(walk.gpa) || this.plainFrame(walk.gpa) < 0);
+      // So is one into a table the log cannot cover, not plain RAM (a SymSpy page, say, that took over a frame
+      // the guest once used as a page table): its leaf has no SHADOW_TRACE to log through.
+      const traceFault = write && !wp0 && this.tracked.has(walk.gpa) && (!this.useTraceLog || this.plainFrame(walk.gpa) < 0);
       // A store into a frame the hook watches: the same, and the hook hears of it after.
-      const watchFault = write && !wp0 && this.watched.has(walk.gpa);
+      const watchFault = write && !wp0 && this.watched.get(walk.gpa) === -1;
       if (watchFault) this.counters.watchFaults++;
       else if (traceFault) this.counters.traceFaults++;
       else this.counters.hiddenFaults++;
@@ -479,8 +487,16 @@ export class ShadowPaging implements PagingStrategy {
    * the leaf written only if the guest's entries are what the hook was asked about.
    */
   private absentFault(lin: number, pte: number, write: boolean, user: boolean, fetch: boolean): boolean {
-    // The hook must hear of every PTE written before the fault (this walk failed, so the core did not hand them over).
+    // The hook must hear of every PTE written before the fault (this walk failed, so the core did not hand them over),
+    // and of the table's entries if no shadow mirrors it yet (mirroring it reports them).
     this.drainTraceLog();
+    const pde = this.guestWalk(lin, write, user, fetch).entries[0];
+    if (this.root && pde && !pde.leaf) {
+      try { this.leafTable(lin, pde); } catch (e) {
+        if (!(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
+        return false;
+      }
+    }
     const answer = this.absentHook!.absentPte(lin, pte, { write, user, fetch });
     if (!answer) return false;
     const w = this.guestWalk(lin, write, user, fetch);
@@ -677,6 +693,8 @@ export class ShadowPaging implements PagingStrategy {
       const words = this.mem.pageWords(guestFrame);
       if (words) p.guestCopy.set(words);
       this.track(guestFrame, p);
+      // The hook must count these entries as written now: the guest may have written them while no shadow mirrored the table.
+      if (kind === "pt" && this.absentHook) for (const g of p.guestCopy) if (g !== 0 && !(g & P)) this.absentHook.absentPteWritten(g);
     }
     this.pages.set(key, p);
     this.byHost.set(hpa, p);
@@ -695,12 +713,11 @@ export class ShadowPaging implements PagingStrategy {
     const frame = this.plainFrame(gpa);
     const plain = frame >= 0;
     let v = (plain ? frame : gpa) | P | A | (plain ? 0 : SHADOW_GPA);
-    if (this.watched.has(gpa)) { /* read-only: every store is a watch fault */ }
+    const watch = this.watched.get(gpa);
+    // Watched: read-only, every store the guest's entry allows logged (or a watch fault when it cannot be).
+    if (watch !== undefined) v |= watch >= 0 && writable ? SHADOW_TRACE : 0;
     else if (writable && !this.tracked.has(gpa)) v |= RW | D;
-    else if (writable && plain && this.useTraceLog) {
-      const strict = this.strictTables.get(gpa);
-      if (strict) strict.unlogged.add(addr); else v |= SHADOW_TRACE;
-    }
+    else if (writable && plain && this.useTraceLog) v |= SHADOW_TRACE;
     if (this.byHost.get(addr & ~0xfff)?.kind.endsWith("split")) v |= SHADOW_SPLIT;
     if (user) v |= US;
     if (global) v |= G;
@@ -872,10 +889,14 @@ export class ShadowPaging implements PagingStrategy {
     const lines: number[] = [];
     for (let i = 0; i < count; i++) lines.push(this.vm.readCoreU32(base + i * 4));
     this.vm.core.clearTraceLog();
+    const watched = new Set<number>();
     for (const h of lines) {
       const g = this.trackedHost.get(h & ~0xfff);
       if (g !== undefined) this.resync(g, (h & 0xfff) >>> 2, 4);
+      const w = this.watchedHost.get(h & ~0xfff);
+      if (w !== undefined) watched.add(w);
     }
+    for (const w of watched) this.absentHook?.frameWritten(w);
   }
 
   /**
