@@ -15,6 +15,15 @@ const modes: [string, () => PagingStrategy | undefined][] = [["direct", () => un
 
 const shadowStats = (g: { m: { vm: { stats(): { paging: Record<string, number | string> } } } }) => g.m.vm.stats().paging as Record<string, number>;
 
+/** Read page k (its shadow entry is live), store NEW|P|RW into its PTE through the identity map, INVLPG it, read it into EBX. */
+const remapPage = (k: number, NEW: number) => [
+  0xa1, ...le32(DATA_LIN + k * 0x1000),                           // mov eax, [page k]
+  0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),     // mov dword [PTE k], NEW|P|RW
+  0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),               // invlpg [page k]
+  0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),                     // mov ebx, [page k]
+  HLT,
+];
+
 describe.each(ENGINES)("shadow paging on %s", (kind) => {
   it("takes exactly one hidden fault per page touched once, and sets the guest's accessed bits as the walk would", async () => {
     const N = 12;
@@ -49,14 +58,7 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
   });
 
   it("traces a store into a live page table (one exit, at the next translation), after which the new mapping is used", async () => {
-    const k = 3, NEW = 0x300000;
-    const code = [
-      0xa1, ...le32(DATA_LIN + k * 0x1000),                           // mov eax, [page k]: its shadow entry is live
-      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),     // mov dword [PTE k], NEW|P|RW (through the identity map)
-      0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),               // invlpg [page k]
-      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),                     // mov ebx, [page k]
-      HLT,
-    ];
+    const k = 3, NEW = 0x300000, code = remapPage(k, NEW);
     const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging() });
     g.m.vm.memory.writeU32(NEW, 0xfeedface);
     expect(g.m.step(100).kind).toBe("halted");
@@ -74,14 +76,7 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
   });
 
   it("without the trace log, the same store is a trace fault: let through alone by the monitor trap flag, then resynchronized", async () => {
-    const k = 3, NEW = 0x300000;
-    const code = [
-      0xa1, ...le32(DATA_LIN + k * 0x1000),
-      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),
-      0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),
-      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),
-      HLT,
-    ];
+    const k = 3, NEW = 0x300000, code = remapPage(k, NEW);
     const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging({ traceLog: false }) });
     g.m.vm.memory.writeU32(NEW, 0xfeedface);
     expect(g.m.step(100).kind).toBe("halted");
@@ -97,14 +92,7 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
   it("makes a store into a page table that is not plain RAM (a VMM frame mapped over it, as SymSpy's page is) a trace fault, not a fault for ever", async () => {
     // Linux can reuse a frame that was a page table (still shadowed) as the symbiotic module's SymSpy page, whose VMM
     // frame is mapped read-write without execute: its leaves cannot carry the trace-log bit, so a store must be let through.
-    const k = 3, NEW = 0x300000;
-    const code = [
-      0xa1, ...le32(DATA_LIN + k * 0x1000),
-      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW),
-      0x0f, 0x01, 0x3d, ...le32(DATA_LIN + k * 0x1000),
-      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),
-      HLT,
-    ];
+    const k = 3, NEW = 0x300000, code = remapPage(k, NEW);
     const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging() });
     const mem = g.m.vm.memory;
     const table = Array.from({ length: 1024 }, (_, i) => mem.readU32(PT_DATA + i * 4));

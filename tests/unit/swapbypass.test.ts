@@ -144,6 +144,14 @@ function learnType(r: Rig): void {
   expect(r.guest.calls).toEqual([]); // nothing was asked before the type was known
 }
 
+/** With a module that answers SWAP_MAP: the type learned, page i swapped out to `slot`, and the slot's swap_map byte 1 (exclusive). */
+function exclusiveSlot(r: Rig, i: number, slot: number): void {
+  r.guest.hasSwapMap = true;
+  learnType(r);
+  swapOut(r, i, slot);
+  r.g.m.vm.memory.writeU8(SWAP_MAP + slot, 1);
+}
+
 describe("the 2-level i386 swap PTE of Linux 6.1", () => {
   it("decodes type and offset as __swp_type/__swp_offset, and refuses what is_swap_pte refuses", () => {
     expect(linuxSwapEntry(swapPte(3, 0x12345))).toEqual({ type: 3, offset: 0x12345 });
@@ -315,10 +323,7 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
   });
 
   it("maps a slot whose swap_map byte is 1 (one user, no swap-cache page) writable: the store lands in the slot, no fault", async () => {
-    r.guest.hasSwapMap = true;
-    learnType(r);
-    swapOut(r, 2, 40);
-    r.g.m.vm.memory.writeU8(SWAP_MAP + 40, 1);
+    exclusiveSlot(r, 2, 40);
     r.g.m.setState({ eax: 0xc0ffee });
     r.run([...store(page(2) + 8), ...load("edx", page(2) + 12)]);
     expect(r.faults()).toBe(2);
@@ -349,10 +354,7 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
   });
 
   it("makes a writable mapping read-only when the guest's store changes the slot's swap_map byte (fork, swap-in), before its next instruction", async () => {
-    r.guest.hasSwapMap = true;
-    learnType(r);
-    swapOut(r, 2, 40);
-    r.g.m.vm.memory.writeU8(SWAP_MAP + 40, 1);
+    exclusiveSlot(r, 2, 40);
     r.g.m.setState({ eax: 0x1111 });
     r.run(store(page(2)));
     expect(r.stats()).toMatchObject({ bypassWritable: 1, bypassWritableLive: 1, watchedFrames: 1 });
