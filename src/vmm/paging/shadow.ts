@@ -330,8 +330,9 @@ export class ShadowPaging implements PagingStrategy {
   }
 
   /**
-   * Watch guest-physical page `gpa` for the hook (on) or stop (off): while watched, no shadow leaf maps it writable,
-   * and each store into it is a fault, let through alone, after which the hook hears of it.
+   * Watch guest-physical page `gpa` for the hook (on) or stop (off): while watched, no shadow leaf maps it writable;
+   * each store into it is logged with the trace log synchronous (or, not plain RAM, a fault let through alone), and
+   * the hook hears of it before the guest's next instruction.
    */
   watchFrame(gpa: number, on: boolean): void {
     if (!on) {
