@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in "$dir"/*.asm; do
     name=$(basename "$f" .asm)
-    nasm -f elf32 -o "$tmp/$name.o" "$f"
+    nasm -f elf32 -i "$dir/" -o "$tmp/$name.o" "$f"
     ld -m elf_i386 --build-id=none -s -o "$dir/bin/$name" "$tmp/$name.o"
     echo "built bin/$name ($(wc -c < "$dir/bin/$name") bytes)"
 done

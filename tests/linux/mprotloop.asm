@@ -6,23 +6,15 @@
 ; mmap lock is held nearly all the time: a SymCall that needs the lock must
 ; answer EBUSY rather than wait. Build: tests/linux/build.sh.
 
-SYS_WRITE    equ 4
+%include "common.inc"
+
 SYS_MPROTECT equ 125
-SYS_MMAP2    equ 192
 SIZE         equ 16 << 20
 
 section .text
 global _start
 _start:
-    mov eax, SYS_MMAP2
-    xor ebx, ebx                ; anywhere
-    mov ecx, SIZE
-    mov edx, 3                  ; PROT_READ | PROT_WRITE
-    mov esi, 0x22               ; MAP_PRIVATE | MAP_ANONYMOUS
-    mov edi, -1                 ; no file
-    xor ebp, ebp
-    int 0x80
-    mov [addr], eax
+    mmap_anon SIZE
     mov edi, eax
     mov ecx, SIZE / 4096
 .touch:                         ; a frame and a PTE for every page
@@ -33,11 +25,7 @@ _start:
     mov edi, line
     call hex8
     mov byte [edi], 10
-    mov eax, SYS_WRITE
-    mov ebx, 1
-    mov ecx, line
-    mov edx, 9
-    int 0x80
+    print_line 9
 .flip:
     mov eax, SYS_MPROTECT
     mov ebx, [addr]
@@ -51,22 +39,5 @@ _start:
     int 0x80
     jmp .flip
 
-; hex8: EAX as 8 hex digits at EDI; EDI moves past them
-hex8:
-    mov ecx, 8
-.digit:
-    rol eax, 4
-    mov edx, eax
-    and edx, 15
-    mov dl, [digits + edx]
-    mov [edi], dl
-    inc edi
-    loop .digit
-    ret
-
-section .rodata
-digits: db '0123456789abcdef'
-
 section .bss
-addr:   resd 1
 line:   resb 9

@@ -4,24 +4,16 @@
 ; prints "ADDRESS RESULT" in hex (the first page's address, madvise's return
 ; value) and waits (pause) until it is killed. Build: tests/linux/build.sh.
 
-SYS_WRITE   equ 4
+%include "common.inc"
+
 SYS_PAUSE   equ 29
 SYS_MADVISE equ 219
-SYS_MMAP2   equ 192
 MADV_PAGEOUT equ 21
 
 section .text
 global _start
 _start:
-    mov eax, SYS_MMAP2
-    xor ebx, ebx                ; anywhere
-    mov ecx, 8192               ; two pages
-    mov edx, 3                  ; PROT_READ | PROT_WRITE
-    mov esi, 0x22               ; MAP_PRIVATE | MAP_ANONYMOUS
-    mov edi, -1                 ; no file
-    xor ebp, ebp
-    int 0x80
-    mov [addr], eax
+    mmap_anon 8192              ; two pages
     mov dword [eax], 0x53594d42         ; both pages now have frames
     mov dword [eax + 4096], 0x4b454550
     mov ebx, eax
@@ -38,33 +30,12 @@ _start:
     mov eax, [result]
     call hex8
     mov byte [edi], 10
-    mov eax, SYS_WRITE
-    mov ebx, 1
-    mov ecx, line
-    mov edx, 18
-    int 0x80
+    print_line 18
 .wait:
     mov eax, SYS_PAUSE
     int 0x80
     jmp .wait
 
-; hex8: EAX as 8 hex digits at EDI; EDI moves past them
-hex8:
-    mov ecx, 8
-.digit:
-    rol eax, 4
-    mov edx, eax
-    and edx, 15
-    mov dl, [digits + edx]
-    mov [edi], dl
-    inc edi
-    loop .digit
-    ret
-
-section .rodata
-digits: db '0123456789abcdef'
-
 section .bss
-addr:   resd 1
 result: resd 1
 line:   resb 18
