@@ -16,7 +16,21 @@ const SMALL = 48 << 20, SWAP = 64 << 20;
 // One sweep of STREAM's kernels; GUPS's random updates few enough that the thrashing runs end in minutes.
 const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib), "20000"] });
 
-/** { mib, configs: { floor|swap|swapbypass: { stream: {ms, instructions, checksum}, gups: … } }, stats, failures } or { skipped }. */
+/** The shadow pager's counters recorded per workload run (where a configuration's exits go). */
+const PAGER_COUNTERS = ["hiddenFaults", "trueFaults", "traceExits", "traceFaults", "watchFaults"];
+
+/** after − before for the numeric entries (those `keep` accepts), zeros left out. */
+function delta(before, after, keep = () => true) {
+  const out = {};
+  for (const [k, v] of Object.entries(after)) {
+    if (typeof v !== "number" || !keep(k)) continue;
+    const d = v - (typeof before[k] === "number" ? before[k] : 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
+}
+
+/** { mib, configs: { floor|swap|swapbypass: { stream: {ms, instructions, checksum, exits, paging}, gups: … } }, stats, failures } or { skipped }. */
 export async function swapbypassBench({ runs, progress }) {
   const why = thrashPrerequisites();
   if (why) return { skipped: `SwapBypass rows skipped: ${why}` };
@@ -38,12 +52,15 @@ export async function swapbypassBench({ runs, progress }) {
       let last = null;
       for (let i = 0; i < runs; i++) {
         progress(`  swapbypass: ${config.padEnd(10)} ${name.padEnd(6)} run ${i + 1}/${runs} … `);
+        const before = g.pc.vm.stats();
         last = await runWorkload(g, name, args[name]);
+        last.exits = delta(before.exits, g.pc.vm.stats().exits);
+        last.paging = delta(before.paging, g.pc.vm.stats().paging, (k) => PAGER_COUNTERS.includes(k));
         times.push(last.ms);
         progress(`${(last.ms / 1000).toFixed(2)} s (${last.line})\n`);
       }
       times.sort((a, b) => a - b);
-      out[name] = { medianMs: times[times.length >> 1], instructions: last.instructions, checksum: workloadChecksum(last.line), line: last.line };
+      out[name] = { medianMs: times[times.length >> 1], instructions: last.instructions, checksum: workloadChecksum(last.line), line: last.line, exits: last.exits, paging: last.paging };
     }
     if (bypass) stats = Object.fromEntries(Object.entries(g.pc.vm.stats().paging).filter(([k]) => k.startsWith("bypass")));
     if (config !== "floor") out.swapDisk = { ...g.pc.swapDisk.stats };
@@ -72,6 +89,16 @@ export function swapbypassLines(S) {
   const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   lines.push(fmt(hdr), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt));
+  lines.push("exits in each workload's (last) run, by reason, and the shadow pager's counters:");
+  for (const config of ["floor", "swap", "swapbypass"]) {
+    for (const name of ["stream", "gups"]) {
+      const r = S.configs[config][name];
+      if (!r.exits) continue;
+      const total = Object.values(r.exits).reduce((a, b) => a + b, 0);
+      const list = (o) => Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(" ");
+      lines.push(`  ${config.padEnd(10)} ${name.padEnd(6)} ${total} exits (${list(r.exits)}); ${list(r.paging ?? {})}`);
+    }
+  }
   if (S.stats) lines.push(`SwapBypass counters (both workloads): ${Object.entries(S.stats).map(([k, v]) => `${k.replace(/^bypass/, "")}=${v}`).join(" ")}`);
   if (S.configs.error) lines.push(`ERROR: ${S.configs.error}`);
   return lines;
