@@ -22,8 +22,8 @@
  * guest-physical address (once per page of swap_map), the VMM reads it, and a
  * mapping is writable when the guest's VMA is and the byte is 1 (one user, no
  * swap-cache page). While such a mapping lives the VMM watches that page of
- * swap_map (the shadow pager lets each store into it through alone and reports
- * it): a fork's swap_duplicate or a swap-in's swapcache_prepare changes the
+ * swap_map (the shadow pager reports each store into it before the guest's
+ * next instruction: ShadowPaging.watchFrame): a fork's swap_duplicate or a swap-in's swapcache_prepare changes the
  * byte, and the mapping is made read-only before the guest's next instruction
  * (the stores made before are the page's contents, which the child or the
  * swap-cache copy then reads from the slot). Otherwise — a read-only VMA, a
