@@ -6,6 +6,10 @@ import type { EngineKind } from "../src/engine/engine.js";
 import type { StopReason } from "../src/vmm/vm.js";
 import type { PagingModeName, PagingStrategy } from "../src/vmm/paging/index.js";
 import type { GuestMemory } from "../src/vmm/memory.js";
+import type { BareMachine } from "../src/machine/bare.js";
+import type { Vm } from "../src/vmm/vm.js";
+import type { VcpuExit } from "../src/vmm/exits.js";
+import { Control } from "../src/engine/core.js";
 
 export const ENGINES: EngineKind[] = ["wasm", "js"];
 
@@ -44,4 +48,24 @@ export function barAccess(pc: Pc, fn: { barAddress(i: number): number | null }) 
     mmio: { r: (o: number, s: 1 | 2 | 4) => pc.vm.mmio.read(bar1 + o, s), w: (o: number, s: 1 | 2 | 4, v: number) => pc.vm.mmio.write(bar1 + o, s, v) },
     io: { r: (o: number, s: 1 | 2 | 4) => pc.vm.ports.read(bar0 + o, s), w: (o: number, s: 1 | 2 | 4, v: number) => pc.vm.ports.write(bar0 + o, s, v) },
   };
+}
+
+/**
+ * Run `m` in runs of `step` instructions (between which the Wasm engine compiles what was queued) until the guest
+ * raises exception `vector`, which exits instead of vectoring; what `capture` takes from that exit. Throws if
+ * another stop comes first or no such exception comes in 10 000 runs.
+ */
+export function runToException<T>(m: BareMachine, vector: number, step: number, capture: (exit: Extract<VcpuExit, { reason: "exception" }>, vm: Vm) => T): T {
+  m.vm.setControl(Control.ExceptionBitmap, 1 << vector);
+  let got: { value: T } | null = null;
+  m.vm.onException((exit, vm) => {
+    got = { value: capture(exit, vm) };
+    return { kind: "requested", why: "the test stops at the exception" };
+  });
+  for (let i = 0; i < 10_000 && got === null; i++) {
+    const stop = m.step(step);
+    if (stop.kind !== "budget" && stop.kind !== "requested") throw new Error(`stopped: ${JSON.stringify(stop)}`);
+  }
+  if (got === null) throw new Error(`no exception ${vector}`);
+  return (got as { value: T }).value;
 }

@@ -22,9 +22,8 @@ import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
 import { Attr, type CpuState } from "../../src/vmm/cpu-state.js";
-import { Control } from "../../src/engine/core.js";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { COMPILE_EAGERLY } from "../helpers.js";
+import { COMPILE_EAGERLY, runToException } from "../helpers.js";
 
 // At 0x3FE0 (nasm, bits 32), the loop's first half at the end of one page, its second at 0x4000:
 //   start: inc eax                    40
@@ -63,20 +62,10 @@ async function run(kind: EngineKind): Promise<Fault> {
     cr0: 0x80000011, cr3: PD, eip: 0x3fe0, eax: 0, ebx: 0, halted: false,
     cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
   });
-  m.vm.setControl(Control.ExceptionBitmap, 1 << 14);
-  let fault: Fault | null = null;
-  m.vm.onException((exit, vm) => {
+  const f: Fault = runToException(m, 14, 50, (exit, vm) => {
     const s = vm.getState();
-    fault = { vector: exit.vector, errorCode: exit.errorCode, cr2: exit.cr2, eip: s.eip, eax: s.eax, ebx: s.ebx, compiled: 0, perEntry: 0 };
-    return { kind: "requested", why: "the test stops at the fault" };
+    return { vector: exit.vector, errorCode: exit.errorCode, cr2: exit.cr2, eip: s.eip, eax: s.eax, ebx: s.ebx, compiled: 0, perEntry: 0 };
   });
-  // Runs of 50 instructions: the Wasm engine compiles what was queued between them.
-  for (let i = 0; i < 10_000 && fault === null; i++) {
-    const stop = m.step(50);
-    if (stop.kind !== "budget" && stop.kind !== "requested") throw new Error(`stopped: ${JSON.stringify(stop)}`);
-  }
-  if (fault === null) throw new Error("no fault");
-  const f = fault as Fault;
   const t = m.vm.stats().tcache;
   f.compiled = t.compiledInstructions;
   f.perEntry = t.regionEntries ? t.compiledInstructions / t.regionEntries : 0;

@@ -10,9 +10,8 @@ import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
 import { Attr } from "../../src/vmm/cpu-state.js";
-import { Control } from "../../src/engine/core.js";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { COMPILE_EAGERLY } from "../helpers.js";
+import { COMPILE_EAGERLY, runToException } from "../helpers.js";
 
 // At 0x1000 (nasm, bits 32):
 //        xor esi, esi                    31 F6
@@ -52,20 +51,10 @@ async function run(kind: EngineKind, start: number, ecx: number): Promise<Fault>
     fs: { selector: 0x18, base: 0x100000, limit: 0xffffffff, attr: 0xc091 }, // read-only data, 4 GiB, based
     gs: { selector: 0x20, base: 0x200000, limit: 0xfff, attr: 0x4093 },      // read/write data, byte limit 0xFFF
   });
-  m.vm.setControl(Control.ExceptionBitmap, 1 << 13);
-  let fault: Fault | null = null;
-  m.vm.onException((exit, vm) => {
+  const f: Fault = runToException(m, 13, 5, (exit, vm) => {
     const s = vm.getState();
-    fault = { vector: exit.vector, errorCode: exit.errorCode, eip: s.eip, esi: s.esi, ecx: s.ecx, compiled: 0 };
-    return { kind: "requested", why: "the test stops at the fault" };
+    return { vector: exit.vector, errorCode: exit.errorCode, eip: s.eip, esi: s.esi, ecx: s.ecx, compiled: 0 };
   });
-  // Short runs: the Wasm engine compiles what was queued between them.
-  for (let i = 0; i < 10_000 && fault === null; i++) {
-    const stop = m.step(5);
-    if (stop.kind !== "budget" && stop.kind !== "requested") throw new Error(`stopped: ${JSON.stringify(stop)}`);
-  }
-  if (fault === null) throw new Error("no fault");
-  const f = fault as Fault;
   f.compiled = m.vm.stats().tcache.compiledInstructions;
   return f;
 }
