@@ -448,7 +448,7 @@ export class ShadowPaging implements PagingStrategy {
       this.useRoot(core.getCr(3) >>> 0);
     }
     const walk = this.guestWalk(lin, write, user, fetch);
-    if (walk.fault !== null && walk.absentPte !== 0 && this.absentHook && this.absentFault(lin, walk.absentPte, write, user, fetch)) return "resume";
+    if (walk.fault !== null && walk.absentPte !== 0 && this.absentHook && this.absentFault(lin, walk, write, user, fetch)) return "resume";
     if (walk.fault !== null) {
       this.counters.trueFaults++;
       this.vm.injectException(PF, walk.fault, lin);
@@ -487,11 +487,12 @@ export class ShadowPaging implements PagingStrategy {
    * The hook may enter the guest (a SymCall), so the walk is made again and
    * the leaf written only if the guest's entries are what the hook was asked about.
    */
-  private absentFault(lin: number, pte: number, write: boolean, user: boolean, fetch: boolean): boolean {
+  private absentFault(lin: number, walk: GuestWalk, write: boolean, user: boolean, fetch: boolean): boolean {
+    const pte = walk.absentPte;
     // The hook must hear of every PTE written before the fault (this walk failed, so the core did not hand them over),
     // and of the table's entries if no shadow mirrors it yet (mirroring it reports them).
     this.drainTraceLog();
-    const pde = this.guestWalk(lin, write, user, fetch).entries[0];
+    const pde = walk.entries[0];
     if (this.root && pde && !pde.leaf) {
       try { this.leafTable(lin, pde); } catch (e) {
         if (!(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
