@@ -18,10 +18,7 @@
 //  - the monitor trap flag: run() executes one instruction (no interrupt is
 //    taken first) and exits with EXIT_MONITOR_TRAP; the VMM clears it. Shadow
 //    paging uses it to let one guest store reach a write-protected page table.
-//  - trace-log sync: a guest store the shadow walk logs (SHADOW_TRACE) exits
-//    (EXIT_TRACE_LOG) right after its instruction instead of at the next TLB
-//    fill, so the VMM sees every page-table store before the guest's next
-//    instruction (SwapBypass's mappings must not outlive a changed PTE).
+//  (Trace-log sync is per frame, not a control: see setSyncFrame in index.ts.)
 import { CR3_TARGETS, CR3_TARGET_MAX } from "./layout";
 import { ld32a, st32a } from "./portable";
 import { setExit, armResponse, takeResponse, exitReason, EXIT_NONE, EXIT_CR_WRITE, EXIT_INVLPG } from "./exit";
@@ -39,7 +36,6 @@ export const CTL_SHADOW_ROOT: i32 = 7;
 export const CTL_SHADOW_PAE: i32 = 8;
 export const CTL_CR3_TARGET_COUNT: i32 = 9;
 export const CTL_MONITOR_TRAP: i32 = 10;
-export const CTL_TRACE_SYNC: i32 = 11;
 
 let cr0Mask: i32 = 0;
 let cr4Mask: i32 = 0;
@@ -50,7 +46,6 @@ export let shadowRoot: i32 = 0;
 export let shadowPae: bool = false;
 let cr3TargetCount: i32 = 0;
 export let monitorTrap: bool = false;
-export let traceSync: bool = false;
 
 // Statistics.
 export let cr3Loads: f64 = 0;        // CR3 loads that changed the value (MOV, task switch)
@@ -73,14 +68,13 @@ export function setControlRaw(field: i32, v: i32): bool {
     case CTL_SHADOW_PAE: shadowPae = v != 0; return true;
     case CTL_CR3_TARGET_COUNT: cr3TargetCount = v < 0 ? 0 : v > CR3_TARGET_MAX ? CR3_TARGET_MAX : v; return false;
     case CTL_MONITOR_TRAP: monitorTrap = v != 0; return false;
-    case CTL_TRACE_SYNC: traceSync = v != 0; return false;
   }
   return false;
 }
 
 /** Every control back to its power-on value (VMCLEAR): nothing intercepted, direct paging. */
 export function resetControls(): void {
-  for (let f = CTL_EXCEPTION_BITMAP; f <= CTL_TRACE_SYNC; f++) setControlRaw(f, 0);
+  for (let f = CTL_EXCEPTION_BITMAP; f <= CTL_MONITOR_TRAP; f++) setControlRaw(f, 0);
   cr3Loads = 0; cr3TargetHits = 0;
 }
 
@@ -97,7 +91,6 @@ export function getControl(field: i32): i32 {
     case CTL_SHADOW_PAE: return shadowPae ? 1 : 0;
     case CTL_CR3_TARGET_COUNT: return cr3TargetCount;
     case CTL_MONITOR_TRAP: return monitorTrap ? 1 : 0;
-    case CTL_TRACE_SYNC: return traceSync ? 1 : 0;
   }
   return 0;
 }

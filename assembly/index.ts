@@ -318,6 +318,7 @@ export function reset(ramBytes: i32): void {
   fill8(L.WALKED_FRAMES, 0, 0x20000);
   resetControls();
   clearTraceLog();
+  clearSyncFrames();
   injVector = -1; tripleFault = false; clearDelivering();
   resetMmioState();
   initCpu();
@@ -392,8 +393,8 @@ export function flushTlbHost(hpa: i32): void {
 export function flushTlbLinear(lin: i32): void { tlbInvalidatePage(lin, false); invalidateFetch(); }
 /** Shadow paging's trace log: where it is, and emptying it once the VMM has resynchronized those frames. */
 export function traceLogBase(): i32 { return L.TRACE_LOG; }
-import { clearTraceLog, traceLogCount } from "./mmu/walk";
-export { clearTraceLog, traceLogCount };
+import { clearTraceLog, traceLogCount, setSyncFrame, clearSyncFrames } from "./mmu/walk";
+export { clearTraceLog, traceLogCount, setSyncFrame, clearSyncFrames };
 
 /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
 export function physKindOf(pa: i32): i32 { return physKind(pa); }

@@ -46,6 +46,9 @@ export const TLB_VALID_LIST_MAX: i32 = 0x10000;
 // One bit per guest-physical page the page walker has read a table entry from: a map
 // change there can alter any translation, elsewhere only those that reach its frame.
 export const WALKED_FRAMES: i32 = 0x540000;   // 128 KiB
+// One bit per host frame (2 GiB of host memory): a store the shadow walk logs into a frame whose
+// bit is set exits right after its instruction (mmu/walk.ts fill, EXIT_TRACE_LOG).
+export const SYNC_FRAMES: i32 = 0x560000;     // 64 KiB
 
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;

@@ -57,6 +57,9 @@ export interface CoreExports {
   traceLogBase(): number;
   clearTraceLog(): void;
   traceLogCount(): number;
+  /** A logged store into host frame `hpa` exits right after its instruction (on) or waits for the next TLB fill. */
+  setSyncFrame(hpa: number, on: boolean): void;
+  clearSyncFrames(): void;
   /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
   physKindOf(pa: number): number;
   /** Drop TLB entries reaching host frame `hpa` (-1: all): the VMM changed shadow entries. */
@@ -166,8 +169,6 @@ export const Control = {
   ShadowPae: 8,
   Cr3TargetCount: 9,
   MonitorTrap: 10,
-  /** A logged page-table store exits right after its instruction (assembly/controls.ts). */
-  TraceSync: 11,
 } as const;
 export type Control = (typeof Control)[keyof typeof Control];
 

@@ -16,7 +16,7 @@ import type { Symbiotic } from "../../src/symbiotic/symbiotic.js";
 import type { SymcallResult } from "../../src/symbiotic/symcall.js";
 import { Attr } from "../../src/vmm/cpu-state.js";
 import { ENGINES } from "../helpers.js";
-import { pagedGuest, le32, PD, PT_DATA, DATA_LIN, DATA_PHYS, CODE, type PagedGuest } from "../support/paged-guest.js";
+import { pagedGuest, le32, PD, PT_LOW, PT_DATA, DATA_LIN, DATA_PHYS, CODE, type PagedGuest } from "../support/paged-guest.js";
 
 const HLT = 0xf4;
 const P = 1, RW = 2, US = 4;
@@ -273,6 +273,29 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
     expect(r.g.m.getState().esi).toBe(0x5100000 + 40 * 0x1000 + 1);
     expect(r.guest.calls).toHaveLength(1);
     expect(r.stats()).toMatchObject({ bypassLive: 1 });
+  });
+
+  it("hands over at once only stores into tables holding a bypassed PTE: stores into the guest's other tables still batch", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    r.run(load("edx", page(2))); // PT_DATA now holds a PTE a bypass mapping stands for
+    expect(r.stats()).toMatchObject({ bypassLive: 1 });
+    const core = r.g.m.vm.core, traceExits = () => r.g.m.vm.stats().exits["trace-log"] ?? 0;
+    // A store into the low identity map's table (mirrored, no bypassed PTE): logged, left in the log for the next TLB fill.
+    let before = traceExits();
+    r.run([0xc7, 0x05, ...le32(PT_LOW + 0x3ff * 4), ...le32(0)]);
+    expect(traceExits() - before).toBe(0);
+    expect(core.traceLogCount()).toBeGreaterThan(0);
+    // A store into PT_DATA: the VMM has it right after the instruction (the HLT after it makes no TLB fill).
+    before = traceExits();
+    r.run(setPte(5, swapPte(TYPE, 45)));
+    expect(traceExits() - before).toBeGreaterThanOrEqual(1);
+    expect(core.traceLogCount()).toBe(0);
+    // Once no bypass mapping stands for a PTE of PT_DATA, its stores batch again.
+    r.run(setPte(2, 0));
+    expect(r.stats()).toMatchObject({ bypassLive: 0, bypassDroppedPte: 1 });
+    r.run([...setPte(6, 0), ...load("ecx", CODE)]); // (the load hits the TLB: no fill after the store)
+    expect(core.traceLogCount()).toBeGreaterThan(0);
   });
 
   it("an access the guest says is illegal faults into the guest as usual", async () => {

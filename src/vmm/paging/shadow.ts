@@ -168,13 +168,16 @@ export class ShadowPaging implements PagingStrategy {
   /**
    * Guest page tables holding PTEs the hook's leaves stand for, with how many: a store into one must
    * take effect before the guest's next access, not at its next TLB fill (a not-present PTE made present
-   * needs no INVLPG, and the hook's translation may be in the TLB). While there are any, the core's
-   * trace log is synchronous (Control.TraceSync: a logged store exits right after its instruction).
+   * needs no INVLPG, and the hook's translation may be in the TLB). Their frames are synchronous in the
+   * core (setSyncFrame: a logged store exits right after its instruction); stores into other tables batch.
    */
   private readonly strictTables = new Map<number, number>();
+  /** The host frames behind strictTables (plain RAM), by guest frame, and how many strict tables each stands for. */
+  private readonly strictHost = new Map<number, number>();
+  private readonly strictHostCount = new Map<number, number>();
   /**
    * Guest frames the hook watches, by the host frame behind them when plain RAM: every store into one is reported
-   * (frameWritten) before the guest's next instruction — logged, with the trace log synchronous, or else let through alone.
+   * (frameWritten) before the guest's next instruction — logged, the frame synchronous, or else let through alone.
    */
   private readonly watched = new Map<number, number>();
   private readonly watchedHost = new Map<number, number>();
@@ -299,8 +302,7 @@ export class ShadowPaging implements PagingStrategy {
     if (hook && this.absentHook) throw new Error("the shadow pager already has an absent-PTE policy");
     for (const leaf of [...this.hookLeaves]) this.clearLeaf(leaf);
     this.watched.clear();
-    this.watchedHost.clear();
-    this.updateTraceSync();
+    for (const host of [...this.watchedHost.keys()]) { this.watchedHost.delete(host); this.updateSync(host); }
     this.commitFlush();
     this.absentHook = hook;
   }
@@ -309,13 +311,26 @@ export class ShadowPaging implements PagingStrategy {
   private strictTable(frame: number, delta: 1 | -1): void {
     if (frame < 0) return;
     const n = (this.strictTables.get(frame) ?? 0) + delta;
-    if (n > 0) this.strictTables.set(frame, n); else this.strictTables.delete(frame);
-    this.updateTraceSync();
+    if (n > 0) {
+      if (!this.strictTables.has(frame)) {
+        const host = this.plainFrame(frame);
+        if (host >= 0) { this.strictHost.set(frame, host); this.strictHostCount.set(host, (this.strictHostCount.get(host) ?? 0) + 1); this.updateSync(host); }
+      }
+      this.strictTables.set(frame, n);
+      return;
+    }
+    this.strictTables.delete(frame);
+    const host = this.strictHost.get(frame);
+    if (host === undefined) return;
+    this.strictHost.delete(frame);
+    const left = this.strictHostCount.get(host)! - 1;
+    if (left > 0) this.strictHostCount.set(host, left); else this.strictHostCount.delete(host);
+    this.updateSync(host);
   }
 
-  /** The trace log is synchronous while a store into a page table or watched frame must be seen before the next instruction. */
-  private updateTraceSync(): void {
-    this.vm.setControl(Control.TraceSync, this.strictTables.size > 0 || this.watchedHost.size > 0 ? 1 : 0);
+  /** Host frame `host` is synchronous in the core while a strict table or a watched frame lives there. */
+  private updateSync(host: number): void {
+    this.vm.core.setSyncFrame(host, this.strictHostCount.has(host) || this.watchedHost.has(host));
   }
 
   /**
@@ -331,21 +346,20 @@ export class ShadowPaging implements PagingStrategy {
 
   /**
    * Watch guest-physical page `gpa` for the hook (on) or stop (off): while watched, no shadow leaf maps it writable;
-   * each store into it is logged with the trace log synchronous (or, not plain RAM, a fault let through alone), and
+   * each store into it is logged with its frame synchronous (or, not plain RAM, a fault let through alone), and
    * the hook hears of it before the guest's next instruction.
    */
   watchFrame(gpa: number, on: boolean): void {
     if (!on) {
       // Its leaves stay read-only (and logged) until their next fault refills them.
       const host = this.watched.get(gpa);
-      if (host !== undefined) { this.watched.delete(gpa); this.watchedHost.delete(host); this.updateTraceSync(); }
+      if (host !== undefined) { this.watched.delete(gpa); this.watchedHost.delete(host); this.updateSync(host); }
       return;
     }
     if (this.watched.has(gpa)) return;
     const host = this.useTraceLog ? this.plainFrame(gpa) : -1;
     this.watched.set(gpa, host);
-    if (host >= 0) this.watchedHost.set(host, gpa);
-    this.updateTraceSync();
+    if (host >= 0) { this.watchedHost.set(host, gpa); this.updateSync(host); }
     const trace = host >= 0 ? SHADOW_TRACE : 0;
     for (const addr of this.rmap.get(gpa) ?? []) {
       const v = this.mem.readHostU32(addr);
@@ -432,7 +446,10 @@ export class ShadowPaging implements PagingStrategy {
     this.noteFlushAll();
     this.counters.shadowResets++;
     this.strictTables.clear();
-    this.updateTraceSync();
+    this.strictHost.clear();
+    this.strictHostCount.clear();
+    this.vm.core.clearSyncFrames();
+    for (const host of this.watchedHost.keys()) this.updateSync(host);
     this.watchedStores.clear();
     if (this.hookLeaves.size) { this.hookLeaves.clear(); this.absentHook?.reset(); }
   }
