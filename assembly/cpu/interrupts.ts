@@ -71,6 +71,9 @@ function deliverProtected(vector: i32, soft: bool, ext: i32, hasErr: bool, err: 
   const dpl = attrDpl(attr);
   if ((attr & AR_S) == 0 || (type & TYPE_CODE) == 0 || dpl > cpl) { raise(GP, (sel & 0xfffc) + ext); return; }
   if ((attr & AR_P) == 0) { raise(NP, (sel & 0xfffc) + ext); return; }
+  // The accessed bit before anything is committed: its store may fault (a hidden fault under shadow paging), and the
+  // delivery must then start over from the same state.
+  markAccessed(); if (aborted) return;
   const csLo = descLo, csHi = descHi, csAddr = descAddr;
   const f = getFlags();
   const psz = gate32 ? 4 : 2;

@@ -159,6 +159,35 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
     expect(results.nested).toEqual(results.direct);
   });
 
+  it("delivers a #PF once when setting the handler's code descriptor accessed bit faults in the VMM first, in every mode", async () => {
+    // The GDT's descriptors are not yet accessed and its page not yet dirty: under shadow paging the CPU's store of the
+    // accessed bit, in the middle of the delivery, is a hidden fault. The delivery must start over with nothing committed.
+    const IDT = 0x8000, GDT = 0x8800, HANDLER = 0x3000, COUNT = 0x9004;
+    const handler = [
+      0x58,                                                      // pop eax (error code)
+      0xff, 0x05, ...le32(COUNT),                                // inc dword [COUNT]
+      0xc7, 0x05, ...le32(PT_DATA), ...le32(DATA_PHYS | P | RW), // map the page
+      0xcf,                                                      // iret
+    ];
+    for (const [name, make] of modes) {
+      const g = await pagedGuest(kind, { code: [0xa1, ...le32(DATA_LIN), HLT], pages: 0, pte: P | RW, paging: make() });
+      const mem = g.m.vm.memory;
+      mem.writeU32(GDT + 8, 0x0000ffff); mem.writeU32(GDT + 12, 0x00cf9a00);  // flat code, type 0xa (not accessed)
+      mem.writeU32(GDT + 16, 0x0000ffff); mem.writeU32(GDT + 20, 0x00cf9200); // flat data, type 0x2
+      mem.writeU32(IDT + 14 * 8, (8 << 16) | HANDLER);
+      mem.writeU32(IDT + 14 * 8 + 4, 0x8e00);
+      mem.writeU32(DATA_PHYS, 0x600df00d);
+      g.m.writeMemory(HANDLER, handler);
+      g.m.setState({ gdtr: { base: GDT, limit: 23 }, idtr: { base: IDT, limit: 0x7ff }, esp: 0x7000 });
+      expect(g.m.step(10_000).kind, name).toBe("halted");
+      expect(mem.readU32(COUNT), name).toBe(1);
+      const st = g.m.getState();
+      expect(st.eax, name).toBe(0x600df00d);
+      expect(st.esp, name).toBe(0x7000);
+      expect(mem.readU32(GDT + 12) & 0x100, name).toBe(0x100); // accessed now
+    }
+  });
+
   it("stops a guest whose CR3 points outside RAM as the hardware walk does (no table: #PF, no IDT: triple fault)", async () => {
     for (const [name, make] of modes) {
       const g = await pagedGuest(kind, { code: [HLT], pages: 1, pte: P | RW, paging: make() });

@@ -80,6 +80,7 @@ export function farTransfer(sel: i32, offset: i32, sz: i32, call: bool, retEip: 
     const limit = descLimit(descLo, descHi);
     const target = sz == 2 ? offset & 0xffff : offset;
     if (u32(target) > u32(limit)) { raise(GP, 0); return; }
+    markAccessed(); if (aborted) return; // (before any commit: see interrupts.ts)
     if (call) {
       const lo = descLo, hi = descHi, addr = descAddr;
       const sp0 = reg32(ESP);
@@ -127,6 +128,7 @@ function callGate(gateSel: i32, gate32: bool, call: bool, retEip: i32): void {
   if ((attr & AR_S) == 0 || (type & TYPE_CODE) == 0 || dpl > cpl) { raise(GP, sel & 0xfffc); return; }
   if (!call && (type & TYPE_CONFORMING) == 0 && dpl != cpl) { raise(GP, sel & 0xfffc); return; }
   if ((attr & AR_P) == 0) { raise(NP, sel & 0xfffc); return; }
+  markAccessed(); if (aborted) return; // (before any commit: see interrupts.ts)
   const csLo = descLo, csHi = descHi, csAddr = descAddr;
   const limit = descLimit(csLo, csHi);
   const target = gate32 ? offset : offset & 0xffff;
@@ -197,6 +199,7 @@ export function farReturn(sz: i32, imm: i32): void {
   if ((attr & AR_S) == 0 || (type & TYPE_CODE) == 0) { raise(GP, sel & 0xfffc); return; }
   if ((type & TYPE_CONFORMING) != 0 ? dpl > rpl : dpl != rpl) { raise(GP, sel & 0xfffc); return; }
   if ((attr & AR_P) == 0) { raise(NP, sel & 0xfffc); return; }
+  markAccessed(); if (aborted) return; // (before any commit: see interrupts.ts)
   const csLo = descLo, csHi = descHi, csAddr = descAddr;
   const target = sz == 2 ? ip & 0xffff : ip;
   if (rpl == cpl) {
@@ -292,6 +295,7 @@ export function iret(sz: i32): void {
   if ((attr & AR_S) == 0 || (type & TYPE_CODE) == 0) { raise(GP, sel & 0xfffc); return; }
   if ((type & TYPE_CONFORMING) != 0 ? dpl > rpl : dpl != rpl) { raise(GP, sel & 0xfffc); return; }
   if ((attr & AR_P) == 0) { raise(NP, sel & 0xfffc); return; }
+  markAccessed(); if (aborted) return; // (before any commit: see interrupts.ts)
   const csLo = descLo, csHi = descHi, csAddr = descAddr;
   const target = sz == 2 ? ip & 0xffff : ip;
   const m = writableFlags(sz) | RF;
