@@ -11,6 +11,10 @@
 // deterministic clock (the guest's own time is its instruction count).
 import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, runWorkload, workloadChecksum, WORKLOADS } from "../dist/node/thrash.js";
 import { SwapBypass } from "../dist/symbiotic/swapbypass.js";
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const SMALL = 48 << 20, SWAP = 64 << 20;
 // One sweep of STREAM's kernels; GUPS's random updates few enough that the thrashing runs end in minutes.
@@ -102,4 +106,17 @@ export function swapbypassLines(S) {
   if (S.stats) lines.push(`SwapBypass counters (both workloads): ${Object.entries(S.stats).map(([k, v]) => `${k.replace(/^bypass/, "")}=${v}`).join(" ")}`);
   if (S.configs.error) lines.push(`ERROR: ${S.configs.error}`);
   return lines;
+}
+
+// `node benchmarks/swapbypass.mjs`: these rows alone (BENCH_SWAPBYPASS_RUNS runs, default 1), printed and written to
+// benchmarks/results/swapbypass-<date>.json with the load average around them (npm run bench leaves latest.json alone then).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const loadavgStart = loadavg();
+  const runs = Number(process.env.BENCH_SWAPBYPASS_RUNS ?? 1);
+  const r = await swapbypassBench({ runs, progress: (s) => process.stderr.write(s) });
+  const file = join(dirname(fileURLToPath(import.meta.url)), "results", `swapbypass-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ ...r, loadavgStart, loadavgEnd: loadavg(), date: new Date().toISOString() }, null, 2) + "\n");
+  console.log(swapbypassLines(r).join("\n"));
+  console.log(`\nwritten: ${file}`);
+  process.exitCode = r.failures ? 1 : 0;
 }
