@@ -4,7 +4,9 @@
 // same static i386 binary prints when run natively on this host.
 // - One shared Wasm boot with symbiotic.ko: both workloads over about twice the
 //   guest's free memory with plain swap, then with SwapBypass, which learns the
-//   disk's swap type from the guest, bypasses faults and avoids swap-ins; then
+//   disk's swap type from the guest, bypasses faults and avoids swap-ins; a
+//   program that makes its swapped-out, bypass-mapped memory read-only
+//   (tests/linux/mprotswap.asm) must die of SIGSEGV at its store; then
 //   the guest moves its swap to another disk, which takes the same swap type,
 //   and SwapBypass must map nothing (its slots are older than the guest's swap
 //   PTEs) and call nothing.
@@ -17,6 +19,7 @@
 // built; CI builds all three.
 import { describe, it, expect, beforeAll } from "vitest";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findCachedImages } from "../src/node/images.js";
 import { ShadowPaging } from "../src/vmm/paging/index.js";
@@ -27,6 +30,8 @@ import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, guestVirtioDisks
 
 const skip = thrashPrerequisites(), skipNoModule = thrashPrerequisites(false);
 const RAM = 48 << 20, SWAP = 64 << 20;
+/** tests/linux/mprotswap.asm: swapped-out pages of its own read back, then mprotect PROT_READ and a store into one. */
+const MPROTSWAP = new URL("./linux/bin/mprotswap", import.meta.url).pathname;
 
 if (skip && process.env.SYMBIONT_REQUIRE_IMAGES) {
   describe("SwapBypass Linux prerequisites", () => { it("are built (npm run images, npm run module, npm run workloads)", () => { expect(skip).toBeNull(); }); });
@@ -51,7 +56,10 @@ describe.skipIf(skip !== null)(`SwapBypass: thrashing workloads on Linux ${findC
   let args: Record<Workload, string[]>;
   let bypass: SwapBypass;
   beforeAll(async () => {
-    g = await bootThrashGuest({ ramBytes: RAM, swapBytes: SWAP, swapBypass: false, otherDiskBytes: SWAP });
+    g = await bootThrashGuest({
+      ramBytes: RAM, swapBytes: SWAP, swapBypass: false, otherDiskBytes: SWAP,
+      extraFiles: [{ path: "bin/mprotswap", data: new Uint8Array(readFileSync(MPROTSWAP)), mode: 0o755 }],
+    });
     const mib = String(2 * await guestMemFreeMiB(g.shell));
     // One sweep of STREAM's four kernels; GUPS's updates few enough for a test (its table's fill and checksum sweep it twice).
     args = { stream: [mib, "1"], gups: [mib, "20000"] };
@@ -83,6 +91,18 @@ describe.skipIf(skip !== null)(`SwapBypass: thrashing workloads on Linux ${findC
     // A mapping dropped by a swap-in is a slot the guest read back.
     expect(s.bypassDroppedSwapIn).toBeLessThanOrEqual(disk.stats.slotsRead - readBefore);
     expect(new Monitor(g.pc.vm).execute("info swapbypass")).toMatch(/^swap type 0; faults on swap PTEs \d+, bypassed [1-9]\d*/);
+  }, 30 * 60 * 1000);
+
+  it("mprotect: the module reports the range, its mappings go, and a store into a swapped-out page made read-only is the guest's SIGSEGV", async () => {
+    const before = paging(g);
+    // mprotect leaves swap PTEs as they are: without the module's notice the writable bypass mapping would take the store.
+    const out = await g.shell.sh(`mprotswap ${args.gups[0]}; echo rc=$?`, 600e9);
+    const after = paging(g), delta = (k: string) => after[k]! - before[k]!;
+    expect(out).toMatch(/^PAGE [0-9a-f]{8}$/m);
+    expect(out).not.toMatch(/WROTE/);
+    expect(out).toMatch(/^rc=139$/m); // 128 + SIGSEGV
+    expect(delta("bypassFaults")).toBeGreaterThan(0); // its read-back was bypassed …
+    expect(delta("bypassDroppedProtection")).toBeGreaterThan(0); // … and those mappings went at the mprotect
   }, 30 * 60 * 1000);
 
   it("swap moved to another disk (the same swap type): nothing is called or mapped from the old slots, the checksums stay right", async () => {

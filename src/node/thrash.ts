@@ -54,6 +54,8 @@ export interface ThrashGuestOptions {
   otherDiskBytes?: number;
   /** Load symbiotic.ko (default true). */
   symbiotic?: boolean;
+  /** More files for the initramfs (a test's programs), beside the workloads in /bin. */
+  extraFiles?: { path: string; data: Uint8Array; mode: number }[];
   clock?: "deterministic" | "host";
 }
 
@@ -76,7 +78,7 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
   const initrd = busyboxInitramfs({
     busybox: new Uint8Array(readFileSync(images.busybox)),
     modules: o.symbiotic ?? true ? joinKernelModules(drivers, symbioticKernelModules(findBuiltModule(images)!)) : drivers,
-    extraFiles: thrashWorkloadFiles(),
+    extraFiles: [...thrashWorkloadFiles(), ...(o.extraFiles ?? [])],
   });
   pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
   const MARKER = "SYMBIONT-INIT-OK";

@@ -45,6 +45,15 @@ export const Hypercall = {
   SYMCALL_ERROR: 0x536,
 } as const;
 
+/**
+ * VMCALL numbers (EAX) the Linux module makes on its own, outside a call: Symbiont's, made only when
+ * the VMM wrote its magic into the SymSpy extension (docs/symbiotic.md). The VMM answers EAX = 0.
+ */
+export const Notify = {
+  /** Linear [EBX, ECX) of the current address space changed protection (mprotect's change_protection). */
+  PROTECTION_CHANGED: 0x537,
+} as const;
+
 /** Call numbers (EAX at entry). 1 and 10 are Palacios'; 0x100… are Symbiont's (docs/symbiotic.md). */
 export const SymcallNr = {
   /** Answers the five arguments bit-inverted (~EBX … ~EDI). */

@@ -50,9 +50,12 @@
  * the swap PTE; that table belongs to one address space (i386 Linux shares no
  * user page tables) and a switch to another CR3 neither changes the PTE nor the
  * slot, so the mapping stays right across switches and is dropped only by the
- * events above. Known gap: `mprotect` leaves swap PTEs as they are (Linux
- * changes only the VMA), so a page swapped out before an mprotect that removes
- * access keeps what its live mapping allows until the PTE or slot changes.
+ * events above — and by `mprotect`, which leaves swap PTEs as they are (Linux
+ * changes the VMA and the present PTEs): symbiotic.ko reports each range whose
+ * protection changes (Notify.PROTECTION_CHANGED, from change_protection(), with
+ * the VMA's new flags already set) and every mapping of a linear address in it
+ * is dropped; the next access asks the guest again. (A module without that
+ * notice leaves a mapping its old rights until the PTE or the slot changes.)
  *
  * **Which swap type is the disk's.** A swap entry names its area by type (the
  * index of `swapon` order), which the VMM cannot see; Palacios patched the guest
@@ -66,7 +69,7 @@
 import type { Vm } from "../vmm/vm.js";
 import type { ShadowPaging, AbsentPteHook } from "../vmm/paging/shadow.js";
 import type { SwapDisk } from "./swap-disk.js";
-import { SymcallNr, LookupPerm } from "./abi.js";
+import { SymcallNr, LookupPerm, Notify } from "./abi.js";
 
 /** -ENOSYS: a module without SYMCALL_SWAP_MAP (then no mapping is ever writable). */
 const ENOSYS = -38;
@@ -92,7 +95,7 @@ const BIND_EVIDENCE = 2;
 /** Unconfirmed faults remembered for learning the type. */
 const PENDING_MAX = 256;
 
-type DropCause = "swapIn" | "slotWrite" | "header" | "guestPte";
+type DropCause = "swapIn" | "slotWrite" | "header" | "guestPte" | "protection";
 
 export class SwapBypass implements AbsentPteHook {
   /** The guest's swap type for the disk, once learned (-1 before). */
@@ -124,13 +127,20 @@ export class SwapBypass implements AbsentPteHook {
     symcallInstructions: 0, symcallMs: 0,
     droppedReset: 0,
   };
-  private readonly droppedBy: Record<DropCause, number> = { swapIn: 0, slotWrite: 0, header: 0, guestPte: 0 };
+  private readonly droppedBy: Record<DropCause, number> = { swapIn: 0, slotWrite: 0, header: 0, guestPte: 0, protection: 0 };
+  /** The linear address each bypass leaf maps (in whichever address space its table belongs to). */
+  private readonly leafLin = new Map<number, number>();
+  private attached = true;
 
   constructor(private readonly vm: Vm, private readonly shadow: ShadowPaging, readonly disk: SwapDisk) {
     this.slotWritten = new Float64Array(disk.pages);
     this.pteWritten = new Float64Array(disk.pages);
     disk.onSlots((kind, first, count) => this.slotsTouched(kind, first, count));
     shadow.setAbsentPteHook(this);
+    vm.onHypercall(Notify.PROTECTION_CHANGED, () => {
+      if (this.attached) this.protectionChanged(this.vm.reg(3) >>> 0, this.vm.reg(1) >>> 0); // EBX, ECX
+      this.vm.setReg(0, 0);
+    });
   }
 
   /** The swap type learned for the disk, or -1. */
@@ -225,8 +235,9 @@ export class SwapBypass implements AbsentPteHook {
     if (e && e.offset < this.pteWritten.length) this.pteWritten[e.offset] = ++this.events;
   }
 
-  mapped(leaf: number, _lin: number, pte: number, write: boolean): void {
+  mapped(leaf: number, lin: number, pte: number, write: boolean): void {
     const slot = pte >>> 9;
+    this.leafLin.set(leaf, lin >>> 0);
     let set = this.slotLeaves.get(slot);
     if (!set) this.slotLeaves.set(slot, set = new Set());
     set.add(leaf);
@@ -250,6 +261,7 @@ export class SwapBypass implements AbsentPteHook {
     if (slot === undefined) return;
     this.forgetWritable(leaf);
     this.leafSlot.delete(leaf);
+    this.leafLin.delete(leaf);
     const set = this.slotLeaves.get(slot)!;
     set.delete(leaf);
     if (set.size === 0) this.slotLeaves.delete(slot);
@@ -263,6 +275,7 @@ export class SwapBypass implements AbsentPteHook {
     this.writableLeaf.clear();
     this.slotLeaves.clear();
     this.leafSlot.clear();
+    this.leafLin.clear();
   }
 
   stats(): Record<string, number> {
@@ -273,7 +286,7 @@ export class SwapBypass implements AbsentPteHook {
       // A mapping the guest never read back through its own swap-in saved one.
       bypassSwapInsAvoided: c.bypassed - d.swapIn,
       bypassDroppedSwapIn: d.swapIn, bypassDroppedSlotWrite: d.slotWrite, bypassDroppedPte: d.guestPte,
-      bypassDroppedHeader: d.header, bypassDroppedReset: c.droppedReset,
+      bypassDroppedHeader: d.header, bypassDroppedProtection: d.protection, bypassDroppedReset: c.droppedReset,
       bypassSwapPteFaults: c.swapFaults, bypassDeclinedWrites: c.declinedWrites, bypassNotHeld: c.notHeld, bypassOlderThanPte: c.olderThanPte,
       bypassSymcalls: c.symcalls, bypassSymcallErrors: c.symcallErrors, bypassIllegal: c.illegal, bypassUnavailable: c.unavailable,
       bypassSymcallInstructions: c.symcallInstructions, bypassSymcallUs: Math.round(c.symcallMs * 1000),
@@ -282,7 +295,18 @@ export class SwapBypass implements AbsentPteHook {
 
   /** Detach from the pager (its bypass leaves dropped) and the disk's events stop mattering. */
   detach(): void {
+    this.attached = false;
     this.shadow.setAbsentPteHook(null);
+  }
+
+  /**
+   * The guest changed the protection of linear [start, end) in some address space (its notice): drop every
+   * mapping of an address in it, in whichever address space (another's are asked for again, no harm done).
+   */
+  private protectionChanged(start: number, end: number): void {
+    const leaves: number[] = [];
+    for (const [leaf, lin] of this.leafLin) if (lin >= start && lin < end) leaves.push(leaf);
+    this.drop(leaves, "protection");
   }
 
   // ---- the disk's events -------------------------------------------------------------
@@ -348,7 +372,7 @@ export function formatSwapBypass(paging: Record<string, number | string>): strin
     `swap type ${n("bypassSwapType") < 0 ? "not learned yet" : n("bypassSwapType")}; faults on swap PTEs ${n("bypassSwapPteFaults")}, bypassed ${n("bypassFaults")}, mappings live ${n("bypassLive")}, swap-ins avoided ${n("bypassSwapInsAvoided")}`,
     `writable mappings ${n("bypassWritable")} (live ${n("bypassWritableLive")}), made read-only when the slot became shared or cached ${n("bypassMadeReadOnly")}; SWAP_MAP calls ${n("bypassSwapMapCalls")}`,
     `left to the guest: stores ${n("bypassDeclinedWrites")}, slot not on the disk ${n("bypassNotHeld")}, slot older than the PTE ${n("bypassOlderThanPte")}, illegal ${n("bypassIllegal")}, SymCall failed ${n("bypassSymcallErrors")}, SymCall unavailable ${n("bypassUnavailable")}`,
-    `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, PTE changed ${n("bypassDroppedPte")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,
+    `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, PTE changed ${n("bypassDroppedPte")}, protection changed ${n("bypassDroppedProtection")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,
     `SymCalls ${calls}${calls ? `: ${(n("bypassSymcallUs") / calls).toFixed(1)} µs and ${Math.round(n("bypassSymcallInstructions") / calls)} guest instructions each` : ""}`,
   ].join("\n");
 }

@@ -298,6 +298,23 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
     expect(core.traceLogCount()).toBeGreaterThan(0);
   });
 
+  it("drops the mappings in a range whose protection the guest changed (symbiotic.ko's mprotect notice), then asks again", async () => {
+    learnType(r);
+    swapOut(r, 2, 40);
+    swapOut(r, 3, 41);
+    r.run([...load("edx", page(2)), ...load("esi", page(3))]);
+    expect(r.stats()).toMatchObject({ bypassFaults: 2, bypassLive: 2 });
+    // mprotect(page 2, PROT_NONE): the swap PTE stays as it is, the VMA no longer allows access, and the module says so.
+    r.guest.answer = (_vaddr, pte) => ({ ok: true, regs: [0, pte, 0, 0, 0], instructions: 900 });
+    r.run([0xb8, ...le32(0x537), 0xbb, ...le32(page(2)), 0xb9, ...le32(page(3)), 0x0f, 0x01, 0xc1]); // mov eax/ebx/ecx ; vmcall
+    expect(r.g.m.getState().eax).toBe(0);
+    expect(r.stats()).toMatchObject({ bypassLive: 1, bypassDroppedProtection: 1 }); // page 3 is outside [start, end)
+    const faults = r.faults();
+    r.run(load("edx", page(2)));
+    expect(r.faults()).toBe(faults + 1); // asked again: not allowed, the guest's #PF
+    expect(r.stats()).toMatchObject({ bypassIllegal: 1, bypassSymcalls: 3 });
+  });
+
   it("an access the guest says is illegal faults into the guest as usual", async () => {
     learnType(r);
     swapOut(r, 2, 40);

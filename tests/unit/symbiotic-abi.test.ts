@@ -49,6 +49,7 @@ describe("the symbiotic ABI agrees across the VMM, the Linux module and the nasm
     for (const [name, v] of [
       ...shared,
       ["SYMCALL_CURRENT", abi.SymcallNr.CURRENT], ["SYMCALL_PS", abi.SymcallNr.PS], ["SYMCALL_MEMINFO", abi.SymcallNr.MEMINFO],
+      ["SYMCALL_SWAP_MAP", abi.SymcallNr.SWAP_MAP], ["HCALL_PROTECTION_CHANGED", abi.Notify.PROTECTION_CHANGED],
       ["LOOKUP_READ", abi.LookupPerm.READ], ["LOOKUP_WRITE", abi.LookupPerm.WRITE], ["LOOKUP_USER", abi.LookupPerm.USER],
       ["LOOKUP_EXEC", abi.LookupPerm.EXEC], ["LOOKUP_PRESENT", abi.LookupPerm.PRESENT], ["LOOKUP_SWAP_CACHED", abi.LookupPerm.SWAP_CACHED],
       ["SYMSPY_EXT_OFFSET", abi.Ext.OFFSET], ["SYMSPY_EXT_MAGIC", abi.Ext.MAGIC_VALUE], ["SYMSPY_EXT_VERSION", abi.Ext.VERSION],

@@ -207,6 +207,7 @@ static void free_cpus(void)
 /* Take back the entry and the pages (the VMM stops using them) and stop updating them. */
 static void withdraw(void)
 {
+	symbiotic_notify_exit();
 	on_each_cpu(unregister_this_cpu, NULL, 1);
 	if (sched_switch_tp) {
 		tracepoint_probe_unregister(sched_switch_tp, probe_sched_switch, NULL);
@@ -255,6 +256,7 @@ static int __init symbiotic_init(void)
 	global_page->ext.guest_version = SYMSPY_EXT_VERSION;
 	refresh_work_fn(NULL);
 	symbiotic_swap_map_init();
+	symbiotic_notify_init(READ_ONCE(global_page->ext.vmm_magic) == SYMSPY_EXT_MAGIC);
 
 	for_each_kernel_tracepoint(find_sched_switch, NULL);
 	if (!sched_switch_tp || tracepoint_probe_register(sched_switch_tp, probe_sched_switch, NULL)) {

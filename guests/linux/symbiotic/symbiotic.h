@@ -30,5 +30,8 @@ asmlinkage int symbiotic_symcall_dispatch(struct symcall_frame *frame);
 void symbiotic_swap_total(u32 kib);
 /* calls.c: find what SYMCALL_SWAP_MAP needs (module init; the call answers -ENOSYS without it). */
 void symbiotic_swap_map_init(void);
+/* notify.c: the hypercalls the module makes on its own (armed only when the VMM is Symbiont). */
+void symbiotic_notify_init(bool symbiont);
+void symbiotic_notify_exit(void);
 
 #endif

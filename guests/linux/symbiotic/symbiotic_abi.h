@@ -22,6 +22,8 @@
 
 #define HCALL_SYMCALL_RETURN	0x535
 #define HCALL_SYMCALL_ERROR	0x536
+/* Symbiont's: EBX..ECX (exclusive) of the current address space changed protection (mprotect); EAX <- 0 */
+#define HCALL_PROTECTION_CHANGED	0x537
 
 #define SYMCALL_TEST		1
 #define SYMCALL_MEM_LOOKUP	10
