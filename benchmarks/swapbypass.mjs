@@ -5,7 +5,9 @@
 //   swap:       small guest RAM, swap on the in-memory virtio disk (--swap),
 //   swapbypass: the same with SwapBypass (--swapbypass);
 // the working set is the same in all three: twice the small guest's free
-// memory. Each configuration is one fresh boot (not timed); each workload's
+// memory. Each configuration is one boot (not timed), all three up at once and
+// taking turns run by run (floor, SwapBypass, swap), so that the shared
+// machine's changing load falls on all alike; each workload's
 // host time (command typed to its line printed), its guest instructions, its
 // checksum (all must agree) and, with SwapBypass, the counters. Wasm engine,
 // deterministic clock (the guest's own time is its instruction count).
@@ -38,37 +40,45 @@ function delta(before, after, keep = () => true) {
 export async function swapbypassBench({ runs, progress }) {
   const why = thrashPrerequisites();
   if (why) return { skipped: `SwapBypass rows skipped: ${why}` };
-  // The working set: twice the small guest's free memory after boot (measured on a first small boot).
+  // The working set: twice the small guest's free memory after boot (measured on a first small boot, then its plain-swap guest).
   progress("  swapbypass: measuring the small guest's free memory … ");
   const probe = await bootThrashGuest({ ramBytes: SMALL, swapBytes: SWAP, swapBypass: false });
   const mib = 2 * await guestMemFreeMiB(probe.shell);
   progress(`${mib / 2} MiB free: working set ${mib} MiB\n`);
   const args = WORKLOAD_ARGS(mib);
-  const configs = {};
-  let stats = null, failures = 0;
-  for (const config of ["floor", "swap", "swapbypass"]) {
-    const ramBytes = config === "floor" ? SMALL + ((mib + 16) << 20) : SMALL;
-    const g = config === "swap" ? probe : await bootThrashGuest({ ramBytes, swapBytes: config === "floor" ? 0 : SWAP, swapBypass: false });
-    const bypass = config === "swapbypass" ? new SwapBypass(g.pc.vm, g.pc.vm.paging, g.pc.swapDisk) : null;
-    const out = (configs[config] = {});
-    for (const name of WORKLOADS) {
-      const times = [];
-      let last = null;
-      for (let i = 0; i < runs; i++) {
+  // All three guests stay up and take turns, run by run, so that a change in the shared machine's load
+  // falls on all of them alike; each run's SwapBypass ÷ floor pairs two runs made one after the other.
+  progress("  swapbypass: booting the floor and SwapBypass guests …\n");
+  const guests = {
+    floor: await bootThrashGuest({ ramBytes: SMALL + ((mib + 16) << 20), swapBytes: 0, swapBypass: false }),
+    swapbypass: await bootThrashGuest({ ramBytes: SMALL, swapBytes: SWAP, swapBypass: false }),
+    swap: probe,
+  };
+  new SwapBypass(guests.swapbypass.pc.vm, guests.swapbypass.pc.vm.paging, guests.swapbypass.pc.swapDisk);
+  const configs = { floor: {}, swap: {}, swapbypass: {} };
+  let failures = 0;
+  for (const name of WORKLOADS) {
+    const times = { floor: [], swap: [], swapbypass: [] }, pairs = [];
+    for (let i = 0; i < runs; i++) {
+      for (const config of ["floor", "swapbypass", "swap"]) {
+        const g = guests[config];
         progress(`  swapbypass: ${config.padEnd(10)} ${name.padEnd(6)} run ${i + 1}/${runs} … `);
         const before = g.pc.vm.stats();
-        last = await runWorkload(g, name, args[name]);
+        const last = await runWorkload(g, name, args[name]);
         last.exits = delta(before.exits, g.pc.vm.stats().exits);
         last.paging = delta(before.paging, g.pc.vm.stats().paging, (k) => PAGER_COUNTERS.includes(k));
-        times.push(last.ms);
+        times[config].push(last.ms);
         progress(`${(last.ms / 1000).toFixed(2)} s (${last.line})\n`);
+        configs[config][name] = { instructions: last.instructions, checksum: workloadChecksum(last.line), line: last.line, exits: last.exits, paging: last.paging };
       }
-      times.sort((a, b) => a - b);
-      out[name] = { medianMs: times[times.length >> 1], instructions: last.instructions, checksum: workloadChecksum(last.line), line: last.line, exits: last.exits, paging: last.paging };
+      pairs.push(times.swapbypass[i] / times.floor[i]);
     }
-    if (bypass) stats = Object.fromEntries(Object.entries(g.pc.vm.stats().paging).filter(([k]) => k.startsWith("bypass")));
-    if (config !== "floor") out.swapDisk = { ...g.pc.swapDisk.stats };
+    for (const config of ["floor", "swap", "swapbypass"]) Object.assign(configs[config][name], { medianMs: median(times[config]), runsMs: times[config] });
+    configs.swapbypass[name].pairedRatios = pairs;
+    configs.swapbypass[name].pairedRatioMedian = median(pairs);
   }
+  const stats = Object.fromEntries(Object.entries(guests.swapbypass.pc.vm.stats().paging).filter(([k]) => k.startsWith("bypass")));
+  for (const config of ["swap", "swapbypass"]) configs[config].swapDisk = { ...guests[config].pc.swapDisk.stats };
   for (const name of WORKLOADS) {
     const sums = new Set(["floor", "swap", "swapbypass"].map((c) => configs[c][name].checksum));
     if (sums.size !== 1) { failures++; configs.error = `${name}: checksums differ across configurations (${[...sums].join(", ")})`; }
@@ -76,17 +86,22 @@ export async function swapbypassBench({ runs, progress }) {
   return { mib, ramMiB: SMALL >> 20, swapMiB: SWAP >> 20, runs, configs, stats, failures };
 }
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
 export function swapbypassLines(S) {
   const lines = [""];
   if (S.skipped) { lines.push(S.skipped); return lines; }
   lines.push(`SwapBypass (seed 000's Stream/GUPS figure): Linux, shadow paging, symbiotic.ko, Wasm engine; working set ${S.mib} MiB = 2 × the free memory of a ${S.ramMiB} MiB guest`);
-  lines.push(`floor = RAM for the whole working set; swap = ${S.ramMiB} MiB RAM + ${S.swapMiB} MiB swap on the in-memory virtio disk; swapbypass = the same with SwapBypass; median of ${S.runs} run(s), host wall time`);
+  lines.push(`floor = RAM for the whole working set; swap = ${S.ramMiB} MiB RAM + ${S.swapMiB} MiB swap on the in-memory virtio disk; swapbypass = the same with SwapBypass; median of ${S.runs} run(s), host wall time, the three guests taking turns run by run; bypass/floor = the median of each run's ratio`);
   const hdr = ["workload", "floor s", "swap s", "swapbypass s", "swap/bypass", "bypass/floor", "instr floor (M)", "swap (M)", "bypass (M)", "checksum"];
   const rows = [];
   for (const name of ["stream", "gups"]) {
     const [f, s, b] = ["floor", "swap", "swapbypass"].map((c) => S.configs[c][name]);
     rows.push([name, (f.medianMs / 1000).toFixed(2), (s.medianMs / 1000).toFixed(2), (b.medianMs / 1000).toFixed(2),
-      (s.medianMs / b.medianMs).toFixed(2), (b.medianMs / f.medianMs).toFixed(2),
+      (s.medianMs / b.medianMs).toFixed(2), (b.pairedRatioMedian ?? b.medianMs / f.medianMs).toFixed(2),
       (f.instructions / 1e6).toFixed(0), (s.instructions / 1e6).toFixed(0), (b.instructions / 1e6).toFixed(0),
       f.checksum === s.checksum && s.checksum === b.checksum ? f.checksum : "DIFFER"]);
   }
