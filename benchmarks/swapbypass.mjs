@@ -36,7 +36,11 @@ function delta(before, after, keep = () => true) {
   return out;
 }
 
-/** { mib, configs: { floor|swap|swapbypass: { stream: {ms, instructions, checksum, exits, paging}, gups: … } }, stats, failures } or { skipped }. */
+/**
+ * { mib, configs: { floor|swap|swapbypass: { stream: { medianMs, runsMs, instructions, checksum, line, exits, paging }, gups: … } },
+ * stats, failures } or { skipped }; swapbypass's entries also have pairedRatios (each run ÷ the floor run before it) and
+ * pairedRatioMedian, and swap's and swapbypass's the disk's swapDisk counters. Instructions, exits and paging are the last run's.
+ */
 export async function swapbypassBench({ runs, progress }) {
   const why = thrashPrerequisites();
   if (why) return { skipped: `SwapBypass rows skipped: ${why}` };
