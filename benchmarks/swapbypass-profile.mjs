@@ -15,17 +15,18 @@
 // images, module, workloads) and a build (npm run build).
 import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, runWorkload } from "../dist/node/thrash.js";
 import { SwapBypass } from "../dist/symbiotic/swapbypass.js";
+import { SMALL, SWAP, floorRamBytes, WORKLOAD_ARGS } from "./swapbypass.mjs";
 
 const workload = process.argv[2] ?? "gups";
 const top = Number(process.argv[3] ?? 25);
-const SMALL = 48 << 20, SWAP = 64 << 20, SLICE = 3000;
+const SLICE = 3000;
 const why = thrashPrerequisites();
 if (why) { console.error(`swapbypass-profile: ${why}`); process.exit(2); }
 
 /** Run the workload with EIP sampling on: { instructions, samples: Map<eip, count>, kallsyms }. */
 async function profile(config, mib, small) {
   const floor = config === "floor";
-  const g = floor ? await bootThrashGuest({ ramBytes: SMALL + ((mib + 16) << 20), swapBytes: 0, swapBypass: false }) : small;
+  const g = floor ? await bootThrashGuest({ ramBytes: floorRamBytes(mib), swapBytes: 0, swapBypass: false }) : small;
   if (!floor) new SwapBypass(g.pc.vm, g.pc.vm.paging, g.pc.swapDisk);
   const core = g.pc.vm.core, run = core.run.bind(core), samples = new Map();
   core.run = (budget) => {
@@ -33,8 +34,7 @@ async function profile(config, mib, small) {
     if (code === 1 /* ExitCode.Budget */) { const eip = core.getEip() >>> 0; samples.set(eip, (samples.get(eip) ?? 0) + 1); }
     return code;
   };
-  const args = workload === "stream" ? [String(mib), "1"] : [String(mib), "20000"];
-  const r = await runWorkload(g, workload, args);
+  const r = await runWorkload(g, workload, WORKLOAD_ARGS(mib)[workload]);
   core.run = run;
   process.stderr.write(`  ${config}: ${r.line}\n`);
   const text = await g.shell.sh("grep -i ' t ' /proc/kallsyms", 600e9);

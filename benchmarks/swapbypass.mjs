@@ -18,9 +18,11 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const SMALL = 48 << 20, SWAP = 64 << 20;
+/** The small guest's RAM and its swap disk; the floor guest's RAM for a working set of `mib` MiB. */
+export const SMALL = 48 << 20, SWAP = 64 << 20;
+export const floorRamBytes = (mib) => SMALL + ((mib + 16) << 20);
 // One sweep of STREAM's kernels; GUPS's random updates few enough that the thrashing runs end in minutes.
-const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib), "20000"] });
+export const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib), "20000"] });
 
 /** The shadow pager's counters recorded per workload run (where a configuration's exits go). */
 const PAGER_COUNTERS = ["hiddenFaults", "trueFaults", "traceExits", "traceFaults", "watchFaults"];
@@ -54,7 +56,7 @@ export async function swapbypassBench({ runs, progress }) {
   // falls on all of them alike; each run's SwapBypass ÷ floor pairs two runs made one after the other.
   progress("  swapbypass: booting the floor and SwapBypass guests …\n");
   const guests = {
-    floor: await bootThrashGuest({ ramBytes: SMALL + ((mib + 16) << 20), swapBytes: 0, swapBypass: false }),
+    floor: await bootThrashGuest({ ramBytes: floorRamBytes(mib), swapBytes: 0, swapBypass: false }),
     swapbypass: await bootThrashGuest({ ramBytes: SMALL, swapBytes: SWAP, swapBypass: false }),
     swap: probe,
   };
