@@ -60,7 +60,7 @@ const B_SUCC: i32 = 32;   // the blocks that ran next, most recent first (index 
 const B_SUCC2: i32 = 36;
 const B_FUNC: i32 = 40;   // function-table slot of the compiled region holding the block (0: none)
 const B_ENTRY: i32 = 44;  // the block's index in that region
-const B_ASSUME: i32 = 48; // the state the region was compiled for (assumedState()); when queued: the state it ran in
+const B_ASSUME: i32 = 48; // what the region needs (assumedState() bits it relies on: jit/memory.ts); when queued: the state it ran in
 const B_LIN: i32 = 52;    // the linear address it was built at (jit/compiler.ts follows jumps to other pages with it)
 const B_MOFF: i32 = 56;   // in its region: host address - the region's first page (EIP = the region's base + this)
 export const HOT_QUEUED: i32 = -1;
@@ -203,9 +203,11 @@ export function dropRegion(slot: i32): void {
 export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME); }
 
 // What a region is compiled for (jit/memory.ts): which segments are flat, the CPL's user bit, a 32-bit stack.
+// A region runs where the state has every bit it needs (runBlock): privilege is one of two bits, so it must match.
 export const ASSUME_USER: i32 = 1 << 24;
 export const ASSUME_SS32: i32 = 1 << 25;
-function assumedState(): i32 { return flatSegs | (cplUserMask != 0 ? ASSUME_USER : 0) | (ss32 ? ASSUME_SS32 : 0); }
+export const ASSUME_SUPER: i32 = 1 << 26;
+function assumedState(): i32 { return flatSegs | (cplUserMask != 0 ? ASSUME_USER : ASSUME_SUPER) | (ss32 ? ASSUME_SS32 : 0); }
 /** The first block cached on the RAM page holding host address `host` (-1: none, or not RAM). */
 export function firstBlockOnPage(host: i32): i32 {
   if (u32(host - RAM_BASE) >= u32(hostSize)) return -1;
@@ -281,7 +283,8 @@ export function tcRun(budget: i32, chain: bool): i32 {
 function runBlock(b: i32, a: i32, budget: i32): i32 {
   const slot = ld32a(a + B_FUNC);
   if (slot != 0) {
-    if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && ld32a(a + B_ASSUME) == assumedState()) {
+    const needs = ld32a(a + B_ASSUME);
+    if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && (assumedState() & needs) == needs) {
       smcHit = false;
       const n = budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
       tcRegionEntries += 1;

@@ -115,9 +115,10 @@ export const L_HOST: i32 = 21;   // host address of a memory operand on the fast
 export const L_XREL: i32 = 22;   // a way out's EIP (module offset: EIP = base + it), for the function's shared exit
 export const L_XUN: i32 = 23;    // a way out's instructions not retired (given back to the budget)
 export const L_LIN: i32 = 24;    // a memory operand's linear address in a segment whose base is not 0
-export const I32_LOCALS: i32 = 19; // locals 6 .. 24
-export const L_W: i32 = 25;      // i64 temporaries (products, dividends, quotients)
-export const L_W2: i32 = 26;
+export const L_SEGS: i32 = 25;   // flatSegs before an instruction the interpreter runs (instr.ts genericBody)
+export const I32_LOCALS: i32 = 20; // locals 6 .. 25
+export const L_W: i32 = 26;      // i64 temporaries (products, dividends, quotients)
+export const L_W2: i32 = 27;
 export const I64_LOCALS: i32 = 2;
 export const FOP_SIZE: i32 = 16;
 export const FOP_SUB: i32 = 24;

@@ -20,13 +20,13 @@ import { ld32a, st32a } from "../portable";
 import { JIT_QUEUE, JIT_REGIONS, JIT_REGIONS_MAX } from "../layout";
 import {
   jitQueued, blockKey, setBlockHot, blockSlot, setBlockRegion, firstBlockOnPage, nextBlockOnPage, dropCompiledRegions,
-  HOT_FAILED, ASSUME_USER, ASSUME_SS32,
+  HOT_FAILED, ASSUME_USER, ASSUME_SUPER, ASSUME_SS32,
 } from "../tcache";
 import { TLB_NO_USER } from "../mmu/tlb";
 import { freeSlot, slotsAvailable, setSlotPages, slotPageCount, slotPage, slotLive } from "./slots";
 import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SLOT, R_CS32, R_ASSUME, R_COUNT, R_PAGES, R_BLOCKS } from "./collect";
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
-import { setAssumptions } from "./memory";
+import { setAssumptions, reliedFlatSegs, reliesOnStack } from "./memory";
 import { HELPERS, helperType, emitHelpers } from "./helpers";
 import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
 
@@ -115,6 +115,9 @@ export function jitEmit(): i32 {
     emitEntry();
     for (let j = 0; j < n; j++) emitBlockFunction(j);
     endRegion();
+    // What the region needs at entry: the flat bits its code relies on, its privilege, a 32-bit stack if it relies on one.
+    st32a(regionAddr(r, R_ASSUME), reliedFlatSegs() | (assume & ASSUME_USER) | ((assume & ASSUME_USER) != 0 ? 0 : ASSUME_SUPER) |
+      (reliesOnStack() ? ASSUME_SS32 : 0));
     f += 1 + n;
   }
   W.patch(at);

@@ -12,7 +12,7 @@ import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu
 import { ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
 import { CF, OF, DF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
 import {
-  F_CALL, F_DIV, F_IN, F_OUT, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_T1,
+  F_CALL, F_DIV, F_IN, F_OUT, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
   OP_I32_OR, OP_I32_ROTL, OP_I32_SHL, OP_I32_SHR_S, OP_I32_SHR_U, OP_I32_SUB, OP_I32_XOR, OP_I32_EXTEND16_S,
   OP_I32_EXTEND8_S, OP_I64_DIV_S, OP_I64_DIV_U, OP_I64_EXTEND_I32_S, OP_I64_EXTEND_I32_U, OP_I64_MUL,
@@ -30,7 +30,7 @@ import {
   sizeMask, signBit,
 } from "./flags";
 import {
-  aFlat, aStack, flatSeg, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
+  stackFast, flatSeg, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, regionCs32, regionHasBlockAt } from "./region";
@@ -535,7 +535,7 @@ function callRel(d: i32): i32 {
 }
 /** RET [imm16]: a return address that starts a block of this region (after one of its CALLs) stays inside. */
 function ret(imm: i32): i32 {
-  if (nativeSize() && landingCount > 0 && aStack) {
+  if (nativeSize() && landingCount > 0 && stackFast()) {
     getReg32(ESP); emitStackHost(os);
     localGet(L_HOST);
     ifVoid();
@@ -580,14 +580,16 @@ function generic(): i32 {
 function genericBody(): void {
   setInstrEip(insRel); setEip(insNext);
   storeDirty(); spillFlags();
+  globalGet(G_FLAT_SEGS); localSet(L_SEGS);
   konst(rec); call(F_STEP);
   reloadCached(); reloadFlags();
   forgetFlags();
   leaveIfAborted();
   leaveIfExitKeepEip();
   // A jump taken (16-bit Jcc, LOOP, a REP string instruction not done yet) leaves the straight line,
-  // and a segment load that changed what the region assumed flat leaves the region.
+  // and a segment load that made a segment less flat leaves the region: the code after it may rely on
+  // that bit (memory.ts; the cache checks what the region relies on before it enters again).
   globalGet(G_EIP); pushEip(insNext); op_(OP_I32_NE);
-  globalGet(G_FLAT_SEGS); konst(aFlat); op_(OP_I32_NE); op_(OP_I32_OR);
+  localGet(L_SEGS); globalGet(G_FLAT_SEGS); konst(-1); op_(OP_I32_XOR); op_(OP_I32_AND); op_(OP_I32_OR);
   leaveAfterIfKeepEip();
 }

@@ -1,7 +1,9 @@
 // Memory operands and the stack in a block function. A region is compiled
 // for the segment state its hot block ran with (which segments were flat,
-// the CPL's user bit, a flat 32-bit stack: region.ts checks it at every
-// entry and after every call out that may load a segment). An access
+// the CPL's user bit, a flat 32-bit stack) and runs wherever the state has
+// what its code relied on (below: tcache.ts runBlock checks it at every
+// entry, instr.ts genericBody after an instruction that may load a
+// segment). An access
 // through a flat segment whose page the TLB already allows (cpu/access.ts
 // readLin/writeLin: RAM, the CPL permitted; for writes also dirty and
 // without cached code) runs inline; anything else calls readV/writeV/
@@ -25,20 +27,45 @@ import {
 } from "./emit";
 
 // ---- the region's assumptions ----------------------------------------------------------------
+//
+// The code relies only on the flat bits it found set: a bit found clear
+// means the general path, right in any state. So the region records the
+// bits it relied on, and needs only those at entry (tcache.ts runBlock):
+// kernel code compiled while one process ran (its GS the TLS segment) runs
+// compiled in another (GS null) because it never touches GS.
 
 /** flatSegs (state.ts) the region was compiled for: bit s readable, bit 8 + s writable, with no limit to check; bit 16 + s base 0. */
-export let aFlat: i32 = 0;
+let aFlat: i32 = 0;
+/** The bits of aFlat the code emitted so far relies on, and whether it relies on aStack. */
+let reliedFlat: i32 = 0;
+let reliedStack: bool = false;
+export function reliedFlatSegs(): i32 { return reliedFlat; }
+export function reliesOnStack(): bool { return reliedStack; }
+/** Are all of flatSegs' `bits` set (then the code may rely on them: noted)? */
+function flatBits(bits: i32): bool {
+  if ((aFlat & bits) != bits) return false;
+  reliedFlat |= bits;
+  return true;
+}
 /** Segment s is flat: base 0, no limit to check, readable (linear = offset). */
-export function flatSeg(s: i32): bool { const b = (1 << s) | (1 << (16 + s)); return (aFlat & b) == b; }
+export function flatSeg(s: i32): bool { return flatBits((1 << s) | (1 << (16 + s))); }
 /** TLB_NO_USER at CPL 3, else 0 (state.ts cplUserMask). */
 let aUser: i32 = 0;
 export function aUserMask(): i32 { return aUser; }
 /** SS is flat, readable, writable and 32-bit: PUSH/POP/CALL/RET/LEAVE run inline. */
-export let aStack: bool = false;
+let aStack: bool = false;
+export function stackFast(): bool {
+  if (!aStack) return false;
+  reliedFlat |= (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
+  reliedStack = true;
+  return true;
+}
+/** Compile for this state (reliance starts empty: a new region). */
 export function setAssumptions(flat: i32, user: i32, ss32: bool): void {
   aFlat = flat; aUser = user;
   const ssBits = (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
   aStack = ss32 && (flat & ssBits) == ssBits;
+  reliedFlat = 0; reliedStack = false;
 }
 
 /** The current instruction's module offset, the helpers' last argument. */
@@ -88,7 +115,7 @@ function emitFastCheck(size: i32, write: bool): void {
 let lin: i32 = L_OFF;
 /** The access is through segment seg (whose limit needs no check): find its linear address. */
 function setLinear(seg: i32): void {
-  if ((aFlat & (1 << (16 + seg))) != 0) { lin = L_OFF; return; }
+  if (flatBits(1 << (16 + seg))) { lin = L_OFF; return; }
   localGet(L_OFF); konst(0); memOp(OP_I32_LOAD, 2, SEG_BASE + (seg << 2)); op(OP_I32_ADD); localSet(L_LIN);
   lin = L_LIN;
 }
@@ -108,7 +135,7 @@ function storeHost(size: i32): void {
   if (size == 4) memOp(OP_I32_STORE, 0, 0); else if (size == 2) memOp(OP_I32_STORE16, 0, 0); else memOp(OP_I32_STORE8, 0, 0);
 }
 /** Did the access get a host address? (Slow paths only when it did not, or the segment is never flat here.) */
-function fastPossible(seg: i32, write: bool): bool { return (aFlat & (write ? 1 << (8 + seg) : 1 << seg)) != 0; }
+function fastPossible(seg: i32, write: bool): bool { return flatBits(write ? 1 << (8 + seg) : 1 << seg); }
 
 /** Push the value of `size` bytes at seg:L_OFF (zero-extended); a fault leaves before the instruction. */
 export function emitRead(seg: i32, size: i32): void {
@@ -205,7 +232,7 @@ export function emitRmwWrite(seg: i32, size: i32): void {
 /** PUSH L_VAL (`size` bytes). ESP changes only when the write succeeded. */
 export function emitPush(size: i32): void {
   clearPending();
-  if (!aStack) { slowPush(size); return; }
+  if (!stackFast()) { slowPush(size); return; }
   getReg32(ESP); konst(size); op(OP_I32_SUB); localSet(L_OFF);
   lin = L_OFF;
   emitFastCheck(size, true);
@@ -224,7 +251,7 @@ function slowPush(size: i32): void {
 }
 /** POP: push the value (`size` bytes); ESP moves past it. */
 export function emitPop(size: i32): void {
-  if (!aStack) { slowPop(size); return; }
+  if (!stackFast()) { slowPop(size); return; }
   getReg32(ESP); localSet(L_OFF);
   lin = L_OFF;
   emitFastCheck(size, false);
@@ -244,7 +271,7 @@ function slowPop(size: i32): void {
 export function reloadEsp(): void { reloadReg(ESP); }
 /** L_HOST = host address of SS:(value on the stack) for a `size`-byte read if the fast path allows it, else 0. */
 export function emitStackHost(size: i32): void {
-  if (!aStack) { op(0x1a); konst(0); localSet(L_HOST); return; }
+  if (!stackFast()) { op(0x1a); konst(0); localSet(L_HOST); return; }
   localSet(L_OFF);
   emitHostLinear(size, false);
 }
