@@ -21,7 +21,7 @@ import {
 } from "./abi";
 import * as W from "./writer";
 import {
-  call, elseOp, end, getReg, getReg16, getReg32, getReg8, globalGet, ifOpen, ifVoid, insNext, insRel, konst, leave,
+  call, elseOp, end, getReg, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, insNext, insRel, konst, leave,
   leaveAfterIfKeepEip, leaveIfAborted, leaveIfExitKeepEip, localGet, localSet, localTee, op, pushEip, reloadCached,
   reloadFlags, reloadReg, setEip, setInstrEip, setReg, setReg32, spillFlags, storeDirty, storeReg, unretiredAfter,
 } from "./emit";
@@ -394,6 +394,13 @@ function group45(s: i32): i32 {
   switch (reg) {
     case 2: case 4: { // CALL/JMP near indirect: the target is read first (a fault leaves nothing changed)
       readRm(s); localSet(L_T1);
+      if (nativeSize() && csFlat()) {
+        // Flat 32-bit code: no limit to check, so the CALL pushes as a direct one does and both leave at the target.
+        if (reg == 2) { pushEip(insNext); localSet(L_VAL); emitPush(s); }
+        localGet(L_T1); globalSet(G_EIP);
+        leave(unretiredAfter());
+        return ENDS;
+      }
       setInstrEip(insRel); setEip(insNext);
       getReg32(ESP); op_(0x1a); storeReg(ESP);
       localGet(L_T1); konst(s); call(reg == 2 ? F_CALL : F_JUMP);
@@ -533,9 +540,13 @@ function callRel(d: i32): i32 {
   emitGoto(t, unretiredAfter());
   return ENDS;
 }
-/** RET [imm16]: a return address that starts a block of this region (after one of its CALLs) stays inside. */
+/**
+ * RET [imm16]: a return address read on the fast path that starts a block of this region (after one
+ * of its CALLs) stays inside; any other leaves with EIP = it, when CS is flat 32-bit code (no limit to
+ * check) — kernel code returns to callers on other pages all the time. Else the interpreter's.
+ */
 function ret(imm: i32): i32 {
-  if (nativeSize() && landingCount > 0 && stackFast()) {
+  if (nativeSize() && (landingCount > 0 || csFlat()) && stackFast()) {
     getReg32(ESP); emitStackHost(os);
     localGet(L_HOST);
     ifVoid();
@@ -546,6 +557,11 @@ function ret(imm: i32): i32 {
       getReg32(ESP); konst(os + imm); op_(OP_I32_ADD); setReg32(ESP);
       emitGoto(landingRel(k), unretiredAfter());
       end();
+    }
+    if (csFlat()) {
+      getReg32(ESP); konst(os + imm); op_(OP_I32_ADD); setReg32(ESP);
+      localGet(L_T1); globalSet(G_EIP);
+      leave(unretiredAfter());
     }
     end();
   }

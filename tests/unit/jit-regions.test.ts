@@ -310,3 +310,83 @@ describe("guest page faults in the middle of a compiled loop (SDM 4.7, 6.15)", (
     expect(wasm.compiled).toBeGreaterThan(0);
   });
 });
+
+// Calls and returns between pages: kernel code calls functions on other pages (through
+// registers, too) and returns to callers on other pages all the time. At 0x1000 (nasm, bits 32):
+//   start: mov ebx, 0x5000      BB 00 50 00 00
+//   l:     push ecx             51
+//          call ebx             FF D3           (0x1006)
+//          jmp [jt]             FF 25 13 10 00 00
+//          nop                  90
+//   n:     dec ecx              49
+//          jnz l                75 F3
+//          hlt                  F4
+//   jt:    dd n                 0F 10 00 00
+// and at 0x5000:
+//   f:     mov edx, [esp+4]     8B 54 24 04
+//          lea edx, [edx*2+edx] 8D 14 52
+//          add eax, edx         01 D0
+//          xor esi, eax         31 C6
+//          ret                  C3              (the argument stays: ESP goes down 4 a turn)
+// SDM vol. 2 CALL, RET, JMP; vol. 3 4.7, 6.15: a CALL whose push meets a not-present page is a
+// #PF (error code 2: supervisor write, not present; CR2 the address) with ESP and EIP as before it.
+const CALLER = [0xbb, 0x00, 0x50, 0x00, 0x00, 0x51, 0xff, 0xd3, 0xff, 0x25, 0x13, 0x10, 0x00, 0x00, 0x90, 0x49, 0x75, 0xf3, 0xf4, 0x0f, 0x10, 0x00, 0x00];
+const CALLEE = [0x8b, 0x54, 0x24, 0x04, 0x8d, 0x14, 0x52, 0x01, 0xd0, 0x31, 0xc6, 0xc3];
+const CALL_EBX = 0x1006, GAP = 0x8000; // (the page below 0x9000 is not present)
+
+async function callsMachine(kind: EngineKind, esp: number, turns: number): Promise<BareMachine> {
+  const m = new BareMachine({ engine: await createEngine(kind, RAM, COMPILE_EAGERLY), ramBytes: RAM });
+  const pd = new DataView(new ArrayBuffer(4096)), pt = new DataView(new ArrayBuffer(4096));
+  pd.setUint32(0, PT | 3, true);
+  for (let i = 0; i < 1024; i++) pt.setUint32(4 * i, (i << 12) | (i << 12 === GAP ? 0 : 3), true);
+  m.writeMemory(PD, new Uint8Array(pd.buffer));
+  m.writeMemory(PT, new Uint8Array(pt.buffer));
+  m.writeMemory(0x1000, CALLER);
+  m.writeMemory(0x5000, CALLEE);
+  m.setState({
+    cr0: 0x80000011, cr3: PD, eip: 0x1000, esp, ecx: turns, eax: 0, esi: 0, halted: false,
+    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+    fs: flat(0x10, Attr.flatData32), gs: flat(0x10, Attr.flatData32),
+  });
+  return m;
+}
+/** EAX and ESI after the turns for ECX = from down to to + 1. */
+function expectedSums(from: number, to: number): { eax: number; esi: number } {
+  let eax = 0, esi = 0;
+  for (let c = from; c > to; c--) { eax = (eax + 3 * c) >>> 0; esi = (esi ^ eax) >>> 0; }
+  return { eax, esi };
+}
+
+describe("calls and returns between pages (SDM vol. 2 CALL, RET, JMP; vol. 3 4.7, 6.15)", () => {
+  it("a loop calling through a register to another page and jumping through memory gives the same sums in any budgets", async () => {
+    for (const kind of ["wasm", "js"] as const) {
+      for (const slice of [1_000_000, 7, 23]) {
+        const m = await callsMachine(kind, 0x80000, 300);
+        for (let i = 0; i < 100_000 && !m.vm.getState().halted; i++) {
+          const stop = m.step(slice);
+          if (stop.kind !== "budget" && stop.kind !== "halted") throw new Error(`stopped: ${JSON.stringify(stop)}`);
+        }
+        const s = m.vm.getState();
+        expect({ halted: s.halted, eax: s.eax, esi: s.esi, ecx: s.ecx, esp: s.esp }).toEqual({ halted: true, ...expectedSums(300, 0), ecx: 0, esp: 0x80000 - 4 * 300 });
+        // (One slice of a million runs it all before anything is compiled: the interpreter's and replay's answer.)
+        if (kind === "wasm" && slice < 1000) expect(m.vm.stats().tcache.compiledInstructions).toBeGreaterThan(2000);
+      }
+    }
+  });
+
+  it("a CALL whose push meets a not-present page faults with ESP and EIP as before it", async () => {
+    // ESP starts 51 dwords above the gap: 50 turns leave their arguments, the 51st turn's PUSH ECX takes
+    // the last dword above it, and its CALL's push is the first write into the gap.
+    for (const kind of ["wasm", "js"] as const) {
+      const m = await callsMachine(kind, GAP + 0x1000 + 4 * 51, 300);
+      for (let i = 0; i < 10; i++) m.step(30); // (compiled meanwhile; 300 instructions are 30 turns of 10)
+      expect(m.vm.getState().ecx).toBeGreaterThan(250);
+      if (kind === "wasm") expect(m.vm.stats().tcache.compiledInstructions).toBeGreaterThan(0);
+      const f = runToException(m, 14, 100_000, (exit, vm) => {
+        const s = vm.getState();
+        return { vector: exit.vector, errorCode: exit.errorCode, cr2: exit.cr2, eip: s.eip, esp: s.esp, ecx: s.ecx, eax: s.eax, esi: s.esi };
+      });
+      expect(f).toEqual({ vector: 14, errorCode: 2, cr2: GAP + 0xffc, eip: CALL_EBX, esp: GAP + 0x1000, ecx: 250, ...expectedSums(300, 250) });
+    }
+  });
+});
