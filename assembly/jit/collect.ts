@@ -26,7 +26,7 @@ export const HOT_IN_MODULE: i32 = -3;
 // A region's entry in JIT_REGIONS (i32 words).
 export const R_SLOT: i32 = 0;    // its function-table slot
 export const R_CS32: i32 = 1;    // 32-bit code
-export const R_ASSUME: i32 = 2;  // the state it is compiled for (tcache.ts assumedState)
+export const R_ASSUME: i32 = 2;  // the state it is compiled for (tcache.ts assumedState); once emitted, what it needs (compiler.ts)
 export const R_COUNT: i32 = 3;   // blocks
 export const R_PAGES: i32 = 4;   // pages, then their host addresses (the first is the region's reference page)
 export const R_BLOCKS: i32 = 5 + MAX_REGION_PAGES;

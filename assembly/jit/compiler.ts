@@ -116,7 +116,7 @@ export function jitEmit(): i32 {
     for (let j = 0; j < n; j++) emitBlockFunction(j);
     endRegion();
     // What the region needs at entry: the flat bits its code relies on, its privilege, a 32-bit stack if it relies on one.
-    st32a(regionAddr(r, R_ASSUME), reliedFlatSegs() | (assume & ASSUME_USER) | ((assume & ASSUME_USER) != 0 ? 0 : ASSUME_SUPER) |
+    st32a(regionAddr(r, R_ASSUME), reliedFlatSegs() | ((assume & ASSUME_USER) != 0 ? ASSUME_USER : ASSUME_SUPER) |
       (reliesOnStack() ? ASSUME_SS32 : 0));
     f += 1 + n;
   }

@@ -54,17 +54,17 @@ let aUser: i32 = 0;
 export function aUserMask(): i32 { return aUser; }
 /** SS is flat, readable, writable and 32-bit: PUSH/POP/CALL/RET/LEAVE run inline. */
 let aStack: bool = false;
+const SS_FLAT_BITS: i32 = (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
 export function stackFast(): bool {
   if (!aStack) return false;
-  reliedFlat |= (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
+  reliedFlat |= SS_FLAT_BITS;
   reliedStack = true;
   return true;
 }
 /** Compile for this state (reliance starts empty: a new region). */
 export function setAssumptions(flat: i32, user: i32, ss32: bool): void {
   aFlat = flat; aUser = user;
-  const ssBits = (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
-  aStack = ss32 && (flat & ssBits) == ssBits;
+  aStack = ss32 && (flat & SS_FLAT_BITS) == SS_FLAT_BITS;
   reliedFlat = 0; reliedStack = false;
 }
 
