@@ -25,7 +25,7 @@ import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
 import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
 import { slotGeneration } from "./jit/slots";
-import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions, tcRegionEntries, tcCompiledRetired, tcReplayedRetired } from "./tcache";
+import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions, tcRegionEntries, tcCompiledRetired, tcReplayedRetired, tcLinksTaken } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
@@ -46,7 +46,7 @@ export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
 export { jitEmit, jitInstall, jitRegionCount, jitRegionSlot } from "./jit/compiler";
 export { setJitEnabled, replayRecord as jitStep } from "./tcache";
 export {
-  eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs,
+  eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, ss32 as jitSs32,
   mmioReadsAnswered as jitMmioReadsAnswered,
 } from "./state";
 export { aborted as jitAborted } from "./fault";
@@ -449,6 +449,7 @@ export function getTcacheStat(i: i32): f64 {
     case 4: return tcEvictions;
     case 5: return tcRegionEntries;
     case 6: return tcCompiledRetired;
+    case 8: return tcLinksTaken();
     default: return tcReplayedRetired;
   }
 }

@@ -66,6 +66,14 @@ export const JIT_SLOTS_MAX: i32 = 0x2000;    // function-table slots for compile
 export const JIT_SLOT_FREE: i32 = 0xf61000;  // free slots (a stack of i32)
 export const JIT_SLOT_LIVE: i32 = 0xf69000;  // per slot: 1 while a region's function occupies it
 export const JIT_SLOT_PAGES: i32 = 0xf6b000; // per slot: 8 × i32, the number of pages the region covers, then their host addresses
+export const JIT_SLOT_GEN: i32 = 0xfab000;   // per slot: i32 bumped each time it is freed (a link naming the slot must name this generation)
+// Links between compiled regions (jit/region.ts, tcache.ts runBlock): a cache of region entries by EIP, 32 bytes each
+// (EIP, host page, slot, its generation, entry, module offset, needs), filled when the cache enters a region and read
+// by a region leaving for an EIP outside it, which then tail-calls the other region instead of returning.
+export const JIT_LINKS: i32 = 0xfb3000;
+export const JIT_LINKS_COUNT: i32 = 2048;
+export const JIT_LINK_ON: i32 = 0xfc3000;    // i32: 1 while the translation cache chains blocks (tcache.ts tcRun's `chain`)
+export const JIT_LINKS_TAKEN: i32 = 0xfc3008; // i64: links taken (statistics)
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 

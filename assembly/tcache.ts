@@ -25,7 +25,7 @@
 // and stops the running block after the current instruction; writes to the
 // page's other lines (data next to code) invalidate nothing.
 import {
-  JIT_QUEUE, JIT_QUEUE_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
+  JIT_QUEUE, JIT_QUEUE_MAX, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
 import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun } from "./state";
@@ -43,7 +43,7 @@ import { aborted } from "./fault";
 import { exitReason, EXIT_NONE } from "./exit";
 import { hostSize } from "./mmu/p2m";
 import { tlbFlush, tlbMarkCode } from "./mmu/tlb";
-import { freeSlot, dropAllSlots, slotLive, slotPageCount, slotPage } from "./jit/slots";
+import { freeSlot, dropAllSlots, slotLive, slotPageCount, slotPage, slotGen } from "./jit/slots";
 
 const MAX_BLOCK_INSNS: i32 = 64;
 
@@ -247,6 +247,7 @@ function lookup(host: i32, mode: i32): i32 {
  * wanted; cached code cannot set IF).
  */
 export function tcRun(budget: i32, chain: bool): i32 {
+  st32a(JIT_LINK_ON, chain ? 1 : 0); // (a compiled region goes on into another only where the cache would chain)
   let done = 0;
   let prev = -1;
   for (;;) {
@@ -286,6 +287,7 @@ function runBlock(b: i32, a: i32, budget: i32): i32 {
     const needs = ld32a(a + B_ASSUME);
     if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && (assumedState() & needs) == needs) {
       smcHit = false;
+      noteLink(a, slot, needs);
       const n = budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
       tcRegionEntries += 1;
       tcCompiledRetired += n;
@@ -304,6 +306,29 @@ function runBlock(b: i32, a: i32, budget: i32): i32 {
   tcReplayedRetired += n;
   return n;
 }
+/**
+ * Remember how block `a` (compiled, in `slot`) is entered at EIP, for compiled regions that leave for this EIP:
+ * they tail-call its region themselves (jit/region.ts emitLink) while the slot's generation, the TLB's page
+ * for EIP and the state the region needs are as here. Only 32-bit code: the regions that link are.
+ */
+function noteLink(a: i32, slot: i32, needs: i32): void {
+  if (!cs32) return;
+  const e = JIT_LINKS + (linkHash(eip) << 5);
+  st32a(e, eip);
+  st32a(e + LINK_HOST, ld32a(a + B_KEY) & ~0xfff);
+  st32a(e + LINK_SLOT, slot);
+  st32a(e + LINK_GEN, slotGen(slot));
+  st32a(e + LINK_ENTRY, ld32a(a + B_ENTRY));
+  st32a(e + LINK_MOFF, ld32a(a + B_MOFF));
+  st32a(e + LINK_NEEDS, needs);
+}
+/** A links entry's fields (layout.ts JIT_LINKS) and the entry for an EIP. */
+export const LINK_HOST: i32 = 4, LINK_SLOT: i32 = 8, LINK_GEN: i32 = 12, LINK_ENTRY: i32 = 16, LINK_MOFF: i32 = 20, LINK_NEEDS: i32 = 24;
+export const LINK_HASH_MUL: i32 = 0x9e3779b1, LINK_HASH_SHIFT: i32 = 21; // (Fibonacci hashing: 2048 entries)
+export function linkHash(eip: i32): i32 { return i32(u32(eip * LINK_HASH_MUL) >>> LINK_HASH_SHIFT); }
+/** Links taken (an i64 the regions count in). */
+export function tcLinksTaken(): f64 { return f64(u32(ld32a(JIT_LINKS_TAKEN))) + f64(u32(ld32a(JIT_LINKS_TAKEN + 4))) * 4294967296.0; }
+
 /** Do the CS offsets base .. base + 4095 lie inside the code segment (and, for 16-bit code, below 64 KiB)? */
 function pageInsideCs(base: i32): bool {
   const end = i32(base + 0xfff);

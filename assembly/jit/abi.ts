@@ -19,9 +19,14 @@ export const G_LAST_RESULT: i32 = 10;
 export const G_LAST_SIZE: i32 = 11;
 export const G_LAST_SUB: i32 = 12;
 export const G_MMIO_READS: i32 = 13; // state.ts mmioReadsAnswered: each instruction starts with none
-export const IMPORTED_GLOBALS: i32 = 14;
+export const G_SS32: i32 = 14;
+export const IMPORTED_GLOBALS: i32 = 15;
 /** The module's own global: the running region's base (the EIP its offsets are relative to), set by its entry. */
 export const G_BASE: i32 = IMPORTED_GLOBALS;
+/** The module's globals through which H_LINK hands a block the region entry to tail-call: its block index and base. */
+export const G_LINK_ENTRY: i32 = IMPORTED_GLOBALS + 1;
+export const G_LINK_BASE: i32 = IMPORTED_GLOBALS + 2;
+export const MODULE_GLOBALS: i32 = 3;
 
 // Function types.
 export const T_ENTRY: i32 = 0;   // a region's entry: (block index, budget, base) -> budget left
@@ -60,11 +65,12 @@ export const H_WRITE: i32 = IMPORTED_FUNCS + 2;    // (seg, off, size, value, re
 export const H_WRITE_RMW: i32 = IMPORTED_FUNCS + 3; // the same, for the write half of a read-modify-write
 export const H_PUSH: i32 = IMPORTED_FUNCS + 4;     // (size, value, esp, rel) -> exit or cached code hit
 export const H_POP: i32 = IMPORTED_FUNCS + 5;      // (size, esp, rel) -> value
+export const H_LINK: i32 = IMPORTED_FUNCS + 6;     // (TLB user mask, privilege bit) -> the slot of the region to go on into, or 0
 
 // Opcodes.
 export const OP_BLOCK: i32 = 0x02, OP_LOOP: i32 = 0x03, OP_IF: i32 = 0x04, OP_ELSE: i32 = 0x05, OP_END: i32 = 0x0b;
 export const OP_BR: i32 = 0x0c, OP_BR_IF: i32 = 0x0d, OP_BR_TABLE: i32 = 0x0e, OP_RETURN: i32 = 0x0f, OP_CALL: i32 = 0x10;
-export const OP_RETURN_CALL: i32 = 0x12;
+export const OP_RETURN_CALL: i32 = 0x12, OP_RETURN_CALL_INDIRECT: i32 = 0x13;
 export const OP_DROP: i32 = 0x1a, OP_SELECT: i32 = 0x1b;
 export const OP_LOCAL_GET: i32 = 0x20, OP_LOCAL_SET: i32 = 0x21, OP_LOCAL_TEE: i32 = 0x22, OP_GLOBAL_GET: i32 = 0x23, OP_GLOBAL_SET: i32 = 0x24;
 export const OP_I32_LOAD: i32 = 0x28, OP_I32_LOAD8_U: i32 = 0x2d, OP_I32_LOAD16_U: i32 = 0x2f;
@@ -116,9 +122,10 @@ export const L_XREL: i32 = 22;   // a way out's EIP (module offset: EIP = base +
 export const L_XUN: i32 = 23;    // a way out's instructions not retired (given back to the budget)
 export const L_LIN: i32 = 24;    // a memory operand's linear address in a segment whose base is not 0
 export const L_SEGS: i32 = 25;   // flatSegs before an instruction the interpreter runs (instr.ts genericBody)
-export const I32_LOCALS: i32 = 20; // locals 6 .. 25
-export const L_W: i32 = 26;      // i64 temporaries (products, dividends, quotients)
-export const L_W2: i32 = 27;
+export const L_LINK: i32 = 26;   // a way out to a plain EIP (a jump, call or return out of the region): it may go on into another region
+export const I32_LOCALS: i32 = 21; // locals 6 .. 26
+export const L_W: i32 = 27;      // i64 temporaries (products, dividends, quotients)
+export const L_W2: i32 = 28;
 export const I64_LOCALS: i32 = 2;
 export const FOP_SIZE: i32 = 16;
 export const FOP_SUB: i32 = 24;

@@ -28,7 +28,7 @@ import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SL
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions, reliedFlatSegs, reliesOnStack } from "./memory";
 import { HELPERS, helperType, emitHelpers } from "./helpers";
-import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
+import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, MODULE_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
 
 export function jitRegionCount(): i32 { return regionCount; }
 export function jitRegionSlot(r: i32): i32 { return regionWord(r, R_SLOT); }
@@ -68,13 +68,14 @@ export function jitEmit(): i32 {
   W.patch(at);
   // imports (abi.ts G_* and F_*, in order)
   W.byte(2); at = W.reserveSize();
-  W.u32leb(1 + IMPORTED_GLOBALS + IMPORTED_FUNCS);
+  W.u32leb(2 + IMPORTED_GLOBALS + IMPORTED_FUNCS);
   W.name("c"); W.name("memory"); W.byte(0x02); W.byte(0); W.u32leb(0);
+  W.name("c"); W.name("table"); W.byte(0x01); W.byte(0x70); W.byte(0); W.u32leb(0); // (region links tail-call through it)
   importGlobal("jitEip", I32); importGlobal("jitInstrEip", I32); importGlobal("jitAborted", I32);
   importGlobal("jitExitReason", I32); importGlobal("jitSmcHit", I32); importGlobal("jitFlatSegs", I32);
   importGlobal("jitFlagsRaw", I32); importGlobal("jitFlagsLazy", I32); importGlobal("jitLastOp1", I32);
   importGlobal("jitLastOp2", I32); importGlobal("jitLastResult", I32); importGlobal("jitLastSize", I32);
-  importGlobal("jitLastSub", I32); importGlobal("jitMmioReadsAnswered", I32);
+  importGlobal("jitLastSub", I32); importGlobal("jitMmioReadsAnswered", I32); importGlobal("jitSs32", I32);
   importFunc("jitStep", T_V_I); importFunc("jitReadV", T_I_III); importFunc("jitWriteV", T_V_IIII);
   importFunc("jitProbeWriteV", T_I_III); importFunc("jitPush", T_V_II); importFunc("jitPop", T_I_I);
   importFunc("jitJumpNear", T_V_II); importFunc("jitCallNear", T_V_II); importFunc("jitRetNear", T_V_II);
@@ -92,9 +93,10 @@ export function jitEmit(): i32 {
     for (let j = regionWord(r, R_COUNT); j > 0; j--) W.u32leb(T_BLOCK);
   }
   W.patch(at);
-  // globals: the running region's base (abi.ts G_BASE)
+  // globals: the running region's base, the region entry a link goes to (abi.ts G_BASE, G_LINK_*)
   W.byte(6); at = W.reserveSize();
-  W.u32leb(1); W.byte(I32); W.byte(1); W.byte(0x41); W.byte(0); W.byte(0x0b);
+  W.u32leb(MODULE_GLOBALS);
+  for (let g = 0; g < MODULE_GLOBALS; g++) { W.byte(I32); W.byte(1); W.byte(0x41); W.byte(0); W.byte(0x0b); }
   W.patch(at);
   // exports: "0", "1", ... the regions' entry functions
   W.byte(7); at = W.reserveSize();

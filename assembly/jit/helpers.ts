@@ -7,18 +7,23 @@
 // line, an access costs a block a few bytes instead of a few dozen, which
 // is most of what V8 spends compiling a region.
 import * as W from "./writer";
-import { REGS } from "../layout";
+import { REGS, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, JIT_SLOT_GEN, TLB } from "../layout";
 import { ESP } from "../state";
+import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
+import { ASSUME_SS32, LINK_HOST, LINK_SLOT, LINK_GEN, LINK_ENTRY, LINK_MOFF, LINK_NEEDS, LINK_HASH_MUL, LINK_HASH_SHIFT } from "../tcache";
 import {
-  F_POP, F_PROBE, F_PUSH, F_READ, F_WRITE, G_BASE, G_EXIT_REASON, G_INSTR_EIP, G_MMIO_READS, G_SMC_HIT, G_ABORTED,
-  OP_DROP, OP_END, OP_I32_ADD, OP_I32_LOAD, OP_I32_OR, OP_I32_STORE, OP_I32_SUB, T_I_III, T_I_IIII, T_I_IIIII,
+  F_POP, F_PROBE, F_PUSH, F_READ, F_WRITE, G_BASE, G_EIP, G_EXIT_REASON, G_INSTR_EIP, G_MMIO_READS, G_SMC_HIT, G_ABORTED,
+  G_FLAT_SEGS, G_SS32, G_LINK_ENTRY, G_LINK_BASE, I32, I64,
+  OP_DROP, OP_END, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_LOAD, OP_I32_NE, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U,
+  OP_I32_STORE, OP_I32_SUB, OP_I32_XOR, OP_I64_CONST, OP_RETURN, T_I_II, T_I_III, T_I_IIII, T_I_IIIII,
 } from "./abi";
-import { call, globalGet, globalSet, ifVoid, end, konst, localGet, memOp, op, resetDepth } from "./emit";
+import { call, globalGet, globalSet, ifVoid, end, konst, localGet, localSet, localTee, memOp, op, resetDepth } from "./emit";
 
 /** Helpers in module order (their function index is IMPORTED_FUNCS + H_*, abi.ts), and their types. */
-export const HELPERS: i32 = 6;
+export const HELPERS: i32 = 7;
 export function helperType(h: i32): i32 {
   switch (h) {
+    case 6: return T_I_II;     // H_LINK
     case 0: return T_I_IIII;   // H_READ
     case 1: return T_I_IIII;   // H_RMW_READ
     case 2: return T_I_IIIII;  // H_WRITE
@@ -40,12 +45,51 @@ function pending(): void { globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP
 export function emitHelpers(): void {
   for (let h = 0; h < HELPERS; h++) {
     const size = W.reserveSize();
-    W.u32leb(0); // no locals
+    if (h == 6) { W.u32leb(1); W.u32leb(LINK_LOCALS); W.byte(I32); } else W.u32leb(0); // (only H_LINK has locals)
     resetDepth();
-    emitHelper(h);
+    if (h == 6) emitLink(); else emitHelper(h);
     W.byte(OP_END);
     W.patch(size);
   }
+}
+
+// H_LINK(userMask, privilege) -> slot: may a block leaving for EIP (G_EIP, a near transfer out of its region in flat
+// 32-bit code) go on into the region tcache.ts noted for that EIP? Only where the cache itself would enter it next
+// (tcRun's checks): the cache chains, nothing stops the block (an exit, a fault, a write into cached code), the
+// region in the slot is the one noted (its generation), the TLB maps EIP's page, executable at this privilege, to
+// the page the region was compiled from, and the state has every bit the region needs (tcache.ts assumedState; the
+// privilege is the leaving region's own, a near transfer keeps it). Then G_LINK_ENTRY and G_LINK_BASE say where to
+// enter it (as runBlock would call it) and the block tail-calls the slot; 0 sends it back to the cache.
+const LINK_LOCALS: i32 = 3;
+const LT: i32 = 2, LE: i32 = 3, LTLB: i32 = 4; // EIP, its links entry, EIP's TLB entry
+function emitLink(): void {
+  globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP_I32_OR); globalGet(G_ABORTED); op(OP_I32_OR);
+  konst(0); memOp(OP_I32_LOAD, 2, JIT_LINK_ON); op(OP_I32_EQZ); op(OP_I32_OR);
+  ifVoid(); konst(0); op(OP_RETURN); end();
+  globalGet(G_EIP); localTee(LT);
+  konst(LINK_HASH_MUL); op(0x6c /* i32.mul */); konst(LINK_HASH_SHIFT); op(OP_I32_SHR_U);
+  konst(5); op(OP_I32_SHL); localSet(LE);
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS); localGet(LT); op(OP_I32_NE);
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_SLOT); op(OP_I32_EQZ); op(OP_I32_OR);
+  ifVoid(); konst(0); op(OP_RETURN); end();
+  localGet(LT); konst(12); op(OP_I32_SHR_U); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, TLB); localSet(LTLB);
+  // TLB entry: (host page ^ linear page) | flags
+  localGet(LTLB); konst(TLB_VALID | TLB_SLOW | TLB_NO_EXEC); localGet(0); op(OP_I32_OR); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_NE);
+  localGet(LTLB); localGet(LT); op(OP_I32_XOR); konst(-4096); op(OP_I32_AND);
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_HOST); op(OP_I32_NE); op(OP_I32_OR);
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_SLOT); konst(2); op(OP_I32_SHL); memOp(OP_I32_LOAD, 2, JIT_SLOT_GEN);
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_GEN); op(OP_I32_NE); op(OP_I32_OR);
+  // needs & ~(flatSegs | privilege | SS32 if the stack is 32-bit)
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_NEEDS);
+  globalGet(G_FLAT_SEGS); localGet(1); op(OP_I32_OR); globalGet(G_SS32); konst(ASSUME_SS32); op(0x6c /* i32.mul */); op(OP_I32_OR);
+  konst(-1); op(OP_I32_XOR); op(OP_I32_AND); op(OP_I32_OR);
+  ifVoid(); konst(0); op(OP_RETURN); end();
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_ENTRY); globalSet(G_LINK_ENTRY);
+  localGet(LT); localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_MOFF); op(OP_I32_SUB); globalSet(G_LINK_BASE);
+  // links taken += 1 (an i64)
+  konst(0); konst(0); memOp(0x29 /* i64.load */, 3, JIT_LINKS_TAKEN); W.byte(OP_I64_CONST); W.i32leb(1); op(0x7c /* i64.add */);
+  memOp(0x37 /* i64.store */, 3, JIT_LINKS_TAKEN);
+  localGet(LE); memOp(OP_I32_LOAD, 2, JIT_LINKS + LINK_SLOT);
 }
 
 function emitHelper(h: i32): void {

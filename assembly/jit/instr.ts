@@ -33,7 +33,7 @@ import {
   stackFast, flatSeg, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
-import { emitGoto, landingCount, landingRel, regionCs32, regionHasBlockAt } from "./region";
+import { emitGoto, landingCount, landingRel, markLink, regionCs32 } from "./region";
 import { isInvlpg, isMovToCr3 } from "../tcache";
 
 /** emitInstruction's answer: the next record follows, or control has left (the block's end is emitted). */
@@ -398,6 +398,7 @@ function group45(s: i32): i32 {
         // Flat 32-bit code: no limit to check, so the CALL pushes as a direct one does and both leave at the target.
         if (reg == 2) { pushEip(insNext); localSet(L_VAL); emitPush(s); }
         localGet(L_T1); globalSet(G_EIP);
+        markLink();
         leave(unretiredAfter());
         return ENDS;
       }
@@ -524,8 +525,8 @@ function csFlat(): bool { return regionCs32 && flatSeg(CS); }
 function callRel(d: i32): i32 {
   if (!nativeSize()) return generic();
   const t = insNext + d;
-  if (!(t >= 0 && t < 4096) && !(csFlat() && regionHasBlockAt(t))) {
-    // callNear checks the limit before it pushes
+  if (!(t >= 0 && t < 4096) && !csFlat()) {
+    // callNear checks the limit before it pushes (in flat code there is none: the push is inline, to any target)
     setInstrEip(insRel); setEip(insNext);
     getReg32(ESP); op_(0x1a); storeReg(ESP);
     pushEip(t); konst(os); call(F_CALL);
@@ -561,6 +562,7 @@ function ret(imm: i32): i32 {
     if (csFlat()) {
       getReg32(ESP); konst(os + imm); op_(OP_I32_ADD); setReg32(ESP);
       localGet(L_T1); globalSet(G_EIP);
+      markLink();
       leave(unretiredAfter());
     }
     end();

@@ -27,17 +27,17 @@ import { JIT_OFFSETS, TLB } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
 import { CS } from "../state";
 import { REC_HEADER, REC_MODRM, REC_POS } from "../cpu/fetch";
-import { blockCount, blockRecord, blockKey } from "../tcache";
+import { blockCount, blockRecord, blockKey, ASSUME_USER, ASSUME_SUPER } from "../tcache";
 import {
   BLOCKTYPE_VOID, E_BASE, E_BUDGET, E_ENTRY, G_BASE, G_FLAGS_LAZY, G_FLAGS_RAW, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT,
   G_LAST_SIZE, G_LAST_SUB, I32, I32_LOCALS, I64, I64_LOCALS, IMPORTED_FUNCS, OP_BR_TABLE, OP_END, OP_I32_ADD,
   OP_I32_LOAD, OP_I32_LT_S, OP_I32_OR, OP_I32_SHL, OP_I32_STORE, OP_RETURN_CALL, P_R, FOP_SIZE, FOP_SUB,
-  L_T1, L_E, OP_I32_SHR_U, OP_I32_AND, OP_I32_EQ, OP_I32_XOR,
+  L_T1, L_E, OP_I32_SHR_U, OP_I32_AND, OP_I32_EQ, OP_I32_XOR, L_LINK, H_LINK, G_LINK_ENTRY, G_LINK_BASE, OP_RETURN_CALL_INDIRECT, T_ENTRY,
 } from "./abi";
 import {
   EXIT_LEVEL, exitAtCode, globalSet, exitCode, beginInstruction, beginRegisters, blockOpen, br, end, globalGet, ifVoid, konst, leaveAt, localAdd,
   localGet, localSet, loadRegisters, loopOpen, memOp, op, readSet, resetDepth, spillFlags, storeDirty, writeSet,
-  pushEip, setPageMoff,
+  pushEip, setPageMoff, call, localTee,
 } from "./emit";
 import { forgetFlags, pushFlagArgs, unpackFlags } from "./flags";
 import { ENDS, emitInstruction } from "./instr";
@@ -172,6 +172,7 @@ function emitBody(): void {
   const b = unchecked(blocks[current]);
   const c = blockCount(b);
   resetDepth();
+  linkSites = false;
   unpackFlags();
   loadRegisters();
   blockOpen(BLOCKTYPE_VOID); // EXIT_LEVEL
@@ -200,7 +201,37 @@ function emitBody(): void {
   // The way out: registers to memory, the flags to the globals, the budget left as the result.
   exitCode();
   spillFlags();
+  if (linkSites) emitLink();
   localGet(P_R);
+}
+
+// ---- links between regions ----------------------------------------------------------------------
+// A block leaving its region for a plain EIP — a jump, call or return to code outside it, in flat 32-bit
+// code — goes on into that code's region itself when the cache has one noted for the EIP and it may be
+// entered here and now (helpers.ts H_LINK checks as the cache would): a tail call through the function
+// table, so kernel code calling small functions on other pages does not go back through tcRun at every
+// call and return. Registers are in memory and the flags in the globals by then, as for any way out.
+
+/** A way out of the current block function may link (set by leaveLinked / markLink while emitting it). */
+let linkSites: bool = false;
+/** The way out that follows is a near transfer to a plain EIP (G_EIP set, or leaveAt's): it may link. */
+export function markLink(): void {
+  if (!regionCs32 || !flatSeg(CS)) return;
+  linkSites = true;
+  konst(1); localSet(L_LINK);
+}
+/** leaveAt(rel, unretired) for a transfer to rel that is not one of the region's blocks. */
+function leaveLinked(rel: i32, unretired: i32): void { markLink(); leaveAt(rel, unretired); }
+/** At the shared exit (registers stored, flags spilled): if the way out may link and H_LINK finds a region, tail-call it. */
+function emitLink(): void {
+  localGet(L_LINK);
+  ifVoid();
+  konst(aUserMask()); konst(aUserMask() != 0 ? ASSUME_USER : ASSUME_SUPER); call(H_LINK); localTee(L_T1);
+  ifVoid();
+  globalGet(G_LINK_ENTRY); localGet(P_R); globalGet(G_LINK_BASE); localGet(L_T1);
+  W.byte(OP_RETURN_CALL_INDIRECT); W.u32leb(T_ENTRY); W.u32leb(0);
+  end();
+  end();
 }
 
 /**
@@ -213,7 +244,7 @@ function emitBody(): void {
  */
 export function emitGoto(rel: i32, unretired: i32, retranslate: bool = false): void {
   const t = blockAtMoff(currentPageMoff + rel);
-  if (t == 0) { leaveAt(rel, unretired); return; }
+  if (t == 0) { leaveLinked(rel, unretired); return; }
   if (t - 1 == current && !retranslate) {
     selfLoop = true;
     if (W.dry) { br(EXIT_LEVEL); return; } // (the dry run has no loop open yet)
@@ -237,7 +268,5 @@ export function emitGoto(rel: i32, unretired: i32, retranslate: bool = false): v
   localAdd(P_R, unretired);
   localGet(P_R); pushFlagArgs();
   W.byte(OP_RETURN_CALL); W.u32leb(IMPORTED_FUNCS + firstFunc + t - 1);
-  if (checked) { end(); leaveAt(rel, unretired); }
+  if (checked) { end(); leaveLinked(rel, unretired); }
 }
-/** Is there a block of the region at page offset rel (of the current block's page)? */
-export function regionHasBlockAt(rel: i32): bool { return blockAtMoff(currentPageMoff + rel) != 0; }

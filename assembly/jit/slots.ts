@@ -5,7 +5,7 @@
 // bounded: when it is full, every compiled region is dropped (its blocks
 // replay until they are hot again) — the code cache's eviction.
 import { ld8, st8, ld32a, st32a, fill8 } from "../portable";
-import { JIT_SLOT_FREE, JIT_SLOT_LIVE, JIT_SLOT_PAGES, JIT_SLOTS_MAX } from "../layout";
+import { JIT_SLOT_FREE, JIT_SLOT_GEN, JIT_SLOT_LIVE, JIT_SLOT_PAGES, JIT_SLOTS_MAX, JIT_LINKS, JIT_LINKS_COUNT } from "../layout";
 
 /** Pages a region may cover (its slot remembers them, so a write to any drops the whole region). */
 export const MAX_REGION_PAGES: i32 = 7;
@@ -29,6 +29,7 @@ export function allocSlot(): i32 {
 export function freeSlot(s: i32): void {
   if (s <= 0 || ld8(JIT_SLOT_LIVE + s) == 0) return; // (already free)
   st8(JIT_SLOT_LIVE + s, 0);
+  st32a(JIT_SLOT_GEN + (s << 2), ld32a(JIT_SLOT_GEN + (s << 2)) + 1); // links to the region it held are stale now
   st32a(JIT_SLOT_FREE + (freeCount++ << 2), s);
 }
 export function dropAllSlots(): void {
@@ -36,7 +37,10 @@ export function dropAllSlots(): void {
   next = 1;
   freeCount = 0;
   slotGeneration++;
+  fill8(JIT_LINKS, 0, JIT_LINKS_COUNT << 5); // (slots are handed out again from 1: no link may name one)
 }
+/** The generation of `slot` (bumped when it is freed): a link to its region holds while it is unchanged. */
+export function slotGen(slot: i32): i32 { return ld32a(JIT_SLOT_GEN + (slot << 2)); }
 
 /** The host addresses of the pages region `slot` covers. */
 export function setSlotPages(slot: i32, list: i32, n: i32): void {

@@ -26,8 +26,8 @@ interface RawCore {
 
 /** Names of the core exports a compiled module imports (module "c"). */
 const IMPORTS = [
-  "memory", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
-  "jitLastSub", "jitMmioReadsAnswered", "jitStep", "jitReadV", "jitWriteV", "jitProbeWriteV",
+  "memory", "table", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
+  "jitLastSub", "jitMmioReadsAnswered", "jitSs32", "jitStep", "jitReadV", "jitWriteV", "jitProbeWriteV",
   "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc", "jitIn", "jitOut",
 ] as const;
 

@@ -99,6 +99,8 @@ export interface VmStats {
     enabled: boolean; lookups: number; hits: number; blocksBuilt: number; invalidations: number; evictions: number;
     /** Entries into compiled regions; instructions retired in them and by replaying cached blocks (the rest were interpreted). */
     regionEntries: number; compiledInstructions: number; replayedInstructions: number;
+    /** Compiled regions that went straight on into another (jit/region.ts links) instead of returning to the cache. */
+    regionLinks: number;
   };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
   compiler?: { regions: number; modules: number; bytes: number; ms: number; error?: string };
@@ -750,6 +752,7 @@ export class Vm {
         regionEntries: this.core.getTcacheStat(5),
         compiledInstructions: this.core.getTcacheStat(6),
         replayedInstructions: this.core.getTcacheStat(7),
+        regionLinks: this.core.getTcacheStat(8),
       },
       ...(this.engine.compiler ? { compiler: { ...this.engine.compiler } } : {}),
       paging: {

@@ -390,3 +390,77 @@ describe("calls and returns between pages (SDM vol. 2 CALL, RET, JMP; vol. 3 4.7
     }
   });
 });
+
+// Links between regions (jit/region.ts): a region leaving for code outside it goes on into that code's
+// region itself, when the cache has entered it before and it may be entered now. A loop at 0x1000 calling a
+// function at 0x5000 through a register, and at turn K changing what 0x5000 holds before its call (nasm):
+//   start: mov ebx, 0x5000               BB 00 50 00 00
+//   l:     push ecx                      51
+//          cmp ecx, K                    81 F9 <K>
+//          jne go                        75 <n>
+//          <the change, n bytes>
+//   go:    call ebx                      FF D3
+//          dec ecx                       49
+//          jnz l                         75 <back>
+//          hlt                           F4
+// and at 0x5000 the function of the calls above, returning with RET 4 (C2 04 00): ESP stays put.
+const LINK_CALLEE = [0x8b, 0x54, 0x24, 0x04, 0x8d, 0x14, 0x52, 0x01, 0xd0, 0x31, 0xc6, 0xc2, 0x04, 0x00];
+function linkCaller(k: number, change: number[]): number[] {
+  const head = [0xbb, 0x00, 0x50, 0x00, 0x00, 0x51, 0x81, 0xf9, k & 0xff, (k >> 8) & 0xff, 0, 0, 0x75, change.length, ...change, 0xff, 0xd3, 0x49];
+  return [...head, 0x75, (0x1005 - (0x1000 + head.length + 2)) & 0xff, 0xf4];
+}
+async function linkMachine(kind: EngineKind, code: number[], turns: number): Promise<BareMachine> {
+  const m = new BareMachine({ engine: await createEngine(kind, RAM, COMPILE_EAGERLY), ramBytes: RAM });
+  const pd = new DataView(new ArrayBuffer(4096)), pt = new DataView(new ArrayBuffer(4096));
+  pd.setUint32(0, PT | 3, true);
+  for (let i = 0; i < 1024; i++) pt.setUint32(4 * i, (i << 12) | 3, true);
+  m.writeMemory(PD, new Uint8Array(pd.buffer));
+  m.writeMemory(PT, new Uint8Array(pt.buffer));
+  m.writeMemory(0x1000, code);
+  m.writeMemory(0x5000, LINK_CALLEE);
+  m.setState({
+    cr0: 0x80000011, cr3: PD, eip: 0x1000, esp: 0x80000, ecx: turns, eax: 0, esi: 0, halted: false,
+    cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+    fs: flat(0x10, Attr.flatData32), gs: flat(0x10, Attr.flatData32),
+  });
+  return m;
+}
+
+describe("links between regions (SDM vol. 2 CALL, RET; vol. 3 4.7, 4.10.4, 6.15)", () => {
+  it("a call into code the guest rewrote runs the new code, not the region compiled from the old", async () => {
+    // At turn 100 the guest turns the function's ADD EAX, EDX (01 D0) into SUB EAX, EDX (29 D0): mov byte [0x5007], 0x29.
+    const code = linkCaller(100, [0xc6, 0x05, 0x07, 0x50, 0x00, 0x00, 0x29]);
+    let eax = 0, esi = 0;
+    for (let c = 300; c > 0; c--) { eax = (c > 100 ? eax + 3 * c : eax - 3 * c) >>> 0; esi = (esi ^ eax) >>> 0; }
+    for (const kind of ["wasm", "js"] as const) {
+      for (const slice of [1_000_000, 23]) {
+        const m = await linkMachine(kind, code, 300);
+        for (let i = 0; i < 100_000 && !m.vm.getState().halted; i++) {
+          const stop = m.step(slice);
+          if (stop.kind !== "budget" && stop.kind !== "halted") throw new Error(`stopped: ${JSON.stringify(stop)}`);
+        }
+        const s = m.vm.getState();
+        expect({ kind, slice, halted: s.halted, eax: s.eax, esi: s.esi, ecx: s.ecx, esp: s.esp }).toEqual({ kind, slice, halted: true, eax, esi, ecx: 0, esp: 0x80000 });
+        if (kind === "wasm" && slice < 1000) expect(m.vm.stats().tcache.regionLinks).toBeGreaterThan(300);
+      }
+    }
+  });
+
+  it("a call into a page the guest unmapped faults at its first instruction instead of going on into its region", async () => {
+    // At turn 100 the guest clears the PTE of 0x5000 and invalidates it: mov dword [PT + 0x14], 0; invlpg [0x5000].
+    // The CALL completes (SDM vol. 2 CALL: it pushes and jumps); the fetch at 0x5000 is a #PF with CR2 = 0x5000,
+    // error code 0 (supervisor, not present, no I/D bit in 32-bit paging) and EIP = 0x5000.
+    const pte = PT + 0x14;
+    const code = linkCaller(100, [0xc7, 0x05, pte & 0xff, (pte >> 8) & 0xff, (pte >> 16) & 0xff, 0, 0, 0, 0, 0, 0x0f, 0x01, 0x3d, 0x00, 0x50, 0x00, 0x00]);
+    const returnAddress = 0x1000 + code.length - 4; // (after the CALL: DEC ECX)
+    for (const kind of ["wasm", "js"] as const) for (const slice of [1000, 23]) {
+      const m = await linkMachine(kind, code, 300);
+      const f = runToException(m, 14, slice, (exit, vm) => {
+        const s = vm.getState();
+        return { vector: exit.vector, errorCode: exit.errorCode, cr2: exit.cr2, eip: s.eip, esp: s.esp, ecx: s.ecx, eax: s.eax, esi: s.esi, top: vm.memory.readU32(s.esp) };
+      });
+      expect({ kind, slice, ...f }).toEqual({ kind, slice, vector: 14, errorCode: 0, cr2: 0x5000, eip: 0x5000, esp: 0x80000 - 8, ecx: 100, ...expectedSums(300, 100), top: returnAddress });
+      if (kind === "wasm") expect(m.vm.stats().tcache.regionLinks).toBeGreaterThan(100);
+    }
+  });
+});
