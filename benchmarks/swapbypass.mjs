@@ -8,7 +8,8 @@
 // memory. Each configuration is one boot (not timed), all three up at once and
 // taking turns run by run (floor, SwapBypass, swap), so that the shared
 // machine's changing load falls on all alike; each workload's
-// host time (command typed to its line printed), its guest instructions, its
+// host time (the command's own: from the shell's output line before it to the
+// one after it, SerialShell.timed — not the typing around it), its guest instructions, its
 // checksum (all must agree) and, with SwapBypass, the counters. Wasm engine,
 // deterministic clock (the guest's own time is its instruction count).
 import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, runWorkload, workloadChecksum, WORKLOADS } from "../dist/node/thrash.js";

@@ -106,11 +106,14 @@ export async function guestMemFreeMiB(shell: SerialShell): Promise<number> {
   return Math.floor(Number(/MemFree:\s+(\d+) kB/.exec(await shell.sh("cat /proc/meminfo"))![1]) / 1024);
 }
 
-/** Run a workload in the guest: its line ("stream: N MiB, …, checksum XXXXXXXX, T ms"), host ms and guest instructions taken. */
+/**
+ * Run a workload in the guest: its line ("stream: N MiB, …, checksum XXXXXXXX, T ms"), the host ms the command
+ * ran for (SerialShell.timed: the shell's lines before and after it) and the guest instructions taken.
+ */
 export async function runWorkload(g: ThrashGuest, name: Workload, args: string[]): Promise<{ line: string; ms: number; instructions: number }> {
-  const i0 = g.pc.vm.stats().instructions, t0 = performance.now();
-  const line = (await g.shell.sh(`${name} ${args.join(" ")}`, 500e9)).trim();
-  return { line, ms: performance.now() - t0, instructions: g.pc.vm.stats().instructions - i0 };
+  const i0 = g.pc.vm.stats().instructions;
+  const r = await g.shell.timed(`${name} ${args.join(" ")}`, 500e9);
+  return { line: r.output.trim(), ms: r.ms, instructions: g.pc.vm.stats().instructions - i0 };
 }
 
 /** The checksum in a workload's line. */
