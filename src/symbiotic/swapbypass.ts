@@ -199,26 +199,33 @@ export class SwapBypass implements AbsentPteHook {
     return gpa - (gpa & 0xfff);
   }
 
-  /** A store went into a page of swap_map the VMM watches: writable mappings whose slot is no longer exclusive become read-only. */
-  frameWritten(gpa: number): void {
+  /**
+   * A store went into a page of swap_map the VMM watches (within the 16-byte lines at `lines`, or anywhere):
+   * writable mappings whose slot is no longer exclusive become read-only.
+   */
+  frameWritten(gpa: number, lines: number[] | null): void {
     const w = this.writableByMapPage.get(gpa);
     if (!w) return;
-    const now = this.vm.memory.read(gpa, 4096), was = w.seen;
-    const now32 = new Uint32Array(now.buffer), was32 = new Uint32Array(was.buffer);
+    const m = this.vm.memory, seen32 = new Uint32Array(w.seen.buffer);
     const firstSlot = this.writableLeaf.get(w.leaves.values().next().value!)!.slotBase;
-    for (let i = 0; i < 1024; i++) {
-      if (now32[i] === was32[i]) continue;
-      for (let b = i * 4; b < i * 4 + 4; b++) {
-        if (now[b] === was[b] || now[b] === 1) continue;
-        for (const leaf of [...(this.slotLeaves.get(firstSlot + b) ?? [])]) {
+    // Word by word, as the guest's bytes are read in its frame; only the bytes that changed are looked at.
+    const word = (i: number): void => {
+      const now = m.readU32(gpa + i * 4), was = seen32[i]!;
+      if (now === was) return;
+      seen32[i] = now;
+      for (let k = 0; k < 4; k++) {
+        const byte = (now >>> (k * 8)) & 0xff;
+        if (byte === ((was >>> (k * 8)) & 0xff) || byte === 1) continue;
+        for (const leaf of [...(this.slotLeaves.get(firstSlot + i * 4 + k) ?? [])]) {
           if (!this.writableLeaf.has(leaf)) continue;
           this.forgetWritable(leaf);
           this.shadow.protectHookLeaf(leaf);
           this.counters.madeReadOnly++;
         }
       }
-    }
-    if (this.writableByMapPage.get(gpa) === w) w.seen = now;
+    };
+    if (lines) for (const at of lines) for (let i = at >>> 2; i < (at >>> 2) + 4; i++) word(i);
+    else for (let i = 0; i < 1024; i++) word(i);
   }
 
   private forgetWritable(leaf: number): void {

@@ -22,7 +22,7 @@
  * @module
  */
 import type { Vm } from "../vmm/vm.js";
-import { SYM_CPUID_LEAF, SYM_CPUID_EAX, SYM_CPUID_EBX, Msr, Hypercall } from "./abi.js";
+import { SYM_CPUID_LEAF, SYM_CPUID_EAX, SYM_CPUID_EBX, Msr, Hypercall, LocalPage } from "./abi.js";
 import { SymSpy, type SymSpyGlobal, type SymSpyLocal } from "./symspy.js";
 import { SymCall, type SymcallResult } from "./symcall.js";
 
@@ -47,7 +47,7 @@ export class Symbiotic {
   }
 
   /** Whether vCPU 0 can take a SymCall now: its local page is registered and says sym_call_enabled. */
-  get available(): boolean { return this.local(0)?.symCallEnabled === true && !this.symcall.running; }
+  get available(): boolean { return (this.spy.localFlags(0) & LocalPage.SYM_CALL_ENABLED) !== 0 && !this.symcall.running; }
 
   /** The global SymSpy page, decoded (null until the guest registers one). */
   get global(): SymSpyGlobal | null { return this.spy.global(); }

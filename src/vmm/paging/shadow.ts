@@ -114,8 +114,11 @@ export interface AbsentPteHook {
   absentPteWritten(pte: number): void;
   /** The pager wrote the shadow leaf at host address `leaf` for the answer `absentPte` just gave. */
   mapped(leaf: number, lin: number, pte: number, write: boolean): void;
-  /** The guest stored into guest-physical page `gpa`, which {@link ShadowPaging.watchFrame} watches (after the store). */
-  frameWritten(gpa: number): void;
+  /**
+   * The guest stored into guest-physical page `gpa`, which {@link ShadowPaging.watchFrame} watches (after the store):
+   * within the 16-byte lines at these offsets in the page (the core's trace log), or anywhere in it (null).
+   */
+  frameWritten(gpa: number, lines: number[] | null): void;
   /** A leaf this hook asked for is gone. */
   dropped(leaf: number): void;
   /** Every shadow table was dropped. */
@@ -879,7 +882,7 @@ export class ShadowPaging implements PagingStrategy {
     for (const f of frames) this.resync(f);
     const watched = [...this.watchedStores];
     this.watchedStores.clear();
-    for (const f of watched) this.absentHook?.frameWritten(f);
+    for (const f of watched) this.absentHook?.frameWritten(f, null);
   }
 
   /**
@@ -908,14 +911,17 @@ export class ShadowPaging implements PagingStrategy {
     const lines: number[] = [];
     for (let i = 0; i < count; i++) lines.push(this.vm.readCoreU32(base + i * 4));
     this.vm.core.clearTraceLog();
-    const watched = new Set<number>();
+    let watched: Map<number, number[]> | null = null;
     for (const h of lines) {
       const g = this.trackedHost.get(h & ~0xfff);
       if (g !== undefined) this.resync(g, (h & 0xfff) >>> 2, 4);
       const w = this.watchedHost.get(h & ~0xfff);
-      if (w !== undefined) watched.add(w);
+      if (w === undefined) continue;
+      watched ??= new Map();
+      const at = watched.get(w);
+      if (at) at.push(h & 0xfff); else watched.set(w, [h & 0xfff]);
     }
-    for (const w of watched) this.absentHook?.frameWritten(w);
+    if (watched) for (const [w, at] of watched) this.absentHook?.frameWritten(w, at);
   }
 
   /**
