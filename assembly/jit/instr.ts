@@ -9,15 +9,15 @@
 // destination probed before the flags change, exits after the instruction.
 import { ld32a } from "../portable";
 import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu/fetch";
-import { ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
-import { CF, OF, DF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
+import { ALU_ADD, ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
+import { CF, OF, DF, IF, VM, RF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
 import {
   F_CALL, F_DIV, F_IN, F_OUT, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
   OP_I32_OR, OP_I32_ROTL, OP_I32_SHL, OP_I32_SHR_S, OP_I32_SHR_U, OP_I32_SUB, OP_I32_XOR, OP_I32_EXTEND16_S,
   OP_I32_EXTEND8_S, OP_I64_DIV_S, OP_I64_DIV_U, OP_I64_EXTEND_I32_S, OP_I64_EXTEND_I32_U, OP_I64_MUL,
   OP_I64_NE, OP_I64_OR, OP_I64_REM_S, OP_I64_REM_U, OP_I64_SHL, OP_I64_SHR_U, OP_I32_WRAP_I64, OP_I64_CONST,
-  OP_SELECT, OP_I32_DIV_U, OP_I32_REM_U, OP_I32_DIV_S, OP_I32_REM_S, L_W2, OP_I64_EQ, OP_I64_EQZ,
+  OP_SELECT, OP_I32_DIV_U, OP_I32_REM_U, OP_I32_DIV_S, OP_I32_REM_S, L_W2, OP_I64_EQ, OP_I64_EQZ, L_FA, L_FB, L_FRES,
 } from "./abi";
 import * as W from "./writer";
 import {
@@ -30,7 +30,7 @@ import {
   sizeMask, signBit,
 } from "./flags";
 import {
-  stackFast, flatSeg, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
+  stackFast, flatSeg, aUserMask, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, markLink, regionCs32 } from "./region";
@@ -200,6 +200,15 @@ function oneByte(): i32 {
       emitSetFlags();
       return NEXT;
     }
+    case 0xfa: // CLI: allowed at CPL 0 (exec.ts iflagAllowed); elsewhere the interpreter's (#GP, VIF)
+      if (aUserMask() != 0) break;
+      emitGetFlags(); konst(~IF); op_(OP_I32_AND); emitSetFlags();
+      return NEXT;
+    case 0x9c: // PUSHF at CPL 0 (not virtual-8086 mode): EFLAGS without VM and RF (exec.ts pushf)
+      if (aUserMask() != 0) break;
+      emitGetFlags(); konst(~(VM | RF) & (os == 2 ? 0xffff : -1)); op_(OP_I32_AND); localSet(L_VAL);
+      emitPush(os); leaveIfPending();
+      return NEXT;
     case 0xfc: localGet(L_FRAW); konst(~DF); op_(OP_I32_AND); localSet(L_FRAW); return NEXT;
     case 0xfd: localGet(L_FRAW); konst(DF); op_(OP_I32_OR); localSet(L_FRAW); return NEXT;
     case 0xf6: case 0xf7: if (group3(op == 0xf7 ? os : 1)) return NEXT; break;
@@ -469,6 +478,24 @@ function twoByte(op2: i32): i32 {
   switch (op2) {
     case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f: return NEXT; // hint NOPs
     case 0xaf: getReg(os, reg); readRm(os); imulTrunc(os); setReg(os, reg); return NEXT;
+    case 0xc0: case 0xc1: { // XADD r/m, r: TEMP = SRC + DEST, SRC = DEST, DEST = TEMP; flags as ADD (emitAlu leaves DEST in L_FA)
+      const s = op2 == 0xc0 ? 1 : os;
+      rmwRead(s); getReg(s, reg); emitAlu(ALU_ADD, s); localSet(L_T3);
+      localGet(L_FA); setReg(s, reg);
+      localGet(L_T3); rmwWrite(s); leaveIfPending();
+      return NEXT;
+    }
+    case 0xb0: case 0xb1: { // CMPXCHG r/m, r: flags as CMP accumulator, DEST; equal: DEST = SRC, else the accumulator = DEST (DEST is written back either way)
+      const s = op2 == 0xb0 ? 1 : os;
+      rmwRead(s); localSet(L_T3);
+      getReg(s, EAX); localGet(L_T3); emitAlu(ALU_CMP, s); // (L_FB = DEST, L_FRES = accumulator - DEST)
+      localGet(L_FRES); op_(OP_I32_EQZ); localSet(L_T3);
+      getReg(s, reg); localGet(L_FB); localGet(L_T3); op_(OP_SELECT);
+      rmwWrite(s);
+      localGet(L_T3); op_(OP_I32_EQZ); ifVoid(); localGet(L_FB); setReg(s, EAX); end();
+      leaveIfPending();
+      return NEXT;
+    }
     case 0xb6: case 0xb7: case 0xbe: case 0xbf: {
       const s = (op2 & 1) != 0 ? 2 : 1;
       readRm(s);
