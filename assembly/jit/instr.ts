@@ -478,6 +478,14 @@ function twoByte(op2: i32): i32 {
   switch (op2) {
     case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f: return NEXT; // hint NOPs
     case 0xaf: getReg(os, reg); readRm(os); imulTrunc(os); setReg(os, reg); return NEXT;
+    case 0xba: // BT/BTS/BTR/BTC r/m, imm8: the bit is imm8 modulo the operand size, in the operand itself
+      if (reg < 4) return generic(); // (#UD)
+      bitOp(reg - 4, os, value(1) & (os * 8 - 1));
+      return NEXT;
+    case 0xa3: case 0xab: case 0xb3: case 0xbb: // BT/BTS/BTR/BTC r/m, r: a register's bit (in memory the register addresses a bit string: the interpreter's)
+      if (!mod3) return generic();
+      bitOp((op2 >> 3) & 3, os, -1);
+      return NEXT;
     case 0xc0: case 0xc1: { // XADD r/m, r: TEMP = SRC + DEST, SRC = DEST, DEST = TEMP; flags as ADD (emitAlu leaves DEST in L_FA)
       const s = op2 == 0xc0 ? 1 : os;
       rmwRead(s); getReg(s, reg); emitAlu(ALU_ADD, s); localSet(L_T3);
@@ -506,6 +514,28 @@ function twoByte(op2: i32): i32 {
     default: return generic();
   }
 }
+
+/**
+ * BT family (cpu/ops/bits.ts bitTest; bop 0 BT, 1 BTS, 2 BTR, 3 BTC) on the r/m operand, bit `bit` (-1: the reg
+ * operand's value modulo the size, register forms only): CF = the bit, set as setFlags(getFlags() ...) does
+ * (the other flags materialised, unchanged), then BTS/BTR/BTC write the operand back.
+ */
+function bitOp(bop: i32, s: i32, bit: i32): void {
+  if (bop == 0) readRm(s); else rmwRead(s);
+  localSet(L_T3);
+  if (bit < 0) { getReg(s, reg); konst(s * 8 - 1); op_(OP_I32_AND); localSet(L_T2); }
+  emitGetFlags(); konst(~CF); op_(OP_I32_AND);
+  localGet(L_T3); pushBit(bit); op_(OP_I32_SHR_U); konst(1); op_(OP_I32_AND); op_(OP_I32_OR);
+  emitSetFlags();
+  if (bop == 0) return;
+  localGet(L_T3);
+  konst(1); pushBit(bit); op_(OP_I32_SHL);
+  if (bop == 2) { konst(-1); op_(OP_I32_XOR); op_(OP_I32_AND); } else op_(bop == 1 ? OP_I32_OR : OP_I32_XOR);
+  rmwWrite(s); leaveIfPending();
+}
+
+/** Push bitOp's bit index: the constant, or (-1) the one in L_T2. */
+function pushBit(bit: i32): void { if (bit < 0) localGet(L_T2); else konst(bit); }
 
 // ---- control transfers ------------------------------------------------------------------------------
 
