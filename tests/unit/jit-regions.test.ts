@@ -46,17 +46,21 @@ const RAM = 4 << 20;
 const PD = 0x10000, PT = 0x11000;
 const flat = (sel: number, attr: number) => ({ selector: sel, base: 0, limit: 0xffffffff, attr });
 
+/** 32-bit paging at PD/PT, the first 4 MiB identity-mapped with 4 KiB pages (the page at `absent`, if given, not present). */
+function identityMap(m: BareMachine, absent = -1): void {
+  const pd = new DataView(new ArrayBuffer(4096)), pt = new DataView(new ArrayBuffer(4096));
+  pd.setUint32(0, PT | 3, true);
+  for (let i = 0; i < 1024; i++) pt.setUint32(4 * i, (i << 12) | (i << 12 === absent ? 0 : 3), true);
+  m.writeMemory(PD, new Uint8Array(pd.buffer));
+  m.writeMemory(PT, new Uint8Array(pt.buffer));
+}
+
 interface Fault { vector: number; errorCode: number | null; cr2: number; eip: number; eax: number; ebx: number; compiled: number; perEntry: number }
 
 async function run(kind: EngineKind): Promise<Fault> {
   const engine = await createEngine(kind, RAM, COMPILE_EAGERLY);
   const m = new BareMachine({ engine, ramBytes: RAM });
-  // 32-bit paging, the first 4 MiB identity-mapped with 4 KiB pages.
-  const pd = new DataView(new ArrayBuffer(4096)), pt = new DataView(new ArrayBuffer(4096));
-  pd.setUint32(0, PT | 3, true);
-  for (let i = 0; i < 1024; i++) pt.setUint32(4 * i, (i << 12) | 3, true);
-  m.writeMemory(PD, new Uint8Array(pd.buffer));
-  m.writeMemory(PT, new Uint8Array(pt.buffer));
+  identityMap(m);
   m.writeMemory(0x3fe0, CODE);
   m.setState({
     cr0: 0x80000011, cr3: PD, eip: 0x3fe0, eax: 0, ebx: 0, halted: false,
@@ -336,11 +340,7 @@ const CALL_EBX = 0x1006, GAP = 0x8000; // (the page below 0x9000 is not present)
 
 async function callsMachine(kind: EngineKind, esp: number, turns: number): Promise<BareMachine> {
   const m = new BareMachine({ engine: await createEngine(kind, RAM, COMPILE_EAGERLY), ramBytes: RAM });
-  const pd = new DataView(new ArrayBuffer(4096)), pt = new DataView(new ArrayBuffer(4096));
-  pd.setUint32(0, PT | 3, true);
-  for (let i = 0; i < 1024; i++) pt.setUint32(4 * i, (i << 12) | (i << 12 === GAP ? 0 : 3), true);
-  m.writeMemory(PD, new Uint8Array(pd.buffer));
-  m.writeMemory(PT, new Uint8Array(pt.buffer));
+  identityMap(m, GAP);
   m.writeMemory(0x1000, CALLER);
   m.writeMemory(0x5000, CALLEE);
   m.setState({
@@ -411,11 +411,7 @@ function linkCaller(k: number, change: number[]): number[] {
 }
 async function linkMachine(kind: EngineKind, code: number[], turns: number): Promise<BareMachine> {
   const m = new BareMachine({ engine: await createEngine(kind, RAM, COMPILE_EAGERLY), ramBytes: RAM });
-  const pd = new DataView(new ArrayBuffer(4096)), pt = new DataView(new ArrayBuffer(4096));
-  pd.setUint32(0, PT | 3, true);
-  for (let i = 0; i < 1024; i++) pt.setUint32(4 * i, (i << 12) | 3, true);
-  m.writeMemory(PD, new Uint8Array(pd.buffer));
-  m.writeMemory(PT, new Uint8Array(pt.buffer));
+  identityMap(m);
   m.writeMemory(0x1000, code);
   m.writeMemory(0x5000, LINK_CALLEE);
   m.setState({
