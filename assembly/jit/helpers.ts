@@ -7,14 +7,14 @@
 // line, an access costs a block a few bytes instead of a few dozen, which
 // is most of what V8 spends compiling a region.
 import * as W from "./writer";
-import { REGS, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, JIT_SLOT_GEN, TLB } from "../layout";
+import { REGS, JIT_LINKS, JIT_LINK_ON, JIT_LINKS_TAKEN, JIT_SLOT_GEN, TLB } from "../layout";
 import { ESP } from "../state";
 import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
 import { ASSUME_SS32, LINK_HOST, LINK_SLOT, LINK_GEN, LINK_ENTRY, LINK_MOFF, LINK_NEEDS, LINK_HASH_MUL, LINK_HASH_SHIFT } from "../tcache";
 import {
   F_POP, F_PROBE, F_PUSH, F_READ, F_WRITE, G_BASE, G_EIP, G_EXIT_REASON, G_INSTR_EIP, G_MMIO_READS, G_SMC_HIT, G_ABORTED,
-  G_FLAT_SEGS, G_SS32, G_LINK_ENTRY, G_LINK_BASE, I32, I64,
-  OP_DROP, OP_END, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_LOAD, OP_I32_NE, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U,
+  G_FLAT_SEGS, G_SS32, G_LINK_ENTRY, G_LINK_BASE, I32,
+  OP_DROP, OP_END, OP_I32_ADD, OP_I32_AND, OP_I32_EQZ, OP_I32_LOAD, OP_I32_NE, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U,
   OP_I32_STORE, OP_I32_SUB, OP_I32_XOR, OP_I64_CONST, OP_RETURN, T_I_II, T_I_III, T_I_IIII, T_I_IIIII,
 } from "./abi";
 import { call, globalGet, globalSet, ifVoid, end, konst, localGet, localSet, localTee, memOp, op, resetDepth } from "./emit";
@@ -23,13 +23,13 @@ import { call, globalGet, globalSet, ifVoid, end, konst, localGet, localSet, loc
 export const HELPERS: i32 = 7;
 export function helperType(h: i32): i32 {
   switch (h) {
-    case 6: return T_I_II;     // H_LINK
     case 0: return T_I_IIII;   // H_READ
     case 1: return T_I_IIII;   // H_RMW_READ
     case 2: return T_I_IIIII;  // H_WRITE
     case 3: return T_I_IIIII;  // H_WRITE_RMW
     case 4: return T_I_IIII;   // H_PUSH
-    default: return T_I_III;   // H_POP
+    case 5: return T_I_III;    // H_POP
+    default: return T_I_II;    // H_LINK
   }
 }
 
