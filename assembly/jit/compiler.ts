@@ -19,7 +19,7 @@ import * as W from "./writer";
 import { ld32a, st32a } from "../portable";
 import { JIT_QUEUE, JIT_REGIONS, JIT_REGIONS_MAX } from "../layout";
 import {
-  jitQueued, blockKey, setBlockHot, blockSlot, setBlockRegion, firstBlockOnPage, nextBlockOnPage, dropCompiledRegions,
+  jitQueued, blockKey, blockLin, setBlockHot, blockSlot, setBlockRegion, firstBlockOnPage, nextBlockOnPage, dropCompiledRegions,
   HOT_FAILED, ASSUME_USER, ASSUME_SUPER, ASSUME_SS32,
 } from "../tcache";
 import { TLB_NO_USER } from "../mmu/tlb";
@@ -123,7 +123,25 @@ export function jitEmit(): i32 {
     f += 1 + n;
   }
   W.patch(at);
+  // names: each region's entry and block functions by the guest address of their block ("r"/"b" + 8 hex digits),
+  // so that a host profile (node --cpu-prof) says which guest code the time went to
+  W.byte(0); at = W.reserveSize();
+  W.name("name");
+  W.byte(1); const names = W.reserveSize();
+  W.u32leb(functions - HELPERS);
+  f = HELPERS;
+  for (let r = 0; r < regionCount; r++) {
+    const list = regionAddr(r, R_BLOCKS);
+    W.u32leb(IMPORTED_FUNCS + f++); hexName(0x72 /* r */, blockLin(ld32a(list)));
+    for (let j = 0; j < regionWord(r, R_COUNT); j++) { W.u32leb(IMPORTED_FUNCS + f++); hexName(0x62 /* b */, blockLin(ld32a(list + (j << 2)))); }
+  }
+  W.patch(names);
+  W.patch(at);
   return W.overflow ? 0 : W.length();
+}
+function hexName(prefix: i32, v: i32): void {
+  W.u32leb(9); W.byte(prefix);
+  for (let i = 28; i >= 0; i -= 4) { const d = (v >>> i) & 15; W.byte(d < 10 ? 0x30 + d : 0x57 + d); }
 }
 
 /**
