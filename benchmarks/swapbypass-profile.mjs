@@ -38,12 +38,11 @@ async function profile(config, mib, small) {
   const g = floor ? await bootThrashGuest({ ramBytes: floorRamBytes(mib), swapBytes: 0, swapBypass: false }) : small;
   if (!floor) new SwapBypass(g.pc.vm, g.pc.vm.paging, g.pc.swapDisk);
   const core = g.pc.vm.core, run = core.run.bind(core), samples = new Map();
-  core.run = (budget) => {
+  if (!host) core.run = (budget) => {
     const code = run(Math.min(budget, SLICE));
     if (code === 1 /* ExitCode.Budget */) { const eip = core.getEip() >>> 0; samples.set(eip, (samples.get(eip) ?? 0) + 1); }
     return code;
   };
-  if (host) core.run = run;
   let hostProfile = null;
   if (host) for (let i = 0; i < 3; i++) await runWorkload(g, workload, WORKLOAD_ARGS(mib)[workload]);
   const session = host ? new Session() : null;

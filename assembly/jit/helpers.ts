@@ -47,7 +47,7 @@ export function emitHelpers(): void {
     const size = W.reserveSize();
     if (h == 6) { W.u32leb(1); W.u32leb(LINK_LOCALS); W.byte(I32); } else W.u32leb(0); // (only H_LINK has locals)
     resetDepth();
-    if (h == 6) emitLink(); else emitHelper(h);
+    if (h == 6) emitLinkHelper(); else emitHelper(h);
     W.byte(OP_END);
     W.patch(size);
   }
@@ -62,7 +62,7 @@ export function emitHelpers(): void {
 // enter it (as runBlock would call it) and the block tail-calls the slot; 0 sends it back to the cache.
 const LINK_LOCALS: i32 = 3;
 const LT: i32 = 2, LE: i32 = 3, LTLB: i32 = 4; // EIP, its links entry, EIP's TLB entry
-function emitLink(): void {
+function emitLinkHelper(): void {
   globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP_I32_OR); globalGet(G_ABORTED); op(OP_I32_OR);
   konst(0); memOp(OP_I32_LOAD, 2, JIT_LINK_ON); op(OP_I32_EQZ); op(OP_I32_OR);
   ifVoid(); konst(0); op(OP_RETURN); end();

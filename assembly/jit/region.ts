@@ -201,7 +201,7 @@ function emitBody(): void {
   // The way out: registers to memory, the flags to the globals, the budget left as the result.
   exitCode();
   spillFlags();
-  if (linkSites) emitLink();
+  if (linkSites) emitLinkExit();
   localGet(P_R);
 }
 
@@ -223,7 +223,7 @@ export function markLink(): void {
 /** leaveAt(rel, unretired) for a transfer to rel that is not one of the region's blocks. */
 function leaveLinked(rel: i32, unretired: i32): void { markLink(); leaveAt(rel, unretired); }
 /** At the shared exit (registers stored, flags spilled): if the way out may link and H_LINK finds a region, tail-call it. */
-function emitLink(): void {
+function emitLinkExit(): void {
   localGet(L_LINK);
   ifVoid();
   konst(aUserMask()); konst(aUserMask() != 0 ? ASSUME_USER : ASSUME_SUPER); call(H_LINK); localTee(L_T1);

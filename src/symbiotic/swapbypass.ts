@@ -119,7 +119,7 @@ export class SwapBypass implements AbsentPteHook {
    * Writable leaves by the swap_map page whose byte keeps them writable (a watched frame), with the page's bytes
    * as last seen (a store is found by comparing, not by rereading every writable slot's byte); and the other way round.
    */
-  private readonly writableByMapPage = new Map<number, { leaves: Set<number>; seen: Uint8Array }>();
+  private readonly writableByMapPage = new Map<number, { leaves: Set<number>; seen: Uint32Array }>();
   private readonly writableLeaf = new Map<number, { page: number; slotBase: number }>();
   private readonly counters = {
     writable: 0, madeReadOnly: 0, swapMapCalls: 0,
@@ -206,13 +206,13 @@ export class SwapBypass implements AbsentPteHook {
   frameWritten(gpa: number, lines: number[] | null): void {
     const w = this.writableByMapPage.get(gpa);
     if (!w) return;
-    const m = this.vm.memory, seen32 = new Uint32Array(w.seen.buffer);
+    const m = this.vm.memory, seen = w.seen;
     const firstSlot = this.writableLeaf.get(w.leaves.values().next().value!)!.slotBase;
     // Word by word, as the guest's bytes are read in its frame; only the bytes that changed are looked at.
     const word = (i: number): void => {
-      const now = m.readU32(gpa + i * 4), was = seen32[i]!;
+      const now = m.readU32(gpa + i * 4), was = seen[i]!;
       if (now === was) return;
-      seen32[i] = now;
+      seen[i] = now;
       for (let k = 0; k < 4; k++) {
         const byte = (now >>> (k * 8)) & 0xff;
         if (byte === ((was >>> (k * 8)) & 0xff) || byte === 1) continue;
@@ -255,7 +255,7 @@ export class SwapBypass implements AbsentPteHook {
     const page = this.swapMapPage(slot);
     let w = this.writableByMapPage.get(page);
     if (!w) {
-      this.writableByMapPage.set(page, w = { leaves: new Set(), seen: this.vm.memory.read(page, 4096) });
+      this.writableByMapPage.set(page, w = { leaves: new Set(), seen: new Uint32Array(this.vm.memory.read(page, 4096).buffer) });
       this.shadow.watchFrame(page, true);
     }
     w.leaves.add(leaf);
