@@ -18,7 +18,7 @@
 //  - the monitor trap flag: run() executes one instruction (no interrupt is
 //    taken first) and exits with EXIT_MONITOR_TRAP; the VMM clears it. Shadow
 //    paging uses it to let one guest store reach a write-protected page table.
-//  (Trace-log sync is per frame, not a control: see setSyncFrame in index.ts.)
+//  (Which trace-logged stores exit at once is per word, not a control: see setSyncWord in index.ts.)
 import { CR3_TARGETS, CR3_TARGET_MAX } from "./layout";
 import { ld32a, st32a } from "./portable";
 import { setExit, armResponse, takeResponse, exitReason, EXIT_NONE, EXIT_CR_WRITE, EXIT_INVLPG } from "./exit";

@@ -393,8 +393,11 @@ export function flushTlbHost(hpa: i32): void {
 export function flushTlbLinear(lin: i32): void { tlbInvalidatePage(lin, false); invalidateFetch(); }
 /** Shadow paging's trace log: where it is, and emptying it once the VMM has resynchronized those frames. */
 export function traceLogBase(): i32 { return L.TRACE_LOG; }
-import { clearTraceLog, traceLogCount, setSyncFrame, clearSyncFrames } from "./mmu/walk";
-export { clearTraceLog, traceLogCount, setSyncFrame, clearSyncFrames };
+import { clearTraceLog, traceLogCount } from "./mmu/walk";
+import { setSyncWord, clearSyncFrames, syncStore } from "./mmu/sync";
+export { clearTraceLog, traceLogCount, setSyncWord, clearSyncFrames };
+/** Would a logged store of `size` bytes at host address `hpa` exit right after its instruction? (What a shadow walk asks.) */
+export function syncStoreAt(hpa: i32, size: i32): bool { return syncStore(hpa, size); }
 
 /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
 export function physKindOf(pa: i32): i32 { return physKind(pa); }

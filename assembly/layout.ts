@@ -47,8 +47,14 @@ export const TLB_VALID_LIST_MAX: i32 = 0x10000;
 // change there can alter any translation, elsewhere only those that reach its frame.
 export const WALKED_FRAMES: i32 = 0x540000;   // 128 KiB
 // One bit per host frame (2 GiB of host memory): a store the shadow walk logs into a frame whose
-// bit is set exits right after its instruction (mmu/walk.ts fill, EXIT_TRACE_LOG).
+// bit is set may exit right after its instruction (mmu/walk.ts fill, EXIT_TRACE_LOG; mmu/sync.ts).
 export const SYNC_FRAMES: i32 = 0x560000;     // 64 KiB
+// Which words of those frames (mmu/sync.ts): all of the frame after the mask table overflowed (a bitmap as
+// SYNC_FRAMES), else the frame's 1024-bit mask, found by frame number in SYNC_KEYS.
+export const SYNC_OVERFLOW: i32 = 0x570000;   // 64 KiB
+export const SYNC_SLOTS: i32 = 1024;
+export const SYNC_KEYS: i32 = 0x580000;       // SYNC_SLOTS × i32 (frame + 1; 0 = empty)
+export const SYNC_MASKS: i32 = 0x581000;      // SYNC_SLOTS × 128 bytes
 
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;

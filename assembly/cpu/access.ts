@@ -6,7 +6,7 @@ import { TLB } from "../layout";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "../portable";
 import { cpl, cplUserMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
 import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
-import { translate, ACC_WRITE, ACC_USER } from "../mmu/walk";
+import { translate, setStoreSize, ACC_WRITE, ACC_USER } from "../mmu/walk";
 import { readAt, writeAt, resKind, resHost } from "../memory";
 import { aborted, raise, GP, SSF } from "../fault";
 
@@ -82,9 +82,11 @@ export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
   if ((lin & 0xfff) > 0x1000 - sz) {
     // Both pages must be writable before any byte is written.
     const second = i32((lin | 0xfff) + 1);
+    setStoreSize(i32(second - lin));
     const pa1 = translate(lin, acc);
     if (aborted) return;
     const kind1 = resKind, host1 = resHost;
+    setStoreSize(i32(lin + sz - second));
     const pa2 = translate(second, acc);
     if (aborted) return;
     const kind2 = resKind, host2 = resHost;
@@ -96,6 +98,7 @@ export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
     }
     return;
   }
+  setStoreSize(sz);
   const pa = translate(lin, acc);
   if (aborted) return;
   writeAt(pa, resKind, resHost, sz, v);
@@ -133,9 +136,12 @@ export function probeWriteV(seg: i32, off: i32, sz: i32): bool {
   const lin = i32(segBase(seg) + off);
   // A page the TLB already allows writing to needs no walk (RMW instructions probe every time).
   if ((lin & 0xfff) <= 0x1000 - sz && hostIfCached(lin, true) >= 0) return true;
+  const second = i32((lin | 0xfff) + 1);
+  const crosses = (lin & 0xfff) > 0x1000 - sz;
+  setStoreSize(crosses ? i32(second - lin) : sz);
   translate(lin, ACC_WRITE | (cpl == 3 ? ACC_USER : 0));
   if (aborted) return false;
-  if ((lin & 0xfff) > 0x1000 - sz) translate(i32((lin | 0xfff) + 1), ACC_WRITE | (cpl == 3 ? ACC_USER : 0));
+  if (crosses) { setStoreSize(i32(lin + sz - second)); translate(second, ACC_WRITE | (cpl == 3 ? ACC_USER : 0)); }
   return !aborted;
 }
 

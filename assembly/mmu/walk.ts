@@ -19,8 +19,9 @@ import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, plai
 import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
 import { pagingMode, MODE_SHADOW, MODE_DIRECT, mapPerm, hostAddr, P2M_VALID, P2M_READ, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
 import { shadowRoot, shadowPae, exceptionExits } from "../controls";
-import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX, SYNC_FRAMES } from "../layout";
-import { ld8, st8, ld32, ld32a, st32a, fill8 } from "../portable";
+import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX } from "../layout";
+import { syncStore } from "./sync";
+import { ld32, ld32a, st32a } from "../portable";
 import { pageHasCode } from "../tcache";
 import { raise, aborted, requestRestart, PF_ } from "../fault";
 import { setExit, setExitField, exitReason, EXIT_NONE, EXIT_UNIMPLEMENTED, EXIT_TRACE_LOG, X_DETAIL, X_VALUE2 } from "../exit";
@@ -61,17 +62,9 @@ export function clearTraceLog(): void { traceCount = 0; }
 /** Lines logged and not yet handed to the VMM (it may drain the log at any exit, not only at EXIT_TRACE_LOG). */
 export function traceLogCount(): i32 { return traceCount; }
 
-/**
- * Host frame `hpa` synchronous (on) or not: a logged store into it exits right after its instruction
- * instead of at the next TLB fill, so the VMM sees it before the guest's next instruction (SwapBypass's
- * mappings must not outlive a changed PTE). Per frame, so stores into the guest's other tables still batch.
- */
-export function setSyncFrame(hpa: i32, on: bool): void {
-  const at = SYNC_FRAMES + ((hpa >>> 15) & 0xffff), bit = 1 << ((hpa >>> 12) & 7);
-  st8(at, on ? ld8(at) | bit : ld8(at) & ~bit);
-}
-export function clearSyncFrames(): void { fill8(SYNC_FRAMES, 0, 0x10000); }
-function syncFrame(hpa: i32): bool { return (ld8(SYNC_FRAMES + ((hpa >>> 15) & 0xffff)) & (1 << ((hpa >>> 12) & 7))) != 0; }
+/** Bytes the store being translated writes in this page (cpu/access.ts sets it before a write's walk): which words it reaches. */
+let storeSize: i32 = 16;
+export function setStoreSize(n: i32): void { storeSize = n; }
 
 /**
  * Translate a linear address for an access (ACC_* bits; ACC_USER when the
@@ -212,8 +205,8 @@ function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
   if (shadow) {
     if (traced) {
       if (!logTrace(pa)) return -1;
-      // A frame the VMM syncs: it takes the log right after this instruction (no restart: the store is made).
-      if (syncFrame(pa) && exitReason == EXIT_NONE) setExit(EXIT_TRACE_LOG, traceCount, 0, 0);
+      // A word the VMM syncs (mmu/sync.ts): it takes the log right after this instruction (no restart: the store is made).
+      if (syncStore(pa, storeSize) && exitReason == EXIT_NONE) setExit(EXIT_TRACE_LOG, traceCount, 0, 0);
     }
     // The guest wrote its page tables since the VMM last looked: it updates the shadow before it is used
     // again — unless the store was this instruction's own (restarting it would store and exit again forever;

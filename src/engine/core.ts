@@ -57,9 +57,14 @@ export interface CoreExports {
   traceLogBase(): number;
   clearTraceLog(): void;
   traceLogCount(): number;
-  /** A logged store into host frame `hpa` exits right after its instruction (on) or waits for the next TLB fill. */
-  setSyncFrame(hpa: number, on: boolean): void;
+  /**
+   * A logged store into the 4-byte word at host address `hpa` exits right after its instruction (on) or waits in
+   * the log for the next TLB fill (assembly/mmu/sync.ts); clearSyncFrames: no word does.
+   */
+  setSyncWord(hpa: number, on: boolean): void;
   clearSyncFrames(): void;
+  /** Would a logged store of `size` bytes at host address `hpa` (within its page) exit right after its instruction? */
+  syncStoreAt(hpa: number, size: number): boolean;
   /** What the chipset decodes guest-physical `pa` to: 0 memory (the map decides), 1 ROM, 2 a device's MMIO. */
   physKindOf(pa: number): number;
   /** Drop TLB entries reaching host frame `hpa` (-1: all): the VMM changed shadow entries. */

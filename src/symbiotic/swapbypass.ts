@@ -22,8 +22,10 @@
  * guest-physical address (once per page of swap_map), the VMM reads it, and a
  * mapping is writable when the guest's VMA is and the byte is 1 (one user, no
  * swap-cache page). While such a mapping lives the VMM watches that page of
- * swap_map (the shadow pager reports each store into it before the guest's
- * next instruction: ShadowPaging.watchFrame): a fork's swap_duplicate or a swap-in's swapcache_prepare changes the
+ * swap_map (the shadow pager reports each store into it: ShadowPaging.watchFrame,
+ * one into the word holding the slot's byte before the guest's next instruction:
+ * syncWatchedWord — stores into the rest wait in the log, so the guest's own
+ * swap-outs next to it cost no exit each): a fork's swap_duplicate or a swap-in's swapcache_prepare changes the
  * byte, and the mapping is made read-only before the guest's next instruction
  * (the stores made before are the page's contents, which the child or the
  * swap-cache copy then reads from the slot). Otherwise — a read-only VMA, a
@@ -75,6 +77,8 @@ import { SymcallNr, LookupPerm, Notify } from "./abi.js";
 const ENOSYS = -38;
 /** swap_map bytes in a page of it (one per slot). */
 const SLOTS_PER_MAP_PAGE = 4096;
+/** A swap_map byte's flag: the slot's page is in the swap cache (include/linux/swap.h); the rest is the use count. */
+const SWAP_HAS_CACHE = 0x40;
 
 /** Swap areas Debian's i386 6.1 kernel can have: 2^5 types less the special entries (migration 3, hwpoison 1, swapin error 1). */
 export const LINUX_MAX_SWAPFILES = 27;
@@ -95,7 +99,7 @@ const BIND_EVIDENCE = 2;
 /** Unconfirmed faults remembered for learning the type. */
 const PENDING_MAX = 256;
 
-type DropCause = "swapIn" | "slotWrite" | "header" | "guestPte" | "protection";
+type DropCause = "swapIn" | "slotWrite" | "slotFreed" | "header" | "guestPte" | "protection";
 
 export class SwapBypass implements AbsentPteHook {
   /** The guest's swap type for the disk, once learned (-1 before). */
@@ -120,14 +124,15 @@ export class SwapBypass implements AbsentPteHook {
    * as last seen (a store is found by comparing, not by rereading every writable slot's byte); and the other way round.
    */
   private readonly writableByMapPage = new Map<number, { leaves: Set<number>; seen: Uint32Array }>();
-  private readonly writableLeaf = new Map<number, { page: number; slotBase: number }>();
+  /** (word: the guest-physical word of swap_map holding the slot's byte.) */
+  private readonly writableLeaf = new Map<number, { page: number; slotBase: number; word: number }>();
   private readonly counters = {
     writable: 0, madeReadOnly: 0, swapMapCalls: 0,
     swapFaults: 0, bypassed: 0, declinedWrites: 0, notHeld: 0, olderThanPte: 0, symcalls: 0, symcallErrors: 0, illegal: 0, unavailable: 0,
     symcallInstructions: 0, symcallMs: 0,
     droppedReset: 0,
   };
-  private readonly droppedBy: Record<DropCause, number> = { swapIn: 0, slotWrite: 0, header: 0, guestPte: 0, protection: 0 };
+  private readonly droppedBy: Record<DropCause, number> = { swapIn: 0, slotWrite: 0, slotFreed: 0, header: 0, guestPte: 0, protection: 0 };
   /** The linear address each bypass leaf maps (in whichever address space its table belongs to). */
   private readonly leafLin = new Map<number, number>();
   private attached = true;
@@ -201,13 +206,17 @@ export class SwapBypass implements AbsentPteHook {
 
   /**
    * A store went into a page of swap_map the VMM watches (within the 16-byte lines at `lines`, or anywhere):
-   * writable mappings whose slot is no longer exclusive become read-only.
+   * writable mappings whose slot is no longer exclusive become read-only, and those of a slot no PTE uses any more
+   * (its count 0: the byte 0, or SWAP_HAS_CACHE alone, which __swap_entry_free_locked leaves until the slot is
+   * freed) go — zap_pte_range frees the slot before it clears the PTE, so the PTE's store that follows no longer
+   * needs the VMM at once.
    */
   frameWritten(gpa: number, lines: number[] | null): void {
     const w = this.writableByMapPage.get(gpa);
     if (!w) return;
     const m = this.vm.memory, seen = w.seen;
     const firstSlot = this.writableLeaf.get(w.leaves.values().next().value!)!.slotBase;
+    const freed: number[] = [];
     // Word by word, as the guest's bytes are read in its frame; only the bytes that changed are looked at.
     const word = (i: number): void => {
       const now = m.readU32(gpa + i * 4), was = seen[i]!;
@@ -216,7 +225,10 @@ export class SwapBypass implements AbsentPteHook {
       for (let k = 0; k < 4; k++) {
         const byte = (now >>> (k * 8)) & 0xff;
         if (byte === ((was >>> (k * 8)) & 0xff) || byte === 1) continue;
-        for (const leaf of [...(this.slotLeaves.get(firstSlot + i * 4 + k) ?? [])]) {
+        const leaves = this.slotLeaves.get(firstSlot + i * 4 + k);
+        if (!leaves) continue;
+        if ((byte & ~SWAP_HAS_CACHE) === 0) { freed.push(...leaves); continue; }
+        for (const leaf of [...leaves]) {
           if (!this.writableLeaf.has(leaf)) continue;
           this.forgetWritable(leaf);
           this.shadow.protectHookLeaf(leaf);
@@ -226,12 +238,14 @@ export class SwapBypass implements AbsentPteHook {
     };
     if (lines) for (const at of lines) for (let i = at >>> 2; i < (at >>> 2) + 4; i++) word(i);
     else for (let i = 0; i < 1024; i++) word(i);
+    this.drop(freed, "slotFreed");
   }
 
   private forgetWritable(leaf: number): void {
     const at = this.writableLeaf.get(leaf);
     if (at === undefined) return;
     this.writableLeaf.delete(leaf);
+    this.shadow.syncWatchedWord(at.word, false);
     const w = this.writableByMapPage.get(at.page)!;
     w.leaves.delete(leaf);
     if (w.leaves.size === 0) { this.writableByMapPage.delete(at.page); this.shadow.watchFrame(at.page, false); }
@@ -259,7 +273,9 @@ export class SwapBypass implements AbsentPteHook {
       this.shadow.watchFrame(page, true);
     }
     w.leaves.add(leaf);
-    this.writableLeaf.set(leaf, { page, slotBase: slot - (slot % SLOTS_PER_MAP_PAGE) });
+    const word = page + ((slot % SLOTS_PER_MAP_PAGE) & ~3);
+    this.writableLeaf.set(leaf, { page, slotBase: slot - (slot % SLOTS_PER_MAP_PAGE), word });
+    this.shadow.syncWatchedWord(word, true);
     this.counters.writable++;
   }
 
@@ -277,6 +293,7 @@ export class SwapBypass implements AbsentPteHook {
 
   reset(): void {
     this.counters.droppedReset += this.leafSlot.size;
+    for (const { word } of this.writableLeaf.values()) this.shadow.syncWatchedWord(word, false);
     for (const page of this.writableByMapPage.keys()) this.shadow.watchFrame(page, false);
     this.writableByMapPage.clear();
     this.writableLeaf.clear();
@@ -292,7 +309,7 @@ export class SwapBypass implements AbsentPteHook {
       bypassWritable: c.writable, bypassWritableLive: this.writableLeaf.size, bypassMadeReadOnly: c.madeReadOnly, bypassSwapMapCalls: c.swapMapCalls,
       // A mapping the guest never read back through its own swap-in saved one.
       bypassSwapInsAvoided: c.bypassed - d.swapIn,
-      bypassDroppedSwapIn: d.swapIn, bypassDroppedSlotWrite: d.slotWrite, bypassDroppedPte: d.guestPte,
+      bypassDroppedSwapIn: d.swapIn, bypassDroppedSlotWrite: d.slotWrite, bypassDroppedSlotFreed: d.slotFreed, bypassDroppedPte: d.guestPte,
       bypassDroppedHeader: d.header, bypassDroppedProtection: d.protection, bypassDroppedReset: c.droppedReset,
       bypassSwapPteFaults: c.swapFaults, bypassDeclinedWrites: c.declinedWrites, bypassNotHeld: c.notHeld, bypassOlderThanPte: c.olderThanPte,
       bypassSymcalls: c.symcalls, bypassSymcallErrors: c.symcallErrors, bypassIllegal: c.illegal, bypassUnavailable: c.unavailable,
@@ -379,7 +396,7 @@ export function formatSwapBypass(paging: Record<string, number | string>): strin
     `swap type ${n("bypassSwapType") < 0 ? "not learned yet" : n("bypassSwapType")}; faults on swap PTEs ${n("bypassSwapPteFaults")}, bypassed ${n("bypassFaults")}, mappings live ${n("bypassLive")}, swap-ins avoided ${n("bypassSwapInsAvoided")}`,
     `writable mappings ${n("bypassWritable")} (live ${n("bypassWritableLive")}), made read-only when the slot became shared or cached ${n("bypassMadeReadOnly")}; SWAP_MAP calls ${n("bypassSwapMapCalls")}`,
     `left to the guest: stores ${n("bypassDeclinedWrites")}, slot not on the disk ${n("bypassNotHeld")}, slot older than the PTE ${n("bypassOlderThanPte")}, illegal ${n("bypassIllegal")}, SymCall failed ${n("bypassSymcallErrors")}, SymCall unavailable ${n("bypassUnavailable")}`,
-    `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, PTE changed ${n("bypassDroppedPte")}, protection changed ${n("bypassDroppedProtection")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,
+    `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, slot freed ${n("bypassDroppedSlotFreed")}, PTE changed ${n("bypassDroppedPte")}, protection changed ${n("bypassDroppedProtection")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,
     `SymCalls ${calls}${calls ? `: ${(n("bypassSymcallUs") / calls).toFixed(1)} µs and ${Math.round(n("bypassSymcallInstructions") / calls)} guest instructions each` : ""}`,
   ].join("\n");
 }

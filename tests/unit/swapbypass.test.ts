@@ -275,26 +275,33 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
     expect(r.stats()).toMatchObject({ bypassLive: 1 });
   });
 
-  it("hands over at once only stores into tables holding a bypassed PTE: stores into the guest's other tables still batch", async () => {
+  it("hands over at once only stores into a bypassed PTE: stores into the rest of its table, and other tables, still batch", async () => {
     learnType(r);
     swapOut(r, 2, 40);
-    r.run(load("edx", page(2))); // PT_DATA now holds a PTE a bypass mapping stands for
+    r.run(load("edx", page(2))); // PT_DATA's PTE 2 now has a bypass mapping standing for it
     expect(r.stats()).toMatchObject({ bypassLive: 1 });
     const core = r.g.m.vm.core, traceExits = () => r.g.m.vm.stats().exits["trace-log"] ?? 0;
-    // A store into the low identity map's table (mirrored, no bypassed PTE): logged, left in the log for the next TLB fill.
+    // Stores into the low identity map's table, and into PTEs 3 and 1 next to the bypassed one (the words on either
+    // side: a reclaim unmapping its neighbours): logged, left in the log for the next TLB fill.
+    // (One run: entering the guest again reloads CR3, and the TLB fill after that would take the log.)
     let before = traceExits();
-    r.run([0xc7, 0x05, ...le32(PT_LOW + 0x3ff * 4), ...le32(0)]);
+    r.run([
+      0xc7, 0x05, ...le32(PT_LOW + 0x3ff * 4), ...le32(0),
+      ...setPte(3, swapPte(TYPE, 43)),
+      0x66, 0xc7, 0x05, ...le32(PT_DATA + 1 * 4 + 2), 0, 0, // mov word [PTE 1 + 2], 0: ends just before PTE 2
+    ]);
     expect(traceExits() - before).toBe(0);
     expect(core.traceLogCount()).toBeGreaterThan(0);
-    // A store into PT_DATA: the VMM has it right after the instruction (the HLT after it makes no TLB fill).
+    expect(r.stats()).toMatchObject({ bypassLive: 1 });
+    // A store into PTE 2 itself: the VMM has it right after the instruction (the HLT after it makes no TLB fill),
+    // and the mapping is gone before the guest's next instruction.
     before = traceExits();
-    r.run(setPte(5, swapPte(TYPE, 45)));
-    expect(traceExits() - before).toBeGreaterThanOrEqual(1);
-    expect(core.traceLogCount()).toBe(0);
-    // Once no bypass mapping stands for a PTE of PT_DATA, its stores batch again.
     r.run(setPte(2, 0));
+    expect(traceExits() - before).toBeGreaterThanOrEqual(1); // (the first at entering, with the stores above)
+    expect(core.traceLogCount()).toBe(0);
     expect(r.stats()).toMatchObject({ bypassLive: 0, bypassDroppedPte: 1 });
-    r.run([...setPte(6, 0), ...load("ecx", CODE)]); // (the load hits the TLB: no fill after the store)
+    // Once no bypass mapping stands for it, stores into PTE 2 batch again.
+    r.run([...setPte(2, swapPte(TYPE, 40)), ...load("ecx", CODE)]); // (the load hits the TLB: no fill after the store)
     expect(core.traceLogCount()).toBeGreaterThan(0);
   });
 
@@ -398,6 +405,12 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
     r.g.m.setState({ eax: 0x1111 });
     r.run(store(page(2)));
     expect(r.stats()).toMatchObject({ bypassWritable: 1, bypassWritableLive: 1, watchedFrames: 1 });
+    // Other slots' bytes in that page of swap_map (the words on either side of slot 40's, which holds slots 40-43):
+    // the guest's swap-outs there wait in the log, and the mapping stays writable.
+    const traceExits = () => r.g.m.vm.stats().exits["trace-log"] ?? 0, before = traceExits();
+    r.run([0xc6, 0x05, ...le32(SWAP_MAP + 44), 1, 0xc6, 0x05, ...le32(SWAP_MAP + 39), 1]);
+    expect(traceExits()).toBe(before);
+    expect(r.stats()).toMatchObject({ bypassWritableLive: 1 });
     // The guest's kernel: swap_duplicate (mov byte [SWAP_MAP + 40], 2), then the process stores again.
     r.g.m.setState({ eax: 0x2222 });
     r.run([0xc6, 0x05, ...le32(SWAP_MAP + 40), 2, ...store(page(2) + 4)]);
@@ -406,6 +419,19 @@ describe.each(ENGINES)("SwapBypass on %s", (kind) => {
     expect(r.g.m.vm.memory.readHostU32(r.disk.frameOf(40))).toBe(0x1111); // the first store is in the slot (read without a swap-in)
     // Nothing writable left: swap_map is no longer watched.
     expect(r.stats().watchedFrames).toBe(0);
+  });
+
+  it("drops a mapping whose slot the guest frees (count 0), so that the PTE's clearing after it waits in the log", async () => {
+    exclusiveSlot(r, 2, 40);
+    r.g.m.setState({ eax: 0x1111 });
+    r.run(store(page(2)));
+    expect(r.stats()).toMatchObject({ bypassWritableLive: 1, bypassLive: 1 });
+    // zap_pte_range: free_swap_and_cache leaves SWAP_HAS_CACHE alone in the byte (the count 0), then the PTE is cleared.
+    const core = r.g.m.vm.core, traceExits = () => r.g.m.vm.stats().exits["trace-log"] ?? 0, before = traceExits();
+    r.run([0xc6, 0x05, ...le32(SWAP_MAP + 40), 0x40, ...setPte(2, 0)]);
+    expect(r.stats()).toMatchObject({ bypassLive: 0, bypassWritableLive: 0, bypassDroppedSlotFreed: 1, bypassDroppedPte: 0, bypassMadeReadOnly: 0 });
+    expect(traceExits() - before).toBe(1); // the byte's store, at once; the PTE's …
+    expect(core.traceLogCount()).toBeGreaterThan(0); // … waits in the log (the HLT after it makes no TLB fill)
   });
 
   it("swap entries of another type (swap on another device), or slots the disk does not hold, are left to the guest", async () => {

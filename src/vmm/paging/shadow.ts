@@ -167,23 +167,23 @@ export class ShadowPaging implements PagingStrategy {
   private flushEverything = false;
   /** The absent-PTE policy (SwapBypass) and the shadow leaves it asked for. */
   private absentHook: AbsentPteHook | null = null;
-  private readonly hookLeaves = new Set<number>();
   /**
-   * Guest page tables holding PTEs the hook's leaves stand for, with how many: a store into one must
-   * take effect before the guest's next access, not at its next TLB fill (a not-present PTE made present
-   * needs no INVLPG, and the hook's translation may be in the TLB). Their frames are synchronous in the
-   * core (setSyncFrame: a logged store exits right after its instruction); stores into other tables batch.
+   * The hook's leaves, each with the host address of the guest PTE it stands for (-1: not plain RAM). A store into
+   * that PTE must take effect before the guest's next access, not at its next TLB fill (a not-present PTE made
+   * present needs no INVLPG, and the hook's translation may be in the TLB): the word is synchronous in the core
+   * (setSyncWord: a logged store into it exits right after its instruction); stores into the rest of the table batch.
    */
-  private readonly strictTables = new Map<number, number>();
-  /** The host frames behind strictTables (plain RAM), by guest frame, and how many strict tables each stands for. */
-  private readonly strictHost = new Map<number, number>();
-  private readonly strictHostCount = new Map<number, number>();
+  private readonly hookLeaves = new Map<number, number>();
+  /** Host words synchronous in the core, with how many reasons each (hook leaves, syncWatchedWord). */
+  private readonly syncWords = new Map<number, number>();
   /**
    * Guest frames the hook watches, by the host frame behind them when plain RAM: every store into one is reported
-   * (frameWritten) before the guest's next instruction — logged, the frame synchronous, or else let through alone.
+   * (frameWritten) — logged, or else let through alone as a fault; a logged one at the log's next drain, or before
+   * the guest's next instruction in the words the hook asked for (watchedWords: guest word -> host word, reasons).
    */
   private readonly watched = new Map<number, number>();
   private readonly watchedHost = new Map<number, number>();
+  private readonly watchedWords = new Map<number, { host: number; n: number }>();
   /** Watched frames the instruction let through now may have stored into. */
   private watchedStores = new Set<number>();
   private readonly counters = {
@@ -303,37 +303,23 @@ export class ShadowPaging implements PagingStrategy {
   /** Install the policy asked about faults on not-present guest PTEs (one at a time). */
   setAbsentPteHook(hook: AbsentPteHook | null): void {
     if (hook && this.absentHook) throw new Error("the shadow pager already has an absent-PTE policy");
-    for (const leaf of [...this.hookLeaves]) this.clearLeaf(leaf);
+    for (const leaf of [...this.hookLeaves.keys()]) this.clearLeaf(leaf);
     this.watched.clear();
-    for (const host of [...this.watchedHost.keys()]) { this.watchedHost.delete(host); this.updateSync(host); }
+    this.watchedHost.clear();
+    for (const { host, n } of this.watchedWords.values()) for (let i = 0; i < n; i++) this.syncWord(host, -1);
+    this.watchedWords.clear();
     this.commitFlush();
     this.absentHook = hook;
   }
 
-  /** One more (+1) or one less (-1) hook leaf stands for a PTE of guest table `frame`: see {@link strictTables}. */
-  private strictTable(frame: number, delta: 1 | -1): void {
-    if (frame < 0) return;
-    const n = (this.strictTables.get(frame) ?? 0) + delta;
+  /** One more (+1) or one less (-1) reason for stores into host word `host` to exit at once (-1: none, not plain RAM). */
+  private syncWord(host: number, delta: 1 | -1): void {
+    if (host < 0) return;
+    const n = (this.syncWords.get(host) ?? 0) + delta;
     if (n > 0) {
-      if (!this.strictTables.has(frame)) {
-        const host = this.plainFrame(frame);
-        if (host >= 0) { this.strictHost.set(frame, host); this.strictHostCount.set(host, (this.strictHostCount.get(host) ?? 0) + 1); this.updateSync(host); }
-      }
-      this.strictTables.set(frame, n);
-      return;
-    }
-    this.strictTables.delete(frame);
-    const host = this.strictHost.get(frame);
-    if (host === undefined) return;
-    this.strictHost.delete(frame);
-    const left = this.strictHostCount.get(host)! - 1;
-    if (left > 0) this.strictHostCount.set(host, left); else this.strictHostCount.delete(host);
-    this.updateSync(host);
-  }
-
-  /** Host frame `host` is synchronous in the core while a strict table or a watched frame lives there. */
-  private updateSync(host: number): void {
-    this.vm.core.setSyncFrame(host, this.strictHostCount.has(host) || this.watchedHost.has(host));
+      if (!this.syncWords.has(host)) this.vm.core.setSyncWord(host, true);
+      this.syncWords.set(host, n);
+    } else if (this.syncWords.delete(host)) this.vm.core.setSyncWord(host, false);
   }
 
   /**
@@ -349,20 +335,21 @@ export class ShadowPaging implements PagingStrategy {
 
   /**
    * Watch guest-physical page `gpa` for the hook (on) or stop (off): while watched, no shadow leaf maps it writable;
-   * each store into it is logged with its frame synchronous (or, not plain RAM, a fault let through alone), and
-   * the hook hears of it before the guest's next instruction.
+   * each store into it is logged (or, not plain RAM, a fault let through alone) and the hook hears of it
+   * (frameWritten) when the log is next drained — before the guest's next instruction in the words it asked
+   * for with {@link syncWatchedWord}, or any store that faulted.
    */
   watchFrame(gpa: number, on: boolean): void {
     if (!on) {
       // Its leaves stay read-only (and logged) until their next fault refills them.
       const host = this.watched.get(gpa);
-      if (host !== undefined) { this.watched.delete(gpa); this.watchedHost.delete(host); this.updateSync(host); }
+      if (host !== undefined) { this.watched.delete(gpa); this.watchedHost.delete(host); }
       return;
     }
     if (this.watched.has(gpa)) return;
     const host = this.useTraceLog ? this.plainFrame(gpa) : -1;
     this.watched.set(gpa, host);
-    if (host >= 0) { this.watchedHost.set(host, gpa); this.updateSync(host); }
+    if (host >= 0) this.watchedHost.set(host, gpa);
     const trace = host >= 0 ? SHADOW_TRACE : 0;
     for (const addr of this.rmap.get(gpa) ?? []) {
       const v = this.mem.readHostU32(addr);
@@ -370,6 +357,24 @@ export class ShadowPaging implements PagingStrategy {
     }
     this.commitFlush();
   }
+  /**
+   * Stores into the word at guest-physical `gpa` (4-byte aligned, in a frame the hook watches) reach the hook before
+   * the guest's next instruction: one more reason (on) or one less (off).
+   */
+  syncWatchedWord(gpa: number, on: boolean): void {
+    let w = this.watchedWords.get(gpa);
+    if (on) {
+      const frame = this.watched.get(gpa & ~0xfff) ?? -1;
+      if (!w) this.watchedWords.set(gpa, w = { host: frame >= 0 ? frame + (gpa & 0xffc) : -1, n: 0 });
+      w.n++;
+      this.syncWord(w.host, +1);
+      return;
+    }
+    if (!w) return;
+    this.syncWord(w.host, -1);
+    if (--w.n === 0) this.watchedWords.delete(gpa);
+  }
+
 
   /** Make a leaf the hook asked for read-only (a store through it faults and is asked about again). */
   protectHookLeaf(leaf: number): void {
@@ -448,11 +453,9 @@ export class ShadowPaging implements PagingStrategy {
     this.vm.setControl(Control.Cr3TargetCount, 0);
     this.noteFlushAll();
     this.counters.shadowResets++;
-    this.strictTables.clear();
-    this.strictHost.clear();
-    this.strictHostCount.clear();
+    this.syncWords.clear();
     this.vm.core.clearSyncFrames();
-    for (const host of this.watchedHost.keys()) this.updateSync(host);
+    for (const { host, n } of this.watchedWords.values()) for (let i = 0; i < n; i++) this.syncWord(host, +1);
     this.watchedStores.clear();
     if (this.hookLeaves.size) { this.hookLeaves.clear(); this.absentHook?.reset(); }
   }
@@ -531,8 +534,10 @@ export class ShadowPaging implements PagingStrategy {
       const leaf = table.hpa + ((lin >>> 12) & 0x3ff) * 4;
       this.clearLeaf(leaf);
       this.mem.writeHostU32(leaf, (answer.frame | P | A | (answer.write ? RW | D : 0) | (answer.user ? US : 0)) >>> 0);
-      this.hookLeaves.add(leaf);
-      this.strictTable(table.guestFrame, +1);
+      const guestTable = this.plainFrame(table.guestFrame);
+      const guestPte = guestTable >= 0 ? guestTable + ((lin >>> 12) & 0x3ff) * 4 : -1;
+      this.hookLeaves.set(leaf, guestPte);
+      this.syncWord(guestPte, +1);
       this.absentHook!.mapped(leaf, lin, pte, answer.write);
       return true;
     } catch (e) {
@@ -768,8 +773,10 @@ export class ShadowPaging implements PagingStrategy {
     if (gpa !== undefined) { this.rmap.get(gpa)?.delete(addr); this.leafOwner.delete(addr); }
     this.mem.writeHostU32(addr, 0);
     this.noteLeafChanged(addr);
-    if (this.hookLeaves.delete(addr)) {
-      this.strictTable(this.byHost.get(addr & ~0xfff)?.guestFrame ?? -1, -1);
+    const guestPte = this.hookLeaves.get(addr);
+    if (guestPte !== undefined) {
+      this.hookLeaves.delete(addr);
+      this.syncWord(guestPte, -1);
       this.absentHook?.dropped(addr);
     }
   }
