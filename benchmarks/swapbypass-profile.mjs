@@ -14,7 +14,8 @@
 // profiler; compiled guest code is named by its block's guest address
 // (jit/compiler.ts writes a name section), so the time in it is attributed to
 // user mode or to kernel functions; the rest is the core (interpreter, replay,
-// slow paths) and the VMM's JavaScript.
+// slow paths) and the VMM's JavaScript, each also by function (the core's named
+// from build/core.wat).
 //
 // Prints instructions per configuration, the user/kernel split of the
 // samples and the kernel functions with the most samples under SwapBypass
@@ -24,6 +25,9 @@ import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, runWorkload } fr
 import { SwapBypass } from "../dist/symbiotic/swapbypass.js";
 import { SMALL, SWAP, floorRamBytes, WORKLOAD_ARGS } from "./swapbypass.mjs";
 import { Session } from "node:inspector/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const host = process.argv.includes("--host");
 const [workload = "gups", topArg = "25"] = process.argv.slice(2).filter((a) => a !== "--host");
@@ -79,9 +83,28 @@ function hostTime({ hostProfile, kallsyms }) {
     const { functionName: name, url } = nodes.get(id), m = /^\$?[rb]([0-9a-f]{8})$/.exec(name);
     const where = m ? functionAt(kallsyms, parseInt(m[1], 16)) : url.startsWith("wasm:") ? "core" : url.startsWith("file:") ? "VMM JavaScript" : "other";
     out.set(where, (out.get(where) ?? 0) + (dt[i] ?? 0) / 1e6);
+    // Also by function: the core's through build/core.wat's names (its module has no name section), a compiled
+    // module's helpers (h_read … h_link) by their own names, JavaScript by function and file.
+    if (!m) {
+      const core = /^wasm-function\[(\d+)\]$/.exec(name);
+      const what = core ? CORE_FUNCTIONS[Number(core[1])] ?? name : /^\$?h_/.test(name) ? `${name.replace(/^\$/, "")} (compiled-code helper)` : `${name || "(anonymous)"} ${url.replace(/^.*\//, "")}`;
+      const k = `${where}: ${what}`;
+      out.set(k, (out.get(k) ?? 0) + (dt[i] ?? 0) / 1e6);
+    }
   });
   return out;
 }
+
+/** The core's function names by index (imports first), from the text form the build writes beside core.wasm. */
+function coreFunctionNames() {
+  const wat = join(dirname(fileURLToPath(import.meta.url)), "../build/core.wat");
+  if (!existsSync(wat)) return [];
+  const text = readFileSync(wat, "utf8");
+  const imports = [...text.matchAll(/^\s*\(import "[^"]*" "[^"]*" \(func (\$\S+)/gm)].map((x) => x[1]);
+  const defined = [...text.matchAll(/^\s*\(func (\$\S+)/gm)].map((x) => x[1]);
+  return [...imports, ...defined].map((n) => n.replace(/^\$(assembly\/)?/, ""));
+}
+const CORE_FUNCTIONS = host ? coreFunctionNames() : [];
 
 /** Samples by function: kernel EIPs through kallsyms, the rest as "(user)". */
 function byFunction({ samples, kallsyms }) {
@@ -97,14 +120,18 @@ const result = { floor: await profile("floor", mib), swapbypass: await profile("
 if (host) {
   const f = hostTime(result.floor), b = hostTime(result.swapbypass);
   const REST = ["core", "VMM JavaScript", "other", "(user)"];
+  const detail = (k) => /^(core|VMM JavaScript|other): /.test(k);
   const sum = (m, keep) => [...m].filter(([k]) => keep(k)).reduce((s, [, v]) => s + v, 0);
-  const line = (label, m) => `${label}: compiled user code ${(m.get("(user)") ?? 0).toFixed(3)} s, compiled kernel code ${sum(m, (k) => !REST.includes(k)).toFixed(3)} s, ` +
+  const line = (label, m) => `${label}: compiled user code ${(m.get("(user)") ?? 0).toFixed(3)} s, compiled kernel code ${sum(m, (k) => !REST.includes(k) && !detail(k)).toFixed(3)} s, ` +
     `core ${(m.get("core") ?? 0).toFixed(3)} s, VMM JavaScript ${(m.get("VMM JavaScript") ?? 0).toFixed(3)} s, other ${(m.get("other") ?? 0).toFixed(3)} s`;
   console.log(`${workload} ${mib} MiB, host time of one warm run under the profiler (guest instructions floor ${(result.floor.instructions / 1e6).toFixed(0)} M, SwapBypass ${(result.swapbypass.instructions / 1e6).toFixed(0)} M):`);
   console.log(line("  floor", f));
   console.log(line("  SwapBypass", b));
   console.log(`kernel functions with the most compiled-code time under SwapBypass (floor alongside), ms:`);
-  for (const [name, v] of [...b].filter(([k]) => !REST.includes(k)).sort((x, y) => y[1] - x[1]).slice(0, top))
+  for (const [name, v] of [...b].filter(([k]) => !REST.includes(k) && !detail(k)).sort((x, y) => y[1] - x[1]).slice(0, top))
+    console.log(`  ${(v * 1e3).toFixed(1).padStart(7)} ${((f.get(name) ?? 0) * 1e3).toFixed(1).padStart(7)}  ${name}`);
+  console.log(`the core's, the VMM's and other functions with the most time under SwapBypass (floor alongside), ms:`);
+  for (const [name, v] of [...b].filter(([k]) => detail(k)).sort((x, y) => y[1] - x[1]).slice(0, top))
     console.log(`  ${(v * 1e3).toFixed(1).padStart(7)} ${((f.get(name) ?? 0) * 1e3).toFixed(1).padStart(7)}  ${name}`);
   process.exit(0);
 }

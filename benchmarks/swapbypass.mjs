@@ -24,6 +24,12 @@ export const SMALL = 48 << 20, SWAP = 64 << 20;
 export const floorRamBytes = (mib) => SMALL + ((mib + 16) << 20);
 // One sweep of STREAM's kernels; GUPS's random updates few enough that the thrashing runs end in minutes.
 export const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [String(mib), "20000"] });
+/**
+ * STREAM as McCalpin runs it (NTIMES = 10 sweeps), floor and SwapBypass only (plain swap thrashes through every
+ * sweep: minutes each): the one-time swap-out against sweeps at RAM speed, and the cost of a sweep once the guest
+ * has swapped out — (10-sweep time − 1-sweep time) / 9 in each configuration.
+ */
+export const STEADY_PASSES = 10;
 
 /** The shadow pager's counters recorded per workload run (where a configuration's exits go). */
 const PAGER_COUNTERS = ["hiddenFaults", "trueFaults", "traceExits", "traceFaults", "watchFaults"];
@@ -84,13 +90,31 @@ export async function swapbypassBench({ runs, progress }) {
     configs.swapbypass[name].pairedRatios = pairs;
     configs.swapbypass[name].pairedRatioMedian = median(pairs);
   }
+  // STREAM's own ten sweeps, floor and SwapBypass taking turns.
+  const steady = { passes: STEADY_PASSES, floor: [], swapbypass: [], pairs: [], checksums: new Set() };
+  for (let i = 0; i < runs; i++) {
+    for (const config of ["floor", "swapbypass"]) {
+      progress(`  swapbypass: ${config.padEnd(10)} stream ×${STEADY_PASSES} run ${i + 1}/${runs} … `);
+      const r = await runWorkload(guests[config], "stream", [String(mib), String(STEADY_PASSES)]);
+      steady[config].push(r.ms);
+      steady.checksums.add(workloadChecksum(r.line));
+      progress(`${(r.ms / 1000).toFixed(2)} s (${r.line})\n`);
+    }
+    steady.pairs.push(steady.swapbypass[i] / steady.floor[i]);
+  }
+  const perPass = (config) => (median(steady[config]) - configs[config].stream.medianMs) / (STEADY_PASSES - 1);
+  const steadyResult = {
+    passes: STEADY_PASSES, floorMs: median(steady.floor), swapbypassMs: median(steady.swapbypass), floorRunsMs: steady.floor, swapbypassRunsMs: steady.swapbypass,
+    pairedRatioMedian: median(steady.pairs), floorPerPassMs: perPass("floor"), swapbypassPerPassMs: perPass("swapbypass"), checksums: [...steady.checksums],
+  };
+  if (steady.checksums.size !== 1) { failures++; configs.error = `stream ×${STEADY_PASSES}: checksums differ (${[...steady.checksums].join(", ")})`; }
   const stats = Object.fromEntries(Object.entries(guests.swapbypass.pc.vm.stats().paging).filter(([k]) => k.startsWith("bypass")));
   for (const config of ["swap", "swapbypass"]) configs[config].swapDisk = { ...guests[config].pc.swapDisk.stats };
   for (const name of WORKLOADS) {
     const sums = new Set(["floor", "swap", "swapbypass"].map((c) => configs[c][name].checksum));
     if (sums.size !== 1) { failures++; configs.error = `${name}: checksums differ across configurations (${[...sums].join(", ")})`; }
   }
-  return { mib, ramMiB: SMALL >> 20, swapMiB: SWAP >> 20, runs, configs, stats, failures };
+  return { mib, ramMiB: SMALL >> 20, swapMiB: SWAP >> 20, runs, configs, steady: steadyResult, stats, failures };
 }
 
 function median(xs) {
@@ -115,6 +139,12 @@ export function swapbypassLines(S) {
   const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   lines.push(fmt(hdr), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt));
+  const st = S.steady;
+  if (st) {
+    lines.push(`stream with STREAM's own ${st.passes} sweeps (floor and SwapBypass only): floor ${(st.floorMs / 1000).toFixed(2)} s, swapbypass ${(st.swapbypassMs / 1000).toFixed(2)} s, ` +
+      `bypass/floor ${st.pairedRatioMedian.toFixed(2)}; a sweep after the first: floor ${st.floorPerPassMs.toFixed(0)} ms, swapbypass ${st.swapbypassPerPassMs.toFixed(0)} ms ` +
+      `(${(st.swapbypassPerPassMs / st.floorPerPassMs).toFixed(2)}×); checksum ${st.checksums.join(", ")}`);
+  }
   lines.push("exits in each workload's (last) run, by reason, and the shadow pager's counters:");
   for (const config of ["floor", "swap", "swapbypass"]) {
     for (const name of ["stream", "gups"]) {

@@ -27,7 +27,7 @@ import { freeSlot, slotsAvailable, setSlotPages, slotPageCount, slotPage, slotLi
 import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SLOT, R_CS32, R_ASSUME, R_COUNT, R_PAGES, R_BLOCKS } from "./collect";
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions, reliedFlatSegs, reliesOnStack } from "./memory";
-import { HELPERS, helperType, emitHelpers } from "./helpers";
+import { HELPERS, helperType, helperName, emitHelpers } from "./helpers";
 import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, MODULE_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
 
 export function jitRegionCount(): i32 { return regionCount; }
@@ -123,12 +123,13 @@ export function jitEmit(): i32 {
     f += 1 + n;
   }
   W.patch(at);
-  // names: each region's entry and block functions by the guest address of their block ("r"/"b" + 8 hex digits),
-  // so that a host profile (node --cpu-prof) says which guest code the time went to
+  // names: the helpers by what they do, each region's entry and block functions by the guest address of their
+  // block ("r"/"b" + 8 hex digits), so that a host profile (node --cpu-prof) says which guest code the time went to
   W.byte(0); at = W.reserveSize();
   W.name("name");
   W.byte(1); const names = W.reserveSize();
-  W.u32leb(functions - HELPERS);
+  W.u32leb(functions);
+  for (let h = 0; h < HELPERS; h++) { W.u32leb(IMPORTED_FUNCS + h); W.name(helperName(h)); }
   f = HELPERS;
   for (let r = 0; r < regionCount; r++) {
     const list = regionAddr(r, R_BLOCKS);

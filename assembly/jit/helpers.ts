@@ -33,6 +33,19 @@ export function helperType(h: i32): i32 {
   }
 }
 
+/** Helper h's name in the module's name section (what a host profile shows). */
+export function helperName(h: i32): string {
+  switch (h) {
+    case 0: return "h_read";
+    case 1: return "h_rmw_read";
+    case 2: return "h_write";
+    case 3: return "h_write_rmw";
+    case 4: return "h_push";
+    case 5: return "h_pop";
+    default: return "h_link";
+  }
+}
+
 /** instrEip = base + (param rel); no MMIO reads answered yet (state.ts setInstrEip). */
 function setInstrEip(rel: i32): void {
   globalGet(G_BASE); localGet(rel); op(OP_I32_ADD); globalSet(G_INSTR_EIP);
