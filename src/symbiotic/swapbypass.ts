@@ -128,7 +128,7 @@ export class SwapBypass implements AbsentPteHook {
   private readonly writableLeaf = new Map<number, { page: number; slotBase: number; word: number }>();
   private readonly counters = {
     writable: 0, madeReadOnly: 0, swapMapCalls: 0,
-    swapFaults: 0, bypassed: 0, declinedWrites: 0, notHeld: 0, olderThanPte: 0, symcalls: 0, symcallErrors: 0, illegal: 0, unavailable: 0,
+    swapFaults: 0, bypassed: 0, mappedAround: 0, declinedWrites: 0, notHeld: 0, olderThanPte: 0, symcalls: 0, symcallErrors: 0, illegal: 0, unavailable: 0,
     symcallInstructions: 0, symcallMs: 0,
     droppedReset: 0,
   };
@@ -136,6 +136,10 @@ export class SwapBypass implements AbsentPteHook {
   /** The linear address each bypass leaf maps (in whichever address space its table belongs to). */
   private readonly leafLin = new Map<number, number>();
   private attached = true;
+  /** What the MEM_LOOKUP of the fault being mapped said (its mapping's bounds and permissions), for absentPteNear. */
+  private lookup: { start: number; end: number; perms: number } | null = null;
+  /** The pager is mapping what absentPteNear answered (mapped() counts it as mapped around, not as a fault). */
+  private around = false;
 
   constructor(private readonly vm: Vm, private readonly shadow: ShadowPaging, readonly disk: SwapDisk) {
     this.slotWritten = new Float64Array(disk.pages);
@@ -156,12 +160,12 @@ export class SwapBypass implements AbsentPteHook {
   // ---- the pager's questions ---------------------------------------------------------
 
   absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean; write: boolean } | null {
+    this.lookup = null;
+    this.around = false;
     const e = linuxSwapEntry(pte);
     if (!e) return null;
     this.counters.swapFaults++;
-    if (e.type !== this.swapType) { this.remember(e.offset, e.type); return null; }
-    if (!this.disk.holds(e.offset)) { this.counters.notHeld++; return null; }
-    if (!(this.pteWritten[e.offset]! > 0 && this.slotWritten[e.offset]! > this.pteWritten[e.offset]!)) { this.counters.olderThanPte++; return null; }
+    if (!this.slotUsable(e)) return null;
     const sym = this.vm.symbiotic;
     if (!sym?.available) { this.counters.unavailable++; return null; }
     const t0 = performance.now();
@@ -170,13 +174,37 @@ export class SwapBypass implements AbsentPteHook {
     this.counters.symcalls++;
     this.counters.symcallInstructions += r.instructions;
     if (!r.ok) { this.counters.symcallErrors++; return null; }
-    const [vaddr, nowPte, perms] = r.regs;
+    const [vaddr, nowPte, perms, start, end] = r.regs;
     const legal = vaddr !== 0 && nowPte === pte && (perms & LookupPerm.READ) !== 0 && (!access.fetch || (perms & LookupPerm.EXEC) !== 0);
     if (!legal) { this.counters.illegal++; return null; }
     const write = (perms & LookupPerm.WRITE) !== 0 && this.slotExclusive(e.offset);
     if (access.write && !write) { this.counters.declinedWrites++; return null; }
+    this.lookup = { start: start! >>> 0, end: end! >>> 0, perms: perms! };
     return { frame: this.disk.frameOf(e.offset), user: (perms & LookupPerm.USER) !== 0, write };
   }
+
+  /**
+   * A not-present PTE beside the fault absentPte just answered (the pager's fault-around): mapped as that fault was
+   * when it lies in the same mapping (the guest's answer names the mapping's bounds and permissions, and the guest
+   * has not run since) and its slot passes the same tests; no SymCall.
+   */
+  absentPteNear(lin: number, pte: number): { frame: number; user: boolean; write: boolean } | null {
+    const at = this.lookup;
+    if (!at || lin < at.start || lin >= at.end) return null;
+    const e = linuxSwapEntry(pte);
+    if (!e || e.type !== this.swapType || !this.disk.holds(e.offset) || !this.newerThanPte(e.offset)) return null;
+    this.around = true;
+    return { frame: this.disk.frameOf(e.offset), user: (at.perms & LookupPerm.USER) !== 0, write: (at.perms & LookupPerm.WRITE) !== 0 && this.slotExclusive(e.offset) };
+  }
+
+  /** A fault's slot may be mapped: the disk's swap type, held by the disk, written after the guest last wrote a PTE naming it (counted when not). */
+  private slotUsable(e: { type: number; offset: number }): boolean {
+    if (e.type !== this.swapType) { this.remember(e.offset, e.type); return false; }
+    if (!this.disk.holds(e.offset)) { this.counters.notHeld++; return false; }
+    if (!this.newerThanPte(e.offset)) { this.counters.olderThanPte++; return false; }
+    return true;
+  }
+  private newerThanPte(slot: number): boolean { return this.pteWritten[slot]! > 0 && this.slotWritten[slot]! > this.pteWritten[slot]!; }
 
   /** The slot's swap_map byte is 1: one PTE uses it and no swap-cache page stands for it (false when unknown). */
   private slotExclusive(slot: number): boolean {
@@ -263,7 +291,7 @@ export class SwapBypass implements AbsentPteHook {
     if (!set) this.slotLeaves.set(slot, set = new Set());
     set.add(leaf);
     this.leafSlot.set(leaf, slot);
-    this.counters.bypassed++;
+    if (this.around) { this.around = false; this.counters.mappedAround++; } else this.counters.bypassed++;
     if (!write) return;
     // Watched from now on: the byte that made it writable (read just now, no guest instruction since) must stay 1.
     const page = this.swapMapPage(slot);
@@ -305,10 +333,10 @@ export class SwapBypass implements AbsentPteHook {
   stats(): Record<string, number> {
     const c = this.counters, d = this.droppedBy;
     return {
-      bypassSwapType: this.swapType, bypassFaults: c.bypassed, bypassLive: this.live,
+      bypassSwapType: this.swapType, bypassFaults: c.bypassed, bypassMappedAround: c.mappedAround, bypassLive: this.live,
       bypassWritable: c.writable, bypassWritableLive: this.writableLeaf.size, bypassMadeReadOnly: c.madeReadOnly, bypassSwapMapCalls: c.swapMapCalls,
       // A mapping the guest never read back through its own swap-in saved one.
-      bypassSwapInsAvoided: c.bypassed - d.swapIn,
+      bypassSwapInsAvoided: c.bypassed + c.mappedAround - d.swapIn,
       bypassDroppedSwapIn: d.swapIn, bypassDroppedSlotWrite: d.slotWrite, bypassDroppedSlotFreed: d.slotFreed, bypassDroppedPte: d.guestPte,
       bypassDroppedHeader: d.header, bypassDroppedProtection: d.protection, bypassDroppedReset: c.droppedReset,
       bypassSwapPteFaults: c.swapFaults, bypassDeclinedWrites: c.declinedWrites, bypassNotHeld: c.notHeld, bypassOlderThanPte: c.olderThanPte,
@@ -393,7 +421,7 @@ export function formatSwapBypass(paging: Record<string, number | string>): strin
   const n = (k: string) => Number(paging[k] ?? 0);
   const calls = n("bypassSymcalls");
   return [
-    `swap type ${n("bypassSwapType") < 0 ? "not learned yet" : n("bypassSwapType")}; faults on swap PTEs ${n("bypassSwapPteFaults")}, bypassed ${n("bypassFaults")}, mappings live ${n("bypassLive")}, swap-ins avoided ${n("bypassSwapInsAvoided")}`,
+    `swap type ${n("bypassSwapType") < 0 ? "not learned yet" : n("bypassSwapType")}; faults on swap PTEs ${n("bypassSwapPteFaults")}, bypassed ${n("bypassFaults")} (and ${n("bypassMappedAround")} pages around them), mappings live ${n("bypassLive")}, swap-ins avoided ${n("bypassSwapInsAvoided")}`,
     `writable mappings ${n("bypassWritable")} (live ${n("bypassWritableLive")}), made read-only when the slot became shared or cached ${n("bypassMadeReadOnly")}; SWAP_MAP calls ${n("bypassSwapMapCalls")}`,
     `left to the guest: stores ${n("bypassDeclinedWrites")}, slot not on the disk ${n("bypassNotHeld")}, slot older than the PTE ${n("bypassOlderThanPte")}, illegal ${n("bypassIllegal")}, SymCall failed ${n("bypassSymcallErrors")}, SymCall unavailable ${n("bypassUnavailable")}`,
     `mappings dropped: swap-in ${n("bypassDroppedSwapIn")}, slot rewritten ${n("bypassDroppedSlotWrite")}, slot freed ${n("bypassDroppedSlotFreed")}, PTE changed ${n("bypassDroppedPte")}, protection changed ${n("bypassDroppedProtection")}, new header ${n("bypassDroppedHeader")}, shadow reset ${n("bypassDroppedReset")}`,

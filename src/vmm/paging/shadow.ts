@@ -90,6 +90,9 @@ interface GuestWalk {
   absentPte: number;
 }
 
+/** The window a hook's fault maps around (AbsentPteHook.absentPteNear): 16 pages, Linux's fault_around_bytes of 64 KiB. */
+export const FAULT_AROUND_PAGES = 16;
+
 /**
  * A policy that may satisfy a fault on a not-present guest PTE itself
  * (SwapBypass, src/symbiotic/swapbypass.ts): 32-bit non-PAE guests only.
@@ -107,6 +110,13 @@ export interface AbsentPteHook {
    * VM entry (a SymCall): the pager walks again after it.
    */
   absentPte(lin: number, pte: number, access: { write: boolean; user: boolean; fetch: boolean }): { frame: number; user: boolean; write: boolean } | null;
+  /**
+   * Right after a fault absentPte answered was mapped, the pager offers the other not-present, non-zero PTEs of
+   * the same guest table in the fault's aligned window of {@link FAULT_AROUND_PAGES} pages whose shadow leaf is
+   * empty (Linux's fault-around, done by the VMM): may `lin`, whose PTE is `pte`, be mapped too — from what the
+   * hook learned answering the fault, without entering the guest? Null: left to its own fault.
+   */
+  absentPteNear?(lin: number, pte: number): { frame: number; user: boolean; write: boolean } | null;
   /**
    * The guest wrote `pte` (not present, not zero) into a page table the shadow mirrors: seen when the
    * pager resynchronizes, after the store and before any fault at that PTE is asked about.
@@ -531,14 +541,20 @@ export class ShadowPaging implements PagingStrategy {
     this.setAccessedDirty(w, false); // the directory entry's accessed bit, as a successful walk sets it
     try {
       const table = this.leafTable(lin, w.entries[0]!);
-      const leaf = table.hpa + ((lin >>> 12) & 0x3ff) * 4;
-      this.clearLeaf(leaf);
-      this.mem.writeHostU32(leaf, (answer.frame | P | A | (answer.write ? RW | D : 0) | (answer.user ? US : 0)) >>> 0);
-      const guestTable = this.plainFrame(table.guestFrame);
-      const guestPte = guestTable >= 0 ? guestTable + ((lin >>> 12) & 0x3ff) * 4 : -1;
-      this.hookLeaves.set(leaf, guestPte);
-      this.syncWord(guestPte, +1);
-      this.absentHook!.mapped(leaf, lin, pte, answer.write);
+      this.mapHookLeaf(table, lin, pte, answer);
+      // The window around it: PTEs of the same guest table the hook can answer for without asking the guest again.
+      const hook = this.absentHook!;
+      if (hook.absentPteNear) {
+        const first = (lin & ~(FAULT_AROUND_PAGES * PAGE - 1)) >>> 0; // (inside lin's 4 MiB: one guest table)
+        for (let i = 0; i < FAULT_AROUND_PAGES; i++) {
+          const near = (first + i * PAGE) >>> 0;
+          if (near === (lin & ~0xfff) >>> 0 || this.mem.readHostU32(table.hpa + ((near >>> 12) & 0x3ff) * 4) & P) continue;
+          const nearPte = this.guestRead(table.guestFrame + ((near >>> 12) & 0x3ff) * 4);
+          if (nearPte & P || nearPte === 0) continue;
+          const nearAnswer = hook.absentPteNear(near, nearPte);
+          if (nearAnswer) this.mapHookLeaf(table, near, nearPte, nearAnswer);
+        }
+      }
       return true;
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith("out of VMM memory")) throw e;
@@ -546,6 +562,18 @@ export class ShadowPaging implements PagingStrategy {
       this.useRoot(this.vm.core.getCr(3) >>> 0);
       return false;
     }
+  }
+
+  /** Write the hook's leaf for `lin` (guest PTE `pte`) in shadow table `table`: the frame it gave, its permissions. */
+  private mapHookLeaf(table: ShadowPage, lin: number, pte: number, answer: { frame: number; user: boolean; write: boolean }): void {
+    const leaf = table.hpa + ((lin >>> 12) & 0x3ff) * 4;
+    this.clearLeaf(leaf);
+    this.mem.writeHostU32(leaf, (answer.frame | P | A | (answer.write ? RW | D : 0) | (answer.user ? US : 0)) >>> 0);
+    const guestTable = this.plainFrame(table.guestFrame);
+    const guestPte = guestTable >= 0 ? guestTable + ((lin >>> 12) & 0x3ff) * 4 : -1;
+    this.hookLeaves.set(leaf, guestPte);
+    this.syncWord(guestPte, +1);
+    this.absentHook!.mapped(leaf, lin, pte, answer.write);
   }
 
   /** Walk the guest's tables for an access, as the hardware would (without setting A/D). */
