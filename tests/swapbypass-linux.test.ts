@@ -93,6 +93,15 @@ describe.skipIf(skip !== null)(`SwapBypass: thrashing workloads on Linux ${findC
     expect(new Monitor(g.pc.vm).execute("info swapbypass")).toMatch(/^swap type 0; faults on swap PTEs \d+, bypassed [1-9]\d*/);
   }, 30 * 60 * 1000);
 
+  it("stream -v (the README's demo): the fill's and each pass's time as they end, then the same checksum", async () => {
+    const sweeps = [args.stream[0]!, "2"];
+    const { line } = await runWorkload(g, "stream", [...sweeps, "-v"]);
+    const lines = line.split(/\r?\n/).map((l) => l.trim());
+    expect(lines.slice(0, 3).map((l) => l.replace(/: \d+ ms$/, ": N ms"))).toEqual(["stream: fill: N ms", "stream: pass 1: N ms", "stream: pass 2: N ms"]);
+    expect(lines).toHaveLength(4);
+    expect(workloadChecksum(lines[3]!)).toBe(nativeChecksum("stream", sweeps));
+  }, 30 * 60 * 1000);
+
   it("mprotect: the module reports the range, its mappings go, and a store into a swapped-out page made read-only is the guest's SIGSEGV", async () => {
     const before = paging(g);
     // mprotect leaves swap PTEs as they are: without the module's notice the writable bypass mapping would take the store.

@@ -1,8 +1,10 @@
 /*
  * STREAM-like (McCalpin's four kernels, on 32-bit integers): copy, scale, add
  * and triad over three arrays that together make the working set, swept in
- * order a few times. Prints the checksum of the arrays and the time taken.
- * usage: stream [MiB [passes]]
+ * order a few times. Prints the checksum of the arrays and the time taken;
+ * with -v also the fill's and each pass's time as they end (watch a thrashing
+ * guest's passes, or SwapBypass's first pass against the later ones).
+ * usage: stream [MiB [passes [-v]]]
  */
 #include "common.h"
 
@@ -10,6 +12,7 @@ int main(int argc, char **argv)
 {
 	size_t bytes = working_set_bytes(argc, argv);
 	int passes = argc > 2 ? atoi(argv[2]) : 2;
+	int verbose = argc > 3 && strcmp(argv[3], "-v") == 0;
 	size_t n = bytes / 3 / sizeof(uint32_t);
 	uint32_t *a = alloc_or_die(n * 4), *b = alloc_or_die(n * 4), *c = alloc_or_die(n * 4);
 	double t0 = now_ms();
@@ -17,6 +20,11 @@ int main(int argc, char **argv)
 		a[i] = (uint32_t)i * 2654435761u;
 		b[i] = 2;
 		c[i] = 0;
+	}
+	double t = now_ms();
+	if (verbose) {
+		printf("stream: fill: %.0f ms\n", t - t0);
+		fflush(stdout);
 	}
 	for (int p = 0; p < passes; p++) {
 		for (size_t i = 0; i < n; i++)		/* copy */
@@ -27,6 +35,12 @@ int main(int argc, char **argv)
 			c[i] = a[i] + b[i];
 		for (size_t i = 0; i < n; i++)		/* triad */
 			a[i] = b[i] + 3 * c[i];
+		if (verbose) {
+			double now = now_ms();
+			printf("stream: pass %d: %.0f ms\n", p + 1, now - t);
+			fflush(stdout);
+			t = now;
+		}
 	}
 	uint32_t sum = 2166136261u;
 	for (size_t i = 0; i < n; i++)
