@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine } from "./engines.js";
@@ -35,7 +35,16 @@ export function thrashPrerequisites(symbiotic = true): string | null {
   if (!images) return "images not cached: run npm run images";
   if (symbiotic && !findBuiltModule(images)) return "symbiotic module not built: run npm run module";
   if (WORKLOADS.some((w) => !existsSync(join(WORKLOADS_DIR, w)))) return "workloads not built: run npm run workloads";
+  if (WORKLOADS.some(workloadStale)) return "workloads older than their sources in guests/linux/thrash: run npm run workloads";
   return null;
+}
+
+/** The sources of the workloads (guests/linux/thrash: the program and the header they share). */
+const WORKLOADS_SRC = join(dirname(fileURLToPath(import.meta.url)), "../../guests/linux/thrash");
+/** Was workload `w` built before its source (or the shared header) last changed? (No sources, as in a package: no.) */
+function workloadStale(w: Workload): boolean {
+  const built = statSync(join(WORKLOADS_DIR, w)).mtimeMs;
+  return [`${w}.c`, "common.h"].some((f) => existsSync(join(WORKLOADS_SRC, f)) && statSync(join(WORKLOADS_SRC, f)).mtimeMs > built);
 }
 
 /** The built workloads as initramfs files in /bin (none when `npm run workloads` has not run). */
