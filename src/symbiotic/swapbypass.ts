@@ -165,7 +165,11 @@ export class SwapBypass implements AbsentPteHook {
     const e = linuxSwapEntry(pte);
     if (!e) return null;
     this.counters.swapFaults++;
-    if (!this.slotUsable(e)) return null;
+    const refused = this.slotRefusal(e);
+    if (refused) {
+      if (refused === "type") this.remember(e.offset, e.type); else this.counters[refused]++;
+      return null;
+    }
     const sym = this.vm.symbiotic;
     if (!sym?.available) { this.counters.unavailable++; return null; }
     const t0 = performance.now();
@@ -192,19 +196,21 @@ export class SwapBypass implements AbsentPteHook {
     const at = this.lookup;
     if (!at || lin < at.start || lin >= at.end) return null;
     const e = linuxSwapEntry(pte);
-    if (!e || e.type !== this.swapType || !this.disk.holds(e.offset) || !this.newerThanPte(e.offset)) return null;
+    if (!e || this.slotRefusal(e)) return null;
     this.around = true;
     return { frame: this.disk.frameOf(e.offset), user: (at.perms & LookupPerm.USER) !== 0, write: (at.perms & LookupPerm.WRITE) !== 0 && this.slotExclusive(e.offset) };
   }
 
-  /** A fault's slot may be mapped: the disk's swap type, held by the disk, written after the guest last wrote a PTE naming it (counted when not). */
-  private slotUsable(e: { type: number; offset: number }): boolean {
-    if (e.type !== this.swapType) { this.remember(e.offset, e.type); return false; }
-    if (!this.disk.holds(e.offset)) { this.counters.notHeld++; return false; }
-    if (!this.newerThanPte(e.offset)) { this.counters.olderThanPte++; return false; }
-    return true;
+  /**
+   * Why a swap entry's slot may not be mapped (null: it may): not the disk's swap type, not held by the disk, or
+   * not written since the guest last wrote a PTE naming it (its swap cache may hold newer data).
+   */
+  private slotRefusal(e: { type: number; offset: number }): "type" | "notHeld" | "olderThanPte" | null {
+    if (e.type !== this.swapType) return "type";
+    if (!this.disk.holds(e.offset)) return "notHeld";
+    if (!(this.pteWritten[e.offset]! > 0 && this.slotWritten[e.offset]! > this.pteWritten[e.offset]!)) return "olderThanPte";
+    return null;
   }
-  private newerThanPte(slot: number): boolean { return this.pteWritten[slot]! > 0 && this.slotWritten[slot]! > this.pteWritten[slot]!; }
 
   /** The slot's swap_map byte is 1: one PTE uses it and no swap-cache page stands for it (false when unknown). */
   private slotExclusive(slot: number): boolean {
