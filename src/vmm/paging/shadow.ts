@@ -316,14 +316,14 @@ export class ShadowPaging implements PagingStrategy {
     for (const leaf of [...this.hookLeaves.keys()]) this.clearLeaf(leaf);
     this.watched.clear();
     this.watchedHost.clear();
-    for (const { host, n } of this.watchedWords.values()) for (let i = 0; i < n; i++) this.syncWord(host, -1);
+    for (const { host, n } of this.watchedWords.values()) this.syncWord(host, -n);
     this.watchedWords.clear();
     this.commitFlush();
     this.absentHook = hook;
   }
 
-  /** One more (+1) or one less (-1) reason for stores into host word `host` to exit at once (-1: none, not plain RAM). */
-  private syncWord(host: number, delta: 1 | -1): void {
+  /** `delta` more (or, negative, fewer) reasons for stores into host word `host` to exit at once (-1: none, not plain RAM). */
+  private syncWord(host: number, delta: number): void {
     if (host < 0) return;
     const n = (this.syncWords.get(host) ?? 0) + delta;
     if (n > 0) {
@@ -465,7 +465,7 @@ export class ShadowPaging implements PagingStrategy {
     this.counters.shadowResets++;
     this.syncWords.clear();
     this.vm.core.clearSyncFrames();
-    for (const { host, n } of this.watchedWords.values()) for (let i = 0; i < n; i++) this.syncWord(host, +1);
+    for (const { host, n } of this.watchedWords.values()) this.syncWord(host, n);
     this.watchedStores.clear();
     if (this.hookLeaves.size) { this.hookLeaves.clear(); this.absentHook?.reset(); }
   }
