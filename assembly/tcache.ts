@@ -15,8 +15,12 @@
 // that was not taken while recording: the block goes on along the fall-through
 // path, and replaying stops wherever a jump is taken — before a page boundary, and
 // after any instruction that changes how later code decodes or runs
-// (far transfers, IRET, INT, HLT, MOV SS, POPF, STI, system instructions) —
-// those are executed but not cached. INVLPG and MOV CR3 are cached but end
+// (far transfers, IRET, INT, HLT, MOV SS, system instructions) — those are
+// executed but not cached. POPF and STI are cached but end their block, and
+// the cache stops there when they made an event due: a single-step trap (TF)
+// or STI's interrupt shadow (the run loop in index.ts takes both, and an
+// interrupt that IF now lets in — tcRun chains only when none is pending).
+// INVLPG and MOV CR3 are cached but end
 // their block: the code page may map elsewhere after them.
 //
 // Self-modifying code is exact: a page holding blocks is marked in the TLB
@@ -28,7 +32,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun } from "./state";
+import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun, flagsRaw, TF, irqShadow } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -267,10 +271,12 @@ export function tcRun(budget: i32, chain: bool): i32 {
       return build(host, mode, budget);
     }
     const a = blockAddr(b);
+    if (ld32a(a + B_COUNT) == 0) return done > 0 ? done : -1; // an instruction the cache does not keep (build)
     if (u32(i32(eip + ld32a(a + B_LEN) - 1)) > u32(segLimit(CS))) return done > 0 ? done : -1;
     tcHits += 1;
     done += runBlock(b, a, budget - done);
     if (!chain || done >= budget || aborted || exitReason != EXIT_NONE || smcHit) return done;
+    if (irqShadow || (flagsRaw & TF) != 0) return done; // (a block ending in STI or POPF: the run loop takes it from here)
     prev = b;
   }
   return done; // (not reached: the loop returns)
@@ -432,6 +438,7 @@ function build(host: i32, mode: i32, budget: i32): i32 {
   const lin = i32(segBase(CS) + start);
   smcHit = false;
   let count = 0, n = 0, end = start;
+  let uncacheable = 0; // the length of the first instruction, when the cache does not keep it
   const before = retiredInRun; // (blocks are built only first in a run() step: see tcRun)
   while (n < budget && count < MAX_BLOCK_INSNS) {
     setRetiredInRun(before + n);
@@ -449,7 +456,11 @@ function build(host: i32, mode: i32, budget: i32): i32 {
     const values = recordedCount();
     if (recOp < 0 || values > REC_MAX_VALUES || smcHit || exitReason != EXIT_NONE && !cacheableWithExit(recOp)) break;
     const len = instrLength(rec, ieip);
-    if (len > window || !cacheable(rec, recOp)) break;
+    if (len > window) break;
+    if (!cacheable(rec, recOp)) {
+      if (count == 0) uncacheable = len;
+      break;
+    }
     st32a(rec + REC_HEADER, ld32a(rec + REC_HEADER) | (fastForm(rec, recOp) << 24));
     st32a(rec + REC_POS, (i32(ieip - start) & 0xffff) | (len << 16));
     count++;
@@ -457,6 +468,11 @@ function build(host: i32, mode: i32, budget: i32): i32 {
     if (endsBlock(rec, recOp) || eip != end || exitReason != EXIT_NONE) break;
   }
   if (count > 0 && !smcHit) { register(b, a, host, mode, first, count, i32(end - start)); st32a(a + B_LIN, lin); }
+  else if (uncacheable > 0 && !smcHit) {
+    // An empty block says so: tcRun hands this address to the interpreter without building again.
+    register(b, a, host, mode, first, 0, uncacheable);
+    st32a(a + B_LIN, lin); st32a(a + B_HOT, HOT_FAILED);
+  }
   return n;
 }
 
@@ -511,7 +527,7 @@ function cacheable(rec: i32, op: i32): bool {
   switch (op) {
     case 0x9a: case 0xea: case 0xca: case 0xcb: case 0xcf: // far transfers, IRET
     case 0xcc: case 0xcd: case 0xce: case 0xf1: case 0xf4: // INT, HLT
-    case 0x17: case 0x9d: case 0xfb:                         // POP SS, POPF, STI
+    case 0x17:                                               // POP SS
       return false;
     case 0x8e: return modrmReg(rec) != 2;                    // MOV SS
     case 0xff: { const r = modrmReg(rec); return r != 3 && r != 5; } // far CALL/JMP
@@ -520,6 +536,7 @@ function cacheable(rec: i32, op: i32): bool {
       // INVLPG and MOV CR3 change only the TLB, not how code decodes: kept, each ending its block
       // (endsBlock) so that the next fetch translates again. Reading a CR changes nothing.
       if (isInvlpg(rec) || op2 == 0x20 || isMovToCr3(rec)) return true;
+      if (op2 == 0x00 && (modrmReg(rec) == 4 || modrmReg(rec) == 5)) return true; // VERR, VERW: they only set ZF
       if (op2 <= 0x0b || (op2 >= 0x20 && op2 <= 0x23) || (op2 >= 0x30 && op2 <= 0x35) || op2 == 0xa2 || op2 == 0xb2) return false;
       return true;
     }
@@ -528,11 +545,12 @@ function cacheable(rec: i32, op: i32): bool {
 }
 function cacheableWithExit(op: i32): bool { return op != 0xf4; }
 
-/** Near control transfers and REP string instructions end a block. */
+/** Near control transfers, REP string instructions, and POPF and STI (which may make an event due) end a block. */
 function endsBlock(rec: i32, op: i32): bool {
   // (Jcc, 70-7F and 0F 80-8F, ends a block only when taken: build() sees EIP move.)
   switch (op) {
     case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe8: case 0xe9: case 0xeb: case 0xc2: case 0xc3:
+    case 0x9d: case 0xfb:
       return true;
     case 0xff: { const r = modrmReg(rec); return r == 2 || r == 4; }
     case 0x0f: return isInvlpg(rec) || isMovToCr3(rec);

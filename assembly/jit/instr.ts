@@ -21,7 +21,7 @@ import {
 } from "./abi";
 import * as W from "./writer";
 import {
-  call, elseOp, end, getReg, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, insNext, insRel, konst, leave,
+  call, elseOp, end, getReg, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, insNext, insRel, konst, leave, leaveAt,
   leaveAfterIfKeepEip, leaveIfAborted, leaveIfExitKeepEip, localGet, localSet, localTee, op, pushEip, reloadCached,
   reloadFlags, reloadReg, setEip, setInstrEip, setReg, setReg32, spillFlags, storeDirty, storeReg, unretiredAfter,
 } from "./emit";
@@ -209,6 +209,9 @@ function oneByte(): i32 {
       emitGetFlags(); konst(~(VM | RF) & (os == 2 ? 0xffff : -1)); op_(OP_I32_AND); localSet(L_VAL);
       emitPush(os); leaveIfPending();
       return NEXT;
+    case 0x9d: case 0xfb: // POPF, STI end their block (tcache.ts): back to the cache, which checks what they made due
+      genericBody(); leaveAt(insNext, unretiredAfter());
+      return ENDS;
     case 0xfc: localGet(L_FRAW); konst(~DF); op_(OP_I32_AND); localSet(L_FRAW); return NEXT;
     case 0xfd: localGet(L_FRAW); konst(DF); op_(OP_I32_OR); localSet(L_FRAW); return NEXT;
     case 0xf6: case 0xf7: if (group3(op == 0xf7 ? os : 1)) return NEXT; break;
