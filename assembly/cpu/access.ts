@@ -56,9 +56,29 @@ export function writeLin(lin: i32, sz: i32, v: i32): void {
   }
   writeLinSlow(lin, sz, v, cpl == 3);
 }
-/** Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL. */
-export function readSys(lin: i32, sz: i32): i32 { return readLinSlow(lin, sz, false); }
-export function writeSys(lin: i32, sz: i32, v: i32): void { writeLinSlow(lin, sz, v, false); }
+/**
+ * Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL. Through the TLB as
+ * readLin/writeLin, but a page only user mode may not use is no bar (a segment load at CPL 3 reads the GDT).
+ */
+export function readSys(lin: i32, sz: i32): i32 {
+  tlbLookups += 1;
+  const e = ld32a(TLB + ((lin >>> 12) << 2));
+  if ((e & (TLB_VALID | TLB_SLOW)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+    const h = (e & ~0xfff) ^ lin;
+    return sz == 4 ? ld32(h) : sz == 2 ? ld16(h) : ld8(h);
+  }
+  return readLinSlow(lin, sz, false);
+}
+export function writeSys(lin: i32, sz: i32, v: i32): void {
+  tlbLookups += 1;
+  const e = ld32a(TLB + ((lin >>> 12) << 2));
+  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+    const h = (e & ~0xfff) ^ lin;
+    if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
+    return;
+  }
+  writeLinSlow(lin, sz, v, false);
+}
 
 export function readLinSlow(lin: i32, sz: i32, user: bool): i32 {
   const acc = user ? ACC_USER : 0;
