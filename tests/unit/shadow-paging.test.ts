@@ -188,6 +188,34 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
     }
   });
 
+  it("drops a cached root whose directory page is rewritten as data while another address space runs, and builds it again when it returns", async () => {
+    // A process exits, its page directory is freed and its page reused for data the kernel writes: the shadow root cached
+    // for it must not keep that page traced. PD2 is a copy of PD; the guest switches to it, fills PD's page with `n`
+    // dwords of data, makes a translation (the VMM takes the trace log), then turns PD into a directory again (a copy
+    // of PD2), switches back to it and reads page 0 through it.
+    const PD2 = 0x13000;
+    const code = (n: number) => [
+      0xb8, ...le32(PD2), 0x0f, 0x22, 0xd8,                        // mov eax, PD2 ; mov cr3, eax
+      0xbf, ...le32(PD), 0xb9, ...le32(n),                          // mov edi, PD ; mov ecx, n
+      0x89, 0x0f, 0x83, 0xc7, 0x04, 0xe2, 0xf9,                     // l: mov [edi], ecx ; add edi, 4 ; loop l
+      0x0f, 0x22, 0xd8, 0x8b, 0x15, ...le32(DATA_LIN + 0x1000),     // mov cr3, eax ; mov edx, [page 1]
+      0xbe, ...le32(PD2), 0xbf, ...le32(PD), 0xb9, ...le32(1024), 0xf3, 0xa5, // PD = PD2 (rep movsd)
+      0xb8, ...le32(PD), 0x0f, 0x22, 0xd8,                          // mov eax, PD ; mov cr3, eax
+      0x8b, 0x1d, ...le32(DATA_LIN),                                // mov ebx, [page 0]
+      HLT,
+    ];
+    for (const [n, dropped] of [[200, 1], [16, 0]]) { // (2n entries change: the data, then the copy of PD2)
+      const g = await pagedGuest(kind, { code: code(n), pages: 2, pte: P | RW | A | D, paging: new ShadowPaging() });
+      const mem = g.m.vm.memory;
+      for (let i = 0; i < 1024; i++) mem.writeU32(PD2 + i * 4, mem.readU32(PD + i * 4));
+      expect(g.m.step(10_000).kind, `n = ${n}`).toBe("halted");
+      const st = g.m.getState();
+      expect(st.edx, `n = ${n}`).toBe(0x1001);
+      expect(st.ebx, `n = ${n}`).toBe(0x1000);
+      expect(shadowStats(g).floodedRoots, `n = ${n}`).toBe(dropped);
+    }
+  });
+
   it("stops a guest whose CR3 points outside RAM as the hardware walk does (no table: #PF, no IDT: triple fault)", async () => {
     for (const [name, make] of modes) {
       const g = await pagedGuest(kind, { code: [HLT], pages: 1, pte: P | RW, paging: make() });

@@ -49,6 +49,8 @@ const SHADOW_SPLIT = 0x800;
 const CR0_PG = 0x80000000, CR0_WP = 0x10000, CR4_PSE = 0x10, CR4_PAE = 0x20;
 const EFER_NXE = 1 << 11;
 const PF = 14;
+/** Guest directory entries a cached root not in use may see changed before it is dropped (noteRootFlood). */
+const ROOT_FLOOD_LIMIT = 64;
 /** A guest page table inside a device's MMIO range. */
 class WalkThroughMmio extends Error {
   constructor(readonly gpa: number) { super(`page walk through MMIO at 0x${gpa.toString(16)}`); }
@@ -69,6 +71,8 @@ interface ShadowPage {
   parents: Set<number>;
   /** Children by entry index (non-leaf tables). */
   children: Map<number, ShadowPage>;
+  /** A cached root not in use: guest entries changed since it last was (ROOT_FLOOD_LIMIT). */
+  flood: number;
 }
 
 /** The guest's paging form, as its CR0/CR4/EFER say. */
@@ -197,7 +201,7 @@ export class ShadowPaging implements PagingStrategy {
   /** Watched frames the instruction let through now may have stored into. */
   private watchedStores = new Set<number>();
   private readonly counters = {
-    hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, watchFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0,
+    hiddenFaults: 0, trueFaults: 0, traceExits: 0, traceFaults: 0, watchFaults: 0, tracedTables: 0, traceUpdates: 0, wp0Stores: 0, rootSwitches: 0, rootCacheHits: 0, shadowResets: 0, floodedRoots: 0,
   };
 
   attach(vm: Vm): void {
@@ -431,6 +435,7 @@ export class ShadowPaging implements PagingStrategy {
       }
     }
     this.roots.set(key, root);
+    root.flood = 0;
     this.counters.rootSwitches++;
     this.vm.setControl(Control.ShadowRoot, root.hpa);
     this.publishTargets();
@@ -743,7 +748,7 @@ export class ShadowPaging implements PagingStrategy {
   /** A new, empty shadow page mirroring `guestFrame` (write-protected from now on). */
   private page(kind: Kind, key: string, guestFrame: number): ShadowPage {
     const hpa = this.mem.allocFrame();
-    const p: ShadowPage = { hpa, kind, key, guestFrame, guestCopy: new Uint32Array(1024), parents: new Set(), children: new Map() };
+    const p: ShadowPage = { hpa, kind, key, guestFrame, guestCopy: new Uint32Array(1024), parents: new Set(), children: new Map(), flood: 0 };
     if (guestFrame >= 0) {
       const words = this.mem.pageWords(guestFrame);
       if (words) p.guestCopy.set(words);
@@ -970,10 +975,12 @@ export class ShadowPaging implements PagingStrategy {
     for (const p of [...(this.tracked.get(frame) ?? [])]) {
       if (!this.pages.has(p.key)) continue;
       const wide = p.kind === "pae-pd" || p.kind === "pae-pt";
+      let changed = 0;
       for (let i = first; i < first + count; i++) {
         const g = words[i]!;
         if (g === p.guestCopy[i]) continue;
         p.guestCopy[i] = g;
+        changed++;
         if (p.kind === "pt" && g !== 0 && !(g & P)) this.absentHook?.absentPteWritten(g);
         const index = wide ? i >>> 1 : i;
         const child = p.children.get(index);
@@ -985,7 +992,23 @@ export class ShadowPaging implements PagingStrategy {
           this.counters.traceUpdates++;
         } else this.clearLeaf(addr);
       }
+      if (changed > 0) this.noteRootFlood(p, changed);
     }
+  }
+
+  /**
+   * A cached root whose directory the guest rewrites while it is not in use is most likely no directory any more:
+   * the process exited, its page was freed and now holds data the kernel writes (KVM's "write flooding"). Tracing
+   * it would send every store to that data through the slow path and the trace log until 64 newer roots pushed it
+   * out of the cache, so it goes now; if the address space does come back, its root is built again.
+   */
+  private noteRootFlood(p: ShadowPage, changed: number): void {
+    if (p === this.root || p.kind !== "pd" || this.roots.get(p.key) !== p) return;
+    p.flood += changed;
+    if (p.flood < ROOT_FLOOD_LIMIT) return;
+    this.counters.floodedRoots++;
+    this.free(p);
+    this.publishTargets();
   }
 
   /** Remove the link from entry `index` of `parent` to its child; free the child when nothing points to it. */
