@@ -19,14 +19,6 @@
 
 ROUNDS equ 6000
 
-; SHOW 'label', value  -> "label=xxxxxxxx "
-%macro SHOW 2
-    PRINT %1
-    PRINT '='
-    PHEX32 %2
-    SPC
-%endmacro
-
 main:
     ; ---- 1. POPF sets TF
     IDTSET 1, db_handler, SEL_CODE0, 0x8E
@@ -46,9 +38,9 @@ main:
     dec ecx
     jnz .tf
     PRINT 'popf tf:'
-    SHOW 'steps', ebx
-    SHOW 'db', esi
-    SHOW 'wrong_eip', edi
+    SHOWV 'steps', ebx
+    SHOWV 'db', esi
+    SHOWV 'wrong_eip', edi
     NL
 
     ; ---- the 8259 (ICW1-4; OCW1: only IRQ 0) and IRQ 0's gate
@@ -87,9 +79,9 @@ main:
     dec ecx
     jnz .sti
     PRINT 'sti:'
-    SHOW 'shadowed', esi
-    SHOW 'after', edi
-    SHOW 'ticks', [ticks_total]
+    SHOWV 'shadowed', esi
+    SHOWV 'after', edi
+    SHOWV 'ticks', [ticks_total]
     NL
 
     ; ---- 3. POPF sets IF with IRQ 0 pending
@@ -106,8 +98,8 @@ main:
     dec ecx
     jnz .popf_if
     PRINT 'popf if:'
-    SHOW 'after', esi
-    SHOW 'ticks', [ticks_total]
+    SHOWV 'after', esi
+    SHOWV 'ticks', [ticks_total]
     NL
     mov al, 0xff                ; mask the 8259 again
     out 0x21, al
@@ -134,8 +126,8 @@ main:
     dec ecx
     jnz .verw
     PRINT 'verr/verw:'
-    SHOW 'data_w', esi
-    SHOW 'code_w+r', edi
+    SHOWV 'data_w', esi
+    SHOWV 'code_w+r', edi
     NL
     ret
 

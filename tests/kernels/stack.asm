@@ -39,13 +39,6 @@ FRAME equ TSTOP + 128
     mov esp, [real_esp]
 %endmacro
 
-; SHOW 'label', value  -> " label=xxxxxxxx"
-%macro SHOW 2
-    PRINT %1
-    PRINT '='
-    PHEX32 %2
-    SPC
-%endmacro
 %macro SHOW16 2
     PRINT %1
     PRINT '='
@@ -130,10 +123,10 @@ main:
     pop cx                              ; 66 59
     pop dword [esp]                     ; address computed after the increment
     TSEND
-    SHOW 'eax', eax
-    SHOW 'm32', [memdst]
+    SHOWV 'eax', eax
+    SHOWV 'm32', [memdst]
     SHOW16 'm16', [memdst + 4]
-    SHOW 'ecx', ecx
+    SHOWV 'ecx', ecx
     NL
     call tsdump
 
@@ -165,7 +158,7 @@ main:
     TSEND
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     SHOW16 'cs', [TSTOP - 4]
     SHOW16 'ds', [TSTOP - 8]
     SHOW16 'es', [TSTOP - 12]
@@ -200,7 +193,7 @@ main:
     SHOW16 'ss', eax
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     NL
     mov ax, SEL_DATA0
     mov es, ax
@@ -242,7 +235,7 @@ main:
     call show_regs
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     NL
 
     PRINTLN '-- pushaw (66h)'
@@ -286,7 +279,7 @@ main:
     call show_regs
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     NL
 
     ; ================================================================ PUSHF / POPF
@@ -295,19 +288,19 @@ main:
     popfd
     pushfd
     pop eax
-    SHOW 'popfd(8d7)', eax
+    SHOWV 'popfd(8d7)', eax
     push dword 0xfffffcff               ; everything but IF and TF
     popfd
     pushfd
     pop eax
     push dword 2
     popfd
-    SHOW 'popfd(fffffcff)', eax
+    SHOWV 'popfd(fffffcff)', eax
     push dword 0x00000000
     popfd
     pushfd
     pop eax
-    SHOW 'popfd(0)', eax
+    SHOWV 'popfd(0)', eax
     NL
     PRINTLN '-- pushfw / popfw'
     push dword 0x00240002               ; AC and ID set: popfw must keep them
@@ -318,7 +311,7 @@ main:
     pop eax
     push dword 2
     popfd
-    SHOW 'popfw(7cd5)', eax
+    SHOWV 'popfw(7cd5)', eax
     TSBEGIN
     push dword 0x8d7
     popfd
@@ -328,7 +321,7 @@ main:
     TSEND
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'pushfw esp', eax
+    SHOWV 'pushfw esp', eax
     SHOW16 'value', [TSTOP - 2]
     NL
 
@@ -375,19 +368,19 @@ main:
     PRINTLN '-- call/ret near'
     call .callee
 .ret1:
-    SHOW 'call rel32 pushed', [sv_a]
-    SHOW 'expected', .ret1
+    SHOWV 'call rel32 pushed', [sv_a]
+    SHOWV 'expected', .ret1
     NL
     mov ebx, .callee
     call ebx
 .ret2:
-    SHOW 'call r32 pushed', [sv_a]
-    SHOW 'expected', .ret2
+    SHOWV 'call r32 pushed', [sv_a]
+    SHOWV 'expected', .ret2
     NL
     call [callee_ptr]
 .ret3:
-    SHOW 'call m32 pushed', [sv_a]
-    SHOW 'expected', .ret3
+    SHOWV 'call m32 pushed', [sv_a]
+    SHOWV 'expected', .ret3
     NL
     TSBEGIN
     push dword 1
@@ -454,19 +447,19 @@ main:
     db 0x66, 0xcb                       ; o16 retf
 .b16_done:
     TSEND
-    SHOW 'ip1', [sv_a]
-    SHOW 'exp', BOFF(.b16_ret1)
-    SHOW 'ip2', [sv_b]
-    SHOW 'exp', BOFF(.b16_ret2)
-    SHOW 'ip3', [sv_c]
-    SHOW 'exp', BOFF(.b16_ret3)
+    SHOWV 'ip1', [sv_a]
+    SHOWV 'exp', BOFF(.b16_ret1)
+    SHOWV 'ip2', [sv_b]
+    SHOWV 'exp', BOFF(.b16_ret2)
+    SHOWV 'ip3', [sv_c]
+    SHOWV 'exp', BOFF(.b16_ret3)
     NL
-    SHOW 'far cs:ip', [sv_e]
-    SHOW 'exp ip', BOFF(.b16_ret4)
+    SHOWV 'far cs:ip', [sv_e]
+    SHOWV 'exp ip', BOFF(.b16_ret4)
     SHOW16 'cs', [sv_cs]
     mov eax, [sv_d]
     sub eax, TSTOP
-    SHOW 'esp in t16c', eax
+    SHOWV 'esp in t16c', eax
     NL
     call tsdump
 
@@ -480,32 +473,32 @@ main:
 .l1:
     inc edx
     loop .l1
-    SHOW 'loop5 n', edx
-    SHOW 'ecx', ecx
+    SHOWV 'loop5 n', edx
+    SHOWV 'ecx', ecx
     NL
     mov ecx, 1
     xor edx, edx
 .l1b:
     inc edx
     loop .l1b
-    SHOW 'loop1 n', edx
-    SHOW 'ecx', ecx
+    SHOWV 'loop1 n', edx
+    SHOWV 'ecx', ecx
     NL
     mov ecx, 0x00010003
     xor edx, edx
 .l2:
     inc edx
     loop .l2, cx                        ; 67 E2: CX
-    SHOW 'a16 loop cx=3 n', edx
-    SHOW 'ecx', ecx
+    SHOWV 'a16 loop cx=3 n', edx
+    SHOWV 'ecx', ecx
     NL
     mov ecx, 0x12340000
     xor edx, edx
 .l3:
     inc edx
     loop .l3, cx                        ; CX=0: 65536 iterations
-    SHOW 'a16 loop cx=0 n', edx
-    SHOW 'ecx', ecx
+    SHOWV 'a16 loop cx=0 n', edx
+    SHOWV 'ecx', ecx
     NL
     mov esi, zarr - 1
     mov ecx, 10
@@ -517,9 +510,9 @@ main:
     pop eax
     and eax, F_ALL
     sub esi, zarr
-    SHOW 'loope idx', esi
-    SHOW 'ecx', ecx
-    SHOW 'fl', eax
+    SHOWV 'loope idx', esi
+    SHOWV 'ecx', ecx
+    SHOWV 'fl', eax
     NL
     mov esi, narr - 1
     mov ecx, 10
@@ -531,9 +524,9 @@ main:
     pop eax
     and eax, F_ALL
     sub esi, narr
-    SHOW 'loopne idx', esi
-    SHOW 'ecx', ecx
-    SHOW 'fl', eax
+    SHOWV 'loopne idx', esi
+    SHOWV 'ecx', ecx
+    SHOWV 'fl', eax
     NL
     mov esi, zarr - 1
     mov ecx, 3
@@ -542,8 +535,8 @@ main:
     cmp byte [esi], 0
     loope .l6                           ; runs out of count with ZF=1
     sub esi, zarr
-    SHOW 'loope count idx', esi
-    SHOW 'ecx', ecx
+    SHOWV 'loope count idx', esi
+    SHOWV 'ecx', ecx
     NL
     mov ecx, 0x00010002
     xor edx, edx
@@ -552,8 +545,8 @@ main:
     inc edx
     cmp esi, 0
     loope .l6b, cx                      ; 67 E1
-    SHOW 'a16 loope n', edx
-    SHOW 'ecx', ecx
+    SHOWV 'a16 loope n', edx
+    SHOWV 'ecx', ecx
     NL
     push dword 0x8d7
     popfd
@@ -562,7 +555,7 @@ main:
     loop .l7
     pushfd
     pop eax
-    SHOW 'loop keeps flags', eax
+    SHOWV 'loop keeps flags', eax
     NL
     push dword 2
     popfd
@@ -582,7 +575,7 @@ main:
     jcxz .j4
     or edx, 8
 .j4:
-    SHOW 'jecxz/jcxz not-taken mask', edx
+    SHOWV 'jecxz/jcxz not-taken mask', edx
     NL
     dec dword [loop_rounds]
     jnz .loop_round
@@ -620,7 +613,7 @@ main:
     jmp [jmp_ptr]
     or edx, 8
 .jm4:
-    SHOW 'jmp skipped mask', edx
+    SHOWV 'jmp skipped mask', edx
     NL
 
     ; ================================================================ far CALL / JMP / RET, ring 0
@@ -629,27 +622,27 @@ main:
     call SEL_CODE0:far_target           ; 9A ptr16:32
 .fr1:
     TSEND
-    SHOW 'call ptr pushed eip', [sv_a]
-    SHOW 'exp', .fr1
+    SHOWV 'call ptr pushed eip', [sv_a]
+    SHOWV 'exp', .fr1
     SHOW16 'cs', [sv_b]
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     NL
     TSBEGIN
     call far [far_ptr]                  ; FF /3 m16:32
 .fr2:
     TSEND
-    SHOW 'call m16:32 pushed eip', [sv_a]
-    SHOW 'exp', .fr2
+    SHOWV 'call m16:32 pushed eip', [sv_a]
+    SHOWV 'exp', .fr2
     SHOW16 'cs', [sv_b]
     NL
     TSBEGIN
     call SEL_CODE_B:BOFF(far_target)    ; into the based segment
 .fr3:
     TSEND
-    SHOW 'call based pushed eip', [sv_a]
-    SHOW 'exp', .fr3
+    SHOWV 'call based pushed eip', [sv_a]
+    SHOWV 'exp', .fr3
     SHOW16 'cs', [sv_b]
     SHOW16 'callee cs', [sv_cs]
     NL
@@ -660,16 +653,16 @@ main:
     TSEND
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'retf 8: esp', eax
-    SHOW 'params', [TSTOP - 4]
-    SHOW '', [TSTOP - 8]
-    SHOW 'eip slot', [TSTOP - 16]
+    SHOWV 'retf 8: esp', eax
+    SHOWV 'params', [TSTOP - 4]
+    SHOWV '', [TSTOP - 8]
+    SHOWV 'eip slot', [TSTOP - 16]
     NL
     jmp far [far_jmp_ptr]               ; FF /5 -> based segment
 .fj_back:
     SHOW16 'jmp m16:32 cs', [sv_cs]
-    SHOW 'eip', [sv_a]
-    SHOW 'exp', BOFF(far_jmp_target)
+    SHOWV 'eip', [sv_a]
+    SHOWV 'exp', BOFF(far_jmp_target)
     NL
     jmp SEL_CODE0:.fj2                  ; EA ptr16:32
     PRINTLN 'far jmp not taken'
@@ -720,7 +713,7 @@ tsdump:
     pushad
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     PRINT '['
     mov ebx, -32
 .l:
@@ -739,10 +732,10 @@ tsdump_espebp:
     pushad
     mov eax, [t_esp]
     sub eax, TSTOP
-    SHOW 'esp', eax
+    SHOWV 'esp', eax
     mov eax, [t_ebp]
     sub eax, TSTOP
-    SHOW 'ebp-TSTOP', eax
+    SHOWV 'ebp-TSTOP', eax
     NL
     popad
     ret
@@ -766,14 +759,14 @@ tsdump_enter:
     ret
 
 show_regs:
-    SHOW 'eax', [sv_regs]
-    SHOW 'ecx', [sv_regs + 4]
-    SHOW 'edx', [sv_regs + 8]
-    SHOW 'ebx', [sv_regs + 12]
+    SHOWV 'eax', [sv_regs]
+    SHOWV 'ecx', [sv_regs + 4]
+    SHOWV 'edx', [sv_regs + 8]
+    SHOWV 'ebx', [sv_regs + 12]
     NL
-    SHOW 'ebp', [sv_regs + 16]
-    SHOW 'esi', [sv_regs + 20]
-    SHOW 'edi', [sv_regs + 24]
+    SHOWV 'ebp', [sv_regs + 16]
+    SHOWV 'esi', [sv_regs + 20]
+    SHOWV 'edi', [sv_regs + 24]
     NL
     ret
 
