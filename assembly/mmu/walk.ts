@@ -317,6 +317,10 @@ function commitLeaf(entryAddr: i32, entry: i32, rw: i32, write: bool, lin: i32):
 }
 
 function pageFault(lin: i32, access: i32, present: bool): void {
+  // The guest wrote its page tables since the VMM last looked (as in fill): it updates the shadow first, and the access
+  // is tried again — most often the store was the PTE this access needs (a fresh page: the guest's own fault handler
+  // just wrote it), which the update fills, so the VMM need not take a fault to fill it.
+  if (shadow && traceCount > 0 && instrEip != traceEip) { traceExit(); return; }
   let code = present ? 1 : 0;
   if ((access & ACC_WRITE) != 0) code |= 2;
   if ((access & ACC_USER) != 0) code |= 4;

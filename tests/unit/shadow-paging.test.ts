@@ -75,6 +75,26 @@ describe.each(ENGINES)("shadow paging on %s", (kind) => {
     expect(g.m.vm.memory.readU32(PT_DATA + 4 * k)).toBe(NEW | P | RW | A);
   });
 
+  it("fills a fresh page's shadow from the trace log: the PTE the guest just wrote is there at the first access, with no hidden fault", async () => {
+    // A guest's page-fault handler writes the PTE of a page never mapped and returns to the access: the shadow leaf
+    // is absent and the store is in the trace log. The core takes the log before it would fault (one trace exit);
+    // the VMM's update fills the leaf (the new PTE is present and accessed), and the access goes through.
+    const k = 5, NEW = 0x300000;
+    const code = [
+      0xa1, ...le32(DATA_LIN),                                                  // mov eax, [page 0] (a shadow for the table)
+      0xc7, 0x05, ...le32(PT_DATA + 4 * k), ...le32(NEW | P | RW | A | D),      // mov dword [PTE k], NEW|P|RW|A|D
+      0x8b, 0x1d, ...le32(DATA_LIN + k * 0x1000),                               // mov ebx, [page k]
+      HLT,
+    ];
+    const g = await pagedGuest(kind, { code, pages: k, pte: P | RW, paging: new ShadowPaging() });
+    g.m.vm.memory.writeU32(NEW, 0xfeedface);
+    expect(g.m.step(100).kind).toBe("halted");
+    expect(g.m.getState().ebx).toBe(0xfeedface);
+    const s = shadowStats(g);
+    expect(s.traceExits).toBe(1);
+    expect(s.hiddenFaults).toBe(3); // the code page, page 0, the page table's own page (the store); not page k
+  });
+
   it("without the trace log, the same store is a trace fault: let through alone by the monitor trap flag, then resynchronized", async () => {
     const k = 3, NEW = 0x300000, code = remapPage(k, NEW);
     const g = await pagedGuest(kind, { code, pages: 8, pte: P | RW, paging: new ShadowPaging({ traceLog: false }) });

@@ -14,7 +14,7 @@
  *    in the shadow: a store to it is a **trace**. Seed 002's answer to their
  *    cost (adaptive translation into a callout) is done here in the core: the
  *    leaf is marked SHADOW_TRACE, the store goes through and its frame is
- *    logged, and before the next TLB fill the core exits once (EXIT_TRACE_LOG)
+ *    logged, and before the next TLB fill or fault the core exits once (EXIT_TRACE_LOG)
  *    for the whole batch; the VMM then brings the shadow entries mirroring what
  *    changed up to date (or drops them). Stores the shadow cannot express
  *    (a supervisor store into a read-only page with CR0.WP = 0) are let through
