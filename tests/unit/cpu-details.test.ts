@@ -16,6 +16,9 @@
 //   to the TSC that adds X to it adds X to IA32_TSC_ADJUST too;
 // - IA32_EFER.SCE (bit 0) is R/W (SDM vol. 4, table 2-2); LME (bit 8) is reserved
 //   on a CPU without long mode: WRMSR #GP(0).
+// - a store into the next instructions takes effect at once (SDM vol. 3, 11.6), also
+//   where the translation cache noted an instruction it never keeps (RDTSC): the
+//   patched code runs — and is cached from then on, not handed to the interpreter.
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
@@ -89,6 +92,27 @@ describe.each(ENGINES)("CPU details (%s engine)", (kind) => {
     const { s } = await run(kind, [0x0f, 0x31, 0x89, 0xc3, 0x89, 0xd6, 0x0f, 0x31, 0xf4]);
     const first = s.esi * 2 ** 32 + s.ebx, second = s.edx * 2 ** 32 + s.eax;
     expect(second).toBeGreaterThan(first);
+  });
+
+  it("code patched over an instruction the translation cache never keeps runs, and from the cache", async () => {
+    //   xor ebx, ebx ; mov esi, 2
+    // phase: mov ecx, 200
+    // site:  rdtsc                        (the cache keeps an empty block here: never cached)
+    //        dec ecx ; jnz site
+    //        mov word [site], 0x9043      (inc ebx ; nop)
+    //        dec esi ; jnz phase ; hlt
+    const code = [
+      0x31, 0xdb, 0xbe, 0x02, 0x00, 0x00, 0x00, 0xb9, 0xc8, 0x00, 0x00, 0x00, 0x0f, 0x31, 0x49, 0x75, 0xfb,
+      0x66, 0xc7, 0x05, 0x0c, 0x10, 0x00, 0x00, 0x43, 0x90, 0x4e, 0x75, 0xea, 0xf4,
+    ];
+    const { m, stop, s } = await run(kind, code);
+    expect(stop.kind).toBe("halted");
+    expect(s.ebx).toBe(200);
+    // Interpreted: the 200 RDTSCs, each block's first run (recorded), the stores; the patched loop is replayed.
+    const st = m.vm.stats();
+    const interpreted = st.instructions - st.tcache.replayedInstructions - st.tcache.compiledInstructions;
+    expect(interpreted).toBeGreaterThanOrEqual(200);
+    expect(interpreted).toBeLessThan(250);
   });
 
   it("RDTSCP returns IA32_TSC_AUX in ECX, and CPUID says it exists", async () => {
