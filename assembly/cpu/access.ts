@@ -37,47 +37,34 @@ export function segCheck(seg: i32, off: i32, sz: i32, write: bool): bool {
 export let tlbLookups: f64 = 0;
 
 /** Read at a linear address with the current privilege (CPL 3 = user access). */
-export function readLin(lin: i32, sz: i32): i32 {
-  tlbLookups += 1;
-  const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW | cplUserMask)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
-    const h = (e & ~0xfff) ^ lin;
-    return sz == 4 ? ld32(h) : sz == 2 ? ld16(h) : ld8(h);
-  }
-  return readLinSlow(lin, sz, cpl == 3);
-}
-export function writeLin(lin: i32, sz: i32, v: i32): void {
-  tlbLookups += 1;
-  const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | cplUserMask)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
-    const h = (e & ~0xfff) ^ lin;
-    if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
-    return;
-  }
-  writeLinSlow(lin, sz, v, cpl == 3);
-}
+export function readLin(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, cplUserMask, cpl == 3); }
+export function writeLin(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, cplUserMask, cpl == 3); }
 /**
- * Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL. Through the TLB as
- * readLin/writeLin, but a page only user mode may not use is no bar (a segment load at CPL 3 reads the GDT).
+ * Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL: a page only user mode may not
+ * use is no bar (a segment load at CPL 3 reads the GDT).
  */
-export function readSys(lin: i32, sz: i32): i32 {
+export function readSys(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, 0, false); }
+export function writeSys(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, 0, false); }
+
+/** Through the TLB when its entry allows the access (`userDeny`: TLB_NO_USER for a user access), else the slow path. */
+function readThroughTlb(lin: i32, sz: i32, userDeny: i32, user: bool): i32 {
   tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+  if ((e & (TLB_VALID | TLB_SLOW | userDeny)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
     return sz == 4 ? ld32(h) : sz == 2 ? ld16(h) : ld8(h);
   }
-  return readLinSlow(lin, sz, false);
+  return readLinSlow(lin, sz, user);
 }
-export function writeSys(lin: i32, sz: i32, v: i32): void {
+function writeThroughTlb(lin: i32, sz: i32, v: i32, userDeny: i32, user: bool): void {
   tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
-  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
+  if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | userDeny)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
     if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
     return;
   }
-  writeLinSlow(lin, sz, v, false);
+  writeLinSlow(lin, sz, v, user);
 }
 
 export function readLinSlow(lin: i32, sz: i32, user: bool): i32 {
