@@ -208,10 +208,7 @@ function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
       // A word the VMM syncs (mmu/sync.ts): it takes the log right after this instruction (no restart: the store is made).
       if (syncStore(pa, storeSize) && exitReason == EXIT_NONE) setExit(EXIT_TRACE_LOG, traceCount, 0, 0);
     }
-    // The guest wrote its page tables since the VMM last looked: it updates the shadow before it is used
-    // again — unless the store was this instruction's own (restarting it would store and exit again forever;
-    // a translation through an entry the same instruction rewrote may be old or new, as on hardware).
-    else if (traceCount > 0 && instrEip != traceEip) { traceExit(); return -1; }
+    else if (logWaiting()) { traceExit(); return -1; }
   }
   if (shadow && !leafIsGpa) {
     // A host-physical frame named by the VMM's own tables.
@@ -264,6 +261,13 @@ function logLine(line: i32): bool {
   return true;
 }
 
+/**
+ * The guest wrote its page tables since the VMM last looked: before a translation is made (fill) or a shadow fault
+ * taken (pageFault) the VMM updates the shadow, and the access is tried again — unless the store was this
+ * instruction's own (restarting it would store and exit again forever; a translation through an entry the same
+ * instruction rewrote may be old or new, as on hardware).
+ */
+function logWaiting(): bool { return traceCount > 0 && instrEip != traceEip; }
 function traceExit(): void {
   if (exitReason != EXIT_NONE) { requestRestart(); return; }
   setExit(EXIT_TRACE_LOG, traceCount, 0, 0);
@@ -317,10 +321,9 @@ function commitLeaf(entryAddr: i32, entry: i32, rw: i32, write: bool, lin: i32):
 }
 
 function pageFault(lin: i32, access: i32, present: bool): void {
-  // The guest wrote its page tables since the VMM last looked (as in fill): it updates the shadow first, and the access
-  // is tried again — most often the store was the PTE this access needs (a fresh page: the guest's own fault handler
-  // just wrote it), which the update fills, so the VMM need not take a fault to fill it.
-  if (shadow && traceCount > 0 && instrEip != traceEip) { traceExit(); return; }
+  // Most often the store waiting in the log was the PTE this access needs (a fresh page: the guest's own fault
+  // handler just wrote it), which the update fills, so the VMM need not take a fault to fill it.
+  if (shadow && logWaiting()) { traceExit(); return; }
   let code = present ? 1 : 0;
   if ((access & ACC_WRITE) != 0) code |= 2;
   if ((access & ACC_USER) != 0) code |= 4;
