@@ -34,10 +34,13 @@ export function thrashPrerequisites(symbiotic = true): string | null {
   const images = findCachedImages();
   if (!images) return "images not cached: run npm run images";
   if (symbiotic && !findBuiltModule(images)) return "symbiotic module not built: run npm run module";
-  if (WORKLOADS.some((w) => !existsSync(join(WORKLOADS_DIR, w)))) return "workloads not built: run npm run workloads";
+  if (!workloadsBuilt()) return "workloads not built: run npm run workloads";
   if (WORKLOADS.some(workloadStale)) return "workloads older than their sources in guests/linux/thrash: run npm run workloads";
   return null;
 }
+
+/** Has `npm run workloads` built every workload? */
+function workloadsBuilt(): boolean { return WORKLOADS.every((w) => existsSync(join(WORKLOADS_DIR, w))); }
 
 /** The sources of the workloads (guests/linux/thrash: the program and the header they share). */
 const WORKLOADS_SRC = join(dirname(fileURLToPath(import.meta.url)), "../../guests/linux/thrash");
@@ -49,7 +52,7 @@ function workloadStale(w: Workload): boolean {
 
 /** The built workloads as initramfs files in /bin (none when `npm run workloads` has not run). */
 export function thrashWorkloadFiles(): { path: string; data: Uint8Array; mode: number }[] {
-  if (WORKLOADS.some((w) => !existsSync(join(WORKLOADS_DIR, w)))) return [];
+  if (!workloadsBuilt()) return [];
   return WORKLOADS.map((n) => ({ path: `bin/${n}`, data: new Uint8Array(readFileSync(join(WORKLOADS_DIR, n))), mode: 0o755 }));
 }
 
