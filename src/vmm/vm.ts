@@ -113,6 +113,8 @@ type SliceEnd = StopReason | "yield" | null;
 
 /** How many instructions the core may run per call before coming back to the VMM. */
 const SLICE = 1 << 20;
+/** Exits that retire nothing a run may take, at the least, before it stops anyway (runSlice's livelock guard). */
+const STALL_LIMIT = 1 << 20;
 
 export class Vm {
   readonly ports = new PortBus();
@@ -381,7 +383,9 @@ export class Vm {
 
   /**
    * Run until something stops the VM or `maxInstructions` have been
-   * executed. Synchronous: callers that need to stay responsive call it with
+   * executed — retired, whatever exits the VMM took meanwhile (runSlice), so
+   * a driver acting between runs acts at the same guest instruction in every
+   * paging mode. Synchronous: callers that need to stay responsive call it with
    * a bounded budget in a loop (see node/runner.ts). Several vCPUs take turns
    * of {@link quantum} instructions on the one core, in index order, which
    * keeps a deterministic VM deterministic.
@@ -401,10 +405,19 @@ export class Vm {
     return s;
   }
 
-  /** The running vCPU until its budget is used, it stops the VM, or (multiprocessor) it halts or spins. */
+  /**
+   * The running vCPU until its budget is used, it stops the VM, or (multiprocessor) it halts or spins.
+   * The budget counts retired instructions only: an exit that retired nothing (a hidden page fault, a trace-log
+   * exit, an IN answered and restarted) uses none of it, so a run of n instructions ends at the same instruction
+   * however the VMM's exits split it, and what happens between runs — input a driver types, a timer it checks —
+   * reaches the guest at a point its own instructions fix, not the VMM's internals (one more exit per page fault
+   * would otherwise move a typed command, and with it the guest's history). A guest whose exits retire nothing
+   * at all is still stopped: after as many of them as its budget, at least STALL_LIMIT.
+   */
   private runSlice(maxInstructions: number): SliceEnd {
     const core = this.core, clock = this.clock;
     let left = maxInstructions;
+    let stallsLeft = Math.max(maxInstructions, STALL_LIMIT);
     if (this.suspendedBy !== null) return { kind: "suspended", why: this.suspendedBy };
     let retired = core.getRetired();
     clock?.advanceLazily(retired);
@@ -415,7 +428,8 @@ export class Vm {
       const code = core.run(budget);
       const before = retired;
       retired = core.getRetired();
-      left -= Math.max(1, retired - before);
+      if (retired > before) left -= retired - before;
+      else if (--stallsLeft <= 0) break;
       clock?.advanceLazily(retired);
       if (code === ExitCode.Budget) { if (this.stopRequest) break; continue; }
       this.exitCounts[code]!++;
