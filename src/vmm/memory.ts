@@ -234,10 +234,26 @@ export class GuestMemory {
    * read/write, which check every access.
    */
   pageWords(gpa: number): Uint32Array | null {
-    const e = this.decoded(gpa);
-    if ((e & (P2mBits.valid | P2mBits.read)) !== (P2mBits.valid | P2mBits.read)) return null;
-    return new Uint32Array(this.engine.buffer, this.core.ramBase() + (e & ~0xfff), 1024);
+    const at = this.pageWordIndex(gpa);
+    return at < 0 ? null : this.words().subarray(at, at + 1024);
   }
+
+  /**
+   * Where guest page `gpa`'s first word is in {@link words} (as pageWords, without a view made per call: for
+   * handlers that read a few words of a page at every exit), or -1 when the page is not readable RAM.
+   */
+  pageWordIndex(gpa: number): number {
+    const e = this.decoded(gpa);
+    if ((e & (P2mBits.valid | P2mBits.read)) !== (P2mBits.valid | P2mBits.read)) return -1;
+    return (this.core.ramBase() + (e & ~0xfff)) >>> 2;
+  }
+
+  /** The core's memory as 32-bit words (re-made when the Wasm memory grew, which detaches the old buffer). */
+  words(): Uint32Array {
+    if (this.u32.length === 0) this.u32 = new Uint32Array(this.engine.buffer);
+    return this.u32;
+  }
+  private u32 = new Uint32Array(0);
 
   /** Is all of [gpa, gpa+len) RAM the guest may read (and write, with `write`)? What a device checks before trusting a guest's buffer address. */
   isRam(gpa: number, len: number, write = false): boolean {

@@ -265,6 +265,7 @@ export class ShadowPaging implements PagingStrategy {
     if (this.flushLinears.size > 64) this.flushEverything = true;
   }
   private commitFlush(): void {
+    if (!this.flushEverything && this.flushLinears.size === 0) return; // (most exits change no leaf)
     if (this.flushEverything) this.vm.core.flushTlbHost(-1);
     else for (const lin of this.flushLinears) this.vm.core.flushTlbLinear(lin);
     this.flushEverything = false;
@@ -971,13 +972,18 @@ export class ShadowPaging implements PagingStrategy {
    * be filled at its first use; a directory entry unlinked.
    */
   private resync(frame: number, first = 0, count = 1024): void {
-    const words = this.mem.pageWords(frame) ?? new Uint32Array(1024);
-    for (const p of [...(this.tracked.get(frame) ?? [])]) {
+    const set = this.tracked.get(frame);
+    if (!set) return;
+    // (The page's words read in place: a view made per call cost more than the few words an exit looks at.)
+    const words = this.mem.words(), at = this.mem.pageWordIndex(frame);
+    const word = (i: number): number => (at < 0 ? 0 : words[at + i]!);
+    // (A page the loop frees leaves the set and is not visited: Set iteration allows deletion.)
+    for (const p of set) {
       if (!this.pages.has(p.key)) continue;
       const wide = p.kind === "pae-pd" || p.kind === "pae-pt";
       let changed = 0;
       for (let i = first; i < first + count; i++) {
-        const g = words[i]!;
+        const g = word(i);
         if (g === p.guestCopy[i]) continue;
         p.guestCopy[i] = g;
         changed++;
@@ -986,7 +992,7 @@ export class ShadowPaging implements PagingStrategy {
         const child = p.children.get(index);
         if (child) { this.unlink(p, index); continue; }
         const addr = p.hpa + index * (wide ? 8 : 4);
-        const lo = wide ? words[index * 2]! : g, hi = wide ? words[index * 2 + 1]! : 0;
+        const lo = wide ? word(index * 2) : g, hi = wide ? word(index * 2 + 1) : 0;
         if ((p.kind === "pt" || p.kind === "pae-pt") && (lo & (P | A)) === (P | A) && !(wide && this.reservedHi(hi))) {
           this.writeLeaf(addr, (lo & ~0xfff) >>> 0, (lo & RW) !== 0 && (lo & D) !== 0, (lo & US) !== 0, (lo & G) !== 0, wide && this.form.nxe && (hi & 0x80000000) !== 0, wide ? 8 : 4);
           this.counters.traceUpdates++;
