@@ -17,9 +17,10 @@
 // after any instruction that changes how later code decodes or runs
 // (far transfers, IRET, INT, HLT, MOV SS, system instructions) — those are
 // executed but not cached. POPF and STI are cached but end their block, and
-// the cache stops there when they made an event due: a single-step trap (TF)
-// or STI's interrupt shadow (the run loop in index.ts takes both, and an
-// interrupt that IF now lets in — tcRun chains only when none is pending).
+// the cache stops there when they made an event due: a single-step trap (TF),
+// or STI's interrupt shadow with an event pending (the run loop in index.ts
+// takes both, and an interrupt that IF now lets in — tcRun chains only when
+// none is pending; with none, the shadow ends at once: jitEndShadow).
 // INVLPG and MOV CR3 are cached but end
 // their block: the code page may map elsewhere after them.
 //
@@ -32,7 +33,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun, flagsRaw, TF, irqShadow } from "./state";
+import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun, flagsRaw, TF, irqShadow, setIrqShadow } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -250,6 +251,16 @@ function lookup(host: i32, mode: i32): i32 {
  * interrupt can become deliverable meanwhile (none is pending, no window is
  * wanted; cached code cannot set IF).
  */
+/**
+ * End STI's interrupt shadow right after the STI, while the cache chains: nothing is pending (`chain`) and
+ * nothing can become so before the run returns (events come from the VMM, between runs), and the budget has
+ * room for the next instruction (tcRun and the compiled STI check it) — so the shadow blocks nothing, and the
+ * run loop, had the cache returned to it, would clear it before that instruction and go on (index.ts run):
+ * the same state, without the way out and back in (Linux's spin_unlock_irq is an STI — 95 000 a STREAM run
+ * under SwapBypass). With an event pending, or the budget used up, the shadow stays for the run loop and the VMM.
+ */
+export function jitEndShadow(): void { setIrqShadow(false); }
+
 export function tcRun(budget: i32, chain: bool): i32 {
   st32a(JIT_LINK_ON, chain ? 1 : 0); // (a compiled region goes on into another only where the cache would chain)
   let done = 0;
@@ -276,7 +287,8 @@ export function tcRun(budget: i32, chain: bool): i32 {
     tcHits += 1;
     done += runBlock(b, a, budget - done);
     if (!chain || done >= budget || aborted || exitReason != EXIT_NONE || smcHit) return done;
-    if (irqShadow || (flagsRaw & TF) != 0) return done; // (a block ending in STI or POPF: the run loop takes it from here)
+    if ((flagsRaw & TF) != 0) return done; // (a block ending in a POPF that set TF: the run loop takes the trap)
+    if (irqShadow) jitEndShadow(); // (a block ending in STI: see jitEndShadow)
     prev = b;
   }
   return done; // (not reached: the loop returns)

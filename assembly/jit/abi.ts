@@ -40,7 +40,8 @@ export const T_I_II: i32 = 7;    // (i32 i32) -> i32
 export const T_BLOCK: i32 = 8;   // a block: (budget left, flagsRaw, lastOp1, lastOp2, lastResult, packed lazy/size/sub) -> budget left
 export const T_V_III: i32 = 9;   // (i32 i32 i32) -> ()
 export const T_I_IIIII: i32 = 10; // (i32 i32 i32 i32 i32) -> i32
-export const TYPES: i32 = 11;
+export const T_V_V: i32 = 11;    // () -> ()
+export const TYPES: i32 = 12;
 
 // Imported functions, in import order.
 export const F_STEP: i32 = 0;      // replayRecord(rec): the interpreter's body (or fast form) for one record
@@ -56,7 +57,8 @@ export const F_SHIFT: i32 = 9;     // shiftOp(op, size, a, count) -> result (fla
 export const F_DIV: i32 = 10;      // divAcc(size, divisor, signed) -> ok (registers in memory)
 export const F_IN: i32 = 11;       // jitIn(port, size) -> value (cpu/ops/io.ts: permission, direct port or exit)
 export const F_OUT: i32 = 12;      // jitOut(port, size, value)
-export const IMPORTED_FUNCS: i32 = 13;
+export const F_END_SHADOW: i32 = 13; // jitEndShadow(): STI's interrupt shadow over (tcache.ts)
+export const IMPORTED_FUNCS: i32 = 14;
 
 // The module's own functions first: the slow paths of memory accesses (helpers.ts), by function index.
 export const H_READ: i32 = IMPORTED_FUNCS;         // (seg, off, size, rel) -> value

@@ -28,7 +28,7 @@ import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SL
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions, reliedFlatSegs, reliesOnStack } from "./memory";
 import { HELPERS, helperType, helperName, emitHelpers } from "./helpers";
-import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, MODULE_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, TYPES } from "./abi";
+import { BLOCK_PARAMS, I32, IMPORTED_FUNCS, IMPORTED_GLOBALS, MODULE_GLOBALS, T_BLOCK, T_ENTRY, T_I_I, T_I_II, T_I_III, T_I_IIII, T_V_I, T_V_II, T_V_III, T_V_IIII, T_V_V, TYPES } from "./abi";
 
 export function jitRegionCount(): i32 { return regionCount; }
 export function jitRegionSlot(r: i32): i32 { return regionWord(r, R_SLOT); }
@@ -64,7 +64,7 @@ export function jitEmit(): i32 {
   W.u32leb(TYPES);
   funcType(3, true); funcType(1, false); funcType(3, true); funcType(4, false);
   funcType(4, true); funcType(1, true); funcType(2, false); funcType(2, true);
-  funcType(BLOCK_PARAMS, true); funcType(3, false); funcType(5, true);
+  funcType(BLOCK_PARAMS, true); funcType(3, false); funcType(5, true); funcType(0, false);
   W.patch(at);
   // imports (abi.ts G_* and F_*, in order)
   W.byte(2); at = W.reserveSize();
@@ -80,7 +80,7 @@ export function jitEmit(): i32 {
   importFunc("jitProbeWriteV", T_I_III); importFunc("jitPush", T_V_II); importFunc("jitPop", T_I_I);
   importFunc("jitJumpNear", T_V_II); importFunc("jitCallNear", T_V_II); importFunc("jitRetNear", T_V_II);
   importFunc("jitShiftOp", T_I_IIII); importFunc("jitDivAcc", T_I_III); importFunc("jitIn", T_I_II);
-  importFunc("jitOut", T_V_III);
+  importFunc("jitOut", T_V_III); importFunc("jitEndShadow", T_V_V);
   W.patch(at);
   // functions: per region its entry, then a function per block
   let functions = HELPERS;

@@ -8,11 +8,12 @@
 // reads (which may fault) before any state changes, a read-modify-write
 // destination probed before the flags change, exits after the instruction.
 import { ld32a } from "../portable";
+import { JIT_LINK_ON } from "../layout";
 import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu/fetch";
 import { ALU_ADD, ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
 import { CF, OF, DF, IF, VM, RF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
 import {
-  F_CALL, F_DIV, F_IN, F_OUT, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
+  F_CALL, F_DIV, F_END_SHADOW, F_IN, F_OUT, OP_I32_GT_S, OP_I32_LOAD, P_R, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
   OP_I32_OR, OP_I32_ROTL, OP_I32_SHL, OP_I32_SHR_S, OP_I32_SHR_U, OP_I32_SUB, OP_I32_XOR, OP_I32_EXTEND16_S,
   OP_I32_EXTEND8_S, OP_I64_DIV_S, OP_I64_DIV_U, OP_I64_EXTEND_I32_S, OP_I64_EXTEND_I32_U, OP_I64_MUL,
@@ -21,7 +22,7 @@ import {
 } from "./abi";
 import * as W from "./writer";
 import {
-  call, elseOp, end, getReg, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, insNext, insRel, konst, leave, leaveAt,
+  call, elseOp, end, getReg, memOp, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, insNext, insRel, konst, leave, leaveAt,
   leaveAfterIfKeepEip, leaveIfAborted, leaveIfExitKeepEip, localGet, localSet, localTee, op, pushEip, reloadCached,
   reloadFlags, reloadReg, setEip, setInstrEip, setReg, setReg32, spillFlags, storeDirty, storeReg, unretiredAfter,
 } from "./emit";
@@ -209,9 +210,15 @@ function oneByte(): i32 {
       emitGetFlags(); konst(~(VM | RF) & (os == 2 ? 0xffff : -1)); op_(OP_I32_AND); localSet(L_VAL);
       emitPush(os); leaveIfPending();
       return NEXT;
-    case 0x9d: case 0xfb: // POPF, STI end their block (tcache.ts): back to the cache, which checks what they made due
+    case 0x9d: // POPF ends its block (tcache.ts): back to the cache, which checks what it made due
       genericBody(); leaveAt(insNext, unretiredAfter());
       return ENDS;
+    case 0xfb: // STI ends its block too: while the cache chains and budget is left, its shadow ends at once
+      // and the code goes on (tcache.ts jitEndShadow); else back to the cache with the shadow set
+      genericBody();
+      konst(0); memOp(OP_I32_LOAD, 2, JIT_LINK_ON); localGet(P_R); konst(0); op_(OP_I32_GT_S); op_(OP_I32_AND);
+      ifVoid(); call(F_END_SHADOW); elseOp(); leaveAt(insNext, unretiredAfter()); end();
+      return NEXT;
     case 0xfc: localGet(L_FRAW); konst(~DF); op_(OP_I32_AND); localSet(L_FRAW); return NEXT;
     case 0xfd: localGet(L_FRAW); konst(DF); op_(OP_I32_OR); localSet(L_FRAW); return NEXT;
     case 0xf6: case 0xf7: if (group3(op == 0xf7 ? os : 1)) return NEXT; break;

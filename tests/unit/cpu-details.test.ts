@@ -19,12 +19,15 @@
 // - a store into the next instructions takes effect at once (SDM vol. 3, 11.6), also
 //   where the translation cache noted an instruction it never keeps (RDTSC): the
 //   patched code runs — and is cached from then on, not handed to the interpreter.
+// - STI delays recognition of an interrupt until after the next instruction (SDM vol. 2,
+//   STI: "interrupts are recognized after the next instruction"); with none pending the
+//   shadow blocks nothing, so cached code goes on after STI (Linux's spin_unlock_irq).
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
 import { Pc } from "../../src/machine/pc.js";
 import { Attr } from "../../src/vmm/cpu-state.js";
-import { ENGINES } from "../helpers.js";
+import { ENGINES, COMPILE_EAGERLY } from "../helpers.js";
 import type { EngineKind } from "../../src/engine/engine.js";
 
 const flat = (sel: number, attr: number) => ({ selector: sel, base: 0, limit: 0xffffffff, attr });
@@ -39,8 +42,8 @@ function descriptor(base: number, limit: number, access: number, flags: number):
 function le32(v: number): number[] { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
 
 /** Flat 32-bit protected mode; GDT at 0x2000 (null, code 0x08, data 0x10, extra from 0x18), IDT at 0x2800 with #GP → 0x1f00 (HLT). */
-async function protectedMachine(kind: EngineKind, extraGdt: number[] = []): Promise<BareMachine> {
-  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
+async function protectedMachine(kind: EngineKind, extraGdt: number[] = [], compileEagerly = false): Promise<BareMachine> {
+  const m = new BareMachine({ engine: await createEngine(kind, RAM, compileEagerly ? COMPILE_EAGERLY : {}), ramBytes: RAM });
   const gdt = [0, 0, 0, 0, 0, 0, 0, 0, ...descriptor(0, 0xfffff, 0x9b, 0xc), ...descriptor(0, 0xfffff, 0x93, 0xc), ...extraGdt];
   m.writeMemory(0x2000, gdt);
   const gate = [0x1f00 & 0xff, 0x1f00 >> 8, 0x08, 0, 0, 0x8e, 0, 0]; // 32-bit interrupt gate, CS 0x08, offset 0x1f00
@@ -113,6 +116,40 @@ describe.each(ENGINES)("CPU details (%s engine)", (kind) => {
     const interpreted = st.instructions - st.tcache.replayedInstructions - st.tcache.compiledInstructions;
     expect(interpreted).toBeGreaterThanOrEqual(200);
     expect(interpreted).toBeLessThan(250);
+  });
+
+  it("STI with no interrupt pending: cached and compiled code go on after it (the shadow blocks nothing)", async () => {
+    //   mov ecx, 3000
+    // loop: cli ; sti ; dec ecx ; jnz loop ; hlt
+    const m = await protectedMachine(kind, [], true);
+    m.writeMemory(0x1000, [0xb9, 0xb8, 0x0b, 0x00, 0x00, 0xfa, 0xfb, 0x49, 0x75, 0xfb, 0xf4]);
+    let stop = m.step(500);
+    while (stop.kind === "budget") stop = m.step(500); // (the block compiler compiles between runs)
+    expect(stop.kind).toBe("halted");
+    const s = m.getState();
+    expect(s.ecx).toBe(0);
+    expect(s.eflags & 0x200).toBe(0x200);
+    const st = m.vm.stats();
+    expect(st.instructions).toBe(1 + 3000 * 4 + 1);
+    // On the Wasm engine the loop runs compiled, entered once per run of 500 instructions — not once per STI.
+    if (kind === "wasm") {
+      expect(st.tcache.compiledInstructions).toBeGreaterThan(11_000);
+      expect(st.tcache.regionEntries).toBeLessThan(100);
+    }
+  });
+
+  it("STI with an interrupt pending: the instruction after it runs before the interrupt is taken", async () => {
+    //   sti ; inc ebx ; inc ebx ; hlt        vector 0x20 → 0x1e00: mov eax, [esp] ; hlt (EAX = where it came in)
+    const m = await protectedMachine(kind, [], true);
+    m.writeMemory(0x2800 + 0x20 * 8, [0x00, 0x1e, 0x08, 0, 0, 0x8e, 0, 0]);
+    m.writeMemory(0x1e00, [0x8b, 0x04, 0x24, 0xf4]);
+    m.writeMemory(0x1000, [0xfb, 0x43, 0x43, 0xf4]);
+    m.vm.injectInterrupt(0x20);
+    expect(m.step(100).kind).toBe("halted");
+    const s = m.getState();
+    expect(s.eip).toBe(0x1e04);
+    expect(s.eax).toBe(0x1002); // after STI and the first INC
+    expect(s.ebx).toBe(1);
   });
 
   it("RDTSCP returns IA32_TSC_AUX in ECX, and CPUID says it exists", async () => {
