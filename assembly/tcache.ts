@@ -243,15 +243,6 @@ function lookup(host: i32, mode: i32): i32 {
 }
 
 /**
- * Run instructions at CS:EIP through the cache. Returns the number retired
- * (a fault or exit may stop it early: check `aborted` and the exit reason),
- * or -1 when the cache cannot be used here and the caller should interpret.
- * With `chain`, cached blocks follow one another without returning, as long
- * as each ends normally and the next is cached: the caller passes it when no
- * interrupt can become deliverable meanwhile (none is pending, no window is
- * wanted; cached code cannot set IF).
- */
-/**
  * End STI's interrupt shadow right after the STI, while the cache chains: nothing is pending (`chain`) and
  * nothing can become so before the run returns (events come from the VMM, between runs), and the budget has
  * room for the next instruction (tcRun and the compiled STI check it) — so the shadow blocks nothing, and the
@@ -261,6 +252,15 @@ function lookup(host: i32, mode: i32): i32 {
  */
 export function jitEndShadow(): void { setIrqShadow(false); }
 
+/**
+ * Run instructions at CS:EIP through the cache. Returns the number retired
+ * (a fault or exit may stop it early: check `aborted` and the exit reason),
+ * or -1 when the cache cannot be used here and the caller should interpret.
+ * With `chain`, cached blocks follow one another without returning, as long
+ * as each ends normally and the next is cached: the caller passes it when no
+ * interrupt can become deliverable meanwhile (none is pending, no window is
+ * wanted: what cached code does to IF — POPF, STI — then makes nothing due).
+ */
 export function tcRun(budget: i32, chain: bool): i32 {
   st32a(JIT_LINK_ON, chain ? 1 : 0); // (a compiled region goes on into another only where the cache would chain)
   let done = 0;
