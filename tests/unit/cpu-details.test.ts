@@ -5,7 +5,9 @@
 //   the upper halves of the general registers (test386.asm POST 22h; Bochs
 //   task.cc; QEMU 7.2 keeps the old halves, so it is no oracle here);
 // - RDTSC: "the processor monotonically increments the time-stamp counter MSR
-//   every clock cycle" (SDM vol. 3, 18.17): two reads differ;
+//   every clock cycle" (SDM vol. 3, 18.17): two reads differ; here a cycle is a
+//   retired instruction (the deterministic clock), counted the same however the code
+//   around it ran (interpreted, replayed, compiled) and was cut into runs;
 // - RDTSCP returns IA32_TSC_AUX (MSR C000_0103H) in ECX; CPUID.80000001H:EDX[27];
 // - RDPMC with an invalid counter in ECX raises #GP(0) (SDM vol. 2, RDPMC), and this
 //   CPU has no counters (CPUID leaf 0AH reads zero);
@@ -95,6 +97,28 @@ describe.each(ENGINES)("CPU details (%s engine)", (kind) => {
     const { s } = await run(kind, [0x0f, 0x31, 0x89, 0xc3, 0x89, 0xd6, 0x0f, 0x31, 0xf4]);
     const first = s.esi * 2 ** 32 + s.ebx, second = s.edx * 2 ** 32 + s.eax;
     expect(second).toBeGreaterThan(first);
+  });
+
+  it("RDTSC reads the same values interpreted and among cached code, however the runs are cut: the retired count", async () => {
+    //   mov ecx, 400 ; mov edi, 0x4000
+    // loop: rdtsc ; mov [edi], eax ; add edi, 4 ; dec ecx ; jnz loop ; hlt
+    const code = [0xb9, 0x90, 0x01, 0, 0, 0xbf, 0x00, 0x40, 0, 0, 0x0f, 0x31, 0x89, 0x07, 0x83, 0xc7, 0x04, 0x49, 0x75, 0xf6, 0xf4];
+    const readings = async (how: "interpreted" | "cached" | "compiled", step: number) => {
+      const m = await protectedMachine(kind, [], how === "compiled");
+      if (how === "interpreted") m.vm.setTranslationCache(false);
+      m.writeMemory(0x1000, code);
+      let stop = m.step(step);
+      while (stop.kind === "budget") stop = m.step(step);
+      expect(stop.kind).toBe("halted");
+      const v = new DataView(m.readMemory(0x4000, 400 * 4).buffer);
+      return Array.from({ length: 400 }, (_, i) => v.getUint32(i * 4, true));
+    };
+    const base = await readings("interpreted", 100_000);
+    // The TSC counts retired instructions: the loop is five.
+    base.slice(1).forEach((t, i) => expect(t - base[i]!).toBe(5));
+    for (const [how, step] of [["interpreted", 97], ["cached", 100_000], ["cached", 97], ["compiled", 300], ["compiled", 97]] as const) {
+      expect(await readings(how, step), `${how}, runs of ${step}`).toEqual(base);
+    }
   });
 
   it("code patched over an instruction the translation cache never keeps runs, and from the cache", async () => {
