@@ -51,6 +51,8 @@ const EFER_NXE = 1 << 11;
 const PF = 14;
 /** Guest directory entries a cached root not in use may see changed before it is dropped (noteRootFlood). */
 const ROOT_FLOOD_LIMIT = 64;
+/** What resync reads of a guest table frame that is not readable RAM. */
+const NO_WORDS = new Uint32Array(1024);
 /** A guest page table inside a device's MMIO range. */
 class WalkThroughMmio extends Error {
   constructor(readonly gpa: number) { super(`page walk through MMIO at 0x${gpa.toString(16)}`); }
@@ -974,16 +976,17 @@ export class ShadowPaging implements PagingStrategy {
   private resync(frame: number, first = 0, count = 1024): void {
     const set = this.tracked.get(frame);
     if (!set) return;
-    // (The page's words read in place: a view made per call cost more than the few words an exit looks at.)
-    const words = this.mem.words(), at = this.mem.pageWordIndex(frame);
-    const word = (i: number): number => (at < 0 ? 0 : words[at + i]!);
+    // (The page's words read in place: a view made per call cost more than the few words an exit looks at.
+    // A frame that is no readable RAM reads as zeros.)
+    const at = this.mem.pageWordIndex(frame);
+    const words = at < 0 ? NO_WORDS : this.mem.words(), base = at < 0 ? 0 : at;
     // (A page the loop frees leaves the set and is not visited: Set iteration allows deletion.)
     for (const p of set) {
       if (!this.pages.has(p.key)) continue;
       const wide = p.kind === "pae-pd" || p.kind === "pae-pt";
       let changed = 0;
       for (let i = first; i < first + count; i++) {
-        const g = word(i);
+        const g = words[base + i]!;
         if (g === p.guestCopy[i]) continue;
         p.guestCopy[i] = g;
         changed++;
@@ -992,7 +995,7 @@ export class ShadowPaging implements PagingStrategy {
         const child = p.children.get(index);
         if (child) { this.unlink(p, index); continue; }
         const addr = p.hpa + index * (wide ? 8 : 4);
-        const lo = wide ? word(index * 2) : g, hi = wide ? word(index * 2 + 1) : 0;
+        const lo = wide ? words[base + index * 2]! : g, hi = wide ? words[base + index * 2 + 1]! : 0;
         if ((p.kind === "pt" || p.kind === "pae-pt") && (lo & (P | A)) === (P | A) && !(wide && this.reservedHi(hi))) {
           this.writeLeaf(addr, (lo & ~0xfff) >>> 0, (lo & RW) !== 0 && (lo & D) !== 0, (lo & US) !== 0, (lo & G) !== 0, wide && this.form.nxe && (hi & 0x80000000) !== 0, wide ? 8 : 4);
           this.counters.traceUpdates++;
