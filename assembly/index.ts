@@ -24,7 +24,7 @@ import { tlbFlush, tlbDropHost, tlbInvalidatePage, tlbMisses, tlbFlushes } from 
 import { loadPdptes, pdpte } from "./mmu/walk";
 import { setHostSize, p2mIdentity, nestedWalks, nestedRefs, violations } from "./mmu/p2m";
 import { setControlRaw, resetControls, cr3Loads, cr3TargetHits, monitorTrap } from "./controls";
-import { slotGeneration } from "./jit/slots";
+import { slotGeneration, slotLive } from "./jit/slots";
 import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCodeRange, tcLookups, tcHits, tcBuilt, tcInvalidations, tcEvictions, tcRegionEntries, tcCompiledRetired, tcReplayedRetired, tcLinksTaken } from "./tcache";
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
@@ -65,6 +65,8 @@ export { jumpNear as jitJumpNear, callNear as jitCallNear, retNear as jitRetNear
 /** Blocks waiting for the compiler, and the slots' generation (when every slot is dropped at once, the engine clears its table). */
 export function jitPending(): i32 { return jitQueued; }
 export function jitCacheGeneration(): i32 { return slotGeneration; }
+/** Does table slot `slot` hold a region the cache still runs (else it was freed: recompiled, or its code changed)? */
+export function jitSlotLive(slot: i32): bool { return slotLive(slot); }
 export function jitBuffer(): i32 { return L.JIT_BUF; }
 /** The decoder's opcode table (cpu/opcodes.ts): format word of a one-byte or 0F opcode. */
 export { opcodeFormat } from "./cpu/opcodes";

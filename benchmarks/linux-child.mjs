@@ -21,8 +21,9 @@ const [engineKind, kernelPath, initrdPath, memArg, mode, timeoutArg, paging = "d
 const ramBytes = Number(memArg) * 1024 * 1024;
 const timeoutMs = Number(timeoutArg ?? 1800) * 1000;
 const INPUT = mode === "fill" ? FILL_INPUT : mode === "forkexec" ? FORKEXEC_INPUT : WORKLOAD_INPUT;
-const kernel = new Uint8Array(readFileSync(kernelPath));
-const initrd = new Uint8Array(readFileSync(initrdPath));
+// (Read where each system loads them, and not kept after: the peak RSS measured is the emulator's, not this
+// script's copy of the images.)
+const readImages = () => ({ kernel: new Uint8Array(readFileSync(kernelPath)), initrd: new Uint8Array(readFileSync(initrdPath)) });
 
 let rssAtMarkerKiB = null;
 function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
@@ -55,7 +56,7 @@ async function runSymbiont() {
   });
   const { pagingOption } = await import("./paging.mjs");
   pc = new Pc({ engine, ramBytes, paging: pagingOption(paging), onSerial: (b) => scanner.byte(b) });
-  pc.loadLinux(kernel, { cmdline: CMDLINE, initrd });
+  { const { kernel, initrd } = readImages(); pc.loadLinux(kernel, { cmdline: CMDLINE, initrd }); }
   const start = mark();
   const deadline = start.t + timeoutMs;
   for (;;) {
@@ -103,6 +104,7 @@ async function runV86() {
     onEnd: () => done(),
   });
   process.on("uncaughtException", (e) => fail(`v86 threw: ${e?.stack ?? e}`, scanner));
+  const { kernel, initrd } = readImages();
   const created = mark();
   let started = null;
   emu = new V86({

@@ -167,7 +167,8 @@ export function hostAddr(hpa: i32, len: i32): i32 {
 export function p2mIdentity(ramBytes: i32): void {
   const pages = ramBytes >>> 12;
   for (let p = 0; p < pages; p++) st32a(P2M + (p << 2), (p << 12) | P2M_VALID | P2M_READ | P2M_WRITE | P2M_EXEC);
-  for (let p = pages; p < 0x100000; p++) st32a(P2M + (p << 2), 0);
+  // (Only where an entry is set: the 4 MiB table's untouched pages then cost the host no memory.)
+  for (let p = pages; p < 0x100000; p++) if (ld32a(P2M + (p << 2)) != 0) st32a(P2M + (p << 2), 0);
 }
 
 /** Write a word at host-physical `hpa` (page-table A/D updates in nested tables' guest frames). */

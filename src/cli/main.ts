@@ -280,7 +280,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
       : `TLB             lookups ${s.tlbLookups} misses ${s.tlbMisses} (hit rate ${s.tlbLookups ? (100 * (1 - s.tlbMisses / s.tlbLookups)).toFixed(2) : "-"}%) flushes ${s.tlbFlushes}`,
     `tcache          ${s.tcache.enabled ? `lookups ${s.tcache.lookups} hits ${s.tcache.hits} (${s.tcache.lookups ? (100 * s.tcache.hits / s.tcache.lookups).toFixed(1) : "0"}%) blocks ${s.tcache.blocksBuilt} invalidations ${s.tcache.invalidations} evictions ${s.tcache.evictions}` : "off"}`,
     `executed        ${instructionShares(s)}`,
-    `compiler        ${s.compiler ? `${s.compiler.regions} regions in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
+    `compiler        ${s.compiler ? `${s.compiler.regions} regions in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms; ${s.compiler.modulesDropped} of them since dropped: superseded or flushed)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
     `paging          ${formatPaging(s.paging)}`,
     ...(formatSwapBypass(s.paging)?.split("\n").map((l) => `swapbypass      ${l}`) ?? []),
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,

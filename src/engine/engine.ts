@@ -82,6 +82,13 @@ export interface WasmEngineOptions extends HostMemoryOptions {
   compileThreshold?: number;
   /** Queued blocks that make a module worth compiling at an exit other than the budget's (default 64). */
   compileBatch?: number;
+  /**
+   * Wasm bytes compiled between two looks for modules whose regions were all superseded, which are then
+   * let go of (default 2 MiB; block-compiler.ts DEFAULT_COMPACT_BYTES).
+   */
+  compileCompactBytes?: number;
+  /** The host's garbage collector, run when compiled modules were let go of (Node's createEngine passes V8's). */
+  collectGarbage?: () => void;
 }
 
 /** Instantiate the Wasm engine for a guest with ramBytes of RAM. */
@@ -111,7 +118,7 @@ export async function createWasmEngine(wasm: BufferSource | WebAssembly.Module, 
   let buffer = exports.memory.buffer;
   let compiler: BlockCompiler | undefined;
   if (options.compileBlocks ?? true) {
-    compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 5000, options.compileBatch ?? 64);
+    compiler = new BlockCompiler(mod.instance.exports as unknown as ConstructorParameters<typeof BlockCompiler>[0], options.compileThreshold ?? 5000, options.compileBatch ?? 64, options.compileCompactBytes, options.collectGarbage);
     const c = compiler;
     // Queued blocks are compiled between runs, where the VMM is anyway.
     core = { ...exports, run: (budget: number) => { const r = exports.run(budget); c.compilePending(r === ExitCode.Budget); return r; } };

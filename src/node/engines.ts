@@ -4,6 +4,8 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createWasmEngine, createJsEngine, type Engine, type EngineKind, type WasmEngineOptions } from "../engine/engine.js";
 
 let wasmModule: WebAssembly.Module | null = null;
@@ -20,9 +22,32 @@ export function coreWasmModule(): WebAssembly.Module {
   return wasmModule;
 }
 
+let gc: (() => void) | null | undefined;
+/**
+ * V8's full garbage collection, for the block compiler to run when its code cache starts over: the dropped
+ * modules' memory (tens of MiB after a Linux boot) is otherwise only freed at V8's next major collection,
+ * which a guest that makes little JavaScript garbage puts off indefinitely. V8 offers the function only
+ * behind --expose-gc: the flag is on just long enough to take it from a fresh context. Undefined if that fails.
+ */
+export function hostGarbageCollector(): (() => void) | undefined {
+  if (gc === undefined) {
+    gc = null;
+    const exposed = (globalThis as { gc?: unknown }).gc;
+    if (typeof exposed === "function") gc = exposed as () => void;
+    else {
+      try {
+        setFlagsFromString("--expose-gc");
+        const fn: unknown = runInNewContext("gc");
+        if (typeof fn === "function") gc = fn as () => void;
+      } catch { /* (left to V8's own schedule) */ } finally { setFlagsFromString("--no-expose-gc"); }
+    }
+  }
+  return gc ?? undefined;
+}
+
 /** Create an engine; `wasm` options tune the Wasm engine's block compiler (ignored by the JS engine) and both engines' VMM memory. */
 export async function createEngine(kind: EngineKind, ramBytes: number, wasm: WasmEngineOptions = {}): Promise<Engine> {
-  if (kind === "wasm") return createWasmEngine(coreWasmModule(), ramBytes, wasm);
+  if (kind === "wasm") return createWasmEngine(coreWasmModule(), ramBytes, { collectGarbage: hostGarbageCollector(), ...wasm });
   if (kind === "js") return createJsEngine(ramBytes, { vmmBytes: wasm.vmmBytes });
   throw new Error(`unknown engine "${kind as string}" (choose wasm or js)`);
 }

@@ -103,7 +103,7 @@ export interface VmStats {
     regionLinks: number;
   };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
-  compiler?: { regions: number; modules: number; bytes: number; ms: number; error?: string };
+  compiler?: { regions: number; modules: number; bytes: number; ms: number; flushes: number; compactions: number; modulesDropped: number; error?: string };
   /** Memory virtualization: the paging mode and its counters. */
   paging: { mode: string; nestedWalks: number; nestedRefs: number; violations: number; cr3Loads: number; cr3TargetHits: number } & Record<string, number | string>;
 }

@@ -4,7 +4,7 @@
 // same output, and the statistics must say why compiling stopped.
 import { describe, it, expect, afterEach } from "vitest";
 import { readFileSync } from "node:fs";
-import { createEngine } from "../../src/node/engines.js";
+import { createEngine, hostGarbageCollector } from "../../src/node/engines.js";
 import { Pc } from "../../src/machine/pc.js";
 import { COMPILE_EAGERLY, readBytes } from "../helpers.js";
 
@@ -32,5 +32,42 @@ describe("block compiler", () => {
     const stats = pc.vm.stats().compiler;
     expect(stats?.regions).toBe(0);
     expect(stats?.error).toContain("disallowed");
+  });
+});
+
+// Compiled modules must be freed once their regions are superseded (a page recompiled with more blocks):
+// V8 keeps an instance alive as long as any table it imports, so the block compiler gives the modules a
+// link table of their own that it replaces, re-instantiating only the modules still in use (block-compiler.ts).
+// Compiling every block after one replay recompiles each page many times; compacting after every module,
+// the guest must print QEMU's output, and the dropped modules must be collected.
+describe("block compiler memory", () => {
+  it("lets go of modules whose regions were superseded, and the host collects them", async () => {
+    const bin = `${dir}bin/alu.elf`;
+    const golden = readFileSync(`${dir}golden/alu.txt`, "latin1");
+    const ramBytes = 32 << 20;
+    const engine = await createEngine("wasm", ramBytes, { ...COMPILE_EAGERLY, compileCompactBytes: 1 });
+    const modules: WeakRef<WebAssembly.Module>[] = [];
+    (WebAssembly as { Module: unknown }).Module = function track(bytes: BufferSource) {
+      const m = new RealModule(bytes);
+      modules.push(new WeakRef(m));
+      return m;
+    };
+    const out: number[] = [];
+    const pc = new Pc({ engine, ramBytes, onSerial: (b) => out.push(b) });
+    pc.loadKernel(readBytes(bin), { path: bin, append: "" });
+    const stop = pc.vm.run(2_000_000_000);
+    expect(Buffer.from(out).toString("latin1")).toBe(golden);
+    expect(stop).toEqual({ kind: "debug-exit", status: 1 });
+    const stats = pc.vm.stats().compiler!;
+    expect(stats.modules).toBe(modules.length);
+    expect(stats.compactions).toBeGreaterThan(0);
+    expect(stats.modulesDropped).toBeGreaterThan(stats.modules / 2);
+    // (WeakRef targets stay alive until the current job ends: collect in a later one.)
+    await new Promise((r) => setTimeout(r, 0));
+    const gc = hostGarbageCollector();
+    expect(gc).toBeTypeOf("function");
+    gc!();
+    const collected = modules.filter((m) => m.deref() === undefined).length;
+    expect(collected).toBeGreaterThanOrEqual(stats.modulesDropped);
   });
 });
