@@ -16,7 +16,7 @@ import { cachedModules, findCachedImages } from "../dist/node/images.js";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
 
 const RAM = 128 << 20;
-const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet";
+const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet";
 
 function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 
 /** The command line of every engine (README's default: no crypto self-tests, no ISA PnP probe). */
-export const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0";
+export const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp";
 /** Printed by /init once it has mounted proc, sys and devtmpfs (src/boot/initramfs.ts). */
 export const MARKER = "SYMBIONT-INIT-OK";
 /**

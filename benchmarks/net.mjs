@@ -18,7 +18,7 @@ import { cachedModules, findCachedImages } from "../dist/node/images.js";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
 
 const RAM = 128 << 20;
-const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet";
+const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet";
 const NE2K_PORTS = 32;
 const ALL_CARDS = [
   { key: "virtio", name: "virtio-net", kind: { model: "virtio", vpio: false, shared: false }, subnet: 2 },

@@ -95,7 +95,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     });
     const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
     const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: SCRIPT });
-    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet virtio_blk.queue_depth=48", initrd });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet virtio_blk.queue_depth=48", initrd });
     let stop: StopReason = { kind: "budget" };
     let typed = false;
     for (let i = 0; i < 400 && stop.kind === "budget"; i++) {

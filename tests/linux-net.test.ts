@@ -93,7 +93,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     pcs.forEach((pc, i) => {
       const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: i === 0 ? CLIENT : SERVER, extraFiles: i === 1 ? [{ path: "/data.bin", data }] : [] });
       const ip = ipCommandLine(NETWORKS.map((n) => guestAddress(i, base(n.subnet))));
-      pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet ${ip}`, initrd });
+      pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet ${ip}`, initrd });
     });
     const group = new VmGroup(pcs.map((p) => p.vm), { pollers: nets.flatMap((n) => [...n.pollers]) });
     const vm0 = pcs[0]!.vm;

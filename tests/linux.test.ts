@@ -55,7 +55,7 @@ async function boot(engine: EngineKind, input: string, until: RegExp, maxInstruc
     extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
     ...(symbiotic ? { modules: symbioticKernelModules(findBuiltModule(images)!) } : {}),
   });
-  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet", initrd });
   const pending = [...new TextEncoder().encode(input)];
   let typed = false;
   let out = "";

@@ -58,7 +58,7 @@ class Guest {
       modules: joinKernelModules(cachedModules(images!, driverModules(["virtio-blk"])), symbioticKernelModules(module!)),
       extraFiles: [PAGEOUT, MPROTLOOP].map((f) => ({ path: `bin/${basename(f)}`, data: new Uint8Array(readFileSync(f)), mode: 0o755 })),
     });
-    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet", initrd });
     await g.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
     return g;
   }

@@ -292,7 +292,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
  * Serial console; no KASLR (deterministic layout); skip the crypto self-tests
  * and ISA PnP probing, which take half of an emulated boot and test nothing of ours.
  */
-export const DEFAULT_LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0";
+export const DEFAULT_LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp";
 
 /** The Linux guest for `boot`: the given files, or the cached Debian kernel with a busybox initramfs. */
 async function linuxGuest(o: CommonOptions): Promise<Guest> {

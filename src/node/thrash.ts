@@ -92,7 +92,7 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
     modules: o.symbiotic ?? true ? joinKernelModules(drivers, symbioticKernelModules(findBuiltModule(images)!)) : drivers,
     extraFiles: [...thrashWorkloadFiles(), ...(o.extraFiles ?? [])],
   });
-  pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests isapnp=0 quiet", initrd });
+  pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet", initrd });
   const MARKER = "SYMBIONT-INIT-OK";
   await shell.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
   if (o.swapBytes) {

@@ -33,7 +33,7 @@ const detailEl = $("detail");
 const logEl = $("log");
 const summaryEl = $("summary");
 
-const LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests isapnp=0"; // as the CLI's default (src/cli/main.ts)
+const LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp"; // as the CLI's default (src/cli/main.ts)
 
 // ---- terminal ----------------------------------------------------------------------------------
 
