@@ -121,7 +121,8 @@ export class BlockCompiler {
     this.waited = 0;
     const t0 = performance.now();
     const length = this.core.jitEmit();
-    // (After emitting: the core may have dropped every region, its slots having run out.)
+    // (After emitting: the core may have dropped every region since the last look — its translation cache
+    // was flushed — or in jitEmit itself, its table slots having run out.)
     if (this.core.jitCacheGeneration() !== this.generation) this.startOver();
     if (length === 0) { this.core.jitInstall(false); return; }
     // (Compiled straight from core memory: V8 keeps its own copy of the bytes.)

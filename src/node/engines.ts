@@ -24,8 +24,8 @@ export function coreWasmModule(): WebAssembly.Module {
 
 let gc: (() => void) | null | undefined;
 /**
- * V8's full garbage collection, for the block compiler to run when its code cache starts over: the dropped
- * modules' memory (tens of MiB after a Linux boot) is otherwise only freed at V8's next major collection,
+ * V8's full garbage collection, for the block compiler to run when it has let compiled modules go: their
+ * memory (tens of MiB after a Linux boot) is otherwise only freed at V8's next major collection,
  * which a guest that makes little JavaScript garbage puts off indefinitely. V8 offers the function only
  * behind --expose-gc: the flag is on just long enough to take it from a fresh context. Undefined if that fails.
  */
