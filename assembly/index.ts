@@ -44,7 +44,7 @@ export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
 // The region compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
 // modules of compiled regions; these are what a region's function imports.
 export { jitEmit, jitInstall, jitRegionCount, jitRegionSlot } from "./jit/compiler";
-export { setJitEnabled, replayRecord as jitStep, jitEndShadow } from "./tcache";
+export { setJitEnabled, replayRecord as jitStep, jitEndShadow, jitRetiredAt } from "./tcache";
 export {
   eip as jitEip, instrEip as jitInstrEip, flatSegs as jitFlatSegs, ss32 as jitSs32,
   mmioReadsAnswered as jitMmioReadsAnswered,

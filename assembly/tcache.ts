@@ -243,6 +243,17 @@ function lookup(host: i32, mode: i32): i32 {
 }
 
 /**
+ * The instructions retired in this run() before the block tcRun runs now (set before each block): RDTSC reads
+ * the count before it (state.ts retiredInRun), which replay keeps exact instruction by instruction, and a compiled
+ * region through jitRetiredAt — its budget left counts down from regionBudget, the budget it was entered with,
+ * through every region it links to (jit/region.ts), so that what it has retired is regionBudget minus what is left.
+ */
+let blockBase: i32 = 0;
+let regionBudget: i32 = 0;
+/** Compiled code before an RDTSC: `left` = its budget left plus the instructions from this one to its block's end. */
+export function jitRetiredAt(left: i32): void { setRetiredInRun(blockBase + regionBudget - left); }
+
+/**
  * End STI's interrupt shadow right after the STI, while the cache chains: nothing is pending (`chain`) and
  * nothing can become so before the run returns (events come from the VMM, between runs), and the budget has
  * room for the next instruction (tcRun and the compiled STI check it) — so the shadow blocks nothing, and the
@@ -263,6 +274,7 @@ export function jitEndShadow(): void { setIrqShadow(false); }
  */
 export function tcRun(budget: i32, chain: bool): i32 {
   st32a(JIT_LINK_ON, chain ? 1 : 0); // (a compiled region goes on into another only where the cache would chain)
+  const base = retiredInRun; // (the run loop's count before this call)
   let done = 0;
   let prev = -1;
   for (;;) {
@@ -285,6 +297,7 @@ export function tcRun(budget: i32, chain: bool): i32 {
     if (ld32a(a + B_COUNT) == 0) return done > 0 ? done : -1; // an instruction the cache does not keep (build)
     if (u32(i32(eip + ld32a(a + B_LEN) - 1)) > u32(segLimit(CS))) return done > 0 ? done : -1;
     tcHits += 1;
+    blockBase = base + done;
     done += runBlock(b, a, budget - done);
     if (!chain || done >= budget || aborted || exitReason != EXIT_NONE || smcHit) return done;
     if ((flagsRaw & TF) != 0) return done; // (a block ending in a POPF that set TF: the run loop takes the trap)
@@ -306,6 +319,7 @@ function runBlock(b: i32, a: i32, budget: i32): i32 {
     if (budget >= ld32a(a + B_COUNT) && pageInsideCs(i32(eip - (ld32a(a + B_KEY) & 0xfff))) && (assumedState() & needs) == needs) {
       smcHit = false;
       noteLink(a, slot, needs);
+      regionBudget = budget;
       const n = budget - call_indirect<i32>(slot, ld32a(a + B_ENTRY), budget, i32(eip - ld32a(a + B_MOFF)));
       tcRegionEntries += 1;
       tcCompiledRetired += n;
@@ -390,6 +404,7 @@ function replay(a: i32, budget: i32): i32 {
     const ieip = i32(start + (pos & 0xffff));
     setInstrEip(ieip);
     setEip(i32(ieip + (pos >>> 16)));
+    setRetiredInRun(blockBase + n); // (what RDTSC reads)
     replayRecord(rec);
     if (aborted) return n;
     n++;
@@ -529,6 +544,8 @@ function modrmReg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 3) & 7; }
 export function isInvlpg(rec: i32): bool {
   return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x01 && modrmReg(rec) == 7 && (ld32a(rec + REC_MODRM) & 0xc0) != 0xc0;
 }
+/** RDTSCP: 0F 01 F9. */
+function isRdtscp(rec: i32): bool { return secondByte(rec) == 0x01 && (ld32a(rec + REC_MODRM) & 0xff) == 0xf9; }
 /** 0F 22 /3 (MOV CR3, r32: its ModRM byte is the second value fetched, exec.ts decodeModrmReg). */
 export function isMovToCr3(rec: i32): bool {
   return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x22 && ((ld32a(rec + REC_VALUES + 4) >> 3) & 7) == 3;
@@ -549,6 +566,8 @@ function cacheable(rec: i32, op: i32): bool {
       // (endsBlock) so that the next fetch translates again. Reading a CR changes nothing.
       if (isInvlpg(rec) || op2 == 0x20 || isMovToCr3(rec)) return true;
       if (op2 == 0x00 && (modrmReg(rec) == 4 || modrmReg(rec) == 5)) return true; // VERR, VERW: they only set ZF
+      // RDTSC, RDTSCP: they read the retired count, which replay and compiled code keep exact (blockBase).
+      if (op2 == 0x31 || isRdtscp(rec)) return true;
       if (op2 <= 0x0b || (op2 >= 0x20 && op2 <= 0x23) || (op2 >= 0x30 && op2 <= 0x35) || op2 == 0xa2 || op2 == 0xb2) return false;
       return true;
     }

@@ -58,7 +58,8 @@ export const F_DIV: i32 = 10;      // divAcc(size, divisor, signed) -> ok (regis
 export const F_IN: i32 = 11;       // jitIn(port, size) -> value (cpu/ops/io.ts: permission, direct port or exit)
 export const F_OUT: i32 = 12;      // jitOut(port, size, value)
 export const F_END_SHADOW: i32 = 13; // jitEndShadow(): STI's interrupt shadow over (tcache.ts)
-export const IMPORTED_FUNCS: i32 = 14;
+export const F_RETIRED_AT: i32 = 14; // jitRetiredAt(left): the instructions retired before this one, for RDTSC (tcache.ts)
+export const IMPORTED_FUNCS: i32 = 15;
 
 // The module's own functions first: the slow paths of memory accesses (helpers.ts), by function index.
 export const H_READ: i32 = IMPORTED_FUNCS;         // (seg, off, size, rel) -> value

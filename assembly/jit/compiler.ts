@@ -80,7 +80,7 @@ export function jitEmit(): i32 {
   importFunc("jitProbeWriteV", T_I_III); importFunc("jitPush", T_V_II); importFunc("jitPop", T_I_I);
   importFunc("jitJumpNear", T_V_II); importFunc("jitCallNear", T_V_II); importFunc("jitRetNear", T_V_II);
   importFunc("jitShiftOp", T_I_IIII); importFunc("jitDivAcc", T_I_III); importFunc("jitIn", T_I_II);
-  importFunc("jitOut", T_V_III); importFunc("jitEndShadow", T_V_V);
+  importFunc("jitOut", T_V_III); importFunc("jitEndShadow", T_V_V); importFunc("jitRetiredAt", T_V_I);
   W.patch(at);
   // functions: per region its entry, then a function per block
   let functions = HELPERS;

@@ -13,7 +13,7 @@ import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu
 import { ALU_ADD, ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
 import { CF, OF, DF, IF, VM, RF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
 import {
-  F_CALL, F_DIV, F_END_SHADOW, F_IN, F_OUT, OP_I32_GT_S, OP_I32_LOAD, P_R, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
+  F_CALL, F_DIV, F_END_SHADOW, F_RETIRED_AT, F_IN, F_OUT, OP_I32_GT_S, OP_I32_LOAD, P_R, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
   OP_I32_OR, OP_I32_ROTL, OP_I32_SHL, OP_I32_SHR_S, OP_I32_SHR_U, OP_I32_SUB, OP_I32_XOR, OP_I32_EXTEND16_S,
   OP_I32_EXTEND8_S, OP_I64_DIV_S, OP_I64_DIV_U, OP_I64_EXTEND_I32_S, OP_I64_EXTEND_I32_U, OP_I64_MUL,
@@ -461,6 +461,7 @@ function portOut(o: i32): void {
 // ---- 0F opcodes ------------------------------------------------------------------------------------
 
 function twoByte(op2: i32): i32 {
+  if (op2 == 0x31 || (op2 == 0x01 && (modrm & 0xff) == 0xf9)) return rdtsc(); // RDTSC, RDTSCP
   if (op2 >= 0x80 && op2 <= 0x8f) return jcc(op2 & 15, os == 4 ? value(1) : sext16(value(1)));
   if (op2 >= 0x90 && op2 <= 0x9f) {
     if (!mod3) ea();
@@ -659,6 +660,12 @@ function leaveInsn(): void {
 
 /** The record through replayRecord: registers and flags written back first, read again after. */
 function generic(): i32 {
+  genericBody();
+  return NEXT;
+}
+/** RDTSC (0F 31) and RDTSCP (0F 01 F9): the retired count exact before it (tcache.ts jitRetiredAt), then the interpreter's body. */
+function rdtsc(): i32 {
+  localGet(P_R); konst(unretiredAfter() + 1); op_(OP_I32_ADD); call(F_RETIRED_AT);
   genericBody();
   return NEXT;
 }

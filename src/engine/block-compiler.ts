@@ -32,7 +32,7 @@ interface RawCore {
 const IMPORTS = [
   "memory", "table", "jitEip", "jitInstrEip", "jitAborted", "jitExitReason", "jitSmcHit", "jitFlatSegs", "jitFlagsRaw", "jitFlagsLazy", "jitLastOp1", "jitLastOp2", "jitLastResult", "jitLastSize",
   "jitLastSub", "jitMmioReadsAnswered", "jitSs32", "jitStep", "jitReadV", "jitWriteV", "jitProbeWriteV",
-  "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc", "jitIn", "jitOut", "jitEndShadow",
+  "jitPush", "jitPop", "jitJumpNear", "jitCallNear", "jitRetNear", "jitShiftOp", "jitDivAcc", "jitIn", "jitOut", "jitEndShadow", "jitRetiredAt",
 ] as const;
 
 /**

@@ -347,8 +347,8 @@ const EFER_SCE: i32 = 1 << 0;
 /**
  * The TSC counts retired instructions (plus the VMM's offset): `retired` as of
  * the last run() and those retired in this one before the reading instruction
- * (index.ts and tcache.ts keep retiredInRun exact; RDTSC is never in a cached
- * block), so the value is the same wherever exits split the guest's run. Two
+ * (index.ts and tcache.ts keep retiredInRun exact, also in cached and compiled
+ * code: tcache.ts blockBase), so the value is the same wherever exits split the guest's run. Two
  * reads are never equal, which no CPU allows (kvm-unit-tests' tsc checks it):
  * a read is at least one more than the last.
  */
