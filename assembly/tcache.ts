@@ -544,8 +544,12 @@ function modrmReg(rec: i32): i32 { return (ld32a(rec + REC_MODRM) >> 3) & 7; }
 export function isInvlpg(rec: i32): bool {
   return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x01 && modrmReg(rec) == 7 && (ld32a(rec + REC_MODRM) & 0xc0) != 0xc0;
 }
-/** RDTSCP: 0F 01 F9. */
-function isRdtscp(rec: i32): bool { return secondByte(rec) == 0x01 && (ld32a(rec + REC_MODRM) & 0xff) == 0xf9; }
+/** RDTSC (0F 31) or RDTSCP (0F 01 F9): it reads the retired count, which replay and compiled code keep exact (blockBase). */
+export function readsTsc(rec: i32): bool {
+  if ((ld32a(rec + REC_HEADER) & 0xff) != 0x0f) return false;
+  const op2 = secondByte(rec);
+  return op2 == 0x31 || (op2 == 0x01 && (ld32a(rec + REC_MODRM) & 0xff) == 0xf9);
+}
 /** 0F 22 /3 (MOV CR3, r32: its ModRM byte is the second value fetched, exec.ts decodeModrmReg). */
 export function isMovToCr3(rec: i32): bool {
   return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x22 && ((ld32a(rec + REC_VALUES + 4) >> 3) & 7) == 3;
@@ -566,8 +570,7 @@ function cacheable(rec: i32, op: i32): bool {
       // (endsBlock) so that the next fetch translates again. Reading a CR changes nothing.
       if (isInvlpg(rec) || op2 == 0x20 || isMovToCr3(rec)) return true;
       if (op2 == 0x00 && (modrmReg(rec) == 4 || modrmReg(rec) == 5)) return true; // VERR, VERW: they only set ZF
-      // RDTSC, RDTSCP: they read the retired count, which replay and compiled code keep exact (blockBase).
-      if (op2 == 0x31 || isRdtscp(rec)) return true;
+      if (readsTsc(rec)) return true;
       if (op2 <= 0x0b || (op2 >= 0x20 && op2 <= 0x23) || (op2 >= 0x30 && op2 <= 0x35) || op2 == 0xa2 || op2 == 0xb2) return false;
       return true;
     }

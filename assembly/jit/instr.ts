@@ -35,7 +35,7 @@ import {
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, markLink, regionCs32 } from "./region";
-import { isInvlpg, isMovToCr3 } from "../tcache";
+import { isInvlpg, isMovToCr3, readsTsc } from "../tcache";
 
 /** emitInstruction's answer: the next record follows, or control has left (the block's end is emitted). */
 export const NEXT: i32 = 0;
@@ -461,7 +461,7 @@ function portOut(o: i32): void {
 // ---- 0F opcodes ------------------------------------------------------------------------------------
 
 function twoByte(op2: i32): i32 {
-  if (op2 == 0x31 || (op2 == 0x01 && (modrm & 0xff) == 0xf9)) return rdtsc(); // RDTSC, RDTSCP
+  if (readsTsc(rec)) return rdtsc();
   if (op2 >= 0x80 && op2 <= 0x8f) return jcc(op2 & 15, os == 4 ? value(1) : sext16(value(1)));
   if (op2 >= 0x90 && op2 <= 0x9f) {
     if (!mod3) ea();

@@ -188,17 +188,18 @@ export class BlockCompiler {
 
   /** Keep the modules with a region the cache still runs, with a new link table; let the others go. */
   private compact(): void {
-    const live = (m: CompiledModule, slot: number): boolean => this.owner[slot] === m && this.core.jitSlotLive(slot) !== 0;
+    const owner = this.owner;
+    /** Does `slot` still run module m's region (not freed by the core, not given to a later module)? */
+    const live = (m: CompiledModule, slot: number): boolean => owner[slot] === m && this.core.jitSlotLive(slot) !== 0;
     const kept = this.modules.filter((m) => m.slots.some((slot) => live(m, slot)));
     this.stats.compactions++;
     this.stats.modulesDropped += this.modules.length - kept.length;
-    const owner = this.owner;
     this.newLinkTable();
     this.owner = [];
     this.bytesKept = 0;
     for (const m of kept) {
       const instance = new WebAssembly.Instance(m.module, { c: this.imports });
-      m.slots.forEach((slot, r) => { if (owner[slot] === m && this.core.jitSlotLive(slot) !== 0) this.install(slot, m, instance.exports[String(r)] as () => number); });
+      m.slots.forEach((slot, r) => { if (live(m, slot)) this.install(slot, m, instance.exports[String(r)] as () => number); });
       this.bytesKept += m.bytes;
     }
     // Slots the cache no longer runs must not keep a dropped module alive.
