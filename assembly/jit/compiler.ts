@@ -104,7 +104,8 @@ export function jitEmit(): i32 {
   let f = HELPERS;
   for (let r = 0; r < regionCount; r++) { decimalName(r); W.byte(0x00); W.u32leb(IMPORTED_FUNCS + f); f += 1 + regionWord(r, R_COUNT); }
   W.patch(at);
-  // code
+  // code (the branch hints, known once it is emitted, go before it)
+  const codeAt = W.length();
   W.byte(10); at = W.reserveSize();
   W.u32leb(functions);
   emitHelpers();
@@ -123,6 +124,7 @@ export function jitEmit(): i32 {
     f += 1 + n;
   }
   W.patch(at);
+  W.insertHints(codeAt);
   // names: the helpers by what they do, each region's entry and block functions by the guest address of their
   // block ("r"/"b" + 8 hex digits), so that a host profile (node --cpu-prof) says which guest code the time went to
   W.byte(0); at = W.reserveSize();

