@@ -11,7 +11,7 @@ import { ld32a } from "../portable";
 import { JIT_LINK_ON } from "../layout";
 import { REC_HEADER, REC_MODRM, REC_VALUES, H_OPSIZE4, H_ADSIZE32 } from "../cpu/fetch";
 import { ALU_ADD, ALU_AND, ALU_CMP, ALU_SUB } from "../cpu/ops/arith";
-import { CF, OF, DF, IF, VM, RF, EAX, ECX, EDX, ESP, EBP, DS, CS } from "../state";
+import { CF, OF, DF, IF, VM, RF, EAX, ECX, EDX, ESP, EBP, ESI, EDI, DS, ES, CS } from "../state";
 import {
   F_CALL, F_DIV, F_END_SHADOW, F_RETIRED_AT, F_IN, F_OUT, OP_I32_GT_S, OP_I32_LOAD, P_R, F_JUMP, F_RET, F_SHIFT, F_STEP, G_EIP, G_FLAT_SEGS, I32, I64, L_FRAW, L_HOST, L_OFF, L_SEGS, L_T1,
   L_T2, L_T3, L_VAL, L_W, OP_I32_ADD, OP_I32_AND, OP_I32_EQ, OP_I32_EQZ, OP_I32_GT_U, OP_I32_MUL, OP_I32_NE,
@@ -47,6 +47,7 @@ let opc: i32 = 0;
 let os: i32 = 4;          // operand size
 let as32: bool = true;    // address size
 let segOv: i32 = -1;      // segment override
+let rep: i32 = 0;         // REP prefix byte (0: none)
 let modrm: i32 = 0;
 let mod3: bool = false;
 let reg: i32 = 0;
@@ -66,6 +67,7 @@ export function emitInstruction(r: i32): i32 {
   os = (hdr & H_OPSIZE4) != 0 ? 4 : 2;
   as32 = (hdr & H_ADSIZE32) != 0;
   segOv = ((hdr >> 12) & 7) - 1;
+  rep = (hdr >> 16) & 0xff;
   modrm = ld32a(rec + REC_MODRM);
   mod3 = (modrm & 0xc0) == 0xc0;
   reg = (modrm >> 3) & 7;
@@ -170,6 +172,10 @@ function oneByte(): i32 {
       konst(value(0)); localSet(L_OFF); getReg(s, EAX); localSet(L_VAL); emitWrite(segOv >= 0 ? segOv : DS, s); leaveIfPending();
       return NEXT;
     }
+    case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
+      if (rep != 0 || !as32) break; // (REP forms and 16-bit addressing: the interpreter's, string.ts)
+      stringOnce(op, (op & 1) != 0 ? os : 1);
+      return NEXT;
     case 0xa8: case 0xa9: {
       const s = op == 0xa9 ? os : 1;
       getReg(s, EAX); konst(value(0) & sizeMask(s)); emitAlu(ALU_AND, s); op_(0x1a);
@@ -549,6 +555,36 @@ function bitOp(bop: i32, s: i32, bit: i32): void {
 function pushBit(bit: i32): void { if (bit < 0) localGet(L_T2); else konst(bit); }
 
 // ---- control transfers ------------------------------------------------------------------------------
+
+/**
+ * MOVS, CMPS, STOS, LODS, SCAS without REP, 32-bit addressing: one element, as string.ts once() — the source
+ * at seg:ESI (DS unless overridden), the destination at ES:EDI, each read or write faulting before anything
+ * changes, CMPS and SCAS setting the flags as CMP (source − destination, accumulator − destination), then ESI
+ * and EDI moving by the size, backwards when DF is set. (i386 Linux's strcmp and strncmp are LODSB/SCASB loops.)
+ */
+function stringOnce(op: i32, s: i32): void {
+  const src = segOv >= 0 ? segOv : DS;
+  const k = op & 0xfe;
+  if (k == 0xa4 || k == 0xa6 || k == 0xac) { getReg32(ESI); localSet(L_OFF); emitRead(src, s); localSet(L_T3); }
+  if (k == 0xa4 || k == 0xaa) {
+    clearPending();
+    getReg32(EDI); localSet(L_OFF);
+    if (k == 0xa4) localGet(L_T3); else getReg(s, EAX);
+    localSet(L_VAL); emitWrite(ES, s);
+  } else if (k != 0xac) {
+    // CMPS: [ESI] − [EDI]; SCAS: accumulator − [EDI] (the destination read second, as the interpreter).
+    getReg32(EDI); localSet(L_OFF); emitRead(ES, s); localSet(L_VAL);
+    if (k == 0xa6) localGet(L_T3); else getReg(s, EAX);
+    localGet(L_VAL); emitAlu(ALU_CMP, s);
+  } else { localGet(L_T3); setReg(s, EAX); }
+  if (k == 0xa4 || k == 0xa6 || k == 0xac) stringAdvance(ESI, s);
+  if (k != 0xac) stringAdvance(EDI, s);
+  leaveIfPending();
+}
+/** r += DF ? −s : s */
+function stringAdvance(r: i32, s: i32): void {
+  getReg32(r); konst(-s); konst(s); localGet(L_FRAW); konst(DF); op_(OP_I32_AND); op_(OP_SELECT); op_(OP_I32_ADD); setReg32(r);
+}
 
 /** Jcc rel: taken goes to the target (inside the region when a block starts there), else the block goes on. */
 function jcc(cc: i32, d: i32): i32 {
