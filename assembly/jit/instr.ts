@@ -554,7 +554,7 @@ function bitOp(bop: i32, s: i32, bit: i32): void {
 /** Push bitOp's bit index: the constant, or (-1) the one in L_T2. */
 function pushBit(bit: i32): void { if (bit < 0) localGet(L_T2); else konst(bit); }
 
-// ---- control transfers ------------------------------------------------------------------------------
+// ---- string instructions -----------------------------------------------------------------------------
 
 /**
  * MOVS, CMPS, STOS, LODS, SCAS without REP, 32-bit addressing: one element, as string.ts once() — the source
@@ -585,6 +585,8 @@ function stringOnce(op: i32, s: i32): void {
 function stringAdvance(r: i32, s: i32): void {
   getReg32(r); konst(-s); konst(s); localGet(L_FRAW); konst(DF); op_(OP_I32_AND); op_(OP_SELECT); op_(OP_I32_ADD); setReg32(r);
 }
+
+// ---- control transfers ------------------------------------------------------------------------------
 
 /** Jcc rel: taken goes to the target (inside the region when a block starts there), else the block goes on. */
 function jcc(cc: i32, d: i32): i32 {
