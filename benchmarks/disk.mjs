@@ -14,9 +14,10 @@ import { Pc, MemoryDisk, driverModules } from "../dist/index.js";
 import { createEngine } from "../dist/node/engines.js";
 import { cachedModules, findCachedImages } from "../dist/node/images.js";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
+import { LINUX_CMDLINE } from "../dist/boot/linux.js";
 
 const RAM = 128 << 20;
-const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet";
+const CMDLINE = `${LINUX_CMDLINE} quiet`;
 
 function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
 

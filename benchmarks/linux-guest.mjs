@@ -4,9 +4,10 @@
 // busybox layout with the same workload and data files), the line typed at
 // the shell prompt, and a scanner that timestamps the serial console.
 import { readFileSync } from "node:fs";
+import { LINUX_CMDLINE } from "../dist/boot/linux.js";
 
 /** The command line of every engine (README's default: no crypto self-tests, no ISA PnP probe). */
-export const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp";
+export const CMDLINE = LINUX_CMDLINE;
 /** Printed by /init once it has mounted proc, sys and devtmpfs (src/boot/initramfs.ts). */
 export const MARKER = "SYMBIONT-INIT-OK";
 /**

@@ -15,10 +15,11 @@ import { readFileSync } from "node:fs";
 import { Pc, VmGroup, VirtualSwitch, Ne2kModel, plugNics, guestAddress, ipCommandLine, defaultMac, driverModules } from "../dist/index.js";
 import { createEngine } from "../dist/node/engines.js";
 import { cachedModules, findCachedImages } from "../dist/node/images.js";
+import { LINUX_CMDLINE } from "../dist/boot/linux.js";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
 
 const RAM = 128 << 20;
-const CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet";
+const CMDLINE = `${LINUX_CMDLINE} quiet`;
 const NE2K_PORTS = 32;
 const ALL_CARDS = [
   { key: "virtio", name: "virtio-net", kind: { model: "virtio", vpio: false, shared: false }, subnet: 2 },

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { LINUX_CMDLINE } from "../src/boot/linux.js";
 import { cachedModules, findCachedImages } from "../src/node/images.js";
 import { driverModules } from "../src/boot/kmod.js";
 import { openDiskImage } from "../src/node/disk-file.js";
@@ -95,7 +96,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     });
     const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
     const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: SCRIPT });
-    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet virtio_blk.queue_depth=48", initrd });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet virtio_blk.queue_depth=48`, initrd });
     let stop: StopReason = { kind: "budget" };
     let typed = false;
     for (let i = 0; i < 400 && stop.kind === "budget"; i++) {

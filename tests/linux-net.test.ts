@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { LINUX_CMDLINE } from "../src/boot/linux.js";
 import { cachedModules, findCachedImages } from "../src/node/images.js";
 import { driverModules } from "../src/boot/kmod.js";
 import { VmGroup, type GroupOutcome } from "../src/vmm/vm-group.js";
@@ -93,7 +94,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     pcs.forEach((pc, i) => {
       const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: i === 0 ? CLIENT : SERVER, extraFiles: i === 1 ? [{ path: "/data.bin", data }] : [] });
       const ip = ipCommandLine(NETWORKS.map((n) => guestAddress(i, base(n.subnet))));
-      pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet ${ip}`, initrd });
+      pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet ${ip}`, initrd });
     });
     const group = new VmGroup(pcs.map((p) => p.vm), { pollers: nets.flatMap((n) => [...n.pollers]) });
     const vm0 = pcs[0]!.vm;

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { LINUX_CMDLINE } from "../src/boot/linux.js";
 import { findCachedImages } from "../src/node/images.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import { findBuiltModule, symbioticKernelModules } from "../src/node/symbiotic-module.js";
@@ -55,7 +56,7 @@ async function boot(engine: EngineKind, input: string, until: RegExp, maxInstruc
     extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
     ...(symbiotic ? { modules: symbioticKernelModules(findBuiltModule(images)!) } : {}),
   });
-  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet", initrd });
+  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
   const pending = [...new TextEncoder().encode(input)];
   let typed = false;
   let out = "";

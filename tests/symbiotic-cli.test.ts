@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { findCachedImages } from "../src/node/images.js";
 import { findBuiltModule, moduleGuestPath } from "../src/node/symbiotic-module.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { LINUX_CMDLINE } from "../src/boot/linux.js";
 
 const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
 const images = findCachedImages();
@@ -28,7 +29,7 @@ describe("symbiont boot --symbiotic, options", () => {
 
 describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip ?? "Ctrl-A c, the monitor"})`, () => {
   it("opens the monitor with Ctrl-A c: sym ps, sym current, info symbiotic, quit", async () => {
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --symbiotic --deterministic --append 'console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet'`;
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --symbiotic --deterministic --append '${LINUX_CMDLINE} quiet'`;
     const child = spawn("script", ["-qfec", cmd, "/dev/null"]);
     let out = ""; // latin1, for matching as it comes
     const chunks: Buffer[] = [];
@@ -90,7 +91,7 @@ describe.skipIf(needs !== null)(`symbiont boot --symbiotic --initrd (your own in
       const initrd = join(dir, "mine.cpio");
       writeFileSync(initrd, busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), init }));
       const r = spawnSync(process.execPath, [cli, "boot", "--symbiotic", "--initrd", initrd, "--deterministic", "--until", "USER-INIT-42", "--timeout", "1200",
-        "--append", "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet"], { encoding: "latin1", input: "" });
+        "--append", `${LINUX_CMDLINE} quiet`], { encoding: "latin1", input: "" });
       expect(r.stderr).toContain(`symbiont: symbiotic.ko is in the initramfs at ${path}; your /init loads it with insmod`);
       expect(r.status, r.stdout.slice(-2000)).toBe(0);
       expect(r.stdout).toContain("user init: insmod ok");

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
+import { LINUX_CMDLINE } from "../src/boot/linux.js";
 import { findCachedImages, cachedModules } from "../src/node/images.js";
 import { findBuiltModule, symbioticKernelModules, joinKernelModules } from "../src/node/symbiotic-module.js";
 import { driverModules } from "../src/boot/kmod.js";
@@ -58,7 +59,7 @@ class Guest {
       modules: joinKernelModules(cachedModules(images!, driverModules(["virtio-blk"])), symbioticKernelModules(module!)),
       extraFiles: [PAGEOUT, MPROTLOOP].map((f) => ({ path: `bin/${basename(f)}`, data: new Uint8Array(readFileSync(f)), mode: 0o755 })),
     });
-    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet", initrd });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
     await g.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
     return g;
   }

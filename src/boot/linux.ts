@@ -299,6 +299,14 @@ export function linuxRuntimeRange(h: LinuxSetupHeader, loadAddr = LINUX_KERNEL_A
 }
 
 /**
+ * The Linux command line every Symbiont boot starts from (the CLI's default, the web page's, the tests' and
+ * benchmarks' guests): serial console; no KASLR (deterministic layout); skip the crypto self-tests and ISA PnP
+ * probing (`noisapnp`: `isapnp=0` only sets the probe's read port), which take half of an emulated boot and test
+ * nothing of ours.
+ */
+export const LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp";
+
+/**
  * Load a bzImage (and initrd) into guest RAM, build boot_params, the command
  * line and the boot GDT, and return the 32-bit entry state.
  *

@@ -20,7 +20,7 @@ import { Pc } from "../machine/pc.js";
 import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
-import { isBzImage, parseLinuxHeader } from "../boot/linux.js";
+import { isBzImage, parseLinuxHeader, LINUX_CMDLINE } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
 import { type DriverName, driverModules } from "../boot/kmod.js";
 import { openDiskImage } from "../node/disk-file.js";
@@ -288,11 +288,6 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
   process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");
 }
 
-/**
- * Serial console; no KASLR (deterministic layout); skip the crypto self-tests
- * and ISA PnP probing, which take half of an emulated boot and test nothing of ours.
- */
-export const DEFAULT_LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp";
 
 /** The Linux guest for `boot`: the given files, or the cached Debian kernel with a busybox initramfs. */
 async function linuxGuest(o: CommonOptions): Promise<Guest> {
@@ -334,7 +329,7 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   } else if (module) {
     throw new UsageError("--symbiotic needs an initramfs: the cached busybox (npm run images) or --initrd FILE");
   }
-  if (!o.append) o.append = DEFAULT_LINUX_CMDLINE;
+  if (!o.append) o.append = LINUX_CMDLINE;
   if (o.memMiB < 64 && o.kernel === null) o.memMiB = 128;
   return { kind: "linux", kernel, initrd, path: kernelPath };
 }

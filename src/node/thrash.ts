@@ -16,6 +16,7 @@ import { defaultVmmBytes, type EngineKind } from "../engine/engine.js";
 import { Pc, SWAP_DISK_SERIAL } from "../machine/pc.js";
 import { ShadowPaging } from "../vmm/paging/index.js";
 import { busyboxInitramfs } from "../boot/initramfs.js";
+import { LINUX_CMDLINE } from "../boot/linux.js";
 import { findCachedImages, cachedModules } from "./images.js";
 import { findBuiltModule, symbioticKernelModules, joinKernelModules } from "./symbiotic-module.js";
 import { driverModules } from "../boot/kmod.js";
@@ -92,7 +93,7 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
     modules: o.symbiotic ?? true ? joinKernelModules(drivers, symbioticKernelModules(findBuiltModule(images)!)) : drivers,
     extraFiles: [...thrashWorkloadFiles(), ...(o.extraFiles ?? [])],
   });
-  pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: "console=ttyS0 nokaslr cryptomgr.notests noisapnp quiet", initrd });
+  pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
   const MARKER = "SYMBIONT-INIT-OK";
   await shell.until((out) => out.includes(MARKER) && out.lastIndexOf("# ") > out.indexOf(MARKER), 20e9);
   if (o.swapBytes) {

@@ -9,7 +9,7 @@ import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 import "@xterm/xterm/css/xterm.css";
 import "./style.css";
-import { isBzImage } from "../../src/boot/linux.js";
+import { isBzImage, LINUX_CMDLINE } from "../../src/boot/linux.js";
 import type { VmStats } from "../../src/vmm/vm.js";
 import type { BootConfig, DiskSpec, FromWorker, GuestSpec, RunState, SymbioticView, ToWorker } from "./protocol.js";
 import { RateTracker } from "./rates.js";
@@ -33,7 +33,6 @@ const detailEl = $("detail");
 const logEl = $("log");
 const summaryEl = $("summary");
 
-const LINUX_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisapnp"; // as the CLI's default (src/cli/main.ts)
 
 // ---- terminal ----------------------------------------------------------------------------------
 
