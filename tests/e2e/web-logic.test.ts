@@ -11,7 +11,7 @@ import type { VmStats } from "../../src/vmm/vm.js";
 function stats(instructions: number, exits: Record<string, number>, tlbMisses: number, lookups: number, hits: number): VmStats {
   return {
     instructions, exits, tlbMisses, tlbFlushes: 0, tlbLookups: 0,
-    tcache: { enabled: true, lookups, hits, blocksBuilt: 0, invalidations: 0, evictions: 0, regionEntries: 0, compiledInstructions: 0, replayedInstructions: 0 },
+    tcache: { enabled: true, lookups, hits, blocksBuilt: 0, invalidations: 0, evictions: 0, regionEntries: 0, compiledInstructions: 0, replayedInstructions: 0, regionLinks: 0 },
     paging: { mode: "direct", nestedWalks: 0, nestedRefs: 0, violations: 0, cr3Loads: 0, cr3TargetHits: 0 },
   };
 }
