@@ -1,0 +1,98 @@
+// The README's thrashing demo as a user runs it: `symbiont boot --mem 64 --paging shadow --symbiotic --swap 128
+// --swapbypass --stats` on a terminal (util-linux's `script` gives the CLI a pty), the README's commands typed at
+// the guest's shell, then Ctrl-A c and `info swapbypass` in the monitor, `quit`, and the counters `--stats`
+// prints at exit. The oracles: each workload's checksum is the one the same static binary prints natively on
+// this host, and the guest's own /proc/vmstat says it swapped out and swapped (almost) nothing back in — on plain
+// swap every page STREAM's second pass reads back from the disk is a swap-in (tests/swapbypass-linux.test.ts
+// runs both ways on one boot). Skipped, saying so, when the images, the module, the workloads or `script` are
+// missing (CI has them all).
+import { describe, it, expect } from "vitest";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { thrashPrerequisites, workloadChecksum, WORKLOADS_DIR } from "../src/node/thrash.js";
+import { LINUX_CMDLINE } from "../src/boot/linux.js";
+
+const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
+const haveScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+const skip = thrashPrerequisites() ?? (!haveScript ? "no `script` (util-linux) to give the CLI a terminal" : null);
+
+/** busybox's line editor asks the terminal where the cursor is (ESC [6n) at each prompt; a terminal answers. */
+const ANSWER = "\x1b[24;3R";
+/** The longest quiet spell (no output) the demo has: a workload's run on a loaded 2-core machine, with room. */
+const IDLE_MS = 5 * 60 * 1000;
+
+describe.skipIf(skip !== null)(`symbiont boot --swapbypass, the README's demo on a terminal (${skip ?? "stream and gups over twice the guest's free memory"})`, () => {
+  it("thrashes into SwapBypass's mappings: native checksums, the guest's swap-ins avoided, the counters in the monitor and --stats", async () => {
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --mem 64 --paging shadow --symbiotic --swap 128 --swapbypass --stats ` +
+      `--deterministic --append '${LINUX_CMDLINE} quiet'`;
+    const child = spawn("script", ["-qfec", cmd, "/dev/null"]);
+    let out = ""; // latin1, for matching as it comes; a marker after each step so that no prompt answers twice
+    const chunks: Buffer[] = [];
+    let mib = 0;
+    const got: Record<string, string> = {};
+    // Each step: when the output since the last step matches, type the next input.
+    const steps: [RegExp, (m: RegExpExecArray) => string][] = [
+      [/SYMBIONT-INIT-OK[\s\S]*# \x1b\[6n$/, () => `${ANSWER}mkswap /dev/vda >/dev/null && swapon /dev/vda && grep MemFree /proc/meminfo\r`],
+      [/MemFree:\s+(\d+) kB[\s\S]*# \x1b\[6n$/, (m) => { mib = 2 * Math.floor(Number(m[1]) / 1024); return `${ANSWER}stream ${mib} 2 -v\r`; }],
+      [/(stream: \d+ MiB, 2 passes, checksum [0-9a-f]{8}, \d+ ms)[\s\S]*# \x1b\[6n$/, (m) => { got.stream = m[1]!; return `${ANSWER}gups ${mib} 20000\r`; }],
+      [/(gups: \d+ MiB, 20000 updates, checksum [0-9a-f]{8}, \d+ ms)[\s\S]*# \x1b\[6n$/, (m) => { got.gups = m[1]!; return `${ANSWER}grep -E '^pswp(in|out) ' /proc/vmstat\r`; }],
+      [/pswpin (\d+)\r*\npswpout (\d+)[\s\S]*# \x1b\[6n$/, (m) => { got.pswpin = m[1]!; got.pswpout = m[2]!; return `${ANSWER}\x01c`; }],
+      [/\(symbiont\) $/, () => "info swapbypass\r"],
+      [/(swap type [\s\S]*SymCalls [^\r\n]*)\r*\n[\s\S]*\(symbiont\) $/, (m) => { got.info = Buffer.from(m[1]!, "latin1").toString("utf8").replace(/\r/g, ""); return "quit\r"; }],
+    ];
+    let step = 0, since = 0;
+    const status = await new Promise<number | null>((resolve) => {
+      // Stuck at a step (a prompt that never comes): give up after IDLE_MS without output, not the whole timeout.
+      let timer = setTimeout(() => child.kill(), IDLE_MS);
+      child.stdout.on("data", (d: Buffer) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => child.kill(), IDLE_MS);
+        chunks.push(d);
+        out += d.toString("latin1");
+        const m = step < steps.length ? steps[step]![0].exec(out.slice(since)) : null;
+        if (!m) return;
+        const input = steps[step]![1](m);
+        // As a person would, type a moment after the prompt (input that arrives while the
+        // shell is still setting up its terminal is dropped by it).
+        setTimeout(() => child.stdin.write(input), 300);
+        since = out.length;
+        step++;
+      });
+      child.on("close", (code) => { clearTimeout(timer); resolve(code); });
+    });
+    expect(step, out.slice(-3000)).toBe(steps.length);
+    expect(status).toBe(0);
+
+    // The workloads' answers are the native ones, over a working set twice the guest's free memory.
+    expect(mib).toBeGreaterThan(40);
+    const native = (name: string, args: string[]) => workloadChecksum(execFileSync(join(WORKLOADS_DIR, name), args, { encoding: "utf8" }));
+    expect(workloadChecksum(got.stream!), got.stream).toBe(native("stream", [String(mib), "2"]));
+    expect(workloadChecksum(got.gups!), got.gups).toBe(native("gups", [String(mib), "20000"]));
+
+    // The guest's own count: it swapped out about half of the working set, and read back a small part of it —
+    // STREAM's second pass alone reads every page again.
+    const pswpout = Number(got.pswpout), pswpin = Number(got.pswpin);
+    expect(pswpout).toBeGreaterThan(mib * 256 / 4);
+    expect(pswpin).toBeLessThan(pswpout / 10);
+
+    // The monitor: the swap type learned (the guest's only swap area, 0), faults bypassed by asking the guest.
+    const info = /swap type (\d+); faults on swap PTEs (\d+), bypassed (\d+) \(and (\d+) pages around them\), mappings live \d+, swap-ins avoided (\d+)/.exec(got.info!);
+    expect(info, got.info).not.toBeNull();
+    const [, type, swapPteFaults, bypassed, around, avoided] = info!.map(Number);
+    expect(type).toBe(0);
+    expect(bypassed).toBeGreaterThan(0);
+    expect(bypassed).toBeLessThanOrEqual(swapPteFaults!);
+    // What the guest did not swap in, SwapBypass served: at least as many pages as the guest swapped out and did not read back.
+    expect(bypassed! + around!).toBeGreaterThan((pswpout - pswpin) / 2);
+    expect(avoided).toBeGreaterThan(0);
+    expect(got.info).toMatch(/\nSymCalls [1-9]\d*: [\d.]+ µs and \d+ guest instructions each$/);
+
+    // --stats at exit: the same counters, under [stats] swapbypass.
+    const text = Buffer.concat(chunks).toString("utf8").replace(/\r/g, "");
+    const stats = text.split("\n").filter((l) => l.startsWith("[stats] swapbypass "));
+    expect(stats.length, text.slice(-3000)).toBe(5);
+    const atExit = /^\[stats\] swapbypass +swap type 0; faults on swap PTEs \d+, bypassed (\d+)/.exec(stats[0]!);
+    expect(atExit, stats[0]).not.toBeNull();
+    expect(Number(atExit![1])).toBeGreaterThanOrEqual(bypassed!);
+  }, 25 * 60 * 1000);
+});
