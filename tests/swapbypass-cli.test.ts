@@ -7,17 +7,15 @@
 // runs both ways on one boot). Skipped, saying so, when the images, the module, the workloads or `script` are
 // missing (CI has them all).
 import { describe, it, expect } from "vitest";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { thrashPrerequisites, workloadChecksum, WORKLOADS_DIR } from "../src/node/thrash.js";
 import { LINUX_CMDLINE } from "../src/boot/linux.js";
+import { CURSOR_ANSWER as ANSWER, haveScript, runOnTerminal, type TerminalStep } from "./support/terminal.js";
 
 const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
-const haveScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
 const skip = thrashPrerequisites() ?? (!haveScript ? "no `script` (util-linux) to give the CLI a terminal" : null);
 
-/** busybox's line editor asks the terminal where the cursor is (ESC [6n) at each prompt; a terminal answers. */
-const ANSWER = "\x1b[24;3R";
 /** The longest quiet spell (no output) the demo has: a workload's run on a loaded 2-core machine, with room. */
 const IDLE_MS = 5 * 60 * 1000;
 
@@ -25,13 +23,9 @@ describe.skipIf(skip !== null)(`symbiont boot --swapbypass, the README's demo on
   it("thrashes into SwapBypass's mappings: native checksums, the guest's swap-ins avoided, the counters in the monitor and --stats", async () => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --mem 64 --paging shadow --symbiotic --swap 128 --swapbypass --stats ` +
       `--deterministic --append '${LINUX_CMDLINE} quiet'`;
-    const child = spawn("script", ["-qfec", cmd, "/dev/null"]);
-    let out = ""; // latin1, for matching as it comes; each step looks only past the last (no prompt answers twice)
-    const chunks: Buffer[] = [];
     let mib = 0;
     const got: Record<string, string> = {};
-    // Each step: when the output since the last step matches, type the next input.
-    const steps: [RegExp, (m: RegExpExecArray) => string][] = [
+    const steps: TerminalStep[] = [
       [/SYMBIONT-INIT-OK[\s\S]*# \x1b\[6n$/, () => `${ANSWER}mkswap /dev/vda >/dev/null && swapon /dev/vda && grep MemFree /proc/meminfo\r`],
       [/MemFree:\s+(\d+) kB[\s\S]*# \x1b\[6n$/, (m) => { mib = 2 * Math.floor(Number(m[1]) / 1024); return `${ANSWER}stream ${mib} 2 -v\r`; }],
       [/(stream: \d+ MiB, 2 passes, checksum [0-9a-f]{8}, \d+ ms)[\s\S]*# \x1b\[6n$/, (m) => { got.stream = m[1]!; return `${ANSWER}gups ${mib} 20000\r`; }],
@@ -40,27 +34,8 @@ describe.skipIf(skip !== null)(`symbiont boot --swapbypass, the README's demo on
       [/\(symbiont\) $/, () => "info swapbypass\r"],
       [/(swap type [\s\S]*SymCalls [^\r\n]*)\r*\n[\s\S]*\(symbiont\) $/, (m) => { got.info = Buffer.from(m[1]!, "latin1").toString("utf8").replace(/\r/g, ""); return "quit\r"; }],
     ];
-    let step = 0, since = 0;
-    const status = await new Promise<number | null>((resolve) => {
-      // Stuck at a step (a prompt that never comes): give up after IDLE_MS without output, not the whole timeout.
-      let timer = setTimeout(() => child.kill(), IDLE_MS);
-      child.stdout.on("data", (d: Buffer) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => child.kill(), IDLE_MS);
-        chunks.push(d);
-        out += d.toString("latin1");
-        const m = step < steps.length ? steps[step]![0].exec(out.slice(since)) : null;
-        if (!m) return;
-        const input = steps[step]![1](m);
-        // As a person would, type a moment after the prompt (input that arrives while the
-        // shell is still setting up its terminal is dropped by it).
-        setTimeout(() => child.stdin.write(input), 300);
-        since = out.length;
-        step++;
-      });
-      child.on("close", (code) => { clearTimeout(timer); resolve(code); });
-    });
-    expect(step, out.slice(-3000)).toBe(steps.length);
+    const { status, steps: taken, out, text } = await runOnTerminal(cmd, steps, IDLE_MS);
+    expect(taken, out.slice(-3000)).toBe(steps.length);
     expect(status).toBe(0);
 
     // The workloads' answers are the native ones, over a working set twice the guest's free memory.
@@ -89,7 +64,6 @@ describe.skipIf(skip !== null)(`symbiont boot --swapbypass, the README's demo on
     expect(got.info).toMatch(/\nSymCalls [1-9]\d*: [\d.]+ µs and \d+ guest instructions each$/);
 
     // --stats at exit: the same counters, under [stats] swapbypass.
-    const text = Buffer.concat(chunks).toString("utf8").replace(/\r/g, "");
     const stats = text.split("\n").filter((l) => l.startsWith("[stats] swapbypass "));
     expect(stats.length, text.slice(-3000)).toBe(5);
     const atExit = /^\[stats\] swapbypass +swap type 0; faults on swap PTEs \d+, bypassed (\d+)/.exec(stats[0]!);

@@ -4,7 +4,7 @@
 // the process list is the guest shell's own PID ($$). Skipped, saying so, when
 // the images, the module or `script` are missing (CI has them all).
 import { describe, it, expect } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,10 +12,10 @@ import { findCachedImages } from "../src/node/images.js";
 import { findBuiltModule, moduleGuestPath } from "../src/node/symbiotic-module.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
 import { LINUX_CMDLINE } from "../src/boot/linux.js";
+import { CURSOR_ANSWER, haveScript, runOnTerminal, type TerminalStep } from "./support/terminal.js";
 
 const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
 const images = findCachedImages();
-const haveScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
 const needs = !images ? "images not cached: run npm run images" : !findBuiltModule(images) ? "symbiotic module not built: run npm run module" : null;
 const skip = needs ?? (!haveScript ? "no `script` (util-linux) to give the CLI a terminal" : null);
 
@@ -30,41 +30,18 @@ describe("symbiont boot --symbiotic, options", () => {
 describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip ?? "Ctrl-A c, the monitor"})`, () => {
   it("opens the monitor with Ctrl-A c: sym ps, sym current, info symbiotic, quit", async () => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --symbiotic --deterministic --append '${LINUX_CMDLINE} quiet'`;
-    const child = spawn("script", ["-qfec", cmd, "/dev/null"]);
-    let out = ""; // latin1, for matching as it comes
-    const chunks: Buffer[] = [];
     let shellPid = 0;
-    // Each step: when the output so far matches, type the next input.
-    const steps: [RegExp, string][] = [
-      // busybox's line editor asks the terminal where the cursor is (ESC [6n); a terminal would answer.
-      [/SYMBIONT-INIT-OK[\s\S]*# \x1b\[6n$/, "\x1b[24;3Recho PID=$$\r"],
-      [/PID=(\d+)\r*\n[\s\S]*# \x1b\[6n$/, "\x1b[24;3R\x01c"],
-      [/\(symbiont\) $/, "sym ps\r"],
-      [/COMMAND[\s\S]*\(symbiont\) $/, "sym current\r"],
-      [/SymCall CURRENT[\s\S]*\(symbiont\) $/, "info symbiotic\r"],
-      [/SymCalls: [\s\S]*\(symbiont\) $/, "quit\r"],
+    const steps: TerminalStep[] = [
+      [/SYMBIONT-INIT-OK[\s\S]*# \x1b\[6n$/, () => `${CURSOR_ANSWER}echo PID=$$\r`],
+      [/PID=(\d+)\r*\n[\s\S]*# \x1b\[6n$/, (m) => { shellPid = Number(m[1]); return `${CURSOR_ANSWER}\x01c`; }],
+      [/\(symbiont\) $/, () => "sym ps\r"],
+      [/COMMAND[\s\S]*\(symbiont\) $/, () => "sym current\r"],
+      [/SymCall CURRENT[\s\S]*\(symbiont\) $/, () => "info symbiotic\r"],
+      [/SymCalls: [\s\S]*\(symbiont\) $/, () => "quit\r"],
     ];
-    let step = 0;
-    const status = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => child.kill(), 20 * 60 * 1000);
-      child.stdout.on("data", (d: Buffer) => {
-        chunks.push(d);
-        out += d.toString("latin1");
-        const m = step < steps.length ? steps[step]![0].exec(out) : null;
-        if (!m) return;
-        if (step === 1) shellPid = Number(m[1]);
-        // As a person would, type a moment after the prompt (input that arrives while the
-        // shell is still setting up its terminal is dropped by it).
-        const input = steps[step]![1];
-        setTimeout(() => child.stdin.write(input), 300);
-        out += `\n<step ${step}>\n`;
-        step++;
-      });
-      child.on("close", (code) => { clearTimeout(timer); resolve(code); });
-    });
-    expect(step, out.slice(-3000)).toBe(steps.length);
+    const { status, steps: taken, out, text } = await runOnTerminal(cmd, steps, 5 * 60 * 1000);
+    expect(taken, out.slice(-3000)).toBe(steps.length);
     expect(status).toBe(0);
-    const text = Buffer.concat(chunks).toString("utf8").replace(/\r/g, "");
     expect(text).toContain("Symbiont monitor — help lists the commands, Ctrl-A c goes back to the guest");
     expect(text).toMatch(/\n\s+1\s+0\s+0 S\s+\d+\s+\d+ init\n/);
     expect(text).toMatch(new RegExp(`\\n\\s+${shellPid}\\s+1\\s+0 \\w\\s+\\d+\\s+\\d+ sh\\n`));
