@@ -565,7 +565,8 @@ function pushBit(bit: i32): void { if (bit < 0) localGet(L_T2); else konst(bit);
 function stringOnce(op: i32, s: i32): void {
   const src = segOv >= 0 ? segOv : DS;
   const k = op & 0xfe;
-  if (k == 0xa4 || k == 0xa6 || k == 0xac) { getReg32(ESI); localSet(L_OFF); emitRead(src, s); localSet(L_T3); }
+  const fromSource = k == 0xa4 || k == 0xa6 || k == 0xac; // MOVS, CMPS, LODS read seg:ESI (and move ESI)
+  if (fromSource) { getReg32(ESI); localSet(L_OFF); emitRead(src, s); localSet(L_T3); }
   if (k == 0xa4 || k == 0xaa) {
     clearPending();
     getReg32(EDI); localSet(L_OFF);
@@ -577,7 +578,7 @@ function stringOnce(op: i32, s: i32): void {
     if (k == 0xa6) localGet(L_T3); else getReg(s, EAX);
     localGet(L_VAL); emitAlu(ALU_CMP, s);
   } else { localGet(L_T3); setReg(s, EAX); }
-  if (k == 0xa4 || k == 0xa6 || k == 0xac) stringAdvance(ESI, s);
+  if (fromSource) stringAdvance(ESI, s);
   if (k != 0xac) stringAdvance(EDI, s);
   leaveIfPending();
 }

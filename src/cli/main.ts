@@ -288,7 +288,6 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
   process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");
 }
 
-
 /** The Linux guest for `boot`: the given files, or the cached Debian kernel with a busybox initramfs. */
 async function linuxGuest(o: CommonOptions): Promise<Guest> {
   const cached = o.kernel && o.initrd.length > 0 ? null : findCachedImages();

@@ -33,7 +33,6 @@ const detailEl = $("detail");
 const logEl = $("log");
 const summaryEl = $("summary");
 
-
 // ---- terminal ----------------------------------------------------------------------------------
 
 const term = new Terminal({
