@@ -78,6 +78,7 @@ import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
 import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
 import { acpiTables, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
+import { BIOS_HANDOFF_PORT_WRITES, biosInterruptVectors } from "../boot/bios-handoff.js";
 import { mpTable } from "../boot/mptable.js";
 import { Symbiotic } from "../symbiotic/symbiotic.js";
 import { SwapDisk } from "../symbiotic/swap-disk.js";
@@ -395,12 +396,14 @@ export class Pc {
 
   /**
    * Load a Multiboot kernel (ELF or a.out kludge) as QEMU's -kernel does, or a
-   * flat binary at 1 MiB, and set the CPU to the Multiboot entry state.
+   * flat binary at 1 MiB, and set the CPU to the Multiboot entry state, the
+   * interrupt controllers and timer as the BIOS QEMU runs first leaves them.
    */
   loadKernel(image: Uint8Array, opts: { path: string; append?: string; modules?: MultibootModule[] }): BootEntry {
-    // The loader's GDT first: a kernel loaded over it (at 0x8000) keeps its own bytes.
+    // The loader's GDT and the BIOS's vectors first: a kernel loaded over them (at 0x8000, 0x20) keeps its own bytes.
     this.writeBootGdt();
     this.writeFirmwareTables(true);
+    this.leaveBiosHandoffState();
     let entry: BootEntry;
     if (isMultiboot(image)) {
       entry = loadMultiboot(image, this.guestMemory(), {
@@ -441,6 +444,12 @@ export class Pc {
     if (!this.ioapic) return;
     const blobs = [...(acpi ? acpiTables(this.cpus) : []), ...mpTable(this.cpus)];
     for (const b of blobs) this.vm.memory.write(b.addr, b.bytes);
+  }
+
+  /** The 8259As, the 8254's channel 0 and the real-mode vectors of their interrupts as a BIOS hands them over (boot/bios-handoff.ts). */
+  private leaveBiosHandoffState(): void {
+    for (const b of biosInterruptVectors()) this.vm.memory.write(b.addr, b.bytes);
+    for (const [port, value] of BIOS_HANDOFF_PORT_WRITES) this.vm.ports.write(port, 1, value);
   }
 
   /** A GDT like the one QEMU's multiboot ROM leaves (code 0x10, data 0x18), at 0x8000. */
