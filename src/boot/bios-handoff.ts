@@ -34,8 +34,8 @@ const MASTER_EOI_IRET = [0x50, 0xb0, 0x20, 0xe6, 0x20, 0x58, 0xcf];
 /** `push ax; mov al, 0x20; out 0xa0, al; out 0x20, al; pop ax; iret` — IRQ 8-15. */
 const SLAVE_EOI_IRET = [0x50, 0xb0, 0x20, 0xe6, 0xa0, 0xe6, 0x20, 0x58, 0xcf];
 
-export const MASTER_VECTOR_BASE = 0x08;
-export const SLAVE_VECTOR_BASE = 0x70;
+const MASTER_VECTOR_BASE = 0x08;
+const SLAVE_VECTOR_BASE = 0x70;
 
 /** The port writes, in order (ICW1-ICW4 of both chips, their masks, then the 8254's channel 0). */
 export const BIOS_HANDOFF_PORT_WRITES: ReadonlyArray<readonly [port: number, value: number]> = [
