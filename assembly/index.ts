@@ -436,6 +436,8 @@ export function notifyPhysWrite(pa: i32, len: i32): void {
 export { setPauseExiting } from "./exit";
 /** CPUID.1 reports a local APIC (EDX.APIC, ECX.TSC-deadline) and this vCPU's initial APIC ID. */
 export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBits(present, apicId); }
+/** SMAP: CPUID.(EAX=7,ECX=0):EBX[20], CR4.SMAP, STAC/CLAC (off at power-on: a VMM choice, like QEMU's -cpu max). */
+export { setSmapSupported as setCpuSmap } from "./state";
 /** The core's own answer to CPUID leaf/subleaf (what it returns without interception: the VMM's leaf table, else the CPU's): register i = 0..3 (EAX..EDX). */
 export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
   cpuidAnswer(i32(leaf), i32(sub)); // i32(): the JS engine gets leaves above 0x7fffffff unsigned from the VMM

@@ -3,7 +3,7 @@
 // rest are module globals (Wasm globals / JS module variables).
 import { REGS, SEG_SEL, SEG_BASE, SEG_LIMIT, SEG_ATTR, SEG_LO, SEG_HI } from "./layout";
 import { ld8, st8, ld16, st16, ld32a, st32a } from "./portable";
-import { TLB_NO_USER } from "./mmu/tlb";
+import { TLB_NO_USER, TLB_USER_PAGE } from "./mmu/tlb";
 
 export const EAX: i32 = 0; export const ECX: i32 = 1; export const EDX: i32 = 2; export const EBX: i32 = 3;
 export const ESP: i32 = 4; export const EBP: i32 = 5; export const ESI: i32 = 6; export const EDI: i32 = 7;
@@ -52,6 +52,8 @@ export const CR4_PSE: i32 = 16;
 export const CR4_PAE: i32 = 32;
 export const CR4_PGE: i32 = 128;
 export const CR4_OSFXSR: i32 = 512;
+/** Supervisor-mode access prevention (SDM Vol. 3 4.6): only with smapSupported. */
+export const CR4_SMAP: i32 = 1 << 21;
 
 export let eip: i32 = 0;
 /** EIP of the instruction being executed (faults restart here). */
@@ -98,9 +100,21 @@ export function setInstrEip(v: i32): void { instrEip = v; mmioReadsAnswered = 0;
 export let mmioReadsAnswered: i32 = 0;
 export function setMmioReadsAnswered(v: i32): void { mmioReadsAnswered = v; }
 export function setFlagsRaw(v: i32): void { flagsRaw = v; }
-export function setCpl(v: i32): void { cpl = v; cplUserMask = v == 3 ? TLB_NO_USER : 0; }
-/** TLB_NO_USER at CPL 3, else 0: the TLB flag that sends this CPL's accesses to the slow path. */
+export function setCpl(v: i32): void { cpl = v; updateCplUserMask(); }
+/**
+ * The TLB flag that sends this CPL's explicit accesses to the slow path: TLB_NO_USER at CPL 3; at CPL 0-2,
+ * TLB_USER_PAGE while CR4.SMAP is set (the slow path applies SMAP), else 0.
+ */
 export let cplUserMask: i32 = 0;
+/** The same for implicit supervisor accesses (descriptor tables, TSS, IDT), at any CPL. */
+export let implicitDenyMask: i32 = 0;
+function updateCplUserMask(): void {
+  implicitDenyMask = (cr4 & CR4_SMAP) != 0 ? TLB_USER_PAGE : 0;
+  cplUserMask = cpl == 3 ? TLB_NO_USER : implicitDenyMask;
+}
+/** CPUID advertises SMAP and CR4.SMAP may be set (a VMM choice: PcOptions.smap, the CLI's --smap). */
+export let smapSupported: bool = false;
+export function setSmapSupported(v: bool): void { smapSupported = v; }
 /**
  * Segments whose accesses need no limit or type check — limit 4 GiB,
  * readable (bit s) / writable (bit 8 + s) — and those whose base is 0 (bit
@@ -112,7 +126,7 @@ export function setFlatSegs(v: i32): void { flatSegs = v; }
 export function setCr0Raw(v: i32): void { cr0 = v; protectedMode = (v & CR0_PE) != 0; pagingEnabled = (v & CR0_PG) != 0 && protectedMode; }
 export function setCr2(v: i32): void { cr2 = v; }
 export function setCr3Raw(v: i32): void { cr3 = v; }
-export function setCr4Raw(v: i32): void { cr4 = v; }
+export function setCr4Raw(v: i32): void { cr4 = v; updateCplUserMask(); }
 export function setEfer(v: i32): void { efer = v; }
 export function setGdtr(base: i32, limit: i32): void { gdtrBase = base; gdtrLimit = limit; }
 export function setIdtr(base: i32, limit: i32): void { idtrBase = base; idtrLimit = limit; }

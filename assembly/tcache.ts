@@ -33,7 +33,7 @@ import {
   JIT_QUEUE, JIT_QUEUE_MAX, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
 import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
-import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, segLimit, segBase, CS, retiredInRun, setRetiredInRun, flagsRaw, TF, irqShadow, setIrqShadow } from "./state";
+import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, cpl, segLimit, segBase, CS, retiredInRun, setRetiredInRun, flagsRaw, TF, irqShadow, setIrqShadow } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
   setLockPrefix, modrmFormWord, eaDisp,
@@ -212,7 +212,12 @@ export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME
 export const ASSUME_USER: i32 = 1 << 24;
 export const ASSUME_SS32: i32 = 1 << 25;
 export const ASSUME_SUPER: i32 = 1 << 26;
-function assumedState(): i32 { return flatSegs | (cplUserMask != 0 ? ASSUME_USER : ASSUME_SUPER) | (ss32 ? ASSUME_SS32 : 0); }
+/** CPL 0-2 with CR4.SMAP: compiled accesses send user pages to the slow path (state.ts cplUserMask). */
+export const ASSUME_SUPER_GUARDED: i32 = 1 << 27;
+function assumedState(): i32 {
+  const privilege = cpl == 3 ? ASSUME_USER : cplUserMask != 0 ? ASSUME_SUPER_GUARDED : ASSUME_SUPER;
+  return flatSegs | privilege | (ss32 ? ASSUME_SS32 : 0);
+}
 /** The first block cached on the RAM page holding host address `host` (-1: none, or not RAM). */
 export function firstBlockOnPage(host: i32): i32 {
   if (u32(host - RAM_BASE) >= u32(hostSize)) return -1;

@@ -11,7 +11,8 @@
 //
 //   node scripts/kvm-unit-tests.mjs [--check] [--jobs N] [--engine wasm|js] [TEST...]
 //
-// Each test runs as `symbiont run --testdev --smp N [--append ARGS] --timeout T FILE`.
+// Each test runs as `symbiont run --testdev --smp N [--append ARGS] [--smap] --timeout T FILE` (--smap where
+// its qemu_params ask for `-cpu max`, the only QEMU CPU model of the suite whose SMAP this CPU offers on request).
 // A test reports through isa-debug-exit: status 1 = PASS, 77 = SKIP, anything
 // else FAIL (124: timed out). With --check the exit status is non-zero when a
 // test in EXPECTED_PASS did not pass.
@@ -28,7 +29,7 @@ const EXPECTED_PASS = [
   "cmpxchg8b", "smptest", "smptest3", "vmexit_cpuid", "vmexit_vmcall", "vmexit_mov_from_cr8", "vmexit_mov_to_cr8",
   "vmexit_inl_pmtimer", "vmexit_ipi", "vmexit_ipi_halt", "vmexit_ple_round_robin", "vmexit_tscdeadline",
   "vmexit_tscdeadline_immed", "vmexit_cr0_wp", "vmexit_cr4_pge", "eventinj", "hypercall", "pmu", "setjmp", "tsc",
-  "taskswitch", "taskswitch2", "umip", "la57", "msr", "tsc_adjust", "s3", "realmode",
+  "taskswitch", "taskswitch2", "umip", "la57", "msr", "tsc_adjust", "s3", "realmode", "smap",
 ];
 
 const args = process.argv.slice(2);
@@ -95,6 +96,7 @@ function runOne(t) {
   const argv = [join(repo, "bin", "symbiont.js"), "run", "--testdev", "--engine", engine, "--smp", String(t.smp ?? 1), "--timeout", String(timeout)];
   const append = unquote(t.test_args);
   if (append) argv.push("--append", append);
+  if (/-cpu\s+max\b/.test(t.qemu_params ?? "")) argv.push("--smap");
   argv.push(join(dir, "x86", t.file));
   const started = Date.now();
   return new Promise((done) => {

@@ -4,7 +4,7 @@
 // crossings, ROM writes, MMIO, TLB misses — takes the slow path.
 import { TLB } from "../layout";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "../portable";
-import { cpl, cplUserMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
+import { cpl, cplUserMask, implicitDenyMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
 import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
 import { translate, setStoreSize, ACC_WRITE, ACC_USER } from "../mmu/walk";
 import { readAt, writeAt, resKind, resHost } from "../memory";
@@ -37,26 +37,30 @@ export function segCheck(seg: i32, off: i32, sz: i32, write: bool): bool {
 export let tlbLookups: f64 = 0;
 
 /** Read at a linear address with the current privilege (CPL 3 = user access). */
-export function readLin(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, cplUserMask, cpl == 3); }
-export function writeLin(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, cplUserMask, cpl == 3); }
+export function readLin(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, cplUserMask, cpl == 3 ? ACC_USER : 0); }
+export function writeLin(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, cplUserMask, cpl == 3 ? ACC_USER : 0); }
 /**
  * Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL: a page only user mode may not
- * use is no bar (a segment load at CPL 3 reads the GDT).
+ * use is no bar (a segment load at CPL 3 reads the GDT). Under CR4.SMAP a user page is, as for explicit supervisor
+ * accesses, and at CPL 3 whatever EFLAGS.AC says: the slow path's walk applies SMAP's rules.
  */
-export function readSys(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, 0, false); }
-export function writeSys(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, 0, false); }
+export function readSys(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, implicitDenyMask, 0); }
+export function writeSys(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, implicitDenyMask, 0); }
 
-/** Through the TLB when its entry allows the access (`userDeny`: TLB_NO_USER for a user access), else the slow path. */
-function readThroughTlb(lin: i32, sz: i32, userDeny: i32, user: bool): i32 {
+/**
+ * Through the TLB when its entry allows the access (`userDeny`: TLB_NO_USER for a user access, TLB_USER_PAGE for a
+ * supervisor one under SMAP), else the slow path with `acc` (ACC_USER or 0).
+ */
+function readThroughTlb(lin: i32, sz: i32, userDeny: i32, acc: i32): i32 {
   tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
   if ((e & (TLB_VALID | TLB_SLOW | userDeny)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
     const h = (e & ~0xfff) ^ lin;
     return sz == 4 ? ld32(h) : sz == 2 ? ld16(h) : ld8(h);
   }
-  return readLinSlow(lin, sz, user);
+  return readLinSlow(lin, sz, acc);
 }
-function writeThroughTlb(lin: i32, sz: i32, v: i32, userDeny: i32, user: bool): void {
+function writeThroughTlb(lin: i32, sz: i32, v: i32, userDeny: i32, acc: i32): void {
   tlbLookups += 1;
   const e = ld32a(TLB + ((lin >>> 12) << 2));
   if ((e & (TLB_VALID | TLB_SLOW | TLB_READONLY | TLB_HAS_CODE | userDeny)) == TLB_VALID && (lin & 0xfff) <= 0x1000 - sz) {
@@ -64,11 +68,11 @@ function writeThroughTlb(lin: i32, sz: i32, v: i32, userDeny: i32, user: bool): 
     if (sz == 4) st32(h, v); else if (sz == 2) st16(h, v); else st8(h, v);
     return;
   }
-  writeLinSlow(lin, sz, v, user);
+  writeLinSlow(lin, sz, v, ACC_WRITE | acc);
 }
 
-export function readLinSlow(lin: i32, sz: i32, user: bool): i32 {
-  const acc = user ? ACC_USER : 0;
+/** The slow path of a read (`acc`: ACC_USER or 0): walk, fault, MMIO. */
+export function readLinSlow(lin: i32, sz: i32, acc: i32): i32 {
   if ((lin & 0xfff) > 0x1000 - sz) {
     let v = 0;
     for (let i = 0; i < sz; i++) {
@@ -84,8 +88,8 @@ export function readLinSlow(lin: i32, sz: i32, user: bool): i32 {
   return readAt(pa, resKind, resHost, sz);
 }
 
-export function writeLinSlow(lin: i32, sz: i32, v: i32, user: bool): void {
-  const acc = ACC_WRITE | (user ? ACC_USER : 0);
+/** The slow path of a write (`acc` includes ACC_WRITE). */
+export function writeLinSlow(lin: i32, sz: i32, v: i32, acc: i32): void {
   if ((lin & 0xfff) > 0x1000 - sz) {
     // Both pages must be writable before any byte is written.
     const second = i32((lin | 0xfff) + 1);

@@ -20,9 +20,8 @@ import { ld32a, st32a } from "../portable";
 import { JIT_QUEUE, JIT_REGIONS, JIT_REGIONS_MAX } from "../layout";
 import {
   jitQueued, blockKey, blockLin, setBlockHot, blockSlot, setBlockRegion, firstBlockOnPage, nextBlockOnPage, dropCompiledRegions,
-  HOT_FAILED, ASSUME_USER, ASSUME_SUPER, ASSUME_SS32,
+  HOT_FAILED, ASSUME_USER, ASSUME_SUPER, ASSUME_SUPER_GUARDED, ASSUME_SS32,
 } from "../tcache";
-import { TLB_NO_USER } from "../mmu/tlb";
 import { freeSlot, slotsAvailable, setSlotPages, slotPageCount, slotPage, slotLive } from "./slots";
 import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SLOT, R_CS32, R_ASSUME, R_COUNT, R_PAGES, R_BLOCKS } from "./collect";
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
@@ -113,13 +112,14 @@ export function jitEmit(): i32 {
   for (let r = 0; r < regionCount; r++) {
     const n = regionWord(r, R_COUNT);
     const assume = regionWord(r, R_ASSUME);
-    setAssumptions(assume & 0xffffff, (assume & ASSUME_USER) != 0 ? TLB_NO_USER : 0, (assume & ASSUME_SS32) != 0);
+    const privilege = assume & (ASSUME_USER | ASSUME_SUPER | ASSUME_SUPER_GUARDED);
+    setAssumptions(assume & 0xffffff, privilege, (assume & ASSUME_SS32) != 0);
     beginRegion(regionAddr(r, R_BLOCKS), n, regionAddr(r, R_PAGES + 1), regionWord(r, R_PAGES), regionWord(r, R_CS32) != 0, f);
     emitEntry();
     for (let j = 0; j < n; j++) emitBlockFunction(j);
     endRegion();
     // What the region needs at entry: the flat bits its code relies on, its privilege, a 32-bit stack if it relies on one.
-    st32a(regionAddr(r, R_ASSUME), reliedFlatSegs() | ((assume & ASSUME_USER) != 0 ? ASSUME_USER : ASSUME_SUPER) |
+    st32a(regionAddr(r, R_ASSUME), reliedFlatSegs() | privilege |
       (reliesOnStack() ? ASSUME_SS32 : 0));
     f += 1 + n;
   }

@@ -31,7 +31,7 @@ import {
   sizeMask, signBit,
 } from "./flags";
 import {
-  stackFast, flatSeg, aUserMask, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
+  stackFast, flatSeg, aIsUser, beginPending, clearPending, eaSegment, emitEa, emitPop, emitPush, emitRead, emitRmwRead, emitRmwWrite,
   emitStackHost, emitWrite, leaveIfPending, leaveIfPendingAt, loadHost, reloadEsp,
 } from "./memory";
 import { emitGoto, landingCount, landingRel, markLink, regionCs32 } from "./region";
@@ -208,11 +208,11 @@ function oneByte(): i32 {
       return NEXT;
     }
     case 0xfa: // CLI: allowed at CPL 0 (exec.ts iflagAllowed); elsewhere the interpreter's (#GP, VIF)
-      if (aUserMask() != 0) break;
+      if (aIsUser()) break;
       emitGetFlags(); konst(~IF); op_(OP_I32_AND); emitSetFlags();
       return NEXT;
     case 0x9c: // PUSHF at CPL 0 (not virtual-8086 mode): EFLAGS without VM and RF (exec.ts pushf)
-      if (aUserMask() != 0) break;
+      if (aIsUser()) break;
       emitGetFlags(); konst(~(VM | RF) & (os == 2 ? 0xffff : -1)); op_(OP_I32_AND); localSet(L_VAL);
       emitPush(os); leaveIfPending();
       return NEXT;

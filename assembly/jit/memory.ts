@@ -12,7 +12,8 @@
 // guest memory only through the TLB.
 import { ld32a } from "../portable";
 import { TLB, SEG_BASE } from "../layout";
-import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE } from "../mmu/tlb";
+import { TLB_VALID, TLB_SLOW, TLB_READONLY, TLB_HAS_CODE, TLB_NO_USER, TLB_USER_PAGE } from "../mmu/tlb";
+import { ASSUME_USER, ASSUME_SUPER_GUARDED } from "../tcache";
 import { REC_MODRM, REC_DISP } from "../cpu/fetch";
 import { SS, ESP } from "../state";
 import {
@@ -49,9 +50,13 @@ function flatBits(bits: i32): bool {
 }
 /** Segment s is flat: base 0, no limit to check, readable (linear = offset). */
 export function flatSeg(s: i32): bool { return flatBits((1 << s) | (1 << (16 + s))); }
-/** TLB_NO_USER at CPL 3, else 0 (state.ts cplUserMask). */
+/** The TLB flag the region's accesses deny (state.ts cplUserMask): TLB_NO_USER at CPL 3, TLB_USER_PAGE under SMAP, else 0. */
 let aUser: i32 = 0;
 export function aUserMask(): i32 { return aUser; }
+/** The region's privilege (tcache.ts ASSUME_USER, ASSUME_SUPER or ASSUME_SUPER_GUARDED). */
+let aPriv: i32 = 0;
+export function aPrivilege(): i32 { return aPriv; }
+export function aIsUser(): bool { return aPriv == ASSUME_USER; }
 /** SS is flat, readable, writable and 32-bit: PUSH/POP/CALL/RET/LEAVE run inline. */
 let aStack: bool = false;
 const SS_FLAT_BITS: i32 = (1 << SS) | (1 << (8 + SS)) | (1 << (16 + SS));
@@ -62,8 +67,9 @@ export function stackFast(): bool {
   return true;
 }
 /** Compile for this state (reliance starts empty: a new region). */
-export function setAssumptions(flat: i32, user: i32, ss32: bool): void {
-  aFlat = flat; aUser = user;
+export function setAssumptions(flat: i32, privilege: i32, ss32: bool): void {
+  aFlat = flat; aPriv = privilege;
+  aUser = privilege == ASSUME_USER ? TLB_NO_USER : privilege == ASSUME_SUPER_GUARDED ? TLB_USER_PAGE : 0;
   aStack = ss32 && (flat & SS_FLAT_BITS) == SS_FLAT_BITS;
   reliedFlat = 0; reliedStack = false;
 }

@@ -27,7 +27,7 @@ import { JIT_OFFSETS, TLB } from "../layout";
 import { TLB_VALID, TLB_SLOW, TLB_NO_EXEC } from "../mmu/tlb";
 import { CS } from "../state";
 import { REC_HEADER, REC_MODRM, REC_POS } from "../cpu/fetch";
-import { blockCount, blockRecord, blockKey, ASSUME_USER, ASSUME_SUPER } from "../tcache";
+import { blockCount, blockRecord, blockKey } from "../tcache";
 import {
   BLOCKTYPE_VOID, E_BASE, E_BUDGET, E_ENTRY, G_BASE, G_FLAGS_LAZY, G_FLAGS_RAW, G_LAST_OP1, G_LAST_OP2, G_LAST_RESULT,
   G_LAST_SIZE, G_LAST_SUB, I32, I32_LOCALS, I64, I64_LOCALS, IMPORTED_FUNCS, OP_BR_TABLE, OP_END, OP_I32_ADD,
@@ -41,7 +41,7 @@ import {
 } from "./emit";
 import { forgetFlags, pushFlagArgs, unpackFlags } from "./flags";
 import { ENDS, emitInstruction } from "./instr";
-import { flatSeg, aUserMask } from "./memory";
+import { flatSeg, aUserMask, aPrivilege } from "./memory";
 
 /** The region being emitted: its blocks (indices in the translation cache), its pages (host addresses), code size. */
 const blocks = new StaticArray<i32>(256);
@@ -226,7 +226,7 @@ function leaveLinked(rel: i32, unretired: i32): void { markLink(); leaveAt(rel, 
 function emitLinkExit(): void {
   localGet(L_LINK);
   ifVoid();
-  konst(aUserMask()); konst(aUserMask() != 0 ? ASSUME_USER : ASSUME_SUPER); call(H_LINK); localTee(L_T1);
+  konst(aUserMask()); konst(aPrivilege()); call(H_LINK); localTee(L_T1);
   ifVoid();
   globalGet(G_LINK_ENTRY); localGet(P_R); globalGet(G_LINK_BASE); localGet(L_T1);
   W.byte(OP_RETURN_CALL_INDIRECT); W.u32leb(T_ENTRY); W.u32leb(0);

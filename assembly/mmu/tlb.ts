@@ -19,6 +19,11 @@ export const TLB_GLOBAL: i32 = 16;
 export const TLB_NO_EXEC: i32 = 32;
 /** The page holds translated code: writes take the slow path so they invalidate it. */
 export const TLB_HAS_CODE: i32 = 64;
+/**
+ * User-mode page (U/S = 1 at every level). With CR4.SMAP, supervisor accesses deny it (state.ts cplUserMask)
+ * and take the slow path, where the walk applies SMAP's rules (EFLAGS.AC at CPL 0-2; implicit accesses at CPL 3).
+ */
+export const TLB_USER_PAGE: i32 = 128;
 
 let validCount: i32 = 0;
 let overflowed: bool = false;

@@ -14,9 +14,9 @@
 // VMM expresses the guest's view in the entries it builds.
 // Physical addresses are 32 bits: a PAE entry pointing above 4 GiB stops
 // the VM with an "unimplemented" exit rather than guessing.
-import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, setCr2 } from "../state";
+import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, CR4_SMAP, AC, flagsRaw, setCr2 } from "../state";
 import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, plainRamEntry, noteWalked, writeAt, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
-import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
+import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_USER_PAGE, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
 import { pagingMode, MODE_SHADOW, MODE_DIRECT, mapPerm, hostAddr, P2M_VALID, P2M_READ, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
 import { shadowRoot, shadowPae, exceptionExits } from "../controls";
 import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX } from "../layout";
@@ -29,6 +29,7 @@ import { setExit, setExitField, exitReason, EXIT_NONE, EXIT_UNIMPLEMENTED, EXIT_
 export const ACC_WRITE: i32 = 1;
 export const ACC_USER: i32 = 2;
 export const ACC_FETCH: i32 = 4;
+
 
 const PTE_P: i32 = 1, PTE_RW: i32 = 2, PTE_US: i32 = 4, PTE_A: i32 = 0x20, PTE_D: i32 = 0x40, PTE_PS: i32 = 0x80, PTE_G: i32 = 0x100;
 /** Shadow leaf (an available bit): the frame is guest-physical, resolved through the map. */
@@ -76,10 +77,9 @@ export function setStoreSize(n: i32): void { storeSize = n; }
  */
 export function translate(lin: i32, access: i32): i32 {
   const write = (access & ACC_WRITE) != 0;
-  const user = (access & ACC_USER) != 0;
   shadow = pagingMode == MODE_SHADOW;
   if (pagingMode == MODE_DIRECT && pagingEnabled && (cr4 & CR4_PAE) == 0) {
-    const pa = walkPlain(lin, access, write, user);
+    const pa = walkPlain(lin, access, write);
     if (plainDone) return pa;
   }
   leafIsGpa = false;
@@ -102,12 +102,12 @@ export function translate(lin: i32, access: i32): i32 {
     let rw = pde & PTE_RW, us = pde & PTE_US;
     if ((pde & PTE_PS) != 0 && (shadow || (cr4 & CR4_PSE) != 0)) {
       // 4 MiB page: the PDE is the leaf.
-      if (!permitted(rw, us, write, user)) { pageFault(lin, access, true); return -1; }
+      if (!permitted(rw, us, access)) { pageFault(lin, access, true); return -1; }
       flags |= commitLeaf(pdeAddr, pde, rw, write, lin);
       if (aborted) return -1;
       pa = (pde & 0xffc00000) | (wlin & 0x3fffff);
       noteLargePage();
-      if (us == 0) flags |= TLB_NO_USER;
+      flags |= us == 0 ? TLB_NO_USER : TLB_USER_PAGE;
       leafIsGpa = shadow && (pde & SHADOW_GPA) != 0;
     } else {
       const pteAddr = (pde & 0xfffff000) | (((wlin >>> 12) & 0x3ff) << 2);
@@ -116,14 +116,14 @@ export function translate(lin: i32, access: i32): i32 {
       if ((pte & PTE_P) == 0) { pageFault(lin, access, false); return -1; }
       traced = shadow && write && (pte & SHADOW_TRACE) != 0 && rw != 0;
       rw &= pte; us &= pte;
-      if (!permitted(traced ? PTE_RW : rw, us, write, user)) { pageFault(lin, access, true); return -1; }
+      if (!permitted(traced ? PTE_RW : rw, us, access)) { pageFault(lin, access, true); return -1; }
       // Accessed bits are set only once the whole walk succeeds, as Intel CPUs and Bochs do
       // (QEMU sets the PDE's early); test386.asm's #PF handler checks the PDE's A is still 0.
       if ((pde & PTE_A) == 0 && !shadow) { ptWrite(pdeAddr, pde | PTE_A, lin); if (aborted) return -1; }
       flags |= commitLeaf(pteAddr, pte, rw, write, lin);
       if (aborted) return -1;
       pa = (pte & 0xfffff000) | (wlin & 0xfff);
-      if (us == 0) flags |= TLB_NO_USER;
+      flags |= us == 0 ? TLB_NO_USER : TLB_USER_PAGE;
       leafIsGpa = shadow && (pte & SHADOW_GPA) != 0;
       if (shadow && (pte & SHADOW_SPLIT) != 0) noteLargePage();
     }
@@ -146,7 +146,7 @@ const P2M_RV: i32 = P2M_VALID | P2M_READ;
  * nothing changed but the walked-frame marks, and the general walk decides
  * — so both paths give the same answer, the general one just looks more up.
  */
-function walkPlain(lin: i32, access: i32, write: bool, user: bool): i32 {
+function walkPlain(lin: i32, access: i32, write: bool): i32 {
   plainDone = false;
   const pdeAddr = (cr3 & 0xfffff000) | ((lin >>> 22) << 2);
   const pdeMap = plainRamEntry(pdeAddr);
@@ -171,7 +171,7 @@ function walkPlain(lin: i32, access: i32, write: bool, user: bool): i32 {
     rw &= leaf; us &= leaf;
     pa = (leaf & 0xfffff000) | (lin & 0xfff);
   }
-  if (!permitted(rw, us, write, user)) return 0;
+  if (!permitted(rw, us, access)) return 0;
   pa &= a20Mask;
   // The page itself, for this access.
   const need = P2M_RV | (write ? P2M_WRITE : 0) | ((access & ACC_FETCH) != 0 ? P2M_EXEC : 0);
@@ -188,7 +188,7 @@ function walkPlain(lin: i32, access: i32, write: bool, user: bool): i32 {
   let flags = TLB_VALID;
   if ((upd & PTE_D) == 0 || rw == 0 || (map & P2M_WRITE) == 0) flags |= TLB_READONLY;
   if ((map & P2M_EXEC) == 0) flags |= TLB_NO_EXEC;
-  if (us == 0) flags |= TLB_NO_USER;
+  flags |= us == 0 ? TLB_NO_USER : TLB_USER_PAGE;
   if ((leaf & PTE_G) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLB_GLOBAL;
   if (large) noteLargePage();
   const hostPage = RAM_BASE + (map & ~0xfff);
@@ -288,13 +288,18 @@ function tableRead(addr: i32, lin: i32): i32 {
   return ld32(h);
 }
 
-function permitted(rw: i32, us: i32, write: bool, user: bool): bool {
-  if (user) {
+function permitted(rw: i32, us: i32, access: i32): bool {
+  const write = (access & ACC_WRITE) != 0;
+  if ((access & ACC_USER) != 0) {
     if (us == 0) return false;
     if (write && rw == 0) return false;
     return true;
   }
-  // Supervisor: writes to read-only pages fault only with CR0.WP (always on under shadow paging).
+  // Supervisor: SMAP keeps data accesses off user pages — at CPL 0-2 unless EFLAGS.AC is set, and the implicit
+  // ones made at CPL 3 always (SDM Vol. 3 4.6.1); not under shadow paging, whose U bits are the VMM's (PcOptions.smap
+  // refuses it).
+  if (us != 0 && (cr4 & CR4_SMAP) != 0 && !shadow && (access & ACC_FETCH) == 0 && (cpl == 3 || (flagsRaw & AC) == 0)) return false;
+  // Writes to read-only pages fault only with CR0.WP (always on under shadow paging).
   if (write && rw == 0 && (shadow || (cr0 & CR0_WP) != 0)) return false;
   return true;
 }
@@ -379,7 +384,6 @@ function reservedHi(hi: i32): bool {
 
 function walkPae(lin: i32, access: i32): i32 {
   const write = (access & ACC_WRITE) != 0;
-  const user = (access & ACC_USER) != 0;
   const fetch = (access & ACC_FETCH) != 0;
   let flags = TLB_VALID;
   const idx = lin >>> 30;
@@ -397,7 +401,7 @@ function walkPae(lin: i32, access: i32): i32 {
   let pa: i32;
   if ((pde & PTE_PS) != 0) {
     // 2 MiB page.
-    if (!permitted(rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
+    if (!permitted(rw, us, access) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
     flags |= commitLeaf(pdeAddr, pde, rw, write, lin);
     if (aborted) return -1;
     pa = (pde & 0xffe00000) | (lin & 0x1fffff);
@@ -413,7 +417,7 @@ function walkPae(lin: i32, access: i32): i32 {
     traced = shadow && write && (pte & SHADOW_TRACE) != 0 && rw != 0;
     rw &= pte; us &= pte;
     nx = nx || ((efer & EFER_NXE) != 0 && pteHi < 0);
-    if (!permitted(traced ? PTE_RW : rw, us, write, user) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
+    if (!permitted(traced ? PTE_RW : rw, us, access) || (fetch && nx)) { pageFault(lin, access, true); return -1; }
     if ((pde & PTE_A) == 0 && !shadow) { ptWrite(pdeAddr, pde | PTE_A, lin); if (aborted) return -1; } // only after a successful walk, as above
     flags |= commitLeaf(pteAddr, pte, rw, write, lin);
     if (aborted) return -1;
@@ -422,7 +426,7 @@ function walkPae(lin: i32, access: i32): i32 {
     leafIsGpa = shadow && (pte & SHADOW_GPA) != 0;
     if (shadow && (pte & SHADOW_SPLIT) != 0) noteLargePage();
   }
-  if (us == 0) flags |= TLB_NO_USER;
+  flags |= us == 0 ? TLB_NO_USER : TLB_USER_PAGE;
   if (nx) flags |= TLB_NO_EXEC;
   paeFlags = flags;
   return pa;

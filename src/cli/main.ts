@@ -117,6 +117,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       paging: o.paging,
       cpus: o.smp,
       apic: o.apic,
+      smap: o.smap,
       disks: disks[i],
       ...(o.swapMiB !== null ? { swapDiskBytes: o.swapMiB * 1048576, swapBypass: o.swapBypass } : {}),
       rng: guest.kind === "linux",

@@ -111,6 +111,12 @@ export interface PcOptions {
   cpus?: number;
   /** Local APICs and the I/O APIC (default true); false: a PC with the 8259A pair only. */
   apic?: boolean;
+  /**
+   * Offer SMAP (supervisor-mode access prevention: CPUID.7:EBX[20], CR4.SMAP, STAC/CLAC), as QEMU's `-cpu max`
+   * does; default false, the CPU QEMU's default model is. Not with shadow paging (its tables' U bits are the VMM's).
+   * Supervisor code compiled before CR4.SMAP was set is replayed, not run compiled, while it is set.
+   */
+  smap?: boolean;
   /** Disks, in order (virtio: /dev/vda, vdb …). */
   disks?: DiskOptions[];
   /** Add a virtio console (the guest's hvc0); its output goes here, input through `pc.virtioConsole.receive()`. */
@@ -207,6 +213,8 @@ export class Pc {
     // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
     // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
     if (cpus > 1 && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
+    if (opts.smap && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") throw new Error("SMAP is not offered under shadow paging: use --paging direct or nested with --smap");
+    if (opts.smap) vm.core.setCpuSmap(true);
     this.cpus = cpus;
     const ioapic = apic ? this.attachApics(pic, cpus) : null;
     this.ioapic = ioapic;

@@ -6,7 +6,7 @@ import {
   gdtrBase, gdtrLimit, idtrBase, idtrLimit, setGdtr, setIdtr, segSel, segAttr, LDTR, TR, CS, SS, getReg, setReg,
   reg32, setReg32, EAX, ECX, EDX, EBX, ESP, CR0_PE, CR0_PG, CR0_WP, CR0_TS, CR0_ET, CR4_PGE, CR4_PSE, CR4_PAE,
   flagsRaw, VM, IF, RF, retired, tscOffset, sysenterCs, sysenterEsp, sysenterEip, setSysenterCs, setSysenterEsp,
-  setSysenterEip, ZF, setEip, eip, CR4_TSD, setA20,
+  setSysenterEip, ZF, setEip, eip, CR4_TSD, setA20, CR4_SMAP, smapSupported, AC,
 } from "../../state";
 import { DR as DR_AREA } from "../../layout";
 import { ld32a, st32a, f64lo, f64hi } from "../../portable";
@@ -108,8 +108,8 @@ export function commitCr3(v: i32): void {
   invalidateFetch();
 }
 export function writeCr4(v: i32): void {
-  // Only what is implemented may be set: VME/PVI/PAE/OSFXSR... are not (yet).
-  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE;
+  // Only what is implemented may be set: VME/PVI/OSFXSR... are not (yet); SMAP when the VMM offers it.
+  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE | (smapSupported ? CR4_SMAP : 0);
   if ((v & ~supported) != 0) { raise(GP, 0); return; }
   const changed = v ^ cr4;
   const old = cr4;
@@ -287,6 +287,7 @@ export function group7(): void {
     if (reg == 6) { if (!requireCpl0()) return; lmsw(getReg(2, modrmRm)); return; }
     if (modrm8() == 0xc1) { vmcall(); return; }
     if (modrm8() == 0xf9) { rdtscp(); return; }
+    if (modrm8() == 0xca || modrm8() == 0xcb) { clacStac(modrm8() == 0xcb); return; }
     raiseUD();
     return;
   }
@@ -320,6 +321,13 @@ export function group7(): void {
   }
 }
 function modrm8(): i32 { return modrm; }
+
+/** CLAC (0F 01 CA) / STAC (0F 01 CB): EFLAGS.AC, for SMAP; #UD without SMAP, in virtual-8086 mode and above CPL 0. */
+function clacStac(set: bool): void {
+  if (!smapSupported || (flagsRaw & VM) != 0 || (protectedMode && cpl != 0)) { raiseUD(); return; }
+  const f = getFlags();
+  setFlags(set ? f | AC : f & ~AC);
+}
 
 /** LMSW: loads PE MP EM TS; cannot clear PE. */
 function lmsw(v: i32): void {
@@ -494,6 +502,7 @@ export let initialApicId: i32 = 0;
 export function setCpuidApic(present: bool, apicId: i32): void { cpuidApic = present; initialApicId = apicId & 0xff; }
 export function setInitialApicId(id: i32): void { initialApicId = id & 0xff; }
 const FEAT7_TSC_ADJUST: i32 = 1 << 1; // CPUID.(EAX=07H,ECX=0):EBX[1]
+const FEAT7_SMAP: i32 = 1 << 20;
 const EXT_FEAT_NX: i32 = 1 << 20;
 const EXT_FEAT_RDTSCP: i32 = 1 << 27;
 // i32(): leaves above 0x7fffffff must compare equal to the signed register value in the JS engine too.
@@ -546,7 +555,7 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
       c = 1 << 31; // running under a hypervisor
       if (cpuidApic) { d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24; }
       break;
-    case 7: if (sub == 0) b = FEAT7_TSC_ADJUST; break; // EAX = 0: sub-leaf 0 is the only one
+    case 7: if (sub == 0) b = FEAT7_TSC_ADJUST | (smapSupported ? FEAT7_SMAP : 0); break; // EAX = 0: sub-leaf 0 is the only one
     case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
     case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
     default: break; // unknown leaves, and leaves 2-6 (no cache/MONITOR/power details), read as zero
