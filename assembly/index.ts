@@ -438,6 +438,8 @@ export { setPauseExiting } from "./exit";
 export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBits(present, apicId); }
 /** SMAP: CPUID.(EAX=7,ECX=0):EBX[20], CR4.SMAP, STAC/CLAC (off at power-on: a VMM choice, like QEMU's -cpu max). */
 export { setSmapSupported as setCpuSmap } from "./state";
+/** SMEP: CPUID.(EAX=7,ECX=0):EBX[7], CR4.SMEP (off at power-on, like SMAP). */
+export { setSmepSupported as setCpuSmep } from "./state";
 /** The core's own answer to CPUID leaf/subleaf (what it returns without interception: the VMM's leaf table, else the CPU's): register i = 0..3 (EAX..EDX). */
 export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
   cpuidAnswer(i32(leaf), i32(sub)); // i32(): the JS engine gets leaves above 0x7fffffff unsigned from the VMM

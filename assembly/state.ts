@@ -52,6 +52,8 @@ export const CR4_PSE: i32 = 16;
 export const CR4_PAE: i32 = 32;
 export const CR4_PGE: i32 = 128;
 export const CR4_OSFXSR: i32 = 512;
+/** Supervisor-mode execution prevention (SDM Vol. 3 4.6): only with smepSupported. */
+export const CR4_SMEP: i32 = 1 << 20;
 /** Supervisor-mode access prevention (SDM Vol. 3 4.6): only with smapSupported. */
 export const CR4_SMAP: i32 = 1 << 21;
 
@@ -103,18 +105,21 @@ export function setFlagsRaw(v: i32): void { flagsRaw = v; }
 export function setCpl(v: i32): void { cpl = v; updateCplUserMask(); }
 /**
  * The TLB flag that sends this CPL's explicit accesses to the slow path: TLB_NO_USER at CPL 3; at CPL 0-2,
- * TLB_USER_PAGE while CR4.SMAP is set (the slow path applies SMAP), else 0.
+ * TLB_USER_PAGE while CR4.SMAP or CR4.SMEP is set (the slow path applies them), else 0.
  */
 export let cplUserMask: i32 = 0;
-/** The same for implicit supervisor accesses (descriptor tables, TSS, IDT), at any CPL. */
+/** The same for implicit supervisor accesses (descriptor tables, TSS, IDT), at any CPL: only SMAP concerns them. */
 export let implicitDenyMask: i32 = 0;
 function updateCplUserMask(): void {
   implicitDenyMask = (cr4 & CR4_SMAP) != 0 ? TLB_USER_PAGE : 0;
-  cplUserMask = cpl == 3 ? TLB_NO_USER : implicitDenyMask;
+  cplUserMask = cpl == 3 ? TLB_NO_USER : (cr4 & (CR4_SMAP | CR4_SMEP)) != 0 ? TLB_USER_PAGE : 0;
 }
 /** CPUID advertises SMAP and CR4.SMAP may be set (a VMM choice: PcOptions.smap, the CLI's --smap). */
 export let smapSupported: bool = false;
 export function setSmapSupported(v: bool): void { smapSupported = v; }
+/** CPUID advertises SMEP and CR4.SMEP may be set (PcOptions.smep, --smep). */
+export let smepSupported: bool = false;
+export function setSmepSupported(v: bool): void { smepSupported = v; }
 /**
  * Segments whose accesses need no limit or type check — limit 4 GiB,
  * readable (bit s) / writable (bit 8 + s) — and those whose base is 0 (bit

@@ -212,7 +212,7 @@ export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME
 export const ASSUME_USER: i32 = 1 << 24;
 export const ASSUME_SS32: i32 = 1 << 25;
 export const ASSUME_SUPER: i32 = 1 << 26;
-/** CPL 0-2 with CR4.SMAP: compiled accesses send user pages to the slow path (state.ts cplUserMask). */
+/** CPL 0-2 with CR4.SMAP or CR4.SMEP: compiled accesses send user pages to the slow path (state.ts cplUserMask). */
 export const ASSUME_SUPER_GUARDED: i32 = 1 << 27;
 function assumedState(): i32 {
   const privilege = cpl == 3 ? ASSUME_USER : cplUserMask != 0 ? ASSUME_SUPER_GUARDED : ASSUME_SUPER;

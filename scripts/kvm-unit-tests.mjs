@@ -11,8 +11,8 @@
 //
 //   node scripts/kvm-unit-tests.mjs [--check] [--jobs N] [--engine wasm|js] [TEST...]
 //
-// Each test runs as `symbiont run --testdev --smp N [--append ARGS] [--smap] --timeout T FILE` (--smap where
-// its qemu_params ask for `-cpu max`, the only QEMU CPU model of the suite whose SMAP this CPU offers on request).
+// Each test runs as `symbiont run --testdev --smp N [--append ARGS] [--smap --smep] --timeout T FILE` (those two
+// where its qemu_params ask for `-cpu max`: the features this CPU offers only on request).
 // A test reports through isa-debug-exit: status 1 = PASS, 77 = SKIP, anything
 // else FAIL (124: timed out). With --check the exit status is non-zero when a
 // test in EXPECTED_PASS did not pass.
@@ -96,7 +96,7 @@ function runOne(t) {
   const argv = [join(repo, "bin", "symbiont.js"), "run", "--testdev", "--engine", engine, "--smp", String(t.smp ?? 1), "--timeout", String(timeout)];
   const append = unquote(t.test_args);
   if (append) argv.push("--append", append);
-  if (/-cpu\s+max\b/.test(t.qemu_params ?? "")) argv.push("--smap");
+  if (/-cpu\s+max\b/.test(t.qemu_params ?? "")) argv.push("--smap", "--smep");
   argv.push(join(dir, "x86", t.file));
   const started = Date.now();
   return new Promise((done) => {

@@ -1,6 +1,7 @@
 // The embedded demo guest and the CLI around it.
 import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { DEMO_KERNEL } from "../src/guests/demo.js";
 import { ENGINES, runKernel } from "./helpers.js";
 
@@ -58,6 +59,15 @@ describe("CLI", () => {
     expect(eager.stdout).toBe(none.stdout);
     expect(Number(/\[stats\] compiler\s+(\d+) regions/.exec(eager.stderr)?.[1])).toBeGreaterThan(0);
     expect(none.stderr).toMatch(/\[stats\] compiler\s+off/);
+  });
+  it("ends quietly, with SIGPIPE's status, when the reader of its output goes away", () => {
+    // fpu prints 89 KB, more than a pipe and head's read hold: the writes after head exits fail.
+    const fpu = new URL("./kernels/bin/fpu.elf", import.meta.url).pathname;
+    const golden = readFileSync(new URL("./kernels/golden/fpu.txt", import.meta.url), "latin1");
+    const r = spawnSync("bash", ["-c", `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} run ${JSON.stringify(fpu)} | head -1`], { encoding: "utf8" });
+    expect(r.stdout).toBe(golden.split("\n")[0] + "\n");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(141); // 128 + SIGPIPE (13), as for `cat big | head -1` under pipefail
   });
   it("rejects a compile threshold below 1", () => {
     const r = run("demo", "--compile-threshold", "0");

@@ -16,12 +16,13 @@ const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).ma
 
 // Kernels recorded with extra QEMU devices (tests/kernels/qemu-args/NAME.args)
 // get the same devices in the emulator's PC. Extra -cpu flags need nothing
-// here (the emulator's CPU has them: pae.args "-cpu qemu32,+nx") but SMAP,
-// which a PC offers only when asked (smap.args "-cpu max"); SMAP is not
-// offered under shadow paging, so that kernel skips those variants.
-const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean }> = {
+// here (the emulator's CPU has them: pae.args "-cpu qemu32,+nx") but SMAP and
+// SMEP, which a PC offers only when asked (smap.args, smep.args "-cpu max");
+// they are not offered under shadow paging, so those kernels skip its variants.
+const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean; smep?: boolean }> = {
   mmio: { testdev: true }, // -device pc-testdev
   smap: { smap: true },    // -cpu max
+  smep: { smep: true },    // -cpu max
 };
 
 describe("test kernels match QEMU's serial output", () => {
@@ -43,7 +44,7 @@ describe("test kernels match QEMU's serial output", () => {
   for (const name of kernels) {
     const bin = `${dir}bin/${name}.elf`;
     for (const { engine, tcache, eager, paging, traceFaults } of variants) {
-      if (QEMU_DEVICES[name]?.smap && paging === "shadow") continue;
+      if ((QEMU_DEVICES[name]?.smap || QEMU_DEVICES[name]?.smep) && paging === "shadow") continue;
       const how = eager ? " compiling every block" : tcache ? "" : " without the translation cache";
       it(`${name} on ${engine}${how}${paging ? ` under ${paging} paging${traceFaults ? " with trace faults" : ""}` : ""}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
@@ -63,26 +64,36 @@ describe("test kernels match QEMU's serial output", () => {
   }
 });
 
-// SMAP is offered only when asked for (QEMU's default CPU model has none either): without it the same kernel
-// reads CPUID.(EAX=7,ECX=0):EBX[20] = 0 and its MOV to CR4 with bit 21 set is #GP(0) (SDM Vol. 3 2.5: setting a
-// reserved CR4 bit), which lib.inc reports as an unexpected exception. Under shadow paging it is refused.
-describe("SMAP only when the PC offers it", () => {
-  const bin = `${dir}bin/smap.elf`;
-  for (const engine of ENGINES) {
-    it(`smap.elf without it on ${engine}: no CPUID bit, CR4.SMAP is #GP`, async () => {
-      const r = await runKernel(readBytes(bin), engine, { path: bin });
-      expect(r.serial.split("\n")[0]).toBe("cpuid7 ebx.smap 00000000");
-      expect(r.serial).toMatch(/-- SMAP on, AC 0\nUNEXPECTED EXC 0d at eip [0-9a-f]{8} err 00000000\n$/);
-      expect(r.stop).toEqual({ kind: "debug-exit", status: (0x7f << 1) | 1 });
-    });
+// SMAP and SMEP are offered only when asked for (QEMU's default CPU model has neither): without them the same
+// kernels read their CPUID.(EAX=7,ECX=0):EBX bit as 0 and their MOV to CR4 setting bit 21 / 20 is #GP(0) (SDM
+// Vol. 3 2.5: setting a reserved CR4 bit), which lib.inc reports as an unexpected exception. Under shadow paging
+// they are refused.
+describe("SMAP and SMEP only when the PC offers them", () => {
+  const cases = [
+    { name: "smap", first: "cpuid7 ebx.smap 00000000", before: "-- SMAP on, AC 0" },
+    { name: "smep", first: "cpuid7 ebx.smep 00000000", before: "-- SMEP on" },
+  ];
+  for (const { name, first, before } of cases) {
+    const bin = `${dir}bin/${name}.elf`;
+    for (const engine of ENGINES) {
+      it(`${name}.elf without it on ${engine}: no CPUID bit, the CR4 bit is #GP`, async () => {
+        const r = await runKernel(readBytes(bin), engine, { path: bin });
+        expect(r.serial.split("\n")[0]).toBe(first);
+        expect(r.serial).toMatch(new RegExp(`${before}\\nUNEXPECTED EXC 0d at eip [0-9a-f]{8} err 00000000\\n$`));
+        expect(r.stop).toEqual({ kind: "debug-exit", status: (0x7f << 1) | 1 });
+      });
+    }
   }
-  it("is refused under shadow paging, by the PC and by the CLI", async () => {
+  it("are refused under shadow paging, by the PC and by the CLI", async () => {
     const ram = 16 << 20;
     const engine = await createEngine("js", ram);
     expect(() => new Pc({ engine, ramBytes: ram, smap: true, paging: "shadow" })).toThrow(/SMAP is not offered under shadow paging/);
+    expect(() => new Pc({ engine, ramBytes: ram, smep: true, paging: "shadow" })).toThrow(/SMEP is not offered under shadow paging/);
     const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
-    const r = spawnSync(process.execPath, [cli, "run", "--smap", "--paging", "shadow", bin], { encoding: "utf8", input: "" });
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe("symbiont: --smap is not offered under shadow paging: use --paging direct or nested");
+    for (const f of ["smap", "smep"]) {
+      const r = spawnSync(process.execPath, [cli, "run", `--${f}`, "--paging", "shadow", `${dir}bin/${f}.elf`], { encoding: "utf8", input: "" });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(`symbiont: --${f} is not offered under shadow paging: use --paging direct or nested`);
+    }
   });
 });

@@ -44,14 +44,14 @@ interface Boot { out: string; pc: Pc }
  * Boot, wait for init, then type `input` and run until `until` matches. The
  * run is cut into steps of exactly STEP retired instructions (exits that
  * retire nothing do not shorten a step), so where the input is typed depends
- * on the guest alone, whatever the paging mode. With `symbiotic`, init loads symbiotic.ko; with `smap`, the CPU
- * offers SMAP (PcOptions.smap).
+ * on the guest alone, whatever the paging mode. With `symbiotic`, init loads symbiotic.ko; `cpu` may offer SMAP
+ * and SMEP (PcOptions.smap, .smep).
  */
-async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, paging: PagingModeName = "direct", symbiotic = false, smap = false): Promise<Boot> {
+async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, paging: PagingModeName = "direct", symbiotic = false, cpu: { smap?: boolean; smep?: boolean } = {}): Promise<Boot> {
   const STEP = 20_000_000;
   const ramBytes = 128 * 1024 * 1024;
   const bytes: number[] = [];
-  const pc = new Pc({ engine: await createEngine(engine, ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b), paging, smap });
+  const pc = new Pc({ engine: await createEngine(engine, ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b), paging, ...cpu });
   const initrd = busyboxInitramfs({
     busybox: new Uint8Array(readFileSync(images!.busybox)),
     extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
@@ -130,11 +130,12 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     }
   }, 60 * 60 * 1000);
 
-  // Linux 6.1 enables SMAP when CPUID offers it (arch/x86/kernel/cpu/common.c setup_smap) and brackets every
-  // access to user memory with STAC/CLAC: the workload's system calls (read, write, execve, pipes) all cross it.
-  it("runs the workload with SMAP offered: Linux sets CR4.SMAP and prints what busybox prints natively", async () => {
-    const run = await boot("wasm", input, /WORKLOAD-E0ND/, 20e9, "direct", false, true);
-    expect(run.pc.vm.getState().cr4 & (1 << 21)).not.toBe(0);
+  // Linux 6.1 enables SMAP and SMEP when CPUID offers them (arch/x86/kernel/cpu/common.c setup_smap, setup_smep)
+  // and brackets every access to user memory with STAC/CLAC: the workload's system calls (read, write, execve,
+  // pipes) all cross it.
+  it("runs the workload with SMAP and SMEP offered: Linux sets both in CR4 and prints what busybox prints natively", async () => {
+    const run = await boot("wasm", input, /WORKLOAD-E0ND/, 20e9, "direct", false, { smap: true, smep: true });
+    expect(run.pc.vm.getState().cr4 & (3 << 20)).toBe(3 << 20);
     expect(section(run.out).trim()).toBe(nativeOutput());
   }, 60 * 60 * 1000);
 

@@ -50,7 +50,7 @@ function flatBits(bits: i32): bool {
 }
 /** Segment s is flat: base 0, no limit to check, readable (linear = offset). */
 export function flatSeg(s: i32): bool { return flatBits((1 << s) | (1 << (16 + s))); }
-/** The TLB flag the region's accesses deny (state.ts cplUserMask): TLB_NO_USER at CPL 3, TLB_USER_PAGE under SMAP, else 0. */
+/** The TLB flag the region's accesses deny (state.ts cplUserMask): TLB_NO_USER at CPL 3, TLB_USER_PAGE under SMAP/SMEP, else 0. */
 let aUser: i32 = 0;
 export function aUserMask(): i32 { return aUser; }
 /** The region's privilege (tcache.ts ASSUME_USER, ASSUME_SUPER or ASSUME_SUPER_GUARDED). */

@@ -20,8 +20,9 @@ export const TLB_NO_EXEC: i32 = 32;
 /** The page holds translated code: writes take the slow path so they invalidate it. */
 export const TLB_HAS_CODE: i32 = 64;
 /**
- * User-mode page (U/S = 1 at every level). With CR4.SMAP, supervisor accesses deny it (state.ts cplUserMask)
- * and take the slow path, where the walk applies SMAP's rules (EFLAGS.AC at CPL 0-2; implicit accesses at CPL 3).
+ * User-mode page (U/S = 1 at every level). With CR4.SMAP or SMEP, supervisor accesses deny it (state.ts
+ * cplUserMask) and take the slow path, where the walk applies their rules (SMAP: EFLAGS.AC at CPL 0-2, implicit
+ * accesses at CPL 3; SMEP: fetches).
  */
 export const TLB_USER_PAGE: i32 = 128;
 

@@ -14,7 +14,7 @@
 // VMM expresses the guest's view in the entries it builds.
 // Physical addresses are 32 bits: a PAE entry pointing above 4 GiB stops
 // the VM with an "unimplemented" exit rather than guessing.
-import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, CR4_SMAP, AC, flagsRaw, setCr2 } from "../state";
+import { cr0, cr3, cr4, efer, pagingEnabled, a20Mask, cpl, instrEip, CR0_WP, CR4_PSE, CR4_PGE, CR4_PAE, CR4_SMAP, CR4_SMEP, AC, flagsRaw, setCr2 } from "../state";
 import { ptRead, ptWrite, resolve, resKind, resHost, setResolved, physKind, plainRamEntry, noteWalked, writeAt, PHYS_RAM, PHYS_ROM, PHYS_MMIO } from "../memory";
 import { tlbSet, TLB_VALID, TLB_READONLY, TLB_NO_USER, TLB_USER_PAGE, TLB_SLOW, TLB_GLOBAL, TLB_NO_EXEC, TLB_HAS_CODE, noteLargePage } from "./tlb";
 import { pagingMode, MODE_SHADOW, MODE_DIRECT, mapPerm, hostAddr, P2M_VALID, P2M_READ, P2M_WRITE, P2M_EXEC, Q_READ, Q_WRITE, Q_FETCH, Q_LINEAR_VALID } from "./p2m";
@@ -296,9 +296,11 @@ function permitted(rw: i32, us: i32, access: i32): bool {
     return true;
   }
   // Supervisor: SMAP keeps data accesses off user pages — at CPL 0-2 unless EFLAGS.AC is set, and the implicit
-  // ones made at CPL 3 always (SDM Vol. 3 4.6.1); not under shadow paging, whose U bits are the VMM's (PcOptions.smap
-  // refuses it).
+  // ones made at CPL 3 always (SDM Vol. 3 4.6.1); neither this nor SMEP under shadow paging, whose U bits are the
+  // VMM's (PcOptions.smap and .smep refuse it).
   if (us != 0 && (cr4 & CR4_SMAP) != 0 && !shadow && (access & ACC_FETCH) == 0 && (cpl == 3 || (flagsRaw & AC) == 0)) return false;
+  // SMEP keeps instruction fetches off them (the same section).
+  if (us != 0 && (cr4 & CR4_SMEP) != 0 && !shadow && (access & ACC_FETCH) != 0) return false;
   // Writes to read-only pages fault only with CR0.WP (always on under shadow paging).
   if (write && rw == 0 && (shadow || (cr0 & CR0_WP) != 0)) return false;
   return true;
@@ -332,8 +334,8 @@ function pageFault(lin: i32, access: i32, present: bool): void {
   let code = present ? 1 : 0;
   if ((access & ACC_WRITE) != 0) code |= 2;
   if ((access & ACC_USER) != 0) code |= 4;
-  // I/D is defined only with PAE paging and EFER.NXE.
-  if ((access & ACC_FETCH) != 0 && (shadow ? shadowPae : (cr4 & CR4_PAE) != 0) && (efer & EFER_NXE) != 0) code |= 16;
+  // I/D is defined only with SMEP, or PAE paging and EFER.NXE.
+  if ((access & ACC_FETCH) != 0 && ((!shadow && (cr4 & CR4_SMEP) != 0) || (shadow ? shadowPae : (cr4 & CR4_PAE) != 0) && (efer & EFER_NXE) != 0)) code |= 16;
   raisePf(lin, code);
 }
 

@@ -33,6 +33,8 @@ export interface CommonOptions {
   apic: boolean;
   /** --smap: offer SMAP (CPUID, CR4.SMAP, STAC/CLAC). */
   smap: boolean;
+  /** --smep: offer SMEP (CPUID, CR4.SMEP). */
+  smep: boolean;
   kernel: string | null;
   /** How guest memory is virtualized (--paging). */
   paging: "direct" | "nested" | "shadow";
@@ -133,11 +135,11 @@ export function parseNetSpec(v: string): NetSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--smap", "--symbiotic", "--swapbypass", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--smap", "--smep", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false, smep: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
   };
   const positional: string[] = [];
@@ -161,6 +163,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--testdev") options.testdev = true;
       else if (a === "--no-apic") options.apic = false;
       else if (a === "--smap") options.smap = true;
+      else if (a === "--smep") options.smep = true;
       else if (a === "--symbiotic") options.symbiotic = true;
       else if (a === "--swapbypass") options.swapBypass = true;
       else command = "help";
@@ -173,7 +176,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
     }
   }
   if (options.swapBypass && options.paging !== "shadow") throw new UsageError("--swapbypass is a mode of the shadow pager: add --paging shadow");
-  if (options.smap && options.paging === "shadow") throw new UsageError("--smap is not offered under shadow paging: use --paging direct or nested");
+  for (const f of ["smap", "smep"] as const) {
+    if (options[f] && options.paging === "shadow") throw new UsageError(`--${f} is not offered under shadow paging: use --paging direct or nested`);
+  }
   if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
   return { command: command || "help", positional, options };
@@ -261,6 +266,7 @@ options:
   --no-apic           no local or I/O APIC: the 8259A pair drives the CPU (CPUID says so)
   --smap              offer SMAP (CPUID.7:EBX[20], CR4.SMAP, STAC/CLAC), as QEMU's -cpu max;
                       not with --paging shadow
+  --smep              offer SMEP (CPUID.7:EBX[7], CR4.SMEP), likewise
   --timeout S         stop after S seconds of wall-clock time (exit status 124)
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end

@@ -118,6 +118,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       cpus: o.smp,
       apic: o.apic,
       smap: o.smap,
+      smep: o.smep,
       disks: disks[i],
       ...(o.swapMiB !== null ? { swapDiskBytes: o.swapMiB * 1048576, swapBypass: o.swapBypass } : {}),
       rng: guest.kind === "linux",
@@ -361,7 +362,15 @@ function checkCombinations(o: CommonOptions, command: string): void {
   if (o.nic?.shared && o.vms < 2) process.stderr.write(`symbiont: --nic ${o.nic.model},vpio,shared=${o.nic.shared} with one VM: nothing shares the card (--vms N)\n`);
 }
 
+/** The status of a process that SIGPIPE ended (128 + 13), what `cat` gives a pipeline whose reader went away. */
+const EXIT_BROKEN_PIPE = 141;
+
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (`symbiont run kernel | head`) ends the run quietly, as it ends `cat`, not with a stack trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT_BROKEN_PIPE);
+    throw e;
+  });
   try {
     const { command, positional, options } = parseArgs(argv);
     if (command !== "help") checkCombinations(options, command);

@@ -29,6 +29,8 @@ export interface CoreExports {
   setCpuidApic(present: boolean, apicId: number): void;
   /** SMAP offered: CPUID.(EAX=7,ECX=0):EBX[20], CR4.SMAP writable, STAC/CLAC (else they #GP/#UD, as before). */
   setCpuSmap(on: boolean): void;
+  /** SMEP offered: CPUID.(EAX=7,ECX=0):EBX[7], CR4.SMEP writable (else #GP, as before). */
+  setCpuSmep(on: boolean): void;
   setRomSize(bytes: number): void;
   setRomShadowed(ram: boolean): void;
   addMmioRange(start: number, length: number): boolean;

@@ -117,6 +117,8 @@ export interface PcOptions {
    * Supervisor code compiled before CR4.SMAP was set is replayed, not run compiled, while it is set.
    */
   smap?: boolean;
+  /** Offer SMEP (supervisor-mode execution prevention: CPUID.7:EBX[7], CR4.SMEP), as `-cpu max` does; like `smap`. */
+  smep?: boolean;
   /** Disks, in order (virtio: /dev/vda, vdb …). */
   disks?: DiskOptions[];
   /** Add a virtio console (the guest's hvc0); its output goes here, input through `pc.virtioConsole.receive()`. */
@@ -213,8 +215,11 @@ export class Pc {
     // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
     // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
     if (cpus > 1 && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
-    if (opts.smap && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") throw new Error("SMAP is not offered under shadow paging: use --paging direct or nested with --smap");
+    if ((opts.smap || opts.smep) && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") {
+      throw new Error(`${opts.smap ? "SMAP" : "SMEP"} is not offered under shadow paging: use --paging direct or nested with --${opts.smap ? "smap" : "smep"}`);
+    }
     if (opts.smap) vm.core.setCpuSmap(true);
+    if (opts.smep) vm.core.setCpuSmep(true);
     this.cpus = cpus;
     const ioapic = apic ? this.attachApics(pic, cpus) : null;
     this.ioapic = ioapic;

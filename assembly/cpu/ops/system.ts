@@ -6,7 +6,7 @@ import {
   gdtrBase, gdtrLimit, idtrBase, idtrLimit, setGdtr, setIdtr, segSel, segAttr, LDTR, TR, CS, SS, getReg, setReg,
   reg32, setReg32, EAX, ECX, EDX, EBX, ESP, CR0_PE, CR0_PG, CR0_WP, CR0_TS, CR0_ET, CR4_PGE, CR4_PSE, CR4_PAE,
   flagsRaw, VM, IF, RF, retired, tscOffset, sysenterCs, sysenterEsp, sysenterEip, setSysenterCs, setSysenterEsp,
-  setSysenterEip, ZF, setEip, eip, CR4_TSD, setA20, CR4_SMAP, smapSupported, AC,
+  setSysenterEip, ZF, setEip, eip, CR4_TSD, setA20, CR4_SMAP, smapSupported, CR4_SMEP, smepSupported, AC,
 } from "../../state";
 import { DR as DR_AREA } from "../../layout";
 import { ld32a, st32a, f64lo, f64hi } from "../../portable";
@@ -108,8 +108,8 @@ export function commitCr3(v: i32): void {
   invalidateFetch();
 }
 export function writeCr4(v: i32): void {
-  // Only what is implemented may be set: VME/PVI/OSFXSR... are not (yet); SMAP when the VMM offers it.
-  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE | (smapSupported ? CR4_SMAP : 0);
+  // Only what is implemented may be set: VME/PVI/OSFXSR... are not (yet); SMAP and SMEP when the VMM offers them.
+  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE | (smapSupported ? CR4_SMAP : 0) | (smepSupported ? CR4_SMEP : 0);
   if ((v & ~supported) != 0) { raise(GP, 0); return; }
   const changed = v ^ cr4;
   const old = cr4;
@@ -123,6 +123,7 @@ export function writeCr4(v: i32): void {
   if (!crWriteAllowed(4, old, v)) return; // the VMM's CR4 mask: exit first
   setCr4Raw(v);
   if ((changed & (CR4_PSE | CR4_PGE | CR4_PAE)) != 0) { tlbFlush(false); invalidateFetch(); }
+  else if ((changed & CR4_SMEP) != 0) invalidateFetch(); // the fetch window was opened under the old rule
 }
 
 /** MOV r32, CRn (toCr=false) / MOV CRn, r32. */
@@ -502,6 +503,7 @@ export let initialApicId: i32 = 0;
 export function setCpuidApic(present: bool, apicId: i32): void { cpuidApic = present; initialApicId = apicId & 0xff; }
 export function setInitialApicId(id: i32): void { initialApicId = id & 0xff; }
 const FEAT7_TSC_ADJUST: i32 = 1 << 1; // CPUID.(EAX=07H,ECX=0):EBX[1]
+const FEAT7_SMEP: i32 = 1 << 7;
 const FEAT7_SMAP: i32 = 1 << 20;
 const EXT_FEAT_NX: i32 = 1 << 20;
 const EXT_FEAT_RDTSCP: i32 = 1 << 27;
@@ -555,7 +557,9 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
       c = 1 << 31; // running under a hypervisor
       if (cpuidApic) { d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24; }
       break;
-    case 7: if (sub == 0) b = FEAT7_TSC_ADJUST | (smapSupported ? FEAT7_SMAP : 0); break; // EAX = 0: sub-leaf 0 is the only one
+    case 7: // EAX = 0: sub-leaf 0 is the only one
+      if (sub == 0) b = FEAT7_TSC_ADJUST | (smepSupported ? FEAT7_SMEP : 0) | (smapSupported ? FEAT7_SMAP : 0);
+      break;
     case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
     case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
     default: break; // unknown leaves, and leaves 2-6 (no cache/MONITOR/power details), read as zero
