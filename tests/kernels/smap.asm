@@ -25,16 +25,8 @@
 ; and reports a read; not an oracle for what Intel reports).
 
 %include "lib.inc"
+%include "supervisor.inc"
 
-TEST_LIN    equ 0x00400000
-%define LIN(i) (TEST_LIN + (i) * 4096)
-
-P_P   equ 0x001
-P_RW  equ 0x002
-P_US  equ 0x004
-
-CR0_PG  equ 0x80000000
-CR0_WP  equ 0x00010000
 CR4_SMAP equ 0x00200000
 F_AC    equ 0x00040000
 
@@ -48,32 +40,6 @@ SEL_LDT0 equ 0x04               ; LDT entry 0, TI = 1, RPL 0: a flat data segmen
 %macro STAC 0
     db 0x0f, 0x01, 0xcb
 %endmacro
-
-%macro T 2-*
-    PRINT %1
-    PRINT ': '
-    EXPECT %%after
-    %rep %0-1
-    %rotate 1
-    %1
-    %endrep
-    PRINT 'ok eax='
-    PHEX32 eax
-    NL
-%%after:
-    mov dword [exc_resume], 0
-%endmacro
-
-; the exception line is followed by CR2 for a #PF
-exc_hook_fn:
-    cmp dword [exc_vec], 14
-    jne .done
-    PRINT '  cr2 '
-    mov eax, cr2
-    PHEX32 eax
-    NL
-.done:
-    ret
 
 ; AC as the instructions left it: "ac 0" / "ac 1"
 %macro SHOWAC 0
@@ -107,29 +73,14 @@ main:
     ; pgL: LDT entry 0 = flat data, DPL 0
     mov dword [pgL], 0x0000ffff
     mov dword [pgL + 4], 0x00cf9200
-    ; GDT entry 6: LDT at LIN(4), limit 7
+    ; GDT entry SEL_LDT: the LDT at LIN(4), limit 7
     GDTSET SEL_LDT, LIN(4), 7, 0x82, 0x0
-    mov edi, pt0
-    mov eax, P_P | P_RW
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
-    mov dword [pd + 0 * 4], pt0 + P_P + P_RW + P_US
-    mov dword [pd + 1 * 4], pt1 + P_P + P_RW + P_US
     mov dword [pt1 + 0 * 4], pgA + P_P + P_RW + P_US
     mov dword [pt1 + 1 * 4], pgB + P_P + P_US
     mov dword [pt1 + 2 * 4], pgC + P_P + P_RW
     mov dword [pt1 + 3 * 4], pgX + P_P + P_RW + P_US
     mov dword [pt1 + 4 * 4], pgL + P_P + P_RW + P_US
-    mov eax, pd
-    mov cr3, eax
-    mov eax, cr0
-    or eax, CR0_PG
-    mov cr0, eax
-    jmp .pg_on
-.pg_on:
+    call setup_paging
     mov ax, SEL_LDT
     lldt ax
     PRINTLN '-- SMAP off'
@@ -230,9 +181,6 @@ main:
 
 section .bss
 alignb 4096
-pd:  resb 4096
-pt0: resb 4096
-pt1: resb 4096
 pgA: resb 4096
 pgB: resb 4096
 pgC: resb 4096

@@ -16,46 +16,9 @@
 ; through before SMEP is set and after it is cleared.
 
 %include "lib.inc"
+%include "supervisor.inc"
 
-TEST_LIN    equ 0x00400000
-%define LIN(i) (TEST_LIN + (i) * 4096)
-
-P_P   equ 0x001
-P_RW  equ 0x002
-P_US  equ 0x004
-
-CR0_PG   equ 0x80000000
 CR4_SMEP equ 0x00100000
-
-; T 'name', insn...: prints ok + eax or the exception. ESP is put back after it: a CALL that SMEP stops has
-; pushed its return address before the fetch at the target faults.
-%macro T 2-*
-    mov [t_esp], esp
-    PRINT %1
-    PRINT ': '
-    EXPECT %%after
-    %rep %0-1
-    %rotate 1
-    %1
-    %endrep
-    PRINT 'ok eax='
-    PHEX32 eax
-    NL
-%%after:
-    mov dword [exc_resume], 0
-    mov esp, [t_esp]
-%endmacro
-
-; the exception line is followed by CR2 for a #PF
-exc_hook_fn:
-    cmp dword [exc_vec], 14
-    jne .done
-    PRINT '  cr2 '
-    mov eax, cr2
-    PHEX32 eax
-    NL
-.done:
-    ret
 
 main:
     mov dword [exc_hook], exc_hook_fn
@@ -73,25 +36,10 @@ main:
     mov byte [pgX], 0xb8
     mov dword [pgX + 1], 0x5a5a
     mov byte [pgX + 5], 0xc3
-    mov edi, pt0
-    mov eax, P_P | P_RW
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
-    mov dword [pd + 0 * 4], pt0 + P_P + P_RW + P_US
-    mov dword [pd + 1 * 4], pt1 + P_P + P_RW + P_US
     mov dword [pt1 + 0 * 4], pgA + P_P + P_RW + P_US
     mov dword [pt1 + 1 * 4], pgS + P_P + P_RW
     mov dword [pt1 + 2 * 4], pgX + P_P + P_RW + P_US
-    mov eax, pd
-    mov cr3, eax
-    mov eax, cr0
-    or eax, CR0_PG
-    mov cr0, eax
-    jmp .pg_on
-.pg_on:
+    call setup_paging
     PRINTLN '-- SMEP off'
     T 'call user page', {call LIN(2)}
     PRINTLN '-- SMEP on'
@@ -119,10 +67,6 @@ main:
 
 section .bss
 alignb 4096
-pd:  resb 4096
-pt0: resb 4096
-pt1: resb 4096
 pgA: resb 4096
 pgS: resb 4096
 pgX: resb 4096
-t_esp: resd 1
