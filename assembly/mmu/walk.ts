@@ -30,7 +30,6 @@ export const ACC_WRITE: i32 = 1;
 export const ACC_USER: i32 = 2;
 export const ACC_FETCH: i32 = 4;
 
-
 const PTE_P: i32 = 1, PTE_RW: i32 = 2, PTE_US: i32 = 4, PTE_A: i32 = 0x20, PTE_D: i32 = 0x40, PTE_PS: i32 = 0x80, PTE_G: i32 = 0x100;
 /** Shadow leaf (an available bit): the frame is guest-physical, resolved through the map. */
 export const SHADOW_GPA: i32 = 0x200;
