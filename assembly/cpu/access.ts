@@ -41,15 +41,15 @@ export function readLin(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz,
 export function writeLin(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, cplUserMask, cpl == 3 ? ACC_USER : 0); }
 /**
  * Supervisor (implicit) accesses: descriptor tables, TSS, IDT — regardless of CPL: a page only user mode may not
- * use is no bar (a segment load at CPL 3 reads the GDT). Under CR4.SMAP a user page is, as for explicit supervisor
- * accesses, and at CPL 3 whatever EFLAGS.AC says: the slow path's walk applies SMAP's rules.
+ * use is no bar (a segment load at CPL 3 reads the GDT). Under CR4.SMAP a user page is one — at CPL 0-2 unless
+ * EFLAGS.AC is set, at CPL 3 always: the slow path's walk decides.
  */
 export function readSys(lin: i32, sz: i32): i32 { return readThroughTlb(lin, sz, implicitDenyMask, 0); }
 export function writeSys(lin: i32, sz: i32, v: i32): void { writeThroughTlb(lin, sz, v, implicitDenyMask, 0); }
 
 /**
  * Through the TLB when its entry allows the access (`userDeny`: TLB_NO_USER for a user access, TLB_USER_PAGE for a
- * supervisor one under SMAP), else the slow path with `acc` (ACC_USER or 0).
+ * supervisor one under SMAP or SMEP), else the slow path with `acc` (ACC_USER or 0).
  */
 function readThroughTlb(lin: i32, sz: i32, userDeny: i32, acc: i32): i32 {
   tlbLookups += 1;
