@@ -212,10 +212,11 @@ export class Pc {
     const apic = opts.apic ?? true;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) throw new Error(`a PC has 1 to 16 vCPUs (got ${cpus})`);
     if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
+    const shadowPaging = (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow";
     // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
     // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
-    if (cpus > 1 && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
-    if ((opts.smap || opts.smep) && (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow") {
+    if (cpus > 1 && shadowPaging) throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
+    if ((opts.smap || opts.smep) && shadowPaging) {
       throw new Error(`${opts.smap ? "SMAP" : "SMEP"} is not offered under shadow paging: use --paging direct or nested with --${opts.smap ? "smap" : "smep"}`);
     }
     if (opts.smap) vm.core.setCpuSmap(true);
