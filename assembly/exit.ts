@@ -91,6 +91,8 @@ export function takeResponse(kind: i32, key: i32, size: i32): bool {
   st32a(EXIT + X_RESP_VALID, 0);
   return true;
 }
+/** The VMM has answered an exit whose instruction has not yet re-executed to take the answer. */
+export function responsePending(): bool { return ld32a(EXIT + X_RESP_VALID) != 0; }
 export function responseFault(): bool { return ld32a(EXIT + X_RESP_FAULT) != 0; }
 export function response(i: i32): i32 { return ld32a(EXIT + X_RESP0 + (i << 2)); }
 export function setExitByte(i: i32, b: i32): void { st8(EXIT + X_BYTES + i, b); }

@@ -18,7 +18,7 @@ import { deliver, deliverFault, deliveringVector, combineExceptions, clearDelive
 import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
 import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
-  EXIT_SHUTDOWN, X_CS, X_EIP,
+  EXIT_SHUTDOWN, X_CS, X_EIP, responsePending,
 } from "./exit";
 import { tlbFlush, tlbDropHost, tlbInvalidatePage, tlbMisses, tlbFlushes } from "./mmu/tlb";
 import { loadPdptes, pdpte } from "./mmu/walk";
@@ -214,9 +214,14 @@ export function run(budget: i32): i32 {
     n = budget;
   }
   injectedNow = false;
+  // An instruction that exited for an answer (IN, RDMSR, WRMSR, CPUID, an MMIO load) re-executes now to take it,
+  // and no interrupt or NMI comes first: it was under way, as on hardware. (Taken first, the handler's own exits
+  // re-armed the answer for theirs and the instruction exited again on IRET: a second WRMSR to the ICR, a second IPI.)
+  let resuming = responsePending();
   while (n < budget) {
     // Events between instructions.
-    const shadow = irqShadow;
+    const shadow = irqShadow || resuming;
+    resuming = false;
     if (shadow) setIrqShadow(false);
     if (nmiPending && !nmiBlocked && !shadow) {
       setNmiPending(false);

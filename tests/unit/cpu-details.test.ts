@@ -25,6 +25,9 @@
 // - STI delays recognition of an interrupt until after the next instruction (SDM vol. 2,
 //   STI: "interrupts are recognized after the next instruction"); with none pending the
 //   shadow blocks nothing, so cached code goes on after STI (Linux's spin_unlock_irq).
+// - an instruction that exits to the VMM (WRMSR, IN) is under way: an interrupt the VMM raises while it
+//   handles the exit is taken after the instruction, as VMX orders it (the VMM completes the instruction
+//   and advances EIP; an event injected at the next VM entry is delivered after it: SDM vol. 3, VM entries, event injection).
 import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
@@ -183,6 +186,45 @@ describe.each(ENGINES)("CPU details (%s engine)", (kind) => {
     expect(s.eip).toBe(0x1e04);
     expect(s.eax).toBe(0x1002); // after STI and the first INC
     expect(s.ebx).toBe(1);
+  });
+
+  // An instruction that exits to the VMM is under way: as after a VMX exit (the VMM emulates it and advances
+  // EIP, then injects), an interrupt the VMM raises while handling it is taken after it, once. Here the handler's
+  // own exit (an x2APIC EOI, a second port read) must not make the first instruction exit a second time.
+  it("an interrupt raised while the VMM handles a WRMSR is taken after the WRMSR, which exits once", async () => {
+    //   sti ; wrmsr (ECX = 0x830) ; inc ebx ; hlt    vector 0x20 → 0x1e00: mov ecx, 0x80b ; wrmsr ; mov eax, [esp] ; hlt
+    const m = await protectedMachine(kind, [], true);
+    m.writeMemory(0x2800 + 0x20 * 8, [0x00, 0x1e, 0x08, 0, 0, 0x8e, 0, 0]);
+    m.writeMemory(0x1e00, [0xb9, 0x0b, 0x08, 0, 0, 0x0f, 0x30, 0x8b, 0x04, 0x24, 0xf4]);
+    m.writeMemory(0x1000, [0xfb, 0x0f, 0x30, 0x43, 0xf4]);
+    const writes: string[] = [];
+    m.vm.onMsr(0x830, { write: (i, v) => { writes.push(`${i.toString(16)}=${v}`); m.vm.injectInterrupt(0x20); return true; } });
+    m.vm.onMsr(0x80b, { write: (i, v) => { writes.push(`${i.toString(16)}=${v}`); return true; } });
+    m.setState({ ...m.getState(), ecx: 0x830, eax: 0x44, edx: 0 });
+    expect(m.step(100).kind).toBe("halted");
+    const s = m.getState();
+    expect(s.eip).toBe(0x1e0b);
+    expect(s.eax).toBe(0x1003); // the return address: the instruction after the WRMSR
+    expect(writes).toEqual(["830=68", "80b=68"]);
+  });
+
+  it("an interrupt raised while the VMM handles an IN is taken after the IN, which reads the port once", async () => {
+    //   sti ; in al, 0x60 ; mov esi, eax ; hlt       vector 0x20 → 0x1e00: in al, 0x61 ; mov eax, [esp] ; hlt
+    const m = await protectedMachine(kind, [], true);
+    m.writeMemory(0x2800 + 0x20 * 8, [0x00, 0x1e, 0x08, 0, 0, 0x8e, 0, 0]);
+    m.writeMemory(0x1e00, [0xe4, 0x61, 0x8b, 0x04, 0x24, 0xf4]);
+    m.writeMemory(0x1000, [0xfb, 0xe4, 0x60, 0x89, 0xc6, 0xf4]);
+    const reads: number[] = [];
+    m.vm.addPortDevice(0x60, 2, {
+      name: "fifo",
+      read: (offset) => { reads.push(0x60 + offset); if (offset === 0) m.vm.injectInterrupt(0x20); return 0x40 + reads.length; },
+      write: () => {},
+    });
+    expect(m.step(100).kind).toBe("halted");
+    const s = m.getState();
+    expect(s.eip).toBe(0x1e06);
+    expect(s.eax).toBe(0x1003);
+    expect(reads).toEqual([0x60, 0x61]);
   });
 
   it("RDTSCP returns IA32_TSC_AUX in ECX, and CPUID says it exists", async () => {
