@@ -1,7 +1,8 @@
 // SwapBypass with Debian's kernel (src/node/thrash.ts: shadow paging, a swap
 // disk in VMM memory, the thrashing workloads of guests/linux/thrash that
 // `npm run workloads` builds). The oracle for every run is the checksum the
-// same static i386 binary prints when run natively on this host.
+// same static i386 binary prints when run natively on this host (under qemu-i386
+// where the host's kernel runs no 32-bit programs: tests/support/i386.ts).
 // - One shared Wasm boot with symbiotic.ko: both workloads over about twice the
 //   guest's free memory with plain swap, then with SwapBypass, which learns the
 //   disk's swap type from the guest, bypasses faults and avoids swap-ins; a
@@ -18,7 +19,6 @@
 // Skipped, saying so, when the images, the module or the workloads are not
 // built; CI builds all three.
 import { describe, it, expect, beforeAll } from "vitest";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findCachedImages } from "../src/node/images.js";
@@ -26,6 +26,7 @@ import { ShadowPaging } from "../src/vmm/paging/index.js";
 import { SwapBypass } from "../src/symbiotic/swapbypass.js";
 import { Monitor } from "../src/vmm/monitor.js";
 import { SWAP_DISK_SERIAL } from "../src/machine/pc.js";
+import { runI386 } from "./support/i386.js";
 import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, guestVirtioDisks, OTHER_DISK_SERIAL, runWorkload, workloadChecksum, WORKLOADS_DIR, type ThrashGuest, type Workload } from "../src/node/thrash.js";
 
 const skip = thrashPrerequisites(), skipNoModule = thrashPrerequisites(false);
@@ -39,7 +40,7 @@ if (skip && process.env.SYMBIONT_REQUIRE_IMAGES) {
 
 /** The workload's checksum natively on this host (the same static i386 binary). */
 function nativeChecksum(name: Workload, args: string[]): string | undefined {
-  return workloadChecksum(execFileSync(join(WORKLOADS_DIR, name), args, { encoding: "utf8" }));
+  return workloadChecksum(runI386(join(WORKLOADS_DIR, name), args));
 }
 
 async function runChecked(g: ThrashGuest, name: Workload, args: string[]): Promise<void> {

@@ -1,12 +1,13 @@
 /**
  * /init's network set-up (src/boot/initramfs.ts NETWORK_SETUP), run by the
- * guest's own shell — Debian's static busybox, natively on the host — over a
+ * guest's own shell — Debian's static busybox, natively on the host (or under
+ * qemu-i386: tests/support/i386.ts) — over a
  * fake /proc/cmdline and /sys/class/net, with `ip` recording its calls. The
  * oracle is busybox's sh: the lines must do in it what they do in the guest.
  * Skipped (saying so) when the images are not cached.
  */
 import { describe, it, expect } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawnI386 } from "../support/i386.js";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -28,7 +29,7 @@ describe.skipIf(!images)(`/init network set-up ${images ? "" : "(images not cach
         `ip() { echo "ip $*" >> ${root}/log; }`,
         ...NETWORK_SETUP.map((l) => l.replaceAll("/proc/cmdline", `${root}/cmdline`).replaceAll("/sys/class/net", `${root}/net`)),
       ].join("\n");
-      const r = spawnSync(images!.busybox, ["sh", "-c", script], { encoding: "utf8" });
+      const r = spawnI386(images!.busybox, ["sh", "-c", script], { encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
       expect(readFileSync(join(root, "log"), "utf8").trim().split("\n")).toEqual([
         "ip link set eth1 up", "ip addr add 10.0.1.15/24 dev eth1",
