@@ -29,7 +29,7 @@ import { jitQueued, tcRun, tcEnabled, tcFlushAll, setTcacheEnabled, invalidateCo
 import { invalidateFetch } from "./cpu/fetch";
 import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
-import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, cpuidAnswer, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
+import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, setCpuidX2apic as setCpuidX2apicBit, cpuidAnswer, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
 export { setCpuidLeaf, clearCpuidLeaves } from "./cpu/ops/system";
 import { DR } from "./layout";
@@ -441,6 +441,8 @@ export function notifyPhysWrite(pa: i32, len: i32): void {
 export { setPauseExiting } from "./exit";
 /** CPUID.1 reports a local APIC (EDX.APIC, ECX.TSC-deadline) and this vCPU's initial APIC ID. */
 export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBits(present, apicId); }
+/** CPUID.1:ECX[21]: that APIC offers x2APIC mode (only with setCpuidApic's APIC present). */
+export function setCpuidX2apic(on: bool): void { setCpuidX2apicBit(on); }
 /** SMAP: CPUID.(EAX=7,ECX=0):EBX[20], CR4.SMAP, STAC/CLAC (off at power-on: a VMM choice, like QEMU's -cpu max). */
 export { setSmapSupported as setCpuSmap } from "./state";
 /** SMEP: CPUID.(EAX=7,ECX=0):EBX[7], CR4.SMEP (off at power-on, like SMAP). */

@@ -35,6 +35,8 @@ export interface CommonOptions {
   smap: boolean;
   /** --smep: offer SMEP (CPUID, CR4.SMEP). */
   smep: boolean;
+  /** --x2apic: offer x2APIC mode (CPUID.1:ECX[21], the APIC's registers as MSRs). */
+  x2apic: boolean;
   kernel: string | null;
   /** How guest memory is virtualized (--paging). */
   paging: "direct" | "nested" | "shadow";
@@ -135,11 +137,11 @@ export function parseNetSpec(v: string): NetSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--smap", "--smep", "--symbiotic", "--swapbypass", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false, smep: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
   };
   const positional: string[] = [];
@@ -164,6 +166,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--no-apic") options.apic = false;
       else if (a === "--smap") options.smap = true;
       else if (a === "--smep") options.smep = true;
+      else if (a === "--x2apic") options.x2apic = true;
       else if (a === "--symbiotic") options.symbiotic = true;
       else if (a === "--swapbypass") options.swapBypass = true;
       else command = "help";
@@ -179,6 +182,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   for (const f of ["smap", "smep"] as const) {
     if (options[f] && options.paging === "shadow") throw new UsageError(`--${f} is not offered under shadow paging: use --paging direct or nested`);
   }
+  if (options.x2apic && !options.apic) throw new UsageError("--x2apic is a mode of the local APIC: not with --no-apic");
   if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
   return { command: command || "help", positional, options };
@@ -267,6 +271,8 @@ options:
   --smap              offer SMAP (CPUID.7:EBX[20], CR4.SMAP, STAC/CLAC), as QEMU's -cpu max;
                       not with --paging shadow
   --smep              offer SMEP (CPUID.7:EBX[7], CR4.SMEP), likewise
+  --x2apic            offer x2APIC mode (CPUID.1:ECX[21]; registers as MSRs 0x800-0x8FF), as
+                      QEMU's CPU models under KVM
   --timeout S         stop after S seconds of wall-clock time (exit status 124)
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end

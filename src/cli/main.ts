@@ -119,6 +119,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       apic: o.apic,
       smap: o.smap,
       smep: o.smep,
+      x2apic: o.x2apic,
       disks: disks[i],
       ...(o.swapMiB !== null ? { swapDiskBytes: o.swapMiB * 1048576, swapBypass: o.swapBypass } : {}),
       rng: guest.kind === "linux",

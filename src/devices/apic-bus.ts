@@ -4,7 +4,9 @@
  * (physical: one APIC ID or 0xFF for all; logical: the flat model matches
  * any bit of the LDR's top byte, the cluster model a cluster number in
  * bits 7:4 and a member bitmap in bits 3:0) and the ICR's shorthands
- * (10.6.1: self, all including self, all excluding self).
+ * (10.6.1: self, all including self, all excluding self). An IPI sent in
+ * x2APIC mode (10.12.9) has a 32-bit destination, 0xFFFFFFFF for all, and
+ * reaches logical destinations by the x2APIC cluster model.
  *
  * @module
  */
@@ -24,14 +26,16 @@ export interface ApicMessage {
   level: boolean;
   /** Level assert (INIT level de-assert has this clear). */
   assert: boolean;
+  /** x2APIC format (an ICR written in x2APIC mode): a 32-bit destination, broadcast 0xFFFFFFFF (else 8 bits, 0xFF). */
+  wide?: boolean;
 }
 
 /** What the bus needs of a local APIC. */
 export interface ApicEndpoint {
   /** APIC ID (bits 7:0). */
   readonly id: number;
-  /** Does this APIC accept a logical destination (per its LDR and DFR)? */
-  matchesLogical(dest: number): boolean;
+  /** Does this APIC accept a logical destination (per its LDR and DFR, or in x2APIC mode its LDR's cluster)? */
+  matchesLogical(dest: number, wide: boolean): boolean;
   /** Is the APIC enabled at all (APIC-base MSR bit 11)? A disabled APIC takes no messages. */
   readonly hardwareEnabled: boolean;
   /** Priority for lowest-priority arbitration (the PPR). */
@@ -51,14 +55,14 @@ export class ApicBus {
   broadcastEoi(vector: number): void { for (const l of this.eoiListeners) l(vector); }
 
   /** The APICs a message reaches (before lowest-priority arbitration). */
-  targets(logical: boolean, dest: number): ApicEndpoint[] {
+  targets(logical: boolean, dest: number, wide = false): ApicEndpoint[] {
     const on = this.apics.filter((a) => a.hardwareEnabled);
-    if (!logical) return dest === 0xff ? on : on.filter((a) => a.id === dest);
-    return on.filter((a) => a.matchesLogical(dest));
+    if (!logical) return dest === (wide ? 0xffffffff : 0xff) ? on : on.filter((a) => a.id === dest);
+    return on.filter((a) => a.matchesLogical(dest, wide));
   }
 
   /** Deliver a message to its destination (lowest priority: the one APIC with the lowest PPR; ties by APIC ID). */
-  send(msg: ApicMessage, targets = this.targets(msg.logical, msg.dest)): void {
+  send(msg: ApicMessage, targets = this.targets(msg.logical, msg.dest, msg.wide)): void {
     if (msg.mode === DeliveryMode.LowestPriority && targets.length > 1) {
       let best = targets[0]!;
       for (const a of targets) if (a.arbitrationPriority() < best.arbitrationPriority()) best = a;

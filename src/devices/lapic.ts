@@ -16,9 +16,18 @@
  * {@link ApicCpu}.
  *
  * The timer counts a 1 GHz bus clock (as QEMU's) divided by the divide
- * configuration register. Not modelled: x2APIC mode, relocating the APIC
- * base (a write that moves it stops the VM as unimplemented), SMI, the
- * thermal/performance/CMCI sources (their LVTs are registers only).
+ * configuration register.
+ *
+ * x2APIC mode (SDM 10.12), when the machine offers it (`x2apic`, CPUID.1:ECX[21]):
+ * IA32_APIC_BASE.EXTD switches the registers from the page to MSRs 0x800 + offset/16,
+ * with a 32-bit read-only ID, an LDR derived from it (cluster model only), one 64-bit
+ * ICR with a 32-bit destination, the SELF IPI register, and #GP for reserved bits,
+ * read-only registers and write-only ones read. The page then reads as all ones and
+ * ignores writes (as KVM's; on hardware it is no longer the APIC's).
+ *
+ * Not modelled: relocating the APIC base (a write that moves it stops the VM as
+ * unimplemented), SMI, the thermal/performance/CMCI sources (their LVTs are
+ * registers only).
  *
  * @module
  */
@@ -32,6 +41,10 @@ export const MSR_APIC_BASE = 0x1b;
 export const MSR_TSC_DEADLINE = 0x6e0;
 const BASE_BSP = 1 << 8;
 const BASE_ENABLE = 1 << 11;
+const BASE_X2APIC = 1 << 10; // EXTD
+/** x2APIC mode's registers: MSR 0x800 + (xAPIC offset >> 4) (SDM Table 10-6). */
+export const X2APIC_MSR_BASE = 0x800;
+export const X2APIC_MSR_COUNT = 0x100;
 /** Version register: version 14h (integrated APIC), 7 LVT entries (max LVT index 6). */
 const VERSION = 0x14 | (6 << 16);
 const BUS_HZ = 1_000_000_000;
@@ -42,6 +55,8 @@ export const enum Reg {
   Svr = 0xf0, Isr = 0x100, Tmr = 0x180, Irr = 0x200, Esr = 0x280, LvtCmci = 0x2f0, IcrLo = 0x300, IcrHi = 0x310,
   LvtTimer = 0x320, LvtThermal = 0x330, LvtPerf = 0x340, LvtLint0 = 0x350, LvtLint1 = 0x360, LvtError = 0x370,
   TimerInitial = 0x380, TimerCurrent = 0x390, TimerDivide = 0x3e0,
+  /** x2APIC mode only (MSR 0x83F). */
+  SelfIpi = 0x3f0,
 }
 /** LVT index by register: timer, thermal, performance, LINT0, LINT1, error, CMCI. */
 const LVT_REGS = [Reg.LvtTimer, Reg.LvtThermal, Reg.LvtPerf, Reg.LvtLint0, Reg.LvtLint1, Reg.LvtError, Reg.LvtCmci];
@@ -49,11 +64,37 @@ const LVT_TIMER = 0, LVT_LINT0 = 3, LVT_LINT1 = 4, LVT_ERROR = 5;
 /** Writable bits per LVT (SDM Figure 10-8): vector, delivery mode, polarity, trigger, mask, timer mode. */
 const LVT_WRITABLE = [0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff, 0x107ff];
 const LVT_MASKED = 1 << 16;
+/** Delivery status and remote IRR: read-only LVT bits, so a value read back may hold them. */
+const LVT_STATUS = (1 << 12) | (1 << 14);
 const SVR_ENABLE = 1 << 8;
+/** Spurious vector, enable (8), focus checking (9), EOI-broadcast suppression (12). */
+const SVR_WRITABLE = 0x13ff;
+/** The ICR's defined bits in x2APIC mode: vector, mode, destination mode, level, trigger, shorthand (SDM 10.12.9; no delivery status). */
+const ICR_X2APIC_WRITABLE = 0xccfff;
+/**
+ * x2APIC mode: the bits WRMSR may set in each writable register (a write with any other bit set
+ * raises #GP, SDM 10.12.1.3; EOI and ESR take only 0); the ICR, 64 bits wide, apart.
+ */
+const X2APIC_WRITE_BITS: ReadonlyMap<number, number> = new Map([
+  [Reg.Tpr, 0xff], [Reg.Eoi, 0], [Reg.Svr, SVR_WRITABLE], [Reg.Esr, 0],
+  [Reg.TimerInitial, 0xffffffff], [Reg.TimerDivide, 0xb], [Reg.SelfIpi, 0xff],
+  ...LVT_REGS.map((r, i): [number, number] => [r, LVT_WRITABLE[i]! | LVT_STATUS]),
+]);
+/** x2APIC mode: the registers RDMSR reads (not EOI or SELF IPI, write-only; not APR, RRD, DFR or ICR2, absent). */
+const X2APIC_READABLE: ReadonlySet<number> = new Set([
+  Reg.Id, Reg.Version, Reg.Tpr, Reg.Ppr, Reg.Ldr, Reg.Svr, Reg.Esr, Reg.IcrLo,
+  Reg.TimerInitial, Reg.TimerCurrent, Reg.TimerDivide, ...LVT_REGS,
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [Reg.Isr + i * 16, Reg.Tmr + i * 16, Reg.Irr + i * 16]),
+]);
+/** The logical x2APIC ID: cluster ID[19:4] in bits 31:16, bit ID[3:0] set in 15:0 (SDM 10.12.10.2). */
+const x2apicLdr = (id: number) => (((id >>> 4) << 16) | (1 << (id & 0xf))) >>> 0;
 // ESR bits (SDM Figure 10-9).
 const ESR_SEND_ILLEGAL_VECTOR = 1 << 5;
 const ESR_RECEIVE_ILLEGAL_VECTOR = 1 << 6;
 const ESR_ILLEGAL_REGISTER = 1 << 7;
+
+/** ICR destination shorthands (bits 19:18). */
+const enum Shorthand { None = 0, Self = 1, All = 2, AllButSelf = 3 }
 
 /** Timer modes (LVT timer bits 18:17). */
 const enum TimerMode { OneShot = 0, Periodic = 1, TscDeadline = 2 }
@@ -84,6 +125,8 @@ export interface LocalApicOptions {
   cpu: ApicCpu;
   /** The 8259A pair's INTR/INTA, wired to LINT0. */
   pic?: InterruptController;
+  /** Offer x2APIC mode: IA32_APIC_BASE.EXTD writable, the registers as MSRs (CPUID.1:ECX[21] is the machine's to set). */
+  x2apic?: boolean;
 }
 
 export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController {
@@ -127,7 +170,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
 
   /** Power-on / INIT state (SDM 10.4.7.1); the BSP's LINT0 in ExtINT mode as QEMU leaves it. */
   reset(): void {
-    this.tpr = 0; this.ldr = 0; this.dfr = 0xffffffff; this.svr = 0xff;
+    this.tpr = 0; this.ldr = this.x2apicMode ? x2apicLdr(this.id) : 0; this.dfr = 0xffffffff; this.svr = 0xff;
     this.irr.fill(0); this.isr.fill(0); this.tmr.fill(0);
     this.esr = 0; this.esrPending = 0; this.icrLo = 0; this.icrHi = 0;
     this.lvt.fill(LVT_MASKED);
@@ -137,23 +180,63 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   }
 
   get hardwareEnabled(): boolean { return (this.base & BASE_ENABLE) !== 0; }
+  /** In x2APIC mode (IA32_APIC_BASE.EXTD, which only an enabled APIC has). */
+  get x2apicMode(): boolean { return (this.base & BASE_X2APIC) !== 0; }
   private get softwareEnabled(): boolean { return this.hardwareEnabled && (this.svr & SVR_ENABLE) !== 0; }
 
   // ---- the MSRs ----------------------------------------------------------------
 
-  /** IA32_APIC_BASE: base, enable (bit 11), BSP (bit 8). */
+  /** IA32_APIC_BASE: base, enable (bit 11), EXTD (bit 10, x2APIC mode), BSP (bit 8). */
   readBaseMsr(): bigint { return BigInt(this.base >>> 0); }
-  /** Returns false for a write that must #GP (reserved bits, x2APIC enable without x2APIC). */
+  /** Returns false for a write that must #GP (reserved bits, EXTD without x2APIC, a transition SDM 10.12.5 forbids). */
   writeBaseMsr(v: bigint): boolean {
-    if ((v >> 32n) !== 0n || (v & 0x6ffn) !== 0n) return false; // bits 0-7, 9, 10 (x2APIC: not offered) and 63:32 (MAXPHYADDR 32)
+    // Reserved: bits 0-7, 9, 63:32 (MAXPHYADDR 32) and, unless offered, 10.
+    if ((v >> 32n) !== 0n || (v & (this.opts.x2apic ? 0x2ffn : 0x6ffn)) !== 0n) return false;
     const lo = Number(v & 0xffffffffn);
+    const enable = (lo & BASE_ENABLE) !== 0, extd = (lo & BASE_X2APIC) !== 0;
+    // SDM 10.12.5: EXTD without EN is an invalid state; x2APIC → xAPIC and disabled → x2APIC are
+    // not transitions (x2APIC is left through disabled, and entered from xAPIC).
+    if (extd && (!enable || !this.hardwareEnabled)) return false;
+    if (this.x2apicMode && enable && !extd) return false;
     if ((lo & 0xfffff000) >>> 0 !== APIC_DEFAULT_BASE) {
       this.cpu.unimplemented(`local APIC relocation to 0x${(lo >>> 0).toString(16)}`);
       return true;
     }
-    const wasEnabled = this.hardwareEnabled;
+    const wasEnabled = this.hardwareEnabled, wasX2apic = this.x2apicMode;
     this.base = (lo & ~BASE_BSP) | (this.base & BASE_BSP);
     if (wasEnabled && !this.hardwareEnabled) this.reset(); // SDM 10.4.3: disabling resets the APIC's state
+    else if (!wasX2apic && this.x2apicMode) {
+      // SDM 10.12.5.1: the x2APIC ID is the initial APIC ID, whatever the xAPIC ID register was set to; the LDR follows from it.
+      this.id = this.opts.id;
+      this.ldr = x2apicLdr(this.id);
+    }
+    return true;
+  }
+
+  /** RDMSR of x2APIC register MSR `index` (0x800-0x8FF); undefined: #GP (not in x2APIC mode, absent, write-only). */
+  readX2apicMsr(index: number): bigint | undefined {
+    const reg = (index - X2APIC_MSR_BASE) << 4;
+    if (!this.x2apicMode || !X2APIC_READABLE.has(reg)) return undefined;
+    if (reg === Reg.Id) return BigInt(this.id >>> 0);
+    if (reg === Reg.IcrLo) return (BigInt(this.icrHi >>> 0) << 32n) | BigInt(this.icrLo & ICR_X2APIC_WRITABLE);
+    return BigInt(this.readRegister(reg) >>> 0);
+  }
+  /** WRMSR of x2APIC register MSR `index`; false: #GP (not in x2APIC mode, absent, read-only, a reserved bit set). */
+  writeX2apicMsr(index: number, v: bigint): boolean {
+    const reg = (index - X2APIC_MSR_BASE) << 4;
+    if (!this.x2apicMode) return false;
+    const lo = Number(v & 0xffffffffn);
+    if (reg === Reg.IcrLo) {
+      if ((lo & ~ICR_X2APIC_WRITABLE) !== 0) return false;
+      this.icrHi = Number(v >> 32n) >>> 0;
+      this.icrLo = lo;
+      this.sendIpi();
+      return true;
+    }
+    const bits = X2APIC_WRITE_BITS.get(reg);
+    if (bits === undefined || (v >> 32n) !== 0n || (lo & ~bits) !== 0) return false; // bits 63:32 are reserved but in the ICR
+    if (reg === Reg.SelfIpi) this.deliverIpi({ vector: lo, mode: DeliveryMode.Fixed, logical: false, dest: this.id, level: false, assert: true }, Shorthand.Self);
+    else this.writeRegister(reg, lo);
     return true;
   }
   readTscDeadline(): bigint { return this.lvtTimerMode() === TimerMode.TscDeadline ? BigInt(this.tscDeadline) : 0n; }
@@ -166,6 +249,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   // ---- MMIO ------------------------------------------------------------------------
 
   read(offset: number, size: AccessSize): number {
+    if (this.x2apicMode) return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
     const reg = offset & 0xff0;
     const v = this.readRegister(reg);
     // Registers are 32 bits on 16-byte boundaries; narrower reads see part of one.
@@ -176,7 +260,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   }
 
   write(offset: number, size: AccessSize, value: number): void {
-    if ((offset & 0xf) !== 0 || size !== 4) return; // only aligned 32-bit writes are defined (SDM 10.4.1)
+    if ((offset & 0xf) !== 0 || size !== 4 || this.x2apicMode) return; // only aligned 32-bit writes are defined (SDM 10.4.1)
     this.writeRegister(offset & 0xff0, value >>> 0);
   }
 
@@ -218,7 +302,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
       case Reg.Ldr: this.ldr = (v & 0xff000000) >>> 0; return;
       case Reg.Dfr: this.dfr = (v | 0x0fffffff) >>> 0; return;
       case Reg.Svr: {
-        this.svr = v & 0x13ff;
+        this.svr = v & SVR_WRITABLE;
         // Software-disabled: every LVT is masked and stays so until re-enabled (SDM 10.4.7.2).
         if ((this.svr & SVR_ENABLE) === 0) for (let i = 0; i < this.lvt.length; i++) this.lvt[i]! |= LVT_MASKED;
         this.changed();
@@ -273,8 +357,14 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   }
   arbitrationPriority(): number { return this.ppr(); }
 
-  matchesLogical(dest: number): boolean {
-    if (!this.softwareEnabled && dest !== 0xff) return false;
+  matchesLogical(dest: number, wide = false): boolean {
+    const broadcast = wide ? 0xffffffff : 0xff;
+    if (!this.softwareEnabled && dest !== broadcast) return false;
+    if (this.x2apicMode) {
+      // Cluster model only (SDM 10.12.10.2): cluster in bits 31:16, member bitmap in 15:0.
+      return dest === broadcast || ((dest >>> 16) === (this.ldr >>> 16) && (dest & this.ldr & 0xffff) !== 0);
+    }
+    if (wide) return false; // an x2APIC-format destination for an APIC still in xAPIC mode: not defined, not taken
     const logicalId = this.ldr >>> 24;
     if ((this.dfr >>> 28) === 0xf) return (logicalId & dest) !== 0; // flat model
     // cluster model: cluster in bits 7:4, member bits 3:0 (0xF: broadcast to all clusters)
@@ -351,23 +441,30 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
 
   // ---- IPIs ------------------------------------------------------------------------------
 
+  /** The ICR written: its message, to the destination (xAPIC: ICR bits 63:56; x2APIC: 63:32) or the shorthand's. */
   private sendIpi(): void {
     const lo = this.icrLo;
+    const wide = this.x2apicMode;
     const msg: ApicMessage = {
       vector: lo & 0xff,
       mode: (lo >> 8) & 7,
       logical: (lo & (1 << 11)) !== 0,
-      dest: this.icrHi >>> 24,
+      dest: wide ? this.icrHi >>> 0 : this.icrHi >>> 24,
       level: (lo & (1 << 15)) !== 0,
       assert: (lo & (1 << 14)) !== 0,
+      wide,
     };
+    this.deliverIpi(msg, (lo >> 18) & 3);
+  }
+
+  private deliverIpi(msg: ApicMessage, shorthand: Shorthand): void {
     if ((msg.mode === DeliveryMode.Fixed || msg.mode === DeliveryMode.LowestPriority) && msg.vector < 16) {
       this.error(ESR_SEND_ILLEGAL_VECTOR);
       return;
     }
-    const shorthand = (lo >> 18) & 3;
     const all = this.bus.apics.filter((a) => a.hardwareEnabled);
-    const targets = shorthand === 1 ? [this] : shorthand === 2 ? all : shorthand === 3 ? all.filter((a) => a !== this) : this.bus.targets(msg.logical, msg.dest);
+    const targets = shorthand === Shorthand.Self ? [this] : shorthand === Shorthand.All ? all
+      : shorthand === Shorthand.AllButSelf ? all.filter((a) => a !== this) : this.bus.targets(msg.logical, msg.dest, msg.wide);
     this.bus.send(msg, targets);
   }
 

@@ -27,6 +27,8 @@ export interface CoreExports {
   vcpuLoad(slot: number): void;
   /** CPUID.1: local APIC present (EDX.APIC, ECX.TSC-deadline) and the initial APIC ID in EBX[31:24]. */
   setCpuidApic(present: boolean, apicId: number): void;
+  /** CPUID.1:ECX[21]: the local APIC offers x2APIC mode (reported only with setCpuidApic's APIC present). */
+  setCpuidX2apic(on: boolean): void;
   /** SMAP offered: CPUID.(EAX=7,ECX=0):EBX[20], CR4.SMAP writable, STAC/CLAC (else they #GP/#UD, as before). */
   setCpuSmap(on: boolean): void;
   /** SMEP offered: CPUID.(EAX=7,ECX=0):EBX[7], CR4.SMEP writable (else #GP, as before). */

@@ -72,7 +72,7 @@ import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 import { createPaging, ShadowPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
-import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE } from "../devices/lapic.js";
+import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
 import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
@@ -119,6 +119,11 @@ export interface PcOptions {
   smap?: boolean;
   /** Offer SMEP (supervisor-mode execution prevention: CPUID.7:EBX[7], CR4.SMEP), as `-cpu max` does; like `smap`. */
   smep?: boolean;
+  /**
+   * Offer x2APIC mode (CPUID.1:ECX[21]; the local APICs' registers as MSRs 0x800-0x8FF once the guest sets
+   * IA32_APIC_BASE.EXTD), as QEMU's CPU models do under KVM; default false. Needs the APICs.
+   */
+  x2apic?: boolean;
   /** Disks, in order (virtio: /dev/vda, vdb …). */
   disks?: DiskOptions[];
   /** Add a virtio console (the guest's hvc0); its output goes here, input through `pc.virtioConsole.receive()`. */
@@ -212,6 +217,7 @@ export class Pc {
     const apic = opts.apic ?? true;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) throw new Error(`a PC has 1 to 16 vCPUs (got ${cpus})`);
     if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
+    if (opts.x2apic && !apic) throw new Error("x2APIC is a mode of the local APIC: not with --no-apic");
     const shadowPaging = (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow";
     // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
     // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
@@ -222,7 +228,7 @@ export class Pc {
     if (opts.smap) vm.core.setCpuSmap(true);
     if (opts.smep) vm.core.setCpuSmep(true);
     this.cpus = cpus;
-    const ioapic = apic ? this.attachApics(pic, cpus) : null;
+    const ioapic = apic ? this.attachApics(pic, cpus, opts.x2apic ?? false) : null;
     this.ioapic = ioapic;
     if (!apic) vm.vcpus[0]!.interrupts = pic;
     // An ISA IRQ line reaches both interrupt controllers; IRQ 0 is on I/O APIC pin 2 (the MP and ACPI tables say so).
@@ -365,7 +371,7 @@ export class Pc {
    * The APIC bus with one local APIC per vCPU and the I/O APIC; vCPUs 1.. are
    * added as application processors waiting for a start-up IPI.
    */
-  private attachApics(pic: PicPair, cpus: number): IoApic {
+  private attachApics(pic: PicPair, cpus: number, x2apic: boolean): IoApic {
     const vm = this.vm, clock = this.clock;
     const bus = new ApicBus();
     this.apicBus = bus;
@@ -373,7 +379,7 @@ export class Pc {
     for (let i = 0; i < cpus; i++) {
       const vcpu = i === 0 ? vm.vcpus[0]! : vm.addVcpu();
       const lapic = new LocalApic({
-        id: i, bsp: i === 0, bus, clock, pic: i === 0 ? pic : undefined,
+        id: i, bsp: i === 0, bus, clock, pic: i === 0 ? pic : undefined, x2apic,
         cpu: {
           nmi: () => vm.nmiVcpu(i),
           init: () => vm.initVcpu(i),
@@ -389,6 +395,7 @@ export class Pc {
       vm.switchTo(i);
       vm.core.setCpuidApic(true, i);
     }
+    vm.core.setCpuidX2apic(x2apic);
     vm.switchTo(0);
     vm.core.setPauseExiting(cpus > 1);
     const current = () => this.lapics[vm.vcpu.index]!;
@@ -400,6 +407,10 @@ export class Pc {
     vm.addMmioDevice(IOAPIC_BASE, 0x1000, ioapic);
     vm.onMsr(MSR_APIC_BASE, { read: () => current().readBaseMsr(), write: (_i, v) => current().writeBaseMsr(v) });
     vm.onMsr(MSR_TSC_DEADLINE, { read: () => current().readTscDeadline(), write: (_i, v) => { current().writeTscDeadline(v); return true; } });
+    if (x2apic) {
+      const x2apicRegister = { read: (i: number) => current().readX2apicMsr(i), write: (i: number, v: bigint) => current().writeX2apicMsr(i, v) };
+      for (let i = 0; i < X2APIC_MSR_COUNT; i++) vm.onMsr(X2APIC_MSR_BASE + i, x2apicRegister);
+    }
     return ioapic;
   }
 

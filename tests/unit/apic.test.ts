@@ -3,6 +3,8 @@
 // 10.8 priorities, EOI and ISR/IRR/TMR, 10.5.3 ESR) and the 82093AA I/O APIC datasheet
 // (IOREGSEL/IOWIN, version register, redirection entries, remote IRR). Where the
 // model follows QEMU instead of the SDM's reset state it is said (BSP LINT0 in ExtINT).
+// x2APIC mode against SDM 10.12 (its register table 10-6, the IA32_APIC_BASE state
+// transitions of 10.12.5, the logical ID of 10.12.10.2, reserved bits 10.12.1.3).
 import { describe, it, expect } from "vitest";
 import { LocalApic, Reg, type ApicCpu } from "../../src/devices/lapic.js";
 import { IoApic } from "../../src/devices/ioapic.js";
@@ -11,8 +13,8 @@ import { VirtualClock } from "../../src/vmm/clock.js";
 
 interface Rig { bus: ApicBus; clock: VirtualClock; apics: LocalApic[]; events: string[]; tsc: { value: number } }
 
-/** Two APICs on one bus with a deterministic clock (10 ns per instruction; TSC 100 MHz). */
-function rig(n = 2): Rig {
+/** Two APICs on one bus with a deterministic clock (10 ns per instruction; TSC 100 MHz); x2APIC mode offered if asked. */
+function rig(n = 2, x2apic = false): Rig {
   const bus = new ApicBus();
   const clock = new VirtualClock({ mode: "deterministic" });
   const events: string[] = [];
@@ -28,7 +30,7 @@ function rig(n = 2): Rig {
       tscHz: clock.tscFrequencyHz,
       unimplemented: (w) => events.push(`unimplemented ${w}`),
     };
-    apics.push(new LocalApic({ id: i, bsp: i === 0, bus, clock, cpu }));
+    apics.push(new LocalApic({ id: i, bsp: i === 0, bus, clock, cpu, x2apic }));
   }
   return { bus, clock, apics, events, tsc };
 }
@@ -273,5 +275,100 @@ describe("I/O APIC (82093AA)", () => {
     set(0x10 + 2 * 3, (1 << 15) | (1 << 14) | (1 << 12) | 0x33); // unmask: the asserted level is sent now
     expect(a!.acknowledge()).toBe(0x33);
     expect(reg(0x10 + 2 * 3) & (1 << 12)).toBe(0);
+  });
+});
+
+/** IA32_APIC_BASE values (BSP bit aside): xAPIC, x2APIC, disabled. */
+const XAPIC = 0xfee00800n, X2APIC = 0xfee00c00n, DISABLED = 0xfee00000n;
+/** Into x2APIC mode and software-enabled (SVR 0x1FF through its MSR). */
+function x2(a: LocalApic): LocalApic {
+  expect(a.writeBaseMsr(X2APIC)).toBe(true);
+  expect(a.writeX2apicMsr(0x80f, 0x1ffn)).toBe(true);
+  return a;
+}
+const msrBit = (a: LocalApic, base: number, v: number) => Number((a.readX2apicMsr(base + (v >> 5))! >> BigInt(v & 31)) & 1n);
+
+describe("x2APIC mode (SDM 10.12)", () => {
+  it("IA32_APIC_BASE.EXTD: reserved unless offered; only the transitions of 10.12.5", () => {
+    expect(rig(1).apics[0]!.writeBaseMsr(X2APIC)).toBe(false);     // not offered: bit 10 reserved
+    const a = rig(1, true).apics[0]!;
+    expect(a.writeBaseMsr(0xfee00400n)).toBe(false);                // EXTD without EN: invalid
+    expect(a.writeBaseMsr(X2APIC)).toBe(true);                      // xAPIC → x2APIC
+    expect(a.readBaseMsr()).toBe(0xfee00d00n);                      // (the BSP bit)
+    expect(a.writeBaseMsr(XAPIC)).toBe(false);                      // x2APIC → xAPIC: not a transition
+    expect(a.writeBaseMsr(DISABLED)).toBe(true);                    // x2APIC → disabled
+    expect(a.writeBaseMsr(X2APIC)).toBe(false);                     // disabled → x2APIC: not a transition
+    expect(a.writeBaseMsr(XAPIC)).toBe(true);
+    expect(a.writeBaseMsr(X2APIC)).toBe(true);
+  });
+
+  it("the registers become MSRs 0x800-0x8FF as Table 10-6 lists them; the page reads as all ones", () => {
+    // Table 10-6: read-only, read/write and write-only registers; every other MSR of the range is reserved.
+    const ro = [0x802, 0x803, 0x80a, 0x80d, ...Array.from({ length: 24 }, (_, i) => 0x810 + i), 0x839];
+    const rw = [0x808, 0x80f, 0x828, 0x82f, 0x830, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837, 0x838, 0x83e];
+    const wo = [0x80b, 0x83f];
+    const a = rig(1, true).apics[0]!;
+    for (let i = 0x800; i < 0x900; i++) expect([a.readX2apicMsr(i), a.writeX2apicMsr(i, 0n)]).toEqual([undefined, false]); // xAPIC mode: #GP
+    a.writeBaseMsr(X2APIC);
+    for (let i = 0x800; i < 0x900; i++) {
+      const readable = a.readX2apicMsr(i) !== undefined, writable = a.writeX2apicMsr(i, 0n);
+      const kind = ro.includes(i) ? "ro" : rw.includes(i) ? "rw" : wo.includes(i) ? "wo" : "reserved";
+      expect({ msr: i.toString(16), readable, writable }).toEqual({
+        msr: i.toString(16), readable: kind === "ro" || kind === "rw", writable: kind === "rw" || kind === "wo",
+      });
+    }
+    expect(a.readX2apicMsr(0x803)).toBe(0x60014n);                  // the version xAPIC mode reads (version 14h, 7 LVTs)
+    a.writeX2apicMsr(0x808, 0x20n);
+    expect(rd(a, Reg.Tpr)).toBe(0xffffffff);                        // the page is no longer the APIC's
+    wr(a, Reg.Tpr, 0x30);
+    expect(a.readX2apicMsr(0x808)).toBe(0x20n);
+  });
+
+  it("the x2APIC ID is the initial APIC ID and the LDR follows from it (10.12.5.1, 10.12.10.2)", () => {
+    const { apics } = rig(18, true);
+    wr(apics[17]!, Reg.Id, 0x05000000);                               // the xAPIC ID register, rewritten…
+    x2(apics[17]!);
+    expect(apics[17]!.readX2apicMsr(0x802)).toBe(17n);               // …does not carry over
+    expect(apics[17]!.readX2apicMsr(0x80d)).toBe(0x00010002n);       // cluster 17 >> 4 = 1, bit 17 & 15 = 1
+    expect(x2(apics[3]!).readX2apicMsr(0x80d)).toBe(0x00000008n);
+    expect(apics[3]!.writeX2apicMsr(0x802, 3n)).toBe(false);          // read-only
+    expect(apics[3]!.writeX2apicMsr(0x80d, 8n)).toBe(false);
+  });
+
+  it("WRMSR of a reserved bit raises #GP (10.12.1.3); EOI and ESR take only 0", () => {
+    const a = x2(rig(1, true).apics[0]!);
+    expect(a.writeX2apicMsr(0x808, 0x100n)).toBe(false);              // TPR bits 31:8
+    expect(a.writeX2apicMsr(0x808, 0x1_0000_0000n)).toBe(false);      // bits 63:32 of all but the ICR
+    expect(a.writeX2apicMsr(0x808, 0xffn)).toBe(true);
+    expect(a.writeX2apicMsr(0x80b, 1n)).toBe(false);                  // EOI: non-zero
+    expect(a.writeX2apicMsr(0x828, 1n)).toBe(false);                  // ESR: non-zero
+    expect(a.writeX2apicMsr(0x83f, 0x100n)).toBe(false);              // SELF IPI bits 31:8
+    expect(a.writeX2apicMsr(0x830, 0x1000n)).toBe(false);             // ICR bit 12: no delivery status in x2APIC mode
+    expect(a.writeX2apicMsr(0x832, 0x100000n)).toBe(false);           // LVT timer bit 20
+    expect(a.writeX2apicMsr(0x83e, 0x4n)).toBe(false);                // divide configuration bit 2
+    expect(a.readX2apicMsr(0x808)).toBe(0xffn);
+  });
+
+  it("the ICR has a 32-bit destination: physical, broadcast, logical by cluster; SELF IPI and EOI", () => {
+    const { apics } = rig(18, true);
+    for (const a of apics) x2(a);
+    const [a] = apics;
+    const icr = (dest: number, lo: number) => expect(a!.writeX2apicMsr(0x830, (BigInt(dest) << 32n) | BigInt(lo))).toBe(true);
+    icr(17, 0x50);                                                     // physical, x2APIC ID 17
+    expect(apics.map((x) => msrBit(x, 0x820, 0x50))).toEqual(apics.map((_, i) => (i === 17 ? 1 : 0)));
+    expect(a!.readX2apicMsr(0x830)).toBe((17n << 32n) | 0x50n);
+    icr(0xffffffff, 0x51);                                             // physical broadcast
+    expect(apics.every((x) => msrBit(x, 0x820, 0x51) === 1)).toBe(true);
+    icr(0x00010002, (1 << 11) | 0x52);                                 // logical: cluster 1, member bit 1 → ID 17
+    expect(apics.map((x) => msrBit(x, 0x820, 0x52))).toEqual(apics.map((_, i) => (i === 17 ? 1 : 0)));
+    icr(0x00000006, (1 << 11) | 0x53);                                 // cluster 0, bits 1 and 2 → IDs 1, 2
+    expect(apics.map((x) => msrBit(x, 0x820, 0x53))).toEqual(apics.map((_, i) => (i === 1 || i === 2 ? 1 : 0)));
+    expect(a!.writeX2apicMsr(0x83f, 0x60n)).toBe(true);                // SELF IPI
+    expect(msrBit(a!, 0x820, 0x60)).toBe(1);
+    expect(msrBit(apics[1]!, 0x820, 0x60)).toBe(0);
+    expect(a!.acknowledge()).toBe(0x60);
+    expect(msrBit(a!, 0x810, 0x60)).toBe(1);                           // in service
+    expect(a!.writeX2apicMsr(0x80b, 0n)).toBe(true);                   // EOI
+    expect(msrBit(a!, 0x810, 0x60)).toBe(0);
   });
 });

@@ -502,6 +502,10 @@ let cpuidApic: bool = false;
 export let initialApicId: i32 = 0;
 export function setCpuidApic(present: bool, apicId: i32): void { cpuidApic = present; initialApicId = apicId & 0xff; }
 export function setInitialApicId(id: i32): void { initialApicId = id & 0xff; }
+/** That APIC also offers x2APIC mode (CPUID.1:ECX[21]): a VMM choice, off at power-on like SMAP. */
+let cpuidX2apic: bool = false;
+export function setCpuidX2apic(on: bool): void { cpuidX2apic = on; }
+const FEAT_ECX_X2APIC: i32 = 1 << 21;
 const FEAT7_TSC_ADJUST: i32 = 1 << 1; // CPUID.(EAX=07H,ECX=0):EBX[1]
 const FEAT7_SMEP: i32 = 1 << 7;
 const FEAT7_SMAP: i32 = 1 << 20;
@@ -555,7 +559,10 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
       a = 0x0633; // family 6, model 3, stepping 3
       d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
       c = 1 << 31; // running under a hypervisor
-      if (cpuidApic) { d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24; }
+      if (cpuidApic) {
+        d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24;
+        if (cpuidX2apic) c |= FEAT_ECX_X2APIC;
+      }
       break;
     case 7: // EAX = 0: sub-leaf 0 is the only one
       if (sub == 0) b = FEAT7_TSC_ADJUST | (smepSupported ? FEAT7_SMEP : 0) | (smapSupported ? FEAT7_SMAP : 0);
