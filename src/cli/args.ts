@@ -95,23 +95,28 @@ export interface NicSpec {
   shared: string | null;
   /** VM 0's addresses (default 52:54:00:12:34:56, 10.0.2.15/24); VM i gets the i-th next ones. */
   addresses: AddressBase;
+  /** virtio-net's transmit offloads, checksum and TCP segmentation (offload=on|off; default on). */
+  offloads: boolean;
 }
 
 export type NetSpec = { kind: "switch" } | { kind: "none" } | { kind: "socket"; endpoint: SocketEndpoint };
 
-/** Parse `--nic MODEL[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN]`. */
+/** Parse `--nic MODEL[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN][,offload=on|off]`. */
 export function parseNicSpec(v: string): NicSpec {
   const [model, ...opts] = v.split(",");
   if (model !== "ne2k" && model !== "virtio") throw new UsageError(`--nic must be virtio or ne2k, then options (got "${v}")`);
-  const spec: NicSpec = { model, vpio: false, shared: null, addresses: { ...DEFAULT_ADDRESSES } };
+  const spec: NicSpec = { model, vpio: false, shared: null, addresses: { ...DEFAULT_ADDRESSES }, offloads: true };
+  let offloadGiven = false;
   for (const o of opts) {
     if (o === "vpio") spec.vpio = true;
     else if (o.startsWith("shared=") && o.length > 7) spec.shared = o.slice(7);
     else if (o.startsWith("mac=")) {
       try { spec.addresses.mac = parseMac(o.slice(4)); } catch (e) { throw new UsageError(`--nic ${v}: ${(e as Error).message}`); }
     } else if (o.startsWith("ip=")) Object.assign(spec.addresses, parseIpv4Prefix(o.slice(3), v));
-    else throw new UsageError(`--nic ${v}: unknown option "${o}" (vpio, shared=NAME, mac=MAC, ip=ADDR/LEN)`);
+    else if (o === "offload=on" || o === "offload=off") { spec.offloads = o === "offload=on"; offloadGiven = true; }
+    else throw new UsageError(`--nic ${v}: unknown option "${o}" (vpio, shared=NAME, mac=MAC, ip=ADDR/LEN, offload=on|off)`);
   }
+  if (offloadGiven && model !== "virtio") throw new UsageError(`--nic ${v}: offload= is virtio-net's (the NE2000 has no offloads)`);
   if (spec.vpio && model !== "ne2k") throw new UsageError(`--nic ${v}: VPIO models the NE2000 only (ne2k,vpio)`);
   if (spec.shared !== null && !spec.vpio) throw new UsageError(`--nic ${v}: only a VPIO card can be shared (ne2k,vpio,shared=NAME)`);
   return spec;
@@ -292,10 +297,11 @@ options:
                       /init loads it; a given --initrd gets it at /lib/modules/RELEASE/extra/symbiotic.ko
   --vms N             boot: N Linux VMs (1-8) in this process, taking turns; their output lines start
                       with [vmI]; typed input goes to vm0, Ctrl-A n moves it to the next VM
-  --nic virtio|ne2k[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN]
+  --nic virtio|ne2k[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN][,offload=on|off]
                       boot: a network card in each VM, up as 10.0.2.15/24, .16 … (52:54:00:12:34:56, :57 …):
                       virtio-net, an emulated NE2000 PCI, or the NE2000 under VPIO (shared=NAME: one card
-                      for all the VMs); mac= and ip= give vm0's addresses
+                      for all the VMs); mac= and ip= give vm0's addresses; offload=off: virtio-net without
+                      its transmit offloads (checksum, TCP segmentation), on by default
   --net switch|none|socket:HOST:PORT|socket:listen:PORT
                       where the cards are cabled: a virtual switch (default), nothing, or the switch with
                       a TCP uplink to another symbiont or QEMU (-netdev socket,…); a card is virtio by default

@@ -43,7 +43,7 @@ export async function buildNetwork(
 ): Promise<Network> {
   let nics: Nics;
   try {
-    nics = plugNics(pcs, { model: nic.model, vpio: nic.vpio, shared: nic.shared !== null }, { addresses: nic.addresses, sharedName: nic.shared ?? undefined });
+    nics = plugNics(pcs, { model: nic.model, vpio: nic.vpio, shared: nic.shared !== null, offloads: nic.offloads }, { addresses: nic.addresses, sharedName: nic.shared ?? undefined });
   } catch (e) {
     throw new UsageError(`--nic: ${(e as Error).message}`);
   }

@@ -39,6 +39,8 @@ export interface NicKind {
   model: "ne2k" | "virtio";
   vpio: boolean;
   shared: boolean;
+  /** virtio-net's transmit offloads (checksum, TCPv4 segmentation; default true). */
+  offloads?: boolean;
 }
 
 /** An emulated NE2000 PCI in the next free slot. */
@@ -117,7 +119,7 @@ export function plugNics(pcs: readonly NicHost[], kind: NicKind, opts: { address
   } else {
     pcs.forEach((pc, i) => {
       const link = links[i]!, mac = macs[i]!;
-      if (kind.model === "virtio") virtio.push(pc.addVirtio(new VirtioNet(mac, link)));
+      if (kind.model === "virtio") virtio.push(pc.addVirtio(new VirtioNet(mac, link, { offloads: kind.offloads ?? true })));
       else if (kind.vpio) {
         const card = new Ne2kVpio({ link, members: [{ vm: pc.vm, mac }] });
         plugVpioMember(pc, card.members[0]!);
@@ -133,6 +135,12 @@ export function plugNics(pcs: readonly NicHost[], kind: NicKind, opts: { address
         return `net ${l.name}: tx ${s.txFrames} frames ${s.txBytes} bytes, rx ${s.rxFrames} frames ${s.rxBytes} bytes, dropped ${s.rxDropped}`;
       });
       for (const v of virtio) if (v.stats.rxTruncated > 0) lines.push(`virtio-net ${formatMac(v.mac)}: ${v.stats.rxTruncated} frames cut to the guest's receive buffers`);
+      for (const v of virtio) {
+        const s = v.stats;
+        if (s.txSegmented + s.txChecksummed + s.txDropped > 0) {
+          lines.push(`virtio-net ${formatMac(v.mac)}: offloads: ${s.txSegmented} TSO packets sent as segments, ${s.txChecksummed} checksums completed, ${s.txDropped} packets dropped (a GSO type not offered)`);
+        }
+      }
       for (const card of vpio) {
         lines.push(...card.describe().map((l) => `vpio ${l}`));
         if (card.members.length > 1) lines.push(`vpio card: switches ${card.stats.switches} refused ${card.stats.refused} local frames ${card.stats.localFrames}`);

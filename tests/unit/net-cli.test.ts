@@ -11,6 +11,8 @@ describe("--nic and --net", () => {
   it("parse cards, their options and the back ends", () => {
     expect(parseNicSpec("virtio")).toMatchObject({ model: "virtio", vpio: false, shared: null });
     expect(parseNicSpec("ne2k,vpio,shared=card0")).toMatchObject({ model: "ne2k", vpio: true, shared: "card0" });
+    expect(parseNicSpec("virtio")).toMatchObject({ offloads: true });
+    expect(parseNicSpec("virtio,offload=off")).toMatchObject({ model: "virtio", offloads: false });
     const n = parseNicSpec("ne2k,mac=02:00:00:00:00:10,ip=192.168.7.1/16");
     expect(guestAddress(0, n.addresses)).toEqual({ mac: 0x020000000010, ip: "192.168.7.1/16" });
     expect(guestAddress(1, n.addresses)).toEqual({ mac: 0x020000000011, ip: "192.168.7.2/16" });
@@ -27,6 +29,7 @@ describe("--nic and --net", () => {
     [["boot", "--nic", "virtio,vpio"], /VPIO models the NE2000 only/],
     [["boot", "--nic", "ne2k,shared=x"], /only a VPIO card can be shared/],
     [["boot", "--nic", "ne2k,speed=10"], /unknown option "speed=10"/],
+    [["boot", "--nic", "ne2k,offload=off"], /offload= is virtio-net's/],
     [["boot", "--nic", "virtio,mac=52:54:00"], /not a MAC address/],
     [["boot", "--nic", "virtio,ip=10.0.2.15"], /prefix length/],
     [["boot", "--net", "tap0"], /--net must be switch, socket:HOST:PORT, socket:listen:PORT or none/],

@@ -7,7 +7,9 @@
  * VIRTIO_NET_S_LINK_UP (§5.1.4), the feature bits MAC = 5 and STATUS = 16
  * (§5.1.3), the header of §5.1.6 (12 bytes with VERSION_1, num_buffers = 1
  * on receive without MRG_RXBUF; 10 bytes for a legacy driver), and
- * DEVICE_NEEDS_RESET for a broken ring (§2.1.2).
+ * DEVICE_NEEDS_RESET for a broken ring (§2.1.2); the transmit offloads of
+ * §5.1.6.2 (CSUM = 0, HOST_TSO4 = 11; gso_type TCPV4 = 1, UDP = 3) — what the
+ * segments and checksums must be is tests/unit/net-offload.test.ts's.
  */
 import { describe, expect, it } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
@@ -22,7 +24,7 @@ const QSIZE = 8;
 /** Queue q's descriptor table, available and used rings. */
 const ring = (q: number) => ({ desc: 0x100000 + q * 0x4000, avail: 0x101000 + q * 0x4000, used: 0x102000 + q * 0x4000 });
 const BUF = 0x200000;
-const F_MAC = 5, F_STATUS = 16, F_VERSION_1 = 32;
+const F_CSUM = 0, F_MAC = 5, F_HOST_TSO4 = 11, F_STATUS = 16, F_VERSION_1 = 32;
 const NEXT = 1, WRITE = 2;
 const MAC = 0x525400abcdef;
 
@@ -33,12 +35,12 @@ function frame(n: number): Uint8Array {
   return f;
 }
 
-async function machine(engine: EngineKind) {
+async function machine(engine: EngineKind, offloads = true) {
   const pc = new Pc({ engine: await createEngine(engine, RAM), ramBytes: RAM, onSerial: () => {} });
   const link = new NicLink("test");
   const sent: Uint8Array[] = [];
   link.attachBackend((f) => sent.push(f));
-  const net = pc.addVirtio(new VirtioNet(MAC, link));
+  const net = pc.addVirtio(new VirtioNet(MAC, link, { offloads }));
   const t = pc.virtio.at(-1)!;
   const m = pc.vm.memory;
   const { mmio, io } = barAccess(pc, t.pci);
@@ -90,6 +92,37 @@ describe.each(ENGINES)("virtio-net over PCI (%s engine)", (engine) => {
     expect(offered & (1 << F_STATUS)).not.toBe(0);
     expect([0, 1, 2, 3, 4, 5].map((i) => d.mmio.r(0x2000 + i, 1))).toEqual([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
     expect(d.mmio.r(0x2006, 2)).toBe(1); // VIRTIO_NET_S_LINK_UP
+  });
+
+  it("offers checksum and TCPv4 segmentation offloads (CSUM, HOST_TSO4), none with offloads: false", async () => {
+    for (const offloads of [true, false]) {
+      const d = await machine(engine, offloads);
+      d.mmio.w(0x00, 4, 0);
+      expect(d.mmio.r(0x04, 4) & ((1 << F_CSUM) | (1 << F_HOST_TSO4))).toBe(offloads ? (1 << F_CSUM) | (1 << F_HOST_TSO4) : 0);
+    }
+  });
+
+  it("a TCPV4 GSO packet leaves as MSS-sized segments; a GSO type not offered is dropped and counted", async () => {
+    const d = await machine(engine);
+    d.init();
+    // 14 + 20 + 20 header bytes and 3 000 payload bytes: IPv4, TCP, ACK.
+    const f = frame(3054);
+    f.set([0x45, 0, 0x0b, 0xe0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
+    f.set([0x9c, 0x40, 0x13, 0x89, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0x01, 0xf5, 0, 0, 0, 0], 34);
+    const hdr = (gsoType: number) => new Uint8Array([1, gsoType, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0]); // NEEDS_CSUM, hdr_len 54, gso_size 1448, csum at 34 + 16
+    d.m.write(BUF, hdr(1));
+    d.m.write(BUF + 0x100, f);
+    d.desc(1, 0, BUF, 12, NEXT, 1);
+    d.desc(1, 1, BUF + 0x100, f.length, 0);
+    d.offer(1, 0);
+    expect(d.sent.map((s) => s.length)).toEqual([1502, 1502, 158]);          // 1 448 + 1 448 + 104 payload bytes
+    expect(d.sent.map((s) => (s[38]! << 24 | s[39]! << 16 | s[40]! << 8 | s[41]!) >>> 0)).toEqual([1, 1449, 2897]);
+    expect(d.net.stats).toMatchObject({ txFrames: 3, txSegmented: 1, txDropped: 0 });
+    d.m.write(BUF, hdr(3)); // VIRTIO_NET_HDR_GSO_UDP: not offered
+    d.offer(1, 0);
+    expect(d.sent.length).toBe(3);
+    expect(d.net.stats).toMatchObject({ txFrames: 3, txDropped: 1 });
+    expect(d.used(1, 1)).toEqual({ idx: 2, id: 0, len: 0 });                 // the buffer still goes back
   });
 
   it("transmits the frame after the 12-byte header, gathered from several buffers", async () => {
