@@ -28,7 +28,7 @@ describe("symbiont boot --symbiotic, options", () => {
 });
 
 describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip ?? "Ctrl-A c, the monitor"})`, () => {
-  it("opens the monitor with Ctrl-A c: sym ps, sym current, info symbiotic, quit", async () => {
+  it("opens the monitor with Ctrl-A c: sym ps, sym current, info symbiotic, info lapic, quit", async () => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --symbiotic --deterministic --append '${LINUX_CMDLINE} quiet'`;
     let shellPid = 0;
     const steps: TerminalStep[] = [
@@ -37,7 +37,8 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
       [/\(symbiont\) $/, () => "sym ps\r"],
       [/COMMAND[\s\S]*\(symbiont\) $/, () => "sym current\r"],
       [/SymCall CURRENT[\s\S]*\(symbiont\) $/, () => "info symbiotic\r"],
-      [/SymCalls: [\s\S]*\(symbiont\) $/, () => "quit\r"],
+      [/SymCalls: [\s\S]*\(symbiont\) $/, () => "info lapic\r"],
+      [/cpu0: [\s\S]*ICR [\s\S]*\(symbiont\) $/, () => "quit\r"],
     ];
     const { status, steps: taken, out, text } = await runOnTerminal(cmd, steps, 5 * 60 * 1000);
     expect(taken, out.slice(-3000)).toBe(steps.length);
@@ -48,6 +49,10 @@ describe.skipIf(skip !== null)(`symbiont boot --symbiotic on a terminal (${skip 
     expect(text).toMatch(/\n\s+2\s+0\s+0 S\s+0\s+0 \[kthreadd\]\n/);
     expect(text).toMatch(/SymSpy \(read without an exit\): pid \d+/);
     expect(text).toMatch(/SymSpy local page, vCPU 0: GPA 0x[0-9a-f]{8}, magic "V3V.0", SymCall enabled\n {2}running: pid \d+/);
+    // Linux's own APIC set-up (arch/x86/kernel/apic/apic.c): flat logical mode with the BSP's bit 0 in the LDR, the
+    // APIC software-enabled, and the TSC-deadline timer, which CPUID offers.
+    expect(text).toMatch(/cpu0: xAPIC \(IA32_APIC_BASE 0xfee00900, BSP\), ID 0, LDR 0x01000000, DFR 0xffffffff\n {2}SVR 0x1[0-9a-f]{2} \(software-enabled/);
+    expect(text).toMatch(/\n {2}timer TSC-deadline, /);
   }, 25 * 60 * 1000);
 });
 

@@ -147,7 +147,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   }) : null;
   serial = new SerialConsole(pcs[0]!.virtioConsole ?? pcs[0]!.uart);
   // The monitor looks at the VM that has the keyboard.
-  const monitors = pcs.map((pc) => new Monitor(pc.vm, { net: network ? () => network.describe() : undefined }));
+  const monitors = pcs.map((pc) => new Monitor(pc.vm, { net: network ? () => network.describe() : undefined, lapics: () => pc.lapics }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
   let status = 0;

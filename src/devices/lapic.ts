@@ -341,6 +341,32 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
     this.changed();
   }
 
+  // ---- the monitor ----------------------------------------------------------------------
+
+  /** The state `info lapic` shows (QEMU's monitor has the same command): mode, IDs, priorities, vectors, LVTs, timer, ICR. */
+  describe(): string[] {
+    const h = (v: number, w = 8) => "0x" + (v >>> 0).toString(16).padStart(w, "0");
+    const vectors = (bits: Uint32Array) => {
+      const out: string[] = [];
+      for (let v = 0; v < 256; v++) if ((bits[v >> 5]! >>> (v & 31)) & 1) out.push(h(v, 2));
+      return out.length ? out.join(" ") : "(none)";
+    };
+    const mode = !this.hardwareEnabled ? "disabled" : this.x2apicMode ? "x2APIC" : "xAPIC";
+    const lvtNames = ["timer", "thermal", "perf", "LINT0", "LINT1", "error", "CMCI"];
+    const timerMode = ["one-shot", "periodic", "TSC-deadline", "reserved"][this.lvtTimerMode()]!;
+    return [
+      `${mode} (IA32_APIC_BASE ${h(this.base)}${(this.base & BASE_BSP) !== 0 ? ", BSP" : ""}), ID ${this.id}, LDR ${h(this.ldr)}` +
+        (this.x2apicMode ? "" : `, DFR ${h(this.dfr)}`),
+      `SVR ${h(this.svr, 3)} (${this.softwareEnabled ? "software-enabled" : "software-disabled"}, spurious vector ${h(this.svr & 0xff, 2)}), ` +
+        `TPR ${h(this.tpr, 2)}, PPR ${h(this.ppr(), 2)}, ESR ${h(this.esr, 2)}`,
+      `ISR ${vectors(this.isr)}; IRR ${vectors(this.irr)}; TMR ${vectors(this.tmr)}`,
+      "LVT " + lvtNames.map((n, i) => `${n} ${h(this.lvt[i]!)}${(this.lvt[i]! & LVT_MASKED) !== 0 ? " (masked)" : ""}`).join(", "),
+      `timer ${timerMode}, divide by ${this.divisor()}, initial count ${this.initialCount}, current count ${this.currentCount()}` +
+        (this.lvtTimerMode() === TimerMode.TscDeadline ? `, deadline ${this.tscDeadline}` : ""),
+      `ICR ${this.x2apicMode ? `${h(this.icrHi)}_${h(this.icrLo).slice(2)}` : `${h(this.icrHi)} ${h(this.icrLo)}`}`,
+    ];
+  }
+
   // ---- priorities and acceptance ------------------------------------------------------
 
   private static highest(bits: Uint32Array): number {

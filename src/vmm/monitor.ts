@@ -2,7 +2,7 @@
  * The VMM monitor (QEMU's habit: in `symbiont boot`, Ctrl-A c switches the
  * terminal between the guest's console and this). Commands read the machine
  * without disturbing it — `info registers`, `info exits`, `info paging`,
- * `info symbiotic`, `info net` — and ask a symbiotic guest what only it knows: `sym ps`
+ * `info symbiotic`, `info net`, `info lapic` — and ask a symbiotic guest what only it knows: `sym ps`
  * (its processes, by SymCall), `sym current` (the running task, by SymSpy and
  * by SymCall), `sym vaddr PID ADDR`, `sym meminfo`. `stop` and `cont` pause
  * and resume the guest; `quit` ends the run. Platform-neutral: it takes lines
@@ -24,6 +24,7 @@ const HELP = [
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
   "info net            network cables' traffic, the VPIO model's state per VM",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
+  "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "sym ps              the guest's processes (SymCall)",
   "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
@@ -41,8 +42,17 @@ export class Monitor {
   /** Set by `quit`. */
   quitRequested = false;
 
-  /** `net`: the network's description (symbiont boot's --nic network), when the VM has one. */
-  constructor(private readonly vm: Vm, private readonly sources: { net?: () => string[] } = {}) {}
+  /**
+   * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
+   * APICs, vCPU by vCPU (a PC's; none without APICs).
+   */
+  constructor(private readonly vm: Vm, private readonly sources: { net?: () => string[]; lapics?: () => readonly { describe(): string[] }[] } = {}) {}
+
+  private lapics(): string {
+    const apics = this.sources.lapics?.() ?? [];
+    if (apics.length === 0) return "no local APIC (a machine made with --no-apic, or not a PC)";
+    return apics.map((a, i) => a.describe().map((l, k) => (k === 0 ? `cpu${i}: ${l}` : `  ${l}`)).join("\n")).join("\n");
+  }
 
   /** Run one command line; the text to show (without a trailing newline). */
   execute(line: string): string {
@@ -60,7 +70,8 @@ export class Monitor {
             case "symbiotic": return this.symbiotic();
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
-            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net | swapbypass)`;
+            case "lapic": return this.lapics();
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net | swapbypass | lapic)`;
           }
         case "sym": return this.sym(sub, rest);
         case "stop": this.paused = true; return "guest paused (cont resumes)";

@@ -349,6 +349,25 @@ describe("x2APIC mode (SDM 10.12)", () => {
     expect(a.readX2apicMsr(0x808)).toBe(0xffn);
   });
 
+  it("describes its state for the monitor's info lapic: mode, IDs, priorities, vectors, LVTs, timer, ICR", () => {
+    const { apics } = rig(18, true);
+    const a = x2(apics[17]!);
+    a.writeX2apicMsr(0x808, 0x20n);                                    // TPR class 2
+    a.writeX2apicMsr(0x83f, 0x61n); a.writeX2apicMsr(0x83f, 0x40n);    // two self-IPIs
+    expect(a.acknowledge()).toBe(0x61);                                // class 6 > 2: in service; 0x40 (class 4) waits
+    a.writeX2apicMsr(0x83e, 0xbn); a.writeX2apicMsr(0x832, 0x20041n);  // divide by 1; periodic, vector 0x41
+    a.writeX2apicMsr(0x838, 1000n);
+    expect(a.describe()).toEqual([
+      "x2APIC (IA32_APIC_BASE 0xfee00c00), ID 17, LDR 0x00010002",
+      "SVR 0x1ff (software-enabled, spurious vector 0xff), TPR 0x20, PPR 0x60, ESR 0x00",
+      "ISR 0x61; IRR 0x40; TMR (none)",
+      "LVT timer 0x00020041, thermal 0x00010000 (masked), perf 0x00010000 (masked), LINT0 0x00010000 (masked), " +
+        "LINT1 0x00010000 (masked), error 0x00010000 (masked), CMCI 0x00010000 (masked)",
+      "timer periodic, divide by 1, initial count 1000, current count 1000",
+      "ICR 0x00000000_00000000",
+    ]);
+  });
+
   it("the ICR has a 32-bit destination: physical, broadcast, logical by cluster; SELF IPI and EOI", () => {
     const { apics } = rig(18, true);
     for (const a of apics) x2(a);

@@ -7,6 +7,7 @@ import { describe, it, expect } from "vitest";
 import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
 import { Monitor } from "../../src/vmm/monitor.js";
+import { Pc } from "../../src/machine/pc.js";
 import { Symbiotic } from "../../src/symbiotic/symbiotic.js";
 import { ENGINES } from "../helpers.js";
 
@@ -30,6 +31,18 @@ describe.each(ENGINES)("the monitor on %s", (kind) => {
     expect(lines.at(-1)).toBe("CR0=60000010 CR2=00000000 CR3=00000000 CR4=00000000 EFER=00000000");
     expect(mon.execute("info paging")).toBe("paging off (CR0.PG=0): linear = physical");
     expect(mon.execute("info exits")).toBe("instructions 0, exits 0");
+  });
+
+  it("info lapic: a PC's local APICs at reset (SDM 10.4.4, 10.12: base 0xFEE00000, enabled, BSP; LDR 0, DFR all ones)", async () => {
+    const ram = 16 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, cpus: 2 });
+    const lines = new Monitor(pc.vm, { lapics: () => pc.lapics }).execute("info lapic").split("\n");
+    expect(lines[0]).toBe("cpu0: xAPIC (IA32_APIC_BASE 0xfee00900, BSP), ID 0, LDR 0x00000000, DFR 0xffffffff");
+    expect(lines[6]).toBe("cpu1: xAPIC (IA32_APIC_BASE 0xfee00800), ID 1, LDR 0x00000000, DFR 0xffffffff");
+    expect(lines[1]).toBe("  SVR 0x0ff (software-disabled, spurious vector 0xff), TPR 0x00, PPR 0x00, ESR 0x00");
+    expect(lines).toHaveLength(12);
+    const noApic = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, apic: false });
+    expect(new Monitor(noApic.vm, { lapics: () => noApic.lapics }).execute("info lapic")).toMatch(/^no local APIC/);
   });
 
   it("info paging lists the guest's 32-bit tables as ranges with their rights", async () => {
@@ -56,8 +69,8 @@ describe("the monitor's answers to bad input", () => {
     const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", ""].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
-      "info": "info what? (info registers | exits | paging | symbiotic | net | swapbypass)",
-      "info mem": "unknown: info mem (info registers | exits | paging | symbiotic | net | swapbypass)",
+      "info": "info what? (info registers | exits | paging | symbiotic | net | swapbypass | lapic)",
+      "info mem": "unknown: info mem (info registers | exits | paging | symbiotic | net | swapbypass | lapic)",
       "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "frobnicate": "unknown command \"frobnicate\" (help lists them)",
