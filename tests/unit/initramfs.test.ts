@@ -17,6 +17,7 @@ import {
   BUSYBOX_APPLETS, Initramfs, busyboxInitramfs, busyboxLayout, concatInitrds, defaultInitScript, gzip,
 } from "../../src/boot/initramfs.js";
 import { findCachedImages } from "../../src/node/images.js";
+import { runI386 } from "../support/i386.js";
 
 interface Member {
   name: string; ino: number; mode: number; uid: number; gid: number; nlink: number; mtime: number;
@@ -225,16 +226,10 @@ describe("busybox initramfs", () => {
 });
 
 const cached = findCachedImages();
-function busyboxApplets(path: string): string[] | null {
-  try {
-    return execFileSync(path, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
-  } catch {
-    return null; // the host cannot run i386 binaries
-  }
-}
-const applets = cached ? busyboxApplets(cached.busybox) : null;
+/** busybox --list, natively or under qemu-i386 (tests/support/i386.ts: it says what to install when neither runs it). */
+const applets = cached ? runI386(cached.busybox, ["--list"]).split("\n").filter(Boolean) : null;
 
-describe.skipIf(!applets)("Debian's busybox-static (cached by npm run images)", () => {
+describe.skipIf(!applets)(`Debian's busybox-static${cached ? "" : " (skipped: images not cached, npm run images)"}`, () => {
   it("has every applet the initramfs links and the default /init uses", () => {
     const have = new Set(applets!);
     for (const a of BUSYBOX_APPLETS) expect(have.has(a), a).toBe(true);
