@@ -4,9 +4,12 @@
  * item, and byte reads of port 0x511 return its bytes in order (zero past
  * the end). Items: signature "QEMU" (0x0000), interface ID 1 — traditional,
  * no DMA (0x0001), RAM size (0x0003, u64), number of CPUs (0x0005, u16),
- * maximum CPUs (0x000F, u16) and an empty file directory (0x0019). That is
+ * maximum CPUs (0x000F, u16) and the file directory (0x0019: a big-endian
+ * count, then per file its big-endian size and selector, two reserved bytes
+ * and a 56-byte NUL-padded name), the files at selectors 0x0020 on. That is
  * what kvm-unit-tests (fwcfg_get_nb_cpus, RAM size) and a firmware probing
- * for QEMU read.
+ * for QEMU read; the PC adds QEMU's `etc/e820`, the memory map SeaBIOS reads
+ * before the CMOS.
  *
  * @module
  */
@@ -14,7 +17,9 @@ import type { PortDevice, AccessSize } from "../vmm/bus.js";
 
 export const FW_CFG_PORT = 0x510;
 
-export const enum FwCfgItem { Signature = 0x00, Id = 0x01, RamSize = 0x03, NbCpus = 0x05, MaxCpus = 0x0f, FileDir = 0x19 }
+export const enum FwCfgItem { Signature = 0x00, Id = 0x01, RamSize = 0x03, NbCpus = 0x05, MaxCpus = 0x0f, FileDir = 0x19, FileFirst = 0x20 }
+/** Bytes of a file's name in the directory (NUL-padded). */
+const FILE_NAME_BYTES = 56;
 
 function le(value: number | bigint, bytes: number): Uint8Array {
   const out = new Uint8Array(bytes);
@@ -23,11 +28,30 @@ function le(value: number | bigint, bytes: number): Uint8Array {
   return out;
 }
 
+/** An E820 address-range type: usable RAM (ACPI 6.4, 15.1). */
+export const E820_RAM = 1;
+
+/**
+ * QEMU's `etc/e820` (hw/i386/e820_memory_layout.h, struct e820_entry): per range a little-endian u64 base,
+ * u64 length and u32 type, 20 bytes, packed. QEMU's PC lists its RAM below 4 GiB as one range from 0.
+ */
+export function e820Table(ranges: readonly { base: number; length: number; type: number }[]): Uint8Array {
+  const out = new Uint8Array(20 * ranges.length);
+  const v = new DataView(out.buffer);
+  ranges.forEach((r, i) => {
+    v.setBigUint64(20 * i, BigInt(r.base), true);
+    v.setBigUint64(20 * i + 8, BigInt(r.length), true);
+    v.setUint32(20 * i + 16, r.type, true);
+  });
+  return out;
+}
+
 export class FwCfg implements PortDevice {
   readonly name = "fw-cfg";
   private readonly items = new Map<number, Uint8Array>();
   private current: Uint8Array = new Uint8Array(0);
   private offset = 0;
+  private readonly files: { name: string; data: Uint8Array }[] = [];
 
   constructor(opts: { ramBytes: number; cpus: number }) {
     this.items.set(FwCfgItem.Signature, new TextEncoder().encode("QEMU"));
@@ -35,7 +59,29 @@ export class FwCfg implements PortDevice {
     this.items.set(FwCfgItem.RamSize, le(opts.ramBytes, 8));
     this.items.set(FwCfgItem.NbCpus, le(opts.cpus, 2));
     this.items.set(FwCfgItem.MaxCpus, le(opts.cpus, 2));
-    this.items.set(FwCfgItem.FileDir, le(0, 4)); // big-endian count 0: no files
+    this.updateDirectory();
+  }
+
+  /** Add a named file (QEMU's `etc/…`); it gets the next selector from 0x0020 and an entry in the directory. */
+  addFile(name: string, data: Uint8Array): void {
+    const bytes = new TextEncoder().encode(name);
+    if (bytes.length >= FILE_NAME_BYTES) throw new Error(`fw_cfg file name too long: ${name}`);
+    if (this.files.some((f) => f.name === name)) throw new Error(`fw_cfg file ${name} already exists`);
+    this.items.set(FwCfgItem.FileFirst + this.files.length, data);
+    this.files.push({ name, data });
+    this.updateDirectory();
+  }
+
+  private updateDirectory(): void {
+    const dir = new Uint8Array(4 + 64 * this.files.length);
+    const v = new DataView(dir.buffer);
+    v.setUint32(0, this.files.length); // big-endian, as every field of the directory
+    this.files.forEach((f, i) => {
+      v.setUint32(4 + 64 * i, f.data.length);
+      v.setUint16(8 + 64 * i, FwCfgItem.FileFirst + i);
+      dir.set(new TextEncoder().encode(f.name), 12 + 64 * i);
+    });
+    this.items.set(FwCfgItem.FileDir, dir);
   }
 
   read(offset: number, size: AccessSize): number {

@@ -75,7 +75,7 @@ import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
-import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
+import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
 import { acpiTables, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
 import { BIOS_HANDOFF_PORT_WRITES, biosInterruptVectors } from "../boot/bios-handoff.js";
@@ -241,7 +241,9 @@ export class Pc {
     for (const index of ARCH_MSRS.keys()) {
       vm.onMsr(index, { read: (i) => this.msrs[vm.vcpu.index]!.read(i), write: (i, v) => this.msrs[vm.vcpu.index]!.write(i, v) });
     }
-    vm.addPortDevice(FW_CFG_PORT, 2, new FwCfg({ ramBytes: opts.ramBytes, cpus }));
+    const fwCfg = new FwCfg({ ramBytes: opts.ramBytes, cpus });
+    fwCfg.addFile("etc/e820", e820Table([{ base: 0, length: opts.ramBytes, type: E820_RAM }]));
+    vm.addPortDevice(FW_CFG_PORT, 2, fwCfg);
     const pm = new AcpiPm({
       clock,
       onSleep: (state) => {
