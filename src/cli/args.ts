@@ -20,6 +20,8 @@ export interface CommonOptions {
   initrd: string[];
   bios: string | null;
   debugcon: string | null;
+  /** --debugcon FILE,port=N: the debug console's port (default 0xE9; SeaBIOS writes to 0x402). */
+  debugconPort: number;
   tcache: boolean;
   /** The Wasm engine's block compiler (--no-compile turns it off). */
   compile: boolean;
@@ -146,7 +148,7 @@ const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deter
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
   };
   const positional: string[] = [];
@@ -225,7 +227,14 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--append": o.append = v; return;
     case "--initrd": o.initrd = v.split(",").filter((s) => s.length > 0); return;
     case "--bios": o.bios = v; return;
-    case "--debugcon": o.debugcon = v; return;
+    case "--debugcon": {
+      const m = /^(.*?)(?:,port=(0x[0-9a-f]+|\d+))?$/i.exec(v)!;
+      const port = m[2] === undefined ? 0xe9 : Number(m[2]);
+      if (!m[1] || port > 0xffff) throw new UsageError(`--debugcon takes FILE or FILE,port=N (N a port 0-0xffff; got "${v}")`);
+      o.debugcon = m[1];
+      o.debugconPort = port;
+      return;
+    }
     case "--kernel": o.kernel = v; return;
     case "--paging":
       if (v !== "direct" && v !== "nested" && v !== "shadow") throw new UsageError(`--paging must be direct, nested or shadow (got "${v}")`);
@@ -307,7 +316,8 @@ options:
                       a TCP uplink to another symbiont or QEMU (-netdev socket,…); a card is virtio by default
   --net-dump FILE     write every frame that enters the switch to FILE (pcap: tcpdump -r, Wireshark)
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
-  --debugcon FILE     write port 0xE9 output to FILE ("stdio" for stdout)
+  --debugcon FILE[,port=N]
+                      write port 0xE9 output (port N's: 0x402 is SeaBIOS's) to FILE ("stdio" for stdout)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)

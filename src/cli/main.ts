@@ -81,7 +81,8 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   let matched = false;
   let debugconFd: number | null = null;
   if (o.debugcon && o.debugcon !== "stdio") {
-    try { debugconFd = openSync(o.debugcon, "w"); } catch (e) { throw new UsageError(`cannot open --debugcon file ${o.debugcon}: ${(e as Error).message}`); }
+    // After a guest reset the machine is new but the log goes on: what led to the reset stays in the file.
+    try { debugconFd = openSync(o.debugcon, resets === 0 ? "w" : "a"); } catch (e) { throw new UsageError(`cannot open --debugcon file ${o.debugcon}: ${(e as Error).message}`); }
   }
   // One VM writes straight to stdout; several share it line by line, each line tagged.
   const out: number[] = [];
@@ -129,6 +130,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
         m.tail = m.tail.length >= 8192 ? m.tail.slice(-4096) + String.fromCharCode(b) : m.tail + String.fromCharCode(b);
         if (o.until && !matched && o.until.test(m.tail.slice(-4096))) { matched = true; m.pc.vm.requestStop({ kind: "requested", why: "until" }); }
       },
+      debugconPort: o.debugconPort,
       onDebugcon: o.debugcon ? (b) => {
         if (debugconFd !== null) writeSync(debugconFd, Uint8Array.of(b)); else emit(b);
       } : undefined,

@@ -322,6 +322,9 @@ export class PciHost implements PortDevice {
   }
 }
 
+/** The 82441FX's PAM0 register: the BIOS area 0xF0000-0xFFFFF, bits 5:4 (read enable, write enable; 82441FX datasheet). */
+export const I440FX_PAM0 = 0x59;
+
 /** Intel 82441FX (440FX PMC) host bridge at 00:00.0. */
 export function createI440fx(opts: { onConfigWrite?(fn: PciFunction, offset: number, size: AccessSize): void } = {}): PciFunction {
   const f: PciFunction = new PciFunction({
@@ -333,6 +336,9 @@ export function createI440fx(opts: { onConfigWrite?(fn: PciFunction, offset: num
     command: 0x0006,
     commandWritable: 0x0140,
     status: 0x0280,
+    // QEMU's subsystem IDs (Red Hat, "QEMU virtual machine"), which SeaBIOS checks to know it runs on QEMU's i440fx.
+    subsystemVendorId: 0x1af4,
+    subsystemId: 0x1100,
     onConfigWrite: (o, s) => opts.onConfigWrite?.(f, o, s),
   });
   // Device-specific registers (PMCCFG, DRAM control, PAM0-6, DRB0-7, SMRAM...) are plain read/write.

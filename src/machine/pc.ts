@@ -14,7 +14,7 @@
  * | 0x3F8-0x3FF   | 16550A UART (COM1, IRQ 4), the console               |
  * | 0xF4-0xF7     | isa-debug-exit (QEMU's test exit)                    |
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
- * | 0xE9          | debugcon (when an output is given)                   |
+ * | 0xE9          | debugcon (when an output is given; `debugconPort` moves it) |
  * | 0xE0-0xEB, 0x2000-0x2017, MMIO 0xFF000000 | pc-testdev (only with `testdev: true`) |
  * | PCI 00:01.1    | PIIX3 IDE (disks with interface "ide"): 0x1F0/0x3F6 IRQ 14, 0x170/0x376 IRQ 15 |
  * | PCI 00:03.0 …  | pvpanic, then the virtio devices asked for (disks, console, rng); BARs and IRQs as pci-slots.ts assigns |
@@ -57,7 +57,7 @@ import { I8254 } from "../devices/i8254.js";
 import { Mc146818 } from "../devices/mc146818.js";
 import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
-import { PciBus, PciHost, createI440fx, Piix3IsaBridge, PciIntxRouter } from "../devices/pci.js";
+import { PciBus, PciHost, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter } from "../devices/pci.js";
 import { PciSlots } from "./pci-slots.js";
 import { KvmParavirt } from "../paravirt/kvm.js";
 import { PvPanic } from "../devices/pvpanic.js";
@@ -91,8 +91,10 @@ export interface PcOptions {
   ramBytes: number;
   /** Bytes the guest writes to COM1. */
   onSerial(byte: number): void;
-  /** Bytes written to the debugcon port 0xE9 (device absent when omitted). */
+  /** Bytes written to the debug console's port (device absent when omitted). */
   onDebugcon?(byte: number): void;
+  /** The debug console's port (default 0xE9, Bochs's and QEMU's; SeaBIOS writes its log to 0x402). */
+  debugconPort?: number;
   /** "deterministic": time from retired instructions (same input, same output); "host" (default): real time. */
   clock?: ClockMode;
   /** Wall-clock time at power-on for the RTC (seconds since the Unix epoch); default: now, or 2026-01-01 when deterministic. */
@@ -277,7 +279,14 @@ export class Pc {
     vm.addPortDevice(I8042.DATA_PORT, 1, this.kbc.data);
     vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
     vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
-    this.pci.add(0, 0, createI440fx());
+    // PAM0 (0x59) bits 5:4 say where the BIOS area's reads go: DRAM once its read enable (bit 4) is set, as SeaBIOS
+    // sets it to shadow itself. The core has one switch for the whole low ROM window (0xE0000-0xFFFFF): writes go to
+    // DRAM too while it is on (a read-only PAM setting's write protection is not modelled).
+    this.pci.add(0, 0, createI440fx({
+      onConfigWrite: (f, offset, size) => {
+        if (offset <= I440FX_PAM0 && offset + size > I440FX_PAM0) vm.core.setRomShadowed((f.config[I440FX_PAM0]! & 0x10) !== 0);
+      },
+    }));
     const isa: Piix3IsaBridge = new Piix3IsaBridge({ onConfigWrite: () => intx.reroute() });
     // PIRQA-D reach the 8259A through the PIIX3's routing and the I/O APIC directly on pins 16-19 (the MP table says so).
     const intx = new PciIntxRouter(isa, (irq, level) => pic.setIrq(irq, level), ioapic ? (n, level) => ioapic.setPin(16 + n, level) : undefined);
@@ -305,7 +314,7 @@ export class Pc {
     vm.direct.set(PostCode.DEFAULT_PORT, 1, this.postCode, { read: true, write: true });
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
-    if (opts.onDebugcon) vm.addPortDevice(Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
+    if (opts.onDebugcon) vm.addPortDevice(opts.debugconPort ?? Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
     if (opts.testdev) new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);
