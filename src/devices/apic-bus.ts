@@ -30,6 +30,9 @@ export interface ApicMessage {
   wide?: boolean;
 }
 
+/** The destination that means every APIC: 0xFF in xAPIC format, 0xFFFFFFFF in x2APIC format (`wide`). */
+export const broadcastDestination = (wide: boolean): number => (wide ? 0xffffffff : 0xff);
+
 /** What the bus needs of a local APIC. */
 export interface ApicEndpoint {
   /** APIC ID (bits 7:0). */
@@ -57,7 +60,7 @@ export class ApicBus {
   /** The APICs a message reaches (before lowest-priority arbitration). */
   targets(logical: boolean, dest: number, wide = false): ApicEndpoint[] {
     const on = this.apics.filter((a) => a.hardwareEnabled);
-    if (!logical) return dest === (wide ? 0xffffffff : 0xff) ? on : on.filter((a) => a.id === dest);
+    if (!logical) return dest === broadcastDestination(wide) ? on : on.filter((a) => a.id === dest);
     return on.filter((a) => a.matchesLogical(dest, wide));
   }
 

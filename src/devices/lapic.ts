@@ -31,10 +31,10 @@
  *
  * @module
  */
-import type { MmioDevice, AccessSize } from "../vmm/bus.js";
+import { allOnes, type MmioDevice, type AccessSize } from "../vmm/bus.js";
 import type { InterruptController } from "../vmm/vm.js";
 import type { VirtualClock, TimerHandle } from "../vmm/clock.js";
-import { DeliveryMode, type ApicBus, type ApicEndpoint, type ApicMessage } from "./apic-bus.js";
+import { DeliveryMode, broadcastDestination, type ApicBus, type ApicEndpoint, type ApicMessage } from "./apic-bus.js";
 
 export const APIC_DEFAULT_BASE = 0xfee00000;
 export const MSR_APIC_BASE = 0x1b;
@@ -249,7 +249,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   // ---- MMIO ------------------------------------------------------------------------
 
   read(offset: number, size: AccessSize): number {
-    if (this.x2apicMode) return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+    if (this.x2apicMode) return allOnes(size); // as an absent device
     const reg = offset & 0xff0;
     const v = this.readRegister(reg);
     // Registers are 32 bits on 16-byte boundaries; narrower reads see part of one.
@@ -384,7 +384,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   arbitrationPriority(): number { return this.ppr(); }
 
   matchesLogical(dest: number, wide = false): boolean {
-    const broadcast = wide ? 0xffffffff : 0xff;
+    const broadcast = broadcastDestination(wide);
     if (!this.softwareEnabled && dest !== broadcast) return false;
     if (this.x2apicMode) {
       // Cluster model only (SDM 10.12.10.2): cluster in bits 31:16, member bitmap in 15:0.
