@@ -1,7 +1,10 @@
 /**
- * ACPI tables for a direct boot (ACPI 1.0b / 2.0 layouts, ACPI spec 5.2):
- * RSDP → RSDT → FADT (→ FACS, DSDT) and MADT, built the way a BIOS leaves
- * them, for the PC's devices (src/machine/pc.ts): PM1a event/control
+ * The PC's ACPI tables (ACPI 1.0b / 2.0 layouts, ACPI spec 5.2): RSDP → RSDT
+ * → FADT (→ FACS, DSDT) and MADT, for the PC's devices (src/machine/pc.ts),
+ * built once in relocatable form ({@link acpiTableSet}) and installed two
+ * ways: linked by the VMM where a BIOS would leave them, for a direct boot
+ * ({@link acpiTables}), or handed to a firmware through fw_cfg with the
+ * linker script QEMU gives SeaBIOS ({@link tableLoader}). They describe PM1a event/control
  * blocks and the 24-bit PM timer of {@link AcpiPm} at 0xB000, SCI on IRQ 9,
  * one local APIC per vCPU, the I/O APIC at 0xFEC00000 with ISA IRQ 0 on
  * GSI 2 (the interrupt source override QEMU's tables carry too), LINT1 as
@@ -14,15 +17,12 @@ import { APIC_DEFAULT_BASE } from "../devices/lapic.js";
 import { IOAPIC_BASE } from "../devices/ioapic.js";
 import { PM_BASE, PM1_EVT_LEN, PM1_CNT, PM1_CNT_LEN, PM_TMR, SCI_IRQ } from "../devices/acpi-pm.js";
 
-/** Where the tables go: the BIOS area, which the E820 maps reserve (0xF0000-0xFFFFF). */
+/** Where a direct boot puts them: the BIOS area, which the E820 maps reserve (0xF0000-0xFFFFF). */
 export const ACPI_RSDP_ADDR = 0xf0000;
+/** The FACS leads the table area (it must be 64-byte aligned); a direct boot's is here. */
 export const FACS_ADDR = 0xf0040;
 /** Offset of the FACS's firmware waking vector (ACPI 6.4, table 5.14). */
 export const FACS_WAKING_VECTOR = 12;
-const RSDT_ADDR = 0xf0080;
-const FADT_ADDR = 0xf00c0;
-const MADT_ADDR = 0xf0140;
-const DSDT_ADDR = 0xf0240;
 /** End of the ACPI area; the MP table follows (mptable.ts). */
 export const ACPI_END = 0xf0300;
 
@@ -71,13 +71,15 @@ function madt(cpus: number): Uint8Array {
 
 function u32(v: number): number[] { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
 
+/** The FACP's FIRMWARE_CTRL and DSDT fields (offsets in the table): pointers, linked where the tables land. */
+const FADT_FIRMWARE_CTRL = 36, FADT_DSDT = 40;
+
 function fadt(): Uint8Array {
   // ACPI 1.0 FADT body (offsets below are from the table start).
   const b = new Uint8Array(116 - 36);
   const dv = new DataView(b.buffer);
   const at = (off: number) => off - 36;
-  dv.setUint32(at(36), FACS_ADDR, true);
-  dv.setUint32(at(40), DSDT_ADDR, true);
+  // FIRMWARE_CTRL (36) and DSDT (40): pointers, filled in by linkAcpiTables
   b[at(45)] = 0;                                // preferred PM profile: unspecified
   dv.setUint16(at(46), SCI_IRQ, true);
   dv.setUint32(at(48), 0, true);                // SMI_CMD 0: ACPI is always enabled (SCI_EN reads 1)
@@ -110,27 +112,126 @@ function dsdt(): Uint8Array {
   return sdt("DSDT", 1, Uint8Array.from(aml));
 }
 
-/** The ACPI tables for `cpus` vCPUs, each with its guest-physical address. */
-export function acpiTables(cpus: number): TableBlob[] {
-  const rsdt = sdt("RSDT", 1, Uint8Array.from([...u32(FADT_ADDR), ...u32(MADT_ADDR)]));
+/** The RSDP's RsdtAddress field (ACPI 6.4, table 5.3). */
+const RSDP_RSDT = 16;
+
+/** Which of the two blobs a pointer or checksum lives in. */
+export type AcpiBlob = "rsdp" | "tables";
+
+/**
+ * The PC's ACPI tables, relocatable: the RSDP (20 bytes; it must land in the BIOS area, where the OS
+ * searches) and the rest in one blob — FACS first (64-byte aligned), DSDT, FADT, MADT, RSDT. Every
+ * pointer field holds an offset into `tables`; `pointers` lists the fields (4 bytes each) and
+ * `checksums` the checksum bytes to recompute once they are linked. That is the form QEMU hands a
+ * firmware through fw_cfg (`etc/acpi/rsdp`, `etc/acpi/tables` and the linker script
+ * `etc/table-loader`, see {@link tableLoader}); a direct boot links them itself ({@link acpiTables}).
+ */
+export interface AcpiTableSet {
+  rsdp: Uint8Array;
+  tables: Uint8Array;
+  pointers: { blob: AcpiBlob; offset: number }[];
+  checksums: { blob: AcpiBlob; offset: number; start: number; length: number }[];
+}
+
+export function acpiTableSet(cpus: number): AcpiTableSet {
+  const parts = { facs: facs(), dsdt: dsdt(), fadt: fadt(), madt: madt(cpus) };
+  const at: Record<string, number> = {};
+  let end = 0;
+  const place = (name: string, bytes: Uint8Array) => { at[name] = end; end = (end + bytes.length + 15) & ~15; };
+  for (const [name, bytes] of Object.entries(parts)) place(name, bytes);
+  const rsdt = sdt("RSDT", 1, Uint8Array.from([...u32(at.fadt!), ...u32(at.madt!)]));
+  place("rsdt", rsdt);
+  const tables = new Uint8Array(end);
+  for (const [name, bytes] of Object.entries({ ...parts, rsdt })) tables.set(bytes, at[name]!);
+  const dv = new DataView(tables.buffer);
+  dv.setUint32(at.fadt! + FADT_FIRMWARE_CTRL, at.facs!, true);
+  dv.setUint32(at.fadt! + FADT_DSDT, at.dsdt!, true);
+
   const rsdp = new Uint8Array(20);
   ascii(rsdp, 0, "RSD PTR ");
   ascii(rsdp, 9, "SYMBNT");
   rsdp[15] = 0; // revision 0: ACPI 1.0, RSDT only
-  new DataView(rsdp.buffer).setUint32(16, RSDT_ADDR, true);
-  checksum(rsdp, 8);
-  const blobs = [
-    { addr: ACPI_RSDP_ADDR, bytes: rsdp },
-    { addr: FACS_ADDR, bytes: facs() },
-    { addr: RSDT_ADDR, bytes: rsdt },
-    { addr: FADT_ADDR, bytes: fadt() },
-    { addr: MADT_ADDR, bytes: madt(cpus) },
-    { addr: DSDT_ADDR, bytes: dsdt() },
-  ];
-  for (let i = 0; i + 1 < blobs.length; i++) {
-    if (blobs[i]!.addr + blobs[i]!.bytes.length > blobs[i + 1]!.addr) throw new Error(`ACPI table at 0x${blobs[i]!.addr.toString(16)} overruns the next one`);
+  new DataView(rsdp.buffer).setUint32(RSDP_RSDT, at.rsdt!, true);
+
+  const sdtChecksum = (name: string, bytes: Uint8Array) => ({ blob: "tables" as const, offset: at[name]! + 9, start: at[name]!, length: bytes.length });
+  return {
+    rsdp, tables,
+    pointers: [
+      { blob: "rsdp", offset: RSDP_RSDT },
+      { blob: "tables", offset: at.fadt! + FADT_FIRMWARE_CTRL },
+      { blob: "tables", offset: at.fadt! + FADT_DSDT },
+      { blob: "tables", offset: at.rsdt! + 36 },
+      { blob: "tables", offset: at.rsdt! + 40 },
+    ],
+    checksums: [
+      sdtChecksum("fadt", parts.fadt), sdtChecksum("madt", parts.madt), sdtChecksum("dsdt", parts.dsdt), sdtChecksum("rsdt", rsdt),
+      { blob: "rsdp", offset: 8, start: 0, length: 20 },
+    ],
+  };
+}
+
+/** Link a table set at `rsdpAddr` and `tablesAddr`: each pointer field gets the tables' address added, then the checksums. */
+export function linkAcpiTables(set: AcpiTableSet, rsdpAddr: number, tablesAddr: number): TableBlob[] {
+  const blobs = { rsdp: set.rsdp.slice(), tables: set.tables.slice() };
+  for (const p of set.pointers) {
+    const dv = new DataView(blobs[p.blob].buffer);
+    dv.setUint32(p.offset, dv.getUint32(p.offset, true) + tablesAddr, true);
   }
-  const last = blobs[blobs.length - 1]!;
-  if (last.addr + last.bytes.length > ACPI_END) throw new Error("ACPI tables overrun their area");
+  for (const c of set.checksums) checksum(blobs[c.blob], c.offset, c.start, c.start + c.length);
+  return [{ addr: rsdpAddr, bytes: blobs.rsdp }, { addr: tablesAddr, bytes: blobs.tables }];
+}
+
+/** The ACPI tables for `cpus` vCPUs as a direct boot leaves them: the RSDP at 0xF0000, the rest from the FACS at 0xF0040. */
+export function acpiTables(cpus: number): TableBlob[] {
+  const blobs = linkAcpiTables(acpiTableSet(cpus), ACPI_RSDP_ADDR, FACS_ADDR);
+  if (FACS_ADDR + blobs[1]!.bytes.length > ACPI_END) throw new Error("ACPI tables overrun their area");
   return blobs;
+}
+
+/** fw_cfg file names of QEMU's ACPI tables and their linker script (hw/acpi/bios-linker-loader.c). */
+export const ACPI_FILES = { rsdp: "etc/acpi/rsdp", tables: "etc/acpi/tables", loader: "etc/table-loader" } as const;
+
+/** Linker-script commands (QEMU's BiosLinkerLoaderEntry.command) and allocation zones. */
+const enum LoaderCommand { Allocate = 1, AddPointer = 2, AddChecksum = 3 }
+const enum LoaderZone { High = 1, Fseg = 2 }
+/** Each command is 128 bytes: a u32 command, then its fields; file names are 56-byte NUL-padded strings. */
+const LOADER_ENTRY = 128, LOADER_NAME = 56;
+
+/**
+ * `etc/table-loader`, the script by which a firmware (SeaBIOS, OVMF) installs the tables QEMU hands it:
+ * allocate the RSDP in the F segment and the tables in high memory, add the tables' address to each
+ * pointer field, recompute each checksum (the firmware subtracts the range's byte sum from the
+ * checksum byte, so the sum becomes zero).
+ */
+export function tableLoader(set: AcpiTableSet): Uint8Array {
+  const entries: Uint8Array[] = [];
+  const entry = (command: LoaderCommand, fill: (b: Uint8Array, dv: DataView) => void) => {
+    const b = new Uint8Array(LOADER_ENTRY);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, command, true);
+    fill(b, dv);
+    entries.push(b);
+  };
+  const name = (blob: AcpiBlob) => ACPI_FILES[blob];
+  entry(LoaderCommand.Allocate, (b, dv) => { ascii(b, 4, name("rsdp")); dv.setUint32(4 + LOADER_NAME, 16, true); b[8 + LOADER_NAME] = LoaderZone.Fseg; });
+  entry(LoaderCommand.Allocate, (b, dv) => { ascii(b, 4, name("tables")); dv.setUint32(4 + LOADER_NAME, 64, true); b[8 + LOADER_NAME] = LoaderZone.High; });
+  for (const p of set.pointers) {
+    entry(LoaderCommand.AddPointer, (b, dv) => {
+      ascii(b, 4, name(p.blob));                 // the file holding the pointer
+      ascii(b, 4 + LOADER_NAME, name("tables")); // the file it points into
+      dv.setUint32(4 + 2 * LOADER_NAME, p.offset, true);
+      b[8 + 2 * LOADER_NAME] = 4;
+    });
+  }
+  for (const c of set.checksums) {
+    entry(LoaderCommand.AddChecksum, (b, dv) => {
+      ascii(b, 4, name(c.blob));
+      dv.setUint32(4 + LOADER_NAME, c.offset, true);
+      dv.setUint32(8 + LOADER_NAME, c.start, true);
+      dv.setUint32(12 + LOADER_NAME, c.length, true);
+    });
+  }
+  const out = new Uint8Array(entries.length * LOADER_ENTRY);
+  entries.forEach((e, i) => out.set(e, i * LOADER_ENTRY));
+  return out;
 }

@@ -9,7 +9,8 @@
  * and a 56-byte NUL-padded name), the files at selectors 0x0020 on. That is
  * what kvm-unit-tests (fwcfg_get_nb_cpus, RAM size) and a firmware probing
  * for QEMU read; the PC adds QEMU's `etc/e820`, the memory map SeaBIOS reads
- * before the CMOS.
+ * before the CMOS, the ACPI tables with their linker script (boot/acpi.ts)
+ * and the x86 item IRQ0_OVERRIDE.
  *
  * @module
  */
@@ -17,7 +18,11 @@ import type { PortDevice, AccessSize } from "../vmm/bus.js";
 
 export const FW_CFG_PORT = 0x510;
 
-export const enum FwCfgItem { Signature = 0x00, Id = 0x01, RamSize = 0x03, NbCpus = 0x05, MaxCpus = 0x0f, FileDir = 0x19, FileFirst = 0x20 }
+export const enum FwCfgItem {
+  Signature = 0x00, Id = 0x01, RamSize = 0x03, NbCpus = 0x05, MaxCpus = 0x0f, FileDir = 0x19, FileFirst = 0x20,
+  /** x86 item (FW_CFG_ARCH_LOCAL + 2): ISA IRQ 0 reaches I/O APIC pin 2, so a firmware's MP table says so (SeaBIOS's "etc/irq0-override"). */
+  Irq0Override = 0x8002,
+}
 /** Bytes of a file's name in the directory (NUL-padded). */
 const FILE_NAME_BYTES = 56;
 
@@ -53,12 +58,13 @@ export class FwCfg implements PortDevice {
   private offset = 0;
   private readonly files: { name: string; data: Uint8Array }[] = [];
 
-  constructor(opts: { ramBytes: number; cpus: number }) {
+  constructor(opts: { ramBytes: number; cpus: number; irq0Override?: boolean }) {
     this.items.set(FwCfgItem.Signature, new TextEncoder().encode("QEMU"));
     this.items.set(FwCfgItem.Id, le(1, 4));
     this.items.set(FwCfgItem.RamSize, le(opts.ramBytes, 8));
     this.items.set(FwCfgItem.NbCpus, le(opts.cpus, 2));
     this.items.set(FwCfgItem.MaxCpus, le(opts.cpus, 2));
+    if (opts.irq0Override) this.items.set(FwCfgItem.Irq0Override, le(1, 4));
     this.updateDirectory();
   }
 
@@ -93,7 +99,7 @@ export class FwCfg implements PortDevice {
 
   write(offset: number, _size: AccessSize, value: number): void {
     if (offset !== 0) return; // the data port is read-only in the traditional interface
-    this.current = this.items.get(value & 0xbfff) ?? new Uint8Array(0); // bit 14 is the write flag; arch items (bit 15) are absent
+    this.current = this.items.get(value & 0xbfff) ?? new Uint8Array(0); // bit 14 is the write flag
     this.offset = 0;
   }
 }

@@ -33,7 +33,7 @@
  */
 import { type AccessSize, type PortDevice, readBytewise } from "../vmm/bus.js";
 import type { GuestMemory } from "../vmm/memory.js";
-import { type BlockBackend, DiskError, SECTOR } from "./block/backend.js";
+import { type BlockBackend, DiskError, SECTOR, diskGeometry } from "./block/backend.js";
 import { PciFunction } from "./pci.js";
 import { BarDecoder, type PciAddressSpaces } from "./pci-bars.js";
 
@@ -59,7 +59,7 @@ class Drive {
   constructor(readonly backend: BlockBackend, serial: string) {
     const sectors = Math.floor(backend.size / SECTOR);
     const w = this.identify;
-    const cyls = Math.min(16383, Math.floor(sectors / (16 * 63)));
+    const { cylinders: cyls } = diskGeometry(sectors);
     const text = (at: number, words: number, s: string) => {
       const p = s.padEnd(words * 2, " ");
       for (let i = 0; i < words; i++) w[at + i] = (p.charCodeAt(2 * i) << 8) | p.charCodeAt(2 * i + 1);

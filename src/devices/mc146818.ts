@@ -57,6 +57,8 @@ const HOURS = 0x04, HOURS_ALARM = 0x05, DAY_OF_WEEK = 0x06, DATE = 0x07, MONTH =
 const REG_A = 0x0a, REG_B = 0x0b, REG_C = 0x0c, REG_D = 0x0d;
 /** IBM PC/AT century byte. */
 export const CMOS_CENTURY = 0x32;
+/** The shutdown status byte a BIOS reads on its reset path (IBM AT), and its value for an ACPI S3 resume (SeaBIOS's and QEMU's). */
+export const CMOS_SHUTDOWN_STATUS = 0x0f, SHUTDOWN_S3_RESUME = 0xfe;
 
 // Register A
 const A_UIP = 0x80;

@@ -54,7 +54,7 @@ import { Attr } from "../vmm/cpu-state.js";
 import { VirtualClock, type ClockMode } from "../vmm/clock.js";
 import { PicPair } from "../devices/i8259.js";
 import { I8254 } from "../devices/i8254.js";
-import { Mc146818 } from "../devices/mc146818.js";
+import { Mc146818, CMOS_SHUTDOWN_STATUS, SHUTDOWN_S3_RESUME } from "../devices/mc146818.js";
 import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
 import { PciBus, PciHost, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter } from "../devices/pci.js";
@@ -77,7 +77,7 @@ import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
 import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
-import { acpiTables, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
+import { acpiTables, acpiTableSet, tableLoader, ACPI_FILES, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
 import { BIOS_HANDOFF_PORT_WRITES, biosInterruptVectors } from "../boot/bios-handoff.js";
 import { mpTable } from "../boot/mptable.js";
 import { Symbiotic } from "../symbiotic/symbiotic.js";
@@ -243,14 +243,25 @@ export class Pc {
     for (const index of ARCH_MSRS.keys()) {
       vm.onMsr(index, { read: (i) => this.msrs[vm.vcpu.index]!.read(i), write: (i, v) => this.msrs[vm.vcpu.index]!.write(i, v) });
     }
-    const fwCfg = new FwCfg({ ramBytes: opts.ramBytes, cpus });
+    // What QEMU tells a firmware: the memory map and, on a PC with APICs, the ACPI tables a direct boot gets too.
+    const fwCfg = new FwCfg({ ramBytes: opts.ramBytes, cpus, irq0Override: ioapic !== null });
     fwCfg.addFile("etc/e820", e820Table([{ base: 0, length: opts.ramBytes, type: E820_RAM }]));
+    if (ioapic) {
+      const tables = acpiTableSet(cpus);
+      fwCfg.addFile(ACPI_FILES.rsdp, tables.rsdp);
+      fwCfg.addFile(ACPI_FILES.tables, tables.tables);
+      fwCfg.addFile(ACPI_FILES.loader, tableLoader(tables));
+    }
     vm.addPortDevice(FW_CFG_PORT, 2, fwCfg);
     const pm = new AcpiPm({
       clock,
       onSleep: (state) => {
         if (state === "S5") vm.requestStop({ kind: "halted", message: "powered off (ACPI S5)" });
-        else vm.sleepS3();
+        else {
+          // As QEMU's RTC does: the CMOS shutdown status says "S3 resume" (0xFE) for a firmware's reset path.
+          this.rtc.setCmosByte(CMOS_SHUTDOWN_STATUS, SHUTDOWN_S3_RESUME);
+          vm.sleepS3();
+        }
       },
     });
     vm.addPortDevice(PM_BASE, PM_LENGTH, pm);
@@ -269,7 +280,8 @@ export class Pc {
     const rtcIrq = (level: boolean) => {
       if (level && vm.asleep && pm.rtcWakeEnabled) {
         pm.wokeByRtc();
-        vm.wakeFromS3(vm.memory.readU32(FACS_ADDR + FACS_WAKING_VECTOR));
+        // A firmware resumes the OS itself, from its reset vector; a direct boot's tables are where acpiTables put them.
+        vm.wakeFromS3(vm.hasFirmware ? null : vm.memory.readU32(FACS_ADDR + FACS_WAKING_VECTOR));
       }
       isaIrq(8, level);
     };

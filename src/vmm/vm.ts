@@ -174,7 +174,10 @@ export class Vm {
     }
     new Uint8Array(this.engine.buffer, this.core.romBase(), image.length).set(image);
     this.core.setRomSize(image.length);
+    this.hasFirmware = true;
   }
+  /** A BIOS was loaded ({@link loadRom}): the machine starts at its reset vector, and S3 resume goes through it. */
+  hasFirmware = false;
 
   // ---- CPU state -----------------------------------------------------------------------
 
@@ -299,14 +302,15 @@ export class Vm {
     this.requestStop({ kind: "budget" });
   }
   /**
-   * Leave S3 the way the firmware's resume path does: the BSP starts in real mode at
-   * `wakingVector` (the FACS firmware waking vector: CS = vector >> 4, IP = vector & 0xF;
-   * ACPI 6.4, 5.2.10); the APs stay waiting for a start-up IPI.
+   * Leave S3. Given the FACS firmware waking vector, the way a firmware's resume path leaves
+   * it: the BSP starts in real mode there (CS = vector >> 4, IP = vector & 0xF; ACPI 6.4,
+   * 5.2.10). Given null, the BSP starts at the reset vector, where a loaded firmware finds the
+   * CMOS shutdown status "S3 resume" and takes that path itself. The APs wait for a start-up IPI.
    */
-  wakeFromS3(wakingVector: number): void {
+  wakeFromS3(wakingVector: number | null): void {
     if (!this.asleep) return;
     this.asleep = false;
-    this.vcpus[0]!.wakeVector = wakingVector & 0xfffff;
+    if (wakingVector !== null) this.vcpus[0]!.wakeVector = wakingVector & 0xfffff;
   }
 
   /** NMI to vCPU i (the LAPIC's NMI delivery mode). */

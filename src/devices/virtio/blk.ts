@@ -5,7 +5,8 @@
  * device-writable byte. Requests complete synchronously on the backend
  * (block/backend.ts) inside the notify exit.
  *
- * Offered: SEG_MAX, BLK_SIZE (512), FLUSH, and RO for read-only images.
+ * Offered: SEG_MAX, GEOMETRY (the IDE disk's, as QEMU's; a BIOS reports it),
+ * BLK_SIZE (512), FLUSH, and RO for read-only images.
  * IN/OUT beyond the capacity or not whole sectors get IOERR and nothing is
  * transferred; OUT to a read-only disk gets IOERR; unknown types UNSUPP. A
  * request without room for its header or status byte is a broken ring
@@ -15,11 +16,11 @@
  * @module
  */
 import type { AccessSize } from "../../vmm/bus.js";
-import { type BlockBackend, DiskError, SECTOR } from "../block/backend.js";
+import { type BlockBackend, DiskError, SECTOR, diskGeometry } from "../block/backend.js";
 import { QueueDevice, type VirtioDevice, VIRTIO_ID_BLOCK, bit, readConfigBytes } from "./device.js";
 import { type DescriptorChain, type Virtqueue, VirtqueueError } from "./virtqueue.js";
 
-const F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9;
+const F_SEG_MAX = 2, F_GEOMETRY = 4, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9;
 export const VIRTIO_BLK_T_IN = 0, VIRTIO_BLK_T_OUT = 1, VIRTIO_BLK_T_FLUSH = 4, VIRTIO_BLK_T_GET_ID = 8;
 export const VIRTIO_BLK_S_OK = 0, VIRTIO_BLK_S_IOERR = 1, VIRTIO_BLK_S_UNSUPP = 2;
 const QUEUE_SIZE = 256;
@@ -52,12 +53,16 @@ export class VirtioBlk extends QueueDevice implements VirtioDevice {
 
   constructor(readonly backend: BlockBackend, private readonly opts: VirtioBlkOptions = {}) {
     super();
-    this.features = bit(F_SEG_MAX) | bit(F_BLK_SIZE) | bit(F_FLUSH) | (backend.readOnly ? bit(F_RO) : 0n);
+    this.features = bit(F_SEG_MAX) | bit(F_GEOMETRY) | bit(F_BLK_SIZE) | bit(F_FLUSH) | (backend.readOnly ? bit(F_RO) : 0n);
     const dv = new DataView(this.config.buffer);
     const sectors = Math.floor(backend.size / SECTOR);
     dv.setUint32(0x00, sectors >>> 0, true);
     dv.setUint32(0x04, Math.floor(sectors / 0x100000000), true);
     dv.setUint32(0x0c, QUEUE_SIZE - 2, true); // seg_max: header and status take two descriptors
+    const g = diskGeometry(sectors);
+    dv.setUint16(0x10, g.cylinders, true);
+    this.config[0x12] = g.heads;
+    this.config[0x13] = g.sectorsPerTrack;
     dv.setUint32(0x14, SECTOR, true);
   }
 
