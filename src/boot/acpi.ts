@@ -8,23 +8,24 @@
  * blocks and the 24-bit PM timer of {@link AcpiPm} at 0xB000, SCI on IRQ 9,
  * one local APIC per vCPU, the I/O APIC at 0xFEC00000 with ISA IRQ 0 on
  * GSI 2 (the interrupt source override QEMU's tables carry too), LINT1 as
- * NMI. The DSDT holds only \_S3_ and \_S5_ (SLP_TYP 1 and 0, QEMU's
- * values); it has no device namespace.
+ * NMI; the DSDT's namespace holds the PCI host bridge (see {@link dsdt}).
  *
  * @module
  */
 import { APIC_DEFAULT_BASE } from "../devices/lapic.js";
 import { IOAPIC_BASE } from "../devices/ioapic.js";
 import { PM_BASE, PM1_EVT_LEN, PM1_CNT, PM1_CNT_LEN, PM_TMR, SCI_IRQ } from "../devices/acpi-pm.js";
+import { PCI_IOAPIC_PIN_BASE, pirqForSlot } from "../devices/pci.js";
+import { type Aml, busNumbers, device, eisaId, integer, ioPorts, ioRange, isaIrq, memoryRange, name, packageOf, resourceTemplate, scope } from "./aml.js";
 
 /** Where a direct boot puts them: the BIOS area, which the E820 maps reserve (0xF0000-0xFFFFF). */
 export const ACPI_RSDP_ADDR = 0xf0000;
-/** The FACS leads the table area (it must be 64-byte aligned); a direct boot's is here. */
-export const FACS_ADDR = 0xf0040;
+/** The FACS leads the table area (it must be 64-byte aligned); a direct boot's is here, after the MP table. */
+export const FACS_ADDR = 0xf1000;
 /** Offset of the FACS's firmware waking vector (ACPI 6.4, table 5.14). */
 export const FACS_WAKING_VECTOR = 12;
-/** End of the ACPI area; the MP table follows (mptable.ts). */
-export const ACPI_END = 0xf0300;
+/** End of a direct boot's ACPI area. */
+export const ACPI_END = 0xf3000;
 
 export interface TableBlob { addr: number; bytes: Uint8Array }
 
@@ -105,10 +106,51 @@ function facs(): Uint8Array {
   return b;
 }
 
-function dsdt(): Uint8Array {
-  // Name (_S3_, Package (4) {1, 1, 0, 0}); Name (_S5_, Package (4) {0, 0, 0, 0})
-  const aml = [0x08, 0x5f, 0x53, 0x33, 0x5f, 0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00,
-    0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00];
+/**
+ * The DSDT: \_S3_ and \_S5_ (SLP_TYP 1 and 0, QEMU's values) and the PCI host bridge \_SB.PCI0 — without
+ * it an OS that uses ACPI finds no PCI bus (Linux scans only the root bridges the namespace lists). Its
+ * _CRS gives the ranges below the bridge: buses 0-255, the configuration ports, the I/O space around
+ * them, the VGA window and the 32-bit hole from the end of RAM to the I/O APIC; its _PRT, for APIC mode,
+ * each slot's INTA-D as the I/O APIC input its PIRQ line reaches (16 + PIRQ, the MP table's wiring). Below
+ * it, the ISA bridge with the legacy devices QEMU's DSDT lists too (keyboard, mouse, COM1, RTC).
+ */
+const isaDevice = (n: string, id: string, ...resources: Aml[]): Aml => device(n, name("_HID", eisaId(id)), name("_CRS", resourceTemplate(...resources)));
+
+function dsdt(ramBytes: number): Uint8Array {
+  const prt: Aml[] = [];
+  for (let slot = 0; slot < 32; slot++) {
+    for (let pin = 0; pin < 4; pin++) {
+      prt.push(packageOf(integer(((slot << 16) | 0xffff) >>> 0), integer(pin), integer(0), integer(PCI_IOAPIC_PIN_BASE + pirqForSlot(slot, pin))));
+    }
+  }
+  const pciHole = Math.max(ramBytes, 0x100000);
+  const aml = [
+    ...name("_S3_", packageOf(integer(1), integer(1), integer(0), integer(0))),
+    ...name("_S5_", packageOf(integer(0), integer(0), integer(0), integer(0))),
+    ...scope("\\_SB", device("PCI0",
+      name("_HID", eisaId("PNP0A03")),
+      name("_ADR", integer(0)),
+      name("_UID", integer(0)),
+      name("_CRS", resourceTemplate(
+        busNumbers(0, 0xff),
+        ioPorts(0xcf8, 8),
+        ioRange(0x0000, 0x0cf7),
+        ioRange(0x0d00, 0xffff),
+        memoryRange(0xa0000, 0xbffff),
+        ...(pciHole < IOAPIC_BASE ? [memoryRange(pciHole, IOAPIC_BASE - 1)] : []),
+      )),
+      name("_PRT", packageOf(...prt)),
+      // The PIIX3's ISA devices (00:01.0) an OS or a firmware looks for by ID: SeaBIOS sets the keyboard up only
+      // when a DSDT it parses lists one, Linux binds the UART and the RTC to these (PnP) nodes.
+      device("ISA",
+        name("_ADR", integer(0x00010000)),
+        isaDevice("KBD", "PNP0303", ioPorts(0x60, 1), ioPorts(0x64, 1), isaIrq(1)),
+        isaDevice("MOU", "PNP0F13", isaIrq(12)),
+        isaDevice("COM1", "PNP0501", ioPorts(0x3f8, 8), isaIrq(4)),
+        isaDevice("RTC", "PNP0B00", ioPorts(0x70, 2), isaIrq(8)),
+      ),
+    )),
+  ];
   return sdt("DSDT", 1, Uint8Array.from(aml));
 }
 
@@ -133,8 +175,8 @@ export interface AcpiTableSet {
   checksums: { blob: AcpiBlob; offset: number; start: number; length: number }[];
 }
 
-export function acpiTableSet(cpus: number): AcpiTableSet {
-  const parts = { facs: facs(), dsdt: dsdt(), fadt: fadt(), madt: madt(cpus) };
+export function acpiTableSet(cpus: number, ramBytes: number): AcpiTableSet {
+  const parts = { facs: facs(), dsdt: dsdt(ramBytes), fadt: fadt(), madt: madt(cpus) };
   const at: Record<string, number> = {};
   let end = 0;
   const place = (name: string, bytes: Uint8Array) => { at[name] = end; end = (end + bytes.length + 15) & ~15; };
@@ -181,9 +223,9 @@ export function linkAcpiTables(set: AcpiTableSet, rsdpAddr: number, tablesAddr: 
   return [{ addr: rsdpAddr, bytes: blobs.rsdp }, { addr: tablesAddr, bytes: blobs.tables }];
 }
 
-/** The ACPI tables for `cpus` vCPUs as a direct boot leaves them: the RSDP at 0xF0000, the rest from the FACS at 0xF0040. */
-export function acpiTables(cpus: number): TableBlob[] {
-  const blobs = linkAcpiTables(acpiTableSet(cpus), ACPI_RSDP_ADDR, FACS_ADDR);
+/** The ACPI tables for `cpus` vCPUs as a direct boot leaves them: the RSDP at 0xF0000, the rest from the FACS at 0xF1000. */
+export function acpiTables(cpus: number, ramBytes: number): TableBlob[] {
+  const blobs = linkAcpiTables(acpiTableSet(cpus, ramBytes), ACPI_RSDP_ADDR, FACS_ADDR);
   if (FACS_ADDR + blobs[1]!.bytes.length > ACPI_END) throw new Error("ACPI tables overrun their area");
   return blobs;
 }

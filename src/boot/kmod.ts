@@ -164,6 +164,8 @@ export const DRIVER_MODULES = {
    * one, since crc32c-intel needs SSE4.2.
    */
   "ext4": ["crc32c_generic", "ext4"],
+  /** FAT (a SYSLINUX boot disk), with the code page and character set Debian's kernel defaults to (437, ascii). */
+  "vfat": ["vfat", "nls_cp437", "nls_ascii"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type DriverName = keyof typeof DRIVER_MODULES;

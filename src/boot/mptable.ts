@@ -13,15 +13,13 @@
  */
 import { APIC_DEFAULT_BASE } from "../devices/lapic.js";
 import { IOAPIC_BASE } from "../devices/ioapic.js";
-import { pirqForSlot } from "../devices/pci.js";
+import { PCI_IOAPIC_PIN_BASE, pirqForSlot } from "../devices/pci.js";
 import { checksum, type TableBlob } from "./acpi.js";
 
 /** Where the floating pointer goes (16-byte aligned in 0xF0000-0xFFFFF, which Linux and others scan). */
 export const MP_FLOATING_ADDR = 0xf0020;
-/** Where the configuration table goes (after the ACPI tables' area). */
+/** Where the configuration table goes (between the RSDP and a direct boot's ACPI tables). */
 export const MP_CONFIG_ADDR = 0xf0300;
-/** The first I/O APIC pin for PCI interrupts: PIRQA#-PIRQD# on pins 16-19. */
-export const PCI_IOAPIC_PIN_BASE = 16;
 
 const CPU_SIGNATURE = 0x0633; // CPUID.1:EAX
 const CPU_FEATURES = 0x0000a379; // CPUID.1:EDX as the core reports it with an APIC (FPU PSE TSC MSR PAE CX8 APIC SEP PGE CMOV)

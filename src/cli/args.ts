@@ -271,6 +271,8 @@ export const USAGE = `usage: symbiont <command> [options]
 commands:
   run <kernel>        run a Multiboot kernel (ELF or a.out kludge) or a flat binary (loaded at 1 MiB)
   run --bios <rom>    run a BIOS or CPU-test ROM from the reset vector
+  run --disk <image>  boot a disk image as a PC does, through SeaBIOS (npm run images fetches Debian's;
+                      --bios FILE for another BIOS)
   boot                boot Linux: --kernel bzImage [--initrd F] [--append STR] [--symbiotic]
                       (defaults: the Debian kernel and a busybox initramfs from "npm run images")
   demo                run the built-in demo kernel

@@ -20,6 +20,7 @@ import { Pc } from "../machine/pc.js";
 import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
+import { findSeabios } from "../node/firmware.js";
 import { isBzImage, parseLinuxHeader, LINUX_CMDLINE } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
 import { type DriverName, driverModules } from "../boot/kmod.js";
@@ -384,7 +385,13 @@ export async function main(argv: string[]): Promise<number> {
       case "run": {
         if (positional.length > 1) throw new UsageError(`run takes one kernel file (got ${positional.length})`);
         const path = positional[0];
-        if (!path && !options.bios) throw new UsageError("run needs a kernel file or --bios FILE");
+        if (!path && !options.bios) {
+          // A disk and nothing else boots the way a PC does: through a BIOS, Debian's SeaBIOS unless --bios names one.
+          if (options.disks.length === 0) throw new UsageError("run needs a kernel file, --bios FILE or a --disk to boot");
+          const seabios = findSeabios();
+          if (!seabios) throw new UsageError("booting a disk needs a BIOS: none found (\"npm run images\" fetches Debian's SeaBIOS; or apt-get install seabios; or give --bios FILE)");
+          options.bios = seabios.path;
+        }
         const image = path ? readInput(path, "kernel") : null;
         if (image && image.length === 0) throw new UsageError(`${path}: empty file`);
         return await runCommand(image && path ? { kind: "kernel", image, path } : { kind: "none" }, options);

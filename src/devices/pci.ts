@@ -387,6 +387,12 @@ export class Piix3IsaBridge extends PciFunction {
 }
 
 /**
+ * The I/O APIC input of PIRQA (B-D follow): our board wires the PIRQ lines to pins 16-19 besides routing them
+ * to ISA IRQs (QEMU's i440FX has only the ISA route); our MP table and the DSDT's _PRT name these pins.
+ */
+export const PCI_IOAPIC_PIN_BASE = 16;
+
+/**
  * Which PIRQ line a device's INTx pin reaches on the PIIX board: pins
  * rotate by slot ((slot - 1 + pin) mod 4, pin 0 = INTA#), the wiring
  * QEMU's i440FX machine and SeaBIOS's $PIR table describe.

@@ -57,7 +57,7 @@ import { I8254 } from "../devices/i8254.js";
 import { Mc146818, CMOS_SHUTDOWN_STATUS, SHUTDOWN_S3_RESUME } from "../devices/mc146818.js";
 import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
-import { PciBus, PciHost, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter } from "../devices/pci.js";
+import { PciBus, PciHost, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter, PCI_IOAPIC_PIN_BASE } from "../devices/pci.js";
 import { PciSlots } from "./pci-slots.js";
 import { KvmParavirt } from "../paravirt/kvm.js";
 import { PvPanic } from "../devices/pvpanic.js";
@@ -247,7 +247,7 @@ export class Pc {
     const fwCfg = new FwCfg({ ramBytes: opts.ramBytes, cpus, irq0Override: ioapic !== null });
     fwCfg.addFile("etc/e820", e820Table([{ base: 0, length: opts.ramBytes, type: E820_RAM }]));
     if (ioapic) {
-      const tables = acpiTableSet(cpus);
+      const tables = acpiTableSet(cpus, opts.ramBytes);
       fwCfg.addFile(ACPI_FILES.rsdp, tables.rsdp);
       fwCfg.addFile(ACPI_FILES.tables, tables.tables);
       fwCfg.addFile(ACPI_FILES.loader, tableLoader(tables));
@@ -300,8 +300,9 @@ export class Pc {
       },
     }));
     const isa: Piix3IsaBridge = new Piix3IsaBridge({ onConfigWrite: () => intx.reroute() });
-    // PIRQA-D reach the 8259A through the PIIX3's routing and the I/O APIC directly on pins 16-19 (the MP table says so).
-    const intx = new PciIntxRouter(isa, (irq, level) => pic.setIrq(irq, level), ioapic ? (n, level) => ioapic.setPin(16 + n, level) : undefined);
+    // PIRQA-D reach the ISA IRQ the PIIX3 routes them to — the 8259A and that I/O APIC pin, which SeaBIOS's MP table
+    // names — and the I/O APIC directly on pins 16-19, which our MP table and the DSDT's _PRT name.
+    const intx = new PciIntxRouter(isa, (irq, level) => isaIrq(irq, level), ioapic ? (n, level) => ioapic.setPin(PCI_IOAPIC_PIN_BASE + n, level) : undefined);
     this.pci.add(1, 0, isa);
     PciSlots.routePirqs(isa, pic);
     this.pciSlots = new PciSlots(this.pci, intx, {
@@ -490,7 +491,11 @@ export class Pc {
   /** The MP table (machines with APICs) and, for Multiboot kernels, the ACPI tables, in the reserved BIOS area. */
   private writeFirmwareTables(acpi: boolean): void {
     if (!this.ioapic) return;
-    const blobs = [...(acpi ? acpiTables(this.cpus) : []), ...mpTable(this.cpus)];
+    const blobs = [...(acpi ? acpiTables(this.cpus, this.vm.ramBytes) : []), ...mpTable(this.cpus)].sort((a, b) => a.addr - b.addr);
+    blobs.forEach((b, i) => {
+      const next = blobs[i + 1];
+      if (next && b.addr + b.bytes.length > next.addr) throw new Error(`firmware table at 0x${b.addr.toString(16)} overruns the one at 0x${next.addr.toString(16)}`);
+    });
     for (const b of blobs) this.vm.memory.write(b.addr, b.bytes);
   }
 

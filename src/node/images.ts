@@ -38,6 +38,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { generateModulesDep, moduleInfo, modulesLoadOrder, subsetModulesDep } from "../boot/kmod.js";
 import type { KernelModules } from "../boot/initramfs.js";
+import { ensureSeabios, findSeabios, type Firmware } from "./firmware.js";
 
 /** The Debian release whose packages are fetched (Debian 12). */
 export const DEBIAN_SUITE = "bookworm";
@@ -545,7 +546,7 @@ export async function imagesMain(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !["--refresh", "--json", "--config", "--cached", "-h", "--help"].includes(a));
   if (argv.includes("-h") || argv.includes("--help") || unknown.length > 0) {
     const usage = "usage: npm run images [-- --refresh | --cached] [--json] [--config]\n" +
-      "  fetch Debian 12's linux-image-6.1.0-N-686 and busybox-static (i386) into " + cacheDir() + "\n" +
+      "  fetch Debian 12's linux-image-6.1.0-N-686, busybox-static (i386) and seabios into " + cacheDir() + "\n" +
       "  --refresh  look for newer packages even when cached    --cached  never fetch (status 1 if absent)\n" +
       "  --json     print the paths as JSON                      --config  print the kernel options that matter\n";
     if (unknown.length > 0) {
@@ -556,6 +557,7 @@ export async function imagesMain(argv: string[]): Promise<number> {
     return 0;
   }
   let images: CachedImages;
+  let seabios: Firmware | null;
   try {
     if (argv.includes("--cached")) {
       const c = findCachedImages();
@@ -564,15 +566,17 @@ export async function imagesMain(argv: string[]): Promise<number> {
         return 1;
       }
       images = c;
+      seabios = findSeabios();
     } else {
       images = await ensureImages({ refresh: argv.includes("--refresh") });
+      seabios = await ensureSeabios();
     }
   } catch (e) {
     process.stderr.write(`images: ${(e as Error).message}\n`);
     return 1;
   }
   if (argv.includes("--json")) {
-    const out: Record<string, unknown> = { ...images };
+    const out: Record<string, unknown> = { ...images, seabios: seabios?.path ?? null };
     if (argv.includes("--config")) out.configSummary = kernelConfigSummary(images.config);
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
     return 0;
@@ -583,7 +587,8 @@ export async function imagesMain(argv: string[]): Promise<number> {
     `config   ${images.config}  ${size(images.config)}\n` +
     `modules  ${images.modules}  (modules.dep generated)\n` +
     `busybox  ${images.busybox}  ${size(images.busybox)}\n` +
-    `         ${images.busyboxPackage}\n`,
+    `         ${images.busyboxPackage}\n` +
+    (seabios ? `seabios  ${seabios.path}  ${size(seabios.path)}\n         ${seabios.source}\n` : "seabios  none (not cached, none installed)\n"),
   );
   if (argv.includes("--config")) {
     for (const [k, v] of Object.entries(kernelConfigSummary(images.config))) process.stdout.write(`${k}=${v}\n`);

@@ -6,6 +6,7 @@ import { PortBus } from "../../src/vmm/bus.js";
 import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM } from "../../src/devices/fw-cfg.js";
 import { Pc } from "../../src/machine/pc.js";
 import { createEngine } from "../../src/node/engines.js";
+import { findSeabios } from "../../src/node/firmware.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -86,7 +87,7 @@ describe("fw_cfg (QEMU docs/specs/fw_cfg.txt, traditional interface)", () => {
   // SeaBIOS (Debian's build, what qemu-system-x86 runs) through its power-on self test, its debug log (port 0x402)
   // beside QEMU's for the same BIOS and RAM: the same platform found, the same memory map read from etc/e820, itself
   // shadowed by the 440FX's PAM registers and relocated to the same address, to "No bootable device." (no disks here).
-  const seabios = "/usr/share/seabios/bios-256k.bin";
+  const seabios = findSeabios()?.path ?? "/usr/share/seabios/bios-256k.bin"; // npm run images fetches Debian's
   const qemu = spawnSync("qemu-system-i386", ["--version"]).status === 0;
   it.runIf((existsSync(seabios) && qemu) || !!process.env.SYMBIONT_REQUIRE_IMAGES)(`SeaBIOS runs its POST as under QEMU: fw_cfg, etc/e820, PAM shadowing, relocation${existsSync(seabios) && qemu ? "" : " (skipped: no seabios or qemu-system-i386)"}`, async () => {
     const ram = 128 << 20;

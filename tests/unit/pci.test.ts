@@ -18,6 +18,8 @@ import { describe, expect, it } from "vitest";
 import { PciBus, PciFunction, PciHost, PciIntxRouter, Piix3IsaBridge, createI440fx, pirqForSlot } from "../../src/devices/pci.js";
 import { ResetControl } from "../../src/devices/system-ports.js";
 import { PortBus } from "../../src/vmm/bus.js";
+import { Pc } from "../../src/machine/pc.js";
+import { createEngine } from "../../src/node/engines.js";
 
 function setup() {
   const pci = new PciBus();
@@ -183,5 +185,22 @@ describe("PIIX3 PIRQ routing", () => {
     router.setIntx(4, 0, false);
     router.setIntx(2, 0, true);
     expect(lines).toEqual([[11, true], [11, false], [10, true]]);
+  });
+});
+
+describe("PCI INTx on the PC's I/O APIC", () => {
+  // A PIRQ line reaches the ISA IRQ the PIIX3 routes it to — on the I/O APIC too, as an ISA line does (what
+  // SeaBIOS's MP table names: pins 10/11) — and pins 16-19 directly (what our MP table and _PRT name). A
+  // level-triggered, unmasked redirection entry shows a delivered message by its Remote IRR bit (82093AA).
+  it("arrives at the routed ISA IRQ's pin and at pin 16 + PIRQ", async () => {
+    const pc = new Pc({ engine: await createEngine("wasm", 4 << 20), ramBytes: 4 << 20, onSerial: () => {} });
+    const io = pc.ioapic!;
+    const pins = [11, 16 + pirqForSlot(3, 0)]; // slot 3 INTA → PIRQC → IRQ 11 (the PC's routing 10, 10, 11, 11)
+    pins.forEach((pin, i) => { io.writeRegister(0x11 + 2 * pin, 0); io.writeRegister(0x10 + 2 * pin, 0x8000 | (0x50 + i)); });
+    const remoteIrr = (pin: number) => (io.readRegister(0x10 + 2 * pin) >> 14) & 1;
+    expect(pins.map(remoteIrr)).toEqual([0, 0]);
+    pc.pciSlots.intx(3, 0, true);
+    expect(pins.map(remoteIrr)).toEqual([1, 1]);
+    expect(pins[1]).toBe(18);
   });
 });

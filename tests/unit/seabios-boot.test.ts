@@ -7,7 +7,7 @@
 // byte for byte what our own linker makes of the same tables at the same addresses. Its MP table must route
 // ISA IRQ 0 to I/O APIC pin 2 (the IRQ0_OVERRIDE item), as our wiring and the MADT say.
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -15,12 +15,14 @@ import { Pc } from "../../src/machine/pc.js";
 import { createEngine } from "../../src/node/engines.js";
 import { MemoryDisk } from "../../src/devices/block/backend.js";
 import { acpiTableSet, linkAcpiTables } from "../../src/boot/acpi.js";
+import { findSeabios } from "../../src/node/firmware.js";
 import { ENGINES } from "../helpers.js";
 
-const SEABIOS = "/usr/share/seabios/bios-256k.bin";
+// The SeaBIOS "npm run images" fetched (or the system's): the same ROM goes to QEMU (-bios) and to us.
+const SEABIOS = findSeabios()?.path ?? "";
 const haveQemu = spawnSync("qemu-system-i386", ["--version"]).status === 0;
-const runnable = (existsSync(SEABIOS) && haveQemu) || !!process.env.SYMBIONT_REQUIRE_IMAGES;
-const skipNote = existsSync(SEABIOS) && haveQemu ? "" : " (skipped: no /usr/share/seabios/bios-256k.bin or qemu-system-i386)";
+const runnable = (SEABIOS !== "" && haveQemu) || !!process.env.SYMBIONT_REQUIRE_IMAGES;
+const skipNote = SEABIOS !== "" && haveQemu ? "" : " (skipped: no SeaBIOS (npm run images) or no qemu-system-i386)";
 
 const DISK_BYTES = 1 << 20;
 const DONE = "BOOTDISK-DONE\r\n";
@@ -75,6 +77,25 @@ describe("SeaBIOS boots a disk", () => {
     }, 300_000);
   }
 
+  const cli = new URL("../../bin/symbiont.js", import.meta.url).pathname;
+  it.runIf(runnable)(`symbiont run --disk IMAGE boots it through SeaBIOS (the one npm run images fetched)${skipNote}`, () => {
+    const theirs = underQemu("virtio").serial;
+    const dir = mkdtempSync(join(tmpdir(), "symbiont-bootdisk-cli-"));
+    try {
+      const image = join(dir, "disk.img");
+      writeFileSync(image, bootDisk());
+      const r = spawnSync(process.execPath, [cli, "run", "--disk", image, "--until", "BOOTDISK-DONE", "--timeout", "60"], { encoding: "latin1", input: "" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(theirs.slice(0, theirs.indexOf("BOOTDISK-DONE") + "BOOTDISK-DONE".length));
+      expect(new Uint8Array(readFileSync(image)).subarray(3 * 512, 4 * 512)).toEqual(WRITTEN); // the image itself, not a snapshot
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const none = spawnSync(process.execPath, [cli, "run"], { encoding: "utf8", input: "" });
+    expect(none.status).toBe(2);
+    expect(none.stderr.trim()).toBe("symbiont: run needs a kernel file, --bios FILE or a --disk to boot");
+  }, 120_000);
+
   it.runIf(runnable)(`installs our ACPI tables through fw_cfg's etc/table-loader, and its MP table routes IRQ 0 to pin 2${skipNote}`, async () => {
     const { pc, serial } = await underSymbiont("wasm", "ide");
     expect(serial).toContain(DONE);
@@ -91,7 +112,7 @@ describe("SeaBIOS boots a disk", () => {
     expect(rsdpAddr).toBeGreaterThan(0);
     const rsdp = mem(rsdpAddr, 20);
     expect(sum(rsdp)).toBe(0);
-    const set = acpiTableSet(1);
+    const set = acpiTableSet(1, 128 << 20);
     const tablesAddr = u32(rsdp, 16) - u32(set.rsdp, 16); // the RSDT's address less its offset in etc/acpi/tables
     expect(tablesAddr % 64).toBe(0); // the FACS's alignment, which the loader script asks for
     const [ourRsdp, ourTables] = linkAcpiTables(set, rsdpAddr, tablesAddr);
