@@ -62,7 +62,7 @@ describe.skipIf(!!why)(`Linux from a SYSLINUX disk through SeaBIOS, as under QEM
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "symbiont-seabios-linux-"));
     const image = join(dir, "boot.img");
-    makeBootDisk(image, { kernel: new Uint8Array(readFileSync(images!.kernel)), initrd: bootDiskInitramfs(SCRIPT), append: BOOT_DISK_CMDLINE });
+    makeBootDisk(image, { kernel: new Uint8Array(readFileSync(images!.kernel)), initrd: bootDiskInitramfs(images!, SCRIPT), append: BOOT_DISK_CMDLINE });
     const qemu = underQemu(image);
     const ramBytes = 128 << 20;
     let serial = "";

@@ -106,6 +106,9 @@ function facs(): Uint8Array {
   return b;
 }
 
+/** An ISA device node: its PnP ID and the resources it decodes. */
+const isaDevice = (n: string, id: string, ...resources: Aml[]): Aml => device(n, name("_HID", eisaId(id)), name("_CRS", resourceTemplate(...resources)));
+
 /**
  * The DSDT: \_S3_ and \_S5_ (SLP_TYP 1 and 0, QEMU's values) and the PCI host bridge \_SB.PCI0 — without
  * it an OS that uses ACPI finds no PCI bus (Linux scans only the root bridges the namespace lists). Its
@@ -114,8 +117,6 @@ function facs(): Uint8Array {
  * each slot's INTA-D as the I/O APIC input its PIRQ line reaches (16 + PIRQ, the MP table's wiring). Below
  * it, the ISA bridge with the legacy devices QEMU's DSDT lists too (keyboard, mouse, COM1, RTC).
  */
-const isaDevice = (n: string, id: string, ...resources: Aml[]): Aml => device(n, name("_HID", eisaId(id)), name("_CRS", resourceTemplate(...resources)));
-
 function dsdt(ramBytes: number): Uint8Array {
   const prt: Aml[] = [];
   for (let slot = 0; slot < 32; slot++) {

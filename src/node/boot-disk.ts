@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { busyboxInitramfs } from "../boot/initramfs.js";
 import { driverModules } from "../boot/kmod.js";
-import { cacheDir, cachedModules, findCachedImages } from "./images.js";
+import { cacheDir, cachedModules, findCachedImages, type CachedImages } from "./images.js";
 
 /** The host programs {@link makeBootDisk} runs, and the Debian packages that have them. */
 export const BOOT_DISK_TOOLS = [["mkfs.fat", "dosfstools"], ["mcopy", "mtools"], ["syslinux", "syslinux"]] as const;
@@ -72,9 +72,7 @@ export const BOOT_DISK_CMDLINE = "console=ttyS0 nokaslr cryptomgr.notests noisap
  * The initramfs of a boot disk: the cached busybox, and the modules for the PC's disks (virtio-blk, IDE) and the
  * boot disk's own FAT file system, so the guest can mount what it booted from; `run` as in busyboxInitramfs.
  */
-export function bootDiskInitramfs(run?: string): Uint8Array {
-  const images = findCachedImages();
-  if (!images) throw new Error(`the Debian images are not cached in ${cacheDir()}: run "npm run images" first`);
+export function bootDiskInitramfs(images: CachedImages, run?: string): Uint8Array {
   return busyboxInitramfs({
     busybox: new Uint8Array(readFileSync(images.busybox)),
     modules: cachedModules(images, driverModules(["pvpanic", "virtio-rng", "virtio-blk", "ide", "vfat"])),
@@ -96,7 +94,7 @@ export function bootDiskMain(argv: string[]): number {
   try {
     const images = findCachedImages();
     if (!images) throw new Error(`the Debian images are not cached in ${cacheDir()}: run "npm run images" first`);
-    makeBootDisk(out, { kernel: new Uint8Array(readFileSync(images.kernel)), initrd: bootDiskInitramfs(), append: BOOT_DISK_CMDLINE });
+    makeBootDisk(out, { kernel: new Uint8Array(readFileSync(images.kernel)), initrd: bootDiskInitramfs(images), append: BOOT_DISK_CMDLINE });
     process.stdout.write(`${out}  ${statSync(out).size >> 20} MiB: SYSLINUX, ${images.kernelPackage}, busybox initramfs\n` +
       `boot it: npx symbiont run --disk ${out}\n`);
     return 0;

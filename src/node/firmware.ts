@@ -16,7 +16,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cacheDir, extract, lastLines, prepareAptDir, privateAptOptions, privateSources, resolveMirrors, run } from "./images.js";
+import { cacheDir, extract, lastLines, run, updatePrivateApt } from "./images.js";
 
 const SEABIOS_PACKAGE = "seabios";
 const MANIFEST = "seabios.json";
@@ -45,15 +45,8 @@ export function findSeabios(dir: string = cacheDir()): Firmware | null {
 export async function ensureSeabios(dir: string = cacheDir(), log: (line: string) => void = (l) => process.stderr.write(`images: ${l}\n`)): Promise<Firmware> {
   const cached = findSeabios(dir);
   if (cached && cached.path.startsWith(dir)) return cached;
-  const aptDir = join(dir, "apt");
-  const debDir = join(dir, "debs");
-  mkdirSync(debDir, { recursive: true });
-  const mirrors = await resolveMirrors(log);
-  prepareAptDir(aptDir, privateSources(mirrors.archive, mirrors.security));
-  const aptOpts = privateAptOptions(aptDir);
-  log(`apt-get update (for ${SEABIOS_PACKAGE})`);
-  const upd = await run("apt-get", [...aptOpts, "-q", "update"], { onLine: (l) => log(`  ${l}`) });
-  if (upd.code !== 0) log("apt-get update reported problems (continuing with the lists it did fetch)");
+  const { debDir, aptOpts, update } = await updatePrivateApt(dir, log);
+  if (update.code !== 0) log("apt-get update reported problems (continuing with the lists it did fetch)");
   log(`apt-get download ${SEABIOS_PACKAGE}`);
   const dl = await run("apt-get", [...aptOpts, "-q", "download", SEABIOS_PACKAGE], { cwd: debDir, onLine: (l) => log(`  ${l}`) });
   if (dl.code !== 0) throw new Error(`apt-get download ${SEABIOS_PACKAGE} failed: ${lastLines(dl.stderr || dl.stdout)}`);

@@ -341,16 +341,24 @@ export async function resolveMirrors(log: (l: string) => void): Promise<{ archiv
   return { archive: a, security: s };
 }
 
-async function fetchImages(dir: string, log: (l: string) => void): Promise<CachedImages> {
+/**
+ * The private apt of the cache `dir`, its lists updated from the Debian mirror: the options that confine apt-get
+ * to it, where downloads go (`debs/`) and how the update went.
+ */
+export async function updatePrivateApt(dir: string, log: (l: string) => void): Promise<{ aptDir: string; debDir: string; aptOpts: string[]; update: RunResult }> {
   const aptDir = join(dir, "apt");
   const debDir = join(dir, "debs");
   mkdirSync(debDir, { recursive: true });
   const mirrors = await resolveMirrors(log);
   prepareAptDir(aptDir, privateSources(mirrors.archive, mirrors.security));
   const aptOpts = privateAptOptions(aptDir);
-
   log(`apt-get update (private lists in ${aptDir}, i386, ${DEBIAN_SUITE})`);
-  const upd = await run("apt-get", [...aptOpts, "-q", "update"], { onLine: (l) => log(`  ${l}`) });
+  const update = await run("apt-get", [...aptOpts, "-q", "update"], { onLine: (l) => log(`  ${l}`) });
+  return { aptDir, debDir, aptOpts, update };
+}
+
+async function fetchImages(dir: string, log: (l: string) => void): Promise<CachedImages> {
+  const { aptDir, debDir, aptOpts, update: upd } = await updatePrivateApt(dir, log);
   const lists = readdirSync(join(aptDir, "state/lists")).filter((f) => f.includes(`_dists_${DEBIAN_SUITE}_main_binary-i386_Packages`));
   if (lists.length === 0) {
     throw new Error(`apt-get update found no i386 package list for ${DEBIAN_SUITE}: ${lastLines(upd.stderr || upd.stdout)}`);

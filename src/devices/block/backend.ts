@@ -19,7 +19,7 @@ export const SECTOR = 512;
  * The cylinders/heads/sectors a disk of `sectors` reports (ATA IDENTIFY words 1/3/6, virtio-blk's
  * geometry): 16 heads, 63 sectors a track and as many cylinders as fit, at least 2 and at most 16383 —
  * QEMU's guess for an image without a partition table (hw/block/hd-geometry.c), so a firmware sees the
- * same drive under both. A BIOS's CHS view has one cylinder less than this, so a tiny disk keeps one.
+ * same drive under both (SeaBIOS keeps the last cylinder back, so even a tiny disk has one to boot from).
  */
 export function diskGeometry(sectors: number): { cylinders: number; heads: number; sectorsPerTrack: number } {
   return { cylinders: Math.max(2, Math.min(16383, Math.floor(sectors / (16 * 63)))), heads: 16, sectorsPerTrack: 63 };
