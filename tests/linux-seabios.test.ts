@@ -42,15 +42,16 @@ const SCRIPT = [
   "poweroff -f",
 ].join("\n");
 
-/** QEMU's serial output for the image (it exits at the guest's power-off). */
-function underQemu(image: string): Promise<string> {
+/**
+ * QEMU's serial output for the image (it exits at the guest's power-off). The serial port writes to a file: our
+ * boot runs meanwhile and keeps this process busy, and QEMU loses what it cannot write into a full pipe.
+ */
+function underQemu(image: string, serialFile: string): Promise<string> {
   return new Promise((resolve) => {
-    const q = spawn("qemu-system-i386", ["-bios", seabios!.path, "-m", "128", "-smp", "2", "-display", "none", "-nodefaults", "-no-reboot",
-      "-serial", "stdio", "-drive", `file=${image},format=raw,if=virtio,snapshot=on`]);
-    let out = "";
-    q.stdout.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+    const q = spawn("qemu-system-i386", ["-bios", seabios!.path, "-m", "128", "-smp", "2", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-no-reboot",
+      "-serial", `file:${serialFile}`, "-drive", `file=${image},format=raw,if=virtio,snapshot=on`], { stdio: "ignore" });
     const timer = setTimeout(() => q.kill(), 180_000);
-    q.on("close", () => { clearTimeout(timer); resolve(out.replace(/\r/g, "")); });
+    q.on("close", () => { clearTimeout(timer); resolve(readFileSync(serialFile, "latin1").replace(/\r/g, "")); });
   });
 }
 
@@ -63,7 +64,7 @@ describe.skipIf(!!why)(`Linux from a SYSLINUX disk through SeaBIOS, as under QEM
     dir = mkdtempSync(join(tmpdir(), "symbiont-seabios-linux-"));
     const image = join(dir, "boot.img");
     makeBootDisk(image, { kernel: new Uint8Array(readFileSync(images!.kernel)), initrd: bootDiskInitramfs(images!, SCRIPT), append: BOOT_DISK_CMDLINE });
-    const qemu = underQemu(image);
+    const qemu = underQemu(image, join(dir, "qemu-serial.txt"));
     const ramBytes = 128 << 20;
     let serial = "";
     const pc = new Pc({ engine: await createEngine("wasm", ramBytes), ramBytes, cpus: 2, clock: "deterministic",

@@ -26,7 +26,8 @@ export const enum FwCfgItem {
 /** Bytes of a file's name in the directory (NUL-padded). */
 const FILE_NAME_BYTES = 56;
 
-function le(value: number | bigint, bytes: number): Uint8Array {
+/** `value` as `bytes` little-endian bytes: an item's or a file's integer, as QEMU's fw_cfg_add_i16/i32/i64 store it. */
+export function le(value: number | bigint, bytes: number): Uint8Array {
   const out = new Uint8Array(bytes);
   let v = BigInt(value);
   for (let i = 0; i < bytes; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }

@@ -75,7 +75,7 @@ import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
-import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM } from "../devices/fw-cfg.js";
+import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM, le } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
 import { acpiTables, acpiTableSet, tableLoader, ACPI_FILES, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
 import { BIOS_HANDOFF_PORT_WRITES, biosInterruptVectors } from "../boot/bios-handoff.js";
@@ -246,6 +246,9 @@ export class Pc {
     // What QEMU tells a firmware: the memory map and, on a PC with APICs, the ACPI tables a direct boot gets too.
     const fwCfg = new FwCfg({ ramBytes: opts.ramBytes, cpus, irq0Override: ioapic !== null });
     fwCfg.addFile("etc/e820", e820Table([{ base: 0, length: opts.ramBytes, type: E820_RAM }]));
+    // The PC has no display: a firmware's text screen goes to COM1, as SeaBIOS's serial console does under QEMU's
+    // -machine graphics=off (its INT 10h output as VT100 sequences, INT 16h keys read from the port).
+    fwCfg.addFile("etc/sercon-port", le(COM1_PORT, 2));
     if (ioapic) {
       const tables = acpiTableSet(cpus, opts.ramBytes);
       fwCfg.addFile(ACPI_FILES.rsdp, tables.rsdp);

@@ -53,8 +53,9 @@ export function makeBootDisk(out: string, o: BootDiskOptions): void {
   try {
     writeFileSync(join(tmp, "vmlinuz"), o.kernel);
     writeFileSync(join(tmp, "initrd.img"), o.initrd);
-    // SERIAL: SYSLINUX talks on COM1 too (there is no screen); no prompt and no timeout: straight to Linux.
-    writeFileSync(join(tmp, "syslinux.cfg"), ["SERIAL 0 115200", "DEFAULT linux", "PROMPT 0", "TIMEOUT 0", "LABEL linux",
+    // No prompt and no timeout: straight to Linux. (No SERIAL line: SYSLINUX's screen reaches COM1 through the
+    // firmware's serial console — SeaBIOS's under QEMU -nographic and here — and would come twice.)
+    writeFileSync(join(tmp, "syslinux.cfg"), ["DEFAULT linux", "PROMPT 0", "TIMEOUT 0", "LABEL linux",
       "  KERNEL vmlinuz", "  INITRD initrd.img", `  APPEND ${o.append}`, ""].join("\n"));
     rmSync(out, { force: true });
     step("mkfs.fat", ["-C", "-n", "SYMBIONT", out, String(sizeMiB * 1024)]);

@@ -1,6 +1,7 @@
 ; A boot disk for firmware tests: SeaBIOS loads sector 0 at 0000:7C00 and jumps to it
 ; with DL = the boot drive. The code asks the BIOS about the drive and reads and writes
-; it through INT 13h, printing each result on COM1 (polled), then halts. Run under QEMU
+; it through INT 13h, printing each result on COM1 (polled), then writes 0 to QEMU's
+; isa-debug-exit (port 0xF4) and halts. Run under QEMU
 ; and under symbiont, the lines must be the same (tests/unit/seabios-boot.test.ts).
 ; Layout: sector 0 this code; sector 1 a message read back with INT 13h AH=42h;
 ; sector 3 is written with AH=43h and read back.
@@ -125,6 +126,8 @@ start:
 
     mov si, s_done
     call puts
+    mov al, 0                   ; QEMU's isa-debug-exit (-device isa-debug-exit,iobase=0xf4) ends the run
+    out 0xf4, al
 .halt:
     hlt
     jmp .halt

@@ -99,7 +99,7 @@ describe("fw_cfg (QEMU docs/specs/fw_cfg.txt, traditional interface)", () => {
     const dir = mkdtempSync(join(tmpdir(), "symbiont-seabios-"));
     let theirs = "";
     try {
-      spawnSync("qemu-system-i386", ["-bios", seabios, "-m", "128", "-display", "none", "-nodefaults", "-serial", "null",
+      spawnSync("qemu-system-i386", ["-bios", seabios, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "null",
         "-chardev", `file,id=dbg,path=${join(dir, "log")}`, "-device", "isa-debugcon,iobase=0x402,chardev=dbg"], { timeout: 8000 });
       theirs = readFileSync(join(dir, "log"), "latin1");
     } finally {
