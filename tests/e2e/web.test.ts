@@ -29,9 +29,11 @@ import type { BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, REPO, buildWeb, serveStatic, startDevServer, launchChromium, type Running } from "./servers.js";
 import { findCachedImages } from "../../src/node/images.js";
 import { findBuiltModule } from "../../src/node/symbiotic-module.js";
+import { findSeabios } from "../../src/node/firmware.js";
 
 const haveChromium = existsSync(CHROMIUM);
 const images = findCachedImages();
+const seabios = findSeabios();
 /** With symbiotic.ko built (npm run module), the dev server's Debian guest loads it and the page shows SymSpy. */
 const symbiotic = findBuiltModule(images) !== null;
 const SCREENSHOT = process.env.SYMBIONT_UPDATE_SCREENSHOT ? join(REPO, "docs/screenshot.png") : join(tmpdir(), "symbiont-screenshot.png");
@@ -269,6 +271,28 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
       expect(await bad.text()).toMatch(/^unknown driver kind floppy \(drivers=KIND,… with KIND one of .*virtio-blk.*\)\n$/);
       expect((await fetch(`${dev.url}symbiont-images/modules.json`)).status).toBe(400);
     }, 60_000);
+
+    // A disk booted by SeaBIOS in the page: the boot sector of tests/unit/seabios-boot.test.ts (QEMU's output there
+    // is the oracle for these lines) asks the BIOS about its drive and reads and writes it; SeaBIOS's serial
+    // console puts its banner in the terminal.
+    it.skipIf(!images || !seabios)(`boots a disk image through SeaBIOS${!images || !seabios ? " (skipped: images or SeaBIOS not cached; npm run images)" : ""}`, async () => {
+      const page = await openPage(browser.context, dev.url, errors);
+      expect(await page.textContent("#guest option[value=firmware]")).toBe("Your disk, booted by SeaBIOS");
+      const picked = join(scratch, "bootdisk.img");
+      const disk = new Uint8Array(1 << 20);
+      disk.set(readFileSync(join(REPO, "tests/disks/bin/bootdisk.img")));
+      writeFileSync(picked, disk);
+      await page.setInputFiles("#disk-file", picked);
+      await boot(page, "firmware", "wasm", 128);
+      await waitForTerminal(page, "BOOTDISK-DONE", 120_000);
+      const text = await terminalText(page);
+      expect(text).toMatch(/SeaBIOS \(version [^)]+\)\n/);
+      expect(text).toContain("read 00 00 sector 1 says hello\n");
+      expect(text).toContain("back 00 00 FF00 \n"); // the sector it wrote, read back: 0…255 twice
+      expect(await page.textContent("#log")).toContain("SeaBIOS: 256.0 KiB BIOS from its reset vector, booting the disk");
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 180_000);
 
     /** The disk the Debian test saved from the page (for the host check after it). */
     let savedDisk: string | null = null;

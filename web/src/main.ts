@@ -151,6 +151,7 @@ function guestSpec(): GuestSpec {
   const v = guestSel.value;
   if (v === "demo" || v === "echo") return { kind: "builtin", id: v };
   if (v === "debian") return { kind: "debian", baseUrl: debianBase!, ...(symbioticRelease ? { symbioticRelease } : {}) };
+  if (v === "firmware") return { kind: "firmware", url: debianBase! + "seabios.bin" };
   if (files.length === 0) throw new Error("no files chosen");
   return { kind: "files", files };
 }
@@ -202,7 +203,7 @@ async function probeDebian(): Promise<void> {
     const base = new URL(meta.content, location.href).href;
     const r = await fetch(base + "index.json");
     if (!r.ok || !(r.headers.get("content-type") ?? "").includes("json")) return;
-    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null };
+    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null; seabios?: string | null };
     debianBase = base;
     symbioticRelease = info.symbioticModule === info.version ? info.version : null;
     const opt = document.createElement("option");
@@ -211,6 +212,14 @@ async function probeDebian(): Promise<void> {
     opt.title = "Debian's i386 kernel with a busybox initramfs built in the worker" +
       (symbioticRelease ? "; init loads symbiotic.ko and the page shows its running task and memory figures (SymSpy)" : "");
     guestSel.insertBefore(opt, guestSel.querySelector("option[value=files]"));
+    if (info.seabios) {
+      // A PC's own way in: the BIOS boots the chosen disk (its text screen is the terminal: SeaBIOS's serial console).
+      const fw = document.createElement("option");
+      fw.value = "firmware";
+      fw.textContent = "Your disk, booted by SeaBIOS";
+      fw.title = `The disk chosen below, booted through ${info.seabios} and whatever boot loader it holds (npm run boot-disk makes one with Linux)`;
+      guestSel.insertBefore(fw, guestSel.querySelector("option[value=files]"));
+    }
   } catch {
     // no images: the option stays absent
   }

@@ -21,7 +21,9 @@ export type GuestSpec =
    * Debian's i386 kernel and busybox as the dev server serves them; the initramfs is built in the worker.
    * With `symbioticRelease` (the server has symbiotic.ko for that kernel) /init loads the module.
    */
-  | { kind: "debian"; baseUrl: string; symbioticRelease?: string };
+  | { kind: "debian"; baseUrl: string; symbioticRelease?: string }
+  /** The disk, booted as a PC boots it: the BIOS at `url` (the dev server's SeaBIOS) from its reset vector. */
+  | { kind: "firmware"; url: string };
 
 /**
  * The guest's disk, attached as virtio-blk (/dev/vda in Linux). Its writes stay in the worker's

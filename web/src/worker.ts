@@ -95,7 +95,10 @@ async function start(): Promise<void> {
     const machine = new Pc({
       engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); }, disks: disk ? [{ backend: disk.backend }] : [],
     });
-    if (g.kind === "linux") {
+    if (g.kind === "firmware") {
+      machine.vm.loadRom(g.rom);
+      log(`${g.name}: ${kib(g.rom.length)} BIOS from its reset vector, booting the disk; ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
+    } else if (g.kind === "linux") {
       const e = machine.loadLinux(g.kernel, { cmdline: cfg.cmdline, initrd: g.initrd });
       log(`${g.name}: Linux ${e.header.kernelVersion?.split(" ")[0] ?? "bzImage"} (boot protocol ${e.header.protocolString}), ` +
         `kernel ${kib(g.kernel.length)}${g.initrd ? `, initrd ${kib(g.initrd.length)}` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
@@ -172,6 +175,9 @@ async function resolveGuest(spec: GuestSpec, cfg: BootConfig): Promise<Loadable>
     }
     case "files":
       return classifyFiles(spec.files);
+    case "firmware":
+      if (!cfg.disk) throw new Error("booting through SeaBIOS needs a disk: choose an image (or a blank disk) first");
+      return { kind: "firmware", name: "SeaBIOS", rom: await fetchBytes(spec.url) };
   }
 }
 
