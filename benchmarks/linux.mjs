@@ -55,7 +55,7 @@ function qemuVersion() {
 }
 let clkTck = null;
 /** CPU ms of process `pid` (all its threads) from /proc, or NaN. */
-function procCpuMs(pid) {
+export function procCpuMs(pid) {
   try {
     if (clkTck === null) clkTck = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -22,6 +22,8 @@
 // under VPIO, default with the Linux rows), BENCH_NET_MB (default 4), BENCH_NET_CARDS; they are in net.mjs.
 // BENCH_SWAPBYPASS (0/1: leave out or add the SwapBypass rows — floor / swap / SwapBypass on the
 // thrashing workloads — default with the Linux rows), BENCH_SWAPBYPASS_RUNS (default 1); swapbypass.mjs.
+// BENCH_FIRMWARE (0/1: leave out or add Linux booted from a SYSLINUX disk through SeaBIOS, us vs QEMU, default
+// with the Linux rows), BENCH_FIRMWARE_RUNS (default 3); firmware.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -33,6 +35,7 @@ import { runKernel, freshEngine, cpuMs, RAM } from "./kernel-run.mjs";
 import { pagingBench, pagingLines } from "./paging.mjs";
 import { linuxBench, linuxLines, LINUX_ENGINES } from "./linux.mjs";
 import { diskBench, diskLines } from "./disk.mjs";
+import { firmwareBench, firmwareLines } from "./firmware.mjs";
 import { symcallBench } from "./symcall.mjs";
 import { netBench, netLines } from "./net.mjs";
 import { swapbypassBench, swapbypassLines } from "./swapbypass.mjs";
@@ -280,6 +283,15 @@ if (DISK) {
   if (disk.skipped) progress(`bench: ${disk.skipped}\n`);
 }
 
+// ---- Linux through SeaBIOS and SYSLINUX, us vs QEMU -------------------------------------------------------
+
+const FIRMWARE = process.env.BENCH_FIRMWARE === "0" ? false : process.env.BENCH_FIRMWARE === "1" ? true : LINUX;
+let firmware = null;
+if (FIRMWARE) {
+  firmware = await firmwareBench({ runs: intEnv("BENCH_FIRMWARE_RUNS", 3, 1), progress });
+  if (firmware.skipped) progress(`bench: ${firmware.skipped}\n`);
+}
+
 // ---- paging modes: direct, nested, shadow -----------------------------------------------------------
 
 const PAGING = process.env.BENCH_PAGING === "0" ? false : process.env.BENCH_PAGING === "1" ? true : !only;
@@ -352,6 +364,7 @@ const report = {
   compilerEffect,
   linux,
   disk,
+  firmware,
   paging,
   net,
   swapbypass,
@@ -437,6 +450,7 @@ if (v86Note) lines.push(v86Note);
 for (const r of results) if (r.error) lines.push(`FAIL ${r.kernel}: ${r.error}`);
 if (linux) lines.push(...linuxLines(linux));
 if (disk) lines.push(...diskLines(disk));
+if (firmware) lines.push(...firmwareLines(firmware));
 if (paging) lines.push(...pagingLines(paging, CLOCK));
 if (net) lines.push(...netLines(net));
 if (swapbypass?.error) lines.push("", `SwapBypass: failed: ${swapbypass.error}`);
