@@ -8,7 +8,7 @@
 // ISA IRQ 0 to I/O APIC pin 2 (the IRQ0_OVERRIDE item), as our wiring and the MADT say.
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { Pc } from "../../src/machine/pc.js";
@@ -77,6 +77,47 @@ describe("SeaBIOS boots a disk", () => {
       }
     }, 300_000);
   }
+
+  // The serial console's input side: bytes typed on COM1 become INT 16h keys (tests/disks/keydisk.asm prints each
+  // key's scan code and character), as under QEMU with the same BIOS and the same bytes typed.
+  it.runIf(runnable)(`its serial console turns bytes typed on COM1 into INT 16h keys, as under QEMU, on both engines${skipNote}`, async () => {
+    const TYPED = "a\r1Aq", READY = "KEYS?", END = "KEYDISK-DONE\r\n";
+    const disk = () => { const d = new Uint8Array(DISK_BYTES); d.set(readFileSync(new URL("../disks/bin/keydisk.img", import.meta.url))); return d; };
+    const dir = mkdtempSync(join(tmpdir(), "symbiont-keydisk-"));
+    let theirs = "";
+    try {
+      const image = join(dir, "disk.img");
+      writeFileSync(image, disk());
+      theirs = await new Promise<string>((resolve) => {
+        const q = spawn("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
+          "-drive", `file=${image},format=raw,if=virtio`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        let out = "";
+        q.stdout.on("data", (d: Buffer) => {
+          const before = out;
+          out += d.toString("latin1");
+          if (!before.includes(READY) && out.includes(READY)) q.stdin.write(TYPED);
+        });
+        const timer = setTimeout(() => q.kill(), 60_000);
+        q.on("close", () => { clearTimeout(timer); resolve(out); });
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(theirs).toContain("key 1E61\r\nkey 1C0D\r\nkey 0231\r\nkey 1E41\r\nkey 1071\r\n" + END); // PC/AT scan codes of a, Enter, 1, A, q
+    for (const engine of ENGINES) {
+      const ram = 128 << 20;
+      let serial = "";
+      const pc = new Pc({ engine: await createEngine(engine, ram), ramBytes: ram, clock: "deterministic", onSerial: (b) => { serial += String.fromCharCode(b); },
+        disks: [{ backend: new MemoryDisk(disk()) }] });
+      pc.vm.loadRom(new Uint8Array(readFileSync(SEABIOS)));
+      let typed = false;
+      for (let i = 0; i < 400 && !serial.includes(END); i++) {
+        pc.vm.run(5_000_000);
+        if (!typed && serial.includes(READY)) { pc.uart.receive(new TextEncoder().encode(TYPED)); typed = true; }
+      }
+      expect(serial, engine).toBe(theirs.slice(0, theirs.indexOf(END) + END.length));
+    }
+  }, 180_000);
 
   const cli = new URL("../../bin/symbiont.js", import.meta.url).pathname;
   it.runIf(runnable)(`symbiont run --disk IMAGE boots it through SeaBIOS (the one npm run images fetched)${skipNote}`, () => {
