@@ -1,5 +1,7 @@
 // SeaBIOS (Debian's build, the one qemu-system-i386 runs) boots a disk on our PC, with QEMU as the oracle: the
-// same image, booted by the same BIOS under QEMU, must print the same lines. The disk (tests/disks/bootdisk.asm)
+// same image, booted by the same BIOS under QEMU (-machine graphics=off, as our PC has no display), must print the
+// same bytes, SeaBIOS's serial console included; a second disk (tests/disks/keydisk.asm) checks that console's
+// input side, INT 16h keys from bytes typed on COM1. The first disk (tests/disks/bootdisk.asm)
 // asks the BIOS about its drive through INT 12h and INT 13h (EDD check, CHS and EDD geometry) and reads and writes
 // it, so SeaBIOS's IDE and virtio-blk drivers run over our devices; the sector it writes must land in the image.
 // The same POST installs the ACPI tables we hand over fw_cfg with QEMU's linker script (SeaBIOS is the linker
