@@ -9,7 +9,6 @@
 bits 16
 org 0x7c00
 
-COM1 equ 0x3f8
 drive  equ 0x0600               ; variables below the code, in free conventional memory
 dap    equ 0x0610               ; INT 13h disk address packet
 params equ 0x0620               ; INT 13h AH=48h result buffer
@@ -157,59 +156,22 @@ carry:
     pop ax
     ret
 
-puts:
-    lodsb
-    test al, al
-    jz .end
-    call putc
-    jmp puts
-.end:
-    ret
-
 crlf:
     mov al, 13
     call putc
     mov al, 10
-    ; fall through
-putc:
-    push dx
-    push ax
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop ax
-    mov dx, COM1
-    out dx, al
-    pop dx
-    ret
+    ; fall through into putc, the first routine of serial.inc
+%include "serial.inc"
 
 hex16:                          ; AX in hex, then a space
     push ax
     mov al, ah
     call hex2
     pop ax
-    jmp hex8
-hex2:                           ; AL in hex
-    push ax
-    shr al, 4
-    call digit
-    pop ax
-    and al, 15
-    jmp digit
 hex8:                           ; AL in hex, then a space
     call hex2
     mov al, ' '
     jmp putc
-digit:
-    push ax
-    cmp al, 10
-    sbb al, 0x69
-    das
-    call putc
-    pop ax
-    ret
 
 s_drive:  db "drive ", 0
 s_base:   db "mem ", 0

@@ -5,6 +5,6 @@ dir=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir/bin"
 for f in "$dir"/*.asm; do
     name=$(basename "$f" .asm)
-    nasm -f bin -o "$dir/bin/$name.img" "$f"
+    nasm -f bin -I "$dir/" -o "$dir/bin/$name.img" "$f"
     echo "built bin/$name.img ($(wc -c < "$dir/bin/$name.img") bytes)"
 done

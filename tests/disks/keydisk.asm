@@ -6,7 +6,6 @@
 bits 16
 org 0x7c00
 
-COM1 equ 0x3f8
 
 start:
     cli
@@ -40,45 +39,14 @@ start:
     hlt
     jmp .halt
 
-puts:
-    lodsb
-    test al, al
-    jz .end
-    call putc
-    jmp puts
-.end:
-    ret
-
-putc:
-    push dx
-    push ax
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop ax
-    mov dx, COM1
-    out dx, al
-    pop dx
-    ret
-
 hex16:                          ; AX in hex
     push ax
     mov al, ah
     call hex2
     pop ax
-hex2:                           ; AL in hex
-    push ax
-    shr al, 4
-    call digit
-    pop ax
-    and al, 15
-digit:
-    cmp al, 10
-    sbb al, 0x69
-    das
-    jmp putc
+    jmp hex2
+
+%include "serial.inc"
 
 s_ready: db "KEYS?", 13, 10, 0
 s_key:   db "key ", 0

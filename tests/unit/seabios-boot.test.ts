@@ -31,49 +31,69 @@ const DONE = "BOOTDISK-DONE\r\n";
 /** What the disk writes at sector 3: the bytes 0…255 twice. */
 const WRITTEN = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff);
 
-function bootDisk(): Uint8Array {
+/** tests/disks/bin/NAME.img padded with zeros to DISK_BYTES. */
+function testDisk(name: "bootdisk" | "keydisk"): Uint8Array {
   const disk = new Uint8Array(DISK_BYTES);
-  disk.set(readFileSync(new URL("../disks/bin/bootdisk.img", import.meta.url)));
+  disk.set(readFileSync(new URL(`../disks/bin/${name}.img`, import.meta.url)));
   return disk;
 }
 
-/** QEMU's serial output and the image after it, for one interface. */
-function underQemu(iface: "ide" | "virtio"): { serial: string; disk: Uint8Array } {
-  const dir = mkdtempSync(join(tmpdir(), "symbiont-bootdisk-"));
+/** Bytes typed on COM1 once the guest printed `after`. */
+interface Typing { after: string; bytes: string }
+
+/**
+ * QEMU's serial output and the image after it. The disks end QEMU's run through isa-debug-exit after their last
+ * line. No display, as our PC: SeaBIOS's serial console (fw_cfg etc/sercon-port) puts its text screen on COM1 too.
+ */
+async function underQemu(disk: Uint8Array, iface: "ide" | "virtio", typing?: Typing): Promise<{ serial: string; disk: Uint8Array }> {
+  const dir = mkdtempSync(join(tmpdir(), "symbiont-testdisk-"));
   try {
     const image = join(dir, "disk.img");
-    writeFileSync(image, bootDisk());
-    // The disk ends QEMU's run through isa-debug-exit after its last line.
-    // No display, as our PC: SeaBIOS's serial console (fw_cfg etc/sercon-port) puts its text screen on COM1 too.
-    const r = spawnSync("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
-      "-drive", `file=${image},format=raw,if=${iface}`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"], { timeout: 60_000, encoding: "latin1" });
-    return { serial: r.stdout, disk: new Uint8Array(readFileSync(image)) };
+    writeFileSync(image, disk);
+    const serial = await new Promise<string>((resolve) => {
+      const q = spawn("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
+        "-drive", `file=${image},format=raw,if=${iface}`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+      let out = "";
+      q.stdout.on("data", (d: Buffer) => {
+        const before = out;
+        out += d.toString("latin1");
+        if (typing && !before.includes(typing.after) && out.includes(typing.after)) q.stdin.write(typing.bytes);
+      });
+      const timer = setTimeout(() => q.kill(), 60_000);
+      q.on("close", () => { clearTimeout(timer); resolve(out); });
+    });
+    return { serial, disk: new Uint8Array(readFileSync(image)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function underSymbiont(engine: "wasm" | "js", iface: "ide" | "virtio") {
+/** Our serial output up to `end`, and the disk after it, the same disk booted by the same BIOS. */
+async function underSymbiont(engine: "wasm" | "js", disk: Uint8Array, iface: "ide" | "virtio", end: string, typing?: Typing) {
   const ram = 128 << 20;
-  const backend = new MemoryDisk(bootDisk());
+  const backend = new MemoryDisk(disk);
   let serial = "";
   const pc = new Pc({ engine: await createEngine(engine, ram), ramBytes: ram, clock: "deterministic", onSerial: (b) => { serial += String.fromCharCode(b); },
     disks: [{ backend, interface: iface }] });
   pc.vm.loadRom(new Uint8Array(readFileSync(SEABIOS)));
-  for (let i = 0; i < 40 && !serial.includes(DONE); i++) pc.vm.run(50_000_000);
+  let typed = false;
+  for (let i = 0; i < 400 && !serial.includes(end); i++) {
+    pc.vm.run(5_000_000);
+    if (typing && !typed && serial.includes(typing.after)) { pc.uart.receive(new TextEncoder().encode(typing.bytes)); typed = true; }
+  }
   return { serial, disk: backend.bytes, pc };
 }
 
 describe("SeaBIOS boots a disk", () => {
   for (const iface of ["ide", "virtio"] as const) {
     it.runIf(runnable)(`over ${iface}: INT 12h/13h answers, reads and a write as under QEMU, on both engines${skipNote}`, async () => {
-      const theirs = underQemu(iface);
+      const theirs = await underQemu(testDisk("bootdisk"), iface);
       expect(theirs.serial).toContain(DONE);
       expect(theirs.serial).toContain("read 00 00 sector 1 says hello");
       expect(theirs.disk.subarray(3 * 512, 4 * 512)).toEqual(WRITTEN);
       const lines = theirs.serial.slice(0, theirs.serial.indexOf(DONE) + DONE.length);
       for (const engine of ENGINES) {
-        const ours = await underSymbiont(engine, iface);
+        const ours = await underSymbiont(engine, testDisk("bootdisk"), iface, DONE);
         expect(ours.serial, engine).toBe(lines);
         expect(ours.disk.subarray(3 * 512, 4 * 512)).toEqual(WRITTEN);
       }
@@ -83,51 +103,22 @@ describe("SeaBIOS boots a disk", () => {
   // The serial console's input side: bytes typed on COM1 become INT 16h keys (tests/disks/keydisk.asm prints each
   // key's scan code and character), as under QEMU with the same BIOS and the same bytes typed.
   it.runIf(runnable)(`its serial console turns bytes typed on COM1 into INT 16h keys, as under QEMU, on both engines${skipNote}`, async () => {
-    const TYPED = "a\r1Aq", READY = "KEYS?", END = "KEYDISK-DONE\r\n";
-    const disk = () => { const d = new Uint8Array(DISK_BYTES); d.set(readFileSync(new URL("../disks/bin/keydisk.img", import.meta.url))); return d; };
-    const dir = mkdtempSync(join(tmpdir(), "symbiont-keydisk-"));
-    let theirs = "";
-    try {
-      const image = join(dir, "disk.img");
-      writeFileSync(image, disk());
-      theirs = await new Promise<string>((resolve) => {
-        const q = spawn("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
-          "-drive", `file=${image},format=raw,if=virtio`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-        let out = "";
-        q.stdout.on("data", (d: Buffer) => {
-          const before = out;
-          out += d.toString("latin1");
-          if (!before.includes(READY) && out.includes(READY)) q.stdin.write(TYPED);
-        });
-        const timer = setTimeout(() => q.kill(), 60_000);
-        q.on("close", () => { clearTimeout(timer); resolve(out); });
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const typing = { after: "KEYS?", bytes: "a\r1Aq" }, END = "KEYDISK-DONE\r\n";
+    const theirs = (await underQemu(testDisk("keydisk"), "virtio", typing)).serial;
     expect(theirs).toContain("key 1E61\r\nkey 1C0D\r\nkey 0231\r\nkey 1E41\r\nkey 1071\r\n" + END); // PC/AT scan codes of a, Enter, 1, A, q
     for (const engine of ENGINES) {
-      const ram = 128 << 20;
-      let serial = "";
-      const pc = new Pc({ engine: await createEngine(engine, ram), ramBytes: ram, clock: "deterministic", onSerial: (b) => { serial += String.fromCharCode(b); },
-        disks: [{ backend: new MemoryDisk(disk()) }] });
-      pc.vm.loadRom(new Uint8Array(readFileSync(SEABIOS)));
-      let typed = false;
-      for (let i = 0; i < 400 && !serial.includes(END); i++) {
-        pc.vm.run(5_000_000);
-        if (!typed && serial.includes(READY)) { pc.uart.receive(new TextEncoder().encode(TYPED)); typed = true; }
-      }
-      expect(serial, engine).toBe(theirs.slice(0, theirs.indexOf(END) + END.length));
+      const ours = await underSymbiont(engine, testDisk("keydisk"), "virtio", END, typing);
+      expect(ours.serial, engine).toBe(theirs.slice(0, theirs.indexOf(END) + END.length));
     }
   }, 180_000);
 
   const cli = new URL("../../bin/symbiont.js", import.meta.url).pathname;
-  it.runIf(runnable)(`symbiont run --disk IMAGE boots it through SeaBIOS (the one npm run images fetched)${skipNote}`, () => {
-    const theirs = underQemu("virtio").serial;
+  it.runIf(runnable)(`symbiont run --disk IMAGE boots it through SeaBIOS (the one npm run images fetched)${skipNote}`, async () => {
+    const theirs = (await underQemu(testDisk("bootdisk"), "virtio")).serial;
     const dir = mkdtempSync(join(tmpdir(), "symbiont-bootdisk-cli-"));
     try {
       const image = join(dir, "disk.img");
-      writeFileSync(image, bootDisk());
+      writeFileSync(image, testDisk("bootdisk"));
       const r = spawnSync(process.execPath, [cli, "run", "--disk", image, "--deterministic", "--until", "BOOTDISK-DONE", "--timeout", "60"], { encoding: "latin1", input: "" });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toBe(theirs.slice(0, theirs.indexOf("BOOTDISK-DONE") + "BOOTDISK-DONE".length));
@@ -141,7 +132,7 @@ describe("SeaBIOS boots a disk", () => {
   }, 120_000);
 
   it.runIf(runnable)(`installs our ACPI tables through fw_cfg's etc/table-loader, and its MP table routes IRQ 0 to pin 2${skipNote}`, async () => {
-    const { pc, serial } = await underSymbiont("wasm", "ide");
+    const { pc, serial } = await underSymbiont("wasm", testDisk("bootdisk"), "ide", DONE);
     expect(serial).toContain(DONE);
     const mem = (addr: number, len: number) => pc.vm.readPhysical(addr, len);
     const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint32(at, true);
