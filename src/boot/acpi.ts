@@ -16,7 +16,7 @@ import { APIC_DEFAULT_BASE } from "../devices/lapic.js";
 import { IOAPIC_BASE } from "../devices/ioapic.js";
 import { PM_BASE, PM1_EVT_LEN, PM1_CNT, PM1_CNT_LEN, PM_TMR, SCI_IRQ } from "../devices/acpi-pm.js";
 import { PCI_IOAPIC_PIN_BASE, pirqForSlot } from "../devices/pci.js";
-import { type Aml, busNumbers, device, eisaId, integer, ioPorts, ioRange, isaIrq, memoryRange, name, packageOf, resourceTemplate, scope } from "./aml.js";
+import { type Aml, busNumbers, device, eisaId, integer, ioPorts, ioRange, isaIrq, le32, memoryRange, name, packageOf, resourceTemplate, scope } from "./aml.js";
 
 /** Where a direct boot puts them: the BIOS area, which the E820 maps reserve (0xF0000-0xFFFFF). */
 export const ACPI_RSDP_ADDR = 0xf0000;
@@ -58,9 +58,9 @@ function sdt(signature: string, revision: number, body: Uint8Array): Uint8Array 
 function madt(cpus: number): Uint8Array {
   const entries: number[] = [];
   for (let i = 0; i < cpus; i++) entries.push(0, 8, i, i, 1, 0, 0, 0); // processor local APIC: UID i, APIC ID i, enabled
-  entries.push(1, 12, 0, 0, ...u32(IOAPIC_BASE), ...u32(0)); // I/O APIC 0 at 0xFEC00000, GSI base 0
-  entries.push(2, 10, 0, 0, ...u32(2), 0, 0); // ISA IRQ 0 → GSI 2, bus-conforming polarity and trigger
-  entries.push(2, 10, 0, SCI_IRQ, ...u32(SCI_IRQ), 0x0d, 0); // SCI: level-triggered, active high
+  entries.push(1, 12, 0, 0, ...le32(IOAPIC_BASE), ...le32(0)); // I/O APIC 0 at 0xFEC00000, GSI base 0
+  entries.push(2, 10, 0, 0, ...le32(2), 0, 0); // ISA IRQ 0 → GSI 2, bus-conforming polarity and trigger
+  entries.push(2, 10, 0, SCI_IRQ, ...le32(SCI_IRQ), 0x0d, 0); // SCI: level-triggered, active high
   entries.push(4, 6, 0xff, 0, 0, 1); // local APIC NMI: all processors, LINT1
   const body = new Uint8Array(8 + entries.length);
   const dv = new DataView(body.buffer);
@@ -69,8 +69,6 @@ function madt(cpus: number): Uint8Array {
   body.set(entries, 8);
   return sdt("APIC", 1, body);
 }
-
-function u32(v: number): number[] { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
 
 /** The FACP's FIRMWARE_CTRL and DSDT fields (offsets in the table): pointers, linked where the tables land. */
 const FADT_FIRMWARE_CTRL = 36, FADT_DSDT = 40;
@@ -182,7 +180,7 @@ export function acpiTableSet(cpus: number, ramBytes: number): AcpiTableSet {
   let end = 0;
   const place = (name: string, bytes: Uint8Array) => { at[name] = end; end = (end + bytes.length + 15) & ~15; };
   for (const [name, bytes] of Object.entries(parts)) place(name, bytes);
-  const rsdt = sdt("RSDT", 1, Uint8Array.from([...u32(at.fadt!), ...u32(at.madt!)]));
+  const rsdt = sdt("RSDT", 1, Uint8Array.from([...le32(at.fadt!), ...le32(at.madt!)]));
   place("rsdt", rsdt);
   const tables = new Uint8Array(end);
   for (const [name, bytes] of Object.entries({ ...parts, rsdt })) tables.set(bytes, at[name]!);
@@ -224,9 +222,9 @@ export function linkAcpiTables(set: AcpiTableSet, rsdpAddr: number, tablesAddr: 
   return [{ addr: rsdpAddr, bytes: blobs.rsdp }, { addr: tablesAddr, bytes: blobs.tables }];
 }
 
-/** The ACPI tables for `cpus` vCPUs as a direct boot leaves them: the RSDP at 0xF0000, the rest from the FACS at 0xF1000. */
-export function acpiTables(cpus: number, ramBytes: number): TableBlob[] {
-  const blobs = linkAcpiTables(acpiTableSet(cpus, ramBytes), ACPI_RSDP_ADDR, FACS_ADDR);
+/** A table set as a direct boot leaves it: the RSDP at 0xF0000, the rest from the FACS at 0xF1000. */
+export function acpiTables(set: AcpiTableSet): TableBlob[] {
+  const blobs = linkAcpiTables(set, ACPI_RSDP_ADDR, FACS_ADDR);
   if (FACS_ADDR + blobs[1]!.bytes.length > ACPI_END) throw new Error("ACPI tables overrun their area");
   return blobs;
 }

@@ -61,8 +61,9 @@ export const device = (n: string, ...terms: Aml[]): Aml => { const body = [...na
 export const packageOf = (...elements: Aml[]): Aml => { const body = [elements.length, ...elements.flat()]; return [0x12, ...pkgLength(body.length), ...body]; };
 export const buffer = (bytes: Aml): Aml => { const body = [...integer(bytes.length), ...bytes]; return [0x11, ...pkgLength(body.length), ...body]; };
 
-function le16(v: number): Aml { return [v & 0xff, (v >>> 8) & 0xff]; }
-function le32(v: number): Aml { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
+/** Little-endian bytes of a 16- or 32-bit value (AML's constants and descriptors; the ACPI tables' fields too). */
+export function le16(v: number): Aml { return [v & 0xff, (v >>> 8) & 0xff]; }
+export function le32(v: number): Aml { return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]; }
 
 // Resource descriptors (6.4). A bridge *produces* the ranges below it: general flags MinFixed | MaxFixed (0x0C).
 const PRODUCER_FIXED = 0x0c;

@@ -77,7 +77,7 @@ import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
 import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM, le } from "../devices/fw-cfg.js";
 import { AcpiPm, PM_BASE, PM_LENGTH } from "../devices/acpi-pm.js";
-import { acpiTables, acpiTableSet, tableLoader, ACPI_FILES, FACS_ADDR, FACS_WAKING_VECTOR } from "../boot/acpi.js";
+import { acpiTables, acpiTableSet, tableLoader, ACPI_FILES, FACS_ADDR, FACS_WAKING_VECTOR, type AcpiTableSet } from "../boot/acpi.js";
 import { BIOS_HANDOFF_PORT_WRITES, biosInterruptVectors } from "../boot/bios-handoff.js";
 import { mpTable } from "../boot/mptable.js";
 import { Symbiotic } from "../symbiotic/symbiotic.js";
@@ -177,6 +177,8 @@ export class Pc {
   /** The APIC bus (null without APICs): the I/O APIC's and MSI-X devices' messages go on it. */
   private apicBus: ApicBus | null = null;
   readonly ioapic: IoApic | null = null;
+  /** The ACPI tables (a PC with APICs): handed to a firmware through fw_cfg, or linked in place for a Multiboot kernel. */
+  private readonly acpi: AcpiTableSet | null;
   /** The P6 architectural MSRs the VMM keeps, per vCPU. */
   readonly msrs: CpuMsrs[] = [];
   readonly cpus: number;
@@ -249,11 +251,11 @@ export class Pc {
     // The PC has no display: a firmware's text screen goes to COM1, as SeaBIOS's serial console does under QEMU's
     // -machine graphics=off (its INT 10h output as VT100 sequences, INT 16h keys read from the port).
     fwCfg.addFile("etc/sercon-port", le(COM1_PORT, 2));
-    if (ioapic) {
-      const tables = acpiTableSet(cpus, opts.ramBytes);
-      fwCfg.addFile(ACPI_FILES.rsdp, tables.rsdp);
-      fwCfg.addFile(ACPI_FILES.tables, tables.tables);
-      fwCfg.addFile(ACPI_FILES.loader, tableLoader(tables));
+    this.acpi = ioapic ? acpiTableSet(cpus, opts.ramBytes) : null;
+    if (this.acpi) {
+      fwCfg.addFile(ACPI_FILES.rsdp, this.acpi.rsdp);
+      fwCfg.addFile(ACPI_FILES.tables, this.acpi.tables);
+      fwCfg.addFile(ACPI_FILES.loader, tableLoader(this.acpi));
     }
     vm.addPortDevice(FW_CFG_PORT, 2, fwCfg);
     const pm = new AcpiPm({
@@ -494,7 +496,7 @@ export class Pc {
   /** The MP table (machines with APICs) and, for Multiboot kernels, the ACPI tables, in the reserved BIOS area. */
   private writeFirmwareTables(acpi: boolean): void {
     if (!this.ioapic) return;
-    const blobs = [...(acpi ? acpiTables(this.cpus, this.vm.ramBytes) : []), ...mpTable(this.cpus)].sort((a, b) => a.addr - b.addr);
+    const blobs = [...(acpi && this.acpi ? acpiTables(this.acpi) : []), ...mpTable(this.cpus)].sort((a, b) => a.addr - b.addr);
     blobs.forEach((b, i) => {
       const next = blobs[i + 1];
       if (next && b.addr + b.bytes.length > next.addr) throw new Error(`firmware table at 0x${b.addr.toString(16)} overruns the one at 0x${next.addr.toString(16)}`);
