@@ -16,7 +16,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cacheDir, extract, lastLines, run, updatePrivateApt } from "./images.js";
+import { cacheDir, debVersion, extract, lastLines, run, updatePrivateApt, versionDir } from "./images.js";
 
 const SEABIOS_PACKAGE = "seabios";
 const MANIFEST = "seabios.json";
@@ -54,9 +54,9 @@ export async function ensureSeabios(dir: string = cacheDir(), log: (line: string
   const debs = readdirSync(debDir).filter((f) => f.startsWith(`${SEABIOS_PACKAGE}_`) && f.endsWith("_all.deb")).sort();
   const deb = debs[debs.length - 1];
   if (!deb) throw new Error(`apt-get download left no ${SEABIOS_PACKAGE}_*_all.deb in ${debDir}`);
-  const version = decodeURIComponent(deb.split("_")[1]!);
+  const version = debVersion(deb);
   const tmp = await extract(join(debDir, deb), dir, [`./usr/share/seabios/${ROM}`], log);
-  const romDir = `seabios-${version.replace(/[^A-Za-z0-9.+~-]/g, "_")}`;
+  const romDir = versionDir("seabios", version);
   mkdirSync(join(dir, romDir), { recursive: true });
   copyFileSync(join(tmp, "usr/share/seabios", ROM), join(dir, romDir, ROM));
   rmSync(tmp, { recursive: true, force: true });

@@ -357,6 +357,16 @@ export async function updatePrivateApt(dir: string, log: (l: string) => void): P
   return { aptDir, debDir, aptOpts, update };
 }
 
+/** The Debian version in a downloaded .deb's name (`<package>_<version, ':' as %3a>_<arch>.deb`). */
+export function debVersion(file: string): string {
+  return decodeURIComponent(file.split("_")[1]!).replace(/%3a/gi, ":");
+}
+
+/** A cache directory for a package's files: `prefix-version`, without the epoch, characters a path dislikes as "_". */
+export function versionDir(prefix: string, version: string): string {
+  return `${prefix}-${version.replace(/^\d+:/, "").replace(/[^A-Za-z0-9.+~-]/g, "_")}`;
+}
+
 async function fetchImages(dir: string, log: (l: string) => void): Promise<CachedImages> {
   const { aptDir, debDir, aptOpts, update: upd } = await updatePrivateApt(dir, log);
   const lists = readdirSync(join(aptDir, "state/lists")).filter((f) => f.includes(`_dists_${DEBIAN_SUITE}_main_binary-i386_Packages`));
@@ -402,7 +412,6 @@ async function fetchImages(dir: string, log: (l: string) => void): Promise<Cache
   };
   const kernelDeb = newestDeb(best.pkg);
   const busyboxDeb = newestDeb(BUSYBOX_PACKAGE);
-  const debVersion = (file: string) => decodeURIComponent(file.split("_")[1]!).replace(/%3a/gi, ":");
 
   // Kernel: ./boot and the modules (about 170 MiB unpacked), with a modules.dep made here.
   const kdir = join(dir, `linux-${best.release}`);
@@ -420,7 +429,7 @@ async function fetchImages(dir: string, log: (l: string) => void): Promise<Cache
   log(`modules.dep: ${count} modules`);
 
   const bbVersion = debVersion(busyboxDeb);
-  const bdir = join(dir, `busybox-${bbVersion.replace(/^\d+:/, "").replace(/[^A-Za-z0-9.+~-]/g, "_")}`);
+  const bdir = join(dir, versionDir("busybox", bbVersion));
   const bTmp = await extract(join(debDir, busyboxDeb), dir, ["./bin/busybox"], log);
   mkdirSync(bdir, { recursive: true });
   copyFileSync(join(bTmp, "bin/busybox"), join(bdir, "busybox"));
