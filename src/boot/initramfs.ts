@@ -241,19 +241,40 @@ const MODULE_PARAMETERS: readonly string[] = [
 /**
  * Interfaces configured from the kernel command line: `symbiont.ip=MAC=ADDR/LEN[,MAC=ADDR/LEN…]`
  * brings up the interface with that station address (whatever the kernel
- * named it) with that IPv4 address — what `symbiont boot --nic …` passes.
+ * named it) with that IPv4 address — what `symbiont boot --nic …` passes;
+ * `MAC=dhcp` asks a DHCP server instead (busybox udhcpc with
+ * {@link UDHCPC_SCRIPT}: address, default route, resolv.conf) — what
+ * `--net user` passes.
  */
 export const NETWORK_SETUP: readonly string[] = [
   "for arg in $(cat /proc/cmdline); do",
   "  case \"$arg\" in symbiont.ip=*)",
   "    for spec in $(echo \"${arg#symbiont.ip=}\" | tr , ' '); do",
   "      for dev in /sys/class/net/*; do",
-  "        if [ \"$(cat $dev/address)\" = \"${spec%%=*}\" ]; then ip link set ${dev##*/} up && ip addr add ${spec#*=} dev ${dev##*/}; fi",
+  "        [ \"$(cat $dev/address)\" = \"${spec%%=*}\" ] || continue",
+  "        ip link set ${dev##*/} up",
+  "        if [ \"${spec#*=}\" = dhcp ]; then udhcpc -i ${dev##*/} -s /etc/udhcpc.script -q -n -t 5 -T 2; else ip addr add ${spec#*=} dev ${dev##*/}; fi",
   "      done",
   "    done;;",
   "  esac",
   "done",
 ];
+
+/** What busybox udhcpc runs with a lease (`bound`, `renew`) or without one (`deconfig`): its environment names the lease's parts. */
+export const UDHCPC_SCRIPT = [
+  "#!/bin/sh",
+  "# udhcpc's event script (src/boot/initramfs.ts)",
+  "case \"$1\" in",
+  "  deconfig) ip addr flush dev \"$interface\" ;;",
+  "  bound|renew)",
+  "    ip addr flush dev \"$interface\"",
+  "    ip addr add \"$ip/$mask\" dev \"$interface\"",
+  "    for r in $router; do ip route replace default via \"$r\" dev \"$interface\"; break; done",
+  "    : > /etc/resolv.conf",
+  "    for d in $dns; do echo \"nameserver $d\" >> /etc/resolv.conf; done ;;",
+  "esac",
+  "",
+].join("\n");
 
 function shellQuote(s: string): string {
   return "'" + s.replace(/'/g, "'\\''") + "'";
@@ -298,7 +319,8 @@ export function busyboxLayout(opts: BusyboxInitramfsOptions): Initramfs {
     .node("dev/null", "c", 1, 3, 0o666)
     .node("dev/tty", "c", 5, 0, 0o666);
   fs.file("etc/passwd", "root::0:0:root:/root:/bin/sh\n", 0o644)
-    .file("etc/group", "root:x:0:\n", 0o644);
+    .file("etc/group", "root:x:0:\n", 0o644)
+    .file("etc/udhcpc.script", UDHCPC_SCRIPT, 0o755);
   fs.file("bin/busybox", opts.busybox, 0o755);
   for (const a of opts.applets ?? BUSYBOX_APPLETS) {
     if (a === "busybox" || a.includes("/")) continue;

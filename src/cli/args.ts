@@ -7,6 +7,7 @@
 import { parseMac } from "../net/ethernet.js";
 import { DEFAULT_ADDRESSES, type AddressBase } from "../machine/nics.js";
 import { parseSocketEndpoint, type SocketEndpoint } from "../node/net-socket.js";
+import { parseHostForward, type HostForward } from "../net/user/user-network.js";
 
 export class UsageError extends Error {}
 
@@ -101,7 +102,8 @@ export interface NicSpec {
   offloads: boolean;
 }
 
-export type NetSpec = { kind: "switch" } | { kind: "none" } | { kind: "socket"; endpoint: SocketEndpoint };
+export type NetSpec = { kind: "switch" } | { kind: "none" } | { kind: "socket"; endpoint: SocketEndpoint }
+  | { kind: "user"; restrict: boolean; hostForwards: HostForward[] };
 
 /** Parse `--nic MODEL[,vpio][,shared=NAME][,mac=MAC][,ip=ADDR/LEN][,offload=on|off]`. */
 export function parseNicSpec(v: string): NicSpec {
@@ -132,13 +134,23 @@ function parseIpv4Prefix(text: string, whole: string): { ipv4: number; prefix: n
   return { ipv4: ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0, prefix };
 }
 
-/** Parse `--net switch|none|socket:…`. */
+/** Parse `--net switch|none|socket:…|user[,hostfwd=…][,restrict=on|off]`. */
 export function parseNetSpec(v: string): NetSpec {
   if (v === "switch" || v === "none") return { kind: v };
+  if (v === "user" || v.startsWith("user,")) {
+    const spec: NetSpec = { kind: "user", restrict: false, hostForwards: [] };
+    for (const o of v.split(",").slice(1)) {
+      if (o.startsWith("hostfwd=")) {
+        try { spec.hostForwards.push(parseHostForward(o.slice(8))); } catch (e) { throw new UsageError(`--net ${v}: ${(e as Error).message}`); }
+      } else if (o === "restrict=on" || o === "restrict=off" || o === "restrict=yes" || o === "restrict=no") spec.restrict = o === "restrict=on" || o === "restrict=yes";
+      else throw new UsageError(`--net ${v}: unknown option "${o}" (hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, restrict=on|off)`);
+    }
+    return spec;
+  }
   if (v.startsWith("socket:")) {
     try { return { kind: "socket", endpoint: parseSocketEndpoint(v.slice(7)) }; } catch (e) { throw new UsageError((e as Error).message); }
   }
-  throw new UsageError(`--net must be switch, socket:HOST:PORT, socket:listen:PORT or none (got "${v}")`);
+  throw new UsageError(`--net must be switch, user, socket:HOST:PORT, socket:listen:PORT or none (got "${v}")`);
 }
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
@@ -313,9 +325,12 @@ options:
                       virtio-net, an emulated NE2000 PCI, or the NE2000 under VPIO (shared=NAME: one card
                       for all the VMs); mac= and ip= give vm0's addresses; offload=off: virtio-net without
                       its transmit offloads (checksum, TCP segmentation), on by default
-  --net switch|none|socket:HOST:PORT|socket:listen:PORT
-                      where the cards are cabled: a virtual switch (default), nothing, or the switch with
-                      a TCP uplink to another symbiont or QEMU (-netdev socket,…); a card is virtio by default
+  --net switch|none|user[,hostfwd=…][,restrict=on]|socket:HOST:PORT|socket:listen:PORT
+                      where the cards are cabled: a virtual switch (default), nothing, the switch with
+                      a router to the host's network (user: as QEMU's -netdev user, 10.0.2.2 is the host,
+                      DHCP, DNS at 10.0.2.3; hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT forwards a host
+                      port, on 127.0.0.1 unless HOSTADDR says otherwise), or the switch with a TCP uplink
+                      to another symbiont or QEMU (-netdev socket,…); a card is virtio by default
   --net-dump FILE     write every frame that enters the switch to FILE (pcap: tcpdump -r, Wireshark)
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE[,port=N]

@@ -155,7 +155,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   let restart = false;
   let status = 0;
   try {
-    pcs.forEach((pc, i) => loadGuest(pc, guest, o, network ? ipCommandLine([guestAddress(i, o.nic!.addresses)]) : ""));
+    // With the user network the guests ask its DHCP server (which has VM i's address reserved for it).
+    const dhcp = o.net?.kind === "user";
+    pcs.forEach((pc, i) => loadGuest(pc, guest, o, network ? ipCommandLine([{ ...guestAddress(i, o.nic!.addresses), ...(dhcp ? { ip: "dhcp" } : {}) }]) : ""));
     if (vms > 1) {
       let focus = 0;
       serial.onNext = () => {

@@ -12,6 +12,9 @@
  *   `socket:connect=HOST:PORT`, `socket:listen=[HOST]:PORT`): the switch
  *   with a TCP uplink to another symbiont or to a QEMU's `-netdev socket`;
  *   `none`: the cables are unplugged.
+ * - `--net user[,hostfwd=…][,restrict=on]`: the switch with the user network's
+ *   router on it (src/net/user/: DHCP, DNS, NAT through the host's sockets);
+ *   the guests configure themselves by DHCP, VM i reserved 10.0.2.(15+i).
  * - `--net-dump FILE`: a pcap of every frame that enters the switch (with
  *   `--net none`, of every frame the cards send).
  *
@@ -24,6 +27,8 @@ import { VirtualSwitch } from "../net/switch.js";
 import { PcapWriter } from "../net/pcap.js";
 import { formatMac } from "../net/ethernet.js";
 import { SocketNetBackend } from "../node/net-socket.js";
+import { UserNetwork, USER_NET } from "../net/user/user-network.js";
+import { NodeHostNet } from "../node/host-net.js";
 import type { VirtualClock } from "../vmm/clock.js";
 
 export interface Network {
@@ -57,8 +62,17 @@ export async function buildNetwork(
   }
 
   let socket: SocketNetBackend | null = null;
+  let user: UserNetwork | null = null;
   let sw: VirtualSwitch | null = null;
   try {
+    if (net.kind === "user") {
+      const reservations = new Map(pcs.map((_, i) => [(nic.addresses.mac + i) % 2 ** 48, (nic.addresses.ipv4 + i) >>> 0] as const));
+      if (nic.addresses.prefix !== 24 || [...reservations.values()].some((ip) => (ip >>> 8) !== USER_NET.network >>> 8 || ip < USER_NET.firstGuest || ip > USER_NET.firstGuest + 15)) {
+        throw new UsageError(`--net user: the guests' addresses come from its DHCP, 10.0.2.15/24 to 10.0.2.30/24 (--nic ip= is ${guestAddress(0, nic.addresses).ip})`);
+      }
+      user = new UserNetwork(new NodeHostNet(), { reservations, restrict: net.restrict, hostForwards: net.hostForwards, notice: (line) => opts.log(`net user: ${line}`) });
+      await user.start().catch((e: Error) => { user!.close(); throw new UsageError(`--net user: ${e.message}`); });
+    }
     if (net.kind === "socket") {
       socket = await SocketNetBackend.open(net.endpoint).catch((e: Error) => { throw new UsageError(`--net socket: ${e.message}`); });
       socket.onNotice = (line) => opts.log(`net: ${line}`);
@@ -79,6 +93,10 @@ export async function buildNetwork(
       const uplink = sw.connect({ name: "socket" }, (f) => s.send(f));
       s.onFrame = (f) => uplink.send(f);
     }
+    if (user) {
+      const port = sw.connect({ name: "user" }, (f) => user!.receive(f));
+      user.output = (f) => port.send(f);
+    }
   }
   const addresses = pcs.map((_, i) => guestAddress(i, nic.addresses));
   opts.log(`net: ${addresses.map((a, i) => `vm${i} ${nic.model}${nic.vpio ? "+vpio" : ""} ${formatMac(a.mac)} ${a.ip}`).join(", ")}${nic.shared !== null ? ` (one card: ${nic.shared})` : ""}`);
@@ -87,12 +105,14 @@ export async function buildNetwork(
     nics,
     describe() {
       const lines = nics.describe();
+      if (user) lines.push(...user.describe());
       if (socket) lines.push(`net socket: sent ${socket.stats.framesSent} received ${socket.stats.framesReceived} dropped while unconnected ${socket.stats.framesDroppedUnconnected}`);
       if (pcap) lines.push(`net dump: ${pcap.frames} frames in ${opts.dump}`);
       return lines;
     },
     close() {
       socket?.close();
+      user?.close();
       if (dumpFd !== null) closeSync(dumpFd);
     },
   };

@@ -20,21 +20,8 @@
  * @module
  */
 
-const ETH_HEADER = 14, ETHERTYPE_IPV4 = 0x0800, PROTO_TCP = 6;
-const TCP_FIN = 0x01, TCP_PSH = 0x08, TCP_CWR = 0x80;
-
-/** RFC 1071's 16-bit one's-complement sum of bytes [start, end) added to `sum`, not folded or complemented. */
-function sum16(b: Uint8Array, start: number, end: number, sum = 0): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  if (i < end) sum += b[i]! << 8; // an odd byte is padded with zero
-  return sum;
-}
-/** Fold carries into 16 bits and complement: the value a checksum field holds. */
-function finish(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
+import { sum16, finishSum as finish, ETHERTYPE_IPV4, PROTO_TCP, TCP_FIN, TCP_PSH, TCP_CWR } from "./inet.js";
+import { ETH_HEADER } from "./ethernet.js";
 
 /**
  * VIRTIO_NET_HDR_F_NEEDS_CSUM: sum the frame from `start` to its end (the checksum field, at `start + offset`,

@@ -1,0 +1,345 @@
+/**
+ * User-mode networking, as QEMU's `-netdev user` (slirp): a virtual router
+ * on the switch that gives guests a way out through the host's own sockets,
+ * with no privileges, TAP device or bridge.
+ *
+ * The network is QEMU's: 10.0.2.0/24; the router, which is also the host
+ * (10.0.2.2 reaches the host's 127.0.0.1), answers ARP and ping; DHCP hands
+ * out 10.0.2.15 upwards with router 10.0.2.2 and DNS 10.0.2.3; the DNS
+ * server resolves A queries with the host's resolver (hosts file included).
+ * Every other IPv4 packet is NAT'ed: a guest's TCP connection becomes a host
+ * TCP connection to the same address and port (tcp.ts), a UDP flow a host
+ * UDP socket. Host forwards (`hostfwd=tcp:…`) listen on the host and open a
+ * connection to the guest for every one accepted.
+ *
+ * Not there: ICMP beyond the router (Node has no unprivileged ICMP socket;
+ * pings elsewhere go unanswered), IP fragments, IPv6, UDP host forwards.
+ *
+ * It plugs into the virtual switch like a NIC: {@link receive} takes the
+ * frames the switch delivers to its port, {@link output} sends frames in.
+ *
+ * @module
+ */
+import { BROADCAST_MAC, type Mac, destinationMac, sourceMac } from "../ethernet.js";
+import {
+  ARP_REPLY, ARP_REQUEST, ETHERTYPE_ARP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN,
+  arpFrame, be16, formatIpv4, icmpFrame, parseIpv4, readArp, readIpv4, readTcp, readUdp, tcpFrame, udpFrame,
+  type Ipv4View, type TcpFields, type TcpView,
+} from "../inet.js";
+import { DhcpServer, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, readDhcpRequest } from "./dhcp.js";
+import { CLASS_IN, DNS_PORT, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_OK, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, dnsResponse, readDnsQuery } from "./dns.js";
+import { NatTcpConnection } from "./tcp.js";
+import type { HostListener, HostNet, HostTcpSocket, HostUdpSocket } from "./host.js";
+
+/** QEMU's user network (docs: "Using the user mode network stack"). */
+export const USER_NET = {
+  network: 0x0a000200, // 10.0.2.0
+  prefix: 24,
+  router: 0x0a000202, // 10.0.2.2: the gateway, and the host
+  dns: 0x0a000203, // 10.0.2.3
+  firstGuest: 0x0a00020f, // 10.0.2.15
+} as const;
+const NETMASK = (~0 << (32 - USER_NET.prefix)) >>> 0;
+const HOST_LOOPBACK = "127.0.0.1";
+/** UDP flows without traffic for this long are closed. */
+export const UDP_IDLE_MS = 60_000;
+/** First source port of connections the router opens to a guest (host forwards). */
+const FORWARD_PORT_BASE = 49152;
+
+/** A virtual host's station address: 52:55 then its IPv4 address, as slirp's. */
+export function userNetMac(ip: number): Mac { return 0x52550000_0000 + ip; }
+
+/** `hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT` (QEMU's syntax). */
+export interface HostForward { hostAddress: string; hostPort: number; guestAddress: number; guestPort: number }
+
+export interface UserNetworkOptions {
+  /** Station address → address DHCP gives it (symbiont's VMs get 10.0.2.15 + i whoever asks first). */
+  reservations?: ReadonlyMap<Mac, number>;
+  /** QEMU's `restrict=on`: the guest reaches nothing beyond the router's own services (DHCP, DNS, ping); host forwards still work. */
+  restrict?: boolean;
+  hostForwards?: readonly HostForward[];
+  /** One-line notices (refused connections, forwards). */
+  notice?: (line: string) => void;
+}
+
+/** Parse a `hostfwd=` value: `tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT` (tcp: may be left out, as in QEMU). */
+export function parseHostForward(text: string): HostForward {
+  const m = /^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$/.exec(text);
+  const bad = (why: string) => new Error(`hostfwd=${text}: ${why} (expected tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)`);
+  if (!m) throw bad("not understood");
+  if (m[1] === "udp") throw bad("UDP forwards are not supported, only TCP");
+  const hostPort = Number(m[3]), guestPort = Number(m[5]);
+  if (hostPort > 65535) throw bad("host port out of range");
+  if (guestPort < 1 || guestPort > 65535) throw bad("guest port out of range");
+  if (m[2] && parseIpv4(m[2]) === null) throw bad(`"${m[2]}" is not an IPv4 address`);
+  const guest = m[4] ? parseIpv4(m[4]) : USER_NET.firstGuest;
+  if (guest === null) throw bad(`"${m[4]}" is not an IPv4 address`);
+  if (((guest & NETMASK) >>> 0) !== USER_NET.network) throw bad(`the guest address must be in 10.0.2.0/24`);
+  return { hostAddress: m[2] || HOST_LOOPBACK, hostPort, guestAddress: guest, guestPort };
+}
+
+export interface UserNetworkStats {
+  framesIn: number;
+  framesOut: number;
+  arpReplies: number;
+  pingReplies: number;
+  dnsQueries: number;
+  tcpOpened: number;
+  tcpRefused: number;
+  tcpForwarded: number;
+  udpFlows: number;
+  /** Frames the router could not route: ICMP beyond it, fragments, addresses in 10.0.2.0/24 it does not own, restrict=on. */
+  dropped: number;
+}
+
+interface UdpFlow { socket: HostUdpSocket; lastMs: number }
+
+export class UserNetwork {
+  /** Where frames for the guests go (the switch port). */
+  output: (frame: Uint8Array) => void = () => {};
+  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, dropped: 0 };
+  readonly dhcp: DhcpServer;
+  /** Guests' station addresses, learned from what they send. */
+  private readonly neighbours = new Map<number, Mac>();
+  private readonly tcp = new Map<string, NatTcpConnection>();
+  private readonly udp = new Map<string, UdpFlow>();
+  private readonly listeners: HostListener[] = [];
+  private readonly sweep: ReturnType<typeof setInterval>;
+  private ipId = 0;
+  private nextForwardPort = FORWARD_PORT_BASE;
+  private readonly notice: (line: string) => void;
+
+  constructor(private readonly host: HostNet, private readonly options: UserNetworkOptions = {}) {
+    this.notice = options.notice ?? (() => {});
+    this.dhcp = new DhcpServer({
+      server: USER_NET.router, netmask: NETMASK, dns: USER_NET.dns, firstAddress: USER_NET.firstGuest,
+      poolSize: 16, leaseSeconds: 86400, reservations: options.reservations,
+    });
+    this.sweep = setInterval(() => this.closeIdleUdp(), UDP_IDLE_MS / 2);
+    (this.sweep as { unref?: () => void }).unref?.();
+  }
+
+  /** Open the host forwards' listeners; rejects with a one-line error (port in use …). */
+  async start(): Promise<void> {
+    for (const f of this.options.hostForwards ?? []) {
+      const l = await this.host.listenTcp(f.hostAddress, f.hostPort, (socket, peer) => this.acceptForward(f, socket, peer))
+        .catch((e: Error) => { throw new Error(`hostfwd ${f.hostAddress}:${f.hostPort}: ${e.message}`); });
+      this.listeners.push(l);
+      this.notice(`forwarding ${f.hostAddress}:${l.port} to ${formatIpv4(f.guestAddress)}:${f.guestPort}`);
+    }
+  }
+
+  /** The ports the host forwards listen on (in order; useful with port 0). */
+  get forwardPorts(): number[] { return this.listeners.map((l) => l.port); }
+
+  close(): void {
+    clearInterval(this.sweep);
+    for (const l of this.listeners) l.close();
+    for (const c of [...this.tcp.values()]) c.abort();
+    for (const f of this.udp.values()) f.socket.close();
+    this.udp.clear();
+  }
+
+  /** Lines for --stats and the monitor. */
+  describe(): string[] {
+    const s = this.stats, d = this.dhcp.stats;
+    return [
+      `net user: frames in ${s.framesIn} out ${s.framesOut} dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries}`,
+      `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
+    ];
+  }
+
+  /** A frame the switch delivers to the router. */
+  receive(frame: Uint8Array): void {
+    const dst = destinationMac(frame);
+    if (dst !== BROADCAST_MAC && dst !== userNetMac(USER_NET.router) && dst !== userNetMac(USER_NET.dns)) return; // another guest's
+    this.stats.framesIn++;
+    if (be16(frame, 12) === ETHERTYPE_ARP) { this.arp(frame); return; }
+    const ip = readIpv4(frame);
+    if (!ip) return;
+    if (ip.src !== 0 && this.inNetwork(ip.src)) this.neighbours.set(ip.src, sourceMac(frame));
+    if (ip.fragment) { this.stats.dropped++; return; }
+    switch (ip.protocol) {
+      case PROTO_UDP: this.udpIn(frame, ip); return;
+      case PROTO_TCP: this.tcpIn(frame, ip); return;
+      case PROTO_ICMP: this.icmpIn(frame, ip); return;
+      default: this.stats.dropped++;
+    }
+  }
+
+  private inNetwork(ip: number): boolean { return ((ip & NETMASK) >>> 0) === USER_NET.network; }
+  private isRouter(ip: number): boolean { return ip === USER_NET.router || ip === USER_NET.dns; }
+
+  private send(frame: Uint8Array): void {
+    this.stats.framesOut++;
+    this.output(frame);
+  }
+
+  /** Addressing of a packet from `from` (as the guest sees it) to guest `to`; null (and an ARP request sent) when the guest's station address is not known yet. */
+  private toGuest(from: number, to: number): { dstMac: Mac; srcMac: Mac; src: number; dst: number; id: number } | null {
+    const mac = to === 0xffffffff ? BROADCAST_MAC : this.neighbours.get(to);
+    if (mac === undefined) {
+      this.send(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: userNetMac(USER_NET.router), senderIp: USER_NET.router, targetMac: 0, targetIp: to }));
+      return null;
+    }
+    const srcMac = userNetMac(this.isRouter(from) ? from : USER_NET.router);
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return { dstMac: mac, srcMac, src: from, dst: to, id: this.ipId };
+  }
+
+  // ---- ARP and ICMP: the router's own ----
+
+  private arp(frame: Uint8Array): void {
+    const a = readArp(frame);
+    if (!a) return;
+    if (this.inNetwork(a.senderIp)) this.neighbours.set(a.senderIp, a.senderMac);
+    if (a.op !== ARP_REQUEST || !this.isRouter(a.targetIp)) return;
+    this.stats.arpReplies++;
+    this.send(arpFrame(a.senderMac, { op: ARP_REPLY, senderMac: userNetMac(a.targetIp), senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
+  }
+
+  private icmpIn(frame: Uint8Array, ip: Ipv4View): void {
+    // Echo request (type 8) to the router: an echo reply (type 0) with the same identifier, sequence and data (RFC 792).
+    if (!this.isRouter(ip.dst) || frame[ip.payload] !== 8 || ip.end - ip.payload < 8) { this.stats.dropped++; return; }
+    const to = this.toGuest(ip.dst, ip.src);
+    if (!to) return;
+    this.stats.pingReplies++;
+    this.send(icmpFrame(to, 0, 0, frame.subarray(ip.payload + 4, ip.end)));
+  }
+
+  // ---- UDP: DHCP, DNS, NAT ----
+
+  private udpIn(frame: Uint8Array, ip: Ipv4View): void {
+    const u = readUdp(frame, ip);
+    if (!u) return;
+    if (u.dstPort === DHCP_SERVER_PORT && (ip.dst === 0xffffffff || ip.dst === USER_NET.router)) { this.dhcpIn(u.data, sourceMac(frame)); return; }
+    if (ip.dst === USER_NET.dns && u.dstPort === DNS_PORT) { this.dnsIn(u.data, ip.src, u.srcPort); return; }
+    const target = this.hostAddress(ip.dst);
+    if (target === null) { this.stats.dropped++; return; }
+    const key = `${ip.src}:${u.srcPort}`;
+    let flow = this.udp.get(key);
+    if (!flow) {
+      const guest = ip.src, guestPort = u.srcPort;
+      const socket = this.host.openUdp((data, address, port) => {
+        const from = address === HOST_LOOPBACK ? USER_NET.router : parseIpv4(address);
+        const f = this.udp.get(key);
+        if (from === null || !f) return;
+        f.lastMs = Date.now();
+        const to = this.toGuest(from, guest);
+        if (to) this.send(udpFrame(to, port, guestPort, data));
+      });
+      flow = { socket, lastMs: Date.now() };
+      this.udp.set(key, flow);
+      this.stats.udpFlows++;
+    }
+    flow.lastMs = Date.now();
+    flow.socket.send(u.data.slice(), target, u.dstPort);
+  }
+
+  private closeIdleUdp(): void {
+    const now = Date.now();
+    for (const [key, f] of this.udp) if (now - f.lastMs > UDP_IDLE_MS) { f.socket.close(); this.udp.delete(key); }
+  }
+
+  private dhcpIn(msg: Uint8Array, mac: Mac): void {
+    const req = readDhcpRequest(msg);
+    if (!req || req.mac !== mac) return;
+    const reply = this.dhcp.handle(req);
+    if (!reply) return;
+    // To the client's station address (it has no IP address yet), IP broadcast: what every client takes (RFC 2131 §4.1).
+    this.ipId = (this.ipId + 1) & 0xffff;
+    const broadcast = (req.flags & 0x8000) !== 0;
+    this.send(udpFrame({ dstMac: broadcast ? BROADCAST_MAC : mac, srcMac: userNetMac(USER_NET.router), src: USER_NET.router, dst: 0xffffffff, id: this.ipId },
+      DHCP_SERVER_PORT, DHCP_CLIENT_PORT, reply));
+  }
+
+  private dnsIn(msg: Uint8Array, guest: number, guestPort: number): void {
+    const q = readDnsQuery(msg);
+    if (!q) return;
+    this.stats.dnsQueries++;
+    const answer = (rcode: number, addresses: number[] = []) => {
+      const to = this.toGuest(USER_NET.dns, guest);
+      if (to) this.send(udpFrame(to, DNS_PORT, guestPort, dnsResponse(q, rcode, addresses)));
+    };
+    if (q.qclass !== CLASS_IN || (q.type !== TYPE_A && q.type !== TYPE_AAAA)) { answer(RCODE_NOTIMP); return; }
+    // AAAA: the name's IPv4 existence decides NXDOMAIN; the answer is empty either way (the network has no IPv6).
+    this.host.lookupIpv4(q.name).then(
+      (addresses) => {
+        const ips = addresses.map(parseIpv4).filter((a): a is number => a !== null);
+        if (ips.length === 0) answer(RCODE_NXDOMAIN);
+        else answer(RCODE_OK, q.type === TYPE_A ? ips : []);
+      },
+      () => answer(RCODE_SERVFAIL),
+    );
+  }
+
+  /** Where a guest's packet to `dst` goes on the host: null when nowhere (restrict=on, or 10.0.2.x that is not the router). */
+  private hostAddress(dst: number): string | null {
+    if (this.options.restrict) return null;
+    if (dst === USER_NET.router) return HOST_LOOPBACK;
+    if (this.inNetwork(dst) || dst === 0xffffffff || dst >>> 28 === 0xe || dst >>> 24 === 127 || dst === 0) return null;
+    return formatIpv4(dst);
+  }
+
+  // ---- TCP ----
+
+  private tcpIn(frame: Uint8Array, ip: Ipv4View): void {
+    const seg = readTcp(frame, ip);
+    if (!seg) return;
+    const key = `${ip.src}:${seg.srcPort}>${ip.dst}:${seg.dstPort}`;
+    const existing = this.tcp.get(key);
+    if (existing) { existing.segment(seg); return; }
+    if (seg.flags & TCP_RST) return;
+    const target = this.hostAddress(ip.dst);
+    if ((seg.flags & (TCP_SYN | TCP_ACK)) !== TCP_SYN || target === null) {
+      if (target === null && seg.flags & TCP_SYN) this.stats.tcpRefused++;
+      this.refuse(ip, seg);
+      return;
+    }
+    this.stats.tcpOpened++;
+    const label = `tcp ${formatIpv4(ip.src)}:${seg.srcPort} -> ${target}:${seg.dstPort}`;
+    const conn = new NatTcpConnection(this.tcpCallbacks(key, ip.src, seg.srcPort, ip.dst, seg.dstPort), seg,
+      (events) => this.host.connectTcp(target, seg.dstPort, events), label);
+    if (!conn.closed) this.tcp.set(key, conn);
+  }
+
+  private tcpCallbacks(key: string, guest: number, guestPort: number, peer: number, peerPort: number) {
+    return {
+      send: (t: Omit<TcpFields, "srcPort" | "dstPort">, data?: Uint8Array) => {
+        const to = this.toGuest(peer, guest);
+        if (to) this.send(tcpFrame(to, { ...t, srcPort: peerPort, dstPort: guestPort }, data));
+      },
+      gone: () => { this.tcp.delete(key); },
+      notice: this.notice,
+      refused: (error: string) => {
+        this.stats.tcpRefused++;
+        this.notice(`tcp ${formatIpv4(guest)}:${guestPort} -> ${formatIpv4(peer)}:${peerPort}: ${error}; the guest got a reset`);
+      },
+    };
+  }
+
+  /** RFC 793's reset for a segment that belongs to no connection. */
+  private refuse(ip: Ipv4View, seg: TcpView): void {
+    const to = this.toGuest(ip.dst, ip.src);
+    if (!to) return;
+    const fields = seg.flags & TCP_ACK
+      ? { seq: seg.ack, ack: 0, flags: TCP_RST }
+      : { seq: 0, ack: (seg.seq + seg.data.length + (seg.flags & TCP_SYN ? 1 : 0)) >>> 0, flags: TCP_RST | TCP_ACK };
+    this.send(tcpFrame(to, { ...fields, srcPort: seg.dstPort, dstPort: seg.srcPort, window: 0 }));
+  }
+
+  private acceptForward(f: HostForward, socket: HostTcpSocket, peer: string): void {
+    let port = 0;
+    for (let i = 0; i < 16384 && port === 0; i++) {
+      const p = this.nextForwardPort;
+      this.nextForwardPort = p === 65535 ? FORWARD_PORT_BASE : p + 1;
+      if (!this.tcp.has(`${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${p}`)) port = p;
+    }
+    if (port === 0) { socket.destroy(); return; }
+    const key = `${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${port}`;
+    this.stats.tcpForwarded++;
+    const conn = new NatTcpConnection(this.tcpCallbacks(key, f.guestAddress, f.guestPort, USER_NET.router, port), null, socket,
+      `hostfwd ${peer} -> ${formatIpv4(f.guestAddress)}:${f.guestPort}`);
+    this.tcp.set(key, conn);
+  }
+}

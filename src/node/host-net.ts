@@ -1,0 +1,76 @@
+/**
+ * The user network's host side on Node (see src/net/user/host.ts): TCP
+ * through node:net (half-open allowed, so a guest that has sent its FIN still
+ * gets the rest of the answer), UDP through node:dgram, names through
+ * dns.lookup — the host's getaddrinfo, so /etc/hosts and whatever resolver
+ * the host uses answer the guest's queries.
+ *
+ * @module
+ */
+import { createServer, connect, type Socket } from "node:net";
+import { createSocket } from "node:dgram";
+import { lookup } from "node:dns/promises";
+import type { HostNet, HostTcpEvents, HostTcpSocket, HostUdpSocket, HostListener } from "../net/user/host.js";
+
+class NodeTcpSocket implements HostTcpSocket {
+  private events: HostTcpEvents | null = null;
+
+  constructor(private readonly s: Socket) {
+    s.setNoDelay(true);
+    s.on("connect", () => this.events?.onConnect());
+    s.on("data", (b: Buffer) => this.events?.onData(new Uint8Array(b.buffer, b.byteOffset, b.length)));
+    s.on("end", () => this.events?.onEnd());
+    s.on("drain", () => this.events?.onDrain());
+    let error: string | null = null;
+    s.on("error", (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
+    s.on("close", () => this.events?.onClose(error));
+  }
+
+  setEvents(events: HostTcpEvents): void { this.events = events; }
+  write(data: Uint8Array): boolean { return this.s.destroyed ? false : this.s.write(data); }
+  get buffered(): number { return this.s.writableLength; }
+  end(): void { if (!this.s.destroyed) this.s.end(); }
+  destroy(): void { this.s.destroy(); }
+  pause(): void { this.s.pause(); }
+  resume(): void { this.s.resume(); }
+}
+
+export class NodeHostNet implements HostNet {
+  connectTcp(host: string, port: number, events: HostTcpEvents): HostTcpSocket {
+    const t = new NodeTcpSocket(connect({ host, port, allowHalfOpen: true }));
+    t.setEvents(events);
+    return t;
+  }
+
+  listenTcp(host: string, port: number, onAccept: (socket: HostTcpSocket, peer: string) => void): Promise<HostListener> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => onAccept(new NodeTcpSocket(s), `${s.remoteAddress}:${s.remotePort}`));
+      server.once("error", (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen: ${e.code ?? e.message}`)));
+      server.listen(port, host, () => {
+        const a = server.address();
+        resolve({ port: a && typeof a === "object" ? a.port : port, close: () => server.close() });
+      });
+    });
+  }
+
+  openUdp(onMessage: (data: Uint8Array, address: string, port: number) => void): HostUdpSocket {
+    const s = createSocket("udp4");
+    s.on("message", (b, rinfo) => onMessage(new Uint8Array(b.buffer, b.byteOffset, b.length), rinfo.address, rinfo.port));
+    s.on("error", () => { /* an ICMP error for one datagram: UDP is unreliable, the guest times out as it would */ });
+    s.bind(0);
+    let open = true;
+    return {
+      send: (data, address, port) => { if (open) s.send(data, port, address); },
+      close: () => { if (open) { open = false; s.close(); } },
+    };
+  }
+
+  async lookupIpv4(name: string): Promise<string[]> {
+    try {
+      return (await lookup(name, { family: 4, all: true })).map((a) => a.address);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOTFOUND" || (e as NodeJS.ErrnoException).code === "ENODATA") return [];
+      throw e;
+    }
+  }
+}
