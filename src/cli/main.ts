@@ -14,7 +14,7 @@ import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole, MonitorConsole, PrefixedOutput } from "../node/console.js";
 import { Monitor } from "../vmm/monitor.js";
 import { VmGroup, Waker } from "../vmm/vm-group.js";
-import { buildNetwork } from "./network.js";
+import { buildNetwork, userNetReservations } from "./network.js";
 import { guestAddress, ipCommandLine } from "../machine/nics.js";
 import { Pc } from "../machine/pc.js";
 import type { VmStats } from "../vmm/vm.js";
@@ -365,6 +365,7 @@ function checkCombinations(o: CommonOptions, command: string): void {
   if (rw) throw new UsageError(`--disk ${rw.path} with --vms ${o.vms}: the VMs would write one image; add ,snapshot or ,ro`);
   if (!o.nic && (o.net || o.netDump)) o.nic = parseNicSpec("virtio");
   if (o.nic && !o.net) o.net = { kind: "switch" };
+  if (o.nic && o.net?.kind === "user") userNetReservations(o.vms, o.nic);
   if (o.nic?.shared && o.vms < 2) process.stderr.write(`symbiont: --nic ${o.nic.model},vpio,shared=${o.nic.shared} with one VM: nothing shares the card (--vms N)\n`);
 }
 

@@ -27,7 +27,7 @@ import { VirtualSwitch } from "../net/switch.js";
 import { PcapWriter } from "../net/pcap.js";
 import { formatMac } from "../net/ethernet.js";
 import { SocketNetBackend } from "../node/net-socket.js";
-import { UserNetwork, USER_NET } from "../net/user/user-network.js";
+import { UserNetwork, USER_NET, USER_NET_POOL } from "../net/user/user-network.js";
 import { NodeHostNet } from "../node/host-net.js";
 import type { VirtualClock } from "../vmm/clock.js";
 
@@ -36,6 +36,18 @@ export interface Network {
   /** Lines for --stats. */
   describe(): string[];
   close(): void;
+}
+
+/**
+ * With `--net user`, VM i's station address → the address its DHCP reserves for it; a UsageError when `--nic ip=`
+ * puts the VMs outside the DHCP pool (10.0.2.15 – 10.0.2.30).
+ */
+export function userNetReservations(vms: number, nic: NicSpec): Map<number, number> {
+  const reservations = new Map(Array.from({ length: vms }, (_, i) => [(nic.addresses.mac + i) % 2 ** 48, (nic.addresses.ipv4 + i) >>> 0] as const));
+  if (nic.addresses.prefix !== 24 || [...reservations.values()].some((ip) => ip < USER_NET.firstGuest || ip >= USER_NET.firstGuest + USER_NET_POOL)) {
+    throw new UsageError(`--net user: the guests' addresses come from its DHCP, 10.0.2.15/24 to 10.0.2.30/24 (--nic ip= is ${guestAddress(0, nic.addresses).ip})`);
+  }
+  return reservations;
 }
 
 /**
@@ -66,10 +78,7 @@ export async function buildNetwork(
   let sw: VirtualSwitch | null = null;
   try {
     if (net.kind === "user") {
-      const reservations = new Map(pcs.map((_, i) => [(nic.addresses.mac + i) % 2 ** 48, (nic.addresses.ipv4 + i) >>> 0] as const));
-      if (nic.addresses.prefix !== 24 || [...reservations.values()].some((ip) => (ip >>> 8) !== USER_NET.network >>> 8 || ip < USER_NET.firstGuest || ip > USER_NET.firstGuest + 15)) {
-        throw new UsageError(`--net user: the guests' addresses come from its DHCP, 10.0.2.15/24 to 10.0.2.30/24 (--nic ip= is ${guestAddress(0, nic.addresses).ip})`);
-      }
+      const reservations = userNetReservations(pcs.length, nic);
       user = new UserNetwork(new NodeHostNet(), { reservations, restrict: net.restrict, hostForwards: net.hostForwards, notice: (line) => opts.log(`net user: ${line}`) });
       await user.start().catch((e: Error) => { user!.close(); throw new UsageError(`--net user: ${e.message}`); });
     }

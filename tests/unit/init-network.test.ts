@@ -11,7 +11,7 @@ import { spawnI386 } from "../support/i386.js";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { NETWORK_SETUP } from "../../src/boot/initramfs.js";
+import { NETWORK_SETUP, UDHCPC_SCRIPT } from "../../src/boot/initramfs.js";
 import { findCachedImages } from "../../src/node/images.js";
 
 const images = findCachedImages();
@@ -35,6 +35,39 @@ describe.skipIf(!images)(`/init network set-up ${images ? "" : "(images not cach
         "ip link set eth1 up", "ip addr add 10.0.1.15/24 dev eth1",
         "ip link set eth0 up", "ip addr add 10.0.2.16/24 dev eth0",
       ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("asks DHCP for an interface given as MAC=dhcp (--net user), and udhcpc's script applies the lease", () => {
+    const root = mkdtempSync(join(tmpdir(), "symbiont-init-dhcp-"));
+    try {
+      mkdirSync(join(root, "net", "eth0"), { recursive: true });
+      writeFileSync(join(root, "net", "eth0", "address"), "52:54:00:12:34:56\n");
+      writeFileSync(join(root, "cmdline"), "console=ttyS0 symbiont.ip=52:54:00:12:34:56=dhcp\n");
+      const setup = [
+        `ip() { echo "ip $*" >> ${root}/log; }`,
+        `udhcpc() { echo "udhcpc $*" >> ${root}/log; }`,
+        ...NETWORK_SETUP.map((l) => l.replaceAll("/proc/cmdline", `${root}/cmdline`).replaceAll("/sys/class/net", `${root}/net`)),
+      ].join("\n");
+      let r = spawnI386(images!.busybox, ["sh", "-c", setup], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(root, "log"), "utf8").trim().split("\n")).toEqual([
+        "ip link set eth0 up", "udhcpc -i eth0 -s /etc/udhcpc.script -q -n -t 5 -T 2",
+      ]);
+      // The script as udhcpc runs it: "bound", the lease in its environment (busybox's udhcpc names: ip, mask as a
+      // prefix length, router and dns as lists).
+      writeFileSync(join(root, "log"), "");
+      const event = `ip() { echo "ip $*" >> ${root}/log; }\n` + UDHCPC_SCRIPT.replaceAll("/etc/resolv.conf", `${root}/resolv.conf`).replace(/^#!.*\n/, "");
+      r = spawnI386(images!.busybox, ["sh", "-c", event, "udhcpc.script", "bound"], {
+        encoding: "utf8", env: { interface: "eth0", ip: "10.0.2.15", mask: "24", router: "10.0.2.2 10.0.2.9", dns: "10.0.2.3 10.0.2.4" },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(root, "log"), "utf8").trim().split("\n")).toEqual([
+        "ip addr flush dev eth0", "ip addr add 10.0.2.15/24 dev eth0", "ip route replace default via 10.0.2.2 dev eth0",
+      ]);
+      expect(readFileSync(join(root, "resolv.conf"), "utf8")).toBe("nameserver 10.0.2.3\nnameserver 10.0.2.4\n");
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

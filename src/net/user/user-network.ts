@@ -39,6 +39,8 @@ export const USER_NET = {
   dns: 0x0a000203, // 10.0.2.3
   firstGuest: 0x0a00020f, // 10.0.2.15
 } as const;
+/** Addresses DHCP hands out from 10.0.2.15 (to 10.0.2.30). */
+export const USER_NET_POOL = 16;
 const NETMASK = (~0 << (32 - USER_NET.prefix)) >>> 0;
 const HOST_LOOPBACK = "127.0.0.1";
 /** UDP flows without traffic for this long are closed. */
@@ -113,7 +115,7 @@ export class UserNetwork {
     this.notice = options.notice ?? (() => {});
     this.dhcp = new DhcpServer({
       server: USER_NET.router, netmask: NETMASK, dns: USER_NET.dns, firstAddress: USER_NET.firstGuest,
-      poolSize: 16, leaseSeconds: 86400, reservations: options.reservations,
+      poolSize: USER_NET_POOL, leaseSeconds: 86400, reservations: options.reservations,
     });
     this.sweep = setInterval(() => this.closeIdleUdp(), UDP_IDLE_MS / 2);
     (this.sweep as { unref?: () => void }).unref?.();
