@@ -53,3 +53,5 @@ export { NicLink, type NicReceiver } from "./net/link.js";
 export { PcapWriter } from "./net/pcap.js";
 export { defaultMac, formatMac, parseMac, type Mac } from "./net/ethernet.js";
 export { VmGroup, Waker, type GroupOutcome } from "./vmm/vm-group.js";
+export { UserNetwork, parseHostForward, userNetMac, USER_NET, type HostForward, type UserNetworkOptions } from "./net/user/user-network.js";
+export type { HostNet, HostTcpSocket, HostTcpEvents, HostUdpSocket, HostListener } from "./net/user/host.js";
