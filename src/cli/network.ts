@@ -103,8 +103,10 @@ export async function buildNetwork(
       s.onFrame = (f) => uplink.send(f);
     }
     if (user) {
-      const port = sw.connect({ name: "user" }, (f) => user!.receive(f));
+      // A guest's TSO packet reaches the router whole: its TCP takes the 64 KiB at once and acknowledges it once.
+      const port = sw.connect({ name: "user" }, (f) => user!.receive(f), (f) => user!.receiveLarge(f));
       user.output = (f) => port.send(f);
+      user.outputLarge = (f, mss) => port.sendLarge(f, mss);
     }
   }
   const addresses = pcs.map((_, i) => guestAddress(i, nic.addresses));

@@ -137,8 +137,8 @@ export function plugNics(pcs: readonly NicHost[], kind: NicKind, opts: { address
       for (const v of virtio) if (v.stats.rxTruncated > 0) lines.push(`virtio-net ${formatMac(v.mac)}: ${v.stats.rxTruncated} frames cut to the guest's receive buffers`);
       for (const v of virtio) {
         const s = v.stats;
-        if (s.txSegmented + s.txChecksummed + s.txDropped > 0) {
-          lines.push(`virtio-net ${formatMac(v.mac)}: offloads: ${s.txSegmented} TSO packets sent as segments, ${s.txChecksummed} checksums completed, ${s.txDropped} packets dropped (a GSO type not offered)`);
+        if (s.txSegmented + s.txChecksummed + s.txDropped + s.rxLarge > 0) {
+          lines.push(`virtio-net ${formatMac(v.mac)}: offloads: ${s.txSegmented} TSO packets sent, ${s.txChecksummed} checksums completed, ${s.txDropped} packets dropped (a GSO type not offered); ${s.rxLarge} large packets received whole in ${s.rxLargeBuffers} buffers`);
         }
       }
       for (const card of vpio) {

@@ -1,5 +1,5 @@
 /**
- * Transmit offloads, done in the device as a NIC does them in hardware:
+ * Offloads, done in the device as a NIC does them in hardware. Transmit:
  *
  * - **Checksum completion** ({@link completeChecksum}): the driver leaves the
  *   transport checksum partial — the field holds the pseudo-header's sum — and
@@ -14,6 +14,13 @@
  *   number advanced by the payload before it, FIN and PSH only on the last
  *   segment, CWR only on the first, the checksum over the pseudo-header, header
  *   and payload (RFC 793, RFC 791).
+ *
+ * Receive: **a large TCP packet handed to the guest whole**
+ * ({@link largeTcpForGuest}), as a NIC's receive-side coalescing (or a tap
+ * device's GSO packets) hands Linux one 64 KiB packet instead of 45 frames: the
+ * IPv4 header checksum made valid for the whole packet, the TCP checksum left
+ * partial (the pseudo-header's sum, CHECKSUM_PARTIAL) with where it starts —
+ * what virtio's receive header says with NEEDS_CSUM and GSO_TCPV4.
  *
  * Platform-neutral: bytes in, bytes out.
  *
@@ -37,6 +44,18 @@ export function completeChecksum(frame: Uint8Array, start: number, offset: numbe
   return true;
 }
 
+/** The IPv4 and TCP header lengths of an Ethernet frame holding one IPv4 TCP segment, or why it does not. */
+export function tcpv4Headers(frame: Uint8Array): { ipLen: number; tcpLen: number } | "not IPv4/TCP" | "truncated headers" {
+  if (frame.length < ETH_HEADER + 20 || ((frame[12]! << 8) | frame[13]!) !== ETHERTYPE_IPV4) return "not IPv4/TCP";
+  const ip = ETH_HEADER, ipLen = (frame[ip]! & 0xf) * 4;
+  if (frame[ip]! >> 4 !== 4 || frame[ip + 9] !== PROTO_TCP || ipLen < 20) return "not IPv4/TCP";
+  const tcp = ip + ipLen;
+  if (tcp + 20 > frame.length) return "truncated headers";
+  const tcpLen = (frame[tcp + 12]! >> 4) * 4;
+  if (tcpLen < 20 || tcp + tcpLen > frame.length) return "truncated headers";
+  return { ipLen, tcpLen };
+}
+
 /** Why {@link segmentTcpv4} refused a frame. */
 export type SegmentRefusal = "not IPv4/TCP" | "truncated headers" | "no MSS";
 
@@ -46,14 +65,10 @@ export type SegmentRefusal = "not IPv4/TCP" | "truncated headers" | "no MSS";
  * end, an MSS of 0).
  */
 export function segmentTcpv4(frame: Uint8Array, mss: number): Uint8Array[] | SegmentRefusal {
-  if (frame.length < ETH_HEADER + 20 || ((frame[12]! << 8) | frame[13]!) !== ETHERTYPE_IPV4) return "not IPv4/TCP";
-  const ip = ETH_HEADER, ipLen = (frame[ip]! & 0xf) * 4;
-  if (frame[ip]! >> 4 !== 4 || frame[ip + 9] !== PROTO_TCP || ipLen < 20) return "not IPv4/TCP";
-  const tcp = ip + ipLen;
-  if (tcp + 20 > frame.length) return "truncated headers";
-  const tcpLen = (frame[tcp + 12]! >> 4) * 4, payload = tcp + tcpLen;
-  if (tcpLen < 20 || payload > frame.length) return "truncated headers";
+  const h = tcpv4Headers(frame);
+  if (typeof h === "string") return h;
   if (mss <= 0) return "no MSS";
+  const ip = ETH_HEADER, { ipLen, tcpLen } = h, tcp = ip + ipLen, payload = tcp + tcpLen;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const id = view.getUint16(ip + 4), seq = view.getUint32(tcp + 4), flags = frame[tcp + 13]!;
   const total = frame.length - payload, count = Math.max(1, Math.ceil(total / mss));
@@ -80,4 +95,35 @@ export function segmentTcpv4(frame: Uint8Array, mss: number): Uint8Array[] | Seg
     out.push(seg);
   }
   return out;
+}
+
+/** A large IPv4/TCP packet made ready for a guest's receive offload: see {@link largeTcpForGuest}. */
+export interface LargeTcpPacket {
+  /** A copy of the frame: IPv4 total length and header checksum for the whole packet, TCP checksum partial. */
+  frame: Uint8Array;
+  /** Bytes of Ethernet, IPv4 and TCP headers (virtio's hdr_len). */
+  headerLength: number;
+  /** Where the TCP checksum's coverage starts (the TCP header) and where the field is from there. */
+  checksumStart: number;
+  checksumOffset: number;
+}
+
+/**
+ * The packet a receive offload hands the guest for an IPv4/TCP frame of any length (up to 64 KiB of IPv4): null
+ * when it is not one or its headers are cut.
+ */
+export function largeTcpForGuest(frame: Uint8Array): LargeTcpPacket | null {
+  const h = tcpv4Headers(frame);
+  const ip = ETH_HEADER, total = frame.length - ip;
+  if (typeof h === "string" || total > 0xffff) return null;
+  const { ipLen, tcpLen } = h, tcp = ip + ipLen;
+  const out = frame.slice();
+  const v = new DataView(out.buffer);
+  v.setUint16(ip + 2, total);
+  v.setUint16(ip + 10, 0);
+  v.setUint16(ip + 10, finish(sum16(out, ip, ip + ipLen)));
+  // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum (addresses, protocol, TCP length), not complemented.
+  const pseudo = ~finish(sum16(out, ip + 12, ip + 20, PROTO_TCP + (total - ipLen))) & 0xffff;
+  v.setUint16(tcp + 16, pseudo);
+  return { frame: out, headerLength: tcp + tcpLen, checksumStart: tcp, checksumOffset: 16 };
 }

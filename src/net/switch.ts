@@ -19,9 +19,14 @@
  * Frames are immutable once transmitted: the switch hands the same bytes to
  * every destination.
  *
+ * Large TCP packets (link.ts: a NIC's TSO, the user network's TCP) cross the
+ * switch whole to ports that take them so — another VM's NIC with the receive
+ * offload — and as the wire's segments everywhere else: taps (a capture shows
+ * what a wire would carry), an uplink, a port without the offload.
+ *
  * @module
  */
-import type { NicLink } from "./link.js";
+import { wireSegments, type LargeSender, type NicLink } from "./link.js";
 import { type Mac, destinationMac, sourceMac, etherType, isMulticast, formatMac, ETH_HEADER } from "./ethernet.js";
 
 /** Learned addresses are forgotten after 300 s without a frame from them (IEEE 802.1D's default). */
@@ -64,12 +69,16 @@ export class SwitchPort {
     private readonly sw: VirtualSwitch,
     readonly options: PortOptions,
     /** @internal Where the switch delivers frames for this port. */ readonly deliver: (frame: Uint8Array) => void,
+    /** @internal Where it delivers large TCP packets (none: as segments through deliver). */ readonly deliverLarge: LargeSender | null = null,
   ) {}
 
   get name(): string { return this.options.name; }
 
   /** A frame from the port's device into the switch. */
-  send(frame: Uint8Array): void { this.sw.forward(this, frame); }
+  send(frame: Uint8Array): void { this.sw.forward(this, frame, 0); }
+
+  /** A large IPv4/TCP packet (`mss` payload bytes a segment) from the port's device into the switch. */
+  sendLarge(frame: Uint8Array, mss: number): void { this.sw.forward(this, frame, mss); }
 
   /** Unplug: no more frames either way; learned addresses of the port are forgotten. */
   disconnect(): void { this.sw.remove(this); }
@@ -87,18 +96,21 @@ export class VirtualSwitch {
   /** @param nowMs monotonic milliseconds for address aging (default performance.now). */
   constructor(readonly name = "switch0", private readonly nowMs: () => number = () => performance.now()) {}
 
-  /** Plug something in: `deliver` receives the frames the switch sends to it. */
-  connect(options: PortOptions, deliver: (frame: Uint8Array) => void): SwitchPort {
+  /**
+   * Plug something in: `deliver` receives the frames the switch sends to it, `deliverLarge` (if given) large TCP
+   * packets whole.
+   */
+  connect(options: PortOptions, deliver: (frame: Uint8Array) => void, deliverLarge: LargeSender | null = null): SwitchPort {
     if (this.ports.some((p) => p.name === options.name)) throw new Error(`${this.name}: a port is already named ${options.name}`);
-    const port = new SwitchPort(this, options, deliver);
+    const port = new SwitchPort(this, options, deliver, deliverLarge);
     this.ports.push(port);
     return port;
   }
 
   /** Plug a NIC's cable in (a port named after the link unless `options` says otherwise). */
   connectLink(link: NicLink, options: Partial<PortOptions> = {}): SwitchPort {
-    const port = this.connect({ name: link.name, ...options }, (frame) => link.deliver(frame));
-    link.attachBackend((frame) => port.send(frame));
+    const port = this.connect({ name: link.name, ...options }, (frame) => link.deliver(frame), (frame, mss) => link.deliverLarge(frame, mss));
+    link.attachBackend((frame) => port.send(frame), (frame, mss) => port.sendLarge(frame, mss));
     return port;
   }
 
@@ -119,12 +131,14 @@ export class VirtualSwitch {
     return [...this.table].map(([mac, e]) => ({ mac: formatMac(mac), port: e.port.name }));
   }
 
-  /** @internal */
-  forward(from: SwitchPort, frame: Uint8Array): void {
+  /** @internal A frame (mss 0) or a large TCP packet from a port. */
+  forward(from: SwitchPort, frame: Uint8Array, mss: number): void {
     if (!from.connected) return;
     if (frame.length < ETH_HEADER) { this.runts++; return; }
     from.stats.inFrames++;
-    for (const t of this.taps) t(frame, from);
+    let segments: Uint8Array[] | null = null; // a large packet's wire segments, cut once when someone needs them
+    const wire = () => (segments ??= wireSegments(frame, mss));
+    if (this.taps.length > 0) for (const f of mss > 0 ? wire() : [frame]) for (const t of this.taps) t(f, from);
     const src = sourceMac(frame);
     if ((from.options.lockSource !== undefined && src !== from.options.lockSource) || !accepts(from.options.rules, "out", frame)) {
       from.stats.filtered++;
@@ -136,11 +150,11 @@ export class VirtualSwitch {
     if (!isMulticast(dst)) {
       const known = this.table.get(dst);
       if (known && now - known.seenMs <= MAC_AGE_MS) {
-        if (known.port !== from) this.deliverTo(known.port, frame);
+        if (known.port !== from) this.deliverTo(known.port, frame, mss, wire);
         return;
       }
     }
-    for (const p of this.ports) if (p !== from) this.deliverTo(p, frame);
+    for (const p of this.ports) if (p !== from) this.deliverTo(p, frame, mss, wire);
   }
 
   /** @internal */
@@ -151,10 +165,12 @@ export class VirtualSwitch {
     for (const [mac, e] of this.table) if (e.port === port) this.table.delete(mac);
   }
 
-  private deliverTo(port: SwitchPort, frame: Uint8Array): void {
+  private deliverTo(port: SwitchPort, frame: Uint8Array, mss: number, wire: () => Uint8Array[]): void {
     if (!accepts(port.options.rules, "in", frame)) { port.stats.filtered++; return; }
     port.stats.outFrames++;
-    port.deliver(frame);
+    if (mss === 0) port.deliver(frame);
+    else if (port.deliverLarge) port.deliverLarge(frame, mss);
+    else for (const f of wire()) port.deliver(f);
   }
 }
 

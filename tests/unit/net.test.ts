@@ -167,6 +167,55 @@ describe("NIC link", () => {
   });
 });
 
+describe("large TCP packets (TSO packets passed whole, link.ts)", () => {
+  /** An IPv4/TCP packet (RFC 791/793 headers, checksums left 0) of `payload` bytes from A to `dst`. */
+  const big = (dst: number, payload: number) => {
+    const total = 40 + payload;
+    return frame(dst, A, 0x0800, [0x45, 0, total >> 8, total & 0xff, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+      0x9c, 0x40, 0x13, 0x89, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0x01, 0xf5, 0, 0, 0, 0, ...Array.from({ length: payload }, (_, i) => i & 0xff)]);
+  };
+  class LargeNic implements NicReceiver {
+    large = true;
+    readonly got: [number, number][] = []; // [length, mss]
+    canReceive(): boolean { return true; }
+    receive(f: Uint8Array): void { this.got.push([f.length, 0]); }
+    acceptsLargeTcp(): boolean { return this.large; }
+    receiveLarge(f: Uint8Array, mss: number): void { this.got.push([f.length, mss]); }
+  }
+
+  it("cross the switch whole to a NIC that takes them, as the wire's segments to every other port and to taps", () => {
+    const sw = new VirtualSwitch();
+    const toB = new NicLink("b"), toC = new NicLink("c"), fromA = new NicLink("a");
+    const b = new LargeNic(), c = new LargeNic();
+    c.large = false; // its driver did not take the receive offload
+    toB.attachNic(b); toC.attachNic(c); fromA.attachNic(new LargeNic());
+    sw.connectLink(toB); sw.connectLink(toC); sw.connectLink(fromA);
+    const plain: number[] = [], tapped: number[] = [];
+    sw.connect({ name: "uplink" }, (f) => plain.push(f.length));
+    sw.addTap((f) => tapped.push(f.length));
+    fromA.transmitLarge(big(BROADCAST_MAC, 3000), 1448); // flooded: every port
+    expect(b.got).toEqual([[3054, 1448]]);
+    expect(c.got).toEqual([[1502, 0], [1502, 0], [158, 0]]);
+    expect(plain).toEqual([1502, 1502, 158]);
+    expect(tapped).toEqual([1502, 1502, 158]);
+  });
+
+  it("a link with a tap, or a back end without them, passes segments", () => {
+    const link = new NicLink("eth0");
+    const nic = new LargeNic();
+    link.attachNic(nic);
+    const sent: number[] = [];
+    link.attachBackend((f) => sent.push(f.length)); // no large sender
+    link.transmitLarge(big(B, 2000), 1000);
+    expect(sent).toEqual([1054, 1054]);
+    link.deliverLarge(big(A, 2000), 1000);
+    expect(nic.got).toEqual([[2054, 1000]]);
+    link.addTap(() => {});
+    link.deliverLarge(big(A, 2000), 1000);
+    expect(nic.got.slice(1)).toEqual([[1054, 0], [1054, 0]]);
+  });
+});
+
 const tcpdump = spawnSync("tcpdump", ["--version"]).status === 0;
 const requireTools = !!process.env.SYMBIONT_REQUIRE_IMAGES;
 

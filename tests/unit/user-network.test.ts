@@ -235,6 +235,18 @@ describe("the user network's router", () => {
     expect([...s[0]!.data.subarray(0, 3)]).toEqual([5000 & 0xff, 5001 & 0xff, 5002 & 0xff]);
   });
 
+  it("TCP: when the guest's NIC takes large packets, the host's bytes go as one packet up to the window, to be cut at the guest's MSS", () => {
+    const large: [Uint8Array, number][] = [];
+    net.outputLarge = (f, mss) => large.push([f, mss]);
+    const iss = established(30000);
+    host.tcp[0]!.events!.onData(new Uint8Array(40000));
+    expect(out).toHaveLength(0);
+    expect(large.map(([f, mss]) => { const t = readTcp(f, readIpv4(f)!)!; return [t.seq - iss, t.data.length, mss]; })).toEqual([[0, 30000, 1000]]);
+    tcp({ seq: 1001, ack: iss + 30000, flags: TCP_ACK, window: 30000 });
+    expect(large.slice(1).map(([f]) => readTcp(f, readIpv4(f)!)!.data.length)).toEqual([10000]);
+    expect(net.stats.largeOut).toBe(2);
+  });
+
   it("TCP: what the guest does not acknowledge is sent again from the oldest byte after the retransmission timeout, with the timeout doubling", () => {
     const iss = established(65535);
     host.tcp[0]!.events!.onData(new Uint8Array(2500));

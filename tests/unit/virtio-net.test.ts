@@ -24,7 +24,8 @@ const QSIZE = 8;
 /** Queue q's descriptor table, available and used rings. */
 const ring = (q: number) => ({ desc: 0x100000 + q * 0x4000, avail: 0x101000 + q * 0x4000, used: 0x102000 + q * 0x4000 });
 const BUF = 0x200000;
-const F_CSUM = 0, F_MAC = 5, F_HOST_TSO4 = 11, F_STATUS = 16, F_VERSION_1 = 32;
+const F_CSUM = 0, F_GUEST_CSUM = 1, F_MAC = 5, F_GUEST_TSO4 = 7, F_HOST_TSO4 = 11, F_MRG_RXBUF = 15, F_STATUS = 16, F_VERSION_1 = 32;
+const RX_OFFLOADS = (1 << F_GUEST_CSUM) | (1 << F_GUEST_TSO4) | (1 << F_MRG_RXBUF);
 const NEXT = 1, WRITE = 2;
 const MAC = 0x525400abcdef;
 
@@ -33,6 +34,23 @@ function frame(n: number): Uint8Array {
   const f = Uint8Array.from({ length: n }, (_, i) => (i * 13 + 7) & 0xff);
   f.set([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00]);
   return f;
+}
+
+/** An IPv4/TCP packet from 10.0.0.1:40000 to 10.0.0.2:5001 with `payload` counting bytes (headers 14 + 20 + 20). */
+function tcpPacket(payload: number): Uint8Array {
+  const f = frame(54 + payload);
+  const total = 40 + payload;
+  f.set([0x45, 0, total >> 8, total & 0xff, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
+  f.set([0x9c, 0x40, 0x13, 0x89, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0x01, 0xf5, 0, 0, 0, 0], 34);
+  return f;
+}
+
+/** RFC 1071's checksum of `b` (0 over a header whose checksum is right). */
+function rfc1071(b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
 }
 
 async function machine(engine: EngineKind, offloads = true) {
@@ -45,11 +63,11 @@ async function machine(engine: EngineKind, offloads = true) {
   const m = pc.vm.memory;
   const { mmio, io } = barAccess(pc, t.pci);
   const availIdx = [0, 0];
-  /** Linux's modern probe: reset, ACK, DRIVER, features, FEATURES_OK, both queues, DRIVER_OK. */
-  const init = () => {
+  /** Linux's modern probe: reset, ACK, DRIVER, features (MAC, STATUS and `more`), FEATURES_OK, both queues, DRIVER_OK. */
+  const init = (more = 0) => {
     mmio.w(0x14, 1, 0);
     mmio.w(0x14, 1, 1); mmio.w(0x14, 1, 3);
-    mmio.w(0x08, 4, 0); mmio.w(0x0c, 4, (1 << F_MAC) | (1 << F_STATUS));
+    mmio.w(0x08, 4, 0); mmio.w(0x0c, 4, (1 << F_MAC) | (1 << F_STATUS) | more);
     mmio.w(0x08, 4, 1); mmio.w(0x0c, 4, 1 << (F_VERSION_1 - 32));
     mmio.w(0x14, 1, 0x0b);
     m.fill(0x100000, 0x8000, 0);
@@ -100,6 +118,45 @@ describe.each(ENGINES)("virtio-net over PCI (%s engine)", (engine) => {
       d.mmio.w(0x00, 4, 0);
       expect(d.mmio.r(0x04, 4) & ((1 << F_CSUM) | (1 << F_HOST_TSO4))).toBe(offloads ? (1 << F_CSUM) | (1 << F_HOST_TSO4) : 0);
     }
+  });
+
+  it("offers the receive offloads GUEST_CSUM, GUEST_TSO4 and MRG_RXBUF, none with offloads: false", async () => {
+    for (const offloads of [true, false]) {
+      const d = await machine(engine, offloads);
+      d.mmio.w(0x00, 4, 0);
+      expect(d.mmio.r(0x04, 4) & RX_OFFLOADS).toBe(offloads ? RX_OFFLOADS : 0);
+    }
+  });
+
+  it("with the receive offloads, a large TCP packet arrives whole over mergeable buffers: GSO_TCPV4, NEEDS_CSUM, num_buffers (§5.1.6.3-4)", async () => {
+    const d = await machine(engine);
+    d.init(RX_OFFLOADS);
+    for (const i of [0, 1, 2]) { d.desc(0, i, BUF + i * 0x1000, 1536, WRITE); d.offer(0, i); }
+    d.link.deliverLarge(tcpPacket(3000), 1448);
+    // 12 + 3 054 bytes: two 1 536-byte buffers, the second one not full.
+    expect([d.used(0, 0), d.used(0, 1)]).toEqual([{ idx: 2, id: 0, len: 1536 }, { idx: 2, id: 1, len: 3066 - 1536 }]);
+    const hdr = d.m.read(BUF, 12);
+    // flags NEEDS_CSUM, gso_type TCPV4, hdr_len 54, gso_size 1448, csum_start 34, csum_offset 16, num_buffers 2.
+    expect([...hdr]).toEqual([1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 2, 0]);
+    const got = new Uint8Array([...d.m.read(BUF + 12, 1536 - 12), ...d.m.read(BUF + 0x1000, 3066 - 1536)]);
+    const want = tcpPacket(3000);
+    expect(got.subarray(54)).toEqual(want.subarray(54)); // the payload, whole
+    expect(rfc1071(got.subarray(14, 34))).toBe(0); // a valid IPv4 header checksum
+    // The TCP checksum field holds the pseudo-header's folded sum (CHECKSUM_PARTIAL): 10.0.0.1, 10.0.0.2, TCP, 3 020 bytes.
+    let pseudo = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 3020;
+    while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    expect((got[50]! << 8) | got[51]!).toBe(pseudo);
+    expect(d.net.stats).toMatchObject({ rxFrames: 1, rxLarge: 1, rxLargeBuffers: 2, rxTruncated: 0 });
+  });
+
+  it("without the receive offloads a large TCP packet arrives as the wire's segments, one buffer each", async () => {
+    const d = await machine(engine);
+    d.init(); // VERSION_1 only
+    for (const i of [0, 1, 2]) { d.desc(0, i, BUF + i * 0x1000, 12 + 1518, WRITE); d.offer(0, i); }
+    d.link.deliverLarge(tcpPacket(3000), 1448);
+    expect([0, 1, 2].map((k) => d.used(0, k).len)).toEqual([12 + 1502, 12 + 1502, 12 + 158]);
+    expect([...d.m.read(BUF, 12)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    expect(d.net.stats).toMatchObject({ rxFrames: 3, rxLarge: 0 });
   });
 
   it("a TCPV4 GSO packet leaves as MSS-sized segments; a GSO type not offered is dropped and counted", async () => {

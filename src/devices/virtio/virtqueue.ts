@@ -116,6 +116,22 @@ export class Virtqueue {
     return this.enabled && this.availIdx() !== this.lastAvail;
   }
 
+  /**
+   * Without taking them: how many of the available chains, in order, it takes to have `bytes` writable bytes, and
+   * how many they have (fewer than `bytes` when the available chains run out). Throws as {@link pop} on a broken chain.
+   */
+  peekWritable(bytes: number): { chains: number; bytes: number } {
+    if (!this.enabled) return { chains: 0, bytes: 0 };
+    const pending = (this.availIdx() - this.lastAvail) & 0xffff;
+    let chains = 0, sum = 0;
+    while (sum < bytes && chains < Math.min(pending, this.size)) {
+      const head = this.mem.readU16(this.availAddr + 4 + 2 * ((this.lastAvail + chains) % this.size));
+      sum += this.walk(head).writableBytes;
+      chains++;
+    }
+    return { chains, bytes: sum };
+  }
+
   private availIdx(): number {
     return this.mem.readU16(this.availAddr + 2);
   }

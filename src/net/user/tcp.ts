@@ -12,7 +12,8 @@
  *   SYN and hand the host socket over once the guest's SYN-ACK comes.
  *
  * Deliberately small: MSS option only (no window scaling, SACK or
- * timestamps, so the guest uses none), go-back-N retransmission on a
+ * timestamps, so the guest uses none), segments of up to 64 KiB when the
+ * guest's NIC takes large packets (link.ts), go-back-N retransmission on a
  * doubling timer, a zero-window probe on the same timer. The link to the
  * guest is an in-process queue (NicLink) that loses frames only when 512
  * are already waiting, so retransmission is rare; flow control is what
@@ -30,6 +31,8 @@ import type { HostTcpEvents, HostTcpSocket } from "./host.js";
 export const USER_TCP_MSS = 1460;
 /** Largest window without the window-scale option. */
 const MAX_WINDOW = 0xffff;
+/** Payload of the largest segment sent as a large packet: the IPv4 length limit less the two headers. */
+const LARGE_SEGMENT = 0xffff - 40;
 /** Bytes from the host held for the guest before the host socket is paused. */
 export const HOST_READ_LIMIT = 256 * 1024;
 const RTO_INITIAL_MS = 250, RTO_MAX_MS = 8000, MAX_RETRANSMISSIONS = 12;
@@ -71,8 +74,13 @@ class ByteQueue {
 }
 
 export interface TcpConnectionCallbacks {
-  /** Send the guest a segment from the far end (the caller adds addresses and ports). */
-  send(t: Omit<TcpFields, "srcPort" | "dstPort">, data?: Uint8Array): void;
+  /**
+   * Send the guest a segment from the far end (the caller adds addresses and ports); data longer than `mss` goes as
+   * one large TCP packet cut at `mss` (only when {@link large} says the way to the guest takes them).
+   */
+  send(t: Omit<TcpFields, "srcPort" | "dstPort">, data?: Uint8Array, mss?: number): void;
+  /** Whether segments may be larger than the guest's MSS (a large packet, link.ts). */
+  readonly large: boolean;
   /** The connection is over; forget it. */
   gone(): void;
   /** One-line notices (a guest that stopped answering). */
@@ -248,9 +256,9 @@ export class NatTcpConnection implements HostTcpEvents {
       if (unsent > 0) {
         const room = this.guestWindow - inFlight;
         if (room <= 0) break;
-        const n = Math.min(unsent, room, this.guestMss);
+        const n = Math.min(unsent, room, this.cb.large ? LARGE_SEGMENT : this.guestMss);
         const last = n === unsent;
-        this.cb.send({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_ACK | (last ? TCP_PSH : 0), window: this.window() }, this.pending.peek(inFlight, n));
+        this.cb.send({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_ACK | (last ? TCP_PSH : 0), window: this.window() }, this.pending.peek(inFlight, n), this.guestMss);
         this.advance(n);
       } else if (this.hostEof && !this.finSent) {
         this.cb.send({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_FIN | TCP_ACK, window: this.window() });

@@ -24,11 +24,12 @@ import { BROADCAST_MAC, type Mac, destinationMac, sourceMac } from "../ethernet.
 import {
   ARP_REPLY, ARP_REQUEST, ETHERTYPE_ARP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN,
   arpFrame, be16, formatIpv4, icmpFrame, parseIpv4, readArp, readIpv4, readTcp, readUdp, tcpFrame, udpFrame,
-  type Ipv4View, type TcpFields, type TcpView,
+  type Ipv4View, type TcpView,
 } from "../inet.js";
 import { DhcpServer, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, readDhcpRequest } from "./dhcp.js";
 import { CLASS_IN, DNS_PORT, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_OK, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, dnsResponse, readDnsQuery } from "./dns.js";
-import { NatTcpConnection } from "./tcp.js";
+import { NatTcpConnection, type TcpConnectionCallbacks } from "./tcp.js";
+import type { LargeSender } from "../link.js";
 import type { HostListener, HostNet, HostTcpSocket, HostUdpSocket } from "./host.js";
 
 /** QEMU's user network (docs: "Using the user mode network stack"). */
@@ -83,6 +84,9 @@ export function parseHostForward(text: string): HostForward {
 export interface UserNetworkStats {
   framesIn: number;
   framesOut: number;
+  /** Large TCP packets (link.ts) among them: a guest's TSO packets taken whole, 64 KiB segments sent whole to its NIC. */
+  largeIn: number;
+  largeOut: number;
   arpReplies: number;
   pingReplies: number;
   dnsQueries: number;
@@ -99,7 +103,9 @@ interface UdpFlow { socket: HostUdpSocket; lastMs: number }
 export class UserNetwork {
   /** Where frames for the guests go (the switch port). */
   output: (frame: Uint8Array) => void = () => {};
-  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, dropped: 0 };
+  /** Where large TCP packets for the guests go, if the way to them carries them whole (the switch port; link.ts). */
+  outputLarge: LargeSender | null = null;
+  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, dropped: 0 };
   readonly dhcp: DhcpServer;
   /** Guests' station addresses, learned from what they send. */
   private readonly neighbours = new Map<number, Mac>();
@@ -146,9 +152,15 @@ export class UserNetwork {
   describe(): string[] {
     const s = this.stats, d = this.dhcp.stats;
     return [
-      `net user: frames in ${s.framesIn} out ${s.framesOut} dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries}`,
+      `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries}`,
       `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
     ];
+  }
+
+  /** A large TCP packet the switch delivers whole (a guest's TSO packet): TCP takes its payload at once. */
+  receiveLarge(frame: Uint8Array): void {
+    this.stats.largeIn++;
+    this.receive(frame);
   }
 
   /** A frame the switch delivers to the router. */
@@ -305,11 +317,17 @@ export class UserNetwork {
     if (!conn.closed) this.tcp.set(key, conn);
   }
 
-  private tcpCallbacks(key: string, guest: number, guestPort: number, peer: number, peerPort: number) {
+  private tcpCallbacks(key: string, guest: number, guestPort: number, peer: number, peerPort: number): TcpConnectionCallbacks {
+    const net = this;
     return {
-      send: (t: Omit<TcpFields, "srcPort" | "dstPort">, data?: Uint8Array) => {
+      get large() { return net.outputLarge !== null; },
+      send: (t, data, mss) => {
         const to = this.toGuest(peer, guest);
-        if (to) this.send(tcpFrame(to, { ...t, srcPort: peerPort, dstPort: guestPort }, data));
+        if (!to) return;
+        const frame = tcpFrame(to, { ...t, srcPort: peerPort, dstPort: guestPort }, data);
+        this.stats.framesOut++;
+        if (data && mss && data.length > mss && this.outputLarge) { this.stats.largeOut++; this.outputLarge(frame, mss); }
+        else this.output(frame);
       },
       gone: () => { this.tcp.delete(key); },
       notice: this.notice,
