@@ -24,6 +24,8 @@
 // thrashing workloads — default with the Linux rows), BENCH_SWAPBYPASS_RUNS (default 1); swapbypass.mjs.
 // BENCH_FIRMWARE (0/1: leave out or add Linux booted from a SYSLINUX disk through SeaBIOS, us vs QEMU, default
 // with the Linux rows), BENCH_FIRMWARE_RUNS (default 3); firmware.mjs.
+// BENCH_USERNET (0/1: leave out or add user-mode networking, download and upload through --net user against QEMU's
+// -netdev user, default with the Linux rows), BENCH_USERNET_RUNS (default 3), BENCH_USERNET_MB (default 16); usernet.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -38,6 +40,7 @@ import { diskBench, diskLines } from "./disk.mjs";
 import { firmwareBench, firmwareLines } from "./firmware.mjs";
 import { symcallBench } from "./symcall.mjs";
 import { netBench, netLines } from "./net.mjs";
+import { usernetBench, usernetLines } from "./usernet.mjs";
 import { swapbypassBench, swapbypassLines } from "./swapbypass.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -314,6 +317,15 @@ if (NET) {
   if (net.skipped) progress(`bench: ${net.skipped}\n`);
 }
 
+// ---- user-mode networking, us vs QEMU ----------------------------------------------------------------
+
+const USERNET = process.env.BENCH_USERNET === "0" ? false : process.env.BENCH_USERNET === "1" ? true : LINUX;
+let usernet = null;
+if (USERNET) {
+  usernet = await usernetBench({ runs: intEnv("BENCH_USERNET_RUNS", 3, 1), mb: intEnv("BENCH_USERNET_MB", 16, 1), progress });
+  if (usernet.skipped) progress(`bench: ${usernet.skipped}\n`);
+}
+
 // ---- SwapBypass: floor, plain swap, SwapBypass on the thrashing workloads ---------------------------
 
 const SWAPBYPASS = process.env.BENCH_SWAPBYPASS === "0" ? false : process.env.BENCH_SWAPBYPASS === "1" ? true : LINUX;
@@ -367,6 +379,7 @@ const report = {
   firmware,
   paging,
   net,
+  usernet,
   swapbypass,
   failures,
 };
@@ -453,6 +466,7 @@ if (disk) lines.push(...diskLines(disk));
 if (firmware) lines.push(...firmwareLines(firmware));
 if (paging) lines.push(...pagingLines(paging, CLOCK));
 if (net) lines.push(...netLines(net));
+if (usernet) lines.push(...usernetLines(usernet));
 if (swapbypass?.error) lines.push("", `SwapBypass: failed: ${swapbypass.error}`);
 else if (swapbypass) lines.push(...swapbypassLines(swapbypass));
 lines.push("");

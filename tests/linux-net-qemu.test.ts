@@ -10,12 +10,12 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
 import { cachedModules, findCachedImages } from "../src/node/images.js";
 import { driverModules } from "../src/boot/kmod.js";
+import { freePort, waitFor } from "./support/processes.js";
 
 const images = findCachedImages();
 const qemu = spawnSync("qemu-system-i386", ["--version"]).status === 0;
@@ -41,24 +41,6 @@ const TYPED = [
   `until seq 1 ${SEQ} | nc 10.0.2.99 6001; do sleep 1; done`,
   "echo CLI-NET-$((1+1))",
 ].join("; ") + "\n";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
-
-/** Resolve when `text()` matches `re`, reject after `ms`. */
-function waitFor(text: () => string, re: RegExp, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = setInterval(() => {
-      if (re.test(text())) { clearInterval(tick); resolve(); }
-      else if (Date.now() - t0 > ms) { clearInterval(tick); reject(new Error(`timed out waiting for ${what}`)); }
-    }, 200);
-  });
-}
 
 describe.skipIf(!images || !qemu)(`symbiont boot: two VMs sharing a VPIO NE2000, on a socket to a QEMU guest${!images ? " (images not cached: run npm run images)" : !qemu ? " (skipped: no qemu-system-i386)" : ""}`, () => {
   let dir = "";

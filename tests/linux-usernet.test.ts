@@ -11,7 +11,6 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer as createHttpServer, get as httpGet, type Server } from "node:http";
-import { createServer as createTcpServer } from "node:net";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import { tmpdir } from "node:os";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
 import { cachedModules, findCachedImages } from "../src/node/images.js";
 import { driverModules } from "../src/boot/kmod.js";
+import { freePort, waitFor } from "./support/processes.js";
 
 const images = findCachedImages();
 const qemu = spawnSync("qemu-system-i386", ["--version"]).status === 0;
@@ -51,23 +51,6 @@ function script(http: number, dns: number, closed: number, fwd: number): string 
 /** The report lines of a console transcript (prefixes and carriage returns stripped). */
 function report(text: string): string[] {
   return text.replace(/\r/g, "").split("\n").map((l) => l.replace(/^\[vm\d\] /, "")).filter((l) => l.startsWith("NET-0-"));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createTcpServer();
-    s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
-
-function waitFor(text: () => string, re: RegExp, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = setInterval(() => {
-      if (re.test(text())) { clearInterval(tick); resolve(); }
-      else if (Date.now() - t0 > ms) { clearInterval(tick); reject(new Error(`timed out waiting for ${what}`)); }
-    }, 200);
-  });
 }
 
 /** A DNS server answering every A query with 192.0.2.7 (RFC 5737's documentation range) and nothing else. */
