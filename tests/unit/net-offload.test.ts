@@ -11,11 +11,8 @@
  */
 import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tmpdir } from "node:os";
 import { completeChecksum, segmentTcpv4 } from "../../src/net/offload.js";
-import { PcapWriter } from "../../src/net/pcap.js";
+import { tcpdumpFrames } from "../support/tcpdump.js";
 
 const tcpdump = spawnSync("tcpdump", ["--version"]).status === 0;
 const requireTools = !!process.env.SYMBIONT_REQUIRE_IMAGES;
@@ -48,21 +45,6 @@ function tcpFrame(payload: number, flags: number): Uint8Array {
   return f;
 }
 
-/** tcpdump -nvv -S of the frames: one entry per frame (its two output lines joined). */
-function dump(frames: Uint8Array[]): string[] {
-  const chunks: Uint8Array[] = [];
-  const w = new PcapWriter((b) => chunks.push(b.slice()), { timeNs: () => 1_767_225_600_000_000_000 });
-  for (const f of frames) w.write(f);
-  const dir = mkdtempSync(join(tmpdir(), "symbiont-offload-"));
-  try {
-    writeFileSync(join(dir, "cap.pcap"), Buffer.concat(chunks));
-    const r = spawnSync("tcpdump", ["-r", join(dir, "cap.pcap"), "-n", "-vv", "-S"], { encoding: "utf8" });
-    expect(r.status, r.stderr).toBe(0);
-    return r.stdout.trim().replace(/\n\s+/g, " ").split("\n");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe("TCP segmentation of IPv4 (TSO)", () => {
   it("cuts 10 000 bytes at MSS 1 448: lengths, sequence numbers, IP ids, FIN/PSH on the last only", () => {
@@ -82,7 +64,7 @@ describe("TCP segmentation of IPv4 (TSO)", () => {
 
   it.runIf(tcpdump || requireTools)("every segment's IPv4 and TCP checksums are correct (tcpdump)", () => {
     expect(tcpdump).toBe(true);
-    const lines = dump(segmentTcpv4(tcpFrame(10_000, 0x19), 1448) as Uint8Array[]);
+    const lines = tcpdumpFrames(segmentTcpv4(tcpFrame(10_000, 0x19), 1448) as Uint8Array[]);
     expect(lines.length).toBe(7);
     for (const [i, l] of lines.entries()) {
       expect(l).toMatch(new RegExp(`id ${0x1234 + i}, offset 0, flags \\[DF\\], proto TCP \\(6\\), length ${i < 6 ? 1500 : 1364}\\)`));
@@ -121,7 +103,7 @@ describe("checksum completion (NEEDS_CSUM)", () => {
     }
     expect(completeChecksum(udp, 34, 6)).toBe(true);
     expect(completeChecksum(tcp, 34, 16)).toBe(true);
-    const [u, t] = dump([udp, tcp]);
+    const [u, t] = tcpdumpFrames([udp, tcp]);
     expect(u).toMatch(/10\.0\.0\.1\.40000 > 10\.0\.0\.2\.7: \[udp sum ok\] UDP, length 5/);
     expect(t).toMatch(/cksum 0x[0-9a-f]{4} \(correct\)/);
     expect(completeChecksum(udp, 34, 100)).toBe(false); // the field past the frame's end

@@ -8,14 +8,11 @@
  */
 import { describe, it, expect, beforeEach, afterEach, vi } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { tmpdir } from "node:os";
 import { UserNetwork, parseHostForward, userNetMac, USER_NET } from "../../src/net/user/user-network.js";
 import type { HostNet, HostTcpEvents, HostTcpSocket, HostUdpSocket, HostListener } from "../../src/net/user/host.js";
 import { tcpFrame, udpFrame, icmpFrame, arpFrame, readIpv4, readTcp, readUdp, ARP_REQUEST, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpFields } from "../../src/net/inet.js";
 import { BROADCAST_MAC, parseMac } from "../../src/net/ethernet.js";
-import { PcapWriter } from "../../src/net/pcap.js";
+import { tcpdumpFrames } from "../support/tcpdump.js";
 
 const tcpdump = spawnSync("tcpdump", ["--version"]).status === 0;
 const requireTools = !!process.env.SYMBIONT_REQUIRE_IMAGES;
@@ -67,21 +64,6 @@ class FakeHost implements HostNet {
 /** Guest → router addressing. */
 const fromGuest = (dst: number, id = 1) => ({ dstMac: ROUTER_MAC, srcMac: GUEST_MAC, src: GUEST, dst, id });
 
-/** tcpdump -nvv -S -e of the frames: one entry per frame (continuation lines joined). */
-function dump(frames: Uint8Array[]): string[] {
-  const chunks: Uint8Array[] = [];
-  const w = new PcapWriter((b) => chunks.push(b.slice()), { timeNs: () => 1_767_225_600_000_000_000 });
-  for (const f of frames) w.write(f);
-  const dir = mkdtempSync(join(tmpdir(), "symbiont-usernet-"));
-  try {
-    writeFileSync(join(dir, "cap.pcap"), Buffer.concat(chunks));
-    const r = spawnSync("tcpdump", ["-r", join(dir, "cap.pcap"), "-n", "-vv", "-S", "-e"], { encoding: "utf8" });
-    expect(r.status, r.stderr).toBe(0);
-    return r.stdout.trim().replace(/\n\s+/g, " ").split("\n");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** A DHCP client message (RFC 2131 §2, options RFC 2132) from `mac`, built from the RFC's layout. */
 function dhcpMessage(mac: number, type: number, requested?: number[]): Uint8Array {
@@ -132,7 +114,7 @@ describe("the user network's router", () => {
     host.names.set("example.test", ["192.0.2.7", "192.0.2.8"]);
     net.receive(udpFrame(fromGuest(USER_NET.dns), 5353, 53, dnsQuery("Example.test", 1)));
     await vi.runOnlyPendingTimersAsync();
-    const lines = dump(out);
+    const lines = tcpdumpFrames(out, ["-e"]);
     expect(lines).toHaveLength(6);
     expect(lines[0]).toMatch(/^\S+ 52:55:0a:00:02:02 > 52:54:00:12:34:56, ethertype ARP .*Reply 10\.0\.2\.2 is-at 52:55:0a:00:02:02, length 4[26]/);
     expect(lines[1]).toMatch(/52:55:0a:00:02:03 > 52:54:00:12:34:56, .*Reply 10\.0\.2\.3 is-at 52:55:0a:00:02:03/);
