@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { parseNicSpec, parseNetSpec } from "../../src/cli/args.js";
 import { guestAddress, ipCommandLine } from "../../src/machine/nics.js";
+import { findCachedImages } from "../../src/node/images.js";
+import { createServer } from "node:net";
 
 describe("--nic and --net", () => {
   it("parse cards, their options and the back ends", () => {
@@ -53,5 +55,18 @@ describe("--nic and --net", () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
+  });
+
+  // The forward's port is taken: one line, status 2, before the guest starts (it needs the cached kernel to get there).
+  it.skipIf(!findCachedImages())(`refuses a host forward whose port is taken${findCachedImages() ? "" : " (images not cached: run npm run images)"}`, async () => {
+    const server = createServer();
+    const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+    try {
+      const r = spawnSync(process.execPath, [cli, "boot", "--net", `user,hostfwd=tcp::${port}-:80`, "--timeout", "30"], { encoding: "utf8", input: "" });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split("\n")).toEqual([`symbiont: --net user: hostfwd 127.0.0.1:${port}: cannot listen: EADDRINUSE`]);
+    } finally {
+      server.close();
+    }
   });
 });
