@@ -22,7 +22,7 @@ const HELP = [
   "info exits          exits by reason since power-on",
   "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
-  "info net            network cables' traffic, the VPIO model's state per VM",
+  "info net            network cables' traffic, the VPIO model's state per VM, the user network's connections",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "sym ps              the guest's processes (SymCall)",

@@ -269,10 +269,12 @@ describe("the user network's router", () => {
     host.tcp[0]!.events!.onData(Uint8Array.from([1, 2]));
     host.tcp[0]!.events!.onEnd();
     expect(segments().map((x) => [x.seq - iss, x.data.length, x.flags])).toEqual([[0, 2, TCP_ACK | TCP_PSH], [2, 0, TCP_FIN | TCP_ACK]]);
+    expect(net.describe().slice(2)).toEqual(["net user:   tcp 10.0.2.15:40000 -> 93.184.216.34:80 established"]); // info net, as QEMU's info usernet
     tcp({ seq: 1001, ack: iss + 3, flags: TCP_FIN | TCP_ACK });
     expect(host.tcp[0]!.ended).toBe(true);
     expect(segments().map((x) => [x.flags, x.ack])).toEqual([[TCP_ACK, 1002]]);
     expect(net.describe()[1]).toMatch(/tcp opened 1 refused 0 forwarded-in 0 open now 0/);
+    expect(net.describe()).toHaveLength(2); // no connection listed any more
   });
 
   it("TCP: a refused host connection is a reset for the guest (RFC 793 p. 36: RST, ACK of the SYN); so is a segment of no connection, and restrict=on refuses everything", () => {

@@ -46,6 +46,8 @@ const NETMASK = (~0 << (32 - USER_NET.prefix)) >>> 0;
 const HOST_LOOPBACK = "127.0.0.1";
 /** UDP flows without traffic for this long are closed. */
 export const UDP_IDLE_MS = 60_000;
+/** Open connections listed by describe() at most. */
+const MAX_LISTED = 16;
 /** First source port of connections the router opens to a guest (host forwards). */
 const FORWARD_PORT_BASE = 49152;
 
@@ -148,12 +150,18 @@ export class UserNetwork {
     this.udp.clear();
   }
 
-  /** Lines for --stats and the monitor. */
+  /** Lines for --stats and the monitor: the counters, then the open connections (as QEMU's `info usernet`). */
   describe(): string[] {
     const s = this.stats, d = this.dhcp.stats;
+    const open = [
+      ...[...this.tcp.values()].map((c) => `net user:   ${c.label} ${c.stateName}`),
+      ...[...this.udp.keys()].map((k) => `net user:   udp from ${formatIpv4(Number(k.split(":")[0]))}:${k.split(":")[1]}`),
+    ];
     return [
       `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries}`,
       `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
+      ...open.slice(0, MAX_LISTED),
+      ...(open.length > MAX_LISTED ? [`net user:   … and ${open.length - MAX_LISTED} more`] : []),
     ];
   }
 
