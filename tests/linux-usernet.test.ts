@@ -140,7 +140,7 @@ describe.skipIf(!images || !qemu)(`symbiont boot --net user beside QEMU's -netde
 
   it("ran the script to its end and said where it forwards", () => {
     expect(status, err + out.slice(-3000)).toBe(0);
-    expect(err).toMatch(/symbiont: net user: forwarding 127\.0\.0\.1:\d+ to 10\.0\.2\.15:8080/);
+    expect(err).toMatch(/symbiont: net user: forwarding tcp 127\.0\.0\.1:\d+ to 10\.0\.2\.15:8080/);
     expect(err).toMatch(/\[stats\] net user: .*dhcp offers 1 acks 1 naks 0/);
     // The download reached the guest's virtio-net as 64 KiB packets (receive offloads), the upload the router as its TSO packets.
     expect(err).toMatch(/\[stats\] net user: frames in \d+ out \d+ \(large TCP packets in [1-9]\d* out [1-9]\d*\)/);

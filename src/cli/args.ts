@@ -143,7 +143,7 @@ export function parseNetSpec(v: string): NetSpec {
       if (o.startsWith("hostfwd=")) {
         try { spec.hostForwards.push(parseHostForward(o.slice(8))); } catch (e) { throw new UsageError(`--net ${v}: ${(e as Error).message}`); }
       } else if (o === "restrict=on" || o === "restrict=off" || o === "restrict=yes" || o === "restrict=no") spec.restrict = o === "restrict=on" || o === "restrict=yes";
-      else throw new UsageError(`--net ${v}: unknown option "${o}" (hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, restrict=on|off)`);
+      else throw new UsageError(`--net ${v}: unknown option "${o}" (hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, restrict=on|off)`);
     }
     return spec;
   }
@@ -328,8 +328,8 @@ options:
   --net switch|none|user[,hostfwd=…][,restrict=on]|socket:HOST:PORT|socket:listen:PORT
                       where the cards are cabled: a virtual switch (default), nothing, the switch with
                       a router to the host's network (user: as QEMU's -netdev user, 10.0.2.2 is the host,
-                      DHCP, DNS at 10.0.2.3; hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT forwards a host
-                      port, on 127.0.0.1 unless HOSTADDR says otherwise), or the switch with a TCP uplink
+                      DHCP, DNS at 10.0.2.3; hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT forwards a
+                      host port, on 127.0.0.1 unless HOSTADDR says otherwise), or the switch with a TCP uplink
                       to another symbiont or QEMU (-netdev socket,…); a card is virtio by default
   --net-dump FILE     write every frame that enters the switch to FILE (pcap: tcpdump -r, Wireshark)
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0

@@ -65,6 +65,24 @@ export class NodeHostNet implements HostNet {
     };
   }
 
+  listenUdp(host: string, port: number, onMessage: (data: Uint8Array, address: string, port: number) => void): Promise<HostUdpSocket & { readonly port: number }> {
+    return new Promise((resolve, reject) => {
+      const s = createSocket("udp4");
+      s.on("message", (b, rinfo) => onMessage(new Uint8Array(b.buffer, b.byteOffset, b.length), rinfo.address, rinfo.port));
+      s.once("error", (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen: ${e.code ?? e.message}`)));
+      s.bind(port, host, () => {
+        s.removeAllListeners("error");
+        s.on("error", () => { /* as openUdp's */ });
+        let open = true;
+        resolve({
+          port: s.address().port,
+          send: (data, address, p) => { if (open) s.send(data, p, address); },
+          close: () => { if (open) { open = false; s.close(); } },
+        });
+      });
+    });
+  }
+
   async lookupIpv4(name: string): Promise<string[]> {
     try {
       return (await lookup(name, { family: 4, all: true })).map((a) => a.address);

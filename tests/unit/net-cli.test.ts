@@ -24,8 +24,8 @@ describe("--nic and --net", () => {
     expect(parseNetSpec("user")).toEqual({ kind: "user", restrict: false, hostForwards: [] });
     expect(parseNetSpec("user,restrict=on,hostfwd=tcp::2222-:22,hostfwd=tcp:0.0.0.0:8080-10.0.2.16:80")).toEqual({
       kind: "user", restrict: true, hostForwards: [
-        { hostAddress: "127.0.0.1", hostPort: 2222, guestAddress: 0x0a00020f, guestPort: 22 },
-        { hostAddress: "0.0.0.0", hostPort: 8080, guestAddress: 0x0a000210, guestPort: 80 },
+        { protocol: "tcp", hostAddress: "127.0.0.1", hostPort: 2222, guestAddress: 0x0a00020f, guestPort: 22 },
+        { protocol: "tcp", hostAddress: "0.0.0.0", hostPort: 8080, guestAddress: 0x0a000210, guestPort: 80 },
       ],
     });
     expect(ipCommandLine([{ ...guestAddress(0), ip: "dhcp" }])).toBe("symbiont.ip=52:54:00:12:34:56=dhcp");
@@ -43,8 +43,8 @@ describe("--nic and --net", () => {
     [["boot", "--nic", "virtio,mac=52:54:00"], /not a MAC address/],
     [["boot", "--nic", "virtio,ip=10.0.2.15"], /prefix length/],
     [["boot", "--net", "tap0"], /--net must be switch, user, socket:HOST:PORT, socket:listen:PORT or none/],
-    [["boot", "--net", "user,smb=/tmp"], /unknown option "smb=\/tmp" \(hostfwd=tcp:\[HOSTADDR\]:HOSTPORT-\[GUESTADDR\]:GUESTPORT, restrict=on\|off\)/],
-    [["boot", "--net", "user,hostfwd=udp::53-:53"], /UDP forwards are not supported/],
+    [["boot", "--net", "user,smb=/tmp"], /unknown option "smb=\/tmp" \(hostfwd=tcp\|udp:\[HOSTADDR\]:HOSTPORT-\[GUESTADDR\]:GUESTPORT, restrict=on\|off\)/],
+    [["boot", "--net", "user,hostfwd=sctp::53-:53"], /hostfwd=sctp::53-:53: not understood/],
     [["boot", "--net", "user", "--nic", "virtio,ip=192.168.1.2/24"], /--net user: the guests' addresses come from its DHCP, 10\.0\.2\.15\/24 to 10\.0\.2\.30\/24/],
     [["boot", "--net", "socket:localhost:0"], /port 1-65535/],
     [["boot", "--vms", "0"], /--vms must be a whole number of VMs between 1 and 8/],
@@ -64,7 +64,7 @@ describe("--nic and --net", () => {
     try {
       const r = spawnSync(process.execPath, [cli, "boot", "--net", `user,hostfwd=tcp::${port}-:80`, "--timeout", "30"], { encoding: "utf8", input: "" });
       expect(r.status).toBe(2);
-      expect(r.stderr.trim().split("\n")).toEqual([`symbiont: --net user: hostfwd 127.0.0.1:${port}: cannot listen: EADDRINUSE`]);
+      expect(r.stderr.trim().split("\n")).toEqual([`symbiont: --net user: hostfwd tcp 127.0.0.1:${port}: cannot listen: EADDRINUSE`]);
     } finally {
       server.close();
     }

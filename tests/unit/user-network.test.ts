@@ -55,6 +55,12 @@ class FakeHost implements HostNet {
     this.udp.push(u);
     return { send: (d, a, p) => u.sent.push([[...d], a, p]), close: () => { u.closed = true; } };
   }
+  udpListeners: { port: number; sent: [number[], string, number][]; deliver: (d: Uint8Array, a: string, p: number) => void }[] = [];
+  async listenUdp(_h: string, port: number, onMessage: (d: Uint8Array, a: string, p: number) => void) {
+    const l = { port, sent: [] as [number[], string, number][], deliver: onMessage };
+    this.udpListeners.push(l);
+    return { port, send: (d: Uint8Array, a: string, p: number) => { l.sent.push([[...d], a, p]); }, close: () => {} };
+  }
   async lookupIpv4(name: string): Promise<string[]> {
     if (name === "broken.test") throw new Error("EAI_AGAIN");
     return this.names.get(name) ?? [];
@@ -314,13 +320,66 @@ describe("the user network's router", () => {
     fwd.close();
   });
 
+  it("a UDP forward hands each host peer's datagrams to the guest from its own router port, and the guest's answers back to that peer", async () => {
+    const fwd = new UserNetwork(host, { hostForwards: [parseHostForward("udp::5353-:53")] });
+    const got: Uint8Array[] = [];
+    fwd.output = (f) => got.push(f);
+    await fwd.start();
+    fwd.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.router }));
+    got.length = 0;
+    const l = host.udpListeners[0]!;
+    expect(l.port).toBe(5353);
+    l.deliver(Uint8Array.from([1]), "127.0.0.1", 40001);
+    l.deliver(Uint8Array.from([2]), "127.0.0.1", 40002);
+    l.deliver(Uint8Array.from([3]), "127.0.0.1", 40001);
+    const seen = got.map((f) => { const ip = readIpv4(f)!; const u = readUdp(f, ip)!; return [ip.src, ip.dst, u.srcPort, u.dstPort, u.data[0]]; });
+    const [p1, p2] = [seen[0]![2], seen[1]![2]];
+    expect(p1).not.toBe(p2);
+    expect(seen).toEqual([[USER_NET.router, GUEST, p1, 53, 1], [USER_NET.router, GUEST, p2, 53, 2], [USER_NET.router, GUEST, p1, 53, 3]]);
+    fwd.receive(udpFrame(fromGuest(USER_NET.router), 53, p2!, Uint8Array.from([9])));
+    fwd.receive(udpFrame(fromGuest(USER_NET.router), 53, p1!, Uint8Array.from([8])));
+    expect(l.sent).toEqual([[[9], "127.0.0.1", 40002], [[8], "127.0.0.1", 40001]]);
+    expect(host.udp).toHaveLength(0); // answers to a forward's peer are not a new outbound flow
+    expect(fwd.describe()[1]).toMatch(/forwarded-in 2;/);
+    fwd.close();
+  });
+
   it("hostfwd= takes QEMU's syntax and says what is wrong", () => {
-    expect(parseHostForward("tcp::2222-:22")).toEqual({ hostAddress: "127.0.0.1", hostPort: 2222, guestAddress: GUEST, guestPort: 22 });
-    expect(parseHostForward("tcp:0.0.0.0:8080-10.0.2.16:80")).toEqual({ hostAddress: "0.0.0.0", hostPort: 8080, guestAddress: 0x0a000210, guestPort: 80 });
-    expect(parseHostForward(":2222-:22").guestPort).toBe(22);
-    expect(() => parseHostForward("udp::53-:53")).toThrow(/UDP forwards are not supported/);
+    expect(parseHostForward("tcp::2222-:22")).toEqual({ protocol: "tcp", hostAddress: "127.0.0.1", hostPort: 2222, guestAddress: GUEST, guestPort: 22 });
+    expect(parseHostForward("tcp:0.0.0.0:8080-10.0.2.16:80")).toEqual({ protocol: "tcp", hostAddress: "0.0.0.0", hostPort: 8080, guestAddress: 0x0a000210, guestPort: 80 });
+    expect(parseHostForward(":2222-:22")).toMatchObject({ protocol: "tcp", guestPort: 22 });
+    expect(parseHostForward("udp::5353-:53")).toEqual({ protocol: "udp", hostAddress: "127.0.0.1", hostPort: 5353, guestAddress: GUEST, guestPort: 53 });
     expect(() => parseHostForward("tcp::2222-192.168.1.5:22")).toThrow(/must be in 10\.0\.2\.0\/24/);
-    expect(() => parseHostForward("tcp::2222")).toThrow(/expected tcp:\[HOSTADDR\]:HOSTPORT-\[GUESTADDR\]:GUESTPORT/);
+    expect(() => parseHostForward("tcp::2222")).toThrow(/expected tcp\|udp:\[HOSTADDR\]:HOSTPORT-\[GUESTADDR\]:GUESTPORT/);
     expect(() => parseHostForward("tcp::99999-:22")).toThrow(/host port out of range/);
+  });
+});
+
+describe("the user network on Node's sockets (src/node/host-net.ts)", () => {
+  it("a UDP forward: a host client's datagram reaches the guest through the bound port, and the guest's answer reaches the client", async () => {
+    const { NodeHostNet } = await import("../../src/node/host-net.js");
+    const { createSocket } = await import("node:dgram");
+    const probe = createSocket("udp4");
+    const port = await new Promise<number>((resolve) => probe.bind(0, "127.0.0.1", () => resolve(probe.address().port)));
+    probe.close(); // a port free just now
+    const net = new UserNetwork(new NodeHostNet(), { hostForwards: [parseHostForward(`udp:127.0.0.1:${port}-:53`)] });
+    const toGuest: Uint8Array[] = [];
+    net.output = (f) => toGuest.push(f);
+    await net.start();
+    net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.router }));
+    toGuest.length = 0;
+    const client = createSocket("udp4");
+    try {
+      const answer = new Promise<Buffer>((resolve) => client.on("message", (m) => resolve(m)));
+      client.send(Buffer.from("question"), port, "127.0.0.1");
+      await vi.waitFor(() => expect(toGuest).toHaveLength(1), { timeout: 5000 });
+      const ip = readIpv4(toGuest[0]!)!, u = readUdp(toGuest[0]!, ip)!;
+      expect([ip.src, ip.dst, u.dstPort, Buffer.from(u.data).toString()]).toEqual([USER_NET.router, GUEST, 53, "question"]);
+      net.receive(udpFrame(fromGuest(USER_NET.router), 53, u.srcPort, Buffer.from("answer")));
+      expect((await answer).toString()).toBe("answer");
+    } finally {
+      client.close();
+      net.close();
+    }
   });
 });

@@ -51,6 +51,8 @@ export interface HostNet {
   /** Listen on host:port; each accepted connection is handed over paused, without event handlers yet. */
   listenTcp(host: string, port: number, onAccept: (socket: HostTcpSocket, peer: string) => void): Promise<HostListener>;
   openUdp(onMessage: (data: Uint8Array, address: string, port: number) => void): HostUdpSocket;
+  /** A UDP socket bound to host:port (a UDP host forward); rejects with a one-line error (port in use …). */
+  listenUdp(host: string, port: number, onMessage: (data: Uint8Array, address: string, port: number) => void): Promise<HostUdpSocket & { readonly port: number }>;
   /** IPv4 addresses of a name, as the host's resolver (hosts file, DNS) sees it; [] for none. */
   lookupIpv4(name: string): Promise<string[]>;
 }

@@ -10,10 +10,11 @@
  * Every other IPv4 packet is NAT'ed: a guest's TCP connection becomes a host
  * TCP connection to the same address and port (tcp.ts), a UDP flow a host
  * UDP socket. Host forwards (`hostfwd=tcp:…`) listen on the host and open a
- * connection to the guest for every one accepted.
+ * connection to the guest for every one accepted; UDP forwards (`hostfwd=udp:…`)
+ * give each host peer a port of the router's, so the guest's answers find it.
  *
  * Not there: ICMP beyond the router (Node has no unprivileged ICMP socket;
- * pings elsewhere go unanswered), IP fragments, IPv6, UDP host forwards.
+ * pings elsewhere go unanswered), IP fragments, IPv6.
  *
  * It plugs into the virtual switch like a NIC: {@link receive} takes the
  * frames the switch delivers to its port, {@link output} sends frames in.
@@ -54,8 +55,8 @@ const FORWARD_PORT_BASE = 49152;
 /** A virtual host's station address: 52:55 then its IPv4 address, as slirp's. */
 export function userNetMac(ip: number): Mac { return 0x52550000_0000 + ip; }
 
-/** `hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT` (QEMU's syntax). */
-export interface HostForward { hostAddress: string; hostPort: number; guestAddress: number; guestPort: number }
+/** `hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT` (QEMU's syntax). */
+export interface HostForward { protocol: "tcp" | "udp"; hostAddress: string; hostPort: number; guestAddress: number; guestPort: number }
 
 export interface UserNetworkOptions {
   /** Station address → address DHCP gives it (symbiont's VMs get 10.0.2.15 + i whoever asks first). */
@@ -67,12 +68,11 @@ export interface UserNetworkOptions {
   notice?: (line: string) => void;
 }
 
-/** Parse a `hostfwd=` value: `tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT` (tcp: may be left out, as in QEMU). */
+/** Parse a `hostfwd=` value: `tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT` (tcp: may be left out, as in QEMU). */
 export function parseHostForward(text: string): HostForward {
   const m = /^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$/.exec(text);
-  const bad = (why: string) => new Error(`hostfwd=${text}: ${why} (expected tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)`);
+  const bad = (why: string) => new Error(`hostfwd=${text}: ${why} (expected tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)`);
   if (!m) throw bad("not understood");
-  if (m[1] === "udp") throw bad("UDP forwards are not supported, only TCP");
   const hostPort = Number(m[3]), guestPort = Number(m[5]);
   if (hostPort > 65535) throw bad("host port out of range");
   if (guestPort < 1 || guestPort > 65535) throw bad("guest port out of range");
@@ -80,7 +80,7 @@ export function parseHostForward(text: string): HostForward {
   const guest = m[4] ? parseIpv4(m[4]) : USER_NET.firstGuest;
   if (guest === null) throw bad(`"${m[4]}" is not an IPv4 address`);
   if (((guest & NETMASK) >>> 0) !== USER_NET.network) throw bad(`the guest address must be in 10.0.2.0/24`);
-  return { hostAddress: m[2] || HOST_LOOPBACK, hostPort, guestAddress: guest, guestPort };
+  return { protocol: m[1] === "udp" ? "udp" : "tcp", hostAddress: m[2] || HOST_LOOPBACK, hostPort, guestAddress: guest, guestPort };
 }
 
 export interface UserNetworkStats {
@@ -96,24 +96,31 @@ export interface UserNetworkStats {
   tcpRefused: number;
   tcpForwarded: number;
   udpFlows: number;
+  /** Host peers of UDP forwards. */
+  udpForwarded: number;
   /** Frames the router could not route: ICMP beyond it, fragments, addresses in 10.0.2.0/24 it does not own, restrict=on. */
   dropped: number;
 }
 
 interface UdpFlow { socket: HostUdpSocket; lastMs: number }
+/** A host peer of a UDP forward, seen by the guest as 10.0.2.2:routerPort. */
+interface ForwardedUdp { socket: HostUdpSocket; peerAddress: string; peerPort: number; guest: number; guestPort: number; lastMs: number }
 
 export class UserNetwork {
   /** Where frames for the guests go (the switch port). */
   output: (frame: Uint8Array) => void = () => {};
   /** Where large TCP packets for the guests go, if the way to them carries them whole (the switch port; link.ts). */
   outputLarge: LargeSender | null = null;
-  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, dropped: 0 };
+  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, udpForwarded: 0, dropped: 0 };
   readonly dhcp: DhcpServer;
   /** Guests' station addresses, learned from what they send. */
   private readonly neighbours = new Map<number, Mac>();
   private readonly tcp = new Map<string, NatTcpConnection>();
   private readonly udp = new Map<string, UdpFlow>();
   private readonly listeners: HostListener[] = [];
+  /** UDP forwards: the router-side port each host peer got, and its way back. */
+  private readonly udpForwarded = new Map<number, ForwardedUdp>();
+  private readonly udpForwardPort = new Map<string, number>();
   private readonly sweep: ReturnType<typeof setInterval>;
   private ipId = 0;
   private nextForwardPort = FORWARD_PORT_BASE;
@@ -132,11 +139,37 @@ export class UserNetwork {
   /** Open the host forwards' listeners; rejects with a one-line error (port in use …). */
   async start(): Promise<void> {
     for (const f of this.options.hostForwards ?? []) {
-      const l = await this.host.listenTcp(f.hostAddress, f.hostPort, (socket, peer) => this.acceptForward(f, socket, peer))
-        .catch((e: Error) => { throw new Error(`hostfwd ${f.hostAddress}:${f.hostPort}: ${e.message}`); });
+      const where = `${f.protocol} ${f.hostAddress}:${f.hostPort}`;
+      const l = await (f.protocol === "tcp"
+        ? this.host.listenTcp(f.hostAddress, f.hostPort, (socket, peer) => this.acceptForward(f, socket, peer))
+        : this.listenUdpForward(f)
+      ).catch((e: Error) => { throw new Error(`hostfwd ${where}: ${e.message}`); });
       this.listeners.push(l);
-      this.notice(`forwarding ${f.hostAddress}:${l.port} to ${formatIpv4(f.guestAddress)}:${f.guestPort}`);
+      this.notice(`forwarding ${f.protocol} ${f.hostAddress}:${l.port} to ${formatIpv4(f.guestAddress)}:${f.guestPort}`);
     }
+  }
+
+  /**
+   * A UDP forward: each host peer (address and port) gets a port of the router's, and its datagrams reach the guest
+   * from 10.0.2.2 and that port; the guest's answers to it go back to the peer from the listening socket.
+   */
+  private async listenUdpForward(f: HostForward): Promise<HostListener> {
+    const socket = await this.host.listenUdp(f.hostAddress, f.hostPort, (data, address, port) => {
+      const peer = `${address}:${port}`;
+      let routerPort = this.udpForwardPort.get(peer);
+      if (routerPort === undefined) {
+        routerPort = this.freeForwardPort((p) => this.udpForwarded.has(p));
+        if (routerPort === 0) return;
+        this.udpForwardPort.set(peer, routerPort);
+        this.udpForwarded.set(routerPort, { socket, peerAddress: address, peerPort: port, guest: f.guestAddress, guestPort: f.guestPort, lastMs: 0 });
+        this.stats.udpForwarded++;
+      }
+      const fwd = this.udpForwarded.get(routerPort)!;
+      fwd.lastMs = Date.now();
+      const to = this.toGuest(USER_NET.router, f.guestAddress);
+      if (to) this.send(udpFrame(to, routerPort, f.guestPort, data));
+    });
+    return { port: socket.port, close: () => socket.close() };
   }
 
   /** The ports the host forwards listen on (in order; useful with port 0). */
@@ -159,7 +192,7 @@ export class UserNetwork {
     ];
     return [
       `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries}`,
-      `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
+      `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size} forwarded-in ${s.udpForwarded}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
       ...open.slice(0, MAX_LISTED),
       ...(open.length > MAX_LISTED ? [`net user:   … and ${open.length - MAX_LISTED} more`] : []),
     ];
@@ -236,6 +269,12 @@ export class UserNetwork {
     if (!u) return;
     if (u.dstPort === DHCP_SERVER_PORT && (ip.dst === 0xffffffff || ip.dst === USER_NET.router)) { this.dhcpIn(u.data, sourceMac(frame)); return; }
     if (ip.dst === USER_NET.dns && u.dstPort === DNS_PORT) { this.dnsIn(u.data, ip.src, u.srcPort); return; }
+    const forwarded = ip.dst === USER_NET.router ? this.udpForwarded.get(u.dstPort) : undefined;
+    if (forwarded && forwarded.guest === ip.src && forwarded.guestPort === u.srcPort) { // an answer to a forward's peer
+      forwarded.lastMs = Date.now();
+      forwarded.socket.send(u.data.slice(), forwarded.peerAddress, forwarded.peerPort);
+      return;
+    }
     const target = this.hostAddress(ip.dst);
     if (target === null) { this.stats.dropped++; return; }
     const key = `${ip.src}:${u.srcPort}`;
@@ -261,6 +300,9 @@ export class UserNetwork {
   private closeIdleUdp(): void {
     const now = Date.now();
     for (const [key, f] of this.udp) if (now - f.lastMs > UDP_IDLE_MS) { f.socket.close(); this.udp.delete(key); }
+    for (const [port, f] of this.udpForwarded) {
+      if (now - f.lastMs > UDP_IDLE_MS) { this.udpForwarded.delete(port); this.udpForwardPort.delete(`${f.peerAddress}:${f.peerPort}`); }
+    }
   }
 
   private dhcpIn(msg: Uint8Array, mac: Mac): void {
@@ -356,13 +398,18 @@ export class UserNetwork {
     this.send(tcpFrame(to, { ...fields, srcPort: seg.dstPort, dstPort: seg.srcPort, window: 0 }));
   }
 
-  private acceptForward(f: HostForward, socket: HostTcpSocket, peer: string): void {
-    let port = 0;
-    for (let i = 0; i < 16384 && port === 0; i++) {
+  /** A router port for a forwarded connection or peer, from 49152 on, that `taken` says is free (0: none). */
+  private freeForwardPort(taken: (port: number) => boolean): number {
+    for (let i = 0; i < 16384; i++) {
       const p = this.nextForwardPort;
       this.nextForwardPort = p === 65535 ? FORWARD_PORT_BASE : p + 1;
-      if (!this.tcp.has(`${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${p}`)) port = p;
+      if (!taken(p)) return p;
     }
+    return 0;
+  }
+
+  private acceptForward(f: HostForward, socket: HostTcpSocket, peer: string): void {
+    const port = this.freeForwardPort((p) => this.tcp.has(`${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${p}`));
     if (port === 0) { socket.destroy(); return; }
     const key = `${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${port}`;
     this.stats.tcpForwarded++;
