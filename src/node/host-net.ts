@@ -10,6 +10,7 @@
 import { createServer, connect, type Socket } from "node:net";
 import { createSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
+import { getServers } from "node:dns";
 import type { HostNet, HostTcpEvents, HostTcpSocket, HostUdpSocket, HostListener } from "../net/user/host.js";
 
 class NodeTcpSocket implements HostTcpSocket {
@@ -36,6 +37,14 @@ class NodeTcpSocket implements HostTcpSocket {
 }
 
 export class NodeHostNet implements HostNet {
+  /** `dnsServers`: instead of the host's own (`dns.getServers()`: /etc/resolv.conf). */
+  constructor(private readonly options: { dnsServers?: string[] } = {}) {}
+
+  dnsServers(): string[] {
+    // IPv4 servers only ("1.2.3.4" or "1.2.3.4:5353"): the router's sockets are udp4.
+    return (this.options.dnsServers ?? getServers()).filter((s) => /^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(s));
+  }
+
   connectTcp(host: string, port: number, events: HostTcpEvents): HostTcpSocket {
     const t = new NodeTcpSocket(connect({ host, port, allowHalfOpen: true }));
     t.setEvents(events);

@@ -41,6 +41,8 @@ class FakeHost implements HostNet {
   udp: { sent: [number[], string, number][]; deliver: (d: Uint8Array, a: string, p: number) => void; closed: boolean }[] = [];
   accept: ((s: HostTcpSocket, peer: string) => void) | null = null;
   names = new Map<string, string[]>();
+  servers: string[] = [];
+  dnsServers(): string[] { return this.servers; }
   connectTcp(host: string, port: number, events: HostTcpEvents): HostTcpSocket {
     const s = new FakeTcp(host, port, events);
     this.tcp.push(s);
@@ -168,6 +170,20 @@ describe("the user network's router", () => {
     // RFC 1035 §4.1.1: RCODE 0 no error, 3 name error, 2 server failure, 4 not implemented. Order: NOTIMP is at once.
     expect(byName.map((a) => a.qr)).toEqual([1, 1, 1, 1]);
     expect(byName.map((a) => `${a.rcode}/${a.count}`).sort()).toEqual(["0/0", "2/0", "3/0", "4/0"]);
+  });
+
+  it("DNS: another type (MX) is relayed as it is to the host's DNS server and its answer comes back from 10.0.2.3", () => {
+    host.servers = ["192.0.2.53"];
+    const query = dnsQuery("example.test", 15, 0x1234);
+    net.receive(udpFrame(fromGuest(USER_NET.dns), 5353, 53, query));
+    expect(host.udp).toHaveLength(1);
+    expect(host.udp[0]!.sent).toEqual([[[...query], "192.0.2.53", 53]]);
+    const reply = Uint8Array.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, ...query.subarray(12)]);
+    host.udp[0]!.deliver(reply, "192.0.2.53", 53);
+    const got = out.map((f) => { const ip = readIpv4(f)!; const u = readUdp(f, ip)!; return [ip.src, u.srcPort, u.dstPort, [...u.data]]; });
+    expect(got).toEqual([[USER_NET.dns, 53, 5353, [...reply]]]);
+    expect(host.udp[0]!.closed).toBe(true);
+    expect(net.stats.dnsRelayed).toBe(1);
   });
 
   it("UDP: a guest's datagram leaves through a host socket to the same port (10.0.2.2 = the host's 127.0.0.1) and the answer comes back from there", () => {
@@ -356,6 +372,28 @@ describe("the user network's router", () => {
 });
 
 describe("the user network on Node's sockets (src/node/host-net.ts)", () => {
+  it("relays a query it does not answer itself to the host's DNS server (here one in this test) and the answer to the guest", async () => {
+    const { NodeHostNet } = await import("../../src/node/host-net.js");
+    const { createSocket } = await import("node:dgram");
+    const server = createSocket("udp4");
+    server.on("message", (m, r) => { const a = Buffer.from(m); a[2] = 0x81; a[3] = 0x83; server.send(a, r.port, r.address); }); // NXDOMAIN
+    const port = await new Promise<number>((resolve) => server.bind(0, "127.0.0.1", () => resolve(server.address().port)));
+    const net = new UserNetwork(new NodeHostNet({ dnsServers: [`127.0.0.1:${port}`, "::1"] }));
+    const toGuest: Uint8Array[] = [];
+    net.output = (f) => toGuest.push(f);
+    try {
+      net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.dns }));
+      toGuest.length = 0;
+      net.receive(udpFrame(fromGuest(USER_NET.dns), 5353, 53, dnsQuery("nowhere.test", 16, 0x4321)));
+      await vi.waitFor(() => expect(toGuest).toHaveLength(1), { timeout: 5000 });
+      const ip = readIpv4(toGuest[0]!)!, u = readUdp(toGuest[0]!, ip)!;
+      expect([ip.src, u.srcPort, u.dstPort, u.data[0], u.data[1], u.data[3]! & 0xf]).toEqual([USER_NET.dns, 53, 5353, 0x43, 0x21, 3]);
+    } finally {
+      server.close();
+      net.close();
+    }
+  });
+
   it("a UDP forward: a host client's datagram reaches the guest through the bound port, and the guest's answer reaches the client", async () => {
     const { NodeHostNet } = await import("../../src/node/host-net.js");
     const { createSocket } = await import("node:dgram");

@@ -55,4 +55,6 @@ export interface HostNet {
   listenUdp(host: string, port: number, onMessage: (data: Uint8Array, address: string, port: number) => void): Promise<HostUdpSocket & { readonly port: number }>;
   /** IPv4 addresses of a name, as the host's resolver (hosts file, DNS) sees it; [] for none. */
   lookupIpv4(name: string): Promise<string[]>;
+  /** The host's DNS servers as IPv4 "address" or "address:port" (for queries the router relays as they are). */
+  dnsServers(): string[];
 }

@@ -6,7 +6,8 @@
  * The network is QEMU's: 10.0.2.0/24; the router, which is also the host
  * (10.0.2.2 reaches the host's 127.0.0.1), answers ARP and ping; DHCP hands
  * out 10.0.2.15 upwards with router 10.0.2.2 and DNS 10.0.2.3; the DNS
- * server resolves A queries with the host's resolver (hosts file included).
+ * server resolves A queries with the host's resolver (hosts file included)
+ * and relays the others to the host's DNS server.
  * Every other IPv4 packet is NAT'ed: a guest's TCP connection becomes a host
  * TCP connection to the same address and port (tcp.ts), a UDP flow a host
  * UDP socket. Host forwards (`hostfwd=tcp:…`) listen on the host and open a
@@ -45,6 +46,8 @@ export const USER_NET = {
 export const USER_NET_POOL = 16;
 const NETMASK = (~0 << (32 - USER_NET.prefix)) >>> 0;
 const HOST_LOOPBACK = "127.0.0.1";
+/** How long a relayed DNS query waits for the host's server. */
+const DNS_RELAY_MS = 5000;
 /** UDP flows without traffic for this long are closed. */
 export const UDP_IDLE_MS = 60_000;
 /** Open connections listed by describe() at most. */
@@ -92,6 +95,8 @@ export interface UserNetworkStats {
   arpReplies: number;
   pingReplies: number;
   dnsQueries: number;
+  /** Queries other than A and AAAA relayed to the host's DNS server. */
+  dnsRelayed: number;
   tcpOpened: number;
   tcpRefused: number;
   tcpForwarded: number;
@@ -111,7 +116,7 @@ export class UserNetwork {
   output: (frame: Uint8Array) => void = () => {};
   /** Where large TCP packets for the guests go, if the way to them carries them whole (the switch port; link.ts). */
   outputLarge: LargeSender | null = null;
-  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, udpForwarded: 0, dropped: 0 };
+  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, dnsRelayed: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, udpForwarded: 0, dropped: 0 };
   readonly dhcp: DhcpServer;
   /** Guests' station addresses, learned from what they send. */
   private readonly neighbours = new Map<number, Mac>();
@@ -191,7 +196,7 @@ export class UserNetwork {
       ...[...this.udp.keys()].map((k) => `net user:   udp from ${formatIpv4(Number(k.split(":")[0]))}:${k.split(":")[1]}`),
     ];
     return [
-      `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries}`,
+      `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries} (relayed ${s.dnsRelayed})`,
       `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size} forwarded-in ${s.udpForwarded}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
       ...open.slice(0, MAX_LISTED),
       ...(open.length > MAX_LISTED ? [`net user:   … and ${open.length - MAX_LISTED} more`] : []),
@@ -325,7 +330,7 @@ export class UserNetwork {
       const to = this.toGuest(USER_NET.dns, guest);
       if (to) this.send(udpFrame(to, DNS_PORT, guestPort, dnsResponse(q, rcode, addresses)));
     };
-    if (q.qclass !== CLASS_IN || (q.type !== TYPE_A && q.type !== TYPE_AAAA)) { answer(RCODE_NOTIMP); return; }
+    if (q.qclass !== CLASS_IN || (q.type !== TYPE_A && q.type !== TYPE_AAAA)) { this.relayDns(msg, guest, guestPort, () => answer(RCODE_NOTIMP)); return; }
     // AAAA: the name's IPv4 existence decides NXDOMAIN; the answer is empty either way (the network has no IPv6).
     this.host.lookupIpv4(q.name).then(
       (addresses) => {
@@ -335,6 +340,26 @@ export class UserNetwork {
       },
       () => answer(RCODE_SERVFAIL),
     );
+  }
+
+  /**
+   * Any other query (MX, TXT, SRV, PTR …) goes as it is to the host's first DNS server, and its answer back from
+   * 10.0.2.3 — what QEMU's DNS does with every query. `none()` answers when the host has no (IPv4) server.
+   */
+  private relayDns(msg: Uint8Array, guest: number, guestPort: number, none: () => void): void {
+    const server = this.host.dnsServers()[0];
+    if (!server) { none(); return; }
+    const [address, port] = server.includes(":") ? [server.slice(0, server.indexOf(":")), Number(server.slice(server.indexOf(":") + 1))] : [server, DNS_PORT];
+    this.stats.dnsRelayed++;
+    const socket = this.host.openUdp((data) => {
+      socket.close();
+      clearTimeout(timer);
+      const to = this.toGuest(USER_NET.dns, guest);
+      if (to) this.send(udpFrame(to, DNS_PORT, guestPort, data));
+    });
+    const timer = setTimeout(() => socket.close(), DNS_RELAY_MS); // no answer: the guest's resolver retries
+    (timer as { unref?: () => void }).unref?.();
+    socket.send(msg.slice(), address, port);
   }
 
   /** Where a guest's packet to `dst` goes on the host: null when nowhere (restrict=on, or 10.0.2.x that is not the router). */
