@@ -5,6 +5,7 @@
  * @module
  */
 import { parseMac } from "../net/ethernet.js";
+import { parseIpv4 } from "../net/inet.js";
 import { DEFAULT_ADDRESSES, type AddressBase } from "../machine/nics.js";
 import { parseSocketEndpoint, type SocketEndpoint } from "../node/net-socket.js";
 import { parseHostForward, type HostForward } from "../net/user/user-network.js";
@@ -127,11 +128,11 @@ export function parseNicSpec(v: string): NicSpec {
 }
 
 function parseIpv4Prefix(text: string, whole: string): { ipv4: number; prefix: number } {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
-  const bytes = m ? m.slice(1, 5).map(Number) : [];
-  const prefix = m ? Number(m[5]) : -1;
-  if (!m || bytes.some((b) => b > 255) || prefix < 1 || prefix > 30) throw new UsageError(`--nic ${whole}: ip must be an IPv4 address with a prefix length 1-30, like 10.0.2.15/24 (got "${text}")`);
-  return { ipv4: ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0, prefix };
+  const m = /^([^/\s]+)\/(\d{1,2})$/.exec(text);
+  const ipv4 = m ? parseIpv4(m[1]!) : null;
+  const prefix = m ? Number(m[2]) : -1;
+  if (ipv4 === null || prefix < 1 || prefix > 30) throw new UsageError(`--nic ${whole}: ip must be an IPv4 address with a prefix length 1-30, like 10.0.2.15/24 (got "${text}")`);
+  return { ipv4, prefix };
 }
 
 /** Parse `--net switch|none|socket:…|user[,hostfwd=…][,restrict=on|off]`. */

@@ -26,6 +26,7 @@ import { VirtioNet } from "../devices/virtio/net.js";
 import type { VirtioDevice } from "../devices/virtio/device.js";
 import { NicLink } from "../net/link.js";
 import { defaultMac, formatMac, type Mac } from "../net/ethernet.js";
+import { formatIpv4 } from "../net/inet.js";
 
 /** What plugging a card needs of a machine (a Pc has all of it). */
 export interface NicHost {
@@ -76,7 +77,7 @@ export const DEFAULT_ADDRESSES: AddressBase = { mac: defaultMac(0), ipv4: 0x0a00
 /** VM i's station address and `ADDR/LEN`. */
 export function guestAddress(i: number, base: AddressBase = DEFAULT_ADDRESSES): { mac: Mac; ip: string } {
   const a = (base.ipv4 + i) >>> 0;
-  return { mac: (base.mac + i) % 2 ** 48, ip: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${base.prefix}` };
+  return { mac: (base.mac + i) % 2 ** 48, ip: `${formatIpv4(a)}/${base.prefix}` };
 }
 
 /** `symbiont.ip=MAC=ADDR/LEN,…` for the kernel command line ("" for no cards). */
