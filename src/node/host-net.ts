@@ -8,7 +8,7 @@
  * @module
  */
 import { createServer, connect, type Socket } from "node:net";
-import { createSocket } from "node:dgram";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { getServers } from "node:dns";
 import type { HostNet, HostTcpEvents, HostTcpSocket, HostUdpSocket, HostListener } from "../net/user/host.js";
@@ -34,6 +34,25 @@ class NodeTcpSocket implements HostTcpSocket {
   destroy(): void { this.s.destroy(); }
   pause(): void { this.s.pause(); }
   resume(): void { this.s.resume(); }
+}
+
+/** A udp4 socket handing each datagram to `onMessage`. */
+function udpSocket(onMessage: (data: Uint8Array, address: string, port: number) => void): UdpSocket {
+  const s = createSocket("udp4");
+  s.on("message", (b, rinfo) => onMessage(new Uint8Array(b.buffer, b.byteOffset, b.length), rinfo.address, rinfo.port));
+  return s;
+}
+
+/** An ICMP error for one datagram: UDP is unreliable, the guest times out as it would. */
+function ignoreUdpError(): void {}
+
+/** The HostUdpSocket of a bound socket: sends and a close that may be called more than once. */
+function udpHandle(s: UdpSocket): HostUdpSocket {
+  let open = true;
+  return {
+    send: (data, address, port) => { if (open) s.send(data, port, address); },
+    close: () => { if (open) { open = false; s.close(); } },
+  };
 }
 
 export class NodeHostNet implements HostNet {
@@ -63,31 +82,20 @@ export class NodeHostNet implements HostNet {
   }
 
   openUdp(onMessage: (data: Uint8Array, address: string, port: number) => void): HostUdpSocket {
-    const s = createSocket("udp4");
-    s.on("message", (b, rinfo) => onMessage(new Uint8Array(b.buffer, b.byteOffset, b.length), rinfo.address, rinfo.port));
-    s.on("error", () => { /* an ICMP error for one datagram: UDP is unreliable, the guest times out as it would */ });
+    const s = udpSocket(onMessage);
+    s.on("error", ignoreUdpError);
     s.bind(0);
-    let open = true;
-    return {
-      send: (data, address, port) => { if (open) s.send(data, port, address); },
-      close: () => { if (open) { open = false; s.close(); } },
-    };
+    return udpHandle(s);
   }
 
   listenUdp(host: string, port: number, onMessage: (data: Uint8Array, address: string, port: number) => void): Promise<HostUdpSocket & { readonly port: number }> {
     return new Promise((resolve, reject) => {
-      const s = createSocket("udp4");
-      s.on("message", (b, rinfo) => onMessage(new Uint8Array(b.buffer, b.byteOffset, b.length), rinfo.address, rinfo.port));
+      const s = udpSocket(onMessage);
       s.once("error", (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen: ${e.code ?? e.message}`)));
       s.bind(port, host, () => {
         s.removeAllListeners("error");
-        s.on("error", () => { /* as openUdp's */ });
-        let open = true;
-        resolve({
-          port: s.address().port,
-          send: (data, address, p) => { if (open) s.send(data, p, address); },
-          close: () => { if (open) { open = false; s.close(); } },
-        });
+        s.on("error", ignoreUdpError);
+        resolve({ port: s.address().port, ...udpHandle(s) });
       });
     });
   }
