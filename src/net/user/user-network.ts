@@ -55,6 +55,11 @@ const MAX_LISTED = 16;
 /** First source port of connections the router opens to a guest (host forwards). */
 const FORWARD_PORT_BASE = 49152;
 
+/** A TCP connection's key: the guest's end, then the far end as the guest sees it. */
+function tcpKey(guest: number, guestPort: number, peer: number, peerPort: number): string {
+  return `${guest}:${guestPort}>${peer}:${peerPort}`;
+}
+
 /** A virtual host's station address: 52:55 then its IPv4 address, as slirp's. */
 export function userNetMac(ip: number): Mac { return 0x52550000_0000 + ip; }
 
@@ -107,7 +112,8 @@ export interface UserNetworkStats {
   dropped: number;
 }
 
-interface UdpFlow { socket: HostUdpSocket; lastMs: number }
+/** A guest's UDP flow out (keyed by its address and port) and the host socket it goes through. */
+interface UdpFlow { socket: HostUdpSocket; guest: number; guestPort: number; lastMs: number }
 /** A host peer of a UDP forward, seen by the guest as 10.0.2.2:routerPort. */
 interface ForwardedUdp { socket: HostUdpSocket; peerAddress: string; peerPort: number; guest: number; guestPort: number; lastMs: number }
 
@@ -177,9 +183,6 @@ export class UserNetwork {
     return { port: socket.port, close: () => socket.close() };
   }
 
-  /** The ports the host forwards listen on (in order; useful with port 0). */
-  get forwardPorts(): number[] { return this.listeners.map((l) => l.port); }
-
   close(): void {
     clearInterval(this.sweep);
     for (const l of this.listeners) l.close();
@@ -193,7 +196,7 @@ export class UserNetwork {
     const s = this.stats, d = this.dhcp.stats;
     const open = [
       ...[...this.tcp.values()].map((c) => `net user:   ${c.label} ${c.stateName}`),
-      ...[...this.udp.keys()].map((k) => `net user:   udp from ${formatIpv4(Number(k.split(":")[0]))}:${k.split(":")[1]}`),
+      ...[...this.udp.values()].map((f) => `net user:   udp from ${formatIpv4(f.guest)}:${f.guestPort}`),
     ];
     return [
       `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries} (relayed ${s.dnsRelayed})`,
@@ -243,8 +246,13 @@ export class UserNetwork {
       return null;
     }
     const srcMac = userNetMac(this.isRouter(from) ? from : USER_NET.router);
+    return { dstMac: mac, srcMac, src: from, dst: to, id: this.nextIpId() };
+  }
+
+  /** The IPv4 identification of the router's next packet. */
+  private nextIpId(): number {
     this.ipId = (this.ipId + 1) & 0xffff;
-    return { dstMac: mac, srcMac, src: from, dst: to, id: this.ipId };
+    return this.ipId;
   }
 
   // ---- ARP and ICMP: the router's own ----
@@ -294,7 +302,7 @@ export class UserNetwork {
         const to = this.toGuest(from, guest);
         if (to) this.send(udpFrame(to, port, guestPort, data));
       });
-      flow = { socket, lastMs: Date.now() };
+      flow = { socket, guest, guestPort, lastMs: Date.now() };
       this.udp.set(key, flow);
       this.stats.udpFlows++;
     }
@@ -316,9 +324,8 @@ export class UserNetwork {
     const reply = this.dhcp.handle(req);
     if (!reply) return;
     // To the client's station address (it has no IP address yet), IP broadcast: what every client takes (RFC 2131 §4.1).
-    this.ipId = (this.ipId + 1) & 0xffff;
     const broadcast = (req.flags & 0x8000) !== 0;
-    this.send(udpFrame({ dstMac: broadcast ? BROADCAST_MAC : mac, srcMac: userNetMac(USER_NET.router), src: USER_NET.router, dst: 0xffffffff, id: this.ipId },
+    this.send(udpFrame({ dstMac: broadcast ? BROADCAST_MAC : mac, srcMac: userNetMac(USER_NET.router), src: USER_NET.router, dst: 0xffffffff, id: this.nextIpId() },
       DHCP_SERVER_PORT, DHCP_CLIENT_PORT, reply));
   }
 
@@ -375,7 +382,7 @@ export class UserNetwork {
   private tcpIn(frame: Uint8Array, ip: Ipv4View): void {
     const seg = readTcp(frame, ip);
     if (!seg) return;
-    const key = `${ip.src}:${seg.srcPort}>${ip.dst}:${seg.dstPort}`;
+    const key = tcpKey(ip.src, seg.srcPort, ip.dst, seg.dstPort);
     const existing = this.tcp.get(key);
     if (existing) { existing.segment(seg); return; }
     if (seg.flags & TCP_RST) return;
@@ -400,9 +407,8 @@ export class UserNetwork {
         const to = this.toGuest(peer, guest);
         if (!to) return;
         const frame = tcpFrame(to, { ...t, srcPort: peerPort, dstPort: guestPort }, data);
-        this.stats.framesOut++;
-        if (data && mss && data.length > mss && this.outputLarge) { this.stats.largeOut++; this.outputLarge(frame, mss); }
-        else this.output(frame);
+        if (data && mss && data.length > mss && this.outputLarge) { this.stats.largeOut++; this.stats.framesOut++; this.outputLarge(frame, mss); }
+        else this.send(frame);
       },
       gone: () => { this.tcp.delete(key); },
       notice: this.notice,
@@ -434,9 +440,9 @@ export class UserNetwork {
   }
 
   private acceptForward(f: HostForward, socket: HostTcpSocket, peer: string): void {
-    const port = this.freeForwardPort((p) => this.tcp.has(`${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${p}`));
+    const port = this.freeForwardPort((p) => this.tcp.has(tcpKey(f.guestAddress, f.guestPort, USER_NET.router, p)));
     if (port === 0) { socket.destroy(); return; }
-    const key = `${f.guestAddress}:${f.guestPort}>${USER_NET.router}:${port}`;
+    const key = tcpKey(f.guestAddress, f.guestPort, USER_NET.router, port);
     this.stats.tcpForwarded++;
     const conn = new NatTcpConnection(this.tcpCallbacks(key, f.guestAddress, f.guestPort, USER_NET.router, port), null, socket,
       `hostfwd ${peer} -> ${formatIpv4(f.guestAddress)}:${f.guestPort}`);
