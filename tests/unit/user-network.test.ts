@@ -69,6 +69,15 @@ class FakeHost implements HostNet {
   }
 }
 
+/** The guest's ARP request (RFC 826) for `target`: who has it, tell 10.0.2.15 at 52:54:00:12:34:56. */
+const guestAsks = (target: number) => arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: target });
+
+/** Let the router learn the guest's station address from an ARP request, and forget the reply it sent to `out`. */
+function introduceGuest(net: UserNetwork, out: Uint8Array[], target: number = USER_NET.router): void {
+  net.receive(guestAsks(target));
+  out.length = 0;
+}
+
 /** Guest → router addressing. */
 const fromGuest = (dst: number, id = 1) => ({ dstMac: ROUTER_MAC, srcMac: GUEST_MAC, src: GUEST, dst, id });
 
@@ -112,9 +121,9 @@ describe("the user network's router", () => {
   afterEach(() => { net.close(); vi.useRealTimers(); });
 
   it.runIf(tcpdump || requireTools)("answers ARP for 10.0.2.2 and 10.0.2.3, ping to itself, DHCP and DNS — tcpdump reads every frame with correct checksums", async () => {
-    net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.router }));
-    net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.dns }));
-    net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: 0x0a000263 })); // 10.0.2.99: nobody
+    net.receive(guestAsks(USER_NET.router));
+    net.receive(guestAsks(USER_NET.dns));
+    net.receive(guestAsks(0x0a000263)); // 10.0.2.99: nobody
     net.receive(icmpFrame(fromGuest(USER_NET.router), 8, 0, Uint8Array.from([0x12, 0x34, 0, 7, 1, 2, 3, 4, 5])));
     net.receive(icmpFrame(fromGuest(0x08080808), 8, 0, Uint8Array.from([0x12, 0x34, 0, 8]))); // beyond the router: not answered
     net.receive(dhcpFrame(GUEST_MAC, 1));
@@ -320,8 +329,7 @@ describe("the user network's router", () => {
     const got: Uint8Array[] = [];
     fwd.output = (f) => got.push(f);
     await fwd.start();
-    fwd.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.router }));
-    got.length = 0;
+    introduceGuest(fwd, got);
     const sock = new FakeTcp("", 0, null);
     sock.paused = true;
     host.accept!(sock, "127.0.0.1:5555");
@@ -341,8 +349,7 @@ describe("the user network's router", () => {
     const got: Uint8Array[] = [];
     fwd.output = (f) => got.push(f);
     await fwd.start();
-    fwd.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.router }));
-    got.length = 0;
+    introduceGuest(fwd, got);
     const l = host.udpListeners[0]!;
     expect(l.port).toBe(5353);
     l.deliver(Uint8Array.from([1]), "127.0.0.1", 40001);
@@ -382,8 +389,7 @@ describe("the user network on Node's sockets (src/node/host-net.ts)", () => {
     const toGuest: Uint8Array[] = [];
     net.output = (f) => toGuest.push(f);
     try {
-      net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.dns }));
-      toGuest.length = 0;
+      introduceGuest(net, toGuest, USER_NET.dns);
       net.receive(udpFrame(fromGuest(USER_NET.dns), 5353, 53, dnsQuery("nowhere.test", 16, 0x4321)));
       await vi.waitFor(() => expect(toGuest).toHaveLength(1), { timeout: 5000 });
       const ip = readIpv4(toGuest[0]!)!, u = readUdp(toGuest[0]!, ip)!;
@@ -404,8 +410,7 @@ describe("the user network on Node's sockets (src/node/host-net.ts)", () => {
     const toGuest: Uint8Array[] = [];
     net.output = (f) => toGuest.push(f);
     await net.start();
-    net.receive(arpFrame(BROADCAST_MAC, { op: ARP_REQUEST, senderMac: GUEST_MAC, senderIp: GUEST, targetMac: 0, targetIp: USER_NET.router }));
-    toGuest.length = 0;
+    introduceGuest(net, toGuest);
     const client = createSocket("udp4");
     try {
       const answer = new Promise<Buffer>((resolve) => client.on("message", (m) => resolve(m)));
