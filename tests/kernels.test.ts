@@ -19,8 +19,9 @@ const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).ma
 // here (the emulator's CPU has them: pae.args "-cpu qemu32,+nx") but SMAP and
 // SMEP, which a PC offers only when asked (smap.args, smep.args "-cpu max");
 // they are not offered under shadow paging, so those kernels skip its variants.
-const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean; smep?: boolean }> = {
+const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean; smep?: boolean; vga?: boolean }> = {
   mmio: { testdev: true }, // -device pc-testdev
+  vga: { vga: true },      // -device isa-vga (its VGA BIOS runs before the kernel: Pc.loadKernel leaves the same text mode 3)
   smap: { smap: true },    // -cpu max
   smep: { smep: true },    // -cpu max
 };

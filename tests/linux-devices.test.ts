@@ -1,10 +1,10 @@
 // Debian's kernel on Symbiont's paravirtual and emulated devices, in one shared boot (CI time):
 // virtio-blk (mke2fs, files, sync on a raw image; a second disk under --snapshot), PIIX3 IDE
 // through ata_piix (mke2fs, files, sync; bus-master DMA),
-// kvm-clock, virtio-rng, virtio-console (hvc0), and pvpanic (the guest panics at the
-// end through sysrq). Oracles: Debian's e2fsprogs on the host (e2fsck -fn, debugfs
-// -R "cat …"), the guest's own /sys and /proc, the TSC frequency the clock is
-// configured with, the snapshot image's bytes before the run.
+// kvm-clock, virtio-rng, virtio-console (hvc0), the VGA (Linux's vgacon console on tty0), and pvpanic (the guest
+// panics at the end through sysrq). Oracles: Debian's e2fsprogs on the host (e2fsck -fn, debugfs
+// -R "cat …"), the guest's own /sys and /proc (and its screen, read back from /dev/vcsa), the TSC frequency the
+// clock is configured with, the snapshot image's bytes before the run.
 // Skipped (saying so) without the cached images, and the host checks without e2fsprogs
 // (CI installs it).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
@@ -21,6 +21,9 @@ import { cachedModules, findCachedImages } from "../src/node/images.js";
 import { driverModules } from "../src/boot/kmod.js";
 import { openDiskImage } from "../src/node/disk-file.js";
 import type { StopReason } from "../src/vmm/vm.js";
+import type { VgaScreen } from "../src/devices/vga/vga.js";
+import { screenLines } from "../src/devices/vga/screen-text.js";
+import { ps2Typing } from "../src/devices/ps2-keymap.js";
 
 const images = findCachedImages();
 const e2fsck = ["/usr/sbin/e2fsck", "/sbin/e2fsck"].find((p) => spawnSync(p, ["-V"]).status === 0);
@@ -56,6 +59,20 @@ const SCRIPT = [
   "echo VDA-SERIAL=$(cat /sys/block/vda/serial)",
   "echo QUEUE-DEPTH=$(cat /sys/module/virtio_blk/parameters/queue_depth)",
   "echo VIRTIO-IRQS=$(grep virtio /proc/interrupts | tr -s ' ' | sed 's/^ *[0-9]*: [0-9]* //' | tr '\\n' ';')",
+  // The VGA console: text with colour and CP437 glyphs (UTF-8 in, which the kernel maps to the font's codes), then
+  // /dev/vcsa — the screen as the guest has it (rows, columns, cursor, then character and attribute per cell) — at
+  // a marker the host takes its own picture at; again after 1500 lines scrolled (vgacon moves the CRTC's start
+  // address through the 32 KiB of text memory and copies back at its end) and the cursor hidden (DECTCEM).
+  "printf 'VGA \\033[1;31mred\\033[0m \\342\\226\\210\\342\\224\\200 line\\n' > /dev/tty1",
+  "cat /dev/vcsa > /tmp/vcsa1; echo VGA-SNAP-1",
+  "echo VCSA1=$(od -An -tx1 -v /tmp/vcsa1 | tr -d ' \\n')",
+  "seq 1 1500 > /dev/tty1; printf '\\033[?25l' > /dev/tty1",
+  "cat /dev/vcsa > /tmp/vcsa2; echo VGA-SNAP-2",
+  "echo VCSA2=$(od -An -tx1 -v /tmp/vcsa2 | tr -d ' \\n')",
+  // The PS/2 keyboard: a line typed on it (by scan code, through the i8042's translation and Linux's atkbd and
+  // keymap) reaches a reader of tty1.
+  "(read -r typed < /dev/tty1; echo \"TYPED=$typed\") &",
+  "sleep 1; echo KBD-WAITING; wait",
   "echo from-guest-on-hvc0 > /dev/hvc0",
   // Input that arrives while nobody has hvc0 open waits in the virtqueue until the next interrupt
   // (virtio_console/hvc), so the host types once a reader is there.
@@ -66,7 +83,7 @@ const SCRIPT = [
   "echo c > /proc/sysrq-trigger",
 ].join("\n");
 
-interface Run { serial: string; hvc: string; stop: StopReason; pc: Pc }
+interface Run { serial: string; hvc: string; stop: StopReason; pc: Pc; screens: VgaScreen[] }
 
 describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run npm run images)"} on virtio and IDE devices`, () => {
   let dir = "";
@@ -86,27 +103,38 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
 
     const ramBytes = 128 << 20;
     const serial: number[] = [];
-    let hvc = "";
-    const pc = new Pc({
-      engine: await createEngine("wasm", ramBytes), ramBytes, clock: "deterministic",
-      onSerial: (b) => serial.push(b),
+    let hvc = "", line = "";
+    const screens: VgaScreen[] = [];
+    const pc: Pc = new Pc({
+      engine: await createEngine("wasm", ramBytes), ramBytes, clock: "deterministic", vga: true,
+      onSerial: (b) => {
+        serial.push(b);
+        // The screen the moment the guest says it read /dev/vcsa (nothing writes to tty1 in between).
+        if (b !== 10) { line += String.fromCharCode(b); return; }
+        if (/^VGA-SNAP-\d\r?$/.test(line)) screens.push(pc.vga!.screen());
+        line = "";
+      },
       disks: [{ backend: openDiskImage(diskPath(), "rw"), serial: "symbiont-vda" }, { backend: openDiskImage(snapPath(), "snapshot") }, { backend: openDiskImage(idePath(), "rw"), interface: "ide" }],
       rng: true,
       onVirtioConsole: (bytes) => { hvc += Buffer.from(bytes).toString("latin1"); },
     });
     const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
     const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: SCRIPT });
-    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet virtio_blk.queue_depth=48`, initrd });
+    pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `console=tty0 ${LINUX_CMDLINE} quiet virtio_blk.queue_depth=48`, initrd });
     let stop: StopReason = { kind: "budget" };
-    let typed = false;
+    let typed = false, keyed = false;
     for (let i = 0; i < 400 && stop.kind === "budget"; i++) {
       stop = pc.vm.run(20_000_000);
+      if (!keyed && Buffer.from(serial).toString("latin1").includes("KBD-WAITING")) {
+        pc.kbc.keyboard.sendScancodes(ps2Typing(["Shift+KeyH", "KeyI", "Space", "KeyV", "KeyG", "KeyA", "Minus", "Digit4", "Digit2", "Enter"]));
+        keyed = true;
+      }
       if (!typed && Buffer.from(serial).toString("latin1").includes("HVC-WAITING")) {
         pc.virtioConsole!.receive(new TextEncoder().encode("from-host-on-hvc0\n"));
         typed = true;
       }
     }
-    run = { serial: Buffer.from(serial).toString("latin1").replace(/\r/g, ""), hvc, stop, pc };
+    run = { serial: Buffer.from(serial).toString("latin1").replace(/\r/g, ""), hvc, stop, pc, screens };
   }, 60 * 60 * 1000);
 
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -169,6 +197,35 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     expect(lines.some((l) => /^PCI-MSI.*-edge virtio\d+-req\.0$/.test(l)), lines.join("\n")).toBe(true); // virtio-blk's request queue
     expect(lines.some((l) => /^PCI-MSI.*-edge virtio\d+-config$/.test(l)), lines.join("\n")).toBe(true);
     expect(lines.filter((l) => /IO-APIC|XT-PIC/.test(l))).toEqual([]); // no virtio device on the pin
+  });
+
+  it("draws Linux's VGA console as the guest reads it back from /dev/vcsa: text, attributes, cursor, colours", () => {
+    expect(run.screens.length).toBe(2);
+    const [first, scrolled] = run.screens.map((s) => { if (s.kind !== "text") throw new Error(`screen ${s.kind}: ${s.why}`); return s; });
+    for (const [k, shot] of [[1, first!], [2, scrolled!]] as const) {
+      const vcsa = Buffer.from(value(`VCSA${k}`) ?? "", "hex");
+      const [rows, cols, x, y] = vcsa;
+      expect(vcsa.length).toBe(4 + rows! * cols! * 2);
+      expect([shot.rows, shot.cols]).toEqual([rows, cols]);
+      const cells = vcsa.subarray(4);
+      expect(Buffer.from(shot.chars).toString("latin1"), `characters, picture ${k}`).toBe(Buffer.from(cells.filter((_, i) => i % 2 === 0)).toString("latin1"));
+      expect(shot.attrs, `attributes, picture ${k}`).toEqual(new Uint8Array(cells.filter((_, i) => i % 2 === 1)));
+      if (k === 1) expect(shot.cursor).toEqual({ row: y, col: x });
+    }
+    expect(scrolled!.cursor).toBeNull(); // ESC [ ? 25 l hid it (CRTC cursor-start bit 5)
+    // The UTF-8 the guest wrote, shown through CP437: U+2588 and U+2500 are the font's codes 0xDB and 0xC4.
+    const lines = screenLines(first!);
+    const row = lines.findIndex((l) => l.startsWith("VGA red █─ line"));
+    expect(row, lines.join("\n")).toBeGreaterThanOrEqual(0);
+    // "red" in bold red on black: attribute 0x0C, which Linux's default palette (drivers/tty/vt/vt.c, written into
+    // the DAC by vgacon) makes #FF5555; the rest light grey (0x07, #AAAAAA).
+    expect(Array.from(first!.attrs.subarray(row * first!.cols + 4, row * first!.cols + 8))).toEqual([0x0c, 0x0c, 0x0c, 0x07]);
+    expect([first!.colors[0x0c], first!.colors[0x07]]).toEqual([0xff5555, 0xaaaaaa]);
+    expect(screenLines(scrolled!).filter((l) => /^\d+$/.test(l)).slice(-3)).toEqual(["1498", "1499", "1500"]);
+  });
+
+  it("takes a line typed on the PS/2 keyboard into tty1", () => {
+    expect(value("TYPED")).toBe("Hi vga-42");
   });
 
   it("talks both ways on hvc0", () => {

@@ -28,11 +28,15 @@
  *   loadflags keeps LOADED_HIGH and leaves CAN_USE_HEAP clear with
  *   heap_end_ptr 0: the heap is the real-mode setup code's, which the 32-bit
  *   protocol does not run.
- * - screen_info (offset 0) stays all zero. That is the safe setting for a
- *   serial-console-only machine: the decompressor writes to VGA text memory
- *   only when orig_video_lines and orig_video_cols are both non-zero, and
- *   vgacon_startup() falls back to the dummy console when either is zero,
- *   so nothing touches 0xB8000 or the VGA ports.
+ * - screen_info (offset 0) stays all zero unless the machine has a VGA
+ *   (`vgaText`). That is the safe setting for a serial-console-only machine:
+ *   the decompressor writes to VGA text memory only when orig_video_lines
+ *   and orig_video_cols are both non-zero, and vgacon_startup() falls back to
+ *   the dummy console when either is zero, so nothing touches 0xB8000 or the
+ *   VGA ports. With a VGA it says what a VGA BIOS's mode 3 leaves and the
+ *   real-mode setup code would have recorded (arch/x86/boot/video.c): mode 3,
+ *   80 × 25, cursor at the top left, a VGA (isVGA 1, ega_bx 0x0003: colour,
+ *   256 KiB), 16-line font — and vgacon takes the screen.
  * - Writes a GDT at {@link LINUX_GDT_ADDR} with the flat 4 GiB selectors the
  *   protocol requires: __BOOT_CS 0x10 (execute/read) and __BOOT_DS 0x18
  *   (read/write).
@@ -112,6 +116,13 @@ const BP_ALT_MEM_K = 0x1e0;
 const BP_E820_ENTRIES = 0x1e8;
 const BP_E820_TABLE = 0x2d0;
 const BP_SIZE = 0x1000;
+// screen_info, at the start of boot_params (include/uapi/linux/screen_info.h).
+const SI_ORIG_VIDEO_MODE = 0x06;
+const SI_ORIG_VIDEO_COLS = 0x07;
+const SI_ORIG_VIDEO_EGA_BX = 0x0a;
+const SI_ORIG_VIDEO_LINES = 0x0e;
+const SI_ORIG_VIDEO_IS_VGA = 0x0f;
+const SI_ORIG_VIDEO_POINTS = 0x10;
 /** The setup header's room in boot_params ends where edd_mbr_sig_buffer starts. */
 const BP_HDR_LIMIT = 0x290;
 const E820_MAX_ENTRIES = 128;
@@ -180,6 +191,8 @@ export interface LinuxOptions {
   typeOfLoader?: number;
   /** Set QUIET_FLAG: the decompressor prints nothing. */
   quiet?: boolean;
+  /** The machine has a VGA in text mode 3 with a cleared screen (Vga.biosTextMode): screen_info says so. */
+  vgaText?: boolean;
 }
 
 /** Where things went and how to enter the kernel (32-bit boot protocol). */
@@ -383,6 +396,14 @@ export function loadLinux(kernel: Uint8Array, mem: GuestPhysicalMemory, opts: Li
   const dv = new DataView(bp.buffer);
   bp.set(kernel.subarray(OFF_SETUP_SECTS, h.headerEnd), OFF_SETUP_SECTS);
   bp[OFF_SETUP_SECTS] = h.setupSects;
+  if (opts.vgaText) {
+    bp[SI_ORIG_VIDEO_MODE] = 3;
+    bp[SI_ORIG_VIDEO_COLS] = 80;
+    dv.setUint16(SI_ORIG_VIDEO_EGA_BX, 0x0003, true);
+    bp[SI_ORIG_VIDEO_LINES] = 25;
+    bp[SI_ORIG_VIDEO_IS_VGA] = 1;
+    dv.setUint16(SI_ORIG_VIDEO_POINTS, 16, true);
+  }
   dv.setUint16(OFF_VID_MODE, 0xffff, true); // "normal"
   bp[OFF_TYPE_OF_LOADER] = (opts.typeOfLoader ?? 0xff) & 0xff;
   bp[OFF_EXT_LOADER_VER] = 0;

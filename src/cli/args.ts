@@ -31,6 +31,8 @@ export interface CommonOptions {
   compileThreshold: number | null;
   deterministic: boolean;
   testdev: boolean;
+  /** --vga: a VGA (text modes) whose screen the monitor's `screen` shows. */
+  vga: boolean;
   /** vCPUs (--smp N). */
   smp: number;
   /** --no-apic: the 8259A pair only, no local or I/O APIC. */
@@ -157,11 +159,11 @@ export function parseNetSpec(v: string): NetSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
   };
   const positional: string[] = [];
@@ -183,6 +185,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--no-compile") options.compile = false;
       else if (a === "--deterministic") options.deterministic = true;
       else if (a === "--testdev") options.testdev = true;
+      else if (a === "--vga") options.vga = true;
       else if (a === "--no-apic") options.apic = false;
       else if (a === "--smap") options.smap = true;
       else if (a === "--smep") options.smep = true;
@@ -336,6 +339,8 @@ options:
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE[,port=N]
                       write port 0xE9 output (port N's: 0x402 is SeaBIOS's) to FILE ("stdio" for stdout)
+  --vga               add a VGA, as QEMU's -device isa-vga: text modes, shown by the monitor's screen
+                      command; Linux (boot) also writes its console to it, a firmware runs SeaBIOS's VGA BIOS
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)

@@ -20,7 +20,7 @@ import { Pc } from "../machine/pc.js";
 import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
-import { findSeabios } from "../node/firmware.js";
+import { findSeabios, findVgaBios } from "../node/firmware.js";
 import { isBzImage, parseLinuxHeader, LINUX_CMDLINE } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
 import { type DriverName, driverModules } from "../boot/kmod.js";
@@ -116,6 +116,8 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       ramBytes,
       clock: o.deterministic ? "deterministic" : "host",
       testdev: o.testdev,
+      vga: o.vga,
+      ...(o.vga && o.bios ? { vgaBios: vgaBios() } : {}),
       paging: o.paging,
       cpus: o.smp,
       apic: o.apic,
@@ -150,7 +152,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   }) : null;
   serial = new SerialConsole(pcs[0]!.virtioConsole ?? pcs[0]!.uart);
   // The monitor looks at the VM that has the keyboard.
-  const monitors = pcs.map((pc) => new Monitor(pc.vm, { net: network ? () => network.describe() : undefined, lapics: () => pc.lapics }));
+  const monitors = pcs.map((pc) => new Monitor(pc.vm, {
+    net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
+  }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
   let status = 0;
@@ -214,6 +218,17 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   }
   // A fresh machine, once the old one's console, network and files are closed.
   return restart ? runCommand(guest, o, disks, resets + 1) : status;
+}
+
+/**
+ * SeaBIOS's VGA BIOS for a firmware boot with --vga (QEMU's isa-vga hands the firmware the same ROM); without one
+ * the firmware still runs, but draws nothing on the screen — said once on stderr.
+ */
+function vgaBios(): Uint8Array | undefined {
+  const rom = findVgaBios();
+  if (rom) return readInput(rom.path, "VGA BIOS");
+  process.stderr.write("symbiont: no VGA BIOS (vgabios-isavga.bin) found: the firmware will not use the screen (\"npm run images\" fetches Debian's SeaBIOS with it; or apt-get install seabios)\n");
+  return undefined;
 }
 
 /** Load the guest into a fresh PC (Linux gets `extraCmdline`: the network addresses). */
@@ -336,7 +351,8 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
   } else if (module) {
     throw new UsageError("--symbiotic needs an initramfs: the cached busybox (npm run images) or --initrd FILE");
   }
-  if (!o.append) o.append = LINUX_CMDLINE;
+  // With a VGA the kernel's messages go to its screen too (tty0); ttyS0 stays /dev/console, the shell's terminal.
+  if (!o.append) o.append = o.vga ? `console=tty0 ${LINUX_CMDLINE}` : LINUX_CMDLINE;
   if (o.memMiB < 64 && o.kernel === null) o.memMiB = 128;
   return { kind: "linux", kernel, initrd, path: kernelPath };
 }

@@ -12,6 +12,7 @@
  * | 0x92          | fast A20 and reset                                   |
  * | 0xCF8-0xCFF   | PCI configuration mechanism #1 (440FX, PIIX3), 0xCF9 reset |
  * | 0x3F8-0x3FF   | 16550A UART (COM1, IRQ 4), the console               |
+ * | 0x3B0-0x3DF   | VGA (only with `vga: true`; text memory at 0xB8000 is RAM) |
  * | 0xF4-0xF7     | isa-debug-exit (QEMU's test exit)                    |
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
  * | 0xE9          | debugcon (when an output is given; `debugconPort` moves it) |
@@ -70,6 +71,7 @@ import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js"
 import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
+import { Vga, VGA_PORT_BASE, VGA_PORT_COUNT } from "../devices/vga/vga.js";
 import { createPaging, ShadowPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
@@ -99,6 +101,13 @@ export interface PcOptions {
   clock?: ClockMode;
   /** Wall-clock time at power-on for the RTC (seconds since the Unix epoch); default: now, or 2026-01-01 when deterministic. */
   startEpochSeconds?: number;
+  /**
+   * A VGA (src/devices/vga/), as QEMU's `-device isa-vga`: its text screen is `pc.vga.screen()`. A kernel loaded
+   * without a firmware finds it in text mode 3, as a VGA BIOS leaves it; a firmware gets `vgaBios` to run.
+   */
+  vga?: boolean;
+  /** The VGA BIOS a firmware runs (SeaBIOS's vgabios-isavga.bin), handed over in fw_cfg's "vgaroms/" as QEMU does. */
+  vgaBios?: Uint8Array;
   /** Add QEMU's pc-testdev (MMIO 0xFF000000-0xFF00FFFF, ports 0xE0-0xEB, 0x2000-0x2017), as `-device pc-testdev`. */
   testdev?: boolean;
   /**
@@ -197,6 +206,8 @@ export class Pc {
   readonly swapDisk: SwapDisk | null = null;
   readonly swapBypass: SwapBypass | null = null;
   readonly kvm: KvmParavirt | null = null;
+  /** The VGA (`vga: true`). */
+  readonly vga: Vga | null = null;
   /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
   readonly ide: PiixIde | null = null;
   /** Wall-clock time at power-on (seconds since the Unix epoch): the RTC's and kvmclock's start. */
@@ -248,9 +259,12 @@ export class Pc {
     // What QEMU tells a firmware: the memory map and, on a PC with APICs, the ACPI tables a direct boot gets too.
     const fwCfg = new FwCfg({ ramBytes: opts.ramBytes, cpus, irq0Override: ioapic !== null });
     fwCfg.addFile("etc/e820", e820Table([{ base: 0, length: opts.ramBytes, type: E820_RAM }]));
-    // The PC has no display: a firmware's text screen goes to COM1, as SeaBIOS's serial console does under QEMU's
-    // -machine graphics=off (its INT 10h output as VT100 sequences, INT 16h keys read from the port).
+    // A firmware's text screen goes to COM1, as SeaBIOS's serial console does under QEMU's -machine graphics=off
+    // (its INT 10h output as VT100 sequences, INT 16h keys read from the port) — and to the VGA too when there is
+    // one and a VGA BIOS for it: SeaBIOS then writes both.
     fwCfg.addFile("etc/sercon-port", le(COM1_PORT, 2));
+    if (opts.vgaBios && !opts.vga) throw new Error("a VGA BIOS needs the VGA (vga: true)");
+    if (opts.vgaBios) fwCfg.addFile("vgaroms/vgabios-isavga.bin", opts.vgaBios);
     this.acpi = ioapic ? acpiTableSet(cpus, opts.ramBytes) : null;
     if (this.acpi) {
       fwCfg.addFile(ACPI_FILES.rsdp, this.acpi.rsdp);
@@ -334,6 +348,13 @@ export class Pc {
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(opts.debugconPort ?? Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
     if (opts.testdev) new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
+    if (opts.vga) {
+      // The legacy window 0xA0000-0xBFFFF, an MMIO hole on a PC without a display, becomes the RAM behind it: the
+      // text memory a text mode shows (src/devices/vga/vga.ts says why RAM is enough for that).
+      vm.core.setVgaHole(false);
+      this.vga = new Vga(vm.memory);
+      vm.addPortDevice(VGA_PORT_BASE, VGA_PORT_COUNT, this.vga);
+    }
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);
 
@@ -458,6 +479,7 @@ export class Pc {
     this.writeBootGdt();
     this.writeFirmwareTables(true);
     this.leaveBiosHandoffState();
+    this.vga?.biosTextMode();
     let entry: BootEntry;
     if (isMultiboot(image)) {
       entry = loadMultiboot(image, this.guestMemory(), {
@@ -482,7 +504,8 @@ export class Pc {
     // The MP table only: our ACPI tables have no DSDT namespace (no PCI root bridge, no _PRT),
     // and Linux with ACPI would look for PCI devices there and find none.
     this.writeFirmwareTables(false);
-    const e = loadLinux(kernel, this.guestMemory(), opts);
+    this.vga?.biosTextMode();
+    const e = loadLinux(kernel, this.guestMemory(), { ...opts, vgaText: this.vga !== null });
     const code = { selector: e.cs, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 };
     const data = { selector: e.ds, base: 0, limit: 0xffffffff, attr: Attr.flatData32 };
     this.vm.setState({

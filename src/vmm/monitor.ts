@@ -16,6 +16,8 @@ import { listMappings, pagingMode } from "./guest-paging.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
+import type { VgaScreen } from "../devices/vga/vga.js";
+import { describeScreen } from "../devices/vga/screen-text.js";
 
 const HELP = [
   "info registers      the vCPU's registers",
@@ -25,6 +27,7 @@ const HELP = [
   "info net            network cables' traffic, the VPIO model's state per VM, the user network's connections",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
+  "screen              the VGA's text screen (a PC made with --vga)",
   "sym ps              the guest's processes (SymCall)",
   "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
@@ -44,9 +47,11 @@ export class Monitor {
 
   /**
    * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
-   * APICs, vCPU by vCPU (a PC's; none without APICs).
+   * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one.
    */
-  constructor(private readonly vm: Vm, private readonly sources: { net?: () => string[]; lapics?: () => readonly { describe(): string[] }[] } = {}) {}
+  constructor(private readonly vm: Vm, private readonly sources: {
+    net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
+  } = {}) {}
 
   private lapics(): string {
     const apics = this.sources.lapics?.() ?? [];
@@ -74,6 +79,7 @@ export class Monitor {
             default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net | swapbypass | lapic)`;
           }
         case "sym": return this.sym(sub, rest);
+        case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : "no display (symbiont boot --vga adds a VGA)";
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";
         case "quit": case "q": this.quitRequested = true; return "";

@@ -9,19 +9,23 @@
 // byte for byte what our own linker makes of the same tables at the same addresses. Its MP table must route
 // ISA IRQ 0 to I/O APIC pin 2 (the IRQ0_OVERRIDE item), as our wiring and the MADT say.
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { Pc } from "../../src/machine/pc.js";
 import { createEngine } from "../../src/node/engines.js";
 import { MemoryDisk } from "../../src/devices/block/backend.js";
 import { acpiTableSet, linkAcpiTables } from "../../src/boot/acpi.js";
-import { findSeabios } from "../../src/node/firmware.js";
+import { findSeabios, findVgaBios } from "../../src/node/firmware.js";
 import { ENGINES } from "../helpers.js";
+import type { VgaScreen } from "../../src/devices/vga/vga.js";
 
 // The SeaBIOS "npm run images" fetched (or the system's): the same ROM goes to QEMU (-bios) and to us.
 const SEABIOS = findSeabios()?.path ?? "";
+// Its VGA BIOS, the one QEMU's isa-vga hands SeaBIOS (QEMU takes its own copy of the same package's build).
+const VGABIOS = findVgaBios()?.path ?? "";
 const haveQemu = spawnSync("qemu-system-i386", ["--version"]).status === 0;
 const runnable = (SEABIOS !== "" && haveQemu) || !!process.env.SYMBIONT_REQUIRE_IMAGES;
 const skipNote = SEABIOS !== "" && haveQemu ? "" : " (skipped: no SeaBIOS (npm run images) or no qemu-system-i386)";
@@ -41,47 +45,71 @@ function testDisk(name: "bootdisk" | "keydisk"): Uint8Array {
 /** Bytes typed on COM1 once the guest printed `after`. */
 interface Typing { after: string; bytes: string }
 
+/** Guest memory QEMU saved (monitor pmemsave) just before the typing: the text screen and the BIOS data area. */
+interface QemuScreen { text: Uint8Array; bda: Uint8Array }
+const SCREEN_BYTES = 80 * 25 * 2;
+
 /**
  * QEMU's serial output and the image after it. The disks end QEMU's run through isa-debug-exit after their last
  * line. No display, as our PC: SeaBIOS's serial console (fw_cfg etc/sercon-port) puts its text screen on COM1 too.
+ * With `vga`, an ISA VGA as well (-device isa-vga: SeaBIOS runs its VGA BIOS and writes the screen too), whose
+ * text memory (0xB8000) and the BIOS data area (0x400) QEMU's monitor saves when the guest printed `typing.after`.
  */
-async function underQemu(disk: Uint8Array, iface: "ide" | "virtio", typing?: Typing): Promise<{ serial: string; disk: Uint8Array }> {
+async function underQemu(disk: Uint8Array, iface: "ide" | "virtio", typing?: Typing, vga = false): Promise<{ serial: string; disk: Uint8Array; screen?: QemuScreen }> {
   const dir = mkdtempSync(join(tmpdir(), "symbiont-testdisk-"));
   try {
     const image = join(dir, "disk.img");
     writeFileSync(image, disk);
+    const [textFile, bdaFile] = [join(dir, "text.bin"), join(dir, "bda.bin")];
+    const saveScreen = async () => {
+      const monitor = createConnection(join(dir, "monitor.sock"));
+      monitor.write(`pmemsave 0xb8000 ${SCREEN_BYTES} "${textFile}"\npmemsave 0x400 256 "${bdaFile}"\n`);
+      // The second file is written once the first is complete.
+      for (let i = 0; i < 200 && !(existsSync(bdaFile) && statSync(bdaFile).size === 256); i++) await new Promise((r) => setTimeout(r, 50));
+      monitor.end();
+    };
     const serial = await new Promise<string>((resolve) => {
       const q = spawn("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
-        "-drive", `file=${image},format=raw,if=${iface}`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        "-drive", `file=${image},format=raw,if=${iface}`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ...(vga ? ["-device", "isa-vga", "-monitor", `unix:${join(dir, "monitor.sock")},server=on,wait=off`] : [])]);
       let out = "";
       q.stdout.on("data", (d: Buffer) => {
         const before = out;
         out += d.toString("latin1");
-        if (typing && !before.includes(typing.after) && out.includes(typing.after)) q.stdin.write(typing.bytes);
+        if (typing && !before.includes(typing.after) && out.includes(typing.after)) {
+          if (vga) void saveScreen().then(() => q.stdin.write(typing.bytes));
+          else q.stdin.write(typing.bytes);
+        }
       });
       const timer = setTimeout(() => q.kill(), 60_000);
       q.on("close", () => { clearTimeout(timer); resolve(out); });
     });
-    return { serial, disk: new Uint8Array(readFileSync(image)) };
+    const screen = vga && existsSync(bdaFile) ? { text: new Uint8Array(readFileSync(textFile)), bda: new Uint8Array(readFileSync(bdaFile)) } : undefined;
+    return { serial, disk: new Uint8Array(readFileSync(image)), screen };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Our serial output up to `end`, and the disk after it, the same disk booted by the same BIOS. */
-async function underSymbiont(engine: "wasm" | "js", disk: Uint8Array, iface: "ide" | "virtio", end: string, typing?: Typing) {
+async function underSymbiont(engine: "wasm" | "js", disk: Uint8Array, iface: "ide" | "virtio", end: string, typing?: Typing, vga = false) {
   const ram = 128 << 20;
   const backend = new MemoryDisk(disk);
   let serial = "";
   const pc = new Pc({ engine: await createEngine(engine, ram), ramBytes: ram, clock: "deterministic", onSerial: (b) => { serial += String.fromCharCode(b); },
-    disks: [{ backend, interface: iface }] });
+    disks: [{ backend, interface: iface }], ...(vga ? { vga: true, vgaBios: new Uint8Array(readFileSync(VGABIOS)) } : {}) });
   pc.vm.loadRom(new Uint8Array(readFileSync(SEABIOS)));
   let typed = false;
+  let screen: { memory: Uint8Array; bda: Uint8Array; shown: VgaScreen } | undefined;
   for (let i = 0; i < 400 && !serial.includes(end); i++) {
     pc.vm.run(5_000_000);
-    if (typing && !typed && serial.includes(typing.after)) { pc.uart.receive(new TextEncoder().encode(typing.bytes)); typed = true; }
+    if (typing && !typed && serial.includes(typing.after)) {
+      if (pc.vga) screen = { memory: pc.vm.readPhysical(0xb8000, SCREEN_BYTES), bda: pc.vm.readPhysical(0x400, 256), shown: pc.vga.screen() };
+      pc.uart.receive(new TextEncoder().encode(typing.bytes));
+      typed = true;
+    }
   }
-  return { serial, disk: backend.bytes, pc };
+  return { serial, disk: backend.bytes, pc, screen };
 }
 
 describe("SeaBIOS boots a disk", () => {
@@ -109,6 +137,33 @@ describe("SeaBIOS boots a disk", () => {
     for (const engine of ENGINES) {
       const ours = await underSymbiont(engine, testDisk("keydisk"), "virtio", END, typing);
       expect(ours.serial, engine).toBe(theirs.slice(0, theirs.indexOf(END) + END.length));
+    }
+  }, 180_000);
+
+  // SeaBIOS's VGA BIOS (vgabios-isavga, handed over fw_cfg's "vgaroms/" as QEMU's isa-vga does) programs our VGA and
+  // SeaBIOS writes its banner on the screen as well as on COM1: the text memory, the cursor the BIOS data area
+  // records and the mode must be QEMU's when the disk waits for its keys — and the screen we draw must be that text.
+  it.runIf(runnable)(`its VGA BIOS sets text mode 3 on our VGA and the screen is QEMU's isa-vga's, on both engines${skipNote}`, async () => {
+    expect(VGABIOS, "no vgabios-isavga.bin (npm run images caches it with SeaBIOS)").not.toBe("");
+    const typing = { after: "KEYS?", bytes: "q" }, END = "KEYDISK-DONE\r\n";
+    const theirs = (await underQemu(testDisk("keydisk"), "virtio", typing, true)).screen!;
+    expect(theirs, "QEMU's monitor saved the screen").toBeDefined();
+    const text = (b: Uint8Array) => Array.from({ length: 25 }, (_, r) => String.fromCharCode(...Array.from(b.subarray(r * 160, r * 160 + 160)).filter((_, i) => i % 2 === 0)).trimEnd());
+    expect(text(theirs.text).slice(0, 2)).toEqual([expect.stringMatching(/^SeaBIOS \(version /), "Booting from Hard Disk..."]);
+    expect([theirs.bda[0x49], theirs.bda[0x4a]]).toEqual([3, 80]); // the BDA's video mode and columns: mode 3, 80
+    for (const engine of ENGINES) {
+      const ours = await underSymbiont(engine, testDisk("keydisk"), "virtio", END, typing, true);
+      expect(ours.serial).toContain(END);
+      const { memory, bda, shown } = ours.screen!;
+      expect(text(memory), engine).toEqual(text(theirs.text));
+      expect(memory, engine).toEqual(theirs.text); // attributes too
+      expect(bda.subarray(0x49, 0x52), engine).toEqual(theirs.bda.subarray(0x49, 0x52)); // mode, columns, page size and offset, cursor of page 0
+      expect(shown.kind).toBe("text");
+      if (shown.kind !== "text") continue;
+      expect([shown.cols, shown.rows]).toEqual([80, 25]);
+      expect(shown.chars).toEqual(memory.filter((_, i) => i % 2 === 0));
+      expect(shown.attrs).toEqual(memory.filter((_, i) => i % 2 === 1));
+      expect(shown.cursor).toEqual({ row: theirs.bda[0x51], col: theirs.bda[0x50] });
     }
   }, 180_000);
 

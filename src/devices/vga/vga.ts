@@ -1,0 +1,306 @@
+/**
+ * A VGA (IBM's Video Graphics Array, as QEMU's `isa-vga` presents it) in its
+ * text modes: the register file at ports 0x3B0-0x3DF and a screen drawn from
+ * the text memory at 0xB8000.
+ *
+ * Registers (what a guest reads back is what QEMU's VGA returns):
+ *
+ * | port         | register                                                   |
+ * |--------------|------------------------------------------------------------|
+ * | 0x3C0/0x3C1  | attribute controller: index and data share 0x3C0 through a flip-flop that a read of input status 1 resets; index bit 5 (palette address source) clear blanks the screen |
+ * | 0x3C2 / 0x3CC| miscellaneous output (write / read); bit 0 moves the CRTC and input status 1 between 0x3Bx (mono) and 0x3Dx (colour), the other block floating at 0xFF |
+ * | 0x3C4/0x3C5  | sequencer, index masked to 3 bits                          |
+ * | 0x3C6-0x3C9  | DAC: pixel mask, read index / state, write index, data (three 6-bit components per entry, auto-incrementing) |
+ * | 0x3CA        | feature control (read; written at 0x3BA/0x3DA)             |
+ * | 0x3CE/0x3CF  | graphics controller, index masked to 4 bits                |
+ * | 0x3D4/0x3D5  | CRTC (0x3B4/0x3B5 in mono), 256 indexes; CR11 bit 7 write-protects CR0-CR7 but CR7 bit 4 |
+ * | 0x3DA        | input status 1 (0x3BA in mono): display-enable and vertical-retrace bits toggle on every read, as QEMU's "dumb" retrace does |
+ *
+ * Memory: the window 0xA0000-0xBFFFF stays guest RAM. A text mode's CPU view
+ * of video memory — character and attribute bytes interleaved at 0xB8000 (or
+ * 0xB0000), the odd/even addressing of modes 0-3 and 7 — is exactly a RAM
+ * view, so the guest's stores cost no exits and the screen is read from RAM
+ * when it is drawn. What RAM cannot be is planar or chain-4 video memory:
+ * the graphics modes are recognised and reported ({@link VgaScreen} kind
+ * "graphics"), not drawn, and fonts loaded into plane 2 are not used (the
+ * screen is drawn with the host's CP437 glyphs, vga/cp437.ts).
+ *
+ * A guest booted without a firmware (Multiboot, Linux's 32-bit protocol)
+ * finds the card as a VGA BIOS leaves it: {@link biosTextMode}.
+ *
+ * @module
+ */
+import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../../vmm/bus.js";
+
+/** First port of the VGA's I/O block. */
+export const VGA_PORT_BASE = 0x3b0;
+/** Ports 0x3B0-0x3DF. */
+export const VGA_PORT_COUNT = 0x30;
+
+/** What the VGA shows: a text screen, nothing (blanked), or a graphics mode this model does not draw. */
+export type VgaScreen =
+  | VgaTextScreen
+  | { kind: "blank"; why: string }
+  | { kind: "graphics"; why: string };
+
+export interface VgaTextScreen {
+  kind: "text";
+  cols: number;
+  rows: number;
+  /** Character codes (CP437), row by row: cols × rows. */
+  chars: Uint8Array;
+  /** Attribute bytes (background << 4 | foreground, bit 7 blink when blinking is enabled), row by row. */
+  attrs: Uint8Array;
+  /** Where the cursor is, or null when it is switched off, has no scan lines, or is off the screen. */
+  cursor: { row: number; col: number } | null;
+  /** The 16 attribute colours as 0xRRGGBB, through the attribute controller's palette and the DAC. */
+  colors: number[];
+  /** Attribute bit 7 blinks the character instead of selecting a bright background. */
+  blink: boolean;
+}
+
+// Register indexes and bits named after the IBM VGA reference.
+const CR_CURSOR_START = 0x0a;
+const CR_START_HI = 0x0c;
+const CR_CURSOR_HI = 0x0e;
+const CR_OVERFLOW = 0x07;
+const CR_MAX_SCAN = 0x09;
+const CR_V_SYNC_END = 0x11;
+const CR_V_DISP_END = 0x12;
+const CR_OFFSET = 0x13;
+const CR11_PROTECT = 0x80;
+const AR_MODE = 0x10;
+const AR_COLOR_SELECT = 0x14;
+const AR_PAS = 0x20;
+const SR_CLOCKING = 0x01;
+const SR01_SCREEN_OFF = 0x20;
+const GR_MISC = 0x06;
+const MISC_COLOR = 0x01;
+const ST01_TOGGLE = 0x09; // vertical retrace (bit 3) and display enable (bit 0)
+
+/** Bits of each sequencer and graphics register that exist (the rest read 0), as QEMU keeps them. */
+const SR_MASK = [0x03, 0x3d, 0x0f, 0x3f, 0x0e, 0x00, 0x00, 0xff];
+const GR_MASK = [0x0f, 0x0f, 0x0f, 0x1f, 0x03, 0x7b, 0x0f, 0x0f, 0xff, 0, 0, 0, 0, 0, 0, 0];
+
+/**
+ * Mode 3 (80 × 25 text, 16 colours, 9 × 16 cells) as a VGA BIOS sets it —
+ * the values of IBM's VGA BIOS mode table, which SeaBIOS's VGA BIOS
+ * (vgabios-isavga, what QEMU's isa-vga runs) writes too.
+ */
+const MODE3 = {
+  misc: 0x67,
+  sr: [0x03, 0x00, 0x03, 0x00, 0x02],
+  cr: [0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00,
+    0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff],
+  gr: [0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff],
+  ar: [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+    0x0c, 0x00, 0x0f, 0x08, 0x00],
+};
+
+/** Entry i of the EGA's 64-colour palette (6-bit components): bits 2/1/0 the ⅔ red/green/blue, bits 5/4/3 the ⅓. */
+function egaColor(i: number): [number, number, number] {
+  const c = (hi: number, lo: number) => ((i >> hi) & 1) * 0x2a + ((i >> lo) & 1) * 0x15;
+  return [c(2, 5), c(1, 4), c(0, 3)];
+}
+
+/** Where guest RAM is read from when the screen is drawn. */
+export interface VgaMemory {
+  read(gpa: number, len: number): Uint8Array;
+  write(gpa: number, data: Uint8Array): void;
+}
+
+export class Vga implements PortDevice {
+  readonly name = "vga";
+  private misc = 0;
+  private featureControl = 0;
+  private st01 = 0;
+  private srIndex = 0;
+  private readonly sr = new Uint8Array(8);
+  private grIndex = 0;
+  private readonly gr = new Uint8Array(16);
+  private crIndex = 0;
+  private readonly cr = new Uint8Array(256);
+  private arIndex = 0;
+  private arFlipFlop = 0;
+  private readonly ar = new Uint8Array(0x15);
+  private pelMask = 0xff;
+  /** 256 entries × 3 six-bit components. */
+  private readonly dac = new Uint8Array(768);
+  private dacReadIndex = 0;
+  private dacWriteIndex = 0;
+  private dacSub = 0;
+  private dacState = 0;
+  private readonly dacLatch = new Uint8Array(3);
+
+  constructor(private readonly memory: VgaMemory) {}
+
+  read(offset: number, size: AccessSize): number {
+    return readBytewise((o) => this.readPort(VGA_PORT_BASE + o), offset, size);
+  }
+
+  write(offset: number, size: AccessSize, value: number): void {
+    writeBytewise((o, v) => this.writePort(VGA_PORT_BASE + o, v), offset, size, value);
+  }
+
+  /** Ports of the CRTC block the miscellaneous output register does not select float. */
+  private unselected(port: number): boolean {
+    return this.misc & MISC_COLOR ? port >= 0x3b0 && port <= 0x3bf : port >= 0x3d0 && port <= 0x3df;
+  }
+
+  private readPort(port: number): number {
+    if (this.unselected(port)) return 0xff;
+    switch (port) {
+      case 0x3c0: return this.arFlipFlop === 0 ? this.arIndex : 0;
+      case 0x3c1: {
+        const i = this.arIndex & 0x1f;
+        return i < this.ar.length ? this.ar[i]! : 0;
+      }
+      case 0x3c2: return 0; // input status 0
+      case 0x3c4: return this.srIndex;
+      case 0x3c5: return this.sr[this.srIndex]!;
+      case 0x3c6: return this.pelMask;
+      case 0x3c7: return this.dacState;
+      case 0x3c8: return this.dacWriteIndex;
+      case 0x3c9: {
+        const v = this.dac[this.dacReadIndex * 3 + this.dacSub]!;
+        if (++this.dacSub === 3) {
+          this.dacSub = 0;
+          this.dacReadIndex = (this.dacReadIndex + 1) & 0xff;
+        }
+        return v;
+      }
+      case 0x3ca: return this.featureControl;
+      case 0x3cc: return this.misc;
+      case 0x3ce: return this.grIndex;
+      case 0x3cf: return this.gr[this.grIndex]!;
+      case 0x3b4: case 0x3d4: return this.crIndex;
+      case 0x3b5: case 0x3d5: return this.cr[this.crIndex]!;
+      case 0x3ba: case 0x3da:
+        this.st01 ^= ST01_TOGGLE;
+        this.arFlipFlop = 0;
+        return this.st01;
+      default: return 0;
+    }
+  }
+
+  private writePort(port: number, v: number): void {
+    if (this.unselected(port)) return;
+    switch (port) {
+      case 0x3c0:
+        if (this.arFlipFlop === 0) this.arIndex = v & 0x3f;
+        else this.writeAttribute(this.arIndex & 0x1f, v);
+        this.arFlipFlop ^= 1;
+        return;
+      case 0x3c2: this.misc = v & ~0x10; return;
+      case 0x3c4: this.srIndex = v & 7; return;
+      case 0x3c5: this.sr[this.srIndex] = v & SR_MASK[this.srIndex]!; return;
+      case 0x3c6: this.pelMask = v; return;
+      case 0x3c7:
+        this.dacReadIndex = v;
+        this.dacSub = 0;
+        this.dacState = 3;
+        return;
+      case 0x3c8:
+        this.dacWriteIndex = v;
+        this.dacSub = 0;
+        this.dacState = 0;
+        return;
+      case 0x3c9:
+        this.dacLatch[this.dacSub] = v;
+        if (++this.dacSub === 3) {
+          this.dac.set(this.dacLatch, this.dacWriteIndex * 3);
+          this.dacSub = 0;
+          this.dacWriteIndex = (this.dacWriteIndex + 1) & 0xff;
+        }
+        return;
+      case 0x3ce: this.grIndex = v & 0x0f; return;
+      case 0x3cf: this.gr[this.grIndex] = v & GR_MASK[this.grIndex]!; return;
+      case 0x3b4: case 0x3d4: this.crIndex = v; return;
+      case 0x3b5: case 0x3d5:
+        if (this.cr[CR_V_SYNC_END]! & CR11_PROTECT && this.crIndex <= CR_OVERFLOW) {
+          // CR0-CR7 are locked, but for CR7 bit 4 (line compare bit 8).
+          if (this.crIndex === CR_OVERFLOW) this.cr[CR_OVERFLOW] = (this.cr[CR_OVERFLOW]! & ~0x10) | (v & 0x10);
+          return;
+        }
+        this.cr[this.crIndex] = v;
+        return;
+      case 0x3ba: case 0x3da: this.featureControl = v & 0x10; return;
+    }
+  }
+
+  private writeAttribute(i: number, v: number): void {
+    if (i < 0x10) this.ar[i] = v & 0x3f;
+    else if (i === AR_MODE) this.ar[i] = v & ~0x10;
+    else if (i === 0x11) this.ar[i] = v; // overscan colour
+    else if (i === 0x12) this.ar[i] = v & ~0xc0; // colour plane enable
+    else if (i === 0x13 || i === AR_COLOR_SELECT) this.ar[i] = v & ~0xf0; // horizontal pel panning, colour select
+  }
+
+  /**
+   * Leave the card in text mode 3 with a cleared screen (space on light
+   * grey, 0x0720) and the cursor at the top left, as a PC's VGA BIOS does
+   * before it boots anything: the state a kernel loaded without a firmware
+   * expects (Linux's screen_info says mode 3, 80 × 25).
+   */
+  biosTextMode(): void {
+    this.misc = MODE3.misc;
+    this.sr.fill(0).set(MODE3.sr);
+    this.cr.fill(0).set(MODE3.cr);
+    this.gr.fill(0).set(MODE3.gr);
+    this.ar.fill(0).set(MODE3.ar);
+    this.arIndex = AR_PAS;
+    this.arFlipFlop = 0;
+    this.pelMask = 0xff;
+    this.dac.fill(0);
+    for (let i = 0; i < 64; i++) this.dac.set(egaColor(i), i * 3);
+    this.memory.write(0xb8000, new Uint8Array(new Uint16Array(0x4000).fill(0x0720).buffer));
+  }
+
+  /** The screen as the card would show it now. */
+  screen(): VgaScreen {
+    const cr = this.cr;
+    if (!(this.arIndex & AR_PAS)) return { kind: "blank", why: "the attribute controller's palette address source is clear" };
+    if (this.sr[SR_CLOCKING]! & SR01_SCREEN_OFF) return { kind: "blank", why: "the sequencer's screen-off bit is set" };
+    if ((this.gr[GR_MISC]! & 1) || (this.ar[AR_MODE]! & 1)) return { kind: "graphics", why: "a graphics mode (this VGA draws text modes only)" };
+    const cols = cr[1]! + 1;
+    const lines = (cr[CR_V_DISP_END]! | ((cr[CR_OVERFLOW]! & 0x02) << 7) | ((cr[CR_OVERFLOW]! & 0x40) << 3)) + 1;
+    const cellHeight = (cr[CR_MAX_SCAN]! & 0x1f) + 1;
+    const rows = Math.floor((cr[CR_MAX_SCAN]! & 0x80 ? lines >> 1 : lines) / cellHeight);
+    // The memory map select of the graphics controller: where the CPU (and so this drawing) finds text memory.
+    const map = (this.gr[GR_MISC]! >> 2) & 3;
+    const base = [0xa0000, 0xa0000, 0xb0000, 0xb8000][map]!;
+    const windowBytes = [0x20000, 0x10000, 0x8000, 0x8000][map]!;
+    const window = this.memory.read(base, windowBytes);
+    const start = ((cr[CR_START_HI]! << 8) | cr[CR_START_HI + 1]!) * 2;
+    const stride = cr[CR_OFFSET]! * 4;
+    const chars = new Uint8Array(cols * rows), attrs = new Uint8Array(cols * rows);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const at = (start + r * stride + c * 2) % windowBytes;
+        chars[r * cols + c] = window[at]!;
+        attrs[r * cols + c] = window[(at + 1) % windowBytes]!;
+      }
+    }
+    const cursorAt = ((cr[CR_CURSOR_HI]! << 8) | cr[CR_CURSOR_HI + 1]!) * 2 - start;
+    const row = stride > 0 ? Math.floor(cursorAt / stride) : -1, col = stride > 0 ? (cursorAt % stride) / 2 : -1;
+    // No cursor when it is switched off (bit 5), or its scan lines are empty (start after end, or below the cell):
+    // how Linux's vgacon hides it (start 31, end 30).
+    const cursorStart = cr[CR_CURSOR_START]! & 0x1f, cursorEnd = Math.min(cr[CR_CURSOR_START + 1]! & 0x1f, cellHeight - 1);
+    const cursorShown = !(cr[CR_CURSOR_START]! & 0x20) && cursorStart <= cursorEnd;
+    const cursorOn = cursorShown && cursorAt >= 0 && row < rows && col < cols;
+    return { kind: "text", cols, rows, chars, attrs, cursor: cursorOn ? { row, col } : null, colors: this.colors(), blink: (this.ar[AR_MODE]! & 0x08) !== 0 };
+  }
+
+  /** Attribute colour i → palette register → DAC entry (bits 5:4 from colour select when AR10 bit 7 says so, bits 7:6 always). */
+  private colors(): number[] {
+    const select = this.ar[AR_COLOR_SELECT]!, p54 = (this.ar[AR_MODE]! & 0x80) !== 0;
+    const out: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const p = this.ar[i]!;
+      const entry = (((select & 0x0c) << 4) | (p54 ? ((select & 0x03) << 4) | (p & 0x0f) : p & 0x3f)) & this.pelMask;
+      const to8 = (c: number) => ((c & 0x3f) << 2) | ((c & 0x3f) >> 4);
+      out.push((to8(this.dac[entry * 3]!) << 16) | (to8(this.dac[entry * 3 + 1]!) << 8) | to8(this.dac[entry * 3 + 2]!));
+    }
+    return out;
+  }
+}
