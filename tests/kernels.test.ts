@@ -8,6 +8,7 @@ import { ENGINES, runKernel, readBytes } from "./helpers.js";
 import { ShadowPaging, type PagingModeName } from "../src/vmm/paging/index.js";
 import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
+import { Monitor } from "../src/vmm/monitor.js";
 
 const PAGING: PagingModeName[] = ["nested", "shadow"];
 
@@ -96,5 +97,33 @@ describe("SMAP and SMEP only when the PC offers them", () => {
       expect(r.status).toBe(2);
       expect(r.stderr.trim()).toBe(`symbiont: --${f} is not offered under shadow paging: use --paging direct or nested`);
     }
+  });
+});
+
+// The VGA as a user reaches it: `symbiont run --vga` gives the kernel the card QEMU's golden was recorded with
+// (without it the VGA's ports float and the kernel's first lines differ), and the monitor's `screen` shows what the
+// kernel left on it — the message its source writes at row 0 (white on blue) and the cursor it set at row 1.
+describe("the VGA kernel through the CLI and the monitor", () => {
+  const bin = `${dir}bin/vga.elf`;
+  const golden = () => readFileSync(`${dir}golden/vga.txt`, "latin1");
+  const cli = new URL("../bin/symbiont.js", import.meta.url).pathname;
+
+  it("symbiont run --vga prints QEMU's output; without --vga the registers read 0xFF", () => {
+    const r = spawnSync(process.execPath, [cli, "run", "--vga", bin], { encoding: "latin1", input: "" });
+    expect(r.stdout).toBe(golden());
+    expect(r.status).toBe(1); // isa-debug-exit with 0: QEMU's status
+    const without = spawnSync(process.execPath, [cli, "run", bin], { encoding: "latin1", input: "" });
+    expect(without.stdout.split("\n")[0]).not.toBe(golden().split("\n")[0]);
+    expect(without.stdout).toMatch(/^misc ff/m);
+  });
+
+  it("the monitor's screen command shows the kernel's message and cursor", async () => {
+    const r = await runKernel(readBytes(bin), "wasm", { path: bin, vga: true });
+    expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });
+    const screen = new Monitor(r.pc.vm, { screen: () => r.pc.vga!.screen() }).execute("screen");
+    expect(screen.split("\n")).toEqual(["text 80×25, cursor at row 1, column 0", "Symbiont VGA test"]);
+    const shown = r.pc.vga!.screen();
+    expect(shown.kind === "text" && Array.from(shown.attrs.subarray(0, 17))).toEqual(Array(17).fill(0x1f));
+    expect(new Monitor(r.pc.vm).execute("screen")).toBe("no display (symbiont boot --vga adds a VGA)");
   });
 });

@@ -5,13 +5,15 @@
  * production build (static files) has no such routes, and the page then
  * leaves the option out.
  *
- *   GET /symbiont-images/index.json   { version, kernelPackage, busyboxPackage, kernelBytes, busyboxBytes, symbioticModule, seabios }
+ *   GET /symbiont-images/index.json   { version, kernelPackage, busyboxPackage, kernelBytes, busyboxBytes, symbioticModule, seabios, vgabios }
  *   GET /symbiont-images/vmlinuz      the bzImage
  *   GET /symbiont-images/busybox      the static i386 busybox
  *   GET /symbiont-images/symbiotic.ko the symbiotic module, when `npm run module` built it
  *     (symbioticModule in index.json is then its kernel release, else null)
  *   GET /symbiont-images/seabios.bin  the SeaBIOS ROM (src/node/firmware.ts: the one `npm run images` fetched, else
  *     the system's); seabios in index.json says which (null: none), and the page offers to boot a disk through it
+ *   GET /symbiont-images/vgabios.bin  SeaBIOS's ISA VGA BIOS, found the same way (vgabios in index.json), for a disk
+ *     booted with the page's VGA
  *   GET /symbiont-images/modules.json?drivers=virtio-blk,ext4
  *     the cached kernel's modules those driver kinds need (src/boot/kmod.ts DRIVER_MODULES),
  *     dependencies first, as {@link ModulesJson}: what the CLI puts in its initramfs for a disk,
@@ -23,7 +25,7 @@ import { createReadStream, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { cachedModules, findCachedImages, type CachedImages } from "../src/node/images.ts";
 import { findBuiltModule } from "../src/node/symbiotic-module.ts";
-import { findSeabios } from "../src/node/firmware.ts";
+import { findSeabios, findVgaBios } from "../src/node/firmware.ts";
 import { DRIVER_MODULES, driverModules, type DriverName } from "../src/boot/kmod.ts";
 import type { ModulesJson } from "./src/protocol.ts";
 
@@ -39,8 +41,10 @@ export function imagesMiddleware(req: IncomingMessage, res: ServerResponse, next
   const images = findCachedImages();
   if (images && name === "modules.json") { serveModules(images, new URLSearchParams(query), res); return; }
   const module = findBuiltModule(images);
-  const seabios = findSeabios();
-  const files: Record<string, string | undefined> = { vmlinuz: images?.kernel, busybox: images?.busybox, "symbiotic.ko": module?.path, "seabios.bin": seabios?.path };
+  const seabios = findSeabios(), vgabios = findVgaBios();
+  const files: Record<string, string | undefined> = {
+    vmlinuz: images?.kernel, busybox: images?.busybox, "symbiotic.ko": module?.path, "seabios.bin": seabios?.path, "vgabios.bin": vgabios?.path,
+  };
   if (!images || (name !== "index.json" && !files[name])) {
     res.statusCode = 404;
     res.setHeader("Content-Type", "text/plain");
@@ -58,6 +62,7 @@ export function imagesMiddleware(req: IncomingMessage, res: ServerResponse, next
       busyboxBytes: statSync(images.busybox).size,
       symbioticModule: module?.release ?? null,
       seabios: seabios?.source ?? null,
+      vgabios: vgabios?.source ?? null,
     }));
     return;
   }

@@ -198,7 +198,11 @@ export interface InitScriptOptions {
   modules?: KernelModules;
 }
 
-/** The default /init: mount proc, sys, devtmpfs; print the marker; run a shell on the console; power off. */
+/**
+ * The default /init: mount proc, sys, devtmpfs; print the marker; run a shell on the console; power off. With the
+ * interactive default and a VGA console asked for (`console=tty0`), a second shell on the screen's tty1 for its
+ * keyboard, started again whenever it exits.
+ */
 export function defaultInitScript(opts: InitScriptOptions = {}): string {
   const marker = opts.marker ?? "SYMBIONT-INIT-OK";
   const run = opts.run ?? "setsid cttyhack sh";
@@ -220,6 +224,7 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
     "hostname symbiont",
     ...NETWORK_SETUP,
     `echo ${shellQuote(marker)}`,
+    ...(opts.run === undefined ? VGA_CONSOLE_SHELL : []),
     run,
     "echo 'symbiont: /init finished, powering off'",
     "sync",
@@ -227,6 +232,16 @@ export function defaultInitScript(opts: InitScriptOptions = {}): string {
     "",
   ].join("\n");
 }
+
+/**
+ * A shell on tty1 (the VGA's console, with the PS/2 keyboard) when the command line has `console=tty0`: setsid
+ * makes `sh -c` a session leader, whose opening tty1 makes it the controlling terminal (job control, Ctrl-C).
+ */
+const VGA_CONSOLE_SHELL: readonly string[] = [
+  "case \" $(cat /proc/cmdline) \" in *\" console=tty0 \"*)",
+  "  (while [ -c /dev/tty1 ]; do setsid sh -c 'exec sh -i </dev/tty1 >/dev/tty1 2>&1'; sleep 1; done) & ;;",
+  "esac",
+];
 
 /**
  * `modparams NAME`: the module's parameters from the kernel command line

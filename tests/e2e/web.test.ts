@@ -7,7 +7,8 @@
 // the xterm.js terminal; keystrokes reach the guest through COM1 and come
 // back (the interactive echo kernel, web/guests/echo.asm); the live charts
 // get points; pause, resume and reset; a disk image from the picker is
-// selected (not booted), attached and saved back byte for byte; and, when
+// selected (not booted), attached and saved back byte for byte; a disk booted by SeaBIOS with the VGA draws
+// SeaBIOS's banner on the page's screen and takes keys typed on it (PS/2); and, when
 // `npm run images` has cached Debian's kernel and busybox, Linux boots to the
 // shell with a blank disk, runs `echo hi`, makes an ext2 file system on
 // /dev/vda and writes a file, and the disk saved from the page is checked with
@@ -290,6 +291,30 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
       expect(text).toContain("read 00 00 sector 1 says hello\n");
       expect(text).toContain("back 00 00 FF00 \n"); // the sector it wrote, read back: 0…255 twice
       expect(await page.textContent("#log")).toContain("SeaBIOS: 256.0 KiB BIOS from its reset vector, booting the disk");
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 180_000);
+
+    // The same with the page's VGA: SeaBIOS's VGA BIOS (served by the dev server) draws the banner on the page's screen
+    // (tests/unit/seabios-boot.test.ts checks that screen against QEMU's), and keys typed on the screen go to the PS/2
+    // keyboard: the key disk prints the PC/AT scan code and character INT 16h returns (1E61 for a, 1071 for q).
+    it.skipIf(!images || !seabios)(`boots a disk through SeaBIOS with the VGA: the banner on the screen, keys typed on it reach INT 16h${!images || !seabios ? " (skipped: images or SeaBIOS not cached; npm run images)" : ""}`, async () => {
+      const page = await openPage(browser.context, dev.url, errors);
+      const picked = join(scratch, "keydisk.img");
+      const disk = new Uint8Array(1 << 20);
+      disk.set(readFileSync(join(REPO, "tests/disks/bin/keydisk.img")));
+      writeFileSync(picked, disk);
+      await page.setInputFiles("#disk-file", picked);
+      await page.check("#vga");
+      await boot(page, "firmware", "wasm", 128);
+      await waitForTerminal(page, "KEYS?", 120_000);
+      await page.waitForFunction(() => window.symbiont.screenText()?.[1] === "Booting from Hard Disk...", null, { timeout: 30_000, polling: 100 });
+      expect((await page.evaluate(() => window.symbiont.screenText()))![0]).toMatch(/^SeaBIOS \(version [^)]+\)$/);
+      await page.click("#screen");
+      await page.keyboard.press("a");
+      await page.keyboard.press("q");
+      await waitForTerminal(page, "KEYDISK-DONE", 30_000);
+      expect(await terminalText(page)).toContain("key 1E61\nkey 1071\nKEYDISK-DONE");
       expect(errors).toEqual([]);
       await page.close();
     }, 180_000);

@@ -12,7 +12,7 @@ export type Loadable =
   | { kind: "kernel"; name: string; image: Uint8Array; modules: MultibootModule[] }
   | { kind: "linux"; name: string; kernel: Uint8Array; initrd?: Uint8Array }
   /** A BIOS ROM: the machine starts at its reset vector and it boots the disk. */
-  | { kind: "firmware"; name: string; rom: Uint8Array };
+  | { kind: "firmware"; name: string; rom: Uint8Array; vgaBios?: Uint8Array };
 
 /**
  * Which file is the kernel: a bzImage (the others are concatenated into its

@@ -14,6 +14,10 @@ import type { VmStats } from "../../src/vmm/vm.js";
 import type { BootConfig, DiskSpec, FromWorker, GuestSpec, RunState, SymbioticView, ToWorker } from "./protocol.js";
 import { RateTracker } from "./rates.js";
 import { StatsCharts, fmt } from "./charts.js";
+import { CP437 } from "../../src/devices/vga/cp437.js";
+import { screenLines } from "../../src/devices/vga/screen-text.js";
+import type { VgaScreen } from "../../src/devices/vga/vga.js";
+import { ps2Scancodes } from "../../src/devices/ps2-keymap.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const guestSel = $<HTMLSelectElement>("guest");
@@ -25,6 +29,8 @@ const diskSel = $<HTMLSelectElement>("disk");
 const diskFileInput = $<HTMLInputElement>("disk-file");
 const saveDiskBtn = $<HTMLButtonElement>("save-disk");
 const cmdlineInput = $<HTMLInputElement>("cmdline");
+const vgaInput = $<HTMLInputElement>("vga");
+const screenEl = $<HTMLPreElement>("screen");
 const startBtn = $<HTMLButtonElement>("start");
 const pauseBtn = $<HTMLButtonElement>("pause");
 const resetBtn = $<HTMLButtonElement>("reset");
@@ -52,6 +58,50 @@ const encoder = new TextEncoder();
 term.onData((d) => send({ type: "input", bytes: encoder.encode(d) }));
 term.onBinary((d) => send({ type: "input", bytes: Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff) }));
 
+// ---- VGA screen ----------------------------------------------------------------------------------
+
+let lastScreen: VgaScreen | null = null;
+
+/** Draw the text screen: runs of cells with one attribute as spans, the cursor cell marked (it blinks by CSS). */
+function drawScreen(screen: VgaScreen): void {
+  lastScreen = screen;
+  screenEl.hidden = false;
+  if (screen.kind !== "text") { screenEl.textContent = screenLines(screen)[0]!; return; }
+  const css = (rgb: number) => `#${rgb.toString(16).padStart(6, "0")}`;
+  const escape = (c: string) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : c);
+  let html = "";
+  for (let r = 0; r < screen.rows; r++) {
+    let run = "", runAttr = -1;
+    const close = () => {
+      if (runAttr < 0) return;
+      const bg = screen.blink ? (runAttr >> 4) & 7 : runAttr >> 4;
+      html += `<span style="color:${css(screen.colors[runAttr & 15]!)};background:${css(screen.colors[bg]!)}">${run}</span>`;
+      run = "";
+    };
+    for (let c = 0; c < screen.cols; c++) {
+      const i = r * screen.cols + c, attr = screen.attrs[i]!;
+      const ch = escape(CP437[screen.chars[i]!]!);
+      const atCursor = screen.cursor?.row === r && screen.cursor.col === c;
+      if (attr !== runAttr || atCursor) { close(); runAttr = attr; }
+      run += atCursor ? `<span class="cursor">${ch}</span>` : ch;
+      if (atCursor) { close(); runAttr = -1; }
+    }
+    close();
+    html += "\n";
+  }
+  screenEl.innerHTML = html;
+}
+
+// Keys typed on the screen go to the PS/2 keyboard as scan codes (a key the table lacks stays with the browser).
+for (const type of ["keydown", "keyup"] as const) {
+  screenEl.addEventListener(type, (e) => {
+    const bytes = ps2Scancodes(e.code, type === "keydown");
+    if (!bytes) return;
+    e.preventDefault();
+    send({ type: "keys", bytes });
+  });
+}
+
 // ---- charts ------------------------------------------------------------------------------------
 
 const charts = new StatsCharts({ mips: $("chart-mips"), exits: $("chart-exits"), tlb: $("chart-tlb"), tcache: $("chart-tcache") });
@@ -70,6 +120,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   const m = ev.data;
   switch (m.type) {
     case "serial": term.write(m.bytes); break;
+    case "screen": if (m.boot === boot) drawScreen(m.screen); break;
     case "log": appendLog(m.text); break;
     case "disk":
       saveDiskBtn.disabled = m.disk === null;
@@ -143,6 +194,8 @@ function appendLog(text: string): void {
 
 let files: { name: string; bytes: Uint8Array }[] = [];
 let debianBase: string | null = null;
+/** The dev server has SeaBIOS's VGA BIOS for a disk booted with the VGA. */
+let haveVgaBios = false;
 /** The kernel release the server's symbiotic.ko is built for (null: none). */
 let symbioticRelease: string | null = null;
 let lastSymbiotic: SymbioticView | null = null;
@@ -151,21 +204,27 @@ function guestSpec(): GuestSpec {
   const v = guestSel.value;
   if (v === "demo" || v === "echo") return { kind: "builtin", id: v };
   if (v === "debian") return { kind: "debian", baseUrl: debianBase!, ...(symbioticRelease ? { symbioticRelease } : {}) };
-  if (v === "firmware") return { kind: "firmware", url: debianBase! + "seabios.bin" };
+  if (v === "firmware") return { kind: "firmware", url: debianBase! + "seabios.bin", ...(haveVgaBios ? { vgaBiosUrl: debianBase! + "vgabios.bin" } : {}) };
   if (files.length === 0) throw new Error("no files chosen");
   return { kind: "files", files };
 }
 
+/** Linux's default command line; with the VGA its console goes to the screen too (and /init puts a shell on tty1). */
 function defaultCmdline(): string {
   const v = guestSel.value;
-  if (v === "debian") return LINUX_CMDLINE;
-  if (v === "files" && files.some((f) => isBzImage(f.bytes))) return LINUX_CMDLINE;
+  const linux = vgaInput.checked ? `console=tty0 ${LINUX_CMDLINE}` : LINUX_CMDLINE;
+  if (v === "debian") return linux;
+  if (v === "files" && files.some((f) => isBzImage(f.bytes))) return linux;
   return "";
 }
 
 guestSel.addEventListener("change", () => {
   cmdlineInput.value = defaultCmdline();
   if (guestSel.value === "debian" && Number(memSel.value) < 64) memSel.value = "128";
+});
+vgaInput.addEventListener("change", () => {
+  cmdlineInput.value = defaultCmdline();
+  if (!vgaInput.checked) screenEl.hidden = true;
 });
 
 async function useFiles(list: FileList | File[]): Promise<void> {
@@ -203,8 +262,9 @@ async function probeDebian(): Promise<void> {
     const base = new URL(meta.content, location.href).href;
     const r = await fetch(base + "index.json");
     if (!r.ok || !(r.headers.get("content-type") ?? "").includes("json")) return;
-    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null; seabios?: string | null };
+    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null; seabios?: string | null; vgabios?: string | null };
     debianBase = base;
+    haveVgaBios = !!info.vgabios;
     symbioticRelease = info.symbioticModule === info.version ? info.version : null;
     const opt = document.createElement("option");
     opt.value = "debian";
@@ -277,8 +337,11 @@ async function startGuest(): Promise<void> {
   }
   const config: BootConfig = {
     engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), paging: pagingSel.value as BootConfig["paging"], guest, cmdline: cmdlineInput.value, disk,
+    vga: vgaInput.checked,
   };
   term.reset();
+  screenEl.hidden = true;
+  lastScreen = null;
   lastStats = null;
   send({ type: "start", config }, disk?.kind === "image" ? [disk.bytes.buffer] : []);
 }
@@ -300,6 +363,8 @@ declare global {
       chartPoints(): ReturnType<StatsCharts["points"]>;
       stats(): VmStats | null;
       symbiotic(): SymbioticView | null;
+      /** The VGA's screen as text lines (null before it drew anything). */
+      screenText(): string[] | null;
     };
   }
 }
@@ -320,4 +385,5 @@ window.symbiont = {
   chartPoints: () => charts.points(),
   stats: () => lastStats,
   symbiotic: () => lastSymbiotic,
+  screenText: () => (lastScreen ? screenLines(lastScreen) : null),
 };

@@ -7,6 +7,7 @@ import type { EngineKind } from "../../src/engine/engine.js";
 import type { VmStats } from "../../src/vmm/vm.js";
 import type { PagingModeName } from "../../src/vmm/paging/index.js";
 import type { GlobalExtension, LocalExtension } from "../../src/symbiotic/symspy.js";
+import type { VgaScreen } from "../../src/devices/vga/vga.js";
 
 /** What a symbiotic guest publishes by SymSpy, read by the worker without an exit. */
 export interface SymbioticView { task: LocalExtension | null; memory: GlobalExtension | null }
@@ -22,8 +23,11 @@ export type GuestSpec =
    * With `symbioticRelease` (the server has symbiotic.ko for that kernel) /init loads the module.
    */
   | { kind: "debian"; baseUrl: string; symbioticRelease?: string }
-  /** The disk, booted as a PC boots it: the BIOS at `url` (the dev server's SeaBIOS) from its reset vector. */
-  | { kind: "firmware"; url: string };
+  /**
+   * The disk, booted as a PC boots it: the BIOS at `url` (the dev server's SeaBIOS) from its reset vector; with the
+   * VGA, the VGA BIOS at `vgaBiosUrl` (SeaBIOS's vgabios-isavga), which SeaBIOS runs to draw on the screen.
+   */
+  | { kind: "firmware"; url: string; vgaBiosUrl?: string };
 
 /**
  * The guest's disk, attached as virtio-blk (/dev/vda in Linux). Its writes stay in the worker's
@@ -52,6 +56,8 @@ export interface BootConfig {
   cmdline: string;
   /** A new disk for this start (null: none); a reset keeps the one the last start made. */
   disk: DiskSpec | null;
+  /** A VGA (src/devices/vga/): the page draws its text screen and sends the keys typed on it to the PS/2 keyboard. */
+  vga: boolean;
 }
 
 export type ToWorker =
@@ -61,7 +67,9 @@ export type ToWorker =
   | { type: "reset" }
   /** Send the disk's current contents back ("disk-contents"). */
   | { type: "save-disk" }
-  | { type: "input"; bytes: Uint8Array };
+  | { type: "input"; bytes: Uint8Array }
+  /** PS/2 scan codes (set 2) of keys pressed and released on the screen. */
+  | { type: "keys"; bytes: number[] };
 
 export type RunState = "loading" | "running" | "paused" | "stopped" | "error";
 
@@ -72,6 +80,8 @@ export type FromWorker =
   | { type: "stats"; boot: number; t: number; stats: VmStats; slice: number; symbiotic: SymbioticView | null }
   /** `boot` changes on every start and reset: the page clears its charts. */
   | { type: "state"; boot: number; state: RunState; detail: string }
+  /** The VGA's screen, when it changed (at most about twenty times a second). */
+  | { type: "screen"; boot: number; screen: VgaScreen }
   /** A line for the page's log (what was loaded, why the guest stopped). */
   | { type: "log"; text: string }
   /** The disk a start attached (null: none); it outlives the machine, so it can be saved after the guest stopped. */

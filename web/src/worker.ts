@@ -22,6 +22,7 @@ import { DEMO_KERNEL } from "../../src/guests/demo.js";
 import type { StopReason } from "../../src/vmm/vm.js";
 import type { BootConfig, DiskSpec, FromWorker, GuestSpec, ModulesJson, RunState, ToWorker } from "./protocol.js";
 import { classifyFiles, type Loadable } from "./guests.js";
+import type { VgaScreen } from "../../src/devices/vga/vga.js";
 import wasmUrl from "../../build/core.wasm?url";
 import echoUrl from "../guests/echo.bin?url";
 
@@ -33,6 +34,7 @@ const SLICE_MS = 15;
 const MIN_SLICE = 100_000;
 const MAX_SLICE = 50_000_000;
 const STATS_MS = 100;
+const SCREEN_MS = 50;
 /** Longest sleep while idle, so that stats keep flowing. */
 const MAX_IDLE_MS = 50;
 
@@ -48,8 +50,12 @@ let paused = false;
 let running = false;
 let slice = 2_000_000;
 const input: number[] = [];
+/** PS/2 scan codes waiting for room in the keyboard's queue. */
+const keys: number[] = [];
 let serialOut: number[] = [];
 let lastStats = 0;
+let lastScreenCheck = 0;
+let lastScreen: VgaScreen | null = null;
 let wake: (() => void) | null = null;
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void { ctx.postMessage(msg, transfer); }
@@ -72,13 +78,17 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
       for (const b of m.bytes) input.push(b);
       wake?.();
       break;
+    case "keys":
+      keys.push(...m.bytes);
+      wake?.();
+      break;
   }
 };
 
 async function start(): Promise<void> {
   const my = ++boot;
   running = false; paused = false; pc = null;
-  input.length = 0; serialOut = [];
+  input.length = 0; keys.length = 0; serialOut = []; lastScreen = null;
   wake?.();
   const cfg = config!;
   try {
@@ -94,6 +104,7 @@ async function start(): Promise<void> {
     if (my !== boot) return;
     const machine = new Pc({
       engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); }, disks: disk ? [{ backend: disk.backend }] : [],
+      vga: cfg.vga, ...(g.kind === "firmware" && g.vgaBios ? { vgaBios: g.vgaBios } : {}),
     });
     if (g.kind === "firmware") {
       machine.vm.loadRom(g.rom);
@@ -177,7 +188,10 @@ async function resolveGuest(spec: GuestSpec, cfg: BootConfig): Promise<Loadable>
       return classifyFiles(spec.files);
     case "firmware":
       if (!cfg.disk) throw new Error("booting through SeaBIOS needs a disk: choose an image (or a blank disk) first");
-      return { kind: "firmware", name: "SeaBIOS", rom: await fetchBytes(spec.url) };
+      return {
+        kind: "firmware", name: "SeaBIOS", rom: await fetchBytes(spec.url),
+        ...(cfg.vga && spec.vgaBiosUrl ? { vgaBios: await fetchBytes(spec.vgaBiosUrl) } : {}),
+      };
   }
 }
 
@@ -204,17 +218,37 @@ function flush(force = false): void {
     const symbiotic = sym && (sym.global || sym.local(0)) ? { task: sym.local(0)?.ext ?? null, memory: sym.global?.ext ?? null } : null;
     post({ type: "stats", boot, t: now, stats: pc.vm.stats(), slice, symbiotic });
   }
+  if (pc?.vga && (force || now - lastScreenCheck >= SCREEN_MS)) {
+    lastScreenCheck = now;
+    const screen = pc.vga.screen();
+    if (!sameScreen(screen, lastScreen)) {
+      lastScreen = screen;
+      post({ type: "screen", boot, screen });
+    }
+  }
 }
+
+function sameScreen(a: VgaScreen, b: VgaScreen | null): boolean {
+  if (!b || a.kind !== b.kind) return false;
+  if (a.kind !== "text" || b.kind !== "text") return a.kind === b.kind && (a as { why: string }).why === (b as { why: string }).why;
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.prototype.every.call(x, (v: number, i: number) => v === y[i]);
+  return a.cols === b.cols && a.rows === b.rows && a.blink === b.blink && a.cursor?.row === b.cursor?.row && a.cursor?.col === b.cursor?.col &&
+    eq(a.chars, b.chars) && eq(a.attrs, b.attrs) && eq(a.colors, b.colors);
+}
+
+/** Keyboard bytes the PS/2 keyboard holds at most before the page's next ones go in (its queue takes 64). */
+const KEYBOARD_FILL = 32;
 
 function pumpInput(machine: Pc): void {
-  if (input.length === 0) return;
   const n = Math.min(input.length, machine.uart.receiveSpace);
   if (n > 0) machine.uart.receive(input.splice(0, n));
+  const room = KEYBOARD_FILL - machine.kbc.keyboard.queue.length;
+  if (keys.length > 0 && room > 0) machine.kbc.keyboard.sendScancodes(keys.splice(0, room));
 }
 
-/** Input is waiting and the UART can take some of it. */
+/** Input is waiting and the UART (or the keyboard) can take some of it. */
 function inputReady(machine: Pc): boolean {
-  return input.length > 0 && machine.uart.receiveSpace > 0;
+  return (input.length > 0 && machine.uart.receiveSpace > 0) || (keys.length > 0 && machine.kbc.keyboard.queue.length < KEYBOARD_FILL);
 }
 
 /** Let queued messages run: a MessageChannel turn is not clamped like nested setTimeout(0). */
