@@ -125,5 +125,12 @@ describe("the VGA kernel through the CLI and the monitor", () => {
     const shown = r.pc.vga!.screen();
     expect(shown.kind === "text" && Array.from(shown.attrs.subarray(0, 17))).toEqual(Array(17).fill(0x1f));
     expect(new Monitor(r.pc.vm).execute("screen")).toBe("no display (symbiont boot --vga adds a VGA)");
+    // screendump saves a text screen as its 25 lines of text
+    const saved = new Map<string, Uint8Array>();
+    const mon = new Monitor(r.pc.vm, { screen: () => r.pc.vga!.screen(), saveFile: (path, bytes) => saved.set(path, bytes) });
+    expect(mon.execute("screendump screen.txt")).toBe("screen.txt: the 80×25 text screen");
+    expect(new TextDecoder().decode(saved.get("screen.txt"))).toBe("Symbiont VGA test\n" + "\n".repeat(24));
+    expect(mon.execute("screendump")).toBe("screendump FILE: where to save the screen");
+    expect(new Monitor(r.pc.vm, { screen: () => r.pc.vga!.screen() }).execute("screendump x")).toBe("screendump: this monitor cannot write files");
   });
 });

@@ -339,12 +339,14 @@ options:
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE[,port=N]
                       write port 0xE9 output (port N's: 0x402 is SeaBIOS's) to FILE ("stdio" for stdout)
-  --vga               add a VGA, as QEMU's -device isa-vga: text modes, shown by the monitor's screen
-                      command; Linux (boot) also writes its console to it, a firmware runs SeaBIOS's VGA BIOS
+  --vga               add a VGA, as QEMU's -device isa-vga (text modes, mode 13h, Bochs VBE framebuffers):
+                      the monitor's screen shows it, screendump FILE saves it; Linux (boot) also writes its
+                      console to it, a firmware runs SeaBIOS's VGA BIOS
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)
-  --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16, + the --swap size)
+  --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16, + the --swap size,
+                      + 8 with --vga for its VBE framebuffer)
   --swap MB           a swap disk of MB MiB held in VMM memory: a virtio disk after the --disk ones, serial
                       "symbiont-swap" (/sys/block/vdX/serial), for the guest to mkswap and swapon
   --swapbypass        SwapBypass: the guest's pages swapped out to --swap are mapped read-only straight into

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFileSync, openSync, writeSync, closeSync } from "node:fs";
+import { readFileSync, openSync, writeSync, closeSync, writeFileSync } from "node:fs";
 import { parseArgs, parseNicSpec, UsageError, USAGE, type CommonOptions } from "./args.js";
 import { createEngine } from "../node/engines.js";
 import { defaultVmmBytes } from "../engine/engine.js";
@@ -21,6 +21,7 @@ import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
 import { findSeabios, findVgaBios } from "../node/firmware.js";
+import { VBE_VRAM_BYTES } from "../devices/vga/vbe.js";
 import { isBzImage, parseLinuxHeader, LINUX_CMDLINE } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
 import { type DriverName, driverModules } from "../boot/kmod.js";
@@ -103,7 +104,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   for (let i = 0; i < vms; i++) {
     const engine = await createEngine(o.engine, ramBytes, {
       compileBlocks: o.compile,
-      ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 } : o.swapMiB !== null ? { vmmBytes: defaultVmmBytes(ramBytes) + o.swapMiB * 1048576 } : {}),
+      // Room for what the VMM keeps beyond the default: the swap disk, the VGA's VBE framebuffer.
+      ...(o.vmmMiB !== null ? { vmmBytes: o.vmmMiB * 1024 * 1024 }
+        : o.swapMiB !== null || o.vga ? { vmmBytes: defaultVmmBytes(ramBytes) + (o.swapMiB ?? 0) * 1048576 + (o.vga ? VBE_VRAM_BYTES : 0) } : {}),
       ...(o.compileThreshold !== null ? { compileThreshold: o.compileThreshold, compileBatch: 1 } : {}),
     });
     const m: Machine = { pc: null as unknown as Pc, tail: "" };
@@ -154,6 +157,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   // The monitor looks at the VM that has the keyboard.
   const monitors = pcs.map((pc) => new Monitor(pc.vm, {
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
+    saveFile: (path, bytes) => writeFileSync(path, bytes),
   }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;

@@ -12,7 +12,8 @@
  * | 0x92          | fast A20 and reset                                   |
  * | 0xCF8-0xCFF   | PCI configuration mechanism #1 (440FX, PIIX3), 0xCF9 reset |
  * | 0x3F8-0x3FF   | 16550A UART (COM1, IRQ 4), the console               |
- * | 0x3B0-0x3DF   | VGA (only with `vga: true`; text memory at 0xB8000 is RAM) |
+ * | 0x3B0-0x3DF   | VGA (only with `vga: true`; its window 0xA0000-0xBFFFF is RAM) |
+ * | 0x1CE-0x1CF, MMIO 0xE0000000 | its Bochs VBE interface and linear framebuffer (8 MiB of VMM frames, on first use) |
  * | 0xF4-0xF7     | isa-debug-exit (QEMU's test exit)                    |
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
  * | 0xE9          | debugcon (when an output is given; `debugconPort` moves it) |
@@ -72,6 +73,7 @@ import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 import { Vga, VGA_PORT_BASE, VGA_PORT_COUNT } from "../devices/vga/vga.js";
+import { VBE_PORT_BASE, VBE_PORT_COUNT } from "../devices/vga/vbe.js";
 import { createPaging, ShadowPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
@@ -352,8 +354,12 @@ export class Pc {
       // The legacy window 0xA0000-0xBFFFF, an MMIO hole on a PC without a display, becomes the RAM behind it: the
       // text memory a text mode shows (src/devices/vga/vga.ts says why RAM is enough for that).
       vm.core.setVgaHole(false);
-      this.vga = new Vga(vm.memory);
+      this.vga = new Vga(vm.memory, (message) => {
+        this.deviceErrors.push(message);
+        vm.requestStop({ kind: "device-error", message });
+      });
       vm.addPortDevice(VGA_PORT_BASE, VGA_PORT_COUNT, this.vga);
+      vm.addPortDevice(VBE_PORT_BASE, VBE_PORT_COUNT, this.vga.vbe);
     }
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);

@@ -17,7 +17,8 @@ import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbi
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
 import type { VgaScreen } from "../devices/vga/vga.js";
-import { describeScreen } from "../devices/vga/screen-text.js";
+import { describeScreen, screenLines } from "../devices/vga/screen-text.js";
+import { ppm } from "../devices/vga/ppm.js";
 
 const HELP = [
   "info registers      the vCPU's registers",
@@ -28,6 +29,7 @@ const HELP = [
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "screen              the VGA's text screen (a PC made with --vga)",
+  "screendump FILE     save the VGA's screen: a picture as PPM (as QEMU's screendump), a text screen as text",
   "sym ps              the guest's processes (SymCall)",
   "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
@@ -36,6 +38,8 @@ const HELP = [
   "stop, cont          pause / resume the guest",
   "quit                end the run",
 ].join("\n");
+
+const NO_DISPLAY = "no display (symbiont boot --vga adds a VGA)";
 
 const hex = (n: number, w = 8) => (n >>> 0).toString(16).padStart(w, "0");
 
@@ -47,11 +51,24 @@ export class Monitor {
 
   /**
    * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
-   * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one.
+   * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one;
+   * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot).
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
+    saveFile?: (path: string, bytes: Uint8Array) => void;
   } = {}) {}
+
+  private screendump(path: string): string {
+    if (!this.sources.screen) return NO_DISPLAY;
+    if (!path) return "screendump FILE: where to save the screen";
+    if (!this.sources.saveFile) return "screendump: this monitor cannot write files";
+    const screen = this.sources.screen();
+    if (screen.kind !== "pixels" && screen.kind !== "text") return `nothing to save: ${screenLines(screen)[0]}`;
+    const bytes = screen.kind === "pixels" ? ppm(screen) : new TextEncoder().encode(screenLines(screen).join("\n") + "\n");
+    this.sources.saveFile(path, bytes);
+    return screen.kind === "pixels" ? `${path}: ${screen.width}×${screen.height} PPM (${screen.mode})` : `${path}: the ${screen.cols}×${screen.rows} text screen`;
+  }
 
   private lapics(): string {
     const apics = this.sources.lapics?.() ?? [];
@@ -79,7 +96,8 @@ export class Monitor {
             default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net | swapbypass | lapic)`;
           }
         case "sym": return this.sym(sub, rest);
-        case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : "no display (symbiont boot --vga adds a VGA)";
+        case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;
+        case "screendump": return this.screendump(words.slice(1).join(" "));
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";
         case "quit": case "q": this.quitRequested = true; return "";

@@ -8,7 +8,8 @@
 // back (the interactive echo kernel, web/guests/echo.asm); the live charts
 // get points; pause, resume and reset; a disk image from the picker is
 // selected (not booted), attached and saved back byte for byte; a disk booted by SeaBIOS with the VGA draws
-// SeaBIOS's banner on the page's screen and takes keys typed on it (PS/2); and, when
+// SeaBIOS's banner on the page's screen and takes keys typed on it (PS/2); a kernel's mode 13h picture is drawn on
+// the page's canvas; and, when
 // `npm run images` has cached Debian's kernel and busybox, Linux boots to the
 // shell with a blank disk, runs `echo hi`, makes an ext2 file system on
 // /dev/vda and writes a file, and the disk saved from the page is checked with
@@ -206,6 +207,34 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     await page.keyboard.press("Control+D"); // the echo kernel writes 0 to isa-debug-exit
     await waitForState(page, "stopped");
     expect(await page.textContent("#detail")).toContain("exit status 1");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  // A graphics mode on the page's canvas: tests/kernels/vgagfx.asm sets mode 13h without a BIOS and fills it with a
+  // pattern through a palette whose formulas its source gives (the oracle here; tests/unit/vga-graphics.test.ts
+  // checks the same pictures against QEMU's). The canvas shows 320×200, each pixel the DAC's 6-bit colour.
+  it("static build: with the VGA, a kernel's mode 13h picture is drawn on the canvas", async () => {
+    const page = await openPage(browser.context, server.url, errors);
+    await page.check("#vga");
+    await page.setInputFiles("#file", join(REPO, "tests/kernels/bin/vgagfx.elf"));
+    await waitForTerminal(page, "READY mode13h", 30_000);
+    await page.waitForFunction(() => !(document.getElementById("screen-pixels") as HTMLCanvasElement).hidden, null, { timeout: 10_000, polling: 100 });
+    const picture = await page.evaluate(() => {
+      const c = document.getElementById("screen-pixels") as HTMLCanvasElement;
+      return { width: c.width, height: c.height, data: Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data) };
+    });
+    expect([picture.width, picture.height]).toEqual([320, 200]);
+    const dac = (i: number) => [i & 63, i >> 2, (i * 7 + 13) & 63];
+    const wrong: string[] = [];
+    for (let y = 0; y < 200 && wrong.length < 5; y++) {
+      for (let x = 0; x < 320 && wrong.length < 5; x++) {
+        const want = dac((x + 3 * y + ((x * y) >> 6)) & 255), o = (y * 320 + x) * 4;
+        const got = [picture.data[o]! >> 2, picture.data[o + 1]! >> 2, picture.data[o + 2]! >> 2];
+        if (got.join() !== want.join()) wrong.push(`(${x}, ${y}): ${got} for ${want}`);
+      }
+    }
+    expect(wrong).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

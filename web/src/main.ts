@@ -16,7 +16,7 @@ import { RateTracker } from "./rates.js";
 import { StatsCharts, fmt } from "./charts.js";
 import { CP437 } from "../../src/devices/vga/cp437.js";
 import { screenLines } from "../../src/devices/vga/screen-text.js";
-import type { VgaScreen } from "../../src/devices/vga/vga.js";
+import type { VgaPixels, VgaScreen, VgaTextScreen } from "../../src/devices/vga/vga.js";
 import { ps2Scancodes } from "../../src/devices/ps2-keymap.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -30,7 +30,9 @@ const diskFileInput = $<HTMLInputElement>("disk-file");
 const saveDiskBtn = $<HTMLButtonElement>("save-disk");
 const cmdlineInput = $<HTMLInputElement>("cmdline");
 const vgaInput = $<HTMLInputElement>("vga");
-const screenEl = $<HTMLPreElement>("screen");
+const screenEl = $("screen");
+const screenText = $<HTMLPreElement>("screen-text");
+const screenPixels = $<HTMLCanvasElement>("screen-pixels");
 const startBtn = $<HTMLButtonElement>("start");
 const pauseBtn = $<HTMLButtonElement>("pause");
 const resetBtn = $<HTMLButtonElement>("reset");
@@ -62,11 +64,37 @@ term.onBinary((d) => send({ type: "input", bytes: Uint8Array.from(d, (c) => c.ch
 
 let lastScreen: VgaScreen | null = null;
 
-/** Draw the text screen: runs of cells with one attribute as spans, the cursor cell marked (it blinks by CSS). */
+/** Draw the screen: a picture on the canvas (small modes doubled), or the text screen. */
 function drawScreen(screen: VgaScreen): void {
   lastScreen = screen;
   screenEl.hidden = false;
-  if (screen.kind !== "text") { screenEl.textContent = screenLines(screen)[0]!; return; }
+  screenPixels.hidden = screen.kind !== "pixels";
+  screenText.hidden = screen.kind === "pixels";
+  if (screen.kind === "pixels") { drawPixels(screen); return; }
+  if (screen.kind !== "text") { screenText.textContent = screenLines(screen)[0]!; return; }
+  drawText(screen);
+}
+
+function drawPixels(p: VgaPixels): void {
+  if (screenPixels.width !== p.width || screenPixels.height !== p.height) {
+    screenPixels.width = p.width;
+    screenPixels.height = p.height;
+    const scale = p.width <= 400 ? 2 : 1;
+    screenPixels.style.width = `${p.width * scale}px`;
+    screenPixels.style.height = `${p.height * scale}px`;
+  }
+  const image = new ImageData(p.width, p.height);
+  for (let i = 0, o = 0; i < p.rgb.length; i += 3, o += 4) {
+    image.data[o] = p.rgb[i]!;
+    image.data[o + 1] = p.rgb[i + 1]!;
+    image.data[o + 2] = p.rgb[i + 2]!;
+    image.data[o + 3] = 255;
+  }
+  screenPixels.getContext("2d")!.putImageData(image, 0, 0);
+}
+
+/** The text screen: runs of cells with one attribute as spans, the cursor cell marked (it blinks by CSS). */
+function drawText(screen: VgaTextScreen): void {
   const css = (rgb: number) => `#${rgb.toString(16).padStart(6, "0")}`;
   const escape = (c: string) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : c);
   let html = "";
@@ -89,7 +117,7 @@ function drawScreen(screen: VgaScreen): void {
     close();
     html += "\n";
   }
-  screenEl.innerHTML = html;
+  screenText.innerHTML = html;
 }
 
 // Keys typed on the screen go to the PS/2 keyboard as scan codes (a key the table lacks stays with the browser).

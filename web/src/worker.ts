@@ -13,7 +13,8 @@
  * @module
  */
 import { Pc } from "../../src/machine/pc.js";
-import { createWasmEngine, createJsEngine, type Engine } from "../../src/engine/engine.js";
+import { createWasmEngine, createJsEngine, defaultVmmBytes, type Engine } from "../../src/engine/engine.js";
+import { VBE_VRAM_BYTES } from "../../src/devices/vga/vbe.js";
 import { isMultiboot } from "../../src/boot/multiboot.js";
 import { busyboxInitramfs, joinKernelModules, type KernelModules } from "../../src/boot/initramfs.js";
 import { MemoryDisk, SECTOR } from "../../src/devices/block/backend.js";
@@ -100,7 +101,7 @@ async function start(): Promise<void> {
     disk ??= cfg.disk && makeDisk(cfg.disk);
     post({ type: "disk", disk: disk && { name: disk.backend.name, size: disk.backend.size } });
     const ramBytes = cfg.ramMiB * 1024 * 1024;
-    const engine = await createEngine(cfg.engine, ramBytes);
+    const engine = await createEngine(cfg.engine, ramBytes, cfg.vga);
     if (my !== boot) return;
     const machine = new Pc({
       engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); }, disks: disk ? [{ backend: disk.backend }] : [],
@@ -149,10 +150,12 @@ function saveDisk(): void {
 
 function kib(n: number): string { return n >= 1 << 20 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`; }
 
-async function createEngine(kind: "wasm" | "js", ramBytes: number): Promise<Engine> {
-  if (kind === "js") return createJsEngine(ramBytes);
+/** An engine for a guest of `ramBytes`, with room for the VGA's VBE framebuffer when the machine has the VGA. */
+async function createEngine(kind: "wasm" | "js", ramBytes: number, vga: boolean): Promise<Engine> {
+  const memory = vga ? { vmmBytes: defaultVmmBytes(ramBytes) + VBE_VRAM_BYTES } : {};
+  if (kind === "js") return createJsEngine(ramBytes, memory);
   wasmModule ??= fetchBytes(wasmUrl).then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
-  return createWasmEngine(await wasmModule, ramBytes);
+  return createWasmEngine(await wasmModule, ramBytes, memory);
 }
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
@@ -230,8 +233,13 @@ function flush(force = false): void {
 
 function sameScreen(a: VgaScreen, b: VgaScreen | null): boolean {
   if (!b || a.kind !== b.kind) return false;
-  if (a.kind !== "text" || b.kind !== "text") return a.kind === b.kind && (a as { why: string }).why === (b as { why: string }).why;
-  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.prototype.every.call(x, (v: number, i: number) => v === y[i]);
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  };
+  if (a.kind === "pixels" && b.kind === "pixels") return a.width === b.width && a.height === b.height && eq(a.rgb, b.rgb);
+  if (a.kind !== "text" || b.kind !== "text") return (a as { why: string }).why === (b as { why: string }).why;
   return a.cols === b.cols && a.rows === b.rows && a.blink === b.blink && a.cursor?.row === b.cursor?.row && a.cursor?.col === b.cursor?.col &&
     eq(a.chars, b.chars) && eq(a.attrs, b.attrs) && eq(a.colors, b.colors);
 }

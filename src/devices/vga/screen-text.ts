@@ -10,6 +10,7 @@ import type { VgaScreen } from "./vga.js";
 
 /** The screen's rows as Unicode text (blank rows kept, trailing blanks dropped). */
 export function screenLines(screen: VgaScreen): string[] {
+  if (screen.kind === "pixels") return [`[screen ${screen.width}×${screen.height}, ${screen.mode}: a picture, not text (the monitor's screendump FILE saves it)]`];
   if (screen.kind !== "text") return [`[screen ${screen.kind}: ${screen.why}]`];
   const lines: string[] = [];
   for (let r = 0; r < screen.rows; r++) {

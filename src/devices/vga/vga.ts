@@ -1,7 +1,8 @@
 /**
- * A VGA (IBM's Video Graphics Array, as QEMU's `isa-vga` presents it) in its
- * text modes: the register file at ports 0x3B0-0x3DF and a screen drawn from
- * the text memory at 0xB8000.
+ * A VGA (IBM's Video Graphics Array, as QEMU's `isa-vga` presents it): the
+ * register file at ports 0x3B0-0x3DF, a screen drawn from the text memory at
+ * 0xB8000 in the text modes and from 0xA0000 in the 256-colour mode (13h),
+ * and the Bochs VBE extensions' linear framebuffer modes (vbe.ts).
  *
  * Registers (what a guest reads back is what QEMU's VGA returns):
  *
@@ -19,11 +20,13 @@
  * Memory: the window 0xA0000-0xBFFFF stays guest RAM. A text mode's CPU view
  * of video memory — character and attribute bytes interleaved at 0xB8000 (or
  * 0xB0000), the odd/even addressing of modes 0-3 and 7 — is exactly a RAM
- * view, so the guest's stores cost no exits and the screen is read from RAM
- * when it is drawn. What RAM cannot be is planar or chain-4 video memory:
- * the graphics modes are recognised and reported ({@link VgaScreen} kind
- * "graphics"), not drawn, and fonts loaded into plane 2 are not used (the
- * screen is drawn with the host's CP437 glyphs, vga/cp437.ts).
+ * view, and so is the chain-4 view of the 256-colour mode (pixel n at
+ * 0xA0000 + n): the guest's stores cost no exits and the screen is read from
+ * RAM when it is drawn. What RAM cannot be is planar video memory: the
+ * 16-colour graphics modes (and the unchained 256-colour "mode X") are
+ * recognised and reported ({@link VgaScreen} kind "graphics"), not drawn, and
+ * fonts loaded into plane 2 are not used (the text screen is drawn with the
+ * host's CP437 glyphs, vga/cp437.ts).
  *
  * A guest booted without a firmware (Multiboot, Linux's 32-bit protocol)
  * finds the card as a VGA BIOS leaves it: {@link biosTextMode}.
@@ -31,17 +34,30 @@
  * @module
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../../vmm/bus.js";
+import { BochsVbe, type VbeMemory, type VbeMode } from "./vbe.js";
 
 /** First port of the VGA's I/O block. */
 export const VGA_PORT_BASE = 0x3b0;
 /** Ports 0x3B0-0x3DF. */
 export const VGA_PORT_COUNT = 0x30;
 
-/** What the VGA shows: a text screen, nothing (blanked), or a graphics mode this model does not draw. */
+/** What the VGA shows: a text screen, a picture, nothing (blanked), or a graphics mode this model does not draw. */
 export type VgaScreen =
   | VgaTextScreen
+  | VgaPixels
   | { kind: "blank"; why: string }
   | { kind: "graphics"; why: string };
+
+/** A graphics mode's picture, one RGB triple per pixel (the mode's own resolution: mode 13h is 320 × 200). */
+export interface VgaPixels {
+  kind: "pixels";
+  width: number;
+  height: number;
+  /** width × height × 3 bytes, row by row. */
+  rgb: Uint8Array;
+  /** What draws it: "VGA 256-colour" or "VBE 32 bpp" …. */
+  mode: string;
+}
 
 export interface VgaTextScreen {
   kind: "text";
@@ -75,6 +91,10 @@ const AR_PAS = 0x20;
 const SR_CLOCKING = 0x01;
 const SR01_SCREEN_OFF = 0x20;
 const GR_MISC = 0x06;
+const GR_MODE = 0x05;
+const GR05_256_COLOUR = 0x40;
+const SR_MEMORY_MODE = 0x04;
+const SR04_CHAIN4 = 0x08;
 const MISC_COLOR = 0x01;
 const ST01_TOGGLE = 0x09; // vertical retrace (bit 3) and display enable (bit 0)
 
@@ -103,9 +123,8 @@ function egaColor(i: number): [number, number, number] {
   return [c(2, 5), c(1, 4), c(0, 3)];
 }
 
-/** Where guest RAM is read from when the screen is drawn. */
-export interface VgaMemory {
-  read(gpa: number, len: number): Uint8Array;
+/** Guest memory as the VGA uses it: RAM read when the screen is drawn, and host frames for the VBE framebuffer. */
+export interface VgaMemory extends VbeMemory {
   write(gpa: number, data: Uint8Array): void;
 }
 
@@ -132,7 +151,13 @@ export class Vga implements PortDevice {
   private dacState = 0;
   private readonly dacLatch = new Uint8Array(3);
 
-  constructor(private readonly memory: VgaMemory) {}
+  /** The Bochs VBE interface (ports 0x1CE-0x1CF): its modes take the screen while enabled. */
+  readonly vbe: BochsVbe;
+
+  /** `fail`: the VMM cannot back the VBE framebuffer (see vbe.ts). */
+  constructor(private readonly memory: VgaMemory, fail: (message: string) => void = () => {}) {
+    this.vbe = new BochsVbe(memory, fail);
+  }
 
   read(offset: number, size: AccessSize): number {
     return readBytewise((o) => this.readPort(VGA_PORT_BASE + o), offset, size);
@@ -254,16 +279,22 @@ export class Vga implements PortDevice {
     this.dac.fill(0);
     for (let i = 0; i < 64; i++) this.dac.set(egaColor(i), i * 3);
     this.memory.write(0xb8000, new Uint8Array(new Uint16Array(0x4000).fill(0x0720).buffer));
+    this.vbe.biosState();
   }
 
   /** The screen as the card would show it now. */
   screen(): VgaScreen {
     const cr = this.cr;
+    const vbe = this.vbe.mode();
+    if (vbe) return this.vbePixels(vbe);
     if (!(this.arIndex & AR_PAS)) return { kind: "blank", why: "the attribute controller's palette address source is clear" };
     if (this.sr[SR_CLOCKING]! & SR01_SCREEN_OFF) return { kind: "blank", why: "the sequencer's screen-off bit is set" };
-    if ((this.gr[GR_MISC]! & 1) || (this.ar[AR_MODE]! & 1)) return { kind: "graphics", why: "a graphics mode (this VGA draws text modes only)" };
+    if ((this.gr[GR_MISC]! & 1) || (this.ar[AR_MODE]! & 1)) {
+      if (this.sr[SR_MEMORY_MODE]! & SR04_CHAIN4 && this.gr[GR_MODE]! & GR05_256_COLOUR) return this.chain4Pixels();
+      return { kind: "graphics", why: "a planar graphics mode (this VGA draws the text modes, the chained 256-colour mode and VBE modes)" };
+    }
     const cols = cr[1]! + 1;
-    const lines = (cr[CR_V_DISP_END]! | ((cr[CR_OVERFLOW]! & 0x02) << 7) | ((cr[CR_OVERFLOW]! & 0x40) << 3)) + 1;
+    const lines = this.scanLines();
     const cellHeight = (cr[CR_MAX_SCAN]! & 0x1f) + 1;
     const rows = Math.floor((cr[CR_MAX_SCAN]! & 0x80 ? lines >> 1 : lines) / cellHeight);
     // The memory map select of the graphics controller: where the CPU (and so this drawing) finds text memory.
@@ -291,15 +322,83 @@ export class Vga implements PortDevice {
     return { kind: "text", cols, rows, chars, attrs, cursor: cursorOn ? { row, col } : null, colors: this.colors(), blink: (this.ar[AR_MODE]! & 0x08) !== 0 };
   }
 
+  /**
+   * The 256-colour mode with chain-4 addressing (13h): pixel n of the picture is the byte at 0xA0000 + start + n, a
+   * DAC entry. The CRTC counts the start address and the line offset in 4-byte units there, and each pixel takes
+   * two dot clocks (so CR1 counts 4 pixels a character); lines are repeated CR9's scan-line count times (and twice
+   * more with double scanning): 400 scan lines of 200 lines in mode 13h. The display address wraps at the 64 KiB
+   * window's end, as the VGA's address counter does (QEMU's reads on into video memory the CPU cannot reach there).
+   */
+  private chain4Pixels(): VgaPixels {
+    const cr = this.cr;
+    const width = (cr[1]! + 1) * 4;
+    const height = Math.floor(this.scanLines() / (((cr[CR_MAX_SCAN]! & 0x1f) + 1) << (cr[CR_MAX_SCAN]! >> 7)));
+    const start = ((cr[CR_START_HI]! << 8) | cr[CR_START_HI + 1]!) * 4, stride = cr[CR_OFFSET]! * 8;
+    const window = this.memory.read(0xa0000, 0x10000);
+    const palette = this.palette(false);
+    const rgb = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const p = palette[window[(start + y * stride + x) & 0xffff]! & this.pelMask]!, o = (y * width + x) * 3;
+        rgb[o] = p >> 16; rgb[o + 1] = (p >> 8) & 0xff; rgb[o + 2] = p & 0xff;
+      }
+    }
+    return { kind: "pixels", width, height, rgb, mode: "VGA 256-colour" };
+  }
+
+  /** A VBE mode's framebuffer: 8 bpp through the DAC, 15/16 bpp 5-6-5 (5-5-5) with bit replication, 24/32 bpp BGR(X). */
+  private vbePixels(m: VbeMode): VgaScreen {
+    if (m.bpp === 4) return { kind: "graphics", why: "a 4-bit planar VBE mode (this VGA draws 8, 15, 16, 24 and 32 bpp)" };
+    const { width, height, lineBytes } = m;
+    const fb = this.vbe.frame(height * lineBytes);
+    const rgb = new Uint8Array(width * height * 3);
+    const palette = m.bpp === 8 ? this.palette(m.dac8) : [];
+    const five = (v: number) => (v << 3) | (v >> 2), six = (v: number) => (v << 2) | (v >> 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let r: number, g: number, b: number;
+        switch (m.bpp) {
+          case 8: { const p = palette[fb[y * lineBytes + x]!]!; r = p >> 16; g = (p >> 8) & 0xff; b = p & 0xff; break; }
+          case 15: case 16: {
+            const at = y * lineBytes + x * 2, v = fb[at]! | (fb[at + 1]! << 8);
+            if (m.bpp === 16) { r = five(v >> 11); g = six((v >> 5) & 0x3f); b = five(v & 0x1f); }
+            else { r = five((v >> 10) & 0x1f); g = five((v >> 5) & 0x1f); b = five(v & 0x1f); }
+            break;
+          }
+          default: {
+            const at = y * lineBytes + x * (m.bpp >> 3);
+            b = fb[at]!; g = fb[at + 1]!; r = fb[at + 2]!;
+          }
+        }
+        const o = (y * width + x) * 3;
+        rgb[o] = r; rgb[o + 1] = g; rgb[o + 2] = b;
+      }
+    }
+    return { kind: "pixels", width, height, rgb, mode: `VBE ${m.bpp} bpp` };
+  }
+
+  /** Scan lines displayed: the CRTC's vertical display end (CR12, with bits 8 and 9 in the overflow register) + 1. */
+  private scanLines(): number {
+    const cr = this.cr;
+    return (cr[CR_V_DISP_END]! | ((cr[CR_OVERFLOW]! & 0x02) << 7) | ((cr[CR_OVERFLOW]! & 0x40) << 3)) + 1;
+  }
+
+  /** The DAC's 256 entries as 0xRRGGBB (6-bit components scaled to 8, or taken as they are with an 8-bit DAC). */
+  private palette(dac8: boolean): number[] {
+    const to8 = dac8 ? (c: number) => c : (c: number) => ((c & 0x3f) << 2) | ((c & 0x3f) >> 4);
+    const out: number[] = [];
+    for (let i = 0; i < 256; i++) out.push((to8(this.dac[i * 3]!) << 16) | (to8(this.dac[i * 3 + 1]!) << 8) | to8(this.dac[i * 3 + 2]!));
+    return out;
+  }
+
   /** Attribute colour i → palette register → DAC entry (bits 5:4 from colour select when AR10 bit 7 says so, bits 7:6 always). */
   private colors(): number[] {
     const select = this.ar[AR_COLOR_SELECT]!, p54 = (this.ar[AR_MODE]! & 0x80) !== 0;
+    const palette = this.palette(false);
     const out: number[] = [];
     for (let i = 0; i < 16; i++) {
       const p = this.ar[i]!;
-      const entry = (((select & 0x0c) << 4) | (p54 ? ((select & 0x03) << 4) | (p & 0x0f) : p & 0x3f)) & this.pelMask;
-      const to8 = (c: number) => ((c & 0x3f) << 2) | ((c & 0x3f) >> 4);
-      out.push((to8(this.dac[entry * 3]!) << 16) | (to8(this.dac[entry * 3 + 1]!) << 8) | to8(this.dac[entry * 3 + 2]!));
+      out.push(palette[(((select & 0x0c) << 4) | (p54 ? ((select & 0x03) << 4) | (p & 0x0f) : p & 0x3f)) & this.pelMask]!);
     }
     return out;
   }
