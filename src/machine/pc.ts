@@ -12,7 +12,7 @@
  * | 0x92          | fast A20 and reset                                   |
  * | 0xCF8-0xCFF   | PCI configuration mechanism #1 (440FX, PIIX3), 0xCF9 reset |
  * | 0x3F8-0x3FF   | 16550A UART (COM1, IRQ 4), the console               |
- * | 0x3B0-0x3DF   | VGA (only with `vga: true`; its window 0xA0000-0xBFFFF is RAM) |
+ * | 0x3B0-0x3DF   | VGA (only with `vga: true`; its window 0xA0000-0xBFFFF is RAM, or MMIO in planar modes) |
  * | 0x1CE-0x1CF, MMIO 0xE0000000 | its Bochs VBE interface and linear framebuffer (8 MiB of VMM frames, on first use) |
  * | 0xF4-0xF7     | isa-debug-exit (QEMU's test exit)                    |
  * | 0x80, 0x190   | POST code recorder (0x190: test386.asm's default)    |
@@ -74,6 +74,7 @@ import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
 import { Vga, VGA_PORT_BASE, VGA_PORT_COUNT } from "../devices/vga/vga.js";
 import { VBE_PORT_BASE, VBE_PORT_COUNT } from "../devices/vga/vbe.js";
+import { WINDOW_BASE, WINDOW_BYTES } from "../devices/vga/video-memory.js";
 import { createPaging, ShadowPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
 import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
@@ -360,6 +361,8 @@ export class Pc {
       });
       vm.addPortDevice(VGA_PORT_BASE, VGA_PORT_COUNT, this.vga);
       vm.addPortDevice(VBE_PORT_BASE, VBE_PORT_COUNT, this.vga.vbe);
+      // The planar view of video memory: its pages are unassigned while it lasts, and those accesses come here.
+      vm.addUnassignedMmioDevice(WINDOW_BASE, WINDOW_BYTES, this.vga.video.mmio);
     }
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);

@@ -119,6 +119,8 @@ const STALL_LIMIT = 1 << 20;
 export class Vm {
   readonly ports = new PortBus();
   readonly mmio = new MmioBus();
+  /** Devices on the MMIO bus that serve unassigned pages only (addUnassignedMmioDevice): not in the core's ranges. */
+  private readonly unassignedOnly = new Set<MmioDevice>();
   readonly engine: Engine;
   /** Guest-physical memory: what devices, loaders and the VMM read and write by GPA. */
   readonly memory: GuestMemory;
@@ -206,7 +208,16 @@ export class Vm {
   removeMmioDevice(dev: MmioDevice): void {
     this.mmio.unregister(dev);
     this.core.clearMmioRanges();
-    for (const r of this.mmio.regions()) this.core.addMmioRange(r.base | 0, r.length | 0);
+    for (const r of this.mmio.regions()) if (!this.unassignedOnly.has(r.device)) this.core.addMmioRange(r.base | 0, r.length | 0);
+  }
+  /**
+   * A device for the pages of [base, base + length) that the guest-physical map leaves unassigned: the core's MMIO
+   * ranges stay as they are (the map decides, page by page, between RAM and this device) — the VGA's window, RAM in
+   * some of its modes and the device in others.
+   */
+  addUnassignedMmioDevice(base: number, length: number, dev: MmioDevice): void {
+    this.mmio.register(base, length, dev);
+    this.unassignedOnly.add(dev);
   }
   onMsr(index: number, hook: MsrHook): void { this.msrHooks.set(index >>> 0, hook); }
   onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }

@@ -1,6 +1,9 @@
 // The VGA's pictures against QEMU's: tests/kernels/vgagfx.asm sets the 256-colour mode 13h from the register tables
-// (then moves the CRTC's start address and changes DAC entries) and three Bochs VBE modes (640×480×32, 800×600×16,
-// 320×240×8 through the DAC) without a BIOS, draws a test picture in each and waits at a READY line. QEMU
+// (then moves the CRTC's start address and changes DAC entries), three Bochs VBE modes (640×480×32, 800×600×16,
+// 320×240×8 through the DAC), the planar 16-colour modes 12h (a band of rows per write mode, set/reset, rotation,
+// logical function, bit mask and latch copy, and the planes read back through read modes 0 and 1) and 0Dh (with a
+// colour plane masked off), and the unchained 256-colour "mode X", without a BIOS; it draws a test picture in each
+// and waits at a READY line. QEMU
 // (-device isa-vga) runs it and its monitor's screendump saves each picture; ours must be the same, pixel for pixel,
 // on both engines — and the kernel's serial output (the VBE registers it reads back) must be QEMU's. QEMU draws mode
 // 13h doubled (640×400 for 320×200): each of our pixels is checked against the 2×2 block. DAC colours are compared
@@ -22,9 +25,9 @@ import { ENGINES } from "../helpers.js";
 const KERNEL = new URL("../kernels/bin/vgagfx.elf", import.meta.url).pathname;
 const haveQemu = spawnSync("qemu-system-i386", ["--version"]).status === 0;
 const skip = !haveQemu && !process.env.SYMBIONT_REQUIRE_IMAGES ? " (skipped: no qemu-system-i386)" : "";
-const STAGES = ["mode13h", "mode13h-scroll", "bga32", "bga16", "bga8"];
+const STAGES = ["mode13h", "mode13h-scroll", "bga32", "bga16", "bga8", "mode12h", "mode0dh", "modex"];
 /** Stages whose colours come from the DAC (compared as 6-bit values). */
-const THROUGH_DAC = new Set(["mode13h", "mode13h-scroll", "bga8"]);
+const THROUGH_DAC = new Set(["mode13h", "mode13h-scroll", "bga8", "mode12h", "mode0dh", "modex"]);
 
 interface Picture { width: number; height: number; rgb: Uint8Array; file: Uint8Array }
 

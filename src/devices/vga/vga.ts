@@ -1,8 +1,9 @@
 /**
  * A VGA (IBM's Video Graphics Array, as QEMU's `isa-vga` presents it): the
- * register file at ports 0x3B0-0x3DF, a screen drawn from the text memory at
- * 0xB8000 in the text modes and from 0xA0000 in the 256-colour mode (13h),
- * and the Bochs VBE extensions' linear framebuffer modes (vbe.ts).
+ * register file at ports 0x3B0-0x3DF, its video memory behind the window at
+ * 0xA0000-0xBFFFF (video-memory.ts), a screen drawn from it in the text
+ * modes, the 16-colour planar modes and the 256-colour modes, and the Bochs
+ * VBE extensions' linear framebuffer modes (vbe.ts).
  *
  * Registers (what a guest reads back is what QEMU's VGA returns):
  *
@@ -17,16 +18,14 @@
  * | 0x3D4/0x3D5  | CRTC (0x3B4/0x3B5 in mono), 256 indexes; CR11 bit 7 write-protects CR0-CR7 but CR7 bit 4 |
  * | 0x3DA        | input status 1 (0x3BA in mono): display-enable and vertical-retrace bits toggle on every read, as QEMU's "dumb" retrace does |
  *
- * Memory: the window 0xA0000-0xBFFFF stays guest RAM. A text mode's CPU view
- * of video memory — character and attribute bytes interleaved at 0xB8000 (or
- * 0xB0000), the odd/even addressing of modes 0-3 and 7 — is exactly a RAM
- * view, and so is the chain-4 view of the 256-colour mode (pixel n at
- * 0xA0000 + n): the guest's stores cost no exits and the screen is read from
- * RAM when it is drawn. What RAM cannot be is planar video memory: the
- * 16-colour graphics modes (and the unchained 256-colour "mode X") are
- * recognised and reported ({@link VgaScreen} kind "graphics"), not drawn, and
- * fonts loaded into plane 2 are not used (the text screen is drawn with the
- * host's CP437 glyphs, vga/cp437.ts).
+ * Memory: a text mode's CPU view of video memory (character and attribute
+ * bytes interleaved at 0xB8000, odd/even) and mode 13h's (chain-4: pixel n at
+ * 0xA0000 + n) are plain RAM to the guest, its stores costing no exits; the
+ * planar view of the 16-colour modes goes through the MMIO bus
+ * (video-memory.ts says how the two are kept one memory). Text is drawn with
+ * the host's CP437 glyphs (vga/cp437.ts), not with the font in plane 2. Not
+ * drawn (reported as {@link VgaScreen} kind "graphics"): the CGA-compatible
+ * 4-colour modes (GR5's shift register in interleaved mode).
  *
  * A guest booted without a firmware (Multiboot, Linux's 32-bit protocol)
  * finds the card as a VGA BIOS leaves it: {@link biosTextMode}.
@@ -35,6 +34,7 @@
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../../vmm/bus.js";
 import { BochsVbe, type VbeMemory, type VbeMode } from "./vbe.js";
+import { VideoMemory, VRAM_BYTES, type WindowMemory } from "./video-memory.js";
 
 /** First port of the VGA's I/O block. */
 export const VGA_PORT_BASE = 0x3b0;
@@ -92,9 +92,7 @@ const SR_CLOCKING = 0x01;
 const SR01_SCREEN_OFF = 0x20;
 const GR_MISC = 0x06;
 const GR_MODE = 0x05;
-const GR05_256_COLOUR = 0x40;
 const SR_MEMORY_MODE = 0x04;
-const SR04_CHAIN4 = 0x08;
 const MISC_COLOR = 0x01;
 const ST01_TOGGLE = 0x09; // vertical retrace (bit 3) and display enable (bit 0)
 
@@ -123,10 +121,8 @@ function egaColor(i: number): [number, number, number] {
   return [c(2, 5), c(1, 4), c(0, 3)];
 }
 
-/** Guest memory as the VGA uses it: RAM read when the screen is drawn, and host frames for the VBE framebuffer. */
-export interface VgaMemory extends VbeMemory {
-  write(gpa: number, data: Uint8Array): void;
-}
+/** Guest memory as the VGA uses it: the window's RAM and its map entries, and host frames for the VBE framebuffer. */
+export interface VgaMemory extends VbeMemory, WindowMemory {}
 
 export class Vga implements PortDevice {
   readonly name = "vga";
@@ -153,10 +149,14 @@ export class Vga implements PortDevice {
 
   /** The Bochs VBE interface (ports 0x1CE-0x1CF): its modes take the screen while enabled. */
   readonly vbe: BochsVbe;
+  /** The planes and the window's views of them; `video.mmio` serves the planar view (register it at 0xA0000). */
+  readonly video: VideoMemory;
 
   /** `fail`: the VMM cannot back the VBE framebuffer (see vbe.ts). */
   constructor(private readonly memory: VgaMemory, fail: (message: string) => void = () => {}) {
     this.vbe = new BochsVbe(memory, fail);
+    this.video = new VideoMemory({ sr: this.sr, gr: this.gr }, memory);
+    this.video.update();
   }
 
   read(offset: number, size: AccessSize): number {
@@ -218,7 +218,10 @@ export class Vga implements PortDevice {
         return;
       case 0x3c2: this.misc = v & ~0x10; return;
       case 0x3c4: this.srIndex = v & 7; return;
-      case 0x3c5: this.sr[this.srIndex] = v & SR_MASK[this.srIndex]!; return;
+      case 0x3c5:
+        this.sr[this.srIndex] = v & SR_MASK[this.srIndex]!;
+        if (this.srIndex === SR_MEMORY_MODE) this.video.update();
+        return;
       case 0x3c6: this.pelMask = v; return;
       case 0x3c7:
         this.dacReadIndex = v;
@@ -239,7 +242,10 @@ export class Vga implements PortDevice {
         }
         return;
       case 0x3ce: this.grIndex = v & 0x0f; return;
-      case 0x3cf: this.gr[this.grIndex] = v & GR_MASK[this.grIndex]!; return;
+      case 0x3cf:
+        this.gr[this.grIndex] = v & GR_MASK[this.grIndex]!;
+        if (this.grIndex >= 4 && this.grIndex <= 6) this.video.update(); // read map (odd/even page), mode, memory map
+        return;
       case 0x3b4: case 0x3d4: this.crIndex = v; return;
       case 0x3b5: case 0x3d5:
         if (this.cr[CR_V_SYNC_END]! & CR11_PROTECT && this.crIndex <= CR_OVERFLOW) {
@@ -278,6 +284,7 @@ export class Vga implements PortDevice {
     this.pelMask = 0xff;
     this.dac.fill(0);
     for (let i = 0; i < 64; i++) this.dac.set(egaColor(i), i * 3);
+    this.video.update();
     this.memory.write(0xb8000, new Uint8Array(new Uint16Array(0x4000).fill(0x0720).buffer));
     this.vbe.biosState();
   }
@@ -290,8 +297,9 @@ export class Vga implements PortDevice {
     if (!(this.arIndex & AR_PAS)) return { kind: "blank", why: "the attribute controller's palette address source is clear" };
     if (this.sr[SR_CLOCKING]! & SR01_SCREEN_OFF) return { kind: "blank", why: "the sequencer's screen-off bit is set" };
     if ((this.gr[GR_MISC]! & 1) || (this.ar[AR_MODE]! & 1)) {
-      if (this.sr[SR_MEMORY_MODE]! & SR04_CHAIN4 && this.gr[GR_MODE]! & GR05_256_COLOUR) return this.chain4Pixels();
-      return { kind: "graphics", why: "a planar graphics mode (this VGA draws the text modes, the chained 256-colour mode and VBE modes)" };
+      const shift = (this.gr[GR_MODE]! >> 5) & 3;
+      if (shift === 1) return { kind: "graphics", why: "a CGA-compatible 4-colour mode (this VGA draws 16- and 256-colour modes, text and VBE)" };
+      return shift === 0 ? this.planarPixels() : this.pixels256();
     }
     const cols = cr[1]! + 1;
     const lines = this.scanLines();
@@ -323,27 +331,59 @@ export class Vga implements PortDevice {
   }
 
   /**
-   * The 256-colour mode with chain-4 addressing (13h): pixel n of the picture is the byte at 0xA0000 + start + n, a
-   * DAC entry. The CRTC counts the start address and the line offset in 4-byte units there, and each pixel takes
-   * two dot clocks (so CR1 counts 4 pixels a character); lines are repeated CR9's scan-line count times (and twice
-   * more with double scanning): 400 scan lines of 200 lines in mode 13h. The display address wraps at the 64 KiB
-   * window's end, as the VGA's address counter does (QEMU's reads on into video memory the CPU cannot reach there).
+   * Where a graphics mode's lines are: the CRTC counts the start address in 4-byte units of the planes (CR0C/CR0D)
+   * and the line offset in 8-byte ones (CR13); lines are repeated CR9's scan-line count times, and twice more with
+   * double scanning (400 scan lines of 200 lines in modes 13h and 0Dh), as QEMU draws them.
    */
-  private chain4Pixels(): VgaPixels {
+  private graphicsGeometry(): { start: number; stride: number; height: number } {
     const cr = this.cr;
-    const width = (cr[1]! + 1) * 4;
-    const height = Math.floor(this.scanLines() / (((cr[CR_MAX_SCAN]! & 0x1f) + 1) << (cr[CR_MAX_SCAN]! >> 7)));
-    const start = ((cr[CR_START_HI]! << 8) | cr[CR_START_HI + 1]!) * 4, stride = cr[CR_OFFSET]! * 8;
-    const window = this.memory.read(0xa0000, 0x10000);
+    return {
+      start: ((cr[CR_START_HI]! << 8) | cr[CR_START_HI + 1]!) * 4,
+      stride: cr[CR_OFFSET]! * 8,
+      height: Math.floor(this.scanLines() / (((cr[CR_MAX_SCAN]! & 0x1f) + 1) << (cr[CR_MAX_SCAN]! >> 7))),
+    };
+  }
+
+  /**
+   * A 256-colour mode, chained (13h: pixel n is CPU byte 0xA0000 + n) or not ("mode X": pixel n in plane n & 3):
+   * either way the planes' bytes in order, DAC entries. Each pixel takes two dot clocks (CR1 counts 4 a character).
+   */
+  private pixels256(): VgaPixels {
+    const vram = this.video.planes();
+    const { start, stride, height } = this.graphicsGeometry();
+    const width = (this.cr[1]! + 1) * 4;
     const palette = this.palette(false);
     const rgb = new Uint8Array(width * height * 3);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const p = palette[window[(start + y * stride + x) & 0xffff]! & this.pelMask]!, o = (y * width + x) * 3;
+        const p = palette[vram[(start + y * stride + x) % VRAM_BYTES]! & this.pelMask]!, o = (y * width + x) * 3;
         rgb[o] = p >> 16; rgb[o + 1] = (p >> 8) & 0xff; rgb[o + 2] = p & 0xff;
       }
     }
     return { kind: "pixels", width, height, rgb, mode: "VGA 256-colour" };
+  }
+
+  /**
+   * A 16-colour planar mode (12h, 10h, 0Dh …): pixel x of a line is bit 7 - (x & 7) of the four planes' bytes at
+   * offset x >> 3, masked by the colour plane enable register (AR12), through the attribute controller's palette
+   * into the DAC: CR1 counts 8 pixels a character (a halved dot clock, SR1 bit 3 in mode 0Dh, only shows each twice).
+   */
+  private planarPixels(): VgaPixels {
+    const vram = this.video.planes();
+    const { start, stride, height } = this.graphicsGeometry();
+    const width = (this.cr[1]! + 1) * 8;
+    const colors = this.colors(), enable = this.ar[0x12]! & 0x0f;
+    const rgb = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const at = (start + y * stride + (x >> 3) * 4) % VRAM_BYTES, bit = 7 - (x & 7);
+        let index = 0;
+        for (let plane = 0; plane < 4; plane++) index |= ((vram[at + plane]! >> bit) & 1) << plane;
+        const p = colors[index & enable]!, o = (y * width + x) * 3;
+        rgb[o] = p >> 16; rgb[o + 1] = (p >> 8) & 0xff; rgb[o + 2] = p & 0xff;
+      }
+    }
+    return { kind: "pixels", width, height, rgb, mode: "VGA 16-colour" };
   }
 
   /** A VBE mode's framebuffer: 8 bpp through the DAC, 15/16 bpp 5-6-5 (5-5-5) with bit replication, 24/32 bpp BGR(X). */
