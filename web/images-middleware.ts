@@ -5,7 +5,7 @@
  * production build (static files) has no such routes, and the page then
  * leaves the option out.
  *
- *   GET /symbiont-images/index.json   { version, kernelPackage, busyboxPackage, kernelBytes, busyboxBytes, symbioticModule, seabios, vgabios }
+ *   GET /symbiont-images/index.json   { version, kernelPackage, busyboxPackage, kernelBytes, busyboxBytes, symbioticModule, seabios, vgabios, netRelay }
  *   GET /symbiont-images/vmlinuz      the bzImage
  *   GET /symbiont-images/busybox      the static i386 busybox
  *   GET /symbiont-images/symbiotic.ko the symbiotic module, when `npm run module` built it
@@ -63,6 +63,8 @@ export function imagesMiddleware(req: IncomingMessage, res: ServerResponse, next
       symbioticModule: module?.release ?? null,
       seabios: seabios?.source ?? null,
       vgabios: vgabios?.source ?? null,
+      // The server the images come from also relays the page's user network (net-relay.ts).
+      netRelay: true,
     }));
     return;
   }

@@ -3,7 +3,9 @@
 // and the JS core build/core-js.mjs (both made by `node scripts/build.mjs`).
 import { defineConfig, type Plugin } from "vite";
 import { fileURLToPath } from "node:url";
+import type { Server } from "node:http";
 import { imagesMiddleware, IMAGES_PREFIX } from "./images-middleware.ts";
+import { attachNetRelay } from "./net-relay.ts";
 import { findCachedImages } from "../src/node/images.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
@@ -12,13 +14,17 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 /**
  * The dev server serves the cached Debian images to the page, and when they
  * are cached tells the page so with a <meta name="symbiont-images"> (the
- * static build has neither).
+ * static build has neither); and it relays the page's user network to the
+ * host's sockets (net-relay.ts).
  */
 function debianImages(): Plugin {
   return {
     name: "symbiont-debian-images",
     apply: "serve",
-    configureServer(server) { server.middlewares.use(imagesMiddleware); },
+    configureServer(server) {
+      server.middlewares.use(imagesMiddleware);
+      if (server.httpServer) attachNetRelay(server.httpServer as Server);
+    },
     transformIndexHtml: () => (findCachedImages()
       ? [{ tag: "meta", attrs: { name: "symbiont-images", content: IMAGES_PREFIX.slice(1) }, injectTo: "head" }]
       : []),

@@ -102,12 +102,7 @@ export async function buildNetwork(
       const uplink = sw.connect({ name: "socket" }, (f) => s.send(f));
       s.onFrame = (f) => uplink.send(f);
     }
-    if (user) {
-      // A guest's TSO packet reaches the router whole: its TCP takes the 64 KiB at once and acknowledges it once.
-      const port = sw.connect({ name: "user" }, (f) => user!.receive(f), (f) => user!.receiveLarge(f));
-      user.output = (f) => port.send(f);
-      user.outputLarge = (f, mss) => port.sendLarge(f, mss);
-    }
+    user?.plugInto(sw);
   }
   const addresses = pcs.map((_, i) => guestAddress(i, nic.addresses));
   opts.log(`net: ${addresses.map((a, i) => `vm${i} ${nic.model}${nic.vpio ? "+vpio" : ""} ${formatMac(a.mac)} ${a.ip}`).join(", ")}${nic.shared !== null ? ` (one card: ${nic.shared})` : ""}`);

@@ -24,6 +24,8 @@
 // which turns a missing browser into a failure.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -347,6 +349,35 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
       expect(errors).toEqual([]);
       await page.close();
     }, 180_000);
+
+    // The user network in a page: the guest's virtio-net card on the router the worker runs, whose sockets are the dev
+    // server's (its relay, over a WebSocket). The guest takes its address by DHCP and fetches a file from an HTTP
+    // server this test runs on the host's 127.0.0.1 — 10.0.2.2 to the guest — whose random contents it must print.
+    it.skipIf(!images)(`boots Debian with the Network box: DHCP, then wget reaches a server on the host through the dev server's relay${images ? "" : " (skipped: images not cached; npm run images)"}`, async () => {
+      const token = randomBytes(12).toString("hex");
+      const http = createServer((req, res) => { res.end(req.url === "/token" ? `token ${token}\n` : "no\n"); });
+      await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+      const port = (http.address() as { port: number }).port;
+      try {
+        const page = await openPage(browser.context, dev.url, errors);
+        expect(await page.isDisabled("#net")).toBe(false);
+        await page.check("#net");
+        await boot(page, "debian", "wasm", 128);
+        await waitForTerminal(page, "SYMBIONT-INIT-OK", 20 * 60_000);
+        await page.waitForTimeout(1000); // the shell prints its prompt
+        await page.click("#terminal");
+        await page.keyboard.type(`ip -4 addr show eth0 | grep -o 'inet [0-9./]*'; wget -q -O - http://10.0.2.2:${port}/token; echo WGET-DONE\r`);
+        await page.waitForFunction(() => /\nWGET-DONE\n/.test(window.symbiont.terminalText()), null, { timeout: 5 * 60_000, polling: 200 });
+        const text = await terminalText(page);
+        expect(text).toContain("inet 10.0.2.15/24\n"); // the DHCP lease the router reserves for the first VM
+        expect(text).toContain(`\ntoken ${token}\n`);
+        expect(await page.textContent("#log")).toContain("network: virtio-net on the user network");
+        expect(errors).toEqual([]);
+        await page.close();
+      } finally {
+        http.close();
+      }
+    }, 30 * 60_000);
 
     /** The disk the Debian test saved from the page (for the host check after it). */
     let savedDisk: string | null = null;

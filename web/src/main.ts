@@ -30,6 +30,7 @@ const diskFileInput = $<HTMLInputElement>("disk-file");
 const saveDiskBtn = $<HTMLButtonElement>("save-disk");
 const cmdlineInput = $<HTMLInputElement>("cmdline");
 const vgaInput = $<HTMLInputElement>("vga");
+const netInput = $<HTMLInputElement>("net");
 const screenEl = $("screen");
 const screenText = $<HTMLPreElement>("screen-text");
 const screenPixels = $<HTMLCanvasElement>("screen-pixels");
@@ -290,8 +291,9 @@ async function probeDebian(): Promise<void> {
     const base = new URL(meta.content, location.href).href;
     const r = await fetch(base + "index.json");
     if (!r.ok || !(r.headers.get("content-type") ?? "").includes("json")) return;
-    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null; seabios?: string | null; vgabios?: string | null };
+    const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null; seabios?: string | null; vgabios?: string | null; netRelay?: boolean };
     debianBase = base;
+    netInput.disabled = !info.netRelay;
     haveVgaBios = !!info.vgabios;
     symbioticRelease = info.symbioticModule === info.version ? info.version : null;
     const opt = document.createElement("option");
@@ -366,6 +368,7 @@ async function startGuest(): Promise<void> {
   const config: BootConfig = {
     engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), paging: pagingSel.value as BootConfig["paging"], guest, cmdline: cmdlineInput.value, disk,
     vga: vgaInput.checked,
+    net: netInput.checked && !netInput.disabled,
   };
   term.reset();
   screenEl.hidden = true;

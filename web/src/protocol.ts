@@ -58,6 +58,11 @@ export interface BootConfig {
   disk: DiskSpec | null;
   /** A VGA (src/devices/vga/): the page draws its text screen and sends the keys typed on it to the PS/2 keyboard. */
   vga: boolean;
+  /**
+   * A virtio-net card on the user network (QEMU's -netdev user: DHCP, DNS, NAT; 10.0.2.2 is the host), whose sockets
+   * are the dev server's network relay (web/net-relay.ts); Linux configures itself by DHCP.
+   */
+  net: boolean;
 }
 
 export type ToWorker =

@@ -24,6 +24,11 @@ import type { StopReason } from "../../src/vmm/vm.js";
 import type { BootConfig, DiskSpec, FromWorker, GuestSpec, ModulesJson, RunState, ToWorker } from "./protocol.js";
 import { classifyFiles, type Loadable } from "./guests.js";
 import type { VgaScreen } from "../../src/devices/vga/vga.js";
+import { DEFAULT_ADDRESSES, guestAddress, ipCommandLine, plugNics } from "../../src/machine/nics.js";
+import { VirtualSwitch } from "../../src/net/switch.js";
+import { UserNetwork } from "../../src/net/user/user-network.js";
+import { RelayHostNet, type RelaySocket } from "../../src/net/user/relay-host-net.js";
+import { RELAY_PATH } from "../../src/net/user/relay-protocol.js";
 import wasmUrl from "../../build/core.wasm?url";
 import echoUrl from "../guests/echo.bin?url";
 
@@ -58,6 +63,8 @@ let lastStats = 0;
 let lastScreenCheck = 0;
 let lastScreen: VgaScreen | null = null;
 let wake: (() => void) | null = null;
+/** The user network of the running machine (closed on the next start). */
+let network: { user: UserNetwork; relay: RelaySocket } | null = null;
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void { ctx.postMessage(msg, transfer); }
 function log(text: string): void { post({ type: "log", text }); }
@@ -90,6 +97,7 @@ async function start(): Promise<void> {
   const my = ++boot;
   running = false; paused = false; pc = null;
   input.length = 0; keys.length = 0; serialOut = []; lastScreen = null;
+  if (network) { network.user.close(); network.relay.close(); network = null; }
   wake?.();
   const cfg = config!;
   try {
@@ -107,11 +115,14 @@ async function start(): Promise<void> {
       engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); }, disks: disk ? [{ backend: disk.backend }] : [],
       vga: cfg.vga, ...(g.kind === "firmware" && g.vgaBios ? { vgaBios: g.vgaBios } : {}),
     });
+    if (cfg.net) await attachUserNetwork(machine);
+    if (my !== boot) return;
     if (g.kind === "firmware") {
       machine.vm.loadRom(g.rom);
       log(`${g.name}: ${kib(g.rom.length)} BIOS from its reset vector, booting the disk; ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
     } else if (g.kind === "linux") {
-      const e = machine.loadLinux(g.kernel, { cmdline: cfg.cmdline, initrd: g.initrd });
+      const dhcp = cfg.net ? ipCommandLine([{ mac: guestAddress(0).mac, ip: "dhcp" }]) : "";
+      const e = machine.loadLinux(g.kernel, { cmdline: [cfg.cmdline, dhcp].filter(Boolean).join(" "), initrd: g.initrd });
       log(`${g.name}: Linux ${e.header.kernelVersion?.split(" ")[0] ?? "bzImage"} (boot protocol ${e.header.protocolString}), ` +
         `kernel ${kib(g.kernel.length)}${g.initrd ? `, initrd ${kib(g.initrd.length)}` : ""}, ${cfg.ramMiB} MiB RAM, ${cfg.engine} engine, ${cfg.paging} paging`);
     } else {
@@ -172,7 +183,7 @@ async function resolveGuest(spec: GuestSpec, cfg: BootConfig): Promise<Loadable>
       return { kind: "kernel", name: "echo kernel", image: await fetchBytes(echoUrl), modules: [] };
     case "debian": {
       // The drivers the hardware needs, as the CLI's --disk asks for them (ext4 serves ext2 and ext3 too).
-      const drivers: DriverName[] = cfg.disk ? ["virtio-blk", "ext4"] : [];
+      const drivers: DriverName[] = [...(cfg.disk ? ["virtio-blk", "ext4"] as const : []), ...(cfg.net ? ["virtio-net"] as const : [])];
       const [kernel, busybox, module, driverModules] = await Promise.all([
         fetchBytes(spec.baseUrl + "vmlinuz"), fetchBytes(spec.baseUrl + "busybox"),
         spec.symbioticRelease ? fetchBytes(spec.baseUrl + "symbiotic.ko") : null,
@@ -345,6 +356,23 @@ async function loop(my: number): Promise<void> {
   } finally {
     if (my === boot) running = false;
   }
+}
+
+/**
+ * A virtio-net card cabled to the user network's router on a switch, the router's sockets the dev server's
+ * (its relay, over a WebSocket): what `symbiont boot --net user` builds, with the relay as the host.
+ */
+async function attachUserNetwork(machine: Pc): Promise<void> {
+  const ws = new WebSocket(new URL(RELAY_PATH, self.location.href.replace(/^http/, "ws")).href) as unknown as RelaySocket;
+  const host = await RelayHostNet.connect(ws);
+  const nics = plugNics([machine], { model: "virtio", vpio: false, shared: false });
+  const sw = new VirtualSwitch("switch0");
+  for (const l of nics.links) { l.onDelivered = () => wake?.(); sw.connectLink(l); }
+  const user = new UserNetwork(host, { reservations: new Map([[guestAddress(0).mac, DEFAULT_ADDRESSES.ipv4]]), notice: (line) => log(`net user: ${line}`) });
+  await user.start();
+  user.plugInto(sw);
+  network = { user, relay: ws };
+  log("network: virtio-net on the user network (10.0.2.15 by DHCP, 10.0.2.2 the host), through the dev server's relay");
 }
 
 function stopped(why: string): void {

@@ -32,6 +32,7 @@ import { DhcpServer, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, readDhcpRequest } from 
 import { CLASS_IN, DNS_PORT, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_OK, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, dnsResponse, readDnsQuery } from "./dns.js";
 import { NatTcpConnection, type TcpConnectionCallbacks } from "./tcp.js";
 import type { LargeSender } from "../link.js";
+import type { VirtualSwitch } from "../switch.js";
 import type { HostListener, HostNet, HostTcpSocket, HostUdpSocket } from "./host.js";
 
 /** QEMU's user network (docs: "Using the user mode network stack"). */
@@ -181,6 +182,13 @@ export class UserNetwork {
       if (to) this.send(udpFrame(to, routerPort, f.guestPort, data));
     });
     return { port: socket.port, close: () => socket.close() };
+  }
+
+  /** Put the router on a switch port; a guest's TSO packet reaches it whole (its TCP takes the 64 KiB at once). */
+  plugInto(sw: VirtualSwitch): void {
+    const port = sw.connect({ name: "user" }, (f) => this.receive(f), (f) => this.receiveLarge(f));
+    this.output = (f) => port.send(f);
+    this.outputLarge = (f, mss) => port.sendLarge(f, mss);
   }
 
   close(): void {

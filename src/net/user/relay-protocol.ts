@@ -1,0 +1,44 @@
+/**
+ * The messages between a page's user network and the relay that opens the
+ * host's sockets for it (web/net-relay.ts, on the dev server): HostNet's
+ * calls and events, one JSON text message each over a WebSocket, bytes in
+ * base64. A page has no sockets; the relay is the "host" of its HostNet.
+ *
+ * @module
+ */
+
+/** Page → relay. `id` names a TCP connection, a UDP socket or a lookup (chosen by the page). */
+export type ToRelay =
+  | { t: "tcp-connect"; id: number; host: string; port: number }
+  | { t: "tcp-write"; id: number; data: string }
+  | { t: "tcp-end" | "tcp-destroy" | "tcp-pause" | "tcp-resume"; id: number }
+  | { t: "udp-open"; id: number }
+  | { t: "udp-send"; id: number; data: string; address: string; port: number }
+  | { t: "udp-close"; id: number }
+  | { t: "lookup"; id: number; name: string };
+
+/** Relay → page. */
+export type FromRelay =
+  /** First message: the host's DNS servers (HostNet.dnsServers answers from it). */
+  | { t: "hello"; dnsServers: string[] }
+  | { t: "tcp-connect" | "tcp-end" | "tcp-drain"; id: number }
+  | { t: "tcp-data"; id: number; data: string }
+  | { t: "tcp-close"; id: number; error: string | null }
+  | { t: "udp-message"; id: number; data: string; address: string; port: number }
+  | { t: "lookup"; id: number; addresses: string[] };
+
+/** Where the dev server accepts the relay's WebSocket. */
+export const RELAY_PATH = "/symbiont-net";
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
