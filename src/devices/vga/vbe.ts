@@ -14,9 +14,11 @@
  * Video memory: {@link VBE_VRAM_BYTES} of host frames the VMM allocates the
  * first time the guest enables a mode (a text-mode guest never pays for
  * them), mapped at {@link VBE_LFB_BASE} — QEMU's isa-vga's address — as
- * plain RAM: drawing costs no exits. Not modelled: banked access to it
- * through 0xA0000 (BANK is kept, the window stays the VGA's), the 4-bit
- * planar VBE modes (reported, not drawn).
+ * plain RAM: drawing costs no exits. As on QEMU's isa-vga, a firmware that
+ * puts PCI BARs there (SeaBIOS allocates from 0xE0000000) shadows that part
+ * of it: a device's MMIO range wins over the map. Not modelled: banked
+ * access through 0xA0000 (BANK is kept, the window stays the VGA's), the
+ * 4-bit planar VBE modes (reported, not drawn).
  *
  * @module
  */
