@@ -33,6 +33,8 @@ export interface CommonOptions {
   testdev: boolean;
   /** --vga: a VGA (text modes) whose screen the monitor's `screen` shows. */
   vga: boolean;
+  /** --display text: the VGA's screen is the terminal, typed keys go to the PS/2 keyboard (null: the serial console). */
+  display: "text" | null;
   /** vCPUs (--smp N). */
   smp: number;
   /** --no-apic: the 8259A pair only, no local or I/O APIC. */
@@ -158,12 +160,12 @@ export function parseNetSpec(v: string): NetSpec {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
   };
   const positional: string[] = [];
@@ -269,6 +271,9 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--console":
       if (v !== "serial" && v !== "virtio") throw new UsageError(`--console must be serial or virtio (got "${v}")`);
       o.console = v; return;
+    case "--display":
+      if (v !== "text") throw new UsageError(`--display must be text (the VGA's screen on the terminal; got "${v}")`);
+      o.display = v; return;
     case "--vms": {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--vms must be a whole number of VMs between 1 and 8 (got "${v}")`);
@@ -342,6 +347,8 @@ options:
   --vga               add a VGA, as QEMU's -device isa-vga (text modes, mode 13h, Bochs VBE framebuffers):
                       the monitor's screen shows it, screendump FILE saves it; Linux (boot) also writes its
                       console to it, a firmware runs SeaBIOS's VGA BIOS
+  --display text      the VGA's screen is the terminal (as QEMU's -display curses): redrawn as it changes,
+                      typed keys go to the PS/2 keyboard; COM1's output is not shown; needs --vga
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)

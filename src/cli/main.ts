@@ -21,6 +21,7 @@ import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
 import { findSeabios, findVgaBios } from "../node/firmware.js";
+import { TextDisplay, TerminalKeys } from "../node/text-display.js";
 import { VBE_VRAM_BYTES } from "../devices/vga/vbe.js";
 import { isBzImage, parseLinuxHeader, LINUX_CMDLINE } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
@@ -89,9 +90,12 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   // One VM writes straight to stdout; several share it line by line, each line tagged.
   const out: number[] = [];
   let serial: SerialConsole | undefined;
+  // With --display text the terminal is the VGA's screen: COM1's output is not shown (--until still sees it).
+  let display: TextDisplay | null = null;
   // While the monitor has the terminal, guest output waits (its last 64 KiB).
   let held: number[] = [];
   const write = (b: Uint8Array) => {
+    if (display) return;
     if (serial?.monitorActive) { held.push(...b); if (held.length > 65536) held = held.slice(-65536); }
     else { if (held.length) { process.stdout.write(Uint8Array.from(held)); held = []; } process.stdout.write(b); }
   };
@@ -153,7 +157,11 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     log: (line) => { flush(); process.stderr.write(`symbiont: ${line}\n`); },
     onFrame: () => wakeRunner(),
   }) : null;
-  serial = new SerialConsole(pcs[0]!.virtioConsole ?? pcs[0]!.uart);
+  // --display text: the screen is drawn on the terminal and what is typed goes to the PS/2 keyboard.
+  const keys = o.display === "text" ? new TerminalKeys(pcs[0]!.kbc.keyboard) : null;
+  serial = new SerialConsole(keys ?? pcs[0]!.virtioConsole ?? pcs[0]!.uart);
+  if (keys) display = new TextDisplay((s) => process.stdout.write(s));
+  let lastDraw = 0, monitorWasActive = false;
   // The monitor looks at the VM that has the keyboard.
   const monitors = pcs.map((pc) => new Monitor(pc.vm, {
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
@@ -180,6 +188,14 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     const shouldStop = (): RunOutcome | null => {
       serial!.pump();
       flush();
+      const now = performance.now();
+      keys?.tick(now); // (an Escape alone: no sequence followed it within 50 ms, as a terminal sends one whole)
+      if (display && now - lastDraw >= 50) {
+        lastDraw = now;
+        if (monitorWasActive && !serial!.monitorActive) display.invalidate(); // the monitor drew over the screen
+        monitorWasActive = serial!.monitorActive;
+        if (!serial!.monitorActive) display.show(pcs[0]!.vga!.screen());
+      }
       if (matched) return { kind: "until-matched", pattern: o.until!.source };
       if (serial!.quitRequested) return { kind: "requested", why: monitors.some((m) => m.quitRequested) ? "monitor quit" : "Ctrl-A x" };
       return null;
@@ -214,6 +230,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       status = outcomes.map((outcome, i) => exitStatus(outcome, machines[i]!.tail, vms > 1 ? `vm${i}: ` : ""))[0]!;
     }
   } finally {
+    display?.close();
     if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
     flush();
     serial.close();
@@ -381,6 +398,8 @@ function checkCombinations(o: CommonOptions, command: string): void {
   const linux = command === "boot" || command === "start";
   if (!linux && (o.nic || o.net || o.netDump || o.vms > 1)) throw new UsageError(`--nic, --net, --net-dump and --vms are for boot (Linux guests), not ${command}`);
   if (o.symbiotic && !linux) throw new UsageError("--symbiotic is an option of boot (it adds the symbiotic Linux module)");
+  if (o.display && !o.vga) throw new UsageError("--display text shows the VGA's screen: add --vga");
+  if (o.display && o.vms > 1) throw new UsageError("--display text shows one VM's screen: not with --vms");
   const rw = o.vms > 1 ? o.disks.find((d) => d.mode === "rw") : undefined;
   if (rw) throw new UsageError(`--disk ${rw.path} with --vms ${o.vms}: the VMs would write one image; add ,snapshot or ,ro`);
   if (!o.nic && (o.net || o.netDump)) o.nic = parseNicSpec("virtio");

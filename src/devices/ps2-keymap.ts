@@ -43,17 +43,28 @@ export function ps2Scancodes(code: string, down: boolean): number[] | null {
   return null;
 }
 
-/** Press and release each key in turn (`Shift+KeyA` holds ShiftLeft around KeyA): the bytes for typing them. */
+/** Modifier prefixes of {@link ps2Typing}'s key names and the key each holds down. */
+const MODIFIERS: Record<string, string> = { Shift: "ShiftLeft", Control: "ControlLeft", Alt: "AltLeft" };
+
+/**
+ * Press and release each key in turn, modifiers held around it (`Shift+KeyA` holds ShiftLeft around KeyA,
+ * `Control+KeyC` ControlLeft): the bytes for typing them.
+ */
 export function ps2Typing(keys: readonly string[]): number[] {
   const out: number[] = [];
   for (const key of keys) {
-    const shifted = key.startsWith("Shift+");
-    const code = shifted ? key.slice("Shift+".length) : key;
+    const parts = key.split("+");
+    const code = parts.pop()!;
+    const held = parts.map((m) => {
+      const k = MODIFIERS[m];
+      if (!k) throw new Error(`no modifier "${m}" (Shift, Control, Alt) in key "${key}"`);
+      return k;
+    });
     const make = ps2Scancodes(code, true), brk = ps2Scancodes(code, false);
     if (!make || !brk) throw new Error(`no PS/2 scan code for key "${code}"`);
-    if (shifted) out.push(...ps2Scancodes("ShiftLeft", true)!);
+    for (const m of held) out.push(...ps2Scancodes(m, true)!);
     out.push(...make, ...brk);
-    if (shifted) out.push(...ps2Scancodes("ShiftLeft", false)!);
+    for (const m of held.reverse()) out.push(...ps2Scancodes(m, false)!);
   }
   return out;
 }
