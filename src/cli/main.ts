@@ -165,7 +165,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   // The monitor looks at the VM that has the keyboard.
   const monitors = pcs.map((pc) => new Monitor(pc.vm, {
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
-    saveFile: (path, bytes) => writeFileSync(path, bytes),
+    saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
   }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;

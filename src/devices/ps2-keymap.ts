@@ -68,3 +68,34 @@ export function ps2Typing(keys: readonly string[]): number[] {
   }
   return out;
 }
+
+/** QEMU's key names (its monitor's `sendkey`, QAPI QKeyCode) → KeyboardEvent.code names. */
+const QEMU_KEYS: Record<string, string> = {
+  ...Object.fromEntries("abcdefghijklmnopqrstuvwxyz".split("").map((c) => [c, `Key${c.toUpperCase()}`])),
+  ...Object.fromEntries("0123456789".split("").map((d) => [d, `Digit${d}`])),
+  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i + 1}`, `F${i + 1}`])),
+  ...Object.fromEntries("0123456789".split("").map((d) => [`kp_${d}`, `Numpad${d}`])),
+  ret: "Enter", spc: "Space", esc: "Escape", tab: "Tab", backspace: "Backspace", minus: "Minus", equal: "Equal",
+  bracket_left: "BracketLeft", bracket_right: "BracketRight", backslash: "Backslash", semicolon: "Semicolon",
+  apostrophe: "Quote", grave_accent: "Backquote", comma: "Comma", dot: "Period", slash: "Slash", less: "IntlBackslash",
+  caps_lock: "CapsLock", num_lock: "NumLock", scroll_lock: "ScrollLock",
+  shift: "ShiftLeft", shift_r: "ShiftRight", ctrl: "ControlLeft", ctrl_r: "ControlRight", alt: "AltLeft", alt_r: "AltRight",
+  meta_l: "MetaLeft", meta_r: "MetaRight", menu: "ContextMenu",
+  up: "ArrowUp", down: "ArrowDown", left: "ArrowLeft", right: "ArrowRight", home: "Home", end: "End",
+  pgup: "PageUp", pgdn: "PageDown", insert: "Insert", delete: "Delete",
+  kp_enter: "NumpadEnter", kp_add: "NumpadAdd", kp_subtract: "NumpadSubtract", kp_multiply: "NumpadMultiply",
+  kp_divide: "NumpadDivide", kp_decimal: "NumpadDecimal",
+};
+
+/**
+ * The bytes of QEMU's monitor command `sendkey KEYS` (`ctrl-alt-delete`, `shift-a`, `ret`): the keys pressed in
+ * order, then released in the reverse order. Throws, naming it, for a key QEMU's names do not have.
+ */
+export function sendkeyScancodes(spec: string): number[] {
+  const codes = spec.split("-").map((name) => {
+    const code = QEMU_KEYS[name.toLowerCase()];
+    if (!code) throw new Error(`unknown key "${name}" (QEMU's names: a, 1, ret, spc, esc, shift, ctrl, alt, f1, up, delete, kp_0 …)`);
+    return code;
+  });
+  return [...codes.flatMap((c) => ps2Scancodes(c, true)!), ...codes.reverse().flatMap((c) => ps2Scancodes(c, false)!)];
+}

@@ -19,6 +19,7 @@ import { formatSwapBypass } from "../symbiotic/swapbypass.js";
 import type { VgaScreen } from "../devices/vga/vga.js";
 import { describeScreen, screenLines } from "../devices/vga/screen-text.js";
 import { ppm } from "../devices/vga/ppm.js";
+import { sendkeyScancodes } from "../devices/ps2-keymap.js";
 
 const HELP = [
   "info registers      the vCPU's registers",
@@ -30,6 +31,7 @@ const HELP = [
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "screen              the VGA's text screen (a PC made with --vga)",
   "screendump FILE     save the VGA's screen: a picture as PPM (as QEMU's screendump), a text screen as text",
+  "sendkey KEYS        press keys on the PS/2 keyboard, as QEMU's sendkey: a, shift-a, ret, ctrl-alt-delete, alt-f2 …",
   "sym ps              the guest's processes (SymCall)",
   "sym current         the running task of each vCPU: SymSpy's view (no exit) and SymCall's",
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
@@ -52,11 +54,13 @@ export class Monitor {
   /**
    * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
    * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one;
-   * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot).
+   * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot); `keyboard`:
+   * the PS/2 keyboard `sendkey` presses keys on.
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
     saveFile?: (path: string, bytes: Uint8Array) => void;
+    keyboard?: { sendScancodes(bytes: readonly number[]): void };
   } = {}) {}
 
   private screendump(path: string): string {
@@ -98,6 +102,11 @@ export class Monitor {
         case "sym": return this.sym(sub, rest);
         case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;
         case "screendump": return this.screendump(words.slice(1).join(" "));
+        case "sendkey":
+          if (!this.sources.keyboard) return "no keyboard (a PC's i8042 has one)";
+          if (!sub) return "sendkey KEYS: which keys (a, shift-a, ret, ctrl-alt-delete …)";
+          this.sources.keyboard.sendScancodes(sendkeyScancodes(sub));
+          return "";
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";
         case "quit": case "q": this.quitRequested = true; return "";

@@ -95,4 +95,18 @@ describe("the monitor's answers to bad input", () => {
     mon.execute("quit");
     expect(mon.quitRequested).toBe(true);
   });
+
+  it("sendkey: QEMU's key names; one line for none, an unknown one, or no keyboard", async () => {
+    const { m } = await monitor("wasm");
+    const sent: number[][] = [];
+    const mon = new Monitor(m.vm, { keyboard: { sendScancodes: (b) => sent.push([...b]) } });
+    expect(mon.execute("sendkey")).toBe("sendkey KEYS: which keys (a, shift-a, ret, ctrl-alt-delete …)");
+    expect(mon.execute("sendkey ctrl-frob")).toBe("error: unknown key \"frob\" (QEMU's names: a, 1, ret, spc, esc, shift, ctrl, alt, f1, up, delete, kp_0 …)");
+    expect(sent).toEqual([]);
+    // Ctrl-Alt-Delete in scan-code set 2 (IBM's PS/2 table): Ctrl 14, Alt 11, Delete E0 71 pressed in order, released
+    // (F0 before the code, after E0 for extended keys) in reverse.
+    expect(mon.execute("sendkey ctrl-alt-delete")).toBe("");
+    expect(sent).toEqual([[0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14]]);
+    expect(new Monitor(m.vm).execute("sendkey a")).toBe("no keyboard (a PC's i8042 has one)");
+  });
 });

@@ -21,7 +21,7 @@ import { acpiTableSet, linkAcpiTables } from "../../src/boot/acpi.js";
 import { findSeabios, findVgaBios } from "../../src/node/firmware.js";
 import { ENGINES } from "../helpers.js";
 import type { VgaScreen } from "../../src/devices/vga/vga.js";
-import { ps2Typing } from "../../src/devices/ps2-keymap.js";
+import { Monitor } from "../../src/vmm/monitor.js";
 
 // The SeaBIOS "npm run images" fetched (or the system's): the same ROM goes to QEMU (-bios) and to us.
 const SEABIOS = findSeabios()?.path ?? "";
@@ -44,10 +44,10 @@ function testDisk(name: "bootdisk" | "keydisk"): Uint8Array {
 }
 
 /**
- * Input once the guest printed `after`: bytes typed on COM1, or keys pressed on the PS/2 keyboard — as QEMU's
- * monitor `sendkey` names them (`qemuKeys`) and as our keyboard's scan-code table does (`keys`, KeyboardEvent.code).
+ * Input once the guest printed `after`: bytes typed on COM1, or keys pressed on the PS/2 keyboard with the monitor's
+ * `sendkey` (`sendkeys`: QEMU's names, given to QEMU's monitor and to ours alike).
  */
-interface Typing { after: string; bytes: string; qemuKeys?: string[]; keys?: string[] }
+interface Typing { after: string; bytes: string; sendkeys?: string[] }
 
 /** Guest memory QEMU saved (monitor pmemsave) just before the typing: the text screen and the BIOS data area. */
 interface QemuScreen { text: Uint8Array; bda: Uint8Array }
@@ -85,7 +85,7 @@ async function underQemu(disk: Uint8Array, iface: "ide" | "virtio", typing?: Typ
         const before = out;
         out += d.toString("latin1");
         if (typing && !before.includes(typing.after) && out.includes(typing.after)) {
-          if (vga) void saveScreenAndPressKeys(typing.qemuKeys ?? []).then(() => q.stdin.write(typing.bytes));
+          if (vga) void saveScreenAndPressKeys(typing.sendkeys ?? []).then(() => q.stdin.write(typing.bytes));
           else q.stdin.write(typing.bytes);
         }
       });
@@ -113,7 +113,8 @@ async function underSymbiont(engine: "wasm" | "js", disk: Uint8Array, iface: "id
     pc.vm.run(5_000_000);
     if (typing && !typed && serial.includes(typing.after)) {
       if (pc.vga) screen = { memory: pc.vm.readPhysical(0xb8000, SCREEN_BYTES), bda: pc.vm.readPhysical(0x400, 256), shown: pc.vga.screen() };
-      if (typing.keys) pc.kbc.keyboard.sendScancodes(ps2Typing(typing.keys));
+      const monitor = new Monitor(pc.vm, { keyboard: pc.kbc.keyboard });
+      for (const key of typing.sendkeys ?? []) expect(monitor.execute(`sendkey ${key}`)).toBe("");
       pc.uart.receive(new TextEncoder().encode(typing.bytes));
       typed = true;
     }
@@ -152,10 +153,11 @@ describe("SeaBIOS boots a disk", () => {
   // SeaBIOS's VGA BIOS (vgabios-isavga, handed over fw_cfg's "vgaroms/" as QEMU's isa-vga does) programs our VGA and
   // SeaBIOS writes its banner on the screen as well as on COM1: the text memory, the cursor the BIOS data area
   // records and the mode must be QEMU's when the disk waits for its keys — and the screen we draw must be that text.
-  // Then keys pressed on the PS/2 keyboard (QEMU's monitor sendkey; our scan-code table) reach INT 16h as QEMU's do.
+  // Then keys pressed on the PS/2 keyboard by the monitor's sendkey (QEMU's and ours, the same names) reach INT 16h as
+  // QEMU's do.
   it.runIf(runnable)(`its VGA BIOS sets text mode 3 on our VGA and the screen is QEMU's isa-vga's; PS/2 keys reach INT 16h, on both engines${skipNote}`, async () => {
     expect(VGABIOS, "no vgabios-isavga.bin (npm run images caches it with SeaBIOS)").not.toBe("");
-    const typing = { after: "KEYS?", bytes: "", qemuKeys: ["a", "ret", "shift-a", "1", "q"], keys: ["KeyA", "Enter", "Shift+KeyA", "Digit1", "KeyQ"] };
+    const typing = { after: "KEYS?", bytes: "", sendkeys: ["a", "ret", "shift-a", "1", "q"] };
     const END = "KEYDISK-DONE\r\n";
     const q = await underQemu(testDisk("keydisk"), "virtio", typing, true);
     const theirs = q.screen!;
