@@ -31,7 +31,7 @@ export interface CommonOptions {
   compileThreshold: number | null;
   deterministic: boolean;
   testdev: boolean;
-  /** --vga: a VGA (text modes) whose screen the monitor's `screen` shows. */
+  /** --vga: a VGA (text and graphics modes, Bochs VBE) whose screen the monitor's `screen` shows. */
   vga: boolean;
   /** --display text: the VGA's screen is the terminal, typed keys go to the PS/2 keyboard (null: the serial console). */
   display: "text" | null;
@@ -344,7 +344,7 @@ options:
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE[,port=N]
                       write port 0xE9 output (port N's: 0x402 is SeaBIOS's) to FILE ("stdio" for stdout)
-  --vga               add a VGA, as QEMU's -device isa-vga (text modes, mode 13h, Bochs VBE framebuffers):
+  --vga               add a VGA, as QEMU's -device isa-vga (text and graphics modes, Bochs VBE framebuffers):
                       the monitor's screen shows it, screendump FILE saves it; Linux (boot) also writes its
                       console to it, a firmware runs SeaBIOS's VGA BIOS
   --display text      the VGA's screen is the terminal (as QEMU's -display curses): redrawn as it changes,
