@@ -16,7 +16,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { NodeHostNet } from "../src/node/host-net.ts";
 import type { HostTcpSocket, HostUdpSocket } from "../src/net/user/host.ts";
-import { RELAY_PATH, fromBase64, toBase64, type FromRelay, type ToRelay } from "../src/net/user/relay-protocol.ts";
+import { RELAY_PATH, type FromRelay, type ToRelay } from "../src/net/user/relay-protocol.ts";
+import { fromBase64, toBase64 } from "../src/base64.ts";
 
 /** Serve the relay on `server`'s upgrade requests for RELAY_PATH (the others — Vite's own — are left alone). */
 export function attachNetRelay(server: Server): void {

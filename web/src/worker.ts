@@ -29,6 +29,7 @@ import { VirtualSwitch } from "../../src/net/switch.js";
 import { UserNetwork } from "../../src/net/user/user-network.js";
 import { RelayHostNet, type RelaySocket } from "../../src/net/user/relay-host-net.js";
 import { RELAY_PATH } from "../../src/net/user/relay-protocol.js";
+import { fromBase64 } from "../../src/base64.js";
 import wasmUrl from "../../build/core.wasm?url";
 import echoUrl from "../guests/echo.bin?url";
 
@@ -215,8 +216,7 @@ async function fetchModules(baseUrl: string, drivers: DriverName[]): Promise<Ker
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${(await r.text()).trim()}`);
   const m = (await r.json()) as ModulesJson;
-  const decode = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-  return { release: m.release, modulesDep: m.modulesDep, files: m.files.map((f) => ({ path: f.path, data: decode(f.base64) })) };
+  return { release: m.release, modulesDep: m.modulesDep, files: m.files.map((f) => ({ path: f.path, data: fromBase64(f.base64) })) };
 }
 
 function flush(force = false): void {

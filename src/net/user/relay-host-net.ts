@@ -6,7 +6,8 @@
  * @module
  */
 import type { HostNet, HostTcpEvents, HostTcpSocket, HostUdpSocket, HostListener } from "./host.js";
-import { fromBase64, toBase64, type FromRelay, type ToRelay } from "./relay-protocol.js";
+import type { FromRelay, ToRelay } from "./relay-protocol.js";
+import { fromBase64, toBase64 } from "../../base64.js";
 
 /** The WebSocket as this side uses it (the DOM's, or a test's). */
 export interface RelaySocket {
