@@ -34,7 +34,7 @@
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../../vmm/bus.js";
 import { BochsVbe, type VbeMemory, type VbeMode } from "./vbe.js";
-import { VideoMemory, VRAM_BYTES, type WindowMemory } from "./video-memory.js";
+import { VideoMemory, VRAM_BYTES, memoryMapWindow, type WindowMemory } from "./video-memory.js";
 
 /** First port of the VGA's I/O block. */
 export const VGA_PORT_BASE = 0x3b0;
@@ -306,9 +306,7 @@ export class Vga implements PortDevice {
     const cellHeight = (cr[CR_MAX_SCAN]! & 0x1f) + 1;
     const rows = Math.floor((cr[CR_MAX_SCAN]! & 0x80 ? lines >> 1 : lines) / cellHeight);
     // The memory map select of the graphics controller: where the CPU (and so this drawing) finds text memory.
-    const map = (this.gr[GR_MISC]! >> 2) & 3;
-    const base = [0xa0000, 0xa0000, 0xb0000, 0xb8000][map]!;
-    const windowBytes = [0x20000, 0x10000, 0x8000, 0x8000][map]!;
+    const { base, bytes: windowBytes } = memoryMapWindow(this.gr[GR_MISC]!);
     const window = this.memory.read(base, windowBytes);
     const start = ((cr[CR_START_HI]! << 8) | cr[CR_START_HI + 1]!) * 2;
     const stride = cr[CR_OFFSET]! * 4;

@@ -49,6 +49,12 @@ export interface MemoryRegisters {
   readonly gr: Uint8Array;
 }
 
+/** Where GR6's memory map select (bits 3:2) puts video memory in the window: 128 KiB, 64 KiB, or 32 KiB at 0xB0000/0xB8000. */
+export function memoryMapWindow(gr6: number): { base: number; bytes: number } {
+  const map = (gr6 >> 2) & 3;
+  return { base: [0xa0000, 0xa0000, 0xb0000, 0xb8000][map]!, bytes: [0x20000, 0x10000, 0x8000, 0x8000][map]! };
+}
+
 type ViewKind = "chain4" | "odd-even" | "planar";
 interface View { kind: ViewKind; base: number; bytes: number; page: number }
 
@@ -82,9 +88,8 @@ export class VideoMemory {
   /** The mode the registers ask for, and where the window shows it (GR6's memory map select). */
   private wanted(): View {
     const { sr, gr } = this.regs;
-    const map = (gr[6]! >> 2) & 3;
     const kind: ViewKind = sr[4]! & 0x08 ? "chain4" : gr[5]! & 0x10 ? "odd-even" : "planar";
-    return { kind, base: [0xa0000, 0xa0000, 0xb0000, 0xb8000][map]!, bytes: [0x20000, 0x10000, 0x8000, 0x8000][map]!, page: gr[4]! & 2 };
+    return { kind, ...memoryMapWindow(gr[6]!), page: gr[4]! & 2 };
   }
 
   /** Follow a change of SR4, GR4, GR5 or GR6: write the old RAM view back, fill the new one, (un)map the window. */
@@ -124,12 +129,9 @@ export class VideoMemory {
 
   /** The planes' offset of window byte `offset`, or -1 outside the mapped part. */
   private planeOffset(offset: number): number {
-    const map = (this.regs.gr[6]! >> 2) & 3;
-    const a = offset & 0x1ffff;
-    if (map === 0) return a;
-    if (map === 1) return a < 0x10000 ? a : -1;
-    const rel = a - (map === 2 ? 0x10000 : 0x18000);
-    return rel >= 0 && rel < 0x8000 ? rel : -1;
+    const { base, bytes } = memoryMapWindow(this.regs.gr[6]!);
+    const rel = (offset & 0x1ffff) - (base - WINDOW_BASE);
+    return rel >= 0 && rel < bytes ? rel : -1;
   }
 
   /** Read mode 0 (one plane, GR4) or 1 (colour compare against GR2 over the planes GR7 cares about); loads the latches. */
