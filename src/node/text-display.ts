@@ -10,7 +10,7 @@
  * @module
  */
 import { CP437 } from "../devices/vga/cp437.js";
-import { screenLines } from "../devices/vga/screen-text.js";
+import { cellColors, screenLines } from "../devices/vga/screen-text.js";
 import type { VgaScreen } from "../devices/vga/vga.js";
 import { ps2Typing } from "../devices/ps2-keymap.js";
 import type { ConsoleSink } from "./console.js";
@@ -51,8 +51,8 @@ export function render(screen: VgaScreen): string {
     for (let c = 0; c < screen.cols; c++) {
       const i = r * screen.cols + c, a = screen.attrs[i]!;
       if (a !== attr) {
-        const bg = screen.blink ? (a >> 4) & 7 : a >> 4;
-        out += `${ESC}[38;2;${rgb(screen.colors[a & 15]!)};48;2;${rgb(screen.colors[bg]!)}m`;
+        const [fg, bg] = cellColors(screen, a);
+        out += `${ESC}[38;2;${rgb(fg)};48;2;${rgb(bg)}m`;
         attr = a;
       }
       out += CP437[screen.chars[i]!];

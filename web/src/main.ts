@@ -15,7 +15,7 @@ import type { BootConfig, DiskSpec, FromWorker, GuestSpec, RunState, SymbioticVi
 import { RateTracker } from "./rates.js";
 import { StatsCharts, fmt } from "./charts.js";
 import { CP437 } from "../../src/devices/vga/cp437.js";
-import { screenLines } from "../../src/devices/vga/screen-text.js";
+import { cellColors, screenLines } from "../../src/devices/vga/screen-text.js";
 import type { VgaPixels, VgaScreen, VgaTextScreen } from "../../src/devices/vga/vga.js";
 import { ps2Scancodes } from "../../src/devices/ps2-keymap.js";
 
@@ -103,8 +103,8 @@ function drawText(screen: VgaTextScreen): void {
     let run = "", runAttr = -1;
     const close = () => {
       if (runAttr < 0) return;
-      const bg = screen.blink ? (runAttr >> 4) & 7 : runAttr >> 4;
-      html += `<span style="color:${css(screen.colors[runAttr & 15]!)};background:${css(screen.colors[bg]!)}">${run}</span>`;
+      const [fg, bg] = cellColors(screen, runAttr);
+      html += `<span style="color:${css(fg)};background:${css(bg)}">${run}</span>`;
       run = "";
     };
     for (let c = 0; c < screen.cols; c++) {

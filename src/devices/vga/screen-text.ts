@@ -6,7 +6,15 @@
  * @module
  */
 import { cp437ToText } from "./cp437.js";
-import type { VgaScreen } from "./vga.js";
+import type { VgaScreen, VgaTextScreen } from "./vga.js";
+
+/**
+ * A cell's foreground and background colours (0xRRGGBB) for its attribute byte: the low nibble and the high one,
+ * whose bit 7 makes the character blink instead of brightening the background when blinking is on (AR10 bit 3).
+ */
+export function cellColors(screen: VgaTextScreen, attr: number): [fg: number, bg: number] {
+  return [screen.colors[attr & 15]!, screen.colors[screen.blink ? (attr >> 4) & 7 : attr >> 4]!];
+}
 
 /** The screen's rows as Unicode text (blank rows kept, trailing blanks dropped). */
 export function screenLines(screen: VgaScreen): string[] {
