@@ -85,27 +85,7 @@ pbytes:
     popad
     ret
 
-; rd_ix: dx = index port, bl = index -> al = data (from dx + 1). Preserves the rest.
-rd_ix:
-    push edx
-    mov al, bl
-    out dx, al
-    inc edx
-    in al, dx
-    pop edx
-    ret
-
-; wr_ix: dx = index port, bl = index, al = data (to dx + 1). Preserves everything.
-wr_ix:
-    push edx
-    push eax
-    mov al, bl
-    out dx, al
-    pop eax
-    inc edx
-    out dx, al
-    pop edx
-    ret
+%include "vga.inc"
 
 ; ac_rd: bl = AC index -> al. Reads 0x3DA (flip-flop to "index"), writes the
 ; index with bit 5 (palette address source: the screen stays on) to 0x3C0 and

@@ -112,27 +112,7 @@ DISPI_YOFF    equ 9
 
 ; ---------------------------------------------------------------- helpers
 
-; wr_ix: dx = index port, bl = index, al = data (to dx + 1). Preserves everything.
-wr_ix:
-    push edx
-    push eax
-    mov al, bl
-    out dx, al
-    pop eax
-    inc edx
-    out dx, al
-    pop edx
-    ret
-
-; rd_ix: dx = index port, bl = index -> al. Preserves the rest.
-rd_ix:
-    push edx
-    mov al, bl
-    out dx, al
-    inc edx
-    in al, dx
-    pop edx
-    ret
+%include "vga.inc"
 
 ; load_ix: dx = index port, esi = table, ecx = count: indexes 0..count-1.
 load_ix:
