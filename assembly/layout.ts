@@ -15,7 +15,8 @@ export const SEG_HI: i32 = 0x10e0;        // highest valid offset
 export const DR: i32 = 0x1100;            // 8 × i32: DR0..DR7
 export const EXIT: i32 = 0x1200;          // the exit block, see exit.ts
 export const EXIT_SIZE: i32 = 0x100;
-export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical order) + scratch slots, 0xA0 bytes (cpu/fpu/state.ts)
+export const FPU: i32 = 0x1300;           // x87: 8 × f64 registers (physical order) + scratch slots, 0xA0 bytes, then the
+                                          // registers' exact 80-bit images (MMX registers), 0x60 bytes (cpu/fpu/state.ts)
 export const MMIO_READS: i32 = 0x1400;    // MMIO reads answered for the current instruction, those carried into its re-execution, queued MMIO writes (memory.ts; 0x240 bytes)
 export const CR3_TARGETS: i32 = 0x1700;   // CR3-target list (controls.ts): 64 × (guest CR3, shadow root), 0x200 bytes
 export const CR3_TARGET_MAX: i32 = 64;
@@ -29,13 +30,13 @@ export const IO_DIRECT_OUT: i32 = 0x4000;
 export const MMIO_READS_SIZE: i32 = 0x240;
 // Nested VM entries (a SymCall run from inside an exit handler): the interrupted
 // entry's exit block, MMIO carry state, events and vCPU state, saved per level (index.ts).
-export const NESTED_SAVE: i32 = 0x6000;       // 4 levels × NESTED_SLOT: 0x6000-0x77FF
-export const NESTED_SLOT: i32 = 0x600;        // exit block 0x100, MMIO state 0x258, events 0x28, vCPU state 0x200 (vcpu.ts)
+export const NESTED_SAVE: i32 = 0x6000;       // 4 levels × NESTED_SLOT: 0x6000-0x7BFF
+export const NESTED_SLOT: i32 = 0x700;        // exit block 0x100, MMIO state 0x258, events 0x28, vCPU state 0x300 (vcpu.ts)
 export const NESTED_DEPTH: i32 = 4;
 
-// Saved state of the vCPUs that are not running (vcpu.ts): 16 slots of 0x200 bytes.
+// Saved state of the vCPUs that are not running (vcpu.ts): 16 slots of 0x300 bytes.
 export const VCPU_SAVE: i32 = 0x8000;
-export const VCPU_SAVE_SIZE: i32 = 0x200;
+export const VCPU_SAVE_SIZE: i32 = 0x300;
 export const VCPU_MAX: i32 = 16;
 
 // Software TLB: one i32 per linear 4 KiB page (1 Mi entries), v86-style:

@@ -20,24 +20,29 @@ import {
 import { getFlags, setFlags } from "./cpu/flags";
 import { setSegCache } from "./cpu/segments";
 import { tscAux, setTscAux, initialApicId, setInitialApicId } from "./cpu/ops/system";
-import { cw, sw, top, empty, fip, fcs, fdp, fds, fop, setCw, setSw, setTop, setEmpty, setPointers } from "./cpu/fpu/state";
+import {
+  cw, sw, top, empty, fip, fcs, fdp, fds, fop, setCw, setSw, setTop, setEmpty, setPointers, RAW, exact, stale, setExact, setStale,
+} from "./cpu/fpu/state";
 import { tlbFlush } from "./mmu/tlb";
 import { loadPdptes } from "./mmu/walk";
 import { invalidateFetch } from "./cpu/fetch";
 
 // Slot layout: register file (0x00), segment caches (0x40: SEG_SEL..SEG_HI, 6 × 8 × i32),
-// debug registers (0x100), x87 registers (0x140), then the globals below (0x180).
+// debug registers (0x100), x87 registers (0x140), the globals below (0x180), the x87 registers'
+// exact images — the MMX registers — (0x200, 0x60 bytes), then two more globals (0x260).
 const S_REGS: i32 = 0x00;
 const S_SEGS: i32 = 0x40;
 const S_DR: i32 = 0x100;
 const S_FPU: i32 = 0x140;
 const S_G: i32 = 0x180;
+const S_IMAGES: i32 = 0x200;
+const S_IMAGE_MASKS: i32 = 0x260; // exact, stale (cpu/fpu/state.ts)
 const G_EIP = 0, G_FLAGS = 1, G_CPL = 2, G_CR0 = 3, G_CR2 = 4, G_CR3 = 5, G_CR4 = 6, G_EFER = 7, G_GDTR_BASE = 8,
   G_GDTR_LIMIT = 9, G_IDTR_BASE = 10, G_IDTR_LIMIT = 11, G_HALTED = 12, G_SHADOW = 13, G_SYSENTER_CS = 14,
   G_SYSENTER_ESP = 15, G_SYSENTER_EIP = 16, G_NMI_PENDING = 17, G_NMI_BLOCKED = 18, G_PENDING_VECTOR = 19,
   G_IRQ_WINDOW = 20, G_TSC_AUX = 21, G_APIC_ID = 22, G_FPU_CW = 23, G_FPU_SW = 24, G_FPU_TOP = 25,
   G_FPU_EMPTY = 26, G_FIP = 27, G_FCS = 28, G_FDP = 29, G_FDS = 30, G_FOP = 31;
-// (32 globals × 4 bytes end at 0x200 = VCPU_SAVE_SIZE.)
+// (32 globals × 4 bytes end at 0x200.)
 
 function slotBase(slot: i32): i32 { return VCPU_SAVE + (slot & (VCPU_MAX - 1)) * VCPU_SAVE_SIZE; }
 function g(b: i32, i: i32): i32 { return ld32a(b + S_G + (i << 2)); }
@@ -59,6 +64,8 @@ export function saveVcpuAt(b: i32, pendingVector: i32, irqWindow: bool): void {
   copy8(b + S_SEGS, SEG_SEL, 0xc0);
   copy8(b + S_DR, DR, 0x20);
   copy8(b + S_FPU, FPU, 0x40);
+  copy8(b + S_IMAGES, RAW, 0x60);
+  st32a(b + S_IMAGE_MASKS, exact); st32a(b + S_IMAGE_MASKS + 4, stale);
   setG(b, G_EIP, eip); setG(b, G_FLAGS, getFlags()); setG(b, G_CPL, cpl);
   setG(b, G_CR0, cr0); setG(b, G_CR2, cr2); setG(b, G_CR3, cr3); setG(b, G_CR4, cr4); setG(b, G_EFER, efer);
   setG(b, G_GDTR_BASE, gdtrBase); setG(b, G_GDTR_LIMIT, gdtrLimit);
@@ -83,6 +90,8 @@ export function loadVcpuFrom(b: i32, flushAlways: bool): void {
   copy8(REGS, b + S_REGS, 0x24);
   copy8(DR, b + S_DR, 0x20);
   copy8(FPU, b + S_FPU, 0x40);
+  copy8(RAW, b + S_IMAGES, 0x60);
+  setExact(ld32a(b + S_IMAGE_MASKS)); setStale(ld32a(b + S_IMAGE_MASKS + 4));
   setCpl(g(b, G_CPL));
   setCr0Raw(c0); setCr2(g(b, G_CR2)); setCr3Raw(c3); setCr4Raw(c4);
   setEfer(e);

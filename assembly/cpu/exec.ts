@@ -35,6 +35,7 @@ import { cmpxchg8b } from "./ops/cx8";
 import { insnLength } from "./opcodes";
 import { clearAbort } from "../fault";
 import { fpuExecute, fpuWait } from "./fpu/dispatch";
+import { isMmxOpcode, mmxExecute } from "./mmx";
 import { setModrmRaw } from "./decode";
 
 /** Unimplemented instruction: leave the core with its bytes, never guess. */
@@ -698,7 +699,8 @@ function exec0F(): void {
       cmpxchg8b(); return;
     }
     default:
-      // MMX/SSE and later encodings: CPUID advertises none of them.
+      if (isMmxOpcode(op)) { mmxExecute(op); return; } // cpu/mmx.ts
+      // SSE and later encodings: CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
           op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xb8 ||

@@ -20,7 +20,7 @@
 //   h  group + imm8                    k  group + imm16/32
 //   t  group 3, byte form: imm8 when reg is 0 or 1 (TEST)
 //   T  group 3, operand-size form: imm16/32 when reg is 0 or 1 (TEST)
-//   U  invalid: raises #UD (the core implements no MMX/SSE/VMX/...)
+//   U  invalid: raises #UD (the core implements no SSE/VMX/...)
 //   X  x87 escape (ModRM), executed by cpu/fpu/
 //   ?  not implemented, format unknown: exits as unimplemented
 
@@ -50,16 +50,16 @@ const MAP2: StaticArray<string> = [
   "......UU UUUUUUUU", // 30 WRMSR RDTSC RDMSR RDPMC SYSENTER SYSEXIT (GETSEC), (three-byte maps)
   "MMMMMMMM MMMMMMMM", // 40 CMOVcc
   "UUUUUUUU UUUUUUUU", // 50 (SSE)
-  "UUUUUUUU UUUUUUUU", // 60 (MMX)
-  "UUUUUUUU UUUUUUUU", // 70 (MMX, VMX)
+  "MMMMMMMM MMMMUUMM", // 60 MMX: PUNPCKLx PACKSSWB PCMPGTx PACKUSWB PUNPCKHx PACKSSDW, (SSE2), MOVD MOVQ
+  "UhhhMMM. UUUUUUMM", // 70 (SSE), MMX shift groups 12-14, PCMPEQx, EMMS, (VMX), MOVD MOVQ
   "zzzzzzzz zzzzzzzz", // 80 Jcc rel16/32
   "MMMMMMMM MMMMMMMM", // 90 SETcc
   "...MBMUU ..UMBMgM", // A0 PUSH/POP FS, CPUID, BT, SHLD, PUSH/POP GS, (RSM), BTS, SHRD, group 15 (fences), IMUL
   "MMMMMMMM UUhMMMMM", // B0 CMPXCHG, LSS, BTR, LFS LGS, MOVZX, (POPCNT) UD1, group 8, BTC BSF BSR MOVSX
   "MMUUUUUg ........", // C0 XADD, (SSE), group 9 (CMPXCHG8B), BSWAP
-  "UUUUUUUU UUUUUUUU", // D0 (MMX/SSE)
-  "UUUUUUUU UUUUUUUU", // E0 (MMX/SSE)
-  "UUUUUUUU UUUUUUUU", // F0 (MMX/SSE), UD0
+  "UMMMUMUU MMUMMMUM", // D0 MMX: PSRLx PMULLW PSUBUSx PAND PADDUSx PANDN; (SSE, SSE2)
+  "UMMUUMUU MMUMMMUM", // E0 MMX: PSRAx PMULHW PSUBSx POR PADDSx PXOR; (SSE, SSE2)
+  "UMMMUMUU MMMUMMMU", // F0 MMX: PSLLx PMADDWD PSUBx PADDx; (SSE, SSE2), UD0
 ];
 
 // ---- the format word returned by opcodeFormat ----------------------------------

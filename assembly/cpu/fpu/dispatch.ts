@@ -10,8 +10,9 @@ import { decodeModrm, modrmMod, modrmReg, modrmRm } from "../decode";
 import { testCC } from "../flags";
 import {
   TMP, CONST0, underflow, checkPending, noteInsn, stp, isEmpty, setValid, free, pop, putBits, putIndefinite, hiw, low,
-  setC1, statusWord,
+  setC1, statusWord, stale,
 } from "./state";
+import { refreshSlots } from "./alias";
 import { loadArith, memDenormal, fromF80, fromI64, loadBcd, rd } from "./formats";
 import { fxam } from "./compare";
 import { fldcw, fnstcw, fnstswMem, fnclex, fninit, fnstenv, fldenv, fnsave, frstor } from "./env";
@@ -33,6 +34,7 @@ export function fpuExecute(op: i32): void {
   const mod = modrmMod, reg = modrmReg, rm = modrmRm;
   if (reserved(op, mod, reg, rm)) { raiseUD(); return; }
   if (!noWait(op, mod, reg) && !checkPending()) return;
+  if (stale != 0) refreshSlots(); // registers an MMX instruction wrote (alias.ts)
   if (mod != 3) memForm(op, reg); else regForm(op, reg, rm);
 }
 

@@ -8,8 +8,10 @@ import { opsize } from "../decode";
 import { rd, wr, probe, fromF80, toF80, img0, img1, img2 } from "./formats";
 import {
   cw, sw, empty, fip, fcs, fdp, fds, fop, STAGE, setCw, setSw, setTop, setEmpty, setPointers, statusWord,
-  updateSummary, finit, regp, hiw, low, copySlot, stp,
+  updateSummary, finit, regp, hiw, low, copySlot, stp, phys, exact, setExact, setStale, rawp, rawSe, putRaw,
 } from "./state";
+import { imageTag } from "./alias";
+import { ld32a } from "../../portable";
 
 function realFormat(): bool { return !protectedMode || (flagsRaw & VM) != 0; }
 function envBytes(): i32 { return opsize == 4 ? 28 : 14; }
@@ -20,6 +22,7 @@ export function tagWord(): i32 {
   for (let i = 7; i >= 0; i--) {
     t <<= 2;
     if (((empty >> i) & 1) != 0) { t |= 3; continue; }
+    if (((exact >> i) & 1) != 0) { t |= imageTag(i); continue; }
     const p = regp(i);
     if ((hiw(p) & 0x7ff00000) == 0x7ff00000) t |= 2;
     else if (((hiw(p) & 0x7fffffff) | low(p)) == 0) t |= 1;
@@ -108,13 +111,21 @@ export function fnsave(): void {
   if (!probe(n + 80)) return;
   storeEnv();
   for (let i = 0; i < 8; i++) {
+    const o = n + i * 10, r = phys(i);
+    if (((exact >> r) & 1) != 0) {
+      const p = rawp(r);
+      wr(o, 4, ld32a(p)); wr(o + 4, 4, ld32a(p + 4)); wr(o + 8, 2, rawSe(r));
+      continue;
+    }
     toF80(stp(i));
-    const o = n + i * 10;
     wr(o, 4, img0); wr(o + 4, 4, img1); wr(o + 8, 2, img2);
   }
   finit();
 }
-/** FRSTOR: everything is read (registers into staging slots) before anything changes. */
+/**
+ * FRSTOR: everything is read (registers into staging slots) before anything changes. The
+ * registers keep the exact images too: FNSAVE gives back what was loaded, MMX registers included.
+ */
 export function frstor(): void {
   readEnv(); if (aborted) return;
   const n = envBytes();
@@ -124,10 +135,17 @@ export function frstor(): void {
     const hi = rd(o + 4, 4); if (aborted) return;
     const se = rd(o + 8, 2); if (aborted) return;
     fromF80(lo, hi, se, STAGE + (i << 3));
+    unchecked(stagedImage[i * 3] = lo); unchecked(stagedImage[i * 3 + 1] = hi); unchecked(stagedImage[i * 3 + 2] = se);
   }
   applyEnv();
-  for (let i = 0; i < 8; i++) copySlot(stp(i), STAGE + (i << 3));
+  for (let i = 0; i < 8; i++) {
+    copySlot(stp(i), STAGE + (i << 3));
+    putRaw(phys(i), unchecked(stagedImage[i * 3]), unchecked(stagedImage[i * 3 + 1]), unchecked(stagedImage[i * 3 + 2]));
+  }
+  setExact(0xff);
+  setStale(0);
 }
+const stagedImage = new StaticArray<i32>(24);
 
 export function fldcw(): void {
   const v = rd(0, 2); if (aborted) return;

@@ -106,14 +106,44 @@ export function free(i: i32): void { empty |= 1 << ((top + i) & 7); }
 export function hiw(p: i32): i32 { return ld32a(p + 4); }
 export function low(p: i32): i32 { return ld32a(p); }
 export function val(p: i32): f64 { return ldf64(p); }
-export function putBits(p: i32, hi: i32, lo: i32): void { st32a(p + 4, hi); st32a(p, lo); }
+export function putBits(p: i32, hi: i32, lo: i32): void { st32a(p + 4, hi); st32a(p, lo); wrote(p); }
 /** Store a value; a NaN here can only be an invalid-operation result: the QNaN indefinite. */
 export function putVal(p: i32, x: f64): void {
   if (x != x) { putIndefinite(p); return; }
   stf64(p, x);
+  wrote(p);
 }
 export function putIndefinite(p: i32): void { putBits(p, i32(0xfff80000), 0); }
-export function copySlot(dst: i32, src: i32): void { st32a(dst, ld32a(src)); st32a(dst + 4, ld32a(src + 4)); }
+export function copySlot(dst: i32, src: i32): void { st32a(dst, ld32a(src)); st32a(dst + 4, ld32a(src + 4)); wrote(dst); }
+
+// ---- exact images: MMX registers, FRSTOR ----------------------------------------------------
+// A register can hold what an f64 cannot: an MMX value (a 64-bit significand under an exponent
+// of all ones, SDM Vol. 1 §9.5.1) or any 80-bit value FRSTOR loaded. Such a register keeps its
+// exact image here — MMX register i is physical register i's significand — and its f64 slot is
+// that image rounded as FLD m80 rounds it (cpu/fpu/alias.ts). FNSAVE stores the image; an x87
+// write to the register (any store into its slot) ends it.
+
+/** Significands (low dword, high dword) of the physical registers' images: MM0-MM7. */
+export const RAW: i32 = FPU + 0xa0;
+/** Sign and exponent (bits 15:0) of the images, one i32 each. */
+export const RAW_SE: i32 = FPU + 0xe0;
+/** Bit i: physical register i's contents are its image (its f64 slot their rounding). */
+export let exact: i32 = 0;
+/** Bit i: register i's f64 slot is not yet its image's rounding (an MMX write); x87 code derives it first. */
+export let stale: i32 = 0;
+export function setExact(v: i32): void { exact = v & 0xff; }
+export function setStale(v: i32): void { stale = v & 0xff; }
+export function rawp(physReg: i32): i32 { return RAW + ((physReg & 7) << 3); }
+export function rawSe(physReg: i32): i32 { return ld32a(RAW_SE + ((physReg & 7) << 2)) & 0xffff; }
+export function putRaw(physReg: i32, lo: i32, hi: i32, se: i32): void {
+  const r = physReg & 7;
+  st32a(RAW + (r << 3), lo); st32a(RAW + (r << 3) + 4, hi); st32a(RAW_SE + (r << 2), se & 0xffff);
+}
+/** A store into a register's f64 slot: the register no longer holds its image. */
+function wrote(p: i32): void {
+  const d = p - FPU;
+  if (u32(d) < 64) exact &= ~(1 << (d >> 3));
+}
 export function isNaNAt(p: i32): bool {
   const h = ld32a(p + 4);
   return (h & 0x7ff00000) == 0x7ff00000 && ((h & 0xfffff) | ld32a(p)) != 0;
@@ -203,4 +233,5 @@ export function fpuReset(): void {
   empty = 0;
   for (let i = 0; i < 8; i++) putBits(regp(i), 0, 0);
   putBits(CONST0, 0, 0);
+  stale = 0;
 }

@@ -480,7 +480,7 @@ export function wrmsr(): void {
   requestRestart();
 }
 
-// CPUID: family 6 (i686) with an x87 FPU (no FXSR/MMX/SSE). Feature bits name exactly what the core does.
+// CPUID: family 6 (i686) with an x87 FPU and MMX (no FXSR/SSE). Feature bits name exactly what the core does.
 const FEAT_FPU: i32 = 1 << 0;
 const FEAT_PSE: i32 = 1 << 3;
 const FEAT_TSC: i32 = 1 << 4;
@@ -489,6 +489,7 @@ const FEAT_CX8: i32 = 1 << 8;
 const FEAT_SEP: i32 = 1 << 11;
 const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
+const FEAT_MMX: i32 = 1 << 23;
 const FEAT_PAE: i32 = 1 << 6;
 const FEAT_APIC: i32 = 1 << 9;
 const FEAT_ECX_TSC_DEADLINE: i32 = 1 << 24;
@@ -557,7 +558,7 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
     case 0: a = 7; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
-      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
+      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_MMX;
       c = 1 << 31; // running under a hypervisor
       if (cpuidApic) {
         d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24;
