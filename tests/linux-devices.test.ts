@@ -55,6 +55,7 @@ const SCRIPT = [
   "echo SNAP-AFTER=$(dd if=/dev/vdb bs=4096 count=16 2>/dev/null | md5sum | cut -c1-32)",
   "echo CLOCKSOURCE=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)",
   "echo MHZ=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2)",
+  "echo FPU=$(dmesg | grep -o 'x86/fpu: x87 FPU will use [A-Z]*')",
   "echo RNG=$(cat /sys/class/misc/hw_random/rng_current) $(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n')",
   "echo VDA-SERIAL=$(cat /sys/block/vda/serial)",
   "echo QUEUE-DEPTH=$(cat /sys/module/virtio_blk/parameters/queue_depth)",
@@ -182,6 +183,10 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     const mhz = Number(value("MHZ"));
     const want = run.pc.clock.tscFrequencyHz / 1e6;
     expect(Math.abs(mhz - want) / want).toBeLessThan(0.01);
+  });
+
+  it("switches tasks' x87 state with FXSAVE/FXRSTOR, which CPUID offers (the guest's log)", () => {
+    expect(value("FPU")).toBe("x86/fpu: x87 FPU will use FXSAVE");
   });
 
   it("reads entropy from virtio-rng and the disk's serial from virtio-blk", () => {

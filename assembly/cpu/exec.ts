@@ -35,6 +35,7 @@ import { cmpxchg8b } from "./ops/cx8";
 import { insnLength } from "./opcodes";
 import { clearAbort } from "../fault";
 import { fpuExecute, fpuWait } from "./fpu/dispatch";
+import { fxsave, fxrstor } from "./fpu/env";
 import { isMmxOpcode, mmxExecute } from "./mmx";
 import { setModrmRaw } from "./decode";
 
@@ -687,9 +688,11 @@ function exec0F(): void {
       return;
     }
     case 0xae: {
-      // Group 15: only the fences LFENCE/MFENCE/SFENCE (mod 3, /5-/7), no-ops for one vCPU at a time.
-      // CPUID has no SSE2, but Linux issues MFENCE before arming the TSC-deadline timer.
+      // Group 15: FXSAVE/FXRSTOR (/0, /1: cpu/fpu/env.ts), and the fences LFENCE/MFENCE/SFENCE
+      // (mod 3, /5-/7), no-ops for one vCPU at a time. CPUID has no SSE2, but Linux issues MFENCE
+      // before arming the TSC-deadline timer. No SSE: LDMXCSR/STMXCSR are #UD, as CLFLUSH.
       decodeModrm(); if (aborted) return;
+      if (modrmMod != 3 && modrmReg < 2) { fxsaveRestore(modrmReg == 0); return; }
       if (modrmMod != 3 || modrmReg < 5) raiseUD();
       return;
     }
@@ -711,6 +714,14 @@ function exec0F(): void {
       }
       unimplemented(0); return;
   }
+}
+
+/** FXSAVE/FXRSTOR m512: #NM for CR0.EM or CR0.TS, #GP(0) unless 16-byte aligned (whatever AC says). */
+function fxsaveRestore(save: bool): void {
+  if ((cr0 & (CR0_EM | CR0_TS)) != 0) { raiseNoCode(NM); return; }
+  if ((i32(segBase(eaSeg) + eaOff) & 15) != 0) { raise(GP, 0); return; }
+  if (save) { if (probeWriteV(eaSeg, eaOff, 512)) fxsave(); }
+  else fxrstor();
 }
 
 /** MOV to/from CR/DR: the ModRM byte always names registers (mod is ignored). */

@@ -288,9 +288,10 @@ const EXCLUDE2 = new Map([
   // QEMU deviation: RDPMC is #UD in QEMU 7.2; the SDM says #GP(0) for an invalid counter (the core: no counters).
   [0x33, "RDPMC"],
   // CPU-model dependent encodings: QEMU executes 0F 0D as a NOP Ev and the
-  // memory forms of 0F AE (FXSAVE, LDMXCSR, CLFLUSH: SSE is in QEMU's CPUID,
-  // not in ours), where the core raises #UD like a CPU without those features
-  // (both execute the fences, 0F AE mod=3 /5-/7).
+  // memory forms of 0F AE /2-/7 (LDMXCSR, STMXCSR, CLFLUSH: SSE and CLFSH are in
+  // QEMU's CPUID, not in ours), where the core raises #UD like a CPU without those
+  // features (both execute the fences, 0F AE mod=3 /5-/7); FXSAVE's image holds
+  // QEMU's SSE state (tests/kernels/fxsr.asm covers FXSAVE/FXRSTOR).
   [0x0d, "PREFETCHW/NOP (0F 0D)"], [0xae, "group 15 (fences, FXSAVE)"],
   // QEMU deviation: QEMU 7.2 runs EMMS whatever CR0.EM and CR0.TS say; the SDM (EMMS)
   // raises #UD and #NM, as the core does (tests/unit/mmx.test.ts). These streams run

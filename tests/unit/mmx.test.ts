@@ -6,76 +6,26 @@
  * Vol. 2 (#UD with CR0.EM, #NM with CR0.TS, EMMS included; #MF for a pending x87
  * exception) — and from CPUID, which offers no SSE/SSE2 (so their 66/F2/F3 forms are #UD).
  * Also: MMX state through FNSAVE/FRSTOR, a fault, a vCPU switch and a nested entry.
- * Every case runs on both engines.
- *
- * Programs run in real mode (CS=0, code at 0x1000, data below 0x10000,
- * IVT vector v → a HLT at 0x3000+v, so a fault stops at EIP 0x3001+v).
+ * Every case runs on both engines. Programs run in real mode (tests/unit/real-mode-program.ts).
  */
 import { describe, expect, it } from "vitest";
-import { BareMachine } from "../../src/machine/bare.js";
-import { createEngine } from "../../src/node/engines.js";
-import { realSegment } from "../../src/vmm/cpu-state.js";
 import type { EngineKind } from "../../src/engine/engine.js";
+import {
+  run, m, q, w16, top, fninit, fld1, fldz, fsqrt, fchs, emms, fnstsw, fnstenv, fnsave, frstor, fldcw, fstp64, movqLoad, movqStore, hlt,
+} from "./real-mode-program.js";
 
 const ENGINES: EngineKind[] = ["wasm", "js"];
-const RAM = 1 << 20;
-const CODE = 0x1000;
-const D = 0x4000;     // data
-const OUT = 0x5000;   // results
-const HANDLER = 0x2000; // code the #GP vector runs
-
-// ---- a tiny assembler: 16-bit addressing ([disp16] operands) ------------------------------
-const m = (op: number[], reg: number, a: number) => [...op, (reg << 3) | 6, a & 0xff, (a >> 8) & 0xff];
-const fninit = [0xdb, 0xe3], fld1 = [0xd9, 0xe8], fldz = [0xd9, 0xee], fsqrt = [0xd9, 0xfa], fchs = [0xd9, 0xe0], hlt = [0xf4];
-const fnstsw = (a: number) => m([0xdd], 7, a), fnstenv = (a: number) => m([0xd9], 6, a), fnsave = (a: number) => m([0xdd], 6, a);
-const frstor = (a: number) => m([0xdd], 4, a), fldcw = (a: number) => m([0xd9], 5, a), fstp64 = (a: number) => m([0xdd], 3, a);
-const movqLoad = (mm: number, a: number) => m([0x0f, 0x6f], mm, a);
-const movqStore = (a: number, mm: number) => m([0x0f, 0x7f], mm, a);
+const D = 0x4000;   // data
+const OUT = 0x5000; // results
 const paddb = (mm: number, a: number) => m([0x0f, 0xfc], mm, a);
-const emms = [0x0f, 0x77];
-const top = (sw: number) => (sw >> 11) & 7;
-
-function q(v: bigint): number[] { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, v, true); return [...b]; }
-function w16(v: number): number[] { return [v & 0xff, (v >> 8) & 0xff]; }
-
-interface Run {
-  m: BareMachine; vector: number | null;
-  u16(a: number): number; u64(a: number): bigint;
-  step(eip: number): number | null;
-}
-
-async function run(kind: EngineKind, code: number[], data: [number, number[]][] = [], cr0 = 0x10, handler?: number[]): Promise<Run> {
-  const mach = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
-  const ivt: number[] = [];
-  for (let v = 0; v < 256; v++) ivt.push(...w16(v === 13 && handler ? HANDLER : 0x3000 + v), 0, 0);
-  mach.writeMemory(0, ivt);
-  mach.writeMemory(0x3000, new Array(256).fill(0xf4));
-  if (handler) mach.writeMemory(HANDLER, [...handler, ...hlt]);
-  for (const [a, bytes] of data) mach.writeMemory(a, bytes);
-  mach.writeMemory(CODE, [...code, ...hlt]);
-  mach.setState({
-    cr0, eip: CODE, eflags: 2, esp: 0x8000,
-    cs: realSegment(0, true), ds: realSegment(0), ss: realSegment(0), es: realSegment(0),
-  });
-  const vectorAt = () => { const eip = mach.getState().eip; return eip > 0x3000 && eip <= 0x3100 ? eip - 0x3001 : null; };
-  mach.step(100_000);
-  const dv = (a: number, n: number) => new DataView(mach.readMemory(a, n).buffer);
-  return {
-    m: mach, vector: vectorAt(),
-    u16: (a) => dv(a, 2).getUint16(0, true),
-    u64: (a) => dv(a, 8).getBigUint64(0, true),
-    step: (eip) => { mach.setState({ eip, halted: false }); mach.step(100_000); return vectorAt(); },
-  };
-}
 
 const V1 = 0x0123456789abcdefn, V2 = 0xfedcba9876543210n, V3 = 0x8000000000000000n;
 
 describe.each(ENGINES)("MMX on %s", (kind) => {
-  it("CPUID.1:EDX offers MMX, not FXSR, SSE or SSE2", async () => {
+  it("CPUID.1:EDX offers MMX (and FXSAVE), not SSE or SSE2", async () => {
     const r = await run(kind, [0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0x66, 0x89, 0x16, ...w16(OUT)]); // mov eax,1; cpuid; mov [OUT],edx
     const edx = Number(r.u64(OUT) & 0xffffffffn);
     expect((edx >> 23) & 1).toBe(1);
-    expect((edx >> 24) & 1).toBe(0);
     expect((edx >> 25) & 1).toBe(0);
     expect((edx >> 26) & 1).toBe(0);
   });

@@ -1,7 +1,8 @@
 // Control instructions: FLDCW FNSTCW FNSTSW FNCLEX FNINIT, and the
 // environment and state images of FNSTENV/FLDENV/FNSAVE/FRSTOR in their
 // four layouts (16/32-bit operand size × protected/real-or-V86 mode; SDM
-// Vol. 1 §8.1.10, Figures 8-9 to 8-12). Reserved fields are written as 0.
+// Vol. 1 §8.1.10, Figures 8-9 to 8-12), and FXSAVE/FXRSTOR's (Table 10-2).
+// Reserved fields are written as 0.
 import { protectedMode, flagsRaw, VM } from "../../state";
 import { aborted } from "../../fault";
 import { opsize } from "../decode";
@@ -110,34 +111,84 @@ export function fnsave(): void {
   const n = envBytes();
   if (!probe(n + 80)) return;
   storeEnv();
-  for (let i = 0; i < 8; i++) {
-    const o = n + i * 10, r = phys(i);
-    if (((exact >> r) & 1) != 0) {
-      const p = rawp(r);
-      wr(o, 4, ld32a(p)); wr(o + 4, 4, ld32a(p + 4)); wr(o + 8, 2, rawSe(r));
-      continue;
-    }
-    toF80(stp(i));
-    wr(o, 4, img0); wr(o + 4, 4, img1); wr(o + 8, 2, img2);
-  }
+  for (let i = 0; i < 8; i++) storeImage(i, n + i * 10);
   finit();
 }
-/**
- * FRSTOR: everything is read (registers into staging slots) before anything changes. The
- * registers keep the exact images too: FNSAVE gives back what was loaded, MMX registers included.
- */
+/** FRSTOR: everything is read (the registers into staging) before anything changes. */
 export function frstor(): void {
   readEnv(); if (aborted) return;
   const n = envBytes();
+  if (!readImages(n, 10)) return;
+  applyEnv();
+  loadImages();
+}
+
+/**
+ * FXSAVE (0F AE /0; the operand 16-byte aligned and probed by the caller): the x87 and MMX
+ * state in the 512-byte layout of SDM Vol. 1 Table 10-2 — the tag word abridged to one bit
+ * per physical register (1 = not empty), each ST(i) in a 16-byte slot. This CPU has no SSE:
+ * MXCSR and MXCSR_MASK are stored as 0 and the XMM area (160-511) is left alone.
+ */
+export function fxsave(): void {
+  wr(0, 2, cw); wr(2, 2, statusWord()); wr(4, 2, ~empty & 0xff); wr(6, 2, fop);
+  wr(8, 4, fip); wr(12, 4, fcs); wr(16, 4, fdp); wr(20, 4, fds);
+  wr(24, 4, 0); wr(28, 4, 0);
   for (let i = 0; i < 8; i++) {
-    const o = n + i * 10;
-    const lo = rd(o, 4); if (aborted) return;
-    const hi = rd(o + 4, 4); if (aborted) return;
-    const se = rd(o + 8, 2); if (aborted) return;
+    const o = 32 + (i << 4);
+    storeImage(i, o);
+    wr(o + 10, 2, 0); wr(o + 12, 4, 0);
+  }
+}
+/** FXRSTOR (0F AE /1; the operand aligned): everything is read before anything changes; MXCSR is ignored (no SSE). */
+export function fxrstor(): void {
+  rd(508, 4); if (aborted) return; // the operand's far end: its limit and page checked before anything changes
+  const c = rd(0, 2); if (aborted) return;
+  const st = rd(2, 2); if (aborted) return;
+  const tags = rd(4, 1); if (aborted) return;
+  const op = rd(6, 2); if (aborted) return;
+  const ip = rd(8, 4); if (aborted) return;
+  const ipSel = rd(12, 2); if (aborted) return;
+  const dp = rd(16, 4); if (aborted) return;
+  const dpSel = rd(20, 2); if (aborted) return;
+  if (!readImages(32, 16)) return;
+  setCw(c); setSw(st); setTop((st >> 11) & 7); setEmpty(~tags & 0xff);
+  setPointers(ip, ipSel, dp, dpSel, op);
+  updateSummary();
+  loadImages();
+}
+
+// ---- register images -------------------------------------------------------------------------
+
+/** ST(i) as an 80-bit value at offset o of the operand: the register's exact image when it holds one. */
+function storeImage(i: i32, o: i32): void {
+  const r = phys(i);
+  if (((exact >> r) & 1) != 0) {
+    const p = rawp(r);
+    wr(o, 4, ld32a(p)); wr(o + 4, 4, ld32a(p + 4)); wr(o + 8, 2, rawSe(r));
+    return;
+  }
+  toF80(stp(i));
+  wr(o, 4, img0); wr(o + 4, 4, img1); wr(o + 8, 2, img2);
+}
+
+const stagedImage = new StaticArray<i32>(24);
+/** Read ST(0)..ST(7)'s 80-bit images at offsets base + stride·i into staging; false when a read faulted. */
+function readImages(base: i32, stride: i32): bool {
+  for (let i = 0; i < 8; i++) {
+    const o = base + i * stride;
+    const lo = rd(o, 4); if (aborted) return false;
+    const hi = rd(o + 4, 4); if (aborted) return false;
+    const se = rd(o + 8, 2); if (aborted) return false;
     fromF80(lo, hi, se, STAGE + (i << 3));
     unchecked(stagedImage[i * 3] = lo); unchecked(stagedImage[i * 3 + 1] = hi); unchecked(stagedImage[i * 3 + 2] = se);
   }
-  applyEnv();
+  return true;
+}
+/**
+ * The staged images into the registers, TOP already loaded: each keeps its exact image beside
+ * its double, so FNSAVE/FXSAVE give back what was loaded, MMX registers included.
+ */
+function loadImages(): void {
   for (let i = 0; i < 8; i++) {
     copySlot(stp(i), STAGE + (i << 3));
     putRaw(phys(i), unchecked(stagedImage[i * 3]), unchecked(stagedImage[i * 3 + 1]), unchecked(stagedImage[i * 3 + 2]));
@@ -145,7 +196,6 @@ export function frstor(): void {
   setExact(0xff);
   setStale(0);
 }
-const stagedImage = new StaticArray<i32>(24);
 
 export function fldcw(): void {
   const v = rd(0, 2); if (aborted) return;
