@@ -122,6 +122,9 @@ async function underSymbiont(engine: "wasm" | "js", disk: Uint8Array, iface: "id
   return { serial, disk: backend.bytes, pc, screen };
 }
 
+/** The keys the key disk printed (tests/disks/keydisk.asm: "key SSCC" per INT 16h key), and its end marker. */
+const keysRead = (serial: string) => serial.replace(/\x1b(\[[0-9;?]*[A-Za-z]|c)/g, "").match(/key [0-9A-F]{4}|KEYDISK-DONE/g);
+
 describe("SeaBIOS boots a disk", () => {
   for (const iface of ["ide", "virtio"] as const) {
     it.runIf(runnable)(`over ${iface}: INT 12h/13h answers, reads and a write as under QEMU, on both engines${skipNote}`, async () => {
@@ -168,7 +171,9 @@ describe("SeaBIOS boots a disk", () => {
     expect([theirs.bda[0x49], theirs.bda[0x4a]]).toEqual([3, 80]); // the BDA's video mode and columns: mode 3, 80
     for (const engine of ENGINES) {
       const ours = await underSymbiont(engine, testDisk("keydisk"), "virtio", END, typing, true);
-      expect(ours.serial, engine).toBe(q.serial.slice(0, q.serial.indexOf(END) + END.length));
+      // (With a VGA, SeaBIOS's serial console mirrors the screen on its timer, so where the cursor's dot and the
+      // escape sequences fall in COM1's output depends on timing, under QEMU as here: the keys are compared.)
+      expect(keysRead(ours.serial), engine).toEqual(keysRead(q.serial));
       const { memory, bda, shown } = ours.screen!;
       expect(text(memory), engine).toEqual(text(theirs.text));
       expect(memory, engine).toEqual(theirs.text); // attributes too
