@@ -28,6 +28,7 @@ export const GP: i32 = 13;
 export const PF_: i32 = 14;
 export const MF: i32 = 16;
 export const AC_: i32 = 17;
+export const XM: i32 = 19;  // SIMD floating-point exception
 
 /** The VMM's exception bitmap (controls.ts): vectors that exit instead of being delivered. */
 export let exceptionBitmap: i32 = 0;

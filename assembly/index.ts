@@ -39,6 +39,7 @@ export { jsAttachMemory, jsAttachDirectPorts } from "./portable";
 /** A host function serving a direct port access calls kick() to end run() after the instruction. */
 export { kick } from "./cpu/ops/io";
 import { fpuReset } from "./cpu/fpu/state";
+import { sseReset } from "./cpu/sse/state";
 /** x87 FERR# (CR0.NE=0 error reporting): the VMM raises IRQ13 on its rising edge; port 0xF0 writes call fpuIgnne(). */
 export { fpuFerr, fpuIgnne } from "./cpu/fpu/state";
 // The region compiler (jit/compiler.ts): the Wasm engine emits, instantiates and installs
@@ -333,6 +334,7 @@ export function reset(ramBytes: i32): void {
   setA20Mask(true);
   setRetired(0); setTscOffset(0); resetTsc();
   fpuReset();
+  sseReset();
   clearAbort();
   tcFlushAll();
 }

@@ -52,6 +52,7 @@ export const CR4_PSE: i32 = 16;
 export const CR4_PAE: i32 = 32;
 export const CR4_PGE: i32 = 128;
 export const CR4_OSFXSR: i32 = 512;
+export const CR4_OSXMMEXCPT: i32 = 1024;
 /** Supervisor-mode execution prevention (SDM Vol. 3 4.6): only with smepSupported. */
 export const CR4_SMEP: i32 = 1 << 20;
 /** Supervisor-mode access prevention (SDM Vol. 3 4.6): only with smapSupported. */

@@ -37,6 +37,7 @@ import { clearAbort } from "../fault";
 import { fpuExecute, fpuWait } from "./fpu/dispatch";
 import { fxsave, fxrstor } from "./fpu/env";
 import { isMmxOpcode, mmxExecute } from "./mmx";
+import { isSseOpcode, sseExecute, sseMxcsr } from "./sse/exec";
 import { setModrmRaw } from "./decode";
 
 /** Unimplemented instruction: leave the core with its bytes, never guess. */
@@ -688,11 +689,12 @@ function exec0F(): void {
       return;
     }
     case 0xae: {
-      // Group 15: FXSAVE/FXRSTOR (/0, /1: cpu/fpu/env.ts), and the fences LFENCE/MFENCE/SFENCE
-      // (mod 3, /5-/7), no-ops for one vCPU at a time. CPUID has no SSE2, but Linux issues MFENCE
-      // before arming the TSC-deadline timer. No SSE: LDMXCSR/STMXCSR are #UD, as CLFLUSH.
+      // Group 15: FXSAVE/FXRSTOR (/0, /1: cpu/fpu/env.ts), LDMXCSR/STMXCSR (/2, /3: cpu/sse/exec.ts),
+      // and the fences LFENCE/MFENCE/SFENCE (mod 3, /5-/7), no-ops for one vCPU at a time. CPUID has
+      // no SSE2, but Linux issues MFENCE before arming the TSC-deadline timer. No CLFLUSH (/7).
       decodeModrm(); if (aborted) return;
       if (modrmMod != 3 && modrmReg < 2) { fxsaveRestore(modrmReg == 0); return; }
+      if (modrmMod != 3 && modrmReg < 4) { sseMxcsr(modrmReg == 2); return; }
       if (modrmMod != 3 || modrmReg < 5) raiseUD();
       return;
     }
@@ -703,7 +705,8 @@ function exec0F(): void {
     }
     default:
       if (isMmxOpcode(op)) { mmxExecute(op); return; } // cpu/mmx.ts
-      // SSE and later encodings: CPUID advertises none of them.
+      if (isSseOpcode(op)) { sseExecute(op); return; } // cpu/sse/exec.ts
+      // SSE2 and later encodings: CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
           op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xb8 ||

@@ -1,11 +1,12 @@
 // MMX: 64-bit integer SIMD on MM0-MM7, which are the x87 registers' significands (SDM Vol. 1
-// ch. 9; each instruction in Vol. 2). The Pentium II's set: none of SSE's additions to it, and
-// no 66/F2/F3-prefixed (XMM) forms — CPUID offers neither SSE nor SSE2, so those are #UD.
+// ch. 9; each instruction in Vol. 2): the Pentium II's set and SSE's additions to it (PSHUFW,
+// PINSRW, PEXTRW, PMOVMSKB, PMIN/PMAX, PAVG, PMULHUW, PSADBW, MOVNTQ, MASKMOVQ). No
+// 66/F2/F3-prefixed (XMM) forms — CPUID offers no SSE2, so those are #UD.
 // An operand is two i32 halves (the core's integers are i32, DESIGN.md); packed operations
 // take lanes out of them and put lanes back, element by element.
-import { cr0, CR0_EM, CR0_TS, cs32 } from "../state";
+import { cr0, CR0_EM, CR0_TS, cs32, setReg, reg32, EDI } from "../state";
 import { aborted, raiseUD, raiseNoCode, NM } from "../fault";
-import { opsize, repPrefix, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, readRM, writeRM } from "./decode";
+import { opsize, repPrefix, adsize32, dataSeg, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, readRM, writeRM } from "./decode";
 import { fetch8 } from "./fetch";
 import { readV, writeV, probeWriteV } from "./access";
 import { ld32a, st32a, mul32 } from "../portable";
@@ -15,11 +16,11 @@ import { captureImages } from "./fpu/alias";
 /** 0F xx opcodes that are MMX instructions (the rest of the MMX/SSE rows stay #UD). */
 export function isMmxOpcode(op: i32): bool {
   if (op < 0x60) return false;
-  if (op < 0x80) return op <= 0x6b || op == 0x6e || op == 0x6f || (op >= 0x71 && op <= 0x77) || op == 0x7e || op == 0x7f;
-  if (op < 0xd0) return false;
+  if (op < 0x80) return op <= 0x6b || (op >= 0x6e && op <= 0x77) || op == 0x7e || op == 0x7f;
+  if (op < 0xd0) return op == 0xc4 || op == 0xc5;
   // D0-FF: bit n of the row's mask is the opcode row+n.
   const row = op & 0xf0, n = op & 15;
-  const mask = row == 0xd0 ? 0xbb2e : row == 0xe0 ? 0xbb26 : 0x772e;
+  const mask = row == 0xd0 ? 0xffae : row == 0xe0 ? 0xffbf : 0x77ee;
   return ((mask >> n) & 1) != 0;
 }
 
@@ -51,15 +52,48 @@ export function mmxExecute(op: i32): void {
       writeRM(4, mmLo(modrmReg)); if (aborted) return;
       enter(); return;
     }
-    case 0x7f: { // MOVQ mm/m64, mm
+    case 0x7f: case 0xe7: { // MOVQ mm/m64, mm; MOVNTQ m64, mm
       const lo = mmLo(modrmReg), hi = mmHi(modrmReg);
-      if (modrmMod == 3) { enter(); writeMm(modrmRm, lo, hi); return; }
+      if (modrmMod == 3) {
+        if (op == 0xe7) { raiseUD(); return; }
+        enter(); writeMm(modrmRm, lo, hi); return;
+      }
       if (!probeWriteV(eaSeg, eaOff, 8)) return;
       writeV(eaSeg, eaOff, 4, lo); if (aborted) return;
       writeV(eaSeg, i32(eaOff + 4), 4, hi); if (aborted) return;
       enter(); return;
     }
+    case 0xc4: { // PINSRW mm, r32/m16, imm8
+      const v = modrmMod == 3 ? readRM(4) : readV(eaSeg, eaOff, 2); if (aborted) return;
+      const imm = fetch8(); if (aborted) return;
+      d0 = mmLo(modrmReg); d1 = mmHi(modrmReg);
+      r0 = d0; r1 = d1;
+      const k = imm & 3, sh = (k & 1) << 4, m = ~(0xffff << sh), w = (v & 0xffff) << sh;
+      if (k < 2) r0 = (r0 & m) | w; else r1 = (r1 & m) | w;
+      enter(); writeMm(modrmReg, r0, r1); return;
+    }
+    case 0xc5: case 0xd7: { // PEXTRW r32, mm, imm8; PMOVMSKB r32, mm
+      if (modrmMod != 3) { raiseUD(); return; }
+      let v = 0;
+      if (op == 0xc5) {
+        const imm = fetch8(); if (aborted) return;
+        v = lane(mmLo(modrmRm), mmHi(modrmRm), imm & 3, 16);
+      } else {
+        for (let k = 0; k < 8; k++) v |= (lane(mmLo(modrmRm), mmHi(modrmRm), k, 8) >> 7) << k;
+      }
+      setReg(4, modrmReg, v);
+      enter(); return;
+    }
+    case 0xf7: maskMovq(); return;
     default: break;
+  }
+  if (op == 0x70) { // PSHUFW mm, mm/m64, imm8
+    readSource(false); if (aborted) return;
+    const imm = fetch8(); if (aborted) return;
+    r0 = 0; r1 = 0;
+    for (let k = 0; k < 4; k++) putLane(k, 16, lane(s0, s1, (imm >> (2 * k)) & 3, 16));
+    enter(); writeMm(modrmReg, r0, r1);
+    return;
   }
   // mm, mm/m64 (m32 for the low unpacks, which read only the half they use)
   readSource(op >= 0x60 && op <= 0x62); if (aborted) return;
@@ -70,12 +104,13 @@ export function mmxExecute(op: i32): void {
 }
 
 /** Every MMX instruction but EMMS: TOP = 0, every register valid (SDM Vol. 1 §9.5.1). */
-function enter(): void { setTop(0); setEmpty(0); }
+export function enterMmxState(): void { setTop(0); setEmpty(0); }
+function enter(): void { enterMmxState(); }
 
-function mmLo(i: i32): i32 { return ld32a(rawp(i)); }
-function mmHi(i: i32): i32 { return ld32a(rawp(i) + 4); }
+export function mmLo(i: i32): i32 { return ld32a(rawp(i)); }
+export function mmHi(i: i32): i32 { return ld32a(rawp(i) + 4); }
 /** An MMX write: the significand, exponent and sign all ones; the f64 slot is derived when x87 code next runs. */
-function writeMm(i: i32, lo: i32, hi: i32): void {
+export function writeMm(i: i32, lo: i32, hi: i32): void {
   const p = rawp(i);
   st32a(p, lo); st32a(p + 4, hi); st32a(RAW_SE + ((i & 7) << 2), 0xffff);
   setStale(stale | (1 << (i & 7)));
@@ -90,6 +125,7 @@ function readSource(half: bool): void {
 // ---- operations ----------------------------------------------------------------------------
 
 const ADD = 0, ADDS = 1, ADDUS = 2, SUB = 3, SUBS = 4, SUBUS = 5, MULL = 6, MULH = 7, CMPEQ = 8, CMPGT = 9;
+const MULHU = 10, MINU = 11, MAXU = 12, MINS = 13, MAXS = 14, AVG = 15;
 
 function compute(op: i32): void {
   switch (op) {
@@ -113,6 +149,19 @@ function compute(op: i32): void {
     case 0xd8: case 0xd9: lanes(SUBUS, 8 << (op - 0xd8)); return;
     case 0xd5: lanes(MULL, 16); return; // PMULLW
     case 0xe5: lanes(MULH, 16); return; // PMULHW
+    case 0xe4: lanes(MULHU, 16); return; // PMULHUW
+    case 0xda: lanes(MINU, 8); return;   // PMINUB
+    case 0xde: lanes(MAXU, 8); return;   // PMAXUB
+    case 0xea: lanes(MINS, 16); return;  // PMINSW
+    case 0xee: lanes(MAXS, 16); return;  // PMAXSW
+    case 0xe0: lanes(AVG, 8); return;    // PAVGB
+    case 0xe3: lanes(AVG, 16); return;   // PAVGW
+    case 0xf6: { // PSADBW: the sum of the bytes' absolute differences, in the low word
+      let sum = 0;
+      for (let k = 0; k < 8; k++) { const x = lane(d0, d1, k, 8) - lane(s0, s1, k, 8); sum += x < 0 ? -x : x; }
+      r0 = sum; r1 = 0;
+      return;
+    }
     case 0xf5: // PMADDWD: each dword the sum of two word products (wrapping only for 4 × −32768)
       r0 = i32(mul32(sext16(d0), sext16(s0)) + mul32(d0 >> 16, s0 >> 16));
       r1 = i32(mul32(sext16(d1), sext16(s1)) + mul32(d1 >> 16, s1 >> 16));
@@ -167,6 +216,12 @@ function lanes(kind: i32, bits: i32): void {
       case MULL: v = mul32(signed(a, 16), signed(b, 16)); break;
       case MULH: v = mul32(signed(a, 16), signed(b, 16)) >> 16; break;
       case CMPEQ: v = a == b ? -1 : 0; break;
+      case MULHU: v = i32(u32(mul32(a, b)) >>> 16); break; // (16 × 16 bits: the product fits in 32)
+      case MINU: v = a < b ? a : b; break;
+      case MAXU: v = a > b ? a : b; break;
+      case MINS: v = signed(a, bits) < signed(b, bits) ? a : b; break;
+      case MAXS: v = signed(a, bits) > signed(b, bits) ? a : b; break;
+      case AVG: v = (a + b + 1) >> 1; break;
       default: v = signed(a, bits) > signed(b, bits) ? -1 : 0; break; // CMPGT (signed)
     }
     putLane(k, bits, v);
@@ -236,4 +291,16 @@ function shiftImmediate(op: i32): void {
   shift(r == 2 ? SHIFT_RL : r == 4 ? SHIFT_RA : SHIFT_LL, 16 << (op - 0x71), count);
   enter();
   writeMm(modrmRm, r0, r1);
+}
+
+/** MASKMOVQ mm1, mm2: the bytes of mm1 whose mask byte in mm2 has its top bit set, to DS:(E)DI (segment overridable). */
+function maskMovq(): void {
+  if (modrmMod != 3) { raiseUD(); return; }
+  const lo = mmLo(modrmReg), hi = mmHi(modrmReg), mlo = mmLo(modrmRm), mhi = mmHi(modrmRm);
+  const base = adsize32 ? reg32(EDI) : reg32(EDI) & 0xffff, seg = dataSeg();
+  for (let k = 0; k < 8; k++) {
+    if ((lane(mlo, mhi, k, 8) & 0x80) == 0) continue;
+    writeV(seg, adsize32 ? i32(base + k) : (base + k) & 0xffff, 1, lane(lo, hi, k, 8)); if (aborted) return;
+  }
+  enter();
 }

@@ -20,7 +20,7 @@
 //   h  group + imm8                    k  group + imm16/32
 //   t  group 3, byte form: imm8 when reg is 0 or 1 (TEST)
 //   T  group 3, operand-size form: imm16/32 when reg is 0 or 1 (TEST)
-//   U  invalid: raises #UD (the core implements no SSE/VMX/...)
+//   U  invalid: raises #UD (the core implements no SSE2/VMX/...)
 //   X  x87 escape (ModRM), executed by cpu/fpu/
 //   ?  not implemented, format unknown: exits as unimplemented
 
@@ -45,21 +45,21 @@ const MAP1: StaticArray<string> = [
 
 const MAP2: StaticArray<string> = [
   "ggMMUU.U ..UUUUUU", // 00 group 6, group 7, LAR LSL, (SYSCALL) CLTS (SYSRET), INVD WBINVD, UD2, (3DNow!)
-  "UUUUUUUU gMMMMMMM", // 10 (SSE), hint NOPs / PREFETCHh (group 16)
-  "RRRRUUUU UUUUUUUU", // 20 MOV CR/DR, (MOV TR), (SSE)
+  "MMMMMMMM gMMMMMMM", // 10 SSE moves, UNPCKLPS UNPCKHPS; hint NOPs / PREFETCHh (group 16)
+  "RRRRUUUU MMMMMMMM", // 20 MOV CR/DR, (MOV TR), SSE: MOVAPS CVTPI2PS MOVNTPS CVT(T)PS2PI UCOMISS COMISS
   "......UU UUUUUUUU", // 30 WRMSR RDTSC RDMSR RDPMC SYSENTER SYSEXIT (GETSEC), (three-byte maps)
   "MMMMMMMM MMMMMMMM", // 40 CMOVcc
-  "UUUUUUUU UUUUUUUU", // 50 (SSE)
+  "MMMMMMMM MMUUMMMM", // 50 SSE: MOVMSKPS SQRT RSQRT RCP AND ANDN OR XOR ADD MUL, (SSE2), SUB MIN DIV MAX
   "MMMMMMMM MMMMUUMM", // 60 MMX: PUNPCKLx PACKSSWB PCMPGTx PACKUSWB PUNPCKHx PACKSSDW, (SSE2), MOVD MOVQ
-  "UhhhMMM. UUUUUUMM", // 70 (SSE), MMX shift groups 12-14, PCMPEQx, EMMS, (VMX), MOVD MOVQ
+  "BhhhMMM. UUUUUUMM", // 70 PSHUFW, MMX shift groups 12-14, PCMPEQx, EMMS, (VMX), MOVD MOVQ
   "zzzzzzzz zzzzzzzz", // 80 Jcc rel16/32
   "MMMMMMMM MMMMMMMM", // 90 SETcc
   "...MBMUU ..UMBMgM", // A0 PUSH/POP FS, CPUID, BT, SHLD, PUSH/POP GS, (RSM), BTS, SHRD, group 15 (fences), IMUL
   "MMMMMMMM UUhMMMMM", // B0 CMPXCHG, LSS, BTR, LFS LGS, MOVZX, (POPCNT) UD1, group 8, BTC BSF BSR MOVSX
-  "MMUUUUUg ........", // C0 XADD, (SSE), group 9 (CMPXCHG8B), BSWAP
-  "UMMMUMUU MMUMMMUM", // D0 MMX: PSRLx PMULLW PSUBUSx PAND PADDUSx PANDN; (SSE, SSE2)
-  "UMMUUMUU MMUMMMUM", // E0 MMX: PSRAx PMULHW PSUBSx POR PADDSx PXOR; (SSE, SSE2)
-  "UMMMUMUU MMMUMMMU", // F0 MMX: PSLLx PMADDWD PSUBx PADDx; (SSE, SSE2), UD0
+  "MMBUBBBg ........", // C0 XADD, CMPPS, (SSE2 MOVNTI), PINSRW PEXTRW SHUFPS, group 9 (CMPXCHG8B), BSWAP
+  "UMMMUMUM MMMMMMMM", // D0 MMX: PSRLx PMULLW PMOVMSKB PSUBUSx PMINUB PAND PADDUSx PMAXUB PANDN; (SSE2)
+  "MMMMMMUM MMMMMMMM", // E0 MMX: PAVGB PSRAx PAVGW PMULHUW PMULHW MOVNTQ PSUBSx PMINSW POR PADDSx PMAXSW PXOR; (SSE2)
+  "UMMMUMMM MMMUMMMU", // F0 MMX: PSLLx PMADDWD PSADBW MASKMOVQ PSUBx PADDx; (SSE2), UD0
 ];
 
 // ---- the format word returned by opcodeFormat ----------------------------------

@@ -4,7 +4,7 @@
 ; after it, and the eight 80-bit register images. Not printed, because QEMU 7.2
 ; departs from the SDM there (tests/unit/fxsr.test.ts checks them): FOP, FIP,
 ; FCS, FDP, FDS (QEMU stores zeros; a P6 stores the last x87 instruction's),
-; MXCSR and its mask and the XMM area (QEMU has SSE, this CPU has not), the
+; MXCSR and its mask and the XMM area (tests/kernels/sse.asm prints them), the
 ; reserved bytes after each register image (QEMU leaves them alone), and the
 ; exponent bits of registers MMX instructions wrote (QEMU leaves them alone;
 ; the SDM sets them to ones).

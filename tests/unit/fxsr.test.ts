@@ -1,10 +1,10 @@
 /**
  * FXSAVE/FXRSTOR cases QEMU cannot be the oracle for (tests/kernels/fxsr.asm covers the
  * rest against QEMU): expectations from the Intel SDM — Vol. 1 §10.5.1 and Table 10-2 (the
- * 512-byte layout: FOP, FIP, FCS, FDP, FDS stored, which QEMU 7.2 writes as zeros; MXCSR
- * and the XMM area belong to SSE, which this CPU does not offer), Vol. 2 FXSAVE/FXRSTOR
- * (no wait for pending x87 exceptions; #GP for a misaligned or out-of-limit operand before
- * anything changes) and Vol. 3 §2.5 (CR4.OSXMMEXCPT reserved without SSE). Both engines.
+ * 512-byte layout: FOP, FIP, FCS, FDP, FDS stored, which QEMU 7.2 writes as zeros; the XMM
+ * area only with CR4.OSFXSR), Vol. 2 FXSAVE/FXRSTOR (no wait for pending x87 exceptions; #GP
+ * for a misaligned or out-of-limit operand before anything changes) and LDMXCSR/STMXCSR (#UD
+ * without CR4.OSFXSR). Both engines.
  * Programs run in real mode (tests/unit/real-mode-program.ts).
  */
 import { describe, expect, it } from "vitest";
@@ -22,7 +22,7 @@ describe.each(ENGINES)("FXSAVE/FXRSTOR on %s", (kind) => {
     expect((r.u32(OUT) >>> 24) & 1).toBe(1);
   });
 
-  it("FXSAVE stores the last x87 instruction's opcode and pointers, zeros in the reserved bytes, and leaves the SSE fields alone", async () => {
+  it("FXSAVE stores the last x87 instruction's opcode and pointers, zeros in the reserved bytes, MXCSR, and no XMM registers without CR4.OSFXSR", async () => {
     const load = fld64(D);              // DD 06 00 40 at CODE + 2
     const code = [...fninit, ...load, ...fxsave(FX)];
     const r = await run(kind, code, [[D, q(0x3ff0000000000000n)], [FX, new Array(512).fill(0xaa)]]);
@@ -33,8 +33,8 @@ describe.each(ENGINES)("FXSAVE/FXRSTOR on %s", (kind) => {
     expect(r.u32(FX + 16)).toBe(D);     // FDP: its operand
     expect(r.u16(FX + 20)).toBe(0);     // FDS
     for (const a of [5, 14, 15, 22, 23]) expect(r.u8(FX + a)).toBe(0);
-    expect(r.u32(FX + 24)).toBe(0);     // MXCSR, MXCSR_MASK: no SSE
-    expect(r.u32(FX + 28)).toBe(0);
+    expect(r.u32(FX + 24)).toBe(0x1f80); // MXCSR as at reset
+    expect(r.u32(FX + 28)).toBe(0xffff); // MXCSR_MASK: every bit, DAZ included
     expect(r.u64(FX + 32 + 16 * 0)).toBe(0x8000000000000000n); // ST0 = 1.0
     expect(r.u16(FX + 32 + 8)).toBe(0x3fff);
     for (let i = 0; i < 8; i++) { expect(r.u16(FX + 32 + 16 * i + 10)).toBe(0); expect(r.u32(FX + 32 + 16 * i + 12)).toBe(0); }
@@ -81,11 +81,11 @@ describe.each(ENGINES)("FXSAVE/FXRSTOR on %s", (kind) => {
     expect(r.u16(OUT + 0x14)).toBe(0b00_11_11_11_11_11_11_11);
   });
 
-  it("without SSE: CR4.OSXMMEXCPT is #GP, LDMXCSR and STMXCSR are #UD", async () => {
-    const movCr4 = [0x66, 0xb8, 0, 0x04, 0, 0, 0x0f, 0x22, 0xe0]; // mov eax, 0x400; mov cr4, eax
-    expect((await run(kind, movCr4)).vector).toBe(13);
-    expect((await run(kind, [0x66, 0xb8, 0, 0x02, 0, 0, 0x0f, 0x22, 0xe0])).vector).toBeNull(); // OSFXSR: fine
+  it("LDMXCSR and STMXCSR are #UD without CR4.OSFXSR; CR4.OSXMMEXCPT can be set (CPUID offers SSE)", async () => {
+    const movCr4 = (v: number) => [0x66, 0xb8, v & 0xff, (v >> 8) & 0xff, 0, 0, 0x0f, 0x22, 0xe0]; // mov eax, v; mov cr4, eax
     expect((await run(kind, m([0x0f, 0xae], 2, D))).vector).toBe(6);
     expect((await run(kind, m([0x0f, 0xae], 3, D))).vector).toBe(6);
+    expect((await run(kind, movCr4(0x400))).vector).toBeNull();
+    expect((await run(kind, [...movCr4(0x200), ...m([0x0f, 0xae], 3, D)])).vector).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 // four layouts (16/32-bit operand size × protected/real-or-V86 mode; SDM
 // Vol. 1 §8.1.10, Figures 8-9 to 8-12), and FXSAVE/FXRSTOR's (Table 10-2).
 // Reserved fields are written as 0.
-import { protectedMode, flagsRaw, VM } from "../../state";
+import { protectedMode, flagsRaw, VM, cr4, CR4_OSFXSR } from "../../state";
 import { aborted } from "../../fault";
 import { opsize } from "../decode";
 import { rd, wr, probe, fromF80, toF80, img0, img1, img2 } from "./formats";
@@ -12,7 +12,10 @@ import {
   updateSummary, finit, regp, hiw, low, copySlot, stp, phys, exact, setExact, setStale, rawp, rawSe, putRaw,
 } from "./state";
 import { imageTag } from "./alias";
-import { ld32a } from "../../portable";
+import { ld32a, st32a } from "../../portable";
+import { raise, GP } from "../../fault";
+import { XMM } from "../../layout";
+import { mxcsr, setMxcsr, MXCSR_MASK, XMM_STAGE } from "../sse/state";
 
 function realFormat(): bool { return !protectedMode || (flagsRaw & VM) != 0; }
 function envBytes(): i32 { return opsize == 4 ? 28 : 14; }
@@ -124,22 +127,28 @@ export function frstor(): void {
 }
 
 /**
- * FXSAVE (0F AE /0; the operand 16-byte aligned and probed by the caller): the x87 and MMX
- * state in the 512-byte layout of SDM Vol. 1 Table 10-2 — the tag word abridged to one bit
- * per physical register (1 = not empty), each ST(i) in a 16-byte slot. This CPU has no SSE:
- * MXCSR and MXCSR_MASK are stored as 0 and the XMM area (160-511) is left alone.
+ * FXSAVE (0F AE /0; the operand 16-byte aligned and probed by the caller): the x87, MMX and SSE
+ * state in the 512-byte layout of SDM Vol. 1 Table 10-2 — the tag word abridged to one bit per
+ * physical register (1 = not empty), each ST(i) in a 16-byte slot, MXCSR and the bits it
+ * implements, and the XMM registers when CR4.OSFXSR is set (without it they are not saved:
+ * the SDM leaves that to the implementation, QEMU and this CPU skip them).
  */
 export function fxsave(): void {
   wr(0, 2, cw); wr(2, 2, statusWord()); wr(4, 2, ~empty & 0xff); wr(6, 2, fop);
   wr(8, 4, fip); wr(12, 4, fcs); wr(16, 4, fdp); wr(20, 4, fds);
-  wr(24, 4, 0); wr(28, 4, 0);
+  wr(24, 4, mxcsr); wr(28, 4, MXCSR_MASK);
   for (let i = 0; i < 8; i++) {
     const o = 32 + (i << 4);
     storeImage(i, o);
     wr(o + 10, 2, 0); wr(o + 12, 4, 0);
   }
+  if ((cr4 & CR4_OSFXSR) == 0) return;
+  for (let k = 0; k < 0x80; k += 4) wr(160 + k, 4, ld32a(XMM + k));
 }
-/** FXRSTOR (0F AE /1; the operand aligned): everything is read before anything changes; MXCSR is ignored (no SSE). */
+/**
+ * FXRSTOR (0F AE /1; the operand aligned): everything is read before anything changes; MXCSR
+ * with a reserved bit set is #GP(0). The XMM registers only with CR4.OSFXSR (as FXSAVE).
+ */
 export function fxrstor(): void {
   rd(508, 4); if (aborted) return; // the operand's far end: its limit and page checked before anything changes
   const c = rd(0, 2); if (aborted) return;
@@ -150,13 +159,23 @@ export function fxrstor(): void {
   const ipSel = rd(12, 2); if (aborted) return;
   const dp = rd(16, 4); if (aborted) return;
   const dpSel = rd(20, 2); if (aborted) return;
+  const mx = rd(24, 4); if (aborted) return;
+  if ((mx & ~MXCSR_MASK) != 0) { raise(GP, 0); return; }
   if (!readImages(32, 16)) return;
+  const withXmm = (cr4 & CR4_OSFXSR) != 0;
+  if (withXmm) {
+    for (let k = 0; k < 0x80; k += 4) {
+      const v = rd(160 + k, 4); if (aborted) return;
+      st32a(XMM_STAGE + k, v);
+    }
+  }
   setCw(c); setSw(st); setTop((st >> 11) & 7); setEmpty(~tags & 0xff);
   setPointers(ip, ipSel, dp, dpSel, op);
   updateSummary();
   loadImages();
+  setMxcsr(mx);
+  if (withXmm) for (let k = 0; k < 0x80; k += 4) st32a(XMM + k, ld32a(XMM_STAGE + k));
 }
-
 // ---- register images -------------------------------------------------------------------------
 
 /** ST(i) as an 80-bit value at offset o of the operand: the register's exact image when it holds one. */

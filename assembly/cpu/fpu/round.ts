@@ -73,18 +73,19 @@ export function roundInt(t: f64, s: i32, mode: i32): f64 {
 
 /**
  * Round the exact value v = r + s·ε (r finite, s = sign(v − r)) to `bits`
- * significant bits (and f64's exponent range) in mode `mode`.
+ * significant bits in mode `mode`; `lowest` is the exponent of the smallest
+ * denormal (f64's, or f32's −149 for SSE).
  */
-export function roundTo(r: f64, s: i32, bits: i32, mode: i32): f64 {
+export function roundTo(r: f64, s: i32, bits: i32, mode: i32, lowest: i32 = -1074): f64 {
   inexact = false; roundedUp = false;
   if (s == 0 && (bits >= 53 || r == 0)) return r;
   let g: i32; // exponent of the unit in the last place of v's binade
-  if (r == 0) g = -1074;
+  if (r == 0) g = lowest;
   else {
     let e = expOf(r);
     if (s != 0 && (s < 0) == (r > 0) && isPow2(r)) e -= 1; // v lies in the binade below
     g = e - bits + 1;
-    if (g < -1074) g = -1074;
+    if (g < lowest) g = lowest;
   }
   const t = scalb(r, -g);
   const u = roundInt(t, s, mode);

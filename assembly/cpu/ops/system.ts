@@ -6,7 +6,7 @@ import {
   gdtrBase, gdtrLimit, idtrBase, idtrLimit, setGdtr, setIdtr, segSel, segAttr, LDTR, TR, CS, SS, getReg, setReg,
   reg32, setReg32, EAX, ECX, EDX, EBX, ESP, CR0_PE, CR0_PG, CR0_WP, CR0_TS, CR0_ET, CR4_PGE, CR4_PSE, CR4_PAE,
   flagsRaw, VM, IF, RF, retired, tscOffset, sysenterCs, sysenterEsp, sysenterEip, setSysenterCs, setSysenterEsp,
-  setSysenterEip, ZF, setEip, eip, CR4_TSD, CR4_OSFXSR, setA20, CR4_SMAP, smapSupported, CR4_SMEP, smepSupported, AC,
+  setSysenterEip, ZF, setEip, eip, CR4_TSD, CR4_OSFXSR, CR4_OSXMMEXCPT, setA20, CR4_SMAP, smapSupported, CR4_SMEP, smepSupported, AC,
 } from "../../state";
 import { DR as DR_AREA } from "../../layout";
 import { ld32a, st32a, f64lo, f64hi } from "../../portable";
@@ -108,9 +108,9 @@ export function commitCr3(v: i32): void {
   invalidateFetch();
 }
 export function writeCr4(v: i32): void {
-  // Only what is implemented may be set: VME/PVI/OSXMMEXCPT... are not; SMAP and SMEP when the VMM offers them.
-  // OSFXSR only says the OS uses FXSAVE/FXRSTOR: without SSE it changes nothing here.
-  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE | CR4_OSFXSR | (smapSupported ? CR4_SMAP : 0) | (smepSupported ? CR4_SMEP : 0);
+  // Only what is implemented may be set: VME/PVI... are not; SMAP and SMEP when the VMM offers them.
+  // OSFXSR enables SSE and FXSAVE's XMM state, OSXMMEXCPT #XM for unmasked SIMD exceptions.
+  const supported = CR4_PSE | CR4_PGE | CR4_TSD | CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | (smapSupported ? CR4_SMAP : 0) | (smepSupported ? CR4_SMEP : 0);
   if ((v & ~supported) != 0) { raise(GP, 0); return; }
   const changed = v ^ cr4;
   const old = cr4;
@@ -481,7 +481,7 @@ export function wrmsr(): void {
   requestRestart();
 }
 
-// CPUID: family 6 (i686) with an x87 FPU, MMX and FXSAVE/FXRSTOR (no SSE). Feature bits name exactly what the core does.
+// CPUID: family 6 (i686) with an x87 FPU, MMX, FXSAVE/FXRSTOR and SSE (no SSE2). Feature bits name exactly what the core does.
 const FEAT_FPU: i32 = 1 << 0;
 const FEAT_PSE: i32 = 1 << 3;
 const FEAT_TSC: i32 = 1 << 4;
@@ -492,6 +492,7 @@ const FEAT_PGE: i32 = 1 << 13;
 const FEAT_CMOV: i32 = 1 << 15;
 const FEAT_MMX: i32 = 1 << 23;
 const FEAT_FXSR: i32 = 1 << 24;
+const FEAT_SSE: i32 = 1 << 25;
 const FEAT_PAE: i32 = 1 << 6;
 const FEAT_APIC: i32 = 1 << 9;
 const FEAT_ECX_TSC_DEADLINE: i32 = 1 << 24;
@@ -560,7 +561,7 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
     case 0: a = 7; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
-      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_MMX | FEAT_FXSR;
+      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_MMX | FEAT_FXSR | FEAT_SSE;
       c = 1 << 31; // running under a hypervisor
       if (cpuidApic) {
         d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24;
