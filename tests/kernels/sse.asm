@@ -176,6 +176,57 @@ main:
     FOP 'mulss-m', mulss, [opb + 4]
     FOP 'sqrtss-m', sqrtss, [opb + 8]
 
+    ; ---- pseudo-random operands (xorshift32): ordinary numbers whose sums, differences,
+    ; products, quotients and roots round, and now and then denormals, in every mode
+    mov dword [seed], 0x2545f491
+    HBEGIN
+    xor ebx, ebx
+.rmode:
+    mov eax, [mx_modes + ebx*4]
+    mov [mxv], eax
+    mov ecx, 1500
+.rloop:
+    push ecx
+    xor ecx, ecx
+.rfill:
+    call rand_f32
+    mov [opa + ecx*4], eax
+    call rand_f32
+    mov [opb + ecx*4], eax
+    inc ecx
+    cmp ecx, 4
+    jb .rfill
+%assign k 0
+%rep 5
+    movaps xmm0, [opa]
+    ldmxcsr [mxv]
+%if k == 0
+    addps xmm0, [opb]
+%elif k == 1
+    subps xmm0, [opb]
+%elif k == 2
+    mulps xmm0, [opb]
+%elif k == 3
+    divps xmm0, [opb]
+%else
+    sqrtps xmm0, [opb]
+%endif
+    movups [res], xmm0
+    HASHV [res]
+    HASHV [res + 4]
+    HASHV [res + 8]
+    HASHV [res + 12]
+    MXHASH
+%assign k k + 1
+%endrep
+    pop ecx
+    dec ecx
+    jnz .rloop
+    inc ebx
+    cmp ebx, NMODES
+    jb .rmode
+    HEND 'random'
+
     ; tininess: (1 - 2^-23) × 2^-126 (1 + 2^-23) is below 2^-126 before rounding, 2^-126 after
     ldmxcsr [mx_default]
     movss xmm0, [tiny_a]
@@ -519,6 +570,45 @@ mask_two_nans:
     pop eax
     ret
 
+; xorshift32 on [seed] -> eax (ecx, ebx kept)
+rand:
+    push edx
+    mov eax, [seed]
+    mov edx, eax
+    shl edx, 13
+    xor eax, edx
+    mov edx, eax
+    shr edx, 17
+    xor eax, edx
+    mov edx, eax
+    shl edx, 5
+    xor eax, edx
+    mov [seed], eax
+    pop edx
+    ret
+; a random binary32 -> eax: random sign and significand; the exponent 2^-32..2^31, or one
+; time in 16 the lowest eight (denormals and the smallest normals)
+rand_f32:
+    push edx
+    call rand
+    and eax, 0x807fffff
+    mov edx, eax
+    call rand
+    test al, 0x0f
+    jnz .normal
+    shr eax, 4
+    and eax, 7
+    jmp .exp
+.normal:
+    shr eax, 8
+    and eax, 63
+    add eax, 95
+.exp:
+    shl eax, 23
+    or eax, edx
+    pop edx
+    ret
+
 ; the eight XMM registers into xdump
 dump_xmm:
     movups [xdump], xmm0
@@ -586,7 +676,8 @@ opa:    resd 4
 opb:    resd 4
 res:    resd 4
 mxv:    resd 1
-mxout:  resd 3
+seed:   resd 1
+mxout:  resd 2
 buf:    resb 96
 xdump:  resb 128
 fxbuf:  resb 512

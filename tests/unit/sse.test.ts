@@ -3,7 +3,8 @@
  * against QEMU): expectations from the Intel SDM — Vol. 1 §10.2.3 and §11.5 (MXCSR; DE for a
  * denormal operand unless DAZ makes it zero; an unmasked SIMD exception is #XM with
  * CR4.OSXMMEXCPT, #UD without, and writes no destination), Vol. 2 LDMXCSR/FXRSTOR (#GP(0)
- * for a reserved MXCSR bit, which QEMU 7.2 loads), RCPPS/RCPSS (no exception flags), CPUID
+ * for a reserved MXCSR bit, which QEMU 7.2 loads), RCPPS/RCPSS (no exception flags), CVTPI2PS
+ * and friends (#UD with CR0.EM, which QEMU 7.2 does not raise), CPUID
  * (SSE, not SSE2: its 66/F2 forms are #UD) — and the state across a vCPU switch and a nested
  * entry. Both engines. Programs run in real mode (tests/unit/real-mode-program.ts).
  */
@@ -89,6 +90,13 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
   it("66 and F2 forms (SSE2, SSE3) and F3 forms of packed-only instructions are #UD", async () => {
     for (const code of [[0x66, 0x0f, 0x58, 0xc1], [0xf2, 0x0f, 0x58, 0xc1], [0xf3, 0x0f, 0x54, 0xc1], [0xf3, 0x0f, 0x14, 0xc1], [0x66, 0x0f, 0x70, 0xc1, 0]]) {
       expect((await run(kind, [...setCr4(OSFXSR), ...code])).vector).toBe(6);
+    }
+  });
+
+  it("with CR0.EM every SSE instruction is #UD, the MMX conversions included; with CR0.TS #NM", async () => {
+    for (const insn of [[0x0f, 0x2a, 0xc1], [0x0f, 0x2c, 0xc1], [0x0f, 0x2d, 0xc1], [0xf3, 0x0f, 0x2d, 0xc1], [0x0f, 0x58, 0xc1], m([0x0f, 0xae], 2, D)]) {
+      expect((await run(kind, [...setCr4(OSFXSR), ...insn], [[D, d32(0x1f80)]], 0x10 | 4)).vector).toBe(6);
+      expect((await run(kind, [...setCr4(OSFXSR), ...insn], [[D, d32(0x1f80)]], 0x10 | 8)).vector).toBe(7);
     }
   });
 
