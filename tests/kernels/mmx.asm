@@ -11,6 +11,7 @@
 ; forms as SSE2.
 
 %include "lib.inc"
+%include "mmx.inc"
 
 NV equ 16                       ; operand table entries
 
@@ -18,27 +19,7 @@ NV equ 16                       ; operand table entries
 ; the table; hashes the results, prints three of them
 %macro BINOP 2
     HBEGIN
-    xor esi, esi
-%%a:
-    xor edi, edi
-%%b:
-    movq mm0, [vals + esi*8]
-    movq mm1, [vals + edi*8]
-    %2 mm0, mm1
-    movq [res], mm0
-    HASHV [res]
-    HASHV [res + 4]
-    movq mm2, [vals + esi*8]
-    %2 mm2, [vals + edi*8]
-    movq [res], mm2
-    HASHV [res]
-    HASHV [res + 4]
-    inc edi
-    cmp edi, NV
-    jb %%b
-    inc esi
-    cmp esi, NV
-    jb %%a
+    MMXPAIRS %2, vals, NV, vals, NV
     PRINT %1
     SPC
     PHEX32 [hash]
@@ -59,27 +40,7 @@ NV equ 16                       ; operand table entries
 ; SHIFTOP 'name', insn -- insn mm0, mm1 / insn mm2, [m64] for every value × count
 %macro SHIFTOP 2
     HBEGIN
-    xor esi, esi
-%%a:
-    xor edi, edi
-%%b:
-    movq mm0, [vals + esi*8]
-    movq mm1, [counts + edi*8]
-    %2 mm0, mm1
-    movq [res], mm0
-    HASHV [res]
-    HASHV [res + 4]
-    movq mm2, [vals + esi*8]
-    %2 mm2, [counts + edi*8]
-    movq [res], mm2
-    HASHV [res]
-    HASHV [res + 4]
-    inc edi
-    cmp edi, NC
-    jb %%b
-    inc esi
-    cmp esi, NV
-    jb %%a
+    MMXPAIRS %2, vals, NV, counts, NC
     HEND %1
 %endmacro
 

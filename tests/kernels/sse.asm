@@ -4,6 +4,7 @@
 ; state, #GP/#UD/#NM; and SSE's additions to MMX. Compared with QEMU.
 
 %include "lib.inc"
+%include "mmx.inc"
 cpu katmai                      ; SSE (lib.inc: 686)
 
 NF equ 24                       ; binary32 table entries
@@ -114,27 +115,7 @@ NM equ 16                       ; 64-bit (MMX) table entries
 ; MMXOP 'name', insn -- insn mm0, mm1 and insn mm2, [m64] over every pair of the MMX table
 %macro MMXOP 2
     HBEGIN
-    xor esi, esi
-%%a:
-    xor edi, edi
-%%b:
-    movq mm0, [m64v + esi*8]
-    movq mm1, [m64v + edi*8]
-    %2 mm0, mm1
-    movq [res], mm0
-    HASHV [res]
-    HASHV [res + 4]
-    movq mm2, [m64v + esi*8]
-    %2 mm2, [m64v + edi*8]
-    movq [res], mm2
-    HASHV [res]
-    HASHV [res + 4]
-    inc edi
-    cmp edi, NM
-    jb %%b
-    inc esi
-    cmp esi, NM
-    jb %%a
+    MMXPAIRS %2, m64v, NM, m64v, NM
     HEND %1
 %endmacro
 
