@@ -2,14 +2,13 @@
 // the XMM instructions — moves, packed and scalar single-precision arithmetic, comparisons,
 // logic, shuffles, conversions, MXCSR. Its additions to MMX live in cpu/mmx.ts. No SSE2:
 // 66- and F2-prefixed forms are #UD, as are F3 forms of packed-only instructions.
-import { cr0, CR0_EM, CR0_TS, cr4, CR4_OSFXSR, CR4_OSXMMEXCPT, cs32, setReg, segBase } from "../../state";
+import { cr0, CR0_EM, CR0_TS, cr4, CR4_OSFXSR, CR4_OSXMMEXCPT, cs32, setReg, segBase, CF, PF, AF, ZF, SF, OF } from "../../state";
 import { aborted, raise, raiseUD, raiseNoCode, NM, GP, XM } from "../../fault";
 import { opsize, repPrefix, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, readRM } from "../decode";
 import { fetch8 } from "../fetch";
 import { readV, writeV, probeWriteV } from "../access";
 import { getFlags, setFlags } from "../flags";
 import { ld32a, st32a } from "../../portable";
-import { CF, PF, AF, ZF, SF, OF } from "../../state";
 import { checkPending } from "../fpu/state";
 import { captureImages } from "../fpu/alias";
 import { mmLo, mmHi, writeMm, enterMmxState } from "../mmx";

@@ -6,7 +6,7 @@
 // they are unmasked (#XM) before anything is written.
 import { f64bitsHi, f64bitsLo, f64fromBits } from "../../portable";
 import {
-  roundTo, roundInt, inexact, pow2, scalb, addErrSign, divErrSign, sqrtErrSign, clearRounding,
+  roundTo, roundInt, inexact, pow2, addErrSign, divErrSign, sqrtErrSign, clearRounding,
 } from "../fpu/round";
 import { RC_NEAR, RC_DOWN, RC_UP, RC_CHOP } from "../fpu/state";
 import { mxcsr, mxRound, MX_IE, MX_DE, MX_ZE, MX_OE, MX_UE, MX_PE, MX_DAZ, MX_FTZ } from "./state";
