@@ -32,7 +32,7 @@ const EXPECTED_PASS = [
   "cmpxchg8b", "smptest", "smptest3", "vmexit_cpuid", "vmexit_vmcall", "vmexit_mov_from_cr8", "vmexit_mov_to_cr8",
   "vmexit_inl_pmtimer", "vmexit_ipi", "vmexit_ipi_halt", "vmexit_ple_round_robin", "vmexit_tscdeadline",
   "vmexit_tscdeadline_immed", "vmexit_cr0_wp", "vmexit_cr4_pge", "eventinj", "hypercall", "pmu", "setjmp", "tsc",
-  "taskswitch", "taskswitch2", "umip", "la57", "msr", "tsc_adjust", "s3", "realmode", "smap", "kvmclock_test",
+  "taskswitch", "taskswitch2", "umip", "la57", "msr", "tsc_adjust", "s3", "realmode", "smap", "kvmclock_test", "emulator",
 ];
 
 const args = process.argv.slice(2);

@@ -695,6 +695,7 @@ function exec0F(): void {
       decodeModrm(); if (aborted) return;
       if (modrmMod != 3 && modrmReg < 2) { fxsaveRestore(modrmReg == 0); return; }
       if (modrmMod != 3 && modrmReg < 4) { sseMxcsr(modrmReg == 2); return; }
+      if (modrmMod != 3 && modrmReg == 7 && opsize == (cs32 ? 4 : 2) && repPrefix == 0) { clflush(); return; }
       if (modrmMod != 3 || modrmReg < 5) raiseUD();
       return;
     }
@@ -702,6 +703,11 @@ function exec0F(): void {
       decodeModrm(); if (aborted) return;
       if (modrmReg != 1 || modrmMod == 3) { raiseUD(); return; }
       cmpxchg8b(); return;
+    }
+    case 0xc3: { // MOVNTI m32, r32 (SSE2): a store with a non-temporal hint
+      decodeModrm(); if (aborted) return;
+      if (modrmMod == 3 || opsize != (cs32 ? 4 : 2) || repPrefix != 0) { raiseUD(); return; }
+      writeRM(4, reg32(modrmReg)); return;
     }
     default:
       if (isMmxOpcode(op)) { mmxExecute(op); return; } // cpu/mmx.ts
@@ -717,6 +723,15 @@ function exec0F(): void {
       }
       unimplemented(0); return;
   }
+}
+
+/**
+ * CLFLUSH m8 (SSE2's cache-line flush): this machine has no caches to write back (guest memory
+ * is coherent with every device model), so it only checks the operand as a one-byte read would:
+ * segment limit and page (SDM: a reserved or not-present page faults, user-readable suffices).
+ */
+function clflush(): void {
+  readV(eaSeg, eaOff, 1);
 }
 
 /** FXSAVE/FXRSTOR m512: #NM for CR0.EM or CR0.TS, #GP(0) unless 16-byte aligned (whatever AC says). */

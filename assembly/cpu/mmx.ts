@@ -1,7 +1,8 @@
 // MMX: 64-bit integer SIMD on MM0-MM7, which are the x87 registers' significands (SDM Vol. 1
-// ch. 9; each instruction in Vol. 2): the Pentium II's set and SSE's additions to it (PSHUFW,
-// PINSRW, PEXTRW, PMOVMSKB, PMIN/PMAX, PAVG, PMULHUW, PSADBW, MOVNTQ, MASKMOVQ). No
-// 66/F2/F3-prefixed (XMM) forms — CPUID offers no SSE2, so those are #UD.
+// ch. 9; each instruction in Vol. 2): the Pentium II's set, SSE's additions to it (PSHUFW,
+// PINSRW, PEXTRW, PMOVMSKB, PMIN/PMAX, PAVG, PMULHUW, PSADBW, MOVNTQ, MASKMOVQ) and SSE2's
+// (PADDQ, PSUBQ, PMULUDQ). The 66/F2/F3-prefixed forms are SSE2's on XMM registers
+// (cpu/sse/integer.ts), which runs its halves through packedHalf/shiftHalf here.
 // An operand is two i32 halves (the core's integers are i32, DESIGN.md); packed operations
 // take lanes out of them and put lanes back, element by element.
 import { cr0, CR0_EM, CR0_TS, cs32, setReg, reg32, EDI } from "../state";
@@ -9,18 +10,19 @@ import { aborted, raiseUD, raiseNoCode, NM } from "../fault";
 import { opsize, repPrefix, adsize32, dataSeg, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, readRM, writeRM } from "./decode";
 import { fetch8 } from "./fetch";
 import { readV, writeV, probeWriteV } from "./access";
-import { ld32a, st32a, mul32 } from "../portable";
+import { ld32a, st32a, mul32, mulhu } from "../portable";
+import { xmmInteger } from "./sse/integer";
 import { checkPending, setTop, setEmpty, stale, setStale, rawp, RAW_SE } from "./fpu/state";
 import { captureImages } from "./fpu/alias";
 
 /** 0F xx opcodes that are MMX instructions (the rest of the MMX/SSE rows stay #UD). */
 export function isMmxOpcode(op: i32): bool {
   if (op < 0x60) return false;
-  if (op < 0x80) return op <= 0x6b || (op >= 0x6e && op <= 0x77) || op == 0x7e || op == 0x7f;
+  if (op < 0x80) return op <= 0x77 || op == 0x7e || op == 0x7f; // (6C 6D: SSE2's PUNPCKxQDQ, XMM only)
   if (op < 0xd0) return op == 0xc4 || op == 0xc5;
   // D0-FF: bit n of the row's mask is the opcode row+n.
   const row = op & 0xf0, n = op & 15;
-  const mask = row == 0xd0 ? 0xffae : row == 0xe0 ? 0xffbf : 0x77ee;
+  const mask = row == 0xd0 ? 0xfffe : row == 0xe0 ? 0xffbf : 0x7ffe; // (with SSE2's PADDQ D4, MOVQ D6, PMULUDQ F4, PSUBQ FB)
   return ((mask >> n) & 1) != 0;
 }
 
@@ -29,9 +31,24 @@ let d0: i32 = 0, d1: i32 = 0;
 let s0: i32 = 0, s1: i32 = 0;
 let r0: i32 = 0, r1: i32 = 0;
 
+/** One 64-bit half of a packed operation — the XMM forms run it on each half: (dlo, dhi) op (slo, shi). */
+export let halfLo: i32 = 0, halfHi: i32 = 0;
+export function packedHalf(op: i32, dlo: i32, dhi: i32, slo: i32, shi: i32): void {
+  d0 = dlo; d1 = dhi; s0 = slo; s1 = shi;
+  compute(op);
+  halfLo = r0; halfHi = r1;
+}
+/** One 64-bit half of a shift by an immediate (groups 12-14: reg 2, 4, 6; op 71-73). */
+export function shiftHalf(op: i32, reg: i32, count: i32, dlo: i32, dhi: i32): void {
+  d0 = dlo; d1 = dhi;
+  shift(reg == 2 ? SHIFT_RL : reg == 4 ? SHIFT_RA : SHIFT_LL, 16 << (op - 0x71), count);
+  halfLo = r0; halfHi = r1;
+}
+
 /** Execute the MMX instruction 0F `op` (isMmxOpcode). */
 export function mmxExecute(op: i32): void {
-  if (opsize != (cs32 ? 4 : 2) || repPrefix != 0) { raiseUD(); return; } // SSE/SSE2 encodings
+  if (opsize != (cs32 ? 4 : 2) || repPrefix != 0) { xmmInteger(op); return; } // SSE2's XMM forms: cpu/sse/integer.ts
+  if (op == 0x6c || op == 0x6d || op == 0xd6) { raiseUD(); return; } // XMM-only SSE2 instructions
   if ((cr0 & CR0_EM) != 0) { raiseUD(); return; }
   if ((cr0 & CR0_TS) != 0) { raiseNoCode(NM); return; }
   if (op == 0x77) { // EMMS: every register empty; TOP as it is
@@ -150,6 +167,19 @@ function compute(op: i32): void {
     case 0xd5: lanes(MULL, 16); return; // PMULLW
     case 0xe5: lanes(MULH, 16); return; // PMULHW
     case 0xe4: lanes(MULHU, 16); return; // PMULHUW
+    case 0xd4: { // PADDQ (SSE2)
+      const lo = i32(d0 + s0);
+      r1 = i32(d1 + s1 + (u32(lo) < u32(d0) ? 1 : 0)); r0 = lo;
+      return;
+    }
+    case 0xfb: { // PSUBQ (SSE2)
+      r0 = i32(d0 - s0);
+      r1 = i32(d1 - s1 - (u32(d0) < u32(s0) ? 1 : 0));
+      return;
+    }
+    case 0xf4: // PMULUDQ (SSE2): the low dwords' unsigned 64-bit product
+      r0 = mul32(d0, s0); r1 = mulhu(d0, s0);
+      return;
     case 0xda: lanes(MINU, 8); return;   // PMINUB
     case 0xde: lanes(MAXU, 8); return;   // PMAXUB
     case 0xea: lanes(MINS, 16); return;  // PMINSW

@@ -5,7 +5,7 @@
  * CR4.OSXMMEXCPT, #UD without, and writes no destination), Vol. 2 LDMXCSR/FXRSTOR (#GP(0)
  * for a reserved MXCSR bit, which QEMU 7.2 loads), RCPPS/RCPSS (no exception flags), CVTPI2PS
  * and friends (#UD with CR0.EM, which QEMU 7.2 does not raise), CPUID
- * (SSE, not SSE2: its 66/F2 forms are #UD) — and the state across a vCPU switch and a nested
+ * (SSE, SSE2) — and the state across a vCPU switch and a nested
  * entry. Both engines. Programs run in real mode (tests/unit/real-mode-program.ts).
  */
 import { describe, expect, it } from "vitest";
@@ -28,10 +28,11 @@ const f32 = (x: number) => { const b = new DataView(new ArrayBuffer(4)); b.setFl
 const vec = (...xs: number[]) => xs.flatMap((x) => d32(x));
 
 describe.each(ENGINES)("SSE on %s", (kind) => {
-  it("CPUID.1:EDX offers SSE, not SSE2", async () => {
-    const r = await run(kind, [0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0x66, 0x89, 0x16, ...w16(OUT)]);
-    expect((r.u32(OUT) >>> 25) & 1).toBe(1);
-    expect((r.u32(OUT) >>> 26) & 1).toBe(0);
+  it("CPUID.1:EDX offers SSE and SSE2, and CLFLUSH with a 64-byte line (EBX[15:8] = 8)", async () => {
+    const r = await run(kind, [0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0x66, 0x89, 0x16, ...w16(OUT), 0x66, 0x89, 0x1e, ...w16(OUT + 4)]);
+    expect((r.u32(OUT) >>> 25) & 3).toBe(3);
+    expect((r.u32(OUT) >>> 19) & 1).toBe(1);
+    expect((r.u32(OUT + 4) >>> 8) & 0xff).toBe(8);
   });
 
   it("LDMXCSR of a reserved bit is #GP(0) and MXCSR stays; FXRSTOR of one is #GP(0) before anything is loaded", async () => {
@@ -87,8 +88,8 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
     expect([0, 4, 8, 12].map((k) => r.u32(OUT + k))).toEqual([0x80000000, 0x80000000, 0x80000000, 0]);
   });
 
-  it("66 and F2 forms (SSE2, SSE3) and F3 forms of packed-only instructions are #UD", async () => {
-    for (const code of [[0x66, 0x0f, 0x58, 0xc1], [0xf2, 0x0f, 0x58, 0xc1], [0xf3, 0x0f, 0x54, 0xc1], [0xf3, 0x0f, 0x14, 0xc1], [0x66, 0x0f, 0x70, 0xc1, 0]]) {
+  it("SSE3's forms, and prefixed forms SSE and SSE2 do not define, are #UD", async () => {
+    for (const code of [[0xf2, 0x0f, 0x7c, 0xc1], [0x66, 0x0f, 0x7c, 0xc1], [0xf3, 0x0f, 0x54, 0xc1], [0xf3, 0x0f, 0x14, 0xc1], [0x66, 0x0f, 0x52, 0xc1], [0xf2, 0x0f, 0x54, 0xc1]]) {
       expect((await run(kind, [...setCr4(OSFXSR), ...code])).vector).toBe(6);
     }
   });

@@ -481,7 +481,7 @@ export function wrmsr(): void {
   requestRestart();
 }
 
-// CPUID: family 6 (i686) with an x87 FPU, MMX, FXSAVE/FXRSTOR and SSE (no SSE2). Feature bits name exactly what the core does.
+// CPUID: family 6 (i686) with an x87 FPU, MMX, FXSAVE/FXRSTOR, SSE and SSE2. Feature bits name exactly what the core does.
 const FEAT_FPU: i32 = 1 << 0;
 const FEAT_PSE: i32 = 1 << 3;
 const FEAT_TSC: i32 = 1 << 4;
@@ -493,6 +493,8 @@ const FEAT_CMOV: i32 = 1 << 15;
 const FEAT_MMX: i32 = 1 << 23;
 const FEAT_FXSR: i32 = 1 << 24;
 const FEAT_SSE: i32 = 1 << 25;
+const FEAT_SSE2: i32 = 1 << 26;
+const FEAT_CLFSH: i32 = 1 << 19;
 const FEAT_PAE: i32 = 1 << 6;
 const FEAT_APIC: i32 = 1 << 9;
 const FEAT_ECX_TSC_DEADLINE: i32 = 1 << 24;
@@ -561,10 +563,11 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
     case 0: a = 7; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
     case 1:
       a = 0x0633; // family 6, model 3, stepping 3
-      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_MMX | FEAT_FXSR | FEAT_SSE;
+      d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_MMX | FEAT_FXSR | FEAT_SSE | FEAT_SSE2 | FEAT_CLFSH;
+      b = 8 << 8; // CLFLUSH line size: 8 × 8 = 64 bytes
       c = 1 << 31; // running under a hypervisor
       if (cpuidApic) {
-        d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b = initialApicId << 24;
+        d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b |= initialApicId << 24;
         if (cpuidX2apic) c |= FEAT_ECX_X2APIC;
       }
       break;

@@ -1,7 +1,8 @@
 // SSE (CPUID.1:EDX.SSE, a Pentium III's set; SDM Vol. 1 ch. 10, each instruction in Vol. 2):
 // the XMM instructions — moves, packed and scalar single-precision arithmetic, comparisons,
-// logic, shuffles, conversions, MXCSR. Its additions to MMX live in cpu/mmx.ts. No SSE2:
-// 66- and F2-prefixed forms are #UD, as are F3 forms of packed-only instructions.
+// logic, shuffles, conversions, MXCSR. Its additions to MMX live in cpu/mmx.ts; SSE2's 66- and
+// F2-prefixed forms in double.ts (floating point) and integer.ts; F3 forms of packed-only
+// instructions are #UD.
 import { cr0, CR0_EM, CR0_TS, cr4, CR4_OSFXSR, CR4_OSXMMEXCPT, cs32, setReg, segBase, CF, PF, AF, ZF, SF, OF } from "../../state";
 import { aborted, raise, raiseUD, raiseNoCode, NM, GP, XM } from "../../fault";
 import { opsize, repPrefix, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, readRM } from "../decode";
@@ -12,20 +13,21 @@ import { ld32a, st32a } from "../../portable";
 import { checkPending } from "../fpu/state";
 import { captureImages } from "../fpu/alias";
 import { mmLo, mmHi, writeMm, enterMmxState } from "../mmx";
-import { xmmp, SRC, RES, el, setEl, copy16, mxcsr, setMxcsr, unmasked, MXCSR_MASK } from "./state";
+import { isDoubleForm, sse2Double } from "./double";
+import { xmmp, SRC, RES, el, setEl, copy16, mxcsr, setMxcsr, unmasked, MXCSR_MASK, flags, clearFlags } from "./state";
 import {
-  flags, clearFlags, arith, compare, compareFlags, fromInt, toInt,
+  arith, compare, compareFlags, fromInt, toInt,
   OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MIN, OP_MAX, OP_SQRT, OP_RCP, OP_RSQRT,
 } from "./float32";
 
 /** 0F xx opcodes of SSE's XMM instructions (group 15's LDMXCSR/STMXCSR are reached through sseMxcsr). */
 export function isSseOpcode(op: i32): bool {
-  return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x5f && op != 0x5a && op != 0x5b) ||
-    op == 0xc2 || op == 0xc6;
+  return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x5f) ||
+    op == 0xc2 || op == 0xc6 || op == 0xe6;
 }
 
 /** #UD without OSFXSR (or with CR0.EM), #NM with CR0.TS: false when one was raised. */
-function usable(): bool {
+export function usable(): bool {
   if ((cr0 & CR0_EM) != 0 || (cr4 & CR4_OSFXSR) == 0) { raiseUD(); return false; }
   if ((cr0 & CR0_TS) != 0) { raiseNoCode(NM); return false; }
   return true;
@@ -34,7 +36,8 @@ function usable(): bool {
 /** Execute 0F `op` (isSseOpcode). */
 export function sseExecute(op: i32): void {
   const scalar = repPrefix == 0xf3;
-  if (opsize != (cs32 ? 4 : 2) || repPrefix == 0xf2 || (scalar && !hasScalarForm(op))) { raiseUD(); return; } // SSE2/SSE3 encodings
+  if (isDoubleForm(op)) { sse2Double(op); return; } // cpu/sse/double.ts (SSE2)
+  if (opsize != (cs32 ? 4 : 2) || repPrefix == 0xf2 || (scalar && !hasScalarForm(op))) { raiseUD(); return; } // (not SSE2's either: SSE3's)
   if (!usable()) return;
   decodeModrm(); if (aborted) return;
   const reg = modrmReg, mem = modrmMod != 3;
@@ -181,7 +184,7 @@ function hasScalarForm(op: i32): bool {
  * The ModRM source into SRC: an XMM register, or `bytes` of memory (16 with `aligned`: a
  * misaligned operand is #GP(0), whatever AC says). False when it faulted.
  */
-function source(bytes: i32, aligned: bool): bool {
+export function source(bytes: i32, aligned: bool): bool {
   if (modrmMod == 3) { copy16(SRC, xmmp(modrmRm)); return true; }
   if (aligned && (i32(segBase(eaSeg) + eaOff) & 15) != 0) { raise(GP, 0); return false; }
   for (let k = 0; k < bytes; k += 4) {
@@ -191,7 +194,7 @@ function source(bytes: i32, aligned: bool): bool {
   return true;
 }
 /** The 16 bytes at `from` to the ModRM destination (an XMM register or memory). */
-function store(bytes: i32, aligned: bool, from: i32): void {
+export function store(bytes: i32, aligned: bool, from: i32): void {
   if (modrmMod == 3) { copy16(xmmp(modrmRm), from); return; }
   if (aligned && (i32(segBase(eaSeg) + eaOff) & 15) != 0) { raise(GP, 0); return; }
   if (!probeWriteV(eaSeg, eaOff, bytes)) return;
@@ -220,7 +223,7 @@ function elementwise(fop: i32, reg: i32, scalar: bool): void {
  * The elements' exception flags into MXCSR; an unmasked one is #XM (#UD without
  * CR4.OSXMMEXCPT) and nothing is written. False then.
  */
-function commitFlags(): bool {
+export function commitFlags(): bool {
   setMxcsr(mxcsr | flags);
   if (unmasked(flags) == 0) return true;
   if ((cr4 & CR4_OSXMMEXCPT) != 0) raiseNoCode(XM); else raiseUD();
@@ -228,7 +231,7 @@ function commitFlags(): bool {
 }
 
 /** CVTPI2PS/CVTPS2PI with an MMX register: the x87's pending exceptions first, and every register's image (cpu/mmx.ts). */
-function mmxOperands(): bool {
+export function mmxOperands(): bool {
   if (!checkPending()) return false;
   captureImages();
   return true;

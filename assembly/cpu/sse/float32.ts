@@ -9,11 +9,8 @@ import {
   roundTo, roundInt, inexact, pow2, addErrSign, divErrSign, sqrtErrSign, clearRounding,
 } from "../fpu/round";
 import { RC_NEAR, RC_DOWN, RC_UP, RC_CHOP } from "../fpu/state";
-import { mxcsr, mxRound, MX_IE, MX_DE, MX_ZE, MX_OE, MX_UE, MX_PE, MX_DAZ, MX_FTZ } from "./state";
+import { mxcsr, mxRound, signal, MX_IE, MX_DE, MX_ZE, MX_OE, MX_UE, MX_PE, MX_DAZ, MX_FTZ } from "./state";
 
-/** Exception flags raised by the current instruction's elements. */
-export let flags: i32 = 0;
-export function clearFlags(): void { flags = 0; }
 
 export const INDEFINITE: i32 = i32(0xffc00000); // the QNaN "real indefinite"
 const FLT_MAX: f64 = 3.4028234663852886e38;
@@ -32,7 +29,7 @@ function quiet(b: i32): i32 { return b | 0x400000; }
 export function operand(b: i32): i32 {
   if (!isDenormal32(b)) return b;
   if ((mxcsr & MX_DAZ) != 0) return b & i32(0x80000000);
-  flags |= MX_DE;
+  signal(MX_DE);
   return b;
 }
 
@@ -69,17 +66,17 @@ export function round32(r: f64, s: i32): i32 {
   const tiny = (r != 0 || s != 0) && Math.abs(roundTo(r, s, 24, mode)) < MIN_NORMAL32;
   const uMasked = (mxcsr & (MX_UE << 7)) != 0;
   if (tiny && (mxcsr & MX_FTZ) != 0 && uMasked) {
-    flags |= MX_UE | MX_PE;
+    signal(MX_UE | MX_PE);
     return (r < 0 || (r == 0 && s < 0)) ? i32(0x80000000) : 0;
   }
   const res = roundTo(r, s, 24, mode, -149);
   if (Math.abs(res) > FLT_MAX) return overflow(res < 0, mode);
-  if (inexact) { if (tiny) flags |= MX_UE; flags |= MX_PE; }
-  else if (tiny && !uMasked) flags |= MX_UE;
+  if (inexact) { if (tiny) signal(MX_UE); signal(MX_PE); }
+  else if (tiny && !uMasked) signal(MX_UE);
   return fromF64(res);
 }
 function overflow(neg: bool, mode: i32): i32 {
-  flags |= MX_OE | MX_PE;
+  signal(MX_OE | MX_PE);
   const toInf = mode == RC_NEAR || (mode == RC_UP && !neg) || (mode == RC_DOWN && neg);
   const mag = toInf ? 0x7f800000 : 0x7f7fffff;
   return neg ? mag | i32(0x80000000) : mag;
@@ -91,7 +88,7 @@ export const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_MIN = 4, OP_MAX 
 
 /** NaN operands (SDM Table 4-7): an SNaN is IE; the result is the first NaN operand, quieted. */
 function nanResult(a: i32, b: i32): i32 {
-  if (isSNaN32(a) || isSNaN32(b)) flags |= MX_IE;
+  if (isSNaN32(a) || isSNaN32(b)) signal(MX_IE);
   return isNaN32(a) ? quiet(a) : quiet(b);
 }
 
@@ -106,7 +103,7 @@ export function arith(op: i32, a: i32, b: i32): i32 {
   switch (op) {
     case OP_ADD: case OP_SUB: {
       const yy = op == OP_SUB ? -y : y;
-      if (isInf32(a) && isInf32(b) && (x > 0) != (yy > 0)) { flags |= MX_IE; return INDEFINITE; }
+      if (isInf32(a) && isInf32(b) && (x > 0) != (yy > 0)) { signal(MX_IE); return INDEFINITE; }
       if (isInf32(a) || isInf32(b)) return fromF64(x + yy);
       const r = x + yy;
       if (r == 0) {
@@ -118,14 +115,14 @@ export function arith(op: i32, a: i32, b: i32): i32 {
       return round32(r, addErrSign(x, yy, r));
     }
     case OP_MUL: {
-      if ((isInf32(a) && y == 0) || (isInf32(b) && x == 0)) { flags |= MX_IE; return INDEFINITE; }
+      if ((isInf32(a) && y == 0) || (isInf32(b) && x == 0)) { signal(MX_IE); return INDEFINITE; }
       if (isInf32(a) || isInf32(b)) return sign | 0x7f800000;
       return x == 0 || y == 0 ? sign : round32(x * y, 0); // 24 × 24 bits: exact in an f64
     }
     default: { // OP_DIV
-      if ((isInf32(a) && isInf32(b)) || (x == 0 && y == 0)) { flags |= MX_IE; return INDEFINITE; }
+      if ((isInf32(a) && isInf32(b)) || (x == 0 && y == 0)) { signal(MX_IE); return INDEFINITE; }
       if (isInf32(a)) return sign | 0x7f800000; // ∞ / finite (∞ / 0 included): exact
-      if (y == 0) { flags |= MX_ZE; return sign | 0x7f800000; }
+      if (y == 0) { signal(MX_ZE); return sign | 0x7f800000; }
       if (isInf32(b) || x == 0) return sign;
       const r = x / y;
       return round32(r, divErrSign(x, y, r));
@@ -139,7 +136,7 @@ function unary(op: i32, b: i32): i32 {
   b = operand(b);
   const y = toF64(b);
   if (y == 0) return b; // ±0
-  if (y < 0) { flags |= MX_IE; return INDEFINITE; }
+  if (y < 0) { signal(MX_IE); return INDEFINITE; }
   if (isInf32(b)) return b;
   const r = Math.sqrt(y);
   return round32(r, sqrtErrSign(y, r));
@@ -172,7 +169,7 @@ function nearest32(r: f64): f64 {
  * or both are zeros, else the smaller/larger.
  */
 function minMax(max: bool, a: i32, b: i32): i32 {
-  if (isNaN32(a) || isNaN32(b)) { flags |= MX_IE; return b; }
+  if (isNaN32(a) || isNaN32(b)) { signal(MX_IE); return b; }
   const x = toF64(operand(a)), y = toF64(operand(b));
   if (max ? x > y : x < y) return (mxcsr & MX_DAZ) != 0 && isDenormal32(a) ? a & i32(0x80000000) : a;
   return (mxcsr & MX_DAZ) != 0 && isDenormal32(b) ? b & i32(0x80000000) : b;
@@ -185,7 +182,7 @@ export function compare(pred: i32, a: i32, b: i32): i32 {
   const nan = isNaN32(a) || isNaN32(b);
   const signaling = pred == 1 || pred == 2 || pred == 5 || pred == 6; // LT LE NLT NLE raise IE on a QNaN too
   if (nan) {
-    if (signaling || isSNaN32(a) || isSNaN32(b)) flags |= MX_IE;
+    if (signaling || isSNaN32(a) || isSNaN32(b)) signal(MX_IE);
     return pred == 3 || pred == 4 || pred == 5 || pred == 6 ? -1 : 0; // UNORD and the negated ones hold
   }
   const x = toF64(operand(a)), y = toF64(operand(b));
@@ -204,7 +201,7 @@ export function compare(pred: i32, a: i32, b: i32): i32 {
 /** COMISS/UCOMISS: ZF PF CF as 111 unordered, 000 greater, 001 less, 100 equal; `signaling`: IE for a QNaN too. */
 export function compareFlags(a: i32, b: i32, signaling: bool): i32 {
   if (isNaN32(a) || isNaN32(b)) {
-    if (signaling || isSNaN32(a) || isSNaN32(b)) flags |= MX_IE;
+    if (signaling || isSNaN32(a) || isSNaN32(b)) signal(MX_IE);
     return 7;
   }
   const x = toF64(operand(a)), y = toF64(operand(b));
@@ -220,13 +217,13 @@ export function fromInt(v: i32): i32 {
 }
 /** binary32 → int32 in MXCSR's mode (or toward zero): NaN or out of range is IE and 80000000h. */
 export function toInt(b: i32, truncate: bool): i32 {
-  if (isNaN32(b)) { flags |= MX_IE; return i32(0x80000000); }
+  if (isNaN32(b)) { signal(MX_IE); return i32(0x80000000); }
   if (isDenormal32(b) && (mxcsr & MX_DAZ) != 0) return 0;
   const x = toF64(b); // (a denormal is no DE here: conversions raise IE and PE only)
-  if (!(Math.abs(x) < 4294967296.0)) { flags |= MX_IE; return i32(0x80000000); }
+  if (!(Math.abs(x) < 4294967296.0)) { signal(MX_IE); return i32(0x80000000); }
   const mode = truncate ? RC_CHOP : mxRound();
   const u = Math.abs(x) < 8388608.0 ? roundInt(x, 0, mode) : x; // 2^23: binary32 values beyond are integers
-  if (u >= 2147483648.0 || u < -2147483648.0) { flags |= MX_IE; return i32(0x80000000); }
-  if (u != x) flags |= MX_PE;
+  if (u >= 2147483648.0 || u < -2147483648.0) { signal(MX_IE); return i32(0x80000000); }
+  if (u != x) signal(MX_PE);
   return i32(u);
 }

@@ -29,6 +29,11 @@ export const MXCSR_MASK: i32 = 0xffff;
 export const MXCSR_RESET: i32 = 0x1f80; // every exception masked, round to nearest
 
 export let mxcsr: i32 = MXCSR_RESET;
+
+/** Exception flags the current instruction's elements raised (float32.ts, float64.ts); exec.ts commits them. */
+export let flags: i32 = 0;
+export function signal(f: i32): void { flags |= f; }
+export function clearFlags(): void { flags = 0; }
 export function setMxcsr(v: i32): void { mxcsr = v & MXCSR_MASK; }
 /** The rounding control, encoded as the x87's (00 nearest, 01 down, 10 up, 11 toward zero). */
 export function mxRound(): i32 { return (mxcsr >> 13) & 3; }

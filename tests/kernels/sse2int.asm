@@ -1,0 +1,224 @@
+; sse2int.asm -- SSE2's 128-bit integer instructions against QEMU: the 66-prefixed MMX
+; operations on XMM registers over 16 × 16 pairs (register and aligned memory sources), shifts
+; by register and immediate, PSLLDQ/PSRLDQ, PSHUFD/HW/LW, PEXTRW/PINSRW/PMOVMSKB, MOVD/MOVQ/
+; MOVDQA/MOVDQU/MOVNTDQ, MOVQ2DQ/MOVDQ2Q, MASKMOVDQU.
+%include "lib.inc"
+cpu willamette
+
+NM equ 16
+
+%macro XLOAD 0
+    movq mm0, [m64v + esi*8]
+    movq [opa], mm0
+    movq mm0, [m64v + edi*8]
+    movq [opa + 8], mm0
+    movq [opb], mm0
+    lea eax, [esi + 5]
+    and eax, 15
+    movq mm0, [m64v + eax*8]
+    movq [opb + 8], mm0
+    movdqa xmm0, [opa]
+    movdqa xmm1, [opb]
+%endmacro
+
+%macro XHASH 1
+    movdqu [res], %1
+    HASHV [res]
+    HASHV [res + 4]
+    HASHV [res + 8]
+    HASHV [res + 12]
+%endmacro
+
+; XOP 'name', insn -- insn xmm0, xmm1 and insn xmm2, [m128] over every pair
+%macro XOP 2
+    HBEGIN
+    xor esi, esi
+%%a:
+    xor edi, edi
+%%b:
+    XLOAD
+    %2 xmm0, xmm1
+    XHASH xmm0
+    movdqa xmm2, [opa]
+    %2 xmm2, [opb]
+    XHASH xmm2
+    inc edi
+    cmp edi, NM
+    jb %%b
+    inc esi
+    cmp esi, NM
+    jb %%a
+    HEND %1
+%endmacro
+
+%macro XSHIFTIS 2-*
+%define %%insn %1
+%rep %0 - 1
+%rotate 1
+    movdqa xmm3, xmm0
+    %%insn xmm3, %1
+    XHASH xmm3
+%endrep
+%endmacro
+
+; XSHIFTI 'name', insn -- insn xmm3, imm for the immediates
+%macro XSHIFTI 2
+    HBEGIN
+    xor esi, esi
+%%a:
+    mov edi, esi
+    XLOAD
+    XSHIFTIS %2, 0, 1, 7, 8, 15, 16, 31, 32, 63, 64, 255
+    inc esi
+    cmp esi, NM
+    jb %%a
+    HEND %1
+%endmacro
+
+main:
+    mov eax, 1
+    cpuid
+    mov eax, edx
+    shr eax, 26
+    and eax, 1
+    SHOWV 'cpuid.sse2', eax
+    shr edx, 19
+    and edx, 1
+    SHOWV 'clfsh', edx
+    NL
+    clflush [opa]
+    movnti [buf], esi
+    mov eax, cr4
+    or eax, (1 << 9) | (1 << 10)
+    mov cr4, eax
+    XOP 'paddb', paddb
+    XOP 'paddw', paddw
+    XOP 'paddd', paddd
+    XOP 'paddq', paddq
+    XOP 'paddsb', paddsb
+    XOP 'paddusw', paddusw
+    XOP 'psubb', psubb
+    XOP 'psubq', psubq
+    XOP 'psubsw', psubsw
+    XOP 'psubusb', psubusb
+    XOP 'pmullw', pmullw
+    XOP 'pmulhw', pmulhw
+    XOP 'pmulhuw', pmulhuw
+    XOP 'pmuludq', pmuludq
+    XOP 'pmaddwd', pmaddwd
+    XOP 'pcmpeqb', pcmpeqb
+    XOP 'pcmpgtw', pcmpgtw
+    XOP 'pcmpgtd', pcmpgtd
+    XOP 'pand', pand
+    XOP 'pandn', pandn
+    XOP 'por', por
+    XOP 'pxor', pxor
+    XOP 'packsswb', packsswb
+    XOP 'packssdw', packssdw
+    XOP 'packuswb', packuswb
+    XOP 'punpcklbw', punpcklbw
+    XOP 'punpcklwd', punpcklwd
+    XOP 'punpckldq', punpckldq
+    XOP 'punpcklqdq', punpcklqdq
+    XOP 'punpckhbw', punpckhbw
+    XOP 'punpckhwd', punpckhwd
+    XOP 'punpckhdq', punpckhdq
+    XOP 'punpckhqdq', punpckhqdq
+    XOP 'pminub', pminub
+    XOP 'pmaxsw', pmaxsw
+    XOP 'pavgb', pavgb
+    XOP 'pavgw', pavgw
+    XOP 'psadbw', psadbw
+    XOP 'psllw', psllw
+    XOP 'psrld', psrld
+    XOP 'psrlq', psrlq
+    XOP 'psraw', psraw
+    XSHIFTI 'psllw-i', psllw
+    XSHIFTI 'psrad-i', psrad
+    XSHIFTI 'psrlq-i', psrlq
+    XSHIFTI 'pslldq', pslldq
+    XSHIFTI 'psrldq', psrldq
+    ; moves and shuffles
+    HBEGIN
+    xor esi, esi
+.mv:
+    mov edi, esi
+    XLOAD
+%assign k 0
+%rep 4
+    pshufd xmm2, xmm0, (0x1b + k * 0x35) & 0xff
+    XHASH xmm2
+    pshufhw xmm2, xmm0, (0xe4 + k * 0x17) & 0xff
+    XHASH xmm2
+    pshuflw xmm2, [opa], (0x4e + k * 0x29) & 0xff
+    XHASH xmm2
+    pextrw eax, xmm0, k * 2 + 1
+    HASHV eax
+    movdqa xmm2, xmm0
+    pinsrw xmm2, esi, k * 2
+    pinsrw xmm2, [opb + k * 2], k * 2 + 1
+    XHASH xmm2
+%assign k k + 1
+%endrep
+    pmovmskb eax, xmm0
+    HASHV eax
+    movd xmm2, esi
+    XHASH xmm2
+    movd xmm2, [opb + 4]
+    XHASH xmm2
+    movd eax, xmm1
+    HASHV eax
+    movq xmm2, xmm1
+    XHASH xmm2
+    movq xmm2, [opb + 8]
+    XHASH xmm2
+    movq [res], xmm0
+    movdqa xmm3, xmm1
+    movq xmm3, xmm0
+    XHASH xmm3
+    movq2dq xmm4, mm0
+    XHASH xmm4
+    movdq2q mm5, xmm1
+    movq [res], mm5
+    HASHV [res]
+    HASHV [res + 4]
+    movdqu xmm5, [opa + 4]
+    XHASH xmm5
+    movdqu [buf + 4], xmm1
+    movntdq [buf + 32], xmm0
+    HASHV [buf + 4]
+    HASHV [buf + 16]
+    HASHV [buf + 32]
+    HASHV [buf + 44]
+    ; MASKMOVDQU: bytes of xmm0 where xmm1's top bits are set, to [EDI]
+    mov dword [buf + 64], 0x11111111
+    mov dword [buf + 68], 0x22222222
+    mov dword [buf + 72], 0x33333333
+    mov dword [buf + 76], 0x44444444
+    lea edi, [buf + 64]
+    maskmovdqu xmm0, xmm1
+    HASHV [buf + 64]
+    HASHV [buf + 68]
+    HASHV [buf + 72]
+    HASHV [buf + 76]
+    inc esi
+    cmp esi, NM
+    jb .mv
+    emms
+    HEND 'moves'
+    ret
+
+section .rodata
+align 16
+m64v:
+    dq 0, -1, 1, 0x8000000000000000, 0x7fffffffffffffff, 0x0102030405060708
+    dq 0x80807f7f00ff7f80, 0x7fff8000ffff0001, 0x7fffffff80000000, 0xfedcba9876543210
+    dq 0x00ff00ff00ff00ff, 0x8000800080008000, 0x0001000100010001, 0x5555aaaa3333cccc
+    dq 0xdeadbeefcafebabe, 0x00007fff00008000
+
+section .bss
+alignb 16
+opa:  resq 2
+opb:  resq 2
+res:  resq 2
+buf:  resb 96
