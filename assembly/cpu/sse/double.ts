@@ -1,16 +1,15 @@
 // SSE2's double-precision instructions: the 66 (packed, PD) and F2 (scalar, SD) forms of SSE's
 // opcodes, and the conversions between binary32, binary64 and int32 vectors (0F 5A, 5B, E6).
 // SDM Vol. 2, each instruction.
-import { cs32, setReg, CF, PF, AF, ZF, SF, OF } from "../../state";
+import { cs32, setReg } from "../../state";
 import { aborted, raiseUD } from "../../fault";
 import { opsize, repPrefix, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff, readRM } from "../decode";
 import { fetch8 } from "../fetch";
 import { readV } from "../access";
-import { getFlags, setFlags } from "../flags";
 import { st32a, f64bitsHi, f64bitsLo } from "../../portable";
 import { mmLo, mmHi, writeMm, enterMmxState } from "../mmx";
 import { xmmp, SRC, RES, el, setEl, copy16, clearFlags } from "./state";
-import { usable, source, store, commitFlags, mmxOperands } from "./exec";
+import { usable, source, store, commitFlags, mmxOperands, bitwise, setComparisonFlags } from "./exec";
 import { fromInt, toInt, round32, fromF64 } from "./float32";
 import {
   arith64, compare64, compareFlags64, toInt64, fromSingle, nanToSingle, valueForSingle, isNaN64, resHi, resLo,
@@ -82,20 +81,13 @@ export function sse2Double(op: i32): void {
       if (mem) { raiseUD(); return; }
       setReg(4, reg, (el(xmmp(modrmRm), 1) >>> 31) | ((el(xmmp(modrmRm), 3) >>> 31) << 1));
       return;
-    case 0x54: case 0x55: case 0x56: case 0x57: { // ANDPD ANDNPD ORPD XORPD
-      if (!source(16, true)) return;
-      for (let k = 0; k < 4; k++) {
-        const a = el(d, k), b = el(SRC, k);
-        setEl(d, k, op == 0x54 ? a & b : op == 0x55 ? ~a & b : op == 0x56 ? a | b : a ^ b);
-      }
-      return;
-    }
+    case 0x54: case 0x55: case 0x56: case 0x57: bitwise(op, d); return; // ANDPD ANDNPD ORPD XORPD
     case 0x2e: case 0x2f: { // UCOMISD / COMISD
       if (!source(8, false)) return;
       clearFlags();
       const r = compareFlags64(el(d, 1), el(d, 0), el(SRC, 1), el(SRC, 0), op == 0x2f);
       if (!commitFlags()) return;
-      setFlags((getFlags() & ~(CF | PF | AF | ZF | SF | OF)) | ((r & 4) != 0 ? ZF : 0) | ((r & 2) != 0 ? PF : 0) | ((r & 1) != 0 ? CF : 0));
+      setComparisonFlags(r);
       return;
     }
     case 0xc2: { // CMPPD / CMPSD

@@ -103,21 +103,13 @@ export function sseExecute(op: i32): void {
       setReg(4, reg, ((el(s, 0) >>> 31) | ((el(s, 1) >>> 31) << 1) | ((el(s, 2) >>> 31) << 2) | ((el(s, 3) >>> 31) << 3)));
       return;
     }
-    case 0x54: case 0x55: case 0x56: case 0x57: { // ANDPS ANDNPS ORPS XORPS
-      if (!source(16, true)) return;
-      const d = xmmp(reg);
-      for (let k = 0; k < 4; k++) {
-        const a = el(d, k), b = el(SRC, k);
-        setEl(d, k, op == 0x54 ? a & b : op == 0x55 ? ~a & b : op == 0x56 ? a | b : a ^ b);
-      }
-      return;
-    }
+    case 0x54: case 0x55: case 0x56: case 0x57: bitwise(op, xmmp(reg)); return; // ANDPS ANDNPS ORPS XORPS
     case 0x2e: case 0x2f: { // UCOMISS / COMISS
       if (!source(4, false)) return;
       clearFlags();
       const r = compareFlags(el(xmmp(reg), 0), el(SRC, 0), op == 0x2f);
       if (!commitFlags()) return;
-      setFlags((getFlags() & ~(CF | PF | AF | ZF | SF | OF)) | ((r & 4) != 0 ? ZF : 0) | ((r & 2) != 0 ? PF : 0) | ((r & 1) != 0 ? CF : 0));
+      setComparisonFlags(r);
       return;
     }
     case 0xc2: { // CMPPS / CMPSS
@@ -172,6 +164,19 @@ export function sseExecute(op: i32): void {
     case 0x5f: elementwiseSource(OP_MAX, reg, scalar); return;
     default: raiseUD(); return;
   }
+}
+
+/** AND/ANDN/OR/XOR (0F 54-57) of the 128 bits at d with the source: the PS and PD forms alike. */
+export function bitwise(op: i32, d: i32): void {
+  if (!source(16, true)) return;
+  for (let k = 0; k < 4; k++) {
+    const a = el(d, k), b = el(SRC, k);
+    setEl(d, k, op == 0x54 ? a & b : op == 0x55 ? ~a & b : op == 0x56 ? a | b : a ^ b);
+  }
+}
+/** COMIS/UCOMIS: ZF PF CF from the comparison (bits 2, 1, 0 of r), OF SF AF cleared. */
+export function setComparisonFlags(r: i32): void {
+  setFlags((getFlags() & ~(CF | PF | AF | ZF | SF | OF)) | ((r & 4) != 0 ? ZF : 0) | ((r & 2) != 0 ? PF : 0) | ((r & 1) != 0 ? CF : 0));
 }
 
 /** Instructions that have an F3 (scalar) form in SSE. */
