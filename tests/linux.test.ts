@@ -24,6 +24,7 @@ import type { PagingModeName } from "../src/vmm/paging/index.js";
 const images = findCachedImages();
 const MARKER = "SYMBIONT-INIT-OK";
 const script = readFileSync(new URL("./linux/workload.sh", import.meta.url), "utf8");
+const fpScript = readFileSync(new URL("./linux/fpswitch.sh", import.meta.url), "utf8");
 
 /** Deterministic test data: a pseudo-random file and a list of numbers. */
 function dataFiles(): { path: string; data: Uint8Array }[] {
@@ -36,6 +37,7 @@ function dataFiles(): { path: string; data: Uint8Array }[] {
     { path: "data.bin", data: bin },
     { path: "numbers.txt", data: new TextEncoder().encode(numbers.join("\n") + "\n") },
     { path: "workload.sh", data: new TextEncoder().encode(script) },
+    { path: "fpswitch.sh", data: new TextEncoder().encode(fpScript) },
   ];
 }
 
@@ -92,7 +94,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
   // The workload under each way of virtualizing memory (issue #10): the same
   // output as busybox natively, and — the clock being deterministic — the same
   // serial bytes and instruction count in every mode, as on one machine.
-  const input = "cd /work; uname -r; echo WORKLOAD-BEGIN$((0)); sh workload.sh; echo WORKLOAD-E$((0))ND\n";
+  const input = "cd /work; uname -r; echo WORKLOAD-BEGIN$((0)); sh workload.sh; sh fpswitch.sh; echo WORKLOAD-E$((0))ND\n";
   const runs = new Map<PagingModeName, Boot>();
   let native: string | null = null;
   function nativeOutput(): string {
@@ -101,7 +103,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     try {
       // mtime 0, as the initramfs gives the guest's files: `gzip -c < data.bin` records its input's mtime.
       for (const f of dataFiles()) { writeFileSync(join(dir, f.path), f.data); utimesSync(join(dir, f.path), 0, 0); }
-      const r = spawnI386(images!.busybox, ["sh", "workload.sh"], { cwd: dir, encoding: "latin1" });
+      const r = spawnI386(images!.busybox, ["sh", "-c", "sh workload.sh; sh fpswitch.sh"], { cwd: dir, encoding: "latin1" });
       expect(r.status).toBe(0);
       native = r.stdout.replace(/\r/g, "").trim();
       return native;

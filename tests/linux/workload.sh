@@ -16,8 +16,3 @@ seq 1 10 | tr '\n' ' ' | wc -c
 echo "sed" | sed 's/s\(e\)d/\1-ok/'
 # Processes: every iteration forks a pipeline and execs a shell (copy-on-write, new address spaces).
 i=0; while [ $i -lt 60 ]; do echo "$i" | sh -c 'read x; echo $((x * x))'; i=$((i + 1)); done | md5sum
-# Floating point in two processes at once: the kernel switches their x87 state (FXSAVE/FXRSTOR
-# when the CPU offers them) under them, mid-expression too. Every value is exact in a double.
-awk 'BEGIN { s = 0; for (i = 1; i <= 100000; i++) s += i * 0.5; printf "fp-a %.1f\n", s }' > fp-a.txt &
-awk 'BEGIN { s = 0; for (i = 1; i <= 100000; i++) s -= i * 0.25 + 3; printf "fp-b %.2f\n", s }' > fp-b.txt &
-wait; cat fp-a.txt fp-b.txt; rm fp-a.txt fp-b.txt
