@@ -371,10 +371,7 @@ print_significands:
 section .rodata
 align 8
 vals:
-    dq 0, -1, 1, 0x8000000000000000, 0x7fffffffffffffff, 0x0102030405060708
-    dq 0x80807f7f00ff7f80, 0x7fff8000ffff0001, 0x7fffffff80000000, 0xfedcba9876543210
-    dq 0x00ff00ff00ff00ff, 0x8000800080008000, 0x0001000100010001, 0x5555aaaa3333cccc
-    dq 0xdeadbeefcafebabe, 0x00007fff00008000
+    MMX_VALUES
     dq 0x0123456789abcdef, 0x8765432112345678, 0xffff0000ffff0000, 0x00000000ffffffff
     dq 0xc0c0c0c03f3f3f3f, 0x4000c000a0005000, 0x0000000100000002, 0xff00ff00ff00ff00
 counts:

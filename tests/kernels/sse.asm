@@ -646,10 +646,7 @@ NI equ ($ - ints) / 4
 align 16
 ones: dd 0x3f800000, 0x40000000, 0x40400000, 0x40800000
 m64v:
-    dq 0, -1, 1, 0x8000000000000000, 0x7fffffffffffffff, 0x0102030405060708
-    dq 0x80807f7f00ff7f80, 0x7fff8000ffff0001, 0x7fffffff80000000, 0xfedcba9876543210
-    dq 0x00ff00ff00ff00ff, 0x8000800080008000, 0x0001000100010001, 0x5555aaaa3333cccc
-    dq 0xdeadbeefcafebabe, 0x00007fff00008000
+    MMX_VALUES
 
 section .bss
 alignb 16

@@ -3,6 +3,7 @@
 ; by register and immediate, PSLLDQ/PSRLDQ, PSHUFD/HW/LW, PEXTRW/PINSRW/PMOVMSKB, MOVD/MOVQ/
 ; MOVDQA/MOVDQU/MOVNTDQ, MOVQ2DQ/MOVDQ2Q, MASKMOVDQU.
 %include "lib.inc"
+%include "mmx.inc"
 cpu willamette
 
 NM equ 16
@@ -211,10 +212,7 @@ main:
 section .rodata
 align 16
 m64v:
-    dq 0, -1, 1, 0x8000000000000000, 0x7fffffffffffffff, 0x0102030405060708
-    dq 0x80807f7f00ff7f80, 0x7fff8000ffff0001, 0x7fffffff80000000, 0xfedcba9876543210
-    dq 0x00ff00ff00ff00ff, 0x8000800080008000, 0x0001000100010001, 0x5555aaaa3333cccc
-    dq 0xdeadbeefcafebabe, 0x00007fff00008000
+    MMX_VALUES
 
 section .bss
 alignb 16
