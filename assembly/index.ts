@@ -383,6 +383,8 @@ export function initHostMemory(ramBytes: i32, hostBytes: i32): void {
 }
 /** The guest-physical map's table in core memory (one i32 per guest page): the VMM edits it in place, then calls mapChanged. */
 export function p2mBase(): i32 { return L.P2M; }
+/** One bit per 4 KiB page of that table: the VMM sets a page's bit when it writes an entry there (mmu/p2m.ts p2mIdentity). */
+export function p2mWrittenBase(): i32 { return L.P2M_WRITTEN; }
 /**
  * The VMM changed the map entry of guest page `gpa`, which named host frame
  * `oldFrame` (-1: none, or several pages changed): drop the translations that

@@ -17,8 +17,8 @@
 // the map. A frame can instead be read-only with writes leaving as MMIO-write
 // exits (KVM's read-only memory slots): the guest never sees the write, the
 // VMM does, and the instruction completes.
-import { P2M, RAM_BASE } from "../layout";
-import { ld32, st32, ld32a, st32a } from "../portable";
+import { P2M, P2M_WRITTEN, RAM_BASE } from "../layout";
+import { ld8, st8, ld32, st32, ld32a, st32a, fill8 } from "../portable";
 import {
   setExit, setExitField, exitReason, EXIT_NONE, EXIT_EPT_VIOLATION, X_QUAL, X_LINEAR, X_ENTRY,
 } from "../exit";
@@ -64,7 +64,13 @@ export let nestedRefs: f64 = 0;      // nested-table entries read for them
 export let violations: f64 = 0;      // EPT-violation exits
 
 export function p2mEntry(gpa: i32): i32 { return ld32a(P2M + ((gpa >>> 12) << 2)); }
-export function setP2mEntry(gpa: i32, entry: i32): void { st32a(P2M + ((gpa >>> 12) << 2), entry); }
+export function setP2mEntry(gpa: i32, entry: i32): void { markWritten(gpa >>> 22); st32a(P2M + ((gpa >>> 12) << 2), entry); }
+
+// Which pages of the map's table may hold a non-zero entry (the VMM's writes mark them too, src/vmm/memory.ts): a
+// reset clears only those. The table's 4 MiB are mostly never touched and should cost the host nothing — on a host
+// kernel without a shared zero page even reading an untouched page makes it resident.
+function markWritten(tablePage: i32): void { st8(P2M_WRITTEN + (tablePage >>> 3), ld8(P2M_WRITTEN + (tablePage >>> 3)) | (1 << (tablePage & 7))); }
+function written(tablePage: i32): bool { return (ld8(P2M_WRITTEN + (tablePage >>> 3)) & (1 << (tablePage & 7))) != 0; }
 
 /** Is an access of these Q_* kinds allowed by permissions P2M_READ/WRITE/EXEC? */
 function allows(perm: i32, q: i32): bool {
@@ -166,9 +172,13 @@ export function hostAddr(hpa: i32, len: i32): i32 {
 /** The identity map for guest RAM of `ramBytes`: RWX frames 0..n, nothing above. */
 export function p2mIdentity(ramBytes: i32): void {
   const pages = ramBytes >>> 12;
+  for (let t = 0; t < 1024; t++) {
+    const first = t << 10 > pages ? t << 10 : pages;
+    if (written(t) && first < (t + 1) << 10) fill8(P2M + (first << 2), 0, ((t + 1) << 12) - (first << 2));
+  }
+  fill8(P2M_WRITTEN, 0, 128);
   for (let p = 0; p < pages; p++) st32a(P2M + (p << 2), (p << 12) | P2M_VALID | P2M_READ | P2M_WRITE | P2M_EXEC);
-  // (Only where an entry is set: the 4 MiB table's untouched pages then cost the host no memory.)
-  for (let p = pages; p < 0x100000; p++) if (ld32a(P2M + (p << 2)) != 0) st32a(P2M + (p << 2), 0);
+  for (let t = 0; t << 10 < pages; t++) markWritten(t);
 }
 
 /** Write a word at host-physical `hpa` (page-table A/D updates in nested tables' guest frames). */

@@ -57,6 +57,8 @@ export interface CoreExports {
   initHostMemory(ramBytes: number, hostBytes: number): void;
   /** Address of the guest-physical map in core memory (one i32 per guest 4 KiB page: host frame | P2mBits). */
   p2mBase(): number;
+  /** Address of a 1024-bit map, one bit per 4 KiB page of that table: set the page's bit when writing an entry there (a reset clears only those pages). */
+  p2mWrittenBase(): number;
   /** After editing the map entry of guest page `gpa` that named host frame `oldFrame` (-1: none/unknown): drop stale translations. */
   mapChanged(gpa: number, oldFrame: number): void;
   /** Shadow paging's trace log (host addresses of the 16-byte lines of guest page tables the guest wrote), and emptying it. */

@@ -134,6 +134,12 @@ export class GuestMemory {
   /** Set while a change replaced an unassigned page, whose MMIO translations the TLB keeps by guest address. */
   private flushAll = false;
 
+  /** The core's reset clears only the table pages marked written (core.p2mWrittenBase). */
+  private markWritten(gpa: number): void {
+    const tablePage = gpa >>> 22, at = this.core.p2mWrittenBase() + (tablePage >>> 3);
+    this.dv().setUint8(at, this.dv().getUint8(at) | (1 << (tablePage & 7)));
+  }
+
   /**
    * The map entry as an access by GPA sees it: pages the chipset decodes to a
    * device's MMIO range, the VGA window or the ROM are not memory, whatever
@@ -146,6 +152,7 @@ export class GuestMemory {
   private setEntry(gpa: number, e: number): void {
     const old = this.rawEntry(gpa);
     this.dv().setUint32(this.entryAddr(gpa), e >>> 0, true);
+    this.markWritten(gpa);
     // Translations that reached the old frame are stale.
     if (old & P2mBits.valid) this.core.mapChanged(gpa, old & ~0xfff);
     else if (old === 0) this.flushAll = true;

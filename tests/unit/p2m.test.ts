@@ -106,4 +106,18 @@ describe.each(ENGINES)("guest-physical map on %s", (kind) => {
     mem.protect(0x5000, { read: true });
     expect(() => mem.writeU32(0x5000, 1)).toThrow(/not writable/);
   });
+
+  it("is the identity map again after a core reset, with every entry the VMM set above RAM gone", async () => {
+    const m = await machine(kind, [0xf4]);
+    const mem = m.vm.memory;
+    const frame = mem.allocFrame();
+    // Above RAM, in the table's second page (4-8 MiB), its last page (MMIO space near 4 GiB) and a page of RAM.
+    for (const gpa of [RAM + 0x3000, 0xfee00000, 0xe0000000]) mem.map(gpa, frame);
+    mem.unmap(0x200000);
+    m.vm.core.reset(RAM);
+    for (const gpa of [RAM + 0x3000, 0xfee00000, 0xe0000000]) expect(mem.lookup(gpa)).toEqual({ kind: "unassigned" });
+    for (const gpa of [0, 0x200000, RAM - 0x1000]) {
+      expect(mem.lookup(gpa)).toEqual({ kind: "mapped", frame: gpa, read: true, write: true, exec: true, writesExit: false });
+    }
+  });
 });
