@@ -38,6 +38,8 @@ import { fpuExecute, fpuWait } from "./fpu/dispatch";
 import { fxsave, fxrstor } from "./fpu/env";
 import { isMmxOpcode, mmxExecute } from "./mmx";
 import { isSseOpcode, sseExecute, sseMxcsr } from "./sse/exec";
+import { isSse3Form, sse3Execute } from "./sse/sse3";
+import { ssse3Execute } from "./ssse3";
 import { setModrmRaw } from "./decode";
 
 /** Unimplemented instruction: leave the core with its bytes, never guess. */
@@ -709,13 +711,16 @@ function exec0F(): void {
       if (modrmMod == 3 || opsize != (cs32 ? 4 : 2) || repPrefix != 0) { raiseUD(); return; }
       writeRM(4, reg32(modrmReg)); return;
     }
+    case 0x38: ssse3Execute(false); return; // three-byte opcodes: cpu/ssse3.ts (SSE4's are #UD there)
+    case 0x3a: ssse3Execute(true); return;
     default:
+      if (isSse3Form(op)) { sse3Execute(op); return; } // cpu/sse/sse3.ts (before SSE's and SSE2's forms of the same opcodes)
       if (isMmxOpcode(op)) { mmxExecute(op); return; } // cpu/mmx.ts
       if (isSseOpcode(op)) { sseExecute(op); return; } // cpu/sse/exec.ts
-      // SSE2 and later encodings: CPUID advertises none of them.
+      // Later encodings (SSE4, AVX's and AMD's rows): CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
-          op == 0x0d || op == 0x0e || op == 0x0f || op == 0x38 || op == 0x3a || op == 0xb8 ||
+          op == 0x0d || op == 0x0e || op == 0x0f || op == 0xb8 ||
           op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
           op == 0x24 || op == 0x25 || op == 0x26 || op == 0x27 || op == 0x36 || op == 0x37 || op == 0x39 ||
           op == 0x3b || op == 0x3c || op == 0x3d || op == 0x3e || op == 0x3f || (op >= 0x78 && op <= 0x7f) || op == 0xa6 || op == 0xa7) {

@@ -20,7 +20,8 @@
 //   h  group + imm8                    k  group + imm16/32
 //   t  group 3, byte form: imm8 when reg is 0 or 1 (TEST)
 //   T  group 3, operand-size form: imm16/32 when reg is 0 or 1 (TEST)
-//   U  invalid: raises #UD (the core implements no SSE3/VMX/...)
+//   y  0F 38: a third opcode byte, then ModRM  Y  0F 3A: a third opcode byte, then ModRM + imm8
+//   U  invalid: raises #UD (the core implements no VMX, SSE4, ...)
 //   X  x87 escape (ModRM), executed by cpu/fpu/
 //   ?  not implemented, format unknown: exits as unimplemented
 
@@ -47,19 +48,19 @@ const MAP2: StaticArray<string> = [
   "ggMMUU.U ..UUUUUU", // 00 group 6, group 7, LAR LSL, (SYSCALL) CLTS (SYSRET), INVD WBINVD, UD2, (3DNow!)
   "MMMMMMMM gMMMMMMM", // 10 SSE moves, UNPCKLPS UNPCKHPS; hint NOPs / PREFETCHh (group 16)
   "RRRRUUUU MMMMMMMM", // 20 MOV CR/DR, (MOV TR), SSE: MOVAPS CVTPI2PS MOVNTPS CVT(T)PS2PI UCOMISS COMISS
-  "......UU UUUUUUUU", // 30 WRMSR RDTSC RDMSR RDPMC SYSENTER SYSEXIT (GETSEC), (three-byte maps)
+  "......UU yUYUUUUU", // 30 WRMSR RDTSC RDMSR RDPMC SYSENTER SYSEXIT (GETSEC), three-byte maps 38 and 3A (SSSE3)
   "MMMMMMMM MMMMMMMM", // 40 CMOVcc
   "MMMMMMMM MMMMMMMM", // 50 SSE/SSE2: MOVMSKPx SQRT RSQRT RCP AND ANDN OR XOR ADD MUL CVT CVT SUB MIN DIV MAX
   "MMMMMMMM MMMMMMMM", // 60 MMX: PUNPCKLx PACKSSWB PCMPGTx PACKUSWB PUNPCKHx PACKSSDW, SSE2 PUNPCKxQDQ, MOVD MOVQ/MOVDQx
-  "BhhhMMM. UUUUUUMM", // 70 PSHUFW, MMX shift groups 12-14, PCMPEQx, EMMS, (VMX), MOVD MOVQ
+  "BhhhMMM. UUUUMMMM", // 70 PSHUFW, MMX shift groups 12-14, PCMPEQx, EMMS, (VMX), HADDPx HSUBPx, MOVD MOVQ
   "zzzzzzzz zzzzzzzz", // 80 Jcc rel16/32
   "MMMMMMMM MMMMMMMM", // 90 SETcc
   "...MBMUU ..UMBMgM", // A0 PUSH/POP FS, CPUID, BT, SHLD, PUSH/POP GS, (RSM), BTS, SHRD, group 15 (fences), IMUL
   "MMMMMMMM UUhMMMMM", // B0 CMPXCHG, LSS, BTR, LFS LGS, MOVZX, (POPCNT) UD1, group 8, BTC BSF BSR MOVSX
   "MMBMBBBg ........", // C0 XADD, CMPPS, MOVNTI, PINSRW PEXTRW SHUFPS, group 9 (CMPXCHG8B), BSWAP
-  "UMMMMMMM MMMMMMMM", // D0 MMX: PSRLx PADDQ PMULLW MOVQ PMOVMSKB PSUBUSx PMINUB PAND PADDUSx PMAXUB PANDN; (SSE3)
+  "MMMMMMMM MMMMMMMM", // D0 ADDSUBPx, MMX: PSRLx PADDQ PMULLW MOVQ PMOVMSKB PSUBUSx PMINUB PAND PADDUSx PMAXUB PANDN
   "MMMMMMMM MMMMMMMM", // E0 MMX: PAVGB PSRAx PAVGW PMULHUW PMULHW CVTxPD2DQ/CVTDQ2PD MOVNTQ PSUBSx PMINSW POR PADDSx PMAXSW PXOR
-  "UMMMMMMM MMMMMMMU", // F0 MMX: (SSE3) PSLLx PMULUDQ PMADDWD PSADBW MASKMOVQ PSUBx PSUBQ PADDx; UD0
+  "MMMMMMMM MMMMMMMU", // F0 LDDQU, MMX: PSLLx PMULUDQ PMADDWD PSADBW MASKMOVQ PSUBx PSUBQ PADDx; UD0
 ];
 
 // ---- the format word returned by opcodeFormat ----------------------------------
@@ -93,6 +94,8 @@ export const FMT_X87: i32 = 0x400;
 export const FMT_UNIMPLEMENTED: i32 = 0x800;
 /** The length cannot be determined from the table. */
 export const FMT_UNKNOWN: i32 = 0x1000;
+/** 0F 38 / 0F 3A: a third opcode byte comes before the ModRM byte (the format's other bits hold for every opcode of the map). */
+export const FMT_ESCAPE3: i32 = 0x2000;
 
 function charFormat(c: i32): i32 {
   switch (c) {
@@ -116,6 +119,8 @@ function charFormat(c: i32): i32 {
     case 0x45: return FMT_ESCAPE;                                 // E
     case 0x55: return FMT_INVALID;                                // U
     case 0x58: return FMT_MODRM | FMT_X87;                        // X
+    case 0x79: return FMT_ESCAPE3 | FMT_MODRM;                    // y
+    case 0x59: return FMT_ESCAPE3 | FMT_MODRM | IMM_B;            // Y
     default: return FMT_UNIMPLEMENTED | FMT_UNKNOWN;              // ?
   }
 }
@@ -164,6 +169,10 @@ export function insnLength(b: StaticArray<u8>, n: i32, default32: bool): i32 {
     if (i >= n) return i < 15 ? 0 : -1;
     op = i32(b[i]); i++;
     fmt = opcodeFormat(op, true);
+    if ((fmt & FMT_ESCAPE3) != 0) { // the third opcode byte
+      if (i >= n) return i < 15 ? 0 : -1;
+      i++;
+    }
   }
   if ((fmt & (FMT_INVALID | FMT_UNKNOWN)) != 0) return -1;
   let reg = 0;

@@ -262,4 +262,6 @@ export const OpcodeFormat = {
   unimplemented: 0x800,
   /** length unknown */
   unknown: 0x1000,
+  /** 0F 38 / 0F 3A: a third opcode byte before the ModRM byte */
+  escape3: 0x2000,
 } as const;

@@ -5,7 +5,7 @@
 
 %include "lib.inc"
 %include "mmx.inc"
-cpu katmai                      ; SSE (lib.inc: 686)
+cpu prescott                    ; SSE and SSE3 (lib.inc: 686)
 
 NF equ 24                       ; binary32 table entries
 NM equ 16                       ; 64-bit (MMX) table entries
@@ -48,10 +48,11 @@ NM equ 16                       ; 64-bit (MMX) table entries
     HASHV [mxout]
 %endmacro
 
-; FOP 'name', insn, source[, modes] -- insn xmm0, source over every pair × every MXCSR mode
-; of the table (mx_modes unless given): the result and MXCSR (flags cleared before) hashed;
-; source is xmm1 or a memory form
-%macro FOP 3-4 mx_modes
+; FOP 'name', insn, source[, modes[, mask]] -- insn xmm0, source over every pair × every MXCSR
+; mode of the table (mx_modes unless given): the result and MXCSR (flags cleared before) hashed;
+; source is xmm1 or a memory form; mask the function that zeroes the lanes with two NaN
+; operands (mask_two_nans unless given)
+%macro FOP 3-5 mx_modes, mask_two_nans
     HBEGIN
     mov ebx, 0
 %%mode:
@@ -65,7 +66,7 @@ NM equ 16                       ; 64-bit (MMX) table entries
     ldmxcsr [mxv]
     %2 xmm0, %3
     movups [res], xmm0
-    call mask_two_nans
+    call %5
     HASHV [res]
     HASHV [res + 4]
     HASHV [res + 8]
@@ -112,13 +113,6 @@ NM equ 16                       ; 64-bit (MMX) table entries
     HEND %1
 %endmacro
 
-; MMXOP 'name', insn -- insn mm0, mm1 and insn mm2, [m64] over every pair of the MMX table
-%macro MMXOP 2
-    HBEGIN
-    MMXPAIRS %2, m64v, NM, m64v, NM
-    HEND %1
-%endmacro
-
 main:
     mov eax, 1
     cpuid
@@ -156,6 +150,35 @@ main:
     FOP 'sqrtss', sqrtss, xmm1
     FOP 'mulss-m', mulss, [opb + 4]
     FOP 'sqrtss-m', sqrtss, [opb + 8]
+    ; SSE3 (CPUID.1:ECX[0])
+    FOP 'addsubps', addsubps, xmm1
+    FOP 'addsubps-m', addsubps, [opb]
+    FOP 'haddps', haddps, xmm1, mx_modes, mask_adjacent_nans
+    FOP 'hsubps', hsubps, xmm1, mx_modes, mask_adjacent_nans
+    FOP 'hsubps-m', hsubps, [opb], mx_modes, mask_adjacent_nans
+    HBEGIN
+    xor esi, esi
+.dup:
+    mov edi, esi
+    LOADPAIR
+    movsldup xmm2, xmm0
+    movups [res], xmm2
+    HASHV [res]
+    HASHV [res + 8]
+    movshdup xmm2, [opa]
+    movups [res], xmm2
+    HASHV [res]
+    HASHV [res + 8]
+    lddqu xmm2, [opa + 4]
+    movups [res], xmm2
+    HASHV [res]
+    HASHV [res + 4]
+    HASHV [res + 8]
+    HASHV [res + 12]
+    inc esi
+    cmp esi, NF
+    jb .dup
+    HEND 'sse3-moves'
 
     ; ---- pseudo-random operands (xorshift32): ordinary numbers whose sums, differences,
     ; products, quotients and roots round, and now and then denormals, in every mode
@@ -526,6 +549,30 @@ main:
     HEND 'mmx-ext'
     ret
 
+; HADDPS/HSUBPS: lane k works on dwords 2k and 2k + 1 of opa:opb (adjacent in .bss), each lane
+; with two NaN operands zeroed as mask_two_nans does
+mask_adjacent_nans:
+    push eax
+    push ecx
+    xor ecx, ecx
+.lane:
+    mov eax, [opa + ecx*8]
+    and eax, 0x7fffffff
+    cmp eax, 0x7f800000
+    jbe .next
+    mov eax, [opa + ecx*8 + 4]
+    and eax, 0x7fffffff
+    cmp eax, 0x7f800000
+    jbe .next
+    mov dword [res + ecx*4], 0
+.next:
+    inc ecx
+    cmp ecx, 4
+    jb .lane
+    pop ecx
+    pop eax
+    ret
+
 ; A lane whose operands (opa, opb) are both NaNs is left out (zeroed in res): the SDM returns
 ; the first operand's NaN, QEMU 7.2 the x87's choice, the larger significand
 ; (tests/unit/sse.test.ts checks the SDM's rule).
@@ -651,7 +698,7 @@ m64v:
 section .bss
 alignb 16
 opa:    resd 4
-opb:    resd 4
+opb:    resd 4                 ; (right after opa: mask_adjacent_nans)
 res:    resd 4
 mxv:    resd 1
 seed:   resd 1

@@ -6,7 +6,7 @@
 ; MIN/MAX under DAZ (QEMU returns the flushed denormal's bits), MUL under FTZ (QEMU flushes a
 ; product that is tiny only before rounding; x86 detects tininess after rounding).
 %include "lib.inc"
-cpu willamette
+cpu prescott                    ; SSE2 and SSE3
 
 ND equ 20
 
@@ -105,6 +105,33 @@ main:
     FOP 'andnpd', andnpd, xmm1
     FOP 'xorpd', xorpd, [opb]
     FOP 'sqrtsd', sqrtsd, [opb]
+    ; SSE3 (CPUID.1:ECX[0]): with LOADPAIR's operands HADDPD's and HSUBPD's lanes pair the same
+    ; values as mask_two_nans's
+    FOP 'addsubpd', addsubpd, xmm1
+    FOP 'haddpd', haddpd, xmm1
+    FOP 'hsubpd', hsubpd, xmm1
+    FOP 'hsubpd-m', hsubpd, [opb]
+    HBEGIN
+    xor esi, esi
+.dup:
+    mov edi, esi
+    LOADPAIR
+    movddup xmm2, xmm0
+    movupd [res], xmm2
+    HASHV [res]
+    HASHV [res + 4]
+    HASHV [res + 8]
+    HASHV [res + 12]
+    movddup xmm2, [opa + 8]
+    movupd [res], xmm2
+    HASHV [res]
+    HASHV [res + 4]
+    HASHV [res + 8]
+    HASHV [res + 12]
+    inc esi
+    cmp esi, ND
+    jb .dup
+    HEND 'movddup'
     ; COMISD/UCOMISD, CVTSD2SI/CVTTSD2SI, CVTSI2SD, MOVMSKPD, SHUFPD
     HBEGIN
     xor ebx, ebx

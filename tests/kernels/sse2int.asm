@@ -8,50 +8,6 @@ cpu willamette
 
 NM equ 16
 
-%macro XLOAD 0
-    movq mm0, [m64v + esi*8]
-    movq [opa], mm0
-    movq mm0, [m64v + edi*8]
-    movq [opa + 8], mm0
-    movq [opb], mm0
-    lea eax, [esi + 5]
-    and eax, 15
-    movq mm0, [m64v + eax*8]
-    movq [opb + 8], mm0
-    movdqa xmm0, [opa]
-    movdqa xmm1, [opb]
-%endmacro
-
-%macro XHASH 1
-    movdqu [res], %1
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
-%endmacro
-
-; XOP 'name', insn -- insn xmm0, xmm1 and insn xmm2, [m128] over every pair
-%macro XOP 2
-    HBEGIN
-    xor esi, esi
-%%a:
-    xor edi, edi
-%%b:
-    XLOAD
-    %2 xmm0, xmm1
-    XHASH xmm0
-    movdqa xmm2, [opa]
-    %2 xmm2, [opb]
-    XHASH xmm2
-    inc edi
-    cmp edi, NM
-    jb %%b
-    inc esi
-    cmp esi, NM
-    jb %%a
-    HEND %1
-%endmacro
-
 %macro XSHIFTIS 2-*
 %define %%insn %1
 %rep %0 - 1

@@ -356,8 +356,8 @@ function veto(x, mode) {
 }
 
 /**
- * 0F opcodes in MMX/SSE space (and RDPMC). The core implements none of them
- * (#UD, CPUID advertises none) and the kernels run with CR0.EM=1, under
+ * 0F opcodes in MMX/SSE space (and RDPMC) the table marks #UD, not generated as invalid
+ * opcodes: the kernels run with CR0.EM=1, under
  * which the SDM requires #UD for every MMX/SSE instruction; QEMU deviates
  * and executes some anyway (CVTPI2PD 66 0F 2A, MOVNTI 0F C3, ...), decoding a
  * ModRM out of the next instruction.
@@ -371,7 +371,7 @@ const INVALID2 = [];             // 0F opcodes the table marks #UD
 for (const two of [0, 1]) {
   for (let op = 0; op < 256; op++) {
     const f = FMT[two][op];
-    if (f & (F.prefix | F.escape | F.unimplemented | F.unknown)) continue;
+    if (f & (F.prefix | F.escape | F.escape3 | F.unimplemented | F.unknown)) continue; // (no three-byte opcodes: SSSE3 is #UD under CR0.EM on both)
     if ((two ? EXCLUDE2 : EXCLUDE1).has(op)) continue;
     if (f & F.invalid) { if (!simdSpace(op)) INVALID2.push(op); continue; }
     CANDIDATES[two].push(op);
