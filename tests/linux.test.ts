@@ -2,12 +2,12 @@
 // `npm run images` caches) and runs a workload in the guest shell. Oracles:
 // the kernel release recorded by the image fetcher, and the same busybox
 // binary run natively on the host with the same script and files (under
-// qemu-i386 where the host's kernel runs no 32-bit programs: tests/support/i386.ts).
+// qemu-i386 where the host's kernel runs no 32-bit programs: src/node/i386.ts).
 // Skipped (with the reason printed) when the images are not cached; CI
 // fetches them before running the tests.
 import { describe, it, expect } from "vitest";
 import { readFileSync, mkdtempSync, writeFileSync, rmSync, utimesSync } from "node:fs";
-import { spawnI386 } from "./support/i386.js";
+import { spawnI386 } from "../src/node/i386.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { createEngine } from "../src/node/engines.js";

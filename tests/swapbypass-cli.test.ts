@@ -2,12 +2,12 @@
 // --swapbypass --stats` on a terminal (util-linux's `script` gives the CLI a pty), the README's commands typed at
 // the guest's shell, then Ctrl-A c and `info swapbypass` in the monitor, `quit`, and the counters `--stats`
 // prints at exit. The oracles: each workload's checksum is the one the same static binary prints natively on
-// this host (or under qemu-i386: tests/support/i386.ts), and the guest's own /proc/vmstat says it swapped out and swapped (almost) nothing back in — on plain
+// this host (or under qemu-i386: src/node/i386.ts), and the guest's own /proc/vmstat says it swapped out and swapped (almost) nothing back in — on plain
 // swap every page STREAM's second pass reads back from the disk is a swap-in (tests/swapbypass-linux.test.ts
 // runs both ways on one boot). Skipped, saying so, when the images, the module, the workloads or `script` are
 // missing (CI has them all).
 import { describe, it, expect } from "vitest";
-import { runI386 } from "./support/i386.js";
+import { runI386 } from "../src/node/i386.js";
 import { join } from "node:path";
 import { thrashPrerequisites, workloadChecksum, WORKLOADS_DIR } from "../src/node/thrash.js";
 import { LINUX_CMDLINE } from "../src/boot/linux.js";

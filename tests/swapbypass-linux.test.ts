@@ -2,7 +2,7 @@
 // disk in VMM memory, the thrashing workloads of guests/linux/thrash that
 // `npm run workloads` builds). The oracle for every run is the checksum the
 // same static i386 binary prints when run natively on this host (under qemu-i386
-// where the host's kernel runs no 32-bit programs: tests/support/i386.ts).
+// where the host's kernel runs no 32-bit programs: src/node/i386.ts).
 // - One shared Wasm boot with symbiotic.ko: both workloads over about twice the
 //   guest's free memory with plain swap, then with SwapBypass, which learns the
 //   disk's swap type from the guest, bypasses faults and avoids swap-ins; a
@@ -26,7 +26,7 @@ import { ShadowPaging } from "../src/vmm/paging/index.js";
 import { SwapBypass } from "../src/symbiotic/swapbypass.js";
 import { Monitor } from "../src/vmm/monitor.js";
 import { SWAP_DISK_SERIAL } from "../src/machine/pc.js";
-import { runI386 } from "./support/i386.js";
+import { runI386 } from "../src/node/i386.js";
 import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, guestVirtioDisks, OTHER_DISK_SERIAL, runWorkload, workloadChecksum, WORKLOADS_DIR, type ThrashGuest, type Workload } from "../src/node/thrash.js";
 
 const skip = thrashPrerequisites(), skipNoModule = thrashPrerequisites(false);

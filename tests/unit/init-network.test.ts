@@ -1,13 +1,13 @@
 /**
  * /init's network set-up (src/boot/initramfs.ts NETWORK_SETUP), run by the
  * guest's own shell — Debian's static busybox, natively on the host (or under
- * qemu-i386: tests/support/i386.ts) — over a
+ * qemu-i386: src/node/i386.ts) — over a
  * fake /proc/cmdline and /sys/class/net, with `ip` recording its calls. The
  * oracle is busybox's sh: the lines must do in it what they do in the guest.
  * Skipped (saying so) when the images are not cached.
  */
 import { describe, it, expect } from "vitest";
-import { spawnI386 } from "../support/i386.js";
+import { spawnI386 } from "../../src/node/i386.js";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";

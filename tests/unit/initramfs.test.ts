@@ -17,7 +17,7 @@ import {
   BUSYBOX_APPLETS, Initramfs, busyboxInitramfs, busyboxLayout, concatInitrds, defaultInitScript, gzip,
 } from "../../src/boot/initramfs.js";
 import { findCachedImages } from "../../src/node/images.js";
-import { runI386 } from "../support/i386.js";
+import { runI386 } from "../../src/node/i386.js";
 
 interface Member {
   name: string; ino: number; mode: number; uid: number; gid: number; nlink: number; mtime: number;
@@ -229,7 +229,7 @@ const cached = findCachedImages();
 
 describe.skipIf(!cached)(`Debian's busybox-static${cached ? "" : " (skipped: images not cached, npm run images)"}`, () => {
   it("has every applet the initramfs links and the default /init uses", () => {
-    // busybox --list, natively or under qemu-i386 (tests/support/i386.ts: it says what to install when neither runs it).
+    // busybox --list, natively or under qemu-i386 (src/node/i386.ts: it says what to install when neither runs it).
     const have = new Set(runI386(cached!.busybox, ["--list"]).split("\n").filter(Boolean));
     for (const a of BUSYBOX_APPLETS) expect(have.has(a), a).toBe(true);
     for (const a of ["mount", "mkdir", "hostname", "echo", "setsid", "cttyhack", "sync", "poweroff"]) expect(have.has(a), a).toBe(true);

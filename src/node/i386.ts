@@ -1,5 +1,5 @@
 // Run a static i386 Linux program on this host, as the native oracle for what the guest prints
-// (busybox in tests/linux.test.ts, the thrashing workloads in the SwapBypass tests): natively where
+// (busybox in tests/linux.test.ts and benchmarks/linux.mjs, the thrashing workloads in the SwapBypass tests): natively where
 // the host's kernel runs 32-bit programs, else under QEMU's user-mode emulator, qemu-i386 (Debian's
 // qemu-user) — an independent x86 implementation either way. Some hosts' kernels are built without
 // IA32 emulation (Firecracker guests among them): there the kernel refuses the ELF, and Node's
@@ -37,10 +37,11 @@ function exit42Elf(): Uint8Array {
 }
 
 /** How this host runs i386 programs: natively, under qemu-i386, or not at all (why). */
-type Runner = "native" | "qemu-i386" | { error: string };
-let how: Runner | null = null;
+export type I386Runner = "native" | "qemu-i386" | { error: string };
+let how: I386Runner | null = null;
 
-function i386Runner(): Runner {
+/** How this host runs i386 programs (probed once: a tiny exit(42) program, natively then under qemu-i386). */
+export function i386Runner(): I386Runner {
   if (how) return how;
   const dir = mkdtempSync(join(tmpdir(), "symbiont-i386-"));
   try {
