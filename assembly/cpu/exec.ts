@@ -34,6 +34,7 @@ import { readLin } from "./access";
 import { cmpxchg8b } from "./ops/cx8";
 import { insnLength } from "./opcodes";
 import { clearAbort } from "../fault";
+import { exceptionExits } from "../controls";
 import { fpuExecute, fpuWait } from "./fpu/dispatch";
 import { fxsave, fxrstor } from "./fpu/env";
 import { isMmxOpcode, mmxExecute } from "./mmx";
@@ -347,9 +348,9 @@ export function exec1(op: i32): void {
     }
     case 0xca: { const n = fetch16(); if (aborted) return; farReturn(sz, n); return; }
     case 0xcb: farReturn(sz, 0); return;
-    case 0xcc: softInt(BP); return;
+    case 0xcc: softException(BP); return;
     case 0xcd: { const v = fetch8(); if (aborted) return; if ((flagsRaw & VM) != 0 && ((flagsRaw & IOPL) >> 12) < 3) { raise(GP, 0); return; } softInt(v); return; }
-    case 0xce: if ((getFlags() & OF) != 0) softInt(OFV); return;
+    case 0xce: if ((getFlags() & OF) != 0) softException(OFV); return;
     case 0xcf: iret(sz); return;
     case 0xd4: { const b = fetch8(); if (aborted) return; aam(b); return; }
     case 0xd5: { const b = fetch8(); if (aborted) return; aad(b); return; }
@@ -535,12 +536,21 @@ function enter(sz: i32): void {
   setSP(sp);
 }
 
+/**
+ * INT3 and INTO: software exceptions, which the VMM's exception bitmap intercepts as VT-x does
+ * (SDM Vol. 3 §26.2: #BP and #OF from INT3/INTO exit with EIP at the instruction; INT n never does).
+ */
+function softException(v: i32): void {
+  if (exceptionExits(v)) { raiseNoCode(v); return; }
+  softInt(v);
+}
 function softInt(v: i32): void {
   // The V86 IOPL check belongs to INT n (CD) only: INT3 and INTO are not IOPL-sensitive (SDM INT n).
   deliver(v, true, 0, false, 0, eip);
 }
 function softIntIcebp(): void {
-  // INT1 (ICEBP): delivered as a #DB trap without the gate-DPL check.
+  // INT1 (ICEBP): delivered as a #DB trap without the gate-DPL check; the exception bitmap intercepts it (a privileged software exception).
+  if (exceptionExits(1)) { raiseNoCode(1); return; }
   deliver(1, false, 0, false, 0, eip);
 }
 

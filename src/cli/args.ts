@@ -68,6 +68,8 @@ export interface CommonOptions {
   swapMiB: number | null;
   /** --swapbypass: SwapBypass over the --swap disk (needs --paging shadow and --symbiotic). */
   swapBypass: boolean;
+  /** --gdb PORT: wait for GDB on 127.0.0.1:PORT before the first instruction (null: no debugger). */
+  gdbPort: number | null;
 }
 
 /** One --disk option. */
@@ -160,13 +162,13 @@ export function parseNetSpec(v: string): NetSpec {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
-    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false,
+    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -210,6 +212,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
   if (options.x2apic && !options.apic) throw new UsageError("--x2apic is a mode of the local APIC: not with --no-apic");
   if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
+  if (options.gdbPort !== null) {
+    if (options.smp > 1 || options.vms > 1) throw new UsageError("--gdb debugs one vCPU of one VM: not with --smp or --vms above 1");
+    if (options.paging === "shadow") throw new UsageError("--gdb is not offered under shadow paging (its single steps use the monitor trap flag the shadow pager needs): use --paging direct or nested");
+  }
   return { command: command || "help", positional, options };
 }
 
@@ -284,6 +290,11 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--net-dump":
       if (!v) throw new UsageError("--net-dump needs a file name");
       o.netDump = v; return;
+    case "--gdb": {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--gdb takes a TCP port, 0-65535 (0: any free port; got "${v}")`);
+      o.gdbPort = n; return;
+    }
   }
 }
 
@@ -349,6 +360,8 @@ options:
                       console to it, a firmware runs SeaBIOS's VGA BIOS
   --display text      the VGA's screen is the terminal (as QEMU's -display curses): redrawn as it changes,
                       typed keys go to the PS/2 keyboard; COM1's output is not shown; needs --vga
+  --gdb PORT          wait for GDB on 127.0.0.1:PORT before the first instruction (gdb KERNEL -ex "target remote
+                      :PORT"), as QEMU's -gdb tcp::PORT -S: registers, memory, breakpoints, stepi, Ctrl-C
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)

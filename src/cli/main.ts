@@ -13,6 +13,7 @@ import { thrashWorkloadFiles } from "../node/thrash.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole, MonitorConsole, PrefixedOutput } from "../node/console.js";
 import { Monitor } from "../vmm/monitor.js";
+import { waitForGdb, type GdbSession } from "../node/gdb-server.js";
 import { VmGroup, Waker } from "../vmm/vm-group.js";
 import { buildNetwork, userNetReservations } from "./network.js";
 import { guestAddress, ipCommandLine } from "../machine/nics.js";
@@ -170,6 +171,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
   let status = 0;
+  let gdb: GdbSession | null = null;
   try {
     // With the user network the guests ask its DHCP server (which has VM i's address reserved for it).
     const dhcp = o.net?.kind === "user";
@@ -198,13 +200,19 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       }
       if (matched) return { kind: "until-matched", pattern: o.until!.source };
       if (serial!.quitRequested) return { kind: "requested", why: monitors.some((m) => m.quitRequested) ? "monitor quit" : "Ctrl-A x" };
+      if (gdb?.stub.killed) return { kind: "requested", why: "GDB killed the guest" };
       return null;
     };
+    if (o.gdbPort !== null) {
+      gdb = await waitForGdb(pcs[0]!.vm, o.gdbPort, (port) => {
+        process.stderr.write(`symbiont: waiting for GDB on 127.0.0.1:${port} (gdb -ex "target remote :${port}" [the kernel's ELF file])\n`);
+      });
+    }
     let outcomes: RunOutcome[];
     if (vms === 1) {
       const waker = new Waker();
       wakeRunner = () => waker.wake();
-      outcomes = [await runVm(pcs[0]!.vm, { timeoutSeconds: o.timeout, shouldStop, waker, paused: () => monitors[0]!.paused })];
+      outcomes = [await runVm(pcs[0]!.vm, { timeoutSeconds: o.timeout, shouldStop, waker, paused: () => monitors[0]!.paused || (gdb?.stub.halted ?? false) })];
     } else {
       const group = new VmGroup(pcs.map((pc) => pc.vm), { pollers: [...(network?.nics.pollers ?? [])] });
       wakeRunner = () => group.wake();
@@ -229,7 +237,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       // Several VMs: each one's end is reported; the exit status is vm0's.
       status = outcomes.map((outcome, i) => exitStatus(outcome, machines[i]!.tail, vms > 1 ? `vm${i}: ` : ""))[0]!;
     }
+    gdb?.stub.exited(status);
   } finally {
+    gdb?.close();
     display?.close();
     if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
     flush();

@@ -97,6 +97,8 @@ export interface CoreExports {
   romBase(): number;
   exitBlock(): number;
   regsBase(): number;
+  /** XMM0-XMM7 in core memory (16 bytes each, element 0 lowest). */
+  xmmBase(): number;
   /** Bytes of core memory for a host frame pool of hostBytes. */
   memoryNeeded(hostBytes: number): number;
   getEip(): number;

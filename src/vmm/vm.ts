@@ -133,6 +133,7 @@ export class Vm {
   private readonly hypercalls = new Map<number, HypercallHook>();
   private readonly violationHooks: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>[] = [];
   private readonly exceptionHooks: ExitHook<Extract<VcpuExit, { reason: "exception" }>>[] = [];
+  private readonly monitorTrapHooks: ExitHook<Extract<VcpuExit, { reason: "monitor-trap" }>>[] = [];
   /** How guest memory is virtualized (src/vmm/paging/); null: direct, nothing intercepted. */
   paging: PagingStrategy | null = null;
   private readonly cpuidHooks: CpuidHook[] = [];
@@ -225,6 +226,8 @@ export class Vm {
   onEptViolation(hook: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>): void { this.violationHooks.push(hook); }
   /** Handle exceptions intercepted by the exception bitmap (set with setControl(Control.ExceptionBitmap)). */
   onException(hook: ExitHook<Extract<VcpuExit, { reason: "exception" }>>): void { this.exceptionHooks.push(hook); }
+  /** Handle monitor-trap exits (after one instruction with setControl(Control.MonitorTrap, 1)) the paging strategy did not ask for. */
+  onMonitorTrap(hook: ExitHook<Extract<VcpuExit, { reason: "monitor-trap" }>>): void { this.monitorTrapHooks.push(hook); }
   /** Add a CPUID hook (hooks are asked in the order added; leaves none answers read as the CPU's own). */
   onCpuid(hook: CpuidHook): void { this.cpuidHooks.push(hook); this.core.interceptCpuid(true); }
   injectInterrupt(vector: number): void {
@@ -743,6 +746,8 @@ export class Vm {
       for (const h of this.violationHooks) { action = h(exit, this); if (action !== undefined) break; }
     } else if (action === undefined && exit.reason === "exception") {
       for (const h of this.exceptionHooks) { action = h(exit, this); if (action !== undefined) break; }
+    } else if (action === undefined && exit.reason === "monitor-trap") {
+      for (const h of this.monitorTrapHooks) { action = h(exit, this); if (action !== undefined) break; }
     }
     if (action === undefined) {
       // Nothing claimed the exit: CR writes and INVLPG complete as if not intercepted; the rest stop, saying why.

@@ -1,0 +1,297 @@
+/**
+ * A GDB stub for one vCPU (GDB manual, "Remote Protocol"; QEMU's `-gdb`): GDB reads and writes
+ * the registers and the guest's virtual memory, sets breakpoints, continues, single-steps and
+ * interrupts, over any byte transport (src/node/gdb-server.ts gives it a TCP socket).
+ *
+ * Built on the VMM's exits, not beside them: a software breakpoint is an INT3 the stub plants
+ * in guest memory (GDB reads the original byte back) with the exception bitmap intercepting #BP
+ * — an INT3 the guest placed itself goes on to the guest, stepped over with interception off;
+ * a single step is the monitor trap flag (one instruction, no interrupt taken first, as QEMU's
+ * default). Addresses are linear, translated through the guest's page tables
+ * (src/vmm/guest-paging.ts). The x87 registers and MXCSR are reported unavailable.
+ *
+ * @module
+ */
+import type { Vm } from "../vmm/vm.js";
+import { Control } from "../engine/core.js";
+import { GPR_NAMES } from "../vmm/cpu-state.js";
+import { translateLinear } from "../vmm/guest-paging.js";
+import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb-packets.js";
+
+const BP = 3;
+const SIGINT = 2, SIGTRAP = 5;
+
+/** The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR. */
+const CORE_REGS = 16, X87_REGS = 8, X87_CONTROL = 8, XMM_REGS = 8;
+const XMM_FIRST = CORE_REGS + X87_REGS + X87_CONTROL;
+const MXCSR_REG = XMM_FIRST + XMM_REGS;
+
+export class GdbStub {
+  /** The guest waits for GDB (the run loop does not run it). */
+  halted = true;
+  /** GDB asked to end the session with the guest (k). */
+  killed = false;
+  private readonly reader = new PacketReader();
+  private noAck = false;
+  private swbreak = false;
+  private lastSent = "";
+  private lastStop = `S${hexLE(SIGTRAP, 1)}`;
+  private detached = false;
+  /** Breakpoints by linear address: the guest-physical byte the INT3 replaced. */
+  private readonly breakpoints = new Map<number, { pa: number; byte: number }>();
+  /** A single step GDB asked for is under way. */
+  private stepping = false;
+  /** A guest INT3 is being let through (interception off for one instruction). */
+  private passingInt3 = false;
+
+  constructor(private readonly vm: Vm, private readonly write: (data: string) => void) {
+    vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
+    vm.onMonitorTrap(() => (this.stepping || this.passingInt3 ? this.onStepped() : undefined));
+    this.setIntercept(true);
+  }
+
+  /** Bytes from GDB. */
+  receive(bytes: Uint8Array): void {
+    this.reader.feed(bytes, (input) => {
+      if (input.kind === "nak") { if (this.lastSent) this.write(this.lastSent); return; }
+      if (input.kind === "interrupt") { if (!this.halted) this.stop(`T${hexLE(SIGINT, 1)}thread:01;`); return; }
+      if (!this.noAck) this.write("+");
+      const reply = this.handle(input.data);
+      if (reply !== null) this.send(reply);
+    }, () => { if (!this.noAck) this.write("-"); });
+  }
+
+  /** The guest's run ended (its exit status for GDB: W). */
+  exited(status: number): void {
+    if (!this.detached) this.send(`W${hexLE(status & 0xff, 1)}`);
+  }
+
+  /** GDB went away: the breakpoints go, the guest runs on. */
+  detach(): void {
+    for (const addr of [...this.breakpoints.keys()]) this.removeBreakpoint(addr);
+    this.setIntercept(false);
+    this.detached = true;
+    this.stepping = false;
+    this.halted = false;
+  }
+
+  private send(data: string): void {
+    this.lastSent = framePacket(data);
+    this.write(this.lastSent);
+  }
+
+  /** Stop the guest and tell GDB why. */
+  private stop(reply: string): void {
+    this.halted = true;
+    this.lastStop = reply;
+    this.vm.requestStop({ kind: "budget" });
+    this.send(reply);
+  }
+
+  private handle(p: string): string | null {
+    switch (p[0]) {
+      case "?": return this.lastStop;
+      case "g": return this.readRegisters();
+      case "G": return "E01"; // (GDB writes one register at a time with P)
+      case "p": return this.readRegister(parseInt(p.slice(1), 16));
+      case "P": return this.writeRegister(p.slice(1));
+      case "m": return this.readMemory(p.slice(1));
+      case "M": return this.writeMemory(p.slice(1));
+      case "Z": case "z": return this.breakpoint(p);
+      case "c": this.resume(p.slice(1), false); return null;
+      case "s": this.resume(p.slice(1), true); return null;
+      case "D": this.detach(); return "OK";
+      case "k": this.killed = true; this.detach(); return null;
+      case "H": case "T": return "OK"; // one thread: vCPU 0
+      case "q": case "Q": return this.query(p);
+      default: return ""; // not supported (v packets: vCont and the rest)
+    }
+  }
+
+  private query(p: string): string {
+    if (p.startsWith("qSupported")) {
+      this.swbreak = p.includes("swbreak+");
+      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+${this.swbreak ? ";swbreak+" : ""}`;
+    }
+    if (p === "QStartNoAckMode") { this.noAck = true; return "OK"; }
+    if (p.startsWith("qXfer:features:read:target.xml:")) {
+      const [off, len] = p.slice("qXfer:features:read:target.xml:".length).split(",").map((x) => parseInt(x, 16));
+      const part = TARGET_XML.slice(off!, off! + len!);
+      return (off! + len! >= TARGET_XML.length ? "l" : "m") + part;
+    }
+    if (p === "qAttached") return "1";
+    if (p === "qC") return "QC01";
+    if (p === "qfThreadInfo") return "m01";
+    if (p === "qsThreadInfo") return "l";
+    if (p.startsWith("qSymbol")) return "OK";
+    return "";
+  }
+
+  // ---- registers ------------------------------------------------------------------------------
+
+  private coreRegister(i: number): number {
+    const st = this.vm.getState();
+    if (i < 8) return st[GPR_NAMES[i]!];
+    if (i === 8) return st.eip;
+    if (i === 9) return st.eflags;
+    // (GDB's order, not the CPU's es cs ss ds fs gs)
+    return st[(["cs", "ss", "ds", "es", "fs", "gs"] as const)[i - 10]!].selector;
+  }
+
+  private registerHex(i: number): string {
+    if (i < CORE_REGS) return hexLE(this.coreRegister(i), 4);
+    if (i < CORE_REGS + X87_REGS) return "xx".repeat(10);
+    if (i < XMM_FIRST) return "xx".repeat(4);
+    if (i < MXCSR_REG) return hexBytes(new Uint8Array(this.vm.engine.buffer, this.vm.core.xmmBase() + (i - XMM_FIRST) * 16, 16));
+    if (i === MXCSR_REG) return "xx".repeat(4);
+    return "";
+  }
+
+  private readRegisters(): string {
+    let s = "";
+    for (let i = 0; i <= MXCSR_REG; i++) s += this.registerHex(i);
+    return s;
+  }
+
+  private readRegister(i: number): string {
+    return Number.isInteger(i) && i >= 0 && i <= MXCSR_REG ? this.registerHex(i) : "E00";
+  }
+
+  private writeRegister(arg: string): string {
+    const [n, v] = arg.split("=");
+    const i = parseInt(n!, 16), bytes = parseHexBytes(v ?? "");
+    if (!bytes || bytes.length !== 4 || !(i >= 0 && i < 10)) return "E01"; // the general registers, EIP and EFLAGS
+    const value = new DataView(bytes.buffer).getUint32(0, true);
+    if (i < 8) this.vm.setState({ [GPR_NAMES[i]!]: value });
+    else if (i === 8) this.vm.setState({ eip: value });
+    else this.vm.setState({ eflags: value });
+    return "OK";
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------
+
+  /** Guest-physical address of linear `lin` (RAM only), or null. */
+  private physical(lin: number): number | null {
+    const st = this.vm.getState();
+    const m = translateLinear(this.vm.memory, { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer }, lin);
+    return m && this.vm.memory.isRam(m.pa, 1) ? m.pa : null;
+  }
+
+  private readMemory(arg: string): string {
+    const [a, l] = arg.split(",").map((x) => parseInt(x, 16));
+    if (!Number.isFinite(a) || !Number.isFinite(l) || l! > 0x10000) return "E01";
+    let s = "";
+    for (let k = 0; k < l!; k++) {
+      const lin = (a! + k) >>> 0;
+      const planted = this.breakpoints.get(lin);
+      const pa = this.physical(lin);
+      if (pa === null) return k > 0 ? s : "E14"; // (a partial read ends at the first unmapped byte)
+      s += (planted ? planted.byte : this.vm.memory.readU8(pa)).toString(16).padStart(2, "0");
+    }
+    return s;
+  }
+
+  private writeMemory(arg: string): string {
+    const colon = arg.indexOf(":");
+    const [a, l] = arg.slice(0, colon).split(",").map((x) => parseInt(x, 16));
+    const data = parseHexBytes(arg.slice(colon + 1));
+    if (colon < 0 || !data || data.length !== l || !Number.isFinite(a)) return "E01";
+    const targets: number[] = [];
+    for (let k = 0; k < data.length; k++) {
+      const pa = this.physical((a! + k) >>> 0);
+      if (pa === null) return "E14";
+      targets.push(pa);
+    }
+    data.forEach((b, k) => {
+      const planted = this.breakpoints.get((a! + k) >>> 0);
+      if (planted) planted.byte = b; // the INT3 stays; GDB sees its own byte behind it
+      else this.vm.memory.writeU8(targets[k]!, b);
+    });
+    return "OK";
+  }
+
+  // ---- breakpoints, continue, step ------------------------------------------------------------
+
+  private breakpoint(p: string): string {
+    const [type, addr] = p.slice(1).split(",");
+    if (type !== "0") return ""; // hardware breakpoints and watchpoints: not supported
+    const lin = parseInt(addr!, 16) >>> 0;
+    if (p[0] === "z") { this.removeBreakpoint(lin); return "OK"; }
+    if (this.breakpoints.has(lin)) return "OK";
+    const pa = this.physical(lin);
+    if (pa === null) return "E14";
+    this.breakpoints.set(lin, { pa, byte: this.vm.memory.readU8(pa) });
+    this.vm.memory.writeU8(pa, 0xcc);
+    return "OK";
+  }
+
+  private removeBreakpoint(lin: number): void {
+    const b = this.breakpoints.get(lin);
+    if (!b) return;
+    this.breakpoints.delete(lin);
+    this.vm.memory.writeU8(b.pa, b.byte);
+  }
+
+  private resume(addr: string, step: boolean): void {
+    if (addr) this.vm.setState({ eip: parseInt(addr, 16) >>> 0 });
+    this.stepping = step;
+    if (step) this.vm.setControl(Control.MonitorTrap, 1);
+    this.halted = false;
+  }
+
+  /** #BP intercepted (EIP at the INT3): a planted breakpoint stops; the guest's own INT3 goes on to the guest. */
+  private onBreakpoint(): "resume" {
+    const st = this.vm.getState();
+    const lin = (st.cs.base + st.eip) >>> 0;
+    if (this.breakpoints.has(lin)) {
+      // Without swbreak GDB expects the PC after the INT3, as the CPU leaves it, and moves it back itself.
+      if (!this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
+      this.stepping = false;
+      this.vm.setControl(Control.MonitorTrap, 0);
+      this.stop(`T${hexLE(SIGTRAP, 1)}${this.swbreak ? "swbreak:;" : ""}thread:01;`);
+      return "resume";
+    }
+    this.passingInt3 = true;
+    this.setIntercept(false);
+    this.vm.setControl(Control.MonitorTrap, 1);
+    return "resume";
+  }
+
+  /** The monitor trap: one instruction ran (a GDB step, or a guest INT3 let through). */
+  private onStepped(): "resume" {
+    if (this.passingInt3) { this.passingInt3 = false; this.setIntercept(true); }
+    this.vm.setControl(Control.MonitorTrap, 0);
+    if (this.stepping) { this.stepping = false; this.stop(`T${hexLE(SIGTRAP, 1)}thread:01;`); }
+    return "resume";
+  }
+
+  private setIntercept(on: boolean): void {
+    const bitmap = this.vm.getControl(Control.ExceptionBitmap);
+    this.vm.setControl(Control.ExceptionBitmap, on ? bitmap | (1 << BP) : bitmap & ~(1 << BP));
+  }
+}
+
+// What GDB is told the registers are (GDB manual, "Target Descriptions"; the i386 core and SSE
+// features, in the 'g' packet's order).
+const reg = (name: string, bits: number, type: string, group = "") => `<reg name="${name}" bitsize="${bits}" type="${type}"${group ? ` group="${group}"` : ""}/>`;
+const EFLAGS_FIELDS: [string, number][] = [
+  ["CF", 0], ["", 1], ["PF", 2], ["AF", 4], ["ZF", 6], ["SF", 7], ["TF", 8], ["IF", 9], ["DF", 10], ["OF", 11],
+  ["NT", 14], ["RF", 16], ["VM", 17], ["AC", 18], ["VIF", 19], ["VIP", 20], ["ID", 21],
+];
+const TARGET_XML = `<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>i386</architecture>` +
+  `<feature name="org.gnu.gdb.i386.core"><flags id="i386_eflags" size="4">` +
+  EFLAGS_FIELDS.map(([n, b]) => `<field name="${n}" start="${b}" end="${b}"/>`).join("") + `</flags>` +
+  ["eax", "ecx", "edx", "ebx"].map((n) => reg(n, 32, "int32")).join("") + reg("esp", 32, "data_ptr") + reg("ebp", 32, "data_ptr") +
+  reg("esi", 32, "int32") + reg("edi", 32, "int32") + reg("eip", 32, "code_ptr") + reg("eflags", 32, "i386_eflags") +
+  ["cs", "ss", "ds", "es", "fs", "gs"].map((n) => reg(n, 32, "int32")).join("") +
+  Array.from({ length: 8 }, (_, i) => reg(`st${i}`, 80, "i387_ext")).join("") +
+  ["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"].map((n) => reg(n, 32, "int", "float")).join("") +
+  `</feature><feature name="org.gnu.gdb.i386.sse">` +
+  `<vector id="v4f" type="ieee_single" count="4"/><vector id="v2d" type="ieee_double" count="2"/>` +
+  `<vector id="v16i8" type="int8" count="16"/><vector id="v8i16" type="int16" count="8"/>` +
+  `<vector id="v4i32" type="int32" count="4"/><vector id="v2i64" type="int64" count="2"/>` +
+  `<union id="vec128"><field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/><field name="v16_int8" type="v16i8"/>` +
+  `<field name="v8_int16" type="v8i16"/><field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>` +
+  `<field name="uint128" type="uint128"/></union>` +
+  Array.from({ length: 8 }, (_, i) => reg(`xmm${i}`, 128, "vec128", "vector")).join("") + reg("mxcsr", 32, "int", "vector") +
+  `</feature></target>`;

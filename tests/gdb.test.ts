@@ -1,0 +1,111 @@
+// `symbiont run KERNEL --gdb PORT` as a user debugs with it: GDB itself (Debian's gdb) runs one
+// script against QEMU's gdbstub (`qemu-system-i386 -gdb tcp::PORT -S`, the oracle) and against
+// ours, on the same test kernel, and must print the same: the stop at a breakpoint, registers,
+// memory (the planted INT3 hidden), single steps, a breakpoint hit again after continuing, and the
+// kernel's exit — which it reaches only if its own INT3s (pmode.asm tests #BP delivery) went on to
+// the guest while a breakpoint of GDB's was still planted; its serial output is then QEMU's golden.
+// Skips, saying so, without gdb or qemu-system-i386 (Debian: gdb, qemu-system-x86).
+import { describe, it, expect } from "vitest";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
+import { ENGINES } from "./helpers.js";
+
+const root = new URL("..", import.meta.url).pathname;
+const kernel = `${root}tests/kernels/bin/pmode.elf`;
+const golden = `${root}tests/kernels/golden/pmode.txt`;
+const have = (cmd: string) => spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
+const missing = ["gdb", "qemu-system-i386"].filter((c) => !have(c));
+if (missing.length > 0) console.warn(`tests/gdb.test.ts skipped: ${missing.join(" and ")} not installed (Debian: gdb, qemu-system-x86)`);
+
+const SCRIPT = [
+  "set pagination off", "set confirm off", `file ${kernel}`, "target remote :PORT",
+  "break main", "continue",
+  "info registers eax ecx edx ebx esp ebp esi edi eip", "p/x $eflags", "p/x $cs", "p/x $ss", "p/x $ds",
+  "x/16xb $eip", "stepi", "p/x $eip", "stepi", "p/x $eip", "stepi", "stepi", "p/x $eip", "x/4xw $esp",
+  "break putc", "continue", "p/x $eip", "p/x $eax", "x/8xb putc", "continue", "p/x $eax", "p/x $esp",
+  "delete 2", "break isr_common.unexpected", "continue",
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+}
+
+/**
+ * GDB's output for the script against the stub on `port`, from the first breakpoint on (QEMU starts at
+ * the reset vector, `run` at the kernel's entry). The end is the same event told two ways: QEMU's
+ * stub closes the connection when isa-debug-exit ends the process, ours first reports the exit (W).
+ */
+function runGdb(port: number): string {
+  const args = ["-q", "-batch", "-nx", ...SCRIPT.flatMap((l) => ["-ex", l.replace("PORT", String(port))])];
+  const r = spawnSync("gdb", args, { encoding: "utf8", timeout: 120_000 });
+  const out = r.stdout + r.stderr;
+  return out.slice(out.indexOf("Breakpoint 1 at"))
+    .replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END");
+}
+
+/** Wait until the child's stderr (or stdout) says `pattern`; resolve with the match. */
+function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const on = (b: Buffer) => { text += b.toString(); const m = pattern.exec(text); if (m) resolve(m); };
+    child.stderr?.on("data", on);
+    child.on("exit", (code) => reject(new Error(`exited (${code}) before ${pattern}: ${text}`)));
+  });
+}
+
+describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving both", () => {
+  let qemuOutput: string | null = null;
+  const qemu = async () => {
+    if (qemuOutput !== null) return qemuOutput;
+    const port = await freePort();
+    const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null",
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernel, "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
+    qemuOutput = runGdb(port);
+    q.kill();
+    return qemuOutput;
+  };
+
+  for (const engine of ENGINES) {
+    it(`prints what it prints against QEMU (${engine} engine), and the kernel's output is QEMU's`, async () => {
+      const expected = await qemu();
+      expect(expected).toContain("Breakpoint 1, 0x001014bd in main ()");
+      expect(expected).toMatch(/^Breakpoint 2, 0x00100087 in putc \(\)$/m);
+      expect(expected).toMatch(/\nEND\n?$/);
+      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernel, "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      let serial = "";
+      child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+)/);
+      const ours = runGdb(Number(m[1]));
+      expect(ours).toBe(expected);
+      expect(await exited).toBe(1); // isa-debug-exit with 0, as under QEMU
+      expect(serial).toBe(readFileSync(golden, "latin1"));
+    }, 180_000);
+  }
+});
+
+describe("--gdb's errors", () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [`${root}bin/symbiont.js`, "run", kernel, ...args], { encoding: "utf8", input: "", timeout: 30_000 });
+  it.each([
+    [["--gdb", "65536"], /--gdb takes a TCP port, 0-65535/],
+    [["--gdb", "x"], /--gdb takes a TCP port/],
+    [["--gdb", "0", "--smp", "2"], /--gdb debugs one vCPU of one VM/],
+    [["--gdb", "0", "--paging", "shadow"], /--gdb is not offered under shadow paging/],
+  ])("%j: one line, status 2", (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+  it("says so when the port is taken", async () => {
+    const server = createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const r = run("--gdb", String((server.address() as { port: number }).port));
+    server.close();
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--gdb: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+  });
+});

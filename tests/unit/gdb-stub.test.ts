@@ -1,0 +1,159 @@
+// The GDB stub's protocol and its use of the VMM's exits, packet by packet on both engines
+// (tests/gdb.test.ts drives it with GDB itself against QEMU's). Expected values: the GDB manual's
+// Remote Protocol (framing, checksums, stop replies, 'x' for unavailable registers, E errors) and the
+// state each test sets; and VT-x's exception bitmap (SDM Vol. 3 §26.2: INT3 exits with EIP at the
+// instruction, INT n does not).
+import { describe, it, expect } from "vitest";
+import { BareMachine } from "../../src/machine/bare.js";
+import { createEngine } from "../../src/node/engines.js";
+import { Attr } from "../../src/vmm/cpu-state.js";
+import { Control } from "../../src/engine/core.js";
+import { GdbStub } from "../../src/debug/gdb-stub.js";
+import { framePacket } from "../../src/debug/gdb-packets.js";
+import { ENGINES } from "../helpers.js";
+
+const RAM = 1 << 20, CODE = 0x1000, IDT = 0x8000, HANDLER = 0x3000;
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+
+/** Flat 32-bit ring 0, an IDT whose gates all lead to HANDLER (mov ebx, 0xb3b3b3b3; hlt). */
+async function machine(kind: (typeof ENGINES)[number], code: number[]) {
+  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
+  const flat = (attr: number, selector: number) => ({ selector, base: 0, limit: 0xffffffff, attr });
+  const gdt = [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0];
+  m.writeMemory(0x500, gdt);
+  const gates: number[] = [];
+  for (let v = 0; v < 32; v++) gates.push(HANDLER & 0xff, HANDLER >> 8, 8, 0, 0, 0x8e, 0, 0);
+  m.writeMemory(IDT, gates);
+  m.writeMemory(HANDLER, [0xbb, ...le32(0xb3b3b3b3), 0xf4]);
+  m.setState({
+    cr0: 0x11, eip: CODE, eflags: 2, cpl: 0, gdtr: { base: 0x500, limit: 23 }, idtr: { base: IDT, limit: 32 * 8 - 1 },
+    cs: flat(Attr.flatCode32, 8), ds: flat(Attr.flatData32, 16), es: flat(Attr.flatData32, 16),
+    ss: flat(Attr.flatData32, 16), fs: flat(Attr.flatData32, 16), gs: flat(Attr.flatData32, 16), esp: 0x7000,
+  });
+  m.writeMemory(CODE, code);
+  return m;
+}
+
+/** A stub on the machine with GDB's side scripted: each request's reply (acks dropped once NoAck is on). */
+function session(m: BareMachine) {
+  let out = "";
+  const stub = new GdbStub(m.vm, (d) => { out += d; });
+  const request = (data: string) => { out = ""; stub.receive(Buffer.from(framePacket(data), "latin1")); return out; };
+  const reply = (data: string) => { const r = request(data); const p = /\$(.*)#[0-9a-f]{2}$/.exec(r); return p ? p[1]! : null; };
+  /** Run the guest until the stub halts it (or the budget ends). */
+  const run = () => { for (let i = 0; i < 100 && !stub.halted; i++) m.step(10_000); return out; };
+  return { stub, request, reply, run, output: () => out };
+}
+
+describe.each(ENGINES)("GDB stub on %s", (kind) => {
+  it("frames, checksums and acknowledges packets; a bad checksum is NAKed, a NAK resends the last reply", async () => {
+    const s = session(await machine(kind, [0xf4]));
+    expect(s.request("qAttached")).toBe("+$1#31");
+    s.output();
+    let out = "";
+    const stub = new GdbStub((await machine(kind, [0xf4])).vm, (d) => { out += d; });
+    stub.receive(Buffer.from("$qAttached#00", "latin1"));
+    expect(out).toBe("-");
+    out = "";
+    stub.receive(Buffer.from("$qC#b4", "latin1"));
+    expect(out).toBe("+$QC01#f5");
+    out = "";
+    stub.receive(Buffer.from("-", "latin1"));
+    expect(out).toBe("$QC01#f5");
+    expect(s.request("QStartNoAckMode")).toBe("+$OK#9a");
+    expect(s.request("?")).toBe("$S05#b8"); // no ack any more
+  });
+
+  it("reads the registers in the target description's order, the x87 ones and MXCSR unavailable, and writes EAX and EIP", async () => {
+    const m = await machine(kind, [0xf4]);
+    m.setState({ eax: 0x11223344, edi: 0xcafef00d, eflags: 0x202 });
+    const s = session(m);
+    const g = s.reply("g")!;
+    expect(g.slice(0, 8)).toBe("44332211");
+    expect(g.slice(56, 64)).toBe("0df0feca"); // EDI
+    expect(g.slice(64, 72)).toBe("00100000"); // EIP
+    expect(g.slice(72, 80)).toBe("02020000"); // EFLAGS
+    expect(g.slice(80, 88)).toBe("08000000"); // CS
+    expect(g.slice(128, 128 + 8 * 20)).toBe("x".repeat(160)); // ST0-ST7
+    expect(g.length).toBe(2 * (16 * 4 + 8 * 10 + 8 * 4 + 8 * 16 + 4));
+    expect(s.reply("P0=78563412")).toBe("OK");
+    expect(m.getState().eax).toBe(0x12345678);
+    expect(s.reply("P8=00200000")).toBe("OK");
+    expect(m.getState().eip).toBe(0x2000);
+    expect(s.reply("Pa=10000000")).toBe("E01"); // a segment register: not written
+    expect(s.reply("p28")).toBe("xxxxxxxx"); // MXCSR (register 40)
+    const xml = s.reply("qXfer:features:read:target.xml:0,3fff")!;
+    expect(xml).toMatch(/^l<\?xml/);
+    expect(xml).toContain("<architecture>i386</architecture>");
+  });
+
+  it("stops at a breakpoint with EIP at it, hides the INT3 from reads, steps one instruction, and takes the breakpoint out", async () => {
+    // mov eax, 1 ; mov ecx, 2 ; add eax, ecx ; hlt
+    const m = await machine(kind, [0xb8, ...le32(1), 0xb9, ...le32(2), 0x01, 0xc8, 0xf4]);
+    const s = session(m);
+    s.reply("qSupported:swbreak+");
+    expect(s.reply("Z0,100a,1")).toBe("OK");
+    expect(m.readMemory(0x100a, 1)[0]).toBe(0xcc); // planted
+    expect(s.reply("m100a,2")).toBe("01c8"); // GDB sees the original bytes
+    s.request("c");
+    expect(s.run()).toMatch(/^\+?\$T05swbreak:;thread:01;#/);
+    expect(m.getState()).toMatchObject({ eip: 0x100a, eax: 1, ecx: 2 });
+    expect(s.reply("z0,100a,1")).toBe("OK");
+    expect(m.readMemory(0x100a, 1)[0]).toBe(0x01);
+    s.request("s");
+    expect(s.run()).toMatch(/^\+?\$T05thread:01;#/);
+    expect(m.getState()).toMatchObject({ eip: 0x100c, eax: 3 });
+    expect(s.reply("m7fff000,4")).toBe("E14"); // beyond RAM
+  });
+
+  it("without swbreak reports the PC after the INT3, as GDB then expects", async () => {
+    const m = await machine(kind, [0x90, 0x90, 0xf4]);
+    const s = session(m);
+    s.reply("Z0,1001,1");
+    s.request("c");
+    expect(s.run()).toMatch(/^\+?\$T05thread:01;#/);
+    expect(m.getState().eip).toBe(0x1002);
+  });
+
+  it("lets the guest's own INT3 reach its IDT while a breakpoint is planted elsewhere; INT n never exits", async () => {
+    // int3 (to HANDLER: mov ebx, …; hlt)
+    const m = await machine(kind, [0xcc, 0xf4]);
+    const s = session(m);
+    s.reply("Z0,1001,1");
+    s.request("c");
+    s.run();
+    expect(s.stub.halted).toBe(false); // nothing reported: the guest took its #BP
+    expect(m.getState()).toMatchObject({ eip: HANDLER + 6, ebx: 0xb3b3b3b3 });
+    expect(m.vm.getControl(Control.ExceptionBitmap) & 8).toBe(8); // interception back on
+    expect(m.vm.getControl(Control.MonitorTrap)).toBe(0);
+    // INT 3 (CD 03) is a software interrupt: the exception bitmap does not apply (SDM Vol. 3 §26.2).
+    const m2 = await machine(kind, [0xcd, 0x03, 0xf4]);
+    m2.vm.setControl(Control.ExceptionBitmap, 8);
+    m2.step(10);
+    expect(m2.getState().ebx).toBe(0xb3b3b3b3);
+  });
+
+  it("stops a running guest on Ctrl-C (0x03) with SIGINT, and writes memory through the guest's view", async () => {
+    const m = await machine(kind, [0xeb, 0xfe]); // jmp $
+    const s = session(m);
+    s.request("c");
+    m.step(1000);
+    s.stub.receive(Uint8Array.of(0x03));
+    expect(s.output()).toMatch(/^\+?\$T02thread:01;#/);
+    expect(s.stub.halted).toBe(true);
+    expect(s.reply("M2000,4:deadbeef")).toBe("OK");
+    expect([...m.readMemory(0x2000, 4)]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect(s.reply("M2000,4:dead")).toBe("E01"); // the length and the data disagree
+  });
+
+  it("detaches: the breakpoints go, #BP is no longer intercepted, the guest runs on", async () => {
+    const m = await machine(kind, [0x90, 0x90, 0xf4]);
+    const s = session(m);
+    s.reply("Z0,1001,1");
+    expect(s.reply("D")).toBe("OK");
+    expect(s.stub.halted).toBe(false);
+    expect(m.readMemory(0x1001, 1)[0]).toBe(0x90);
+    expect(m.vm.getControl(Control.ExceptionBitmap) & 8).toBe(0);
+    expect(m.step(10).kind).toBe("halted");
+  });
+});
