@@ -37,7 +37,10 @@ export class GdbStub {
   private lastSent = "";
   private lastStop = `S${hexLE(SIGTRAP, 1)}`;
   private detached = false;
-  /** Breakpoints by linear address: the guest-physical byte the INT3 replaced. */
+  /**
+   * Breakpoints by linear address: the guest-physical byte the INT3 replaced. (The INT3 is in the frame the
+   * address maps to now; another linear address mapping that frame would pass its INT3 on to the guest.)
+   */
   private readonly breakpoints = new Map<number, { pa: number; byte: number }>();
   /** A single step GDB asked for is under way. */
   private stepping = false;
@@ -170,21 +173,25 @@ export class GdbStub {
 
   // ---- memory ---------------------------------------------------------------------------------
 
-  /** Guest-physical address of linear `lin` (RAM only), or null. */
-  private physical(lin: number): number | null {
+  /** Linear → guest-physical (RAM only, else null) as the guest's page tables are now. */
+  private translator(): (lin: number) => number | null {
     const st = this.vm.getState();
-    const m = translateLinear(this.vm.memory, { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer }, lin);
-    return m && this.vm.memory.isRam(m.pa, 1) ? m.pa : null;
+    const regs = { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer };
+    return (lin) => {
+      const m = translateLinear(this.vm.memory, regs, lin);
+      return m && this.vm.memory.isRam(m.pa, 1) ? m.pa : null;
+    };
   }
 
   private readMemory(arg: string): string {
     const [a, l] = arg.split(",").map((x) => parseInt(x, 16));
     if (!Number.isFinite(a) || !Number.isFinite(l) || l! > 0x10000) return "E01";
     let s = "";
+    const physical = this.translator();
     for (let k = 0; k < l!; k++) {
       const lin = (a! + k) >>> 0;
       const planted = this.breakpoints.get(lin);
-      const pa = this.physical(lin);
+      const pa = physical(lin);
       if (pa === null) return k > 0 ? s : "E14"; // (a partial read ends at the first unmapped byte)
       s += (planted ? planted.byte : this.vm.memory.readU8(pa)).toString(16).padStart(2, "0");
     }
@@ -197,8 +204,9 @@ export class GdbStub {
     const data = parseHexBytes(arg.slice(colon + 1));
     if (colon < 0 || !data || data.length !== l || !Number.isFinite(a)) return "E01";
     const targets: number[] = [];
+    const physical = this.translator();
     for (let k = 0; k < data.length; k++) {
-      const pa = this.physical((a! + k) >>> 0);
+      const pa = physical((a! + k) >>> 0);
       if (pa === null) return "E14";
       targets.push(pa);
     }
@@ -218,7 +226,7 @@ export class GdbStub {
     const lin = parseInt(addr!, 16) >>> 0;
     if (p[0] === "z") { this.removeBreakpoint(lin); return "OK"; }
     if (this.breakpoints.has(lin)) return "OK";
-    const pa = this.physical(lin);
+    const pa = this.translator()(lin);
     if (pa === null) return "E14";
     this.breakpoints.set(lin, { pa, byte: this.vm.memory.readU8(pa) });
     this.vm.memory.writeU8(pa, 0xcc);
