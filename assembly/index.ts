@@ -482,6 +482,9 @@ export function exitBlock(): i32 { return L.EXIT; }
 export function regsBase(): i32 { return L.REGS; }
 /** XMM0-XMM7 in core memory, 16 bytes each (layout XMM): a debugger reads them as bytes. */
 export function xmmBase(): i32 { return L.XMM; }
+/** The x87 state for a debugger, written to fpuDebugBase() (cpu/fpu/env.ts fpuDebugState: ST(0)-ST(7) images, control words). */
+export { fpuDebugState } from "./cpu/fpu/env";
+export function fpuDebugBase(): i32 { return L.FPU_DEBUG; }
 /** The I/O bitmaps of direct ports (bit set: no exit): IN at ioDirectBase(0), OUT at ioDirectBase(1), 8 KiB each. */
 export function ioDirectBase(out: i32): i32 { return out != 0 ? L.IO_DIRECT_OUT : L.IO_DIRECT_IN; }
 /** Bytes of core memory for a host frame pool of `hostBytes` (guest RAM plus the VMM's frames). */

@@ -23,6 +23,7 @@ export const CR3_TARGET_MAX: i32 = 64;
 export const TRACE_LOG: i32 = 0x1900;     // shadow paging's trace log (mmu/walk.ts): 64 host addresses of 16-byte lines written, 0x100 bytes
 export const TRACE_LOG_MAX: i32 = 64;
 export const XMM: i32 = 0x1a00;           // SSE: XMM0-XMM7 (16 bytes each), then operand, result and FXRSTOR scratch, 0x120 bytes (cpu/sse/state.ts)
+export const FPU_DEBUG: i32 = 0x1c80;     // the x87 state as a debugger reads it, 0x80 bytes (cpu/fpu/env.ts fpuDebugState)
 export const P2M_WRITTEN: i32 = 0x1c00;   // 1024 bits, one per 4 KiB page of P2M (4 MiB of guest-physical space): set when an entry there was written (mmu/p2m.ts)
 // The I/O bitmaps (VT-x's, inverted: a set bit is a *direct* port, served by the host without an
 // exit; see cpu/ops/io.ts): one bit per port, 8 KiB for IN at IO_DIRECT_IN, 8 KiB for OUT after it.

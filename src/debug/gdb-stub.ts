@@ -8,7 +8,7 @@
  * — an INT3 the guest placed itself goes on to the guest, stepped over with interception off;
  * a single step is the monitor trap flag (one instruction, no interrupt taken first, as QEMU's
  * default). Addresses are linear, translated through the guest's page tables
- * (src/vmm/guest-paging.ts). The x87 registers and MXCSR are reported unavailable.
+ * (src/vmm/guest-paging.ts). The x87 registers and MXCSR are read, not written.
  *
  * @module
  */
@@ -141,23 +141,30 @@ export class GdbStub {
     return st[(["cs", "ss", "ds", "es", "fs", "gs"] as const)[i - 10]!].selector;
   }
 
+  /** Register i in the 'g' packet's encoding (x87 ones from a fresh core.fpuDebugState()). */
   private registerHex(i: number): string {
     if (i < CORE_REGS) return hexLE(this.coreRegister(i), 4);
-    if (i < CORE_REGS + X87_REGS) return "xx".repeat(10);
-    if (i < XMM_FIRST) return "xx".repeat(4);
-    if (i < MXCSR_REG) return hexBytes(new Uint8Array(this.vm.engine.buffer, this.vm.core.xmmBase() + (i - XMM_FIRST) * 16, 16));
-    if (i === MXCSR_REG) return "xx".repeat(4);
+    if (i < MXCSR_REG && i >= XMM_FIRST) return hexBytes(this.coreBytes(this.vm.core.xmmBase() + (i - XMM_FIRST) * 16, 16));
+    const fpu = this.vm.core.fpuDebugBase();
+    if (i < CORE_REGS + X87_REGS) return hexBytes(this.coreBytes(fpu + (i - CORE_REGS) * 10, 10));
+    if (i < XMM_FIRST) return hexBytes(this.coreBytes(fpu + 80 + (i - CORE_REGS - X87_REGS) * 4, 4));
+    if (i === MXCSR_REG) return hexBytes(this.coreBytes(fpu + 80 + 32, 4));
     return "";
   }
 
+  private coreBytes(at: number, n: number): Uint8Array { return new Uint8Array(this.vm.engine.buffer, at, n); }
+
   private readRegisters(): string {
+    this.vm.core.fpuDebugState();
     let s = "";
     for (let i = 0; i <= MXCSR_REG; i++) s += this.registerHex(i);
     return s;
   }
 
   private readRegister(i: number): string {
-    return Number.isInteger(i) && i >= 0 && i <= MXCSR_REG ? this.registerHex(i) : "E00";
+    if (!(Number.isInteger(i) && i >= 0 && i <= MXCSR_REG)) return "E00";
+    this.vm.core.fpuDebugState();
+    return this.registerHex(i);
   }
 
   private writeRegister(arg: string): string {
@@ -282,24 +289,30 @@ export class GdbStub {
 // What GDB is told the registers are (GDB manual, "Target Descriptions"; the i386 core and SSE
 // features, in the 'g' packet's order).
 const reg = (name: string, bits: number, type: string, group = "") => `<reg name="${name}" bitsize="${bits}" type="${type}"${group ? ` group="${group}"` : ""}/>`;
-const EFLAGS_FIELDS: [string, number][] = [
-  ["CF", 0], ["", 1], ["PF", 2], ["AF", 4], ["ZF", 6], ["SF", 7], ["TF", 8], ["IF", 9], ["DF", 10], ["OF", 11],
-  ["NT", 14], ["RF", 16], ["VM", 17], ["AC", 18], ["VIF", 19], ["VIP", 20], ["ID", 21],
-];
+const flags = (id: string, fields: [string, number, number][]) =>
+  `<flags id="${id}" size="4">${fields.map(([n, lo, hi]) => `<field name="${n}" start="${lo}" end="${hi}"/>`).join("")}</flags>`;
+// EFLAGS and MXCSR by their bits' names in the SDM (Vol. 1 §3.4.3, §10.2.3).
+const EFLAGS_TYPE = flags("i386_eflags", [
+  ["CF", 0, 0], ["", 1, 1], ["PF", 2, 2], ["AF", 4, 4], ["ZF", 6, 6], ["SF", 7, 7], ["TF", 8, 8], ["IF", 9, 9], ["DF", 10, 10],
+  ["OF", 11, 11], ["IOPL", 12, 13], ["NT", 14, 14], ["RF", 16, 16], ["VM", 17, 17], ["AC", 18, 18], ["VIF", 19, 19], ["VIP", 20, 20], ["ID", 21, 21],
+]);
+const MXCSR_TYPE = flags("i386_mxcsr", [
+  ["IE", 0, 0], ["DE", 1, 1], ["ZE", 2, 2], ["OE", 3, 3], ["UE", 4, 4], ["PE", 5, 5], ["DAZ", 6, 6], ["IM", 7, 7], ["DM", 8, 8],
+  ["ZM", 9, 9], ["OM", 10, 10], ["UM", 11, 11], ["PM", 12, 12], ["FZ", 15, 15],
+]);
 const TARGET_XML = `<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>i386</architecture>` +
-  `<feature name="org.gnu.gdb.i386.core"><flags id="i386_eflags" size="4">` +
-  EFLAGS_FIELDS.map(([n, b]) => `<field name="${n}" start="${b}" end="${b}"/>`).join("") + `</flags>` +
+  `<feature name="org.gnu.gdb.i386.core">${EFLAGS_TYPE}` +
   ["eax", "ecx", "edx", "ebx"].map((n) => reg(n, 32, "int32")).join("") + reg("esp", 32, "data_ptr") + reg("ebp", 32, "data_ptr") +
   reg("esi", 32, "int32") + reg("edi", 32, "int32") + reg("eip", 32, "code_ptr") + reg("eflags", 32, "i386_eflags") +
   ["cs", "ss", "ds", "es", "fs", "gs"].map((n) => reg(n, 32, "int32")).join("") +
   Array.from({ length: 8 }, (_, i) => reg(`st${i}`, 80, "i387_ext")).join("") +
   ["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"].map((n) => reg(n, 32, "int", "float")).join("") +
-  `</feature><feature name="org.gnu.gdb.i386.sse">` +
+  `</feature><feature name="org.gnu.gdb.i386.sse">${MXCSR_TYPE}` +
   `<vector id="v4f" type="ieee_single" count="4"/><vector id="v2d" type="ieee_double" count="2"/>` +
   `<vector id="v16i8" type="int8" count="16"/><vector id="v8i16" type="int16" count="8"/>` +
   `<vector id="v4i32" type="int32" count="4"/><vector id="v2i64" type="int64" count="2"/>` +
   `<union id="vec128"><field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/><field name="v16_int8" type="v16i8"/>` +
   `<field name="v8_int16" type="v8i16"/><field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>` +
   `<field name="uint128" type="uint128"/></union>` +
-  Array.from({ length: 8 }, (_, i) => reg(`xmm${i}`, 128, "vec128", "vector")).join("") + reg("mxcsr", 32, "int", "vector") +
+  Array.from({ length: 8 }, (_, i) => reg(`xmm${i}`, 128, "vec128", "vector")).join("") + reg("mxcsr", 32, "i386_mxcsr", "vector") +
   `</feature></target>`;

@@ -99,6 +99,9 @@ export interface CoreExports {
   regsBase(): number;
   /** XMM0-XMM7 in core memory (16 bytes each, element 0 lowest). */
   xmmBase(): number;
+  /** Write the x87 state a debugger shows at fpuDebugBase(): ST(0)-ST(7) as 80-bit images 10 bytes apart, then FCW, FSW, the tag word, FCS, FIP, FDS, FDP, FOP, MXCSR (i32 each). */
+  fpuDebugState(): void;
+  fpuDebugBase(): number;
   /** Bytes of core memory for a host frame pool of hostBytes. */
   memoryNeeded(hostBytes: number): number;
   getEip(): number;

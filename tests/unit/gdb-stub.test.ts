@@ -1,6 +1,6 @@
 // The GDB stub's protocol and its use of the VMM's exits, packet by packet on both engines
 // (tests/gdb.test.ts drives it with GDB itself against QEMU's). Expected values: the GDB manual's
-// Remote Protocol (framing, checksums, stop replies, 'x' for unavailable registers, E errors) and the
+// Remote Protocol (framing, checksums, stop replies, the register encoding, E errors) and the
 // state each test sets; and VT-x's exception bitmap (SDM Vol. 3 §26.2: INT3 exits with EIP at the
 // instruction, INT n does not).
 import { describe, it, expect } from "vitest";
@@ -64,9 +64,10 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(s.request("?")).toBe("$S05#b8"); // no ack any more
   });
 
-  it("reads the registers in the target description's order, the x87 ones and MXCSR unavailable, and writes EAX and EIP", async () => {
-    const m = await machine(kind, [0xf4]);
-    m.setState({ eax: 0x11223344, edi: 0xcafef00d, eflags: 0x202 });
+  it("reads the registers in the target description's order (the x87 ones as 80-bit images) and writes EAX and EIP", async () => {
+    const m = await machine(kind, [0xdb, 0xe3, 0xd9, 0xe8, 0xf4]); // fninit; fld1; hlt
+    m.step(10);
+    m.setState({ eax: 0x11223344, edi: 0xcafef00d, eflags: 0x202, eip: 0x1000 });
     const s = session(m);
     const g = s.reply("g")!;
     expect(g.slice(0, 8)).toBe("44332211");
@@ -74,14 +75,17 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(g.slice(64, 72)).toBe("00100000"); // EIP
     expect(g.slice(72, 80)).toBe("02020000"); // EFLAGS
     expect(g.slice(80, 88)).toBe("08000000"); // CS
-    expect(g.slice(128, 128 + 8 * 20)).toBe("x".repeat(160)); // ST0-ST7
+    expect(g.slice(128, 148)).toBe("0000000000000080ff3f"); // ST0 = 1.0: exponent 0x3FFF, integer bit set
+    expect(g.slice(288, 296)).toBe("7f030000"); // FCTRL after FNINIT
+    expect(g.slice(296, 304)).toBe("00380000"); // FSTAT: TOP = 7
     expect(g.length).toBe(2 * (16 * 4 + 8 * 10 + 8 * 4 + 8 * 16 + 4));
+    expect(s.reply("p28")).toBe("801f0000"); // MXCSR (register 40) at reset
+    expect(s.reply("p10")).toBe("0000000000000080ff3f"); // ST0 alone
     expect(s.reply("P0=78563412")).toBe("OK");
     expect(m.getState().eax).toBe(0x12345678);
     expect(s.reply("P8=00200000")).toBe("OK");
     expect(m.getState().eip).toBe(0x2000);
     expect(s.reply("Pa=10000000")).toBe("E01"); // a segment register: not written
-    expect(s.reply("p28")).toBe("xxxxxxxx"); // MXCSR (register 40)
     const xml = s.reply("qXfer:features:read:target.xml:0,3fff")!;
     expect(xml).toMatch(/^l<\?xml/);
     expect(xml).toContain("<architecture>i386</architecture>");

@@ -12,9 +12,9 @@ import {
   updateSummary, finit, regp, hiw, low, copySlot, stp, phys, exact, setExact, setStale, rawp, rawSe, putRaw,
 } from "./state";
 import { imageTag } from "./alias";
-import { ld32a, st32a } from "../../portable";
+import { ld32a, st32a, st32, st16 } from "../../portable";
 import { raise, GP } from "../../fault";
-import { XMM } from "../../layout";
+import { XMM, FPU_DEBUG } from "../../layout";
 import { mxcsr, setMxcsr, MXCSR_MASK, XMM_STAGE } from "../sse/state";
 
 function realFormat(): bool { return !protectedMode || (flagsRaw & VM) != 0; }
@@ -176,18 +176,40 @@ export function fxrstor(): void {
   setMxcsr(mx);
   if (withXmm) for (let k = 0; k < 0x80; k += 4) st32a(XMM + k, ld32a(XMM_STAGE + k));
 }
+/**
+ * For a debugger (src/debug/gdb-stub.ts): the x87 state in GDB's i386 register order at layout
+ * FPU_DEBUG — ST(0)-ST(7) as 80-bit images 10 bytes apart, then FCW, FSW (with TOP), the tag word,
+ * FCS, FIP, FDS, FDP, FOP and MXCSR, an i32 each. Changes no state the guest can see.
+ */
+export function fpuDebugState(): void {
+  for (let i = 0; i < 8; i++) {
+    const o = FPU_DEBUG + i * 10;
+    image(i);
+    st32(o, imageLo); st32(o + 4, imageHi); st16(o + 8, imageSe);
+  }
+  const o = FPU_DEBUG + 80;
+  st32(o, cw); st32(o + 4, statusWord()); st32(o + 8, tagWord()); st32(o + 12, fcs); st32(o + 16, fip);
+  st32(o + 20, fds); st32(o + 24, fdp); st32(o + 28, fop); st32(o + 32, mxcsr);
+}
+
 // ---- register images -------------------------------------------------------------------------
 
-/** ST(i) as an 80-bit value at offset o of the operand: the register's exact image when it holds one. */
-function storeImage(i: i32, o: i32): void {
+let imageLo: i32 = 0, imageHi: i32 = 0, imageSe: i32 = 0;
+/** ST(i) as an 80-bit value into imageLo/imageHi/imageSe: the register's exact image when it holds one. */
+function image(i: i32): void {
   const r = phys(i);
   if (((exact >> r) & 1) != 0) {
     const p = rawp(r);
-    wr(o, 4, ld32a(p)); wr(o + 4, 4, ld32a(p + 4)); wr(o + 8, 2, rawSe(r));
+    imageLo = ld32a(p); imageHi = ld32a(p + 4); imageSe = rawSe(r);
     return;
   }
   toF80(stp(i));
-  wr(o, 4, img0); wr(o + 4, 4, img1); wr(o + 8, 2, img2);
+  imageLo = img0; imageHi = img1; imageSe = img2;
+}
+/** ST(i) as an 80-bit value at offset o of the operand. */
+function storeImage(i: i32, o: i32): void {
+  image(i);
+  wr(o, 4, imageLo); wr(o + 4, 4, imageHi); wr(o + 8, 2, imageSe);
 }
 
 const stagedImage = new StaticArray<i32>(24);
