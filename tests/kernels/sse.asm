@@ -549,54 +549,40 @@ main:
     HEND 'mmx-ext'
     ret
 
-; HADDPS/HSUBPS: lane k works on dwords 2k and 2k + 1 of opa:opb (adjacent in .bss), each lane
-; with two NaN operands zeroed as mask_two_nans does
-mask_adjacent_nans:
+; NANMASK a, b -- zero res's lane k (0-3, in ecx) where the dwords at [a] and [b] (address expressions of ecx) are both
+; NaNs; preserves eax and ecx
+%macro NANMASK 2
     push eax
     push ecx
     xor ecx, ecx
-.lane:
-    mov eax, [opa + ecx*8]
+%%lane:
+    mov eax, [%1]
     and eax, 0x7fffffff
     cmp eax, 0x7f800000
-    jbe .next
-    mov eax, [opa + ecx*8 + 4]
+    jbe %%next
+    mov eax, [%2]
     and eax, 0x7fffffff
     cmp eax, 0x7f800000
-    jbe .next
+    jbe %%next
     mov dword [res + ecx*4], 0
-.next:
+%%next:
     inc ecx
     cmp ecx, 4
-    jb .lane
+    jb %%lane
     pop ecx
     pop eax
     ret
+%endmacro
+
+; HADDPS/HSUBPS: lane k works on dwords 2k and 2k + 1 of opa:opb (adjacent in .bss)
+mask_adjacent_nans:
+    NANMASK opa + ecx*8, opa + ecx*8 + 4
 
 ; A lane whose operands (opa, opb) are both NaNs is left out (zeroed in res): the SDM returns
 ; the first operand's NaN, QEMU 7.2 the x87's choice, the larger significand
 ; (tests/unit/sse.test.ts checks the SDM's rule).
 mask_two_nans:
-    push eax
-    push ecx
-    xor ecx, ecx
-.lane:
-    mov eax, [opa + ecx*4]
-    and eax, 0x7fffffff
-    cmp eax, 0x7f800000
-    jbe .next
-    mov eax, [opb + ecx*4]
-    and eax, 0x7fffffff
-    cmp eax, 0x7f800000
-    jbe .next
-    mov dword [res + ecx*4], 0
-.next:
-    inc ecx
-    cmp ecx, 4
-    jb .lane
-    pop ecx
-    pop eax
-    ret
+    NANMASK opa + ecx*4, opb + ecx*4
 
 ; xorshift32 on [seed] -> eax (ecx, ebx kept)
 rand:
