@@ -34,7 +34,18 @@ const SCRIPTS: Record<string, string[]> = {
     "info registers st0 st1 st2 st3 st4 st5 st6 st7 fctrl fstat", "p $st2", "p $xmm2", "p $xmm1.v4_int32",
     "info registers mxcsr", "stepi", "stepi", "p/x $fstat", "p/x $eip", "continue",
   ],
+  // Write watchpoints (old and new values, where the write happened), two on one page, which also holds the
+  // code and a variable written without being watched: gdbwatch.asm.
+  gdbwatch: [
+    "break main", "continue", "watch *(int*)&counter", "continue", "continue", "p/x $eip", "x/3xw &counter",
+    "watch *(int*)&readme", "continue", "continue", "delete", "break after_loop", "continue", "x/3xw &counter", "continue",
+  ],
 };
+/** Which runs of ours each script is compared in: both engines, and (watchpoints) under nested paging too. */
+const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: "direct" | "nested" }[] = [
+  ...Object.keys(SCRIPTS).flatMap((name) => ENGINES.map((engine) => ({ name, engine, paging: "direct" as const }))),
+  { name: "gdbwatch", engine: "wasm", paging: "nested" },
+];
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -79,22 +90,20 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
     return out;
   };
 
-  for (const name of Object.keys(SCRIPTS)) {
-    for (const engine of ENGINES) {
-      it(`${name}: GDB prints what it prints against QEMU (${engine} engine), and the kernel's output is QEMU's`, async () => {
-        const expected = await qemu(name);
-        expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in \w+ \(\)$/m);
-        expect(expected).toMatch(/\nEND\n?$/);
-        const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath(name), "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-        let serial = "";
-        child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
-        const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-        const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+)/);
-        expect(runGdb(name, Number(m[1]))).toBe(expected);
-        expect(await exited).toBe(1); // isa-debug-exit with 0, as under QEMU
-        expect(serial).toBe(readFileSync(`${root}tests/kernels/golden/${name}.txt`, "latin1"));
-      }, 180_000);
-    }
+  for (const { name, engine, paging } of RUNS) {
+    it(`${name}: GDB prints what it prints against QEMU (${engine} engine, ${paging} paging), and the kernel's output is QEMU's`, async () => {
+      const expected = await qemu(name);
+      expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in \w+ \(\)$/m);
+      expect(expected).toMatch(/\nEND\n?$/);
+      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath(name), "--engine", engine, "--paging", paging, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      let serial = "";
+      child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+)/);
+      expect(runGdb(name, Number(m[1]))).toBe(expected);
+      expect(await exited).toBe(1); // isa-debug-exit with 0, as under QEMU
+      expect(serial).toBe(readFileSync(`${root}tests/kernels/golden/${name}.txt`, "latin1"));
+    }, 180_000);
   }
 });
 

@@ -7,18 +7,26 @@
  * in guest memory (GDB reads the original byte back) with the exception bitmap intercepting #BP
  * — an INT3 the guest placed itself goes on to the guest, stepped over with interception off;
  * a single step is the monitor trap flag (one instruction, no interrupt taken first, as QEMU's
- * default). Addresses are linear, translated through the guest's page tables
+ * default). A (write) watchpoint takes the write permission of its page away in the guest-physical
+ * map: a write there is an EPT violation, which the stub lets through with the page's permissions
+ * back for one instruction (the monitor trap flag) and reports after it, as a debug register's trap
+ * would. (Read watchpoints are not offered: the map cannot take reads away under nested paging, and
+ * in direct mode an instruction fetched from the same page would read past it.) Addresses are linear, translated through the guest's page tables
  * (src/vmm/guest-paging.ts). The x87 registers and MXCSR are read, not written.
  *
  * @module
  */
 import type { Vm } from "../vmm/vm.js";
+import type { MapEntry } from "../vmm/memory.js";
 import { Control } from "../engine/core.js";
 import { GPR_NAMES } from "../vmm/cpu-state.js";
 import { translateLinear } from "../vmm/guest-paging.js";
 import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb-packets.js";
 
 const BP = 3;
+const PAGE = 4096;
+
+interface Watchpoint { lin: number; len: number; /** Each byte's guest-physical address. */ pas: number[] }
 const SIGINT = 2, SIGTRAP = 5;
 
 /** The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR. */
@@ -46,10 +54,17 @@ export class GdbStub {
   private stepping = false;
   /** A guest INT3 is being let through (interception off for one instruction). */
   private passingInt3 = false;
+  /** Write watchpoints by linear address and length. */
+  private readonly watchpoints: Watchpoint[] = [];
+  /** Guest pages a watchpoint covers: their own entries, which the stub narrows while watching. */
+  private readonly watchedPages = new Map<number, Extract<MapEntry, { kind: "mapped" }>>();
+  /** Pages given their permissions back for the instruction in flight, and the watchpoint it hit. */
+  private passingWatch: { pages: number[]; hit: Watchpoint | null } | null = null;
 
   constructor(private readonly vm: Vm, private readonly write: (data: string) => void) {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
-    vm.onMonitorTrap(() => (this.stepping || this.passingInt3 ? this.onStepped() : undefined));
+    vm.onMonitorTrap(() => (this.stepping || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
+    vm.onEptViolation((e) => (e.access === "write" && this.watchedPages.has(e.gpa - (e.gpa % PAGE)) ? this.onWatchedWrite(e.gpa) : undefined));
     this.setIntercept(true);
   }
 
@@ -72,6 +87,8 @@ export class GdbStub {
   /** GDB went away: the breakpoints go, the guest runs on. */
   detach(): void {
     for (const addr of [...this.breakpoints.keys()]) this.removeBreakpoint(addr);
+    this.watchpoints.length = 0;
+    this.protectWatched();
     this.setIntercept(false);
     this.detached = true;
     this.stepping = false;
@@ -186,9 +203,22 @@ export class GdbStub {
     const regs = { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer };
     return (lin) => {
       const m = translateLinear(this.vm.memory, regs, lin);
-      return m && this.vm.memory.isRam(m.pa, 1) ? m.pa : null;
+      return m && this.vm.memory.lookup(m.pa).kind === "mapped" ? m.pa : null;
     };
   }
+
+  /**
+   * The byte at guest-physical `pa` through the page's host frame: the debugger's view, whatever
+   * permissions a watchpoint took from the guest (the frame's own, the watched page's saved entry).
+   */
+  private hostAddress(pa: number): number {
+    const page = pa - (pa % PAGE), own = this.watchedPages.get(page);
+    const e = own ?? this.vm.memory.lookup(page);
+    if (e.kind !== "mapped") throw new Error(`gdb stub: 0x${pa.toString(16)} is not RAM`); // (translator() checked it)
+    return e.frame + (pa % PAGE);
+  }
+  private peek(pa: number): number { return this.vm.memory.readHost(this.hostAddress(pa), 1)[0]!; }
+  private poke(pa: number, b: number): void { this.vm.memory.writeHost(this.hostAddress(pa), Uint8Array.of(b)); }
 
   private readMemory(arg: string): string {
     const [a, l] = arg.split(",").map((x) => parseInt(x, 16));
@@ -200,7 +230,7 @@ export class GdbStub {
       const planted = this.breakpoints.get(lin);
       const pa = physical(lin);
       if (pa === null) return k > 0 ? s : "E14"; // (a partial read ends at the first unmapped byte)
-      s += (planted ? planted.byte : this.vm.memory.readU8(pa)).toString(16).padStart(2, "0");
+      s += (planted ? planted.byte : this.peek(pa)).toString(16).padStart(2, "0");
     }
     return s;
   }
@@ -220,7 +250,7 @@ export class GdbStub {
     data.forEach((b, k) => {
       const planted = this.breakpoints.get((a! + k) >>> 0);
       if (planted) planted.byte = b; // the INT3 stays; GDB sees its own byte behind it
-      else this.vm.memory.writeU8(targets[k]!, b);
+      else this.poke(targets[k]!, b);
     });
     return "OK";
   }
@@ -228,15 +258,16 @@ export class GdbStub {
   // ---- breakpoints, continue, step ------------------------------------------------------------
 
   private breakpoint(p: string): string {
-    const [type, addr] = p.slice(1).split(",");
-    if (type !== "0") return ""; // hardware breakpoints and watchpoints: not supported
+    const [type, addr, kind] = p.slice(1).split(",");
     const lin = parseInt(addr!, 16) >>> 0;
+    if (type === "2") return this.watchpoint(p[0] === "Z", lin, parseInt(kind!, 16));
+    if (type !== "0") return ""; // hardware breakpoints, read and access watchpoints: not supported
     if (p[0] === "z") { this.removeBreakpoint(lin); return "OK"; }
     if (this.breakpoints.has(lin)) return "OK";
     const pa = this.translator()(lin);
     if (pa === null) return "E14";
-    this.breakpoints.set(lin, { pa, byte: this.vm.memory.readU8(pa) });
-    this.vm.memory.writeU8(pa, 0xcc);
+    this.breakpoints.set(lin, { pa, byte: this.peek(pa) });
+    this.poke(pa, 0xcc);
     return "OK";
   }
 
@@ -244,7 +275,62 @@ export class GdbStub {
     const b = this.breakpoints.get(lin);
     if (!b) return;
     this.breakpoints.delete(lin);
-    this.vm.memory.writeU8(b.pa, b.byte);
+    this.poke(b.pa, b.byte);
+  }
+
+  // ---- watchpoints ----------------------------------------------------------------------------
+
+  /** Z2 (insert) or z2 (remove): a write watchpoint on guest RAM. */
+  private watchpoint(insert: boolean, lin: number, len: number): string {
+    if (!(len >= 1 && len <= 4096)) return "E01";
+    const at = this.watchpoints.findIndex((w) => w.lin === lin && w.len === len);
+    if (!insert) { if (at >= 0) this.watchpoints.splice(at, 1); this.protectWatched(); return "OK"; }
+    if (at >= 0) return "OK";
+    const physical = this.translator(), pas: number[] = [];
+    for (let k = 0; k < len; k++) {
+      const pa = physical((lin + k) >>> 0);
+      if (pa === null || this.vm.memory.lookup(pa).kind !== "mapped") return "E14";
+      pas.push(pa);
+    }
+    this.watchpoints.push({ lin, len, pas });
+    this.protectWatched();
+    return "OK";
+  }
+
+  /** Take the write permission from every watched page, and give unwatched ones theirs back. */
+  private protectWatched(): void {
+    const want = new Set<number>();
+    for (const w of this.watchpoints) for (const pa of w.pas) want.add(pa - (pa % PAGE));
+    for (const [page, own] of this.watchedPages) {
+      if (want.has(page)) continue;
+      this.vm.memory.protect(page, own, 1, own.writesExit);
+      this.watchedPages.delete(page);
+    }
+    for (const page of want) {
+      let own = this.watchedPages.get(page);
+      if (!own) {
+        const e = this.vm.memory.lookup(page);
+        if (e.kind !== "mapped") continue;
+        own = e;
+        this.watchedPages.set(page, e);
+      }
+      if (this.passingWatch?.pages.includes(page)) continue; // (narrowed again after its instruction)
+      this.vm.memory.protect(page, { read: own.read, write: false, exec: own.exec }, 1, false);
+    }
+  }
+
+  /** A write to a watched page: it completes with the page's own permissions, then the stub reports a hit. */
+  private onWatchedWrite(gpa: number): "resume" {
+    const page = gpa - (gpa % PAGE), own = this.watchedPages.get(page)!;
+    // (The exit names the access's first byte; an access is at most 8 bytes for the instructions a
+    // debugger watches, so one starting up to 7 bytes before a watched range may reach into it.)
+    const hit = this.watchpoints.find((w) => w.pas.some((pa) => pa >= gpa && pa < gpa + 8));
+    this.passingWatch ??= { pages: [], hit: null };
+    this.passingWatch.pages.push(page);
+    this.passingWatch.hit ??= hit ?? null;
+    this.vm.memory.protect(page, own, 1, own.writesExit);
+    this.vm.setControl(Control.MonitorTrap, 1);
+    return "resume";
   }
 
   private resume(addr: string, step: boolean): void {
@@ -272,11 +358,17 @@ export class GdbStub {
     return "resume";
   }
 
-  /** The monitor trap: one instruction ran (a GDB step, or a guest INT3 let through). */
+  /** The monitor trap: one instruction ran (a GDB step, a guest INT3 let through, or an access to a watched page). */
   private onStepped(): "resume" {
     if (this.passingInt3) { this.passingInt3 = false; this.setIntercept(true); }
     this.vm.setControl(Control.MonitorTrap, 0);
-    if (this.stepping) { this.stepping = false; this.stop(`T${hexLE(SIGTRAP, 1)}thread:01;`); }
+    const watch = this.passingWatch;
+    if (watch) { this.passingWatch = null; this.protectWatched(); }
+    const hit = watch?.hit;
+    if (hit) {
+      this.stepping = false;
+      this.stop(`T${hexLE(SIGTRAP, 1)}watch:${hit.lin.toString(16)};thread:01;`);
+    } else if (this.stepping) { this.stepping = false; this.stop(`T${hexLE(SIGTRAP, 1)}thread:01;`); }
     return "resume";
   }
 

@@ -160,4 +160,25 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(m.vm.getControl(Control.ExceptionBitmap) & 8).toBe(0);
     expect(m.step(10).kind).toBe("halted");
   });
+
+  it("stops after a write to a watched address, old value gone, and lets writes elsewhere on the page through; read watchpoints are not offered", async () => {
+    // mov ecx, 3 ; l: mov [0x1108], ecx ; add dword [0x1100], 5 ; loop l ; hlt
+    const m = await machine(kind, [0xb9, ...le32(3), 0x89, 0x0d, ...le32(0x1108), 0x83, 0x05, ...le32(0x1100), 5, 0xe2, 0xf1, 0xf4]);
+    const s = session(m);
+    expect(s.reply("Z2,1100,4")).toBe("OK");
+    expect(m.vm.memory.lookup(0x1000)).toMatchObject({ kind: "mapped", write: false, read: true, exec: true });
+    s.request("c");
+    expect(s.run()).toMatch(/^\+?\$T05watch:1100;thread:01;#/);
+    expect(m.getState()).toMatchObject({ eip: 0x1012, ecx: 3 }); // after the ADD, as a debug register's trap
+    expect([...m.readMemory(0x1100, 12)]).toEqual([5, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]);
+    expect(s.reply("m1100,4")).toBe("05000000");
+    expect(s.reply("M1104,4:aabbccdd")).toBe("OK"); // the debugger writes the protected page
+    expect(s.reply("z2,1100,4")).toBe("OK");
+    expect(m.vm.memory.lookup(0x1000)).toMatchObject({ kind: "mapped", write: true });
+    s.request("c");
+    s.run();
+    expect(m.getState().ecx).toBe(0);
+    expect([...m.readMemory(0x1100, 8)]).toEqual([15, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]);
+    expect(s.reply("Z3,1100,4")).toBe("");
+  });
 });
