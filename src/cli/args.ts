@@ -362,7 +362,7 @@ options:
                       typed keys go to the PS/2 keyboard; COM1's output is not shown; needs --vga
   --gdb PORT          wait for GDB on 127.0.0.1:PORT before the first instruction (gdb KERNEL -ex "target remote
                       :PORT"), as QEMU's -gdb tcp::PORT -S: registers, memory, breakpoints, write watchpoints,
-                      stepi, Ctrl-C
+                      stepi, Ctrl-C; GDB's "monitor CMD" runs the monitor's commands
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)

@@ -206,7 +206,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     if (o.gdbPort !== null) {
       gdb = await waitForGdb(pcs[0]!.vm, o.gdbPort, (port) => {
         process.stderr.write(`symbiont: waiting for GDB on 127.0.0.1:${port} (gdb -ex "target remote :${port}" [the kernel's ELF file])\n`);
-      });
+      }, (command) => monitors[0]!.execute(command));
     }
     let outcomes: RunOutcome[];
     if (vms === 1) {

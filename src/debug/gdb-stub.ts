@@ -61,7 +61,11 @@ export class GdbStub {
   /** Pages given their permissions back for the instruction in flight, and the watchpoint it hit. */
   private passingWatch: { pages: number[]; hit: Watchpoint | null } | null = null;
 
-  constructor(private readonly vm: Vm, private readonly write: (data: string) => void) {
+  /**
+   * `write` sends bytes to GDB; `monitor`, when given, answers GDB's `monitor CMD` (qRcmd) — the VMM
+   * monitor's commands (src/vmm/monitor.ts).
+   */
+  constructor(private readonly vm: Vm, private readonly write: (data: string) => void, private readonly monitor?: (command: string) => string) {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
     vm.onMonitorTrap(() => (this.stepping || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
     vm.onEptViolation((e) => (e.access === "write" && this.watchedPages.has(e.gpa - (e.gpa % PAGE)) ? this.onWatchedWrite(e.gpa) : undefined));
@@ -144,6 +148,13 @@ export class GdbStub {
     if (p === "qfThreadInfo") return "m01";
     if (p === "qsThreadInfo") return "l";
     if (p.startsWith("qSymbol")) return "OK";
+    if (p.startsWith("qRcmd,")) {
+      const command = parseHexBytes(p.slice("qRcmd,".length));
+      if (!this.monitor || !command) return "";
+      const text = this.monitor(new TextDecoder().decode(command));
+      if (text) this.send(`O${hexBytes(new TextEncoder().encode(text.endsWith("\n") ? text : `${text}\n`))}`);
+      return "OK";
+    }
     return "";
   }
 

@@ -15,15 +15,18 @@ export interface GdbSession {
   close(): void;
 }
 
-/** Listen on 127.0.0.1:`port` and resolve once GDB has connected (`waiting` is called with the port first). */
-export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void): Promise<GdbSession> {
+/**
+ * Listen on 127.0.0.1:`port` and resolve once GDB has connected (`waiting` is called with the port first);
+ * `monitor` answers GDB's `monitor CMD`.
+ */
+export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string): Promise<GdbSession> {
   return new Promise((resolve, reject) => {
     let socket: Socket | null = null;
     const server: Server = createServer((s) => {
       if (socket) { s.end(); return; } // one debugger
       socket = s;
       s.setNoDelay(true);
-      const stub = new GdbStub(vm, (data) => { if (!s.destroyed) s.write(data, "latin1"); });
+      const stub = new GdbStub(vm, (data) => { if (!s.destroyed) s.write(data, "latin1"); }, monitor);
       s.on("data", (b) => stub.receive(b));
       s.on("close", () => stub.detach());
       s.on("error", () => stub.detach());

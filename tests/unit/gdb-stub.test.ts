@@ -9,6 +9,7 @@ import { createEngine } from "../../src/node/engines.js";
 import { Attr } from "../../src/vmm/cpu-state.js";
 import { Control } from "../../src/engine/core.js";
 import { GdbStub } from "../../src/debug/gdb-stub.js";
+import { Monitor } from "../../src/vmm/monitor.js";
 import { framePacket } from "../../src/debug/gdb-packets.js";
 import { ENGINES } from "../helpers.js";
 
@@ -180,5 +181,23 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(m.getState().ecx).toBe(0);
     expect([...m.readMemory(0x1100, 8)]).toEqual([15, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]);
     expect(s.reply("Z3,1100,4")).toBe("");
+  });
+
+  it("passes GDB's monitor commands (qRcmd) to the VMM monitor and its answer back as console output", async () => {
+    const m = await machine(kind, [0xf4]);
+    m.setState({ eax: 0x11223344 });
+    const monitor = new Monitor(m.vm);
+    let out = "";
+    const stub = new GdbStub(m.vm, (d) => { out += d; }, (c) => monitor.execute(c));
+    const hex = (t: string) => Buffer.from(t).toString("hex");
+    stub.receive(Buffer.from(framePacket(`qRcmd,${hex("info registers")}`), "latin1"));
+    const packets = [...out.matchAll(/\$([^#]*)#/g)].map((x) => x[1]!);
+    expect(packets).toHaveLength(2);
+    const text = Buffer.from(packets[0]!.slice(1), "hex").toString();
+    expect(packets[0]![0]).toBe("O");
+    expect(text).toContain("EAX=11223344");
+    expect(text).toBe(`${monitor.execute("info registers")}\n`);
+    expect(packets[1]).toBe("OK");
+    expect(session(m).reply(`qRcmd,${hex("help")}`)).toBe(""); // a stub without a monitor: not supported
   });
 });
