@@ -1,18 +1,21 @@
 /**
  * A GDB stub for one vCPU (GDB manual, "Remote Protocol"; QEMU's `-gdb`): GDB reads and writes
- * the registers and the guest's virtual memory, sets breakpoints, continues, single-steps and
- * interrupts, over any byte transport (src/node/gdb-server.ts gives it a TCP socket).
+ * the registers and the guest's virtual memory, sets breakpoints and write watchpoints, continues,
+ * single-steps and interrupts, over any byte transport (src/node/gdb-server.ts gives it a TCP socket).
  *
- * Built on the VMM's exits, not beside them: a software breakpoint is an INT3 the stub plants
- * in guest memory (GDB reads the original byte back) with the exception bitmap intercepting #BP
- * — an INT3 the guest placed itself goes on to the guest, stepped over with interception off;
- * a single step is the monitor trap flag (one instruction, no interrupt taken first, as QEMU's
- * default). A (write) watchpoint takes the write permission of its page away in the guest-physical
- * map: a write there is an EPT violation, which the stub lets through with the page's permissions
- * back for one instruction (the monitor trap flag) and reports after it, as a debug register's trap
- * would. (Read watchpoints are not offered: the map cannot take reads away under nested paging, and
- * in direct mode an instruction fetched from the same page would read past it.) Addresses are linear, translated through the guest's page tables
- * (src/vmm/guest-paging.ts). The x87 registers and MXCSR are read, not written.
+ * Built on the VMM's exits, not beside them:
+ *  - a software breakpoint is an INT3 the stub plants in guest memory (GDB reads the original byte
+ *    back), with the exception bitmap intercepting #BP; an INT3 the guest placed itself goes on to
+ *    the guest, stepped over with interception off;
+ *  - a single step is the monitor trap flag (one instruction, no interrupt taken first, as QEMU's
+ *    default);
+ *  - a watchpoint takes the write permission of its page away in the guest-physical map: a write
+ *    there is an EPT violation, which the stub lets through with the page's permissions back for one
+ *    instruction (the monitor trap flag) and reports after it, as a debug register's trap would.
+ *    Read watchpoints are not offered: the map cannot take reads away under nested paging, and in
+ *    direct mode an instruction fetched from the same page would read past it.
+ * Addresses are linear, translated through the guest's page tables (src/vmm/guest-paging.ts). The
+ * x87 registers and MXCSR are read, not written.
  *
  * @module
  */
@@ -25,9 +28,9 @@ import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb
 
 const BP = 3;
 const PAGE = 4096;
+const SIGINT = 2, SIGTRAP = 5;
 
 interface Watchpoint { lin: number; len: number; /** Each byte's guest-physical address. */ pas: number[] }
-const SIGINT = 2, SIGTRAP = 5;
 
 /** The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR. */
 const CORE_REGS = 16, X87_REGS = 8, X87_CONTROL = 8, XMM_REGS = 8;

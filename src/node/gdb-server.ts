@@ -9,7 +9,8 @@ import type { Vm } from "../vmm/vm.js";
 import { GdbStub } from "../debug/gdb-stub.js";
 
 export interface GdbSession {
-  stub: GdbStub;
+  /** The connected debugger's stub (a new one when GDB connects again after leaving). */
+  readonly stub: GdbStub;
   /** The port listened on (the one asked for, or the one the system chose for 0). */
   port: number;
   close(): void;
@@ -17,22 +18,31 @@ export interface GdbSession {
 
 /**
  * Listen on 127.0.0.1:`port` and resolve once GDB has connected (`waiting` is called with the port first);
- * `monitor` answers GDB's `monitor CMD`.
+ * `monitor` answers GDB's `monitor CMD`. One debugger at a time; when it leaves (detach, or the
+ * connection closes) the guest runs on and another may connect, which stops the guest, as QEMU's stub does.
  */
 export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string): Promise<GdbSession> {
   return new Promise((resolve, reject) => {
-    let socket: Socket | null = null;
+    let active: Socket | null = null;
+    let stub: GdbStub | null = null;
+    const session: GdbSession = {
+      get stub() { return stub!; },
+      port,
+      close: () => { active?.destroy(); server.close(); },
+    };
     const server: Server = createServer((s) => {
-      if (socket) { s.end(); return; } // one debugger
-      socket = s;
+      if (active) { s.end(); return; }
+      active = s;
       s.setNoDelay(true);
-      const stub = new GdbStub(vm, (data) => { if (!s.destroyed) s.write(data, "latin1"); }, monitor);
-      s.on("data", (b) => stub.receive(b));
-      s.on("close", () => stub.detach());
-      s.on("error", () => stub.detach());
-      resolve({ stub, port: (server.address() as { port: number }).port, close: () => { s.destroy(); server.close(); } });
+      const current = new GdbStub(vm, (data) => { if (!s.destroyed) s.write(data, "latin1"); }, monitor);
+      stub = current;
+      const gone = () => { current.detach(); if (active === s) active = null; };
+      s.on("data", (b) => current.receive(b));
+      s.on("close", gone);
+      s.on("error", gone);
+      resolve(session);
     });
     server.on("error", (e) => reject(new Error(`--gdb: cannot listen on 127.0.0.1:${port}: ${e.message}`)));
-    server.listen(port, "127.0.0.1", () => waiting((server.address() as { port: number }).port));
+    server.listen(port, "127.0.0.1", () => { session.port = (server.address() as { port: number }).port; waiting(session.port); });
   });
 }

@@ -10,6 +10,8 @@ import { Attr } from "../../src/vmm/cpu-state.js";
 import { Control } from "../../src/engine/core.js";
 import { GdbStub } from "../../src/debug/gdb-stub.js";
 import { Monitor } from "../../src/vmm/monitor.js";
+import { waitForGdb } from "../../src/node/gdb-server.js";
+import { connect } from "node:net";
 import { framePacket } from "../../src/debug/gdb-packets.js";
 import { ENGINES } from "../helpers.js";
 
@@ -199,5 +201,34 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(text).toBe(`${monitor.execute("info registers")}\n`);
     expect(packets[1]).toBe("OK");
     expect(session(m).reply(`qRcmd,${hex("help")}`)).toBe(""); // a stub without a monitor: not supported
+  });
+
+  it("takes GDB over TCP, one at a time: a second debugger is turned away, and may connect once the first left", async () => {
+    const m = await machine(kind, [0xf4]);
+    let listening = 0;
+    const ready = waitForGdb(m.vm, 0, (p) => { listening = p; });
+    await new Promise((r) => setTimeout(r, 50));
+    const talk = (packet: string) => new Promise<{ reply: string; closed: boolean }>((resolve) => {
+      const c = connect(listening, "127.0.0.1");
+      let reply = "";
+      c.on("data", (b) => { reply += b.toString("latin1"); if (reply.includes("#")) { c.end(); resolve({ reply, closed: false }); } });
+      c.on("close", () => resolve({ reply, closed: true }));
+      c.write(framePacket(packet));
+    });
+    const first = connect(listening, "127.0.0.1");
+    first.resume(); // (its replies are not read: flowing, so that its end arrives)
+    const session = await ready;
+    const firstStub = session.stub;
+    expect(firstStub.halted).toBe(true);
+    expect((await talk("?")).reply).toBe(""); // turned away while the first is connected
+    first.write(framePacket("D"));
+    first.end();
+    await new Promise((r) => first.on("close", r));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(firstStub.halted).toBe(false); // detached: the guest runs on
+    expect((await talk("?")).reply).toBe("+$S05#b8");
+    expect(session.stub).not.toBe(firstStub);
+    expect(session.stub.halted).toBe(true); // a debugger that connects stops the guest
+    session.close();
   });
 });
