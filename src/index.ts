@@ -15,6 +15,7 @@ export { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } f
 export { Attr, realSegment, type CpuState, type SegmentState, type TableRegister } from "./vmm/cpu-state.js";
 export { Pc, COM1_PORT, type PcOptions } from "./machine/pc.js";
 export { BareMachine, type BareMachineOptions } from "./machine/bare.js";
+export { GdbStub } from "./debug/gdb-stub.js";
 export { Uart16550 } from "./devices/uart16550.js";
 export { IsaDebugExit } from "./devices/debug-exit.js";
 export { PostCode } from "./devices/post-code.js";
