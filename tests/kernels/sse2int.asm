@@ -165,14 +165,4 @@ main:
     HEND 'moves'
     ret
 
-section .rodata
-align 16
-m64v:
-    MMX_VALUES
-
-section .bss
-alignb 16
-opa:  resq 2
-opb:  resq 2
-res:  resq 2
-buf:  resb 96
+    PAIR_DATA 96

@@ -139,15 +139,5 @@ main:
     emms
     ret
 
-section .rodata
-align 16
-m64v:
-    MMX_VALUES
-
-section .bss
-alignb 16
-opa:  resq 2
-opb:  resq 2
-res:  resq 2
-buf:  resb 32
+    PAIR_DATA 32
 env:  resb 28
