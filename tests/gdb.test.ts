@@ -35,10 +35,10 @@ const SCRIPTS: Record<string, string[]> = {
     "info registers mxcsr", "stepi", "stepi", "p/x $fstat", "p/x $eip", "continue",
   ],
   // Write watchpoints (old and new values, where the write happened), two on one page, which also holds the
-  // code and a variable written without being watched: gdbwatch.asm.
+  // code and a variable written without being watched, then a hardware breakpoint: gdbwatch.asm.
   gdbwatch: [
     "break main", "continue", "watch *(int*)&counter", "continue", "continue", "p/x $eip", "x/3xw &counter",
-    "watch *(int*)&readme", "continue", "continue", "delete", "break after_loop", "continue", "x/3xw &counter", "continue",
+    "watch *(int*)&readme", "continue", "continue", "delete", "hbreak after_loop", "continue", "x/3xw &counter", "continue",
   ],
 };
 /** Which runs of ours each script is compared in: both engines, and (watchpoints) under nested paging too. */

@@ -1,7 +1,8 @@
 /**
  * A GDB stub for one vCPU (GDB manual, "Remote Protocol"; QEMU's `-gdb`): GDB reads and writes
- * the registers and the guest's virtual memory, sets breakpoints and write watchpoints, continues,
- * single-steps and interrupts, over any byte transport (src/node/gdb-server.ts gives it a TCP socket).
+ * the registers and the guest's virtual memory, sets breakpoints (software ones, and "hardware" ones
+ * set the same way, as QEMU's TCG does) and write watchpoints, continues, single-steps and interrupts,
+ * over any byte transport (src/node/gdb-server.ts gives it a TCP socket).
  *
  * Built on the VMM's exits, not beside them:
  *  - a software breakpoint is an INT3 the stub plants in guest memory (GDB reads the original byte
@@ -45,14 +46,17 @@ export class GdbStub {
   private readonly reader = new PacketReader();
   private noAck = false;
   private swbreak = false;
+  private hwbreak = false;
   private lastSent = "";
   private lastStop = `S${hexLE(SIGTRAP, 1)}`;
   private detached = false;
   /**
-   * Breakpoints by linear address: the guest-physical byte the INT3 replaced. (The INT3 is in the frame the
-   * address maps to now; another linear address mapping that frame would pass its INT3 on to the guest.)
+   * Breakpoints by linear address: the guest-physical byte the INT3 replaced, and which kinds GDB set there
+   * (0 software, 1 "hardware": an INT3 too — QEMU's TCG sets both kinds alike — reported as a debug register's fault).
+   * (The INT3 is in the frame the address maps to now; another linear address mapping that frame would pass
+   * its INT3 on to the guest.)
    */
-  private readonly breakpoints = new Map<number, { pa: number; byte: number }>();
+  private readonly breakpoints = new Map<number, { pa: number; byte: number; kinds: Set<string> }>();
   /** A single step GDB asked for is under way. */
   private stepping = false;
   /** A guest INT3 is being let through (interception off for one instruction). */
@@ -138,7 +142,8 @@ export class GdbStub {
   private query(p: string): string {
     if (p.startsWith("qSupported")) {
       this.swbreak = p.includes("swbreak+");
-      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+${this.swbreak ? ";swbreak+" : ""}`;
+      this.hwbreak = p.includes("hwbreak+");
+      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+${this.swbreak ? ";swbreak+" : ""}${this.hwbreak ? ";hwbreak+" : ""}`;
     }
     if (p === "QStartNoAckMode") { this.noAck = true; return "OK"; }
     if (p.startsWith("qXfer:features:read:target.xml:")) {
@@ -275,19 +280,23 @@ export class GdbStub {
     const [type, addr, kind] = p.slice(1).split(",");
     const lin = parseInt(addr!, 16) >>> 0;
     if (type === "2") return this.watchpoint(p[0] === "Z", lin, parseInt(kind!, 16));
-    if (type !== "0") return ""; // hardware breakpoints, read and access watchpoints: not supported
-    if (p[0] === "z") { this.removeBreakpoint(lin); return "OK"; }
-    if (this.breakpoints.has(lin)) return "OK";
+    if (type !== "0" && type !== "1") return ""; // read and access watchpoints: not supported
+    if (p[0] === "z") { this.removeBreakpoint(lin, type!); return "OK"; }
+    const planted = this.breakpoints.get(lin);
+    if (planted) { planted.kinds.add(type!); return "OK"; }
     const pa = this.translator()(lin);
     if (pa === null) return "E14";
-    this.breakpoints.set(lin, { pa, byte: this.peek(pa) });
+    this.breakpoints.set(lin, { pa, byte: this.peek(pa), kinds: new Set([type!]) });
     this.poke(pa, 0xcc);
     return "OK";
   }
 
-  private removeBreakpoint(lin: number): void {
+  /** Take GDB's breakpoint of that kind (every kind when none is named) out; the INT3 goes with the last. */
+  private removeBreakpoint(lin: number, kind?: string): void {
     const b = this.breakpoints.get(lin);
     if (!b) return;
+    if (kind !== undefined) b.kinds.delete(kind); else b.kinds.clear();
+    if (b.kinds.size > 0) return;
     this.breakpoints.delete(lin);
     this.poke(b.pa, b.byte);
   }
@@ -358,12 +367,16 @@ export class GdbStub {
   private onBreakpoint(): "resume" {
     const st = this.vm.getState();
     const lin = (st.cs.base + st.eip) >>> 0;
-    if (this.breakpoints.has(lin)) {
-      // Without swbreak GDB expects the PC after the INT3, as the CPU leaves it, and moves it back itself.
-      if (!this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
+    const planted = this.breakpoints.get(lin);
+    if (planted) {
+      // A software breakpoint without swbreak: GDB expects the PC after the INT3, as the CPU leaves it, and moves
+      // it back itself. A hardware one faults before the instruction: the PC stays.
+      const software = planted.kinds.has("0");
+      if (software && !this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
       this.stepping = false;
       this.vm.setControl(Control.MonitorTrap, 0);
-      this.stop(`T${hexLE(SIGTRAP, 1)}${this.swbreak ? "swbreak:;" : ""}thread:01;`);
+      const why = software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "";
+      this.stop(`T${hexLE(SIGTRAP, 1)}${why}thread:01;`);
       return "resume";
     }
     this.passingInt3 = true;

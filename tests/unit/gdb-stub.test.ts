@@ -122,6 +122,23 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(m.getState().eip).toBe(0x1002);
   });
 
+  it("stops at a hardware breakpoint (an INT3 too) with EIP at it, with or without hwbreak", async () => {
+    for (const features of ["", "qSupported:swbreak+;hwbreak+"]) {
+      const m = await machine(kind, [0x90, 0x90, 0xf4]);
+      const s = session(m);
+      if (features) expect(s.reply(features)).toContain("hwbreak+");
+      expect(s.reply("Z1,1001,1")).toBe("OK");
+      expect(s.reply("Z0,1001,1")).toBe("OK"); // both kinds at one address: one INT3
+      expect(s.reply("z0,1001,1")).toBe("OK");
+      expect(m.readMemory(0x1001, 1)[0]).toBe(0xcc); // the hardware one is still there
+      s.request("c");
+      expect(s.run()).toMatch(features ? /^\+?\$T05hwbreak:;thread:01;#/ : /^\+?\$T05thread:01;#/);
+      expect(m.getState().eip).toBe(0x1001);
+      expect(s.reply("z1,1001,1")).toBe("OK");
+      expect(m.readMemory(0x1001, 1)[0]).toBe(0x90);
+    }
+  });
+
   it("lets the guest's own INT3 reach its IDT while a breakpoint is planted elsewhere; INT n never exits", async () => {
     // int3 (to HANDLER: mov ebx, …; hlt)
     const m = await machine(kind, [0xcc, 0xf4]);
