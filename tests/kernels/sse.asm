@@ -5,9 +5,11 @@
 
 %include "lib.inc"
 %include "mmx.inc"
+%include "fop.inc"
 cpu prescott                    ; SSE and SSE3 (lib.inc: 686)
 
 NF equ 24                       ; binary32 table entries
+NPAIRS equ NF
 NM equ 16                       ; 64-bit (MMX) table entries
 
 ; MXCSR values the arithmetic runs under: masks all set, RC 0-3, then FTZ, DAZ, both
@@ -39,50 +41,6 @@ NM equ 16                       ; 64-bit (MMX) table entries
     movaps xmm1, [opb]
 %endmacro
 
-; MXHASH -- STMXCSR and hash it without DE: QEMU 7.2 reports DE only when DAZ
-; flushed a denormal (the SDM: DE for a denormal operand, never with DAZ;
-; tests/unit/sse.test.ts checks that)
-%macro MXHASH 0
-    stmxcsr [mxout]
-    and dword [mxout], ~2
-    HASHV [mxout]
-%endmacro
-
-; FOP 'name', insn, source[, modes[, mask]] -- insn xmm0, source over every pair × every MXCSR
-; mode of the table (mx_modes unless given): the result and MXCSR (flags cleared before) hashed;
-; source is xmm1 or a memory form; mask the function that zeroes the lanes with two NaN
-; operands (mask_two_nans unless given)
-%macro FOP 3-5 mx_modes, mask_two_nans
-    HBEGIN
-    mov ebx, 0
-%%mode:
-    mov eax, [%4 + ebx*4]
-    mov [mxv], eax
-    xor esi, esi
-%%a:
-    xor edi, edi
-%%b:
-    LOADPAIR
-    ldmxcsr [mxv]
-    %2 xmm0, %3
-    movups [res], xmm0
-    call %5
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
-    MXHASH
-    inc edi
-    cmp edi, NF
-    jb %%b
-    inc esi
-    cmp esi, NF
-    jb %%a
-    inc ebx
-    cmp ebx, [%4 - 4]
-    jb %%mode
-    HEND %1
-%endmacro
 
 ; CMPOP 'name', insn -- insn xmm0, xmm1, imm for imm 0-7 over every pair
 %macro CMPOP 2
@@ -97,10 +55,7 @@ NM equ 16                       ; 64-bit (MMX) table entries
     ldmxcsr [mx_default]
     %2 xmm0, xmm1, p
     movups [res], xmm0
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
+    HASH16 res
     MXHASH
 %assign p p + 1
 %endrep
@@ -171,10 +126,7 @@ main:
     HASHV [res + 8]
     lddqu xmm2, [opa + 4]
     movups [res], xmm2
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
+    HASH16 res
     inc esi
     cmp esi, NF
     jb .dup
@@ -216,10 +168,7 @@ main:
     sqrtps xmm0, [opb]
 %endif
     movups [res], xmm0
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
+    HASH16 res
     MXHASH
 %assign k k + 1
 %endrep

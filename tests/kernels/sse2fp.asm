@@ -6,15 +6,11 @@
 ; MIN/MAX under DAZ (QEMU returns the flushed denormal's bits), MUL under FTZ (QEMU flushes a
 ; product that is tiny only before rounding; x86 detects tininess after rounding).
 %include "lib.inc"
+%include "fop.inc"
 cpu prescott                    ; SSE2 and SSE3
 
 ND equ 20
-
-%macro MXHASH 0
-    stmxcsr [mxout]
-    and dword [mxout], ~2
-    HASHV [mxout]
-%endmacro
+NPAIRS equ ND
 
 %macro LOADPAIR 0
     mov eax, [f64v + esi*8]
@@ -35,39 +31,6 @@ ND equ 20
     movapd xmm1, [opb]
 %endmacro
 
-; FOP 'name', insn, source[, modes] -- over every pair × every MXCSR mode of the table (lanes
-; whose two operands are both NaNs zeroed)
-%macro FOP 3-4 mx_modes
-    HBEGIN
-    mov ebx, 0
-%%mode:
-    mov eax, [%4 + ebx*4]
-    mov [mxv], eax
-    xor esi, esi
-%%a:
-    xor edi, edi
-%%b:
-    LOADPAIR
-    ldmxcsr [mxv]
-    %2 xmm0, %3
-    movupd [res], xmm0
-    call mask_two_nans
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
-    MXHASH
-    inc edi
-    cmp edi, ND
-    jb %%b
-    inc esi
-    cmp esi, ND
-    jb %%a
-    inc ebx
-    cmp ebx, [%4 - 4]
-    jb %%mode
-    HEND %1
-%endmacro
 
 main:
     mov eax, cr4
@@ -118,16 +81,10 @@ main:
     LOADPAIR
     movddup xmm2, xmm0
     movupd [res], xmm2
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
+    HASH16 res
     movddup xmm2, [opa + 8]
     movupd [res], xmm2
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
+    HASH16 res
     inc esi
     cmp esi, ND
     jb .dup
@@ -171,10 +128,7 @@ main:
     movapd xmm3, xmm0
     shufpd xmm3, xmm1, 2
     movupd [res], xmm3
-    HASHV [res]
-    HASHV [res + 4]
-    HASHV [res + 8]
-    HASHV [res + 12]
+    HASH16 res
     MXHASH
     inc edi
     cmp edi, ND
