@@ -40,8 +40,11 @@ import { fxsave, fxrstor } from "./fpu/env";
 import { isMmxOpcode, mmxExecute } from "./mmx";
 import { isSseOpcode, sseExecute, sseMxcsr } from "./sse/exec";
 import { isSse3Form, sse3Execute } from "./sse/sse3";
-import { ssse3Execute } from "./ssse3";
+import { ssse3Execute, isSsse3 } from "./ssse3";
+import { sse41Execute, isSse41 } from "./sse41";
+import { sse42Execute, isSse42, crc32 } from "./sse42";
 import { setModrmRaw } from "./decode";
+import { popcnt32 } from "../portable";
 
 /** Unimplemented instruction: leave the core with its bytes, never guess. */
 export function unimplemented(detail: i32): void {
@@ -721,8 +724,16 @@ function exec0F(): void {
       if (modrmMod == 3 || opsize != (cs32 ? 4 : 2) || repPrefix != 0) { raiseUD(); return; }
       writeRM(4, reg32(modrmReg)); return;
     }
-    case 0x38: ssse3Execute(false); return; // three-byte opcodes: cpu/ssse3.ts (SSE4's are #UD there)
-    case 0x3a: ssse3Execute(true); return;
+    case 0x38: case 0x3a: threeByte(op == 0x3a); return;
+    case 0xb8: { // POPCNT r, r/m (F3 0F B8; without F3 it is IA-64's JMPE: #UD)
+      if (repPrefix != 0xf3) { raiseUD(); return; }
+      decodeModrm(); if (aborted) return;
+      const v = readRM(sz); if (aborted) return;
+      const n = popcnt32(v & sizeMask(sz));
+      setReg(sz, modrmReg, n);
+      setFlags((getFlags() & ~(CF | PF | AF | ZF | SF | OF)) | (n == 0 ? ZF : 0));
+      return;
+    }
     default:
       if (isSse3Form(op)) { sse3Execute(op); return; } // cpu/sse/sse3.ts (before SSE's and SSE2's forms of the same opcodes)
       if (isMmxOpcode(op)) { mmxExecute(op); return; } // cpu/mmx.ts
@@ -730,7 +741,7 @@ function exec0F(): void {
       // Later encodings (SSE4, AVX's and AMD's rows): CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
-          op == 0x0d || op == 0x0e || op == 0x0f || op == 0xb8 ||
+          op == 0x0d || op == 0x0e || op == 0x0f ||
           op == 0x07 || op == 0x05 || op == 0xaa || op == 0x0a || op == 0x0c || op == 0x04 ||
           op == 0x24 || op == 0x25 || op == 0x26 || op == 0x27 || op == 0x36 || op == 0x37 || op == 0x39 ||
           op == 0x3b || op == 0x3c || op == 0x3d || op == 0x3e || op == 0x3f || (op >= 0x78 && op <= 0x7f) || op == 0xa6 || op == 0xa7) {
@@ -738,6 +749,21 @@ function exec0F(): void {
       }
       unimplemented(0); return;
   }
+}
+
+/**
+ * 0F 38 / 0F 3A: the third opcode byte picks SSSE3's instruction (cpu/ssse3.ts, with or without
+ * 66), with 66 and no F2/F3 SSE4.1's (cpu/sse41.ts) or SSE4.2's (cpu/sse42.ts), with F2 CRC32;
+ * anything else is #UD (MOVBE, 0F 38 F0/F1 without F2, is not offered).
+ */
+function threeByte(map3a: bool): void {
+  const op = fetch8(); if (aborted) return;
+  if (isSsse3(op, map3a)) { ssse3Execute(op, map3a); return; }
+  const p66 = opsize != (cs32 ? 4 : 2) && repPrefix == 0;
+  if (p66 && isSse41(op, map3a)) { sse41Execute(op, map3a); return; }
+  if (p66 && isSse42(op, map3a)) { sse42Execute(op, map3a); return; }
+  if (!map3a && (op == 0xf0 || op == 0xf1) && repPrefix == 0xf2) { crc32(op); return; }
+  raiseUD();
 }
 
 /**

@@ -21,15 +21,14 @@ const B: i32 = SRC;
 const R: i32 = RES;
 
 /** 0F 38 `op` (or 0F 3A `op` when `map3a`) is an SSSE3 instruction. */
-function isSsse3(op: i32, map3a: bool): bool {
+export function isSsse3(op: i32, map3a: bool): bool {
   if (map3a) return op == 0x0f;
   return op <= 0x0b || (op >= 0x1c && op <= 0x1e);
 }
 
-/** Execute 0F 38 xx (`map3a` false) or 0F 3A xx: the third opcode byte is next. */
-export function ssse3Execute(map3a: bool): void {
-  const op = fetch8(); if (aborted) return;
-  if (!isSsse3(op, map3a) || repPrefix != 0) { raiseUD(); return; }
+/** Execute 0F 38 `op` (`map3a` false) or 0F 3A `op` (isSsse3). */
+export function ssse3Execute(op: i32, map3a: bool): void {
+  if (repPrefix != 0) { raiseUD(); return; }
   const xmm = opsize != (cs32 ? 4 : 2), n = xmm ? 16 : 8;
   if (xmm) {
     if (!usable()) return;

@@ -1,7 +1,7 @@
 ; ssse3.asm -- SSSE3 (CPUID.1:ECX[9]) against QEMU: every instruction on MMX registers and on XMM
 ; registers over 16 × 16 operand pairs (register and memory sources), PALIGNR over shift counts
 ; from 0 past both operands, the MMX state after the MMX forms, and the faults: #UD for the XMM
-; forms without CR4.OSFXSR (the MMX forms run), for CR0.EM, for an F3 prefix and for the SSE4
+; forms without CR4.OSFXSR (the MMX forms run), for CR0.EM, for an F3 prefix and for undefined
 ; opcodes of the same map; #NM for CR0.TS; #GP(0) for a misaligned m128.
 %include "lib.inc"
 %include "mmx.inc"
@@ -112,11 +112,11 @@ main:
     EXPECT .ud_f3
     db 0xf3, 0x0f, 0x38, 0x00, 0xc1 ; pshufb mm0, mm1 with F3
 .ud_f3:
-    EXPECT .ud_sse41
-    db 0x66, 0x0f, 0x38, 0x10, 0xc1 ; pblendvb xmm0, xmm1 (SSE4.1)
-.ud_sse41:
+    EXPECT .ud_38
+    db 0x66, 0x0f, 0x38, 0x16, 0xc1 ; undefined in the legacy 0F 38 map (VEX's VPERMPS)
+.ud_38:
     EXPECT .ud_3a
-    db 0x66, 0x0f, 0x3a, 0x0e, 0xc1, 0x00 ; pblendw xmm0, xmm1, 0 (SSE4.1)
+    db 0x66, 0x0f, 0x3a, 0x10, 0xc1, 0x00 ; undefined in the 0F 3A map
 .ud_3a:
     mov eax, cr0
     or eax, 1 << 3              ; CR0.TS

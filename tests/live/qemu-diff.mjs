@@ -1175,7 +1175,8 @@ if (KEEP) mkdirSync(KEEP, { recursive: true });
 let kernelNo = 0;
 
 const RUNNERS = {
-  qemu: (bin) => [QEMU, ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", bin]],
+  // (+popcnt: the core offers POPCNT, F3 0F B8, which qemu32 lacks; the generator draws it)
+  qemu: (bin) => [QEMU, ["-cpu", "qemu32,+popcnt", "-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", bin]],
   wasm: (bin) => [process.execPath, [join(root, "bin/symbiont.js"), "run", bin, "--engine", "wasm", "--compile-threshold", "1", "--timeout", "600"]],
   js: (bin) => [process.execPath, [join(root, "bin/symbiont.js"), "run", bin, "--engine", "js", "--timeout", "600"]],
 };
