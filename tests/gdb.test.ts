@@ -40,11 +40,29 @@ const SCRIPTS: Record<string, string[]> = {
     "break main", "continue", "watch *(int*)&counter", "continue", "continue", "p/x $eip", "x/3xw &counter",
     "watch *(int*)&readme", "continue", "continue", "delete", "hbreak after_loop", "continue", "x/3xw &counter", "continue",
   ],
+  // Paging on: a watchpoint on a PTE the loop rewrites (under shadow paging a guest page table the shadow pager
+  // traces), steps over the remapping and the read through it, memory read through the guest's tables, a step
+  // over a store the shadow pager lets through under the monitor trap flag (CR0.WP = 0): gdbpaging.asm.
+  gdbpaging: [
+    "break paging_on", "continue", "x/2xw &pd", "watch *(int*)&pt1", "continue", "p/x $eip", "continue", "p/x $esi",
+    "delete", "break remapped", "continue", "x/xw 0x400000", "stepi", "p/x $esi", "stepi", "stepi", "p/x $eip",
+    "continue", "x/xw 0x400000", "delete", "break wp0_store", "continue", "stepi", "p/x $eip", "x/xw 0x401000",
+    "delete", "continue",
+  ],
 };
-/** Which runs of ours each script is compared in: both engines, and (watchpoints) under nested paging too. */
-const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: "direct" | "nested" }[] = [
+/**
+ * Which runs of ours each script is compared in: both engines, and under the other paging modes those that
+ * meet them — watchpoints (the guest-physical map's permissions) under nested and shadow paging, paging's own
+ * script under both on both engines, breakpoints and steps under shadow paging (whose pager shares the
+ * monitor trap flag with the stub's steps).
+ */
+type Paging = "direct" | "nested" | "shadow";
+const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Paging }[] = [
   ...Object.keys(SCRIPTS).flatMap((name) => ENGINES.map((engine) => ({ name, engine, paging: "direct" as const }))),
   { name: "gdbwatch", engine: "wasm", paging: "nested" },
+  { name: "gdbwatch", engine: "wasm", paging: "shadow" },
+  { name: "pmode", engine: "wasm", paging: "shadow" },
+  ...ENGINES.flatMap((engine) => (["nested", "shadow"] as const).map((paging) => ({ name: "gdbpaging", engine, paging }))),
 ];
 
 function freePort(): Promise<number> {
@@ -113,7 +131,6 @@ describe("--gdb's errors", () => {
     [["--gdb", "65536"], /--gdb takes a TCP port, 0-65535/],
     [["--gdb", "x"], /--gdb takes a TCP port/],
     [["--gdb", "0", "--smp", "2"], /--gdb debugs one vCPU of one VM/],
-    [["--gdb", "0", "--paging", "shadow"], /--gdb is not offered under shadow paging/],
   ])("%j: one line, status 2", (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);

@@ -214,7 +214,6 @@ export function parseArgs(argv: string[]): ParsedArgs {
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
   if (options.gdbPort !== null) {
     if (options.smp > 1 || options.vms > 1) throw new UsageError("--gdb debugs one vCPU of one VM: not with --smp or --vms above 1");
-    if (options.paging === "shadow") throw new UsageError("--gdb is not offered under shadow paging (its single steps use the monitor trap flag the shadow pager needs): use --paging direct or nested");
   }
   return { command: command || "help", positional, options };
 }

@@ -29,7 +29,10 @@ import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb
 
 const BP = 3;
 const PAGE = 4096;
+/** Who asks the VM for monitor-trap exits here (Vm.requestMonitorTrap). */
+const MTF_OWNER = "gdb stub";
 const SIGINT = 2, SIGTRAP = 5;
+const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (both in its low byte)
 
 interface Watchpoint { lin: number; len: number; /** Each byte's guest-physical address. */ pas: number[] }
 
@@ -75,7 +78,10 @@ export class GdbStub {
   constructor(private readonly vm: Vm, private readonly write: (data: string) => void, private readonly monitor?: (command: string) => string) {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
     vm.onMonitorTrap(() => (this.stepping || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
-    vm.onEptViolation((e) => (e.access === "write" && this.watchedPages.has(e.gpa - (e.gpa % PAGE)) ? this.onWatchedWrite(e.gpa) : undefined));
+    vm.onEptViolation((e) => {
+      if (e.access !== "write" || !this.watchedPages.has(e.gpa - (e.gpa % PAGE))) return undefined;
+      return e.walk ? this.onWatchedWalk(e.gpa) : this.onWatchedWrite(e.gpa);
+    });
     this.setIntercept(true);
   }
 
@@ -342,6 +348,19 @@ export class GdbStub {
     }
   }
 
+  /**
+   * The page walker setting an accessed or dirty bit in a paging entry on a watched page (a guest page
+   * table): no write of the program's, so no stop — a debug register's watchpoint does not see the walker
+   * either, nor does QEMU's. The stub sets the bit for it (A first; D when the walk comes back for that,
+   * an entry with A set being a leaf the walker marks dirty) and the instruction restarts, the page still
+   * watched.
+   */
+  private onWatchedWalk(gpa: number): "resume" {
+    const low = gpa - (gpa % 4), b = this.peek(low); // (the entry's low byte holds both bits)
+    this.poke(low, b | (b & PTE_A ? PTE_D : PTE_A));
+    return "resume";
+  }
+
   /** A write to a watched page: it completes with the page's own permissions, then the stub reports a hit. */
   private onWatchedWrite(gpa: number): "resume" {
     const page = gpa - (gpa % PAGE), own = this.watchedPages.get(page)!;
@@ -352,14 +371,14 @@ export class GdbStub {
     this.passingWatch.pages.push(page);
     this.passingWatch.hit ??= hit ?? null;
     this.vm.memory.protect(page, own, 1, own.writesExit);
-    this.vm.setControl(Control.MonitorTrap, 1);
+    this.vm.requestMonitorTrap(MTF_OWNER, true);
     return "resume";
   }
 
   private resume(addr: string, step: boolean): void {
     if (addr) this.vm.setState({ eip: parseInt(addr, 16) >>> 0 });
     this.stepping = step;
-    if (step) this.vm.setControl(Control.MonitorTrap, 1);
+    if (step) this.vm.requestMonitorTrap(MTF_OWNER, true);
     this.halted = false;
   }
 
@@ -374,21 +393,21 @@ export class GdbStub {
       const software = planted.kinds.has("0");
       if (software && !this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
       this.stepping = false;
-      this.vm.setControl(Control.MonitorTrap, 0);
+      this.vm.requestMonitorTrap(MTF_OWNER, false);
       const why = software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "";
       this.stop(`T${hexLE(SIGTRAP, 1)}${why}thread:01;`);
       return "resume";
     }
     this.passingInt3 = true;
     this.setIntercept(false);
-    this.vm.setControl(Control.MonitorTrap, 1);
+    this.vm.requestMonitorTrap(MTF_OWNER, true);
     return "resume";
   }
 
   /** The monitor trap: one instruction ran (a GDB step, a guest INT3 let through, or an access to a watched page). */
   private onStepped(): "resume" {
     if (this.passingInt3) { this.passingInt3 = false; this.setIntercept(true); }
-    this.vm.setControl(Control.MonitorTrap, 0);
+    this.vm.requestMonitorTrap(MTF_OWNER, false);
     const watch = this.passingWatch;
     if (watch) { this.passingWatch = null; this.protectWatched(); }
     const hit = watch?.hit;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Engine } from "../engine/engine.js";
-import { ExitCode, ExitField, type Control } from "../engine/core.js";
+import { ExitCode, ExitField, Control } from "../engine/core.js";
 import { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./bus.js";
 import { readExit, writeResponse, writeResponse1, describeUnimplemented, exitCountsByReason, EXIT_CODES, type VcpuExit } from "./exits.js";
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
@@ -68,6 +68,8 @@ export class Vcpu {
   sipiVector = -1;
   /** A wake from S3 (the BSP only): the real-mode address, CS:IP = (v >> 4):(v & 0xF), the firmware jumps to. */
   wakeVector = -1;
+  /** Who wants a monitor-trap exit after its next instruction ({@link Vm.requestMonitorTrap}): the flag is on while anyone does. */
+  readonly monitorTrapWanted = new Set<string>();
   constructor(readonly index: number) {}
 }
 
@@ -226,7 +228,10 @@ export class Vm {
   onEptViolation(hook: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>): void { this.violationHooks.push(hook); }
   /** Handle exceptions intercepted by the exception bitmap (set with setControl(Control.ExceptionBitmap)). */
   onException(hook: ExitHook<Extract<VcpuExit, { reason: "exception" }>>): void { this.exceptionHooks.push(hook); }
-  /** Handle monitor-trap exits (after one instruction with setControl(Control.MonitorTrap, 1)) the paging strategy did not ask for. */
+  /**
+   * Handle monitor-trap exits (after one instruction with {@link requestMonitorTrap}). Every hook hears of
+   * each one, after the paging strategy: several may have asked for the same instruction.
+   */
   onMonitorTrap(hook: ExitHook<Extract<VcpuExit, { reason: "monitor-trap" }>>): void { this.monitorTrapHooks.push(hook); }
   /** Add a CPUID hook (hooks are asked in the order added; leaves none answers read as the CPU's own). */
   onCpuid(hook: CpuidHook): void { this.cpuidHooks.push(hook); this.core.interceptCpuid(true); }
@@ -244,6 +249,16 @@ export class Vm {
   }
   /** VMWRITE: an execution control (which events exit, the paging mode and roots). */
   setControl(field: Control, value: number): void { this.core.setControl(field, value | 0); }
+  /**
+   * Ask for a monitor-trap exit after the running vCPU's next instruction, or stop asking (`owner` names
+   * who asks: the shadow pager letting a store through, a debugger stepping). The core's one flag is
+   * on while anyone asks, so one party's "done" does not cancel another's step.
+   */
+  requestMonitorTrap(owner: string, on: boolean): void {
+    const wanted = this.vcpu.monitorTrapWanted;
+    if (on) wanted.add(owner); else wanted.delete(owner);
+    this.setControl(Control.MonitorTrap, wanted.size > 0 ? 1 : 0);
+  }
   getControl(field: Control): number { return this.core.getControl(field); }
   /** Adopt a paging strategy (src/vmm/paging/); it programs the core's controls. */
   setPaging(strategy: PagingStrategy): void { this.paging = strategy; strategy.attach(this); }
@@ -741,13 +756,12 @@ export class Vm {
 
   /** The memory-virtualization exits: the paging strategy first, then the VMM's hooks. */
   private handlePagingExit(exit: PagingExit): StopReason | null {
+    if (exit.reason === "monitor-trap") return this.handleMonitorTrap(exit);
     let action = this.paging?.handle(exit);
     if (action === undefined && exit.reason === "ept-violation") {
       for (const h of this.violationHooks) { action = h(exit, this); if (action !== undefined) break; }
     } else if (action === undefined && exit.reason === "exception") {
       for (const h of this.exceptionHooks) { action = h(exit, this); if (action !== undefined) break; }
-    } else if (action === undefined && exit.reason === "monitor-trap") {
-      for (const h of this.monitorTrapHooks) { action = h(exit, this); if (action !== undefined) break; }
     }
     if (action === undefined) {
       // Nothing claimed the exit: CR writes and INVLPG complete as if not intercepted; the rest stop, saying why.
@@ -757,6 +771,22 @@ export class Vm {
     if (action !== "resume") return action;
     if (exit.reason === "cr-write" || exit.reason === "invlpg") writeResponse(this.dataView(), this.exitBase, []);
     return null;
+  }
+
+  /**
+   * One instruction retired under the monitor trap flag: the paging strategy, then every hook, each
+   * told (the same instruction may end a shadow pager's let-through and a debugger's step); the first
+   * stop any of them asks for wins. An exit nobody claims stops the VM, saying why.
+   */
+  private handleMonitorTrap(exit: Extract<PagingExit, { reason: "monitor-trap" }>): StopReason | null {
+    let claimed = false, stop: StopReason | null = null;
+    const actions = [this.paging?.handle(exit), ...this.monitorTrapHooks.map((h) => h(exit, this))];
+    for (const a of actions) {
+      if (a === undefined) continue;
+      claimed = true;
+      if (a !== "resume") stop ??= a;
+    }
+    return claimed ? stop : { kind: "unimplemented", message: describePagingExit(exit, this.getState()) };
   }
 
   /** CPUID as the guest sees it: the first hook that answers, else the CPU's own leaf. */

@@ -113,6 +113,26 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(s.reply("m7fff000,4")).toBe("E14"); // beyond RAM
   });
 
+  it("shares the monitor trap flag: a step and another owner's request end at the same instruction, each told", async () => {
+    // nop; nop; nop; hlt — another party (as the shadow pager letting a store through) wants the same exits
+    const m = await machine(kind, [0x90, 0x90, 0x90, 0xf4]);
+    const s = session(m);
+    const seen: number[] = [];
+    m.vm.onMonitorTrap(() => { seen.push(m.getState().eip); return "resume"; });
+    m.vm.requestMonitorTrap("other", true);
+    s.request("s");
+    expect(s.run()).toMatch(/^\+?\$T05thread:01;#/);
+    expect(m.getState().eip).toBe(0x1001);
+    expect(seen).toEqual([0x1001]); // the step's exit reached the other owner too
+    expect(m.vm.getControl(Control.MonitorTrap)).toBe(1); // the step is done, the other still asks
+    m.vm.requestMonitorTrap("other", false);
+    expect(m.vm.getControl(Control.MonitorTrap)).toBe(0);
+    s.request("c");
+    m.step(100);
+    expect(seen).toEqual([0x1001]);
+    expect(m.getState().eip).toBe(0x1004); // ran on to the HLT, no more monitor traps
+  });
+
   it("without swbreak reports the PC after the INT3, as GDB then expects", async () => {
     const m = await machine(kind, [0x90, 0x90, 0xf4]);
     const s = session(m);

@@ -39,6 +39,8 @@ import type { GuestMemory } from "../memory.js";
 import type { PagingStrategy, ExitAction, PagingExit } from "./strategy.js";
 
 const PAGE = 4096;
+/** Who asks the VM for monitor-trap exits here (Vm.requestMonitorTrap). */
+const MTF_OWNER = "shadow pager";
 const P = 1, RW = 2, US = 4, PWT = 8, PCD = 0x10, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 /** A shadow leaf whose frame is guest-physical (MMIO, ROM, a frame the map restricts): the core resolves it. */
 const SHADOW_GPA = 0x200;
@@ -466,7 +468,7 @@ export class ShadowPaging implements PagingStrategy {
     for (const p of this.pages.values()) this.mem.freeFrame(p.hpa);
     this.pages.clear(); this.byHost.clear(); this.tracked.clear(); this.trackedHost.clear(); this.rmap.clear(); this.leafOwner.clear(); this.roots.clear();
     this.traced = []; this.tracedFrames.clear();
-    this.vm.setControl(Control.MonitorTrap, 0);
+    this.vm.requestMonitorTrap(MTF_OWNER, false);
     this.vm.core.clearTraceLog();
     this.vm.setControl(Control.Cr3TargetCount, 0);
     this.noteFlushAll();
@@ -660,11 +662,22 @@ export class ShadowPaging implements PagingStrategy {
       let v = e.value | A;
       if (e.leaf && write) v |= D;
       if (v !== e.value) {
-        this.mem.writeU32(e.gpa, v >>> 0);
+        this.walkerWrite(e.gpa, v >>> 0);
         this.noteGuestWrite(e.gpa, v);
         if (e.leaf && write) w.dirty = true;
       }
     }
+  }
+
+  /**
+   * Write a guest paging entry as the hardware walker would: a page the map keeps from the guest's writes
+   * (a debugger's watchpoint) takes it through its host frame — accessed and dirty bits are not the
+   * program's stores, and no watchpoint reports them (nor does QEMU's).
+   */
+  private walkerWrite(gpa: number, v: number): void {
+    const e = this.mem.lookup(gpa);
+    if (e.kind !== "mapped" || e.write) { this.mem.writeU32(gpa, v); return; }
+    this.mem.writeHost(e.frame + (gpa & 0xfff), Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24));
   }
 
   /** Keep our copy of a guest table in step with a write we made ourselves (no resync needed for it). */
@@ -907,13 +920,13 @@ export class ShadowPaging implements PagingStrategy {
       this.mem.writeHostU32(addr, (v | RW) >>> 0);
       this.noteTracedChange(addr === leaf, addr);
     }
-    this.vm.setControl(Control.MonitorTrap, 1);
+    this.vm.requestMonitorTrap(MTF_OWNER, true);
     return "resume";
   }
 
   /** The traced instruction retired: write-protect again and drop what its table change made stale. */
   private endTrace(): void {
-    this.vm.setControl(Control.MonitorTrap, 0);
+    this.vm.requestMonitorTrap(MTF_OWNER, false);
     for (const t of this.traced) {
       const cur = this.mem.readHostU32(t.addr);
       if ((cur & ~0xfff) >>> 0 === (t.value & ~0xfff) >>> 0 && (cur & P)) this.mem.writeHostU32(t.addr, (cur & ~RW) >>> 0);
