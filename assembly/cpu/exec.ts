@@ -753,8 +753,8 @@ function exec0F(): void {
 
 /**
  * 0F 38 / 0F 3A: the third opcode byte picks SSSE3's instruction (cpu/ssse3.ts, with or without
- * 66), with 66 and no F2/F3 SSE4.1's (cpu/sse41.ts) or SSE4.2's (cpu/sse42.ts), with F2 CRC32;
- * anything else is #UD (MOVBE, 0F 38 F0/F1 without F2, is not offered).
+ * 66), with 66 and no F2/F3 SSE4.1's (cpu/sse41.ts) or SSE4.2's (cpu/sse42.ts); 0F 38 F0/F1 is
+ * CRC32 with F2 and MOVBE without F2/F3; anything else is #UD.
  */
 function threeByte(map3a: bool): void {
   const op = fetch8(); if (aborted) return;
@@ -763,8 +763,23 @@ function threeByte(map3a: bool): void {
   if (p66 && isSse41(op, map3a)) { sse41Execute(op, map3a); return; }
   if (p66 && isSse42(op, map3a)) { sse42Execute(op, map3a); return; }
   if (!map3a && (op == 0xf0 || op == 0xf1) && repPrefix == 0xf2) { crc32(op); return; }
+  if (!map3a && (op == 0xf0 || op == 0xf1) && repPrefix == 0) { movbe(op == 0xf1); return; }
   raiseUD();
 }
+
+/**
+ * MOVBE r, m (0F 38 F0) / m, r (F1), 16 or 32 bits (CPUID.1:ECX[22]): a load or store with the
+ * bytes in reverse order; the operand must be memory (a register form is #UD).
+ */
+function movbe(store: bool): void {
+  decodeModrm(); if (aborted) return;
+  if (modrmMod == 3) { raiseUD(); return; }
+  const sz = opsize;
+  if (store) { writeRM(sz, swapBytes(getReg(sz, modrmReg), sz)); return; }
+  const v = readRM(sz); if (aborted) return;
+  setReg(sz, modrmReg, swapBytes(v, sz));
+}
+function swapBytes(v: i32, sz: i32): i32 { return sz == 2 ? ((v & 0xff) << 8) | ((v >> 8) & 0xff) : bswap(v); }
 
 /**
  * CLFLUSH m8 (SSE2's cache-line flush): this machine has no caches to write back (guest memory

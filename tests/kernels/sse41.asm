@@ -6,7 +6,8 @@
 ; rounding modes over binary32/binary64 tables (halves, 2^23/2^52 neighbours, denormals, zeros,
 ; infinities, QNaNs, SNaNs) with MXCSR after each; DPPS/DPPD over exact products and sums; POPCNT
 ; r16/r32 (register and memory) with EFLAGS; the faults: #UD without CR4.OSFXSR, with CR0.EM, for
-; the opcodes without their 66 prefix and for 66 0F 38 F0 (MOVBE, not offered); #NM with CR0.TS
+; the opcodes without their 66 prefix and for 66 0F 38 F0 with a register operand (MOVBE has no
+; register form); #NM with CR0.TS
 ; (none for POPCNT, nor #UD with CR0.EM); #GP(0) for a misaligned m128 (none for the narrower
 ; operands).
 ; DPPS/DPPD run over products and sums that are exact in binary32/binary64 (small integers, halves,
@@ -683,10 +684,9 @@ main:
     EXPECT .ud12
     db 0x0f, 0x3a, 0x42, 0xc1, 0x00 ; mpsadbw
 .ud12:
-    ; 66 0F 38 F0 /r (m16) is MOVBE, which CPUID.1:ECX[22] does not offer
+    ; 66 0F 38 F0 with a register operand: MOVBE's map slot, which has no register form
     EXPECT .ud13
-    db 0x66, 0x0f, 0x38, 0xf0, 0x05 ; movbe ax, [buf]
-    dd buf
+    db 0x66, 0x0f, 0x38, 0xf0, 0xc0 ; movbe ax, ax
 .ud13:
     ; CR0.TS: #NM for SSE4.1, POPCNT runs
     mov eax, cr0

@@ -9,8 +9,9 @@
 ; case and instruction over ECX, XMM0 and the flags (AF and PF cleared; EAX, EDX, XMM1 kept), and
 ; 25 (case, imm8) results in full; the faults: #UD without CR4.OSFXSR and with CR0.EM, #NM with
 ; CR0.TS (CRC32 runs under all three), #GP(0) for PCMPGTQ's misaligned m128 and none for
-; PCMPxSTRx's, #UD for MOVBE's encodings (66 0F 38 F0/F1 and 0F 38 F0; CPUID.1:ECX[22] = 0), for
-; LOCK CRC32 and for 0F 38 37 without 66.
+; PCMPxSTRx's, #UD for LOCK CRC32 and for 0F 38 37 without 66. MOVBE (CPUID.1:ECX[22], the same
+; map's F0/F1 without F2): loads and stores of 16 and 32 bits (misaligned), the register forms and
+; an F3 prefix #UD.
 ; Assembled with -DDUMP (nasm -DDUMP ...) the kernel also prints every PCMPxSTRx result ("C" lines:
 ; a case's A, B, EAX, EDX; "D case insn imm8 form" lines: EAX ECX EDX EFLAGS XMM0 XMM1), to diff
 ; against QEMU when a hash differs.
@@ -197,15 +198,31 @@ main:
     pcmpistri xmm1, [opa + 3], 0x00 ; PCMPxSTRx: no alignment needed
     SHOWV 'misaligned pcmpistri', ecx
     NL
-    mov esi, opa
+    ; MOVBE: byte-swapped loads (the register's other half kept for 16 bits) and stores
+    mov esi, crcbuf
+    mov eax, 0xdeadbeef
+    movbe eax, [esi + 1]
+    SHOWV 'movbe r32', eax
+    mov eax, 0xdeadbeef
+    movbe ax, [esi + 3]
+    SHOWV 'movbe r16', eax
+    mov dword [movbe_out], 0x11111111
+    mov dword [movbe_out + 4], 0x22222222
+    mov eax, 0x01234567
+    movbe [movbe_out + 1], eax
+    mov ecx, 0x89abcdef
+    movbe [movbe_out + 5], cx
+    SHOWV 'movbe m32', [movbe_out]
+    SHOWV 'm', [movbe_out + 4]
+    NL
     EXPECT .ud_movbe1
-    db 0x66, 0x0f, 0x38, 0xf0, 0x06 ; movbe ax, [esi]: no MOVBE, #UD (no F2: no CRC32)
+    db 0x0f, 0x38, 0xf0, 0xc1   ; movbe eax, ecx: no register form
 .ud_movbe1:
     EXPECT .ud_movbe2
-    db 0x66, 0x0f, 0x38, 0xf1, 0x06 ; movbe [esi], ax
+    db 0x66, 0x0f, 0x38, 0xf1, 0xc1 ; movbe cx, ax
 .ud_movbe2:
     EXPECT .ud_movbe3
-    db 0x0f, 0x38, 0xf0, 0x06   ; movbe eax, [esi]
+    db 0xf3, 0x0f, 0x38, 0xf0, 0x06 ; movbe eax, [esi] with F3
 .ud_movbe3:
     EXPECT .ud_lock
     db 0xf0, 0xf2, 0x0f, 0x38, 0xf1, 0x06 ; lock crc32 eax, [esi]
@@ -568,3 +585,4 @@ mbuf: resb 32
 pr: resd 12
 pcur: resd 1
 scratch: resd 2
+movbe_out: resd 2

@@ -501,6 +501,7 @@ const FEAT_ECX_SSE3: i32 = 1 << 0;
 const FEAT_ECX_SSSE3: i32 = 1 << 9;
 const FEAT_ECX_SSE41: i32 = 1 << 19;
 const FEAT_ECX_SSE42: i32 = 1 << 20;
+const FEAT_ECX_MOVBE: i32 = 1 << 22;
 const FEAT_ECX_POPCNT: i32 = 1 << 23;
 const FEAT_ECX_TSC_DEADLINE: i32 = 1 << 24;
 
@@ -570,7 +571,7 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
       a = 0x0633; // family 6, model 3, stepping 3
       d = FEAT_FPU | FEAT_PAE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_MMX | FEAT_FXSR | FEAT_SSE | FEAT_SSE2 | FEAT_CLFSH;
       b = 8 << 8; // CLFLUSH line size: 8 × 8 = 64 bytes
-      c = FEAT_ECX_SSE3 | FEAT_ECX_SSSE3 | FEAT_ECX_SSE41 | FEAT_ECX_SSE42 | FEAT_ECX_POPCNT | 1 << 31; // (bit 31: running under a hypervisor)
+      c = FEAT_ECX_SSE3 | FEAT_ECX_SSSE3 | FEAT_ECX_SSE41 | FEAT_ECX_SSE42 | FEAT_ECX_MOVBE | FEAT_ECX_POPCNT | 1 << 31; // (bit 31: running under a hypervisor)
       if (cpuidApic) {
         d |= FEAT_APIC; c |= FEAT_ECX_TSC_DEADLINE; b |= initialApicId << 24;
         if (cpuidX2apic) c |= FEAT_ECX_X2APIC;
