@@ -13,13 +13,7 @@ WINDOW equ 0x00400000           ; the page the loop remaps: pd[1] -> pt1, entry 
 
 main:
     ; the first 4 MiB identity-mapped with 4 KiB pages (code, data, stack), the window through pt1
-    mov edi, pt0
-    mov eax, P_P | P_RW
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
+    IDMAP4K pt0, P_P | P_RW
     mov dword [pd], pt0 + P_P + P_RW
     mov dword [pd + 4], pt1 + P_P + P_RW
     mov dword [pgA], 0xaaaa0001

@@ -201,13 +201,7 @@ main:
     PRINTLN '-- through paging'
     ; identity-map the first 4 MiB with 4 KiB pages, the window's 4 MiB page
     ; at its own address and at ALIAS4M, and two of its pages at ALIAS4K
-    mov edi, pt0
-    mov eax, P_P | P_RW | P_US
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
+    IDMAP4K pt0, P_P | P_RW | P_US
     mov dword [pd + 0 * 4], pt0 + P_P + P_RW + P_US
     mov dword [pd + 2 * 4], MMIO + P_PS + P_P + P_RW + P_US
     mov dword [pd + 3 * 4], pt1 + P_P + P_RW + P_US

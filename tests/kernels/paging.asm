@@ -141,13 +141,7 @@ main:
     mov dword [pgC + 0x101], 0x3c3c3c3c
     mov byte [pgC + 0x105], 0xc3
     ; ------------------------------------------------------------ tables
-    mov edi, pt0
-    mov eax, P_P | P_RW | P_US
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
+    IDMAP4K pt0, P_P | P_RW | P_US
     mov dword [pd + 0 * 4], pt0 + P_P + P_RW + P_US
     mov dword [pd + 1 * 4], pt1 + P_P + P_RW + P_US
     mov dword [pd + 2 * 4], 0x00000000 + P_PS + P_P + P_RW + P_US

@@ -299,13 +299,7 @@ main:
 
     ; ------------------------------------------------------------ alias mapping
     PRINTLN '-- alias mapping (paging)'
-    mov edi, pt0
-    mov eax, P_PRW
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
+    IDMAP4K pt0, P_PRW
     mov dword [pd], pt0 + P_PRW
     mov dword [pd + 4], pt1 + P_PRW
     mov dword [pt1], pgcode + P_PRW      ; ALIAS_X

@@ -408,37 +408,19 @@ NDP equ 20                      ; dot-product vectors
 main:
     mov eax, 1
     cpuid
-    mov eax, ecx
-    and eax, 1
-    SHOWV 'cpuid.sse3', eax
-    mov eax, ecx
-    shr eax, 9
-    and eax, 1
-    SHOWV 'ssse3', eax
-    mov eax, ecx
-    shr eax, 19
-    and eax, 1
-    SHOWV 'sse4.1', eax
-    mov eax, ecx
-    shr eax, 20
-    and eax, 1
-    SHOWV 'sse4.2', eax
-    mov eax, ecx
-    shr eax, 23
-    and eax, 1
-    SHOWV 'popcnt', eax
+    SHOWBIT 'cpuid.sse3', ecx, 0
+    SHOWBIT 'ssse3', ecx, 9
+    SHOWBIT 'sse4.1', ecx, 19
+    SHOWBIT 'sse4.2', ecx, 20
+    SHOWBIT 'popcnt', ecx, 23
     NL
     ; without CR4.OSFXSR: POPCNT runs, the XMM forms are #UD
     mov ebx, 0x00f0f00f
     popcnt eax, ebx
     SHOWV 'no-osfxsr popcnt', eax
     NL
-    EXPECT .ud_osfxsr
-    pmulld xmm1, xmm0
-.ud_osfxsr:
-    EXPECT .ud_osfxsr2
-    roundss xmm1, xmm0, 0
-.ud_osfxsr2:
+    FAULTS pmulld xmm1, xmm0
+    FAULTS roundss xmm1, xmm0, 0
     mov eax, cr4
     or eax, (1 << 9) | (1 << 10)
     mov cr4, eax
@@ -620,24 +602,12 @@ main:
     HT 'popcnt16', {mov [buf + 1], ebx}, {popcnt ax, [buf + 1]}
 
     ; ---- faults
-    EXPECT .gp1
-    pmulld xmm0, [buf + 4]      ; misaligned m128: #GP(0)
-.gp1:
-    EXPECT .gp2
-    packusdw xmm0, [buf + 8]
-.gp2:
-    EXPECT .gp3
-    pblendw xmm0, [buf + 4], 0x0f
-.gp3:
-    EXPECT .gp4
-    mpsadbw xmm0, [buf + 12], 5
-.gp4:
-    EXPECT .gp5
-    pblendvb xmm2, [buf + 4]
-.gp5:
-    EXPECT .gp6
-    movntdqa xmm2, [buf + 8]
-.gp6:
+    FAULTS pmulld xmm0, [buf + 4]      ; misaligned m128: #GP(0)
+    FAULTS packusdw xmm0, [buf + 8]
+    FAULTS pblendw xmm0, [buf + 4], 0x0f
+    FAULTS mpsadbw xmm0, [buf + 12], 5
+    FAULTS pblendvb xmm2, [buf + 4]
+    FAULTS movntdqa xmm2, [buf + 8]
     ; narrower memory operands: no alignment
     pmovsxbw xmm0, [buf + 1]
     pmovzxbq xmm0, [buf + 3]
@@ -648,56 +618,26 @@ main:
     pextrd [buf + 1], xmm0, 1
     extractps [buf + 7], xmm0, 1
     ; SSE4.1 has only 66-prefixed forms: without the prefix these are #UD
-    EXPECT .ud1
-    db 0x0f, 0x38, 0x10, 0xc1   ; pblendvb
-.ud1:
-    EXPECT .ud2
-    db 0x0f, 0x38, 0x17, 0xc1   ; ptest
-.ud2:
-    EXPECT .ud3
-    db 0x0f, 0x38, 0x20, 0xc1   ; pmovsxbw
-.ud3:
-    EXPECT .ud4
-    db 0x0f, 0x38, 0x2b, 0xc1   ; packusdw
-.ud4:
-    EXPECT .ud5
-    db 0x0f, 0x38, 0x40, 0xc1   ; pmulld
-.ud5:
-    EXPECT .ud6
-    db 0x0f, 0x38, 0x41, 0xc1   ; phminposuw
-.ud6:
-    EXPECT .ud7
-    db 0x0f, 0x3a, 0x08, 0xc1, 0x00 ; roundps
-.ud7:
-    EXPECT .ud8
-    db 0x0f, 0x3a, 0x0c, 0xc1, 0x00 ; blendps
-.ud8:
-    EXPECT .ud9
-    db 0x0f, 0x3a, 0x14, 0xc0, 0x00 ; pextrb
-.ud9:
-    EXPECT .ud10
-    db 0x0f, 0x3a, 0x21, 0xc1, 0x00 ; insertps
-.ud10:
-    EXPECT .ud11
-    db 0x0f, 0x3a, 0x40, 0xc1, 0x00 ; dpps
-.ud11:
-    EXPECT .ud12
-    db 0x0f, 0x3a, 0x42, 0xc1, 0x00 ; mpsadbw
-.ud12:
+    FAULTS db 0x0f, 0x38, 0x10, 0xc1   ; pblendvb
+    FAULTS db 0x0f, 0x38, 0x17, 0xc1   ; ptest
+    FAULTS db 0x0f, 0x38, 0x20, 0xc1   ; pmovsxbw
+    FAULTS db 0x0f, 0x38, 0x2b, 0xc1   ; packusdw
+    FAULTS db 0x0f, 0x38, 0x40, 0xc1   ; pmulld
+    FAULTS db 0x0f, 0x38, 0x41, 0xc1   ; phminposuw
+    FAULTS db 0x0f, 0x3a, 0x08, 0xc1, 0x00 ; roundps
+    FAULTS db 0x0f, 0x3a, 0x0c, 0xc1, 0x00 ; blendps
+    FAULTS db 0x0f, 0x3a, 0x14, 0xc0, 0x00 ; pextrb
+    FAULTS db 0x0f, 0x3a, 0x21, 0xc1, 0x00 ; insertps
+    FAULTS db 0x0f, 0x3a, 0x40, 0xc1, 0x00 ; dpps
+    FAULTS db 0x0f, 0x3a, 0x42, 0xc1, 0x00 ; mpsadbw
     ; 66 0F 38 F0 with a register operand: MOVBE's map slot, which has no register form
-    EXPECT .ud13
-    db 0x66, 0x0f, 0x38, 0xf0, 0xc0 ; movbe ax, ax
-.ud13:
+    FAULTS db 0x66, 0x0f, 0x38, 0xf0, 0xc0 ; movbe ax, ax
     ; CR0.TS: #NM for SSE4.1, POPCNT runs
     mov eax, cr0
     or eax, 1 << 3
     mov cr0, eax
-    EXPECT .nm1
-    ptest xmm0, xmm1
-.nm1:
-    EXPECT .nm2
-    dppd xmm0, xmm1, 0x31
-.nm2:
+    FAULTS ptest xmm0, xmm1
+    FAULTS dppd xmm0, xmm1, 0x31
     mov ebx, 0x80000001
     popcnt ecx, ebx
     SHOWV 'ts popcnt', ecx
@@ -707,12 +647,8 @@ main:
     mov eax, cr0
     or eax, 1 << 2
     mov cr0, eax
-    EXPECT .em1
-    pmaxud xmm0, xmm1
-.em1:
-    EXPECT .em2
-    roundps xmm0, xmm1, 0
-.em2:
+    FAULTS pmaxud xmm0, xmm1
+    FAULTS roundps xmm0, xmm1, 0
     mov ebx, 0xfff0
     popcnt cx, bx
     SHOWV 'em popcnt', ecx

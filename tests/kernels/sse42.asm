@@ -122,31 +122,15 @@ MISAL equ 5                     ; the memory source's offset from a 16-byte boun
 main:
     mov eax, 1
     cpuid
-    mov eax, ecx
-    shr eax, 19
-    and eax, 1
-    SHOWV 'cpuid.sse4.1', eax
-    mov eax, ecx
-    shr eax, 20
-    and eax, 1
-    SHOWV 'sse4.2', eax
-    mov eax, ecx
-    shr eax, 23
-    and eax, 1
-    SHOWV 'popcnt', eax
-    mov eax, ecx
-    shr eax, 22
-    and eax, 1
-    SHOWV 'movbe', eax
+    SHOWBIT 'cpuid.sse4.1', ecx, 19
+    SHOWBIT 'sse4.2', ecx, 20
+    SHOWBIT 'popcnt', ecx, 23
+    SHOWBIT 'movbe', ecx, 22
     NL
 
     ; without CR4.OSFXSR: the XMM instructions are #UD, CRC32 runs
-    EXPECT .ud_osfxsr1
-    pcmpgtq xmm0, xmm1
-.ud_osfxsr1:
-    EXPECT .ud_osfxsr2
-    pcmpistri xmm0, xmm1, 0
-.ud_osfxsr2:
+    FAULTS pcmpgtq xmm0, xmm1
+    FAULTS pcmpistri xmm0, xmm1, 0
     mov eax, 0xffffffff
     mov ebx, 0x12345678
     crc32 eax, ebx
@@ -190,9 +174,7 @@ main:
     call pcmp_raw
 
     ; faults
-    EXPECT .gp
-    pcmpgtq xmm0, [opa + 8]     ; misaligned m128: #GP(0)
-.gp:
+    FAULTS pcmpgtq xmm0, [opa + 8]     ; misaligned m128: #GP(0)
     movdqa xmm1, [pcases]
     mov ecx, RT_ECX
     pcmpistri xmm1, [opa + 3], 0x00 ; PCMPxSTRx: no alignment needed
@@ -215,30 +197,16 @@ main:
     SHOWV 'movbe m32', [movbe_out]
     SHOWV 'm', [movbe_out + 4]
     NL
-    EXPECT .ud_movbe1
-    db 0x0f, 0x38, 0xf0, 0xc1   ; movbe eax, ecx: no register form
-.ud_movbe1:
-    EXPECT .ud_movbe2
-    db 0x66, 0x0f, 0x38, 0xf1, 0xc1 ; movbe cx, ax
-.ud_movbe2:
-    EXPECT .ud_movbe3
-    db 0xf3, 0x0f, 0x38, 0xf0, 0x06 ; movbe eax, [esi] with F3
-.ud_movbe3:
-    EXPECT .ud_lock
-    db 0xf0, 0xf2, 0x0f, 0x38, 0xf1, 0x06 ; lock crc32 eax, [esi]
-.ud_lock:
-    EXPECT .ud_mmx
-    db 0x0f, 0x38, 0x37, 0xc1   ; pcmpgtq without 66 (no MMX form)
-.ud_mmx:
+    FAULTS db 0x0f, 0x38, 0xf0, 0xc1   ; movbe eax, ecx: no register form
+    FAULTS db 0x66, 0x0f, 0x38, 0xf1, 0xc1 ; movbe cx, ax
+    FAULTS db 0xf3, 0x0f, 0x38, 0xf0, 0x06 ; movbe eax, [esi] with F3
+    FAULTS db 0xf0, 0xf2, 0x0f, 0x38, 0xf1, 0x06 ; lock crc32 eax, [esi]
+    FAULTS db 0x0f, 0x38, 0x37, 0xc1   ; pcmpgtq without 66 (no MMX form)
     mov eax, cr0
     or eax, 1 << 3              ; CR0.TS
     mov cr0, eax
-    EXPECT .nm1
-    pcmpgtq xmm0, xmm1
-.nm1:
-    EXPECT .nm2
-    pcmpestri xmm0, xmm1, 0
-.nm2:
+    FAULTS pcmpgtq xmm0, xmm1
+    FAULTS pcmpestri xmm0, xmm1, 0
     mov eax, 0x5a5aa5a5
     mov ebx, 0xfedcba98
     crc32 eax, bx
@@ -248,9 +216,7 @@ main:
     mov eax, cr0
     or eax, 1 << 2              ; CR0.EM
     mov cr0, eax
-    EXPECT .ud_em
-    pcmpistrm xmm0, xmm1, 0
-.ud_em:
+    FAULTS pcmpistrm xmm0, xmm1, 0
     mov eax, 0x5a5aa5a5
     mov ebx, 0xfedcba98
     crc32 eax, bl

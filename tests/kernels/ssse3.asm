@@ -39,9 +39,7 @@ NM equ 16
 main:
     mov eax, 1
     cpuid
-    mov eax, ecx
-    and eax, 1
-    SHOWV 'cpuid.sse3', eax
+    SHOWBIT 'cpuid.sse3', ecx, 0
     shr ecx, 9
     and ecx, 1
     SHOWV 'ssse3', ecx
@@ -52,9 +50,7 @@ main:
     movq [res], mm1
     SHOWV 'no-osfxsr mmx', [res]
     NL
-    EXPECT .ud_osfxsr
-    pabsb xmm1, xmm0
-.ud_osfxsr:
+    FAULTS pabsb xmm1, xmm0
     mov eax, cr4
     or eax, (1 << 9) | (1 << 10)
     mov cr4, eax
@@ -105,35 +101,21 @@ main:
     emms
 
     ; faults
-    EXPECT .gp
-    pshufb xmm0, [buf + 4]      ; misaligned m128: #GP(0)
-.gp:
+    FAULTS pshufb xmm0, [buf + 4]      ; misaligned m128: #GP(0)
     pshufb mm0, [buf + 4]       ; m64: no alignment needed
-    EXPECT .ud_f3
-    db 0xf3, 0x0f, 0x38, 0x00, 0xc1 ; pshufb mm0, mm1 with F3
-.ud_f3:
-    EXPECT .ud_38
-    db 0x66, 0x0f, 0x38, 0x16, 0xc1 ; undefined in the legacy 0F 38 map (VEX's VPERMPS)
-.ud_38:
-    EXPECT .ud_3a
-    db 0x66, 0x0f, 0x3a, 0x10, 0xc1, 0x00 ; undefined in the 0F 3A map
-.ud_3a:
+    FAULTS db 0xf3, 0x0f, 0x38, 0x00, 0xc1 ; pshufb mm0, mm1 with F3
+    FAULTS db 0x66, 0x0f, 0x38, 0x16, 0xc1 ; undefined in the legacy 0F 38 map (VEX's VPERMPS)
+    FAULTS db 0x66, 0x0f, 0x3a, 0x10, 0xc1, 0x00 ; undefined in the 0F 3A map
     mov eax, cr0
     or eax, 1 << 3              ; CR0.TS
     mov cr0, eax
-    EXPECT .nm_mmx
-    phaddw mm0, mm1
-.nm_mmx:
-    EXPECT .nm_xmm
-    phaddw xmm0, xmm1
-.nm_xmm:
+    FAULTS phaddw mm0, mm1
+    FAULTS phaddw xmm0, xmm1
     clts
     mov eax, cr0
     or eax, 1 << 2              ; CR0.EM
     mov cr0, eax
-    EXPECT .ud_em
-    pmulhrsw mm0, mm1
-.ud_em:
+    FAULTS pmulhrsw mm0, mm1
     and eax, ~(1 << 2)
     mov cr0, eax
     emms

@@ -536,13 +536,7 @@ df_resume:
     mov dword [pgA], 0xaaaaaaaa
     mov dword [pgB], 0xbbbbbbbb
     mov dword [pgC], 0xcccccccc
-    mov edi, pt0
-    mov eax, 0x003
-    mov ecx, 1024
-.id:
-    stosd
-    add eax, 4096
-    loop .id
+    IDMAP4K pt0, 0x003
     mov dword [pdA], pt0 + 3
     mov dword [pdA + 4], ptA + 3
     mov dword [ptA], pgA + 3

@@ -25,6 +25,15 @@ export const movqStore = (a: number, mm: number) => m([0x0f, 0x7f], mm, a);
 export const fxsave = (a: number) => m([0x0f, 0xae], 0, a), fxrstor = (a: number) => m([0x0f, 0xae], 1, a);
 export const top = (sw: number) => (sw >> 11) & 7;
 
+// SSE programs: CR4's OSFXSR/OSXMMEXCPT (mov eax, imm32; mov cr4, eax), MXCSR, 16-byte moves, values.
+export const d32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+export const setCr4 = (v: number) => [0x66, 0xb8, ...d32(v), 0x0f, 0x22, 0xe0];
+export const OSFXSR = 1 << 9, OSXMMEXCPT = 1 << 10;
+export const ldmxcsr = (a: number) => m([0x0f, 0xae], 2, a), stmxcsr = (a: number) => m([0x0f, 0xae], 3, a);
+export const movaps = (x: number, a: number) => m([0x0f, 0x28], x, a), movupsStore = (a: number, x: number) => m([0x0f, 0x11], x, a);
+/** The binary32 bits of x. */
+export const f32 = (x: number) => { const b = new DataView(new ArrayBuffer(4)); b.setFloat32(0, x, true); return b.getUint32(0, true); };
+
 export function q(v: bigint): number[] { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, v, true); return [...b]; }
 export function w16(v: number): number[] { return [v & 0xff, (v >> 8) & 0xff]; }
 

@@ -10,21 +10,14 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { run, m, q, w16, top, fninit, fld1, fnstsw, fxsave, fxrstor, movqLoad } from "./real-mode-program.js";
+import { run, m, q, w16, top, fninit, fld1, fnstsw, fxsave, fxrstor, movqLoad, d32, setCr4, ldmxcsr, stmxcsr, f32, OSFXSR, OSXMMEXCPT, movaps, movupsStore } from "./real-mode-program.js";
 
 const ENGINES: EngineKind[] = ["wasm", "js"];
 const D = 0x4000;    // data (16-byte aligned)
 const OUT = 0x6000;  // results
 const FX = 0x5000;
 
-const d32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-/** mov eax, imm32; mov cr4, eax */
-const setCr4 = (v: number) => [0x66, 0xb8, ...d32(v), 0x0f, 0x22, 0xe0];
-const OSFXSR = 1 << 9, OSXMMEXCPT = 1 << 10;
-const ldmxcsr = (a: number) => m([0x0f, 0xae], 2, a), stmxcsr = (a: number) => m([0x0f, 0xae], 3, a);
-const movapsLoad = (x: number, a: number) => m([0x0f, 0x28], x, a), movupsStore = (a: number, x: number) => m([0x0f, 0x11], x, a);
 const divps = (x: number, a: number) => m([0x0f, 0x5e], x, a), addps = (x: number, a: number) => m([0x0f, 0x58], x, a);
-const f32 = (x: number) => { const b = new DataView(new ArrayBuffer(4)); b.setFloat32(0, x, true); return b.getUint32(0, true); };
 const vec = (...xs: number[]) => xs.flatMap((x) => d32(x));
 
 describe.each(ENGINES)("SSE on %s", (kind) => {
@@ -47,7 +40,7 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
 
   it("a denormal operand is DE; with DAZ it is a zero of its sign and no DE", async () => {
     const den = 0x00012345;
-    const code = (mx: number) => [...setCr4(OSFXSR), ...ldmxcsr(D + 0x40), ...movapsLoad(0, D), ...addps(0, D + 0x10), ...stmxcsr(OUT), ...movupsStore(OUT + 0x10, 0)];
+    const code = (mx: number) => [...setCr4(OSFXSR), ...ldmxcsr(D + 0x40), ...movaps(0, D), ...addps(0, D + 0x10), ...stmxcsr(OUT), ...movupsStore(OUT + 0x10, 0)];
     const data: [number, number[]][] = [[D, vec(den, f32(1), 0, 0)], [D + 0x10, vec(0, den, 0x80000000, 0)]];
     const plain = await run(kind, code(0x1f80), [...data, [D + 0x40, d32(0x1f80)]]);
     expect(plain.u32(OUT) & 0x3f).toBe(0x02 | 0x20); // DE, and PE: 1 + denormal is inexact
@@ -60,7 +53,7 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
   });
 
   it("an unmasked exception is #XM with CR4.OSXMMEXCPT (#UD without), the destination unchanged, the flag set", async () => {
-    const code = (cr4: number) => [...setCr4(cr4), ...ldmxcsr(D + 0x40), ...movapsLoad(0, D), ...divps(0, D + 0x10)];
+    const code = (cr4: number) => [...setCr4(cr4), ...ldmxcsr(D + 0x40), ...movaps(0, D), ...divps(0, D + 0x10)];
     const data: [number, number[]][] = [[D, vec(f32(1), f32(2), f32(3), f32(4))], [D + 0x10, vec(f32(1), 0, f32(1), f32(1))], [D + 0x40, d32(0x1f80 & ~0x200)]]; // ZM clear
     const after = [...stmxcsr(OUT), ...movupsStore(OUT + 0x10, 0)]; // run from the fault's handler
     for (const [cr4, vector] of [[OSFXSR | OSXMMEXCPT, 19], [OSFXSR, 6]]) {
@@ -74,8 +67,8 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
 
   it("two NaN operands give the first (the destination's), quieted; MIN/MAX give the second for any NaN (SDM Table 4-7)", async () => {
     const qa = 0x7fc00001, qb = 0xffc12345, sb = 0x7f800001;
-    const code = [...setCr4(OSFXSR), ...movapsLoad(0, D), ...addps(0, D + 0x10), ...movupsStore(OUT, 0),
-      ...movapsLoad(1, D), ...m([0x0f, 0x5d], 1, D + 0x10), ...movupsStore(OUT + 0x10, 1)]; // MINPS
+    const code = [...setCr4(OSFXSR), ...movaps(0, D), ...addps(0, D + 0x10), ...movupsStore(OUT, 0),
+      ...movaps(1, D), ...m([0x0f, 0x5d], 1, D + 0x10), ...movupsStore(OUT + 0x10, 1)]; // MINPS
     const r = await run(kind, code, [[D, vec(qa, qa, sb, f32(1))], [D + 0x10, vec(qb, sb, qa, qb)]]);
     expect([0, 4, 8, 12].map((k) => r.u32(OUT + k))).toEqual([qa, qa, sb | 0x400000, qb]);
     expect([0, 4, 8, 12].map((k) => r.u32(OUT + 0x10 + k))).toEqual([qb, sb, qa, qb]);
@@ -83,7 +76,7 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
 
   it("MIN/MAX with DAZ return a selected denormal as the zero DAZ made it", async () => {
     const den = 0x80012345;
-    const code = [...setCr4(OSFXSR), ...ldmxcsr(D + 0x40), ...movapsLoad(0, D), ...m([0x0f, 0x5d], 0, D + 0x10), ...movupsStore(OUT, 0)];
+    const code = [...setCr4(OSFXSR), ...ldmxcsr(D + 0x40), ...movaps(0, D), ...m([0x0f, 0x5d], 0, D + 0x10), ...movupsStore(OUT, 0)];
     const r = await run(kind, code, [[D, vec(0, f32(1), den, 0)], [D + 0x10, vec(den, den, f32(2), 0)], [D + 0x40, d32(0x1fc0)]]);
     expect([0, 4, 8, 12].map((k) => r.u32(OUT + k))).toEqual([0x80000000, 0x80000000, 0x80000000, 0]);
   });
@@ -120,8 +113,8 @@ describe.each(ENGINES)("SSE on %s", (kind) => {
 
   it("XMM registers and MXCSR follow their vCPU across a switch and a nested entry", async () => {
     const A = vec(1, 2, 3, 4), B = vec(9, 9, 9, 9);
-    const mine = [...ldmxcsr(D + 0x40), ...movapsLoad(5, D)];
-    const clobber = [...ldmxcsr(D + 0x44), ...movapsLoad(5, D + 0x10)];
+    const mine = [...ldmxcsr(D + 0x40), ...movaps(5, D)];
+    const clobber = [...ldmxcsr(D + 0x44), ...movaps(5, D + 0x10)];
     const back = [...stmxcsr(OUT), ...movupsStore(OUT + 0x10, 5)];
     const r = await run(kind, [...setCr4(OSFXSR), ...mine], [[D, [...A, ...B]], [D + 0x40, [...d32(0x7f80), ...d32(0x1f80)]], [0x1800, [...clobber, 0xf4]], [0x1900, [...back, 0xf4]]]);
     const core = r.m.vm.core;

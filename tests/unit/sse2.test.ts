@@ -9,14 +9,10 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { run, m, q } from "./real-mode-program.js";
+import { run, m, q, d32, setCr4, ldmxcsr, stmxcsr, OSFXSR } from "./real-mode-program.js";
 
 const ENGINES: EngineKind[] = ["wasm", "js"];
 const D = 0x4000, OUT = 0x6000;
-const d32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-const setCr4 = (v: number) => [0x66, 0xb8, ...d32(v), 0x0f, 0x22, 0xe0];
-const OSFXSR = 1 << 9;
-const ldmxcsr = (a: number) => m([0x0f, 0xae], 2, a), stmxcsr = (a: number) => m([0x0f, 0xae], 3, a);
 const movapd = (x: number, a: number) => [0x66, ...m([0x0f, 0x28], x, a)], movupdStore = (a: number, x: number) => [0x66, ...m([0x0f, 0x11], x, a)];
 const pd = (op: number) => (x: number, a: number) => [0x66, ...m([0x0f, op], x, a)];
 const sd = (op: number) => (x: number, a: number) => [0xf2, ...m([0x0f, op], x, a)];

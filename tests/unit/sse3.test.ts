@@ -8,14 +8,10 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { run, m, q, fninit, fld1, fxsave, top } from "./real-mode-program.js";
+import { run, m, q, fninit, fld1, fxsave, top, d32, setCr4, movaps, movupsStore, OSFXSR } from "./real-mode-program.js";
 
 const ENGINES: EngineKind[] = ["wasm", "js"];
 const D = 0x4000, OUT = 0x6000;
-const d32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-const setCr4 = (v: number) => [0x66, 0xb8, ...d32(v), 0x0f, 0x22, 0xe0];
-const OSFXSR = 1 << 9;
-const movaps = (x: number, a: number) => m([0x0f, 0x28], x, a), movupsStore = (a: number, x: number) => m([0x0f, 0x11], x, a);
 
 describe.each(ENGINES)("SSE3 and SSSE3 on %s", (kind) => {
   it("HADDPS and HSUBPD return the first of two NaN operands, an SNaN quieted", async () => {

@@ -9,18 +9,12 @@
  */
 import { describe, expect, it } from "vitest";
 import type { EngineKind } from "../../src/engine/engine.js";
-import { run, m } from "./real-mode-program.js";
+import { run, m, d32, setCr4, ldmxcsr, stmxcsr, movaps, movupsStore, f32, OSFXSR } from "./real-mode-program.js";
 
 const ENGINES: EngineKind[] = ["wasm", "js"];
 const D = 0x4000, OUT = 0x6000;
-const d32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-const setCr4 = (v: number) => [0x66, 0xb8, ...d32(v), 0x0f, 0x22, 0xe0];
-const OSFXSR = 1 << 9;
-const movaps = (x: number, a: number) => m([0x0f, 0x28], x, a), movupsStore = (a: number, x: number) => m([0x0f, 0x11], x, a);
-const ldmxcsr = (a: number) => m([0x0f, 0xae], 2, a), stmxcsr = (a: number) => m([0x0f, 0xae], 3, a);
 const dpps = (x: number, a: number, imm: number) => [0x66, ...m([0x0f, 0x3a, 0x40], x, a), imm];
 const roundps = (x: number, a: number, imm: number) => [0x66, ...m([0x0f, 0x3a, 0x08], x, a), imm];
-const f32 = (x: number) => { const b = new DataView(new ArrayBuffer(4)); b.setFloat32(0, x, true); return b.getUint32(0, true); };
 
 describe.each(ENGINES)("SSE4.1 on %s", (kind) => {
   it("DPPS adds the products in the SDM's tree: (p0 + p1) + (p2 + p3), each sum rounded", async () => {
