@@ -738,7 +738,7 @@ function exec0F(): void {
       if (isSse3Form(op)) { sse3Execute(op); return; } // cpu/sse/sse3.ts (before SSE's and SSE2's forms of the same opcodes)
       if (isMmxOpcode(op)) { mmxExecute(op); return; } // cpu/mmx.ts
       if (isSseOpcode(op)) { sseExecute(op); return; } // cpu/sse/exec.ts
-      // Later encodings (SSE4, AVX's and AMD's rows): CPUID advertises none of them.
+      // Other encodings of these rows (AVX's, AMD's, undefined ones): CPUID advertises none of them.
       if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
           (op >= 0xd0 && op <= 0xfe) || op == 0xc2 || op == 0xc3 || op == 0xc4 || op == 0xc5 || op == 0xc6 ||
           op == 0x0d || op == 0x0e || op == 0x0f ||
