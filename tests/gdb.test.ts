@@ -41,11 +41,13 @@ const SCRIPTS: Record<string, string[]> = {
     "watch *(int*)&readme", "continue", "continue", "delete", "hbreak after_loop", "continue", "x/3xw &counter", "continue",
   ],
   // Paging on: a watchpoint on a PTE the loop rewrites (under shadow paging a guest page table the shadow pager
-  // traces), steps over the remapping and the read through it, memory read through the guest's tables, a step
-  // over a store the shadow pager lets through under the monitor trap flag (CR0.WP = 0): gdbpaging.asm.
+  // traces), steps over the remapping and the read through it, memory read through the guest's tables, the system
+  // registers (CR0-CR4, EFER, the FS/GS bases), a step over a store the shadow pager lets through under the
+  // monitor trap flag (CR0.WP = 0): gdbpaging.asm.
   gdbpaging: [
     "break paging_on", "continue", "x/2xw &pd", "watch *(int*)&pt1", "continue", "p/x $eip", "continue", "p/x $esi",
-    "delete", "break remapped", "continue", "x/xw 0x400000", "stepi", "p/x $esi", "stepi", "stepi", "p/x $eip",
+    "delete", "break remapped", "continue", "x/xw 0x400000", "info registers cr0 cr2 cr3 cr4 efer", "p/x $fs_base",
+    "p/x $gs_base", "stepi", "p/x $esi", "stepi", "stepi", "p/x $eip",
     "continue", "x/xw 0x400000", "delete", "break wp0_store", "continue", "stepi", "p/x $eip", "x/xw 0x401000",
     "delete", "continue",
   ],

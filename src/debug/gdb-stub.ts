@@ -36,10 +36,16 @@ const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (b
 
 interface Watchpoint { lin: number; len: number; /** Each byte's guest-physical address. */ pas: number[] }
 
-/** The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR. */
+/**
+ * The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR,
+ * then the system registers QEMU's stub shows too (read-only here).
+ */
 const CORE_REGS = 16, X87_REGS = 8, X87_CONTROL = 8, XMM_REGS = 8;
 const XMM_FIRST = CORE_REGS + X87_REGS + X87_CONTROL;
 const MXCSR_REG = XMM_FIRST + XMM_REGS;
+const SYSTEM_REGS = ["fs_base", "gs_base", "cr0", "cr2", "cr3", "cr4", "efer"] as const;
+const SYSTEM_FIRST = MXCSR_REG + 1;
+const LAST_REG = SYSTEM_FIRST + SYSTEM_REGS.length - 1;
 
 export class GdbStub {
   /** The guest waits for GDB (the run loop does not run it). */
@@ -191,7 +197,12 @@ export class GdbStub {
     if (i < CORE_REGS + X87_REGS) return hexBytes(this.coreBytes(fpu + (i - CORE_REGS) * 10, 10));
     if (i < XMM_FIRST) return hexBytes(this.coreBytes(fpu + 80 + (i - CORE_REGS - X87_REGS) * 4, 4));
     if (i === MXCSR_REG) return hexBytes(this.coreBytes(fpu + 80 + 32, 4));
-    return "";
+    return hexLE(this.systemRegister(SYSTEM_REGS[i - SYSTEM_FIRST]!), 4);
+  }
+
+  private systemRegister(name: (typeof SYSTEM_REGS)[number]): number {
+    const st = this.vm.getState();
+    return name === "fs_base" ? st.fs.base : name === "gs_base" ? st.gs.base : st[name];
   }
 
   private coreBytes(at: number, n: number): Uint8Array { return new Uint8Array(this.vm.engine.buffer, at, n); }
@@ -199,12 +210,12 @@ export class GdbStub {
   private readRegisters(): string {
     this.vm.core.fpuDebugState();
     let s = "";
-    for (let i = 0; i <= MXCSR_REG; i++) s += this.registerHex(i);
+    for (let i = 0; i <= LAST_REG; i++) s += this.registerHex(i);
     return s;
   }
 
   private readRegister(i: number): string {
-    if (!(Number.isInteger(i) && i >= 0 && i <= MXCSR_REG)) return "E00";
+    if (!(Number.isInteger(i) && i >= 0 && i <= LAST_REG)) return "E00";
     this.vm.core.fpuDebugState();
     return this.registerHex(i);
   }
@@ -438,6 +449,23 @@ const MXCSR_TYPE = flags("i386_mxcsr", [
   ["IE", 0, 0], ["DE", 1, 1], ["ZE", 2, 2], ["OE", 3, 3], ["UE", 4, 4], ["PE", 5, 5], ["DAZ", 6, 6], ["IM", 7, 7], ["DM", 8, 8],
   ["ZM", 9, 9], ["OM", 10, 10], ["UM", 11, 11], ["PM", 12, 12], ["FZ", 15, 15],
 ]);
+// The system registers as QEMU's stub describes them (its i386 target XML: the same field names, the SDM's).
+const CR0_TYPE = flags("i386_cr0", [
+  ["PG", 31, 31], ["CD", 30, 30], ["NW", 29, 29], ["AM", 18, 18], ["WP", 16, 16], ["NE", 5, 5], ["ET", 4, 4], ["TS", 3, 3],
+  ["EM", 2, 2], ["MP", 1, 1], ["PE", 0, 0],
+]);
+const CR3_TYPE = flags("i386_cr3", [["PDBR", 12, 31], ["PCID", 0, 11]]);
+const CR4_TYPE = flags("i386_cr4", [
+  ["SMAP", 21, 21], ["SMEP", 20, 20], ["OSXSAVE", 18, 18], ["PCIDE", 17, 17], ["FSGSBASE", 16, 16], ["SMXE", 14, 14],
+  ["VMXE", 13, 13], ["LA57", 12, 12], ["UMIP", 11, 11], ["OSXMMEXCPT", 10, 10], ["OSFXSR", 9, 9], ["PCE", 8, 8], ["PGE", 7, 7],
+  ["MCE", 6, 6], ["PAE", 5, 5], ["PSE", 4, 4], ["DE", 3, 3], ["TSD", 2, 2], ["PVI", 1, 1], ["VME", 0, 0],
+]);
+const EFER_TYPE = flags("i386_efer", [
+  ["TCE", 15, 15], ["FFXSR", 14, 14], ["LMSLE", 13, 13], ["SVME", 12, 12], ["NXE", 11, 11], ["LMA", 10, 10], ["LME", 8, 8], ["SCE", 0, 0],
+]);
+const SYSTEM_TYPES: Record<(typeof SYSTEM_REGS)[number], string> = {
+  fs_base: "int32", gs_base: "int32", cr0: "i386_cr0", cr2: "int32", cr3: "i386_cr3", cr4: "i386_cr4", efer: "i386_efer",
+};
 const TARGET_XML = `<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>i386</architecture>` +
   `<feature name="org.gnu.gdb.i386.core">${EFLAGS_TYPE}` +
   ["eax", "ecx", "edx", "ebx"].map((n) => reg(n, 32, "int32")).join("") + reg("esp", 32, "data_ptr") + reg("ebp", 32, "data_ptr") +
@@ -453,4 +481,6 @@ const TARGET_XML = `<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd
   `<field name="v8_int16" type="v8i16"/><field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>` +
   `<field name="uint128" type="uint128"/></union>` +
   Array.from({ length: 8 }, (_, i) => reg(`xmm${i}`, 128, "vec128", "vector")).join("") + reg("mxcsr", 32, "i386_mxcsr", "vector") +
+  `</feature><feature name="org.gnu.gdb.i386.sys">${CR0_TYPE}${CR3_TYPE}${CR4_TYPE}${EFER_TYPE}` +
+  SYSTEM_REGS.map((n) => reg(n, 32, SYSTEM_TYPES[n])).join("") +
   `</feature></target>`;

@@ -67,7 +67,7 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(s.request("?")).toBe("$S05#b8"); // no ack any more
   });
 
-  it("reads the registers in the target description's order (the x87 ones as 80-bit images) and writes EAX and EIP", async () => {
+  it("reads the registers in the target description's order (the x87 ones as 80-bit images, the system ones last) and writes EAX and EIP", async () => {
     const m = await machine(kind, [0xdb, 0xe3, 0xd9, 0xe8, 0xf4]); // fninit; fld1; hlt
     m.step(10);
     m.setState({ eax: 0x11223344, edi: 0xcafef00d, eflags: 0x202, eip: 0x1000 });
@@ -81,8 +81,11 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(g.slice(128, 148)).toBe("0000000000000080ff3f"); // ST0 = 1.0: exponent 0x3FFF, integer bit set
     expect(g.slice(288, 296)).toBe("7f030000"); // FCTRL after FNINIT
     expect(g.slice(296, 304)).toBe("00380000"); // FSTAT: TOP = 7
-    expect(g.length).toBe(2 * (16 * 4 + 8 * 10 + 8 * 4 + 8 * 16 + 4));
+    expect(g.length).toBe(2 * (16 * 4 + 8 * 10 + 8 * 4 + 8 * 16 + 4 + 7 * 4)); // … MXCSR, then FS/GS bases, CR0 CR2 CR3 CR4 EFER
+    expect(g.slice(-40, -32)).toBe("11000000"); // CR0: PE | ET, as the machine was set up
     expect(s.reply("p28")).toBe("801f0000"); // MXCSR (register 40) at reset
+    expect(s.reply("p2b")).toBe("11000000"); // CR0 (register 43) alone
+    expect(s.reply("P2b=01000000")).toBe("E01"); // the system registers are read-only here
     expect(s.reply("p10")).toBe("0000000000000080ff3f"); // ST0 alone
     expect(s.reply("P0=78563412")).toBe("OK");
     expect(m.getState().eax).toBe(0x12345678);
