@@ -11,7 +11,7 @@ import { fetch8 } from "./fetch";
 import { readV, writeV } from "./access";
 import { getFlags, setFlags } from "./flags";
 import { ld8, st8, ld16, st16, ld32a, st32a, mul32, mulhs } from "../portable";
-import { xmmp, SRC, RES, XMM_STAGE, el, setEl, copy16 } from "./sse/state";
+import { xmmp, SRC, RES, XMM_STAGE, el, setEl, copy16, sbyte, sword, putLane } from "./sse/state";
 import { usable, source } from "./sse/exec";
 import { roundExecute, dotProduct } from "./sse/sse41fp";
 
@@ -94,7 +94,7 @@ function compute(op: i32): void {
       for (let i = 0; i < 16; i += size) {
         const a = element(A + i, kind), b = element(B + i, kind);
         const aWins = kind == 3 ? (max ? u32(a) > u32(b) : u32(a) < u32(b)) : (max ? a > b : a < b);
-        putElement(R + i, size, aWins ? a : b);
+        putLane(R + i, size, aWins ? a : b);
       }
       return;
     }
@@ -116,16 +116,12 @@ function extend(op: i32): void {
   const k = op & 0x0f, signed = op < 0x30;
   const from = k < 3 ? 1 : k < 5 ? 2 : 4;
   const to = k == 0 || k == 3 ? 2 * from : k == 1 || k == 4 ? 4 * from : 8;
-  const count = to == 2 ? 8 : to == 4 ? 4 : 2, bytes = count * from;
-  if (modrmMod == 3) copy16(B, xmmp(modrmRm));
-  else if (bytes == 2) { const v = readV(eaSeg, eaOff, 2); if (aborted) return; st32a(B, v); }
-  else {
-    for (let i = 0; i < bytes; i += 4) { const v = readV(eaSeg, i32(eaOff + i), 4); if (aborted) return; st32a(B + i, v); }
-  }
+  const count = to == 2 ? 8 : to == 4 ? 4 : 2;
+  if (!source(count * from, false)) return;
   for (let i = 0; i < count; i++) {
     const p = B + i * from;
-    const v = from == 1 ? (signed ? (ld8(p) << 24) >> 24 : ld8(p)) : from == 2 ? (signed ? (ld16(p) << 16) >> 16 : ld16(p)) : ld32a(p);
-    putElement(R + i * to, to, v);
+    const v = from == 1 ? (signed ? sbyte(p) : ld8(p)) : from == 2 ? (signed ? sword(p) : ld16(p)) : ld32a(p);
+    putLane(R + i * to, to, v);
     if (to == 8) st32a(R + i * 8 + 4, signed ? v >> 31 : 0);
   }
   copy16(xmmp(modrmReg), R);
@@ -193,9 +189,6 @@ function insertps(): void {
 
 /** The element at p: signed byte, signed dword, unsigned word or dword (the min/max kinds). */
 function element(p: i32, kind: i32): i32 {
-  return kind == 0 ? (ld8(p) << 24) >> 24 : kind == 2 ? ld16(p) : ld32a(p);
-}
-function putElement(p: i32, size: i32, v: i32): void {
-  if (size == 1) st8(p, v); else if (size == 2) st16(p, v); else st32a(p, v);
+  return kind == 0 ? sbyte(p) : kind == 2 ? ld16(p) : ld32a(p);
 }
 function saturateU16(v: i32): i32 { return v < 0 ? 0 : v > 0xffff ? 0xffff : v; }

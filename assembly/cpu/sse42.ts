@@ -8,7 +8,7 @@ import { opsize, decodeModrm, modrmReg, readRM } from "./decode";
 import { fetch8 } from "./fetch";
 import { getFlags, setFlags } from "./flags";
 import { ld8, ld16, ld32a, st32a, st8, st16, clz32, ctz32 } from "../portable";
-import { xmmp, SRC, RES, XMM_STAGE, copy16 } from "./sse/state";
+import { xmmp, SRC, RES, XMM_STAGE, copy16, sbyte, sword } from "./sse/state";
 import { usable, source } from "./sse/exec";
 
 /** 66 0F 38 `op` (or 66 0F 3A `op` when `map3a`) is an SSE4.2 XMM instruction. */
@@ -114,7 +114,6 @@ function implicitLength(p: i32, words: bool, n: i32): i32 {
   return n;
 }
 function elt(p: i32, i: i32, words: bool, signed: bool): i32 {
-  if (words) { const v = ld16(p + 2 * i); return signed ? (v << 16) >> 16 : v; }
-  const v = ld8(p + i);
-  return signed ? (v << 24) >> 24 : v;
+  if (words) return signed ? sword(p + 2 * i) : ld16(p + 2 * i);
+  return signed ? sbyte(p + i) : ld8(p + i);
 }

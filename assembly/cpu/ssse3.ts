@@ -9,11 +9,11 @@ import { aborted, raiseUD, raiseNoCode, NM } from "../fault";
 import { opsize, repPrefix, decodeModrm, modrmMod, modrmReg, modrmRm, eaSeg, eaOff } from "./decode";
 import { fetch8 } from "./fetch";
 import { readV } from "./access";
-import { ld8, st8, ld16, st16, ld32a, st32a, mul32 } from "../portable";
+import { ld8, st8, st16, ld32a, st32a, mul32 } from "../portable";
 import { mmLo, mmHi, writeMm, enterMmxState } from "./mmx";
 import { checkPending } from "./fpu/state";
 import { captureImages } from "./fpu/alias";
-import { xmmp, SRC, RES, XMM_STAGE, copy16 } from "./sse/state";
+import { xmmp, SRC, RES, XMM_STAGE, copy16, sbyte, sword, lane, putLane } from "./sse/state";
 import { usable, source } from "./sse/exec";
 
 const A: i32 = XMM_STAGE; // (FXRSTOR's staging area: never live across an instruction)
@@ -111,11 +111,4 @@ function pair(p: i32, size: i32, sub: bool, saturate: bool): i32 {
   return saturate ? saturate16(v) : v;
 }
 
-function sbyte(p: i32): i32 { return (ld8(p) << 24) >> 24; }
-function sword(p: i32): i32 { return (ld16(p) << 16) >> 16; }
-/** The signed element of `size` bytes (1, 2 or 4) at p. */
-function lane(p: i32, size: i32): i32 { return size == 1 ? sbyte(p) : size == 2 ? sword(p) : ld32a(p); }
-function putLane(p: i32, size: i32, v: i32): void {
-  if (size == 1) st8(p, v); else if (size == 2) st16(p, v); else st32a(p, v);
-}
 function saturate16(v: i32): i32 { return v > 0x7fff ? 0x7fff : v < -0x8000 ? -0x8000 : v; }

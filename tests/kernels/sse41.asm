@@ -171,9 +171,13 @@ NDP equ 20                      ; dot-product vectors
 %endrep
 %endmacro
 
-; INSS insn, idx... -- insn xmm2 (= xmm0), eax, idx and insn xmm3 (= xmm0), [buf + 3], idx
+; INSS insn, idx... -- insn xmm2 (= xmm0), eax, idx and insn xmm3 (= xmm0), [buf + 3], idx; the
+; sources eax = [opb + 4] and [buf + 3] = [opb + 8]
 %macro INSS 1-*
 %define %%insn %1
+    mov eax, [opb + 8]
+    mov [buf + 3], eax
+    mov eax, [opb + 4]
 %rep %0 - 1
 %rotate 1
     movdqa xmm2, xmm0
@@ -507,17 +511,11 @@ main:
     HEND 'pextrd'
     HBEGIN
     SOME_BEGIN
-    mov eax, [opb + 8]
-    mov [buf + 3], eax
-    mov eax, [opb + 4]
     INSS pinsrb, IDX_B
     SOME_END
     HEND 'pinsrb'
     HBEGIN
     SOME_BEGIN
-    mov eax, [opb + 8]
-    mov [buf + 3], eax
-    mov eax, [opb + 4]
     INSS pinsrd, IDX_D
     SOME_END
     HEND 'pinsrd'

@@ -186,14 +186,14 @@ function hasScalarForm(op: i32): bool {
 }
 
 /**
- * The ModRM source into SRC: an XMM register, or `bytes` of memory (16 with `aligned`: a
- * misaligned operand is #GP(0), whatever AC says). False when it faulted.
+ * The ModRM source into SRC: an XMM register, or `bytes` of memory (2, 4, 8 or 16; 16 with
+ * `aligned`: a misaligned operand is #GP(0), whatever AC says). False when it faulted.
  */
 export function source(bytes: i32, aligned: bool): bool {
   if (modrmMod == 3) { copy16(SRC, xmmp(modrmRm)); return true; }
   if (aligned && (i32(segBase(eaSeg) + eaOff) & 15) != 0) { raise(GP, 0); return false; }
   for (let k = 0; k < bytes; k += 4) {
-    const v = readV(eaSeg, i32(eaOff + k), 4); if (aborted) return false;
+    const v = readV(eaSeg, i32(eaOff + k), bytes < 4 ? bytes : 4); if (aborted) return false;
     st32a(SRC + k, v);
   }
   return true;

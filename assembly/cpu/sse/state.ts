@@ -1,7 +1,7 @@
 // SSE state: XMM0-XMM7 in core memory (layout XMM: the VMM and vcpu.ts copy them as bytes)
 // and MXCSR (SDM Vol. 1 §10.2.3). Both are saved per vCPU and by FXSAVE.
 import { XMM } from "../../layout";
-import { ld32a, st32a } from "../../portable";
+import { ld8, st8, ld16, st16, ld32a, st32a } from "../../portable";
 
 /** XMM register i's four dwords (element 0 lowest). */
 export function xmmp(i: i32): i32 { return XMM + ((i & 7) << 4); }
@@ -14,6 +14,17 @@ export const XMM_STAGE: i32 = XMM + 0xa0;
 export function el(p: i32, k: i32): i32 { return ld32a(p + (k << 2)); }
 export function setEl(p: i32, k: i32, v: i32): void { st32a(p + (k << 2), v); }
 export function copy16(dst: i32, src: i32): void { for (let k = 0; k < 16; k += 4) st32a(dst + k, ld32a(src + k)); }
+
+// Elements of the byte images in core memory the SSSE3/SSE4 instructions work on (ssse3.ts, sse41.ts, sse42.ts).
+/** The signed byte or word at p. */
+export function sbyte(p: i32): i32 { return (ld8(p) << 24) >> 24; }
+export function sword(p: i32): i32 { return (ld16(p) << 16) >> 16; }
+/** The signed element of `size` bytes (1, 2 or 4) at p. */
+export function lane(p: i32, size: i32): i32 { return size == 1 ? sbyte(p) : size == 2 ? sword(p) : ld32a(p); }
+/** Store the low `size` bytes (1, 2 or 4) of v at p. */
+export function putLane(p: i32, size: i32, v: i32): void {
+  if (size == 1) st8(p, v); else if (size == 2) st16(p, v); else st32a(p, v);
+}
 
 // MXCSR: flags 0-5 (IE DE ZE OE UE PE), DAZ (6), masks 7-12, rounding control 13-14, FTZ (15).
 export const MX_IE: i32 = 0x01;
