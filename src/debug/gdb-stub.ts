@@ -16,14 +16,14 @@
  *    Read watchpoints are not offered: the map cannot take reads away under nested paging, and in
  *    direct mode an instruction fetched from the same page would read past it.
  * Addresses are linear, translated through the guest's page tables (src/vmm/guest-paging.ts). The
- * x87 registers and MXCSR are read, not written.
+ * x87 registers, MXCSR and the system registers (CR0-CR4, EFER, the FS/GS bases) are read, not written.
  *
  * @module
  */
 import type { Vm } from "../vmm/vm.js";
 import type { MapEntry } from "../vmm/memory.js";
 import { Control } from "../engine/core.js";
-import { GPR_NAMES } from "../vmm/cpu-state.js";
+import { GPR_NAMES, type CpuState } from "../vmm/cpu-state.js";
 import { translateLinear } from "../vmm/guest-paging.js";
 import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb-packets.js";
 
@@ -180,8 +180,7 @@ export class GdbStub {
 
   // ---- registers ------------------------------------------------------------------------------
 
-  private coreRegister(i: number): number {
-    const st = this.vm.getState();
+  private coreRegister(i: number, st: CpuState): number {
     if (i < 8) return st[GPR_NAMES[i]!];
     if (i === 8) return st.eip;
     if (i === 9) return st.eflags;
@@ -189,19 +188,18 @@ export class GdbStub {
     return st[(["cs", "ss", "ds", "es", "fs", "gs"] as const)[i - 10]!].selector;
   }
 
-  /** Register i in the 'g' packet's encoding (x87 ones from a fresh core.fpuDebugState()). */
-  private registerHex(i: number): string {
-    if (i < CORE_REGS) return hexLE(this.coreRegister(i), 4);
+  /** Register i in the 'g' packet's encoding, from `st` (the x87 ones from a fresh core.fpuDebugState()). */
+  private registerHex(i: number, st: CpuState): string {
+    if (i < CORE_REGS) return hexLE(this.coreRegister(i, st), 4);
     if (i < MXCSR_REG && i >= XMM_FIRST) return hexBytes(this.coreBytes(this.vm.core.xmmBase() + (i - XMM_FIRST) * 16, 16));
     const fpu = this.vm.core.fpuDebugBase();
     if (i < CORE_REGS + X87_REGS) return hexBytes(this.coreBytes(fpu + (i - CORE_REGS) * 10, 10));
     if (i < XMM_FIRST) return hexBytes(this.coreBytes(fpu + 80 + (i - CORE_REGS - X87_REGS) * 4, 4));
     if (i === MXCSR_REG) return hexBytes(this.coreBytes(fpu + 80 + 32, 4));
-    return hexLE(this.systemRegister(SYSTEM_REGS[i - SYSTEM_FIRST]!), 4);
+    return hexLE(this.systemRegister(SYSTEM_REGS[i - SYSTEM_FIRST]!, st), 4);
   }
 
-  private systemRegister(name: (typeof SYSTEM_REGS)[number]): number {
-    const st = this.vm.getState();
+  private systemRegister(name: (typeof SYSTEM_REGS)[number], st: CpuState): number {
     return name === "fs_base" ? st.fs.base : name === "gs_base" ? st.gs.base : st[name];
   }
 
@@ -209,15 +207,16 @@ export class GdbStub {
 
   private readRegisters(): string {
     this.vm.core.fpuDebugState();
+    const st = this.vm.getState();
     let s = "";
-    for (let i = 0; i <= LAST_REG; i++) s += this.registerHex(i);
+    for (let i = 0; i <= LAST_REG; i++) s += this.registerHex(i, st);
     return s;
   }
 
   private readRegister(i: number): string {
     if (!(Number.isInteger(i) && i >= 0 && i <= LAST_REG)) return "E00";
     this.vm.core.fpuDebugState();
-    return this.registerHex(i);
+    return this.registerHex(i, this.vm.getState());
   }
 
   private writeRegister(arg: string): string {
@@ -328,8 +327,8 @@ export class GdbStub {
     if (at >= 0) return "OK";
     const physical = this.translator(), pas: number[] = [];
     for (let k = 0; k < len; k++) {
-      const pa = physical((lin + k) >>> 0);
-      if (pa === null || this.vm.memory.lookup(pa).kind !== "mapped") return "E14";
+      const pa = physical((lin + k) >>> 0); // (RAM only)
+      if (pa === null) return "E14";
       pas.push(pa);
     }
     this.watchpoints.push({ lin, len, pas });
