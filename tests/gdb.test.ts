@@ -51,7 +51,19 @@ const SCRIPTS: Record<string, string[]> = {
     "continue", "x/xw 0x400000", "delete", "break wp0_store", "continue", "stepi", "p/x $eip", "x/xw 0x401000",
     "delete", "continue",
   ],
+  // Two vCPUs as two threads (gdbsmp.asm, -smp 2): the AP's breakpoint switches GDB to thread 2 while the BSP sits in
+  // HLT; each thread's registers (one written), memory read from either, steps of thread 2, a watchpoint the AP hits,
+  // `info threads` with QEMU's "CPU#i [halted ]" / "[running]".
+  gdbsmp: [
+    "break ap_ready", "continue", "info threads", "thread apply all p/x $esp",
+    "thread 1", "p/x $eip", "set var $eax = 0x1234", "p/x $eax", "x/xw &ap_counter",
+    "thread 2", "p/x $eax", "stepi", "stepi", "stepi", "p/x $ecx", "x/xw &ap_counter",
+    "watch *(int*)&ap_counter", "continue", "p/x $eip", "continue", "delete",
+    "break ap_done", "continue", "info threads", "thread 1", "p/x $eax", "delete", "continue",
+  ],
 };
+/** Kernels that run on more than one vCPU, and how many (QEMU's -smp, our --smp). */
+const CPUS: Record<string, number> = { gdbsmp: 2 };
 /**
  * Which runs of ours each script is compared in: both engines, and under the other paging modes those that
  * meet them — watchpoints (the guest-physical map's permissions) under nested and shadow paging, paging's own
@@ -64,6 +76,7 @@ const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Paging }[]
   { name: "gdbwatch", engine: "wasm", paging: "nested" },
   { name: "gdbwatch", engine: "wasm", paging: "shadow" },
   { name: "pmode", engine: "wasm", paging: "shadow" },
+  { name: "gdbsmp", engine: "wasm", paging: "nested" },
   ...ENGINES.flatMap((engine) => (["nested", "shadow"] as const).map((paging) => ({ name: "gdbpaging", engine, paging }))),
 ];
 
@@ -102,7 +115,7 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
     if (qemuOutput.has(name)) return qemuOutput.get(name)!;
     const port = await freePort();
     const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null",
-      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernelPath(name), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: "ignore" });
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-smp", String(CPUS[name] ?? 1), "-kernel", kernelPath(name), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: "ignore" });
     await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
     const out = runGdb(name, port);
     q.kill();
@@ -113,9 +126,9 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
   for (const { name, engine, paging } of RUNS) {
     it(`${name}: GDB prints what it prints against QEMU (${engine} engine, ${paging} paging), and the kernel's output is QEMU's`, async () => {
       const expected = await qemu(name);
-      expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in \w+ \(\)$/m);
+      expect(expected).toMatch(/^(Thread \d+ hit )?Breakpoint 1, 0x[0-9a-f]+ in \w+ \(\)$/m);
       expect(expected).toMatch(/\nEND\n?$/);
-      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath(name), "--engine", engine, "--paging", paging, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath(name), "--engine", engine, "--paging", paging, "--smp", String(CPUS[name] ?? 1), "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
       let serial = "";
       child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
       const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -132,7 +145,7 @@ describe("--gdb's errors", () => {
   it.each([
     [["--gdb", "65536"], /--gdb takes a TCP port, 0-65535/],
     [["--gdb", "x"], /--gdb takes a TCP port/],
-    [["--gdb", "0", "--smp", "2"], /--gdb debugs one vCPU of one VM/],
+    [["--gdb", "0", "--vms", "2"], /--gdb debugs one VM/],
   ])("%j: one line, status 2", (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);

@@ -19,11 +19,11 @@ export interface KernelRun { serial: string; stop: StopReason; pc: Pc; compiledR
 /** Block compiler settings that compile every block replayed once, at every exit: the compiled path runs almost everything. */
 export const COMPILE_EAGERLY = { compileThreshold: 1, compileBatch: 1 } as const;
 
-export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; vga?: boolean; smap?: boolean; smep?: boolean; compileEagerly?: boolean; paging?: PagingModeName | PagingStrategy } = {}): Promise<KernelRun> {
+export async function runKernel(image: Uint8Array, engine: EngineKind, opts: { memMiB?: number; append?: string; path?: string; maxInstructions?: number; tcache?: boolean; testdev?: boolean; vga?: boolean; smap?: boolean; smep?: boolean; cpus?: number; compileEagerly?: boolean; paging?: PagingModeName | PagingStrategy } = {}): Promise<KernelRun> {
   const ramBytes = (opts.memMiB ?? 32) * 1024 * 1024;
   const e = await createEngine(engine, ramBytes, opts.compileEagerly ? COMPILE_EAGERLY : {});
   const bytes: number[] = [];
-  const pc = new Pc({ engine: e, ramBytes, onSerial: (b) => bytes.push(b), testdev: opts.testdev, vga: opts.vga, smap: opts.smap, smep: opts.smep, paging: opts.paging });
+  const pc = new Pc({ engine: e, ramBytes, onSerial: (b) => bytes.push(b), testdev: opts.testdev, vga: opts.vga, smap: opts.smap, smep: opts.smep, cpus: opts.cpus, paging: opts.paging });
   if (opts.tcache === false) pc.vm.setTranslationCache(false);
   pc.loadKernel(image, { path: opts.path ?? "kernel", append: opts.append ?? "" });
   const stop = pc.vm.run(opts.maxInstructions ?? 2_000_000_000);

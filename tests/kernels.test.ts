@@ -19,12 +19,14 @@ const kernels = readdirSync(dir + "golden").filter((f) => f.endsWith(".txt")).ma
 // get the same devices in the emulator's PC. Extra -cpu flags need nothing
 // here (the emulator's CPU has them: pae.args "-cpu qemu32,+nx") but SMAP and
 // SMEP, which a PC offers only when asked (smap.args, smep.args "-cpu max");
-// they are not offered under shadow paging, so those kernels skip its variants.
-const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean; smep?: boolean; vga?: boolean }> = {
+// they are not offered under shadow paging, so those kernels skip its variants, as do the multiprocessor
+// ones (the shadow pager serves one vCPU).
+const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean; smep?: boolean; vga?: boolean; cpus?: number }> = {
   mmio: { testdev: true }, // -device pc-testdev
   vga: { vga: true },      // -device isa-vga (its VGA BIOS runs before the kernel: Pc.loadKernel leaves the same text mode 3)
   smap: { smap: true },    // -cpu max
   smep: { smep: true },    // -cpu max
+  gdbsmp: { cpus: 2 },     // -smp 2
 };
 
 describe("test kernels match QEMU's serial output", () => {
@@ -46,7 +48,8 @@ describe("test kernels match QEMU's serial output", () => {
   for (const name of kernels) {
     const bin = `${dir}bin/${name}.elf`;
     for (const { engine, tcache, eager, paging, traceFaults } of variants) {
-      if ((QEMU_DEVICES[name]?.smap || QEMU_DEVICES[name]?.smep) && paging === "shadow") continue;
+      const d = QEMU_DEVICES[name];
+      if ((d?.smap || d?.smep || (d?.cpus ?? 1) > 1) && paging === "shadow") continue;
       const how = eager ? " compiling every block" : tcache ? "" : " without the translation cache";
       it(`${name} on ${engine}${how}${paging ? ` under ${paging} paging${traceFaults ? " with trace faults" : ""}` : ""}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);

@@ -213,7 +213,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
   if (options.gdbPort !== null) {
-    if (options.smp > 1 || options.vms > 1) throw new UsageError("--gdb debugs one vCPU of one VM: not with --smp or --vms above 1");
+    if (options.vms > 1) throw new UsageError("--gdb debugs one VM (its vCPUs are GDB's threads): not with --vms above 1");
   }
   return { command: command || "help", positional, options };
 }

@@ -1,8 +1,11 @@
 /**
- * A GDB stub for one vCPU (GDB manual, "Remote Protocol"; QEMU's `-gdb`): GDB reads and writes
+ * A GDB stub for one VM (GDB manual, "Remote Protocol"; QEMU's `-gdb`): GDB reads and writes
  * the registers and the guest's virtual memory, sets breakpoints (software ones, and "hardware" ones
  * set the same way, as QEMU's TCG does) and write watchpoints, continues, single-steps and interrupts,
- * over any byte transport (src/node/gdb-server.ts gives it a TCP socket).
+ * over any byte transport (src/node/gdb-server.ts gives it a TCP socket). Each vCPU is a thread, as
+ * in QEMU's stub (thread i + 1 is vCPU i, "CPU#i [running]" or "[halted ]"): registers and memory are
+ * those of the thread GDB selects (Hg, which a stop moves to the vCPU that stopped), a step is the
+ * selected thread's (Hc) while the others run their turns, and any stop stops every vCPU (all-stop).
  *
  * Built on the VMM's exits, not beside them:
  *  - a software breakpoint is an INT3 the stub plants in guest memory (GDB reads the original byte
@@ -56,8 +59,15 @@ export class GdbStub {
   private noAck = false;
   private swbreak = false;
   private hwbreak = false;
+  /** GDB speaks the multiprocess extensions: thread-ids are `pPID.TID` (one process, 1). */
+  private multiprocess = false;
   private lastSent = "";
-  private lastStop = `S${hexLE(SIGTRAP, 1)}`;
+  /** The last stop, for '?': its signal, the reason's field (watch:…;), the vCPU that stopped. */
+  private lastStop = { signal: SIGTRAP, why: "", vcpu: 0 };
+  /** The vCPU whose registers and memory GDB reads and writes (Hg; a stop selects the vCPU that stopped). */
+  private gThread = 0;
+  /** The vCPU a step is for (Hc), or null: the one that last stopped. */
+  private cThread: number | null = null;
   private detached = false;
   /**
    * Breakpoints by linear address: the guest-physical byte the INT3 replaced, and which kinds GDB set there
@@ -66,8 +76,8 @@ export class GdbStub {
    * its INT3 on to the guest.)
    */
   private readonly breakpoints = new Map<number, { pa: number; byte: number; kinds: Set<string> }>();
-  /** A single step GDB asked for is under way. */
-  private stepping = false;
+  /** The vCPU whose single step GDB asked for is under way, or null. */
+  private stepping: number | null = null;
   /** A guest INT3 is being let through (interception off for one instruction). */
   private passingInt3 = false;
   /** Write watchpoints by linear address and length. */
@@ -83,7 +93,7 @@ export class GdbStub {
    */
   constructor(private readonly vm: Vm, private readonly write: (data: string) => void, private readonly monitor?: (command: string) => string) {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
-    vm.onMonitorTrap(() => (this.stepping || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
+    vm.onMonitorTrap(() => (this.stepping === vm.vcpu.index || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
     vm.onEptViolation((e) => {
       if (e.access !== "write" || !this.watchedPages.has(e.gpa - (e.gpa % PAGE))) return undefined;
       return e.walk ? this.onWatchedWalk(e.gpa) : this.onWatchedWrite(e.gpa);
@@ -95,7 +105,7 @@ export class GdbStub {
   receive(bytes: Uint8Array): void {
     this.reader.feed(bytes, (input) => {
       if (input.kind === "nak") { if (this.lastSent) this.write(this.lastSent); return; }
-      if (input.kind === "interrupt") { if (!this.halted) this.stop(`T${hexLE(SIGINT, 1)}thread:01;`); return; }
+      if (input.kind === "interrupt") { if (!this.halted) this.stop(SIGINT); return; }
       if (!this.noAck) this.write("+");
       const reply = this.handle(input.data);
       if (reply !== null) this.send(reply);
@@ -114,7 +124,7 @@ export class GdbStub {
     this.protectWatched();
     this.setIntercept(false);
     this.detached = true;
-    this.stepping = false;
+    this.cancelStep();
     this.halted = false;
   }
 
@@ -123,17 +133,24 @@ export class GdbStub {
     this.write(this.lastSent);
   }
 
-  /** Stop the guest and tell GDB why. */
-  private stop(reply: string): void {
+  /** Stop the guest — every vCPU — and tell GDB why, naming the running vCPU's thread (`why`: a stop reason's field). */
+  private stop(signal: number, why = ""): void {
     this.halted = true;
-    this.lastStop = reply;
+    const vcpu = this.vm.vcpu.index;
+    this.lastStop = { signal, why, vcpu };
+    this.gThread = vcpu; // (GDB takes the thread a stop names as the selected one)
+    this.cThread = null;
     this.vm.requestStop({ kind: "budget" });
-    this.send(reply);
+    this.send(this.stopReply());
+  }
+  private stopReply(): string {
+    const { signal, why, vcpu } = this.lastStop;
+    return `T${hexLE(signal, 1)}${why}thread:${this.threadId(vcpu)};`;
   }
 
   private handle(p: string): string | null {
     switch (p[0]) {
-      case "?": return this.lastStop;
+      case "?": return this.stopReply();
       case "g": return this.readRegisters();
       case "G": return "E01"; // (GDB writes one register at a time with P)
       case "p": return this.readRegister(parseInt(p.slice(1), 16));
@@ -145,7 +162,8 @@ export class GdbStub {
       case "s": this.resume(p.slice(1), true); return null;
       case "D": this.detach(); return "OK";
       case "k": this.killed = true; this.detach(); return null;
-      case "H": case "T": return "OK"; // one thread: vCPU 0
+      case "H": return this.selectThread(p[1]!, p.slice(2));
+      case "T": return typeof this.parseThread(p.slice(1)) === "number" ? "OK" : "E01";
       case "q": case "Q": return this.query(p);
       default: return ""; // not supported (v packets: vCont and the rest)
     }
@@ -155,7 +173,9 @@ export class GdbStub {
     if (p.startsWith("qSupported")) {
       this.swbreak = p.includes("swbreak+");
       this.hwbreak = p.includes("hwbreak+");
-      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+${this.swbreak ? ";swbreak+" : ""}${this.hwbreak ? ";hwbreak+" : ""}`;
+      this.multiprocess = p.includes("multiprocess+");
+      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+${this.swbreak ? ";swbreak+" : ""}${this.hwbreak ? ";hwbreak+" : ""}` +
+        (this.multiprocess ? ";multiprocess+" : "");
     }
     if (p === "QStartNoAckMode") { this.noAck = true; return "OK"; }
     if (p.startsWith("qXfer:features:read:target.xml:")) {
@@ -163,10 +183,15 @@ export class GdbStub {
       const part = TARGET_XML.slice(off!, off! + len!);
       return (off! + len! >= TARGET_XML.length ? "l" : "m") + part;
     }
-    if (p === "qAttached") return "1";
-    if (p === "qC") return "QC01";
-    if (p === "qfThreadInfo") return "m01";
+    if (p === "qAttached" || p.startsWith("qAttached:")) return "1";
+    if (p === "qC") return `QC${this.threadId(this.gThread)}`;
+    if (p === "qfThreadInfo") return `m${this.vm.vcpus.map((v) => this.threadId(v.index)).join(",")}`;
     if (p === "qsThreadInfo") return "l";
+    if (p.startsWith("qThreadExtraInfo,")) {
+      const i = this.parseThread(p.slice("qThreadExtraInfo,".length));
+      if (typeof i !== "number") return "E01";
+      return hexBytes(new TextEncoder().encode(`CPU#${i} [${this.vm.isHalted(i) ? "halted " : "running"}]`));
+    }
     if (p.startsWith("qSymbol")) return "OK";
     if (p.startsWith("qRcmd,")) {
       const command = parseHexBytes(p.slice("qRcmd,".length));
@@ -177,6 +202,40 @@ export class GdbStub {
     }
     return "";
   }
+
+  // ---- threads: the vCPUs --------------------------------------------------------------------
+
+  /** vCPU i's thread-id: i + 1, in process 1 when GDB speaks multiprocess (`p01.02`, as QEMU's stub writes them). */
+  private threadId(i: number): string {
+    const tid = hexLE(i + 1, 1);
+    return this.multiprocess ? `p01.${tid}` : tid;
+  }
+
+  /** A thread-id from GDB (`TID` or `pPID[.TID]`, hex, -1 all, 0 any): the vCPU's index, "all", "any", or null for none of ours. */
+  private parseThread(s: string): number | "all" | "any" | null {
+    let tid = s;
+    if (s.startsWith("p")) {
+      const [pid, t] = s.slice(1).split(".");
+      if (pid !== "-1" && !/^0*[01]$/.test(pid!)) return null;
+      tid = t ?? "-1";
+    }
+    if (tid === "-1") return "all";
+    if (!/^[0-9a-f]+$/i.test(tid)) return null;
+    const n = parseInt(tid, 16);
+    return n === 0 ? "any" : n <= this.vm.vcpus.length ? n - 1 : null;
+  }
+
+  /** Hg (the thread registers and memory are read from) or Hc (the thread a step is for); "any" or "all" leave g as it is. */
+  private selectThread(op: string, id: string): string {
+    const t = this.parseThread(id);
+    if (t === null || (op !== "g" && op !== "c")) return "E01";
+    if (op === "c") this.cThread = typeof t === "number" ? t : null;
+    else if (typeof t === "number") this.gThread = t;
+    return "OK";
+  }
+
+  /** `fn` with the selected thread's vCPU in the core. */
+  private onThread<T>(fn: () => T): T { return this.vm.withVcpu(this.gThread, fn); }
 
   // ---- registers ------------------------------------------------------------------------------
 
@@ -206,17 +265,21 @@ export class GdbStub {
   private coreBytes(at: number, n: number): Uint8Array { return new Uint8Array(this.vm.engine.buffer, at, n); }
 
   private readRegisters(): string {
-    this.vm.core.fpuDebugState();
-    const st = this.vm.getState();
-    let s = "";
-    for (let i = 0; i <= LAST_REG; i++) s += this.registerHex(i, st);
-    return s;
+    return this.onThread(() => {
+      this.vm.core.fpuDebugState();
+      const st = this.vm.getState();
+      let s = "";
+      for (let i = 0; i <= LAST_REG; i++) s += this.registerHex(i, st);
+      return s;
+    });
   }
 
   private readRegister(i: number): string {
     if (!(Number.isInteger(i) && i >= 0 && i <= LAST_REG)) return "E00";
-    this.vm.core.fpuDebugState();
-    return this.registerHex(i, this.vm.getState());
+    return this.onThread(() => {
+      this.vm.core.fpuDebugState();
+      return this.registerHex(i, this.vm.getState());
+    });
   }
 
   private writeRegister(arg: string): string {
@@ -224,17 +287,15 @@ export class GdbStub {
     const i = parseInt(n!, 16), bytes = parseHexBytes(v ?? "");
     if (!bytes || bytes.length !== 4 || !(i >= 0 && i < 10)) return "E01"; // the general registers, EIP and EFLAGS
     const value = new DataView(bytes.buffer).getUint32(0, true);
-    if (i < 8) this.vm.setState({ [GPR_NAMES[i]!]: value });
-    else if (i === 8) this.vm.setState({ eip: value });
-    else this.vm.setState({ eflags: value });
+    this.onThread(() => this.vm.setState(i < 8 ? { [GPR_NAMES[i]!]: value } : i === 8 ? { eip: value } : { eflags: value }));
     return "OK";
   }
 
   // ---- memory ---------------------------------------------------------------------------------
 
-  /** Linear → guest-physical (RAM only, else null) as the guest's page tables are now. */
+  /** Linear → guest-physical (RAM only, else null) as the selected thread's page tables are now. */
   private translator(): (lin: number) => number | null {
-    const st = this.vm.getState();
+    const st = this.onThread(() => this.vm.getState());
     const regs = { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer };
     return (lin) => {
       const m = translateLinear(this.vm.memory, regs, lin);
@@ -385,11 +446,18 @@ export class GdbStub {
     return "resume";
   }
 
+  /** c or s: every vCPU runs; a step is the Hc thread's (the one that stopped unless GDB named another). */
   private resume(addr: string, step: boolean): void {
-    if (addr) this.vm.setState({ eip: parseInt(addr, 16) >>> 0 });
-    this.stepping = step;
-    if (step) this.vm.requestMonitorTrap(MTF_OWNER, true);
+    const vcpu = this.cThread ?? this.lastStop.vcpu;
+    if (addr) this.vm.withVcpu(vcpu, () => this.vm.setState({ eip: parseInt(addr, 16) >>> 0 }));
+    this.cancelStep();
+    if (step) { this.stepping = vcpu; this.vm.requestMonitorTrap(MTF_OWNER, true, vcpu); }
     this.halted = false;
+  }
+
+  private cancelStep(): void {
+    if (this.stepping !== null) this.vm.requestMonitorTrap(MTF_OWNER, false, this.stepping);
+    this.stepping = null;
   }
 
   /** #BP intercepted (EIP at the INT3): a planted breakpoint stops; the guest's own INT3 goes on to the guest. */
@@ -402,10 +470,8 @@ export class GdbStub {
       // it back itself. A hardware one faults before the instruction: the PC stays.
       const software = planted.kinds.has("0");
       if (software && !this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
-      this.stepping = false;
-      this.vm.requestMonitorTrap(MTF_OWNER, false);
-      const why = software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "";
-      this.stop(`T${hexLE(SIGTRAP, 1)}${why}thread:01;`);
+      this.cancelStep();
+      this.stop(SIGTRAP, software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "");
       return "resume";
     }
     this.passingInt3 = true;
@@ -422,9 +488,9 @@ export class GdbStub {
     if (watch) { this.passingWatch = null; this.protectWatched(); }
     const hit = watch?.hit;
     if (hit) {
-      this.stepping = false;
-      this.stop(`T${hexLE(SIGTRAP, 1)}watch:${hit.lin.toString(16)};thread:01;`);
-    } else if (this.stepping) { this.stepping = false; this.stop(`T${hexLE(SIGTRAP, 1)}thread:01;`); }
+      this.cancelStep();
+      this.stop(SIGTRAP, `watch:${hit.lin.toString(16)};`);
+    } else if (this.stepping === this.vm.vcpu.index) { this.cancelStep(); this.stop(SIGTRAP); }
     return "resume";
   }
 

@@ -250,15 +250,18 @@ export class Vm {
   /** VMWRITE: an execution control (which events exit, the paging mode and roots). */
   setControl(field: Control, value: number): void { this.core.setControl(field, value | 0); }
   /**
-   * Ask for a monitor-trap exit after the running vCPU's next instruction, or stop asking (`owner` names
-   * who asks: the shadow pager letting a store through, a debugger stepping). The core's one flag is
-   * on while anyone asks, so one party's "done" does not cancel another's step.
+   * Ask for a monitor-trap exit after a vCPU's next instruction (the running one's unless `vcpu` names
+   * another), or stop asking (`owner` names who asks: the shadow pager letting a store through, a debugger
+   * stepping). The core's one flag is on while anyone asks for the vCPU it runs, so one party's "done"
+   * does not cancel another's step, and a step asked for one vCPU does not stop the others.
    */
-  requestMonitorTrap(owner: string, on: boolean): void {
-    const wanted = this.vcpu.monitorTrapWanted;
+  requestMonitorTrap(owner: string, on: boolean, vcpu = this.running): void {
+    const wanted = this.vcpus[vcpu]!.monitorTrapWanted;
     if (on) wanted.add(owner); else wanted.delete(owner);
-    this.setControl(Control.MonitorTrap, wanted.size > 0 ? 1 : 0);
+    if (vcpu === this.running) this.loadMonitorTrap();
   }
+  /** The core's one monitor-trap flag is the running vCPU's: set it from who asks for that vCPU. */
+  private loadMonitorTrap(): void { this.setControl(Control.MonitorTrap, this.vcpu.monitorTrapWanted.size > 0 ? 1 : 0); }
   getControl(field: Control): number { return this.core.getControl(field); }
   /** Adopt a paging strategy (src/vmm/paging/); it programs the core's controls. */
   setPaging(strategy: PagingStrategy): void { this.paging = strategy; strategy.attach(this); }
@@ -294,6 +297,7 @@ export class Vm {
       this.core.vcpuSave(this.running);
       this.core.vcpuLoad(i);
       this.running = i;
+      this.loadMonitorTrap();
     }
     const v = this.vcpus[i]!;
     if (v.initRequested) {
@@ -369,13 +373,19 @@ export class Vm {
     if (!Number.isInteger(i) || i < 0 || i >= this.vcpus.length) throw new RangeError(`no vCPU ${i}`);
     const core = this.core, from = this.running;
     if (!core.pushEntry(false)) throw new Error("nested entries are limited to 4 levels");
-    core.vcpuSave(from); core.vcpuLoad(i); this.running = i;
+    core.vcpuSave(from); core.vcpuLoad(i); this.running = i; this.loadMonitorTrap();
     try {
       return fn();
     } finally {
-      core.vcpuSave(i); core.vcpuLoad(from); this.running = from;
+      core.vcpuSave(i); core.vcpuLoad(from); this.running = from; this.loadMonitorTrap();
       core.popEntry();
     }
+  }
+
+  /** vCPU i is halted (HLT, or waiting for a start-up IPI) as of now, or as of the end of its last turn when it is not running. */
+  isHalted(i: number): boolean {
+    const v = this.vcpus[i]!;
+    return v.waitingForSipi || (i === this.running ? this.core.isHalted() : v.halted);
   }
 
   /** Start-up IPI to vCPU i: if it waits after INIT, it starts in real mode at vector × 4096. */

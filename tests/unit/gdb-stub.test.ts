@@ -64,7 +64,7 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     stub.receive(Buffer.from("-", "latin1"));
     expect(out).toBe("$QC01#f5");
     expect(s.request("QStartNoAckMode")).toBe("+$OK#9a");
-    expect(s.request("?")).toBe("$S05#b8"); // no ack any more
+    expect(s.request("?")).toBe(framePacket("T05thread:01;")); // no ack any more
   });
 
   it("reads the registers in the target description's order (the x87 ones as 80-bit images, the system ones last) and writes EAX and EIP", async () => {
@@ -243,6 +243,64 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(session(m).reply(`qRcmd,${hex("help")}`)).toBe(""); // a stub without a monitor: not supported
   });
 
+  it("shows each vCPU as a thread: lists them, reads and writes the one Hg selects, steps the one Hc selects while the other runs on", async () => {
+    // vCPU 0 loops on inc eax at CODE; vCPU 1 on inc ecx, inc edx at CODE + 0x100.
+    const m = await machine(kind, [0x40, 0xeb, 0xfd]);
+    m.writeMemory(CODE + 0x100, [0x41, 0x42, 0xeb, 0xfc]);
+    const vm = m.vm, st0 = m.getState();
+    vm.addVcpu();
+    vm.vcpus[1]!.waitingForSipi = false;
+    vm.withVcpu(1, () => vm.setState({ ...st0, eip: CODE + 0x100, eax: 0, ecx: 0x100, edx: 0 }));
+    vm.quantum = 1000;
+    const s = session(m);
+    const hex = (t: string) => Buffer.from(t).toString("hex");
+    expect(s.reply("qfThreadInfo")).toBe("m01,02");
+    expect(s.reply("qsThreadInfo")).toBe("l");
+    expect(s.reply("T02")).toBe("OK");
+    expect(s.reply("T03")).toBe("E01"); // no third vCPU
+    expect(s.reply("Hg03")).toBe("E01");
+    expect(s.reply(`qThreadExtraInfo,02`)).toBe(hex("CPU#1 [running]"));
+    expect(s.reply("Hg02")).toBe("OK");
+    expect(s.reply("p8")).toBe("00110000"); // EIP of vCPU 1
+    expect(s.reply("P0=78563412")).toBe("OK");
+    expect(s.reply("p0")).toBe("78563412");
+    expect(vm.withVcpu(1, () => vm.getState().eax)).toBe(0x12345678);
+    expect(vm.getState().eax).toBe(0); // vCPU 0's is its own
+    expect(s.reply("qC")).toBe("QC02");
+    // A step of thread 2: vCPU 0 runs its turn meanwhile, vCPU 1 exactly one instruction, and the stop names thread 2.
+    expect(s.reply("Hc02")).toBe("OK");
+    s.request("s");
+    s.run();
+    expect(s.output()).toBe(`+${framePacket("T05thread:02;")}`);
+    expect(vm.withVcpu(1, () => vm.getState().eip)).toBe(CODE + 0x101);
+    expect(vm.withVcpu(1, () => vm.getState().ecx)).toBe(0x101);
+    expect(vm.getState().eax).toBeGreaterThan(0);
+    expect(s.reply("qC")).toBe("QC02"); // the stop selected the thread that stopped
+    expect(s.reply("p1")).toBe("01010000"); // ECX, of vCPU 1
+    // A breakpoint only vCPU 0 reaches, inserted through vCPU 1's view (the same flat memory): thread 1 stops.
+    expect(s.reply(`Z0,${CODE.toString(16)},1`)).toBe("OK");
+    expect(s.reply("Hc-1")).toBe("OK");
+    s.request("c");
+    s.run();
+    expect(s.output()).toBe(`+${framePacket("T05thread:01;")}`);
+    expect(s.reply("p8")).toBe("01100000"); // vCPU 0 at the INT3, PC after it (no swbreak)
+  });
+
+  it("names threads p1.N when GDB speaks multiprocess, as QEMU's stub does", async () => {
+    const m = await machine(kind, [0xf4]);
+    m.vm.addVcpu();
+    const s = session(m);
+    expect(s.reply("qSupported:multiprocess+;swbreak+")).toMatch(/;multiprocess\+$/);
+    expect(s.reply("qfThreadInfo")).toBe("mp01.01,p01.02");
+    expect(s.reply("?")).toBe("T05thread:p01.01;");
+    expect(s.reply("Hgp1.2")).toBe("OK");
+    expect(s.reply("qC")).toBe("QCp01.02");
+    expect(s.reply("Tp2.1")).toBe("E01"); // no process 2
+    expect(s.reply("qThreadExtraInfo,p1.2")).toBe(Buffer.from("CPU#1 [halted ]").toString("hex")); // waiting for a start-up IPI
+    expect(s.reply("Hgp1.-1")).toBe("OK"); // all threads: the selection stays
+    expect(s.reply("qC")).toBe("QCp01.02");
+  });
+
   it("takes GDB over TCP, one at a time: a second debugger is turned away, and may connect once the first left", async () => {
     const m = await machine(kind, [0xf4]);
     let listening = 0;
@@ -266,7 +324,7 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     await new Promise((r) => first.on("close", r));
     await new Promise((r) => setTimeout(r, 50));
     expect(firstStub.halted).toBe(false); // detached: the guest runs on
-    expect((await talk("?")).reply).toBe("+$S05#b8");
+    expect((await talk("?")).reply).toBe(`+${framePacket("T05thread:01;")}`);
     expect(session.stub).not.toBe(firstStub);
     expect(session.stub.halted).toBe(true); // a debugger that connects stops the guest
     session.close();
