@@ -53,13 +53,17 @@ const SCRIPTS: Record<string, string[]> = {
   ],
   // Two vCPUs as two threads (gdbsmp.asm, -smp 2): the AP's breakpoint switches GDB to thread 2 while the BSP sits in
   // HLT; each thread's registers (one written), memory read from either, steps of thread 2, a watchpoint the AP hits,
-  // `info threads` with QEMU's "CPU#i [halted ]" / "[running]".
+  // `info threads` with QEMU's "CPU#i [halted ]" / "[running]"; then the BSP's breakpoint while the AP spins, and
+  // steps of the BSP under scheduler locking (vCont naming one thread) that must leave the AP where it was.
   gdbsmp: [
     "break ap_ready", "continue", "info threads", "thread apply all p/x $esp",
     "thread 1", "p/x $eip", "set var $eax = 0x1234", "p/x $eax", "x/xw &ap_counter",
     "thread 2", "p/x $eax", "stepi", "stepi", "stepi", "p/x $ecx", "x/xw &ap_counter",
     "watch *(int*)&ap_counter", "continue", "p/x $eip", "continue", "delete",
-    "break ap_done", "continue", "info threads", "thread 1", "p/x $eax", "delete", "continue",
+    "break ap_done", "continue", "info threads", "thread 1", "p/x $eax", "delete",
+    "break bsp_woken", "continue", "set scheduler-locking on",
+    "thread apply 2 set $e = $eip", "thread apply 2 set $n = *(int*)&ap_spins", "stepi", "stepi", "p/x $eip", "x/xb &release",
+    "thread apply 2 p $eip == $e", "thread apply 2 p *(int*)&ap_spins == $n", "delete", "continue",
   ],
 };
 /** Kernels that run on more than one vCPU, and how many (QEMU's -smp, our --smp). */

@@ -4,8 +4,10 @@
  * set the same way, as QEMU's TCG does) and write watchpoints, continues, single-steps and interrupts,
  * over any byte transport (src/node/gdb-server.ts gives it a TCP socket). Each vCPU is a thread, as
  * in QEMU's stub (thread i + 1 is vCPU i, "CPU#i [running]" or "[halted ]"): registers and memory are
- * those of the thread GDB selects (Hg, which a stop moves to the vCPU that stopped), a step is the
- * selected thread's (Hc) while the others run their turns, and any stop stops every vCPU (all-stop).
+ * those of the thread GDB selects (Hg, which a stop moves to the vCPU that stopped), any stop stops
+ * every vCPU (all-stop), and vCont resumes the threads it names — stepping some, continuing others, the
+ * rest held where they are (GDB's `set scheduler-locking on`); s and c step the Hc thread or none while
+ * every vCPU runs.
  *
  * Built on the VMM's exits, not beside them:
  *  - a software breakpoint is an INT3 the stub plants in guest memory (GDB reads the original byte
@@ -76,8 +78,8 @@ export class GdbStub {
    * its INT3 on to the guest.)
    */
   private readonly breakpoints = new Map<number, { pa: number; byte: number; kinds: Set<string> }>();
-  /** The vCPU whose single step GDB asked for is under way, or null. */
-  private stepping: number | null = null;
+  /** The vCPUs whose single step GDB asked for is under way. */
+  private readonly stepping = new Set<number>();
   /** A guest INT3 is being let through (interception off for one instruction). */
   private passingInt3 = false;
   /** Write watchpoints by linear address and length. */
@@ -93,7 +95,7 @@ export class GdbStub {
    */
   constructor(private readonly vm: Vm, private readonly write: (data: string) => void, private readonly monitor?: (command: string) => string) {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
-    vm.onMonitorTrap(() => (this.stepping === vm.vcpu.index || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
+    vm.onMonitorTrap(() => (this.stepping.has(vm.vcpu.index) || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
     vm.onEptViolation((e) => {
       if (e.access !== "write" || !this.watchedPages.has(e.gpa - (e.gpa % PAGE))) return undefined;
       return e.walk ? this.onWatchedWalk(e.gpa) : this.onWatchedWrite(e.gpa);
@@ -125,6 +127,7 @@ export class GdbStub {
     this.setIntercept(false);
     this.detached = true;
     this.cancelStep();
+    for (const v of this.vm.vcpus) v.held = false;
     this.halted = false;
   }
 
@@ -165,7 +168,8 @@ export class GdbStub {
       case "H": return this.selectThread(p[1]!, p.slice(2));
       case "T": return typeof this.parseThread(p.slice(1)) === "number" ? "OK" : "E01";
       case "q": case "Q": return this.query(p);
-      default: return ""; // not supported (v packets: vCont and the rest)
+      case "v": return p === "vCont?" ? "vCont;c;C;s;S" : p.startsWith("vCont;") ? this.vCont(p.slice("vCont;".length)) : "";
+      default: return ""; // not supported
     }
   }
 
@@ -450,14 +454,43 @@ export class GdbStub {
   private resume(addr: string, step: boolean): void {
     const vcpu = this.cThread ?? this.lastStop.vcpu;
     if (addr) this.vm.withVcpu(vcpu, () => this.vm.setState({ eip: parseInt(addr, 16) >>> 0 }));
+    this.resumeVcpus(this.vm.vcpus.map((v) => (step && v.index === vcpu ? "s" : "c")));
+  }
+
+  /**
+   * vCont;ACTION[:THREAD]…: each vCPU takes the first action naming it (or naming no thread); a vCPU none
+   * names stays stopped until the next resume. Replies only when the packet is bad (the stop comes later).
+   * C and S (continue, step "with a signal": GDB uses vCont only if they are offered too) are c and s, as in
+   * QEMU's stub — a machine has no signals to deliver.
+   */
+  private vCont(actions: string): string | null {
+    const per: ("c" | "s" | null)[] = this.vm.vcpus.map(() => null);
+    for (const a of actions.split(";")) {
+      const [action, id] = a.split(":");
+      const op = /^[cs]$/.test(action!) ? action : /^[CS][0-9a-f]{2}$/i.test(action!) ? action![0]!.toLowerCase() : null;
+      const t = id === undefined ? "all" : this.parseThread(id);
+      if ((op !== "c" && op !== "s") || t === null) return "E01";
+      const target = t === "any" ? this.lastStop.vcpu : t;
+      per.forEach((p, i) => { if (p === null && (target === "all" || target === i)) per[i] = op; });
+    }
+    if (per.every((p) => p === null)) return "E01";
+    this.resumeVcpus(per);
+    return null;
+  }
+
+  /** Resume: each vCPU continues ("c"), steps one instruction ("s") or is held where it is (null). */
+  private resumeVcpus(per: readonly ("c" | "s" | null)[]): void {
     this.cancelStep();
-    if (step) { this.stepping = vcpu; this.vm.requestMonitorTrap(MTF_OWNER, true, vcpu); }
+    per.forEach((p, i) => {
+      this.vm.vcpus[i]!.held = p === null;
+      if (p === "s") { this.stepping.add(i); this.vm.requestMonitorTrap(MTF_OWNER, true, i); }
+    });
     this.halted = false;
   }
 
   private cancelStep(): void {
-    if (this.stepping !== null) this.vm.requestMonitorTrap(MTF_OWNER, false, this.stepping);
-    this.stepping = null;
+    for (const i of this.stepping) this.vm.requestMonitorTrap(MTF_OWNER, false, i);
+    this.stepping.clear();
   }
 
   /** #BP intercepted (EIP at the INT3): a planted breakpoint stops; the guest's own INT3 goes on to the guest. */
@@ -490,7 +523,7 @@ export class GdbStub {
     if (hit) {
       this.cancelStep();
       this.stop(SIGTRAP, `watch:${hit.lin.toString(16)};`);
-    } else if (this.stepping === this.vm.vcpu.index) { this.cancelStep(); this.stop(SIGTRAP); }
+    } else if (this.stepping.has(this.vm.vcpu.index)) { this.cancelStep(); this.stop(SIGTRAP); }
     return "resume";
   }
 

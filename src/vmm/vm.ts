@@ -68,6 +68,8 @@ export class Vcpu {
   sipiVector = -1;
   /** A wake from S3 (the BSP only): the real-mode address, CS:IP = (v >> 4):(v & 0xF), the firmware jumps to. */
   wakeVector = -1;
+  /** Held by a debugger (GDB's scheduler locking: only the threads it resumes run): runs nothing until released. */
+  held = false;
   /** Who wants a monitor-trap exit after its next instruction ({@link Vm.requestMonitorTrap}): the flag is on while anyone does. */
   readonly monitorTrapWanted = new Set<string>();
   constructor(readonly index: number) {}
@@ -385,7 +387,7 @@ export class Vm {
   /** vCPU i is halted (HLT, or waiting for a start-up IPI) as of now, or as of the end of its last turn when it is not running. */
   isHalted(i: number): boolean {
     const v = this.vcpus[i]!;
-    return v.waitingForSipi || (i === this.running ? this.core.isHalted() : v.halted);
+    return v.waitingForSipi || !!(i === this.running ? this.core.isHalted() : v.halted); // (the Wasm core answers 0 or 1)
   }
 
   /** Start-up IPI to vCPU i: if it waits after INIT, it starts in real mode at vector × 4096. */
@@ -534,7 +536,7 @@ export class Vm {
   }
 
   private runnable(v: Vcpu): boolean {
-    if (this.asleep) return false;
+    if (this.asleep || v.held) return false;
     if (v.wakeVector >= 0) return true;
     if (v.initRequested || v.sipiVector >= 0) return true;
     if (v.waitingForSipi) return false;
@@ -545,12 +547,16 @@ export class Vm {
 
   /** Every vCPU is halted or waiting for a start-up IPI: move time to the next timer, or say why nothing can run. */
   private idleAll(): SliceEnd | "continue" {
-    if (!this.asleep && this.vcpus.every((v) => v.waitingForSipi || !v.interruptsOn)) {
+    // A vCPU a debugger holds back may run once it is released: with one, nothing is stuck for good.
+    const held = this.vcpus.some((v) => v.held);
+    if (!this.asleep && !held && this.vcpus.every((v) => v.waitingForSipi || !v.interruptsOn)) {
       return { kind: "halted", message: "every vCPU halted with interrupts disabled (or waits for a start-up IPI)" };
     }
     const clock = this.clock;
-    const stuck = { kind: "halted" as const, message: this.asleep ? "asleep in ACPI S3 with no wake-up event pending"
-      : "every vCPU halted waiting for an interrupt, and no timer is pending" };
+    const stuck: StopReason = held ? { kind: "idle", untilNs: Infinity } : {
+      kind: "halted", message: this.asleep ? "asleep in ACPI S3 with no wake-up event pending"
+        : "every vCPU halted waiting for an interrupt, and no timer is pending",
+    };
     if (!clock) return stuck;
     // The TSC follows the clock before timers run: a LAPIC TSC-deadline timer compares with it, and with no
     // vCPU running nothing else would move it (the deadline would seem as far away at every wake-up).

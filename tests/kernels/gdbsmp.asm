@@ -2,7 +2,10 @@
 ; QEMU's gdbstub (-smp 2) and through ours and must print the same. The BSP starts the AP (INIT,
 ; start-up IPI to a real-mode trampoline at 0x70000) and halts; the AP waits until the BSP is about
 ; to halt, spins long enough that it surely has, then runs a short loop GDB breaks and steps in,
-; and wakes the BSP with an IPI. Every stop GDB sees finds the BSP at the same place (in HLT).
+; and wakes the BSP with an IPI: until then every stop GDB sees finds the BSP at the same place (in
+; HLT). Then the AP spins, counting, until the BSP sets `release` — where it is when GDB stops the
+; BSP depends on how the two ran, so GDB compares the AP's EIP and count before and after steps of
+; the BSP under scheduler locking (the AP must not move) rather than printing them.
 %include "lib.inc"
 
 APIC         equ 0xfee00000
@@ -37,6 +40,7 @@ bsp_halt:
     jmp bsp_halt
 bsp_woken:
     cli
+    mov byte [release], 1
     PRINT 'gdbsmp '
     PHEX32 [ap_counter]
     SPC
@@ -81,6 +85,10 @@ ap_loop:
     loop ap_loop
 ap_done:
     IPI 0, 0x4000 | WAKE_VECTOR         ; fixed, to the BSP
+ap_spin:
+    inc dword [ap_spins]
+    cmp byte [release], 0
+    je ap_spin
     cli
 .hang:
     hlt
@@ -88,9 +96,11 @@ ap_done:
 
 section .data
 bsp_halting: db 0
+release:     db 0
 align 4
 ap_counter:  dd 0x100
 ap_seen:     dd 0
+ap_spins:    dd 0
 
 section .bss
 alignb 16

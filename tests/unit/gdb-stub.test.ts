@@ -286,6 +286,42 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(s.reply("p8")).toBe("01100000"); // vCPU 0 at the INT3, PC after it (no swbreak)
   });
 
+  it("resumes the threads vCont names — stepping one, continuing others — and holds the rest where they are (scheduler locking)", async () => {
+    const m = await machine(kind, [0x40, 0xeb, 0xfd]); // vCPU 0: inc eax; jmp back
+    m.writeMemory(CODE + 0x100, [0x41, 0x42, 0xeb, 0xfc, 0xfa, 0xf4]); // vCPU 1: inc ecx; inc edx; jmp back — then cli; hlt
+    const vm = m.vm, st0 = m.getState();
+    vm.addVcpu();
+    vm.vcpus[1]!.waitingForSipi = false;
+    vm.withVcpu(1, () => vm.setState({ ...st0, eip: CODE + 0x100, eax: 0, ecx: 0, edx: 0 }));
+    vm.quantum = 1000;
+    const s = session(m);
+    const eax0 = () => vm.withVcpu(0, () => vm.getState().eax);
+    expect(s.reply("vCont?")).toBe("vCont;c;C;s;S");
+    for (const bad of ["vCont;x", "vCont;c:03", "vCont;C:02", "vCont;s:p2.1"]) expect(s.reply(bad), bad).toBe("E01");
+    // Step thread 2 alone: thread 1 does not move, though it is runnable.
+    s.request("vCont;s:02");
+    s.run();
+    expect(s.output()).toBe(`+${framePacket("T05thread:02;")}`);
+    expect(vm.withVcpu(1, () => vm.getState().eip)).toBe(CODE + 0x101);
+    expect(eax0()).toBe(0);
+    // Step thread 2 with a signal (ignored, as QEMU does) while the others continue: thread 1 runs its turn first.
+    s.request("vCont;S05:02;c");
+    s.run();
+    expect(s.output()).toBe(`+${framePacket("T05thread:02;")}`);
+    expect(vm.withVcpu(1, () => vm.getState().eip)).toBe(CODE + 0x102);
+    expect(eax0()).toBeGreaterThan(0);
+    // Thread 2 alone to a halt with interrupts off: nothing else may run, and the VM waits for the debugger, not "halted".
+    const before = eax0();
+    vm.withVcpu(1, () => vm.setState({ eip: CODE + 0x104 }));
+    s.request("vCont;c:02");
+    expect(m.step(10_000)).toEqual({ kind: "idle", untilNs: Infinity });
+    expect(vm.isHalted(1)).toBe(true);
+    expect(eax0()).toBe(before);
+    s.request("D"); // detach: the held vCPU runs again
+    m.step(5000);
+    expect(eax0()).toBeGreaterThan(before);
+  });
+
   it("names threads p1.N when GDB speaks multiprocess, as QEMU's stub does", async () => {
     const m = await machine(kind, [0xf4]);
     m.vm.addVcpu();
