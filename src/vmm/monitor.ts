@@ -1,8 +1,9 @@
 /**
  * The VMM monitor (QEMU's habit: in `symbiont boot`, Ctrl-A c switches the
  * terminal between the guest's console and this). Commands read the machine
- * without disturbing it — `info registers`, `info exits`, `info paging`,
- * `info symbiotic`, `info net`, `info lapic` — and ask a symbiotic guest what only it knows: `sym ps`
+ * without disturbing it — `info registers`, `info cpus`, `info exits`, `info paging`,
+ * `info symbiotic`, `info net`, `info lapic`, memory by `x` (virtual) and `xp`
+ * (physical), each vCPU's view as `cpu N` selects — and ask a symbiotic guest what only it knows: `sym ps`
  * (its processes, by SymCall), `sym current` (the running task, by SymSpy and
  * by SymCall), `sym vaddr PID ADDR`, `sym meminfo`. `stop` and `cont` pause
  * and resume the guest; `quit` ends the run. Platform-neutral: it takes lines
@@ -12,7 +13,8 @@
  */
 import type { Vm } from "./vm.js";
 import type { CpuState, SegmentState } from "./cpu-state.js";
-import { listMappings, pagingMode } from "./guest-paging.js";
+import { listMappings, pagingMode, translateLinear } from "./guest-paging.js";
+import { memoryDump, type DumpDefaults } from "./memory-dump.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
@@ -22,7 +24,12 @@ import { ppm } from "../devices/vga/ppm.js";
 import { sendkeyScancodes } from "../devices/ps2-keymap.js";
 
 const HELP = [
-  "info registers      the vCPU's registers",
+  "info registers [-a] the selected vCPU's registers (-a: every vCPU's)",
+  "info cpus           the vCPUs: EIP (CS base + EIP), halted or not; * marks the selected one",
+  "cpu N               select vCPU N for info registers, info paging, x",
+  "x /FMT ADDR         memory at a virtual address, through the selected vCPU's page tables (as QEMU's x:",
+  "                    FMT = count, format x d u o c, size b h w g; ADDR = numbers, $reg, + and -)",
+  "xp /FMT ADDR        memory at a guest-physical address (as QEMU's xp)",
   "info exits          exits by reason since power-on",
   "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
@@ -50,6 +57,10 @@ export class Monitor {
   paused = false;
   /** Set by `quit`. */
   quitRequested = false;
+  /** The vCPU `info registers`, `info paging` and `x` look at (`cpu N`). */
+  private cpu = 0;
+  /** `x`/`xp`'s last format and unit size (QEMU's start: hex words). */
+  private readonly dumpDefaults: DumpDefaults = { format: "x", size: 4 };
 
   /**
    * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
@@ -90,14 +101,17 @@ export class Monitor {
         case "help": case "?": return HELP;
         case "info":
           switch (sub) {
-            case "registers": return this.registers();
+            case "registers":
+              if (rest[0] === "-a") return this.vm.vcpus.map((v) => `CPU#${v.index}\n${this.vm.withVcpu(v.index, () => this.registers())}`).join("\n");
+              return this.onCpu(() => this.registers());
+            case "cpus": return this.cpus();
             case "exits": return this.exits();
-            case "paging": return this.paging();
+            case "paging": return this.onCpu(() => this.paging());
             case "symbiotic": return this.symbiotic();
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
             case "lapic": return this.lapics();
-            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | exits | paging | symbiotic | net | swapbypass | lapic)`;
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)`;
           }
         case "sym": return this.sym(sub, rest);
         case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;
@@ -107,6 +121,17 @@ export class Monitor {
           if (!sub) return "sendkey KEYS: which keys (a, shift-a, ret, ctrl-alt-delete …)";
           this.sources.keyboard.sendScancodes(sendkeyScancodes(sub));
           return "";
+        case "cpu": {
+          const n = this.vm.vcpus.length;
+          if (sub === undefined || !/^\d+$/.test(sub) || Number(sub) >= n) return `cpu N: a vCPU index, 0${n > 1 ? `-${n - 1}` : ""}`;
+          this.cpu = Number(sub);
+          return "";
+        }
+        case "x": case "xp": {
+          const physical = cmd === "xp";
+          const args = line.trim().slice(cmd.length);
+          return this.onCpu(() => memoryDump(args, physical, this.dumpDefaults, this.vm.getState(), physical ? this.physicalReader() : this.linearReader()));
+        }
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";
         case "quit": case "q": this.quitRequested = true; return "";
@@ -115,6 +140,36 @@ export class Monitor {
     } catch (e) {
       return `error: ${(e as Error).message}`;
     }
+  }
+
+  /** `fn` with the selected vCPU in the core. */
+  private onCpu<T>(fn: () => T): T { return this.vm.withVcpu(this.cpu, fn); }
+
+  private cpus(): string {
+    return this.vm.vcpus.map((v) => {
+      const st = this.vm.withVcpu(v.index, () => this.vm.getState());
+      return `${v.index === this.cpu ? "*" : " "} CPU #${v.index}: pc=0x${hex(st.cs.base + st.eip)}${this.vm.isHalted(v.index) ? " (halted)" : ""}`;
+    }).join("\n");
+  }
+
+  /** Guest-physical bytes, RAM only (a monitor's read must not reach a device register). */
+  private physicalReader() {
+    return (pa: number, len: number) => (pa + len <= 2 ** 32 && this.vm.memory.isRam(pa, len) ? this.vm.memory.read(pa, len) : null);
+  }
+
+  /** Bytes at linear addresses through the running vCPU's page tables (byte by byte: a line may cross pages). */
+  private linearReader() {
+    const st = this.vm.getState();
+    const regs = { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer };
+    return (lin: number, len: number) => {
+      const out = new Uint8Array(len);
+      for (let i = 0; i < len; i++) {
+        const m = translateLinear(this.vm.memory, regs, (lin + i) >>> 0);
+        if (!m || !this.vm.memory.isRam(m.pa, 1)) return null;
+        out[i] = this.vm.memory.read(m.pa, 1)[0]!;
+      }
+      return out;
+    };
   }
 
   private registers(): string {

@@ -60,6 +60,33 @@ describe.each(ENGINES)("the monitor on %s", (kind) => {
       "c0000000-c0400000 00400000 -rw -> 00000000",
     ]);
   });
+
+  it("cpu N selects the vCPU info registers, info paging and x look at; info cpus lists them (the SDM's reset state, an AP waiting for SIPI)", async () => {
+    const ram = 16 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, cpus: 2 });
+    const mon = new Monitor(pc.vm);
+    // After reset both are at F000:FFF0 with CS base FFFF0000 (SDM Vol. 3A Table 9-1); the AP waits for a start-up IPI.
+    expect(mon.execute("info cpus")).toBe("* CPU #0: pc=0xfffffff0\n  CPU #1: pc=0xfffffff0 (halted)");
+    // vCPU 1 with paging on: its tables map 0x400000 to a page this test fills; vCPU 0's paging is off.
+    const PD = 0x10000, PT = 0x11000, PAGE = 0x20000;
+    pc.vm.writePhysical(PD + 4, Uint8Array.from(u32(PT | 3)));
+    pc.vm.writePhysical(PT, Uint8Array.from(u32(PAGE | 3)));
+    pc.vm.writePhysical(PAGE, Uint8Array.from([...u32(0xcafe0001), ...u32(0xcafe0002)]));
+    pc.vm.withVcpu(1, () => pc.vm.setState({ eax: 0x11111111, cr3: PD, cr0: 0x80000011 }));
+    expect(mon.execute("x /2xw 0x400000")).toBe("00400000: 0x00000000 0x00000000"); // (vCPU 0: linear = physical)
+    expect(mon.execute("cpu 1")).toBe("");
+    expect(mon.execute("info cpus")).toBe("  CPU #0: pc=0xfffffff0\n* CPU #1: pc=0xfffffff0 (halted)");
+    expect(mon.execute("info registers").split("\n")[0]).toMatch(/^EAX=11111111 EBX=00000000 ECX=00000000 EDX=000006[0-9a-f]{2}$/);
+    expect(mon.execute("x /2xw 0x400000")).toBe("00400000: 0xcafe0001 0xcafe0002");
+    expect(mon.execute("xp /xw $cr3+4")).toBe("0000000000010004: 0x00011003"); // vCPU 1's page directory entry 1
+    expect(mon.execute("x /xw $cr3+4")).toBe("00010004: Cannot access memory"); // (its tables map nothing there)
+    expect(mon.execute("info paging").split("\n")[0]).toBe("paging 32-bit: CR3=00010000 CR0.WP=0 CR4.PSE=0 CR4.PGE=0");
+    const all = mon.execute("info registers -a").split("\n");
+    expect(all[0]).toBe("CPU#0");
+    expect(all[1]).toMatch(/^EAX=00000000 /);
+    expect(all[all.indexOf("CPU#1") + 1]).toMatch(/^EAX=11111111 /);
+    expect(pc.vm.vcpu.index).toBe(0); // (the running vCPU stays the running one)
+  });
 });
 
 describe("the monitor's answers to bad input", () => {
@@ -67,15 +94,25 @@ describe("the monitor's answers to bad input", () => {
     expect((await monitor("wasm")).mon.execute("sym ps")).toBe("the symbiotic interfaces are off for this VM");
     const { mon } = await monitor("wasm", true);
     const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
-      "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", ""].map((c) => [c, mon.execute(c)]));
+      "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
+      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
-      "info": "info what? (info registers | exits | paging | symbiotic | net | swapbypass | lapic)",
-      "info mem": "unknown: info mem (info registers | exits | paging | symbiotic | net | swapbypass | lapic)",
+      "info": "info what? (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
+      "info mem": "unknown: info mem (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
       "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "frobnicate": "unknown command \"frobnicate\" (help lists them)",
       "sym vaddr": "usage: sym vaddr PID ADDR (ADDR in hex, 0x optional)",
       "sym vaddr 1": "usage: sym vaddr PID ADDR (ADDR in hex, 0x optional)",
+      "cpu": "cpu N: a vCPU index, 0",
+      "cpu 1": "cpu N: a vCPU index, 0",
+      "cpu x": "cpu N: a vCPU index, 0",
+      "x": "x /FMT ADDR: an address is needed (a number, $reg, +, -)",
+      "xp /4xw": "xp /FMT ADDR: an address is needed (a number, $reg, +, -)",
+      "x /4i 0": "x/i: this monitor has no disassembler (formats: x d u o c)",
+      "x /4q 0": "invalid char in format: 'q'",
+      "x /4xw $foo": "unknown register $foo ($eax $ecx $edx $ebx $esp $ebp $esi $edi $eip $eflags $cr0 $cr2 $cr3 $cr4, $pc)",
+      "x /xw 0x1000*2": "not an address: \"0x1000*2\" (a number, $reg, +, -)",
       "sym vaddr abc 1000": "bad PID \"abc\"",
       "sym vaddr -1 1000": "bad PID \"-1\"",
       "sym vaddr 1 zz": "bad address \"zz\" (hex, up to 8 digits)",
