@@ -51,6 +51,13 @@ const SCRIPTS: Record<string, string[]> = {
     "continue", "x/xw 0x400000", "delete", "break wp0_store", "continue", "stepi", "p/x $eip", "x/xw 0x401000",
     "delete", "continue",
   ],
+  // Read and access watchpoints on variables that share the loop's code page (every fetch there exits too and goes
+  // on), one read without being watched, a read watchpoint on a variable the loop only writes: gdbrwatch.asm.
+  gdbrwatch: [
+    "break main", "continue", "rwatch *(int*)&rvar", "continue", "continue", "p/x $eip", "delete",
+    "awatch *(int*)&avar", "continue", "continue", "p/x $eip", "delete",
+    "rwatch *(int*)&wvar", "awatch *(int*)&neighbour", "continue", "p/x $edx", "continue", "p/x $eip", "delete", "continue",
+  ],
   // Two vCPUs as two threads (gdbsmp.asm, -smp 2): the AP's breakpoint switches GDB to thread 2 while the BSP sits in
   // HLT; each thread's registers (one written), memory read from either, steps of thread 2, a watchpoint the AP hits,
   // `info threads` with QEMU's "CPU#i [halted ]" / "[running]"; then the BSP's breakpoint while the AP spins, and
@@ -81,6 +88,7 @@ const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Paging }[]
   { name: "gdbwatch", engine: "wasm", paging: "shadow" },
   { name: "pmode", engine: "wasm", paging: "shadow" },
   { name: "gdbsmp", engine: "wasm", paging: "nested" },
+  ...(["nested", "shadow"] as const).map((paging) => ({ name: "gdbrwatch", engine: "wasm" as const, paging })),
   ...ENGINES.flatMap((engine) => (["nested", "shadow"] as const).map((paging) => ({ name: "gdbpaging", engine, paging }))),
 ];
 

@@ -6,7 +6,11 @@ import { TLB } from "../layout";
 import { ld8, ld16, ld32, st8, st16, st32, ld32a, st32a } from "../portable";
 import { cpl, cplUserMask, implicitDenyMask, segAttr, segLo, segHi, segBase, SS, reg32, reg16, setReg32, setReg16, ss32, ESP } from "../state";
 import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
-import { translate, setStoreSize, ACC_WRITE, ACC_USER } from "../mmu/walk";
+import { translate, setStoreSize as setTracedStoreSize, ACC_WRITE, ACC_USER } from "../mmu/walk";
+import { setAccessBytes } from "../mmu/p2m";
+
+/** The size of the store about to be translated: the trace log's, and an EPT violation's. */
+function setStoreSize(n: i32): void { setTracedStoreSize(n); setAccessBytes(n); }
 import { readAt, writeAt, resKind, resHost } from "../memory";
 import { aborted, raise, GP, SSF } from "../fault";
 
@@ -75,6 +79,7 @@ function writeThroughTlb(lin: i32, sz: i32, v: i32, userDeny: i32, acc: i32): vo
 export function readLinSlow(lin: i32, sz: i32, acc: i32): i32 {
   if ((lin & 0xfff) > 0x1000 - sz) {
     let v = 0;
+    setAccessBytes(1);
     for (let i = 0; i < sz; i++) {
       const pa = translate(i32(lin + i), acc);
       if (aborted) return 0;
@@ -83,6 +88,7 @@ export function readLinSlow(lin: i32, sz: i32, acc: i32): i32 {
     }
     return v;
   }
+  setAccessBytes(sz);
   const pa = translate(lin, acc);
   if (aborted) return 0;
   return readAt(pa, resKind, resHost, sz);

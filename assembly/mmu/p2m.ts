@@ -58,6 +58,15 @@ export const Q_LINEAR_VALID: i32 = 16;
 /** The entry reported is a nested page-table entry (else a P2M entry). */
 export const Q_NESTED: i32 = 32;
 
+/**
+ * Bytes of the data access being translated (set by cpu/access.ts before each data translation; a fetch or the
+ * page walker's own access reports 0):
+ * an EPT violation reports it (X_SIZE), so that a VMM watching a few bytes of a page can tell an access to
+ * them from one beside them.
+ */
+let accessBytes: i32 = 0;
+export function setAccessBytes(n: i32): void { accessBytes = n; }
+
 // Statistics.
 export let nestedWalks: f64 = 0;     // guest-physical translations through the nested tables
 export let nestedRefs: f64 = 0;      // nested-table entries read for them
@@ -72,10 +81,13 @@ export function setP2mEntry(gpa: i32, entry: i32): void { markWritten(gpa >>> 22
 function markWritten(tablePage: i32): void { st8(P2M_WRITTEN + (tablePage >>> 3), ld8(P2M_WRITTEN + (tablePage >>> 3)) | (1 << (tablePage & 7))); }
 function written(tablePage: i32): bool { return (ld8(P2M_WRITTEN + (tablePage >>> 3)) & (1 << (tablePage & 7))) != 0; }
 
-/** Is an access of these Q_* kinds allowed by permissions P2M_READ/WRITE/EXEC? */
+/**
+ * Is an access of these Q_* kinds allowed by permissions P2M_READ/WRITE/EXEC? A fetch needs execute permission
+ * only: a page may be execute-only, as EPT allows (what a debugger's read watchpoint on a code page needs).
+ */
 function allows(perm: i32, q: i32): bool {
   if ((q & Q_WRITE) != 0 && (perm & P2M_WRITE) == 0) return false;
-  if ((q & Q_FETCH) != 0 && (perm & P2M_EXEC) == 0) return false;
+  if ((q & Q_FETCH) != 0) return (perm & P2M_EXEC) != 0;
   return (perm & P2M_READ) != 0;
 }
 
@@ -87,6 +99,8 @@ const NPT_P: i32 = 1, NPT_RW: i32 = 2, NPT_PS: i32 = 0x80;
 export const NPT_MMIO: i32 = 0x200;
 export const NPT_WRITE_MMIO: i32 = 0x400;
 export const NPT_NX: i32 = 0x800;
+/** A leaf that does not allow reads: execute-only (a present leaf is readable otherwise). */
+export const NPT_NO_READ: i32 = 0x100;
 
 /** Permissions (P2M_READ/WRITE/EXEC) of the frame gpaToHost last returned: the TLB entry keeps them. */
 export let mapPerm: i32 = 7;
@@ -134,12 +148,13 @@ function nestedToHost(gpa: i32, q: i32, lin: i32): i32 {
 }
 
 function nptPerm(leaf: i32): i32 {
-  return P2M_READ | ((leaf & NPT_RW) != 0 ? P2M_WRITE : 0) | ((leaf & NPT_NX) != 0 ? 0 : P2M_EXEC);
+  return ((leaf & NPT_NO_READ) != 0 ? 0 : P2M_READ) | ((leaf & NPT_RW) != 0 ? P2M_WRITE : 0) | ((leaf & NPT_NX) != 0 ? 0 : P2M_EXEC);
 }
 
 /** Permissions of a nested leaf (`e`: the leaf, writable only if every level is). */
 function nptCheck(e: i32, gpa: i32, q: i32, lin: i32): i32 {
   if ((q & Q_FETCH) != 0 && (e & NPT_NX) != 0) return violation(gpa, q | Q_NESTED, lin, e);
+  if ((q & (Q_FETCH | Q_WRITE)) == 0 && (e & NPT_NO_READ) != 0) return violation(gpa, q | Q_NESTED, lin, e);
   if ((q & Q_WRITE) != 0 && (e & NPT_RW) == 0) return (e & NPT_WRITE_MMIO) != 0 ? TO_MMIO : violation(gpa, q | Q_NESTED, lin, e);
   return 0;
 }
@@ -155,7 +170,7 @@ function violation(gpa: i32, q: i32, lin: i32, entry: i32): i32 {
   // Another exit of this instruction is already out (an MMIO write): this access is met again on re-execution.
   if (exitReason != EXIT_NONE) { requestRestart(); return TO_EXIT; }
   violations += 1;
-  setExit(EXIT_EPT_VIOLATION, gpa, 0, 0);
+  setExit(EXIT_EPT_VIOLATION, gpa, (q & (Q_FETCH | Q_WALK)) != 0 ? 0 : accessBytes, 0);
   setExitField(X_QUAL, q);
   setExitField(X_LINEAR, lin);
   setExitField(X_ENTRY, entry);

@@ -218,6 +218,8 @@ function fill(lin: i32, pa: i32, access: i32, walkFlags: i32): i32 {
     const q = (access & ACC_WRITE) != 0 ? Q_WRITE : (access & ACC_FETCH) != 0 ? Q_FETCH : Q_READ;
     if (!resolve(pa, q | Q_LINEAR_VALID, lin)) return -1;
     if (resKind == PHYS_RAM) {
+      // An execute-only page: the TLB has no "no read" bit, so nothing is cached (every access translates again).
+      if ((mapPerm & P2M_READ) == 0) return pa;
       if ((mapPerm & P2M_WRITE) == 0) flags |= TLB_READONLY;
       if ((mapPerm & P2M_EXEC) == 0) flags |= TLB_NO_EXEC;
     } else if (resKind == PHYS_MMIO && (access & ACC_WRITE) != 0 && physKind(pa) == PHYS_RAM) {

@@ -1,7 +1,7 @@
 /**
  * A GDB stub for one VM (GDB manual, "Remote Protocol"; QEMU's `-gdb`): GDB reads and writes
  * the registers and the guest's virtual memory, sets breakpoints (software ones, and "hardware" ones
- * set the same way, as QEMU's TCG does) and write watchpoints, continues, single-steps and interrupts,
+ * set the same way, as QEMU's TCG does) and write, read and access watchpoints, continues, single-steps and interrupts,
  * over any byte transport (src/node/gdb-server.ts gives it a TCP socket). Each vCPU is a thread, as
  * in QEMU's stub (thread i + 1 is vCPU i, "CPU#i [running]" or "[halted ]"): registers and memory are
  * those of the thread GDB selects (Hg, which a stop moves to the vCPU that stopped), any stop stops
@@ -15,11 +15,12 @@
  *    the guest, stepped over with interception off;
  *  - a single step is the monitor trap flag (one instruction, no interrupt taken first, as QEMU's
  *    default);
- *  - a watchpoint takes the write permission of its page away in the guest-physical map: a write
- *    there is an EPT violation, which the stub lets through with the page's permissions back for one
- *    instruction (the monitor trap flag) and reports after it, as a debug register's trap would.
- *    Read watchpoints are not offered: the map cannot take reads away under nested paging, and in
- *    direct mode an instruction fetched from the same page would read past it.
+ *  - a watchpoint takes permissions of its page away in the guest-physical map — a write watchpoint
+ *    the write permission, a read or access one all but execute (an execute-only page, as EPT has
+ *    them) — so that an access there is an EPT violation; the stub gives back what the access needs
+ *    (read, or write) for one instruction (the monitor trap flag) and reports after it, as a debug
+ *    register's trap would, if it was of a kind the watchpoint watches (the page walker reading a
+ *    paging entry there, a read of a write watchpoint's bytes go on without a stop).
  * Addresses are linear, translated through the guest's page tables (src/vmm/guest-paging.ts). The
  * x87 registers, MXCSR and the system registers (CR0-CR4, EFER, the FS/GS bases) are read, not written.
  *
@@ -39,7 +40,14 @@ const MTF_OWNER = "gdb stub";
 const SIGINT = 2, SIGTRAP = 5;
 const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (both in its low byte)
 
-interface Watchpoint { lin: number; len: number; /** Each byte's guest-physical address. */ pas: number[] }
+/** GDB's Z2, Z3, Z4: which accesses stop. */
+type WatchKind = "write" | "read" | "access";
+interface Watchpoint { kind: WatchKind; lin: number; len: number; /** Each byte's guest-physical address. */ pas: number[] }
+/** The stop reply's field for each kind (GDB manual, "Stop Reply Packets"). */
+const WATCH_REASON: Record<WatchKind, string> = { write: "watch", read: "rwatch", access: "awatch" };
+const WATCH_TYPE: Record<string, WatchKind> = { 2: "write", 3: "read", 4: "access" };
+/** What a watched page is given back for the instruction in flight (a write: its own write permission, or its writes' MMIO exits). */
+interface Grant { read: boolean; write: boolean; exec: boolean; writesExit: boolean }
 
 /**
  * The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR,
@@ -82,12 +90,12 @@ export class GdbStub {
   private readonly stepping = new Set<number>();
   /** A guest INT3 is being let through (interception off for one instruction). */
   private passingInt3 = false;
-  /** Write watchpoints by linear address and length. */
+  /** Watchpoints by kind, linear address and length. */
   private readonly watchpoints: Watchpoint[] = [];
   /** Guest pages a watchpoint covers: their own entries, which the stub narrows while watching. */
   private readonly watchedPages = new Map<number, Extract<MapEntry, { kind: "mapped" }>>();
-  /** Pages given their permissions back for the instruction in flight, and the watchpoint it hit. */
-  private passingWatch: { pages: number[]; hit: Watchpoint | null } | null = null;
+  /** Pages given permissions back for the instruction in flight (what each was given), and the first watchpoint it hit. */
+  private passingWatch: { grants: Map<number, Grant>; hit: Watchpoint | null } | null = null;
 
   /**
    * `write` sends bytes to GDB; `monitor`, when given, answers GDB's `monitor CMD` (qRcmd) — the VMM
@@ -97,8 +105,8 @@ export class GdbStub {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
     vm.onMonitorTrap(() => (this.stepping.has(vm.vcpu.index) || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
     vm.onEptViolation((e) => {
-      if (e.access !== "write" || !this.watchedPages.has(e.gpa - (e.gpa % PAGE))) return undefined;
-      return e.walk ? this.onWatchedWalk(e.gpa) : this.onWatchedWrite(e.gpa);
+      if (!this.watchedPages.has(e.gpa - (e.gpa % PAGE))) return undefined;
+      return e.walk && e.access === "write" ? this.onWatchedWalk(e.gpa) : this.onWatchedAccess(e.gpa, e.bytes, e.walk ? "walk" : e.access);
     });
     this.setIntercept(true);
   }
@@ -360,8 +368,8 @@ export class GdbStub {
   private breakpoint(p: string): string {
     const [type, addr, kind] = p.slice(1).split(",");
     const lin = parseInt(addr!, 16) >>> 0;
-    if (type === "2") return this.watchpoint(p[0] === "Z", lin, parseInt(kind!, 16));
-    if (type !== "0" && type !== "1") return ""; // read and access watchpoints: not supported
+    if (WATCH_TYPE[type!]) return this.watchpoint(p[0] === "Z", WATCH_TYPE[type!]!, lin, parseInt(kind!, 16));
+    if (type !== "0" && type !== "1") return "";
     if (p[0] === "z") { this.removeBreakpoint(lin, type!); return "OK"; }
     const planted = this.breakpoints.get(lin);
     if (planted) { planted.kinds.add(type!); return "OK"; }
@@ -384,10 +392,10 @@ export class GdbStub {
 
   // ---- watchpoints ----------------------------------------------------------------------------
 
-  /** Z2 (insert) or z2 (remove): a write watchpoint on guest RAM. */
-  private watchpoint(insert: boolean, lin: number, len: number): string {
+  /** Z2-Z4 (insert) or z2-z4 (remove): a write, read or access watchpoint on guest RAM. */
+  private watchpoint(insert: boolean, kind: WatchKind, lin: number, len: number): string {
     if (!(len >= 1 && len <= 4096)) return "E01";
-    const at = this.watchpoints.findIndex((w) => w.lin === lin && w.len === len);
+    const at = this.watchpoints.findIndex((w) => w.kind === kind && w.lin === lin && w.len === len);
     if (!insert) { if (at >= 0) this.watchpoints.splice(at, 1); this.protectWatched(); return "OK"; }
     if (at >= 0) return "OK";
     const physical = this.translator(), pas: number[] = [];
@@ -396,21 +404,28 @@ export class GdbStub {
       if (pa === null) return "E14";
       pas.push(pa);
     }
-    this.watchpoints.push({ lin, len, pas });
+    this.watchpoints.push({ kind, lin, len, pas });
     this.protectWatched();
     return "OK";
   }
 
-  /** Take the write permission from every watched page, and give unwatched ones theirs back. */
+  /**
+   * Narrow every watched page — no write permission under a write watchpoint, execute-only under a read or
+   * access one (the instructions on the page run on; a fetch is no read a debug register would see) — and
+   * give unwatched ones theirs back.
+   */
   private protectWatched(): void {
-    const want = new Set<number>();
-    for (const w of this.watchpoints) for (const pa of w.pas) want.add(pa - (pa % PAGE));
+    const want = new Map<number, boolean>(); // page → whether reads must exit too
+    for (const w of this.watchpoints) for (const pa of w.pas) {
+      const page = pa - (pa % PAGE);
+      want.set(page, (want.get(page) ?? false) || w.kind !== "write");
+    }
     for (const [page, own] of this.watchedPages) {
       if (want.has(page)) continue;
       this.vm.memory.protect(page, own, 1, own.writesExit);
       this.watchedPages.delete(page);
     }
-    for (const page of want) {
+    for (const [page, reads] of want) {
       let own = this.watchedPages.get(page);
       if (!own) {
         const e = this.vm.memory.lookup(page);
@@ -418,8 +433,8 @@ export class GdbStub {
         own = e;
         this.watchedPages.set(page, e);
       }
-      if (this.passingWatch?.pages.includes(page)) continue; // (narrowed again after its instruction)
-      this.vm.memory.protect(page, { read: own.read, write: false, exec: own.exec }, 1, false);
+      if (this.passingWatch?.grants.has(page)) continue; // (narrowed again after its instruction)
+      this.vm.memory.protect(page, reads ? { exec: own.exec } : { read: own.read, write: false, exec: own.exec }, 1, false);
     }
   }
 
@@ -436,16 +451,28 @@ export class GdbStub {
     return "resume";
   }
 
-  /** A write to a watched page: it completes with the page's own permissions, then the stub reports a hit. */
-  private onWatchedWrite(gpa: number): "resume" {
+  /**
+   * An access to a watched page: the page gets back, from its own permissions, what the access needs (read
+   * and execute for a read or the walker's read of a paging entry; write for a write) until the
+   * instruction has retired, and a watchpoint of that kind on the bytes accessed is the hit the stub reports
+   * then. An access the page's own permissions refuse too is not the stub's to let through.
+   */
+  private onWatchedAccess(gpa: number, bytes: number, access: "read" | "write" | "fetch" | "walk"): "resume" | undefined {
+    if (access === "fetch") return undefined; // (a watched page keeps its execute permission: the page's own refuses it)
     const page = gpa - (gpa % PAGE), own = this.watchedPages.get(page)!;
-    // (The exit names the access's first byte; an access is at most 8 bytes for the instructions a
-    // debugger watches, so one starting up to 7 bytes before a watched range may reach into it.)
-    const hit = this.watchpoints.find((w) => w.pas.some((pa) => pa >= gpa && pa < gpa + 8));
-    this.passingWatch ??= { pages: [], hit: null };
-    this.passingWatch.pages.push(page);
-    this.passingWatch.hit ??= hit ?? null;
-    this.vm.memory.protect(page, own, 1, own.writesExit);
+    const pass = this.passingWatch ?? { grants: new Map(), hit: null };
+    const now = this.vm.memory.lookup(page);
+    if (now.kind !== "mapped") return undefined;
+    const had: Grant = pass.grants.get(page) ?? { read: now.read, write: now.write, exec: now.exec, writesExit: now.writesExit };
+    const grant = access === "write" ? { ...had, write: own.write, writesExit: own.writesExit } : { ...had, read: own.read, exec: own.exec };
+    if ((Object.keys(had) as (keyof Grant)[]).every((k) => had[k] === grant[k])) return undefined;
+    // (The exit names the access's first byte on this page and its size.)
+    const watched = (w: Watchpoint) => (access === "write" ? w.kind !== "read" : access === "read" && w.kind !== "write");
+    const hit = this.watchpoints.find((w) => watched(w) && w.pas.some((pa) => pa >= gpa && pa < gpa + bytes));
+    this.passingWatch = pass;
+    pass.grants.set(page, grant);
+    pass.hit ??= hit ?? null;
+    this.vm.memory.protect(page, grant, 1, grant.writesExit);
     this.vm.requestMonitorTrap(MTF_OWNER, true);
     return "resume";
   }
@@ -522,7 +549,7 @@ export class GdbStub {
     const hit = watch?.hit;
     if (hit) {
       this.cancelStep();
-      this.stop(SIGTRAP, `watch:${hit.lin.toString(16)};`);
+      this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`);
     } else if (this.stepping.has(this.vm.vcpu.index)) { this.cancelStep(); this.stop(SIGTRAP); }
     return "resume";
   }

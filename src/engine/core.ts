@@ -197,7 +197,7 @@ export const PagingModeCode = { Direct: 0, Nested: 1, Shadow: 2 } as const;
 export const P2mBits = { read: 1, write: 2, exec: 4, valid: 8, trap: 16, writeMmio: 32 } as const;
 
 /** Nested page-table entry bits (assembly/mmu/p2m.ts): the 32-bit page-table format plus software bits. */
-export const NptBits = { present: 1, write: 2, large: 0x80, mmio: 0x200, writeMmio: 0x400, noExec: 0x800 } as const;
+export const NptBits = { present: 1, write: 2, large: 0x80, noRead: 0x100, mmio: 0x200, writeMmio: 0x400, noExec: 0x800 } as const;
 
 /** An EPT violation's access qualification (assembly/mmu/p2m.ts Q_*). */
 export const ViolationQual = { read: 1, write: 2, fetch: 4, walk: 8, linearValid: 16, nested: 32 } as const;

@@ -25,7 +25,8 @@ export type VcpuExit =
    * instruction restarts when the run continues: change the map first.
    * `walk`: the page walker's own access to a guest page-table entry.
    */
-  | { reason: "ept-violation"; gpa: number; linear: number | null; access: "read" | "write" | "fetch"; walk: boolean; nested: boolean; entry: number }
+  /** `bytes`: the data access's size from `gpa` on (0 for a fetch or the page walker's own access). */
+  | { reason: "ept-violation"; gpa: number; linear: number | null; access: "read" | "write" | "fetch"; walk: boolean; nested: boolean; entry: number; bytes: number }
   /** An exception in the VMM's exception bitmap; `cr2` is the faulting linear address of a #PF (the guest's CR2 is untouched). */
   | { reason: "exception"; vector: number; errorCode: number | null; cr2: number }
   /** A CR0/CR4 write changing a bit in the VMM's mask, or a CR3 load not in the CR3-target list. */
@@ -67,7 +68,7 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
       return {
         reason: "ept-violation", gpa: u(ExitField.a), linear: q & ViolationQual.linearValid ? u(ExitField.linear) : null,
         access: q & ViolationQual.write ? "write" : q & ViolationQual.fetch ? "fetch" : "read",
-        walk: (q & ViolationQual.walk) !== 0, nested: (q & ViolationQual.nested) !== 0, entry: u(ExitField.entry),
+        walk: (q & ViolationQual.walk) !== 0, nested: (q & ViolationQual.nested) !== 0, entry: u(ExitField.entry), bytes: u(ExitField.size),
       };
     }
     case ExitCode.Exception:

@@ -27,7 +27,7 @@ export class GuestMemoryError extends RangeError {
   }
 }
 
-/** Permissions of a mapping: any of "r", "w", "x" (read is implied by the other two). */
+/** Permissions of a mapping: any of "r", "w", "x" (read is implied by write; execute without read is an execute-only page, as EPT allows). */
 export type Perms = { read?: boolean; write?: boolean; exec?: boolean };
 
 /** What the map says about one guest page. */
@@ -329,5 +329,5 @@ export class GuestMemory {
 
 function permBits(p: Perms): number {
   const w = p.write ? P2mBits.write : 0, x = p.exec ? P2mBits.exec : 0;
-  return (p.read || w || x ? P2mBits.read : 0) | w | x;
+  return (p.read || w ? P2mBits.read : 0) | w | x;
 }

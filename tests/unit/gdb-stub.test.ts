@@ -204,7 +204,7 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     expect(m.step(10).kind).toBe("halted");
   });
 
-  it("stops after a write to a watched address, old value gone, and lets writes elsewhere on the page through; read watchpoints are not offered", async () => {
+  it("stops after a write to a watched address, old value gone, and lets writes elsewhere on the page through", async () => {
     // mov ecx, 3 ; l: mov [0x1108], ecx ; add dword [0x1100], 5 ; loop l ; hlt
     const m = await machine(kind, [0xb9, ...le32(3), 0x89, 0x0d, ...le32(0x1108), 0x83, 0x05, ...le32(0x1100), 5, 0xe2, 0xf1, 0xf4]);
     const s = session(m);
@@ -222,7 +222,25 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
     s.run();
     expect(m.getState().ecx).toBe(0);
     expect([...m.readMemory(0x1100, 8)]).toEqual([15, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]);
-    expect(s.reply("Z3,1100,4")).toBe("");
+  });
+
+  it("stops after a read of a read watchpoint's bytes and after any access to an access watchpoint's, not for the bytes beside them", async () => {
+    // l: mov eax, [0x1104] ; mov ebx, [0x1100] ; mov [0x1108], ecx ; jmp l — code and data on one page
+    const m = await machine(kind, [0xa1, ...le32(0x1104), 0x8b, 0x1d, ...le32(0x1100), 0x89, 0x0d, ...le32(0x1108), 0xeb, 0xee]);
+    const s = session(m);
+    expect(s.reply("Z3,1100,4")).toBe("OK");
+    expect(m.vm.memory.lookup(0x1000)).toMatchObject({ kind: "mapped", read: false, write: false, exec: true }); // execute-only
+    s.request("c");
+    expect(s.run()).toMatch(/^\+?\$T05rwatch:1100;thread:01;#/); // not the read of 0x1104 before it
+    expect(m.getState().eip).toBe(0x100b); // after the read, as a debug register's trap
+    expect(s.reply("z3,1100,4")).toBe("OK");
+    expect(s.reply("Z4,1108,4")).toBe("OK");
+    s.request("c");
+    expect(s.run()).toMatch(/^\+?\$T05awatch:1108;thread:01;#/); // the store
+    expect(m.getState().eip).toBe(0x1011);
+    expect(s.reply("z4,1108,4")).toBe("OK");
+    expect(m.vm.memory.lookup(0x1000)).toMatchObject({ kind: "mapped", read: true, write: true, exec: true });
+    expect(s.reply("Z5,1100,4")).toBe(""); // no such kind
   });
 
   it("passes GDB's monitor commands (qRcmd) to the VMM monitor and its answer back as console output", async () => {

@@ -7,6 +7,7 @@ import { describe, it, expect } from "vitest";
 import { BareMachine } from "../../src/machine/bare.js";
 import { createEngine } from "../../src/node/engines.js";
 import { Attr } from "../../src/vmm/cpu-state.js";
+import { NestedPaging } from "../../src/vmm/paging/index.js";
 import { ENGINES } from "../helpers.js";
 
 const RAM = 4 << 20;
@@ -87,6 +88,32 @@ describe.each(ENGINES)("guest-physical map on %s", (kind) => {
     expect(m.step(10).kind).toBe("halted");
     expect(violations).toBe(1);
     expect(mem.readU32(0x300000)).toBe(0xdeadbeef);
+  });
+
+  it.each(["direct", "nested"] as const)("runs code from an execute-only page and makes a read of it a violation naming its size (%s paging)", async (mode) => {
+    // At 0x1000: mov eax, [0x1010] ; mov cx, [0x1012] ; hlt — then data at 0x1010.
+    const m = await machine(kind, [0xa1, ...le32(0x1010), 0x66, 0x8b, 0x0d, ...le32(0x1012), 0xf4]);
+    if (mode === "nested") m.vm.setPaging(new NestedPaging());
+    const mem = m.vm.memory;
+    mem.writeU32(0x1010, 0xcafef00d);
+    mem.protect(0x1000, { exec: true }); // EPT's execute-only: fetches go on, reads exit
+    expect(mem.lookup(0x1000)).toMatchObject({ kind: "mapped", read: false, write: false, exec: true });
+    const seen: { gpa: number; access: string; bytes: number; walk: boolean }[] = [];
+    // Each read is let through for its instruction (the monitor trap flag), then the page is execute-only again.
+    m.vm.onEptViolation((e) => {
+      seen.push({ gpa: e.gpa, access: e.access, bytes: e.bytes, walk: e.walk });
+      mem.protect(0x1000, { read: true, exec: true });
+      m.vm.requestMonitorTrap("test", true);
+      return "resume";
+    });
+    m.vm.onMonitorTrap(() => { mem.protect(0x1000, { exec: true }); m.vm.requestMonitorTrap("test", false); return "resume"; });
+    expect(m.step(10).kind).toBe("halted");
+    expect(seen).toEqual([
+      { gpa: 0x1010, access: "read", bytes: 4, walk: false },
+      { gpa: 0x1012, access: "read", bytes: 2, walk: false },
+    ]);
+    expect(m.getState().eax).toBe(0xcafef00d);
+    expect(m.getState().ecx & 0xffff).toBe(0xcafe);
   });
 
   it("stops with a clear message when nothing handles a violation", async () => {

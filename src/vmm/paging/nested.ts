@@ -124,6 +124,7 @@ export class NestedPaging implements PagingStrategy {
   }
 }
 
-function leafBits(e: { write: boolean; exec: boolean; writesExit: boolean }): number {
-  return NptBits.present | (e.write ? NptBits.write : 0) | (e.exec ? 0 : NptBits.noExec) | (e.writesExit && !e.write ? NptBits.writeMmio : 0);
+function leafBits(e: { read: boolean; write: boolean; exec: boolean; writesExit: boolean }): number {
+  return NptBits.present | (e.read ? 0 : NptBits.noRead) | (e.write ? NptBits.write : 0) | (e.exec ? 0 : NptBits.noExec) |
+    (e.writesExit && !e.write ? NptBits.writeMmio : 0);
 }
