@@ -37,6 +37,21 @@ async function machine(kind: (typeof ENGINES)[number], code: number[]) {
   return m;
 }
 
+/**
+ * Two running vCPUs, taking turns of 1000 instructions: vCPU 0 loops on inc eax at CODE; vCPU 1 on inc ecx, inc edx
+ * at CODE + 0x100 (ECX starting at `ecx`), followed by cli; hlt at CODE + 0x104.
+ */
+async function twoVcpus(kind: (typeof ENGINES)[number], ecx: number) {
+  const m = await machine(kind, [0x40, 0xeb, 0xfd]);
+  m.writeMemory(CODE + 0x100, [0x41, 0x42, 0xeb, 0xfc, 0xfa, 0xf4]);
+  const vm = m.vm, st0 = m.getState();
+  vm.addVcpu();
+  vm.vcpus[1]!.waitingForSipi = false;
+  vm.withVcpu(1, () => vm.setState({ ...st0, eip: CODE + 0x100, eax: 0, ecx, edx: 0 }));
+  vm.quantum = 1000;
+  return m;
+}
+
 /** A stub on the machine with GDB's side scripted: each request's reply (acks dropped once NoAck is on). */
 function session(m: BareMachine) {
   let out = "";
@@ -262,15 +277,8 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
   });
 
   it("shows each vCPU as a thread: lists them, reads and writes the one Hg selects, steps the one Hc selects while the other runs on", async () => {
-    // vCPU 0 loops on inc eax at CODE; vCPU 1 on inc ecx, inc edx at CODE + 0x100.
-    const m = await machine(kind, [0x40, 0xeb, 0xfd]);
-    m.writeMemory(CODE + 0x100, [0x41, 0x42, 0xeb, 0xfc]);
-    const vm = m.vm, st0 = m.getState();
-    vm.addVcpu();
-    vm.vcpus[1]!.waitingForSipi = false;
-    vm.withVcpu(1, () => vm.setState({ ...st0, eip: CODE + 0x100, eax: 0, ecx: 0x100, edx: 0 }));
-    vm.quantum = 1000;
-    const s = session(m);
+    const m = await twoVcpus(kind, 0x100);
+    const vm = m.vm, s = session(m);
     const hex = (t: string) => Buffer.from(t).toString("hex");
     expect(s.reply("qfThreadInfo")).toBe("m01,02");
     expect(s.reply("qsThreadInfo")).toBe("l");
@@ -305,14 +313,8 @@ describe.each(ENGINES)("GDB stub on %s", (kind) => {
   });
 
   it("resumes the threads vCont names — stepping one, continuing others — and holds the rest where they are (scheduler locking)", async () => {
-    const m = await machine(kind, [0x40, 0xeb, 0xfd]); // vCPU 0: inc eax; jmp back
-    m.writeMemory(CODE + 0x100, [0x41, 0x42, 0xeb, 0xfc, 0xfa, 0xf4]); // vCPU 1: inc ecx; inc edx; jmp back — then cli; hlt
-    const vm = m.vm, st0 = m.getState();
-    vm.addVcpu();
-    vm.vcpus[1]!.waitingForSipi = false;
-    vm.withVcpu(1, () => vm.setState({ ...st0, eip: CODE + 0x100, eax: 0, ecx: 0, edx: 0 }));
-    vm.quantum = 1000;
-    const s = session(m);
+    const m = await twoVcpus(kind, 0);
+    const vm = m.vm, s = session(m);
     const eax0 = () => vm.withVcpu(0, () => vm.getState().eax);
     expect(s.reply("vCont?")).toBe("vCont;c;C;s;S");
     for (const bad of ["vCont;x", "vCont;c:03", "vCont;C:02", "vCont;s:p2.1"]) expect(s.reply(bad), bad).toBe("E01");
