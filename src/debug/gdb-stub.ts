@@ -46,8 +46,6 @@ interface Watchpoint { kind: WatchKind; lin: number; len: number; /** Each byte'
 /** The stop reply's field for each kind (GDB manual, "Stop Reply Packets"). */
 const WATCH_REASON: Record<WatchKind, string> = { write: "watch", read: "rwatch", access: "awatch" };
 const WATCH_TYPE: Record<string, WatchKind> = { 2: "write", 3: "read", 4: "access" };
-/** What a watched page is given back for the instruction in flight (a write: its own write permission, or its writes' MMIO exits). */
-interface Grant { read: boolean; write: boolean; exec: boolean; writesExit: boolean }
 
 /**
  * The registers in GDB's numbering (target.xml below): 16 general, 8 x87, 8 x87 control, 8 XMM, MXCSR,
@@ -94,8 +92,8 @@ export class GdbStub {
   private readonly watchpoints: Watchpoint[] = [];
   /** Guest pages a watchpoint covers: their own entries, which the stub narrows while watching. */
   private readonly watchedPages = new Map<number, Extract<MapEntry, { kind: "mapped" }>>();
-  /** Pages given permissions back for the instruction in flight (what each was given), and the first watchpoint it hit. */
-  private passingWatch: { grants: Map<number, Grant>; hit: Watchpoint | null } | null = null;
+  /** Pages given permissions back for the instruction in flight, and the first watchpoint it hit. */
+  private passingWatch: { pages: Set<number>; hit: Watchpoint | null } | null = null;
 
   /**
    * `write` sends bytes to GDB; `monitor`, when given, answers GDB's `monitor CMD` (qRcmd) — the VMM
@@ -433,7 +431,7 @@ export class GdbStub {
         own = e;
         this.watchedPages.set(page, e);
       }
-      if (this.passingWatch?.grants.has(page)) continue; // (narrowed again after its instruction)
+      if (this.passingWatch?.pages.has(page)) continue; // (narrowed again after its instruction)
       this.vm.memory.protect(page, reads ? { exec: own.exec } : { read: own.read, write: false, exec: own.exec }, 1, false);
     }
   }
@@ -460,17 +458,15 @@ export class GdbStub {
   private onWatchedAccess(gpa: number, bytes: number, access: "read" | "write" | "fetch" | "walk"): "resume" | undefined {
     if (access === "fetch") return undefined; // (a watched page keeps its execute permission: the page's own refuses it)
     const page = gpa - (gpa % PAGE), own = this.watchedPages.get(page)!;
-    const pass = this.passingWatch ?? { grants: new Map(), hit: null };
-    const now = this.vm.memory.lookup(page);
-    if (now.kind !== "mapped") return undefined;
-    const had: Grant = pass.grants.get(page) ?? { read: now.read, write: now.write, exec: now.exec, writesExit: now.writesExit };
+    const had = this.vm.memory.lookup(page);
+    if (had.kind !== "mapped") return undefined;
     const grant = access === "write" ? { ...had, write: own.write, writesExit: own.writesExit } : { ...had, read: own.read, exec: own.exec };
-    if ((Object.keys(had) as (keyof Grant)[]).every((k) => had[k] === grant[k])) return undefined;
+    if (grant.read === had.read && grant.write === had.write && grant.exec === had.exec && grant.writesExit === had.writesExit) return undefined;
     // (The exit names the access's first byte on this page and its size.)
     const watched = (w: Watchpoint) => (access === "write" ? w.kind !== "read" : access === "read" && w.kind !== "write");
     const hit = this.watchpoints.find((w) => watched(w) && w.pas.some((pa) => pa >= gpa && pa < gpa + bytes));
-    this.passingWatch = pass;
-    pass.grants.set(page, grant);
+    const pass = this.passingWatch ??= { pages: new Set(), hit: null };
+    pass.pages.add(page);
     pass.hit ??= hit ?? null;
     this.vm.memory.protect(page, grant, 1, grant.writesExit);
     this.vm.requestMonitorTrap(MTF_OWNER, true);
