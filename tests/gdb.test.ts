@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 import { ENGINES } from "./helpers.js";
+import { haveScript, runOnTerminal, type TerminalStep } from "./support/terminal.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const kernelPath = (name: string) => `${root}tests/kernels/bin/${name}.elf`;
@@ -148,6 +149,56 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
       expect(runGdb(name, Number(m[1]))).toBe(expected);
       expect(await exited).toBe(1); // isa-debug-exit with 0, as under QEMU
       expect(serial).toBe(readFileSync(`${root}tests/kernels/golden/${name}.txt`, "latin1"));
+    }, 180_000);
+  }
+});
+
+// Attaching to a guest already running (gdbattach.asm spins until GDB sets `go`): QEMU's stub listening from the start
+// without -S, ours started by the monitor's gdbserver command; GDB connecting stops the guest in both.
+const ATTACH_SCRIPT = ["set var *(char*)&go = 1", "break done", "continue", "p/x $eax", "x/bx &go", "delete", "continue"];
+
+describe.skipIf(missing.length > 0 || !haveScript)(`GDB attaches to a running guest: QEMU's -gdb without -S, our monitor's gdbserver${haveScript ? "" : " (skipped: no `script` (util-linux) to give the CLI a terminal)"}`, () => {
+  /** GDB's transcript from its first breakpoint on, run in the background (our CLI must go on meanwhile). */
+  const attach = (port: number) => new Promise<string>((resolve) => {
+    const script = ["set pagination off", "set confirm off", `file ${kernelPath("gdbattach")}`, `target remote :${port}`, ...ATTACH_SCRIPT];
+    const g = spawn("gdb", ["-q", "-batch", "-nx", ...script.flatMap((l) => ["-ex", l])]);
+    let out = "";
+    g.stdout.on("data", (b: Buffer) => { out += b.toString(); });
+    g.stderr.on("data", (b: Buffer) => { out += b.toString(); });
+    g.on("close", () => resolve(out.slice(out.indexOf("Breakpoint 1 at")).replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END")));
+  });
+  const running = (child: ChildProcess) => new Promise<void>((resolve) => {
+    let text = "";
+    child.stdout!.on("data", (b: Buffer) => { text += b.toString("latin1"); if (text.includes("spinning")) resolve(); });
+  });
+
+  for (const engine of ENGINES) {
+    it(`prints what it prints against QEMU (${engine} engine), and the guest's output is QEMU's`, async () => {
+      const port = await freePort();
+      const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernelPath("gdbattach"), "-gdb", `tcp:127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "ignore"] });
+      let qemuSerial = "";
+      q.stdout!.on("data", (b: Buffer) => { qemuSerial += b.toString("latin1"); });
+      const qemuExit = new Promise((r) => q.on("exit", r));
+      await running(q);
+      const expected = await attach(port);
+      await qemuExit;
+      expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in done \(\)$/m);
+      expect(expected).toMatch(/\nEND\n?$/);
+      expect(qemuSerial).toBe("gdbattach spinning\ngdbattach 0000601e\n");
+
+      // On a terminal (Ctrl-A c opens the monitor): the guest says it spins, the monitor starts the stub, GDB attaches.
+      let ours: Promise<string> | null = null;
+      const steps: TerminalStep[] = [
+        [/gdbattach spinning/, () => "\x01c"],
+        [/\(symbiont\) $/, () => "gdbserver 0\r"],
+        [/waiting for GDB on 127\.0\.0\.1:(\d+)/, (m) => { ours = attach(Number(m[1])); return "\x01c"; }], // (back to the guest's console)
+      ];
+      const run = await runOnTerminal(`${JSON.stringify(process.execPath)} ${JSON.stringify(`${root}bin/symbiont.js`)} run ${kernelPath("gdbattach")} --engine ${engine}`, steps, 60_000);
+      expect(run.steps, run.out).toBe(steps.length);
+      expect(await ours).toBe(expected);
+      expect(run.status).toBe(1); // isa-debug-exit with 0, as under QEMU
+      expect(run.text).toMatch(/^gdbattach spinning\n[\s\S]*\ngdbattach 0000601e\n$/); // (the monitor in between)
     }, 180_000);
   }
 });

@@ -13,7 +13,7 @@ import { thrashWorkloadFiles } from "../node/thrash.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole, MonitorConsole, PrefixedOutput } from "../node/console.js";
 import { Monitor } from "../vmm/monitor.js";
-import { waitForGdb, type GdbSession } from "../node/gdb-server.js";
+import { listenForGdb, type GdbSession } from "../node/gdb-server.js";
 import { VmGroup, Waker } from "../vmm/vm-group.js";
 import { buildNetwork, userNetReservations } from "./network.js";
 import { guestAddress, ipCommandLine } from "../machine/nics.js";
@@ -167,11 +167,28 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   const monitors = pcs.map((pc) => new Monitor(pc.vm, {
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
     saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
+    gdbserver: vms === 1 ? (port: number) => gdbserver(port) : undefined,
   }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
   let status = 0;
-  let gdb: GdbSession | null = null;
+  /** The GDB stub's listener (--gdb, or the monitor's gdbserver) and, once GDB has connected, its session. */
+  let gdbListener = null as { close(): void } | null;
+  let gdb = null as GdbSession | null; // (set from a callback: not narrowed to null)
+  /** Listen for GDB; resolves once it has connected, rejects (saying `what` failed) if the port cannot be had. */
+  const listen = (port: number, what: string): Promise<void> => {
+    const l = listenForGdb(pcs[0]!.vm, port, (p) => {
+      process.stderr.write(`symbiont: waiting for GDB on 127.0.0.1:${p} (gdb -ex "target remote :${p}" [the kernel's ELF file])\n`);
+    }, (command) => monitors[0]!.execute(command));
+    gdbListener = l;
+    return l.connected.then((s) => { gdb = s; }, (e: Error) => { gdbListener = null; throw new Error(`${what}: ${e.message}`); });
+  };
+  /** The monitor's gdbserver: a stub for the running guest, which stops when GDB connects (as QEMU's). */
+  const gdbserver = (port: number): string => {
+    if (gdbListener) return "gdbserver: a GDB stub is there already (one debugger at a time)";
+    listen(port, "gdbserver").catch((e: Error) => { flush(); process.stderr.write(`symbiont: ${e.message}\n`); });
+    return "";
+  };
   try {
     // With the user network the guests ask its DHCP server (which has VM i's address reserved for it).
     const dhcp = o.net?.kind === "user";
@@ -204,9 +221,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       return null;
     };
     if (o.gdbPort !== null) {
-      gdb = await waitForGdb(pcs[0]!.vm, o.gdbPort, (port) => {
-        process.stderr.write(`symbiont: waiting for GDB on 127.0.0.1:${port} (gdb -ex "target remote :${port}" [the kernel's ELF file])\n`);
-      }, (command) => monitors[0]!.execute(command));
+      await listen(o.gdbPort, "--gdb");
     }
     let outcomes: RunOutcome[];
     if (vms === 1) {
@@ -239,7 +254,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     }
     gdb?.stub.exited(status);
   } finally {
-    gdb?.close();
+    gdbListener?.close();
     display?.close();
     if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
     flush();

@@ -22,15 +22,25 @@ export interface GdbSession {
  * connection closes) the guest runs on and another may connect, which stops the guest, as QEMU's stub does.
  */
 export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string): Promise<GdbSession> {
-  return new Promise((resolve, reject) => {
-    let active: Socket | null = null;
+  return listenForGdb(vm, port, waiting, monitor).connected;
+}
+
+/**
+ * As {@link waitForGdb}, with the listener at hand at once (`close` it whether or not GDB came): the VMM monitor's
+ * `gdbserver` starts one while the guest runs, as QEMU's does.
+ */
+export function listenForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string): { close(): void; connected: Promise<GdbSession> } {
+  let active: Socket | null = null;
+  let server: Server | null = null;
+  const close = () => { active?.destroy(); server?.close(); };
+  const connected = new Promise<GdbSession>((resolve, reject) => {
     let stub: GdbStub | null = null;
     const session: GdbSession = {
       get stub() { return stub!; },
       port,
-      close: () => { active?.destroy(); server.close(); },
+      close,
     };
-    const server: Server = createServer((s) => {
+    server = createServer((s) => {
       if (active) { s.end(); return; }
       active = s;
       s.setNoDelay(true);
@@ -42,7 +52,8 @@ export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void
       s.on("error", gone);
       resolve(session);
     });
-    server.on("error", (e) => reject(new Error(`--gdb: cannot listen on 127.0.0.1:${port}: ${e.message}`)));
-    server.listen(port, "127.0.0.1", () => { session.port = (server.address() as { port: number }).port; waiting(session.port); });
+    server.on("error", (e) => reject(new Error(`cannot listen on 127.0.0.1:${port}: ${e.message}`)));
+    server.listen(port, "127.0.0.1", () => { session.port = (server!.address() as { port: number }).port; waiting(session.port); });
   });
+  return { close, connected };
 }

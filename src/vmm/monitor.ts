@@ -44,6 +44,7 @@ const HELP = [
   "sym vaddr PID ADDR  what PID's address space has at ADDR (SymCall MEM_LOOKUP; PID 0: the running task)",
   "sym meminfo         memory figures (SymCall)",
   "sym test            a SymCall round trip (SYMCALL_TEST)",
+  "gdbserver [PORT]    wait for GDB on 127.0.0.1:PORT (default 1234; 0: a free one); the guest stops when it connects",
   "stop, cont          pause / resume the guest",
   "quit                end the run",
 ].join("\n");
@@ -66,12 +67,13 @@ export class Monitor {
    * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
    * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one;
    * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot); `keyboard`:
-   * the PS/2 keyboard `sendkey` presses keys on.
+   * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's).
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
     saveFile?: (path: string, bytes: Uint8Array) => void;
     keyboard?: { sendScancodes(bytes: readonly number[]): void };
+    gdbserver?: (port: number) => string;
   } = {}) {}
 
   private screendump(path: string): string {
@@ -131,6 +133,12 @@ export class Monitor {
           const physical = cmd === "xp";
           const args = line.trim().slice(cmd.length);
           return this.onCpu(() => memoryDump(args, physical, this.dumpDefaults, this.vm.getState(), physical ? this.physicalReader() : this.linearReader()));
+        }
+        case "gdbserver": {
+          if (!this.sources.gdbserver) return "gdbserver: this monitor cannot start a GDB stub (symbiont run/boot with one VM can)";
+          const port = sub === undefined ? 1234 : /^\d+$/.test(sub) && Number(sub) <= 65535 ? Number(sub) : null;
+          if (port === null) return "gdbserver [PORT]: a TCP port, 0-65535 (default 1234; 0: a free one)";
+          return this.sources.gdbserver(port);
         }
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";

@@ -22,6 +22,11 @@ fi
 
 fail=0
 for name in "$@"; do
+    # A kernel that waits for a debugger never ends on its own: tests/gdb.test.ts compares its output with QEMU's.
+    if grep -q "no golden file" "$dir/$name.asm" 2>/dev/null; then
+        echo "$name: no golden file (it waits for a debugger)"
+        continue
+    fi
     out="$dir/golden/$name.txt"
     tmp="$out.tmp"
     status=0

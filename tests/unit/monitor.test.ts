@@ -95,7 +95,7 @@ describe("the monitor's answers to bad input", () => {
     const { mon } = await monitor("wasm", true);
     const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
-      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2"].map((c) => [c, mon.execute(c)]));
+      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
       "info": "info what? (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
       "info mem": "unknown: info mem (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
@@ -113,6 +113,7 @@ describe("the monitor's answers to bad input", () => {
       "x /4q 0": "invalid char in format: 'q'",
       "x /4xw $foo": "unknown register $foo ($eax $ecx $edx $ebx $esp $ebp $esi $edi $eip $eflags $cr0 $cr2 $cr3 $cr4, $pc)",
       "x /xw 0x1000*2": "not an address: \"0x1000*2\" (a number, $reg, +, -)",
+      "gdbserver": "gdbserver: this monitor cannot start a GDB stub (symbiont run/boot with one VM can)",
       "sym vaddr abc 1000": "bad PID \"abc\"",
       "sym vaddr -1 1000": "bad PID \"-1\"",
       "sym vaddr 1 zz": "bad address \"zz\" (hex, up to 8 digits)",
@@ -131,6 +132,18 @@ describe("the monitor's answers to bad input", () => {
     expect(mon.paused).toBe(false);
     mon.execute("quit");
     expect(mon.quitRequested).toBe(true);
+  });
+
+  it("gdbserver: the port (1234 unless given) to whoever starts the stub; one line for a bad one", async () => {
+    const { m } = await monitor("wasm");
+    const ports: number[] = [];
+    const mon = new Monitor(m.vm, { gdbserver: (port) => { ports.push(port); return ""; } });
+    expect(["gdbserver", "gdbserver 0", "gdbserver 4321"].map((c) => mon.execute(c))).toEqual(["", "", ""]);
+    expect(ports).toEqual([1234, 0, 4321]);
+    for (const bad of ["gdbserver x", "gdbserver 65536", "gdbserver -1"]) {
+      expect(mon.execute(bad)).toBe("gdbserver [PORT]: a TCP port, 0-65535 (default 1234; 0: a free one)");
+    }
+    expect(ports).toHaveLength(3);
   });
 
   it("sendkey: QEMU's key names; one line for none, an unknown one, or no keyboard", async () => {
