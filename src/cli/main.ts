@@ -55,6 +55,8 @@ type Guest =
 
 /** A guest that resets the machine (reboot, 8042 or port 0x92/0xCF9 reset) gets a fresh machine, up to this many times. */
 const MAX_RESETS = 20;
+/** Why the run ended when the monitor's system_reset asked. */
+const MONITOR_RESET = "system_reset in the monitor";
 
 /**
  * Open the --disk images once for each VM (a snapshot overlay lives as long
@@ -168,6 +170,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
     saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
     gdbserver: vms === 1 ? (port: number) => gdbserver(port) : undefined,
+    reset: vms === 1 ? () => { resetAsked = true; } : undefined,
   }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
@@ -175,6 +178,8 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   /** The GDB stub's listener (--gdb, or the monitor's gdbserver) and, once GDB has connected, its session. */
   let gdbListener = null as { close(): void } | null;
   let gdb = null as GdbSession | null; // (set from a callback: not narrowed to null)
+  /** The monitor's system_reset: the run ends as for a guest's reset, and a fresh machine starts. */
+  let resetAsked = false;
   /** Listen for GDB; resolves once it has connected, rejects (saying `what` failed) if the port cannot be had. */
   const listen = (port: number, what: string): Promise<void> => {
     const l = listenForGdb(pcs[0]!.vm, port, (p) => {
@@ -218,6 +223,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       if (matched) return { kind: "until-matched", pattern: o.until!.source };
       if (serial!.quitRequested) return { kind: "requested", why: monitors.some((m) => m.quitRequested) ? "monitor quit" : "Ctrl-A x" };
       if (gdb?.stub.killed) return { kind: "requested", why: "GDB killed the guest" };
+      if (resetAsked) return { kind: "reset", why: MONITOR_RESET };
       return null;
     };
     if (o.gdbPort !== null) {
@@ -246,7 +252,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     const reset = outcomes[0]!;
     if (vms === 1 && reset.kind === "reset") {
       if (resets >= MAX_RESETS) { process.stderr.write(`symbiont: the guest reset the machine ${resets + 1} times; stopping\n`); return EXIT_GUEST_ERROR; }
-      process.stderr.write(`symbiont: the guest reset the machine (${reset.why}); restarting\n`);
+      process.stderr.write(reset.why === MONITOR_RESET ? `symbiont: ${MONITOR_RESET}; restarting\n` : `symbiont: the guest reset the machine (${reset.why}); restarting\n`);
       restart = true;
     } else {
       // Several VMs: each one's end is reported; the exit status is vm0's.

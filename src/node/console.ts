@@ -65,6 +65,9 @@ export class SerialConsole {
 
   constructor(private uart: ConsoleSink, private readonly input: NodeJS.ReadStream = process.stdin) {
     if (input.isTTY) input.setRawMode(true);
+    // (A console closed before — the machine a reset replaced — paused and unref'd the stream: a listener alone would not resume it.)
+    input.ref?.();
+    input.resume();
     input.on("data", this.onData);
     input.on("end", this.onEnd);
     input.on("error", this.onEnd);

@@ -45,6 +45,7 @@ const HELP = [
   "sym meminfo         memory figures (SymCall)",
   "sym test            a SymCall round trip (SYMCALL_TEST)",
   "gdbserver [PORT]    wait for GDB on 127.0.0.1:PORT (default 1234; 0: a free one); the guest stops when it connects",
+  "system_reset        reset the machine: it starts over, as at power-on (QEMU's system_reset)",
   "stop, cont          pause / resume the guest",
   "quit                end the run",
 ].join("\n");
@@ -67,13 +68,15 @@ export class Monitor {
    * `net`: the network's description (symbiont boot's --nic network), when the VM has one; `lapics`: the local
    * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one;
    * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot); `keyboard`:
-   * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's).
+   * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's); `reset`:
+   * restarts the machine (the CLI's, which makes a fresh one as for a guest's own reset).
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
     saveFile?: (path: string, bytes: Uint8Array) => void;
     keyboard?: { sendScancodes(bytes: readonly number[]): void };
     gdbserver?: (port: number) => string;
+    reset?: () => void;
   } = {}) {}
 
   private screendump(path: string): string {
@@ -140,6 +143,10 @@ export class Monitor {
           if (port === null) return "gdbserver [PORT]: a TCP port, 0-65535 (default 1234; 0: a free one)";
           return this.sources.gdbserver(port);
         }
+        case "system_reset":
+          if (!this.sources.reset) return "system_reset: this monitor cannot reset the machine";
+          this.sources.reset();
+          return "resetting the machine";
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";
         case "quit": case "q": this.quitRequested = true; return "";

@@ -95,7 +95,7 @@ describe("the monitor's answers to bad input", () => {
     const { mon } = await monitor("wasm", true);
     const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
-      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver"].map((c) => [c, mon.execute(c)]));
+      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver", "system_reset"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
       "info": "info what? (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
       "info mem": "unknown: info mem (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
@@ -114,6 +114,7 @@ describe("the monitor's answers to bad input", () => {
       "x /4xw $foo": "unknown register $foo ($eax $ecx $edx $ebx $esp $ebp $esi $edi $eip $eflags $cr0 $cr2 $cr3 $cr4, $pc)",
       "x /xw 0x1000*2": "not an address: \"0x1000*2\" (a number, $reg, +, -)",
       "gdbserver": "gdbserver: this monitor cannot start a GDB stub (symbiont run/boot with one VM can)",
+      "system_reset": "system_reset: this monitor cannot reset the machine",
       "sym vaddr abc 1000": "bad PID \"abc\"",
       "sym vaddr -1 1000": "bad PID \"-1\"",
       "sym vaddr 1 zz": "bad address \"zz\" (hex, up to 8 digits)",
