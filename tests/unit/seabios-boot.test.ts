@@ -77,7 +77,10 @@ async function underQemu(disk: Uint8Array, iface: "ide" | "virtio", typing?: Typ
       monitor.end();
     };
     const serial = await new Promise<string>((resolve) => {
-      const q = spawn("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
+      // -icount: QEMU's virtual time from the instructions it runs, as ours is deterministic — SeaBIOS's serial console
+      // sends the cursor's character on its timer, so with host time a loaded host moves the last dot of "Booting from
+      // Hard Disk..." and its newline elsewhere in the output.
+      const q = spawn("qemu-system-i386", ["-bios", SEABIOS, "-m", "128", "-icount", "shift=0,sleep=off", "-display", "none", "-nodefaults", "-machine", "graphics=off", "-serial", "stdio",
         "-drive", `file=${image},format=raw,if=${iface}`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ...(vga ? ["-device", "isa-vga", "-monitor", `unix:${join(dir, "monitor.sock")},server=on,wait=off`] : [])]);
       let out = "";
