@@ -1,7 +1,9 @@
-// The monitor's x and xp against QEMU's (its HMP through QMP's human-monitor-command, the oracle): the same
-// kernel run to its end under both — gdbpaging.elf, which leaves 32-bit paging on with a window page mapped
-// twice, read-only the second time, and the page after it not present — then the same commands in the same
-// order (the format and size each leaves behind are part of what is compared), and the text must be the same.
+// The monitor's x, xp, info mem and info tlb against QEMU's (its HMP through QMP's human-monitor-command, the
+// oracle): the same kernel run to its end under both, then the same commands in the same order (the format and
+// size each dump leaves behind are part of what is compared), and the text must be the same. gdbpaging.elf leaves
+// 32-bit paging on with a window page mapped twice, read-only the second time, and the page after it not present;
+// paging.elf 32-bit tables with 4 MiB pages, user and supervisor, accessed and dirty bits; pae.elf PAE tables with
+// 2 MiB pages and NX; alu.elf paging off.
 // Skips, saying so, without qemu-system-i386 (Debian: qemu-system-x86).
 import { describe, it, expect } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
@@ -9,21 +11,27 @@ import { createInterface } from "node:readline";
 import { ENGINES, runKernel, readBytes } from "./helpers.js";
 import { Monitor } from "../src/vmm/monitor.js";
 
-const KERNEL = new URL("./kernels/bin/gdbpaging.elf", import.meta.url).pathname;
+const kernel = (name: string) => new URL(`./kernels/bin/${name}.elf`, import.meta.url).pathname;
 const haveQemu = spawnSync("qemu-system-i386", ["--version"], { stdio: "ignore" }).status === 0;
 if (!haveQemu) console.warn("tests/monitor-qemu.test.ts skipped: qemu-system-i386 not installed (Debian: qemu-system-x86)");
 
-const COMMANDS = [
+const DUMPS = [
   "xp /8xw 0x100000", "xp /3xb 0x100000", "xp /20xb 0x100000", "xp /4xh 0x100000", "xp /2xg 0x100000",
   "xp /4dw 0x100000", "xp /4uw 0x100000", "xp /3ow 0x100000", "xp /12c 0x100000", "xp /2dh 0x100002",
   "xp /3db 0x100000", "xp /2dg 0x100008", "xp /16cb 0x1015ef", "xp /2og 0x100000",
   "x /4xw 0x400000", "x /4xw 0x401000", "x /8xw 0x401ff0", "x /2xw 0x800000", "x 0x100000", "x /3 0x100004",
   "x /4xw $esp", "x /2xw $esp+8", "x /xw 0x400000 - 4096 + 0x1000", "xp /2xw 0x20000000",
 ];
+const KERNELS: { name: string; qemu: string[]; commands: string[] }[] = [
+  { name: "gdbpaging", qemu: [], commands: [...DUMPS, "info mem", "info tlb"] },
+  { name: "paging", qemu: [], commands: ["info mem", "info tlb"] },
+  { name: "pae", qemu: ["-cpu", "qemu32,+nx"], commands: ["info mem", "info tlb"] }, // (tests/kernels/qemu-args/pae.args)
+  { name: "alu", qemu: [], commands: ["info mem", "info tlb"] },
+];
 
-/** QEMU's answers to COMMANDS once the kernel has halted at its end (no isa-debug-exit: its EXIT halts). */
-async function qemuAnswers(): Promise<string[]> {
-  const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null", "-kernel", KERNEL, "-qmp", "stdio"], { stdio: ["pipe", "pipe", "ignore"] });
+/** QEMU's answers to the commands once the kernel has halted at its end (no isa-debug-exit: its EXIT halts). */
+async function qemuAnswers({ name, qemu, commands }: (typeof KERNELS)[number]): Promise<string[]> {
+  const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null", ...qemu, "-kernel", kernel(name), "-qmp", "stdio"], { stdio: ["pipe", "pipe", "ignore"] });
   const lines = createInterface({ input: q.stdout! })[Symbol.asyncIterator]();
   const send = async (o: object): Promise<{ return?: unknown }> => {
     q.stdin!.write(`${JSON.stringify(o)}\n`);
@@ -38,24 +46,26 @@ async function qemuAnswers(): Promise<string[]> {
     await send({ execute: "qmp_capabilities" });
     for (let i = 0; i < 100 && !/HLT=1/.test(await hmp("info registers")); i++) await new Promise((r) => setTimeout(r, 50));
     const out: string[] = [];
-    for (const c of COMMANDS) out.push(await hmp(c));
+    for (const c of commands) out.push(await hmp(c));
     return out;
   } finally {
     q.kill();
   }
 }
 
-describe.skipIf(!haveQemu)("the monitor's x and xp print what QEMU's print", () => {
-  let expected: Promise<string[]> | null = null;
-  for (const engine of ENGINES) {
-    it(`gdbpaging.elf at its end (${engine} engine)`, async () => {
-      expected ??= qemuAnswers();
-      const want = await expected;
-      expect(want[0]).toMatch(/^0000000000100000: 0x1badb002 /); // (the Multiboot header: QEMU has run the kernel)
-      const r = await runKernel(readBytes(KERNEL), engine, { path: KERNEL });
-      expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });
-      const mon = new Monitor(r.pc.vm);
-      expect(COMMANDS.map((c) => mon.execute(c))).toEqual(want);
-    }, 60_000);
+describe.skipIf(!haveQemu)("the monitor's x, xp, info mem and info tlb print what QEMU's print", () => {
+  const expected = new Map<string, Promise<string[]>>();
+  for (const k of KERNELS) {
+    for (const engine of ENGINES) {
+      it(`${k.name}.elf at its end (${engine} engine)`, async () => {
+        if (!expected.has(k.name)) expected.set(k.name, qemuAnswers(k));
+        const want = await expected.get(k.name)!;
+        expect(want.at(-1)!.length, "QEMU answered").toBeGreaterThan(0);
+        const r = await runKernel(readBytes(kernel(k.name)), engine, { path: kernel(k.name) });
+        expect(r.stop).toEqual({ kind: "debug-exit", status: 1 });
+        const mon = new Monitor(r.pc.vm);
+        expect(k.commands.map((c) => mon.execute(c))).toEqual(want);
+      }, 60_000);
+    }
   }
 });

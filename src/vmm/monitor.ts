@@ -15,6 +15,7 @@ import type { Vm } from "./vm.js";
 import type { CpuState, SegmentState } from "./cpu-state.js";
 import { listMappings, pagingMode, translateLinear } from "./guest-paging.js";
 import { memoryDump, type DumpDefaults } from "./memory-dump.js";
+import { infoMem, infoTlb } from "./paging-info.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
@@ -31,7 +32,8 @@ const HELP = [
   "                    FMT = count, format x d u o c, size b h w g; ADDR = numbers, $reg, + and -)",
   "xp /FMT ADDR        memory at a guest-physical address (as QEMU's xp)",
   "info exits          exits by reason since power-on",
-  "info paging         the guest's paging mode and mappings (as QEMU's info mem)",
+  "info paging         the guest's paging mode and mappings (ranges with the frames they map)",
+  "info mem, info tlb  the guest's mappings as QEMU prints them: ranges by rights; every page with its entry's flags",
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
   "info net            network cables' traffic, the VPIO model's state per VM, the user network's connections",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
@@ -112,11 +114,12 @@ export class Monitor {
             case "cpus": return this.cpus();
             case "exits": return this.exits();
             case "paging": return this.onCpu(() => this.paging());
+            case "mem": case "tlb": return this.onCpu(() => this.qemuPaging(sub));
             case "symbiotic": return this.symbiotic();
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
             case "lapic": return this.lapics();
-            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)`;
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic)`;
           }
         case "sym": return this.sym(sub, rest);
         case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;
@@ -201,6 +204,13 @@ export class Monitor {
       `IDT=     ${hex(s.idtr.base)} ${hex(s.idtr.limit)}`,
       `CR0=${hex(s.cr0)} CR2=${hex(s.cr2)} CR3=${hex(s.cr3)} CR4=${hex(s.cr4)} EFER=${hex(s.efer)}`,
     ].join("\n");
+  }
+
+  /** `info mem` / `info tlb` of the selected vCPU's tables, in QEMU's format. */
+  private qemuPaging(which: "mem" | "tlb"): string {
+    const s = this.vm.getState();
+    if (pagingMode(s) === "none") return "PG disabled"; // (QEMU's answer)
+    return (which === "mem" ? infoMem : infoTlb)(this.vm.memory, s).join("\n");
   }
 
   private exits(): string {

@@ -93,12 +93,12 @@ describe("the monitor's answers to bad input", () => {
   it("says what is wrong in one line, or what a non-symbiotic guest lacks", async () => {
     expect((await monitor("wasm")).mon.execute("sym ps")).toBe("the symbiotic interfaces are off for this VM");
     const { mon } = await monitor("wasm", true);
-    const answers = Object.fromEntries(["info", "info mem", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
+    const answers = Object.fromEntries(["info", "info memory", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
       "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver", "system_reset"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
-      "info": "info what? (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
-      "info mem": "unknown: info mem (info registers | cpus | exits | paging | symbiotic | net | swapbypass | lapic)",
+      "info": "info what? (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic)",
+      "info memory": "unknown: info memory (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic)",
       "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "frobnicate": "unknown command \"frobnicate\" (help lists them)",
