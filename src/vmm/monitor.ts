@@ -13,7 +13,7 @@
  */
 import type { Vm } from "./vm.js";
 import type { CpuState, SegmentState } from "./cpu-state.js";
-import { listMappings, pagingMode, translateLinear } from "./guest-paging.js";
+import { listMappings, pagingMode, readLinear } from "./guest-paging.js";
 import { memoryDump, type DumpDefaults } from "./memory-dump.js";
 import { infoMem, infoTlb } from "./paging-info.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
@@ -175,19 +175,11 @@ export class Monitor {
     return (pa: number, len: number) => (pa + len <= 2 ** 32 && this.vm.memory.isRam(pa, len) ? this.vm.memory.read(pa, len) : null);
   }
 
-  /** Bytes at linear addresses through the running vCPU's page tables (byte by byte: a line may cross pages). */
+  /** Bytes at linear addresses through the running vCPU's page tables. */
   private linearReader() {
     const st = this.vm.getState();
     const regs = { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer };
-    return (lin: number, len: number) => {
-      const out = new Uint8Array(len);
-      for (let i = 0; i < len; i++) {
-        const m = translateLinear(this.vm.memory, regs, (lin + i) >>> 0);
-        if (!m || !this.vm.memory.isRam(m.pa, 1)) return null;
-        out[i] = this.vm.memory.read(m.pa, 1)[0]!;
-      }
-      return out;
-    };
+    return (lin: number, len: number) => readLinear(this.vm.memory, regs, lin, len);
   }
 
   private registers(): string {
