@@ -104,20 +104,23 @@ function freePort(): Promise<number> {
  * the reset vector, `run` at the kernel's entry). The end is the same event told two ways: QEMU's stub closes
  * the connection when isa-debug-exit ends the process, ours first reports the exit (W).
  */
-function runGdb(name: string, port: number): string {
-  const script = ["set pagination off", "set confirm off", `file ${kernelPath(name)}`, `target remote :${port}`, ...SCRIPTS[name]!];
-  const r = spawnSync("gdb", ["-q", "-batch", "-nx", ...script.flatMap((l) => ["-ex", l])], { encoding: "utf8", timeout: 120_000 });
-  const out = r.stdout + r.stderr;
-  return out.slice(out.indexOf("Breakpoint 1 at"))
-    .replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END");
+function runGdb(name: string, port: number, commands = SCRIPTS[name]!): Promise<string> {
+  const script = ["set pagination off", "set confirm off", `file ${kernelPath(name)}`, `target remote :${port}`, ...commands];
+  // (In the background: a guest of ours another test drives on a terminal must go on meanwhile.)
+  const g = spawn("gdb", ["-q", "-batch", "-nx", ...script.flatMap((l) => ["-ex", l])], { timeout: 120_000 });
+  let out = "";
+  g.stdout.on("data", (b: Buffer) => { out += b.toString(); });
+  g.stderr.on("data", (b: Buffer) => { out += b.toString(); });
+  return new Promise((resolve) => g.on("close", () => resolve(out.slice(out.indexOf("Breakpoint 1 at"))
+    .replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END"))));
 }
 
-/** Wait until the child's stderr says `pattern`; resolve with the match. */
-function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+/** Wait until the child says `pattern` (on stderr, or on `stream`); resolve with the match. */
+function waitFor(child: ChildProcess, pattern: RegExp, stream: "stdout" | "stderr" = "stderr"): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let text = "";
     const on = (b: Buffer) => { text += b.toString(); const m = pattern.exec(text); if (m) resolve(m); };
-    child.stderr?.on("data", on);
+    child[stream]?.on("data", on);
     child.on("exit", (code) => reject(new Error(`exited (${code}) before ${pattern}: ${text}`)));
   });
 }
@@ -130,7 +133,7 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
     const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null",
       "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-smp", String(CPUS[name] ?? 1), "-kernel", kernelPath(name), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: "ignore" });
     await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
-    const out = runGdb(name, port);
+    const out = await runGdb(name, port);
     q.kill();
     qemuOutput.set(name, out);
     return out;
@@ -146,7 +149,7 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
       child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
       const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
       const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+)/);
-      expect(runGdb(name, Number(m[1]))).toBe(expected);
+      expect(await runGdb(name, Number(m[1]))).toBe(expected);
       expect(await exited).toBe(1); // isa-debug-exit with 0, as under QEMU
       expect(serial).toBe(readFileSync(`${root}tests/kernels/golden/${name}.txt`, "latin1"));
     }, 180_000);
@@ -158,19 +161,7 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
 const ATTACH_SCRIPT = ["set var *(char*)&go = 1", "break done", "continue", "p/x $eax", "x/bx &go", "delete", "continue"];
 
 describe.skipIf(missing.length > 0 || !haveScript)(`GDB attaches to a running guest: QEMU's -gdb without -S, our monitor's gdbserver${haveScript ? "" : " (skipped: no `script` (util-linux) to give the CLI a terminal)"}`, () => {
-  /** GDB's transcript from its first breakpoint on, run in the background (our CLI must go on meanwhile). */
-  const attach = (port: number) => new Promise<string>((resolve) => {
-    const script = ["set pagination off", "set confirm off", `file ${kernelPath("gdbattach")}`, `target remote :${port}`, ...ATTACH_SCRIPT];
-    const g = spawn("gdb", ["-q", "-batch", "-nx", ...script.flatMap((l) => ["-ex", l])]);
-    let out = "";
-    g.stdout.on("data", (b: Buffer) => { out += b.toString(); });
-    g.stderr.on("data", (b: Buffer) => { out += b.toString(); });
-    g.on("close", () => resolve(out.slice(out.indexOf("Breakpoint 1 at")).replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END")));
-  });
-  const running = (child: ChildProcess) => new Promise<void>((resolve) => {
-    let text = "";
-    child.stdout!.on("data", (b: Buffer) => { text += b.toString("latin1"); if (text.includes("spinning")) resolve(); });
-  });
+  const attach = (port: number) => runGdb("gdbattach", port, ATTACH_SCRIPT);
 
   for (const engine of ENGINES) {
     it(`prints what it prints against QEMU (${engine} engine), and the guest's output is QEMU's`, async () => {
@@ -180,7 +171,7 @@ describe.skipIf(missing.length > 0 || !haveScript)(`GDB attaches to a running gu
       let qemuSerial = "";
       q.stdout!.on("data", (b: Buffer) => { qemuSerial += b.toString("latin1"); });
       const qemuExit = new Promise((r) => q.on("exit", r));
-      await running(q);
+      await waitFor(q, /spinning/, "stdout");
       const expected = await attach(port);
       await qemuExit;
       expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in done \(\)$/m);

@@ -8,11 +8,11 @@ import { cpl, cplUserMask, implicitDenyMask, segAttr, segLo, segHi, segBase, SS,
 import { tlbHost, TLB_VALID, TLB_READONLY, TLB_SLOW, TLB_HAS_CODE } from "../mmu/tlb";
 import { translate, setStoreSize as setTracedStoreSize, ACC_WRITE, ACC_USER } from "../mmu/walk";
 import { setAccessBytes } from "../mmu/p2m";
+import { readAt, writeAt, resKind, resHost } from "../memory";
+import { aborted, raise, GP, SSF } from "../fault";
 
 /** The size of the store about to be translated: the trace log's, and an EPT violation's. */
 function setStoreSize(n: i32): void { setTracedStoreSize(n); setAccessBytes(n); }
-import { readAt, writeAt, resKind, resHost } from "../memory";
-import { aborted, raise, GP, SSF } from "../fault";
 
 /** Derived bits kept in SEG_ATTR above the VMX access-rights format. */
 export const ATTR_UNUSABLE: i32 = 1 << 16;

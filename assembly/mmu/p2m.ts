@@ -59,10 +59,9 @@ export const Q_LINEAR_VALID: i32 = 16;
 export const Q_NESTED: i32 = 32;
 
 /**
- * Bytes of the data access being translated (set by cpu/access.ts before each data translation; a fetch or the
- * page walker's own access reports 0):
- * an EPT violation reports it (X_SIZE), so that a VMM watching a few bytes of a page can tell an access to
- * them from one beside them.
+ * Bytes of the data access being translated (set by cpu/access.ts before each data translation). An EPT violation
+ * reports it (X_SIZE; 0 for a fetch or the page walker's own access), so that a VMM watching a few bytes of a page
+ * can tell an access to them from one beside them.
  */
 let accessBytes: i32 = 0;
 export function setAccessBytes(n: i32): void { accessBytes = n; }

@@ -142,9 +142,13 @@ export class GdbStub {
     this.write(this.lastSent);
   }
 
-  /** Stop the guest — every vCPU — and tell GDB why, naming the running vCPU's thread (`why`: a stop reason's field). */
+  /**
+   * Stop the guest — every vCPU, a step under way ending with it — and tell GDB why, naming the running vCPU's
+   * thread (`why`: a stop reason's field).
+   */
   private stop(signal: number, why = ""): void {
     this.halted = true;
+    this.cancelStep();
     const vcpu = this.vm.vcpu.index;
     this.lastStop = { signal, why, vcpu };
     this.gThread = vcpu; // (GDB takes the thread a stop names as the selected one)
@@ -526,7 +530,6 @@ export class GdbStub {
       // it back itself. A hardware one faults before the instruction: the PC stays.
       const software = planted.kinds.has("0");
       if (software && !this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
-      this.cancelStep();
       this.stop(SIGTRAP, software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "");
       return "resume";
     }
@@ -543,10 +546,8 @@ export class GdbStub {
     const watch = this.passingWatch;
     if (watch) { this.passingWatch = null; this.protectWatched(); }
     const hit = watch?.hit;
-    if (hit) {
-      this.cancelStep();
-      this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`);
-    } else if (this.stepping.has(this.vm.vcpu.index)) { this.cancelStep(); this.stop(SIGTRAP); }
+    if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`);
+    else if (this.stepping.has(this.vm.vcpu.index)) this.stop(SIGTRAP);
     return "resume";
   }
 

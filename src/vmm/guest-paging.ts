@@ -41,7 +41,8 @@ export function pagingMode(r: PagingRegs): PagingMode {
   return (r.cr4 & CR4_PAE) !== 0 ? "pae" : "32-bit";
 }
 
-function entry(mem: GuestMemory, gpa: number): number {
+/** A word of a guest page table (0 where the map has no RAM: not present). */
+export function tableWord(mem: GuestMemory, gpa: number): number {
   return mem.isRam(gpa, 4) ? mem.readU32(gpa) : 0;
 }
 
@@ -51,26 +52,26 @@ export function translateLinear(mem: GuestMemory, r: PagingRegs, lin: number): G
   const mode = pagingMode(r);
   if (mode === "none") return { pa: lin, writable: true, user: true, noExec: false, pageSize: 4096, entry: 0 };
   if (mode === "32-bit") {
-    const pde = entry(mem, ((r.cr3 & ~0xfff) >>> 0) + (lin >>> 22) * 4);
+    const pde = tableWord(mem, ((r.cr3 & ~0xfff) >>> 0) + (lin >>> 22) * 4);
     if ((pde & P) === 0) return null;
     if ((pde & PS) !== 0 && (r.cr4 & CR4_PSE) !== 0) {
       return { pa: ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0, writable: (pde & RW) !== 0, user: (pde & US) !== 0, noExec: false, pageSize: 4 << 20, entry: pde >>> 0 };
     }
-    const pte = entry(mem, ((pde & ~0xfff) >>> 0) + ((lin >>> 12) & 0x3ff) * 4);
+    const pte = tableWord(mem, ((pde & ~0xfff) >>> 0) + ((lin >>> 12) & 0x3ff) * 4);
     if ((pte & P) === 0) return null;
     return { pa: ((pte & ~0xfff) | (lin & 0xfff)) >>> 0, writable: (pde & pte & RW) !== 0, user: (pde & pte & US) !== 0, noExec: false, pageSize: 4096, entry: pte >>> 0 };
   }
   const nxe = (r.efer & EFER_NXE) !== 0;
-  const pdpte = entry(mem, ((r.cr3 & ~0x1f) >>> 0) + (lin >>> 30) * 8);
+  const pdpte = tableWord(mem, ((r.cr3 & ~0x1f) >>> 0) + (lin >>> 30) * 8);
   if ((pdpte & P) === 0) return null;
   const pdeAt = ((pdpte & ~0xfff) >>> 0) + ((lin >>> 21) & 0x1ff) * 8;
-  const pde = entry(mem, pdeAt), pdeHi = entry(mem, pdeAt + 4);
+  const pde = tableWord(mem, pdeAt), pdeHi = tableWord(mem, pdeAt + 4);
   if ((pde & P) === 0 || (pdeHi & 0xf) !== 0) return null; // frames above 4 GiB are not guest RAM here
   if ((pde & PS) !== 0) {
     return { pa: ((pde & 0xffe00000) | (lin & 0x1fffff)) >>> 0, writable: (pde & RW) !== 0, user: (pde & US) !== 0, noExec: nxe && pdeHi < 0, pageSize: 2 << 20, entry: pde >>> 0 };
   }
   const pteAt = ((pde & ~0xfff) >>> 0) + ((lin >>> 12) & 0x1ff) * 8;
-  const pte = entry(mem, pteAt), pteHi = entry(mem, pteAt + 4);
+  const pte = tableWord(mem, pteAt), pteHi = tableWord(mem, pteAt + 4);
   if ((pte & P) === 0 || (pteHi & 0xf) !== 0) return null;
   return {
     pa: ((pte & ~0xfff) | (lin & 0xfff)) >>> 0, writable: (pde & pte & RW) !== 0, user: (pde & pte & US) !== 0,
@@ -126,8 +127,8 @@ export function listMappings(mem: GuestMemory, r: PagingRegs, limit = 1000): Map
 
 /** Is the directory entry covering `lin` present (so its page table is worth walking)? */
 function directoryPresent(mem: GuestMemory, r: PagingRegs, lin: number): boolean {
-  if (pagingMode(r) === "32-bit") return (entry(mem, ((r.cr3 & ~0xfff) >>> 0) + (lin >>> 22) * 4) & P) !== 0;
-  const pdpte = entry(mem, ((r.cr3 & ~0x1f) >>> 0) + (lin >>> 30) * 8);
+  if (pagingMode(r) === "32-bit") return (tableWord(mem, ((r.cr3 & ~0xfff) >>> 0) + (lin >>> 22) * 4) & P) !== 0;
+  const pdpte = tableWord(mem, ((r.cr3 & ~0x1f) >>> 0) + (lin >>> 30) * 8);
   if ((pdpte & P) === 0) return false;
-  return (entry(mem, ((pdpte & ~0xfff) >>> 0) + ((lin >>> 21) & 0x1ff) * 8) & P) !== 0;
+  return (tableWord(mem, ((pdpte & ~0xfff) >>> 0) + ((lin >>> 21) & 0x1ff) * 8) & P) !== 0;
 }

@@ -8,14 +8,11 @@
  * @module
  */
 import type { GuestMemory } from "./memory.js";
-import { pagingMode, type PagingRegs } from "./guest-paging.js";
+import { pagingMode, tableWord, type PagingRegs } from "./guest-paging.js";
 
 const P = 1, RW = 2, US = 4, PWT = 8, PCD = 0x10, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 const PROT = US | RW | P;
 const CR4_PSE = 0x10;
-
-/** One 32-bit word of guest memory (0 where the map has no RAM: not present). */
-function word(mem: GuestMemory, pa: number): number { return mem.isRam(pa, 4) ? mem.readU32(pa) : 0; }
 
 /**
  * Every linear address where the rights may change, in order, with the rights from there on (0: not mapped), and
@@ -25,11 +22,11 @@ function walk(mem: GuestMemory, r: PagingRegs, at: (lin: number, prot: number) =
   if (pagingMode(r) === "32-bit") {
     const pd = (r.cr3 & ~0xfff) >>> 0;
     for (let l1 = 0; l1 < 1024; l1++) {
-      const pde = word(mem, pd + l1 * 4), base = l1 * 0x400000;
+      const pde = tableWord(mem, pd + l1 * 4), base = l1 * 0x400000;
       if (!(pde & P)) { at(base, 0); continue; }
       if (pde & PS && r.cr4 & CR4_PSE) { at(base, pde & PROT); leaf(base, pde, 0, true); continue; }
       for (let l2 = 0; l2 < 1024; l2++) {
-        const pte = word(mem, ((pde & ~0xfff) >>> 0) + l2 * 4), lin = base + l2 * 4096;
+        const pte = tableWord(mem, ((pde & ~0xfff) >>> 0) + l2 * 4), lin = base + l2 * 4096;
         at(lin, pte & P ? pte & pde & PROT : 0);
         if (pte & P) leaf(lin, pte & ~PS, 0, false);
       }
@@ -40,19 +37,19 @@ function walk(mem: GuestMemory, r: PagingRegs, at: (lin: number, prot: number) =
   const below4G = (hi: number) => (hi & 0xfffff) === 0;
   const pdpt = (r.cr3 & ~0x1f) >>> 0;
   for (let l1 = 0; l1 < 4; l1++) {
-    const pdpte = word(mem, pdpt + l1 * 8), base1 = l1 * 0x40000000;
-    if (!(pdpte & P) || !below4G(word(mem, pdpt + l1 * 8 + 4))) { at(base1, 0); continue; }
+    const pdpte = tableWord(mem, pdpt + l1 * 8), base1 = l1 * 0x40000000;
+    if (!(pdpte & P) || !below4G(tableWord(mem, pdpt + l1 * 8 + 4))) { at(base1, 0); continue; }
     for (let l2 = 0; l2 < 512; l2++) {
       const pdeAt = ((pdpte & ~0xfff) >>> 0) + l2 * 8, base2 = base1 + l2 * 0x200000;
-      const pde = word(mem, pdeAt), pdeHi = word(mem, pdeAt + 4);
+      const pde = tableWord(mem, pdeAt), pdeHi = tableWord(mem, pdeAt + 4);
       if (!(pde & P)) { at(base2, 0); continue; }
       if (pde & PS) { at(base2, pde & PROT); leaf(base2, pde, pdeHi, true); continue; }
       if (!below4G(pdeHi)) { at(base2, 0); continue; }
       for (let l3 = 0; l3 < 512; l3++) {
         const pteAt = ((pde & ~0xfff) >>> 0) + l3 * 8, lin = base2 + l3 * 4096;
-        const pte = word(mem, pteAt);
+        const pte = tableWord(mem, pteAt);
         at(lin, pte & P ? pte & pde & PROT : 0);
-        if (pte & P) leaf(lin, pte & ~PS, word(mem, pteAt + 4), false);
+        if (pte & P) leaf(lin, pte & ~PS, tableWord(mem, pteAt + 4), false);
       }
     }
   }
