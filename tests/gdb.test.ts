@@ -148,7 +148,7 @@ describe.skipIf(missing.length > 0)("the GDB stub against QEMU's, GDB driving bo
       let serial = "";
       child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
       const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+)/);
+      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
       expect(await runGdb(name, Number(m[1]))).toBe(expected);
       expect(await exited).toBe(1); // isa-debug-exit with 0, as under QEMU
       expect(serial).toBe(readFileSync(`${root}tests/kernels/golden/${name}.txt`, "latin1"));
@@ -163,35 +163,51 @@ const ATTACH_SCRIPT = ["set var *(char*)&go = 1", "break done", "continue", "p/x
 describe.skipIf(missing.length > 0 || !haveScript)(`GDB attaches to a running guest: QEMU's -gdb without -S, our monitor's gdbserver${haveScript ? "" : " (skipped: no `script` (util-linux) to give the CLI a terminal)"}`, () => {
   const attach = (port: number) => runGdb("gdbattach", port, ATTACH_SCRIPT);
 
-  for (const engine of ENGINES) {
-    it(`prints what it prints against QEMU (${engine} engine), and the guest's output is QEMU's`, async () => {
-      const port = await freePort();
-      const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio",
-        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernelPath("gdbattach"), "-gdb", `tcp:127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "ignore"] });
-      let qemuSerial = "";
-      q.stdout!.on("data", (b: Buffer) => { qemuSerial += b.toString("latin1"); });
-      const qemuExit = new Promise((r) => q.on("exit", r));
-      await waitFor(q, /spinning/, "stdout");
-      const expected = await attach(port);
-      await qemuExit;
-      expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in done \(\)$/m);
-      expect(expected).toMatch(/\nEND\n?$/);
-      expect(qemuSerial).toBe("gdbattach spinning\ngdbattach 0000601e\n");
+  // QEMU's transcript and serial output, once for all the runs below.
+  let qemu: Promise<string> | null = null;
+  const qemuTranscript = () => qemu ??= (async () => {
+    const port = await freePort();
+    const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio",
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernelPath("gdbattach"), "-gdb", `tcp:127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "ignore"] });
+    let qemuSerial = "";
+    q.stdout!.on("data", (b: Buffer) => { qemuSerial += b.toString("latin1"); });
+    const qemuExit = new Promise((r) => q.on("exit", r));
+    await waitFor(q, /spinning/, "stdout");
+    const expected = await attach(port);
+    await qemuExit;
+    expect(expected).toMatch(/^Breakpoint 1, 0x[0-9a-f]+ in done \(\)$/m);
+    expect(expected).toMatch(/\nEND\n?$/);
+    expect(qemuSerial).toBe("gdbattach spinning\ngdbattach 0000601e\n");
+    return expected;
+  })();
 
-      // On a terminal (Ctrl-A c opens the monitor): the guest says it spins, the monitor starts the stub, GDB attaches.
-      let ours: Promise<string> | null = null;
-      const steps: TerminalStep[] = [
-        [/gdbattach spinning/, () => "\x01c"],
-        [/\(symbiont\) $/, () => "gdbserver 0\r"],
-        [/waiting for GDB on 127\.0\.0\.1:(\d+)/, (m) => { ours = attach(Number(m[1])); return "\x01c"; }], // (back to the guest's console)
-      ];
-      const run = await runOnTerminal(`${JSON.stringify(process.execPath)} ${JSON.stringify(`${root}bin/symbiont.js`)} run ${kernelPath("gdbattach")} --engine ${engine}`, steps, 60_000);
-      expect(run.steps, run.out).toBe(steps.length);
-      expect(await ours).toBe(expected);
-      expect(run.status).toBe(1); // isa-debug-exit with 0, as under QEMU
-      expect(run.text).toMatch(/^gdbattach spinning\n[\s\S]*\ngdbattach 0000601e\n$/); // (the monitor in between)
-    }, 180_000);
+  // On a terminal (Ctrl-A c opens the monitor): the guest says it spins, the monitor starts the stub, GDB attaches —
+  // once the terminal is back on the guest's console, or (backToGuest false) with the monitor still open, where the
+  // guest's output waits until the monitor closes, here at the guest's exit.
+  const onTerminal = async (engine: string, backToGuest: boolean) => {
+    let ours: Promise<string> | null = null, port = 0;
+    const steps: TerminalStep[] = [
+      [/gdbattach spinning/, () => "\x01c"],
+      [/\(symbiont\) $/, () => "gdbserver 0\r"],
+      [/waiting for GDB on 127\.0\.0\.1:(\d+) [^\n]*\n/, (m) => {
+        port = Number(m[1]);
+        if (backToGuest) return "\x01c";
+        ours = attach(port);
+        return "";
+      }],
+      ...backToGuest ? [[/^\r*\n$/, () => { ours = attach(port); return ""; }] as TerminalStep] : [], // (the monitor has left the terminal)
+    ];
+    const run = await runOnTerminal(`${JSON.stringify(process.execPath)} ${JSON.stringify(`${root}bin/symbiont.js`)} run ${kernelPath("gdbattach")} --engine ${engine}`, steps, 60_000);
+    expect(run.steps, run.out).toBe(steps.length);
+    expect(await ours).toBe(await qemuTranscript());
+    expect(run.status).toBe(1); // isa-debug-exit with 0, as under QEMU
+    expect(run.text).toMatch(/^gdbattach spinning\n[\s\S]*\ngdbattach 0000601e\n$/); // (the monitor in between)
+  };
+
+  for (const engine of ENGINES) {
+    it(`prints what it prints against QEMU (${engine} engine), and the guest's output is QEMU's`, () => onTerminal(engine, true), 180_000);
   }
+  it("the guest ends while the monitor has the terminal: what it printed meanwhile still comes out", () => onTerminal("wasm", false), 180_000);
 });
 
 describe("--gdb's errors", () => {

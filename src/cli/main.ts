@@ -97,10 +97,11 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   let display: TextDisplay | null = null;
   // While the monitor has the terminal, guest output waits (its last 64 KiB).
   let held: number[] = [];
+  const release = () => { if (held.length) { process.stdout.write(Uint8Array.from(held)); held = []; } };
   const write = (b: Uint8Array) => {
     if (display) return;
     if (serial?.monitorActive) { held.push(...b); if (held.length > 65536) held = held.slice(-65536); }
-    else { if (held.length) { process.stdout.write(Uint8Array.from(held)); held = []; } process.stdout.write(b); }
+    else { release(); process.stdout.write(b); }
   };
   const prefixed = vms > 1 ? new PrefixedOutput(disks.map((_, i) => `[vm${i}] `), write) : null;
   const flush = () => {
@@ -262,7 +263,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   } finally {
     gdbListener?.close();
     display?.close();
+    // A guest that ends while the monitor has the terminal: what it printed meanwhile is shown, not lost.
     if (serial.monitorActive) { serial.monitorActive = false; process.stdout.write("\r\n"); }
+    release();
     flush();
     serial.close();
     network?.close();
