@@ -192,6 +192,10 @@ export function popEntry(): void {
   setDelivering(ld32a(ev + 32));
 }
 export function entryDepth(): i32 { return nestedDepth; }
+/** Where pushEntry(true) saves the outermost entry (L.NESTED_SLOT bytes): a snapshot's copy of the CPU and its events. */
+export function entrySaveBase(): i32 { return L.NESTED_SAVE; }
+/** Where the vCPU slots are (L.VCPU_SAVE_SIZE bytes each, slot i at base + i × that). */
+export function vcpuSlotBase(): i32 { return L.VCPU_SAVE; }
 
 // ---- the run loop --------------------------------------------------------------------
 
@@ -521,6 +525,8 @@ export function setSeg(s: i32, sel: i32, base: i32, limit: i32, attr: i32): void
 export function isHalted(): bool { return halted; }
 export function setHaltedState(v: bool): void { setHalted(v); }
 export function getRetired(): f64 { return retired; }
+/** A restored snapshot's count (the clock and the TSC go on from it). */
+export function setRetiredCount(v: f64): void { setRetired(v); }
 export function getTlbMisses(): f64 { return tlbMisses; }
 export function getTlbFlushes(): f64 { return tlbFlushes; }
 export function getTlbLookups(): f64 { return tlbLookups; }

@@ -14,6 +14,7 @@ export type { VcpuExit, ExitReason } from "./vmm/exits.js";
 export { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./vmm/bus.js";
 export { Attr, realSegment, type CpuState, type SegmentState, type TableRegister } from "./vmm/cpu-state.js";
 export { Pc, COM1_PORT, type PcOptions } from "./machine/pc.js";
+export { SnapshotError, SNAPSHOT_VERSION } from "./vmm/snapshot.js";
 export { BareMachine, type BareMachineOptions } from "./machine/bare.js";
 export { GdbStub } from "./debug/gdb-stub.js";
 export { Uart16550 } from "./devices/uart16550.js";

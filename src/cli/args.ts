@@ -70,6 +70,8 @@ export interface CommonOptions {
   swapBypass: boolean;
   /** --gdb PORT: wait for GDB on 127.0.0.1:PORT before the first instruction (null: no debugger). */
   gdbPort: number | null;
+  /** --loadvm FILE: start from this snapshot (the monitor's savevm writes one) instead of power-on. */
+  loadvm: string | null;
 }
 
 /** One --disk option. */
@@ -162,13 +164,13 @@ export function parseNetSpec(v: string): NetSpec {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
-    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null,
+    paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null, loadvm: null,
   };
   const positional: string[] = [];
   let command = "";
@@ -215,6 +217,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   if (options.gdbPort !== null) {
     if (options.vms > 1) throw new UsageError("--gdb debugs one VM (its vCPUs are GDB's threads): not with --vms above 1");
   }
+  if (options.loadvm !== null && options.vms > 1) throw new UsageError("--loadvm starts one VM from a snapshot: not with --vms above 1");
   return { command: command || "help", positional, options };
 }
 
@@ -289,6 +292,9 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
     case "--net-dump":
       if (!v) throw new UsageError("--net-dump needs a file name");
       o.netDump = v; return;
+    case "--loadvm":
+      if (!v) throw new UsageError("--loadvm needs the snapshot's file name (the monitor's savevm FILE writes one)");
+      o.loadvm = v; return;
     case "--gdb": {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--gdb takes a TCP port, 0-65535 (0: any free port; got "${v}")`);
@@ -362,6 +368,8 @@ options:
   --gdb PORT          wait for GDB on 127.0.0.1:PORT before the first instruction (gdb KERNEL -ex "target remote
                       :PORT"), as QEMU's -gdb tcp::PORT -S: registers, memory, breakpoints, write watchpoints,
                       stepi, Ctrl-C; GDB's "monitor CMD" runs the monitor's commands
+  --loadvm FILE       start from a snapshot the monitor's savevm FILE wrote, as QEMU's -loadvm: give the options
+                      the saved machine was made with (the same --mem, --smp, devices; the guest is not loaded)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)

@@ -6,6 +6,7 @@
  */
 import { readFileSync, openSync, writeSync, closeSync, writeFileSync } from "node:fs";
 import { parseArgs, parseNicSpec, UsageError, USAGE, type CommonOptions } from "./args.js";
+import { SnapshotError } from "../vmm/snapshot.js";
 import { createEngine } from "../node/engines.js";
 import { defaultVmmBytes } from "../engine/engine.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
@@ -172,6 +173,17 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
     gdbserver: vms === 1 ? (port: number) => gdbserver(port) : undefined,
     reset: vms === 1 ? () => { resetAsked = true; } : undefined,
+    snapshot: vms === 1 ? {
+      save: (path: string) => {
+        const bytes = pc.saveSnapshot();
+        writeFileSync(path, bytes);
+        return `saved the machine to ${path} (${(bytes.length / 1048576).toFixed(1)} MiB)`;
+      },
+      load: (path: string) => {
+        pc.loadSnapshot(readInput(path, "snapshot"));
+        return `the machine is now as saved in ${path}`;
+      },
+    } : undefined,
   }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
@@ -199,6 +211,15 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     // With the user network the guests ask its DHCP server (which has VM i's address reserved for it).
     const dhcp = o.net?.kind === "user";
     pcs.forEach((pc, i) => loadGuest(pc, guest, o, network ? ipCommandLine([{ ...guestAddress(i, o.nic!.addresses), ...(dhcp ? { ip: "dhcp" } : {}) }]) : ""));
+    // --loadvm: the machine, built and loaded as the saved one was, takes the snapshot's state (not after a reset:
+    // the guest's reboot or system_reset starts it from power-on).
+    if (o.loadvm !== null && resets === 0) {
+      try { pcs[0]!.loadSnapshot(readInput(o.loadvm, "snapshot")); } catch (e) {
+        if (e instanceof SnapshotError) throw new UsageError(`${o.loadvm}: ${e.message}`);
+        throw e;
+      }
+      process.stderr.write(`symbiont: going on from the snapshot in ${o.loadvm}\n`);
+    }
     if (vms > 1) {
       let focus = 0;
       serial.onNext = () => {

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { State } from "../vmm/snapshot.js";
 
 interface MsrSpec {
   readonly reset: bigint;
@@ -56,6 +57,8 @@ export class CpuMsrs {
   constructor() { this.reset(); }
   reset(): void { for (const [i, spec] of ARCH_MSRS) this.values.set(i, spec.reset); }
   static has(index: number): boolean { return ARCH_MSRS.has(index); }
+  save(): State { return Object.fromEntries(this.values) as unknown as State; }
+  restore(state: State): void { for (const [i, v] of Object.entries(state)) if (ARCH_MSRS.has(Number(i))) this.values.set(Number(i), v as bigint); }
   read(index: number): bigint | undefined { return this.values.get(index); }
   /** False: the write raises #GP. */
   write(index: number, v: bigint): boolean {

@@ -15,6 +15,7 @@
  * @module
  */
 import type { PortDevice, AccessSize } from "../vmm/bus.js";
+import type { State } from "../vmm/snapshot.js";
 
 export const FW_CFG_PORT = 0x510;
 
@@ -55,6 +56,7 @@ export function e820Table(ranges: readonly { base: number; length: number; type:
 export class FwCfg implements PortDevice {
   readonly name = "fw-cfg";
   private readonly items = new Map<number, Uint8Array>();
+  private selector = -1;
   private current: Uint8Array = new Uint8Array(0);
   private offset = 0;
   private readonly files: { name: string; data: Uint8Array }[] = [];
@@ -91,6 +93,10 @@ export class FwCfg implements PortDevice {
     this.items.set(FwCfgItem.FileDir, dir);
   }
 
+  /** The selected item and how far it was read (a snapshot's part). */
+  save(): State { return { selector: this.selector, offset: this.offset }; }
+  restore(state: State): void { this.select(state.selector as number); this.offset = state.offset as number; }
+
   read(offset: number, size: AccessSize): number {
     if (offset !== 1) return 0;
     let v = 0;
@@ -100,7 +106,12 @@ export class FwCfg implements PortDevice {
 
   write(offset: number, _size: AccessSize, value: number): void {
     if (offset !== 0) return; // the data port is read-only in the traditional interface
-    this.current = this.items.get(value & 0xbfff) ?? new Uint8Array(0); // bit 14 is the write flag
+    this.select(value & 0xbfff); // bit 14 is the write flag
     this.offset = 0;
+  }
+
+  private select(selector: number): void {
+    this.selector = selector;
+    this.current = this.items.get(selector) ?? new Uint8Array(0);
   }
 }

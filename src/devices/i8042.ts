@@ -39,6 +39,7 @@
  * @module
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../vmm/bus.js";
+import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 
 /** Options of an {@link I8042}. */
 export interface I8042Options {
@@ -333,6 +334,17 @@ export class I8042 {
   private breakPrefix = false;
   private irq1 = false;
   private irq12 = false;
+
+  save(): State {
+    return { ...saveFields(this), keyboard: saveFields(this.keyboard), mouse: this.mouse ? saveFields(this.mouse) : null };
+  }
+
+  restore(state: State): void {
+    const { keyboard, mouse, ...fields } = state;
+    restoreFields(this, fields);
+    restoreFields(this.keyboard, keyboard as State);
+    if (this.mouse && mouse) restoreFields(this.mouse, mouse as State);
+  }
 
   constructor(opts: I8042Options = {}) {
     this.opts = opts;

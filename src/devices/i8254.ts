@@ -33,7 +33,8 @@
  * @module
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../vmm/bus.js";
-import { TickRate, type TimerHandle, type VirtualClock } from "../vmm/clock.js";
+import { TickRate, type TimerHandle, type VirtualClock, type SavedTimer } from "../vmm/clock.js";
+import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 
 /** The PIT input clock in Hz (14.31818 MHz / 12; Linux's PIT_TICK_RATE). */
 export const PIT_HZ = 1193182;
@@ -484,7 +485,21 @@ export class I8254 implements PortDevice {
     this.timer = null;
     const next = this.channels[0].nextTransition(this.edge());
     if (next === Infinity) return;
+    this.timerEdge = next;
     this.timer = this.clock.schedule(this.rate.nsOfTick(next), () => this.fire(next));
+  }
+  /** The edge the pending timer is for. */
+  private timerEdge = 0;
+
+  save(): State {
+    return { channels: this.channels.map((c) => saveFields(c)), out0: this.out0, timer: this.clock.saveTimer(this.timer), timerEdge: this.timerEdge };
+  }
+
+  restore(state: State): void {
+    (state.channels as State[]).forEach((c, i) => restoreFields(this.channels[i]!, c));
+    this.out0 = state.out0 as boolean;
+    const next = this.timerEdge = state.timerEdge as number;
+    this.timer = this.clock.restoreTimer(state.timer as SavedTimer, () => this.fire(next));
   }
 
   /**

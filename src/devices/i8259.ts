@@ -38,6 +38,7 @@
  *
  * @module
  */
+import { saveFields, restoreFields, part, type State } from "../vmm/snapshot.js";
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../vmm/bus.js";
 
 /** Callbacks of a {@link PicPair}. */
@@ -395,6 +396,14 @@ export class PicPair {
     }
     this.update();
     return vector & 0xff;
+  }
+
+  save(): State { return { master: saveFields(this.master), slave: saveFields(this.slave), lastIntr: this.lastIntr }; }
+
+  restore(state: State): void {
+    restoreFields(this.master, part(state, "master"));
+    restoreFields(this.slave, part(state, "slave"));
+    this.lastIntr = state.lastIntr as boolean;
   }
 
   /** Propagate the slave's INT to master IR2 and report INT changes. */

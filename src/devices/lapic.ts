@@ -33,7 +33,8 @@
  */
 import { allOnes, type MmioDevice, type AccessSize } from "../vmm/bus.js";
 import type { InterruptController } from "../vmm/vm.js";
-import type { VirtualClock, TimerHandle } from "../vmm/clock.js";
+import type { VirtualClock, TimerHandle, SavedTimer } from "../vmm/clock.js";
+import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 import { DeliveryMode, broadcastDestination, type ApicBus, type ApicEndpoint, type ApicMessage } from "./apic-bus.js";
 
 export const APIC_DEFAULT_BASE = 0xfee00000;
@@ -551,6 +552,16 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
     if (left <= 0) { this.tscDeadline = 0; this.fireLvt(LVT_TIMER); return; }
     const ns = Math.max(1, Math.ceil((left * 1e9) / this.cpu.tscHz));
     this.timer = this.clock.schedule(this.clock.nowNs() + ns, () => this.armDeadline());
+  }
+
+  save(): State { return { ...saveFields(this, ["timer"]), timer: this.clock.saveTimer(this.timer) }; }
+
+  restore(state: State): void {
+    const { timer, ...fields } = state;
+    restoreFields(this, fields);
+    // Its timer counts down (one-shot, periodic) or waits for the TSC deadline, as its LVT says.
+    this.timer = this.clock.restoreTimer(timer as SavedTimer,
+      this.lvtTimerMode() === TimerMode.TscDeadline ? () => this.armDeadline() : (at) => this.timerExpired(at));
   }
 
   private fireLvt(i: number): void {

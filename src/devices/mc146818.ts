@@ -35,7 +35,8 @@
  * @module
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../vmm/bus.js";
-import { TickRate, type TimerHandle, type VirtualClock } from "../vmm/clock.js";
+import { TickRate, type TimerHandle, type VirtualClock, type SavedTimer } from "../vmm/clock.js";
+import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 
 /** Options of an {@link Mc146818}. */
 export interface Mc146818Options {
@@ -350,13 +351,21 @@ export class Mc146818 implements PortDevice {
     if (this.regB & (B_AIE | B_UIE) && this.updating()) {
       next = Math.min(next, this.updatePhaseNs + (this.updateIndex(now) + 1) * SECOND_NS);
     }
-    if (next !== Infinity) {
-      this.timer = this.clock.schedule(next, () => {
-        this.timer = null;
-        this.syncFlags();
-        this.updateIrq();
-      });
-    }
+    if (next !== Infinity) this.timer = this.clock.schedule(next, this.timerExpired);
+  }
+
+  private readonly timerExpired = (): void => {
+    this.timer = null;
+    this.syncFlags();
+    this.updateIrq();
+  };
+
+  save(): State { return { ...saveFields(this, ["timer"]), timer: this.clock.saveTimer(this.timer) }; }
+
+  restore(state: State): void {
+    const { timer, ...fields } = state;
+    restoreFields(this, fields);
+    this.timer = this.clock.restoreTimer(timer as SavedTimer, this.timerExpired);
   }
 
   // ---- registers ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@
  * @module
  */
 import { type AccessSize, type PortDevice, allOnes } from "../vmm/bus.js";
+import { SnapshotError, type State } from "../vmm/snapshot.js";
 
 /** A PCI function's configuration space, as the host bridge reaches it. */
 export interface PciDevice {
@@ -110,6 +111,16 @@ export class PciFunction implements PciDevice {
   private readonly bars: readonly (PciBar | undefined)[];
   private readonly onConfigWrite: ((offset: number, size: AccessSize) => void) | undefined;
   private readonly onRemap: (() => void) | undefined;
+
+  /**
+   * Take back a snapshot's configuration bytes, then redo what they imply as a write of each dword would: the BARs'
+   * decoding (onRemap) and the owner's reaction (onConfigWrite: the chipset's PAM, the PIRQ routing, INTx).
+   */
+  restoreConfig(bytes: Uint8Array): void {
+    this.config.set(bytes);
+    this.onRemap?.();
+    for (let offset = 0; offset < 256; offset += 4) this.onConfigWrite?.(offset, 4);
+  }
 
   constructor(init: PciFunctionInit) {
     this.name = init.name;
@@ -231,6 +242,23 @@ export class PciBus {
     const other = this.functions.get(devfn);
     if (other) throw new Error(`PCI: ${dev.name} at 00:${hex2(slot)}.${fn} clashes with ${other.name}`);
     this.functions.set(devfn, dev);
+  }
+
+  /** Every function's configuration space, by devfn; `saved` are those whose devices the snapshot holds (others are refused). */
+  save(saved: ReadonlySet<PciDevice>): State {
+    const out: State = {};
+    for (const [devfn, dev] of this.functions) {
+      if (!saved.has(dev) || !(dev instanceof PciFunction)) throw new SnapshotError(`savevm: snapshots of a machine with ${dev.name} (PCI 00:${hex2(devfn >> 3)}.${devfn & 7}) are not supported yet`);
+      out[devfn] = dev.config.slice();
+    }
+    return out;
+  }
+
+  /** Take back save()'s configuration spaces (after the devices behind them took back their own state). */
+  restore(state: State): void {
+    const names = (m: Iterable<string>) => [...m].sort().join(",");
+    if (names(Object.keys(state)) !== names([...this.functions.keys()].map(String))) throw new SnapshotError("snapshot: its machine's PCI functions are not this one's (different devices: --disk, --nic, --console, --vga …)");
+    for (const [devfn, dev] of this.functions) (dev as PciFunction).restoreConfig(state[devfn] as Uint8Array);
   }
 
   /** The function at `slot`.`fn`, if any. */

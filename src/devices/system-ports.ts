@@ -23,6 +23,7 @@
  */
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../vmm/bus.js";
 import type { VirtualClock } from "../vmm/clock.js";
+import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 
 /** What port 0x61 needs from the PIT (an {@link I8254} provides it). */
 export interface Timer2Lines {
@@ -137,6 +138,9 @@ export class A20Gate {
   get enabled(): boolean {
     return this.current;
   }
+
+  save(): State { return saveFields(this); }
+  restore(state: State): void { restoreFields(this, state); this.apply(this.current); }
 
   private update(): void {
     const e = this.kbc || this.fast;

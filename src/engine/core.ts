@@ -49,6 +49,10 @@ export interface CoreExports {
   /** Restore what the matching pushEntry saved. */
   popEntry(): void;
   entryDepth(): number;
+  /** Where pushEntry(true) saves the outermost entry ({@link ENTRY_SAVE_BYTES}): what a snapshot keeps of the running vCPU. */
+  entrySaveBase(): number;
+  /** Where the vCPU save slots are ({@link VCPU_SLOT_BYTES} each). */
+  vcpuSlotBase(): number;
   flushCaches(): void;
   notifyPhysWrite(pa: number, len: number): void;
   /** The VMM or a device wrote host frames [hpa, hpa+len): cached code there is dropped. */
@@ -128,6 +132,8 @@ export interface CoreExports {
   isHalted(): boolean;
   setHaltedState(v: boolean): void;
   getRetired(): number;
+  /** Set the retired-instruction count (a restored snapshot's). */
+  setRetiredCount(v: number): void;
   getTlbMisses(): number;
   getTlbFlushes(): number;
   /** Data accesses that consulted the TLB through the core's lookup (compiled code's inline hits are not counted). */
@@ -204,6 +210,9 @@ export const ViolationQual = { read: 1, write: 2, fetch: 4, walk: 8, linearValid
 
 /** The core's CR3-target list holds this many entries. */
 export const CR3_TARGET_MAX = 64;
+/** Bytes of one vCPU save slot (assembly/layout.ts VCPU_SAVE_SIZE) and of one nested entry's save area (NESTED_SLOT). */
+export const VCPU_SLOT_BYTES = 0x300;
+export const ENTRY_SAVE_BYTES = 0x700;
 
 /** Byte offsets of the exit block fields (assembly/exit.ts). */
 export const ExitField = {

@@ -88,6 +88,7 @@ import { mpTable } from "../boot/mptable.js";
 import { Symbiotic } from "../symbiotic/symbiotic.js";
 import { SwapDisk } from "../symbiotic/swap-disk.js";
 import { SwapBypass } from "../symbiotic/swapbypass.js";
+import { saveFields, restoreFields, encodeSnapshot, decodeSnapshot, part, SnapshotError, type Saveable, type State } from "../vmm/snapshot.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -219,6 +220,14 @@ export class Pc {
   exitStatus: number | null = null;
   /** Device errors reported so far (a virtio device put in NEEDS_RESET, a failed disk image). */
   readonly deviceErrors: string[] = [];
+  private readonly fwCfg: FwCfg;
+  private readonly pm: AcpiPm;
+  private readonly a20: A20Gate;
+  private readonly port61: SystemControlB;
+  private readonly port92: Port92;
+  private readonly resetControl: ResetControl;
+  /** Devices a snapshot cannot hold yet (saveSnapshot refuses, naming them). */
+  private readonly unsaved: string[] = [];
 
   constructor(opts: PcOptions) {
     const vm = new Vm(opts.engine, opts.ramBytes);
@@ -275,6 +284,7 @@ export class Pc {
       fwCfg.addFile(ACPI_FILES.loader, tableLoader(this.acpi));
     }
     vm.addPortDevice(FW_CFG_PORT, 2, fwCfg);
+    this.fwCfg = fwCfg;
     const pm = new AcpiPm({
       clock,
       onSleep: (state) => {
@@ -287,15 +297,18 @@ export class Pc {
       },
     });
     vm.addPortDevice(PM_BASE, PM_LENGTH, pm);
+    this.pm = pm;
     const reset = (why: string) => vm.requestStop({ kind: "reset", why });
     const a20 = new A20Gate((on) => vm.core.setA20(on));
+    this.a20 = a20;
 
     vm.addPortDevice(PicPair.MASTER_PORT, 2, pic.master);
     vm.addPortDevice(PicPair.SLAVE_PORT, 2, pic.slave);
     vm.addPortDevice(PicPair.ELCR_PORT, 2, pic.elcr);
     this.pit = new I8254({ clock, setIrq: (l) => isaIrq(0, l) });
     vm.addPortDevice(0x40, 4, this.pit);
-    vm.addPortDevice(0x61, 1, new SystemControlB(this.pit, clock));
+    this.port61 = new SystemControlB(this.pit, clock);
+    vm.addPortDevice(0x61, 1, this.port61);
     const start = opts.startEpochSeconds ?? (mode === "deterministic" ? 1767225600 : Math.floor(Date.now() / 1000));
     this.startEpochSeconds = start;
     // The RTC alarm wakes the machine from S3 when PM1_EN.RTC_EN allows it (ACPI 6.4, 4.8.3.1.1).
@@ -312,7 +325,8 @@ export class Pc {
     this.kbc = new I8042({ setIrq: (n, l) => isaIrq(n, l), onReset: () => reset("i8042 reset"), setA20: (e) => a20.setKbc(e) });
     vm.addPortDevice(I8042.DATA_PORT, 1, this.kbc.data);
     vm.addPortDevice(I8042.COMMAND_PORT, 1, this.kbc.command);
-    vm.addPortDevice(0x92, 1, new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") }));
+    this.port92 = new Port92({ setA20: (e) => a20.setFast(e), onReset: () => reset("port 0x92 reset") });
+    vm.addPortDevice(0x92, 1, this.port92);
     // PAM0 (0x59) bits 5:4 say where the BIOS area's reads go: DRAM once its read enable (bit 4) is set, as SeaBIOS
     // sets it to shadow itself. The core has one switch for the whole low ROM window (0xE0000-0xFFFFF): writes go to
     // DRAM too while it is on (a read-only PAM setting's write protection is not modelled).
@@ -333,7 +347,8 @@ export class Pc {
       mapMmio: (base, len, dev) => vm.addMmioDevice(base, len, dev),
       unmapMmio: (dev) => vm.removeMmioDevice(dev),
     });
-    vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, new ResetControl((kind) => reset(`0xCF9 ${kind} reset`))));
+    this.resetControl = new ResetControl((kind) => reset(`0xCF9 ${kind} reset`));
+    vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, this.resetControl));
 
     this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => isaIrq(4, l) });
     vm.addPortDevice(COM1_PORT, 8, this.uart);
@@ -350,7 +365,10 @@ export class Pc {
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
     if (opts.onDebugcon) vm.addPortDevice(opts.debugconPort ?? Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
-    if (opts.testdev) new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
+    if (opts.testdev) {
+      new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
+      this.unsaved.push("pc-testdev (--testdev)");
+    }
     if (opts.vga) {
       // The legacy window 0xA0000-0xBFFFF, an MMIO hole on a PC without a display, becomes the RAM behind it: the
       // text memory a text mode shows (src/devices/vga/vga.ts says why RAM is enough for that).
@@ -393,6 +411,77 @@ export class Pc {
       this.addDisk({ backend: this.swapDisk, serial: SWAP_DISK_SERIAL });
       if (opts.swapBypass) this.swapBypass = new SwapBypass(vm, paging as ShadowPaging, this.swapDisk);
     }
+  }
+
+  // ---- snapshots (src/vmm/snapshot.ts) ----------------------------------------------------------
+
+  /**
+   * The machine as it is now — vCPUs, RAM, every device, virtual time — as bytes that {@link loadSnapshot} takes back
+   * into this PC or one built with the same options (QEMU's savevm/loadvm, v86's save_state). Between runs only.
+   * Disks' contents are not in it (they are the user's files); a PC with a device that cannot be saved yet is refused,
+   * the error naming it.
+   */
+  saveSnapshot(): Uint8Array {
+    const unsaved = [
+      ...this.unsaved,
+      ...this.vga ? ["the VGA (--vga)"] : [],
+      ...this.ide || this.virtioBlk.length > 0 ? ["disks (--disk, --swap)"] : [],
+      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole)).map((t) => t.device.name),
+    ];
+    if (unsaved.length > 0) throw new SnapshotError(`savevm: snapshots of a machine with ${[...new Set(unsaved)].join(", ")} are not supported yet`);
+    const pci = this.pci.save(new Set([this.pci.get(0, 0)!, this.pci.get(1, 0)!, ...this.pvpanic ? [this.pvpanic.pci] : [], ...this.virtio.map((t) => t.pci)]));
+    const vm = this.vm.save();
+    const devices: State = {};
+    for (const [name, part] of this.snapshotParts()) devices[name] = part.save();
+    return encodeSnapshot({ machine: this.snapshotIdentity(), vm, devices, pci, exitStatus: this.exitStatus });
+  }
+
+  /**
+   * Take back a snapshot {@link saveSnapshot} made — of this PC or of one built with the same options — replacing
+   * all of this one's state; the next run goes on from the saved instant. A snapshot of a different machine (RAM,
+   * vCPUs, devices) is refused with a SnapshotError saying how they differ, this PC unchanged.
+   */
+  loadSnapshot(bytes: Uint8Array): void {
+    const tree = decodeSnapshot(bytes);
+    const mine = this.snapshotIdentity(), theirs = part(tree, "machine");
+    for (const [key, value] of Object.entries(mine)) {
+      if (theirs[key] !== value) throw new SnapshotError(`snapshot: its machine's ${key} is ${String(theirs[key])}, this one's ${String(value)}`);
+    }
+    const devices = part(tree, "devices");
+    const parts = this.snapshotParts();
+    for (const [name] of parts) part(devices, name); // (every part there before anything changes)
+    this.vm.restore(part(tree, "vm"));
+    for (const [name, p] of parts) p.restore(part(devices, name));
+    this.pci.restore(part(tree, "pci"));
+    this.exitStatus = tree.exitStatus as number | null;
+  }
+
+  /** What must be the same for a snapshot to fit: a mismatch is named in loadSnapshot's error. */
+  private snapshotIdentity(): State {
+    return {
+      "RAM (--mem)": this.vm.ramBytes, "vCPUs (--smp)": this.cpus, "APICs": this.ioapic !== null,
+      "paging (--paging)": this.vm.paging?.mode ?? "direct", "clock": this.clock.mode,
+      "devices": this.virtio.map((t) => t.device.name).join(",") || "none",
+      "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
+    };
+  }
+
+  /** The parts of the machine a snapshot holds, by name; the PCI configuration spaces come after them. */
+  private snapshotParts(): [string, Saveable][] {
+    const fields = (o: object): Saveable => ({ save: () => saveFields(o), restore: (s) => restoreFields(o, s) });
+    const parts: [string, Saveable][] = [
+      ["pic", this.pic], ["pit", this.pit], ["port61", fields(this.port61)], ["rtc", this.rtc], ["kbc", this.kbc],
+      ["port92", fields(this.port92)], ["resetControl", fields(this.resetControl)], ["a20", this.a20],
+      ["uart", fields(this.uart)], ["postCode", fields(this.postCode)], ["pm", fields(this.pm)], ["fwCfg", this.fwCfg],
+    ];
+    if (this.ioapic) parts.push(["ioapic", fields(this.ioapic)]);
+    this.lapics.forEach((l, i) => parts.push([`lapic${i}`, l]));
+    this.msrs.forEach((m, i) => parts.push([`msrs${i}`, m]));
+    if (this.kvm) parts.push(["kvmclock", fields(this.kvm)]);
+    if (this.vm.symbiotic) parts.push(["symspy", this.vm.symbiotic.spy], ["symcall", this.vm.symbiotic.symcall]);
+    if (this.pvpanic) parts.push(["pvpanic", fields(this.pvpanic)]);
+    this.virtio.forEach((t, i) => parts.push([`virtio${i}`, t]));
+    return parts;
   }
 
   /**

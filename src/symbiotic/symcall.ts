@@ -37,6 +37,7 @@ import { Attr } from "../vmm/cpu-state.js";
 import { readLinear, type PagingRegs } from "../vmm/guest-paging.js";
 import { Msr, Hypercall, LocalPage, GUEST_ERRNO } from "./abi.js";
 import type { SymSpy } from "./symspy.js";
+import type { State } from "../vmm/snapshot.js";
 
 /** Why a call did not return results. */
 export type SymcallFailure =
@@ -81,6 +82,15 @@ export class SymCall {
   readonly stats = { calls: 0, failed: 0, instructions: 0 };
 
   constructor(private readonly vm: Vm, private readonly spy: SymSpy) {}
+
+  /** The entry MSRs of each vCPU and the call statistics (a snapshot's part; none is taken during a call). */
+  save(): State { return { msrs: Object.fromEntries(this.msrs) as unknown as State, stats: { ...this.stats }, budget: this.budget }; }
+  restore(state: State): void {
+    this.msrs.clear();
+    for (const [vcpu, m] of Object.entries(state.msrs as State)) this.msrs.set(Number(vcpu), { ...(m as unknown as EntryMsrs) });
+    Object.assign(this.stats, state.stats);
+    this.budget = state.budget as number;
+  }
 
   readMsr(index: number, vcpu: number): bigint { return BigInt(this.entry(vcpu)[MSR_FIELD[index]!]); }
 

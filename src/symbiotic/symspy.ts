@@ -25,6 +25,7 @@
 import type { Vm } from "../vmm/vm.js";
 import type { Perms } from "../vmm/memory.js";
 import { Msr, GlobalPage, LocalPage, Ext, GlobalExt, LocalExt, PAGE_SIZE } from "./abi.js";
+import type { State, StateValue } from "../vmm/snapshot.js";
 
 /** The global page, decoded. */
 export interface SymSpyGlobal {
@@ -145,6 +146,34 @@ export class SymSpy {
     const frame = cur?.frame ?? m.allocFrame();
     m.map(gpa, frame, { read: true, write: true });
     return { gpa, frame, under };
+  }
+
+  /** Where the pages are, what was under them, and their contents (a snapshot's part). */
+  save(): State {
+    const m = this.vm.memory;
+    const page = (p: Placed | null | undefined): State | null => p ? { gpa: p.gpa, under: { ...p.under.perms, writesExit: p.under.writesExit }, bytes: m.readHost(p.frame, PAGE_SIZE) } : null;
+    return { global: page(this.globalPage), local: Array.from({ length: this.vcpus }, (_, i) => page(this.localPages.get(i))) };
+  }
+
+  /** Take back save()'s pages: each goes over the RAM page it was over, in a frame of this VMM's, with its contents. */
+  restore(state: State): void {
+    const m = this.vm.memory;
+    const put = (s: StateValue): Placed | null => {
+      if (s === null) return null;
+      const saved = s as { gpa: number; under: Perms & { writesExit: boolean }; bytes: Uint8Array };
+      const placed = this.place(null, saved.gpa)!;
+      const { writesExit, ...perms } = saved.under;
+      placed.under = { perms, writesExit };
+      m.writeHost(placed.frame, saved.bytes);
+      return placed;
+    };
+    this.place(this.globalPage, null);
+    for (const p of this.localPages.values()) this.place(p, null);
+    this.localPages.clear();
+    this.lastGlobalExt = null;
+    this.lastLocalExt.clear();
+    this.globalPage = put(state.global!);
+    (state.local as StateValue[]).forEach((s, i) => { const p = put(s); if (p) this.localPages.set(i, p); });
   }
 
   /** A page appears: the VMM's part of it is written (Palacios' magic and flags, the extension header). */

@@ -47,6 +47,7 @@
  *
  * @module
  */
+import { saveFields, restoreFields, type State } from "./snapshot.js";
 
 /** How virtual time is derived. */
 export type ClockMode = "host" | "deterministic";
@@ -93,7 +94,12 @@ export const DEFAULT_HOST_TSC_HZ = 1_000_000_000;
 export interface TimerHandle {
   /** The virtual time (ns) the timer is due at. */
   readonly atNs: number;
+  /** Its place among timers due at the same time (scheduling order). */
+  readonly seq: number;
 }
+
+/** A pending timer as a snapshot holds it (a device re-arms it with {@link VirtualClock.restoreTimer}). */
+export type SavedTimer = { atNs: number; seq: number } | null;
 
 /** A timer callback; `atNs` is the time it was scheduled for (≤ the clock's now). */
 export type TimerCallback = (atNs: number) => void;
@@ -120,7 +126,7 @@ export class VirtualClock {
 
   private readonly tscRate: TickRate;
   private readonly hostMs: (() => number) | undefined;
-  private readonly hostStartMs: number;
+  private hostStartMs: number;
   private now = 0;
   /** Retired-instruction count seen by the last advanceTo (deterministic mode). */
   private lastRetired = 0;
@@ -264,6 +270,37 @@ export class VirtualClock {
     this.push(t);
     this.changes++;
     return t;
+  }
+
+  /** A device's timer for a snapshot: its deadline and place, or null when none is pending. */
+  saveTimer(handle: TimerHandle | null | undefined): SavedTimer {
+    return handle && !(handle as Timer).cancelled ? { atNs: handle.atNs, seq: handle.seq } : null;
+  }
+
+  /** Re-arm a timer saveTimer recorded, in the same place among timers due at the same time. */
+  restoreTimer(saved: SavedTimer, callback: TimerCallback): TimerHandle | null {
+    if (!saved) return null;
+    const t: Timer = { atNs: saved.atNs, seq: saved.seq, callback, cancelled: false };
+    this.push(t);
+    this.changes++;
+    return t;
+  }
+
+  /** The clock's own state for a snapshot (the timers are their devices': each saves and re-arms its own). */
+  save(): State {
+    this.nowNs();
+    return saveFields(this, ["mode", "nsPerInstruction", "tscFrequencyHz", "hostStartMs", "hostStale", "callsSinceSample", "retiredAtSample", "changes"]);
+  }
+
+  /**
+   * Take back save()'s state. Every pending timer is dropped (the devices' restore re-arms theirs); in host mode
+   * virtual time goes on from the saved instant, the host's time before this moment not counted.
+   */
+  restore(state: State): void {
+    restoreFields(this, state);
+    this.heap.length = 0;
+    this.changes++;
+    if (this.hostMs) { this.hostStartMs = this.hostMs() - this.now / 1e6; this.hostStale = false; this.callsSinceSample = 0; this.retiredAtSample = this.lastRetired; }
   }
 
   /** Cancel a timer; harmless if it has fired or was cancelled already. */

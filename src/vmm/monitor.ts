@@ -48,6 +48,8 @@ const HELP = [
   "sym test            a SymCall round trip (SYMCALL_TEST)",
   "gdbserver [PORT]    wait for GDB on 127.0.0.1:PORT (default 1234; 0: a free one); the guest stops when it connects",
   "system_reset        reset the machine: it starts over, as at power-on (QEMU's system_reset)",
+  "savevm FILE         save the whole machine (vCPUs, RAM, devices, time) to FILE: symbiont … --loadvm FILE, or",
+  "loadvm FILE         here, goes on from that instant (QEMU's savevm/loadvm, with a file for a tag; not the disks)",
   "stop, cont          pause / resume the guest",
   "quit                end the run",
 ].join("\n");
@@ -71,7 +73,8 @@ export class Monitor {
    * APICs, vCPU by vCPU (a PC's; none without APICs); `screen`: the VGA's screen, when the machine has one;
    * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot); `keyboard`:
    * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's); `reset`:
-   * restarts the machine (the CLI's, which makes a fresh one as for a guest's own reset).
+   * restarts the machine (the CLI's, which makes a fresh one as for a guest's own reset); `snapshot`: savevm and
+   * loadvm, to and from a file (the CLI's), each returning what to say.
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
@@ -79,6 +82,7 @@ export class Monitor {
     keyboard?: { sendScancodes(bytes: readonly number[]): void };
     gdbserver?: (port: number) => string;
     reset?: () => void;
+    snapshot?: { save(path: string): string; load(path: string): string };
   } = {}) {}
 
   private screendump(path: string): string {
@@ -150,6 +154,12 @@ export class Monitor {
           if (!this.sources.reset) return "system_reset: this monitor cannot reset the machine";
           this.sources.reset();
           return "resetting the machine";
+        case "savevm": case "loadvm": {
+          if (!this.sources.snapshot) return `${cmd}: this monitor cannot save or load snapshots (symbiont run/boot with one VM can)`;
+          const path = words.slice(1).join(" ");
+          if (!path) return `${cmd} FILE: the snapshot's file`;
+          return cmd === "savevm" ? this.sources.snapshot.save(path) : this.sources.snapshot.load(path);
+        }
         case "stop": this.paused = true; return "guest paused (cont resumes)";
         case "cont": case "c": this.paused = false; return "guest running";
         case "quit": case "q": this.quitRequested = true; return "";

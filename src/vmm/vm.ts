@@ -7,7 +7,7 @@
  * @module
  */
 import type { Engine } from "../engine/engine.js";
-import { ExitCode, ExitField, Control } from "../engine/core.js";
+import { ExitCode, ExitField, Control, VCPU_SLOT_BYTES, ENTRY_SAVE_BYTES } from "../engine/core.js";
 import { PortBus, MmioBus, type PortDevice, type MmioDevice, type AccessSize } from "./bus.js";
 import { readExit, writeResponse, writeResponse1, describeUnimplemented, exitCountsByReason, EXIT_CODES, type VcpuExit } from "./exits.js";
 import { readCpuState, writeCpuState, type CpuState } from "./cpu-state.js";
@@ -16,6 +16,7 @@ import { GuestMemory } from "./memory.js";
 import { DirectPorts } from "./direct-ports.js";
 import type { PagingStrategy, ExitAction, PagingExit } from "./paging/strategy.js";
 import type { Symbiotic } from "../symbiotic/symbiotic.js";
+import { saveFields, restoreFields, savePages, restorePages, part, SnapshotError, type State } from "./snapshot.js";
 
 /** Why run() stopped. */
 export type StopReason =
@@ -503,6 +504,11 @@ export class Vm {
   }
 
   private nextVcpu = 0;
+  /**
+   * What is left of vCPU nextVcpu's quantum when a run's budget ended inside it: the next run goes on with it, so a
+   * run split into several (between which a snapshot may be taken) schedules the vCPUs exactly as one run would.
+   */
+  private quantumLeft = 0;
 
   /** Round-robin over the vCPUs that can run; when none can, let time pass (or report why not). */
   private runVcpus(maxInstructions: number): SliceEnd {
@@ -514,17 +520,21 @@ export class Vm {
       for (let k = 0; k < n && left > 0; k++) {
         const i = (this.nextVcpu + k) % n;
         const v = this.vcpus[i]!;
+        const quantum = k === 0 && this.quantumLeft > 0 ? this.quantumLeft : this.quantum;
+        this.quantumLeft = 0;
         if (!this.runnable(v)) continue;
         this.switchTo(i);
         if (v.waitingForSipi) continue;
         const before = core.getRetired();
-        const r = this.runSlice(Math.min(this.quantum, left));
-        left -= Math.max(1, core.getRetired() - before);
+        const r = this.runSlice(Math.min(quantum, left));
+        const used = Math.max(1, core.getRetired() - before);
+        left -= used;
         v.halted = core.isHalted();
         v.interruptsOn = (core.getEflags() & 0x200) !== 0;
         ran = true;
         if (r !== null && r !== "yield") { this.nextVcpu = (i + 1) % n; return r; }
         if (this.stopRequest) { this.nextVcpu = (i + 1) % n; return null; }
+        if (r === null && left <= 0 && used < quantum) { this.nextVcpu = i; this.quantumLeft = quantum - used; return null; }
       }
       this.nextVcpu = 0;
       if (!ran) {
@@ -814,6 +824,67 @@ export class Vm {
     const c = this.core;
     return [c.cpuidDefault(leaf, subleaf, 0), c.cpuidDefault(leaf, subleaf, 1), c.cpuidDefault(leaf, subleaf, 2), c.cpuidDefault(leaf, subleaf, 3)];
   }
+
+  // ---- snapshots ---------------------------------------------------------------------------------
+
+  /**
+   * The VM's part of a snapshot (src/vmm/snapshot.ts): every vCPU — the running one with its pending events and
+   * any exit response armed for its next entry, as a nested entry saves them — guest RAM, the retired count and
+   * the TSC offset, virtual time. Between runs only; the devices are the machine's to save (machine/pc.ts).
+   */
+  save(): State {
+    if (this.nested > 0 || this.core.entryDepth() > 0) throw new Error("savevm: not from inside a nested entry (a SymCall)");
+    if (this.paging && this.paging.mode !== "direct") throw new SnapshotError(`savevm: snapshots of a machine under ${this.paging.mode} paging are not supported yet (use --paging direct)`);
+    const core = this.core;
+    if (!core.pushEntry(true)) throw new Error("savevm: the core's entry levels are in use");
+    const entry = this.coreBytes(core.entrySaveBase(), ENTRY_SAVE_BYTES).slice();
+    core.popEntry();
+    return {
+      entry,
+      vcpuSlots: this.coreBytes(core.vcpuSlotBase(), VCPU_SLOT_BYTES * this.vcpus.length).slice(),
+      vcpus: this.vcpus.map((v) => saveFields(v, ["index", "held"])),
+      running: this.running, asleep: this.asleep, hasFirmware: this.hasFirmware, heldVector: this.heldVector,
+      nextVcpu: this.nextVcpu, quantumLeft: this.quantumLeft,
+      retired: core.getRetired(), tscOffset: core.getTscOffset(),
+      exitCounts: this.exitCounts.slice(),
+      clock: this.clock?.save() ?? null,
+      ram: savePages(this.coreBytes(core.ramBase(), this.ramBytes)),
+    };
+  }
+
+  /** Take back save()'s state (a VM built as the saved one was; its devices restore theirs after this). */
+  restore(state: State): void {
+    if (this.nested > 0 || this.core.entryDepth() > 0) throw new Error("loadvm: not from inside a nested entry (a SymCall)");
+    const vcpus = state.vcpus as State[];
+    if (vcpus.length !== this.vcpus.length) throw new SnapshotError(`snapshot: its machine has ${vcpus.length} vCPU(s), this one ${this.vcpus.length} (--smp)`);
+    if (state.hasFirmware !== this.hasFirmware) throw new SnapshotError(`snapshot: its machine ${state.hasFirmware ? "has" : "has no"} firmware (--bios), this one ${this.hasFirmware ? "has" : "has none"}`);
+    if ((state.clock === null) !== (this.clock === null)) throw new SnapshotError("snapshot: its machine's clock and this one's differ");
+    const core = this.core;
+    restorePages(this.coreBytes(core.ramBase(), this.ramBytes), part(state, "ram"));
+    this.coreBytes(core.vcpuSlotBase(), VCPU_SLOT_BYTES * this.vcpus.length).set(state.vcpuSlots as Uint8Array);
+    vcpus.forEach((v, i) => restoreFields(this.vcpus[i]!, v));
+    this.running = state.running as number;
+    core.vcpuLoad(this.running);
+    // The running vCPU with its events and armed exit response: pushEntry makes level 0, which then holds the snapshot's.
+    core.pushEntry(true);
+    this.coreBytes(core.entrySaveBase(), ENTRY_SAVE_BYTES).set(state.entry as Uint8Array);
+    core.popEntry();
+    this.loadMonitorTrap();
+    this.asleep = state.asleep as boolean;
+    this.heldVector = state.heldVector as number;
+    this.nextVcpu = state.nextVcpu as number;
+    this.quantumLeft = state.quantumLeft as number;
+    this.stopRequest = null;
+    this.suspendedBy = null;
+    core.setRetiredCount(state.retired as number);
+    core.setTscOffsetValue(state.tscOffset as number);
+    this.exitCounts.set(state.exitCounts as Float64Array);
+    if (this.clock && state.clock) this.clock.restore(state.clock as State);
+    core.flushCaches();
+    this.paging?.stateChanged?.();
+  }
+
+  private coreBytes(at: number, length: number): Uint8Array { return new Uint8Array(this.engine.buffer, at, length); }
 
   stats(): VmStats {
     return {

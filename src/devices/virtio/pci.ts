@@ -44,6 +44,7 @@ import {
   type VirtioContext, type VirtioDevice, VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, bit,
 } from "./device.js";
 import { Virtqueue, VirtqueueError } from "./virtqueue.js";
+import { saveFields, restoreFields, type State } from "../../vmm/snapshot.js";
 
 export const VIRTIO_PCI_VENDOR = 0x1af4;
 
@@ -132,6 +133,27 @@ export class VirtioPci {
     const modern: MmioDevice = { name: `${this.device.name}-modern`, read: (o, s) => this.modernRead(o, s), write: (o, s, v) => this.modernWrite(o, s, v) };
     this.bars = new BarDecoder(() => this.pci, spaces, [legacy, modern, this.msix?.mmio]);
     this.bars.remap();
+  }
+
+  /** The transport's registers, its queues, its MSI-X table and the device model's own fields (a snapshot's part). */
+  save(): State {
+    return {
+      ...saveFields(this, ["offered"]),
+      queues: this.queues.map((q) => saveFields(q)),
+      msix: this.msix ? saveFields(this.msix) : null,
+      device: saveFields(this.device),
+    };
+  }
+
+  /** Take back save()'s state; a driver that had set DRIVER_OK finds its device live again, with the same queues. */
+  restore(state: State): void {
+    const { queues, msix, device, ...fields } = state;
+    restoreFields(this, fields);
+    (queues as State[]).forEach((q, i) => restoreFields(this.queues[i]!, q));
+    if (this.msix && msix) restoreFields(this.msix, msix as State);
+    this.device.reset();
+    restoreFields(this.device, device as State);
+    if ((this.status & STATUS_DRIVER_OK) && !this.error) this.activate();
   }
 
   /** The device status byte (§2.1). */

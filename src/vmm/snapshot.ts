@@ -1,0 +1,204 @@
+/**
+ * Machine snapshots (QEMU's savevm/loadvm, v86's save_state): the format and the pieces every device uses.
+ *
+ * A snapshot is a tree of plain values — each device's registers as numbers, bigints, booleans, strings, typed arrays —
+ * with guest RAM among them. On disk it is a header, the tree as JSON with every typed array replaced by a reference
+ * into the binary part, then that part; non-finite numbers (a PIT channel's Infinity) are tagged, as JSON has none.
+ *
+ * What a snapshot holds is the machine, not its wiring: a snapshot is restored into a machine built with the same
+ * options (QEMU's loadvm and migration ask the same), whose devices take their registers back, re-arm their timers
+ * and redo what their registers imply (a BAR's mapping, A20). The disks' contents are not in it: as under QEMU's
+ * migration, the images are the user's and must be what they were when the snapshot was taken.
+ *
+ * @module
+ */
+
+/** A value a device's state is made of. */
+export type StateValue = number | bigint | boolean | string | null | ArrayBufferView | StateValue[] | { [key: string]: StateValue };
+export type State = { [key: string]: StateValue };
+
+/** A device (or part of the machine) whose state a snapshot holds. */
+export interface Saveable {
+  save(): State;
+  /** Take back what save() returned (from this machine or one built the same way), replacing all current state. */
+  restore(state: State): void;
+}
+
+/** A snapshot that cannot be read or does not fit the machine: the message says why, for the user. */
+export class SnapshotError extends Error {}
+
+const MAGIC = "SYMBIONT-SNAPSHOT";
+/** Bumped whenever what a device saves changes meaning: an older snapshot is refused rather than misread. */
+export const SNAPSHOT_VERSION = 1;
+
+/**
+ * The fields of `obj` that are state: numbers, booleans, strings, null, typed arrays (copied), and arrays or plain
+ * objects of those. Functions and class instances — callbacks, the clock, other devices — are wiring and are left
+ * out, as is every key in `skip`; a device with parts (a PIT's channels) saves them itself.
+ */
+export function saveFields(obj: object, skip: readonly string[] = []): State {
+  const out: State = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (skip.includes(key)) continue;
+    const v = plainValue(value);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+function plainValue(value: unknown): StateValue | undefined {
+  if (value === null || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean" || typeof value === "string") return value;
+  if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): ArrayBufferView }).slice();
+  if (Array.isArray(value)) {
+    const items = value.map(plainValue);
+    return items.every((v) => v !== undefined) ? items as StateValue[] : undefined;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: State = {};
+    for (const [k, v] of Object.entries(value as object)) {
+      const p = plainValue(v);
+      if (p === undefined) return undefined;
+      out[k] = p;
+    }
+    return out;
+  }
+  return undefined; // functions, undefined, class instances
+}
+
+/** Put saved fields back into `obj`: typed arrays are filled in place (they may be readonly views the device shares). */
+export function restoreFields(obj: object, state: State): void {
+  const target = obj as Record<string, unknown>;
+  for (const [key, value] of Object.entries(state)) {
+    const current = target[key];
+    if (ArrayBuffer.isView(current) && ArrayBuffer.isView(value)) {
+      const dst = current as unknown as { set(a: ArrayLike<number>): void; length: number };
+      const src = value as unknown as ArrayLike<number>;
+      if (src.length !== dst.length) throw new SnapshotError(`snapshot: ${key} holds ${src.length} elements, the device ${dst.length}`);
+      dst.set(src);
+    } else {
+      target[key] = ArrayBuffer.isView(value) ? (value as unknown as { slice(): ArrayBufferView }).slice() : structuredCopy(value);
+    }
+  }
+}
+
+function structuredCopy(v: StateValue): StateValue {
+  if (Array.isArray(v)) return v.map(structuredCopy);
+  if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
+    const out: State = {};
+    for (const [k, x] of Object.entries(v)) out[k] = structuredCopy(x);
+    return out;
+  }
+  return v;
+}
+
+/** The state at `key`, which a snapshot of this machine must have: a missing part means the snapshot is not of it. */
+export function part(state: State, key: string): State {
+  const v = state[key];
+  if (v === null || typeof v !== "object" || Array.isArray(v) || ArrayBuffer.isView(v)) throw new SnapshotError(`snapshot: no state for ${key}`);
+  return v as State;
+}
+
+// ---- the file format ------------------------------------------------------------------
+
+const ARRAY_TYPES = {
+  Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array, Uint8ClampedArray,
+} as const;
+type ArrayTypeName = keyof typeof ARRAY_TYPES;
+
+/**
+ * The snapshot as bytes: `SYMBIONT-SNAPSHOT <version>\n`, the JSON tree's length as a decimal line, the JSON, then
+ * the typed arrays' bytes (little-endian, 8-byte aligned), each referenced from the JSON as {"$bytes": [type, offset,
+ * length]}; non-finite numbers are {"$number": "Infinity"}, bigints {"$bigint": "…"}.
+ */
+export function encodeSnapshot(tree: State): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  const json = JSON.stringify(tree, function (this: unknown, _key, value: unknown) {
+    if (typeof value === "number" && !Number.isFinite(value)) return { $number: String(value) };
+    if (typeof value === "bigint") return { $bigint: value.toString() };
+    if (ArrayBuffer.isView(value)) {
+      const type = value.constructor.name;
+      if (!(type in ARRAY_TYPES)) throw new Error(`snapshot: cannot save a ${type}`);
+      const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      const ref = { $bytes: [type, offset, bytes.length] };
+      blobs.push(bytes);
+      offset += bytes.length;
+      const pad = (8 - (offset % 8)) % 8;
+      if (pad) { blobs.push(new Uint8Array(pad)); offset += pad; }
+      return ref;
+    }
+    return value;
+  });
+  const text = new TextEncoder().encode(json);
+  const head = new TextEncoder().encode(`${MAGIC} ${SNAPSHOT_VERSION}\n${text.length}\n`);
+  const bodyStart = align8(head.length + text.length);
+  const out = new Uint8Array(bodyStart + offset);
+  out.set(head, 0);
+  out.set(text, head.length);
+  let at = bodyStart;
+  for (const b of blobs) { out.set(b, at); at += b.length; }
+  return out;
+}
+
+/** Read what encodeSnapshot wrote; a file that is not a snapshot, or is cut short, is a SnapshotError saying so. */
+export function decodeSnapshot(bytes: Uint8Array): State {
+  const headEnd = (from: number) => { const i = bytes.indexOf(0x0a, from); if (i < 0 || i - from > 64) throw notSnapshot(); return i; };
+  const line1 = headEnd(0);
+  const first = new TextDecoder().decode(bytes.subarray(0, line1));
+  const m = /^SYMBIONT-SNAPSHOT (\d+)$/.exec(first);
+  if (!m) throw notSnapshot();
+  if (Number(m[1]) !== SNAPSHOT_VERSION) throw new SnapshotError(`snapshot: format version ${m[1]}, this Symbiont reads version ${SNAPSHOT_VERSION}`);
+  const line2 = headEnd(line1 + 1);
+  const length = Number(new TextDecoder().decode(bytes.subarray(line1 + 1, line2)));
+  const textStart = line2 + 1;
+  if (!Number.isInteger(length) || textStart + length > bytes.length) throw truncated();
+  const bodyStart = align8(textStart + length);
+  let tree: unknown;
+  try {
+    tree = JSON.parse(new TextDecoder().decode(bytes.subarray(textStart, textStart + length)), (_key, value: unknown) => {
+      if (value && typeof value === "object" && "$number" in value) return Number((value as { $number: string }).$number);
+      if (value && typeof value === "object" && "$bigint" in value) return BigInt((value as { $bigint: string }).$bigint);
+      if (value && typeof value === "object" && "$bytes" in value) {
+        const [type, offset, len] = (value as { $bytes: [string, number, number] }).$bytes;
+        const Ctor = ARRAY_TYPES[type as ArrayTypeName];
+        if (!Ctor || bodyStart + offset + len > bytes.length) throw truncated();
+        const copy = bytes.slice(bodyStart + offset, bodyStart + offset + len);
+        return new Ctor(copy.buffer, 0, len / Ctor.BYTES_PER_ELEMENT);
+      }
+      return value;
+    });
+  } catch (e) {
+    if (e instanceof SnapshotError) throw e;
+    throw new SnapshotError(`snapshot: its contents are damaged (${(e as Error).message})`);
+  }
+  if (tree === null || typeof tree !== "object") throw new SnapshotError("snapshot: its contents are damaged");
+  return tree as State;
+}
+
+function align8(n: number): number { return (n + 7) & ~7; }
+function notSnapshot(): SnapshotError { return new SnapshotError("not a Symbiont snapshot (it does not start with SYMBIONT-SNAPSHOT)"); }
+function truncated(): SnapshotError { return new SnapshotError("snapshot: the file is cut short"); }
+
+// ---- guest RAM --------------------------------------------------------------------------
+
+const PAGE = 4096;
+
+/** RAM without its all-zero pages (most of a fresh guest's): the page numbers kept, and their bytes. */
+export function savePages(ram: Uint8Array): State {
+  const words = new Uint32Array(ram.buffer, ram.byteOffset, ram.length >>> 2);
+  const kept: number[] = [];
+  for (let p = 0, pages = ram.length / PAGE; p < pages; p++) {
+    for (let w = p * 1024, end = w + 1024; w < end; w++) if (words[w] !== 0) { kept.push(p); break; }
+  }
+  const data = new Uint8Array(kept.length * PAGE);
+  kept.forEach((p, i) => data.set(ram.subarray(p * PAGE, (p + 1) * PAGE), i * PAGE));
+  return { bytes: ram.length, pages: Uint32Array.from(kept), data };
+}
+
+/** Fill `ram` from savePages' record: the pages it names, zeros elsewhere. */
+export function restorePages(ram: Uint8Array, state: State): void {
+  if (state.bytes !== ram.length) throw new SnapshotError(`snapshot: its RAM is ${Number(state.bytes) / 1048576} MiB, this machine's ${ram.length / 1048576} MiB (--mem)`);
+  const pages = state.pages as Uint32Array, data = state.data as Uint8Array;
+  ram.fill(0);
+  pages.forEach((p, i) => ram.set(data.subarray(i * PAGE, (i + 1) * PAGE), p * PAGE));
+}

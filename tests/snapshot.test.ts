@@ -1,0 +1,91 @@
+// Snapshots (src/vmm/snapshot.ts, Pc.saveSnapshot/loadSnapshot): a test kernel stopped at several points, each time
+// saved and taken back into a new machine on a new engine, must print what it prints under QEMU (its golden file) and
+// end exactly as the run that was never stopped — same instruction count, same registers — on both engines.
+import { describe, it, expect } from "vitest";
+import { readFileSync, existsSync } from "node:fs";
+import { ENGINES, readBytes } from "./helpers.js";
+import { createEngine } from "../src/node/engines.js";
+import { Pc, type PcOptions } from "../src/machine/pc.js";
+import { decodeSnapshot, encodeSnapshot, SnapshotError } from "../src/vmm/snapshot.js";
+import type { EngineKind } from "../src/engine/engine.js";
+
+const dir = new URL("./kernels/", import.meta.url).pathname;
+const RAM = 32 * 1024 * 1024;
+const LIMIT = 2_000_000_000;
+
+type Options = Omit<PcOptions, "engine" | "ramBytes" | "onSerial">;
+
+async function machine(engine: EngineKind, out: number[], opts: Options = {}): Promise<Pc> {
+  return new Pc({ engine: await createEngine(engine, RAM), ramBytes: RAM, onSerial: (b) => out.push(b), clock: "deterministic", ...opts });
+}
+
+/** Run `name` to its end; with `stops`, stop after each of those instruction counts and go on in a new machine from a snapshot. */
+async function run(name: string, engine: EngineKind, stops: number[] = [], opts: Options = {}) {
+  const bin = `${dir}bin/${name}.elf`;
+  const out: number[] = [];
+  let pc = await machine(engine, out, opts);
+  pc.loadKernel(readBytes(bin), { path: bin });
+  let snapshots = 0;
+  for (const at of stops) {
+    const stop = pc.vm.run(at - pc.vm.stats().instructions);
+    if (stop.kind !== "budget") break;
+    const bytes = pc.saveSnapshot();
+    pc = await machine(engine === "wasm" ? "js" : "wasm", out, opts); // (the snapshot is the same for both engines)
+    pc.loadSnapshot(bytes);
+    snapshots++;
+  }
+  const stop = pc.vm.run(LIMIT);
+  const { eip, eflags, cr0, cr3, cs } = pc.vm.getState();
+  return { serial: Buffer.from(out).toString("latin1"), stop, instructions: pc.vm.stats().instructions, regs: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => pc.vm.reg(i)), eip, eflags, cr0, cr3, cs: cs.selector, snapshots };
+}
+
+// Kernels whose machine a snapshot holds (mmio needs pc-testdev, vga the VGA), with the devices QEMU ran them with.
+const KERNELS: [string, Options][] = [
+  ["events", {}], ["tasks", {}], ["paging", {}], ["pae", {}], ["v86", {}], ["fpu", {}], ["sse", {}], ["smc", {}],
+  ["string", {}], ["gdbsmp", { cpus: 2 }],
+];
+
+describe("a test kernel saved and restored into a new machine, again and again, runs as if never stopped", () => {
+  for (const [name, opts] of KERNELS) {
+    for (const engine of ENGINES) {
+      it(`${name} (${engine} engine, then the other)`, async () => {
+        const bin = `${dir}bin/${name}.elf`;
+        expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);
+        const whole = await run(name, engine, [], opts);
+        expect(whole.serial).toBe(readFileSync(`${dir}golden/${name}.txt`, "latin1"));
+        const n = whole.instructions;
+        const stopped = await run(name, engine, [1, Math.floor(n / 4), Math.floor(n / 2), n - 1], opts);
+        expect(stopped.snapshots).toBe(4);
+        const { snapshots: _, ...rest } = stopped, { snapshots: __, ...expected } = whole;
+        expect(rest).toEqual(expected);
+      }, 120_000);
+    }
+  }
+});
+
+describe("snapshot errors", () => {
+  it("a file that is not a snapshot, or is cut short, or is of another machine, is refused and the machine is unchanged", async () => {
+    const out: number[] = [];
+    const pc = await machine("wasm", out);
+    const bin = `${dir}bin/events.elf`;
+    pc.loadKernel(readBytes(bin), { path: bin });
+    pc.vm.run(100_000);
+    const bytes = pc.saveSnapshot();
+    const before = pc.vm.getState();
+    expect(() => pc.loadSnapshot(new TextEncoder().encode("hello"))).toThrow(/not a Symbiont snapshot/);
+    expect(() => pc.loadSnapshot(bytes.subarray(0, bytes.length - 100))).toThrow(/cut short/);
+    const two = await machine("wasm", [], { cpus: 2 });
+    expect(() => two.loadSnapshot(bytes)).toThrow(/vCPUs \(--smp\) is 1, this one's 2/);
+    const big = new Pc({ engine: await createEngine("wasm", 2 * RAM), ramBytes: 2 * RAM, onSerial: () => {}, clock: "deterministic" });
+    expect(() => big.loadSnapshot(bytes)).toThrow(/RAM \(--mem\) is 33554432, this one's 67108864/);
+    expect(pc.vm.getState()).toEqual(before);
+    const vga = await machine("wasm", [], { vga: true });
+    expect(() => vga.saveSnapshot()).toThrow(SnapshotError);
+    expect(() => vga.saveSnapshot()).toThrow(/not supported yet/);
+  });
+
+  it("keeps non-finite numbers, bigints and typed arrays through the file format", () => {
+    const tree = { a: Infinity, b: -Infinity, c: 12n ** 20n, d: Uint32Array.of(1, 2, 0xffffffff), e: [Float64Array.of(0.5), { f: "x" }] };
+    expect(decodeSnapshot(encodeSnapshot(tree))).toEqual(tree);
+  });
+});
