@@ -834,7 +834,6 @@ export class Vm {
    */
   save(): State {
     if (this.nested > 0 || this.core.entryDepth() > 0) throw new Error("savevm: not from inside a nested entry (a SymCall)");
-    if (this.paging && this.paging.mode !== "direct") throw new SnapshotError(`savevm: snapshots of a machine under ${this.paging.mode} paging are not supported yet (use --paging direct)`);
     const core = this.core;
     if (!core.pushEntry(true)) throw new Error("savevm: the core's entry levels are in use");
     const entry = this.coreBytes(core.entrySaveBase(), ENTRY_SAVE_BYTES).slice();
@@ -881,7 +880,7 @@ export class Vm {
     this.exitCounts.set(state.exitCounts as Float64Array);
     if (this.clock && state.clock) this.clock.restore(state.clock as State);
     core.flushCaches();
-    this.paging?.stateChanged?.();
+    this.paging?.restored?.();
   }
 
   private coreBytes(at: number, length: number): Uint8Array { return new Uint8Array(this.engine.buffer, at, length); }

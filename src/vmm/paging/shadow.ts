@@ -229,6 +229,12 @@ export class ShadowPaging implements PagingStrategy {
     this.stateChanged();
   }
 
+  /** Every shadow table mirrors guest tables that a snapshot replaced without a trace: start over from its CR3. */
+  restored(): void {
+    this.reset();
+    this.stateChanged();
+  }
+
   stateChanged(): void {
     const st = this.vm.getState();
     this.switchForm(st.cr0, st.cr4, st.efer);

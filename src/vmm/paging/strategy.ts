@@ -28,6 +28,11 @@ export interface PagingStrategy {
   handle(exit: PagingExit): ExitAction | undefined;
   /** The VMM set the CPU state directly (vm.setState): re-read CR0/CR3/CR4/EFER. */
   stateChanged?(): void;
+  /**
+   * A snapshot was taken back (Vm.restore): guest RAM and the CPU are replaced wholesale, with no write traced —
+   * drop whatever was derived from them. (The guest-physical map's own changes come through its listeners.)
+   */
+  restored?(): void;
   /** Counters for vm.stats().paging and --stats. */
   stats(): Record<string, number>;
 }
