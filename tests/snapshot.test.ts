@@ -2,12 +2,16 @@
 // saved and taken back into a new machine on a new engine, must print what it prints under QEMU (its golden file) and
 // end exactly as the run that was never stopped — same instruction count, same registers — on both engines.
 import { describe, it, expect } from "vitest";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ENGINES, readBytes } from "./helpers.js";
 import { createEngine } from "../src/node/engines.js";
 import { Pc, type PcOptions } from "../src/machine/pc.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from "../src/vmm/snapshot.js";
 import type { EngineKind } from "../src/engine/engine.js";
+import { MemoryDisk } from "../src/devices/block/backend.js";
+import { openDiskImage } from "../src/node/disk-file.js";
 
 const dir = new URL("./kernels/", import.meta.url).pathname;
 const RAM = 32 * 1024 * 1024;
@@ -104,6 +108,30 @@ describe("snapshot errors", () => {
     const vga = await machine("wasm", [], { vga: true });
     expect(() => vga.saveSnapshot()).toThrow(SnapshotError);
     expect(() => vga.saveSnapshot()).toThrow(/not supported yet/);
+  });
+
+  it("holds a disk in memory (its written pages); refuses an image the guest writes in place, saying what to use", async () => {
+    const written = MemoryDisk.blank(1 << 20);
+    written.write(8192 + 100, Uint8Array.of(1, 2, 3));
+    written.write((1 << 20) - 1, Uint8Array.of(9));
+    const pc = await machine("wasm", [], { disks: [{ backend: written }] });
+    const bytes = pc.saveSnapshot();
+    const fresh = MemoryDisk.blank(1 << 20);
+    fresh.write(0, Uint8Array.of(7)); // (a restore replaces what was there)
+    (await machine("js", [], { disks: [{ backend: fresh }] })).loadSnapshot(bytes);
+    expect(fresh.bytes).toEqual(written.bytes);
+
+    const dir = mkdtempSync(join(tmpdir(), "symbiont-snapshot-"));
+    try {
+      const image = join(dir, "disk.img");
+      writeFileSync(image, new Uint8Array(1 << 20));
+      const inPlace = await machine("wasm", [], { disks: [{ backend: openDiskImage(image, "rw") }] });
+      expect(() => inPlace.saveSnapshot()).toThrow(`savevm: the disk image ${image} is written in place, and a snapshot holds the machine, not its disks: use --disk ${image},snapshot (its writes are kept and saved with the machine) or ,ro`);
+      const readOnly = await machine("wasm", [], { disks: [{ backend: openDiskImage(image, "ro") }] });
+      expect(readOnly.saveSnapshot().length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps non-finite numbers, bigints and typed arrays through the file format", () => {

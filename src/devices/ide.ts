@@ -36,6 +36,7 @@ import type { GuestMemory } from "../vmm/memory.js";
 import { type BlockBackend, DiskError, SECTOR, diskGeometry } from "./block/backend.js";
 import { PciFunction } from "./pci.js";
 import { BarDecoder, type PciAddressSpaces } from "./pci-bars.js";
+import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 
 const BSY = 0x80, DRDY = 0x40, DSC = 0x10, DRQ = 0x08, ERR = 0x01;
 const ABRT = 0x04;
@@ -440,6 +441,19 @@ export class PiixIde {
     this.pci.setWritable(0x40, 0xff, 0x10); // IDETIM, SIDETIM …
     this.pci.config[0x41] = 0x80; // IDETIM: primary channel decode enabled
     this.pci.config[0x43] = 0x80; // secondary
+  }
+
+  /** Each channel's task file, transfer under way and bus master, and its drives' settings (a snapshot's part). */
+  save(): State {
+    return { channels: this.channels.map((c) => ({ ...saveFields(c), drives: c.drives.map((d) => d ? { multiple: d.multiple } : null) })) };
+  }
+
+  restore(state: State): void {
+    (state.channels as State[]).forEach((s, i) => {
+      const { drives, ...fields } = s, c = this.channels[i]!;
+      restoreFields(c, fields);
+      (drives as (State | null)[]).forEach((d, k) => { if (d && c.drives[k]) c.drives[k]!.multiple = d.multiple as number; });
+    });
   }
 
   /** Claim the legacy ports, and decode BAR4 (the bus master) from now on. */

@@ -226,6 +226,8 @@ export class Pc {
   private readonly port61: SystemControlB;
   private readonly port92: Port92;
   private readonly resetControl: ResetControl;
+  /** The disks' backends: IDE ones, then virtio ones as added. */
+  private readonly disks: BlockBackend[] = [];
   /** Devices a snapshot cannot hold yet (saveSnapshot refuses, naming them). */
   private readonly unsaved: string[] = [];
 
@@ -395,6 +397,7 @@ export class Pc {
     const ideDisks = (opts.disks ?? []).filter((d) => d.interface === "ide");
     if (ideDisks.length > 0) {
       const ide = new PiixIde(ideDisks.map((d) => d.backend), { memory: vm.memory, setIrq: (n, l) => isaIrq(n, l), onFatal: (m) => this.diskFailed(m) });
+      this.disks.push(...ideDisks.map((d) => d.backend));
       this.pciSlots.add(ide.pci, 1, 1);
       ide.attach((base, len, dev) => vm.addPortDevice(base, len, dev), this.pciSlots.addressSpaces);
       this.ide = ide;
@@ -425,11 +428,11 @@ export class Pc {
     const unsaved = [
       ...this.unsaved,
       ...this.vga ? ["the VGA (--vga)"] : [],
-      ...this.ide || this.virtioBlk.length > 0 ? ["disks (--disk, --swap)"] : [],
-      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole)).map((t) => t.device.name),
+      ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}${d === this.swapDisk ? " (--swap)" : ""}`),
+      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk)).map((t) => t.device.name),
     ];
     if (unsaved.length > 0) throw new SnapshotError(`savevm: snapshots of a machine with ${[...new Set(unsaved)].join(", ")} are not supported yet`);
-    const pci = this.pci.save(new Set([this.pci.get(0, 0)!, this.pci.get(1, 0)!, ...this.pvpanic ? [this.pvpanic.pci] : [], ...this.virtio.map((t) => t.pci)]));
+    const pci = this.pci.save(new Set([this.pci.get(0, 0)!, this.pci.get(1, 0)!, ...this.pvpanic ? [this.pvpanic.pci] : [], ...this.ide ? [this.ide.pci] : [], ...this.virtio.map((t) => t.pci)]));
     const vm = this.vm.save();
     const devices: State = {};
     for (const [name, part] of this.snapshotParts()) devices[name] = part.save();
@@ -462,6 +465,7 @@ export class Pc {
       "RAM (--mem)": this.vm.ramBytes, "vCPUs (--smp)": this.cpus, "APICs": this.ioapic !== null,
       "paging (--paging)": this.vm.paging?.mode ?? "direct", "clock": this.clock.mode,
       "devices": this.virtio.map((t) => t.device.name).join(",") || "none",
+      "disks": this.disks.map((d) => `${d.name} (${d.size} bytes${d.readOnly ? ", read-only" : ""})`).join(", ") || "none",
       "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
     };
   }
@@ -481,6 +485,8 @@ export class Pc {
     if (this.vm.symbiotic) parts.push(["symspy", this.vm.symbiotic.spy], ["symcall", this.vm.symbiotic.symcall]);
     if (this.pvpanic) parts.push(["pvpanic", fields(this.pvpanic)]);
     this.virtio.forEach((t, i) => parts.push([`virtio${i}`, t]));
+    if (this.ide) parts.push(["ide", this.ide]);
+    this.disks.forEach((d, i) => parts.push([`disk${i}`, d as Saveable]));
     return parts;
   }
 
@@ -507,6 +513,7 @@ export class Pc {
   addDisk(d: DiskOptions): void {
     if (d.interface === "ide") throw new Error("IDE disks are given when the PC is built (the disks option)");
     this.virtioBlk.push(this.addVirtio(new VirtioBlk(d.backend, { serial: d.serial, onFatal: (m) => this.diskFailed(m) })));
+    this.disks.push(d.backend);
   }
 
   /** A disk image failed under the guest: record it and end the run. */

@@ -10,6 +10,7 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { type BlockBackend, DiskError, SECTOR, SnapshotOverlay } from "../devices/block/backend.js";
+import { SnapshotError, type State } from "../vmm/snapshot.js";
 
 export class DiskFile implements BlockBackend {
   readonly size: number;
@@ -19,6 +20,13 @@ export class DiskFile implements BlockBackend {
     this.fd = fd;
     this.size = size;
   }
+
+  /** A snapshot holds nothing of an image the guest only reads; one the guest writes in place it cannot hold. */
+  save(): State {
+    if (!this.readOnly) throw new SnapshotError(`savevm: the disk image ${this.name} is written in place, and a snapshot holds the machine, not its disks: use --disk ${this.name},snapshot (its writes are kept and saved with the machine) or ,ro`);
+    return {};
+  }
+  restore(): void {}
 
   /** Open `path`; throws {@link DiskError} with a one-line reason. */
   static open(path: string, opts: { readOnly?: boolean } = {}): DiskFile {

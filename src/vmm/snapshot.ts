@@ -179,26 +179,33 @@ function align8(n: number): number { return (n + 7) & ~7; }
 function notSnapshot(): SnapshotError { return new SnapshotError("not a Symbiont snapshot (it does not start with SYMBIONT-SNAPSHOT)"); }
 function truncated(): SnapshotError { return new SnapshotError("snapshot: the file is cut short"); }
 
-// ---- guest RAM --------------------------------------------------------------------------
+// ---- guest RAM, disks in memory --------------------------------------------------------------
 
 const PAGE = 4096;
 
-/** RAM without its all-zero pages (most of a fresh guest's): the page numbers kept, and their bytes. */
-export function savePages(ram: Uint8Array): State {
-  const words = new Uint32Array(ram.buffer, ram.byteOffset, ram.length >>> 2);
+/** Bytes without their all-zero 4 KiB pages (most of a fresh guest's RAM, of a blank disk): the pages kept, and their bytes. */
+export function savePages(bytes: Uint8Array): State {
+  const aligned = bytes.byteOffset % 4 === 0;
+  const words = aligned ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
+  const zero = (start: number, end: number) => {
+    if (words && end - start === PAGE) {
+      for (let w = start >>> 2, e = end >>> 2; w < e; w++) if (words[w] !== 0) return false;
+      return true;
+    }
+    for (let i = start; i < end; i++) if (bytes[i] !== 0) return false;
+    return true;
+  };
   const kept: number[] = [];
-  for (let p = 0, pages = ram.length / PAGE; p < pages; p++) {
-    for (let w = p * 1024, end = w + 1024; w < end; w++) if (words[w] !== 0) { kept.push(p); break; }
-  }
+  for (let at = 0, p = 0; at < bytes.length; at += PAGE, p++) if (!zero(at, Math.min(at + PAGE, bytes.length))) kept.push(p);
   const data = new Uint8Array(kept.length * PAGE);
-  kept.forEach((p, i) => data.set(ram.subarray(p * PAGE, (p + 1) * PAGE), i * PAGE));
-  return { bytes: ram.length, pages: Uint32Array.from(kept), data };
+  kept.forEach((p, i) => data.set(bytes.subarray(p * PAGE, (p + 1) * PAGE), i * PAGE));
+  return { bytes: bytes.length, pages: Uint32Array.from(kept), data };
 }
 
-/** Fill `ram` from savePages' record: the pages it names, zeros elsewhere. */
-export function restorePages(ram: Uint8Array, state: State): void {
-  if (state.bytes !== ram.length) throw new SnapshotError(`snapshot: its RAM is ${Number(state.bytes) / 1048576} MiB, this machine's ${ram.length / 1048576} MiB (--mem)`);
+/** Fill `bytes` from savePages' record: the pages it names, zeros elsewhere. `what` names them in a size mismatch. */
+export function restorePages(bytes: Uint8Array, state: State, what = "RAM (--mem)"): void {
+  if (state.bytes !== bytes.length) throw new SnapshotError(`snapshot: its ${what} is ${state.bytes} bytes, this machine's ${bytes.length}`);
   const pages = state.pages as Uint32Array, data = state.data as Uint8Array;
-  ram.fill(0);
-  pages.forEach((p, i) => ram.set(data.subarray(i * PAGE, (i + 1) * PAGE), p * PAGE));
+  bytes.fill(0);
+  pages.forEach((p, i) => { const at = p * PAGE; bytes.set(data.subarray(i * PAGE, i * PAGE + Math.min(PAGE, bytes.length - at)), at); });
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { savePages, restorePages, type State } from "../../vmm/snapshot.js";
 
 /** Bytes per sector, as both virtio-blk and ATA count. */
 export const SECTOR = 512;
@@ -46,6 +47,13 @@ export interface BlockBackend {
   write(offset: number, data: Uint8Array): void;
   /** Make written data durable. Throws {@link DiskError}. */
   flush(): void;
+  /**
+   * For a machine snapshot: what the disk holds that its image does not — all of a disk in memory, a ,snapshot
+   * overlay's writes, nothing for an image the guest cannot write. Absent, or throwing a SnapshotError that says
+   * why, when a snapshot cannot hold the disk (an image written in place: the snapshot would not match it later).
+   */
+  save?(): State;
+  restore?(state: State): void;
 }
 
 /** A disk held in memory: a blank disk of some size, or an image's bytes. */
@@ -71,6 +79,9 @@ export class MemoryDisk implements BlockBackend {
   }
 
   flush(): void {}
+
+  save(): State { return savePages(this.bytes); }
+  restore(state: State): void { restorePages(this.bytes, state, `disk ${this.name}`); }
 }
 
 const CHUNK = 4096;
@@ -127,4 +138,20 @@ export class SnapshotOverlay implements BlockBackend {
   }
 
   flush(): void {}
+
+  /** The chunks written so far (the image under them is only read: the same image restores the same disk). */
+  save(): State {
+    const chunks = [...this.chunks.keys()].sort((a, b) => a - b);
+    const data = new Uint8Array(chunks.length * CHUNK);
+    chunks.forEach((c, i) => data.set(this.chunks.get(c)!, i * CHUNK));
+    const base = this.base.save?.();
+    return { ...base ? { base } : {}, chunks: Uint32Array.from(chunks), data };
+  }
+
+  restore(state: State): void {
+    if (state.base) this.base.restore?.(state.base as State);
+    this.chunks.clear();
+    const data = state.data as Uint8Array;
+    (state.chunks as Uint32Array).forEach((c, i) => this.chunks.set(c, data.slice(i * CHUNK, (i + 1) * CHUNK)));
+  }
 }
