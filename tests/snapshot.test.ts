@@ -4,6 +4,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ENGINES, readBytes } from "./helpers.js";
 import { createEngine } from "../src/node/engines.js";
@@ -46,7 +47,7 @@ async function run(name: string, engine: EngineKind, stops: number[] = [], opts:
 // Kernels whose machine a snapshot holds (mmio needs pc-testdev, vga the VGA), with the devices QEMU ran them with.
 const KERNELS: [string, Options][] = [
   ["events", {}], ["tasks", {}], ["paging", {}], ["pae", {}], ["v86", {}], ["fpu", {}], ["sse", {}], ["smc", {}],
-  ["string", {}], ["gdbsmp", { cpus: 2 }],
+  ["string", {}], ["gdbsmp", { cpus: 2 }], ["vga", { vga: true }],
   // Under the VMM's memory virtualization, whose tables a restored machine builds again (shadow: from the guest's).
   ["paging", { paging: "shadow" }], ["pae", { paging: "shadow" }], ["events", { paging: "shadow" }], ["tasks", { paging: "shadow" }],
   ["paging", { paging: "nested" }], ["v86", { paging: "nested" }], ["gdbsmp", { cpus: 2, paging: "nested" }],
@@ -67,6 +68,49 @@ describe("a test kernel saved and restored into a new machine, again and again, 
         expect(rest).toEqual(expected);
       }, 120_000);
     }
+  }
+});
+
+/** A screen as a short string (its pixels hashed): comparing 640×480 pictures element by element is slow. */
+function digest(screen: object): string {
+  return JSON.stringify(screen, (_k, v: unknown) => ArrayBuffer.isView(v) ? createHash("sha256").update(v as Uint8Array).digest("hex") : v);
+}
+
+describe("the VGA in a snapshot", () => {
+  // vgagfx.asm draws a picture per mode and waits for a key at each READY line (tests/unit/vga-graphics.test.ts holds
+  // those pictures against QEMU's): at each, the machine is saved and restored into a new one on the other engine,
+  // which must show the same screen — planar and chained video memory, the DAC, VBE's framebuffer — and go on.
+  // (Once, from the Wasm engine: the machines alternate between the engines.)
+  for (const engine of ["wasm"] as const) {
+    it(`vgagfx (${engine} engine, then the other): the same screen at every picture, the same output to the end`, async () => {
+      const bin = `${dir}bin/vgagfx.elf`;
+      const run = async (restoreAtEachPicture: boolean) => {
+        const out: number[] = [];
+        let pc = await machine(engine, out, { vga: true }), at = engine, pictures = 0;
+        const screens: string[] = [];
+        pc.loadKernel(readBytes(bin), { path: bin });
+        for (let i = 0; i < 400 && pc.exitStatus === null; i++) {
+          pc.vm.run(5_000_000);
+          const ready = (Buffer.from(out).toString("latin1").match(/^READY \S+\r?$/gm) ?? []).length;
+          for (; pictures < ready; pictures++) {
+            screens.push(digest(pc.vga!.screen()));
+            if (restoreAtEachPicture) {
+              const bytes = pc.saveSnapshot();
+              at = at === "wasm" ? "js" : "wasm";
+              pc = await machine(at, out, { vga: true });
+              pc.loadSnapshot(bytes);
+              expect(digest(pc.vga!.screen()), `picture ${pictures + 1}`).toBe(screens[screens.length - 1]);
+            }
+            pc.uart.receive(Uint8Array.of(0x20));
+          }
+        }
+        return { serial: Buffer.from(out).toString("latin1"), screens, exit: pc.exitStatus };
+      };
+      const whole = await run(false);
+      expect(whole.screens.length).toBe(8);
+      expect(whole.serial).toContain("vgagfx done");
+      expect(await run(true)).toEqual(whole);
+    }, 180_000);
   }
 });
 

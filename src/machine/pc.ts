@@ -427,7 +427,6 @@ export class Pc {
   saveSnapshot(): Uint8Array {
     const unsaved = [
       ...this.unsaved,
-      ...this.vga ? ["the VGA (--vga)"] : [],
       ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}${d === this.swapDisk ? " (--swap)" : ""}`),
       ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk)).map((t) => t.device.name),
     ];
@@ -466,7 +465,7 @@ export class Pc {
       "paging (--paging)": this.vm.paging?.mode ?? "direct", "clock": this.clock.mode,
       "devices": this.virtio.map((t) => t.device.name).join(",") || "none",
       "disks": this.disks.map((d) => `${d.name} (${d.size} bytes${d.readOnly ? ", read-only" : ""})`).join(", ") || "none",
-      "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
+      "VGA (--vga)": this.vga !== null, "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
     };
   }
 
@@ -486,6 +485,7 @@ export class Pc {
     if (this.pvpanic) parts.push(["pvpanic", fields(this.pvpanic)]);
     this.virtio.forEach((t, i) => parts.push([`virtio${i}`, t]));
     if (this.ide) parts.push(["ide", this.ide]);
+    if (this.vga) parts.push(["vga", this.vga]);
     this.disks.forEach((d, i) => parts.push([`disk${i}`, d as Saveable]));
     return parts;
   }

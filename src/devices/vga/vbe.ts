@@ -23,6 +23,7 @@
  * @module
  */
 import { type AccessSize, type PortDevice } from "../../vmm/bus.js";
+import { saveFields, restoreFields, savePages, restorePages, type State } from "../../vmm/snapshot.js";
 
 /** QEMU's VBE_DISPI_LFB_PHYSICAL_ADDRESS: the framebuffer of an ISA VGA. */
 export const VBE_LFB_BASE = 0xe0000000;
@@ -56,6 +57,7 @@ export interface VbeMemory {
   allocFrame(): number;
   map(gpa: number, frame: number, perms: { read: boolean; write: boolean; exec: boolean }, pages: number): void;
   read(gpa: number, len: number): Uint8Array;
+  write(gpa: number, data: Uint8Array): void;
   fill(gpa: number, len: number, value: number): void;
 }
 
@@ -167,6 +169,21 @@ export class BochsVbe implements PortDevice {
     r[VIRT_HEIGHT] = Math.min(maxY, 0xffff);
     this.lineBytes = lineBytes;
     this.startBytes = start - (start % 4); // QEMU keeps the start address in 4-byte units
+  }
+
+  /** The registers and, once it exists, the framebuffer (its non-zero pages) — a snapshot's part. */
+  save(): State {
+    return { ...saveFields(this), framebuffer: this.mapped ? savePages(this.memory.read(VBE_LFB_BASE, VBE_VRAM_BYTES)) : null };
+  }
+
+  restore(state: State): void {
+    const { framebuffer, mapped: _, ...fields } = state;
+    restoreFields(this, fields);
+    if (framebuffer && this.mapVideoMemory()) {
+      const bytes = new Uint8Array(VBE_VRAM_BYTES);
+      restorePages(bytes, framebuffer as State, "VBE framebuffer");
+      this.memory.write(VBE_LFB_BASE, bytes);
+    }
   }
 
   /** The mode being shown, or null when the interface is off (the VGA's own registers rule the screen). */

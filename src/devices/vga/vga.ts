@@ -35,6 +35,7 @@
 import { type AccessSize, type PortDevice, readBytewise, writeBytewise } from "../../vmm/bus.js";
 import { BochsVbe, type VbeMemory, type VbeMode } from "./vbe.js";
 import { VideoMemory, VRAM_BYTES, memoryMapWindow, type WindowMemory } from "./video-memory.js";
+import { saveFields, restoreFields, type State } from "../../vmm/snapshot.js";
 
 /** First port of the VGA's I/O block. */
 export const VGA_PORT_BASE = 0x3b0;
@@ -157,6 +158,16 @@ export class Vga implements PortDevice {
     this.vbe = new BochsVbe(memory, fail);
     this.video = new VideoMemory({ sr: this.sr, gr: this.gr }, memory);
     this.video.update();
+  }
+
+  /** The VGA's registers and DAC, its video memory, the VBE interface — a snapshot's part. */
+  save(): State { return { ...saveFields(this), vbe: this.vbe.save(), video: this.video.save() }; }
+
+  restore(state: State): void {
+    const { vbe, video, ...fields } = state;
+    restoreFields(this, fields);
+    this.vbe.restore(vbe as State);
+    this.video.restore(video as State);
   }
 
   read(offset: number, size: AccessSize): number {

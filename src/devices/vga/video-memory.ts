@@ -29,6 +29,7 @@
  * @module
  */
 import type { AccessSize, MmioDevice } from "../../vmm/bus.js";
+import type { State } from "../../vmm/snapshot.js";
 
 /** 512 KiB: the planes' offsets reach 0x1FFFF through the 128 KiB window (QEMU's VGA has more memory still). */
 export const VRAM_BYTES = 512 * 1024;
@@ -102,6 +103,17 @@ export class VideoMemory {
     if (next.kind === "planar") this.guest.unassign(next.base, next.bytes / 4096);
     else this.guest.write(next.base, this.load(next));
     this.view = next;
+  }
+
+  /** The planes (with what the guest stored through a RAM view) and the latches — a snapshot's part. */
+  save(): State { return { vram: this.planes().slice(), latch: this.latch }; }
+
+  /** Take back save()'s planes; the window is mapped again as the (already restored) registers say. */
+  restore(state: State): void {
+    this.vram.set(state.vram as Uint8Array);
+    this.latch = state.latch as number;
+    this.view = null;
+    this.update();
   }
 
   /** The planes as they are now (what the guest stored through a RAM view written back first), to draw from. */
