@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { ENGINES, readBytes } from "./helpers.js";
 import { createEngine } from "../src/node/engines.js";
 import { Pc, type PcOptions } from "../src/machine/pc.js";
-import { decodeSnapshot, encodeSnapshot, SnapshotError } from "../src/vmm/snapshot.js";
+import { decodeSnapshot, encodeSnapshot, SnapshotError, type State } from "../src/vmm/snapshot.js";
+import { VirtioRng, seededEntropy } from "../src/devices/virtio/rng.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import { MemoryDisk } from "../src/devices/block/backend.js";
 import { openDiskImage } from "../src/node/disk-file.js";
@@ -149,9 +150,9 @@ describe("snapshot errors", () => {
     const big = new Pc({ engine: await createEngine("wasm", 2 * RAM), ramBytes: 2 * RAM, onSerial: () => {}, clock: "deterministic" });
     expect(() => big.loadSnapshot(bytes)).toThrow(/RAM \(--mem\) is 33554432, this one's 67108864/);
     expect(pc.vm.getState()).toEqual(before);
-    const vga = await machine("wasm", [], { vga: true });
-    expect(() => vga.saveSnapshot()).toThrow(SnapshotError);
-    expect(() => vga.saveSnapshot()).toThrow(/not supported yet/);
+    const testdev = await machine("wasm", [], { testdev: true });
+    expect(() => testdev.saveSnapshot()).toThrow(SnapshotError);
+    expect(() => testdev.saveSnapshot()).toThrow("savevm: snapshots of a machine with pc-testdev (--testdev) are not supported yet");
   });
 
   it("holds a disk in memory (its written pages); refuses an image the guest writes in place, saying what to use", async () => {
@@ -176,6 +177,19 @@ describe("snapshot errors", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("keeps a deterministic VM's virtio-rng generator where it was: a restored device hands on the same bytes", () => {
+    const source = seededEntropy(7), device = new VirtioRng(source);
+    source(new Uint8Array(40));
+    const state = decodeSnapshot(encodeSnapshot({ device: device.save() })).device as State;
+    const again = seededEntropy(7);
+    new VirtioRng(again).restore(state);
+    const next = new Uint8Array(24), restored = new Uint8Array(24);
+    source(next);
+    again(restored);
+    expect(restored).toEqual(next);
+    expect(next.some((b) => b !== 0)).toBe(true);
   });
 
   it("keeps non-finite numbers, bigints and typed arrays through the file format", () => {

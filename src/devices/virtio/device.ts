@@ -10,6 +10,7 @@
 import type { AccessSize } from "../../vmm/bus.js";
 import type { GuestMemory } from "../../vmm/memory.js";
 import type { DescriptorChain, Virtqueue } from "./virtqueue.js";
+import type { State } from "../../vmm/snapshot.js";
 
 /** Virtio device IDs (§5). */
 export const VIRTIO_ID_NET = 1;
@@ -72,6 +73,9 @@ export interface VirtioDevice {
   notify(index: number): void;
   /** Device reset (status 0): forget queues and in-flight state. */
   reset(): void;
+  /** A snapshot's part beyond the transport's (absent: the device's plain fields, src/vmm/snapshot.ts saveFields). */
+  save?(): State;
+  restore?(state: State): void;
 }
 
 /**

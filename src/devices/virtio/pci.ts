@@ -141,7 +141,7 @@ export class VirtioPci {
       ...saveFields(this, ["offered"]),
       queues: this.queues.map((q) => saveFields(q)),
       msix: this.msix ? saveFields(this.msix) : null,
-      device: saveFields(this.device),
+      device: this.device.save?.() ?? saveFields(this.device),
     };
   }
 
@@ -152,7 +152,7 @@ export class VirtioPci {
     (queues as State[]).forEach((q, i) => restoreFields(this.queues[i]!, q));
     if (this.msix && msix) restoreFields(this.msix, msix as State);
     this.device.reset();
-    restoreFields(this.device, device as State);
+    if (this.device.restore) this.device.restore(device as State); else restoreFields(this.device, device as State);
     if ((this.status & STATUS_DRIVER_OK) && !this.error) this.activate();
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 import { QueueDevice, type VirtioDevice, VIRTIO_ID_RNG } from "./device.js";
+import type { State } from "../../vmm/snapshot.js";
 
 /** Largest request served at once (Linux asks for at most a page or so). */
 const MAX_REQUEST = 64 * 1024;
@@ -19,21 +20,24 @@ export const hostEntropy: EntropySource = (into) => {
   for (let o = 0; o < into.length; o += 65536) crypto.getRandomValues(into.subarray(o, Math.min(into.length, o + 65536)));
 };
 
+/** A generator whose position a snapshot keeps (a restored deterministic VM reads on where it was). */
+export type SeededEntropySource = EntropySource & { readonly state: { s0: bigint; s1: bigint } };
+
 /** A reproducible byte stream (xorshift128+) for deterministic VMs: not for cryptography. */
-export function seededEntropy(seed: number): EntropySource {
-  let s0 = BigInt(seed >>> 0) | 0x9e3779b97f4a7c15n, s1 = 0xbf58476d1ce4e5b9n ^ BigInt(seed >>> 0);
+export function seededEntropy(seed: number): SeededEntropySource {
+  const state = { s0: BigInt(seed >>> 0) | 0x9e3779b97f4a7c15n, s1: 0xbf58476d1ce4e5b9n ^ BigInt(seed >>> 0) };
   const M = (1n << 64n) - 1n;
-  return (into) => {
+  return Object.assign((into: Uint8Array) => {
     for (let i = 0; i < into.length; i += 8) {
-      let x = s0;
-      const y = s1;
-      s0 = y;
+      let x = state.s0;
+      const y = state.s1;
+      state.s0 = y;
       x = (x ^ (x << 23n)) & M;
-      s1 = x ^ y ^ (x >> 17n) ^ (y >> 26n);
-      let r = (s1 + y) & M;
+      state.s1 = x ^ y ^ (x >> 17n) ^ (y >> 26n);
+      let r = (state.s1 + y) & M;
       for (let k = 0; k < 8 && i + k < into.length; k++, r >>= 8n) into[i + k] = Number(r & 0xffn);
     }
-  };
+  }, { state });
 }
 
 export class VirtioRng extends QueueDevice implements VirtioDevice {
@@ -48,6 +52,18 @@ export class VirtioRng extends QueueDevice implements VirtioDevice {
 
   constructor(private readonly source: EntropySource = hostEntropy) {
     super();
+  }
+
+  /** Bytes served, and a seeded generator's position (host entropy has none). */
+  save(): State {
+    const seeded = (this.source as Partial<SeededEntropySource>).state;
+    return { bytesServed: this.bytesServed, generator: seeded ? { ...seeded } : null };
+  }
+
+  restore(state: State): void {
+    this.bytesServed = state.bytesServed as number;
+    const seeded = (this.source as Partial<SeededEntropySource>).state;
+    if (seeded && state.generator) Object.assign(seeded, state.generator);
   }
 
   readConfig(): number { return 0; }
