@@ -7,7 +7,8 @@
 // the xterm.js terminal; keystrokes reach the guest through COM1 and come
 // back (the interactive echo kernel, web/guests/echo.asm); the live charts
 // get points; pause, resume and reset; a disk image from the picker is
-// selected (not booted), attached and saved back byte for byte; a disk booted by SeaBIOS with the VGA draws
+// selected (not booted), attached and saved back byte for byte; Save state and Restore state take the echo kernel
+// back to the saved instant (its line buffer); a disk booted by SeaBIOS with the VGA draws
 // SeaBIOS's banner on the page's screen and takes keys typed on it (PS/2); a kernel's mode 13h picture is drawn on
 // the page's canvas; and, when
 // `npm run images` has cached Debian's kernel and busybox, Linux boots to the
@@ -193,6 +194,37 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     if (!images) {
       await page.screenshot({ path: SCREENSHOT });
     }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("static build: Save state downloads the machine, Restore state takes the echo kernel back to that instant", async () => {
+    const page = await openPage(browser.context, server.url, errors);
+    await boot(page, "echo", "wasm");
+    await waitForTerminal(page, "> ", 30_000);
+    await page.click("#terminal");
+    await page.keyboard.type("first-");
+    await waitForTerminal(page, "> first-", 30_000);
+    // Saved with "first-" in the guest's line buffer; a line typed and echoed after it; then the saved machine back:
+    // the next line the guest echoes is what it held at the save plus what comes now.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save-state")]);
+    expect(download.suggestedFilename()).toBe("symbiont.snap");
+    const snap = join(scratch, "echo.snap");
+    await download.saveAs(snap);
+    expect(readFileSync(snap).subarray(0, 17).toString("latin1")).toBe("SYMBIONT-SNAPSHOT");
+    await page.click("#terminal");
+    await page.keyboard.type("later\r");
+    await waitForTerminal(page, "echo: first-later", 30_000);
+    await page.setInputFiles("#state-file", snap);
+    await page.waitForFunction(() => (document.getElementById("log")?.textContent ?? "").includes("the machine is now as saved in echo.snap"), null, { timeout: 30_000 });
+    await page.click("#terminal");
+    await page.keyboard.type("again\r");
+    await waitForTerminal(page, "echo: first-again", 30_000);
+    // A machine the snapshot does not fit is left as it is, the log saying why.
+    await boot(page, "echo", "wasm", 64);
+    await waitForTerminal(page, "Symbiont echo guest", 30_000);
+    await page.setInputFiles("#state-file", snap);
+    await page.waitForFunction(() => (document.getElementById("log")?.textContent ?? "").includes("Restore state: echo.snap: snapshot: its machine's RAM (--mem) is 134217728, this one's 67108864"), null, { timeout: 30_000 });
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

@@ -28,6 +28,8 @@ const pagingSel = $<HTMLSelectElement>("paging");
 const diskSel = $<HTMLSelectElement>("disk");
 const diskFileInput = $<HTMLInputElement>("disk-file");
 const saveDiskBtn = $<HTMLButtonElement>("save-disk");
+const saveStateBtn = $<HTMLButtonElement>("save-state");
+const stateFileInput = $<HTMLInputElement>("state-file");
 const cmdlineInput = $<HTMLInputElement>("cmdline");
 const vgaInput = $<HTMLInputElement>("vga");
 const netInput = $<HTMLInputElement>("net");
@@ -155,7 +157,8 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       saveDiskBtn.disabled = m.disk === null;
       saveDiskBtn.title = m.disk ? `Download ${m.disk.name} as it is now (a raw image)` : "no disk attached";
       break;
-    case "disk-contents": download(m.fileName, m.bytes); break;
+    case "disk-contents": download(m.fileName, m.bytes, "the disk"); break;
+    case "state-contents": download(m.fileName, m.bytes, "the machine"); break;
     case "state":
       if (m.boot !== boot) { boot = m.boot; rates = new RateTracker(); charts.reset(); }
       setState(m.state, m.detail);
@@ -210,6 +213,8 @@ function setState(s: RunState, detail: string): void {
   const live = s === "running" || s === "paused";
   pauseBtn.disabled = !live;
   pauseBtn.textContent = s === "paused" ? "Resume" : "Pause";
+  saveStateBtn.disabled = !live;
+  stateFileInput.disabled = !live;
   resetBtn.disabled = boot < 0;
   if (s === "running") term.focus();
 }
@@ -340,7 +345,7 @@ diskFileInput.addEventListener("change", () => {
 diskSel.addEventListener("change", () => { if (diskSel.value === "image" && !diskFile) diskFileInput.click(); });
 
 /** Hand bytes to the browser as a download. */
-function download(fileName: string, bytes: Uint8Array<ArrayBuffer>): void {
+function download(fileName: string, bytes: Uint8Array<ArrayBuffer>, what: string): void {
   const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
   const a = document.createElement("a");
   a.href = url;
@@ -349,10 +354,18 @@ function download(fileName: string, bytes: Uint8Array<ArrayBuffer>): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000); // the download reads the blob after click() returns
-  appendLog(`saved the disk as ${fileName} (${(bytes.length / 1048576).toFixed(1)} MiB)`);
+  appendLog(`saved ${what} as ${fileName} (${(bytes.length / 1048576).toFixed(1)} MiB)`);
 }
 
 saveDiskBtn.addEventListener("click", () => send({ type: "save-disk" }));
+saveStateBtn.addEventListener("click", () => send({ type: "save-state" }));
+stateFileInput.addEventListener("change", async () => {
+  const f = stateFileInput.files?.[0];
+  if (!f) return;
+  const bytes = new Uint8Array(await f.arrayBuffer());
+  stateFileInput.value = ""; // (the same file may be restored again)
+  send({ type: "load-state", name: f.name, bytes }, [bytes.buffer]);
+});
 
 // ---- controls ----------------------------------------------------------------------------------
 

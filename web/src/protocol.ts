@@ -72,6 +72,10 @@ export type ToWorker =
   | { type: "reset" }
   /** Send the disk's current contents back ("disk-contents"). */
   | { type: "save-disk" }
+  /** Snapshot the whole machine ("state-contents" with its bytes, to download). */
+  | { type: "save-state" }
+  /** Take a snapshot back into the running machine (one started with the options the saved one had). */
+  | { type: "load-state"; name: string; bytes: Uint8Array }
   | { type: "input"; bytes: Uint8Array }
   /** PS/2 scan codes (set 2) of keys pressed and released on the screen. */
   | { type: "keys"; bytes: number[] };
@@ -92,4 +96,6 @@ export type FromWorker =
   /** The disk a start attached (null: none); it outlives the machine, so it can be saved after the guest stopped. */
   | { type: "disk"; disk: { name: string; size: number } | null }
   /** The disk's bytes when "save-disk" was handled (between two slices: no request is half done), to download as `fileName`. */
-  | { type: "disk-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> };
+  | { type: "disk-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> }
+  /** The machine's snapshot (Pc.saveSnapshot, between two slices), to download as `fileName`. */
+  | { type: "state-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> };

@@ -77,6 +77,8 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
     case "start": config = m.config; guest = null; disk = null; void start(); break;
     case "reset": if (config) void start(); break;
     case "save-disk": saveDisk(); break;
+    case "save-state": saveState(); break;
+    case "load-state": loadState(m.name, m.bytes); break;
     case "pause":
       if (running && !paused) { paused = true; flush(true); state("paused", "paused"); }
       break;
@@ -158,6 +160,30 @@ function saveDisk(): void {
   if (!disk) { log("no disk to save: choose one and press Start"); return; }
   const bytes = disk.backend.bytes.slice();
   post({ type: "disk-contents", fileName: disk.fileName, bytes }, [bytes.buffer]);
+}
+
+/** Post the machine's snapshot: taken between slices, as the CLI's savevm is. */
+function saveState(): void {
+  if (!pc) { log("Save state: no machine is running"); return; }
+  try {
+    const bytes = pc.saveSnapshot() as Uint8Array<ArrayBuffer>;
+    post({ type: "state-contents", fileName: "symbiont.snap", bytes }, [bytes.buffer]);
+  } catch (e) {
+    log(`Save state: ${(e as Error).message}`);
+  }
+}
+
+/** Take a snapshot back into the running machine, which then goes on from that instant. */
+function loadState(name: string, bytes: Uint8Array): void {
+  if (!pc) { log("Restore state: start a machine with the options the saved one had (guest, memory, paging, disk, VGA), then restore"); return; }
+  try {
+    pc.loadSnapshot(bytes);
+    lastScreen = null; // (the screen is the snapshot's now: sent again)
+    log(`the machine is now as saved in ${name}`);
+    wake?.();
+  } catch (e) {
+    log(`Restore state: ${name}: ${(e as Error).message}`);
+  }
 }
 
 function kib(n: number): string { return n >= 1 << 20 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`; }
