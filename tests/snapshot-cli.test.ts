@@ -41,11 +41,16 @@ describe.skipIf(skip !== null)(`Linux saved with the monitor's savevm, and start
 
       const again: TerminalStep[] = [
         // The disks read back from the devices, not the page cache (dropped first).
-        [/going on from the snapshot in /, () => "cat /tmp/f; echo 3 > /proc/sys/vm/drop_caches; for d in vda sda; do mount -t ext2 /dev/$d /mnt && cat /mnt/f; umount /mnt; done; echo PID=$$\r"],
+        [/going on from the snapshot in /, () => "cat /tmp/f; echo changed > /tmp/f; echo 3 > /proc/sys/vm/drop_caches; for d in vda sda; do mount -t ext2 /dev/$d /mnt && cat /mnt/f; umount /mnt; done; echo PID=$$\r"],
         [/PID=\d+\r*\n[\s\S]*# \x1b\[6n$/, () => `${CURSOR_ANSWER}\x01c`],
         [/\(symbiont\) $/, () => "info symbiotic\r"],
         [/SymCalls: [\s\S]*\(symbiont\) $/, () => "sym ps\r"],
-        [/COMMAND[\s\S]*\(symbiont\) $/, () => "quit\r"],
+        // The monitor's loadvm: this machine, which ran on (and changed /tmp/f), goes back to the saved instant.
+        [/COMMAND[\s\S]*\(symbiont\) $/, () => `loadvm ${file}\r`],
+        [/the machine is now as saved in [^\n]*\n[\s\S]*\(symbiont\) $/, () => "\x01c"],
+        [/\n$/, () => "echo back-$(cat /tmp/f) PID=$$\r"],
+        [/back-[\w-]+ PID=\d+\r*\n[\s\S]*# \x1b\[6n$/, () => `${CURSOR_ANSWER}\x01c`],
+        [/\(symbiont\) $/, () => "quit\r"],
       ];
       const second = await runOnTerminal(`${boot} --loadvm ${file}`, again, 5 * 60 * 1000);
       expect(second.steps, second.out.slice(-3000)).toBe(again.length);
@@ -54,6 +59,7 @@ describe.skipIf(skip !== null)(`Linux saved with the monitor's savevm, and start
       expect(second.text).toMatch(/\nwritten-42\non-virtio-42\non-ide-42\n/);
       for (const img of [vda, sda]) expect(readFileSync(img).every((b) => b === 0)).toBe(true); // (,snapshot: the images untouched)
       expect(second.text).toContain(`\nPID=${pid}\n`);
+      expect(second.text).toContain(`\nback-written-42 PID=${pid}\n`); // (not "changed": written after the save)
       expect(second.text).toMatch(/SymSpy local page, vCPU 0: GPA 0x[0-9a-f]{8}, magic "V3V.0", SymCall enabled\n {2}running: pid \d+/);
       // A SymCall into the restored guest (its entry MSRs came back with it): its process list has the shell.
       expect(second.text).toMatch(new RegExp(`\\n\\s+${pid}\\s+1\\s+0 \\w\\s+\\d+\\s+\\d+ sh\\n`));
