@@ -421,8 +421,8 @@ export class Pc {
   /**
    * The machine as it is now — vCPUs, RAM, every device, virtual time — as bytes that {@link loadSnapshot} takes back
    * into this PC or one built with the same options (QEMU's savevm/loadvm, v86's save_state). Between runs only.
-   * Disks' contents are not in it (they are the user's files); a PC with a device that cannot be saved yet is refused,
-   * the error naming it.
+   * Of the disks it holds what their images do not (a disk in memory, a ,snapshot overlay's writes); an image the guest
+   * writes in place, or a device that cannot be saved yet, is refused with a SnapshotError naming it.
    */
   saveSnapshot(): Uint8Array {
     const unsaved = [
