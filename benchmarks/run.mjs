@@ -26,6 +26,8 @@
 // with the Linux rows), BENCH_FIRMWARE_RUNS (default 3); firmware.mjs.
 // BENCH_USERNET (0/1: leave out or add user-mode networking, download and upload through --net user against QEMU's
 // -netdev user, default with the Linux rows), BENCH_USERNET_RUNS (default 3), BENCH_USERNET_MB (default 16); usernet.mjs.
+// BENCH_SNAPSHOT (0/1: leave out or add snapshots of Linux at its prompt, save and restore, us vs v86's save_state,
+// default with the Linux rows), BENCH_SNAPSHOT_RUNS (default 3); snapshot.mjs.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -41,6 +43,7 @@ import { firmwareBench, firmwareLines } from "./firmware.mjs";
 import { symcallBench } from "./symcall.mjs";
 import { netBench, netLines } from "./net.mjs";
 import { usernetBench, usernetLines } from "./usernet.mjs";
+import { snapshotBench, snapshotLines } from "./snapshot.mjs";
 import { swapbypassBench, swapbypassLines } from "./swapbypass.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -326,6 +329,15 @@ if (USERNET) {
   if (usernet.skipped) progress(`bench: ${usernet.skipped}\n`);
 }
 
+// ---- snapshots of Linux, us vs v86 (snapshot.mjs) -----------------------------------------------------
+
+const SNAPSHOT = process.env.BENCH_SNAPSHOT === "0" ? false : process.env.BENCH_SNAPSHOT === "1" ? true : LINUX;
+let snapshot = null;
+if (SNAPSHOT) {
+  snapshot = await snapshotBench({ runs: intEnv("BENCH_SNAPSHOT_RUNS", 3, 1), progress, systems: ["wasm", "v86"].filter((s) => ENGINES.includes(s)) });
+  if (snapshot.skipped) progress(`bench: ${snapshot.skipped}\n`);
+}
+
 // ---- SwapBypass: floor, plain swap, SwapBypass on the thrashing workloads ---------------------------
 
 const SWAPBYPASS = process.env.BENCH_SWAPBYPASS === "0" ? false : process.env.BENCH_SWAPBYPASS === "1" ? true : LINUX;
@@ -380,6 +392,7 @@ const report = {
   paging,
   net,
   usernet,
+  snapshot,
   swapbypass,
   failures,
 };
@@ -467,6 +480,7 @@ if (firmware) lines.push(...firmwareLines(firmware));
 if (paging) lines.push(...pagingLines(paging, CLOCK));
 if (net) lines.push(...netLines(net));
 if (usernet) lines.push(...usernetLines(usernet));
+if (snapshot) lines.push(...snapshotLines(snapshot));
 if (swapbypass?.error) lines.push("", `SwapBypass: failed: ${swapbypass.error}`);
 else if (swapbypass) lines.push(...swapbypassLines(swapbypass));
 lines.push("");
