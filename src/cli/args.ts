@@ -368,8 +368,8 @@ options:
   --gdb PORT          wait for GDB on 127.0.0.1:PORT before the first instruction (gdb KERNEL -ex "target remote
                       :PORT"), as QEMU's -gdb tcp::PORT -S: registers, memory, breakpoints, write watchpoints,
                       stepi, Ctrl-C; GDB's "monitor CMD" runs the monitor's commands
-  --loadvm FILE       start from a snapshot the monitor's savevm FILE wrote, as QEMU's -loadvm: give the options
-                      the saved machine was made with (the same --mem, --smp, devices; the guest is not loaded)
+  --loadvm FILE       start from a snapshot the monitor's savevm FILE wrote, as QEMU's -loadvm: give the command
+                      line the saved machine was started with (the same guest, --mem, --smp, devices and disks)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)
