@@ -76,19 +76,9 @@ export function restoreFields(obj: object, state: State): void {
       if (src.length !== dst.length) throw new SnapshotError(`snapshot: ${key} holds ${src.length} elements, the device ${dst.length}`);
       dst.set(src);
     } else {
-      target[key] = ArrayBuffer.isView(value) ? (value as unknown as { slice(): ArrayBufferView }).slice() : structuredCopy(value);
+      target[key] = structuredClone(value); // (the device's own copy: the state may be restored again)
     }
   }
-}
-
-function structuredCopy(v: StateValue): StateValue {
-  if (Array.isArray(v)) return v.map(structuredCopy);
-  if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
-    const out: State = {};
-    for (const [k, x] of Object.entries(v)) out[k] = structuredCopy(x);
-    return out;
-  }
-  return v;
 }
 
 /** The state at `key`, which a snapshot of this machine must have: a missing part means the snapshot is not of it. */
