@@ -12,10 +12,9 @@
 // Timestamps (wall ms, this process's CPU ms and, on Symbiont, retired
 // instructions) are taken in the serial-output callback. Prints one line
 // "LINUXJSON {...}" on stdout, including process.resourceUsage().maxRSS.
-import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { CMDLINE, INPUT as WORKLOAD_INPUT, FILL_INPUT, FORKEXEC_INPUT, SerialScanner } from "./linux-guest.mjs";
+import { V86_BIOS_DIR, v86BiosMissing, v86ForLinux } from "./v86-linux.mjs";
 
 const [engineKind, kernelPath, initrdPath, memArg, mode, timeoutArg, paging = "direct"] = process.argv.slice(2);
 const ramBytes = Number(memArg) * 1024 * 1024;
@@ -86,14 +85,9 @@ async function runSymbiont() {
 }
 
 async function runV86() {
-  const require = createRequire(import.meta.url);
-  const v86Dir = join(require.resolve("v86/package.json"), "..");
-  const { V86 } = await import("v86");
-  const biosDir = process.env.BENCH_V86_BIOS ?? "/usr/share/seabios";
-  if (!existsSync(join(biosDir, "bios.bin")) || !existsSync(join(biosDir, "vgabios.bin"))) {
-    return fail(`v86 needs a BIOS to boot a bzImage (its linuxboot option ROM runs from SeaBIOS): no bios.bin/vgabios.bin in ${biosDir}`);
-  }
-  const ab = (buf) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const missing = v86BiosMissing();
+  if (missing) return fail(missing);
+  const { V86, options } = await v86ForLinux();
   const mark = () => ({ t: performance.now(), cpu: cpuMs() });
   let emu = null;
   let done = null;
@@ -107,21 +101,7 @@ async function runV86() {
   const { kernel, initrd } = readImages();
   const created = mark();
   let started = null;
-  emu = new V86({
-    wasm_path: join(v86Dir, "build/v86.wasm"),
-    memory_size: ramBytes,
-    vga_memory_size: 2 << 20,
-    bios: { buffer: ab(readFileSync(join(biosDir, "bios.bin"))) },
-    vga_bios: { buffer: ab(readFileSync(join(biosDir, "vgabios.bin"))) },
-    bzimage: { buffer: ab(kernel) },
-    initrd: { buffer: ab(initrd) },
-    cmdline: CMDLINE,
-    autostart: true,
-    disable_speaker: true,
-    disable_keyboard: true,
-    disable_mouse: true,
-    log_level: 0,
-  });
+  emu = new V86(options({ ramBytes, kernel, initrd, cmdline: CMDLINE, autostart: true }));
   emu.add_listener("emulator-started", () => { started = mark(); });
   emu.add_listener("serial0-output-byte", (b) => scanner.byte(b));
   const timer = setTimeout(() => fail(`timed out after ${timeoutMs / 1000} s`, scanner), timeoutMs);
@@ -131,7 +111,7 @@ async function runV86() {
   const span = (a, b) => (a && b ? { ms: b.t - a.t, cpuMs: b.cpu - a.cpu } : null);
   const start = started ?? created;
   finish({
-    engine: "v86", memMiB: ramBytes >> 20, mode, bios: biosDir,
+    engine: "v86", memMiB: ramBytes >> 20, mode, bios: V86_BIOS_DIR,
     boot: span(start, at.marker), firstByte: span(start, at.first), startupMs: start.t - created.t,
     workload: span(at.begin, at.end),
     workloadOutput: scanner.workloadOutput(),

@@ -4,10 +4,9 @@
 // Linux boots to its first shell prompt; the machine is saved; a new machine is made as the first was (v86: a new
 // V86 with the same images, not started) and the snapshot restored into it; a line is typed, and the time until the
 // restored guest answers it is taken. Host clock, wall times. Prints one line "LINUXJSON {...}".
-import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { CMDLINE, SerialScanner } from "./linux-guest.mjs";
+import { v86BiosMissing, v86ForLinux } from "./v86-linux.mjs";
 
 const [system, kernelPath, initrdPath, memArg, timeoutArg] = process.argv.slice(2);
 const ramBytes = Number(memArg) * 1024 * 1024;
@@ -58,23 +57,10 @@ async function runSymbiont() {
 }
 
 async function runV86() {
-  const require = createRequire(import.meta.url);
-  const v86Dir = join(require.resolve("v86/package.json"), "..");
-  const { V86 } = await import("v86");
-  const biosDir = process.env.BENCH_V86_BIOS ?? "/usr/share/seabios";
-  if (!existsSync(join(biosDir, "bios.bin")) || !existsSync(join(biosDir, "vgabios.bin"))) {
-    finish({ system, error: `v86 needs a BIOS to boot a bzImage: no bios.bin/vgabios.bin in ${biosDir}` });
-  }
-  const ab = (buf) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const make = (autostart) => {
-    const { kernel, initrd } = images();
-    return new V86({
-      wasm_path: join(v86Dir, "build/v86.wasm"), memory_size: ramBytes, vga_memory_size: 2 << 20,
-      bios: { buffer: ab(readFileSync(join(biosDir, "bios.bin"))) }, vga_bios: { buffer: ab(readFileSync(join(biosDir, "vgabios.bin"))) },
-      bzimage: { buffer: ab(kernel) }, initrd: { buffer: ab(initrd) }, cmdline: CMDLINE,
-      autostart, disable_speaker: true, disable_keyboard: true, disable_mouse: true, log_level: 0,
-    });
-  };
+  const missing = v86BiosMissing();
+  if (missing) finish({ system, error: missing });
+  const { V86, options } = await v86ForLinux();
+  const make = (autostart) => new V86(options({ ramBytes, ...images(), cmdline: CMDLINE, autostart }));
   process.on("uncaughtException", (e) => finish({ system, error: `v86 threw: ${e?.stack ?? e}` }));
   const t0 = performance.now();
   const emu = make(true);

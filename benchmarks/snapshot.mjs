@@ -7,7 +7,7 @@
 // Alone: node benchmarks/snapshot.mjs (after npm run build); npm run bench runs it too (BENCH_SNAPSHOT=0 leaves it
 // out). Needs the images (npm run images); the v86 row needs the v86 package and SeaBIOS (BENCH_V86_BIOS, as the
 // Linux rows).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { findCachedImages } from "../dist/node/images.js";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
 import { runChild } from "./linux.mjs";
+import { v86BiosMissing } from "./v86-linux.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -22,9 +23,7 @@ const FIELDS = ["bootMs", "saveMs", "bytes", "restoreMs", "answerMs"];
 
 function haveV86() {
   try { createRequire(import.meta.url).resolve("v86/package.json"); } catch { return "v86 is not installed (npm install)"; }
-  const bios = process.env.BENCH_V86_BIOS ?? "/usr/share/seabios";
-  if (bios === "none" || !existsSync(join(bios, "bios.bin")) || !existsSync(join(bios, "vgabios.bin"))) return `no SeaBIOS bios.bin and vgabios.bin for v86 in ${bios} (BENCH_V86_BIOS)`;
-  return null;
+  return v86BiosMissing();
 }
 
 export async function snapshotBench({ runs, progress, timeoutS = 600, systems = ["wasm", "v86"] }) {
