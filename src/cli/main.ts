@@ -197,7 +197,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   const listen = (port: number, what: string): Promise<void> => {
     const l = listenForGdb(pcs[0]!.vm, port, (p) => {
       process.stderr.write(`symbiont: waiting for GDB on 127.0.0.1:${p} (gdb -ex "target remote :${p}" [the kernel's ELF file])\n`);
-    }, (command) => monitors[0]!.execute(command));
+    }, (command) => monitors[0]!.execute(command), pcs[0]!.rewindable());
     gdbListener = l;
     return l.connected.then((s) => { gdb = s; }, (e: Error) => { gdbListener = null; throw new Error(`${what}: ${e.message}`); });
   };
@@ -245,6 +245,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       if (matched) return { kind: "until-matched", pattern: o.until!.source };
       if (serial!.quitRequested) return { kind: "requested", why: monitors.some((m) => m.quitRequested) ? "monitor quit" : "Ctrl-A x" };
       if (gdb?.stub.killed) return { kind: "requested", why: "GDB killed the guest" };
+      gdb?.stub.running(); // (a checkpoint of the history reverse execution replays, when one is due)
       if (resetAsked) return { kind: "reset", why: MONITOR_RESET };
       return null;
     };

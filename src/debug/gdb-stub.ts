@@ -32,6 +32,7 @@ import { Control } from "../engine/core.js";
 import { GPR_NAMES, type CpuState } from "../vmm/cpu-state.js";
 import { translateLinear } from "../vmm/guest-paging.js";
 import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb-packets.js";
+import { ExecutionHistory, type RewindableMachine } from "./history.js";
 
 const BP = 3;
 const PAGE = 4096;
@@ -39,6 +40,11 @@ const PAGE = 4096;
 const MTF_OWNER = "gdb stub";
 const SIGINT = 2, SIGTRAP = 5;
 const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (both in its low byte)
+
+/** Why a stop happened, for a reverse-continue's scan of the past (which stops count as hits). */
+type StopKind = "breakpoint" | "watch" | "step" | "interrupt";
+/** A replay under way: whether it scans for breakpoint and watchpoint hits, and those it met (their counts). */
+interface Replay { scan: boolean; hits: { at: number; kind: "breakpoint" | "watch" }[]; stepOver: number | null }
 
 /** GDB's Z2, Z3, Z4: which accesses stop. */
 type WatchKind = "write" | "read" | "access";
@@ -84,6 +90,8 @@ export class GdbStub {
    * its INT3 on to the guest.)
    */
   private readonly breakpoints = new Map<number, { pa: number; byte: number; kinds: Set<string> }>();
+  /** Whether the breakpoints' INT3s are in guest memory (not while a checkpoint is saved, nor in a plain replay). */
+  private inserted = true;
   /** The vCPUs whose single step GDB asked for is under way. */
   private readonly stepping = new Set<number>();
   /** A guest INT3 is being let through (interception off for one instruction). */
@@ -94,12 +102,19 @@ export class GdbStub {
   private readonly watchedPages = new Map<number, Extract<MapEntry, { kind: "mapped" }>>();
   /** Pages given permissions back for the instruction in flight, and the first watchpoint it hit. */
   private passingWatch: { pages: Set<number>; hit: Watchpoint | null } | null = null;
+  /** The recorded past, for reverse execution (null: none, `noHistory` says why). */
+  private history: ExecutionHistory | null = null;
+  private noHistory = "";
+  /** A replay of the past under way (the stops it meets are not GDB's). */
+  private replay: Replay | null = null;
 
   /**
    * `write` sends bytes to GDB; `monitor`, when given, answers GDB's `monitor CMD` (qRcmd) — the VMM
-   * monitor's commands (src/vmm/monitor.ts).
+   * monitor's commands (src/vmm/monitor.ts); `rewind`: the machine, for reverse execution (a history is recorded from
+   * now on), or why it cannot go back.
    */
-  constructor(private readonly vm: Vm, private readonly write: (data: string) => void, private readonly monitor?: (command: string) => string) {
+  constructor(private readonly vm: Vm, private readonly write: (data: string) => void, private readonly monitor?: (command: string) => string,
+    rewind: RewindableMachine | string = "this machine has no recorded history") {
     vm.onException((e) => (e.vector === BP && !this.detached ? this.onBreakpoint() : undefined));
     vm.onMonitorTrap(() => (this.stepping.has(vm.vcpu.index) || this.passingInt3 || this.passingWatch ? this.onStepped() : undefined));
     vm.onEptViolation((e) => {
@@ -107,6 +122,10 @@ export class GdbStub {
       return e.walk && e.access === "write" ? this.onWatchedWalk(e.gpa) : this.onWatchedAccess(e.gpa, e.bytes, e.walk ? "walk" : e.access);
     });
     this.setIntercept(true);
+    if (typeof rewind === "string") this.noHistory = rewind;
+    else {
+      try { this.history = new ExecutionHistory(rewind); } catch (e) { this.noHistory = (e as Error).message; }
+    }
   }
 
   /** Bytes from GDB. */
@@ -127,6 +146,9 @@ export class GdbStub {
 
   /** GDB went away: the breakpoints go, the guest runs on. */
   detach(): void {
+    this.history?.close();
+    this.history = null;
+    this.noHistory = "GDB left, and the history with it";
     for (const addr of [...this.breakpoints.keys()]) this.removeBreakpoint(addr);
     this.watchpoints.length = 0;
     this.protectWatched();
@@ -146,9 +168,15 @@ export class GdbStub {
    * Stop the guest — every vCPU, a step under way ending with it — and tell GDB why, naming the running vCPU's
    * thread (`why`: a stop reason's field).
    */
-  private stop(signal: number, why = ""): void {
-    this.halted = true;
+  private stop(signal: number, why = "", kind: StopKind = "interrupt"): void {
     this.cancelStep();
+    if (this.replay) {
+      // (In a replay: a scan notes breakpoint and watchpoint hits — where a continue would have stopped — and goes on.)
+      if (this.replay.scan && (kind === "breakpoint" || kind === "watch")) this.replay.hits.push({ at: this.vm.core.getRetired(), kind });
+      this.vm.requestStop({ kind: "budget" });
+      return;
+    }
+    this.halted = true;
     const vcpu = this.vm.vcpu.index;
     this.lastStop = { signal, why, vcpu };
     this.gThread = vcpu; // (GDB takes the thread a stop names as the selected one)
@@ -173,6 +201,7 @@ export class GdbStub {
       case "Z": case "z": return this.breakpoint(p);
       case "c": this.resume(p.slice(1), false); return null;
       case "s": this.resume(p.slice(1), true); return null;
+      case "b": return p === "bs" ? this.reverse(false) : p === "bc" ? this.reverse(true) : "";
       case "D": this.detach(); return "OK";
       case "k": this.killed = true; this.detach(); return null;
       case "H": return this.selectThread(p[1]!, p.slice(2));
@@ -188,7 +217,7 @@ export class GdbStub {
       this.swbreak = p.includes("swbreak+");
       this.hwbreak = p.includes("hwbreak+");
       this.multiprocess = p.includes("multiprocess+");
-      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+${this.swbreak ? ";swbreak+" : ""}${this.hwbreak ? ";hwbreak+" : ""}` +
+      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;ReverseStep+;ReverseContinue+${this.swbreak ? ";swbreak+" : ""}${this.hwbreak ? ";hwbreak+" : ""}` +
         (this.multiprocess ? ";multiprocess+" : "");
     }
     if (p === "QStartNoAckMode") { this.noAck = true; return "OK"; }
@@ -301,7 +330,10 @@ export class GdbStub {
     const i = parseInt(n!, 16), bytes = parseHexBytes(v ?? "");
     if (!bytes || bytes.length !== 4 || !(i >= 0 && i < 10)) return "E01"; // the general registers, EIP and EFLAGS
     const value = new DataView(bytes.buffer).getUint32(0, true);
-    this.onThread(() => this.vm.setState(i < 8 ? { [GPR_NAMES[i]!]: value } : i === 8 ? { eip: value } : { eflags: value }));
+    const thread = this.gThread;
+    const write = () => this.vm.withVcpu(thread, () => this.vm.setState(i < 8 ? { [GPR_NAMES[i]!]: value } : i === 8 ? { eip: value } : { eflags: value }));
+    write();
+    this.history?.record("write", write);
     return "OK";
   }
 
@@ -357,11 +389,13 @@ export class GdbStub {
       if (pa === null) return "E14";
       targets.push(pa);
     }
-    data.forEach((b, k) => {
+    const write = () => data.forEach((b, k) => {
       const planted = this.breakpoints.get((a! + k) >>> 0);
-      if (planted) planted.byte = b; // the INT3 stays; GDB sees its own byte behind it
+      if (planted && this.inserted) planted.byte = b; // the INT3 stays; GDB sees its own byte behind it
       else this.poke(targets[k]!, b);
     });
+    write();
+    this.history?.record("write", write);
     return "OK";
   }
 
@@ -508,9 +542,14 @@ export class GdbStub {
   /** Resume: each vCPU continues ("c"), steps one instruction ("s") or is held where it is (null). */
   private resumeVcpus(per: readonly ("c" | "s" | null)[]): void {
     this.cancelStep();
+    this.checkpointIfDue();
     per.forEach((p, i) => {
       this.vm.vcpus[i]!.held = p === null;
-      if (p === "s") { this.stepping.add(i); this.vm.requestMonitorTrap(MTF_OWNER, true, i); }
+      if (p === "s") {
+        this.history?.record("step", () => {}); // (a step holds interrupts back: a replay steps there too)
+        this.stepping.add(i);
+        this.vm.requestMonitorTrap(MTF_OWNER, true, i);
+      }
     });
     this.halted = false;
   }
@@ -526,17 +565,23 @@ export class GdbStub {
     const lin = (st.cs.base + st.eip) >>> 0;
     const planted = this.breakpoints.get(lin);
     if (planted) {
-      // A software breakpoint without swbreak: GDB expects the PC after the INT3, as the CPU leaves it, and moves
-      // it back itself. A hardware one faults before the instruction: the PC stays.
-      const software = planted.kinds.has("0");
-      if (software && !this.swbreak) this.vm.setState({ eip: (st.eip + 1) >>> 0 });
-      this.stop(SIGTRAP, software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "");
+      if (this.replay) this.replay.stepOver = lin; // (a scan of the past notes the hit and goes on)
+      this.breakpointStop(planted.kinds, st.eip);
       return "resume";
     }
     this.passingInt3 = true;
     this.setIntercept(false);
     this.vm.requestMonitorTrap(MTF_OWNER, true);
     return "resume";
+  }
+
+  /** Stop at a breakpoint of GDB's (`kinds`) with EIP at its address. */
+  private breakpointStop(kinds: Set<string>, eip: number): void {
+    // A software breakpoint without swbreak: GDB expects the PC after the INT3, as the CPU leaves it, and moves
+    // it back itself. A hardware one faults before the instruction: the PC stays.
+    const software = kinds.has("0");
+    if (software && !this.swbreak && !this.replay) this.vm.setState({ eip: (eip + 1) >>> 0 });
+    this.stop(SIGTRAP, software ? (this.swbreak ? "swbreak:;" : "") : this.hwbreak ? "hwbreak:;" : "", "breakpoint");
   }
 
   /** The monitor trap: one instruction ran (a GDB step, a guest INT3 let through, or an access to a watched page). */
@@ -546,10 +591,159 @@ export class GdbStub {
     const watch = this.passingWatch;
     if (watch) { this.passingWatch = null; this.protectWatched(); }
     const hit = watch?.hit;
-    if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`);
-    else if (this.stepping.has(this.vm.vcpu.index)) this.stop(SIGTRAP);
+    if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`, "watch");
+    else if (this.stepping.has(this.vm.vcpu.index)) this.stop(SIGTRAP, "", "step");
     return "resume";
   }
+
+  // ---- reverse execution --------------------------------------------------------------------
+
+  /** Between the run loop's slices while the guest runs: a checkpoint of its history, when one is due. */
+  running(): void {
+    if (!this.halted && !this.passingInt3 && !this.passingWatch && this.stepping.size === 0) this.checkpointIfDue();
+  }
+
+  /** The history's checkpoint, when due, saved without the INT3s of GDB's breakpoints. */
+  private checkpointIfDue(): void {
+    if (!this.history) return;
+    this.removeInt3s();
+    try { this.history.goingForward(); } catch (e) {
+      this.history.close();
+      this.history = null;
+      this.noHistory = `the machine could not be saved (${(e as Error).message})`;
+    } finally { this.insertInt3s(); }
+  }
+
+  private removeInt3s(): void {
+    if (!this.inserted) return;
+    for (const b of this.breakpoints.values()) this.poke(b.pa, b.byte);
+    this.inserted = false;
+  }
+  /** Put the INT3s (back) in guest memory, over the bytes there now. */
+  private insertInt3s(): void {
+    if (this.inserted) return;
+    for (const b of this.breakpoints.values()) { b.byte = this.peek(b.pa); this.poke(b.pa, 0xcc); }
+    this.inserted = true;
+  }
+
+  /**
+   * bs (`toHit` false: back one instruction) or bc (back to the last breakpoint or watchpoint hit before here — where a
+   * continue would have stopped, a watchpoint's after the access, as QEMU's reverse debugging has it, reported as a
+   * plain SIGTRAP as QEMU's is). The beginning of the history stops both (replaylog:begin: GDB says "No more
+   * reverse-execution history"). Replies with the stop, or E01 after saying why it cannot go back.
+   */
+  private reverse(toHit: boolean): string | null {
+    const history = this.history;
+    if (!history || this.vm.vcpus.length > 1) {
+      this.tell(`symbiont: no reverse execution here: ${history ? "it runs one vCPU (--smp 1)" : this.noHistory}`);
+      return "E01";
+    }
+    this.cancelStep();
+    const now = this.vm.core.getRetired();
+    try {
+      if (now <= history.beginning) { this.stop(SIGTRAP, "replaylog:begin;"); return null; }
+      if (!toHit) {
+        this.replayTo(now - 1, false);
+        this.stop(SIGTRAP, "", "step");
+        return null;
+      }
+      // The stretches between checkpoints, newest first, scanned for the last hit before `now`.
+      const starts = history.checkpointCounts().filter((c) => c < now);
+      for (let k = starts.length - 1, end = now; k >= 0; end = starts[k]!, k--) {
+        const hits = this.replayTo(end, true, starts[k]!).filter((h) => h.at < now);
+        const hit = hits[hits.length - 1];
+        if (!hit) continue;
+        this.replayTo(hit.at, false);
+        if (hit.kind === "watch") { this.stop(SIGTRAP, "", "watch"); return null; }
+        const st = this.vm.getState();
+        const planted = this.breakpoints.get((st.cs.base + st.eip) >>> 0);
+        if (planted) this.breakpointStop(planted.kinds, st.eip);
+        else this.stop(SIGTRAP);
+        return null;
+      }
+      this.replayTo(history.beginning, false);
+      this.stop(SIGTRAP, "replaylog:begin;");
+      return null;
+    } catch (e) {
+      // (Determinism broken — the replay did not retrace the run: the history can no longer be trusted.)
+      history.close();
+      this.history = null;
+      this.noHistory = `the replay of its history failed (${(e as Error).message})`;
+      this.tell(`symbiont: reverse execution failed, the guest is at instruction ${this.vm.core.getRetired()}: ${(e as Error).message}`);
+      this.stop(SIGTRAP);
+      return null;
+    }
+  }
+
+  /**
+   * Replay the history to instruction `target`: plainly (the breakpoints and watchpoints out of the way) or, `scan`,
+   * from the checkpoint at or before `from` with them in place, returning the hits met — a breakpoint stepped over, a
+   * watchpoint's access let through, as if GDB had continued from each.
+   */
+  private replayTo(target: number, scan: boolean, from = target): Replay["hits"] {
+    const history = this.history!;
+    const watches = scan ? [] : this.watchpoints.splice(0);
+    if (!scan) this.protectWatched();
+    const replay: Replay = this.replay = { scan, hits: [], stepOver: null };
+    try {
+      history.replayTo(target, {
+        loaded: () => {
+          this.inserted = false; // (the checkpoint's RAM holds none of the INT3s)
+          if (scan) this.insertInt3s();
+        },
+        runTo: (count) => this.runTo(count),
+        step: () => {
+          // GDB's single step, as it made it: its breakpoints out, interrupts held back (the monitor trap flag).
+          this.removeInt3s();
+          this.stepping.add(0);
+          this.vm.requestMonitorTrap(MTF_OWNER, true, 0);
+          this.vm.run(1);
+          this.cancelStep();
+          if (scan) this.insertInt3s();
+        },
+      }, from);
+    } finally {
+      this.replay = null;
+      this.insertInt3s();
+      if (!scan) { this.watchpoints.push(...watches); this.protectWatched(); }
+    }
+    return replay.hits;
+  }
+
+  /**
+   * Run the guest until instruction `count` has retired, stepping over breakpoints a scan meets — and, arrived, noting
+   * one the guest stands at: the run stopped there (at a breakpoint) before GDB stepped on.
+   */
+  private runTo(count: number): void {
+    const core = this.vm.core, replay = this.replay!;
+    for (let idle = 0; ;) {
+      const before = core.getRetired();
+      if (before === count) {
+        const st = this.vm.getState();
+        if (replay.scan && this.breakpoints.has((st.cs.base + st.eip) >>> 0)) replay.hits.push({ at: count, kind: "breakpoint" });
+        return;
+      }
+      if (before > count) throw new Error(`it went past instruction ${count}, to ${before}`);
+      const stop = this.vm.run(count - before);
+      if (replay.stepOver !== null) {
+        // (The INT3 out for the instruction it stands for, which runs as it did without the breakpoint.)
+        const b = this.breakpoints.get(replay.stepOver)!;
+        replay.stepOver = null;
+        this.poke(b.pa, b.byte);
+        this.vm.run(1);
+        this.poke(b.pa, 0xcc);
+        continue;
+      }
+      if (core.getRetired() !== before) { idle = 0; continue; }
+      if (stop.kind === "halted" && core.pendingInterrupt() >= 0) continue;
+      if (stop.kind !== "budget" || ++idle > 1000) {
+        throw new Error(`the guest stopped before instruction ${count}, at ${before}${"message" in stop ? `: ${stop.message}` : ` (${stop.kind})`}`);
+      }
+    }
+  }
+
+  /** Text for GDB's console (an O packet: GDB takes them while the target runs, as after bs and bc). */
+  private tell(text: string): void { this.send(`O${hexBytes(new TextEncoder().encode(`${text}\n`))}`); }
 
   private setIntercept(on: boolean): void {
     const bitmap = this.vm.getControl(Control.ExceptionBitmap);

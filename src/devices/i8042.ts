@@ -123,8 +123,12 @@ export class Ps2Keyboard implements Ps2Device {
 
   constructor(private readonly changed: () => void) {}
 
+  /** Told of host key events as they arrive (a recorded history's log: src/debug/history.ts). */
+  inputTap: (bytes: number[]) => void = () => {};
+
   /** Host key events, as scan-code set 2 bytes (e.g. 0x1C, or 0xF0 0x1C for "A" released). */
   sendScancodes(bytes: readonly number[]): void {
+    this.inputTap([...bytes]);
     if (!this.scanning) return;
     for (const b of bytes) if (this.queue.length < QUEUE_LIMIT) this.queue.push(b & 0xff);
     this.changed();

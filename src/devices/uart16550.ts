@@ -138,6 +138,9 @@ export class Uart16550 implements PortDevice {
     return this.rxCapacity() - this.rxCount;
   }
 
+  /** Told of host input as it arrives (a recorded history's log: src/debug/history.ts). */
+  inputTap: (bytes: number[]) => void = () => {};
+
   /**
    * Host input arriving on the serial line. Bytes that find the receiver
    * full are lost and set LSR.OE, as on the wire. In non-FIFO mode the new
@@ -145,6 +148,7 @@ export class Uart16550 implements PortDevice {
    * keeps its contents and the new byte is discarded (16550 datasheet).
    */
   receive(bytes: Uint8Array | number[]): void {
+    this.inputTap(Array.from(bytes));
     for (let i = 0; i < bytes.length; i++) this.rxPush(bytes[i]! & 0xff);
     this.updateIrq();
   }

@@ -43,6 +43,7 @@
  *
  * @module
  */
+import type { RewindableMachine } from "../debug/history.js";
 import { Vm } from "../vmm/vm.js";
 import type { Engine } from "../engine/engine.js";
 import { Uart16550 } from "../devices/uart16550.js";
@@ -230,6 +231,8 @@ export class Pc {
   private readonly disks: BlockBackend[] = [];
   /** Devices a snapshot cannot hold yet (saveSnapshot refuses, naming them). */
   private readonly unsaved: string[] = [];
+  /** While true the guest's output does not reach the host (a replay of its history retraces what it printed). */
+  private outputMuted = false;
 
   constructor(opts: PcOptions) {
     const vm = new Vm(opts.engine, opts.ramBytes);
@@ -352,7 +355,8 @@ export class Pc {
     this.resetControl = new ResetControl((kind) => reset(`0xCF9 ${kind} reset`));
     vm.addPortDevice(PciHost.PORT, 8, new PciHost(this.pci, this.resetControl));
 
-    this.uart = new Uart16550({ onTransmit: opts.onSerial, raiseIrq: (l) => isaIrq(4, l) });
+    const onSerial = opts.onSerial, onDebugcon = opts.onDebugcon, onVirtioConsole = opts.onVirtioConsole;
+    this.uart = new Uart16550({ onTransmit: onSerial && ((b) => { if (!this.outputMuted) onSerial(b); }), raiseIrq: (l) => isaIrq(4, l) });
     vm.addPortDevice(COM1_PORT, 8, this.uart);
     vm.addPortDevice(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.DEFAULT_LENGTH, new IsaDebugExit({
       onExit: (status) => {
@@ -366,7 +370,7 @@ export class Pc {
     vm.direct.set(PostCode.DEFAULT_PORT, 1, this.postCode, { read: true, write: true });
     // CPU-test ROMs such as test386.asm report progress on 0x190 by default.
     vm.addPortDevice(0x190, 1, this.postCode);
-    if (opts.onDebugcon) vm.addPortDevice(opts.debugconPort ?? Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: opts.onDebugcon }));
+    if (onDebugcon) vm.addPortDevice(opts.debugconPort ?? Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: (b) => { if (!this.outputMuted) onDebugcon(b); } }));
     if (opts.testdev) {
       new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
       this.unsaved.push("pc-testdev (--testdev)");
@@ -403,7 +407,7 @@ export class Pc {
       this.ide = ide;
     }
     for (const d of opts.disks ?? []) if (d.interface !== "ide") this.addDisk(d);
-    if (opts.onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole(opts.onVirtioConsole));
+    if (onVirtioConsole) this.virtioConsole = this.addVirtio(new VirtioConsole((bytes) => { if (!this.outputMuted) onVirtioConsole(bytes); }));
     if (opts.rng) this.rng = this.addVirtio(new VirtioRng(mode === "deterministic" ? seededEntropy(start) : hostEntropy));
     if (opts.symbiotic ?? true) new Symbiotic(vm);
     if (opts.swapBypass && !(paging instanceof ShadowPaging)) throw new Error("SwapBypass is a mode of the shadow pager: it needs shadow paging (--paging shadow)");
@@ -456,6 +460,29 @@ export class Pc {
     for (const [name, p] of parts) p.restore(part(devices, name));
     this.pci.restore(part(tree, "pci"));
     this.exitStatus = tree.exitStatus as number | null;
+  }
+
+  /**
+   * The machine as the GDB stub's reverse execution needs it (src/debug/history.ts), or why it cannot go back: it
+   * needs the deterministic clock — every instruction's effect then follows from the machine's state and the input
+   * it is given, which the history logs — one vCPU, and devices snapshots hold (the first checkpoint says which not).
+   */
+  rewindable(): RewindableMachine | string {
+    if (this.clock.mode !== "deterministic") return "it needs the deterministic clock (symbiont … --deterministic)";
+    if (this.cpus > 1) return "it runs one vCPU (--smp 1)";
+    const keyboard = this.kbc.keyboard, uart = this.uart, console = this.virtioConsole;
+    return {
+      retired: () => this.vm.core.getRetired(),
+      save: () => this.saveSnapshot(),
+      load: (bytes) => this.loadSnapshot(bytes),
+      mute: (on) => { this.outputMuted = on; },
+      observeInput: (listener) => {
+        const tap = (deliver: (bytes: number[]) => void) => (listener ? (bytes: number[]) => listener(() => deliver(bytes)) : () => {});
+        uart.inputTap = tap((b) => uart.receive(b));
+        keyboard.inputTap = tap((b) => keyboard.sendScancodes(b));
+        if (console) console.inputTap = tap((b) => console.receive(b));
+      },
+    };
   }
 
   /** What must be the same for a snapshot to fit: a mismatch is named in loadSnapshot's error. */

@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Vm } from "../vmm/vm.js";
 import { GdbStub } from "../debug/gdb-stub.js";
+import type { RewindableMachine } from "../debug/history.js";
 
 export interface GdbSession {
   /** The connected debugger's stub (a new one when GDB connects again after leaving). */
@@ -21,15 +22,15 @@ export interface GdbSession {
  * `monitor` answers GDB's `monitor CMD`. One debugger at a time; when it leaves (detach, or the
  * connection closes) the guest runs on and another may connect, which stops the guest, as QEMU's stub does.
  */
-export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string): Promise<GdbSession> {
-  return listenForGdb(vm, port, waiting, monitor).connected;
+export function waitForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string, rewind?: RewindableMachine | string): Promise<GdbSession> {
+  return listenForGdb(vm, port, waiting, monitor, rewind).connected;
 }
 
 /**
  * As {@link waitForGdb}, with the listener at hand at once (`close` it whether or not GDB came): the VMM monitor's
  * `gdbserver` starts one while the guest runs, as QEMU's does.
  */
-export function listenForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string): { close(): void; connected: Promise<GdbSession> } {
+export function listenForGdb(vm: Vm, port: number, waiting: (port: number) => void, monitor?: (command: string) => string, rewind?: RewindableMachine | string): { close(): void; connected: Promise<GdbSession> } {
   let active: Socket | null = null;
   let server: Server | null = null;
   const close = () => { active?.destroy(); server?.close(); };
@@ -44,7 +45,7 @@ export function listenForGdb(vm: Vm, port: number, waiting: (port: number) => vo
       if (active) { s.end(); return; }
       active = s;
       s.setNoDelay(true);
-      const current = new GdbStub(vm, (data) => { if (!s.destroyed) s.write(data, "latin1"); }, monitor);
+      const current = new GdbStub(vm, (data) => { if (!s.destroyed) s.write(data, "latin1"); }, monitor, rewind);
       stub = current;
       const gone = () => { current.detach(); if (active === s) active = null; };
       s.on("data", (b) => current.receive(b));

@@ -35,8 +35,12 @@ export class VirtioConsole extends QueueDevice implements VirtioDevice {
     this.deliver();
   }
 
+  /** Told of host input as it arrives (a recorded history's log: src/debug/history.ts). */
+  inputTap: (bytes: number[]) => void = () => {};
+
   /** Host input for the guest (the terminal's keystrokes). */
   receive(bytes: ArrayLike<number>): void {
+    this.inputTap(Array.from(bytes));
     for (let i = 0; i < bytes.length; i++) this.pending.push(bytes[i]! & 0xff);
     if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
     this.deliver();

@@ -1,0 +1,162 @@
+/**
+ * The recorded past of a deterministic machine, for the GDB stub's reverse execution (GDB's `reverse-stepi`,
+ * `reverse-continue`; QEMU's record/replay, rr): snapshots of the whole machine taken now and then
+ * (checkpoints), and a log of what reached the guest from outside its own instructions — host input, GDB's
+ * single steps (which hold interrupts back), GDB's writes to registers and memory — each at the retired-instruction
+ * count it happened at. With a deterministic clock everything else the guest does is a function of its state, so
+ * the machine at any instruction since the history began is a checkpoint's snapshot run forward with the log's
+ * events applied at their counts.
+ *
+ * Going forward again from a point in the past starts a new branch (the log and checkpoints after it are dropped):
+ * the guest runs on from there as it would, without what came from outside after that point.
+ *
+ * @module
+ */
+
+/** The machine as the history needs it (src/machine/pc.ts's {@link Pc.rewindable}). */
+export interface RewindableMachine {
+  /** The retired-instruction count: the position in the guest's history. */
+  retired(): number;
+  /** The whole machine (Pc.saveSnapshot); throws, saying why, when it cannot be saved. */
+  save(): Uint8Array;
+  /** Back to a saved state (Pc.loadSnapshot). */
+  load(bytes: Uint8Array): void;
+  /** Hold the guest's output to the host back (true) while history is replayed, or let it out (false). */
+  mute(on: boolean): void;
+  /** Host input as it reaches the guest: `listener` gets the means to deliver the same input again (null: stop telling). */
+  observeInput(listener: ((redeliver: () => void) => void) | null): void;
+}
+
+/** Something from outside the guest's instructions, at the count it happened at. */
+export interface HistoryEvent {
+  at: number;
+  kind: "input" | "step" | "write";
+  /** Applies it again in a replay ("step" events are the stub's to apply). */
+  apply: () => void;
+}
+
+interface Checkpoint {
+  at: number;
+  /** How many events of the log came before it (its state includes theirs). */
+  events: number;
+  bytes: Uint8Array;
+  /** How long saving it took (ms): the next one waits ten times that. */
+  costMs: number;
+}
+
+/** The memory the checkpoints may take; past it, every second one (the first kept) goes. */
+const CHECKPOINT_BUDGET_BYTES = 768 * 1048576;
+/** Instructions between checkpoints at least (a replay runs at most about this far, unless saving is slow). */
+const CHECKPOINT_EVERY = 2_000_000;
+
+export class ExecutionHistory {
+  private readonly checkpoints: Checkpoint[] = [];
+  private readonly events: HistoryEvent[] = [];
+  /** True while a replay runs: what happens then is history already, not new events. */
+  replaying = false;
+  private lastCheckpointWallMs = 0;
+
+  /** Starts with a checkpoint of the machine as it is now; throws (saying why) if it cannot be saved. */
+  constructor(readonly machine: RewindableMachine) {
+    this.checkpoint();
+    machine.observeInput((redeliver) => this.record("input", redeliver));
+  }
+
+  /** Where the history begins (reverse execution stops there). */
+  get beginning(): number { return this.checkpoints[0]!.at; }
+
+  /** Stop recording (GDB left): the checkpoints' memory goes. */
+  close(): void {
+    this.machine.observeInput(null);
+    this.checkpoints.length = 0;
+    this.events.length = 0;
+  }
+
+  /** Log an event at the current count (nothing while replaying: that event is in the log already). */
+  record(kind: HistoryEvent["kind"], apply: () => void): void {
+    if (this.replaying) return;
+    const now = this.machine.retired();
+    this.truncateAfter(now); // (an event in the past starts a new branch there)
+    this.events.push({ at: now, kind, apply });
+  }
+
+  /**
+   * The guest is about to run on from here, at the end of the history or at a point in its past (a new branch: what
+   * was recorded after it goes). Takes a checkpoint when one is due.
+   */
+  goingForward(): void {
+    const now = this.machine.retired();
+    this.truncateAfter(now);
+    const last = this.checkpoints[this.checkpoints.length - 1]!;
+    if (last.at === now && last.events === this.events.length) return;
+    const due = now - last.at >= CHECKPOINT_EVERY && performance.now() - this.lastCheckpointWallMs >= 10 * last.costMs;
+    if (due) this.checkpoint();
+  }
+
+  /** Drop what the history holds after `at` (a new branch starts there). */
+  private truncateAfter(at: number): void {
+    let keep = this.events.length;
+    while (keep > 0 && this.events[keep - 1]!.at > at) keep--;
+    // (Events at `at` itself stay: the replay that brought the guest here stops before applying them — see replayTo.)
+    if (this.landedBefore !== null && this.landedBefore < keep) keep = this.landedBefore;
+    this.landedBefore = null;
+    this.events.length = keep;
+    while (this.checkpoints.length > 1) {
+      const c = this.checkpoints[this.checkpoints.length - 1]!;
+      if (c.at <= at && c.events <= keep) break;
+      this.checkpoints.pop();
+    }
+  }
+  /** After a replay: how many events it applied (the rest are the future of the point it reached). */
+  private landedBefore: number | null = null;
+
+  private checkpoint(): void {
+    const t0 = performance.now();
+    const bytes = this.machine.save();
+    const costMs = performance.now() - t0;
+    this.lastCheckpointWallMs = performance.now();
+    this.checkpoints.push({ at: this.machine.retired(), events: this.events.length, bytes, costMs });
+    let total = this.checkpoints.reduce((n, c) => n + c.bytes.length, 0);
+    while (total > CHECKPOINT_BUDGET_BYTES && this.checkpoints.length > 2) {
+      for (let i = this.checkpoints.length - 2; i >= 1; i -= 2) total -= this.checkpoints.splice(i, 1)[0]!.bytes.length;
+    }
+  }
+
+  /**
+   * Put the machine in the state it had when instruction `target` retired (`target` ≥ the beginning), from the last
+   * checkpoint at or before `from` (default: `target`; an older one for a scan of the stretch after it): `loaded`
+   * is told once the checkpoint is back, `runTo(count)` runs the guest until the count is reached, `step` applies a
+   * single step of GDB's (the stub's: its handlers know what the replay needs). Events logged at `target` itself
+   * are not applied: the guest is where it was when instruction `target` retired, before anything else.
+   */
+  replayTo(target: number, how: { loaded(): void; runTo(count: number): void; step(): void }, from = target): void {
+    const cp = this.checkpointBefore(from);
+    this.replaying = true;
+    this.machine.mute(true);
+    try {
+      this.machine.load(cp.bytes);
+      how.loaded();
+      let i = cp.events;
+      for (; i < this.events.length && this.events[i]!.at < target; i++) {
+        const e = this.events[i]!;
+        how.runTo(e.at);
+        if (e.kind === "step") how.step(); else e.apply();
+      }
+      how.runTo(target);
+      this.landedBefore = i;
+    } finally {
+      this.machine.mute(false);
+      this.replaying = false;
+    }
+  }
+
+  /** The last checkpoint at or before `at`. */
+  checkpointBefore(at: number): Checkpoint {
+    let best = this.checkpoints[0]!;
+    for (const c of this.checkpoints) if (c.at <= at) best = c;
+    return best;
+  }
+
+  /** The checkpoints' counts, oldest first (a reverse-continue scans the stretches between them, newest first). */
+  checkpointCounts(): number[] { return this.checkpoints.map((c) => c.at); }
+}
