@@ -7,8 +7,10 @@
  * the machine at any instruction since the history began is a checkpoint's snapshot run forward with the log's
  * events applied at their counts.
  *
- * Going forward again from a point in the past starts a new branch (the log and checkpoints after it are dropped):
- * the guest runs on from there as it would, without what came from outside after that point.
+ * Going forward again from a point in the past starts a new branch: the log and checkpoints after it are dropped —
+ * GDB's steps and writes there are forgotten — but the host input that came later is given again, each at the first
+ * stop between run slices at or after the instruction it first came at (as QEMU's replay gives the recorded input
+ * back; what is typed meanwhile comes too).
  *
  * @module
  */
@@ -70,6 +72,7 @@ export class ExecutionHistory {
     this.machine.observeInput(null);
     this.checkpoints.length = 0;
     this.events.length = 0;
+    this.laterInput.length = 0;
   }
 
   /** Log an event at the current count (nothing while replaying: that event is in the log already). */
@@ -82,11 +85,13 @@ export class ExecutionHistory {
 
   /**
    * The guest is about to run on from here, at the end of the history or at a point in its past (a new branch: what
-   * was recorded after it goes). Takes a checkpoint when one is due.
+   * was recorded after it goes, its host input to be given again) and gives input due by now. Takes a checkpoint when
+   * one is due.
    */
   goingForward(): void {
     const now = this.machine.retired();
     this.truncateAfter(now);
+    while (this.laterInput.length > 0 && this.laterInput[0]!.at <= now) this.laterInput.shift()!.apply(); // (logged anew)
     const last = this.checkpoints[this.checkpoints.length - 1]!;
     if (last.at === now && last.events === this.events.length) return;
     const due = now - last.at >= CHECKPOINT_EVERY && performance.now() - this.lastCheckpointWallMs >= 10 * last.costMs;
@@ -100,7 +105,8 @@ export class ExecutionHistory {
     // (Events at `at` itself stay: the replay that brought the guest here stops before applying them — see replayTo.)
     if (this.landedBefore !== null && this.landedBefore < keep) keep = this.landedBefore;
     this.landedBefore = null;
-    this.events.length = keep;
+    const input = this.events.splice(keep).filter((e) => e.kind === "input");
+    if (input.length > 0) this.laterInput = [...input, ...this.laterInput].sort((a, b) => a.at - b.at); // (a stable sort)
     while (this.checkpoints.length > 1) {
       const c = this.checkpoints[this.checkpoints.length - 1]!;
       if (c.at <= at && c.events <= keep) break;
@@ -109,6 +115,8 @@ export class ExecutionHistory {
   }
   /** After a replay: how many events it applied (the rest are the future of the point it reached). */
   private landedBefore: number | null = null;
+  /** Host input of a branch left for the past, to be given again when the guest gets there (by count). */
+  private laterInput: HistoryEvent[] = [];
 
   private checkpoint(): void {
     const t0 = performance.now();
