@@ -31,7 +31,7 @@ import { tlbLookups } from "./cpu/access";
 import { ramFrame, walkedFrame, physKind, takeQueuedWrite, resetMmioState, setVgaWindowMmio, setRamSize, setRomSize as setRomSizeMem, addMmioRange as addMmio, clearMmioRanges as clearMmio, setRomLowIsRam } from "./memory";
 import { setCpuidExitAll, resetTsc, setTscAux, setCpuidApic as setCpuidApicBits, setCpuidX2apic as setCpuidX2apicBit, cpuidAnswer, cpuidOut0, cpuidOut1, cpuidOut2, cpuidOut3 } from "./cpu/ops/system";
 import { saveMmioState, restoreMmioState, MMIO_STATE_BYTES } from "./memory";
-export { setCpuidLeaf, clearCpuidLeaves } from "./cpu/ops/system";
+export { setCpuidLeaf, clearCpuidLeaves, getTscState, setTscState } from "./cpu/ops/system";
 import { DR } from "./layout";
 import { saveVcpu, loadVcpu, saveVcpuAt, loadVcpuFrom, savedPendingVector, savedIrqWindow } from "./vcpu";
 
@@ -460,8 +460,8 @@ export function cpuidDefault(leaf: i32, sub: i32, i: i32): i32 {
   cpuidAnswer(i32(leaf), i32(sub)); // i32(): the JS engine gets leaves above 0x7fffffff unsigned from the VMM
   return i == 0 ? cpuidOut0 : i == 1 ? cpuidOut1 : i == 2 ? cpuidOut2 : cpuidOut3;
 }
-/** Drop all cached translations (TLB and translation cache). */
-export function flushCaches(): void { tcFlushAll(); invalidateFetch(); }
+/** Drop all cached translations (TLB and translation cache): guest RAM and paging replaced under the core (a snapshot restored). */
+export function flushCaches(): void { tcFlushAll(); tlbFlush(false); invalidateFetch(); }
 /** Turn the translation cache on or off (off: every instruction is decoded as it runs). */
 export function setTranslationCache(on: bool): void { setTcacheEnabled(on); invalidateFetch(); }
 export function getTcacheStat(i: i32): f64 {

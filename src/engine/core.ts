@@ -141,6 +141,9 @@ export interface CoreExports {
   getSysenter(i: number): number;
   getTscOffset(): number;
   setTscOffsetValue(v: number): void;
+  /** The TSC's last read (i = 0; later reads exceed it) and IA32_TSC_ADJUST (1), for snapshots. */
+  getTscState(i: number): number;
+  setTscState(last: number, adjust: number): void;
   setVgaHole(on: boolean): void;
   /** Format word of one-byte opcode `op`, or of 0F `op` when twoByte (bits in {@link OpcodeFormat}). */
   opcodeFormat(op: number, twoByte: boolean): number;

@@ -844,7 +844,7 @@ export class Vm {
       vcpus: this.vcpus.map((v) => saveFields(v, ["index", "held"])),
       running: this.running, asleep: this.asleep, hasFirmware: this.hasFirmware, heldVector: this.heldVector,
       nextVcpu: this.nextVcpu, quantumLeft: this.quantumLeft,
-      retired: core.getRetired(), tscOffset: core.getTscOffset(),
+      retired: core.getRetired(), tscOffset: core.getTscOffset(), tsc: [core.getTscState(0), core.getTscState(1)],
       exitCounts: this.exitCounts.slice(),
       clock: this.clock?.save() ?? null,
       ram: savePages(this.coreBytes(core.ramBase(), this.ramBytes)),
@@ -877,8 +877,11 @@ export class Vm {
     this.suspendedBy = null;
     core.setRetiredCount(state.retired as number);
     core.setTscOffsetValue(state.tscOffset as number);
+    const tsc = state.tsc as number[] | undefined; // (a snapshot from before it was saved: no read yet, no adjust)
+    core.setTscState(tsc?.[0] ?? -1, tsc?.[1] ?? 0);
     this.exitCounts.set(state.exitCounts as Float64Array);
     if (this.clock && state.clock) this.clock.restore(state.clock as State);
+    this.syncedClock = null; // (syncTime's budget was for the timers before: a restored clock's change count may match it)
     core.flushCaches();
     this.paging?.restored?.();
   }

@@ -396,6 +396,13 @@ function setTscAdjust(v: f64): void {
   tscAdjustHi = i32(u32(hi >= 0 ? hi : hi + 4294967296.0));
   tscAdjustLo = i32(u32(v - hi * 4294967296.0));
 }
+/**
+ * The TSC's state beside the offset, for a snapshot (i = 0: the last value read, which later reads exceed; 1:
+ * IA32_TSC_ADJUST) and its restore: a machine that goes back in time must not keep a later last read.
+ */
+export function getTscState(i: i32): f64 { return i == 0 ? tscLast : tscAdjustValue(); }
+export function setTscState(last: f64, adjust: f64): void { tscLast = last; setTscAdjust(adjust); }
+
 /** WRMSR TSC_ADJUST: the TSC moves by the change of the adjust value (SDM vol. 3, 17.17.3). */
 function writeTscAdjust(lo: i32, hi: i32): void {
   const delta = (f64(hi) * 4294967296.0 + f64(u32(lo))) - tscAdjustValue();
