@@ -43,8 +43,11 @@ const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (b
 
 /** Why a stop happened, for a reverse-continue's scan of the past (which stops count as hits). */
 type StopKind = "breakpoint" | "watch" | "step" | "interrupt";
-/** A replay under way: whether it scans for breakpoint and watchpoint hits, and those it met (their counts). */
-interface Replay { scan: boolean; hits: { at: number; kind: "breakpoint" | "watch" }[]; stepOver: number | null }
+/**
+ * A replay under way: whether it scans for breakpoint and watchpoint hits, those it met (their counts), a breakpoint
+ * hit to step over, and the pages of breakpoints whose code the guest had not written yet at the checkpoint.
+ */
+interface Replay { scan: boolean; hits: { at: number; kind: "breakpoint" | "watch" }[]; stepOver: number | null; codeToCome: Set<number> }
 
 /** GDB's Z2, Z3, Z4: which accesses stop. */
 type WatchKind = "write" | "read" | "access";
@@ -98,7 +101,11 @@ export class GdbStub {
   private passingInt3 = false;
   /** Watchpoints by kind, linear address and length. */
   private readonly watchpoints: Watchpoint[] = [];
-  /** Guest pages a watchpoint covers: their own entries, which the stub narrows while watching. */
+  /**
+   * Guest pages a watchpoint covers — and, in a scan of the past, a breakpoint's whose code was not there yet at the
+   * checkpoint (without write permission: the INT3 stays over the code the guest writes there later, loading or
+   * relocating it) —: their own entries, which the stub narrows meanwhile.
+   */
   private readonly watchedPages = new Map<number, Extract<MapEntry, { kind: "mapped" }>>();
   /** Pages given permissions back for the instruction in flight, and the first watchpoint it hit. */
   private passingWatch: { pages: Set<number>; hit: Watchpoint | null } | null = null;
@@ -446,9 +453,9 @@ export class GdbStub {
   }
 
   /**
-   * Narrow every watched page — no write permission under a write watchpoint, execute-only under a read or
-   * access one (the instructions on the page run on; a fetch is no read a debug register would see) — and
-   * give unwatched ones theirs back.
+   * Narrow every watched page — no write permission under a write watchpoint (or a breakpoint, in a scan of the past),
+   * execute-only under a read or access watchpoint (the instructions on the page run on; a fetch is no read a debug
+   * register would see) — and give the others theirs back.
    */
   private protectWatched(): void {
     const want = new Map<number, boolean>(); // page → whether reads must exit too
@@ -456,6 +463,7 @@ export class GdbStub {
       const page = pa - (pa % PAGE);
       want.set(page, (want.get(page) ?? false) || w.kind !== "write");
     }
+    for (const page of this.replay?.codeToCome ?? []) if (!want.has(page)) want.set(page, false);
     for (const [page, own] of this.watchedPages) {
       if (want.has(page)) continue;
       this.vm.memory.protect(page, own, 1, own.writesExit);
@@ -589,7 +597,14 @@ export class GdbStub {
     if (this.passingInt3) { this.passingInt3 = false; this.setIntercept(true); }
     this.vm.requestMonitorTrap(MTF_OWNER, false);
     const watch = this.passingWatch;
-    if (watch) { this.passingWatch = null; this.protectWatched(); }
+    if (watch) {
+      this.passingWatch = null;
+      this.protectWatched();
+      // A write over a breakpoint's INT3 (the guest loading or relocating code there): its new byte goes behind it.
+      if (this.inserted) for (const b of this.breakpoints.values()) {
+        if (watch.pages.has(b.pa - (b.pa % PAGE)) && this.peek(b.pa) !== 0xcc) { b.byte = this.peek(b.pa); this.poke(b.pa, 0xcc); }
+      }
+    }
     const hit = watch?.hit;
     if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`, "watch");
     else if (this.stepping.has(this.vm.vcpu.index)) this.stop(SIGTRAP, "", "step");
@@ -684,12 +699,16 @@ export class GdbStub {
     const history = this.history!;
     const watches = scan ? [] : this.watchpoints.splice(0);
     if (!scan) this.protectWatched();
-    const replay: Replay = this.replay = { scan, hits: [], stepOver: null };
+    const replay: Replay = this.replay = { scan, hits: [], stepOver: null, codeToCome: new Set() };
+    const code = new Map([...this.breakpoints].map(([lin, b]) => [lin, b.byte])); // (the bytes behind the INT3s now)
     try {
       history.replayTo(target, {
         loaded: () => {
           this.inserted = false; // (the checkpoint's RAM holds none of the INT3s)
-          if (scan) this.insertInt3s();
+          if (!scan) return;
+          for (const [lin, b] of this.breakpoints) if (this.peek(b.pa) !== code.get(lin)) replay.codeToCome.add(b.pa - (b.pa % PAGE));
+          this.insertInt3s();
+          this.protectWatched();
         },
         runTo: (count) => this.runTo(count),
         step: () => {
@@ -705,7 +724,8 @@ export class GdbStub {
     } finally {
       this.replay = null;
       this.insertInt3s();
-      if (!scan) { this.watchpoints.push(...watches); this.protectWatched(); }
+      this.watchpoints.push(...watches);
+      this.protectWatched(); // (the pages of code to come, back as they were)
     }
     return replay.hits;
   }
