@@ -366,8 +366,9 @@ options:
   --display text      the VGA's screen is the terminal (as QEMU's -display curses): redrawn as it changes,
                       typed keys go to the PS/2 keyboard; COM1's output is not shown; needs --vga
   --gdb PORT          wait for GDB on 127.0.0.1:PORT before the first instruction (gdb KERNEL -ex "target remote
-                      :PORT"), as QEMU's -gdb tcp::PORT -S: registers, memory, breakpoints, write watchpoints,
-                      stepi, Ctrl-C; GDB's "monitor CMD" runs the monitor's commands
+                      :PORT"), as QEMU's -gdb tcp::PORT -S: registers, memory, breakpoints, watchpoints,
+                      stepi, Ctrl-C; GDB's "monitor CMD" runs the monitor's commands; with --deterministic also
+                      reverse-stepi and reverse-continue (the history recorded from when GDB attaches)
   --loadvm FILE       start from a snapshot the monitor's savevm FILE wrote, as QEMU's -loadvm: give the command
                       line the saved machine was started with (the same guest, --mem, --smp, devices and disks)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
