@@ -3,10 +3,10 @@
 // ours, on the same test kernel, and must print the same (SCRIPTS says what each covers); the
 // kernel's serial output is then QEMU's golden.
 // Skips, saying so, without gdb or qemu-system-i386 (Debian: gdb, qemu-system-x86).
-import { describe, it, expect } from "vitest";
+import { beforeAll, describe, it, expect } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ENGINES } from "./helpers.js";
 import { haveScript, runOnTerminal, type TerminalStep } from "./support/terminal.js";
@@ -211,12 +211,13 @@ describe.skipIf(missing.length > 0 || !haveScript)(`GDB attaches to a running gu
   it("the guest ends while the monitor has the terminal: what it printed meanwhile still comes out", () => onTerminal("wasm", false), 180_000);
 });
 
-// Reverse execution (reverse-stepi, reverse-continue) against QEMU's record/replay (`-icount shift=auto,rr=record`, then
-// `rr=replay` with -gdb: QEMU's own reverse debugging, its snapshots in a qcow2 image): the kernel recorded once under
-// QEMU, then GDB runs the same script against the replay and against ours (`--deterministic`). The scripts go back
-// over breakpoints and watchpoints, across host input (gdbinput.asm reads COM1: QEMU records the characters as they
-// come, ours get them at once), across the guest's own exceptions, INT3s, ring changes and task-less gates
-// (pmode.asm), and across paging changes under every paging mode (gdbpaging.asm) — then forward again to the end.
+// Reverse execution (reverse-stepi, reverse-continue) against QEMU's record/replay (`-icount shift=7,rr=record`, then
+// `rr=replay` with -gdb: QEMU's own reverse debugging, its snapshots in a qcow2 image): GDB runs the same script
+// against QEMU's replay — once, its transcript kept in tests/kernels/golden/reverse/ (recordQemuReplay below) — and
+// against ours (`--deterministic`). The scripts go back over breakpoints and watchpoints, across host input
+// (gdbinput.asm reads COM1, the characters typed while GDB runs the guest), across the guest's own exceptions, ring
+// changes and gates (pmode.asm), and across paging changes under every paging mode (gdbpaging.asm) — then forward
+// again to the end.
 const REVERSE_SCRIPTS: Record<string, string[]> = {
   gdbwatch: [
     "break main", "continue", "stepi", "stepi", "stepi", "p/x $eip", "reverse-stepi", "p/x $eip", "x/3xw &counter",
@@ -264,56 +265,64 @@ const REVERSE_RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Pa
   { name: "gdbwatch", engine: "wasm", paging: "shadow" },
   { name: "pmode", engine: "wasm", paging: "shadow" },
 ];
-const noQemuImg = !have("qemu-img");
 
-describe.skipIf(missing.length > 0 || noQemuImg)(`reverse execution against QEMU's record/replay, GDB driving both${noQemuImg ? " (skipped: no qemu-img (Debian: qemu-utils) for QEMU's snapshots)" : ""}`, () => {
-  const qemuRuns = new Map<string, Promise<{ transcript: string; serial: string }>>();
-  const qemuArgs = (name: string, dir: string, mode: "record" | "replay") => ["-nodefaults", "-display", "none",
+/** QEMU's transcripts of the scripts above (and gdbinput's output), recorded as the kernels' goldens are. */
+const reverseGolden = (name: string, what: "gdb" | "serial") => `${root}tests/kernels/golden/reverse/${name}.${what}.txt`;
+const recording = process.env.SYMBIONT_RECORD_REVERSE === "1";
+const noQemuImg = !have("qemu-img");
+if (recording && noQemuImg) throw new Error("SYMBIONT_RECORD_REVERSE=1 needs qemu-img (Debian: qemu-utils) for QEMU's snapshots");
+
+/**
+ * Record QEMU's side (SYMBIONT_RECORD_REVERSE=1 npx vitest run tests/gdb.test.ts -t reverse): the kernel run once
+ * under `-icount shift=7,rr=record` (its snapshots in a qcow2 image), then GDB's script against `rr=replay`. QEMU 7.2's
+ * replay now and then never answers a reverse-continue (always, on a loaded machine): a replay that does not reach
+ * the script's end is tried again, on a machine with nothing else to do, and the transcripts are kept as goldens.
+ */
+async function recordQemuReplay(name: string): Promise<void> {
+  const dir = mkdtempSync(`${tmpdir()}/symbiont-rr-`);
+  const args = (mode: "record" | "replay") => ["-nodefaults", "-display", "none",
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-icount", `shift=7,rr=${mode},rrfile=${dir}/rr.bin,rrsnapshot=init`,
     "-drive", `file=${dir}/rr.qcow2,if=none,id=rr`, "-net", "none", "-kernel", kernelPath(name)];
-  const qemu = (name: string) => {
-    let run = qemuRuns.get(name);
-    if (!run) {
-      run = (async () => {
-        const dir = mkdtempSync(`${tmpdir()}/symbiont-rr-`);
-        try {
-          expect(spawnSync("qemu-img", ["create", "-f", "qcow2", `${dir}/rr.qcow2`, "16M"]).status).toBe(0);
-          // QEMU's replay needs the serial port as the recording had it: a kernel that reads COM1 has it on pipes (its
-          // input written a character at a time, its output the expected one), the others on none (their output is
-          // their golden file; a replay of a long output through pipes goes astray: 7.2's stdio backend is not
-          // replayed exactly).
-          const input = INPUT[name];
-          const serialArgs = input ? ["-serial", "stdio"] : ["-serial", "null"];
-          const rec = spawn("qemu-system-i386", [...qemuArgs(name, dir, "record"), ...serialArgs], { stdio: ["pipe", "pipe", "ignore"] });
-          let serial = input ? "" : readFileSync(`${root}tests/kernels/golden/${name}.txt`, "latin1");
-          rec.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
-          const recorded = new Promise((r) => rec.on("exit", r));
-          for (const c of input ?? "") { await new Promise((r) => setTimeout(r, 300)); rec.stdin!.write(c); }
-          await recorded;
-          // QEMU 7.2's replay now and then never answers a reverse-continue (its bug, not ours): a replay that does not
-          // reach the script's end is tried again, three times at most.
-          let transcript = "";
-          for (let attempt = 0; attempt < 3 && !/\nEND\n?$/.test(transcript); attempt++) {
-            const port = await freePort();
-            const q = spawn("qemu-system-i386", [...qemuArgs(name, dir, "replay"), ...serialArgs, "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["pipe", "pipe", "ignore"] });
-            q.stdout!.resume();
-            await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
-            transcript = await runGdb(name, port, REVERSE_SCRIPTS[name], 30_000);
-            q.kill("SIGKILL"); // (a replay stuck in a reverse-continue does not end on SIGTERM)
-          }
-          return { transcript, serial };
-        } finally { rmSync(dir, { recursive: true, force: true }); }
-      })();
-      qemuRuns.set(name, run);
+  try {
+    expect(spawnSync("qemu-img", ["create", "-f", "qcow2", `${dir}/rr.qcow2`, "16M"]).status).toBe(0);
+    // The replay needs the serial port as the recording had it: a kernel that reads COM1 has it on pipes (its input
+    // written a character at a time, its output kept), the others on none (a replay of a long output through pipes
+    // goes astray: 7.2's stdio backend is not replayed exactly).
+    const input = INPUT[name];
+    const serialArgs = input ? ["-serial", "stdio"] : ["-serial", "null"];
+    const rec = spawn("qemu-system-i386", [...args("record"), ...serialArgs], { stdio: ["pipe", "pipe", "ignore"] });
+    let serial = "";
+    rec.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+    const recorded = new Promise((r) => rec.on("exit", r));
+    for (const c of input ?? "") { await new Promise((r) => setTimeout(r, 300)); rec.stdin!.write(c); }
+    await recorded;
+    let transcript = "";
+    for (let attempt = 0; attempt < 6 && !/\nEND\n?$/.test(transcript); attempt++) {
+      const port = await freePort();
+      const q = spawn("qemu-system-i386", [...args("replay"), ...serialArgs, "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["pipe", "pipe", "ignore"] });
+      q.stdout!.resume();
+      await new Promise((r) => setTimeout(r, 1000)); // (QEMU says nothing when it listens)
+      transcript = await runGdb(name, port, REVERSE_SCRIPTS[name], 30_000);
+      q.kill("SIGKILL"); // (a replay stuck in a reverse-continue does not end on SIGTERM)
     }
-    return run;
-  };
+    expect(transcript).toMatch(/\nEND\n?$/);
+    expect(transcript.match(/reverse/g) ?? []).toHaveLength(0); // (QEMU went back everywhere asked: no "no more history")
+    mkdirSync(`${root}tests/kernels/golden/reverse`, { recursive: true });
+    writeFileSync(reverseGolden(name, "gdb"), transcript);
+    if (input) writeFileSync(reverseGolden(name, "serial"), serial);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+describe.skipIf(missing.includes("gdb"))("reverse execution: GDB going back prints what it printed against QEMU's record/replay", () => {
+  if (recording) beforeAll(async () => { for (const name of Object.keys(REVERSE_SCRIPTS)) await recordQemuReplay(name); }, 900_000);
+  const expectedFor = (name: string) => ({
+    transcript: readFileSync(reverseGolden(name, "gdb"), "latin1"),
+    serial: readFileSync(INPUT[name] ? reverseGolden(name, "serial") : `${root}tests/kernels/golden/${name}.txt`, "latin1"),
+  });
 
   for (const { name, engine, paging } of REVERSE_RUNS) {
     it(`${name}: GDB going back prints what it prints against QEMU's replay (${engine} engine, ${paging} paging); the output is QEMU's`, async () => {
-      const expected = await qemu(name);
-      expect(expected.transcript).toMatch(/\nEND\n?$/);
-      expect(expected.transcript.match(/reverse/g) ?? []).toHaveLength(0); // (QEMU went back everywhere asked: no "no more history")
+      const expected = expectedFor(name);
       const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath(name), "--deterministic", "--engine", engine, "--paging", paging, "--gdb", "0"], { stdio: ["pipe", "pipe", "pipe"] });
       let serial = "";
       child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });

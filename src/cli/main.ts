@@ -181,6 +181,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       },
       load: (path: string) => {
         pc.loadSnapshot(readInput(path, "snapshot"));
+        gdb?.stub.forgetHistory(`the monitor's loadvm ${path}`);
         return `the machine is now as saved in ${path}`;
       },
     } : undefined,

@@ -613,6 +613,13 @@ export class GdbStub {
 
   // ---- reverse execution --------------------------------------------------------------------
 
+  /** The machine was replaced under the stub (the monitor's loadvm): its recorded history is no longer this guest's. */
+  forgetHistory(why: string): void {
+    this.history?.close();
+    if (this.history) this.noHistory = `the history was dropped (${why}); it starts again when GDB attaches`;
+    this.history = null;
+  }
+
   /** Between the run loop's slices while the guest runs: a checkpoint of its history, when one is due. */
   running(): void {
     if (!this.halted && !this.passingInt3 && !this.passingWatch && this.stepping.size === 0) this.checkpointIfDue();

@@ -55,7 +55,7 @@ export class ExecutionHistory {
   private readonly checkpoints: Checkpoint[] = [];
   private readonly events: HistoryEvent[] = [];
   /** True while a replay runs: what happens then is history already, not new events. */
-  replaying = false;
+  private replaying = false;
   private lastCheckpointWallMs = 0;
 
   /** Starts with a checkpoint of the machine as it is now; throws (saying why) if it cannot be saved. */
