@@ -153,9 +153,7 @@ export class GdbStub {
 
   /** GDB went away: the breakpoints go, the guest runs on. */
   detach(): void {
-    this.history?.close();
-    this.history = null;
-    this.noHistory = "GDB left, and the history with it";
+    this.dropHistory("GDB left, and the history with it");
     for (const addr of [...this.breakpoints.keys()]) this.removeBreakpoint(addr);
     this.watchpoints.length = 0;
     this.protectWatched();
@@ -247,7 +245,7 @@ export class GdbStub {
       const command = parseHexBytes(p.slice("qRcmd,".length));
       if (!this.monitor || !command) return "";
       const text = this.monitor(new TextDecoder().decode(command));
-      if (text) this.send(`O${hexBytes(new TextEncoder().encode(text.endsWith("\n") ? text : `${text}\n`))}`);
+      if (text) this.tell(text);
       return "OK";
     }
     return "";
@@ -615,9 +613,14 @@ export class GdbStub {
 
   /** The machine was replaced under the stub (the monitor's loadvm): its recorded history is no longer this guest's. */
   forgetHistory(why: string): void {
+    if (this.history) this.dropHistory(`the history was dropped (${why}); it starts again when GDB attaches`);
+  }
+
+  /** No more going back: the history's checkpoints go, and `why` is what GDB is told when it asks. */
+  private dropHistory(why: string): void {
     this.history?.close();
-    if (this.history) this.noHistory = `the history was dropped (${why}); it starts again when GDB attaches`;
     this.history = null;
+    this.noHistory = why;
   }
 
   /** Between the run loop's slices while the guest runs: a checkpoint of its history, when one is due. */
@@ -625,14 +628,15 @@ export class GdbStub {
     if (!this.halted && !this.passingInt3 && !this.passingWatch && this.stepping.size === 0) this.checkpointIfDue();
   }
 
-  /** The history's checkpoint, when due, saved without the INT3s of GDB's breakpoints. */
+  /** The history goes forward from here; its checkpoint, when due, is saved without the INT3s of GDB's breakpoints. */
   private checkpointIfDue(): void {
-    if (!this.history) return;
+    const history = this.history;
+    if (!history) return;
+    history.goingForward();
+    if (!history.checkpointDue()) return;
     this.removeInt3s();
-    try { this.history.goingForward(); } catch (e) {
-      this.history.close();
-      this.history = null;
-      this.noHistory = `the machine could not be saved (${(e as Error).message})`;
+    try { history.checkpoint(); } catch (e) {
+      this.dropHistory(`the machine could not be saved (${(e as Error).message})`);
     } finally { this.insertInt3s(); }
   }
 
@@ -688,9 +692,7 @@ export class GdbStub {
       return null;
     } catch (e) {
       // (Determinism broken — the replay did not retrace the run: the history can no longer be trusted.)
-      history.close();
-      this.history = null;
-      this.noHistory = `the replay of its history failed (${(e as Error).message})`;
+      this.dropHistory(`the replay of its history failed (${(e as Error).message})`);
       this.tell(`symbiont: reverse execution failed, the guest is at instruction ${this.vm.core.getRetired()}: ${(e as Error).message}`);
       this.stop(SIGTRAP);
       return null;
@@ -769,8 +771,8 @@ export class GdbStub {
     }
   }
 
-  /** Text for GDB's console (an O packet: GDB takes them while the target runs, as after bs and bc). */
-  private tell(text: string): void { this.send(`O${hexBytes(new TextEncoder().encode(`${text}\n`))}`); }
+  /** A line for GDB's console (an O packet: GDB takes them while the target runs — after bs and bc — and for qRcmd). */
+  private tell(text: string): void { this.send(`O${hexBytes(new TextEncoder().encode(text.endsWith("\n") ? text : `${text}\n`))}`); }
 
   private setIntercept(on: boolean): void {
     const bitmap = this.vm.getControl(Control.ExceptionBitmap);

@@ -85,17 +85,19 @@ export class ExecutionHistory {
 
   /**
    * The guest is about to run on from here, at the end of the history or at a point in its past (a new branch: what
-   * was recorded after it goes, its host input to be given again) and gives input due by now. Takes a checkpoint when
-   * one is due.
+   * was recorded after it goes, its host input to be given again), and gives input due by now.
    */
   goingForward(): void {
     const now = this.machine.retired();
     this.truncateAfter(now);
     while (this.laterInput.length > 0 && this.laterInput[0]!.at <= now) this.laterInput.shift()!.apply(); // (logged anew)
-    const last = this.checkpoints[this.checkpoints.length - 1]!;
-    if (last.at === now && last.events === this.events.length) return;
-    const due = now - last.at >= CHECKPOINT_EVERY && performance.now() - this.lastCheckpointWallMs >= 10 * last.costMs;
-    if (due) this.checkpoint();
+  }
+
+  /** Whether a checkpoint is due here: far enough from the last, in instructions and in the time saving it took. */
+  checkpointDue(): boolean {
+    const now = this.machine.retired(), last = this.checkpoints[this.checkpoints.length - 1]!;
+    if (last.at === now && last.events === this.events.length) return false;
+    return now - last.at >= CHECKPOINT_EVERY && performance.now() - this.lastCheckpointWallMs >= 10 * last.costMs;
   }
 
   /** Drop what the history holds after `at` (a new branch starts there). */
@@ -118,7 +120,8 @@ export class ExecutionHistory {
   /** Host input of a branch left for the past, to be given again when the guest gets there (by count). */
   private laterInput: HistoryEvent[] = [];
 
-  private checkpoint(): void {
+  /** A checkpoint of the machine as it is now (throws, saying why, if it cannot be saved). */
+  checkpoint(): void {
     const t0 = performance.now();
     const bytes = this.machine.save();
     const costMs = performance.now() - t0;
