@@ -89,7 +89,7 @@ const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Paging }[]
   { name: "gdbwatch", engine: "wasm", paging: "nested" },
   { name: "gdbwatch", engine: "wasm", paging: "shadow" },
   { name: "pmode", engine: "wasm", paging: "shadow" },
-  { name: "gdbsmp", engine: "wasm", paging: "nested" },
+  ...(["nested", "shadow"] as const).map((paging) => ({ name: "gdbsmp", engine: "wasm" as const, paging })),
   ...(["nested", "shadow"] as const).map((paging) => ({ name: "gdbrwatch", engine: "wasm" as const, paging })),
   ...ENGINES.flatMap((engine) => (["nested", "shadow"] as const).map((paging) => ({ name: "gdbpaging", engine, paging }))),
 ];

@@ -27,6 +27,7 @@ const QEMU_DEVICES: Record<string, { testdev?: boolean; smap?: boolean; smep?: b
   smap: { smap: true },    // -cpu max
   smep: { smep: true },    // -cpu max
   gdbsmp: { cpus: 2 },     // -smp 2
+  smppaging: { cpus: 2 },  // -smp 2
 };
 
 describe("test kernels match QEMU's serial output", () => {
@@ -49,7 +50,7 @@ describe("test kernels match QEMU's serial output", () => {
     const bin = `${dir}bin/${name}.elf`;
     for (const { engine, tcache, eager, paging, traceFaults } of variants) {
       const d = QEMU_DEVICES[name];
-      if ((d?.smap || d?.smep || (d?.cpus ?? 1) > 1) && paging === "shadow") continue;
+      if ((d?.smap || d?.smep) && paging === "shadow") continue;
       const how = eager ? " compiling every block" : tcache ? "" : " without the translation cache";
       it(`${name} on ${engine}${how}${paging ? ` under ${paging} paging${traceFaults ? " with trace faults" : ""}` : ""}`, async () => {
         expect(existsSync(bin), `${bin} is missing: run tests/kernels/build.sh`).toBe(true);

@@ -48,9 +48,9 @@ interface Boot { out: string; pc: Pc }
  * run is cut into steps of exactly STEP retired instructions (exits that
  * retire nothing do not shorten a step), so where the input is typed depends
  * on the guest alone, whatever the paging mode. With `symbiotic`, init loads symbiotic.ko; `cpu` may offer SMAP
- * and SMEP (PcOptions.smap, .smep).
+ * and SMEP (PcOptions.smap, .smep) or more vCPUs (.cpus).
  */
-async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, paging: PagingModeName = "direct", symbiotic = false, cpu: { smap?: boolean; smep?: boolean } = {}): Promise<Boot> {
+async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, paging: PagingModeName = "direct", symbiotic = false, cpu: { smap?: boolean; smep?: boolean; cpus?: number } = {}): Promise<Boot> {
   const STEP = 20_000_000;
   const ramBytes = 128 * 1024 * 1024;
   const bytes: number[] = [];
@@ -96,17 +96,20 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
   // serial bytes and instruction count in every mode, as on one machine.
   const input = "cd /work; uname -r; echo WORKLOAD-BEGIN$((0)); sh workload.sh; sh fpswitch.sh; echo WORKLOAD-E$((0))ND\n";
   const runs = new Map<PagingModeName, Boot>();
-  let native: string | null = null;
-  function nativeOutput(): string {
-    if (native !== null) return native;
+  const native = new Map<string, string>();
+  /** What busybox prints running `command` natively, in a directory holding the guest's files. */
+  function nativeOutput(command = "sh workload.sh; sh fpswitch.sh"): string {
+    const known = native.get(command);
+    if (known !== undefined) return known;
     const dir = mkdtempSync(join(tmpdir(), "symbiont-workload-"));
     try {
       // mtime 0, as the initramfs gives the guest's files: `gzip -c < data.bin` records its input's mtime.
       for (const f of dataFiles()) { writeFileSync(join(dir, f.path), f.data); utimesSync(join(dir, f.path), 0, 0); }
-      const r = spawnI386(images!.busybox, ["sh", "-c", "sh workload.sh; sh fpswitch.sh"], { cwd: dir, encoding: "latin1" });
+      const r = spawnI386(images!.busybox, ["sh", "-c", command], { cwd: dir, encoding: "latin1" });
       expect(r.status).toBe(0);
-      native = r.stdout.replace(/\r/g, "").trim();
-      return native;
+      const out = r.stdout.replace(/\r/g, "").trim();
+      native.set(command, out);
+      return out;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -142,6 +145,27 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     expect(run.pc.vm.getState().cr4 & (3 << 20)).toBe(3 << 20);
     expect(section(run.out).trim()).toBe(nativeOutput());
   }, 60 * 60 * 1000);
+
+  // Two vCPUs (shadow paging's shared tables, a root per vCPU): two copies of the workload at once, each forking
+  // its pipelines and shells, so the guest's CPUs build, switch and tear down address spaces side by side. Each
+  // copy's output must be busybox's, the guest's own accounting must show user and system time on its second CPU,
+  // and on the deterministic clock shadow paging must print and retire exactly what direct paging does.
+  const smpInput = "cd /work; echo WORKLOAD-BEGIN$((0)); sh -c 'sh workload.sh > /tmp/a & sh workload.sh > /tmp/b; wait'; "
+    + "cat /tmp/a; cmp /tmp/a /tmp/b && echo both-copies-same; "
+    + "awk '/^cpu1 / { print ($2 > 0 && $4 > 0) ? \"cpu1-ran\" : \"cpu1-idle\" }' /proc/stat; echo WORKLOAD-E$((0))ND\n";
+  const smpRuns = new Map<PagingModeName, Boot>();
+  it.each(["direct", "shadow"] as const)("runs two copies of the workload at once on two vCPUs with %s paging, each as busybox does natively", async (paging) => {
+    const run = await boot("wasm", smpInput, /WORKLOAD-E0ND/, 30e9, paging, false, { cpus: 2 });
+    smpRuns.set(paging, run);
+    expect(section(run.out).trim()).toBe(`${nativeOutput("sh workload.sh")}\nboth-copies-same\ncpu1-ran`);
+    if (paging === "shadow") expect((run.pc.vm.stats().paging as Record<string, number>).hiddenFaults).toBeGreaterThan(1000);
+  }, 60 * 60 * 1000);
+  it("prints and retires the same on two vCPUs under shadow paging as under direct paging", () => {
+    const direct = smpRuns.get("direct"), shadow = smpRuns.get("shadow");
+    expect(direct && shadow).toBeTruthy();
+    expect(shadow!.out).toBe(direct!.out);
+    expect(shadow!.pc.vm.stats().instructions).toBe(direct!.pc.vm.stats().instructions);
+  });
 
   it("prints byte-identical serial output and retires the same instructions in all three paging modes", () => {
     const direct = runs.get("direct"), nested = runs.get("nested"), shadow = runs.get("shadow");

@@ -162,6 +162,26 @@ describe.skipIf(skipNoModule !== null)(`SwapBypass on a guest without the symbio
   }, 30 * 60 * 1000);
 });
 
+describe.skipIf(skip !== null)(`SwapBypass on two vCPUs (${skip ?? "Wasm, STREAM and GUPS at once, SwapBypass on from boot"})`, () => {
+  it("prints the native checksums; every fault is asked about on the vCPU that took it, so the guest finds each access legal", async () => {
+    const g = await bootThrashGuest({ ramBytes: RAM, swapBytes: SWAP, swapBypass: true, cpus: 2 });
+    expect(await g.shell.sh("grep -c ^processor /proc/cpuinfo")).toBe("2\n");
+    // Each over the guest's free memory, both at once: together about twice it, the two CPUs faulting side by side.
+    const mib = String(await guestMemFreeMiB(g.shell));
+    const stream = [mib, "1"], gups = [mib, "20000"];
+    const out = await g.shell.sh(`stream ${stream.join(" ")} > /tmp/s & gups ${gups.join(" ")} > /tmp/g; wait; cat /tmp/s /tmp/g`, 600e9);
+    const [s1, g1] = out.trim().split(/\r?\n/);
+    expect(workloadChecksum(s1!)).toBe(nativeChecksum("stream", stream));
+    expect(workloadChecksum(g1!)).toBe(nativeChecksum("gups", gups));
+    const s = paging(g);
+    expect(s.bypassFaults).toBeGreaterThan(100);
+    // MEM_LOOKUP answers for the process the calling CPU runs: asked on another vCPU, the faulting process's own
+    // accesses come back illegal (its PTE is not that process's) — as they did before the call went to the faulting vCPU.
+    expect(s.bypassIllegal).toBe(0);
+    expect(s.bypassSymcalls).toBe(s.bypassFaults + s.bypassSymcallErrors + s.bypassDeclinedWrites);
+  }, 30 * 60 * 1000);
+});
+
 describe.skipIf(skip !== null)(`SwapBypass on the JS engine, a smaller instance (${skip ?? "both workloads under SwapBypass from boot"})`, () => {
   it("prints the native checksums, bypasses faults by asking the guest", async () => {
     const g = await bootThrashGuest({ engine: "js", ramBytes: RAM, swapBytes: SWAP, swapBypass: true });

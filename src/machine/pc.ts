@@ -251,9 +251,6 @@ export class Pc {
     if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
     if (opts.x2apic && !apic) throw new Error("x2APIC is a mode of the local APIC: not with --no-apic");
     const shadowPaging = (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow";
-    // The shadow pager keeps one shadow root and trace log for the vCPU it serves; vCPUs with
-    // their own CR3s need a root per vCPU (docs/architecture.md, memory virtualization).
-    if (cpus > 1 && shadowPaging) throw new Error("shadow paging runs one vCPU: use --paging nested or direct with --smp");
     if ((opts.smap || opts.smep) && shadowPaging) {
       throw new Error(`${opts.smap ? "SMAP" : "SMEP"} is not offered under shadow paging: use --paging direct or nested with --${opts.smap ? "smap" : "smep"}`);
     }

@@ -70,6 +70,8 @@ export interface ThrashGuestOptions {
   /** More files for the initramfs (a test's programs), beside the workloads in /bin. */
   extraFiles?: { path: string; data: Uint8Array; mode: number }[];
   clock?: "deterministic" | "host";
+  /** vCPUs (default 1). */
+  cpus?: number;
 }
 
 export interface ThrashGuest { pc: Pc; shell: SerialShell }
@@ -82,7 +84,7 @@ export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGues
   const shell = new SerialShell();
   const pc = new Pc({
     engine: await createEngine(o.engine ?? "wasm", o.ramBytes, { vmmBytes: defaultVmmBytes(o.ramBytes) + o.swapBytes }),
-    ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial: shell.onSerial, paging: new ShadowPaging(),
+    ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial: shell.onSerial, paging: new ShadowPaging(), cpus: o.cpus,
     disks: o.otherDiskBytes ? [{ backend: MemoryDisk.blank(o.otherDiskBytes), serial: OTHER_DISK_SERIAL }] : [],
     ...(o.swapBytes ? { swapDiskBytes: o.swapBytes, swapBypass: o.swapBypass } : {}),
   });

@@ -173,7 +173,8 @@ export class SwapBypass implements AbsentPteHook {
     const sym = this.vm.symbiotic;
     if (!sym?.available) { this.counters.unavailable++; return null; }
     const t0 = performance.now();
-    const r = sym.call(SymcallNr.MEM_LOOKUP, lin, pte, 0, 0);
+    // (On the faulting vCPU: the guest answers for the process its CPU runs — `current` — and that is whose PTE this is.)
+    const r = sym.callOn(this.vm.vcpu.index, SymcallNr.MEM_LOOKUP, lin, pte, 0, 0);
     this.counters.symcallMs += performance.now() - t0;
     this.counters.symcalls++;
     this.counters.symcallInstructions += r.instructions;
@@ -226,7 +227,7 @@ export class SwapBypass implements AbsentPteHook {
     const sym = this.vm.symbiotic;
     if (this.swapMapUnavailable || !sym?.available) return -1;
     this.counters.swapMapCalls++;
-    const r = sym.call(SymcallNr.SWAP_MAP, this.swapType, slot, 0, 0);
+    const r = sym.callOn(this.vm.vcpu.index, SymcallNr.SWAP_MAP, this.swapType, slot, 0, 0); // (the running vCPU: no switch)
     if (!r.ok) {
       if (r.reason === "guest-error" && r.code === ENOSYS) this.swapMapUnavailable = true;
       return -1;

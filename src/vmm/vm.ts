@@ -296,16 +296,12 @@ export class Vm {
 
   /** Make vCPU i the running one (its saved state goes into the core, with the events that waited for it). */
   switchTo(i: number): void {
-    if (i !== this.running) {
-      this.core.vcpuSave(this.running);
-      this.core.vcpuLoad(i);
-      this.running = i;
-      this.loadMonitorTrap();
-    }
+    if (i !== this.running) this.loadVcpu(i);
     const v = this.vcpus[i]!;
     if (v.initRequested) {
       v.initRequested = false;
       this.core.initCpu();
+      this.paging?.stateChanged?.();
       // INIT: the BSP restarts at the reset vector, an AP waits for a start-up IPI (SDM vol. 3, 9.4).
       if (i !== 0) v.waitingForSipi = true;
     }
@@ -360,6 +356,7 @@ export class Vm {
     v.sipiVector = -1;
     if (i === this.running) {
       this.core.initCpu();
+      this.paging?.stateChanged?.();
       if (i !== 0) v.waitingForSipi = true;
       this.requestStop({ kind: "budget" }); // the vCPU runs nothing more now; let the scheduler move on
     } else {
@@ -376,13 +373,23 @@ export class Vm {
     if (!Number.isInteger(i) || i < 0 || i >= this.vcpus.length) throw new RangeError(`no vCPU ${i}`);
     const core = this.core, from = this.running;
     if (!core.pushEntry(false)) throw new Error("nested entries are limited to 4 levels");
-    core.vcpuSave(from); core.vcpuLoad(i); this.running = i; this.loadMonitorTrap();
+    this.loadVcpu(i);
     try {
       return fn();
     } finally {
-      core.vcpuSave(i); core.vcpuLoad(from); this.running = from; this.loadMonitorTrap();
+      this.loadVcpu(from);
       core.popEntry();
     }
+  }
+
+  /** The core runs vCPU i from now on: the running one's state saved to its slot, i's loaded, the controls that are per vCPU with it. */
+  private loadVcpu(i: number): void {
+    const from = this.running;
+    this.core.vcpuSave(from);
+    this.core.vcpuLoad(i);
+    this.running = i;
+    this.loadMonitorTrap();
+    this.paging?.vcpuSwitched?.(from, i);
   }
 
   /** vCPU i is halted (HLT, or waiting for a start-up IPI) as of now, or as of the end of its last turn when it is not running. */

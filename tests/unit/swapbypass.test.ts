@@ -88,6 +88,10 @@ class FakeGuest {
     }
     this.calls.push([nr, ...args]);
     return this.answer(args[0]!, args[1]!);
+  }  /** SwapBypass calls on the vCPU that faulted (this guest has one, vCPU 0). */
+  callOn(vcpu: number, nr: number, ...args: number[]): SymcallResult {
+    if (vcpu !== 0) throw new Error(`a call on vCPU ${vcpu}: the guest has only vCPU 0`);
+    return this.call(nr, ...args);
   }
 }
 

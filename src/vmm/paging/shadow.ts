@@ -31,6 +31,14 @@
  * and PGE, PAE with NX (shadowed in PAE format), virtual-8086 mode, task
  * switches that load CR3 (they exit before committing anything).
  *
+ * Several vCPUs share the shadow tables, as they share the guest's: each has
+ * its own root (its own CR3) and its own paging form, and the tables are built
+ * for the form of the vCPUs with paging on (a multiprocessor guest gives all
+ * its CPUs one); a vCPU with paging off walks the passthrough root, which
+ * suits any form. They take turns on the one core (Vm.switchTo), whose TLB a
+ * switch drops, so a shadow entry changed while one vCPU runs is never stale
+ * in another's TLB; the trace log is the core's, whichever vCPU stored.
+ *
  * @module
  */
 import { Control, PagingModeCode, CR3_TARGET_MAX } from "../../engine/core.js";
@@ -162,7 +170,12 @@ export class ShadowPaging implements PagingStrategy {
   constructor(opts: ShadowPagingOptions = {}) { this.useTraceLog = opts.traceLog ?? true; }
   private vm!: Vm;
   private mem!: GuestMemory;
+  /** The running vCPU's paging form. */
   private form: GuestForm = { paging: false, pae: false, pse: false, nxe: false, wp: false };
+  /** The form the shadow tables are built for: the last a vCPU with paging on had (null: none yet). */
+  private tableForm: GuestForm | null = null;
+  /** The roots of the vCPUs not running (the running one's is the core's ShadowRoot control). */
+  private readonly vcpuRoots = new Map<number, ShadowPage>();
   private readonly pages = new Map<string, ShadowPage>();
   private readonly byHost = new Map<number, ShadowPage>();
   /** Guest page-table frames mirrored by shadow pages (write-protected), with those pages. */
@@ -419,16 +432,48 @@ export class ShadowPaging implements PagingStrategy {
 
   // ---- the guest's paging form and the roots ---------------------------------------------
 
+  /**
+   * The running vCPU's paging form is now what `cr0`, `cr4` and `efer` say. Paging off needs only the passthrough
+   * root, which any tables can sit beside; a form with paging on whose tables read the guest's differently (PAE,
+   * PSE, NX — CR0.WP changes only which faults are the guest's) starts the shadow over.
+   */
   private switchForm(cr0: number, cr4: number, efer: number): void {
     const form: GuestForm = {
       paging: (cr0 & CR0_PG) !== 0 && (cr0 & 1) !== 0, pae: (cr4 & CR4_PAE) !== 0, pse: (cr4 & CR4_PSE) !== 0,
       nxe: (efer & EFER_NXE) !== 0, wp: (cr0 & CR0_WP) !== 0,
     };
-    const same = form.paging === this.form.paging && form.pae === this.form.pae && form.pse === this.form.pse && form.wp === this.form.wp && form.nxe === this.form.nxe;
     this.form = form;
-    if (same && this.pages.size > 0) return;
-    this.reset();
     this.vm.setControl(Control.ShadowPae, form.paging && form.pae ? 1 : 0);
+    if (!form.paging) return;
+    const t = this.tableForm;
+    if (t && t.pae === form.pae && t.pse === form.pse && t.nxe === form.nxe) return;
+    this.reset();
+    this.tableForm = form;
+  }
+
+  /**
+   * The core runs vCPU `to` now instead of `from` (Vm.switchTo, Vm.withVcpu): `from` keeps its root for when it
+   * runs again, `to` gets its own back — or, if the shadow started over meanwhile, one for its CR3. A store let
+   * through for `from`'s next instruction is taken back: that instruction faults again when `from` runs.
+   */
+  vcpuSwitched(from: number, to: number): void {
+    if (this.traced.length > 0) this.endTrace(from);
+    const fromRoot = this.root;
+    if (fromRoot) this.vcpuRoots.set(from, fromRoot);
+    const core = this.vm.core;
+    this.switchForm(core.getCr(0), core.getCr(4), core.getEfer());
+    const root = this.vcpuRoots.get(to);
+    this.vcpuRoots.delete(to);
+    if (root && this.pages.get(root.key) === root) this.vm.setControl(Control.ShadowRoot, root.hpa);
+    else this.useRoot(core.getCr(3) >>> 0);
+    this.commitFlush();
+  }
+
+  /** A vCPU walks `p` as its root now (the running one, or one waiting for its turn). */
+  private inUse(p: ShadowPage): boolean {
+    if (p === this.root) return true;
+    for (const r of this.vcpuRoots.values()) if (r === p) return true;
+    return false;
   }
 
   /** Make the root for guest CR3 `cr3` current (building an empty one if new) and list it as a CR3 target. */
@@ -440,9 +485,8 @@ export class ShadowPaging implements PagingStrategy {
     else {
       root = this.page(!this.form.paging ? "pd" : pae ? "pdpt" : "pd", key, !this.form.paging || pae ? -1 : cr3 & ~0xfff);
       if (this.roots.size >= CR3_TARGET_MAX) {
-        const [oldest, old] = this.roots.entries().next().value as [string, ShadowPage];
-        this.roots.delete(oldest);
-        if (old !== this.root) this.free(old);
+        // The least recently used root no vCPU walks (each vCPU walks one: there are more roots than vCPUs).
+        for (const old of this.roots.values()) if (!this.inUse(old)) { this.free(old); break; }
       }
     }
     this.roots.set(key, root);
@@ -473,6 +517,7 @@ export class ShadowPaging implements PagingStrategy {
   private reset(): void {
     for (const p of this.pages.values()) this.mem.freeFrame(p.hpa);
     this.pages.clear(); this.byHost.clear(); this.tracked.clear(); this.trackedHost.clear(); this.rmap.clear(); this.leafOwner.clear(); this.roots.clear();
+    this.vcpuRoots.clear();
     this.traced = []; this.tracedFrames.clear();
     this.vm.requestMonitorTrap(MTF_OWNER, false);
     this.vm.core.clearTraceLog();
@@ -648,8 +693,9 @@ export class ShadowPaging implements PagingStrategy {
     return w;
   }
 
-  private reservedHi(hi: number): boolean {
-    return (hi & (this.form.nxe ? 0x7ffffff0 : 0xfffffff0)) !== 0;
+  /** A PAE entry's high word sets reserved bits (bit 63 is NX, reserved unless EFER.NXE). */
+  private reservedHi(hi: number, nxe = this.form.nxe): boolean {
+    return (hi & (nxe ? 0x7ffffff0 : 0xfffffff0)) !== 0;
   }
 
   /**
@@ -930,9 +976,9 @@ export class ShadowPaging implements PagingStrategy {
     return "resume";
   }
 
-  /** The traced instruction retired: write-protect again and drop what its table change made stale. */
-  private endTrace(): void {
-    this.vm.requestMonitorTrap(MTF_OWNER, false);
+  /** The traced instruction of vCPU `vcpu` retired (or will run again): write-protect again and drop what its table change made stale. */
+  private endTrace(vcpu = this.vm.vcpu.index): void {
+    this.vm.requestMonitorTrap(MTF_OWNER, false, vcpu);
     for (const t of this.traced) {
       const cur = this.mem.readHostU32(t.addr);
       if ((cur & ~0xfff) >>> 0 === (t.value & ~0xfff) >>> 0 && (cur & P)) this.mem.writeHostU32(t.addr, (cur & ~RW) >>> 0);
@@ -999,6 +1045,8 @@ export class ShadowPaging implements PagingStrategy {
     // A frame that is no readable RAM reads as zeros.)
     const at = this.mem.pageWordIndex(frame);
     const words = at < 0 ? NO_WORDS : this.mem.words(), base = at < 0 ? 0 : at;
+    // (The tables' form, not the running vCPU's: it may have paging off.)
+    const nxe = this.tableForm?.nxe ?? false;
     // (A page the loop frees leaves the set and is not visited: Set iteration allows deletion.)
     for (const p of set) {
       if (!this.pages.has(p.key)) continue;
@@ -1015,8 +1063,8 @@ export class ShadowPaging implements PagingStrategy {
         if (child) { this.unlink(p, index); continue; }
         const addr = p.hpa + index * (wide ? 8 : 4);
         const lo = wide ? words[base + index * 2]! : g, hi = wide ? words[base + index * 2 + 1]! : 0;
-        if ((p.kind === "pt" || p.kind === "pae-pt") && (lo & (P | A)) === (P | A) && !(wide && this.reservedHi(hi))) {
-          this.writeLeaf(addr, (lo & ~0xfff) >>> 0, (lo & RW) !== 0 && (lo & D) !== 0, (lo & US) !== 0, (lo & G) !== 0, wide && this.form.nxe && (hi & 0x80000000) !== 0, wide ? 8 : 4);
+        if ((p.kind === "pt" || p.kind === "pae-pt") && (lo & (P | A)) === (P | A) && !(wide && this.reservedHi(hi, nxe))) {
+          this.writeLeaf(addr, (lo & ~0xfff) >>> 0, (lo & RW) !== 0 && (lo & D) !== 0, (lo & US) !== 0, (lo & G) !== 0, wide && nxe && (hi & 0x80000000) !== 0, wide ? 8 : 4);
           this.counters.traceUpdates++;
         } else this.clearLeaf(addr);
       }
@@ -1031,7 +1079,7 @@ export class ShadowPaging implements PagingStrategy {
    * out of the cache, so it goes now; if the address space does come back, its root is built again.
    */
   private noteRootFlood(p: ShadowPage, changed: number): void {
-    if (p === this.root || p.kind !== "pd" || this.roots.get(p.key) !== p) return;
+    if (this.inUse(p) || p.kind !== "pd" || this.roots.get(p.key) !== p) return;
     p.flood += changed;
     if (p.flood < ROOT_FLOOD_LIMIT) return;
     this.counters.floodedRoots++;

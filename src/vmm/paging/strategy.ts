@@ -26,8 +26,10 @@ export interface PagingStrategy {
    * `undefined`: not this strategy's business (the VM's own hooks decide).
    */
   handle(exit: PagingExit): ExitAction | undefined;
-  /** The VMM set the CPU state directly (vm.setState): re-read CR0/CR3/CR4/EFER. */
+  /** The VMM set the CPU state directly (vm.setState, an INIT): re-read CR0/CR3/CR4/EFER. */
   stateChanged?(): void;
+  /** The core runs vCPU `to` now instead of `from` (its registers loaded): whatever the strategy keeps per vCPU follows. */
+  vcpuSwitched?(from: number, to: number): void;
   /**
    * A snapshot was taken back (Vm.restore): guest RAM and the CPU are replaced wholesale, with no write traced —
    * drop whatever was derived from them. (The guest-physical map's own changes come through its listeners.)
