@@ -49,27 +49,7 @@ bsp_woken:
     ret
 
 ; The AP's first instructions, copied to TRAMPOLINE: real mode, CS = 0x7000, IP = 0.
-bits 16
-trampoline:
-    cli
-    o32 lgdt [cs:trampoline_gdt - trampoline]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp dword SEL_CODE0:ap_entry32
-trampoline_gdt:
-    dw gdt_end - gdt - 1
-    dd gdt
-trampoline_end:
-bits 32
-
-ap_entry32:
-    mov ax, SEL_DATA0
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, ap_stack_top
-    lidt [idt_desc]
+    AP_START ap_stack_top
     mov dword [APIC_SVR], 0x1ff
 .wait:
     cmp byte [bsp_halting], 0
