@@ -1,7 +1,8 @@
 // Linux saved and restored in the middle of its work: Debian's kernel boots with a virtio and an IDE disk (in memory)
 // and virtio-rng on a deterministic clock, writes a file to both disks and reads them back from the devices; the
 // same run is stopped every 150 M instructions — mid-boot, mid-I/O — and each time saved and restored into a new
-// machine with new (blank) disks. Oracles: the run never stopped (the whole serial output, kernel timestamps
+// machine with new (blank) disks — on one vCPU, and on two under shadow paging (each vCPU's shadow root built again
+// after every restore). Oracles: the run never stopped (the whole serial output, kernel timestamps
 // included, and the instruction count must be the same), the host (the checksums of what the guest wrote, the disks'
 // bytes at the end). Skipped, saying so, without the cached images.
 import { describe, it, expect } from "vitest";
@@ -34,7 +35,10 @@ const SCRIPT = [
 ].join("\n");
 
 describe.skipIf(!images)(`Linux saved and restored mid-boot and mid-I/O${images ? "" : " (skipped: images not cached: run npm run images)"}`, () => {
-  it("ends as the run never stopped: the same serial output and instruction count; the disks hold what the guest wrote", async () => {
+  it.each([
+    { how: "one vCPU", cpus: 1, paging: "direct" as const },
+    { how: "two vCPUs under shadow paging", cpus: 2, paging: "shadow" as const },
+  ])("$how: ends as the run never stopped: the same serial output and instruction count; the disks hold what the guest wrote", async ({ cpus, paging }) => {
     const kernel = new Uint8Array(readFileSync(images!.kernel));
     const initrd = busyboxInitramfs({
       busybox: new Uint8Array(readFileSync(images!.busybox)),
@@ -44,7 +48,7 @@ describe.skipIf(!images)(`Linux saved and restored mid-boot and mid-I/O${images 
     const machine = async (out: number[]) => {
       const disks = [MemoryDisk.blank(4 << 20), MemoryDisk.blank(4 << 20)];
       const pc = new Pc({
-        engine: await createEngine("wasm", RAM), ramBytes: RAM, clock: "deterministic", rng: true, onSerial: (b) => out.push(b),
+        engine: await createEngine("wasm", RAM), ramBytes: RAM, clock: "deterministic", rng: true, cpus, paging, onSerial: (b) => out.push(b),
         disks: [{ backend: disks[0]! }, { backend: disks[1]!, interface: "ide" }],
       });
       return { pc, disks };
