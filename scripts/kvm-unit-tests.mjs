@@ -17,7 +17,7 @@
 // shows): the suite's start-up code switches to it when CPUID says it exists, so the tests' APIC accesses —
 // IPIs, EOIs, the timer — go through the x2APIC MSRs, and `msr` checks every one of them. With --paging nested or
 // shadow the tests run under that memory virtualization (the VMM's page tables, several vCPUs sharing them): the
-// same tests must pass, except that shadow paging offers no SMAP or SMEP (those tests then skip themselves).
+// same tests must pass.
 // A test reports through isa-debug-exit: status 1 = PASS, 77 = SKIP, anything
 // else FAIL (124: timed out). With --check the exit status is non-zero when a
 // test in EXPECTED_PASS did not pass.
@@ -107,16 +107,12 @@ const tests = parseConfig(readFileSync(cfgPath, "utf8"))
   .filter((t) => only.length === 0 || only.includes(t.name));
 const qemu = qemuResults();
 
-/** The test asks QEMU for `-cpu max`: it gets --smap --smep, the features this CPU offers only on request — not under shadow paging, which has neither. */
-const asksCpuMax = (t) => /-cpu\s+max\b/.test(t.qemu_params ?? "");
-const offersCpuMax = (t) => asksCpuMax(t) && paging !== "shadow";
-
 function runOne(t) {
   const timeout = Number(t.timeout ?? 90);
   const argv = [join(repo, "bin", "symbiont.js"), "run", "--testdev", "--engine", engine, "--paging", paging, "--smp", String(t.smp ?? 1), "--timeout", String(timeout)];
   const append = testArgs(t.test_args);
   if (append) argv.push("--append", append);
-  if (offersCpuMax(t)) argv.push("--smap", "--smep");
+  if (/-cpu\s+max\b/.test(t.qemu_params ?? "")) argv.push("--smap", "--smep");
   if (x2apic) argv.push("--x2apic");
   argv.push(join(dir, "x86", t.file));
   const started = Date.now();
@@ -156,12 +152,7 @@ console.log(`\nQEMU 7.2 TCG passes ${qemuPass} of these ${results.length}; symbi
 console.log(`kvm-unit-tests: ${count("PASS")} passed, ${count("FAIL")} failed, ${count("SKIP")} skipped`);
 
 if (check) {
-  // (Under shadow paging a test that asks for -cpu max is offered no SMAP or SMEP: skipping itself is its pass.)
-  const passed = (r) => {
-    const t = tests.find((x) => x.name === r.name);
-    return r.result === "PASS" || (r.result === "SKIP" && asksCpuMax(t) && !offersCpuMax(t));
-  };
-  const missing = EXPECTED_PASS.filter((n) => results.some((r) => r.name === n) && !passed(results.find((r) => r.name === n)));
+  const missing = EXPECTED_PASS.filter((n) => results.some((r) => r.name === n) && results.find((r) => r.name === n).result !== "PASS");
   if (missing.length > 0) {
     console.error(`kvm-unit-tests: expected to pass but did not: ${missing.join(", ")}`);
     process.exit(1);

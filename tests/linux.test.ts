@@ -140,8 +140,10 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
   // Linux 6.1 enables SMAP and SMEP when CPUID offers them (arch/x86/kernel/cpu/common.c setup_smap, setup_smep)
   // and brackets every access to user memory with STAC/CLAC: the workload's system calls (read, write, execve,
   // pipes) all cross it.
-  it("runs the workload with SMAP and SMEP offered: Linux sets both in CR4 and prints what busybox prints natively", async () => {
-    const run = await boot("wasm", input, /WORKLOAD-E0ND/, 20e9, "direct", false, { smap: true, smep: true });
+  // Under shadow paging the VMM's tables carry the guest's U bits and the core checks SMAP and SMEP against them; a
+  // fault they cause is the guest's (a true fault), which the pager must tell from a hidden one.
+  it.each(["direct", "shadow"] as const)("runs the workload with SMAP and SMEP offered under %s paging: Linux sets both in CR4 and prints what busybox prints natively", async (paging) => {
+    const run = await boot("wasm", input, /WORKLOAD-E0ND/, 20e9, paging, false, { smap: true, smep: true });
     expect(run.pc.vm.getState().cr4 & (3 << 20)).toBe(3 << 20);
     expect(section(run.out).trim()).toBe(nativeOutput());
   }, 60 * 60 * 1000);

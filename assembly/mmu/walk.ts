@@ -297,11 +297,11 @@ function permitted(rw: i32, us: i32, access: i32): bool {
     return true;
   }
   // Supervisor: SMAP keeps data accesses off user pages — at CPL 0-2 unless EFLAGS.AC is set, and the implicit
-  // ones made at CPL 3 always (SDM Vol. 3 4.6.1); neither this nor SMEP under shadow paging, whose U bits are the
-  // VMM's (PcOptions.smap and .smep refuse it).
-  if (us != 0 && (cr4 & CR4_SMAP) != 0 && !shadow && (access & ACC_FETCH) == 0 && (cpl == 3 || (flagsRaw & AC) == 0)) return false;
+  // ones made at CPL 3 always (SDM Vol. 3 4.6.1). Only through the guest's paging: under shadow paging with the
+  // guest's off, the VMM's passthrough tables mark every page user.
+  if (us != 0 && (cr4 & CR4_SMAP) != 0 && pagingEnabled && (access & ACC_FETCH) == 0 && (cpl == 3 || (flagsRaw & AC) == 0)) return false;
   // SMEP keeps instruction fetches off them (the same section).
-  if (us != 0 && (cr4 & CR4_SMEP) != 0 && !shadow && (access & ACC_FETCH) != 0) return false;
+  if (us != 0 && (cr4 & CR4_SMEP) != 0 && pagingEnabled && (access & ACC_FETCH) != 0) return false;
   // Writes to read-only pages fault only with CR0.WP (always on under shadow paging).
   if (write && rw == 0 && (shadow || (cr0 & CR0_WP) != 0)) return false;
   return true;
@@ -335,8 +335,9 @@ function pageFault(lin: i32, access: i32, present: bool): void {
   let code = present ? 1 : 0;
   if ((access & ACC_WRITE) != 0) code |= 2;
   if ((access & ACC_USER) != 0) code |= 4;
-  // I/D is defined only with SMEP, or PAE paging and EFER.NXE.
-  if ((access & ACC_FETCH) != 0 && ((!shadow && (cr4 & CR4_SMEP) != 0) || (shadow ? shadowPae : (cr4 & CR4_PAE) != 0) && (efer & EFER_NXE) != 0)) code |= 16;
+  // I/D is defined only with SMEP, or PAE paging and EFER.NXE. Under shadow paging the #PF is the VMM's, which builds
+  // the guest's error code itself and needs to know a fetch whatever the guest's form (SMAP spares fetches).
+  if ((access & ACC_FETCH) != 0 && (shadow || (cr4 & CR4_SMEP) != 0 || ((cr4 & CR4_PAE) != 0 && (efer & EFER_NXE) != 0))) code |= 16;
   raisePf(lin, code);
 }
 

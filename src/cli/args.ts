@@ -208,9 +208,6 @@ export function parseArgs(argv: string[]): ParsedArgs {
     }
   }
   if (options.swapBypass && options.paging !== "shadow") throw new UsageError("--swapbypass is a mode of the shadow pager: add --paging shadow");
-  for (const f of ["smap", "smep"] as const) {
-    if (options[f] && options.paging === "shadow") throw new UsageError(`--${f} is not offered under shadow paging: use --paging direct or nested`);
-  }
   if (options.x2apic && !options.apic) throw new UsageError("--x2apic is a mode of the local APIC: not with --no-apic");
   if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");

@@ -250,10 +250,6 @@ export class Pc {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) throw new Error(`a PC has 1 to 16 vCPUs (got ${cpus})`);
     if (cpus > 1 && !apic) throw new Error("more than one vCPU needs the APICs");
     if (opts.x2apic && !apic) throw new Error("x2APIC is a mode of the local APIC: not with --no-apic");
-    const shadowPaging = (typeof opts.paging === "object" ? opts.paging.mode : opts.paging) === "shadow";
-    if ((opts.smap || opts.smep) && shadowPaging) {
-      throw new Error(`${opts.smap ? "SMAP" : "SMEP"} is not offered under shadow paging: use --paging direct or nested with --${opts.smap ? "smap" : "smep"}`);
-    }
     if (opts.smap) vm.core.setCpuSmap(true);
     if (opts.smep) vm.core.setCpuSmep(true);
     this.cpus = cpus;

@@ -8,8 +8,11 @@
  *    not have it yet) is filled silently: the guest's accessed bits are set at
  *    fill, its dirty bit when the shadow entry — read-only until then — is
  *    first written through;
- *  - a **true fault** (the guest's tables forbid it) is injected into the guest
- *    with the architectural error code and CR2;
+ *  - a **true fault** (the guest's tables forbid it — SMAP and SMEP too, which
+ *    the core checks against the shadow's U bits, the guest's own) is injected
+ *    into the guest with the architectural error code and CR2 (the core tells
+ *    the VMM a fetch whatever the guest's form, so SMAP's sparing fetches is
+ *    decided right);
  *  - every guest page-table page that a shadow table mirrors is write-protected
  *    in the shadow: a store to it is a **trace**. Seed 002's answer to their
  *    cost (adaptive translation into a callout) is done here in the core: the
@@ -56,7 +59,8 @@ const SHADOW_GPA = 0x200;
 const SHADOW_TRACE = 0x400;
 /** Shadow leaf of a guest large page split into 4 KiB leaves: the guest's INVLPG drops the whole large page. */
 const SHADOW_SPLIT = 0x800;
-const CR0_PG = 0x80000000, CR0_WP = 0x10000, CR4_PSE = 0x10, CR4_PAE = 0x20;
+const CR0_PG = 0x80000000, CR0_WP = 0x10000, CR4_PSE = 0x10, CR4_PAE = 0x20, CR4_SMEP = 1 << 20, CR4_SMAP = 1 << 21;
+const EFLAGS_AC = 1 << 18;
 const EFER_NXE = 1 << 11;
 const PF = 14;
 /** Guest directory entries a cached root not in use may see changed before it is dropped (noteRootFlood). */
@@ -642,8 +646,10 @@ export class ShadowPaging implements PagingStrategy {
     const f = this.form;
     const w: GuestWalk = { fault: null, gpa: 0, rw: true, us: true, nx: false, leafRw: true, leafUs: true, leafNx: false, global: false, dirty: true, entries: [], absentPte: 0 };
     if (!f.paging) { w.gpa = ((lin >>> 0) & ~0xfff) >>> 0; return w; }
+    // (CR4.SMEP and SMAP are the running vCPU's: they change which accesses the shared tables allow, not the tables.)
+    const cr4 = this.vm.core.getCr(4);
     const faultCode = (present: boolean, rsvd = false) =>
-      (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (rsvd ? 8 : 0) | (fetch && f.pae && f.nxe ? 16 : 0);
+      (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (rsvd ? 8 : 0) | (fetch && ((f.pae && f.nxe) || (cr4 & CR4_SMEP)) ? 16 : 0);
     let leafValue = 0, leafHi = 0, pageMask = 0xfff;
     if (f.pae) {
       const pdpte = this.vm.core.getPdpte(lin >>> 30, false);
@@ -683,8 +689,13 @@ export class ShadowPaging implements PagingStrategy {
         leafValue = pte;
       }
     }
-    // Permissions, as the hardware checks them with the guest's CR0.WP.
+    // Permissions, as the hardware checks them with the guest's CR0.WP — and, a supervisor access to a user page, SMEP
+    // (a fetch) and SMAP (data: at CPL 0-2 unless EFLAGS.AC, and the implicit accesses made at CPL 3; SDM Vol. 3 4.6.1).
     if ((user && !w.us) || (write && !w.rw && (user || f.wp)) || (fetch && w.nx)) { w.fault = faultCode(true); return w; }
+    if (!user && w.us && cr4 & (CR4_SMEP | CR4_SMAP)) {
+      const core = this.vm.core;
+      if (fetch ? cr4 & CR4_SMEP : cr4 & CR4_SMAP && (core.getCpl() === 3 || !(core.getEflags() & EFLAGS_AC))) { w.fault = faultCode(true); return w; }
+    }
     const frameMask = pageMask === 0xfff ? 0xfffff000 : pageMask === 0x1fffff ? 0xffe00000 : 0xffc00000;
     w.gpa = (((leafValue & frameMask) >>> 0) + ((lin & pageMask) & ~0xfff)) >>> 0;
     w.global = (leafValue & G) !== 0;
