@@ -318,8 +318,7 @@ options:
   --mem MB            guest RAM in MiB (default 128)
   --smp N             vCPUs (1-16, default 1), time-sliced on one thread
   --no-apic           no local or I/O APIC: the 8259A pair drives the CPU (CPUID says so)
-  --smap              offer SMAP (CPUID.7:EBX[20], CR4.SMAP, STAC/CLAC), as QEMU's -cpu max;
-                      not with --paging shadow
+  --smap              offer SMAP (CPUID.7:EBX[20], CR4.SMAP, STAC/CLAC), as QEMU's -cpu max
   --smep              offer SMEP (CPUID.7:EBX[7], CR4.SMEP), likewise
   --x2apic            offer x2APIC mode (CPUID.1:ECX[21]; registers as MSRs 0x800-0x8FF), as
                       QEMU's CPU models under KVM
