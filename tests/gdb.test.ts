@@ -380,6 +380,52 @@ describe.skipIf(missing.includes("gdb"))("reverse execution: GDB going back prin
   }, 60_000);
 });
 
+// A step holds a pending interrupt back (QEMU's gdbstub steps so, and so does ours), and going back replays GDB's
+// steps as they were made. QEMU's record/replay cannot be the oracle here: its replay delivers the interrupt where the
+// recording (made without GDB) took it, whatever GDB steps. So QEMU runs forward live, four steps from `stepping`
+// (gdbirq.asm: STI with its own IPI pending), and ours goes four steps, two back, two forward again: each step back
+// must land where QEMU's forward step did (a replayed step that let the interrupt in lands in the handler), and the
+// end — registers, the handler's count, the kernel's output — must be QEMU's.
+describe.skipIf(missing.length > 0)("reverse execution replays GDB's steps with the interrupts they held back", () => {
+  const forward = ["break stepping", "continue", "stepi", "stepi", "stepi", "stepi", "p/x $eip", "p/x $eax", "x/xw &ticks", "delete", "continue"];
+  const there = ["break stepping", "continue", "stepi", "stepi", "stepi", "stepi", "reverse-stepi", "reverse-stepi",
+    "stepi", "stepi", "p/x $eip", "p/x $eax", "x/xw &ticks", "delete", "continue"];
+  const stops = (t: string) => t.split("\n").filter((l) => /^0x[0-9a-f]{8} in \w+ \(\)$/.test(l));
+  const values = (t: string) => t.split("\n").filter((l) => /^\$\d+ = |^0x[0-9a-f]+:\t/.test(l)).map((l) => l.replace(/^\$\d+/, "$"));
+  let qemu: { transcript: string; serial: string };
+  beforeAll(async () => {
+    const port = await freePort();
+    const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+      "-kernel", kernelPath("gdbirq"), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["ignore", "pipe", "ignore"] });
+    let serial = "";
+    q.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+    const exited = new Promise((r) => q.on("exit", r));
+    await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
+    const transcript = await runGdb("gdbirq", port, forward);
+    await exited;
+    qemu = { transcript, serial };
+  }, 60_000);
+
+  for (const engine of ENGINES) {
+    it(`${engine} engine: four steps, two back, two forward again: where QEMU's steps were, and QEMU's end`, async () => {
+      const q = stops(qemu.transcript);
+      expect(q).toHaveLength(4);
+      expect(qemu.serial).toBe("gdbirq 00000001 00000011 00000033\n"); // (the interrupt waited for the continue)
+      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbirq"), "--deterministic", "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      let serial = "";
+      child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
+      const transcript = await runGdb("gdbirq", Number(m[1]), there);
+      expect(stops(transcript)).toEqual([...q, q[2], q[1], q[2], q[3]]);
+      expect(values(transcript)).toEqual(values(qemu.transcript));
+      expect(transcript).toMatch(/\nEND\n?$/);
+      expect(await exited).toBe(1);
+      expect(serial).toBe(qemu.serial);
+    }, 60_000);
+  }
+});
+
 describe("--gdb's errors", () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("pmode"), ...args], { encoding: "utf8", input: "", timeout: 30_000 });
   it.each([
