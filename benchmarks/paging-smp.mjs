@@ -14,34 +14,27 @@ import { execFileSync } from "node:child_process";
 import { createEngine } from "../dist/node/engines.js";
 import { Pc } from "../dist/machine/pc.js";
 import { busyboxInitramfs } from "../dist/boot/initramfs.js";
-import { LINUX_CMDLINE } from "../dist/boot/linux.js";
 import { findCachedImages } from "../dist/node/images.js";
+import { CMDLINE, MARKER, dataFiles } from "./linux-guest.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.argv[2] ?? 3);
 const MODES = ["direct", "nested", "shadow"];
 const CPUS = 2;
-const MARKER = "SYMBIONT-INIT-OK";
 const images = findCachedImages();
 if (!images) { console.error("paging-smp: the Linux images are not cached (npm run images)"); process.exit(2); }
-
-const workload = readFileSync(join(here, "..", "tests", "linux", "workload.sh"));
-/** The workload's data files, as tests/linux.test.ts makes them. */
-function dataFiles() {
-  const bin = new Uint8Array(200_000);
-  let x = 0x12345678;
-  for (let i = 0; i < bin.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; bin[i] = (x >>> 24) & 0xff; }
-  const numbers = Array.from({ length: 500 }, (_, i) => String((i * 7919) % 1013)).join("\n") + "\n";
-  return [["data.bin", bin], ["numbers.txt", new TextEncoder().encode(numbers)], ["workload.sh", workload]]
-    .map(([path, data]) => ({ path: `/work/${path}`, data: new Uint8Array(data), mode: 0o644 }));
-}
+// (The same kernel and initramfs for every run: tests/linux.test.ts's busybox layout with the workload and its data.)
+const kernel = new Uint8Array(readFileSync(images.kernel));
+const initrd = busyboxInitramfs({
+  busybox: new Uint8Array(readFileSync(images.busybox)),
+  extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
+});
 const input = "cd /work; sh -c 'sh workload.sh > /tmp/a & sh workload.sh > /tmp/b; wait'; cmp /tmp/a /tmp/b && echo SAME$((0)); echo DONE$((0))\n";
 
 async function run(paging) {
   const ramBytes = 128 << 20, bytes = [];
   const pc = new Pc({ engine: await createEngine("wasm", ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b), paging, cpus: CPUS });
-  const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images.busybox)), extraFiles: dataFiles() });
-  pc.loadLinux(new Uint8Array(readFileSync(images.kernel)), { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
+  pc.loadLinux(kernel, { cmdline: `${CMDLINE} quiet`, initrd });
   const pending = [...new TextEncoder().encode(input)];
   const t0 = performance.now();
   let boot = null;

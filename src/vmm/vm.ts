@@ -300,8 +300,7 @@ export class Vm {
     const v = this.vcpus[i]!;
     if (v.initRequested) {
       v.initRequested = false;
-      this.core.initCpu();
-      this.paging?.stateChanged?.();
+      this.initRunningCpu();
       // INIT: the BSP restarts at the reset vector, an AP waits for a start-up IPI (SDM vol. 3, 9.4).
       if (i !== 0) v.waitingForSipi = true;
     }
@@ -355,8 +354,7 @@ export class Vm {
     const v = this.vcpus[i]!;
     v.sipiVector = -1;
     if (i === this.running) {
-      this.core.initCpu();
-      this.paging?.stateChanged?.();
+      this.initRunningCpu();
       if (i !== 0) v.waitingForSipi = true;
       this.requestStop({ kind: "budget" }); // the vCPU runs nothing more now; let the scheduler move on
     } else {
@@ -380,6 +378,12 @@ export class Vm {
       this.loadVcpu(from);
       core.popEntry();
     }
+  }
+
+  /** INIT of the running vCPU: its state as after reset, which the paging strategy re-reads (its CR0 has paging off). */
+  private initRunningCpu(): void {
+    this.core.initCpu();
+    this.paging?.stateChanged?.();
   }
 
   /** The core runs vCPU i from now on: the running one's state saved to its slot, i's loaded, the controls that are per vCPU with it. */
