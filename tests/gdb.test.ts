@@ -110,8 +110,11 @@ function runGdb(name: string, port: number, commands = SCRIPTS[name]!, timeoutMs
   // (In the background: a guest of ours another test drives on a terminal must go on meanwhile.)
   const g = spawn("gdb", ["-q", "-batch", "-nx", ...script.flatMap((l) => ["-ex", l])], { timeout: timeoutMs });
   let out = "";
-  g.stdout.on("data", (b: Buffer) => { out += b.toString(); });
-  g.stderr.on("data", (b: Buffer) => { out += b.toString(); });
+  // (Decoded as a stream: a character of several UTF-8 bytes — the stub's "…" — may be split between two chunks.)
+  g.stdout.setEncoding("utf8");
+  g.stderr.setEncoding("utf8");
+  g.stdout.on("data", (text: string) => { out += text; });
+  g.stderr.on("data", (text: string) => { out += text; });
   return new Promise((resolve) => g.on("close", () => resolve(out.slice(out.indexOf("Breakpoint 1 at"))
     .replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END"))));
 }
