@@ -14,6 +14,8 @@ import { VirtioRng, seededEntropy } from "../src/devices/virtio/rng.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import { MemoryDisk } from "../src/devices/block/backend.js";
 import { openDiskImage } from "../src/node/disk-file.js";
+import { plugNics } from "../src/machine/nics.js";
+import { defaultMac } from "../src/net/ethernet.js";
 
 const dir = new URL("./kernels/", import.meta.url).pathname;
 const RAM = 32 * 1024 * 1024;
@@ -177,6 +179,28 @@ describe("snapshot errors", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("holds network cards (a machine without the same cards is refused, naming them) but not one NE2000 shared by VMs; no reverse execution with a card", async () => {
+    const withCards = async () => {
+      const pc = await machine("wasm", []);
+      plugNics([pc], { model: "virtio", vpio: false, shared: false });
+      plugNics([pc], { model: "ne2k", vpio: false, shared: false }, { addresses: { mac: defaultMac(1), ipv4: 0x0a000310, prefix: 24 } });
+      plugNics([pc], { model: "ne2k", vpio: true, shared: false }, { addresses: { mac: defaultMac(2), ipv4: 0x0a000410, prefix: 24 } });
+      return pc;
+    };
+    const bytes = (await withCards()).saveSnapshot();
+    (await withCards()).loadSnapshot(bytes);
+    const none = await machine("wasm", []);
+    expect(() => none.loadSnapshot(bytes)).toThrow("snapshot: its machine's devices is virtio-net, this one's none");
+    const noNe2k = await machine("wasm", []);
+    plugNics([noNe2k], { model: "virtio", vpio: false, shared: false });
+    expect(() => noNe2k.loadSnapshot(bytes)).toThrow(
+      "snapshot: its machine's network cards (--nic) is virtio-net 52:54:00:12:34:56, ne2k-pci 52:54:00:12:34:57, ne2k-pci (vpio) 52:54:00:12:34:58, this one's virtio-net 52:54:00:12:34:56");
+    const pcs = [await machine("wasm", []), await machine("wasm", [])];
+    plugNics(pcs, { model: "ne2k", vpio: true, shared: true });
+    expect(() => pcs[0]!.saveSnapshot()).toThrow("savevm: snapshots of a machine whose NE2000 is shared with other VMs (--vms, shared=) are not supported");
+    expect((await withCards()).rewindable()).toBe("it runs without network cards (--nic): the frames a card receives are not in the history");
   });
 
   it("keeps a deterministic VM's virtio-rng generator where it was: a restored device hands on the same bytes", () => {

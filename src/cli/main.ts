@@ -181,8 +181,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       },
       load: (path: string) => {
         pc.loadSnapshot(readInput(path, "snapshot"));
+        const dropped = network?.machineRestored();
         gdb?.stub.forgetHistory(`the monitor's loadvm ${path}`);
-        return `the machine is now as saved in ${path}`;
+        return `the machine is now as saved in ${path}${dropped ? `; ${dropped}` : ""}`;
       },
     } : undefined,
   }));

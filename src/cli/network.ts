@@ -35,6 +35,11 @@ export interface Network {
   readonly nics: Nics;
   /** Lines for --stats. */
   describe(): string[];
+  /**
+   * The machine was taken back to a snapshot's instant (the monitor's loadvm): the user network drops its connections,
+   * which the guest opened after that instant (what to tell the user, or "").
+   */
+  machineRestored(): string;
   close(): void;
 }
 
@@ -115,6 +120,10 @@ export async function buildNetwork(
       if (socket) lines.push(`net socket: sent ${socket.stats.framesSent} received ${socket.stats.framesReceived} dropped while unconnected ${socket.stats.framesDroppedUnconnected}`);
       if (pcap) lines.push(`net dump: ${pcap.frames} frames in ${opts.dump}`);
       return lines;
+    },
+    machineRestored() {
+      const n = user?.forgetConnections() ?? 0;
+      return n > 0 ? `the user network dropped ${n} connection${n === 1 ? "" : "s"} opened since` : "";
     },
     close() {
       socket?.close();

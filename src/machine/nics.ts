@@ -20,6 +20,7 @@
  */
 import type { Vm } from "../vmm/vm.js";
 import type { PciSlots } from "./pci-slots.js";
+import type { NetworkCard } from "./pc.js";
 import { Ne2kPci } from "../devices/ne2k/ne2k-pci.js";
 import { Ne2kVpio, type VpioMember } from "../vpio/ne2k-vpio.js";
 import { VirtioNet } from "../devices/virtio/net.js";
@@ -33,6 +34,8 @@ export interface NicHost {
   readonly vm: Vm;
   readonly pciSlots: PciSlots;
   addVirtio<D extends VirtioDevice>(device: D): D;
+  /** Snapshots hold the card from now on (virtio-net's are held as a virtio device). */
+  addNetworkCard?(card: NetworkCard): void;
 }
 
 /** Which card every VM gets. `shared`: one VPIO NE2000 for all of them. */
@@ -51,6 +54,7 @@ export function plugNe2k(pc: NicHost, link: NicLink, mac: Mac): Ne2kPci {
   card.setIntx = (level) => pc.pciSlots.intx(slot, 0, level);
   pc.pciSlots.add(card.pci, slot);
   card.attach(pc.pciSlots.addressSpaces);
+  pc.addNetworkCard?.({ pci: card.pci, identity: `ne2k-pci ${formatMac(mac)}`, save: () => card.save(), restore: (s) => card.restore(s) });
   return card;
 }
 
@@ -61,6 +65,7 @@ export function plugVpioMember(pc: NicHost, member: VpioMember): void {
   member.setIntx = (level) => pc.pciSlots.intx(slot, 0, level);
   pc.pciSlots.add(member.pci, slot);
   member.attach(pc.pciSlots.addressSpaces);
+  pc.addNetworkCard?.({ pci: member.pci, identity: `ne2k-pci (vpio) ${formatMac(member.mac)}`, save: () => member.save(), restore: (s) => member.restore(s) });
 }
 
 /** Where a run's addresses start: VM i gets the station address and IPv4 address i above these. */

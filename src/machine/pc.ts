@@ -60,7 +60,7 @@ import { I8254 } from "../devices/i8254.js";
 import { Mc146818, CMOS_SHUTDOWN_STATUS, SHUTDOWN_S3_RESUME } from "../devices/mc146818.js";
 import { I8042 } from "../devices/i8042.js";
 import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system-ports.js";
-import { PciBus, PciHost, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter, PCI_IOAPIC_PIN_BASE } from "../devices/pci.js";
+import { PciBus, PciHost, PciFunction, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter, PCI_IOAPIC_PIN_BASE } from "../devices/pci.js";
 import { PciSlots } from "./pci-slots.js";
 import { KvmParavirt } from "../paravirt/kvm.js";
 import { PvPanic } from "../devices/pvpanic.js";
@@ -70,6 +70,8 @@ import { VirtioPci } from "../devices/virtio/pci.js";
 import { VirtioBlk } from "../devices/virtio/blk.js";
 import { VirtioConsole } from "../devices/virtio/console.js";
 import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js";
+import { VirtioNet } from "../devices/virtio/net.js";
+import { formatMac } from "../net/ethernet.js";
 import { PiixIde } from "../devices/ide.js";
 import { loadLinux, type LinuxEntry } from "../boot/linux.js";
 import { PcTestdev } from "../devices/pc-testdev.js";
@@ -92,6 +94,13 @@ import { SwapBypass } from "../symbiotic/swapbypass.js";
 import { saveFields, restoreFields, encodeSnapshot, decodeSnapshot, part, SnapshotError, type Saveable, type State } from "../vmm/snapshot.js";
 
 export const COM1_PORT = 0x3f8;
+
+/** A network card plugged into a PC from outside it (machine/nics.ts): its state, its PCI function, what it is. */
+export interface NetworkCard extends Saveable {
+  readonly pci: PciFunction;
+  /** The card and its station address, as a snapshot's machine must have had it ("ne2k-pci 52:54:00:12:34:56"). */
+  readonly identity: string;
+}
 
 export interface PcOptions {
   engine: Engine;
@@ -231,6 +240,8 @@ export class Pc {
   private readonly disks: BlockBackend[] = [];
   /** Devices a snapshot cannot hold yet (saveSnapshot refuses, naming them). */
   private readonly unsaved: string[] = [];
+  /** Network cards plugged in from outside (machine/nics.ts; virtio-net is among `virtio`), in plugging order. */
+  private readonly networkCards: NetworkCard[] = [];
   /** While true the guest's output does not reach the host (a replay of its history retraces what it printed). */
   private outputMuted = false;
 
@@ -413,6 +424,9 @@ export class Pc {
     }
   }
 
+  /** A network card plugged in from outside the PC (machine/nics.ts's NE2000s): snapshots hold it. */
+  addNetworkCard(card: NetworkCard): void { this.networkCards.push(card); }
+
   // ---- snapshots (src/vmm/snapshot.ts) ----------------------------------------------------------
 
   /**
@@ -425,10 +439,13 @@ export class Pc {
     const unsaved = [
       ...this.unsaved,
       ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}${d === this.swapDisk ? " (--swap)" : ""}`),
-      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk)).map((t) => t.device.name),
+      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk || t.device instanceof VirtioNet)).map((t) => t.device.name),
     ];
     if (unsaved.length > 0) throw new SnapshotError(`savevm: snapshots of a machine with ${[...new Set(unsaved)].join(", ")} are not supported yet`);
-    const pci = this.pci.save(new Set([this.pci.get(0, 0)!, this.pci.get(1, 0)!, ...this.pvpanic ? [this.pvpanic.pci] : [], ...this.ide ? [this.ide.pci] : [], ...this.virtio.map((t) => t.pci)]));
+    const pci = this.pci.save(new Set([
+      this.pci.get(0, 0)!, this.pci.get(1, 0)!, ...this.pvpanic ? [this.pvpanic.pci] : [], ...this.ide ? [this.ide.pci] : [],
+      ...this.virtio.map((t) => t.pci), ...this.networkCards.map((c) => c.pci),
+    ]));
     const vm = this.vm.save();
     const devices: State = {};
     for (const [name, part] of this.snapshotParts()) devices[name] = part.save();
@@ -444,6 +461,7 @@ export class Pc {
     const tree = decodeSnapshot(bytes);
     const mine = this.snapshotIdentity(), theirs = part(tree, "machine");
     for (const [key, value] of Object.entries(mine)) {
+      if (!(key in theirs) && value === "none") continue; // (a snapshot from before the key was recorded: that machine had none)
       if (theirs[key] !== value) throw new SnapshotError(`snapshot: its machine's ${key} is ${String(theirs[key])}, this one's ${String(value)}`);
     }
     const devices = part(tree, "devices");
@@ -463,6 +481,7 @@ export class Pc {
   rewindable(): RewindableMachine | string {
     if (this.clock.mode !== "deterministic") return "it needs the deterministic clock (symbiont … --deterministic)";
     if (this.cpus > 1) return "it runs one vCPU (--smp 1)";
+    if (this.networkCardNames().length > 0) return "it runs without network cards (--nic): the frames a card receives are not in the history";
     const keyboard = this.kbc.keyboard, uart = this.uart, console = this.virtioConsole;
     return {
       retired: () => this.vm.core.getRetired(),
@@ -486,7 +505,16 @@ export class Pc {
       "devices": this.virtio.map((t) => t.device.name).join(",") || "none",
       "disks": this.disks.map((d) => `${d.name} (${d.size} bytes${d.readOnly ? ", read-only" : ""})`).join(", ") || "none",
       "VGA (--vga)": this.vga !== null, "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
+      "network cards (--nic)": this.networkCardNames().join(", ") || "none",
     };
+  }
+
+  /** The network cards, each with its station address (virtio-net in its PCI slot's order, then the NE2000s). */
+  private networkCardNames(): string[] {
+    return [
+      ...this.virtio.flatMap((t) => t.device instanceof VirtioNet ? [`virtio-net ${formatMac(t.device.mac)}`] : []),
+      ...this.networkCards.map((c) => c.identity),
+    ];
   }
 
   /** The parts of the machine a snapshot holds, by name; the PCI configuration spaces come after them. */
@@ -507,6 +535,7 @@ export class Pc {
     if (this.ide) parts.push(["ide", this.ide]);
     if (this.vga) parts.push(["vga", this.vga]);
     this.disks.forEach((d, i) => parts.push([`disk${i}`, d as Saveable]));
+    this.networkCards.forEach((c, i) => parts.push([`nic${i}`, c]));
     return parts;
   }
 

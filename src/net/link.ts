@@ -143,6 +143,12 @@ export class NicLink {
   /** Frames waiting for the NIC. */
   get queued(): number { return this.queue.length; }
 
+  /**
+   * The NIC was taken back to a snapshot's instant: what waited for it was sent to the machine as it was, and is
+   * dropped (the wire loses it; the guest's protocols send again, as after a cable pulled and plugged back).
+   */
+  discardQueued(): void { this.queue.length = 0; }
+
   private handOver(frame: Uint8Array, mss: number): void {
     const nic = this.nic!;
     if (mss > 0 && !nic.acceptsLargeTcp?.()) { // the driver was reset since: the segments, queued in front

@@ -32,12 +32,13 @@
  */
 import type { Vm } from "../vmm/vm.js";
 import { allOnes, type AccessSize, type PortDevice } from "../vmm/bus.js";
-import { Dp8390, type Dp8390State } from "../devices/ne2k/dp8390.js";
+import { Dp8390, type Dp8390State, type TransmitClock } from "../devices/ne2k/dp8390.js";
 import { Ne2000Ports, NE2K_PORTS, ne2kPciFunction } from "../devices/ne2k/ne2k-pci.js";
 import type { PciFunction } from "../devices/pci.js";
 import { Ne2kModel, HOOKED_PORTS } from "./ne2k-model.js";
 import { destinationMac, isMulticast, formatMac, type Mac } from "../net/ethernet.js";
 import type { NicLink } from "../net/link.js";
+import { SnapshotError, saveFields, restoreFields, type State } from "../vmm/snapshot.js";
 
 /** Frames kept for a VM that does not own the card (then the oldest are dropped and counted). */
 export const MEMBER_QUEUE_FRAMES = 512;
@@ -95,6 +96,10 @@ export class VpioMember {
   }
 
   get owner(): boolean { return this.vpio.owner === this; }
+
+  /** The card's state for this VM's machine snapshot (of a card this VM alone has: {@link Ne2kVpio.save}). */
+  save(): State { return this.vpio.save(); }
+  restore(state: State): void { this.vpio.restore(state); }
 
   /** @internal Follow BAR0: hooked front on the bus, and the owner's direct ports. */
   remap(): void {
@@ -157,7 +162,13 @@ export class Ne2kVpio {
     const first = this.members[0]!;
     this.current = first;
     // The card's transmitter runs on the owner's clock (the card changes hands only between transmissions).
-    const clock = first.vm.clock ? { nowNs: () => this.current.vm.clock!.nowNs(), schedule: (at: number, cb: () => void) => this.current.vm.clock!.schedule(at, cb) } : undefined;
+    const owners = () => this.current.vm.clock!;
+    const clock: TransmitClock | undefined = first.vm.clock ? {
+      nowNs: () => owners().nowNs(),
+      schedule: (at, cb) => owners().schedule(at, cb),
+      saveTimer: (h) => owners().saveTimer(h),
+      restoreTimer: (saved, cb) => owners().restoreTimer(saved, cb),
+    } : undefined;
     this.chip = new Dp8390({
       mac: first.mac,
       clock,
@@ -222,6 +233,24 @@ export class Ne2kVpio {
         if (wants(m)) { this.switchTo(m.index); return; }
       }
     }
+  }
+
+  /**
+   * The card and its model for a machine snapshot: the chip (registers, card memory, a frame on the wire) and the
+   * model's state — of a card one VM has; a shared card's other contexts belong to VMs a snapshot does not hold.
+   */
+  save(): State {
+    if (this.members.length > 1) throw new SnapshotError("savevm: snapshots of a machine whose NE2000 is shared with other VMs (--vms, shared=) are not supported");
+    return { chip: this.chip.save(), model: saveFields(this.current.model, ["record"]) };
+  }
+
+  /** Take back save()'s state; frames that waited for the card as it was are dropped. */
+  restore(state: State): void {
+    if (this.members.length > 1) throw new SnapshotError("snapshot: this machine's NE2000 is shared with other VMs");
+    this.chip.restore(state.chip as State);
+    restoreFields(this.current.model, state.model as State);
+    this.current.queue.length = 0;
+    this.link.discardQueued();
   }
 
   /** The model state of each VM, for --stats and the monitor. */

@@ -13,6 +13,8 @@ import { Dp8390, multicastHashIndex, ISR_PRX, ISR_PTX, ISR_RDC, ISR_RST } from "
 import { Ne2000Ports } from "../../src/devices/ne2k/ne2k-pci.js";
 import { NicLink } from "../../src/net/link.js";
 import { parseMac, macBytes, BROADCAST_MAC } from "../../src/net/ethernet.js";
+import { VirtualClock } from "../../src/vmm/clock.js";
+import { decodeSnapshot, encodeSnapshot, type State } from "../../src/vmm/snapshot.js";
 
 const MAC = parseMac("52:54:00:12:34:56");
 const OTHER = parseMac("52:54:00:ab:cd:ef");
@@ -178,7 +180,7 @@ describe("NE2000 (DP8390, RTL8029AS) driven as Linux drives it", () => {
   it("with a clock, transmits for the frame's time on a 10 Mbit/s wire: TXP stays set, then the frame and PTX", () => {
     const timers: { at: number; cb: () => void }[] = [];
     let now = 1000;
-    const clock = { nowNs: () => now, schedule: (at: number, cb: () => void) => timers.push({ at, cb }) };
+    const clock = { nowNs: () => now, schedule: (at: number, cb: () => void) => { timers.push({ at, cb }); return { atNs: at, seq: timers.length }; }, saveTimer: () => null, restoreTimer: () => null };
     const sent: Uint8Array[] = [];
     let irq = false;
     const chip = new Dp8390({ mac: MAC, clock, transmit: (f) => sent.push(f), setIrq: (l) => { irq = l; } });
@@ -198,6 +200,45 @@ describe("NE2000 (DP8390, RTL8029AS) driven as Linux drives it", () => {
     expect(io.read(CMD, 1) & TRANS).toBe(0);
     expect(io.read(ISR, 1) & ISR_PTX).toBe(ISR_PTX);
     expect(irq).toBe(true);
+  });
+
+  it("in a snapshot taken mid-transmission: a new chip on a new clock sends the frame at the same time, with PTX and the pin", () => {
+    /** A chip on a deterministic clock (1 ns an instruction), transmitting 100 bytes from TX_START. */
+    const machine = () => {
+      const clock = new VirtualClock({ mode: "deterministic", nsPerInstruction: 1 });
+      const m = { clock, sent: [] as { at: number; frame: Uint8Array }[], irq: false, chip: null as unknown as Dp8390 };
+      m.chip = new Dp8390({ mac: MAC, clock, transmit: (f) => m.sent.push({ at: clock.nowNs(), frame: f }), setIrq: (l) => { m.irq = l; } });
+      return m;
+    };
+    const a = machine(), io = new Ne2000Ports(a.chip);
+    io.write(CMD, 1, NODMA + START); io.write(IMR, 1, 0x3f); io.write(ISR, 1, 0xff);
+    const frame = frameTo(OTHER, 3, 100);
+    io.write(RCNTLO, 1, frame.length); io.write(RCNTHI, 1, 0); io.write(RSARLO, 1, 0); io.write(RSARHI, 1, TX_START);
+    io.write(CMD, 1, RWRITE + START);
+    for (const b of frame) io.write(DATAPORT, 1, b);
+    io.write(ISR, 1, ISR_RDC);
+    io.write(TPSR, 1, TX_START); io.write(TCNTLO, 1, frame.length); io.write(TCNTHI, 1, 0);
+    a.clock.advanceTo(1000);
+    io.write(CMD, 1, NODMA + TRANS + START);
+    a.clock.advanceTo(20_000); // (the frame's 124 bytes take 99 200 ns)
+    a.clock.runDue();
+    expect(a.sent).toEqual([]);
+    // Saved on the way through the file format, restored into a chip on a clock that starts where this one was.
+    const saved = decodeSnapshot(encodeSnapshot({ chip: a.chip.save(), clock: a.clock.save() }));
+    const b = machine();
+    b.clock.restore(saved.clock as State);
+    b.chip.restore(saved.chip as State);
+    expect(new Ne2000Ports(b.chip).read(CMD, 1) & TRANS).toBe(TRANS); // still on the wire
+    for (const m of [a, b]) {
+      m.clock.advanceTo(1000 + 124 * 800 - 1);
+      m.clock.runDue();
+      expect(m.sent).toEqual([]);
+      m.clock.advanceTo(1000 + 124 * 800);
+      m.clock.runDue();
+      expect(m.sent).toEqual([{ at: 1000 + 124 * 800, frame }]);
+      expect(m.chip.state.isr & ISR_PTX).toBe(ISR_PTX);
+      expect(m.irq).toBe(true);
+    }
   });
 
   it("receives frames into the ring (headers Linux accepts), wrapping at PSTOP, holding frames back while the ring is full", () => {

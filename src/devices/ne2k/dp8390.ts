@@ -37,6 +37,8 @@
  */
 import { readBytewise, type AccessSize, type PortDevice } from "../../vmm/bus.js";
 import { ETH_MIN_FRAME, macBytes, type Mac } from "../../net/ethernet.js";
+import type { SavedTimer, TimerHandle } from "../../vmm/clock.js";
+import type { State } from "../../vmm/snapshot.js";
 
 // Command register (all pages).
 export const CR_STP = 0x01;
@@ -100,10 +102,12 @@ export interface Dp8390State {
   memory: Uint8Array;
 }
 
-/** Where the chip's transmitter gets its time (the VM's VirtualClock fits). */
+/** Where the chip's transmitter gets its time (the VM's VirtualClock fits; a snapshot keeps a transmission's timer). */
 export interface TransmitClock {
   nowNs(): number;
-  schedule(atNs: number, callback: () => void): unknown;
+  schedule(atNs: number, callback: () => void): TimerHandle;
+  saveTimer(handle: TimerHandle | null): SavedTimer;
+  restoreTimer(saved: SavedTimer, callback: () => void): TimerHandle | null;
 }
 
 /** 10BASE-T: 100 ns per bit. */
@@ -162,16 +166,36 @@ export class Dp8390 implements PortDevice {
   /** A copy of the whole state (not while a transmission is on the wire: it belongs to the timeline of the VM that started it). */
   saveState(): Dp8390State {
     if (this.txPending) throw new Error("DP8390: cannot save the state while a frame is being transmitted");
-    const s = this.s;
-    return { ...s, par: [...s.par], mar: [...s.mar], page3: [...s.page3], memory: s.memory.slice() };
+    return copyState(this.s);
   }
 
   /** Replace the whole state (the IRQ pin follows). */
   loadState(st: Dp8390State): void {
     if (this.txPending) throw new Error("DP8390: cannot load a state while a frame is being transmitted");
-    this.s = { ...st, par: [...st.par], mar: [...st.mar], page3: [...st.page3], memory: st.memory.slice() };
+    this.s = copyState(st);
     this.updateIrq();
     this.opts.onReceiveReady?.();
+  }
+
+  // ---- snapshots (src/vmm/snapshot.ts) ------------------------------------------------
+
+  /** The chip for a machine snapshot: registers, card memory, the INT pin, and a frame on the wire with its timer. */
+  save(): State {
+    return {
+      registers: copyState(this.s) as unknown as State,
+      irq: this.irq,
+      txPending: this.txPending?.slice() ?? null,
+      txTimer: this.txPending ? this.opts.clock?.saveTimer(this.txTimer) ?? null : null,
+    };
+  }
+
+  /** Take back save()'s state: the pin driven to the saved level, a transmission on the wire re-armed where it was. */
+  restore(state: State): void {
+    this.s = copyState(state.registers as unknown as Dp8390State);
+    this.txPending = (state.txPending as Uint8Array | null)?.slice() ?? null;
+    this.txTimer = this.txPending && this.opts.clock ? this.opts.clock.restoreTimer(state.txTimer as SavedTimer, () => this.transmitTimer()) : null;
+    this.irq = state.irq as boolean;
+    this.opts.setIrq(this.irq);
   }
 
   /** Read-only view of the registers (monitor, tests). */
@@ -402,15 +426,20 @@ export class Dp8390 implements PortDevice {
     if (!clock) { this.transmitDone(frame); return; }
     s.cr |= CR_TXP;
     this.txPending = frame;
-    clock.schedule(clock.nowNs() + (frame.length + WIRE_OVERHEAD_BYTES) * NS_PER_BYTE_10MBIT, () => {
-      const f = this.txPending;
-      this.txPending = null;
-      if (f) this.transmitDone(f);
-    });
+    this.txTimer = clock.schedule(clock.nowNs() + (frame.length + WIRE_OVERHEAD_BYTES) * NS_PER_BYTE_10MBIT, () => this.transmitTimer());
+  }
+
+  /** The frame's time on the wire has passed. */
+  private transmitTimer(): void {
+    const f = this.txPending;
+    this.txPending = null;
+    this.txTimer = null;
+    if (f) this.transmitDone(f);
   }
 
   /** A frame being sent (its completion is scheduled), or null. */
   private txPending: Uint8Array | null = null;
+  private txTimer: TimerHandle | null = null;
 
   /** True while the transmitter is busy. */
   get transmitting(): boolean { return this.txPending !== null; }
@@ -545,6 +574,11 @@ export class Dp8390 implements PortDevice {
 
   /** The INT pin now. */
   get irqLevel(): boolean { return this.irq; }
+}
+
+/** A state of its own (the arrays and card memory copied). */
+function copyState(s: Dp8390State): Dp8390State {
+  return { ...s, par: [...s.par], mar: [...s.mar], page3: [...s.page3], memory: s.memory.slice() };
 }
 
 function padded(frame: Uint8Array): Uint8Array {

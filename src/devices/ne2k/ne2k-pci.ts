@@ -21,6 +21,7 @@ import { BarDecoder, type PciAddressSpaces } from "../pci-bars.js";
 import { Dp8390, type TransmitClock } from "./dp8390.js";
 import type { Mac } from "../../net/ethernet.js";
 import type { NicLink } from "../../net/link.js";
+import type { State } from "../../vmm/snapshot.js";
 
 export const NE2K_PORTS = 32;
 export const NE2K_DATA_PORT = 0x10;
@@ -72,8 +73,10 @@ export class Ne2kPci {
   /** Drive INTA# (the machine sets it when plugging the card in). */
   setIntx: (level: boolean) => void = () => {};
   private decoder: BarDecoder | null = null;
+  private readonly link: NicLink;
 
   constructor(opts: { mac: Mac; link: NicLink; clock?: TransmitClock }) {
+    this.link = opts.link;
     this.chip = new Dp8390({
       mac: opts.mac,
       clock: opts.clock,
@@ -84,6 +87,15 @@ export class Ne2kPci {
     opts.link.attachNic(this.chip);
     this.ports = new Ne2000Ports(this.chip);
     this.pci = ne2kPciFunction(() => this.decoder?.remap());
+  }
+
+  /** The chip for a machine snapshot (the configuration space is the PCI bus's part). */
+  save(): State { return this.chip.save(); }
+
+  /** Take back save()'s state; frames that waited for the card as it was are dropped. */
+  restore(state: State): void {
+    this.chip.restore(state);
+    this.link.discardQueued();
   }
 
   /** Decode BAR0 in the machine's port space from now on. */

@@ -42,6 +42,7 @@ import type { AccessSize } from "../../vmm/bus.js";
 import { ETH_HEADER, macBytes, type Mac } from "../../net/ethernet.js";
 import type { NicLink } from "../../net/link.js";
 import { completeChecksum, largeTcpForGuest, tcpv4Headers } from "../../net/offload.js";
+import { restoreFields, type State } from "../../vmm/snapshot.js";
 
 const RECEIVEQ = 0, TRANSMITQ = 1;
 /** Feature bits (§5.1.3). */
@@ -101,6 +102,15 @@ export class VirtioNet extends QueueDevice implements VirtioDevice {
       acceptsLargeTcp: () => this.negotiated(VIRTIO_NET_F_GUEST_TSO4) && this.negotiated(VIRTIO_NET_F_GUEST_CSUM),
       receiveLarge: (f, mss) => this.receiveLarge(f, mss),
     });
+  }
+
+  /** The device's own part of a snapshot (the transport saves the queues and the features the driver took). */
+  save(): State { return { config: this.config.slice(), stats: { ...this.stats } }; }
+
+  /** Take back save()'s state; frames that waited for the device as it was are dropped. */
+  restore(state: State): void {
+    restoreFields(this, state);
+    this.link.discardQueued();
   }
 
   readConfig(offset: number, size: AccessSize): number { return readConfigBytes(this.config, offset, size); }

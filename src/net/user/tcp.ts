@@ -346,6 +346,12 @@ export class NatTcpConnection implements HostTcpEvents {
   abort(): void {
     if (this.state === "closed") return;
     if (this.state !== "connecting") this.cb.send({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_RST | TCP_ACK, window: 0 });
+    this.forget();
+  }
+
+  /** Drop the connection without a word to the guest (its end was taken back to before it: a snapshot restored); reset the host's. */
+  forget(): void {
+    if (this.state === "closed") return;
     this.host?.destroy();
     this.finish();
   }

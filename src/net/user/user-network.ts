@@ -199,6 +199,21 @@ export class UserNetwork {
     this.udp.clear();
   }
 
+  /**
+   * The guests were taken back to a snapshot's instant (the monitor's loadvm): the connections and UDP flows open now
+   * are not theirs any more. Each is dropped without a word to the guest and its host end closed, so the network is as a
+   * fresh one (a `--loadvm` run's) is: a segment the guest sends on a connection it had at the snapshot gets a reset, as
+   * from QEMU's slirp, which keeps no NAT connection in a snapshot either. Host forwards go on listening. Returns the
+   * number of TCP connections dropped.
+   */
+  forgetConnections(): number {
+    const tcp = [...this.tcp.values()];
+    for (const c of tcp) c.forget();
+    for (const f of this.udp.values()) f.socket.close();
+    this.udp.clear();
+    return tcp.length;
+  }
+
   /** Lines for --stats and the monitor: the counters, then the open connections (as QEMU's `info usernet`). */
   describe(): string[] {
     const s = this.stats, d = this.dhcp.stats;
