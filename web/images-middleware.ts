@@ -63,7 +63,7 @@ export function imagesMiddleware(req: IncomingMessage, res: ServerResponse, next
       symbioticModule: module?.release ?? null,
       seabios: seabios?.source ?? null,
       vgabios: vgabios?.source ?? null,
-      // The server the images come from also relays the page's user network (net-relay.ts).
+      // The server the images come from also relays the page's user network (src/node/net-relay.ts).
       netRelay: true,
     }));
     return;

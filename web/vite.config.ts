@@ -5,7 +5,7 @@ import { defineConfig, type Plugin } from "vite";
 import { fileURLToPath } from "node:url";
 import type { Server } from "node:http";
 import { imagesMiddleware, IMAGES_PREFIX } from "./images-middleware.ts";
-import { attachNetRelay } from "./net-relay.ts";
+import { attachNetRelay, sameOrigin } from "../src/node/net-relay.ts";
 import { findCachedImages } from "../src/node/images.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
@@ -15,7 +15,7 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
  * The dev server serves the cached Debian images to the page, and when they
  * are cached tells the page so with a <meta name="symbiont-images"> (the
  * static build has neither); and it relays the page's user network to the
- * host's sockets (net-relay.ts).
+ * host's sockets (src/node/net-relay.ts: pages of its own origin only).
  */
 function debianImages(): Plugin {
   return {
@@ -23,7 +23,7 @@ function debianImages(): Plugin {
     apply: "serve",
     configureServer(server) {
       server.middlewares.use(imagesMiddleware);
-      if (server.httpServer) attachNetRelay(server.httpServer as Server);
+      if (server.httpServer) attachNetRelay(server.httpServer as Server, { allowOrigin: sameOrigin });
     },
     transformIndexHtml: () => (findCachedImages()
       ? [{ tag: "meta", attrs: { name: "symbiont-images", content: IMAGES_PREFIX.slice(1) }, injectTo: "head" }]

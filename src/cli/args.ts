@@ -311,6 +311,7 @@ commands:
                       (defaults: the Debian kernel and a busybox initramfs from "npm run images")
   demo                run the built-in demo kernel
   start               boot Linux if "npm run images" has cached it, else the demo (npm start)
+  relay --origin O    the user network's relay for the web page's static build (symbiont relay --help)
   help                show this text
 
 options:

@@ -7,6 +7,7 @@
 import { readFileSync, openSync, writeSync, closeSync, writeFileSync } from "node:fs";
 import { parseArgs, parseNicSpec, UsageError, USAGE, type CommonOptions } from "./args.js";
 import { SnapshotError } from "../vmm/snapshot.js";
+import { parseRelayArgs, runRelay, RELAY_USAGE } from "./relay.js";
 import { createEngine } from "../node/engines.js";
 import { defaultVmmBytes } from "../engine/engine.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
@@ -476,6 +477,11 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   });
   try {
+    // The relay is a server, not a machine: its own few options (src/cli/relay.ts).
+    if (argv[0] === "relay") {
+      if (argv.includes("--help") || argv.includes("-h")) { process.stdout.write(RELAY_USAGE + "\n"); return 0; }
+      return await runRelay(parseRelayArgs(argv.slice(1)));
+    }
     const { command, positional, options } = parseArgs(argv);
     if (command !== "help") checkCombinations(options, command);
     switch (command) {

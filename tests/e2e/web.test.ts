@@ -27,7 +27,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -35,6 +35,9 @@ import { CHROMIUM, REPO, buildWeb, serveStatic, startDevServer, launchChromium, 
 import { findCachedImages } from "../../src/node/images.js";
 import { findBuiltModule } from "../../src/node/symbiotic-module.js";
 import { findSeabios } from "../../src/node/firmware.js";
+import { busyboxInitramfs } from "../../src/boot/initramfs.js";
+import { cachedModules } from "../../src/node/images.js";
+import { driverModules } from "../../src/boot/kmod.js";
 
 const haveChromium = existsSync(CHROMIUM);
 const images = findCachedImages();
@@ -244,6 +247,69 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  // The static build's network: served from a plain static server it has no relay (the Network box stays off), and
+  // with ?relay= naming a `symbiont relay` started for its origin the guest gets the user network through it —
+  // Debian's kernel and an initramfs of this test's (busybox, virtio-net's modules) from the file picker take
+  // their address by DHCP and fetch a file from an HTTP server this test runs on the host's 127.0.0.1, whose random
+  // contents the guest must print. A relay started for another origin refuses the page, which says so.
+  it.skipIf(!images)(`static build: ?relay= names a symbiont relay, through which Linux from the file picker takes DHCP and reaches a server on the host${images ? "" : " (skipped: images not cached; npm run images)"}`, async () => {
+    const token = randomBytes(12).toString("hex");
+    const http = createServer((req, res) => { res.end(req.url === "/token" ? `token ${token}\n` : "no\n"); });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+    const httpPort = (http.address() as { port: number }).port;
+    const origin = new URL(server.url).origin;
+    const relays = [origin, "https://elsewhere.example"].map((o) => {
+      const child = spawn(process.execPath, [join(REPO, "bin/symbiont.js"), "relay", "--origin", o, "--listen", "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
+      const r = { child, err: "", url: new Promise<string>((resolve) => {
+        child.stderr!.on("data", (d: Buffer) => {
+          r.err += d.toString();
+          const m = / at (ws:\/\/\S+) \(Ctrl-C ends it\)/.exec(r.err);
+          if (m) resolve(m[1]!);
+        });
+      }) };
+      return r;
+    });
+    try {
+      const [ours, theirs] = [await relays[0]!.url, await relays[1]!.url];
+      const plain = await openPage(browser.context, server.url, errors);
+      expect(await plain.isDisabled("#net")).toBe(true);
+      await plain.close();
+
+      const refusedErrors: string[] = [];
+      const refused = await openPage(browser.context, `${server.url}?relay=${encodeURIComponent(theirs)}`, refusedErrors);
+      await refused.check("#net");
+      await refused.setInputFiles("#file", join(REPO, "web/guests/echo.bin"));
+      await waitForState(refused, "error", 30_000);
+      expect(await refused.textContent("#detail")).toContain(`the network relay at ${theirs} (the dev server's, npm run web; or symbiont relay --origin ${origin}) cannot be reached, or does not take this page's origin`);
+      expect(relays[1]!.err).toMatch(new RegExp(`refused a page of ${origin.replace(/[.:/]/g, "\\$&")} \\(from 127\\.0\\.0\\.1:\\d+\\): not an --origin`));
+      expect(refusedErrors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]); // (the browser's own line for the 403)
+      await refused.close();
+
+      const page = await openPage(browser.context, `${server.url}?relay=${encodeURIComponent(ours)}`, errors);
+      expect(await page.isDisabled("#net")).toBe(false);
+      await page.check("#net");
+      const kernel = join(scratch, "vmlinuz"), initrd = join(scratch, "initrd.cpio");
+      writeFileSync(kernel, readFileSync(images!.kernel));
+      writeFileSync(initrd, busyboxInitramfs({
+        busybox: new Uint8Array(readFileSync(images!.busybox)),
+        modules: cachedModules(images!, driverModules(["virtio-net"])),
+        run: `ip -4 addr show eth0 | grep -o 'inet [0-9./]*'; wget -q -O - http://10.0.2.2:${httpPort}/token; echo WGET-DONE`,
+      }));
+      await page.setInputFiles("#file", [kernel, initrd]);
+      await waitForTerminal(page, "WGET-DONE", 20 * 60_000);
+      const text = await terminalText(page);
+      expect(text).toContain("inet 10.0.2.15/24\n"); // the DHCP lease the router reserves for the first VM
+      expect(text).toContain(`\ntoken ${token}\n`);
+      expect(await page.textContent("#log")).toContain(`network: virtio-net on the user network (10.0.2.15 by DHCP, 10.0.2.2 the host), through the relay at ${ours}`);
+      expect(relays[0]!.err).toMatch(new RegExp(`a page of ${origin.replace(/[.:/]/g, "\\$&")} connected`));
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      for (const r of relays) r.child.kill("SIGINT");
+      http.close();
+    }
+  }, 30 * 60_000);
 
   // A graphics mode on the page's canvas: tests/kernels/vgagfx.asm sets mode 13h without a BIOS and fills it with a
   // pattern through a palette whose formulas its source gives (the oracle here; tests/unit/vga-graphics.test.ts

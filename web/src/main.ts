@@ -18,6 +18,7 @@ import { CP437 } from "../../src/devices/vga/cp437.js";
 import { cellColors, screenLines } from "../../src/devices/vga/screen-text.js";
 import type { VgaPixels, VgaScreen, VgaTextScreen } from "../../src/devices/vga/vga.js";
 import { ps2Scancodes } from "../../src/devices/ps2-keymap.js";
+import { RELAY_PATH } from "../../src/net/user/relay-protocol.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const guestSel = $<HTMLSelectElement>("guest");
@@ -298,7 +299,7 @@ async function probeDebian(): Promise<void> {
     if (!r.ok || !(r.headers.get("content-type") ?? "").includes("json")) return;
     const info = (await r.json()) as { version: string; kernelBytes: number; symbioticModule?: string | null; seabios?: string | null; vgabios?: string | null; netRelay?: boolean };
     debianBase = base;
-    netInput.disabled = !info.netRelay;
+    if (info.netRelay && relayUrl === null) offerNetwork(new URL(RELAY_PATH, location.href.replace(/^http/, "ws")).href, "the dev server's relay");
     haveVgaBios = !!info.vgabios;
     symbioticRelease = info.symbioticModule === info.version ? info.version : null;
     const opt = document.createElement("option");
@@ -369,6 +370,30 @@ stateFileInput.addEventListener("change", async () => {
 
 // ---- controls ----------------------------------------------------------------------------------
 
+/**
+ * Where the Network box's user network gets its sockets: the relay named by the page's `?relay=ws://…` (a static
+ * build served anywhere, with `symbiont relay --origin <this page's origin>` running), else the dev server's own.
+ */
+let relayUrl: string | null = null;
+
+/** The `?relay=` of the page's address, when it is a WebSocket URL (else the log says why it is not used). */
+function relayFromAddress(): string | null {
+  const v = new URLSearchParams(location.search).get("relay");
+  if (v === null) return null;
+  try {
+    const url = new URL(v);
+    if (url.protocol === "ws:" || url.protocol === "wss:") return url.href;
+  } catch { /* said below */ }
+  appendLog(`?relay=${v}: not a ws:// or wss:// address; the Network box stays off (symbiont relay prints the address to use)`);
+  return null;
+}
+
+function offerNetwork(url: string, from: string): void {
+  relayUrl = url;
+  netInput.disabled = false;
+  netInput.parentElement!.title = `A virtio-net card on the user network (as symbiont boot --net user: DHCP, DNS, NAT; 10.0.2.2 is the host), through ${from} at ${url}`;
+}
+
 async function startGuest(): Promise<void> {
   let guest: GuestSpec, disk: DiskSpec | null;
   try {
@@ -381,7 +406,7 @@ async function startGuest(): Promise<void> {
   const config: BootConfig = {
     engine: engineSel.value as "wasm" | "js", ramMiB: Number(memSel.value), paging: pagingSel.value as BootConfig["paging"], guest, cmdline: cmdlineInput.value, disk,
     vga: vgaInput.checked,
-    net: netInput.checked && !netInput.disabled,
+    net: netInput.checked && !netInput.disabled ? relayUrl : null,
   };
   term.reset();
   screenEl.hidden = true;
@@ -394,6 +419,10 @@ startBtn.addEventListener("click", () => void startGuest());
 pauseBtn.addEventListener("click", () => send({ type: state === "paused" ? "resume" : "pause" }));
 resetBtn.addEventListener("click", () => { term.reset(); send({ type: "reset" }); });
 
+{
+  const url = relayFromAddress();
+  if (url) offerNetwork(url, "the relay this page's address names");
+}
 const ready = probeDebian();
 
 // ---- hooks for the end-to-end test ---------------------------------------------------------------

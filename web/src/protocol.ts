@@ -60,9 +60,10 @@ export interface BootConfig {
   vga: boolean;
   /**
    * A virtio-net card on the user network (QEMU's -netdev user: DHCP, DNS, NAT; 10.0.2.2 is the host), whose sockets
-   * are the dev server's network relay (web/net-relay.ts); Linux configures itself by DHCP.
+   * are the network relay's at this WebSocket address (src/node/net-relay.ts: the dev server's, or `symbiont relay`
+   * for a static build); Linux configures itself by DHCP. null: no card.
    */
-  net: boolean;
+  net: string | null;
 }
 
 export type ToWorker =

@@ -28,7 +28,6 @@ import { DEFAULT_ADDRESSES, guestAddress, ipCommandLine, plugNics } from "../../
 import { VirtualSwitch } from "../../src/net/switch.js";
 import { UserNetwork } from "../../src/net/user/user-network.js";
 import { RelayHostNet, type RelaySocket } from "../../src/net/user/relay-host-net.js";
-import { RELAY_PATH } from "../../src/net/user/relay-protocol.js";
 import { fromBase64 } from "../../src/base64.js";
 import wasmUrl from "../../build/core.wasm?url";
 import echoUrl from "../guests/echo.bin?url";
@@ -118,7 +117,7 @@ async function start(): Promise<void> {
       engine, ramBytes, paging: cfg.paging, onSerial: (b) => { serialOut.push(b); }, disks: disk ? [{ backend: disk.backend }] : [],
       vga: cfg.vga, ...(g.kind === "firmware" && g.vgaBios ? { vgaBios: g.vgaBios } : {}),
     });
-    if (cfg.net) await attachUserNetwork(machine);
+    if (cfg.net) await attachUserNetwork(machine, cfg.net);
     if (my !== boot) return;
     if (g.kind === "firmware") {
       machine.vm.loadRom(g.rom);
@@ -385,12 +384,13 @@ async function loop(my: number): Promise<void> {
 }
 
 /**
- * A virtio-net card cabled to the user network's router on a switch, the router's sockets the dev server's
- * (its relay, over a WebSocket): what `symbiont boot --net user` builds, with the relay as the host.
+ * A virtio-net card cabled to the user network's router on a switch, the router's sockets the relay's at `url`
+ * (over a WebSocket: the dev server's, or `symbiont relay`'s): what `symbiont boot --net user` builds, with the
+ * relay as the host.
  */
-async function attachUserNetwork(machine: Pc): Promise<void> {
-  const ws = new WebSocket(new URL(RELAY_PATH, self.location.href.replace(/^http/, "ws")).href) as unknown as RelaySocket;
-  const host = await RelayHostNet.connect(ws);
+async function attachUserNetwork(machine: Pc, url: string): Promise<void> {
+  const ws = new WebSocket(url) as unknown as RelaySocket;
+  const host = await RelayHostNet.connect(ws, ` at ${url} (the dev server's, npm run web; or symbiont relay --origin ${self.location.origin})`);
   const nics = plugNics([machine], { model: "virtio", vpio: false, shared: false });
   const sw = new VirtualSwitch("switch0");
   for (const l of nics.links) { l.onDelivered = () => wake?.(); sw.connectLink(l); }
@@ -398,7 +398,7 @@ async function attachUserNetwork(machine: Pc): Promise<void> {
   await user.start();
   user.plugInto(sw);
   network = { user, relay: ws };
-  log("network: virtio-net on the user network (10.0.2.15 by DHCP, 10.0.2.2 the host), through the dev server's relay");
+  log(`network: virtio-net on the user network (10.0.2.15 by DHCP, 10.0.2.2 the host), through the relay at ${url}`);
 }
 
 function stopped(why: string): void {

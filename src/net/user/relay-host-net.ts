@@ -1,5 +1,5 @@
 /**
- * HostNet for a page: the host's sockets are the relay's (web/net-relay.ts),
+ * HostNet for a page: the host's sockets are the relay's (src/node/net-relay.ts),
  * reached over one WebSocket (relay-protocol.ts). What a page cannot ask for:
  * listening sockets (host forwards) — they are refused.
  *
@@ -28,12 +28,15 @@ export class RelayHostNet implements HostNet {
 
   private constructor(private readonly ws: RelaySocket) {}
 
-  /** Open the relay and wait for its hello; rejects with one line when it cannot be reached. */
-  static connect(ws: RelaySocket): Promise<RelayHostNet> {
+  /**
+   * Open the relay and wait for its hello; rejects with one line when it cannot be reached or does not take this page
+   * (a browser's WebSocket tells neither apart), `where` saying which relay and how to run it.
+   */
+  static connect(ws: RelaySocket, where = ""): Promise<RelayHostNet> {
     return new Promise((resolve, reject) => {
       const net = new RelayHostNet(ws);
       let ready = false;
-      const unreachable = () => reject(new Error("the network relay cannot be reached (it runs on the dev server: npm run web)"));
+      const unreachable = () => reject(new Error(`the network relay${where} cannot be reached, or does not take this page's origin`));
       ws.onerror = () => { if (!ready) unreachable(); };
       ws.onmessage = (ev) => {
         const m = JSON.parse(String(ev.data)) as FromRelay;

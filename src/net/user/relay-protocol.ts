@@ -1,6 +1,6 @@
 /**
  * The messages between a page's user network and the relay that opens the
- * host's sockets for it (web/net-relay.ts, on the dev server): HostNet's
+ * host's sockets for it (src/node/net-relay.ts: the dev server's, or `symbiont relay`): HostNet's
  * calls and events, one JSON text message each over a WebSocket, bytes in
  * base64. A page has no sockets; the relay is the "host" of its HostNet.
  *
@@ -27,5 +27,5 @@ export type FromRelay =
   | { t: "udp-message"; id: number; data: string; address: string; port: number }
   | { t: "lookup"; id: number; addresses: string[] };
 
-/** Where the dev server accepts the relay's WebSocket. */
+/** Where a relay (the dev server's, `symbiont relay`) takes a page's WebSocket. */
 export const RELAY_PATH = "/symbiont-net";
