@@ -3,7 +3,10 @@
  * through node:net (half-open allowed, so a guest that has sent its FIN still
  * gets the rest of the answer), UDP through node:dgram, names through
  * dns.lookup — the host's getaddrinfo, so /etc/hosts and whatever resolver
- * the host uses answer the guest's queries.
+ * the host uses answer the guest's queries. Node has no ICMP socket, so an
+ * echo beyond the router is the host's `ping` command's (iputils-ping: an
+ * unprivileged ICMP socket where net.ipv4.ping_group_range allows one, else
+ * its own capability), one process per echo.
  *
  * @module
  */
@@ -11,6 +14,7 @@ import { createServer, connect, type Socket } from "node:net";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { getServers } from "node:dns";
+import { execFile } from "node:child_process";
 import type { HostNet, HostTcpEvents, HostTcpSocket, HostUdpSocket, HostListener } from "../net/user/host.js";
 
 class NodeTcpSocket implements HostTcpSocket {
@@ -96,6 +100,21 @@ export class NodeHostNet implements HostNet {
         s.removeAllListeners("error");
         s.on("error", ignoreUdpError);
         resolve({ port: s.address().port, ...udpHandle(s) });
+      });
+    });
+  }
+
+  /** One echo by the host's `ping`: true when its reply came (status 0), false when none did (status 1). */
+  ping(address: string, timeoutMs: number): Promise<boolean> {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) return Promise.resolve(false);
+    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    return new Promise((resolve, reject) => {
+      execFile("ping", ["-n", "-q", "-c", "1", "-W", seconds, address], { timeout: timeoutMs + 5000 }, (error, _out, err) => {
+        if (!error) { resolve(true); return; }
+        const code = (error as NodeJS.ErrnoException).code as string | number | undefined;
+        if (code === 1) resolve(false);
+        else if (code === "ENOENT") reject(new Error("the host has no ping command (Debian: apt-get install iputils-ping)"));
+        else reject(new Error(`the host's ping cannot send: ${String(err).trim().split("\n")[0] || error.message}`));
       });
     });
   }

@@ -100,6 +100,11 @@ function relay(ws: WebSocket): void {
       case "lookup":
         void host.lookupIpv4(m.name).then((addresses) => send({ t: "lookup", id: m.id, addresses }));
         break;
+      case "ping":
+        host.ping(m.address, Math.min(m.timeoutMs, 10_000)).then(
+          (answered) => send({ t: "ping", id: m.id, answered, error: null }),
+          (e: Error) => send({ t: "ping", id: m.id, answered: false, error: e.message }));
+        break;
     }
   });
   ws.on("close", () => {

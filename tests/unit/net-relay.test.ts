@@ -2,9 +2,10 @@
 // serves it, run here in Node with the `ws` client standing in for the browser's WebSocket (sending the page's
 // Origin, as a browser does): a TCP connection to an echo server on this machine (bytes back as sent, half-close, the
 // server's close), a refused connection (the host's ECONNREFUSED), a UDP datagram to an echo socket, a lookup by the
-// host's resolver ("localhost"), the host's DNS servers in the hello, and a relay that is not there; a page of
-// another origin refused. Then `symbiont relay`, the relay for a static build, as a user starts it: its errors, the
-// origins it takes and refuses. The oracles are the host's own servers and resolver, and the HTTP status.
+// host's resolver ("localhost"), the host's DNS servers in the hello, echoes by the host's ping command (iputils-ping:
+// CI installs it), and a relay that is not there; a page of another origin refused. Then `symbiont relay`, the relay
+// for a static build, as a user starts it: its errors, the origins it takes and refuses. The oracles are the host's
+// own servers, resolver and ping, and the HTTP status.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { createServer as createHttp, type Server } from "node:http";
 import { createServer as createTcp, type Server as TcpServer } from "node:net";
@@ -19,6 +20,8 @@ import { RELAY_PATH } from "../../src/net/user/relay-protocol.js";
 import { NodeHostNet } from "../../src/node/host-net.js";
 import { freePort, waitFor } from "../support/processes.js";
 
+const havePing = spawnSync("ping", ["-V"]).status === 0;
+const requireTools = !!process.env.SYMBIONT_REQUIRE_IMAGES;
 const listen = (s: Server | TcpServer) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as { port: number }).port)));
 
 describe("the page's user network through the dev server's relay", () => {
@@ -79,6 +82,13 @@ describe("the page's user network through the dev server's relay", () => {
     expect(await net.lookupIpv4("localhost")).toEqual(host);
     await expect(net.listenTcp()).rejects.toThrow("a page cannot listen on the host's ports");
   });
+
+  it.runIf(havePing || requireTools)(`pings with the host's ping command: this machine's loopback answers, an address nothing routes to does not${havePing ? "" : " (needs iputils-ping)"}`, async () => {
+    const net = await relay();
+    expect(await net.ping("127.0.0.1", 2000)).toBe(true);
+    expect(await net.ping("198.18.0.1", 1000)).toBe(false); // (RFC 2544's benchmarking range: not routed here)
+    expect(await new NodeHostNet().ping("127.0.0.1", 2000)).toBe(true);
+  }, 20_000);
 
   it("says so in one line when the relay is not there", async () => {
     const port = await freePort();

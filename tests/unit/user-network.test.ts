@@ -153,6 +153,38 @@ describe("the user network's router", () => {
     expect(net.stats).toMatchObject({ arpReplies: 2, pingReplies: 1, dnsQueries: 1, dropped: 1 });
   });
 
+  it.runIf(tcpdump || requireTools)("a ping beyond the router is the host's echo: its reply reaches the guest from that address with the guest's id, sequence and data; none when the host got none, or under restrict=on", async () => {
+    const pinged: string[] = [];
+    let answer = (address: string) => Promise.resolve(address === "192.0.2.7");
+    (host as HostNet).ping = (address: string, timeoutMs: number) => { pinged.push(`${address} ${timeoutMs}`); return answer(address); };
+    introduceGuest(net, out);
+    net.receive(icmpFrame(fromGuest(0xc0000207), 8, 0, Uint8Array.from([0x12, 0x34, 0, 9, 0xde, 0xad, 0xbe, 0xef]))); // 192.0.2.7
+    net.receive(icmpFrame(fromGuest(0xc0000208), 8, 0, Uint8Array.from([0x12, 0x34, 0, 10]))); // 192.0.2.8: no answer
+    net.receive(icmpFrame(fromGuest(0x0a000263), 8, 0, Uint8Array.from([0x12, 0x34, 0, 11]))); // 10.0.2.99: in the network, nobody
+    await vi.runOnlyPendingTimersAsync();
+    expect(pinged).toEqual(["192.0.2.7 4000", "192.0.2.8 4000"]);
+    const lines = tcpdumpFrames(out, ["-e"]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\S+ 52:55:0a:00:02:02 > 52:54:00:12:34:56, ethertype IPv4 \(0x0800\), length 60: \(tos 0x0, ttl 64, .*proto ICMP \(1\), length 32\) 192\.0\.2\.7 > 10\.0\.2\.15: ICMP echo reply, id 4660, seq 9, length 12$/);
+    expect(readIpv4(out[0]!) && [...out[0]!.subarray(14 + 20 + 8, 14 + 20 + 12)]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect(net.stats).toMatchObject({ pingReplies: 0, pingsRelayed: 1, pingsUnanswered: 1, dropped: 1 });
+
+    // A host that cannot ping at all: said once, and no echo is asked of it again.
+    const notices: string[] = [];
+    const cannot = new UserNetwork(host, { notice: (l) => notices.push(l) });
+    cannot.output = (f) => out.push(f);
+    answer = () => Promise.reject(new Error("the host has no ping command (Debian: apt-get install iputils-ping)"));
+    for (const seq of [1, 2]) { cannot.receive(icmpFrame(fromGuest(0xc0000207), 8, 0, Uint8Array.from([0, 1, 0, seq]))); await vi.runOnlyPendingTimersAsync(); }
+    expect(notices).toEqual(["ping beyond the router: the host has no ping command (Debian: apt-get install iputils-ping); such pings go unanswered"]);
+    expect(pinged).toHaveLength(3);
+    cannot.close();
+
+    const restricted = new UserNetwork(host, { restrict: true });
+    restricted.receive(icmpFrame(fromGuest(0xc0000207), 8, 0, Uint8Array.from([0, 1, 0, 1])));
+    expect(pinged).toHaveLength(3);
+    restricted.close();
+  });
+
   it("DHCP: reserved addresses go to their stations whoever asks first; others get the next free one; a request for another address is refused (NAK)", () => {
     const other = parseMac("52:54:00:aa:bb:cc"), reserved = parseMac("52:54:00:12:34:57");
     const yiaddr = (f: Uint8Array) => { const u = readUdp(f, readIpv4(f)!)!; return [...u.data.subarray(16, 20)].join("."); };

@@ -57,4 +57,9 @@ export interface HostNet {
   lookupIpv4(name: string): Promise<string[]>;
   /** The host's DNS servers as IPv4 "address" or "address:port" (for queries the router relays as they are). */
   dnsServers(): string[];
+  /**
+   * Whether `address` answers one ICMP echo from the host within `timeoutMs` (a guest's ping beyond the router);
+   * rejects with one line when the host cannot ping at all. A host without it leaves such pings unanswered.
+   */
+  ping?(address: string, timeoutMs: number): Promise<boolean>;
 }

@@ -24,6 +24,7 @@ export class RelayHostNet implements HostNet {
   private readonly tcp = new Map<number, HostTcpEvents>();
   private readonly udp = new Map<number, (data: Uint8Array, address: string, port: number) => void>();
   private readonly lookups = new Map<number, (addresses: string[]) => void>();
+  private readonly pings = new Map<number, { resolve: (answered: boolean) => void; reject: (e: Error) => void }>();
   private servers: string[] = [];
 
   private constructor(private readonly ws: RelaySocket) {}
@@ -71,6 +72,12 @@ export class RelayHostNet implements HostNet {
         done?.(m.addresses);
         break;
       }
+      case "ping": {
+        const p = this.pings.get(m.id);
+        this.pings.delete(m.id);
+        if (m.error !== null) p?.reject(new Error(m.error)); else p?.resolve(m.answered);
+        break;
+      }
     }
   }
 
@@ -78,6 +85,7 @@ export class RelayHostNet implements HostNet {
   private lost(): void {
     for (const [id, e] of this.tcp) { this.tcp.delete(id); e.onClose("ECONNRESET"); }
     for (const [id, done] of this.lookups) { this.lookups.delete(id); done([]); }
+    for (const [id, p] of this.pings) { this.pings.delete(id); p.resolve(false); }
   }
 
   dnsServers(): string[] { return this.servers; }
@@ -121,6 +129,14 @@ export class RelayHostNet implements HostNet {
     return new Promise((resolve) => {
       this.lookups.set(id, resolve);
       this.send({ t: "lookup", id, name });
+    });
+  }
+
+  ping(address: string, timeoutMs: number): Promise<boolean> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pings.set(id, { resolve, reject });
+      this.send({ t: "ping", id, address, timeoutMs });
     });
   }
 }

@@ -15,7 +15,8 @@ export type ToRelay =
   | { t: "udp-open"; id: number }
   | { t: "udp-send"; id: number; data: string; address: string; port: number }
   | { t: "udp-close"; id: number }
-  | { t: "lookup"; id: number; name: string };
+  | { t: "lookup"; id: number; name: string }
+  | { t: "ping"; id: number; address: string; timeoutMs: number };
 
 /** Relay → page. */
 export type FromRelay =
@@ -25,7 +26,9 @@ export type FromRelay =
   | { t: "tcp-data"; id: number; data: string }
   | { t: "tcp-close"; id: number; error: string | null }
   | { t: "udp-message"; id: number; data: string; address: string; port: number }
-  | { t: "lookup"; id: number; addresses: string[] };
+  | { t: "lookup"; id: number; addresses: string[] }
+  /** An echo's outcome: answered or not, or why the relay's host cannot ping (error). */
+  | { t: "ping"; id: number; answered: boolean; error: string | null };
 
 /** Where a relay (the dev server's, `symbiont relay`) takes a page's WebSocket. */
 export const RELAY_PATH = "/symbiont-net";

@@ -14,8 +14,12 @@
  * connection to the guest for every one accepted; UDP forwards (`hostfwd=udp:…`)
  * give each host peer a port of the router's, so the guest's answers find it.
  *
- * Not there: ICMP beyond the router (Node has no unprivileged ICMP socket;
- * pings elsewhere go unanswered), IP fragments, IPv6.
+ * An echo request beyond the router is the host's to make (HostNet.ping: on
+ * Node the host's ping command, Node having no ICMP socket); its reply comes
+ * back to the guest with the guest's own identifier, sequence and data, as
+ * slirp's ICMP sockets give them. Other ICMP beyond the router is dropped.
+ *
+ * Not there: IP fragments, IPv6.
  *
  * It plugs into the virtual switch like a NIC: {@link receive} takes the
  * frames the switch delivers to its port, {@link output} sends frames in.
@@ -53,6 +57,10 @@ const DNS_RELAY_MS = 5000;
 export const UDP_IDLE_MS = 60_000;
 /** Open connections listed by describe() at most. */
 const MAX_LISTED = 16;
+/** How long the host waits for an echo's reply (a guest's ping waits longer: busybox and iputils say "no answer" after 10 s). */
+const PING_TIMEOUT_MS = 4000;
+/** Host echoes at once (one process each on Node): a flood beyond it is dropped, as a router rate-limits ICMP. */
+const PINGS_IN_FLIGHT = 16;
 /** First source port of connections the router opens to a guest (host forwards). */
 const FORWARD_PORT_BASE = 49152;
 
@@ -100,6 +108,9 @@ export interface UserNetworkStats {
   largeOut: number;
   arpReplies: number;
   pingReplies: number;
+  /** Echo requests beyond the router that the host's echo answered (and the guest got its reply), or did not. */
+  pingsRelayed: number;
+  pingsUnanswered: number;
   dnsQueries: number;
   /** Queries other than A and AAAA relayed to the host's DNS server. */
   dnsRelayed: number;
@@ -109,7 +120,7 @@ export interface UserNetworkStats {
   udpFlows: number;
   /** Host peers of UDP forwards. */
   udpForwarded: number;
-  /** Frames the router could not route: ICMP beyond it, fragments, addresses in 10.0.2.0/24 it does not own, restrict=on. */
+  /** Frames the router could not route: ICMP beyond it but echoes the host can make, fragments, addresses in 10.0.2.0/24 it does not own, restrict=on. */
   dropped: number;
 }
 
@@ -123,7 +134,7 @@ export class UserNetwork {
   output: (frame: Uint8Array) => void = () => {};
   /** Where large TCP packets for the guests go, if the way to them carries them whole (the switch port; link.ts). */
   outputLarge: LargeSender | null = null;
-  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, dnsQueries: 0, dnsRelayed: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, udpForwarded: 0, dropped: 0 };
+  readonly stats: UserNetworkStats = { framesIn: 0, framesOut: 0, largeIn: 0, largeOut: 0, arpReplies: 0, pingReplies: 0, pingsRelayed: 0, pingsUnanswered: 0, dnsQueries: 0, dnsRelayed: 0, tcpOpened: 0, tcpRefused: 0, tcpForwarded: 0, udpFlows: 0, udpForwarded: 0, dropped: 0 };
   readonly dhcp: DhcpServer;
   /** Guests' station addresses, learned from what they send. */
   private readonly neighbours = new Map<number, Mac>();
@@ -135,6 +146,9 @@ export class UserNetwork {
   private readonly udpForwardPort = new Map<string, number>();
   private readonly sweep: ReturnType<typeof setInterval>;
   private ipId = 0;
+  /** Host echoes not yet answered, and whether the host cannot ping at all (said once). */
+  private pingsInFlight = 0;
+  private pingUnavailable = false;
   private nextForwardPort = FORWARD_PORT_BASE;
   private readonly notice: (line: string) => void;
 
@@ -222,7 +236,7 @@ export class UserNetwork {
       ...[...this.udp.values()].map((f) => `net user:   udp from ${formatIpv4(f.guest)}:${f.guestPort}`),
     ];
     return [
-      `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies}; dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries} (relayed ${s.dnsRelayed})`,
+      `net user: frames in ${s.framesIn} out ${s.framesOut} (large TCP packets in ${s.largeIn} out ${s.largeOut}) dropped ${s.dropped}; arp replies ${s.arpReplies} ping replies ${s.pingReplies} (beyond the router: ${s.pingsRelayed}, unanswered ${s.pingsUnanswered}); dhcp offers ${d.offers} acks ${d.acks} naks ${d.naks}; dns queries ${s.dnsQueries} (relayed ${s.dnsRelayed})`,
       `net user: tcp opened ${s.tcpOpened} refused ${s.tcpRefused} forwarded-in ${s.tcpForwarded} open now ${this.tcp.size}; udp flows ${s.udpFlows} open now ${this.udp.size} forwarded-in ${s.udpForwarded}; leases ${this.dhcp.describeLeases().join(", ") || "none"}`,
       ...open.slice(0, MAX_LISTED),
       ...(open.length > MAX_LISTED ? [`net user:   … and ${open.length - MAX_LISTED} more`] : []),
@@ -290,12 +304,24 @@ export class UserNetwork {
   }
 
   private icmpIn(frame: Uint8Array, ip: Ipv4View): void {
-    // Echo request (type 8) to the router: an echo reply (type 0) with the same identifier, sequence and data (RFC 792).
-    if (!this.isRouter(ip.dst) || frame[ip.payload] !== 8 || ip.end - ip.payload < 8) { this.stats.dropped++; return; }
-    const to = this.toGuest(ip.dst, ip.src);
-    if (!to) return;
-    this.stats.pingReplies++;
-    this.send(icmpFrame(to, 0, 0, frame.subarray(ip.payload + 4, ip.end)));
+    // Echo request (type 8): an echo reply (type 0) with the same identifier, sequence and data (RFC 792) — the
+    // router's own at once, another address's when the host's echo to it was answered.
+    if (frame[ip.payload] !== 8 || ip.end - ip.payload < 8) { this.stats.dropped++; return; }
+    const body = frame.slice(ip.payload + 4, ip.end), src = ip.src, dst = ip.dst;
+    const reply = () => {
+      const to = this.toGuest(dst, src);
+      if (to) this.send(icmpFrame(to, 0, 0, body));
+    };
+    if (this.isRouter(dst)) { this.stats.pingReplies++; reply(); return; }
+    const target = this.hostAddress(dst);
+    if (target === null || !this.host.ping || this.pingUnavailable || this.pingsInFlight >= PINGS_IN_FLIGHT) { this.stats.dropped++; return; }
+    this.pingsInFlight++;
+    this.host.ping(target, PING_TIMEOUT_MS).then((answered) => {
+      if (answered) { this.stats.pingsRelayed++; reply(); } else this.stats.pingsUnanswered++;
+    }, (e: Error) => {
+      if (!this.pingUnavailable) this.notice(`ping beyond the router: ${e.message}; such pings go unanswered`);
+      this.pingUnavailable = true;
+    }).finally(() => { this.pingsInFlight--; });
   }
 
   // ---- UDP: DHCP, DNS, NAT ----
