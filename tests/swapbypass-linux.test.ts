@@ -16,6 +16,10 @@
 //   and nothing is mapped.
 // - The JS engine runs a smaller instance of the same test (both workloads
 //   under SwapBypass from boot).
+// - GUPS under SwapBypass stopped every 100 M instructions, saved and restored
+//   into a new machine (the swap disk's pages and what SwapBypass learned go
+//   with the snapshot; its mappings are made again): the native checksum, and
+//   the swap type known from the first instruction after each restore.
 // Skipped, saying so, when the images, the module or the workloads are not
 // built; CI builds all three.
 import { describe, it, expect, beforeAll } from "vitest";
@@ -27,7 +31,7 @@ import { SwapBypass } from "../src/symbiotic/swapbypass.js";
 import { Monitor } from "../src/vmm/monitor.js";
 import { SWAP_DISK_SERIAL } from "../src/machine/pc.js";
 import { runI386 } from "../src/node/i386.js";
-import { bootThrashGuest, thrashPrerequisites, guestMemFreeMiB, guestVirtioDisks, OTHER_DISK_SERIAL, runWorkload, workloadChecksum, WORKLOADS_DIR, type ThrashGuest, type Workload } from "../src/node/thrash.js";
+import { bootThrashGuest, thrashMachine, thrashPrerequisites, guestMemFreeMiB, guestVirtioDisks, OTHER_DISK_SERIAL, runWorkload, workloadChecksum, WORKLOADS_DIR, type ThrashGuest, type Workload } from "../src/node/thrash.js";
 
 const skip = thrashPrerequisites(), skipNoModule = thrashPrerequisites(false);
 const RAM = 48 << 20, SWAP = 64 << 20;
@@ -194,5 +198,38 @@ describe.skipIf(skip !== null)(`SwapBypass on the JS engine, a smaller instance 
     // Every MEM_LOOKUP ends in a mapping, an illegal answer, an error, or a store declined (the slot shared or cached).
     expect(s.bypassSymcalls).toBe(s.bypassFaults + s.bypassIllegal + s.bypassSymcallErrors + s.bypassDeclinedWrites);
     expect(g.pc.vm.symbiotic!.symcall.stats.calls).toBe(s.bypassSymcalls + s.bypassSwapMapCalls);
+  }, 30 * 60 * 1000);
+});
+
+describe.skipIf(skip !== null)(`SwapBypass saved and restored in the middle of thrashing (${skip ?? "snapshots of the swap disk and SwapBypass"})`, () => {
+  it("GUPS stopped every 100 M instructions and restored into a new machine: the native checksum; SwapBypass goes on bypassing, its swap type kept", async () => {
+    const opts = { ramBytes: RAM, swapBytes: SWAP, swapBypass: true };
+    const g = await bootThrashGuest(opts);
+    const args = [String(2 * await guestMemFreeMiB(g.shell)), "20000"];
+    const typed = [...Buffer.from(`gups ${args.join(" ")}; echo GUPS-$((0))-DONE\n`, "latin1")];
+    let pc = g.pc, lastSave = pc.vm.core.getRetired(), snapshots = 0, bypassedBefore = 0;
+    const typesKept: boolean[] = [];
+    for (let slices = 0; !g.shell.output.includes("GUPS-0-DONE"); slices++) {
+      if (slices > 20_000) throw new Error(`no end:\n${g.shell.output.slice(-2000)}`);
+      if (typed.length) pc.uart.receive(typed.splice(0, pc.uart.receiveSpace));
+      const stop = pc.vm.run(1_000_000);
+      if (stop.kind !== "budget") throw new Error(`guest stopped: ${JSON.stringify(stop)}`);
+      if (pc.vm.core.getRetired() - lastSave < 100_000_000) continue;
+      const type = pc.swapBypass!.type, bytes = pc.saveSnapshot();
+      pc = await thrashMachine(opts, g.shell.onSerial);
+      pc.loadSnapshot(bytes);
+      g.shell.attach(pc);
+      typesKept.push(pc.swapBypass!.type === type);
+      bypassedBefore = (pc.vm.stats().paging as Record<string, number>).bypassFaults!;
+      lastSave = pc.vm.core.getRetired();
+      snapshots++;
+    }
+    const line = g.shell.output.split("\n").find((l) => l.startsWith(`gups: ${args[0]} MiB`)) ?? g.shell.output.slice(-2000);
+    expect(workloadChecksum(line), line).toBe(nativeChecksum("gups", args));
+    expect(snapshots).toBeGreaterThanOrEqual(5);
+    expect(typesKept.every((k) => k)).toBe(true);
+    expect(pc.swapBypass!.type).toBeGreaterThanOrEqual(0);
+    // After the last restore the guest's faults were bypassed again (the mappings made anew from what it had learned).
+    expect((pc.vm.stats().paging as Record<string, number>).bypassFaults).toBeGreaterThan(bypassedBefore);
   }, 30 * 60 * 1000);
 });

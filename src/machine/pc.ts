@@ -438,7 +438,7 @@ export class Pc {
   saveSnapshot(): Uint8Array {
     const unsaved = [
       ...this.unsaved,
-      ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}${d === this.swapDisk ? " (--swap)" : ""}`),
+      ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}`),
       ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk || t.device instanceof VirtioNet)).map((t) => t.device.name),
     ];
     if (unsaved.length > 0) throw new SnapshotError(`savevm: snapshots of a machine with ${[...new Set(unsaved)].join(", ")} are not supported yet`);
@@ -506,6 +506,7 @@ export class Pc {
       "disks": this.disks.map((d) => `${d.name} (${d.size} bytes${d.readOnly ? ", read-only" : ""})`).join(", ") || "none",
       "VGA (--vga)": this.vga !== null, "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
       "network cards (--nic)": this.networkCardNames().join(", ") || "none",
+      "SwapBypass (--swapbypass)": this.swapBypass ? "on" : "none",
     };
   }
 
@@ -536,6 +537,7 @@ export class Pc {
     if (this.vga) parts.push(["vga", this.vga]);
     this.disks.forEach((d, i) => parts.push([`disk${i}`, d as Saveable]));
     this.networkCards.forEach((c, i) => parts.push([`nic${i}`, c]));
+    if (this.swapBypass) parts.push(["swapbypass", this.swapBypass]);
     return parts;
   }
 

@@ -76,18 +76,23 @@ export interface ThrashGuestOptions {
 
 export interface ThrashGuest { pc: Pc; shell: SerialShell }
 
+/** The thrashing guest's machine as {@link bootThrashGuest} builds it, nothing loaded (what a snapshot is restored into). */
+export async function thrashMachine(o: ThrashGuestOptions, onSerial: (b: number) => void): Promise<Pc> {
+  return new Pc({
+    engine: await createEngine(o.engine ?? "wasm", o.ramBytes, { vmmBytes: defaultVmmBytes(o.ramBytes) + o.swapBytes }),
+    ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial, paging: new ShadowPaging(), cpus: o.cpus,
+    disks: o.otherDiskBytes ? [{ backend: MemoryDisk.blank(o.otherDiskBytes), serial: OTHER_DISK_SERIAL }] : [],
+    ...(o.swapBytes ? { swapDiskBytes: o.swapBytes, swapBypass: o.swapBypass } : {}),
+  });
+}
+
 /** Boot to the shell; with a swap disk, find it by its serial, mkswap and swapon it. */
 export async function bootThrashGuest(o: ThrashGuestOptions): Promise<ThrashGuest> {
   const why = thrashPrerequisites(o.symbiotic ?? true);
   if (why) throw new Error(why);
   const images = findCachedImages()!;
   const shell = new SerialShell();
-  const pc = new Pc({
-    engine: await createEngine(o.engine ?? "wasm", o.ramBytes, { vmmBytes: defaultVmmBytes(o.ramBytes) + o.swapBytes }),
-    ramBytes: o.ramBytes, clock: o.clock ?? "deterministic", onSerial: shell.onSerial, paging: new ShadowPaging(), cpus: o.cpus,
-    disks: o.otherDiskBytes ? [{ backend: MemoryDisk.blank(o.otherDiskBytes), serial: OTHER_DISK_SERIAL }] : [],
-    ...(o.swapBytes ? { swapDiskBytes: o.swapBytes, swapBypass: o.swapBypass } : {}),
-  });
+  const pc = await thrashMachine(o, shell.onSerial);
   shell.attach(pc);
   const drivers = cachedModules(images, driverModules(["virtio-blk"]));
   const initrd = busyboxInitramfs({

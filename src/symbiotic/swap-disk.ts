@@ -27,6 +27,7 @@
  */
 import type { BlockBackend } from "../devices/block/backend.js";
 import type { GuestMemory } from "../vmm/memory.js";
+import { savePages, restorePages, restoreFields, type State } from "../vmm/snapshot.js";
 
 const PAGE = 4096;
 const MAGIC = "SWAPSPACE2";
@@ -110,6 +111,24 @@ export class SwapDisk implements BlockBackend {
   }
 
   flush(): void {}
+
+  /**
+   * The disk for a machine snapshot: its pages (all-zero ones left out, as guest RAM's), which slots hold a page,
+   * the header. The listeners are not told: a snapshot's machine goes back together (SwapBypass restores its own).
+   */
+  save(): State {
+    const bytes = new Uint8Array(this.size);
+    this.frames.forEach((f, i) => bytes.set(this.mem.readHost(f, PAGE), i * PAGE));
+    return { pages: savePages(bytes), written: this.written.slice(), header: this.header_ ? { ...this.header_ } : null, stats: { ...this.stats } };
+  }
+
+  restore(state: State): void {
+    const bytes = new Uint8Array(this.size);
+    restorePages(bytes, state.pages as State, `swap disk (--swap) ${this.name}`);
+    this.frames.forEach((f, i) => this.mem.writeHost(f, bytes.subarray(i * PAGE, (i + 1) * PAGE)));
+    restoreFields(this, { written: state.written!, stats: state.stats! });
+    this.header_ = state.header ? { ...(state.header as unknown as SwapHeader) } : null;
+  }
 
   /** Page 0 was written: a new header (mkswap) starts an empty area; anything else is not a swap area. */
   private readHeader(): void {

@@ -72,6 +72,7 @@ import type { Vm } from "../vmm/vm.js";
 import type { ShadowPaging, AbsentPteHook } from "../vmm/paging/shadow.js";
 import type { SwapDisk } from "./swap-disk.js";
 import { SymcallNr, LookupPerm, Notify } from "./abi.js";
+import type { State } from "../vmm/snapshot.js";
 
 /** -ENOSYS: a module without SYMCALL_SWAP_MAP (then no mapping is ever writable). */
 const ENOSYS = -38;
@@ -335,6 +336,40 @@ export class SwapBypass implements AbsentPteHook {
     this.slotLeaves.clear();
     this.leafSlot.clear();
     this.leafLin.clear();
+  }
+
+  // ---- snapshots (src/vmm/snapshot.ts) --------------------------------------------------
+
+  /**
+   * What SwapBypass has learned, for a machine snapshot: the swap type and the evidence towards it, when each slot
+   * and each swap PTE naming it was last written, swap_map's pages, the counters. Not its mappings: a restored shadow
+   * pager starts over from the guest's tables (and drops them through reset()), and the next access asks again.
+   */
+  save(): State {
+    return {
+      swapType: this.swapType, events: this.events, swapMapUnavailable: this.swapMapUnavailable,
+      evidence: [...this.evidence].flat(), pending: [...this.pending].map(([slot, types]) => [slot, ...types]),
+      swapMapPages: [...this.swapMapPages].flat(), slotWritten: this.slotWritten.slice(), pteWritten: this.pteWritten.slice(),
+      counters: { ...this.counters }, droppedBy: { ...this.droppedBy },
+    };
+  }
+
+  restore(state: State): void {
+    const pairs = (flat: number[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!] as const);
+    this.swapType = state.swapType as number;
+    this.events = state.events as number;
+    this.swapMapUnavailable = state.swapMapUnavailable as boolean;
+    this.evidence.clear();
+    for (const [type, n] of pairs(state.evidence as number[])) this.evidence.set(type, n);
+    this.pending.clear();
+    for (const [slot, ...types] of state.pending as number[][]) this.pending.set(slot!, new Set(types));
+    this.swapMapPages.clear();
+    for (const [k, gpa] of pairs(state.swapMapPages as number[])) this.swapMapPages.set(k, gpa);
+    this.slotWritten.set(state.slotWritten as Float64Array);
+    this.pteWritten.set(state.pteWritten as Float64Array);
+    Object.assign(this.counters, state.counters);
+    Object.assign(this.droppedBy, state.droppedBy);
+    this.lookup = null;
   }
 
   stats(): Record<string, number> {
