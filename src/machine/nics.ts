@@ -54,7 +54,7 @@ export function plugNe2k(pc: NicHost, link: NicLink, mac: Mac): Ne2kPci {
   card.setIntx = (level) => pc.pciSlots.intx(slot, 0, level);
   pc.pciSlots.add(card.pci, slot);
   card.attach(pc.pciSlots.addressSpaces);
-  pc.addNetworkCard?.({ pci: card.pci, identity: `ne2k-pci ${formatMac(mac)}`, save: () => card.save(), restore: (s) => card.restore(s) });
+  pc.addNetworkCard?.(card);
   return card;
 }
 
@@ -65,7 +65,7 @@ export function plugVpioMember(pc: NicHost, member: VpioMember): void {
   member.setIntx = (level) => pc.pciSlots.intx(slot, 0, level);
   pc.pciSlots.add(member.pci, slot);
   member.attach(pc.pciSlots.addressSpaces);
-  pc.addNetworkCard?.({ pci: member.pci, identity: `ne2k-pci (vpio) ${formatMac(member.mac)}`, save: () => member.save(), restore: (s) => member.restore(s) });
+  pc.addNetworkCard?.(member);
 }
 
 /** Where a run's addresses start: VM i gets the station address and IPv4 address i above these. */

@@ -348,23 +348,22 @@ export class SwapBypass implements AbsentPteHook {
   save(): State {
     return {
       swapType: this.swapType, events: this.events, swapMapUnavailable: this.swapMapUnavailable,
-      evidence: [...this.evidence].flat(), pending: [...this.pending].map(([slot, types]) => [slot, ...types]),
-      swapMapPages: [...this.swapMapPages].flat(), slotWritten: this.slotWritten.slice(), pteWritten: this.pteWritten.slice(),
+      evidence: [...this.evidence], pending: [...this.pending].map(([slot, types]) => [slot, ...types]),
+      swapMapPages: [...this.swapMapPages], slotWritten: this.slotWritten.slice(), pteWritten: this.pteWritten.slice(),
       counters: { ...this.counters }, droppedBy: { ...this.droppedBy },
     };
   }
 
   restore(state: State): void {
-    const pairs = (flat: number[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!] as const);
     this.swapType = state.swapType as number;
     this.events = state.events as number;
     this.swapMapUnavailable = state.swapMapUnavailable as boolean;
     this.evidence.clear();
-    for (const [type, n] of pairs(state.evidence as number[])) this.evidence.set(type, n);
+    for (const [type, n] of state.evidence as number[][]) this.evidence.set(type!, n!);
     this.pending.clear();
     for (const [slot, ...types] of state.pending as number[][]) this.pending.set(slot!, new Set(types));
     this.swapMapPages.clear();
-    for (const [k, gpa] of pairs(state.swapMapPages as number[])) this.swapMapPages.set(k, gpa);
+    for (const [k, gpa] of state.swapMapPages as number[][]) this.swapMapPages.set(k!, gpa!);
     this.slotWritten.set(state.slotWritten as Float64Array);
     this.pteWritten.set(state.pteWritten as Float64Array);
     Object.assign(this.counters, state.counters);

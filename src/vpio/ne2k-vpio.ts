@@ -97,6 +97,9 @@ export class VpioMember {
 
   get owner(): boolean { return this.vpio.owner === this; }
 
+  /** The card and this VM's station address, as a snapshot's machine must have it (Pc.addNetworkCard). */
+  get identity(): string { return `ne2k-pci (vpio) ${formatMac(this.mac)}`; }
+
   /** The card's state for this VM's machine snapshot (of a card this VM alone has: {@link Ne2kVpio.save}). */
   save(): State { return this.vpio.save(); }
   restore(state: State): void { this.vpio.restore(state); }

@@ -19,7 +19,7 @@ import { readBytewise, type AccessSize, type PortDevice } from "../../vmm/bus.js
 import { PciFunction } from "../pci.js";
 import { BarDecoder, type PciAddressSpaces } from "../pci-bars.js";
 import { Dp8390, type TransmitClock } from "./dp8390.js";
-import type { Mac } from "../../net/ethernet.js";
+import { formatMac, type Mac } from "../../net/ethernet.js";
 import type { NicLink } from "../../net/link.js";
 import type { State } from "../../vmm/snapshot.js";
 
@@ -72,11 +72,14 @@ export class Ne2kPci {
   readonly pci: PciFunction;
   /** Drive INTA# (the machine sets it when plugging the card in). */
   setIntx: (level: boolean) => void = () => {};
+  /** The card and its station address, as a snapshot's machine must have it (Pc.addNetworkCard). */
+  readonly identity: string;
   private decoder: BarDecoder | null = null;
   private readonly link: NicLink;
 
   constructor(opts: { mac: Mac; link: NicLink; clock?: TransmitClock }) {
     this.link = opts.link;
+    this.identity = `ne2k-pci ${formatMac(opts.mac)}`;
     this.chip = new Dp8390({
       mac: opts.mac,
       clock: opts.clock,
