@@ -45,6 +45,8 @@ export interface CommonOptions {
   smep: boolean;
   /** --x2apic: offer x2APIC mode (CPUID.1:ECX[21], the APIC's registers as MSRs). */
   x2apic: boolean;
+  /** --hyperv: Hyper-V's enlightenments (SynIC, synthetic timers, hypercalls). */
+  hyperv: boolean;
   kernel: string | null;
   /** How guest memory is virtualized (--paging). */
   paging: "direct" | "nested" | "shadow";
@@ -165,11 +167,11 @@ export function parseNetSpec(v: string): NetSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--symbiotic", "--swapbypass", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false, hyperv: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null, loadvm: null,
   };
   const positional: string[] = [];
@@ -196,6 +198,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--smap") options.smap = true;
       else if (a === "--smep") options.smep = true;
       else if (a === "--x2apic") options.x2apic = true;
+      else if (a === "--hyperv") options.hyperv = true;
       else if (a === "--symbiotic") options.symbiotic = true;
       else if (a === "--swapbypass") options.swapBypass = true;
       else command = "help";
@@ -209,6 +212,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   }
   if (options.swapBypass && options.paging !== "shadow") throw new UsageError("--swapbypass is a mode of the shadow pager: add --paging shadow");
   if (options.x2apic && !options.apic) throw new UsageError("--x2apic is a mode of the local APIC: not with --no-apic");
+  if (options.hyperv && !options.apic) throw new UsageError("--hyperv: the SynIC interrupts through the local APICs: not with --no-apic");
   if (options.swapBypass && !options.symbiotic) throw new UsageError("--swapbypass asks the guest by SymCall: add --symbiotic");
   if (options.swapBypass && options.swapMiB === null) throw new UsageError("--swapbypass needs the swap disk it caches: add --swap MB");
   if (options.gdbPort !== null) {
@@ -323,6 +327,9 @@ options:
   --smep              offer SMEP (CPUID.7:EBX[7], CR4.SMEP), likewise
   --x2apic            offer x2APIC mode (CPUID.1:ECX[21]; registers as MSRs 0x800-0x8FF), as
                       QEMU's CPU models under KVM
+  --hyperv            offer Hyper-V's enlightenments as KVM does (QEMU's -cpu ...,hv-synic,hv-stimer,
+                      hv-stimer-direct,hv-time,hv-vpindex,hv-frequencies): SynIC, synthetic timers,
+                      reference counter, HvPostMessage/HvSignalEvent; KVM's leaves move to 0x40000100
   --timeout S         stop after S seconds of wall-clock time (exit status 124)
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end
@@ -368,7 +375,8 @@ options:
                       reverse-stepi and reverse-continue (the history recorded from when GDB attaches)
   --loadvm FILE       start from a snapshot the monitor's savevm FILE wrote, as QEMU's -loadvm: give the command
                       line the saved machine was started with (the same guest, --mem, --smp, devices and disks)
-  --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev
+  --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev,
+                      and with --hyperv its hyperv-testdev (port 0x3000)
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),
                       nested (EPT-style nested tables) or shadow (shadow page tables)
   --vmm-mem MB        host memory for the VMM's own frames (page tables…; default 8 + RAM/16, + the --swap size,

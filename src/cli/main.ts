@@ -20,6 +20,7 @@ import { VmGroup, Waker } from "../vmm/vm-group.js";
 import { buildNetwork, userNetReservations } from "./network.js";
 import { guestAddress, ipCommandLine } from "../machine/nics.js";
 import { Pc } from "../machine/pc.js";
+import type { Hyperv } from "../paravirt/hyperv.js";
 import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
 import { cachedModules, findCachedImages } from "../node/images.js";
@@ -137,6 +138,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       smap: o.smap,
       smep: o.smep,
       x2apic: o.x2apic,
+      hyperv: o.hyperv,
       disks: disks[i],
       ...(o.swapMiB !== null ? { swapDiskBytes: o.swapMiB * 1048576, swapBypass: o.swapBypass } : {}),
       rng: guest.kind === "linux",
@@ -386,9 +388,15 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
     `compiler        ${s.compiler ? `${s.compiler.regions} regions in ${s.compiler.modules} modules (${(s.compiler.bytes / 1024).toFixed(0)} KiB of Wasm, ${s.compiler.ms.toFixed(0)} ms; ${s.compiler.modulesDropped} of them since dropped: superseded or flushed)${s.compiler.error ? `; stopped: ${s.compiler.error}` : ""}` : "off"}`,
     `paging          ${formatPaging(s.paging)}`,
     ...(formatSwapBypass(s.paging)?.split("\n").map((l) => `swapbypass      ${l}`) ?? []),
+    ...(pc.hyperv ? [`hyperv          ${formatHyperv(pc.hyperv.stats())}`] : []),
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
   process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");
+}
+
+function formatHyperv(h: ReturnType<Hyperv["stats"]>): string {
+  const calls = Object.entries(h.hypercalls).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+  return `hypercalls ${calls}; SynIC messages ${h.messages} (${h.messagesWaited} waited for their slot), event flags set ${h.eventFlags}; timer expiries ${h.timerExpiries}`;
 }
 
 /** The Linux guest for `boot`: the given files, or the cached Debian kernel with a busybox initramfs. */

@@ -48,7 +48,7 @@ export const X2APIC_MSR_BASE = 0x800;
 export const X2APIC_MSR_COUNT = 0x100;
 /** Version register: version 14h (integrated APIC), 7 LVT entries (max LVT index 6). */
 const VERSION = 0x14 | (6 << 16);
-const BUS_HZ = 1_000_000_000;
+export const APIC_BUS_HZ = 1_000_000_000;
 
 // Register offsets (SDM Table 10-1).
 export const enum Reg {
@@ -157,6 +157,11 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
   private readonly clock: VirtualClock;
   private readonly cpu: ApicCpu;
   private readonly pic: InterruptController | undefined;
+  /**
+   * Vectors taken without setting their in-service bit (a Hyper-V SynIC's auto-EOI SINTs): the handler sends no
+   * EOI. Not machine state of the APIC's own — its owner restores what it answers.
+   */
+  autoEoi: ((vector: number) => boolean) | null = null;
 
   constructor(private readonly opts: LocalApicOptions) {
     this.id = opts.id;
@@ -447,7 +452,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
     const v = LocalApic.highest(this.irr);
     if (v < 0 || (v >> 4) <= (this.ppr() >> 4)) return this.svr & 0xff; // spurious (SDM 10.9)
     this.irr[v >> 5]! &= ~(1 << (v & 31));
-    this.isr[v >> 5]! |= 1 << (v & 31);
+    if (!this.autoEoi?.(v)) this.isr[v >> 5]! |= 1 << (v & 31);
     return v;
   }
 
@@ -503,7 +508,7 @@ export class LocalApic implements MmioDevice, ApicEndpoint, InterruptController 
     const d = ((this.divide >> 1) & 4) | (this.divide & 3);
     return d === 7 ? 1 : 2 << d;
   }
-  private tickNs(): number { return (this.divisor() * 1e9) / BUS_HZ; }
+  private tickNs(): number { return (this.divisor() * 1e9) / APIC_BUS_HZ; }
 
   private currentCount(): number {
     if (this.timerStartNs < 0 || this.lvtTimerMode() === TimerMode.TscDeadline) return 0;

@@ -35,7 +35,8 @@
  * kernels (see loadKernel/loadLinux for why Linux gets the MP table only).
  *
  * The KVM paravirtual CPUID leaves and kvmclock (paravirt/kvm.ts) are on
- * unless `kvmParavirt: false`. PCI interrupts reach the 8259A through the
+ * unless `kvmParavirt: false`; Hyper-V's enlightenments (paravirt/hyperv.ts)
+ * with `hyperv: true` (and hyperv-testdev at port 0x3000 with `testdev`). PCI interrupts reach the 8259A through the
  * PIIX3's PIRQ routing and the I/O APIC on pins 16-19 (pci-slots.ts).
  *
  * The symbiotic interfaces (CPUID 0x90000000, MSRs 0x534-0x540, VMCALL
@@ -80,7 +81,9 @@ import { VBE_PORT_BASE, VBE_PORT_COUNT } from "../devices/vga/vbe.js";
 import { WINDOW_BASE, WINDOW_BYTES } from "../devices/vga/video-memory.js";
 import { createPaging, ShadowPaging, type PagingModeName, type PagingStrategy } from "../vmm/paging/index.js";
 import { ApicBus, type ApicMessage } from "../devices/apic-bus.js";
-import { LocalApic, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
+import { Hyperv } from "../paravirt/hyperv.js";
+import { HypervTestdev, HYPERV_TESTDEV_PORT } from "../devices/hyperv-testdev.js";
+import { LocalApic, APIC_BUS_HZ, APIC_DEFAULT_BASE, MSR_APIC_BASE, MSR_TSC_DEADLINE, X2APIC_MSR_BASE, X2APIC_MSR_COUNT } from "../devices/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../devices/ioapic.js";
 import { CpuMsrs, ARCH_MSRS } from "../devices/cpu-msrs.js";
 import { FwCfg, FW_CFG_PORT, e820Table, E820_RAM, le } from "../devices/fw-cfg.js";
@@ -159,6 +162,12 @@ export interface PcOptions {
   pvpanic?: boolean;
   /** KVM's paravirtual CPUID leaves and kvmclock (default true). */
   kvmParavirt?: boolean;
+  /**
+   * Hyper-V's enlightenments (src/paravirt/hyperv.ts: SynIC, synthetic timers, reference counter, VP index,
+   * HvPostMessage/HvSignalEvent), as QEMU's `-cpu …,hv-synic,hv-stimer,…` under KVM; KVM's own leaves move to
+   * 0x40000100. Default false. Needs the APICs. With `testdev`, QEMU's hyperv-testdev (port 0x3000) comes too.
+   */
+  hyperv?: boolean;
   /** Offer the symbiotic interfaces (CPUID 0x90000000, SymSpy, SymCall; src/symbiotic) — default true. */
   symbiotic?: boolean;
   /**
@@ -220,6 +229,8 @@ export class Pc {
   readonly swapDisk: SwapDisk | null = null;
   readonly swapBypass: SwapBypass | null = null;
   readonly kvm: KvmParavirt | null = null;
+  /** Hyper-V's enlightenments (`hyperv: true`). */
+  readonly hyperv: Hyperv | null = null;
   /** The VGA (`vga: true`). */
   readonly vga: Vga | null = null;
   /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
@@ -395,7 +406,8 @@ export class Pc {
     const paging = createPaging(opts.paging ?? "direct");
     if (paging) vm.setPaging(paging);
 
-    if (opts.kvmParavirt ?? true) this.kvm = new KvmParavirt(vm, { clock, bootEpochSeconds: start });
+    if (opts.hyperv) this.hyperv = this.attachHyperv(opts.testdev ?? false);
+    if (opts.kvmParavirt ?? true) this.kvm = new KvmParavirt(vm, { clock, bootEpochSeconds: start, cpuidBase: this.hyperv ? 0x40000100 : undefined });
     if (opts.pvpanic ?? true) {
       const p = new PvPanic(() => vm.requestStop({ kind: "guest-panic", message: "the guest kernel panicked (pvpanic)" }));
       this.pciSlots.add(p.pci);
@@ -507,6 +519,7 @@ export class Pc {
       "VGA (--vga)": this.vga !== null, "symbiotic interfaces": this.vm.symbiotic !== null, "kvmclock": this.kvm !== null, "pvpanic": this.pvpanic !== null,
       "network cards (--nic)": this.networkCardNames().join(", ") || "none",
       "SwapBypass (--swapbypass)": this.swapBypass ? "on" : "none",
+      "Hyper-V enlightenments (--hyperv)": this.hyperv ? "on" : "none",
     };
   }
 
@@ -530,6 +543,7 @@ export class Pc {
     this.lapics.forEach((l, i) => parts.push([`lapic${i}`, l]));
     this.msrs.forEach((m, i) => parts.push([`msrs${i}`, m]));
     if (this.kvm) parts.push(["kvmclock", fields(this.kvm)]);
+    if (this.hyperv) parts.push(["hyperv", this.hyperv]);
     if (this.vm.symbiotic) parts.push(["symspy", this.vm.symbiotic.spy], ["symcall", this.vm.symbiotic.symcall]);
     if (this.pvpanic) parts.push(["pvpanic", fields(this.pvpanic)]);
     this.virtio.forEach((t, i) => parts.push([`virtio${i}`, t]));
@@ -618,6 +632,15 @@ export class Pc {
       for (let i = 0; i < X2APIC_MSR_COUNT; i++) vm.onMsr(X2APIC_MSR_BASE + i, x2apicRegister);
     }
     return ioapic;
+  }
+
+  /** Hyper-V's SynIC raises its vectors in the local APICs, and its auto-EOI SINTs' vectors skip their ISRs. */
+  private attachHyperv(testdev: boolean): Hyperv {
+    if (this.lapics.length === 0) throw new Error("Hyper-V's SynIC interrupts through the local APICs: not with --no-apic");
+    const hv = new Hyperv(this.vm, { clock: this.clock, vcpus: this.cpus, apicHz: APIC_BUS_HZ, raise: (i, vector) => this.lapics[i]!.accept(vector, false) });
+    this.lapics.forEach((l, i) => { l.autoEoi = (v) => hv.vcpus[i]!.synic.autoEoi(v); });
+    if (testdev) this.vm.addPortDevice(HYPERV_TESTDEV_PORT, 4, new HypervTestdev(hv));
+    return hv;
   }
 
   private guestMemory() {

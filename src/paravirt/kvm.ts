@@ -72,6 +72,8 @@ export function pvclockTscKhz(mul: number, shift: number): number {
 
 export interface KvmParavirtOptions {
   clock: VirtualClock;
+  /** Where the two leaves are: 0x40000000, or 0x40000100 when Hyper-V's take that place (as KVM moves them). */
+  cpuidBase?: number;
   /** Wall-clock time (Unix seconds) at which the guest's TSC was 0: the RTC's power-on time. */
   bootEpochSeconds: number;
 }
@@ -85,9 +87,10 @@ export class KvmParavirt {
 
   constructor(private readonly vm: Vm, private readonly opts: KvmParavirtOptions) {
     this.scale = pvclockScale(opts.clock.tscFrequencyHz);
+    const base = opts.cpuidBase ?? KVM_CPUID_SIGNATURE;
     vm.onCpuid((leaf) => {
-      if (leaf === KVM_CPUID_SIGNATURE) return [KVM_CPUID_FEATURES, ...SIGNATURE];
-      if (leaf === KVM_CPUID_FEATURES) {
+      if (leaf === base) return [base + 1, ...SIGNATURE];
+      if (leaf === base + 1) {
         return [(1 << KVM_FEATURE_NOP_IO_DELAY) | (1 << KVM_FEATURE_CLOCKSOURCE2) | (1 << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT), 0, 0, 0];
       }
       return undefined;

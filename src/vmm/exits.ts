@@ -16,7 +16,8 @@ export type VcpuExit =
   | { reason: "cpuid"; leaf: number; subleaf: number }
   | { reason: "rdmsr"; index: number }
   | { reason: "wrmsr"; index: number; value: bigint }
-  | { reason: "hypercall"; nr: number }
+  /** `eip`: the VMCALL's own address (EIP is past it: the instruction has completed). */
+  | { reason: "hypercall"; nr: number; eip: number }
   | { reason: "shutdown" }
   | { reason: "unimplemented"; cs: number; eip: number; bytes: Uint8Array; what: string }
   | { reason: "irq-window" }
@@ -60,7 +61,7 @@ export function readExit(view: DataView, base: number, code: number): VcpuExit {
     case ExitCode.Cpuid: return { reason: "cpuid", leaf: u(ExitField.a), subleaf: u(ExitField.value2) };
     case ExitCode.Rdmsr: return { reason: "rdmsr", index: u(ExitField.a) };
     case ExitCode.Wrmsr: return { reason: "wrmsr", index: u(ExitField.a), value: (BigInt(u(ExitField.value2)) << 32n) | BigInt(u(ExitField.value)) };
-    case ExitCode.Hypercall: return { reason: "hypercall", nr: u(ExitField.a) };
+    case ExitCode.Hypercall: return { reason: "hypercall", nr: u(ExitField.a), eip: u(ExitField.eip) };
     case ExitCode.Shutdown: return { reason: "shutdown" };
     case ExitCode.IrqWindow: return { reason: "irq-window" };
     case ExitCode.EptViolation: {

@@ -79,6 +79,8 @@ export class Vcpu {
 export interface MsrHook { read?(index: number): bigint | undefined; write?(index: number, value: bigint): boolean }
 /** A hypercall handler reads and writes guest registers through the VM. */
 export type HypercallHook = (vm: Vm) => void;
+/** A hypercall interface that takes every VMCALL while its guest has it on (true: handled). */
+export type HypercallInterface = (exit: Extract<VcpuExit, { reason: "hypercall" }>) => boolean;
 /** Answers a CPUID leaf, or returns undefined to leave it to the next hook and finally to the CPU's own answer. */
 export type CpuidHook = (leaf: number, subleaf: number) => [number, number, number, number] | undefined;
 /**
@@ -136,6 +138,7 @@ export class Vm {
   private stopRequest: StopReason | null = null;
   private readonly msrHooks = new Map<number, MsrHook>();
   private readonly hypercalls = new Map<number, HypercallHook>();
+  private readonly hypercallInterfaces: HypercallInterface[] = [];
   private readonly violationHooks: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>[] = [];
   private readonly exceptionHooks: ExitHook<Extract<VcpuExit, { reason: "exception" }>>[] = [];
   private readonly monitorTrapHooks: ExitHook<Extract<VcpuExit, { reason: "monitor-trap" }>>[] = [];
@@ -227,6 +230,11 @@ export class Vm {
   }
   onMsr(index: number, hook: MsrHook): void { this.msrHooks.set(index >>> 0, hook); }
   onHypercall(nr: number, hook: HypercallHook): void { this.hypercalls.set(nr >>> 0, hook); }
+  /**
+   * An interface that decides by its own state whether a VMCALL is its own, whatever EAX holds — Hyper-V's, whose
+   * control word is in EDX:EAX, once the guest has enabled it. Asked first; the numbered hooks get the rest.
+   */
+  onHypercallInterface(hook: HypercallInterface): void { this.hypercallInterfaces.push(hook); }
   /** Handle EPT violations (an access the guest-physical map refuses) the paging strategy leaves alone. */
   onEptViolation(hook: ExitHook<Extract<VcpuExit, { reason: "ept-violation" }>>): void { this.violationHooks.push(hook); }
   /** Handle exceptions intercepted by the exception bitmap (set with setControl(Control.ExceptionBitmap)). */
@@ -749,6 +757,7 @@ export class Vm {
         return null;
       }
       case "hypercall": {
+        if (this.hypercallInterfaces.some((i) => i(exit))) return null;
         const h = this.hypercalls.get(exit.nr);
         if (h) h(this); else this.setReg(0, -1000); // -KVM_ENOSYS, as KVM answers unknown hypercalls
         return null;
