@@ -329,7 +329,8 @@ options:
                       QEMU's CPU models under KVM
   --hyperv            offer Hyper-V's enlightenments as KVM does (QEMU's -cpu ...,hv-synic,hv-stimer,
                       hv-stimer-direct,hv-time,hv-vpindex,hv-frequencies): SynIC, synthetic timers,
-                      reference counter, HvPostMessage/HvSignalEvent; KVM's leaves move to 0x40000100
+                      reference counter and TSC page, HvPostMessage/HvSignalEvent; KVM's leaves move
+                      to 0x40000100
   --timeout S         stop after S seconds of wall-clock time (exit status 124)
   --until REGEX       stop with status 0 as soon as serial output matches REGEX
   --stats             print statistics to stderr at the end

@@ -12,7 +12,7 @@
  *
  * CPUID: 0x40000000 "Microsoft Hv" (highest leaf 0x40000005); 0x40000001
  * "Hv#1"; 0x40000003 EAX: reference counter (1), SynIC (2), timers (3),
- * hypercall MSRs (5), VP index (6), frequency MSRs (11); EBX: PostMessages
+ * hypercall MSRs (5), VP index (6), reference TSC page (9), frequency MSRs (11); EBX: PostMessages
  * (4), SignalEvents (5); EDX: frequency MSRs (8), direct-mode timers (19).
  *
  * | MSR | name | behaviour |
@@ -21,6 +21,7 @@
  * | 0x40000001 | HYPERCALL | GPA \| enable: the hypervisor writes `vmcall; ret` there (ignored while GUEST_OS_ID is 0) |
  * | 0x40000002 | VP_INDEX | read-only: the vCPU's index |
  * | 0x40000020 | TIME_REF_COUNT | read-only: virtual time since power-on in 100 ns units |
+ * | 0x40000021 | REFERENCE_TSC | GPA \| enable: the hypervisor writes the TSC page there — `{ u32 sequence; u32 reserved; u64 scale; i64 offset }`, the reference time being `((TSC × scale) >> 64) + offset` — computed when the guest enables it, and TIME_REF_COUNT is read through it from then on (KVM recomputes it when the guest's TSC is written; here it keeps the values it had) |
  * | 0x40000022 / 23 | TSC_FREQUENCY / APIC_FREQUENCY | read-only, Hz |
  *
  * Hypercalls (VMCALL at CPL 0 in protected mode, else #UD; i386: control in
@@ -41,6 +42,7 @@ export const HV_MSR_GUEST_OS_ID = 0x40000000;
 export const HV_MSR_HYPERCALL = 0x40000001;
 export const HV_MSR_VP_INDEX = 0x40000002;
 export const HV_MSR_TIME_REF_COUNT = 0x40000020;
+export const HV_MSR_REFERENCE_TSC = 0x40000021;
 export const HV_MSR_TSC_FREQUENCY = 0x40000022;
 export const HV_MSR_APIC_FREQUENCY = 0x40000023;
 export const HVCALL_POST_MESSAGE = 0x5c;
@@ -66,7 +68,7 @@ export type EventHandler = () => HvStatus;
 const HV_SIGNATURE = [0x7263694d, 0x666f736f, 0x76482074] as const; // "Microsoft Hv"
 const HV_INTERFACE = 0x31237648; // "Hv#1"
 const HV_MAX_LEAF = 0x40000005;
-const FEATURES_EAX = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 6) | (1 << 11);
+const FEATURES_EAX = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 11);
 const FEATURES_EBX = (1 << 4) | (1 << 5);
 const FEATURES_EDX = (1 << 8) | (1 << 19);
 /** `vmcall; ret`: what KVM writes into the hypercall page on Intel. */
@@ -91,6 +93,11 @@ export class Hyperv {
   readonly vcpus: HvVcpu[] = [];
   private guestOsId = 0n;
   private hypercallMsr = 0n;
+  private referenceTscMsr = 0n;
+  /** The TSC page's sequence number: 1, 2 … each time it is written (0 and 0xFFFFFFFF mean "invalid" to the guest). */
+  private tscSequence = 0;
+  /** The TSC page's scale and offset while it is on: then the reference counter is read through them, as in KVM. */
+  private tscPage: { scale: bigint; offset: bigint } | null = null;
   private readonly messageHandlers = new Map<number, MessageHandler>();
   private readonly eventHandlers = new Map<number, EventHandler>();
   /** Hypercalls by code (for stats). */
@@ -109,7 +116,9 @@ export class Hyperv {
     }
     vm.onCpuid((leaf) => this.cpuid(leaf));
     const partition = { read: (i: number) => this.readMsr(i), write: (i: number, v: bigint) => this.writeMsr(i, v) };
-    for (const i of [HV_MSR_GUEST_OS_ID, HV_MSR_HYPERCALL, HV_MSR_VP_INDEX, HV_MSR_TIME_REF_COUNT, HV_MSR_TSC_FREQUENCY, HV_MSR_APIC_FREQUENCY]) vm.onMsr(i, partition);
+    for (const i of [HV_MSR_GUEST_OS_ID, HV_MSR_HYPERCALL, HV_MSR_VP_INDEX, HV_MSR_TIME_REF_COUNT, HV_MSR_REFERENCE_TSC, HV_MSR_TSC_FREQUENCY, HV_MSR_APIC_FREQUENCY]) {
+      vm.onMsr(i, partition);
+    }
     const synicMsr = { read: (i: number) => this.current.synic.readMsr(i), write: (i: number, v: bigint) => this.current.synic.writeMsr(i, v) };
     for (let i = 0x40000080; i <= 0x4000009f; i++) if (Synic.handles(i)) vm.onMsr(i, synicMsr);
     const timerMsr = {
@@ -126,8 +135,16 @@ export class Hyperv {
 
   private get current(): HvVcpu { return this.vcpus[this.vm.vcpu.index]!; }
 
-  /** HV_X64_MSR_TIME_REF_COUNT: virtual time in 100 ns units. */
-  referenceTime(): bigint { return BigInt(Math.floor(this.opts.clock.nowNs() / 100)); }
+  /**
+   * HV_X64_MSR_TIME_REF_COUNT: virtual time in 100 ns units — through the TSC page while it is on, so that the
+   * guest's two clocks agree exactly (KVM's get_time_ref_counter).
+   */
+  referenceTime(): bigint {
+    if (!this.tscPage) return BigInt(Math.floor(this.opts.clock.nowNs() / 100));
+    return ((this.guestTsc() * this.tscPage.scale) >> 64n) + this.tscPage.offset;
+  }
+
+  private guestTsc(): bigint { return BigInt(this.vm.core.getTscOffset() + this.vm.core.getRetired()); }
 
   /** Listen on a message connection (HvPostMessage to `id`); null stops listening. */
   setMessageHandler(id: number, handler: MessageHandler | null): void {
@@ -175,6 +192,7 @@ export class Hyperv {
       case HV_MSR_HYPERCALL: return this.hypercallMsr;
       case HV_MSR_VP_INDEX: return BigInt(this.vm.vcpu.index);
       case HV_MSR_TIME_REF_COUNT: return this.referenceTime();
+      case HV_MSR_REFERENCE_TSC: return this.referenceTscMsr;
       case HV_MSR_TSC_FREQUENCY: return BigInt(Math.round(this.opts.clock.tscFrequencyHz));
       case HV_MSR_APIC_FREQUENCY: return BigInt(this.opts.apicHz);
     }
@@ -194,8 +212,34 @@ export class Hyperv {
         this.hypercallMsr = v;
         return true;
       }
+      case HV_MSR_REFERENCE_TSC: {
+        if ((v & 1n) === 0n) this.tscPage = null;
+        else if (!this.writeTscPage(v)) return false;
+        this.referenceTscMsr = v;
+        return true;
+      }
     }
     return false; // VP_INDEX and the counters are read-only
+  }
+
+  /**
+   * The reference TSC page at the MSR's GPA, for the current vCPU's TSC now: scale = 10^7 · 2^64 / TSC Hz (100 ns
+   * units per tick as a 64-bit fraction), offset = the reference counter now less the TSC's share of it.
+   */
+  private writeTscPage(v: bigint): boolean {
+    const gpa = Number(v & 0xfffff000n);
+    if (v > 0xffffffffn || !this.vm.memory.isRam(gpa, 24)) return false;
+    const scale = (10_000_000n << 64n) / BigInt(Math.round(this.opts.clock.tscFrequencyHz));
+    if (scale >> 64n !== 0n) { this.vm.memory.write(gpa, new Uint8Array(24)); return true; } // a TSC under 10 MHz: sequence 0, "use the MSR"
+    const offset = this.referenceTime() - ((this.guestTsc() * scale) >> 64n);
+    this.tscPage = { scale, offset };
+    this.tscSequence = this.tscSequence >= 0xfffffffe ? 1 : this.tscSequence + 1;
+    const page = new Uint8Array(24), dv = new DataView(page.buffer);
+    dv.setUint32(0, this.tscSequence, true);
+    dv.setBigUint64(8, BigInt.asUintN(64, scale), true);
+    dv.setBigInt64(16, offset, true);
+    this.vm.memory.write(gpa, page);
+    return true;
   }
 
   /** A VMCALL: ours while the guest has set its OS ID (KVM's kvm_hv_hypercall_enabled), else KVM's hypercalls'. */
@@ -252,13 +296,17 @@ export class Hyperv {
 
   save(): State {
     return {
-      guestOsId: this.guestOsId, hypercallMsr: this.hypercallMsr,
+      guestOsId: this.guestOsId, hypercallMsr: this.hypercallMsr, referenceTscMsr: this.referenceTscMsr, tscSequence: this.tscSequence,
+      tscPage: this.tscPage ? [this.tscPage.scale, this.tscPage.offset] : null,
       vcpus: this.vcpus.map((v) => ({ synic: v.synic.save(), timers: v.timers.map((t) => t.save()) })),
     };
   }
 
   restore(state: State): void {
     this.guestOsId = state.guestOsId as bigint; this.hypercallMsr = state.hypercallMsr as bigint;
+    this.referenceTscMsr = state.referenceTscMsr as bigint; this.tscSequence = state.tscSequence as number;
+    const page = state.tscPage as [bigint, bigint] | null;
+    this.tscPage = page ? { scale: page[0], offset: page[1] } : null;
     (state.vcpus as State[]).forEach((s, i) => {
       const v = this.vcpus[i]!;
       v.synic.restore(s.synic as State); // (first: the timers stage their waiting messages in it again)

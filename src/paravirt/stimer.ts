@@ -99,8 +99,11 @@ export class SyntheticTimer {
     } else {
       this.expTime = this.count; // an expiry already past fires at once
     }
+    // Armed for the reference time's distance to the expiry (it may run through the TSC page, not the clock):
+    // a timer that finds the expiry not reached yet arms again for what is left.
     this.host.clock.cancel(this.timer);
-    this.timer = this.host.clock.schedule(Number(this.expTime) * 100, () => this.fired());
+    const left = this.expTime > now ? Number(this.expTime - now) * 100 : 0;
+    this.timer = this.host.clock.schedule(this.host.clock.nowNs() + left, () => this.fired());
   }
 
   private fired(): void {
