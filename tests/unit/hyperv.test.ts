@@ -291,6 +291,7 @@ import { createEngine } from "../../src/node/engines.js";
 import { Pc } from "../../src/machine/pc.js";
 import type { EngineKind } from "../../src/engine/engine.js";
 import { VirtualClock } from "../../src/vmm/clock.js";
+import { realSegment } from "../../src/vmm/cpu-state.js";
 import { Synic, SYNIC_MSR_SCONTROL, SYNIC_MSR_SVERSION, SYNIC_MSR_SIMP, SYNIC_MSR_EOM, SYNIC_MSR_SINT0 } from "../../src/paravirt/synic.js";
 import { SyntheticTimer, HVMSG_TIMER_EXPIRED } from "../../src/paravirt/stimer.js";
 
@@ -432,6 +433,33 @@ describe("Hyper-V's enlightenments in a guest (TLFS)", () => {
     expect(b.hyperv!.vcpus[1]!.synic.autoEoi(0x51)).toBe(true);
     expect(b.hyperv!.vcpus[1]!.timers[2]!.readMsr(false)).toBe(1234n);
     await expect(machine(false).then((c) => c.loadSnapshot(bytes))).rejects.toThrow("snapshot: its machine's Hyper-V enlightenments (--hyperv) is on, this one's none");
+  });
+
+  it("a hypercall outside protected mode at CPL 0 is #UD at the VMCALL, the call not made (TLFS 3.2)", async () => {
+    const ram = 1 << 20;
+    const pc = new Pc({ engine: await createEngine("js", ram), ramBytes: ram, clock: "deterministic", hyperv: true });
+    const code = [
+      0x66, 0xb9, 0x00, 0x00, 0x00, 0x40,  // mov ecx, 0x40000000 (GUEST_OS_ID)
+      0x66, 0x31, 0xc0,                    // xor eax, eax
+      0x66, 0xba, 0x00, 0x00, 0x00, 0x8f,  // mov edx, 0x8f000000
+      0x0f, 0x30,                          // wrmsr: hypercalls on
+      0x66, 0xb8, 0x5d, 0x00, 0x01, 0x00,  // mov eax, 0x1005d (HvSignalEvent, fast)
+      0x66, 0x31, 0xd2,                    // xor edx, edx
+      0x0f, 0x01, 0xc1,                    // vmcall (at 0x101a)
+      0xf4,
+    ];
+    pc.vm.writePhysical(0x1000, Uint8Array.from(code));
+    // Real-mode vectors: vector v → a HLT at 0x3000 + v.
+    const ivt = new Uint8Array(1024), view = new DataView(ivt.buffer);
+    for (let v = 0; v < 256; v++) view.setUint16(v * 4, 0x3000 + v, true);
+    pc.vm.writePhysical(0, ivt);
+    pc.vm.writePhysical(0x3000, new Uint8Array(256).fill(0xf4));
+    pc.vm.setState({ cr0: 0x10, eip: 0x1000, eflags: 2, esp: 0x8000, cs: realSegment(0, true), ds: realSegment(0), ss: realSegment(0), es: realSegment(0) });
+    expect(pc.vm.run(1e6).kind).toBe("halted");
+    const st = pc.vm.getState();
+    expect(st.eip).toBe(0x3000 + 6 + 1);          // in the #UD vector's HLT
+    expect(pc.vm.memory.readU32(0x8000 - 6) & 0xffff).toBe(0x101a); // the IP it pushed: the VMCALL's
+    expect(st.eax).toBe(0x1005d);                 // no status written
   });
 
   it("need the local APICs: refused without them, by the PC and by the CLI", async () => {
