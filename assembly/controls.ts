@@ -18,6 +18,10 @@
 //  - the monitor trap flag: run() executes one instruction (no interrupt is
 //    taken first) and exits with EXIT_MONITOR_TRAP; the VMM clears it. Shadow
 //    paging uses it to let one guest store reach a write-protected page table.
+//    Value 2 is VT-x's own monitor trap flag, which stops a REP string
+//    instruction after each iteration (SDM vol. 3C, 25.5.2), EIP still on it:
+//    a debugger's single step, as TF steps. Value 1 lets the iterations of one
+//    chunk run (string.ts), which the pager wants of "one instruction".
 //  (Which trace-logged stores exit at once is per word, not a control: see setSyncWord in index.ts.)
 import { CR3_TARGETS, CR3_TARGET_MAX } from "./layout";
 import { ld32a, st32a } from "./portable";
@@ -46,6 +50,8 @@ export let shadowRoot: i32 = 0;
 export let shadowPae: bool = false;
 let cr3TargetCount: i32 = 0;
 export let monitorTrap: bool = false;
+/** The monitor trap flag stops after each iteration of a REP string instruction (the control's value 2). */
+export let monitorTrapIterations: bool = false;
 
 // Statistics.
 export let cr3Loads: f64 = 0;        // CR3 loads that changed the value (MOV, task switch)
@@ -67,7 +73,7 @@ export function setControlRaw(field: i32, v: i32): bool {
     case CTL_SHADOW_ROOT: shadowRoot = v & ~0x1f; return true;
     case CTL_SHADOW_PAE: shadowPae = v != 0; return true;
     case CTL_CR3_TARGET_COUNT: cr3TargetCount = v < 0 ? 0 : v > CR3_TARGET_MAX ? CR3_TARGET_MAX : v; return false;
-    case CTL_MONITOR_TRAP: monitorTrap = v != 0; return false;
+    case CTL_MONITOR_TRAP: monitorTrap = v != 0; monitorTrapIterations = v == 2; return false;
   }
   return false;
 }
@@ -90,7 +96,7 @@ export function getControl(field: i32): i32 {
     case CTL_SHADOW_ROOT: return shadowRoot;
     case CTL_SHADOW_PAE: return shadowPae ? 1 : 0;
     case CTL_CR3_TARGET_COUNT: return cr3TargetCount;
-    case CTL_MONITOR_TRAP: return monitorTrap ? 1 : 0;
+    case CTL_MONITOR_TRAP: return monitorTrapIterations ? 2 : monitorTrap ? 1 : 0;
   }
   return 0;
 }

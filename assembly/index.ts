@@ -14,6 +14,7 @@ import {
 import { getFlags, setFlags } from "./cpu/flags";
 import { setSegCache } from "./cpu/segments";
 import { step } from "./cpu/exec";
+import { repPausedByMonitorTrap, clearRepPause } from "./cpu/ops/string";
 import { deliver, deliverFault, deliveringVector, combineExceptions, clearDelivering, setDelivering } from "./cpu/interrupts";
 import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
 import {
@@ -301,8 +302,10 @@ export function run(budget: i32): i32 {
 function stepOne(): i32 {
   if (halted) { setExit(EXIT_HLT, 0, 0, 0); return 0; }
   setIrqShadow(false);
+  clearRepPause();
   step();
-  let retired = 1;
+  // An iteration inside a REP chunk retires nothing (the chunk retires once, stepped or not).
+  let retired = repPausedByMonitorTrap ? 0 : 1;
   if (aborted) { retired = 0; if (!afterAbort() && exitReason != EXIT_NONE) return 0; }
   if (exitReason == EXIT_NONE) setExit(EXIT_MONITOR_TRAP, 0, 0, 0);
   return retired;

@@ -74,6 +74,14 @@ const SCRIPTS: Record<string, string[]> = {
     "thread apply 2 set $e = $eip", "thread apply 2 set $n = *(int*)&ap_spins", "stepi", "stepi", "p/x $eip", "x/xb &release",
     "thread apply 2 p $eip == $e", "thread apply 2 p *(int*)&ap_spins == $n", "delete", "continue",
   ],
+  // Single steps through REP string instructions (gdbrep.asm): one iteration a step, EIP staying on the instruction
+  // until the last — a REP MOVSB of four bytes, a REP STOSD of three dwords, the memory between steps — and a
+  // REP MOVSB with ECX = 0, which one step passes.
+  gdbrep: [
+    "break rep_movs", "continue", "stepi", "p/x $ecx", "p/x $esi", "p/x $edi", "x/xw &dst", "stepi", "stepi", "p/x $ecx",
+    "stepi", "p/x $ecx", "p/x $eip", "x/xw &dst", "break rep_stos", "continue", "stepi", "p/x $ecx", "x/4xw &dwords",
+    "stepi", "stepi", "p/x $ecx", "p/x $eip", "x/4xw &dwords", "stepi", "stepi", "p/x $eip", "delete", "continue",
+  ],
 };
 /** Kernels that run on more than one vCPU, and how many (QEMU's -smp, our --smp). */
 const CPUS: Record<string, number> = { gdbsmp: 2 };
@@ -422,6 +430,58 @@ describe.skipIf(missing.length > 0)("reverse execution replays GDB's steps with 
       const transcript = await runGdb("gdbirq", Number(m[1]), there);
       expect(stops(transcript)).toEqual([...q, q[2], q[1], q[2], q[3]]);
       expect(values(transcript)).toEqual(values(qemu.transcript));
+      expect(transcript).toMatch(/\nEND\n?$/);
+      expect(await exited).toBe(1);
+      expect(serial).toBe(qemu.serial);
+    }, 60_000);
+  }
+});
+
+// Steps inside a REP instruction share its count (the instruction retires once, stepped or not), so going back through
+// its iterations needs positions inside it: the history's steps at a count. QEMU runs forward live from `rep_movs`
+// (gdbrep.asm: REP MOVSB of four bytes), ECX and the destination printed at the breakpoint and after each of four
+// steps; ours takes the four steps, four back (the first back from past the instruction, the last to before its first
+// iteration), four forward again, two back, then a continue that runs the last two iterations at once and one step
+// back from after them, which lands where that continue began: each landing must print what QEMU printed there, and
+// the end must be QEMU's.
+describe.skipIf(missing.length > 0)("reverse execution steps back through a REP instruction's iterations", () => {
+  const show = ["p/x $ecx", "x/xw &dst"];
+  const steps = (n: number, cmd: string) => Array.from({ length: n }, () => [cmd, ...show]).flat();
+  const forward = ["break rep_movs", "continue", ...show, ...steps(4, "stepi"), "delete", "continue"];
+  const there = ["break rep_movs", "continue", ...show, ...steps(4, "stepi"), ...steps(4, "reverse-stepi"), ...steps(4, "stepi"),
+    ...steps(2, "reverse-stepi"), "delete", "break after_movs", "continue", ...show, "reverse-stepi", ...show, "delete", "continue"];
+  /** The values printed, two lines a position. */
+  const positions = (t: string) => {
+    const v = t.split("\n").filter((l) => /^\$\d+ = |^0x[0-9a-f]+:\t/.test(l)).map((l) => l.replace(/^\$\d+/, "$"));
+    return Array.from({ length: v.length / 2 }, (_, i) => `${v[2 * i]} ${v[2 * i + 1]}`);
+  };
+  let qemu: { transcript: string; serial: string };
+  beforeAll(async () => {
+    const port = await freePort();
+    const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+      "-kernel", kernelPath("gdbrep"), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["ignore", "pipe", "ignore"] });
+    let serial = "";
+    q.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+    const exited = new Promise((r) => q.on("exit", r));
+    await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
+    const transcript = await runGdb("gdbrep", port, forward);
+    await exited;
+    qemu = { transcript, serial };
+  }, 60_000);
+
+  for (const engine of ENGINES) {
+    it(`${engine} engine: four steps, four back, four forward, two back, a continue and one back: each where QEMU's was, and QEMU's end`, async () => {
+      const q = positions(qemu.transcript);
+      expect(q).toHaveLength(5);
+      expect(q[0]).toMatch(/^\$ = 0x4 0x[0-9a-f]+:\t0x00000000$/);
+      expect(new Set(q).size).toBe(5); // (each step changed ECX and the destination)
+      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbrep"), "--deterministic", "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      let serial = "";
+      child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
+      const transcript = await runGdb("gdbrep", Number(m[1]), there);
+      expect(positions(transcript)).toEqual([...q, q[3], q[2], q[1], q[0], q[1], q[2], q[3], q[4], q[3], q[2], q[4], q[2]]);
       expect(transcript).toMatch(/\nEND\n?$/);
       expect(await exited).toBe(1);
       expect(serial).toBe(qemu.serial);

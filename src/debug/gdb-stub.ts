@@ -32,12 +32,18 @@ import { Control } from "../engine/core.js";
 import { GPR_NAMES, type CpuState } from "../vmm/cpu-state.js";
 import { translateLinear } from "../vmm/guest-paging.js";
 import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb-packets.js";
-import { ExecutionHistory, type RewindableMachine } from "./history.js";
+import { ExecutionHistory, type HistoryEvent, type RewindableMachine } from "./history.js";
 
 const BP = 3;
 const PAGE = 4096;
 /** Who asks the VM for monitor-trap exits here (Vm.requestMonitorTrap). */
 const MTF_OWNER = "gdb stub";
+/**
+ * GDB's single steps ask for the monitor trap flag under a name of their own: they stop after each iteration of a REP
+ * string instruction, as a step does on hardware (TF) and under QEMU, while the stub's passes over an INT3 or a
+ * watched access let the instruction's chunk of iterations run.
+ */
+const STEP_OWNER = "gdb step";
 const SIGINT = 2, SIGTRAP = 5;
 const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (both in its low byte)
 
@@ -97,6 +103,8 @@ export class GdbStub {
   private inserted = true;
   /** The vCPUs whose single step GDB asked for is under way. */
   private readonly stepping = new Set<number>();
+  /** The history's entry for the last step GDB asked for (told, when it stops, whether the step retired the instruction). */
+  private lastStep: HistoryEvent | null = null;
   /** A guest INT3 is being let through (interception off for one instruction). */
   private passingInt3 = false;
   /** Watchpoints by kind, linear address and length. */
@@ -552,16 +560,16 @@ export class GdbStub {
     per.forEach((p, i) => {
       this.vm.vcpus[i]!.held = p === null;
       if (p === "s") {
-        this.history?.record("step", () => {}); // (a step holds interrupts back: a replay steps there too)
+        this.lastStep = this.history?.record("step", () => {}) ?? null; // (a step holds interrupts back: a replay steps there too)
         this.stepping.add(i);
-        this.vm.requestMonitorTrap(MTF_OWNER, true, i);
+        this.vm.requestMonitorTrap(STEP_OWNER, true, i, true);
       }
     });
     this.halted = false;
   }
 
   private cancelStep(): void {
-    for (const i of this.stepping) this.vm.requestMonitorTrap(MTF_OWNER, false, i);
+    for (const i of this.stepping) this.vm.requestMonitorTrap(STEP_OWNER, false, i);
     this.stepping.clear();
   }
 
@@ -594,6 +602,7 @@ export class GdbStub {
   private onStepped(): "resume" {
     if (this.passingInt3) { this.passingInt3 = false; this.setIntercept(true); }
     this.vm.requestMonitorTrap(MTF_OWNER, false);
+    this.vm.requestMonitorTrap(STEP_OWNER, false);
     const watch = this.passingWatch;
     if (watch) {
       this.passingWatch = null;
@@ -603,9 +612,10 @@ export class GdbStub {
         if (watch.pages.has(b.pa - (b.pa % PAGE)) && this.peek(b.pa) !== 0xcc) { b.byte = this.peek(b.pa); this.poke(b.pa, 0xcc); }
       }
     }
-    const hit = watch?.hit;
+    const hit = watch?.hit, stepped = this.stepping.has(this.vm.vcpu.index);
+    if (stepped && this.lastStep && !this.replay) this.lastStep.moved = this.vm.core.getRetired() > this.lastStep.at;
     if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`, "watch");
-    else if (this.stepping.has(this.vm.vcpu.index)) this.stop(SIGTRAP, "", "step");
+    else if (stepped) this.stop(SIGTRAP, "", "step");
     return "resume";
   }
 
@@ -667,9 +677,10 @@ export class GdbStub {
     this.cancelStep();
     const now = this.vm.core.getRetired();
     try {
-      if (now <= history.beginning) { this.stop(SIGTRAP, "replaylog:begin;"); return null; }
+      const back = history.stepBack(); // (inside a REP instruction: one iteration back, at the same count)
+      if (toHit ? now <= history.beginning : back.at < history.beginning) { this.stop(SIGTRAP, "replaylog:begin;"); return null; }
       if (!toHit) {
-        this.replayTo(now - 1, false);
+        this.replayTo(back.at, false, back.at, back.eventsAt);
         this.stop(SIGTRAP, "", "step");
         return null;
       }
@@ -704,7 +715,7 @@ export class GdbStub {
    * from the checkpoint at or before `from` with them in place, returning the hits met — a breakpoint stepped over, a
    * watchpoint's access let through, as if GDB had continued from each.
    */
-  private replayTo(target: number, scan: boolean, from = target): Replay["hits"] {
+  private replayTo(target: number, scan: boolean, from = target, eventsAt = 0): Replay["hits"] {
     const history = this.history!;
     const watches = scan ? [] : this.watchpoints.splice(0);
     if (!scan) this.protectWatched();
@@ -724,12 +735,12 @@ export class GdbStub {
           // GDB's single step, as it made it: its breakpoints out, interrupts held back (the monitor trap flag).
           this.removeInt3s();
           this.stepping.add(0);
-          this.vm.requestMonitorTrap(MTF_OWNER, true, 0);
+          this.vm.requestMonitorTrap(STEP_OWNER, true, 0, true);
           this.vm.run(1);
           this.cancelStep();
           if (scan) this.insertInt3s();
         },
-      }, from);
+      }, from, eventsAt);
     } finally {
       this.replay = null;
       this.insertInt3s();

@@ -7,6 +7,10 @@
  * the machine at any instruction since the history began is a checkpoint's snapshot run forward with the log's
  * events applied at their counts.
  *
+ * A position is a count and how many of the events logged at it have been applied: GDB's step inside a REP string
+ * instruction stops after one iteration and retires nothing (the instruction's chunk of iterations retires once,
+ * stepped or not, so counts stay the guest's own), so several steps can share a count.
+ *
  * Going forward again from a point in the past starts a new branch: the log and checkpoints after it are dropped —
  * GDB's steps and writes there are forgotten — but the host input that came later is given again, each at the first
  * stop between run slices at or after the instruction it first came at (as QEMU's replay gives the recorded input
@@ -35,6 +39,8 @@ export interface HistoryEvent {
   kind: "input" | "step" | "write";
   /** Applies it again in a replay ("step" events are the stub's to apply). */
   apply: () => void;
+  /** A step: whether it retired the instruction (false: it stopped after an iteration inside a REP instruction). */
+  moved?: boolean;
 }
 
 interface Checkpoint {
@@ -76,11 +82,13 @@ export class ExecutionHistory {
   }
 
   /** Log an event at the current count (nothing while replaying: that event is in the log already). */
-  record(kind: HistoryEvent["kind"], apply: () => void): void {
-    if (this.replaying) return;
+  record(kind: HistoryEvent["kind"], apply: () => void): HistoryEvent | null {
+    if (this.replaying) return null;
     const now = this.machine.retired();
     this.truncateAfter(now); // (an event in the past starts a new branch there)
-    this.events.push({ at: now, kind, apply });
+    const e: HistoryEvent = { at: now, kind, apply };
+    this.events.push(e);
+    return e;
   }
 
   /**
@@ -134,21 +142,44 @@ export class ExecutionHistory {
   }
 
   /**
+   * Where one step back from here lands: before the last GDB step logged at this count (one iteration of a REP
+   * instruction back); else, at the count before, before its last step if that step retired the instruction, after
+   * it if the step stopped inside the instruction (whose last iterations then ran as one, in a continue); else
+   * where the instruction before began.
+   */
+  stepBack(): { at: number; eventsAt: number } {
+    const now = this.machine.retired(), applied = Math.min(this.landedBefore ?? this.events.length, this.events.length);
+    const lastStep = (at: number) => {
+      const first = this.events.findIndex((e) => e.at >= at);
+      for (let i = applied - 1; first >= 0 && i >= first; i--) if (this.events[i]!.at === at && this.events[i]!.kind === "step") return { i, first };
+      return null;
+    };
+    const here = lastStep(now);
+    if (here) return { at: now, eventsAt: here.i - here.first };
+    const before = lastStep(now - 1);
+    if (before) return { at: now - 1, eventsAt: before.i - before.first + (this.events[before.i]!.moved === false ? 1 : 0) };
+    return { at: now - 1, eventsAt: 0 };
+  }
+
+  /**
    * Put the machine in the state it had when instruction `target` retired (`target` ≥ the beginning), from the last
    * checkpoint at or before `from` (default: `target`; an older one for a scan of the stretch after it): `loaded`
    * is told once the checkpoint is back, `runTo(count)` runs the guest until the count is reached, `step` applies a
-   * single step of GDB's (the stub's: its handlers know what the replay needs). Events logged at `target` itself
-   * are not applied: the guest is where it was when instruction `target` retired, before anything else.
+   * single step of GDB's (the stub's: its handlers know what the replay needs). Of the events logged at `target`
+   * itself the first `eventsAt` are applied (default none: the guest is where it was when instruction `target`
+   * retired, before anything else).
    */
-  replayTo(target: number, how: { loaded(): void; runTo(count: number): void; step(): void }, from = target): void {
-    const cp = this.checkpointBefore(from);
+  replayTo(target: number, how: { loaded(): void; runTo(count: number): void; step(): void }, from = target, eventsAt = 0): void {
+    const firstAt = this.events.findIndex((e) => e.at >= target);
+    const land = (firstAt < 0 ? this.events.length : firstAt) + eventsAt;
+    const cp = this.checkpointBefore(from, land);
     this.replaying = true;
     this.machine.mute(true);
     try {
       this.machine.load(cp.bytes);
       how.loaded();
       let i = cp.events;
-      for (; i < this.events.length && this.events[i]!.at < target; i++) {
+      for (; i < land; i++) {
         const e = this.events[i]!;
         how.runTo(e.at);
         if (e.kind === "step") how.step(); else e.apply();
@@ -161,10 +192,10 @@ export class ExecutionHistory {
     }
   }
 
-  /** The last checkpoint at or before `at`. */
-  checkpointBefore(at: number): Checkpoint {
+  /** The last checkpoint at or before `at` that holds no more than the first `events` events of the log. */
+  checkpointBefore(at: number, events = Infinity): Checkpoint {
     let best = this.checkpoints[0]!;
-    for (const c of this.checkpoints) if (c.at <= at) best = c;
+    for (const c of this.checkpoints) if (c.at <= at && c.events <= events) best = c;
     return best;
   }
 

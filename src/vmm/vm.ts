@@ -71,8 +71,11 @@ export class Vcpu {
   wakeVector = -1;
   /** Held by a debugger (GDB's scheduler locking: only the threads it resumes run): runs nothing until released. */
   held = false;
-  /** Who wants a monitor-trap exit after its next instruction ({@link Vm.requestMonitorTrap}): the flag is on while anyone does. */
-  readonly monitorTrapWanted = new Set<string>();
+  /**
+   * Who wants a monitor-trap exit after its next instruction ({@link Vm.requestMonitorTrap}): the flag is on while
+   * anyone does; the value says whether after each iteration of a REP string instruction too.
+   */
+  readonly monitorTrapWanted = new Map<string, boolean>();
   constructor(readonly index: number) {}
 }
 
@@ -264,15 +267,20 @@ export class Vm {
    * Ask for a monitor-trap exit after a vCPU's next instruction (the running one's unless `vcpu` names
    * another), or stop asking (`owner` names who asks: the shadow pager letting a store through, a debugger
    * stepping). The core's one flag is on while anyone asks for the vCPU it runs, so one party's "done"
-   * does not cancel another's step, and a step asked for one vCPU does not stop the others.
+   * does not cancel another's step, and a step asked for one vCPU does not stop the others. `iterations`:
+   * after each iteration of a REP string instruction too, as VT-x's flag and the guest's TF stop (a
+   * debugger's step); otherwise a REP instruction runs on to the end of its chunk of iterations.
    */
-  requestMonitorTrap(owner: string, on: boolean, vcpu = this.running): void {
+  requestMonitorTrap(owner: string, on: boolean, vcpu = this.running, iterations = false): void {
     const wanted = this.vcpus[vcpu]!.monitorTrapWanted;
-    if (on) wanted.add(owner); else wanted.delete(owner);
+    if (on) wanted.set(owner, iterations); else wanted.delete(owner);
     if (vcpu === this.running) this.loadMonitorTrap();
   }
   /** The core's one monitor-trap flag is the running vCPU's: set it from who asks for that vCPU. */
-  private loadMonitorTrap(): void { this.setControl(Control.MonitorTrap, this.vcpu.monitorTrapWanted.size > 0 ? 1 : 0); }
+  private loadMonitorTrap(): void {
+    const wanted = this.vcpu.monitorTrapWanted;
+    this.setControl(Control.MonitorTrap, wanted.size === 0 ? 0 : [...wanted.values()].some((i) => i) ? 2 : 1);
+  }
   getControl(field: Control): number { return this.core.getControl(field); }
   /** Adopt a paging strategy (src/vmm/paging/); it programs the core's controls. */
   setPaging(strategy: PagingStrategy): void { this.paging = strategy; strategy.attach(this); }

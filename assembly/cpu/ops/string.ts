@@ -11,6 +11,7 @@ import { getZF } from "../flags";
 import { aborted } from "../../fault";
 import { ioAllowed, portIn, portOut } from "./io";
 import { exitReason, EXIT_NONE } from "../../exit";
+import { monitorTrapIterations } from "../../controls";
 
 export const STR_MOVS: i32 = 0;
 export const STR_CMPS: i32 = 1;
@@ -22,6 +23,13 @@ export const STR_OUTS: i32 = 6;
 
 /** Iterations per step before EIP is left on the instruction to let events in. */
 const CHUNK: i32 = 16384;
+
+/**
+ * The last REP instruction stopped after an iteration inside its chunk for the monitor trap flag's value 2
+ * (the VMM's single step): it retired nothing — how many instructions retire stays the guest's registers' affair.
+ */
+export let repPausedByMonitorTrap: bool = false;
+export function clearRepPause(): void { repPausedByMonitorTrap = false; }
 
 function idx(r: i32): i32 { return adsize32 ? reg32(r) : reg16(r); }
 function advance(r: i32, d: i32): void {
@@ -144,7 +152,7 @@ export function stringOp(kind: i32, sz: i32): void {
   // exit the guest cannot see (an EPT violation, a shadow fill) stopped the instruction.
   const end = (u32(n) - 1) & ~u32(CHUNK - 1);
   // Forward MOVS/STOS move whole runs within a page at once where the TLB maps them (not while single-stepping).
-  const canBulk = (kind == STR_MOVS || kind == STR_STOS) && d > 0 && (flagsRaw & TF) == 0;
+  const canBulk = (kind == STR_MOVS || kind == STR_STOS) && d > 0 && (flagsRaw & TF) == 0 && !monitorTrapIterations;
   while (u32(n) > end) {
     if (canBulk) {
       const done = bulk(kind, sz, i32(u32(n) - end));
@@ -159,6 +167,10 @@ export function stringOp(kind: i32, sz: i32): void {
     }
     if (exitReason != EXIT_NONE) break; // an I/O or MMIO exit: resume after the VMM
     if ((flagsRaw & TF) != 0) break;    // single-step traps after each iteration (SDM vol. 3, 17.3.1.4)
+    if (monitorTrapIterations) {        // so does VT-x's monitor trap flag (SDM vol. 3C, 25.5.2)
+      repPausedByMonitorTrap = u32(n) > end;
+      break;
+    }
   }
   // Not finished: re-execute the instruction (its prefixes included) next time.
   setEip(n == 0 ? next : instrEip);

@@ -1,0 +1,68 @@
+// The monitor trap flag and REP string instructions, on both engines. VT-x's flag stops a REP instruction after
+// each iteration, EIP still on it until the last (SDM vol. 3C, 25.5.2: "an MTF VM exit is pending on the instruction
+// boundary after that iteration"), as the guest's own TF does (vol. 3A, 17.3.1.4): the VMM asks for that with
+// `iterations` (a debugger's single step). Without it the instruction's chunk of iterations runs before the exit
+// (the shadow pager's "one instruction"). Either way the instruction retires once: how many instructions retire
+// does not depend on the VMM's stepping — the same count as the run never stepped.
+import { describe, it, expect } from "vitest";
+import { BareMachine } from "../../src/machine/bare.js";
+import { createEngine } from "../../src/node/engines.js";
+import { Attr } from "../../src/vmm/cpu-state.js";
+import { ENGINES } from "../helpers.js";
+
+const RAM = 1 << 20;
+const CODE = 0x1000;
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+// mov esi, 0x2000; mov edi, 0x3000; mov ecx, 4; rep movsb (at 0x100f); nop; hlt
+const PROGRAM = [0xbe, ...le32(0x2000), 0xbf, ...le32(0x3000), 0xb9, ...le32(4), 0xf3, 0xa4, 0x90, 0xf4];
+const REP_AT = CODE + 15;
+
+async function machine(kind: (typeof ENGINES)[number]) {
+  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
+  const flat = (attr: number, selector: number) => ({ selector, base: 0, limit: 0xffffffff, attr });
+  m.setState({
+    cr0: 0x11, eip: CODE, eflags: 2, cpl: 0,
+    cs: flat(Attr.flatCode32, 8), ds: flat(Attr.flatData32, 16), es: flat(Attr.flatData32, 16),
+    ss: flat(Attr.flatData32, 16), fs: flat(Attr.flatData32, 16), gs: flat(Attr.flatData32, 16), esp: 0x8000,
+  });
+  m.writeMemory(CODE, PROGRAM);
+  m.writeMemory(0x2000, [0x11, 0x22, 0x33, 0x44]);
+  return m;
+}
+
+/** Run to the HLT under the monitor trap flag: where each exit found EIP, ECX and the destination's first dword. */
+async function stepped(kind: (typeof ENGINES)[number], iterations: boolean | null) {
+  const m = await machine(kind);
+  const exits: [number, number, number][] = [];
+  if (iterations !== null) {
+    m.vm.requestMonitorTrap("test", true, 0, iterations);
+    m.vm.onMonitorTrap(() => {
+      const st = m.vm.getState();
+      exits.push([st.eip, st.ecx, m.vm.memory.readU32(0x3000)]);
+      return "resume";
+    });
+  }
+  expect(m.vm.run(100).kind).toBe("halted");
+  return { exits, retired: m.vm.core.getRetired(), dst: m.vm.memory.readU32(0x3000) };
+}
+
+describe.each(ENGINES)("the monitor trap flag and REP instructions on %s", (kind) => {
+  it("with `iterations`: an exit after each iteration, EIP on the instruction until the last; it retires once", async () => {
+    const plain = await stepped(kind, null);
+    const r = await stepped(kind, true);
+    expect(r.exits.slice(3, 7)).toEqual([
+      [REP_AT, 3, 0x11], [REP_AT, 2, 0x2211], [REP_AT, 1, 0x332211], [REP_AT + 2, 0, 0x44332211],
+    ]);
+    expect(r.exits.length).toBe(3 + 4 + 1); // three MOVs, four iterations, the NOP (the HLT ends the run)
+    expect(r.dst).toBe(plain.dst);
+    expect(r.retired).toBe(plain.retired);
+  });
+
+  it("without: the instruction's iterations run before its one exit", async () => {
+    const plain = await stepped(kind, null);
+    const r = await stepped(kind, false);
+    expect(r.exits.slice(3, 4)).toEqual([[REP_AT + 2, 0, 0x44332211]]);
+    expect(r.exits.length).toBe(3 + 1 + 1);
+    expect(r.retired).toBe(plain.retired);
+  });
+});
