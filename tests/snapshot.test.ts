@@ -47,10 +47,10 @@ async function run(name: string, engine: EngineKind, stops: number[] = [], opts:
   return { serial: Buffer.from(out).toString("latin1"), stop, instructions: pc.vm.stats().instructions, regs: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => pc.vm.reg(i)), eip, eflags, cr0, cr3, cs: cs.selector, snapshots };
 }
 
-// Kernels whose machine a snapshot holds (mmio needs pc-testdev, vga the VGA), with the devices QEMU ran them with.
+// Test kernels with the devices QEMU ran them with (mmio: pc-testdev's MMIO window and data register; vga: the VGA).
 const KERNELS: [string, Options][] = [
   ["events", {}], ["tasks", {}], ["paging", {}], ["pae", {}], ["v86", {}], ["fpu", {}], ["sse", {}], ["smc", {}],
-  ["string", {}], ["gdbsmp", { cpus: 2 }], ["vga", { vga: true }],
+  ["string", {}], ["gdbsmp", { cpus: 2 }], ["vga", { vga: true }], ["mmio", { testdev: true }],
   // Under the VMM's memory virtualization, whose tables a restored machine builds again (shadow: from the guest's).
   ["paging", { paging: "shadow" }], ["pae", { paging: "shadow" }], ["events", { paging: "shadow" }], ["tasks", { paging: "shadow" }],
   ["paging", { paging: "nested" }], ["v86", { paging: "nested" }], ["gdbsmp", { cpus: 2, paging: "nested" }],
@@ -152,9 +152,10 @@ describe("snapshot errors", () => {
     const big = new Pc({ engine: await createEngine("wasm", 2 * RAM), ramBytes: 2 * RAM, onSerial: () => {}, clock: "deterministic" });
     expect(() => big.loadSnapshot(bytes)).toThrow(/RAM \(--mem\) is 33554432, this one's 67108864/);
     expect(pc.vm.getState()).toEqual(before);
-    const testdev = await machine("wasm", [], { testdev: true });
+    const testdev = await machine("wasm", [], { testdev: true, hyperv: true });
     expect(() => testdev.saveSnapshot()).toThrow(SnapshotError);
-    expect(() => testdev.saveSnapshot()).toThrow("savevm: snapshots of a machine with pc-testdev (--testdev) are not supported yet");
+    expect(() => testdev.saveSnapshot()).toThrow("savevm: snapshots of a machine with hyperv-testdev (--testdev --hyperv) are not supported yet");
+    await expect(machine("wasm", [], { testdev: true }).then((m) => m.loadSnapshot(bytes))).rejects.toThrow("snapshot: its machine's pc-testdev (--testdev) is none, this one's on");
   });
 
   it("holds a disk in memory (its written pages); refuses an image the guest writes in place, saying what to use", async () => {

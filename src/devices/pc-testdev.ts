@@ -21,6 +21,7 @@
  * @module
  */
 import type { AccessSize, MmioDevice, PortDevice } from "../vmm/bus.js";
+import type { State } from "../vmm/snapshot.js";
 
 /** Hooks for {@link PcTestdev}. */
 export interface PcTestdevOptions {
@@ -109,6 +110,14 @@ export class PcTestdev {
 
   constructor(opts: PcTestdevOptions = {}) {
     this.irq = new PcTestdevIrq(opts.setIrq);
+  }
+
+  /** Its data register and scratch memory (the IRQ lines' levels are the interrupt controllers' to keep). */
+  save(): State { return { ioportData: this.ioportData, iomem: this.iomem.buf.slice(), lastPage: this.flush.lastPage }; }
+  restore(state: State): void {
+    this.ioportData = state.ioportData as number;
+    this.iomem.buf.set(state.iomem as Uint8Array);
+    this.flush.lastPage = state.lastPage as number | null;
   }
 
   /** Register the parts with a VM (anything with addPortDevice/addMmioDevice). */

@@ -231,6 +231,8 @@ export class Pc {
   readonly kvm: KvmParavirt | null = null;
   /** Hyper-V's enlightenments (`hyperv: true`). */
   readonly hyperv: Hyperv | null = null;
+  /** QEMU's pc-testdev (`testdev: true`). */
+  readonly testdev: PcTestdev | null = null;
   /** The VGA (`vga: true`). */
   readonly vga: Vga | null = null;
   /** The PIIX3 IDE controller (00:01.1), when a disk uses interface "ide". */
@@ -387,8 +389,8 @@ export class Pc {
     vm.addPortDevice(0x190, 1, this.postCode);
     if (onDebugcon) vm.addPortDevice(opts.debugconPort ?? Debugcon.DEFAULT_PORT, 1, new Debugcon({ onOutput: (b) => { if (!this.outputMuted) onDebugcon(b); } }));
     if (opts.testdev) {
-      new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) }).attach(vm);
-      this.unsaved.push("pc-testdev (--testdev)");
+      this.testdev = new PcTestdev({ setIrq: (n, l) => isaIrq(n, l) });
+      this.testdev.attach(vm);
     }
     if (opts.vga) {
       // The legacy window 0xA0000-0xBFFFF, an MMIO hole on a PC without a display, becomes the RAM behind it: the
@@ -520,6 +522,7 @@ export class Pc {
       "network cards (--nic)": this.networkCardNames().join(", ") || "none",
       "SwapBypass (--swapbypass)": this.swapBypass ? "on" : "none",
       "Hyper-V enlightenments (--hyperv)": this.hyperv ? "on" : "none",
+      "pc-testdev (--testdev)": this.testdev ? "on" : "none",
     };
   }
 
@@ -544,6 +547,7 @@ export class Pc {
     this.msrs.forEach((m, i) => parts.push([`msrs${i}`, m]));
     if (this.kvm) parts.push(["kvmclock", fields(this.kvm)]);
     if (this.hyperv) parts.push(["hyperv", this.hyperv]);
+    if (this.testdev) parts.push(["pc-testdev", this.testdev]);
     if (this.vm.symbiotic) parts.push(["symspy", this.vm.symbiotic.spy], ["symcall", this.vm.symbiotic.symcall]);
     if (this.pvpanic) parts.push(["pvpanic", fields(this.pvpanic)]);
     this.virtio.forEach((t, i) => parts.push([`virtio${i}`, t]));
@@ -639,7 +643,10 @@ export class Pc {
     if (this.lapics.length === 0) throw new Error("Hyper-V's SynIC interrupts through the local APICs: not with --no-apic");
     const hv = new Hyperv(this.vm, { clock: this.clock, vcpus: this.cpus, apicHz: APIC_BUS_HZ, raise: (i, vector) => this.lapics[i]!.accept(vector, false) });
     this.lapics.forEach((l, i) => { l.autoEoi = (v) => hv.vcpus[i]!.synic.autoEoi(v); });
-    if (testdev) this.vm.addPortDevice(HYPERV_TESTDEV_PORT, 4, new HypervTestdev(hv));
+    if (testdev) {
+      this.vm.addPortDevice(HYPERV_TESTDEV_PORT, 4, new HypervTestdev(hv));
+      this.unsaved.push("hyperv-testdev (--testdev --hyperv)"); // (its connections' messages waiting for a slot)
+    }
     return hv;
   }
 
