@@ -391,6 +391,31 @@ describe.skipIf(missing.includes("gdb"))("reverse execution: GDB going back prin
   }, 60_000);
 });
 
+/** GDB's transcript of `commands` against QEMU's gdbstub running the kernel live (not a replay), and its serial output. */
+async function qemuLive(name: string, commands: string[]): Promise<{ transcript: string; serial: string }> {
+  const port = await freePort();
+  const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    "-kernel", kernelPath(name), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["ignore", "pipe", "ignore"] });
+  let serial = "";
+  q.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+  const exited = new Promise((r) => q.on("exit", r));
+  await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
+  const transcript = await runGdb(name, port, commands);
+  await exited;
+  return { transcript, serial };
+}
+
+/** The same against ours with `--deterministic` (a history to go back in): the transcript, serial output and exit status. */
+async function oursDeterministic(name: string, engine: string, commands: string[]) {
+  const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath(name), "--deterministic", "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  let serial = "";
+  child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
+  const status = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
+  const transcript = await runGdb(name, Number(m[1]), commands);
+  return { transcript, exited: status, get serial() { return serial; } }; // (read serial once it has exited)
+}
+
 // A step holds a pending interrupt back (QEMU's gdbstub steps so, and so does ours), and going back replays GDB's
 // steps as they were made. QEMU's record/replay cannot be the oracle here: its replay delivers the interrupt where the
 // recording (made without GDB) took it, whatever GDB steps. So QEMU runs forward live, four steps from `stepping`
@@ -404,35 +429,19 @@ describe.skipIf(missing.length > 0)("reverse execution replays GDB's steps with 
   const stops = (t: string) => t.split("\n").filter((l) => /^0x[0-9a-f]{8} in \w+ \(\)$/.test(l));
   const values = (t: string) => t.split("\n").filter((l) => /^\$\d+ = |^0x[0-9a-f]+:\t/.test(l)).map((l) => l.replace(/^\$\d+/, "$"));
   let qemu: { transcript: string; serial: string };
-  beforeAll(async () => {
-    const port = await freePort();
-    const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-      "-kernel", kernelPath("gdbirq"), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["ignore", "pipe", "ignore"] });
-    let serial = "";
-    q.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
-    const exited = new Promise((r) => q.on("exit", r));
-    await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
-    const transcript = await runGdb("gdbirq", port, forward);
-    await exited;
-    qemu = { transcript, serial };
-  }, 60_000);
+  beforeAll(async () => { qemu = await qemuLive("gdbirq", forward); }, 60_000);
 
   for (const engine of ENGINES) {
     it(`${engine} engine: four steps, two back, two forward again: where QEMU's steps were, and QEMU's end`, async () => {
       const q = stops(qemu.transcript);
       expect(q).toHaveLength(4);
       expect(qemu.serial).toBe("gdbirq 00000001 00000011 00000033\n"); // (the interrupt waited for the continue)
-      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbirq"), "--deterministic", "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-      let serial = "";
-      child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
-      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
-      const transcript = await runGdb("gdbirq", Number(m[1]), there);
+      const ours = await oursDeterministic("gdbirq", engine, there), transcript = ours.transcript;
       expect(stops(transcript)).toEqual([...q, q[2], q[1], q[2], q[3]]);
       expect(values(transcript)).toEqual(values(qemu.transcript));
       expect(transcript).toMatch(/\nEND\n?$/);
-      expect(await exited).toBe(1);
-      expect(serial).toBe(qemu.serial);
+      expect(await ours.exited).toBe(1);
+      expect(ours.serial).toBe(qemu.serial);
     }, 60_000);
   }
 });
@@ -456,18 +465,7 @@ describe.skipIf(missing.length > 0)("reverse execution steps back through a REP 
     return Array.from({ length: v.length / 2 }, (_, i) => `${v[2 * i]} ${v[2 * i + 1]}`);
   };
   let qemu: { transcript: string; serial: string };
-  beforeAll(async () => {
-    const port = await freePort();
-    const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-      "-kernel", kernelPath("gdbrep"), "-gdb", `tcp:127.0.0.1:${port}`, "-S"], { stdio: ["ignore", "pipe", "ignore"] });
-    let serial = "";
-    q.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
-    const exited = new Promise((r) => q.on("exit", r));
-    await new Promise((r) => setTimeout(r, 500)); // (QEMU says nothing when it listens)
-    const transcript = await runGdb("gdbrep", port, forward);
-    await exited;
-    qemu = { transcript, serial };
-  }, 60_000);
+  beforeAll(async () => { qemu = await qemuLive("gdbrep", forward); }, 60_000);
 
   for (const engine of ENGINES) {
     it(`${engine} engine: four steps, four back, four forward, two back, a continue and one back: each where QEMU's was, and QEMU's end`, async () => {
@@ -475,16 +473,11 @@ describe.skipIf(missing.length > 0)("reverse execution steps back through a REP 
       expect(q).toHaveLength(5);
       expect(q[0]).toMatch(/^\$ = 0x4 0x[0-9a-f]+:\t0x00000000$/);
       expect(new Set(q).size).toBe(5); // (each step changed ECX and the destination)
-      const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbrep"), "--deterministic", "--engine", engine, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-      let serial = "";
-      child.stdout!.on("data", (b: Buffer) => { serial += b.toString("latin1"); });
-      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
-      const transcript = await runGdb("gdbrep", Number(m[1]), there);
+      const ours = await oursDeterministic("gdbrep", engine, there), transcript = ours.transcript;
       expect(positions(transcript)).toEqual([...q, q[3], q[2], q[1], q[0], q[1], q[2], q[3], q[4], q[3], q[2], q[4], q[2]]);
       expect(transcript).toMatch(/\nEND\n?$/);
-      expect(await exited).toBe(1);
-      expect(serial).toBe(qemu.serial);
+      expect(await ours.exited).toBe(1);
+      expect(ours.serial).toBe(qemu.serial);
     }, 60_000);
   }
 });

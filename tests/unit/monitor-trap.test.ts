@@ -5,27 +5,17 @@
 // (the shadow pager's "one instruction"). Either way the instruction retires once: how many instructions retire
 // does not depend on the VMM's stepping — the same count as the run never stepped.
 import { describe, it, expect } from "vitest";
-import { BareMachine } from "../../src/machine/bare.js";
-import { createEngine } from "../../src/node/engines.js";
-import { Attr } from "../../src/vmm/cpu-state.js";
 import { ENGINES } from "../helpers.js";
+import { flatMachine, le32 } from "./flat-machine.js";
 
 const RAM = 1 << 20;
 const CODE = 0x1000;
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 // mov esi, 0x2000; mov edi, 0x3000; mov ecx, 4; rep movsb (at 0x100f); nop; hlt
 const PROGRAM = [0xbe, ...le32(0x2000), 0xbf, ...le32(0x3000), 0xb9, ...le32(4), 0xf3, 0xa4, 0x90, 0xf4];
 const REP_AT = CODE + 15;
 
 async function machine(kind: (typeof ENGINES)[number]) {
-  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
-  const flat = (attr: number, selector: number) => ({ selector, base: 0, limit: 0xffffffff, attr });
-  m.setState({
-    cr0: 0x11, eip: CODE, eflags: 2, cpl: 0,
-    cs: flat(Attr.flatCode32, 8), ds: flat(Attr.flatData32, 16), es: flat(Attr.flatData32, 16),
-    ss: flat(Attr.flatData32, 16), fs: flat(Attr.flatData32, 16), gs: flat(Attr.flatData32, 16), esp: 0x8000,
-  });
-  m.writeMemory(CODE, PROGRAM);
+  const m = await flatMachine(kind, RAM, PROGRAM, CODE);
   m.writeMemory(0x2000, [0x11, 0x22, 0x33, 0x44]);
   return m;
 }

@@ -4,28 +4,14 @@
 // guest never sees it. Expected values are the map's documented semantics
 // (VT-x EPT violations; KVM's read-only memory slots), on both engines.
 import { describe, it, expect } from "vitest";
-import { BareMachine } from "../../src/machine/bare.js";
-import { createEngine } from "../../src/node/engines.js";
-import { Attr } from "../../src/vmm/cpu-state.js";
 import { NestedPaging } from "../../src/vmm/paging/index.js";
 import { ENGINES } from "../helpers.js";
+import { flatMachine, le32 } from "./flat-machine.js";
 
 const RAM = 4 << 20;
 const CODE = 0x1000;
 
-async function machine(kind: (typeof ENGINES)[number], code: number[]) {
-  const m = new BareMachine({ engine: await createEngine(kind, RAM), ramBytes: RAM });
-  const flat = (attr: number, selector: number) => ({ selector, base: 0, limit: 0xffffffff, attr });
-  m.setState({
-    cr0: 0x11, eip: CODE, eflags: 2, cpl: 0,
-    cs: flat(Attr.flatCode32, 8), ds: flat(Attr.flatData32, 16), es: flat(Attr.flatData32, 16),
-    ss: flat(Attr.flatData32, 16), fs: flat(Attr.flatData32, 16), gs: flat(Attr.flatData32, 16), esp: 0x8000,
-  });
-  m.writeMemory(CODE, code);
-  return m;
-}
-
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+const machine = (kind: (typeof ENGINES)[number], code: number[]) => flatMachine(kind, RAM, code, CODE);
 
 describe.each(ENGINES)("guest-physical map on %s", (kind) => {
   it("turns an access to a withdrawn page into an EPT violation; the VMM maps a frame and the guest goes on", async () => {
