@@ -51,8 +51,6 @@ export class SyntheticTimer {
 
   constructor(readonly index: number, private readonly host: StimerHost) {}
 
-  static handles(index: number): boolean { return index >= STIMER_MSR_BASE && index < STIMER_MSR_BASE + 2 * STIMER_COUNT; }
-
   readMsr(configRegister: boolean): bigint { return configRegister ? this.config : this.count; }
 
   writeConfig(v: bigint): void {

@@ -165,9 +165,6 @@ export class Synic {
   /** Drop the owner's staged message (a timer reprogrammed, a connection gone). */
   cancel(owner: object): void { this.staged = this.staged.filter((s) => s.owner !== owner); }
 
-  /** The owner's message is waiting for its slot. */
-  isStaged(owner: object): boolean { return this.staged.some((s) => s.owner === owner); }
-
   /** Set event flag `flag` of a SINT; its vector is raised when the flag was clear. False: the SynIC takes no events. */
   signalEvent(sint: number, flag: number): boolean {
     if (!this.receivesEvents) return false;
