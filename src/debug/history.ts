@@ -150,8 +150,8 @@ export class ExecutionHistory {
   stepBack(): { at: number; eventsAt: number } {
     const now = this.machine.retired(), applied = Math.min(this.landedBefore ?? this.events.length, this.events.length);
     const lastStep = (at: number) => {
-      const first = this.events.findIndex((e) => e.at >= at);
-      for (let i = applied - 1; first >= 0 && i >= first; i--) if (this.events[i]!.at === at && this.events[i]!.kind === "step") return { i, first };
+      const first = this.firstAt(at);
+      for (let i = applied - 1; i >= first; i--) if (this.events[i]!.at === at && this.events[i]!.kind === "step") return { i, first };
       return null;
     };
     const here = lastStep(now);
@@ -170,8 +170,7 @@ export class ExecutionHistory {
    * retired, before anything else).
    */
   replayTo(target: number, how: { loaded(): void; runTo(count: number): void; step(): void }, from = target, eventsAt = 0): void {
-    const firstAt = this.events.findIndex((e) => e.at >= target);
-    const land = (firstAt < 0 ? this.events.length : firstAt) + eventsAt;
+    const land = this.firstAt(target) + eventsAt;
     const cp = this.checkpointBefore(from, land);
     this.replaying = true;
     this.machine.mute(true);
@@ -190,6 +189,12 @@ export class ExecutionHistory {
       this.machine.mute(false);
       this.replaying = false;
     }
+  }
+
+  /** The index of the first event logged at `count` or later (the log's length when there is none). */
+  private firstAt(count: number): number {
+    const i = this.events.findIndex((e) => e.at >= count);
+    return i < 0 ? this.events.length : i;
   }
 
   /** The last checkpoint at or before `at` that holds no more than the first `events` events of the log. */
