@@ -36,11 +36,13 @@ export function setExceptionBitmap(v: i32): void { exceptionBitmap = v; }
 
 export function raise(vector: i32, code: i32): void {
   if (aborted) return; // first fault wins
+  if (txActive) { abortTransaction(vector == DB ? TX_DEBUG : 0); return; }
   if (((exceptionBitmap >>> vector) & 1) != 0) { exceptionExit(vector, true, code); return; }
   aborted = true; faultVector = vector; faultCode = code; faultHasCode = true;
 }
 export function raiseNoCode(vector: i32): void {
   if (aborted) return;
+  if (txActive) { abortTransaction(vector == DB ? TX_DEBUG : 0); return; }
   if (((exceptionBitmap >>> vector) & 1) != 0) { exceptionExit(vector, false, 0); return; }
   aborted = true; faultVector = vector; faultCode = 0; faultHasCode = false;
 }
@@ -64,5 +66,27 @@ export function requestRestart(): void {
   aborted = true; restart = true; faultVector = -1;
 }
 export function clearAbort(): void {
-  aborted = false; restart = false; faultVector = -1; faultHasCode = false;
+  aborted = false; restart = false; faultVector = -1; faultHasCode = false; txAbortPending = false;
+}
+
+// ---- RTM transactions (cpu/ops/rtm.ts) ------------------------------------------------
+// While a transaction runs, an exception does not reach the guest's IDT nor the VMM's exception bitmap: it aborts
+// the transaction (SDM vol. 1, 16.3.7: "exceptions ... cause the transactional execution to abort ... as though the
+// exception had never occurred"). So does an MMIO access (memory.ts). The instruction stops as after a fault, and
+// the run loop rolls the transaction back once it has (index.ts afterAbort).
+
+/** A transaction is running (rtm.ts sets it). */
+export let txActive: bool = false;
+export function setTxActive(v: bool): void { txActive = v; }
+/** The current instruction aborted the running transaction, with this status (EAX after the abort). */
+export let txAbortPending: bool = false;
+export let txAbortStatus: i32 = 0;
+/** RTM abort status, EAX bit 4: a debug exception (SDM vol. 1, table 16-1). */
+export const TX_DEBUG: i32 = 1 << 4;
+
+/** Stop the current instruction and abort the running transaction (rtm.ts rolls it back once the instruction has stopped). */
+export function abortTransaction(status: i32): void {
+  if (aborted) return;
+  aborted = true; restart = true; faultVector = -1;
+  txAbortPending = true; txAbortStatus = status;
 }

@@ -16,7 +16,8 @@ import { setSegCache } from "./cpu/segments";
 import { step } from "./cpu/exec";
 import { repPausedByMonitorTrap, clearRepPause } from "./cpu/ops/string";
 import { deliver, deliverFault, deliveringVector, combineExceptions, clearDelivering, setDelivering } from "./cpu/interrupts";
-import { aborted, restart, clearAbort, faultVector, raiseInjected } from "./fault";
+import { aborted, restart, clearAbort, faultVector, raiseInjected, txAbortPending, TX_DEBUG } from "./fault";
+import { txDepth, rtmAbort, rtmAbortForEvent, rtmAbortStopped, resetRtm, txStarted, txCommitted, txAborted } from "./cpu/ops/rtm";
 import {
   exitReason, clearExitReason, setExit, setExitField, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_MONITOR_TRAP,
   EXIT_SHUTDOWN, X_CS, X_EIP, responsePending,
@@ -230,6 +231,7 @@ export function run(budget: i32): i32 {
     resuming = false;
     if (shadow) setIrqShadow(false);
     if (nmiPending && !nmiBlocked && !shadow) {
+      rtmAbortForEvent(); // an event aborts a transaction and is taken at its fallback (cpu/ops/rtm.ts)
       setNmiPending(false);
       setNmiBlocked(true);
       setHalted(false);
@@ -242,6 +244,7 @@ export function run(budget: i32): i32 {
     }
     if (!shadow && (flagsRaw & IF) != 0) {
       if (pendingVector >= 0) {
+        rtmAbortForEvent();
         const v = pendingVector;
         pendingVector = -1;
         const wasHalted = halted;
@@ -255,14 +258,15 @@ export function run(budget: i32): i32 {
         n++;
         continue;
       }
-      if (irqWindowWanted) { irqWindowWanted = false; setExit(EXIT_IRQ_WINDOW, 0, 0, 0); break; }
+      if (irqWindowWanted) { irqWindowWanted = false; rtmAbortForEvent(); setExit(EXIT_IRQ_WINDOW, 0, 0, 0); break; }
     }
     if (halted) { setExit(EXIT_HLT, 0, 0, 0); break; }
     const trap = (flagsRaw & TF) != 0;
     // Right after STI / MOV SS the shadow covers one instruction only: with an event waiting,
     // interpret that one so the event is taken before the next (a cached block would run on).
     const shadowedEvent = shadow && (pendingVector >= 0 || irqWindowWanted || nmiPending);
-    if (tcEnabled && !trap && !shadowedEvent) {
+    // (A transaction is interpreted: its stores are logged page by page through the slow paths, cpu/ops/rtm.ts.)
+    if (tcEnabled && !trap && !shadowedEvent && txDepth == 0) {
       // Through the translation cache: a block at a time.
       setRetiredInRun(done);
       const r = tcRun(budget - n, pendingVector < 0 && !irqWindowWanted && !nmiPending);
@@ -282,7 +286,8 @@ export function run(budget: i32): i32 {
       continue;
     }
     done++;
-    if (trap) {
+    if (trap && txDepth != 0) rtmAbort(TX_DEBUG); // the single-step trap aborts a transaction, and is not delivered
+    else if (trap) {
       // Single-step trap after the instruction (DR6.BS).
       st32a(DR + 6 * 4, 0xffff4ff0);
       deliver(1, false, 1, false, 0, eip);
@@ -290,6 +295,8 @@ export function run(budget: i32): i32 {
     }
     if (exitReason != EXIT_NONE) break;
   }
+  // The VMM never sees a transaction under way: whatever ends the run aborts it first (cpu/ops/rtm.ts).
+  rtmAbortForEvent();
   addRetired(done);
   setRetiredInRun(0);
   if (exitReason == EXIT_NONE) setExit(EXIT_BUDGET, 0, 0, 0);
@@ -316,6 +323,7 @@ function stepOne(): i32 {
  * deliver its fault. Returns false when run() must return to the VMM.
  */
 function afterAbort(): bool {
+  if (txAbortPending) { rtmAbortStopped(); return exitReason == EXIT_NONE; } // it aborted a transaction: go on at the fallback
   setEip(instrEip);
   if (restart) { clearAbort(); return exitReason == EXIT_NONE; }
   if (faultVector < 0) { clearAbort(); return false; }
@@ -343,6 +351,7 @@ export function reset(ramBytes: i32): void {
   fpuReset();
   sseReset();
   clearAbort();
+  resetRtm();
   tcFlushAll();
 }
 
@@ -456,6 +465,10 @@ export function setCpuidApic(present: bool, apicId: i32): void { setCpuidApicBit
 export function setCpuidX2apic(on: bool): void { setCpuidX2apicBit(on); }
 /** SMAP: CPUID.(EAX=7,ECX=0):EBX[20], CR4.SMAP, STAC/CLAC (off at power-on: a VMM choice, like QEMU's -cpu max). */
 export { setSmapSupported as setCpuSmap } from "./state";
+/** RTM: CPUID.(EAX=7,ECX=0):EBX[11], XBEGIN/XEND/XABORT/XTEST, IA32_TSX_CTRL and IA32_ARCH_CAPABILITIES (off at power-on, like SMAP). */
+export { setRtmSupported as setCpuRtm } from "./cpu/ops/rtm";
+/** RTM transactions begun, committed, aborted (cpu/ops/rtm.ts): i = 0, 1, 2. */
+export function getRtmStat(i: i32): f64 { return i == 0 ? txStarted : i == 1 ? txCommitted : txAborted; }
 /** SMEP: CPUID.(EAX=7,ECX=0):EBX[7], CR4.SMEP (off at power-on, like SMAP). */
 export { setSmepSupported as setCpuSmep } from "./state";
 /** The core's own answer to CPUID leaf/subleaf (what it returns without interception: the VMM's leaf table, else the CPU's): register i = 0..3 (EAX..EDX). */

@@ -60,6 +60,13 @@ export const SYNC_SLOTS: i32 = 1024;
 export const SYNC_KEYS: i32 = 0x580000;       // SYNC_SLOTS × i32 (frame + 1; 0 = empty)
 export const SYNC_MASKS: i32 = 0x581000;      // SYNC_SLOTS × 128 bytes
 
+// RTM transactions (cpu/ops/rtm.ts): the vCPU's state at the outermost XBEGIN (VCPU_SAVE_SIZE bytes), the host
+// pages written since (i32 each) and their contents before the first write (4 KiB each).
+export const TX_SAVE: i32 = 0x5a2000;
+export const TX_LOG_PAGES: i32 = 0x5a2400;
+export const TX_LOG_DATA: i32 = 0x5b0000;   // TX_LOG_MAX × 4 KiB, up to 0x5d0000
+export const TX_LOG_MAX: i32 = 32;
+
 export const ROM: i32 = 0x600000;          // up to 1 MiB of BIOS/option ROM image
 export const ROM_MAX: i32 = 0x100000;
 

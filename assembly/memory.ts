@@ -12,7 +12,7 @@ import {
   X_DETAIL, exitReason, EXIT_NONE,
 } from "./exit";
 import { instrEip, mmioReadsAnswered, setMmioReadsAnswered } from "./state";
-import { requestRestart } from "./fault";
+import { requestRestart, txActive, abortTransaction } from "./fault";
 import { writeHitsCode, invalidateCodeAt } from "./tcache";
 
 /** Guest RAM the VMM configured (the identity map's extent; devices such as the CMOS report it). */
@@ -133,7 +133,11 @@ export function ramFrame(pa: i32): i32 {
 
 /** Read sz bytes (within one page) at guest-physical `pa` resolved as (kind, hostPage). */
 export function readAt(pa: i32, kind: i32, hostPage: i32, sz: i32): i32 {
-  if (kind == PHYS_MMIO) return mmioRead(pa, sz);
+  if (kind == PHYS_MMIO) {
+    // Device memory inside an RTM transaction aborts it, never reaching the device (cpu/ops/rtm.ts).
+    if (txActive) { abortTransaction(0); return 0; }
+    return mmioRead(pa, sz);
+  }
   const h = hostPage + (pa & 0xfff);
   return sz == 1 ? ld8(h) : sz == 2 ? ld16(h) : ld32(h);
 }
@@ -148,6 +152,7 @@ export function writeAt(pa: i32, kind: i32, hostPage: i32, sz: i32, v: i32): voi
     return;
   }
   if (kind == PHYS_ROM) return;
+  if (txActive) { abortTransaction(0); return; }
   mmioWrite(pa, sz, v);
 }
 

@@ -560,7 +560,7 @@ export function isMovToCr3(rec: i32): bool {
   return (ld32a(rec + REC_HEADER) & 0xff) == 0x0f && secondByte(rec) == 0x22 && ((ld32a(rec + REC_VALUES + 4) >> 3) & 7) == 3;
 }
 
-/** Instructions that change CS, the mode, the interrupt shadow or TF are never cached. */
+/** Instructions that change CS, the mode, the interrupt shadow or TF, or start or end a transaction, are never cached. */
 function cacheable(rec: i32, op: i32): bool {
   switch (op) {
     case 0x9a: case 0xea: case 0xca: case 0xcb: case 0xcf: // far transfers, IRET
@@ -568,6 +568,7 @@ function cacheable(rec: i32, op: i32): bool {
     case 0x17:                                               // POP SS
       return false;
     case 0x8e: return modrmReg(rec) != 2;                    // MOV SS
+    case 0xc6: case 0xc7: return (ld32a(rec + REC_MODRM) & 0xff) != 0xf8; // XABORT, XBEGIN (cpu/ops/rtm.ts)
     case 0xff: { const r = modrmReg(rec); return r != 3 && r != 5; } // far CALL/JMP
     case 0x0f: {
       const op2 = secondByte(rec);

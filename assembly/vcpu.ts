@@ -27,11 +27,12 @@ import {
 import { tlbFlush } from "./mmu/tlb";
 import { loadPdptes } from "./mmu/walk";
 import { invalidateFetch } from "./cpu/fetch";
+import { tsxCtrl, setTsxCtrl } from "./cpu/ops/rtm";
 
 // Slot layout: register file (0x00), segment caches (0x40: SEG_SEL..SEG_HI, 6 × 8 × i32),
 // debug registers (0x100), x87 registers (0x140), the globals below (0x180), the x87 registers'
 // exact images — the MMX registers — (0x200, 0x60 bytes), two more globals (0x260), the XMM
-// registers (0x270, 0x80 bytes) and MXCSR (0x2F0).
+// registers (0x270, 0x80 bytes), MXCSR (0x2F0) and IA32_TSX_CTRL (0x2F4).
 const S_REGS: i32 = 0x00;
 const S_SEGS: i32 = 0x40;
 const S_DR: i32 = 0x100;
@@ -41,6 +42,7 @@ const S_IMAGES: i32 = 0x200;
 const S_IMAGE_MASKS: i32 = 0x260; // exact, stale (cpu/fpu/state.ts)
 const S_XMM: i32 = 0x270;
 const S_MXCSR: i32 = 0x2f0;
+const S_TSX_CTRL: i32 = 0x2f4;
 const G_EIP = 0, G_FLAGS = 1, G_CPL = 2, G_CR0 = 3, G_CR2 = 4, G_CR3 = 5, G_CR4 = 6, G_EFER = 7, G_GDTR_BASE = 8,
   G_GDTR_LIMIT = 9, G_IDTR_BASE = 10, G_IDTR_LIMIT = 11, G_HALTED = 12, G_SHADOW = 13, G_SYSENTER_CS = 14,
   G_SYSENTER_ESP = 15, G_SYSENTER_EIP = 16, G_NMI_PENDING = 17, G_NMI_BLOCKED = 18, G_PENDING_VECTOR = 19,
@@ -72,6 +74,7 @@ export function saveVcpuAt(b: i32, pendingVector: i32, irqWindow: bool): void {
   st32a(b + S_IMAGE_MASKS, exact); st32a(b + S_IMAGE_MASKS + 4, stale);
   copy8(b + S_XMM, XMM, 0x80);
   st32a(b + S_MXCSR, mxcsr);
+  st32a(b + S_TSX_CTRL, tsxCtrl);
   setG(b, G_EIP, eip); setG(b, G_FLAGS, getFlags()); setG(b, G_CPL, cpl);
   setG(b, G_CR0, cr0); setG(b, G_CR2, cr2); setG(b, G_CR3, cr3); setG(b, G_CR4, cr4); setG(b, G_EFER, efer);
   setG(b, G_GDTR_BASE, gdtrBase); setG(b, G_GDTR_LIMIT, gdtrLimit);
@@ -100,6 +103,7 @@ export function loadVcpuFrom(b: i32, flushAlways: bool): void {
   setExact(ld32a(b + S_IMAGE_MASKS)); setStale(ld32a(b + S_IMAGE_MASKS + 4));
   copy8(XMM, b + S_XMM, 0x80);
   setMxcsr(ld32a(b + S_MXCSR));
+  setTsxCtrl(ld32a(b + S_TSX_CTRL));
   setCpl(g(b, G_CPL));
   setCr0Raw(c0); setCr2(g(b, G_CR2)); setCr3Raw(c3); setCr4Raw(c4);
   setEfer(e);

@@ -11,8 +11,8 @@
 //
 //   node scripts/kvm-unit-tests.mjs [--check] [--x2apic] [--paging direct|nested|shadow] [--jobs N] [--engine wasm|js] [TEST...]
 //
-// Each test runs as `symbiont run --testdev --smp N [--append ARGS] [--smap --smep] [--hyperv] --timeout T FILE`
-// (--smap --smep where its qemu_params ask for `-cpu max`, --hyperv where they ask for Hyper-V's `hv_…` features:
+// Each test runs as `symbiont run --testdev --smp N [--append ARGS] [--smap --smep --rtm] [--hyperv] --timeout T FILE`
+// (--smap --smep --rtm where its qemu_params ask for `-cpu max`, --hyperv where they ask for Hyper-V's `hv_…` features:
 // what this CPU offers only on request; --testdev brings hyperv-testdev along with --hyperv). With --x2apic every
 // test is offered x2APIC mode too, as QEMU's CPU models are under KVM (not under TCG 7.2, whose results the table
 // shows): the suite's start-up code switches to it when CPUID says it exists, so the tests' APIC accesses —
@@ -36,7 +36,7 @@ const EXPECTED_PASS = [
   "vmexit_inl_pmtimer", "vmexit_ipi", "vmexit_ipi_halt", "vmexit_ple_round_robin", "vmexit_tscdeadline",
   "vmexit_tscdeadline_immed", "vmexit_cr0_wp", "vmexit_cr4_pge", "eventinj", "hypercall", "pmu", "setjmp", "tsc",
   "taskswitch", "taskswitch2", "umip", "la57", "msr", "tsc_adjust", "s3", "realmode", "smap", "kvmclock_test", "emulator",
-  "hyperv_synic", "hyperv_connections", "hyperv_stimer", "hyperv_stimer_direct",
+  "hyperv_synic", "hyperv_connections", "hyperv_stimer", "hyperv_stimer_direct", "tsx-ctrl",
 ];
 
 const args = process.argv.slice(2);
@@ -114,7 +114,7 @@ function runOne(t) {
   const argv = [join(repo, "bin", "symbiont.js"), "run", "--testdev", "--engine", engine, "--paging", paging, "--smp", String(t.smp ?? 1), "--timeout", String(timeout)];
   const append = testArgs(t.test_args);
   if (append) argv.push("--append", append);
-  if (/-cpu\s+max\b/.test(t.qemu_params ?? "")) argv.push("--smap", "--smep");
+  if (/-cpu\s+max\b/.test(t.qemu_params ?? "")) argv.push("--smap", "--smep", "--rtm");
   if (/\bhv[_-]/.test(t.qemu_params ?? "")) argv.push("--hyperv");
   if (x2apic) argv.push("--x2apic");
   argv.push(join(dir, "x86", t.file));

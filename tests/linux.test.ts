@@ -47,20 +47,21 @@ interface Boot { out: string; pc: Pc }
  * Boot, wait for init, then type `input` and run until `until` matches. The
  * run is cut into steps of exactly STEP retired instructions (exits that
  * retire nothing do not shorten a step), so where the input is typed depends
- * on the guest alone, whatever the paging mode. With `symbiotic`, init loads symbiotic.ko; `cpu` may offer SMAP
- * and SMEP (PcOptions.smap, .smep) or more vCPUs (.cpus).
+ * on the guest alone, whatever the paging mode. With `symbiotic`, init loads symbiotic.ko; `cpu` may offer SMAP,
+ * SMEP and RTM (PcOptions.smap, .smep, .rtm) or more vCPUs (.cpus), and add to the kernel's command line (.append).
  */
-async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, paging: PagingModeName = "direct", symbiotic = false, cpu: { smap?: boolean; smep?: boolean; cpus?: number } = {}): Promise<Boot> {
+async function boot(engine: EngineKind, input: string, until: RegExp, maxInstructions: number, paging: PagingModeName = "direct", symbiotic = false, cpu: { smap?: boolean; smep?: boolean; rtm?: boolean; cpus?: number; append?: string } = {}): Promise<Boot> {
   const STEP = 20_000_000;
   const ramBytes = 128 * 1024 * 1024;
   const bytes: number[] = [];
-  const pc = new Pc({ engine: await createEngine(engine, ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b), paging, ...cpu });
+  const { append, ...cpuOptions } = cpu;
+  const pc = new Pc({ engine: await createEngine(engine, ramBytes), ramBytes, clock: "deterministic", onSerial: (b) => bytes.push(b), paging, ...cpuOptions });
   const initrd = busyboxInitramfs({
     busybox: new Uint8Array(readFileSync(images!.busybox)),
     extraFiles: dataFiles().map((f) => ({ path: `/work/${f.path}`, data: f.data, mode: 0o644 })),
     ...(symbiotic ? { modules: symbioticKernelModules(findBuiltModule(images)!) } : {}),
   });
-  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
+  pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `${LINUX_CMDLINE} quiet${append ? ` ${append}` : ""}`, initrd });
   const pending = [...new TextEncoder().encode(input)];
   let typed = false;
   let out = "";
@@ -142,10 +143,14 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
   // pipes) all cross it.
   // Under shadow paging the VMM's tables carry the guest's U bits and the core checks SMAP and SMEP against them; a
   // fault they cause is the guest's (a true fault), which the pager must tell from a hidden one.
-  it.each(["direct", "shadow"] as const)("runs the workload with SMAP and SMEP offered under %s paging: Linux sets both in CR4 and prints what busybox prints natively", async (paging) => {
-    const run = await boot("wasm", input, /WORKLOAD-E0ND/, 20e9, paging, false, { smap: true, smep: true });
+  // RTM is offered too: Debian's kernel (CONFIG_X86_INTEL_TSX_MODE_OFF) turns it off through IA32_TSX_CTRL, whose
+  // CPUID_CLEAR hides it from CPUID, so /proc/cpuinfo has no "rtm" (arch/x86/kernel/cpu/tsx.c); with tsx=on it keeps it.
+  it.each([["direct", "off"], ["shadow", "on"]] as const)("runs the workload with SMAP, SMEP and RTM offered under %s paging: Linux sets SMAP and SMEP in CR4, keeps RTM as tsx=%s says, and prints what busybox prints natively", async (paging, tsx) => {
+    const rtmInput = input.replace(/\n$/, "; grep -c -w rtm /proc/cpuinfo; echo RTM-E$((0))ND\n");
+    const run = await boot("wasm", rtmInput, /RTM-E0ND/, 20e9, paging, false, { smap: true, smep: true, rtm: true, ...(tsx === "on" ? { append: "tsx=on" } : {}) });
     expect(run.pc.vm.getState().cr4 & (3 << 20)).toBe(3 << 20);
     expect(section(run.out).trim()).toBe(nativeOutput());
+    expect(/WORKLOAD-E0ND\n(\d+)\nRTM-E0ND/.exec(run.out.replace(/\r/g, ""))?.[1]).toBe(tsx === "on" ? "1" : "0");
   }, 60 * 60 * 1000);
 
   // Two vCPUs (shadow paging's shared tables, a root per vCPU): two copies of the workload at once, each forking

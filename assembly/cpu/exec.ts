@@ -45,6 +45,7 @@ import { sse41Execute, isSse41 } from "./sse41";
 import { sse42Execute, isSse42, crc32 } from "./sse42";
 import { setModrmRaw } from "./decode";
 import { popcnt32 } from "../portable";
+import { xbegin, xabort, txDepth, rtmAbort } from "./ops/rtm";
 
 /** Unimplemented instruction: leave the core with its bytes, never guess. */
 export function unimplemented(detail: i32): void {
@@ -104,6 +105,7 @@ export function step(): void {
 
 /** Execute the opcode; when recording for the translation cache, note the decoded prefixes first. */
 function dispatch(op: i32): void {
+  if (txDepth != 0 && abortsTransaction(op)) { rtmAbort(0); return; }
   if (fetchMode == FETCH_RECORD) recordHeader(op);
   exec1(op);
 }
@@ -137,6 +139,34 @@ function lockable(op: i32): bool {
   if (opc == 0x1c7) return mem && reg == 1;                            // CMPXCHG8B
   return false;
 }
+/**
+ * Instructions an RTM transaction does not run (cpu/ops/rtm.ts): those that always abort one (CPUID, PAUSE; SDM
+ * vol. 1, 16.3.8.1) and those an implementation may abort on whose effects reach beyond the registers and memory
+ * the transaction can undo, or that would leave the core for the VMM: I/O, HLT, INT n, INT3, INTO, INT1, IRET, far
+ * transfers, SYSENTER/SYSEXIT, MOV to and from control and debug registers, RDMSR/WRMSR, the 0F 00 and 0F 01 groups
+ * (descriptor tables, LMSW, INVLPG, VMCALL) but for XEND and XTEST, CLTS, INVD/WBINVD and RSM.
+ */
+function abortsTransaction(op: i32): bool {
+  switch (op) {
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f: case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+    case 0xec: case 0xed: case 0xee: case 0xef:
+    case 0xcc: case 0xcd: case 0xce: case 0xf1: case 0xcf: case 0xf4:
+    case 0x9a: case 0xea: case 0xca: case 0xcb:
+      return true;
+    case 0x90: return repPrefix == 0xf3; // PAUSE
+    // (A fault while peeking has aborted the transaction already: true, and nothing runs.)
+    case 0xff: { const r = (peekByte(0) >> 3) & 7; return aborted || r == 3 || r == 5; } // far CALL, far JMP
+    case 0x0f: {
+      const b = peekByte(0);
+      if (aborted) return true;
+      if (b == 0x01) { const m = peekByte(1); return aborted || (m != 0xd5 && m != 0xd6); }
+      return b == 0x00 || b == 0x06 || b == 0x08 || b == 0x09 || (b >= 0x20 && b <= 0x23) || b == 0x30 || b == 0x32 ||
+        b == 0x34 || b == 0x35 || b == 0xa2 || b == 0xaa;
+    }
+    default: return false;
+  }
+}
+
 function peekByte(i: i32): i32 {
   const save = eip;
   setEip(i32(save + i));
@@ -338,6 +368,11 @@ export function exec1(op: i32): void {
     case 0xc6: case 0xc7: {
       const s = op == 0xc7 ? sz : 1;
       decodeModrm(); if (aborted) return;
+      if (modrm == 0xf8) { // XABORT imm8, XBEGIN rel16/32
+        const v = fetchImm(s); if (aborted) return;
+        if (op == 0xc6) xabort(v); else xbegin(sz == 2 ? (v << 16) >> 16 : v, sz);
+        return;
+      }
       if (modrmReg != 0) { raiseUD(); return; }
       const v = fetchImm(s); if (aborted) return;
       writeRM(s, v); return;

@@ -58,6 +58,13 @@ export function tlbSet(lin: i32, entry: i32): void {
   tlbMisses += 1;
 }
 
+/** Keep the cached page of `lin` (if any) from writes on the fast path: the next write translates again (cpu/ops/rtm.ts). */
+export function tlbDenyWrite(lin: i32): void {
+  const addr = TLB + ((lin >>> 12) << 2);
+  const e = ld32a(addr);
+  if (e != 0) st32a(addr, e | TLB_READONLY);
+}
+
 /** Set when a 2 MiB / 4 MiB page was cached: its 4 KiB slots must all go on INVLPG. */
 let largeCached: bool = false;
 export function noteLargePage(): void { largeCached = true; }

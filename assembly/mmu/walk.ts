@@ -23,7 +23,8 @@ import { RAM_BASE, TRACE_LOG, TRACE_LOG_MAX } from "../layout";
 import { syncStore } from "./sync";
 import { ld32, ld32a, st32a } from "../portable";
 import { pageHasCode } from "../tcache";
-import { raise, aborted, requestRestart, PF_ } from "../fault";
+import { raise, aborted, requestRestart, PF_, txActive } from "../fault";
+import { rtmNoteAccess } from "../cpu/ops/rtm";
 import { setExit, setExitField, exitReason, EXIT_NONE, EXIT_UNIMPLEMENTED, EXIT_TRACE_LOG, X_DETAIL, X_VALUE2 } from "../exit";
 
 export const ACC_WRITE: i32 = 1;
@@ -75,6 +76,13 @@ export function setStoreSize(n: i32): void { storeSize = n; }
  * caller; or raises #PF / exits and returns -1 (check `aborted`).
  */
 export function translate(lin: i32, access: i32): i32 {
+  const pa = walkAndFill(lin, access);
+  // Inside an RTM transaction a write logs its page first, a read leaves it cached read-only (cpu/ops/rtm.ts).
+  if (txActive && !aborted) rtmNoteAccess(lin, (access & ACC_WRITE) != 0);
+  return pa;
+}
+
+function walkAndFill(lin: i32, access: i32): i32 {
   const write = (access & ACC_WRITE) != 0;
   shadow = pagingMode == MODE_SHADOW;
   if (pagingMode == MODE_DIRECT && pagingEnabled && (cr4 & CR4_PAE) == 0) {

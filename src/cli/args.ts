@@ -43,6 +43,8 @@ export interface CommonOptions {
   smap: boolean;
   /** --smep: offer SMEP (CPUID, CR4.SMEP). */
   smep: boolean;
+  /** --rtm: offer TSX's RTM (CPUID, XBEGIN/XEND/XABORT/XTEST, IA32_TSX_CTRL). */
+  rtm: boolean;
   /** --x2apic: offer x2APIC mode (CPUID.1:ECX[21], the APIC's registers as MSRs). */
   x2apic: boolean;
   /** --hyperv: Hyper-V's enlightenments (SynIC, synthetic timers, hypercalls). */
@@ -167,11 +169,11 @@ export function parseNetSpec(v: string): NetSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--rtm", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, x2apic: false, hyperv: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, rtm: false, x2apic: false, hyperv: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null, loadvm: null,
   };
   const positional: string[] = [];
@@ -197,6 +199,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--no-apic") options.apic = false;
       else if (a === "--smap") options.smap = true;
       else if (a === "--smep") options.smep = true;
+      else if (a === "--rtm") options.rtm = true;
       else if (a === "--x2apic") options.x2apic = true;
       else if (a === "--hyperv") options.hyperv = true;
       else if (a === "--symbiotic") options.symbiotic = true;
@@ -325,6 +328,8 @@ options:
   --no-apic           no local or I/O APIC: the 8259A pair drives the CPU (CPUID says so)
   --smap              offer SMAP (CPUID.7:EBX[20], CR4.SMAP, STAC/CLAC), as QEMU's -cpu max
   --smep              offer SMEP (CPUID.7:EBX[7], CR4.SMEP), likewise
+  --rtm               offer Intel TSX's RTM (CPUID.7:EBX[11]: XBEGIN, XEND, XABORT, XTEST) with IA32_TSX_CTRL,
+                      as QEMU's -cpu max on hardware with TSX; transactions abort at any exit to the VMM
   --x2apic            offer x2APIC mode (CPUID.1:ECX[21]; registers as MSRs 0x800-0x8FF), as
                       QEMU's CPU models under KVM
   --hyperv            offer Hyper-V's enlightenments as KVM does (QEMU's -cpu ...,hv-synic,hv-stimer,

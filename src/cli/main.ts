@@ -137,6 +137,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       apic: o.apic,
       smap: o.smap,
       smep: o.smep,
+      rtm: o.rtm,
       x2apic: o.x2apic,
       hyperv: o.hyperv,
       disks: disks[i],
@@ -389,6 +390,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
     `paging          ${formatPaging(s.paging)}`,
     ...(formatSwapBypass(s.paging)?.split("\n").map((l) => `swapbypass      ${l}`) ?? []),
     ...(pc.hyperv ? [`hyperv          ${formatHyperv(pc.hyperv.stats())}`] : []),
+    ...(s.rtm.transactions ? [`rtm             transactions ${s.rtm.transactions} committed ${s.rtm.committed} aborted ${s.rtm.aborted}`] : []),
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
   process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");

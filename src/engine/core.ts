@@ -33,6 +33,10 @@ export interface CoreExports {
   setCpuSmap(on: boolean): void;
   /** SMEP offered: CPUID.(EAX=7,ECX=0):EBX[7], CR4.SMEP writable (else #GP, as before). */
   setCpuSmep(on: boolean): void;
+  /** RTM offered: CPUID.(EAX=7,ECX=0):EBX[11], XBEGIN/XEND/XABORT/XTEST, IA32_TSX_CTRL, IA32_ARCH_CAPABILITIES (else #UD / the VMM's MSRs). */
+  setCpuRtm(on: boolean): void;
+  /** RTM transactions begun (i = 0), committed (1), aborted (2). */
+  getRtmStat(i: number): number;
   setRomSize(bytes: number): void;
   setRomShadowed(ram: boolean): void;
   addMmioRange(start: number, length: number): boolean;

@@ -148,6 +148,12 @@ export interface PcOptions {
   /** Offer SMEP (supervisor-mode execution prevention: CPUID.7:EBX[7], CR4.SMEP), as `-cpu max` does; like `smap`. */
   smep?: boolean;
   /**
+   * Offer Intel TSX's RTM (CPUID.7:EBX[11]: XBEGIN, XEND, XABORT, XTEST) with IA32_TSX_CTRL and
+   * IA32_ARCH_CAPABILITIES, as `-cpu max` does on hardware with TSX; default false. Transactions are interpreted
+   * and abort at any exit to the VMM (see assembly/cpu/ops/rtm.ts).
+   */
+  rtm?: boolean;
+  /**
    * Offer x2APIC mode (CPUID.1:ECX[21]; the local APICs' registers as MSRs 0x800-0x8FF once the guest sets
    * IA32_APIC_BASE.EXTD), as QEMU's CPU models do under KVM; default false. Needs the APICs.
    */
@@ -214,6 +220,8 @@ export class Pc {
   /** The P6 architectural MSRs the VMM keeps, per vCPU. */
   readonly msrs: CpuMsrs[] = [];
   readonly cpus: number;
+  /** The CPU features offered on request (smap, smep, rtm, x2apic), for snapshots: a machine without them cannot take one that has them. */
+  private readonly cpuFeatures: string;
   /** Drive ISA IRQ line n (to the 8259A pair and the I/O APIC). */
   readonly isaIrq: (n: number, level: boolean) => void;
   /** PCI slots, BAR assignment and the one entry point for PCI interrupts (pci-slots.ts). */
@@ -276,7 +284,9 @@ export class Pc {
     if (opts.x2apic && !apic) throw new Error("x2APIC is a mode of the local APIC: not with --no-apic");
     if (opts.smap) vm.core.setCpuSmap(true);
     if (opts.smep) vm.core.setCpuSmep(true);
+    if (opts.rtm) vm.core.setCpuRtm(true);
     this.cpus = cpus;
+    this.cpuFeatures = (["smap", "smep", "rtm", "x2apic"] as const).filter((f) => opts[f]).map((f) => `--${f}`).join(" ");
     const ioapic = apic ? this.attachApics(pic, cpus, opts.x2apic ?? false) : null;
     this.ioapic = ioapic;
     if (!apic) vm.vcpus[0]!.interrupts = pic;
@@ -522,6 +532,7 @@ export class Pc {
       "network cards (--nic)": this.networkCardNames().join(", ") || "none",
       "SwapBypass (--swapbypass)": this.swapBypass ? "on" : "none",
       "Hyper-V enlightenments (--hyperv)": this.hyperv ? "on" : "none",
+      "CPU features offered": this.cpuFeatures || "none",
       "pc-testdev (--testdev)": this.testdev ? "on" : "none",
     };
   }

@@ -114,6 +114,8 @@ export interface VmStats {
   };
   /** The Wasm engine's block compiler (absent when off or on the JS engine). */
   compiler?: { regions: number; modules: number; bytes: number; ms: number; flushes: number; compactions: number; modulesDropped: number; error?: string };
+  /** RTM transactions (when the CPU offers RTM): begun, committed, aborted (an XBEGIN that RTM_DISABLE aborts counts as both). */
+  rtm: { transactions: number; committed: number; aborted: number };
   /** Memory virtualization: the paging mode and its counters. */
   paging: { mode: string; nestedWalks: number; nestedRefs: number; violations: number; cr3Loads: number; cr3TargetHits: number } & Record<string, number | string>;
 }
@@ -936,6 +938,7 @@ export class Vm {
         regionLinks: this.core.getTcacheStat(8),
       },
       ...(this.engine.compiler ? { compiler: { ...this.engine.compiler } } : {}),
+      rtm: { transactions: this.core.getRtmStat(0), committed: this.core.getRtmStat(1), aborted: this.core.getRtmStat(2) },
       paging: {
         mode: this.paging?.mode ?? "direct",
         nestedWalks: this.core.getPagingStat(0),

@@ -12,6 +12,7 @@ function stats(instructions: number, exits: Record<string, number>, tlbMisses: n
   return {
     instructions, exits, tlbMisses, tlbFlushes: 0, tlbLookups: 0,
     tcache: { enabled: true, lookups, hits, blocksBuilt: 0, invalidations: 0, evictions: 0, regionEntries: 0, compiledInstructions: 0, replayedInstructions: 0, regionLinks: 0 },
+    rtm: { transactions: 0, committed: 0, aborted: 0 },
     paging: { mode: "direct", nestedWalks: 0, nestedRefs: 0, violations: 0, cr3Loads: 0, cr3TargetHits: 0 },
   };
 }

@@ -27,6 +27,7 @@ import {
   setExitField, X_VALUE2,
 } from "../../exit";
 import { descAddr } from "../segments";
+import { rtmSupported, tsxCtrl, setTsxCtrl, xend, xtest, TSX_CTRL_RTM_DISABLE, TSX_CTRL_CPUID_CLEAR } from "./rtm";
 import { segBase as segBaseOf } from "../../state";
 import { modrm } from "../decode";
 import { setTscOffset, retiredInRun } from "../../state";
@@ -290,6 +291,8 @@ export function group7(): void {
     if (modrm8() == 0xc1) { vmcall(); return; }
     if (modrm8() == 0xf9) { rdtscp(); return; }
     if (modrm8() == 0xca || modrm8() == 0xcb) { clacStac(modrm8() == 0xcb); return; }
+    if (modrm8() == 0xd5) { xend(); return; }
+    if (modrm8() == 0xd6) { xtest(); return; }
     raiseUD();
     return;
   }
@@ -346,6 +349,14 @@ function vmcall(): void {
 
 const MSR_TSC: i32 = 0x10;
 const MSR_TSC_ADJUST: i32 = 0x3b;
+/** IA32_ARCH_CAPABILITIES and IA32_TSX_CTRL: the core's when it offers RTM (rtm.ts), else the VMM's (#GP). */
+const MSR_ARCH_CAPABILITIES: i32 = 0x10a;
+const MSR_TSX_CTRL: i32 = 0x122;
+/**
+ * IA32_ARCH_CAPABILITIES with RTM: TSX_CTRL_MSR (bit 7: IA32_TSX_CTRL exists) and TAA_NO (bit 8: not affected by TSX
+ * Asynchronous Abort — nothing here runs speculatively).
+ */
+const ARCH_CAP_WITH_RTM: i32 = 1 << 7 | 1 << 8;
 const MSR_SYSENTER_CS: i32 = 0x174;
 const MSR_SYSENTER_ESP: i32 = 0x175;
 const MSR_SYSENTER_EIP: i32 = 0x176;
@@ -449,6 +460,8 @@ export function rdmsr(): void {
     case MSR_EFER: setReg32(EAX, efer); setReg32(EDX, 0); return;
     case MSR_TSC_AUX: setReg32(EAX, tscAux); setReg32(EDX, 0); return;
     case MSR_TSC_ADJUST: setReg32(EAX, tscAdjustLo); setReg32(EDX, tscAdjustHi); return;
+    case MSR_ARCH_CAPABILITIES: if (rtmSupported) { setReg32(EAX, ARCH_CAP_WITH_RTM); setReg32(EDX, 0); return; } break;
+    case MSR_TSX_CTRL: if (rtmSupported) { setReg32(EAX, tsxCtrl); setReg32(EDX, 0); return; } break;
   }
   if (takeResponse(EXIT_RDMSR, idx, 8)) {
     if (responseFault()) { raise(GP, 0); return; }
@@ -467,6 +480,12 @@ export function wrmsr(): void {
     case MSR_TSC: setTsc(f64(u32(lo)) + f64(u32(hi)) * 4294967296.0); return;
     case MSR_TSC_AUX: if (hi != 0) { raise(GP, 0); return; } tscAux = lo; return;
     case MSR_TSC_ADJUST: writeTscAdjust(lo, hi); return;
+    case MSR_ARCH_CAPABILITIES: if (rtmSupported) { raise(GP, 0); return; } break; // read-only
+    case MSR_TSX_CTRL:
+      if (!rtmSupported) break;
+      if ((lo & ~(TSX_CTRL_RTM_DISABLE | TSX_CTRL_CPUID_CLEAR)) != 0 || hi != 0) { raise(GP, 0); return; }
+      setTsxCtrl(lo);
+      return;
     case MSR_SYSENTER_CS: setSysenterCs(lo & 0xffff); return;
     case MSR_SYSENTER_ESP: setSysenterEsp(lo); return;
     case MSR_SYSENTER_EIP: setSysenterEip(lo); return;
@@ -528,6 +547,8 @@ const FEAT_ECX_X2APIC: i32 = 1 << 21;
 const FEAT7_TSC_ADJUST: i32 = 1 << 1; // CPUID.(EAX=07H,ECX=0):EBX[1]
 const FEAT7_SMEP: i32 = 1 << 7;
 const FEAT7_SMAP: i32 = 1 << 20;
+const FEAT7_RTM: i32 = 1 << 11;
+const FEAT7_EDX_ARCH_CAPABILITIES: i32 = 1 << 29;
 const EXT_FEAT_NX: i32 = 1 << 20;
 const EXT_FEAT_RDTSCP: i32 = 1 << 27;
 // i32(): leaves above 0x7fffffff must compare equal to the signed register value in the JS engine too.
@@ -585,7 +606,13 @@ export function cpuidBuiltin(leaf: i32, sub: i32): void {
       }
       break;
     case 7: // EAX = 0: sub-leaf 0 is the only one
-      if (sub == 0) b = FEAT7_TSC_ADJUST | (smepSupported ? FEAT7_SMEP : 0) | (smapSupported ? FEAT7_SMAP : 0);
+      if (sub == 0) {
+        b = FEAT7_TSC_ADJUST | (smepSupported ? FEAT7_SMEP : 0) | (smapSupported ? FEAT7_SMAP : 0);
+        if (rtmSupported) {
+          if ((tsxCtrl & TSX_CTRL_CPUID_CLEAR) == 0) b |= FEAT7_RTM;
+          d = FEAT7_EDX_ARCH_CAPABILITIES;
+        }
+      }
       break;
     case LEAF_EXT_MAX: a = LEAF_EXT_FEATURES; break;
     case LEAF_EXT_FEATURES: d = EXT_FEAT_NX | EXT_FEAT_RDTSCP; break;
