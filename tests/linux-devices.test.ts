@@ -1,8 +1,8 @@
 // Debian's kernel on Symbiont's paravirtual and emulated devices, in one shared boot (CI time):
 // virtio-blk (mke2fs, files, sync on a raw image; a second disk under --snapshot), PIIX3 IDE
 // through ata_piix (mke2fs, files, sync; bus-master DMA),
-// kvm-clock, virtio-rng, virtio-console (hvc0), the VGA (Linux's vgacon console on tty0), and pvpanic (the guest
-// panics at the end through sysrq). Oracles: Debian's e2fsprogs on the host (e2fsck -fn, debugfs
+// kvm-clock, virtio-rng, virtio-console (hvc0), the VGA (Linux's vgacon console on tty0), virtio-balloon (inflated
+// by 32 MiB and deflated again), and pvpanic (the guest panics at the end through sysrq). Oracles: Debian's e2fsprogs on the host (e2fsck -fn, debugfs
 // -R "cat …"), the guest's own /sys and /proc (and its screen, read back from /dev/vcsa), the TSC frequency the
 // clock is configured with, the snapshot image's bytes before the run.
 // Skipped (saying so) without the cached images, and the host checks without e2fsprogs
@@ -24,6 +24,7 @@ import type { StopReason } from "../src/vmm/vm.js";
 import type { VgaScreen } from "../src/devices/vga/vga.js";
 import { screenLines } from "../src/devices/vga/screen-text.js";
 import { ps2Typing } from "../src/devices/ps2-keymap.js";
+import type { BalloonStats } from "../src/devices/virtio/balloon.js";
 
 const images = findCachedImages();
 const e2fsck = ["/usr/sbin/e2fsck", "/sbin/e2fsck"].find((p) => spawnSync(p, ["-V"]).status === 0);
@@ -80,11 +81,21 @@ const SCRIPT = [
   "head -n1 /dev/hvc0 > /tmp/hvc-in &",
   "sleep 1; echo HVC-WAITING; wait",
   "echo HVC-IN=$(cat /tmp/hvc-in)",
+  // The balloon: the host asks for 32 MiB when it reads BALLOON-WAITING; Linux's driver (without DEFLATE_ON_OOM)
+  // takes each page it gives up out of MemTotal, so the guest waits for MemTotal to drop. At DEFLATE-WAITING the host
+  // asks for fresh statistics, looks at its map, lets the pages go and says so on hvc0; the guest waits for MemTotal
+  // to come back.
+  "memtotal() { awk '/^MemTotal/ { print $2 }' /proc/meminfo; }",
+  "m0=$(memtotal); echo MEMTOTAL-0=$m0; echo BALLOON-WAITING",
+  "i=0; while [ $(memtotal) -gt $((m0 - 32768)) ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done",
+  "echo MEMTOTAL-1=$(memtotal); echo DEFLATE-WAITING; head -n1 /dev/hvc0 > /dev/null",
+  "i=0; while [ $(memtotal) -lt $m0 ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done",
+  "echo MEMTOTAL-2=$(memtotal)",
   "echo DEVICES-DONE",
   "echo c > /proc/sysrq-trigger",
 ].join("\n");
 
-interface Run { serial: string; hvc: string; stop: StopReason; pc: Pc; screens: VgaScreen[] }
+interface Run { serial: string; hvc: string; stop: StopReason; pc: Pc; screens: VgaScreen[]; inflated: BalloonStats | null; trapped: number[]; trappedNonZero: number }
 
 describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run npm run images)"} on virtio and IDE devices`, () => {
   let dir = "";
@@ -117,15 +128,30 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
       },
       disks: [{ backend: openDiskImage(diskPath(), "rw"), serial: "symbiont-vda" }, { backend: openDiskImage(snapPath(), "snapshot") }, { backend: openDiskImage(idePath(), "rw"), interface: "ide" }],
       rng: true,
+      balloon: true,
       onVirtioConsole: (bytes) => { hvc += Buffer.from(bytes).toString("latin1"); },
     });
-    const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "pvpanic", "ext4"]));
+    const modules = cachedModules(images!, driverModules(["virtio-blk", "ide", "virtio-rng", "virtio-console", "virtio-balloon", "pvpanic", "ext4"]));
     const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), modules, run: SCRIPT });
     pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `console=tty0 ${LINUX_CMDLINE} quiet virtio_blk.queue_depth=48`, initrd });
     let stop: StopReason = { kind: "budget" };
-    let typed = false, keyed = false;
+    let typed = false, keyed = false, inflating = false, statsAsked = false, deflating = false;
+    let inflated: BalloonStats | null = null, trapped: number[] = [], trappedNonZero = -1;
     for (let i = 0; i < 400 && stop.kind === "budget"; i++) {
       stop = pc.vm.run(20_000_000);
+      const out = Buffer.from(serial).toString("latin1");
+      if (!inflating && out.includes("BALLOON-WAITING")) { pc.balloon!.setTarget(8192); inflating = true; }
+      if (!deflating && statsAsked) {
+        // (A run later: the guest has answered.) What the balloon and the map say now, then the pages go back.
+        inflated = pc.balloon!.stats();
+        const m = pc.vm.memory;
+        for (let gpa = 0; gpa < ramBytes; gpa += 4096) if (m.lookup(gpa).kind === "trap") trapped.push(gpa);
+        trappedNonZero = trapped.filter((gpa) => m.readHost(gpa, 4096).some((b) => b !== 0)).length;
+        pc.balloon!.setTarget(0);
+        pc.virtioConsole!.receive(new TextEncoder().encode("deflating\n"));
+        deflating = true;
+      }
+      if (!statsAsked && out.includes("DEFLATE-WAITING")) statsAsked = pc.balloon!.requestStats();
       if (!keyed && Buffer.from(serial).toString("latin1").includes("KBD-WAITING")) {
         pc.kbc.keyboard.sendScancodes(ps2Typing(["Shift+KeyH", "KeyI", "Space", "KeyV", "KeyG", "KeyA", "Minus", "Digit4", "Digit2", "Enter"]));
         keyed = true;
@@ -135,7 +161,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
         typed = true;
       }
     }
-    run = { serial: Buffer.from(serial).toString("latin1").replace(/\r/g, ""), hvc, stop, pc, screens };
+    run = { serial: Buffer.from(serial).toString("latin1").replace(/\r/g, ""), hvc, stop, pc, screens, inflated, trapped, trappedNonZero };
   }, 60 * 60 * 1000);
 
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -168,6 +194,20 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     // ata_piix found the PIIX3 at the legacy ports with its bus master, and drives the disk by DMA.
     expect(value("ATA")).toMatch(/^ata1: PATA max MWDMA2 cmd 0x1f0 ctl 0x3f6 bmdma 0x[0-9a-f]+ irq 14$/);
     expect(value("ATA-MODE")).toBe("XFER_MW_DMA_2"); // libata's name for multiword DMA mode 2
+  });
+
+  it("inflates and deflates the balloon: Linux's MemTotal drops by the 32 MiB the map loses, its statistics say so, and it all comes back", () => {
+    const m0 = Number(value("MEMTOTAL-0")), m1 = Number(value("MEMTOTAL-1")), m2 = Number(value("MEMTOTAL-2"));
+    expect(m0).toBeGreaterThan(100_000);
+    expect(m0 - m1).toBe(32768); // kB: 8192 pages
+    expect(m2).toBe(m0);
+    expect(run.inflated).toMatchObject({ targetPages: 8192, actualPages: 8192, withdrawnPages: 8192, inflated: 8192 });
+    expect(run.trapped.length).toBe(8192);
+    expect(run.trappedNonZero).toBe(0); // each withdrawn page's frame was zero then
+    expect(run.inflated!.guest!["total-memory"]).toBe(m1 * 1024); // the driver's figure is /proc/meminfo's
+    expect(run.inflated!.guest!["free-memory"]).toBeLessThan(m1 * 1024);
+    expect(run.pc.balloon!.stats()).toMatchObject({ targetPages: 0, actualPages: 0, withdrawnPages: 0 });
+    expect(run.pc.balloon!.stats().deflated + run.pc.balloon!.stats().faultedBack).toBe(8192);
   });
 
   it("kept the snapshot disk's writes in memory: the guest saw them, the file is unchanged", () => {

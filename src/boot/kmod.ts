@@ -152,6 +152,7 @@ export const DRIVER_MODULES = {
   "virtio-blk": ["virtio_pci", "virtio_blk"],
   "virtio-console": ["virtio_pci", "virtio_console"],
   "virtio-rng": ["virtio_pci", "virtio_rng"],
+  "virtio-balloon": ["virtio_pci", "virtio_balloon"],
   "virtio-net": ["virtio_pci", "virtio_net"],
   /** PIIX3 IDE through libata (disks appear as /dev/sdX). */
   "ide": ["ata_piix", "sd_mod"],

@@ -45,6 +45,8 @@ export interface CommonOptions {
   smep: boolean;
   /** --rtm: offer TSX's RTM (CPUID, XBEGIN/XEND/XABORT/XTEST, IA32_TSX_CTRL). */
   rtm: boolean;
+  /** --balloon: add virtio-balloon (the monitor's balloon and info balloon). */
+  balloon: boolean;
   /** --x2apic: offer x2APIC mode (CPUID.1:ECX[21], the APIC's registers as MSRs). */
   x2apic: boolean;
   /** --hyperv: Hyper-V's enlightenments (SynIC, synthetic timers, hypercalls). */
@@ -169,11 +171,11 @@ export function parseNetSpec(v: string): NetSpec {
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
-const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--rtm", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
+const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--rtm", "--balloon", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, rtm: false, x2apic: false, hyperv: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, rtm: false, balloon: false, x2apic: false, hyperv: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null, loadvm: null,
   };
   const positional: string[] = [];
@@ -200,6 +202,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       else if (a === "--smap") options.smap = true;
       else if (a === "--smep") options.smep = true;
       else if (a === "--rtm") options.rtm = true;
+      else if (a === "--balloon") options.balloon = true;
       else if (a === "--x2apic") options.x2apic = true;
       else if (a === "--hyperv") options.hyperv = true;
       else if (a === "--symbiotic") options.symbiotic = true;
@@ -351,6 +354,9 @@ options:
                       a raw disk image (repeatable): virtio-blk (/dev/vda …, default) or PIIX3 IDE
                       (/dev/sda …); snapshot keeps writes in memory (the file is not changed), ro is read-only
   --console virtio    boot: the terminal is the guest's virtio console hvc0 (kernel messages stay on COM1)
+  --balloon           add a virtio memory balloon, as QEMU's -device virtio-balloon: the monitor's "balloon MB"
+                      sets the guest's memory (pages it gives up leave its map), "info balloon" shows it and the
+                      guest's memory statistics
   --symbiotic         boot: add the symbiotic module (npm run module) to the initramfs; the default
                       /init loads it; a given --initrd gets it at /lib/modules/RELEASE/extra/symbiotic.ko
   --vms N             boot: N Linux VMs (1-8) in this process, taking turns; their output lines start

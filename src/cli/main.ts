@@ -30,6 +30,7 @@ import { VBE_VRAM_BYTES } from "../devices/vga/vbe.js";
 import { isBzImage, parseLinuxHeader, LINUX_CMDLINE } from "../boot/linux.js";
 import { busyboxInitramfs, concatInitrds, Initramfs } from "../boot/initramfs.js";
 import { type DriverName, driverModules } from "../boot/kmod.js";
+import { formatBalloon } from "../devices/virtio/balloon.js";
 import { openDiskImage } from "../node/disk-file.js";
 import { DiskError } from "../devices/block/backend.js";
 import type { DiskOptions } from "../machine/pc.js";
@@ -138,6 +139,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       smap: o.smap,
       smep: o.smep,
       rtm: o.rtm,
+      balloon: o.balloon,
       x2apic: o.x2apic,
       hyperv: o.hyperv,
       disks: disks[i],
@@ -174,6 +176,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   // The monitor looks at the VM that has the keyboard.
   const monitors = pcs.map((pc) => new Monitor(pc.vm, {
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
+    balloon: pc.balloon ?? undefined,
     saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
     gdbserver: vms === 1 ? (port: number) => gdbserver(port) : undefined,
     reset: vms === 1 ? () => { resetAsked = true; } : undefined,
@@ -391,6 +394,7 @@ function printStats(pc: Pc, seconds: number, o: CommonOptions, who = ""): void {
     ...(formatSwapBypass(s.paging)?.split("\n").map((l) => `swapbypass      ${l}`) ?? []),
     ...(pc.hyperv ? [`hyperv          ${formatHyperv(pc.hyperv.stats())}`] : []),
     ...(s.rtm.transactions ? [`rtm             transactions ${s.rtm.transactions} committed ${s.rtm.committed} aborted ${s.rtm.aborted}`] : []),
+    ...(pc.balloon ? [`balloon         ${formatBalloon(pc.balloon.stats(), pc.vm.ramBytes)}`] : []),
     `POST code       ${pc.postCode.last === null ? "none" : "0x" + pc.postCode.last.toString(16).padStart(2, "0")}`,
   ];
   process.stderr.write(lines.map((l) => `[stats] ${who}${l}`).join("\n") + "\n");
@@ -426,6 +430,7 @@ async function linuxGuest(o: CommonOptions): Promise<Guest> {
     if (o.disks.some((d) => d.interface === "ide")) kinds.push("ide");
     if (o.disks.length > 0) kinds.push("ext4");
     if (o.console === "virtio") kinds.push("virtio-console");
+    if (o.balloon) kinds.push("virtio-balloon");
     if (o.nic) kinds.push(o.nic.model === "virtio" ? "virtio-net" : "ne2k-pci");
     let modules = o.kernel === null ? cachedModules(cached, driverModules(kinds)) : undefined;
     if (module) modules = joinKernelModules(modules, symbioticKernelModules(module));

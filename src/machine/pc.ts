@@ -71,6 +71,7 @@ import { VirtioPci } from "../devices/virtio/pci.js";
 import { VirtioBlk } from "../devices/virtio/blk.js";
 import { VirtioConsole } from "../devices/virtio/console.js";
 import { VirtioRng, hostEntropy, seededEntropy } from "../devices/virtio/rng.js";
+import { VirtioBalloon } from "../devices/virtio/balloon.js";
 import { VirtioNet } from "../devices/virtio/net.js";
 import { formatMac } from "../net/ethernet.js";
 import { PiixIde } from "../devices/ide.js";
@@ -164,6 +165,12 @@ export interface PcOptions {
   onVirtioConsole?(bytes: Uint8Array): void;
   /** Add virtio-rng (host entropy; a fixed seed when the clock is deterministic). */
   rng?: boolean;
+  /**
+   * Add virtio-balloon (src/devices/virtio/balloon.ts), as QEMU's `-device virtio-balloon`: `pc.balloon.setTarget(pages)`
+   * takes pages from the guest (out of the guest-physical map, zeroed), its statistics queue brings the guest's
+   * memory figures. Default false.
+   */
+  balloon?: boolean;
   /** QEMU's pvpanic device (default true): a guest kernel panic stops run() with { kind: "guest-panic" }. */
   pvpanic?: boolean;
   /** KVM's paravirtual CPUID leaves and kvmclock (default true). */
@@ -239,6 +246,8 @@ export class Pc {
   readonly kvm: KvmParavirt | null = null;
   /** Hyper-V's enlightenments (`hyperv: true`). */
   readonly hyperv: Hyperv | null = null;
+  /** The memory balloon (`balloon: true`). */
+  readonly balloon: VirtioBalloon | null = null;
   /** QEMU's pc-testdev (`testdev: true`). */
   readonly testdev: PcTestdev | null = null;
   /** The VGA (`vga: true`). */
@@ -446,6 +455,10 @@ export class Pc {
       this.addDisk({ backend: this.swapDisk, serial: SWAP_DISK_SERIAL });
       if (opts.swapBypass) this.swapBypass = new SwapBypass(vm, paging as ShadowPaging, this.swapDisk);
     }
+    if (opts.balloon) {
+      const balloon = this.balloon = this.addVirtio(new VirtioBalloon(vm.memory));
+      vm.onEptViolation((e) => (balloon.faultBack(e.gpa) ? "resume" : undefined)); // a page the guest touched before it deflated
+    }
   }
 
   /** A network card plugged in from outside the PC (machine/nics.ts's NE2000s): snapshots hold it. */
@@ -463,7 +476,7 @@ export class Pc {
     const unsaved = [
       ...this.unsaved,
       ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}`),
-      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk || t.device instanceof VirtioNet)).map((t) => t.device.name),
+      ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk || t.device instanceof VirtioNet || t.device instanceof VirtioBalloon)).map((t) => t.device.name),
     ];
     if (unsaved.length > 0) throw new SnapshotError(`savevm: snapshots of a machine with ${[...new Set(unsaved)].join(", ")} are not supported yet`);
     const pci = this.pci.save(new Set([

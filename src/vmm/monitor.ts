@@ -19,6 +19,7 @@ import { infoMem, infoTlb } from "./paging-info.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
 import { formatSwapBypass } from "../symbiotic/swapbypass.js";
+import { formatBalloon, type VirtioBalloon } from "../devices/virtio/balloon.js";
 import type { VgaScreen } from "../devices/vga/vga.js";
 import { describeScreen, screenLines } from "../devices/vga/screen-text.js";
 import { ppm } from "../devices/vga/ppm.js";
@@ -38,6 +39,8 @@ const HELP = [
   "info net            network cables' traffic, the VPIO model's state per VM, the user network's connections",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
+  "info balloon        the balloon (--balloon): the guest's memory, pages withdrawn, the guest's memory statistics",
+  "balloon MB          give the guest MB MiB of its RAM (as QEMU's balloon): the balloon takes the rest",
   "screen              the VGA's text screen (a PC made with --vga)",
   "screendump FILE     save the VGA's screen: a picture as PPM (as QEMU's screendump), a text screen as text",
   "sendkey KEYS        press keys on the PS/2 keyboard, as QEMU's sendkey: a, shift-a, ret, ctrl-alt-delete, alt-f2 …",
@@ -55,6 +58,7 @@ const HELP = [
 ].join("\n");
 
 const NO_DISPLAY = "no display (symbiont boot --vga adds a VGA)";
+const NO_BALLOON = "no balloon (symbiont boot --balloon adds one)";
 
 const hex = (n: number, w = 8) => (n >>> 0).toString(16).padStart(w, "0");
 
@@ -83,7 +87,26 @@ export class Monitor {
     gdbserver?: (port: number) => string;
     reset?: () => void;
     snapshot?: { save(path: string): string; load(path: string): string };
+    balloon?: VirtioBalloon;
   } = {}) {}
+
+  /** `balloon MB`: the guest's memory target (QEMU's: RAM less what the balloon takes); the driver gets there as it runs. */
+  private setBalloon(arg: string | undefined): string {
+    const balloon = this.sources.balloon, ram = this.vm.ramBytes;
+    if (!balloon) return NO_BALLOON;
+    const mib = Number(arg);
+    if (arg === undefined || !Number.isInteger(mib) || mib < 1 || mib * 1048576 > ram) return `balloon MB: the guest's memory, 1 to ${ram / 1048576} MiB`;
+    balloon.setTarget((ram - mib * 1048576) / 4096);
+    balloon.requestStats();
+    return `balloon: target ${mib} MiB; the guest's driver takes or gives back the pages as it runs (info balloon)`;
+  }
+
+  private infoBalloon(): string {
+    const balloon = this.sources.balloon;
+    if (!balloon) return NO_BALLOON;
+    balloon.requestStats(); // (fresh figures for the next info balloon: the guest answers as it runs)
+    return `balloon: ${formatBalloon(balloon.stats(), this.vm.ramBytes)}`;
+  }
 
   private screendump(path: string): string {
     if (!this.sources.screen) return NO_DISPLAY;
@@ -123,9 +146,11 @@ export class Monitor {
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
             case "lapic": return this.lapics();
-            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic)`;
+            case "balloon": return this.infoBalloon();
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)`;
           }
         case "sym": return this.sym(sub, rest);
+        case "balloon": return this.setBalloon(sub);
         case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;
         case "screendump": return this.screendump(words.slice(1).join(" "));
         case "sendkey":

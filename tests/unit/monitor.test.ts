@@ -97,8 +97,8 @@ describe("the monitor's answers to bad input", () => {
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
       "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver", "system_reset"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
-      "info": "info what? (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic)",
-      "info memory": "unknown: info memory (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic)",
+      "info": "info what? (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)",
+      "info memory": "unknown: info memory (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)",
       "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "frobnicate": "unknown command \"frobnicate\" (help lists them)",

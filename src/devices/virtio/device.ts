@@ -17,6 +17,7 @@ export const VIRTIO_ID_NET = 1;
 export const VIRTIO_ID_BLOCK = 2;
 export const VIRTIO_ID_CONSOLE = 3;
 export const VIRTIO_ID_RNG = 4;
+export const VIRTIO_ID_BALLOON = 5;
 
 /** Feature bits the transport and ring define (§6). */
 export const VIRTIO_F_NOTIFY_ON_EMPTY = 24;

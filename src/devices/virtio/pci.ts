@@ -1,7 +1,7 @@
 /**
  * The virtio PCI transport (Virtual I/O Device (VIRTIO) Version 1.2, §4.1),
- * as a transitional device: PCI vendor 0x1AF4, device 0x1000 + (ID − 1)
- * for IDs below 0x40 with the virtio device ID in the subsystem ID, so both
+ * as a transitional device: PCI vendor 0x1AF4, the transitional device ID
+ * of §4.1.2.3 with the virtio device ID in the subsystem ID, so both
  * halves of Linux's virtio_pci accept it — the modern driver through the
  * vendor capabilities, the legacy one (`virtio_pci.force_legacy=1`, older
  * kernels) through BAR0.
@@ -58,6 +58,8 @@ export const STATUS_FAILED = 0x80;
 
 /** Modern BAR layout. */
 const COMMON = 0x0000, ISR = 0x1000, DEVICE = 0x2000, NOTIFY = 0x3000;
+/** Transitional PCI device IDs by virtio device ID (§4.1.2.3): net, block, balloon, console, SCSI, entropy, 9P. */
+const TRANSITIONAL_PCI_ID: Record<number, number> = { 1: 0x1000, 2: 0x1001, 5: 0x1002, 3: 0x1003, 8: 0x1004, 4: 0x1005, 9: 0x1009 };
 const NOTIFY_MULTIPLIER = 4;
 const MODERN_BAR = 1, MODERN_BAR_SIZE = 0x4000;
 const MSIX_BAR = 2;
@@ -112,7 +114,7 @@ export class VirtioPci {
     this.pci = new PciFunction({
       name: device.name,
       vendorId: VIRTIO_PCI_VENDOR,
-      deviceId: 0x1000 + device.deviceId - 1,
+      deviceId: TRANSITIONAL_PCI_ID[device.deviceId] ?? 0x1040 + device.deviceId,
       revision: 0,
       classCode: device.pciClass,
       subsystemVendorId: VIRTIO_PCI_VENDOR,
