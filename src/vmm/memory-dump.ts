@@ -91,7 +91,7 @@ function quoteChar(c: number): string {
 }
 
 /** Numbers and registers joined by + and -, left to right; a message if something else is there. */
-function evaluate(expr: string, st: CpuState): number | string {
+export function evaluate(expr: string, st: CpuState): number | string {
   const tokens = expr.replace(/\s+/g, "").split(/([+-])/);
   let total = 0, sign = 1;
   for (let i = 0; i < tokens.length; i++) {

@@ -14,7 +14,8 @@
 import type { Vm } from "./vm.js";
 import type { CpuState, SegmentState } from "./cpu-state.js";
 import { listMappings, pagingMode, readLinear } from "./guest-paging.js";
-import { memoryDump, type DumpDefaults } from "./memory-dump.js";
+import { memoryDump, evaluate, type DumpDefaults } from "./memory-dump.js";
+import { guestCoreDump } from "./core-dump.js";
 import { infoMem, infoTlb } from "./paging-info.js";
 import { guestProcesses, guestCurrent, guestVaddr, guestMeminfo } from "../symbiotic/linux-calls.js";
 import { SymcallNr, GUEST_ERRNO } from "../symbiotic/abi.js";
@@ -32,6 +33,10 @@ const HELP = [
   "x /FMT ADDR         memory at a virtual address, through the selected vCPU's page tables (as QEMU's x:",
   "                    FMT = count, format x d u o c, size b h w g; ADDR = numbers, $reg, + and -)",
   "xp /FMT ADDR        memory at a guest-physical address (as QEMU's xp)",
+  "memsave ADDR SIZE FILE   save SIZE bytes of memory at a virtual address to FILE (as QEMU's memsave)",
+  "pmemsave ADDR SIZE FILE  likewise at a guest-physical address (QEMU's pmemsave)",
+  "dump-guest-memory [-p] FILE   the machine as an ELF core GDB reads (gdb -ex \"core-file FILE\"): every vCPU's",
+  "                    registers, guest RAM at its physical addresses — with -p at the running vCPU's virtual ones",
   "info exits          exits by reason since power-on",
   "info paging         the guest's paging mode and mappings (ranges with the frames they map)",
   "info mem, info tlb  the guest's mappings as QEMU prints them: ranges by rights; every page with its entry's flags",
@@ -119,6 +124,35 @@ export class Monitor {
     return screen.kind === "pixels" ? `${path}: ${screen.width}×${screen.height} PPM (${screen.mode})` : `${path}: the ${screen.cols}×${screen.rows} text screen`;
   }
 
+  /** `dump-guest-memory [-p] FILE` (QEMU's): src/vmm/core-dump.ts. */
+  private dumpGuestMemory(args: string[]): string {
+    const paging = args[0] === "-p";
+    const path = args.slice(paging ? 1 : 0).join(" ");
+    if (!path || path.startsWith("-")) return "dump-guest-memory [-p] FILE: where to write the ELF core (-p: at the running vCPU's virtual addresses)";
+    if (!this.sources.saveFile) return "dump-guest-memory: this monitor cannot write files";
+    const core = guestCoreDump(this.vm, paging);
+    this.sources.saveFile(path, core);
+    return `${path}: an ELF core, ${this.vm.vcpus.length} vCPU(s) and ${(core.length / 1048576).toFixed(1)} MiB (gdb -ex "core-file ${path}")`;
+  }
+
+  /** `memsave ADDR SIZE FILE` (through the selected vCPU's page tables) and `pmemsave ADDR SIZE FILE` (physical), as QEMU's. */
+  private memsave(physical: boolean, args: string[]): string {
+    const name = physical ? "pmemsave" : "memsave";
+    const [addrArg, sizeArg, ...file] = args;
+    const path = file.join(" ");
+    if (!addrArg || !sizeArg || !path) return `${name} ADDR SIZE FILE: SIZE bytes at ${physical ? "guest-physical" : "virtual"} address ADDR into FILE`;
+    if (!this.sources.saveFile) return `${name}: this monitor cannot write files`;
+    const st = this.vm.getState();
+    const addr = evaluate(addrArg, st), size = evaluate(sizeArg, st);
+    if (typeof addr === "string") return addr;
+    if (typeof size === "string") return size;
+    const read = physical ? this.physicalReader() : this.linearReader();
+    const bytes = read(addr >>> 0, size);
+    if (!bytes) return `${name}: ${physical ? "guest-physical" : "virtual"} 0x${hex(addr)}-0x${hex(addr + size)} is not all readable guest RAM`;
+    this.sources.saveFile(path, bytes);
+    return `${path}: ${size} bytes`;
+  }
+
   private lapics(): string {
     const apics = this.sources.lapics?.() ?? [];
     if (apics.length === 0) return "no local APIC (a machine made with --no-apic, or not a PC)";
@@ -153,6 +187,8 @@ export class Monitor {
         case "balloon": return this.setBalloon(sub);
         case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;
         case "screendump": return this.screendump(words.slice(1).join(" "));
+        case "dump-guest-memory": return this.dumpGuestMemory(words.slice(1));
+        case "memsave": case "pmemsave": return this.onCpu(() => this.memsave(cmd === "pmemsave", words.slice(1)));
         case "sendkey":
           if (!this.sources.keyboard) return "no keyboard (a PC's i8042 has one)";
           if (!sub) return "sendkey KEYS: which keys (a, shift-a, ret, ctrl-alt-delete …)";
