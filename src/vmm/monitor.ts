@@ -56,6 +56,7 @@ const HELP = [
   "sym test            a SymCall round trip (SYMCALL_TEST)",
   "gdbserver [PORT]    wait for GDB on 127.0.0.1:PORT (default 1234; 0: a free one); the guest stops when it connects",
   "system_reset        reset the machine: it starts over, as at power-on (QEMU's system_reset)",
+  "nmi                 an NMI to every vCPU (QEMU's nmi): a hung kernel's NMI handler runs",
   "savevm FILE         save the whole machine (vCPUs, RAM, devices, time) to FILE: symbiont … --loadvm FILE, or",
   "loadvm FILE         here, goes on from that instant (QEMU's savevm/loadvm, with a file for a tag; not the disks)",
   "stop, cont          pause / resume the guest",
@@ -211,6 +212,9 @@ export class Monitor {
           if (port === null) return "gdbserver [PORT]: a TCP port, 0-65535 (default 1234; 0: a free one)";
           return this.sources.gdbserver(port);
         }
+        case "nmi":
+          for (const v of this.vm.vcpus) this.vm.nmiVcpu(v.index);
+          return "";
         case "system_reset":
           if (!this.sources.reset) return "system_reset: this monitor cannot reset the machine";
           this.sources.reset();

@@ -10,6 +10,7 @@ import { Monitor } from "../../src/vmm/monitor.js";
 import { Pc } from "../../src/machine/pc.js";
 import { Symbiotic } from "../../src/symbiotic/symbiotic.js";
 import { ENGINES } from "../helpers.js";
+import { flatMachine } from "./flat-machine.js";
 
 async function monitor(kind: "wasm" | "js", symbiotic = false) {
   const ram = 2 << 20;
@@ -86,6 +87,22 @@ describe.each(ENGINES)("the monitor on %s", (kind) => {
     expect(all[1]).toMatch(/^EAX=00000000 /);
     expect(all[all.indexOf("CPU#1") + 1]).toMatch(/^EAX=11111111 /);
     expect(pc.vm.vcpu.index).toBe(0); // (the running vCPU stays the running one)
+  });
+});
+
+describe.each(ENGINES)("the monitor's nmi on %s", (kind) => {
+  // lgdt; lidt (vector 2: a gate to `nmi`); spin: jmp spin — nmi: inc dword [0x3000]; iret (nasm -f bin, org 0x1000)
+  const PROGRAM = [0x0f, 0x01, 0x15, 0x30, 0x10, 0x00, 0x00, 0x0f, 0x01, 0x1d, 0x36, 0x10, 0x00, 0x00, 0xeb, 0xfe, 0xff, 0x05, 0x00, 0x30, 0x00, 0x00, 0xcf, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00, 0x17, 0x00, 0x18, 0x10, 0x00, 0x00, 0x17, 0x00, 0x40, 0x10, 0x00, 0x00, 0x90, 0x90, 0x90, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x10, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00];
+  it("delivers an NMI through the guest's IDT vector 2, whatever IF says (SDM 6.7.1), and the guest goes on", async () => {
+    const m = await flatMachine(kind, 1 << 20, PROGRAM);
+    const mon = new Monitor(m.vm);
+    expect(m.vm.run(1000).kind).toBe("budget");
+    expect(m.vm.memory.readU32(0x3000)).toBe(0);
+    expect(mon.execute("nmi")).toBe("");
+    expect(m.vm.run(1000).kind).toBe("budget");
+    expect(m.vm.memory.readU32(0x3000)).toBe(1);
+    expect(m.vm.getState().eip).toBe(0x100e); // back at the spin loop
+    expect(m.vm.getState().eflags & 0x200).toBe(0);
   });
 });
 
