@@ -6,13 +6,13 @@
 // machines do: a PC here has its VGA window however it is built, and QEMU's core holds its BIOS ROM.)
 // Skips, saying so, without qemu-system-i386 or gdb (Debian: qemu-system-x86, gdb).
 import { describe, it, expect } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
-import { createInterface } from "node:readline";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ENGINES, runKernel, readBytes } from "./helpers.js";
 import { Monitor } from "../src/vmm/monitor.js";
+import { withQemuAtHalt } from "./support/qemu-qmp.js";
 
 const kernel = new URL("./kernels/bin/gdbpaging.elf", import.meta.url).pathname;
 const have = (cmd: string, arg = "--version") => spawnSync(cmd, [arg], { stdio: "ignore" }).status === 0;
@@ -24,25 +24,10 @@ const GDB = ["info registers", "x/4xw 0x400000", "x/4xw 0x401000", "x/8xw 0x401f
 
 /** gdbpaging.elf at its end under QEMU; its cores (physical, then -p) written to `dir`. */
 async function qemuCores(dir: string): Promise<void> {
-  const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null", "-m", String(MEM_MIB), "-kernel", kernel, "-qmp", "stdio"], { stdio: ["pipe", "pipe", "ignore"] });
-  const lines = createInterface({ input: q.stdout! })[Symbol.asyncIterator]();
-  const send = async (o: object): Promise<{ return?: unknown }> => {
-    q.stdin!.write(`${JSON.stringify(o)}\n`);
-    for (;;) {
-      const r = JSON.parse((await lines.next()).value as string);
-      if ("return" in r || "error" in r) return r;
-    }
-  };
-  const hmp = async (c: string) => String((await send({ execute: "human-monitor-command", arguments: { "command-line": c } })).return);
-  try {
-    await lines.next(); // the greeting
-    await send({ execute: "qmp_capabilities" });
-    for (let i = 0; i < 100 && !/HLT=1/.test(await hmp("info registers")); i++) await new Promise((r) => setTimeout(r, 50));
+  await withQemuAtHalt(kernel, ["-m", String(MEM_MIB)], async (hmp) => {
     await hmp(`dump-guest-memory ${join(dir, "qemu.core")}`);
     await hmp(`dump-guest-memory -p ${join(dir, "qemu-p.core")}`);
-  } finally {
-    q.kill();
-  }
+  });
 }
 
 function gdb(core: string): string {

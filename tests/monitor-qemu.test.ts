@@ -6,10 +6,10 @@
 // 2 MiB pages and NX; alu.elf paging off.
 // Skips, saying so, without qemu-system-i386 (Debian: qemu-system-x86).
 import { describe, it, expect } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
-import { createInterface } from "node:readline";
+import { spawnSync } from "node:child_process";
 import { ENGINES, runKernel, readBytes } from "./helpers.js";
 import { Monitor } from "../src/vmm/monitor.js";
+import { withQemuAtHalt } from "./support/qemu-qmp.js";
 
 const kernel = (name: string) => new URL(`./kernels/bin/${name}.elf`, import.meta.url).pathname;
 const haveQemu = spawnSync("qemu-system-i386", ["--version"], { stdio: "ignore" }).status === 0;
@@ -31,26 +31,11 @@ const KERNELS: { name: string; qemu: string[]; commands: string[] }[] = [
 
 /** QEMU's answers to the commands once the kernel has halted at its end (no isa-debug-exit: its EXIT halts). */
 async function qemuAnswers({ name, qemu, commands }: (typeof KERNELS)[number]): Promise<string[]> {
-  const q = spawn("qemu-system-i386", ["-nodefaults", "-display", "none", "-serial", "null", ...qemu, "-kernel", kernel(name), "-qmp", "stdio"], { stdio: ["pipe", "pipe", "ignore"] });
-  const lines = createInterface({ input: q.stdout! })[Symbol.asyncIterator]();
-  const send = async (o: object): Promise<{ return?: unknown }> => {
-    q.stdin!.write(`${JSON.stringify(o)}\n`);
-    for (;;) {
-      const r = JSON.parse((await lines.next()).value as string);
-      if ("return" in r || "error" in r) return r;
-    }
-  };
-  const hmp = async (c: string) => String((await send({ execute: "human-monitor-command", arguments: { "command-line": c } })).return).replace(/\r\n/g, "\n").replace(/\n$/, "");
-  try {
-    await lines.next(); // the greeting
-    await send({ execute: "qmp_capabilities" });
-    for (let i = 0; i < 100 && !/HLT=1/.test(await hmp("info registers")); i++) await new Promise((r) => setTimeout(r, 50));
+  return withQemuAtHalt(kernel(name), qemu, async (hmp) => {
     const out: string[] = [];
     for (const c of commands) out.push(await hmp(c));
     return out;
-  } finally {
-    q.kill();
-  }
+  });
 }
 
 describe.skipIf(!haveQemu)("the monitor's x, xp, info mem and info tlb print what QEMU's print", () => {
