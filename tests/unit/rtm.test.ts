@@ -312,6 +312,8 @@
 import { describe, it, expect } from "vitest";
 import { ENGINES, runToException } from "../helpers.js";
 import { flatMachine } from "./flat-machine.js";
+import { createEngine } from "../../src/node/engines.js";
+import { Pc } from "../../src/machine/pc.js";
 import type { EngineKind } from "../../src/engine/engine.js";
 
 const GUEST = [
@@ -416,6 +418,17 @@ describe.each(ENGINES)("RTM in a guest on %s (SDM vol. 1, 16.3)", (kind) => {
       expect(runToException(m, 13, 100, (e) => e.vector)).toBe(13);
       expect(m.vm.getState().eip).toBe(0x1005);
     }
+  });
+});
+
+describe("RTM and snapshots", () => {
+  it("a machine that does not offer RTM refuses a snapshot of one that does, naming the features", async () => {
+    const ram = 4 << 20;
+    const pc = (rtm: boolean) => createEngine("wasm", ram).then((engine) => new Pc({ engine, ramBytes: ram, onSerial: () => {}, rtm }));
+    const snapshot = (await pc(true)).saveSnapshot();
+    const pcWithout = await pc(false);
+    expect(() => pcWithout.loadSnapshot(snapshot)).toThrow(/CPU features offered is --rtm, this one's none/);
+    (await pc(true)).loadSnapshot(snapshot);
   });
 });
 
