@@ -147,6 +147,7 @@ export class Monitor {
     const addr = evaluate(addrArg, st), size = evaluate(sizeArg, st);
     if (typeof addr === "string") return addr;
     if (typeof size === "string") return size;
+    if (size < 1 || size > 0x40000000) return `${name}: SIZE from 1 byte to 1 GiB (got ${size})`;
     const read = physical ? this.physicalReader() : this.linearReader();
     const bytes = read(addr >>> 0, size);
     if (!bytes) return `${name}: ${physical ? "guest-physical" : "virtual"} 0x${hex(addr)}-0x${hex(addr + size)} is not all readable guest RAM`;

@@ -98,6 +98,8 @@ describe.each(ENGINES)("dump-guest-memory on %s", (kind) => {
       expect(readFileSync(path("v.bin"))).toEqual(readFileSync(path("p.bin")));
       expect(monitor.execute("memsave 0xc0400000 16 x.bin")).toBe("memsave: virtual 0xc0400000-0xc0400010 is not all readable guest RAM");
       expect(monitor.execute("pmemsave 0xa0000 16 x.bin")).toBe("pmemsave: guest-physical 0x000a0000-0x000a0010 is not all readable guest RAM");
+      expect(monitor.execute("pmemsave 0x20000 0 x.bin")).toBe("pmemsave: SIZE from 1 byte to 1 GiB (got 0)");
+      expect(monitor.execute("memsave 0x20000 0-16 x.bin")).toBe("memsave: SIZE from 1 byte to 1 GiB (got -16)");
       expect(monitor.execute("pmemsave 0x20000")).toBe("pmemsave ADDR SIZE FILE: SIZE bytes at guest-physical address ADDR into FILE");
       expect(monitor.execute("dump-guest-memory")).toMatch(/^dump-guest-memory \[-p\] FILE/);
       pc.vm.setState({ cr0: 0x11 });
