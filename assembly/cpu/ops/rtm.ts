@@ -20,13 +20,13 @@
 //   and an interrupt or NMI, which is delivered at the fallback (index.ts).
 // - The translation cache and the region compiler stay out: the run loop interprets while a transaction runs, and
 //   XBEGIN and XABORT end recording (tcache.ts cacheable; XEND and XTEST are 0F 01 forms, never cached).
-import { TX_SAVE, TX_LOG_PAGES, TX_LOG_DATA, TX_LOG_MAX, TLB, RAM_BASE } from "../../layout";
+import { TX_SAVE, TX_LOG_PAGES, TX_LOG_DATA, TX_LOG_MAX, RAM_BASE } from "../../layout";
 import { ld32a, st32a, copy8 } from "../../portable";
 import { eip, setEip, setInstrEip, setReg32, EAX, CS, segHi, ZF, ARITH_FLAGS } from "../../state";
 import { getFlags, setFlags } from "../flags";
 import { raise, raiseUD, GP, setTxActive, txAbortStatus, abortTransaction, clearAbort } from "../../fault";
 import { saveVcpuAt, loadVcpuFrom } from "../../vcpu";
-import { tlbFlush, tlbDenyWrite, TLB_VALID, TLB_SLOW } from "../../mmu/tlb";
+import { tlbFlush, tlbDenyWrite } from "../../mmu/tlb";
 import { resKind, resHost, PHYS_RAM } from "../../memory";
 import { pageHasCode, invalidateCodeRange } from "../../tcache";
 import { invalidateFetch } from "../fetch";
@@ -128,8 +128,7 @@ export function rtmNoteAccess(lin: i32, write: bool): void {
   if (resKind != PHYS_RAM) return; // ROM ignores writes; device memory aborts at the access (memory.ts)
   const page = resHost & ~0xfff;
   if (!write) {
-    const e = ld32a(TLB + ((lin >>> 12) << 2));
-    if ((e & (TLB_VALID | TLB_SLOW)) == TLB_VALID && !logged(page)) tlbDenyWrite(lin);
+    if (!logged(page)) tlbDenyWrite(lin); // (a RAM page's entry, if the walk cached one)
     return;
   }
   if (logged(page)) return;
