@@ -96,11 +96,20 @@ const SCRIPT = [
   // its console (arch/x86/kernel/nmi.c unknown_nmi_error).
   "echo NMI-WAITING; head -n1 /dev/hvc0 > /dev/null",
   "echo NMI=$(grep NMI: /proc/interrupts | tr -s ' ')",
+  // The PCI functions as Linux found them (IDs, and each resource's start, end and flags), and its address maps, for
+  // the monitor's info pci and info mtree.
+  "for d in /sys/bus/pci/devices/*; do echo PCI-RES=${d##*/} $(cat $d/vendor $d/device) $(head -6 $d/resource | tr ' ' , | tr '\\n' ' '); done",
+  "echo IOMEM=$(sed 's/^ *//' /proc/iomem | tr '\\n' ';')",
+  "echo IOPORTS=$(sed 's/^ *//' /proc/ioports | tr '\\n' ';')",
   "echo DEVICES-DONE",
   "echo c > /proc/sysrq-trigger",
 ].join("\n");
 
-interface Run { serial: string; hvc: string; stop: StopReason; pc: Pc; screens: VgaScreen[]; inflated: BalloonStats | null; trapped: number[]; trappedNonZero: number }
+interface Run {
+  serial: string; hvc: string; stop: StopReason; pc: Pc; screens: VgaScreen[]; inflated: BalloonStats | null; trapped: number[]; trappedNonZero: number;
+  /** The monitor's info mtree while the balloon held its 32 MiB. */
+  inflatedTree: string;
+}
 
 describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run npm run images)"} on virtio and IDE devices`, () => {
   let dir = "";
@@ -141,7 +150,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     pc.loadLinux(new Uint8Array(readFileSync(images!.kernel)), { cmdline: `console=tty0 ${LINUX_CMDLINE} quiet virtio_blk.queue_depth=48`, initrd });
     let stop: StopReason = { kind: "budget" };
     let typed = false, keyed = false, inflating = false, statsAsked = false, deflating = false, nmi = false;
-    let inflated: BalloonStats | null = null, trapped: number[] = [], trappedNonZero = -1;
+    let inflated: BalloonStats | null = null, trapped: number[] = [], trappedNonZero = -1, inflatedTree = "";
     for (let i = 0; i < 400 && stop.kind === "budget"; i++) {
       stop = pc.vm.run(20_000_000);
       const out = Buffer.from(serial).toString("latin1");
@@ -157,6 +166,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
         const m = pc.vm.memory;
         for (let gpa = 0; gpa < ramBytes; gpa += 4096) if (m.lookup(gpa).kind === "trap") trapped.push(gpa);
         trappedNonZero = trapped.filter((gpa) => m.readHost(gpa, 4096).some((b) => b !== 0)).length;
+        inflatedTree = new Monitor(pc.vm).execute("info mtree");
         pc.balloon!.setTarget(0);
         pc.virtioConsole!.receive(new TextEncoder().encode("deflating\n"));
         deflating = true;
@@ -171,7 +181,7 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
         typed = true;
       }
     }
-    run = { serial: Buffer.from(serial).toString("latin1").replace(/\r/g, ""), hvc, stop, pc, screens, inflated, trapped, trappedNonZero };
+    run = { serial: Buffer.from(serial).toString("latin1").replace(/\r/g, ""), hvc, stop, pc, screens, inflated, trapped, trappedNonZero, inflatedTree };
   }, 60 * 60 * 1000);
 
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -218,6 +228,57 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     expect(run.inflated!.guest!["free-memory"]).toBeLessThan(m1 * 1024);
     expect(run.pc.balloon!.stats()).toMatchObject({ targetPages: 0, actualPages: 0, withdrawnPages: 0 });
     expect(run.pc.balloon!.stats().deflated + run.pc.balloon!.stats().faultedBack).toBe(8192);
+  });
+
+  it("info mtree shows the balloon's pages withdrawn from the guest-physical map: 32 MiB of traps, as Linux's MemTotal dropped", () => {
+    const traps = run.inflatedTree.split("\n").map((l) => /^ {2}([0-9a-f]{8})-([0-9a-f]{8}) {2}trap /.exec(l)).filter((m) => m !== null);
+    expect(traps.reduce((n, m) => n + parseInt(m[2]!, 16) + 1 - parseInt(m[1]!, 16), 0)).toBe(Number(value("MEMTOTAL-0")) * 1024 - Number(value("MEMTOTAL-1")) * 1024);
+    expect(new Monitor(run.pc.vm).execute("info mtree")).not.toMatch(/ trap /); // (deflated: all back)
+  });
+
+  it("info pci shows each function as Linux's sysfs has it: vendor and device IDs, each BAR's range", () => {
+    const sysfs = [...run.serial.matchAll(/^PCI-RES=0000:00:([0-9a-f]{2})\.(\d) 0x([0-9a-f]{4}) 0x([0-9a-f]{4}) (.*)$/gm)];
+    const shown = new Monitor(run.pc.vm, { pci: run.pc.pci }).execute("info pci").split(/\n(?= {2}Bus)/);
+    expect(sysfs.length).toBe(shown.length);
+    expect(sysfs.length).toBeGreaterThanOrEqual(7); // host and ISA bridges, IDE, pvpanic, two virtio-blk, rng, console, balloon
+    for (const [, slot, fn, vendor, device, resources] of sysfs) {
+      const block = shown.find((b) => b.startsWith(`  Bus  0, device ${String(parseInt(slot!, 16)).padStart(3)}, function ${fn}:`));
+      expect(block, `00:${slot}.${fn}`).toBeDefined();
+      expect(block!.split("\n")[1]).toMatch(new RegExp(`: PCI device ${vendor}:${device}$`));
+      // A resource Linux sized from a BAR has IORESOURCE_SIZEALIGN (0x40000); the IDE's legacy ports (fixed) do not.
+      const bars = resources!.trim().split(" ").map((r, i) => [i, ...r.split(",").map((x) => Number(x))] as const)
+        .filter(([, , , flags]) => flags & 0x40000)
+        .map(([i, start, end, flags]) => `BAR${i}: ${flags & 0x100 ? "I/O" : "32 bit memory"} at 0x${start.toString(16).padStart(flags & 0x100 ? 4 : 8, "0")} [0x${end.toString(16).padStart(flags & 0x100 ? 4 : 8, "0")}].`);
+      expect(block!.split("\n").filter((l) => / {6}BAR/.test(l)).map((l) => l.trim()), `00:${slot}.${fn}`).toEqual(bars);
+    }
+  });
+
+  it("info mtree has what Linux's /proc/iomem and /proc/ioports place: its RAM, the APICs, each PCI function's BARs, the UART", () => {
+    const tree = new Monitor(run.pc.vm, { pci: run.pc.pci }).execute("info mtree").split("\n");
+    const io = tree.indexOf("I/O ports");
+    const regions = (lines: string[]) => lines.map((l) => /^ {2}([0-9a-f]+)-([0-9a-f]+) {2}(.*)$/.exec(l)).filter((m) => m !== null)
+      .map((m) => ({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), what: m[3]! }));
+    const memory = regions(tree.slice(0, io)), ports = regions(tree.slice(io));
+    const entries = (key: string) => value(key)!.split(";").filter(Boolean).map((e) => /^([0-9a-f]+)-([0-9a-f]+) : (.*)$/.exec(e.trim())!)
+      .map((m) => ({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), name: m[3]! }));
+    const inside = (e: { start: number; end: number }, among: { start: number; end: number; what: string }[], what: RegExp) =>
+      among.some((r) => r.start <= e.start && e.end <= r.end && what.test(r.what));
+    const iomem = entries("IOMEM"), ioports = entries("IOPORTS");
+    const ram = iomem.filter((e) => e.name === "System RAM");
+    expect(ram.length).toBeGreaterThanOrEqual(2);
+    // RAM runs are split where permissions or frames change, so a System RAM range may span several.
+    for (const e of ram) for (let a = e.start; a < e.end; a += 4096) expect(inside({ start: a, end: a }, memory, /^ram rwx /), `RAM at ${a.toString(16)}`).toBe(true);
+    for (const name of ["IOAPIC 0", "Local APIC"]) {
+      const e = iomem.find((x) => x.name === name)!;
+      expect(inside(e, memory, name === "IOAPIC 0" ? /^mmio ioapic$/ : /^mmio local-apic$/), name).toBe(true);
+    }
+    const pciMem = iomem.filter((e) => /^0000:00:/.test(e.name)), pciIo = ioports.filter((e) => /^0000:00:/.test(e.name));
+    expect(pciMem.length).toBeGreaterThanOrEqual(10);
+    for (const e of pciMem) expect(inside(e, memory, new RegExp(`^mmio .*\\(PCI ${e.name.slice(5)} BAR\\d\\)$`)), `${e.name} at ${e.start.toString(16)}`).toBe(true);
+    // The IDE's legacy ports are no BARs: they only need a device there.
+    for (const e of pciIo) expect(inside(e, ports, e.start < 0x400 ? /^ide/ : new RegExp(`\\(PCI ${e.name.slice(5)} BAR\\d\\)`)), `${e.name} at ${e.start.toString(16)}`).toBe(true);
+    expect(inside(ioports.find((e) => e.name === "serial")!, ports, /^uart16550/)).toBe(true);
+    expect(inside(ioports.find((e) => e.name === "PCI conf1")!, ports, /^pci-conf1/)).toBe(true);
   });
 
   it("takes the monitor's nmi: Linux's NMI handler reports one it has no reason for", () => {

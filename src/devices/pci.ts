@@ -261,6 +261,11 @@ export class PciBus {
     for (const [devfn, dev] of this.functions) (dev as PciFunction).restoreConfig(state[devfn] as Uint8Array);
   }
 
+  /** Every function with its device and function number, in bus order (the monitor's info pci). */
+  list(): { slot: number; fn: number; dev: PciDevice }[] {
+    return [...this.functions.entries()].sort(([a], [b]) => a - b).map(([devfn, dev]) => ({ slot: devfn >> 3, fn: devfn & 7, dev }));
+  }
+
   /** The function at `slot`.`fn`, if any. */
   get(slot: number, fn: number): PciDevice | undefined {
     return this.functions.get((slot << 3) | fn);

@@ -207,6 +207,9 @@ export type Control = (typeof Control)[keyof typeof Control];
 export const PagingModeCode = { Direct: 0, Nested: 1, Shadow: 2 } as const;
 
 /** Bits of a guest-physical map entry (assembly/mmu/p2m.ts): host frame in bits 31-12. */
+/** What the chipset decodes a guest-physical page to before the map (Core.physKindOf; assembly/memory.ts PHYS_*). */
+export const PhysKind = { ram: 0, rom: 1, mmio: 2 } as const;
+
 export const P2mBits = { read: 1, write: 2, exec: 4, valid: 8, trap: 16, writeMmio: 32 } as const;
 
 /** Nested page-table entry bits (assembly/mmu/p2m.ts): the 32-bit page-table format plus software bits. */

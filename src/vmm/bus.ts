@@ -134,6 +134,11 @@ export class PortBus {
     }
   }
 
+  /** Registered ranges in port order (the monitor's info mtree). */
+  regions(): { readonly base: number; readonly length: number; readonly device: PortDevice }[] {
+    return this.ranges.filter((r): r is Range<PortDevice> => r !== undefined).sort((a, b) => a.base - b.base);
+  }
+
   /** Whether some device decodes `port`; the VM uses it to build the core's I/O exit bitmap. */
   isMapped(port: number): boolean {
     return this.table[port & 0xffff] !== 0;

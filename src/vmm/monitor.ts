@@ -25,6 +25,9 @@ import type { VgaScreen } from "../devices/vga/vga.js";
 import { describeScreen, screenLines } from "../devices/vga/screen-text.js";
 import { ppm } from "../devices/vga/ppm.js";
 import { sendkeyScancodes } from "../devices/ps2-keymap.js";
+import type { PciBus } from "../devices/pci.js";
+import { describePci } from "../devices/pci-info.js";
+import { describeAddressSpaces } from "./address-map.js";
 
 const HELP = [
   "info registers [-a] the selected vCPU's registers (-a: every vCPU's)",
@@ -43,6 +46,9 @@ const HELP = [
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
   "info net            network cables' traffic, the VPIO model's state per VM, the user network's connections",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
+  "info pci            the PCI functions as QEMU's info pci: class, IDs, IRQ, each BAR's range, MSI-X",
+  "info mtree          the guest-physical address space as accesses find it (RAM with its host frames and",
+  "                    permissions, ROM, withdrawn pages, each device's MMIO) and the I/O ports (QEMU's info mtree -f)",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "info balloon        the balloon (--balloon): the guest's memory, pages withdrawn, the guest's memory statistics",
   "balloon MB          give the guest MB MiB of its RAM (as QEMU's balloon): the balloon takes the rest",
@@ -84,7 +90,8 @@ export class Monitor {
    * `saveFile`: where `screendump` writes (the CLI's file system; absent, the command says it cannot); `keyboard`:
    * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's); `reset`:
    * restarts the machine (the CLI's, which makes a fresh one as for a guest's own reset); `snapshot`: savevm and
-   * loadvm, to and from a file (the CLI's), each returning what to say.
+   * loadvm, to and from a file (the CLI's), each returning what to say; `pci`: the PCI bus (a PC's) info pci lists
+   * and info mtree names BARs from.
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
@@ -94,6 +101,7 @@ export class Monitor {
     reset?: () => void;
     snapshot?: { save(path: string): string; load(path: string): string };
     balloon?: VirtioBalloon;
+    pci?: PciBus;
   } = {}) {}
 
   /** `balloon MB`: the guest's memory target (QEMU's: RAM less what the balloon takes); the driver gets there as it runs. */
@@ -182,6 +190,8 @@ export class Monitor {
             case "net": return this.sources.net ? this.sources.net().join("\n") || "no network traffic yet" : "no network card (symbiont boot --nic …)";
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
             case "lapic": return this.lapics();
+            case "pci": return this.sources.pci ? describePci(this.sources.pci) : "no PCI bus (not a PC)";
+            case "mtree": return describeAddressSpaces(this.vm, this.sources.pci);
             case "balloon": return this.infoBalloon();
             default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)`;
           }

@@ -8,6 +8,7 @@ import { createEngine } from "../../src/node/engines.js";
 import { BareMachine } from "../../src/machine/bare.js";
 import { Monitor } from "../../src/vmm/monitor.js";
 import { Pc } from "../../src/machine/pc.js";
+import { MemoryDisk } from "../../src/devices/block/backend.js";
 import { Symbiotic } from "../../src/symbiotic/symbiotic.js";
 import { ENGINES } from "../helpers.js";
 import { flatMachine } from "./flat-machine.js";
@@ -87,6 +88,82 @@ describe.each(ENGINES)("the monitor on %s", (kind) => {
     expect(all[1]).toMatch(/^EAX=00000000 /);
     expect(all[all.indexOf("CPU#1") + 1]).toMatch(/^EAX=11111111 /);
     expect(pc.vm.vcpu.index).toBe(0); // (the running vCPU stays the running one)
+  });
+});
+
+describe.each(ENGINES)("the monitor's info pci and info mtree on %s", (kind) => {
+  // Configuration mechanism #1 from the VMM's side, as a guest's PCI code would do it (PCI 3.0 §3.2.2.3.2).
+  const config = (pc: Pc, slot: number, offset: number, value?: number) => {
+    pc.vm.ports.write(0xcf8, 4, (0x80000000 | (slot << 11) | offset) >>> 0);
+    if (value === undefined) return pc.vm.ports.read(0xcfc, 4);
+    pc.vm.ports.write(0xcfc, 4, value);
+    return value;
+  };
+
+  it("lists the functions with the IDs their datasheets and the virtio spec give, and each BAR as the guest assigns it", async () => {
+    const ram = 16 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, disks: [{ backend: new MemoryDisk(new Uint8Array(1 << 20)) }] });
+    const mon = new Monitor(pc.vm, { pci: pc.pci });
+    const slot = pc.pci.list().find((f) => f.dev.name === "virtio-blk")!.slot;
+    const before = mon.execute("info pci").split("\n");
+    // 82441FX host bridge 8086:1237 and PIIX3 ISA bridge 8086:7000 (Intel's datasheets); a transitional
+    // virtio-blk: 1af4:1001, subsystem 1af4:0002 (virtio 1.2 §4.1.2.3: the device ID 2), class 01 00 (SCSI, as QEMU's).
+    expect(before.slice(0, 3)).toEqual(["  Bus  0, device   0, function 0:", "    Host bridge: PCI device 8086:1237", "      PCI subsystem 1af4:1100"]);
+    expect(before).toContain("    ISA bridge: PCI device 8086:7000");
+    const blk = before.indexOf(`  Bus  0, device ${String(slot).padStart(3)}, function 0:`);
+    expect(before.slice(blk + 1, blk + 3)).toEqual(["    SCSI storage controller: PCI device 1af4:1001", "      PCI subsystem 1af4:0002"]);
+    expect(before[blk + 3]).toMatch(/^ {6}IRQ \d+, pin A$/); // (the interrupt line is whatever firmware wrote)
+    expect(before[blk + 4]).toMatch(/^ {6}BAR0: I\/O at 0x[0-9a-f]{4} \[0x[0-9a-f]{4}\]\.$/); // (as the PC's firmware left it)
+    // The guest's part: decoding off (nothing decodes the BARs), an address in BAR0 and BAR1, the interrupt line,
+    // I/O and memory decoding on.
+    config(pc, slot, 0x04, 0);
+    const off = mon.execute("info pci").split("\n");
+    expect(off[blk + 4]).toBe("      BAR0: I/O, 64 bytes, not mapped (I/O decoding off).");
+    expect(off[blk + 5]).toBe("      BAR1: 32 bit memory, 16384 bytes, not mapped (memory decoding off).");
+    expect(mon.execute("info mtree")).not.toMatch(/virtio-blk/);
+    config(pc, slot, 0x18, 0);
+    config(pc, slot, 0x10, 0xc040);
+    config(pc, slot, 0x14, 0xfe004000);
+    config(pc, slot, 0x3c, 0x105);
+    config(pc, slot, 0x04, 0x3);
+    const after = mon.execute("info pci").split("\n");
+    expect(after.slice(blk + 3, blk + 7)).toEqual([
+      "      IRQ 5, pin A", "      BAR0: I/O at 0xc040 [0xc07f].", "      BAR1: 32 bit memory at 0xfe004000 [0xfe007fff].",
+      "      BAR2: 32 bit memory, 4096 bytes, not mapped (no address assigned).",
+    ]);
+    expect(after).toContain("      MSI-X: 2 vectors, disabled"); // (a vector per queue and one for configuration changes)
+    const tree = mon.execute("info mtree").split("\n");
+    const loc = `PCI 00:${String(slot).padStart(2, "0")}.0`;
+    expect(tree).toContain(`  c040-c07f  virtio-blk-legacy (${loc} BAR0)`);
+    expect(tree).toContain(`  fe004000-fe007fff  mmio virtio-blk-modern (${loc} BAR1)`);
+    expect(tree).toContain("  0cf8-0cff  pci-conf1");
+    expect(new Monitor(pc.vm).execute("info pci")).toBe("no PCI bus (not a PC)");
+  });
+
+  it("shows the guest-physical map as the VMM set it: RAM with its host frames and permissions, withdrawn pages, devices", async () => {
+    const ram = 16 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram });
+    const m = pc.vm.memory;
+    m.unmap(0x200000, 4); // withdrawn (a balloon's pages)
+    m.protect(0x300000, { read: true, exec: true }, 2); // read-only (a debugger's write watchpoint)
+    const frame = m.allocFrame();
+    m.map(0x400000, frame, { read: true, write: true }, 1); // a VMM frame above RAM, not executable
+    const memory = new Monitor(pc.vm).execute("info mtree").split("\n");
+    const h = (n: number) => n.toString(16).padStart(8, "0");
+    expect(memory.slice(0, 10)).toEqual([
+      "memory (guest-physical)",
+      "  00000000-0009ffff  ram rwx  host frames 00000000-0009ffff",
+      "  000a0000-000bffff  mmio, no device (reads as all ones)", // (the VGA window: a PC without --vga)
+      "  000c0000-001fffff  ram rwx  host frames 000c0000-001fffff",
+      "  00200000-00203fff  trap (withdrawn: every access exits to the VMM)",
+      "  00204000-002fffff  ram rwx  host frames 00204000-002fffff",
+      "  00300000-00301fff  ram r-x  host frames 00300000-00301fff",
+      "  00302000-003fffff  ram rwx  host frames 00302000-003fffff",
+      `  00400000-00400fff  ram rw-  host frames ${h(frame)}-${h(frame + 4095)}`,
+      "  00401000-00ffffff  ram rwx  host frames 00401000-00ffffff",
+    ]);
+    expect(memory).toContain("  fee00000-fee00fff  mmio local-apic");
+    expect(memory).toContain("  fec00000-fec00fff  mmio ioapic");
   });
 });
 
