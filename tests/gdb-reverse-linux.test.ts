@@ -11,7 +11,12 @@ import { createEngine } from "../src/node/engines.js";
 import { Pc } from "../src/machine/pc.js";
 import { busyboxInitramfs } from "../src/boot/initramfs.js";
 import { LINUX_CMDLINE } from "../src/boot/linux.js";
-import { findCachedImages } from "../src/node/images.js";
+import { cachedModules, findCachedImages } from "../src/node/images.js";
+import { driverModules } from "../src/boot/kmod.js";
+import { plugNics, guestAddress, ipCommandLine, type NicKind } from "../src/machine/nics.js";
+import { UserNetwork } from "../src/net/user/user-network.js";
+import type { HostNet } from "../src/net/user/host.js";
+import { defaultMac } from "../src/net/ethernet.js";
 import { GdbStub } from "../src/debug/gdb-stub.js";
 import { framePacket } from "../src/debug/gdb-packets.js";
 
@@ -19,6 +24,27 @@ const images = findCachedImages();
 const RAM = 64 << 20;
 const STOP = 2_800_000_000;
 const LOOP = "i=0; while true; do i=$((i+1)); [ $((i % 3000)) = 0 ] && echo tick $i; done";
+
+/** Run `pc` to instruction `n` in slices of 500 000 (`between` runs after each, as the CLI's runner does between its slices). */
+function runTo(pc: Pc, n: number, between = () => {}): void {
+  while (pc.vm.core.getRetired() < n) {
+    const stop = pc.vm.run(Math.min(500_000, n - pc.vm.core.getRetired()));
+    if (stop.kind !== "budget") throw new Error(`the guest stopped: ${JSON.stringify(stop)}`);
+    between();
+  }
+}
+const ramHash = (pc: Pc) => createHash("md5").update(new Uint8Array(pc.vm.engine.buffer, pc.vm.core.ramBase(), RAM)).digest("hex");
+/** Where the machine is: its count, every register, all of RAM. */
+const state = (pc: Pc) => ({ count: pc.vm.core.getRetired(), cpu: pc.vm.getState(), ram: ramHash(pc) });
+/** The stub's side of a GDB session: `send` a packet, get what the stub answered. */
+function gdbSession(pc: Pc) {
+  let replies: string[] = [];
+  const stub = new GdbStub(pc.vm, (d) => { if (d !== "+") replies.push(d); }, undefined, pc.rewindable());
+  const send = (p: string) => { replies = []; stub.receive(new TextEncoder().encode(framePacket(p))); return replies.join(""); };
+  const interrupt = () => { replies = []; stub.receive(Uint8Array.of(3)); return replies.join(""); }; // Ctrl-C
+  send("qSupported:swbreak+;hwbreak+;multiprocess-");
+  return { stub, send, interrupt };
+}
 
 describe.skipIf(!images)(`GDB going back in Linux${images ? "" : " (skipped: images not cached: run npm run images)"}`, () => {
   it("reverse-stepi and reverse-continue land where a fresh run is at that instruction; forward again, too; a replay prints nothing", async () => {
@@ -29,26 +55,13 @@ describe.skipIf(!images)(`GDB going back in Linux${images ? "" : " (skipped: ima
       pc.loadLinux(kernel, { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
       return pc;
     };
-    const runTo = (pc: Pc, n: number, between = () => {}) => {
-      while (pc.vm.core.getRetired() < n) {
-        const stop = pc.vm.run(Math.min(500_000, n - pc.vm.core.getRetired()));
-        if (stop.kind !== "budget") throw new Error(`the guest stopped: ${JSON.stringify(stop)}`);
-        between();
-      }
-    };
-    const ramHash = (pc: Pc) => createHash("md5").update(new Uint8Array(pc.vm.engine.buffer, pc.vm.core.ramBase(), RAM)).digest("hex");
-    const state = (pc: Pc) => ({ count: pc.vm.core.getRetired(), cpu: pc.vm.getState(), ram: ramHash(pc) });
 
     const out: number[] = [];
     const pc = await machine(out);
-    let replies: string[] = [];
-    const stub = new GdbStub(pc.vm, (d) => { if (d !== "+") replies.push(d); }, undefined, pc.rewindable());
-    const send = (p: string) => { replies = []; stub.receive(new TextEncoder().encode(framePacket(p))); return replies.join(""); };
-    send("qSupported:swbreak+;hwbreak+;multiprocess-");
+    const { stub, send, interrupt } = gdbSession(pc);
     send("c");
     runTo(pc, STOP, () => stub.running());
-    stub.receive(Uint8Array.of(3)); // Ctrl-C
-    expect(replies.join("")).toMatch(/^\$T02thread:01;#/);
+    expect(interrupt()).toMatch(/^\$T02thread:01;#/);
     const C = pc.vm.core.getRetired();
     const printedAtC = out.length;
 
@@ -89,5 +102,73 @@ describe.skipIf(!images)(`GDB going back in Linux${images ? "" : " (skipped: ima
     // What the guest printed: up to C once, nothing while replaying, from the landing on again.
     expect(Buffer.from(out).toString("latin1")).toBe(Buffer.from([...again.slice(0, printedAtC), ...again.slice(printedAtLanding)]).toString("latin1"));
     expect(Buffer.from(out).toString("latin1")).toMatch(/tick \d+\r?\n[\s\S]*tick \d+\r?\n/);
+  }, 600_000);
+
+  // With network cards: virtio-net and an emulated NE2000, each cabled to a user network whose router answers ARP and
+  // pings inside the transmit that asked (a reply the history logs by that transmit) — and that never reaches the host.
+  it("with network cards pinging the router: going back lands where a fresh run is, no frame reaches the network while the past replays", async () => {
+    const CARDS: NicKind[] = [{ model: "virtio", vpio: false, shared: false }, { model: "ne2k", vpio: false, shared: false }];
+    const cardBase = (k: number) => ({ mac: defaultMac(k), ipv4: (0x0a00020f + k) >>> 0, prefix: 24 });
+    const PINGS = "while true; do for i in eth0 eth1; do ping -c 3 -i 0.02 -s 200 -I $i 10.0.2.2 | grep -c 'bytes from'; done; done";
+    const NO_HOST = new Proxy({}, { get: (_t, p) => p === "dnsServers" ? () => [] : () => { throw new Error(`the guest asked the host (${String(p)})`); } }) as HostNet;
+    const kernel = new Uint8Array(readFileSync(images!.kernel));
+    const initrd = busyboxInitramfs({
+      busybox: new Uint8Array(readFileSync(images!.busybox)), modules: cachedModules(images!, driverModules(["virtio-net", "ne2k-pci"])), run: PINGS,
+    });
+    const cmdline = `${LINUX_CMDLINE} quiet ${ipCommandLine(CARDS.map((_, k) => guestAddress(0, cardBase(k))))}`;
+    /** A machine whose cards each have a user network of their own; `net` counts what reached the networks and when frames came back. */
+    const machine = async (out: number[]) => {
+      const pc = new Pc({ engine: await createEngine("wasm", RAM), ramBytes: RAM, clock: "deterministic", rng: true, onSerial: (b) => out.push(b) });
+      const net = { sent: 0, deliveredAt: [] as number[] };
+      CARDS.forEach((kind, k) => {
+        const link = plugNics([pc], kind, { addresses: cardBase(k) }).links[0]!, user = new UserNetwork(NO_HOST);
+        link.attachBackend((f) => { net.sent++; user.receive(f); });
+        user.output = (f) => { net.deliveredAt.push(pc.vm.core.getRetired()); link.deliver(f); };
+      });
+      pc.loadLinux(kernel, { cmdline, initrd });
+      return { pc, net };
+    };
+    const STOP_NET = 3_200_000_000; // (the pings start near 2.85 G)
+
+    const out: number[] = [];
+    const { pc, net } = await machine(out);
+    expect(typeof pc.rewindable()).toBe("object");
+    const { stub, send, interrupt } = gdbSession(pc);
+    send("c");
+    runTo(pc, STOP_NET, () => stub.running());
+    expect(interrupt()).toMatch(/^\$T02thread:01;#/);
+    const C = pc.vm.core.getRetired(), printedAtC = out.length, sentAtC = net.sent;
+    expect(Buffer.from(out).toString("latin1")).toMatch(/(3\r?\n){20}/); // (pinging: every ping answered)
+
+    const fresh = (await machine([])).pc;
+    runTo(fresh, C - 5001);
+    const addr = fresh.vm.getState().eip;
+    let lastAt = -1;
+    for (let n = C - 5001; n < C - 1; n++) {
+      if (fresh.vm.getState().eip === addr) lastAt = n;
+      runTo(fresh, n + 1);
+    }
+    expect(send("bs")).toMatch(/^\$T05thread:01;#/);
+    expect(state(pc)).toEqual(state(fresh));
+    expect(send(`Z0,${addr.toString(16)},1`)).toBe("$OK#9a");
+    expect(send("bc")).toMatch(/^\$T05swbreak:;thread:01;#/);
+    expect(send(`z0,${addr.toString(16)},1`)).toBe("$OK#9a");
+    const hit = (await machine([])).pc;
+    runTo(hit, lastAt);
+    expect(state(pc)).toEqual(state(hit));
+    // The replays ran from a checkpoint through frames the router gave back, and sent nothing, printed nothing.
+    const history = (stub as unknown as { history: { checkpointCounts(): number[] } }).history;
+    const from = Math.max(...history.checkpointCounts().filter((c) => c <= lastAt));
+    expect(net.deliveredAt.filter((at) => at > from && at <= lastAt).length).toBeGreaterThan(0);
+    expect(net.sent).toBe(sentAtC);
+    expect(out.length).toBe(printedAtC);
+
+    // Forward again: a new branch, whose pings go to the networks again and are answered (the networks, outside the
+    // machine, did not go back: their IP identification counters went on, so RAM is not the first branch's).
+    send("c");
+    runTo(pc, lastAt + 100_000_000, () => stub.running());
+    expect(net.sent).toBeGreaterThan(sentAtC);
+    const after = Buffer.from(out.slice(printedAtC)).toString("latin1");
+    expect(after).toMatch(/^(3\r?\n){10,}/);
   }, 600_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The recorded past of a deterministic machine, for the GDB stub's reverse execution (GDB's `reverse-stepi`,
  * `reverse-continue`; QEMU's record/replay, rr): snapshots of the whole machine taken now and then
- * (checkpoints), and a log of what reached the guest from outside its own instructions — host input, GDB's
+ * (checkpoints), and a log of what reached the guest from outside its own instructions — host input (a network card's
+ * frames among it: src/net/link.ts logs the back end's replies inside a transmit by that transmit), GDB's
  * single steps (which hold interrupts back), GDB's writes to registers and memory — each at the retired-instruction
  * count it happened at. With a deterministic clock everything else the guest does is a function of its state, so
  * the machine at any instruction since the history began is a checkpoint's snapshot run forward with the log's

@@ -64,6 +64,7 @@ import { SystemControlB, Port92, ResetControl, A20Gate } from "../devices/system
 import { PciBus, PciHost, PciFunction, createI440fx, I440FX_PAM0, Piix3IsaBridge, PciIntxRouter, PCI_IOAPIC_PIN_BASE } from "../devices/pci.js";
 import { PciSlots } from "./pci-slots.js";
 import { KvmParavirt } from "../paravirt/kvm.js";
+import type { NicLink, LinkCheckpoint } from "../net/link.js";
 import { PvPanic } from "../devices/pvpanic.js";
 import type { BlockBackend } from "../devices/block/backend.js";
 import type { VirtioDevice } from "../devices/virtio/device.js";
@@ -102,6 +103,8 @@ export const COM1_PORT = 0x3f8;
 /** A network card plugged into a PC from outside it (machine/nics.ts): its state, its PCI function, what it is. */
 export interface NetworkCard extends Saveable {
   readonly pci: PciFunction;
+  /** Its cable, when the card is this machine's alone (a recorded history logs what comes in on it). */
+  readonly link?: NicLink;
   /** The card and its station address, as a snapshot's machine must have had it ("ne2k-pci 52:54:00:12:34:56"). */
   readonly identity: string;
 }
@@ -513,23 +516,36 @@ export class Pc {
   /**
    * The machine as the GDB stub's reverse execution needs it (src/debug/history.ts), or why it cannot go back: it
    * needs the deterministic clock — every instruction's effect then follows from the machine's state and the input
-   * it is given, which the history logs — one vCPU, and devices snapshots hold (the first checkpoint says which not).
+   * it is given, which the history logs (host input; what network cards receive: src/net/link.ts) — one vCPU, and
+   * devices snapshots hold (the first checkpoint says which not).
    */
   rewindable(): RewindableMachine | string {
     if (this.clock.mode !== "deterministic") return "it needs the deterministic clock (symbiont … --deterministic)";
     if (this.cpus > 1) return "it runs one vCPU (--smp 1)";
-    if (this.networkCardNames().length > 0) return "it runs without network cards (--nic): the frames a card receives are not in the history";
+    const links = [...this.virtio.flatMap((t) => t.device instanceof VirtioNet ? [t.device.link] : []), ...this.networkCards.map((c) => c.link)];
+    if (links.some((l) => l === undefined)) return "its network card is a VPIO NE2000 (--nic ne2k,vpio): the frames it receives are not in the history";
+    const cables = links as NicLink[];
+    // A checkpoint is the machine's snapshot and, beside it, what its cables hold (frames waiting, transmits so far).
+    const cableState = new WeakMap<Uint8Array, LinkCheckpoint[]>();
     const keyboard = this.kbc.keyboard, uart = this.uart, console = this.virtioConsole;
     return {
       retired: () => this.vm.core.getRetired(),
-      save: () => this.saveSnapshot(),
-      load: (bytes) => this.loadSnapshot(bytes),
-      mute: (on) => { this.outputMuted = on; },
+      save: () => {
+        const bytes = this.saveSnapshot();
+        cableState.set(bytes, cables.map((l) => l.checkpoint()));
+        return bytes;
+      },
+      load: (bytes) => {
+        this.loadSnapshot(bytes);
+        cableState.get(bytes)?.forEach((c, i) => cables[i]!.restoreCheckpoint(c));
+      },
+      mute: (on) => { this.outputMuted = on; for (const l of cables) l.mute(on); },
       observeInput: (listener) => {
         const tap = (deliver: (bytes: number[]) => void) => (listener ? (bytes: number[]) => listener(() => deliver(bytes)) : () => {});
         uart.inputTap = tap((b) => uart.receive(b));
         keyboard.inputTap = tap((b) => keyboard.sendScancodes(b));
         if (console) console.inputTap = tap((b) => console.receive(b));
+        for (const l of cables) l.record(listener);
       },
     };
   }

@@ -165,6 +165,61 @@ describe("NIC link", () => {
     link.ready();
     expect([nic.got[0]![14], nic.got[0]![15]]).toEqual([3, 0]);
   });
+
+  it("for a recorded history: logs frames between runs as input and replies by their transmit; muted, replays them there and sends nothing", () => {
+    const link = new NicLink("eth0");
+    const nic = new Nic();
+    nic.room = 100;
+    link.attachNic(nic);
+    const sent: number[] = [], taps: string[] = [];
+    // A back end that answers each frame inside its transmit (as the user network answers ARP and pings).
+    link.attachBackend((f) => { sent.push(f[14]!); link.deliver(frame(A, B, 0x0800, [f[14]! + 100])); });
+    link.addTap((f, dir) => taps.push(`${dir}:${f[14]}`));
+    const input: (() => void)[] = [];
+    link.record((redeliver) => input.push(redeliver));
+    link.deliver(frame(A, B, 0x0800, [1])); // between runs: host input
+    const start = link.checkpoint();
+    link.transmit(frame(B, A, 0x0800, [2])); // answered inside: a reply, not input
+    link.deliver(frame(A, B, 0x0800, [3]));
+    link.transmit(frame(B, A, 0x0800, [4]));
+    expect(nic.got.map((f) => f[14])).toEqual([1, 102, 3, 104]);
+    expect(input.length).toBe(2);
+    expect(sent).toEqual([2, 4]);
+
+    // The past again, from the checkpoint: the machine sends the same frames; the log gives what came, where it came.
+    link.mute(true);
+    link.restoreCheckpoint(start);
+    nic.got.length = 0;
+    link.transmit(frame(B, A, 0x0800, [2]));
+    input[1]!();
+    link.transmit(frame(B, A, 0x0800, [4]));
+    link.mute(false);
+    expect(nic.got.map((f) => f[14])).toEqual([102, 3, 104]);
+    expect(sent).toEqual([2, 4]); // (nothing reached the back end)
+    expect(taps).toEqual(["rx:1", "tx:2", "rx:102", "rx:3", "tx:4", "rx:104"]); // (nor the taps)
+    expect(link.stats).toMatchObject({ txFrames: 2, rxFrames: 4 });
+
+    // A new branch from the checkpoint: its transmit goes to the back end, and its reply replaces the old branch's.
+    link.restoreCheckpoint(start);
+    nic.got.length = 0;
+    link.transmit(frame(B, A, 0x0800, [7]));
+    link.mute(true);
+    link.restoreCheckpoint(start);
+    link.transmit(frame(B, A, 0x0800, [7]));
+    link.mute(false);
+    expect(nic.got.map((f) => f[14])).toEqual([107, 107]);
+    expect(sent).toEqual([2, 4, 7]);
+
+    // A checkpoint holds the frames that wait for the NIC.
+    nic.room = 0;
+    link.deliver(frame(A, B, 0x0800, [8]));
+    const waiting = link.checkpoint();
+    link.discardQueued();
+    link.restoreCheckpoint(waiting);
+    nic.room = 1;
+    link.ready();
+    expect(nic.got.at(-1)![14]).toBe(8);
+  });
 });
 
 describe("large TCP packets (TSO packets passed whole, link.ts)", () => {

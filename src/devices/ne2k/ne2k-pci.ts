@@ -75,7 +75,8 @@ export class Ne2kPci {
   /** The card and its station address, as a snapshot's machine must have it (Pc.addNetworkCard). */
   readonly identity: string;
   private decoder: BarDecoder | null = null;
-  private readonly link: NicLink;
+  /** Its cable (a recorded history logs what comes in on it). */
+  readonly link: NicLink;
 
   constructor(opts: { mac: Mac; link: NicLink; clock?: TransmitClock }) {
     this.link = opts.link;

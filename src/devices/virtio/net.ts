@@ -88,7 +88,7 @@ export class VirtioNet extends QueueDevice implements VirtioDevice {
   readonly stats: VirtioNetStats = { txFrames: 0, txSegmented: 0, txChecksummed: 0, txDropped: 0, rxFrames: 0, rxLarge: 0, rxLargeBuffers: 0, rxTruncated: 0 };
   private readonly config = new Uint8Array(CONFIG_BYTES);
 
-  constructor(readonly mac: Mac, private readonly link: NicLink, opts: { offloads?: boolean } = {}) {
+  constructor(readonly mac: Mac, readonly link: NicLink, opts: { offloads?: boolean } = {}) {
     super();
     const offloads = opts.offloads ?? true;
     this.features = bit(VIRTIO_NET_F_MAC) | bit(VIRTIO_NET_F_STATUS) | (offloads
