@@ -8,7 +8,8 @@
 // back (the interactive echo kernel, web/guests/echo.asm); the live charts
 // get points; pause, resume and reset; a disk image from the picker is
 // selected (not booted), attached and saved back byte for byte; Save state and Restore state take the echo kernel
-// back to the saved instant (its line buffer); a disk booted by SeaBIOS with the VGA draws
+// back to the saved instant (its line buffer); the VMM monitor's line (info pci, stop and cont, pmemsave's download
+// against the kernel's file); a disk booted by SeaBIOS with the VGA draws
 // SeaBIOS's banner on the page's screen and takes keys typed on it (PS/2); a kernel's mode 13h picture is drawn on
 // the page's canvas; and, when
 // `npm run images` has cached Debian's kernel and busybox, Linux boots to the
@@ -228,6 +229,49 @@ describe.skipIf(!haveChromium)(`web page in headless Chromium${haveChromium ? ""
     await waitForTerminal(page, "Symbiont echo guest", 30_000);
     await page.setInputFiles("#state-file", snap);
     await page.waitForFunction(() => (document.getElementById("log")?.textContent ?? "").includes("Restore state: echo.snap: snapshot: its machine's RAM (--mem) is 134217728, this one's 67108864"), null, { timeout: 30_000 });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("static build: the VMM monitor answers under the terminal; stop and cont pause and resume; a file it writes is downloaded", async () => {
+    const page = await openPage(browser.context, server.url, errors);
+    await boot(page, "echo", "wasm");
+    await waitForTerminal(page, "> ", 30_000);
+    /** Type a command on the monitor line; what it answered. */
+    const monitor = async (command: string) => {
+      const before = (await page.textContent("#monitor-output")) ?? "";
+      await page.fill("#monitor-input", command);
+      await page.press("#monitor-input", "Enter");
+      await page.waitForFunction((n) => (document.getElementById("monitor-output")?.textContent ?? "").length > n, before.length, { timeout: 10_000 });
+      const all = (await page.textContent("#monitor-output")) ?? "";
+      expect(all.slice(before.length).startsWith(`(monitor) ${command}\n`)).toBe(true);
+      return all.slice(before.length + `(monitor) ${command}\n`.length);
+    };
+    // The chipset's IDs (Intel's 82441FX and PIIX3 datasheets).
+    const pci = await monitor("info pci");
+    expect(pci).toContain("    Host bridge: PCI device 8086:1237");
+    expect(pci).toContain("    ISA bridge: PCI device 8086:7000");
+    expect(await monitor("info registers")).toMatch(/^EAX=[0-9a-f]{8} EBX=[0-9a-f]{8} ECX=[0-9a-f]{8} EDX=[0-9a-f]{8}$/m);
+    // stop is the page's Pause: typed input waits; cont lets it in.
+    expect(await monitor("stop")).toBe("guest paused (cont resumes)\n");
+    await waitForState(page, "paused");
+    await page.click("#terminal");
+    await page.keyboard.type("y");
+    await page.waitForTimeout(500);
+    expect(await terminalText(page)).not.toContain("> y");
+    expect(await monitor("cont")).toBe("guest running\n");
+    await waitForState(page, "running");
+    await waitForTerminal(page, "> y", 10_000);
+    // pmemsave's file is a download: the kernel's first bytes where its Multiboot header loads it (1 MiB, echo.asm's org).
+    const [download] = await Promise.all([page.waitForEvent("download"), monitor("pmemsave 0x100000 64 echo-head.bin")]);
+    expect(download.suggestedFilename()).toBe("echo-head.bin");
+    const saved = join(scratch, "echo-head.bin");
+    await download.saveAs(saved);
+    expect(readFileSync(saved)).toEqual(readFileSync(join(REPO, "web/guests/echo.bin")).subarray(0, 64));
+    // Up recalls the last command.
+    await page.focus("#monitor-input");
+    await page.keyboard.press("ArrowUp");
+    expect(await page.inputValue("#monitor-input")).toBe("pmemsave 0x100000 64 echo-head.bin");
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

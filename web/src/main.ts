@@ -44,6 +44,9 @@ const stateEl = $("state");
 const detailEl = $("detail");
 const logEl = $("log");
 const summaryEl = $("summary");
+const monitorForm = $<HTMLFormElement>("monitor");
+const monitorInput = $<HTMLInputElement>("monitor-input");
+const monitorOut = $<HTMLPreElement>("monitor-output");
 
 // ---- terminal ----------------------------------------------------------------------------------
 
@@ -160,6 +163,8 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       break;
     case "disk-contents": download(m.fileName, m.bytes, "the disk"); break;
     case "state-contents": download(m.fileName, m.bytes, "the machine"); break;
+    case "monitor-output": appendMonitor(m.command, m.text); break;
+    case "file-contents": download(m.fileName, m.bytes, "a monitor command's file"); break;
     case "state":
       if (m.boot !== boot) { boot = m.boot; rates = new RateTracker(); charts.reset(); }
       setState(m.state, m.detail);
@@ -356,6 +361,36 @@ function download(fileName: string, bytes: Uint8Array<ArrayBuffer>, what: string
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000); // the download reads the blob after click() returns
   appendLog(`saved ${what} as ${fileName} (${(bytes.length / 1048576).toFixed(1)} MiB)`);
+}
+
+// ---- the VMM monitor ----------------------------------------------------------------------------
+
+/** Commands typed so far (Up and Down recall them), and where the recall is. */
+const monitorHistory: string[] = [];
+let recallAt = 0;
+/** The output pane keeps about this many characters (the oldest go). */
+const MONITOR_KEEP = 100_000;
+
+monitorForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const command = monitorInput.value.trim();
+  if (!command) return;
+  if (monitorHistory.at(-1) !== command) monitorHistory.push(command);
+  recallAt = monitorHistory.length;
+  monitorInput.value = "";
+  send({ type: "monitor", command });
+});
+monitorInput.addEventListener("keydown", (ev) => {
+  if (ev.key !== "ArrowUp" && ev.key !== "ArrowDown") return;
+  ev.preventDefault();
+  recallAt = Math.max(0, Math.min(monitorHistory.length, recallAt + (ev.key === "ArrowUp" ? -1 : 1)));
+  monitorInput.value = monitorHistory[recallAt] ?? "";
+});
+
+function appendMonitor(command: string, text: string): void {
+  const all = `${monitorOut.textContent}(monitor) ${command}\n${text ? `${text}\n` : ""}`;
+  monitorOut.textContent = all.length > MONITOR_KEEP ? all.slice(all.indexOf("\n", all.length - MONITOR_KEEP) + 1) : all;
+  monitorOut.scrollTop = monitorOut.scrollHeight;
 }
 
 saveDiskBtn.addEventListener("click", () => send({ type: "save-disk" }));

@@ -79,7 +79,9 @@ export type ToWorker =
   | { type: "load-state"; name: string; bytes: Uint8Array }
   | { type: "input"; bytes: Uint8Array }
   /** PS/2 scan codes (set 2) of keys pressed and released on the screen. */
-  | { type: "keys"; bytes: number[] };
+  | { type: "keys"; bytes: number[] }
+  /** A line for the VMM monitor (src/vmm/monitor.ts, the CLI's): run between two slices, answered by "monitor-output". */
+  | { type: "monitor"; command: string };
 
 export type RunState = "loading" | "running" | "paused" | "stopped" | "error";
 
@@ -99,4 +101,8 @@ export type FromWorker =
   /** The disk's bytes when "save-disk" was handled (between two slices: no request is half done), to download as `fileName`. */
   | { type: "disk-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> }
   /** The machine's snapshot (Pc.saveSnapshot, between two slices), to download as `fileName`. */
-  | { type: "state-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> };
+  | { type: "state-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> }
+  /** What a monitor command answered. */
+  | { type: "monitor-output"; command: string; text: string }
+  /** A file a monitor command wrote (screendump, dump-guest-memory, memsave, savevm), to download as `fileName`. */
+  | { type: "file-contents"; fileName: string; bytes: Uint8Array<ArrayBuffer> };

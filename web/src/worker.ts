@@ -29,6 +29,7 @@ import { VirtualSwitch } from "../../src/net/switch.js";
 import { UserNetwork } from "../../src/net/user/user-network.js";
 import { RelayHostNet, type RelaySocket } from "../../src/net/user/relay-host-net.js";
 import { fromBase64 } from "../../src/base64.js";
+import { Monitor } from "../../src/vmm/monitor.js";
 import wasmUrl from "../../build/core.wasm?url";
 import echoUrl from "../guests/echo.bin?url";
 
@@ -48,6 +49,8 @@ let wasmModule: Promise<WebAssembly.Module> | null = null;
 let config: BootConfig | null = null;
 let guest: Loadable | null = null;
 let pc: Pc | null = null;
+/** The VMM monitor of the running machine (the CLI's commands; files it writes are downloaded). */
+let monitor: Monitor | null = null;
 /** The disk of the last start (kept across resets and after the guest stops), and the name to save it as. */
 let disk: { backend: MemoryDisk; fileName: string } | null = null;
 /** Incremented on every (re)start: a loop of an older machine ends at its next turn. */
@@ -78,12 +81,8 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
     case "save-disk": saveDisk(); break;
     case "save-state": saveState(); break;
     case "load-state": loadState(m.name, m.bytes); break;
-    case "pause":
-      if (running && !paused) { paused = true; flush(true); state("paused", "paused"); }
-      break;
-    case "resume":
-      if (pc && paused) { paused = false; state("running"); void loop(boot); }
-      break;
+    case "pause": pause(); break;
+    case "resume": resume(); break;
     case "input":
       for (const b of m.bytes) input.push(b);
       wake?.();
@@ -92,12 +91,54 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
       keys.push(...m.bytes);
       wake?.();
       break;
+    case "monitor": monitorCommand(m.command); break;
   }
 };
 
+/**
+ * The page's monitor line: the command runs between slices; stop and cont pause and resume, quit stops the machine.
+ * A machine that stopped (halted, panicked, triple-faulted) can still be looked at.
+ */
+function monitorCommand(command: string): void {
+  if (!monitor) { post({ type: "monitor-output", command, text: "no machine yet: press Start" }); return; }
+  monitor.paused = paused; // (the page's Pause button is the monitor's stop)
+  const text = monitor.execute(command);
+  post({ type: "monitor-output", command, text });
+  if (monitor.quitRequested) { monitor.quitRequested = false; if (pc) stopped("quit (the monitor)"); return; }
+  if (monitor.paused && !paused) pause();
+  else if (!monitor.paused && paused) resume();
+  flush(true); // (what the command changed: the screen after sendkey, the counters)
+  wake?.();
+}
+
+function pause(): void {
+  if (running && !paused) { paused = true; flush(true); state("paused", "paused"); }
+}
+
+function resume(): void {
+  if (pc && paused) { paused = false; state("running"); void loop(boot); }
+}
+
+/** A monitor bound to `machine`: its files go to the page as downloads; system_reset restarts as the page's Reset does. */
+function monitorFor(machine: Pc): Monitor {
+  const download = (fileName: string, bytes: Uint8Array) => {
+    const copy = bytes.slice() as Uint8Array<ArrayBuffer>;
+    post({ type: "file-contents", fileName: fileName.replace(/^.*\//, ""), bytes: copy }, [copy.buffer]);
+  };
+  return new Monitor(machine.vm, {
+    lapics: () => machine.lapics, screen: machine.vga ? () => machine.vga!.screen() : undefined, keyboard: machine.kbc.keyboard, pci: machine.pci,
+    saveFile: download,
+    reset: () => { queueMicrotask(() => { if (config) void start(); }); },
+    snapshot: {
+      save: (path) => { const bytes = machine.saveSnapshot(); download(path, bytes); return `saved the machine to ${path} (${(bytes.length / 1048576).toFixed(1)} MiB, downloaded)`; },
+      load: () => "loadvm: a page cannot open your files: use Restore state… (it takes a savevm file back)",
+    },
+  });
+}
+
 async function start(): Promise<void> {
   const my = ++boot;
-  running = false; paused = false; pc = null;
+  running = false; paused = false; pc = null; monitor = null;
   input.length = 0; keys.length = 0; serialOut = []; lastScreen = null;
   if (network) { network.user.close(); network.relay.close(); network = null; }
   wake?.();
@@ -137,6 +178,7 @@ async function start(): Promise<void> {
         (kept ? ", kept from before the reset" : "; writes stay in this page: Save disk downloads them"));
     }
     pc = machine;
+    monitor = monitorFor(machine);
     state("running");
     flush(true); // the zero point of the rates
     void loop(my);
