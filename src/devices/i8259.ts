@@ -400,6 +400,12 @@ export class PicPair {
 
   save(): State { return { master: saveFields(this.master), slave: saveFields(this.slave), lastIntr: this.lastIntr }; }
 
+  /** The monitor's `info pic` lines for the two chips, as QEMU's (requests, mask, in service, vector base, trigger modes). */
+  describe(): string[] {
+    const h = (v: number) => v.toString(16).padStart(2, "0");
+    return [this.master, this.slave].map((c, i) => `pic${i}: irr=${h(c.irr)} imr=${h(c.imr)} isr=${h(c.isr)} irq_base=${h(c.vectorBase)} elcr=${h(c.elcr)}`);
+  }
+
   restore(state: State): void {
     restoreFields(this.master, part(state, "master"));
     restoreFields(this.slave, part(state, "slave"));

@@ -103,6 +103,28 @@ export class IoApic implements MmioDevice {
     });
   }
 
+  /**
+   * The monitor's `info pic` lines, laid out as QEMU's: the registers, then each pin's entry (raw, destination,
+   * vector, polarity, trigger, mask, delivery mode, destination mode), the asserted pins and those awaiting EOI.
+   */
+  describe(): string[] {
+    const modes = ["fixed", "lowest", "SMI", "...", "NMI", "INIT", "...", "extINT"];
+    const pins = (set: (pin: number) => boolean) => {
+      const on = Array.from({ length: IOAPIC_PINS }, (_, i) => i).filter(set);
+      return on.length ? on.join(" ") : "(none)";
+    };
+    const lines = [`ioapic0: ver=0x${(VERSION & 0xff).toString(16)} id=0x${this.id.toString(16).padStart(2, "0")} sel=0x${this.select.toString(16).padStart(2, "0")}` +
+      (this.select >= 0x10 && this.select < 0x10 + 2 * IOAPIC_PINS ? ` (redir[${(this.select - 0x10) >> 1}])` : "")];
+    for (let pin = 0; pin < IOAPIC_PINS; pin++) {
+      const lo = this.low[pin]!, hi = this.high[pin]!, logical = (lo & (1 << 11)) !== 0;
+      lines.push(`  pin ${String(pin).padEnd(2)} 0x${hi.toString(16).padStart(8, "0")}${lo.toString(16).padStart(8, "0")} ` +
+        `dest=${((hi >>> 24) & (logical ? 0xff : 0xf)).toString(16)} vec=${String(lo & 0xff).padEnd(3)} ${lo & (1 << 13) ? "active-lo" : "active-hi"} ` +
+        `${(lo & LEVEL ? "level" : "edge").padEnd(5)} ${(lo & MASKED ? "masked" : "").padEnd(6)} ${modes[(lo >> 8) & 7]!.padEnd(6)} ${logical ? "logical" : "physical"}`);
+    }
+    lines.push(`  IRR ${pins((p) => this.levels[p]!)}`, `  Remote IRR ${pins((p) => (this.low[p]! & (LEVEL | REMOTE_IRR)) === (LEVEL | REMOTE_IRR))}`);
+    return lines;
+  }
+
   private eoi(vector: number): void {
     for (let pin = 0; pin < IOAPIC_PINS; pin++) {
       const lo = this.low[pin]!;

@@ -464,6 +464,9 @@ export class Pc {
     }
   }
 
+  /** The interrupt controllers, for the monitor's info pic: the 8259 pair, then the I/O APIC (none with --no-apic). */
+  interruptControllers(): { describe(): string[] }[] { return [this.pic, ...this.ioapic ? [this.ioapic] : []]; }
+
   /** A network card plugged in from outside the PC (machine/nics.ts's NE2000s): snapshots hold it. */
   addNetworkCard(card: NetworkCard): void { this.networkCards.push(card); }
 

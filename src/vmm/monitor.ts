@@ -49,6 +49,7 @@ const HELP = [
   "info pci            the PCI functions as QEMU's info pci: class, IDs, IRQ, each BAR's range, MSI-X",
   "info mtree          the guest-physical address space as accesses find it (RAM with its host frames and",
   "                    permissions, ROM, withdrawn pages, each device's MMIO) and the I/O ports (QEMU's info mtree -f)",
+  "info pic            the 8259 pair and the I/O APIC's redirection table (QEMU's info pic)",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "info balloon        the balloon (--balloon): the guest's memory, pages withdrawn, the guest's memory statistics",
   "balloon MB          give the guest MB MiB of its RAM (as QEMU's balloon): the balloon takes the rest",
@@ -91,7 +92,7 @@ export class Monitor {
    * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's); `reset`:
    * restarts the machine (the CLI's, which makes a fresh one as for a guest's own reset); `snapshot`: savevm and
    * loadvm, to and from a file (the CLI's), each returning what to say; `pci`: the PCI bus (a PC's) info pci lists
-   * and info mtree names BARs from.
+   * and info mtree names BARs from; `pics`: the interrupt controllers info pic shows (the 8259 pair, the I/O APIC).
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
@@ -102,6 +103,7 @@ export class Monitor {
     snapshot?: { save(path: string): string; load(path: string): string };
     balloon?: VirtioBalloon;
     pci?: PciBus;
+    pics?: () => readonly { describe(): string[] }[];
   } = {}) {}
 
   /** `balloon MB`: the guest's memory target (QEMU's: RAM less what the balloon takes); the driver gets there as it runs. */
@@ -191,6 +193,7 @@ export class Monitor {
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
             case "lapic": return this.lapics();
             case "pci": return this.sources.pci ? describePci(this.sources.pci) : "no PCI bus (not a PC)";
+            case "pic": return this.sources.pics?.().flatMap((c) => c.describe()).join("\n") || "no interrupt controllers (not a PC)";
             case "mtree": return describeAddressSpaces(this.vm, this.sources.pci);
             case "balloon": return this.infoBalloon();
             default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)`;

@@ -167,6 +167,31 @@ describe.each(ENGINES)("the monitor's info pci and info mtree on %s", (kind) => 
   });
 });
 
+describe.each(ENGINES)("the monitor's info pic on %s", (kind) => {
+  it("shows the 8259s as their initialization words set them and an I/O APIC entry as written (8259A and 82093AA datasheets)", async () => {
+    const ram = 16 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram });
+    const mon = new Monitor(pc.vm, { pics: () => pc.interruptControllers() });
+    // ICW1 (edge, cascade, ICW4), ICW2 (vectors from 0x20), ICW3 (slave on line 2), ICW4 (8086 mode); OCW1 masks all but line 2.
+    for (const [port, value] of [[0x20, 0x11], [0x21, 0x20], [0x21, 0x04], [0x21, 0x01], [0x21, 0xfb]] as const) pc.vm.ports.write(port, 1, value);
+    // Pin 4: vector 0x31, level-triggered, active low (bits 15 and 13), to APIC ID 3 in physical mode (82093AA §3.2.4).
+    const ioapic = (register: number, value: number) => { pc.vm.mmio.write(0xfec00000, 4, register); pc.vm.mmio.write(0xfec00010, 4, value); };
+    ioapic(0x10 + 2 * 4, 0xa031);
+    ioapic(0x11 + 2 * 4, 0x03000000);
+    const lines = mon.execute("info pic").split("\n");
+    expect(lines[0]).toBe("pic0: irr=00 imr=fb isr=00 irq_base=20 elcr=00");
+    expect(lines[1]).toMatch(/^pic1: irr=00 imr=[0-9a-f]{2} isr=00 irq_base=[0-9a-f]{2} elcr=[0-9a-f]{2}$/);
+    expect(lines[2]).toBe("ioapic0: ver=0x11 id=0x01 sel=0x19 (redir[4])");
+    expect(lines[3]).toBe("  pin 0  0x0000000000010000 dest=0 vec=0   active-hi edge  masked fixed  physical"); // (masked at reset)
+    expect(lines[7]).toBe("  pin 4  0x030000000000a031 dest=3 vec=49  active-lo level        fixed  physical");
+    expect(lines.slice(-2)).toEqual(["  IRR (none)", "  Remote IRR (none)"]);
+    expect(lines).toHaveLength(2 + 1 + 24 + 2);
+    const noApic = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, apic: false });
+    expect(new Monitor(noApic.vm, { pics: () => noApic.interruptControllers() }).execute("info pic").split("\n")).toHaveLength(2);
+    expect(new Monitor(noApic.vm).execute("info pic")).toBe("no interrupt controllers (not a PC)");
+  });
+});
+
 describe.each(ENGINES)("the monitor's nmi on %s", (kind) => {
   // lgdt; lidt (vector 2: a gate to `nmi`); spin: jmp spin — nmi: inc dword [0x3000]; iret (nasm -f bin, org 0x1000)
   const PROGRAM = [0x0f, 0x01, 0x15, 0x30, 0x10, 0x00, 0x00, 0x0f, 0x01, 0x1d, 0x36, 0x10, 0x00, 0x00, 0xeb, 0xfe, 0xff, 0x05, 0x00, 0x30, 0x00, 0x00, 0xcf, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00, 0x17, 0x00, 0x18, 0x10, 0x00, 0x00, 0x17, 0x00, 0x40, 0x10, 0x00, 0x00, 0x90, 0x90, 0x90, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x10, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00];
