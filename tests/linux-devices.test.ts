@@ -101,6 +101,9 @@ const SCRIPT = [
   "for d in /sys/bus/pci/devices/*; do echo PCI-RES=${d##*/} $(cat $d/vendor $d/device) $(head -6 $d/resource | tr ' ' , | tr '\\n' ' '); done",
   "echo IOMEM=$(sed 's/^ *//' /proc/iomem | tr '\\n' ';')",
   "echo IOPORTS=$(sed 's/^ *//' /proc/ioports | tr '\\n' ';')",
+  // What the block layer counted for each disk (Documentation/block/stat.rst), its size in sectors and whether it is
+  // read-only, for the monitor's info block and info blockstats (every disk is idle by now).
+  "for d in vda vdb sda; do echo BLOCK-$d=$(cat /sys/block/$d/size /sys/block/$d/ro /sys/block/$d/stat); done",
   "echo DEVICES-DONE",
   "echo c > /proc/sysrq-trigger",
 ].join("\n");
@@ -279,6 +282,25 @@ describe.skipIf(!images)(`Linux ${images?.version ?? "(images not cached: run np
     for (const e of pciIo) expect(inside(e, ports, e.start < 0x400 ? /^ide/ : new RegExp(`\\(PCI ${e.name.slice(5)} BAR\\d\\)`)), `${e.name} at ${e.start.toString(16)}`).toBe(true);
     expect(inside(ioports.find((e) => e.name === "serial")!, ports, /^uart16550/)).toBe(true);
     expect(inside(ioports.find((e) => e.name === "PCI conf1")!, ports, /^pci-conf1/)).toBe(true);
+  });
+
+  it("info blockstats counts what Linux's block layer counted on each disk, info block shows their sizes as Linux sees them", () => {
+    const monitor = new Monitor(run.pc.vm, { disks: () => run.pc.blockDevices() });
+    const stats = monitor.execute("info blockstats").split("\n"), block = monitor.execute("info block").split("\n");
+    for (const [dev, id] of [["vda", "virtio0"], ["vdb", "virtio1"], ["sda", "ide0-hd0"]] as const) {
+      // size, ro, then stat: read I/Os, merges, sectors, ticks; write I/Os, merges, sectors, ticks; …; flush I/Os (16th).
+      const [size, ro, ...f] = value(`BLOCK-${dev}`)!.split(/\s+/).map(Number);
+      expect(f[0]! + f[4]! + f[15]!, dev).toBeGreaterThan(0);
+      const ours = /^\S+: rd_bytes=(\d+) wr_bytes=(\d+) rd_operations=(\d+) wr_operations=(\d+) flush_operations=(\d+)$/.exec(stats.find((l) => l.startsWith(`${id}: `))!)!.slice(1).map(Number);
+      expect({ rdBytes: ours[0], wrBytes: ours[1], reads: ours[2], flushes: ours[4] }, dev).toEqual({ rdBytes: f[2]! * 512, wrBytes: f[6]! * 512, reads: f[0], flushes: f[15] });
+      // A write that only carries a cache flush (blkdev_issue_flush's empty REQ_PREFLUSH write, mke2fs's fsync) is a
+      // write I/O to the block layer and a flush to the device: Linux's writes are ours and at most its flushes more.
+      expect(f[4]! - ours[3]!, dev).toBeGreaterThanOrEqual(0);
+      expect(f[4]! - ours[3]!, dev).toBeLessThanOrEqual(f[15]!);
+      const at = block.findIndex((l) => l.startsWith(`${id}: `));
+      expect(block[at], dev).toMatch(new RegExp(`, ${size} sectors, ${ro ? "read-only" : "read-write"}\\)$`));
+      expect(block[at + 1], dev).toMatch(id.startsWith("ide") ? /^ {4}Attached to: PIIX3 IDE \(PCI 00:01\.1\), primary channel, master$/ : /^ {4}Attached to: virtio-blk \(PCI 00:[0-9a-f]{2}\.0\)$/);
+    }
   });
 
   it("takes the monitor's nmi: Linux's NMI handler reports one it has no reason for", () => {

@@ -176,7 +176,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   // The monitor looks at the VM that has the keyboard.
   const monitors = pcs.map((pc) => new Monitor(pc.vm, {
     net: network ? () => network.describe() : undefined, lapics: () => pc.lapics, screen: pc.vga ? () => pc.vga!.screen() : undefined,
-    balloon: pc.balloon ?? undefined, pci: pc.pci, pics: () => pc.interruptControllers(),
+    balloon: pc.balloon ?? undefined, pci: pc.pci, pics: () => pc.interruptControllers(), disks: () => pc.blockDevices(),
     saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
     gdbserver: vms === 1 ? (port: number) => gdbserver(port) : undefined,
     reset: vms === 1 ? () => { resetAsked = true; } : undefined,

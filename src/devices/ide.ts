@@ -33,7 +33,7 @@
  */
 import { type AccessSize, type PortDevice, readBytewise } from "../vmm/bus.js";
 import type { GuestMemory } from "../vmm/memory.js";
-import { type BlockBackend, DiskError, SECTOR, diskGeometry } from "./block/backend.js";
+import { type BlockBackend, type DiskStats, DiskError, SECTOR, diskGeometry, emptyDiskStats } from "./block/backend.js";
 import { PciFunction } from "./pci.js";
 import { BarDecoder, type PciAddressSpaces } from "./pci-bars.js";
 import { saveFields, restoreFields, type State } from "../vmm/snapshot.js";
@@ -56,6 +56,8 @@ class Drive {
   /** Identify data, 256 words. */
   readonly identify = new Uint16Array(256);
   multiple = 0;
+  /** Read, write and flush commands the drive took (counted when taken: their data moves as the guest goes on). */
+  readonly stats = emptyDiskStats();
 
   constructor(readonly backend: BlockBackend, serial: string) {
     const sectors = Math.floor(backend.size / SECTOR);
@@ -183,6 +185,11 @@ class Channel {
 
   // ---- commands ------------------------------------------------------------------------
 
+  /** A read (or write) command of `count` sectors taken. */
+  private counted(stats: DiskStats, read: boolean, count: number): void {
+    if (read) { stats.reads++; stats.readBytes += count * SECTOR; } else { stats.writes++; stats.writtenBytes += count * SECTOR; }
+  }
+
   private lba28(): number {
     return ((this.device & 0x0f) << 24 | this.lbah << 16 | this.lbam << 8 | this.lbal) >>> 0;
   }
@@ -226,11 +233,13 @@ class Channel {
       case 0x20: case 0x21: case 0x24: case 0xc4: case 0x29: // READ SECTORS / MULTIPLE (EXT)
         if (!this.inRange(d, lba, count)) { this.abort(); return; }
         if ((cmd === 0xc4 || cmd === 0x29) && d.multiple === 0) { this.abort(); return; }
+        this.counted(d.stats, true, count);
         this.startPioIn(d, lba, count, cmd === 0xc4 || cmd === 0x29 ? d.multiple : 1);
         return;
       case 0x30: case 0x31: case 0x34: case 0xc5: case 0x39: { // WRITE SECTORS / MULTIPLE (EXT)
         if (!this.inRange(d, lba, count) || d.backend.readOnly) { this.abort(); return; }
         if ((cmd === 0xc5 || cmd === 0x39) && d.multiple === 0) { this.abort(); return; }
+        this.counted(d.stats, false, count);
         const per = cmd === 0xc5 || cmd === 0x39 ? d.multiple : 1;
         const block = Math.min(per, count) * SECTOR;
         this.xfer = { kind: "pio-out", buf: new Uint8Array(block), pos: 0, block, lba, left: count };
@@ -240,6 +249,7 @@ class Channel {
       case 0xc8: case 0x25: case 0xca: case 0x35: { // READ / WRITE DMA (EXT)
         const toMemory = cmd === 0xc8 || cmd === 0x25;
         if (!this.inRange(d, lba, count) || (!toMemory && d.backend.readOnly)) { this.abort(); return; }
+        this.counted(d.stats, toMemory, count);
         this.xfer = { kind: "dma", toMemory, lba, count };
         this.status = DRDY | DSC | DRQ;
         if (this.bmCommand & BM_START) this.runDma();
@@ -247,6 +257,7 @@ class Channel {
       }
       case 0xe7: case 0xea: // FLUSH CACHE (EXT)
         if (!this.io(() => d.backend.flush())) return;
+        d.stats.flushes++;
         this.done();
         return;
       case 0xef: // SET FEATURES
@@ -441,6 +452,11 @@ export class PiixIde {
     this.pci.setWritable(0x40, 0xff, 0x10); // IDETIM, SIDETIM …
     this.pci.config[0x41] = 0x80; // IDETIM: primary channel decode enabled
     this.pci.config[0x43] = 0x80; // secondary
+  }
+
+  /** The drives present: channel (0 primary, 1 secondary), unit (0 master, 1 slave), backend and statistics. */
+  drives(): { channel: number; unit: number; backend: BlockBackend; stats: DiskStats }[] {
+    return this.channels.flatMap((c, channel) => c.drives.flatMap((d, unit) => (d ? [{ channel, unit, backend: d.backend, stats: d.stats }] : [])));
   }
 
   /** Each channel's task file, transfer under way and bus master, and its drives' settings (a snapshot's part). */

@@ -66,7 +66,7 @@ import { PciSlots } from "./pci-slots.js";
 import { KvmParavirt } from "../paravirt/kvm.js";
 import type { NicLink, LinkCheckpoint } from "../net/link.js";
 import { PvPanic } from "../devices/pvpanic.js";
-import type { BlockBackend } from "../devices/block/backend.js";
+import type { BlockBackend, DiskStats } from "../devices/block/backend.js";
 import type { VirtioDevice } from "../devices/virtio/device.js";
 import { VirtioPci } from "../devices/virtio/pci.js";
 import { VirtioBlk } from "../devices/virtio/blk.js";
@@ -99,6 +99,9 @@ import { SwapBypass } from "../symbiotic/swapbypass.js";
 import { saveFields, restoreFields, encodeSnapshot, decodeSnapshot, part, SnapshotError, type Saveable, type State } from "../vmm/snapshot.js";
 
 export const COM1_PORT = 0x3f8;
+
+/** A disk as the monitor lists it (Pc.blockDevices). */
+export interface BlockDeviceInfo { id: string; backend: BlockBackend; stats: DiskStats; attached: string }
 
 /** A network card plugged into a PC from outside it (machine/nics.ts): its state, its PCI function, what it is. */
 export interface NetworkCard extends Saveable {
@@ -462,6 +465,22 @@ export class Pc {
       const balloon = this.balloon = this.addVirtio(new VirtioBalloon(vm.memory));
       vm.onEptViolation((e) => (balloon.faultBack(e.gpa) ? "resume" : undefined)); // a page the guest touched before it deflated
     }
+  }
+
+  /**
+   * The disks as the monitor's info block and info blockstats name them (QEMU's ids: ide0-hd0 … for the PIIX3's
+   * drives by channel and unit, virtio0 … for virtio-blk in PCI order), with where they are and what they did.
+   */
+  blockDevices(): BlockDeviceInfo[] {
+    const ide = (this.ide?.drives() ?? []).map((d) => ({
+      id: `ide${d.channel}-hd${d.unit}`, backend: d.backend, stats: d.stats,
+      attached: `PIIX3 IDE (PCI 00:01.1), ${d.channel ? "secondary" : "primary"} channel, ${d.unit ? "slave" : "master"}`,
+    }));
+    const virtio = this.virtioBlk.map((blk, i) => {
+      const at = this.pci.list().find((f) => f.dev === this.virtio.find((t) => t.device === blk)?.pci);
+      return { id: `virtio${i}`, backend: blk.backend, stats: blk.stats, attached: `virtio-blk${at ? ` (PCI 00:${at.slot.toString(16).padStart(2, "0")}.${at.fn})` : ""}` };
+    });
+    return [...ide, ...virtio];
   }
 
   /** The interrupt controllers, for the monitor's info pic: the 8259 pair, then the I/O APIC (none with --no-apic). */

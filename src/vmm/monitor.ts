@@ -28,6 +28,7 @@ import { sendkeyScancodes } from "../devices/ps2-keymap.js";
 import type { PciBus } from "../devices/pci.js";
 import { describePci } from "../devices/pci-info.js";
 import { describeAddressSpaces } from "./address-map.js";
+import type { DiskStats } from "../devices/block/backend.js";
 
 const HELP = [
   "info registers [-a] the selected vCPU's registers (-a: every vCPU's)",
@@ -49,6 +50,8 @@ const HELP = [
   "info pci            the PCI functions as QEMU's info pci: class, IDs, IRQ, each BAR's range, MSI-X",
   "info mtree          the guest-physical address space as accesses find it (RAM with its host frames and",
   "                    permissions, ROM, withdrawn pages, each device's MMIO) and the I/O ports (QEMU's info mtree -f)",
+  "info block          the disks: image, size, read-only or not, where each is attached (QEMU's info block)",
+  "info blockstats     each disk's reads, writes and flushes: operations and bytes (QEMU's info blockstats)",
   "info pic            the 8259 pair and the I/O APIC's redirection table (QEMU's info pic)",
   "info lapic          each vCPU's local APIC: mode (xAPIC, x2APIC), IDs, priorities, pending vectors, LVTs, timer",
   "info balloon        the balloon (--balloon): the guest's memory, pages withdrawn, the guest's memory statistics",
@@ -92,7 +95,8 @@ export class Monitor {
    * the PS/2 keyboard `sendkey` presses keys on; `gdbserver`: starts a GDB stub on a TCP port (the CLI's); `reset`:
    * restarts the machine (the CLI's, which makes a fresh one as for a guest's own reset); `snapshot`: savevm and
    * loadvm, to and from a file (the CLI's), each returning what to say; `pci`: the PCI bus (a PC's) info pci lists
-   * and info mtree names BARs from; `pics`: the interrupt controllers info pic shows (the 8259 pair, the I/O APIC).
+   * and info mtree names BARs from; `pics`: the interrupt controllers info pic shows (the 8259 pair, the I/O APIC);
+   * `disks`: info block's and info blockstats' disks.
    */
   constructor(private readonly vm: Vm, private readonly sources: {
     net?: () => string[]; lapics?: () => readonly { describe(): string[] }[]; screen?: () => VgaScreen;
@@ -104,7 +108,18 @@ export class Monitor {
     balloon?: VirtioBalloon;
     pci?: PciBus;
     pics?: () => readonly { describe(): string[] }[];
+    disks?: () => readonly { id: string; backend: { name: string; size: number; readOnly: boolean }; stats: DiskStats; attached: string }[];
   } = {}) {}
+
+  /** `info block` (each disk: image, size, access, where attached) or `info blockstats` (QEMU's counters by kind). */
+  private block(stats: boolean): string {
+    const disks = this.sources.disks?.() ?? [];
+    if (disks.length === 0) return "no disks (symbiont boot --disk FILE adds one)";
+    return disks.map((d) => stats
+      ? `${d.id}: rd_bytes=${d.stats.readBytes} wr_bytes=${d.stats.writtenBytes} rd_operations=${d.stats.reads} wr_operations=${d.stats.writes} flush_operations=${d.stats.flushes}`
+      : `${d.id}: ${d.backend.name} (${d.backend.size % 1048576 === 0 ? `${d.backend.size / 1048576} MiB` : `${d.backend.size} bytes`}, ` +
+        `${Math.floor(d.backend.size / 512)} sectors, ${d.backend.readOnly ? "read-only" : "read-write"})\n    Attached to: ${d.attached}`).join("\n");
+  }
 
   /** `balloon MB`: the guest's memory target (QEMU's: RAM less what the balloon takes); the driver gets there as it runs. */
   private setBalloon(arg: string | undefined): string {
@@ -193,6 +208,8 @@ export class Monitor {
             case "swapbypass": return formatSwapBypass(this.vm.stats().paging) ?? "SwapBypass is off for this VM (boot with --swap MB --swapbypass --paging shadow --symbiotic)";
             case "lapic": return this.lapics();
             case "pci": return this.sources.pci ? describePci(this.sources.pci) : "no PCI bus (not a PC)";
+            case "block": return this.block(false);
+            case "blockstats": return this.block(true);
             case "pic": return this.sources.pics?.().flatMap((c) => c.describe()).join("\n") || "no interrupt controllers (not a PC)";
             case "mtree": return describeAddressSpaces(this.vm, this.sources.pci);
             case "balloon": return this.infoBalloon();

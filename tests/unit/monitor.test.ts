@@ -138,6 +138,10 @@ describe.each(ENGINES)("the monitor's info pci and info mtree on %s", (kind) => 
     expect(tree).toContain(`  fe004000-fe007fff  mmio virtio-blk-modern (${loc} BAR1)`);
     expect(tree).toContain("  0cf8-0cff  pci-conf1");
     expect(new Monitor(pc.vm).execute("info pci")).toBe("no PCI bus (not a PC)");
+    const disks = new Monitor(pc.vm, { disks: () => pc.blockDevices() });
+    expect(disks.execute("info block")).toBe(`virtio0: memory (1 MiB, 2048 sectors, read-write)\n    Attached to: virtio-blk (${loc})`);
+    expect(disks.execute("info blockstats")).toBe("virtio0: rd_bytes=0 wr_bytes=0 rd_operations=0 wr_operations=0 flush_operations=0");
+    expect(new Monitor(pc.vm).execute("info block")).toBe("no disks (symbiont boot --disk FILE adds one)");
   });
 
   it("shows the guest-physical map as the VMM set it: RAM with its host frames and permissions, withdrawn pages, devices", async () => {

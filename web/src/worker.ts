@@ -127,7 +127,7 @@ function monitorFor(machine: Pc): Monitor {
   };
   return new Monitor(machine.vm, {
     lapics: () => machine.lapics, screen: machine.vga ? () => machine.vga!.screen() : undefined, keyboard: machine.kbc.keyboard, pci: machine.pci,
-    pics: () => machine.interruptControllers(),
+    pics: () => machine.interruptControllers(), disks: () => machine.blockDevices(),
     saveFile: download,
     reset: () => { queueMicrotask(() => { if (config) void start(); }); },
     snapshot: {

@@ -56,6 +56,18 @@ export interface BlockBackend {
   restore?(state: State): void;
 }
 
+/** What a disk's device did for the guest (the monitor's info blockstats: QEMU's operations and bytes by kind). */
+export interface DiskStats {
+  /** Read and write commands or requests that transferred data, and cache flushes. */
+  reads: number;
+  writes: number;
+  flushes: number;
+  readBytes: number;
+  writtenBytes: number;
+}
+
+export function emptyDiskStats(): DiskStats { return { reads: 0, writes: 0, flushes: 0, readBytes: 0, writtenBytes: 0 }; }
+
 /** A disk held in memory: a blank disk of some size, or an image's bytes. */
 export class MemoryDisk implements BlockBackend {
   readonly size: number;

@@ -16,7 +16,7 @@
  * @module
  */
 import type { AccessSize } from "../../vmm/bus.js";
-import { type BlockBackend, DiskError, SECTOR, diskGeometry } from "../block/backend.js";
+import { type BlockBackend, type DiskStats, DiskError, SECTOR, diskGeometry, emptyDiskStats } from "../block/backend.js";
 import { QueueDevice, type VirtioDevice, VIRTIO_ID_BLOCK, bit, readConfigBytes } from "./device.js";
 import { type DescriptorChain, type Virtqueue, VirtqueueError } from "./virtqueue.js";
 
@@ -33,12 +33,9 @@ export interface VirtioBlkOptions {
   onFatal?(message: string): void;
 }
 
-/** Counters for benchmarks and tests. */
-export interface BlockStats {
-  readBytes: number;
-  writtenBytes: number;
+/** Counters for the monitor, benchmarks and tests: every request taken, and those that did what they asked. */
+export interface BlockStats extends DiskStats {
   requests: number;
-  flushes: number;
 }
 
 export class VirtioBlk extends QueueDevice implements VirtioDevice {
@@ -48,7 +45,7 @@ export class VirtioBlk extends QueueDevice implements VirtioDevice {
   readonly features: bigint;
   readonly queueSizes = [QUEUE_SIZE];
   readonly configSize = 0x24;
-  readonly stats: BlockStats = { readBytes: 0, writtenBytes: 0, requests: 0, flushes: 0 };
+  readonly stats: BlockStats = { ...emptyDiskStats(), requests: 0 };
   private readonly config = new Uint8Array(0x24);
 
   constructor(readonly backend: BlockBackend, private readonly opts: VirtioBlkOptions = {}) {
@@ -101,6 +98,7 @@ export class VirtioBlk extends QueueDevice implements VirtioDevice {
           const data = new Uint8Array(dataIn);
           this.backend.read(sector * SECTOR, data);
           written = q.write(chain, 0, data);
+          this.stats.reads++;
           this.stats.readBytes += dataIn;
           break;
         }
@@ -108,6 +106,7 @@ export class VirtioBlk extends QueueDevice implements VirtioDevice {
           const len = chain.readableBytes - 16;
           if (this.backend.readOnly || !this.inRange(sector, len)) { status = VIRTIO_BLK_S_IOERR; break; }
           this.backend.write(sector * SECTOR, q.read(chain, 16, len));
+          this.stats.writes++;
           this.stats.writtenBytes += len;
           break;
         }
