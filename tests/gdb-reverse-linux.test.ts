@@ -37,14 +37,26 @@ const ramHash = (pc: Pc) => createHash("md5").update(new Uint8Array(pc.vm.engine
 /** Where the machine is: its count, every register, all of RAM. */
 const state = (pc: Pc) => ({ count: pc.vm.core.getRetired(), cpu: pc.vm.getState(), ram: ramHash(pc) });
 /** The stub's side of a GDB session: `send` a packet, get what the stub answered. */
-function gdbSession(pc: Pc) {
+function gdbSession(pc: Pc, rewind = pc.rewindable()) {
   let replies: string[] = [];
-  const stub = new GdbStub(pc.vm, (d) => { if (d !== "+") replies.push(d); }, undefined, pc.rewindable());
+  const stub = new GdbStub(pc.vm, (d) => { if (d !== "+") replies.push(d); }, undefined, rewind);
   const send = (p: string) => { replies = []; stub.receive(new TextEncoder().encode(framePacket(p))); return replies.join(""); };
   const interrupt = () => { replies = []; stub.receive(Uint8Array.of(3)); return replies.join(""); }; // Ctrl-C
   send("qSupported:swbreak+;hwbreak+;multiprocess-");
-  return { stub, send, interrupt };
+  /** Run the guest under the stub until it stops it (a breakpoint, a step) or instruction `limit`; the stop reply, if any. */
+  const runUntilStop = (limit: number) => {
+    while (!stub.halted && pc.vm.core.getRetired() < limit) {
+      const stop = pc.vm.run(Math.min(500_000, limit - pc.vm.core.getRetired()));
+      if (stop.kind !== "budget") throw new Error(`the guest stopped: ${JSON.stringify(stop)}`);
+      stub.running();
+    }
+    return replies.join("");
+  };
+  return { stub, send, interrupt, runUntilStop };
 }
+
+/** Every vCPU's registers (each as the monitor's cpu N sees them), the count and all of RAM. */
+const everyVcpu = (pc: Pc) => ({ ...state(pc), cpu: undefined, cpus: pc.vm.vcpus.map((_, i) => pc.vm.withVcpu(i, () => pc.vm.getState())) });
 
 describe.skipIf(!images)(`GDB going back in Linux${images ? "" : " (skipped: images not cached: run npm run images)"}`, () => {
   it("reverse-stepi and reverse-continue land where a fresh run is at that instruction; forward again, too; a replay prints nothing", async () => {
@@ -170,5 +182,80 @@ describe.skipIf(!images)(`GDB going back in Linux${images ? "" : " (skipped: ima
     expect(net.sent).toBeGreaterThan(sentAtC);
     const after = Buffer.from(out.slice(printedAtC)).toString("latin1");
     expect(after).toMatch(/^(3\r?\n){10,}/);
+  }, 600_000);
+
+  // Two vCPUs, a loop on each: their instructions interleave by the VMM's round robin, which a stop leaves as it was
+  // (src/vmm/vm.ts), so fresh runs without a debugger are the oracle again; the last hit of a breakpoint before the
+  // stop is found live, by a stub on a fresh run stopping at each hit and continuing.
+  it("on two vCPUs: back one instruction, back to a breakpoint's last hit, and GDB's steps of one vCPU — alone, or with the other running — undone and redone", async () => {
+    const kernel = new Uint8Array(readFileSync(images!.kernel));
+    const initrd = busyboxInitramfs({ busybox: new Uint8Array(readFileSync(images!.busybox)), run: `(${LOOP}) & ${LOOP}` });
+    const machine = async () => {
+      const pc = new Pc({ engine: await createEngine("wasm", RAM), ramBytes: RAM, clock: "deterministic", rng: true, cpus: 2, onSerial: () => {} });
+      pc.loadLinux(kernel, { cmdline: `${LINUX_CMDLINE} quiet`, initrd });
+      return pc;
+    };
+    const STOP_SMP = 3_000_000_000;
+    const pc = await machine();
+    const { stub, send, interrupt, runUntilStop } = gdbSession(pc);
+    send("c");
+    runTo(pc, STOP_SMP, () => stub.running());
+    expect(interrupt()).toMatch(/^\$T02thread:0[12];#/);
+    const C = pc.vm.core.getRetired();
+
+    const fresh = await machine();
+    runTo(fresh, C - 1);
+    expect(send("bs")).toMatch(/^\$T05thread:0[12];#/);
+    expect(everyVcpu(pc)).toEqual(everyVcpu(fresh));
+
+    // The breakpoint: where the vCPU about to run is, 100 000 instructions back; its hits found live on a fresh run.
+    const hitter = await machine();
+    runTo(hitter, C - 100_000);
+    const addr = hitter.vm.getState().eip;
+    const live = gdbSession(hitter, "(the oracle: no history)");
+    expect(live.send(`Z0,${addr.toString(16)},1`)).toBe("$OK#9a");
+    const hits: { at: number; reply: string }[] = [];
+    live.send("c");
+    for (;;) {
+      const reply = live.runUntilStop(C);
+      if (hitter.vm.core.getRetired() >= C) break;
+      hits.push({ at: hitter.vm.core.getRetired(), reply });
+      // On, as GDB goes on from a breakpoint: out, the thread that hit it stepped alone, back in, continue.
+      const thread = /thread:(\w+);/.exec(reply)![1]!;
+      live.send(`z0,${addr.toString(16)},1`);
+      live.send(`vCont;s:${thread}`);
+      expect(live.runUntilStop(Infinity)).toMatch(new RegExp(`^\\$T05thread:${thread};#`));
+      live.send(`Z0,${addr.toString(16)},1`);
+      live.send("c");
+    }
+    expect(hits.length).toBeGreaterThan(0);
+    const last = hits[hits.length - 1]!;
+    expect(send(`Z0,${addr.toString(16)},1`)).toBe("$OK#9a");
+    expect(send("bc")).toBe(last.reply.replace(/^.*?\$/, "$")); // (the same stop: swbreak, the same thread)
+    expect(send(`z0,${addr.toString(16)},1`)).toBe("$OK#9a");
+    const L = pc.vm.core.getRetired();
+    expect(L).toBe(last.at);
+    const landed = everyVcpu(pc);
+    const atL = await machine();
+    runTo(atL, L);
+    expect(landed).toEqual(everyVcpu(atL));
+
+    // A step of vCPU 1 alone (GDB's scheduler locking), undone: back where it was.
+    send("vCont;s:02");
+    expect(runUntilStop(Infinity)).toMatch(/^\$T05thread:02;#/);
+    expect(pc.vm.core.getRetired()).toBe(L + 1);
+    expect(send("bs")).toMatch(/^\$T05thread:0[12];#/);
+    expect(everyVcpu(pc)).toEqual(landed);
+    // A step of vCPU 1 while vCPU 0 runs (GDB's default): back one instruction — inside the step, vCPU 0 having run
+    // part of it — and the step again ends where it ended.
+    send("vCont;s:02;c");
+    expect(runUntilStop(Infinity)).toMatch(/^\$T05thread:02;#/);
+    const stepped = everyVcpu(pc);
+    expect(stepped.count).toBeGreaterThan(L);
+    expect(send("bs")).toMatch(/^\$T05thread:0[12];#/);
+    expect(pc.vm.core.getRetired()).toBe(stepped.count - 1);
+    send("vCont;s:02;c");
+    expect(runUntilStop(Infinity)).toMatch(/^\$T05thread:02;#/);
+    expect(everyVcpu(pc)).toEqual(stepped);
   }, 600_000);
 });

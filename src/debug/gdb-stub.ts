@@ -32,7 +32,7 @@ import { Control } from "../engine/core.js";
 import { GPR_NAMES, type CpuState } from "../vmm/cpu-state.js";
 import { translateLinear } from "../vmm/guest-paging.js";
 import { PacketReader, framePacket, hexLE, hexBytes, parseHexBytes } from "./gdb-packets.js";
-import { ExecutionHistory, type HistoryEvent, type RewindableMachine } from "./history.js";
+import { ExecutionHistory, type HistoryEvent, type RewindableMachine, type VcpuActions } from "./history.js";
 
 const BP = 3;
 const PAGE = 4096;
@@ -553,19 +553,33 @@ export class GdbStub {
     return null;
   }
 
-  /** Resume: each vCPU continues ("c"), steps one instruction ("s") or is held where it is (null). */
-  private resumeVcpus(per: readonly ("c" | "s" | null)[]): void {
+  /**
+   * Resume: each vCPU continues ("c"), steps one instruction ("s") or is held where it is (null). The history logs a
+   * step (it holds interrupts back: a replay steps there too) and, on a multiprocessor, every resume: which vCPUs run
+   * decides how their instructions interleave.
+   */
+  private resumeVcpus(per: VcpuActions): void {
     this.cancelStep();
     this.checkpointIfDue();
+    const step = per.includes("s");
+    if (this.history && (step || per.length > 1)) {
+      const e = this.history.record(step ? "step" : "resume", () => {});
+      if (e) e.actions = per.slice();
+      if (step) this.lastStep = e;
+    }
+    this.applyActions(per);
+    this.halted = false;
+  }
+
+  /** Hold, continue or step each vCPU as `per` says (a resume of GDB's, or its replay). */
+  private applyActions(per: VcpuActions): void {
     per.forEach((p, i) => {
       this.vm.vcpus[i]!.held = p === null;
       if (p === "s") {
-        this.lastStep = this.history?.record("step", () => {}) ?? null; // (a step holds interrupts back: a replay steps there too)
         this.stepping.add(i);
         this.vm.requestMonitorTrap(STEP_OWNER, true, i, true);
       }
     });
-    this.halted = false;
   }
 
   private cancelStep(): void {
@@ -635,19 +649,27 @@ export class GdbStub {
 
   /** Between the run loop's slices while the guest runs: a checkpoint of its history, when one is due. */
   running(): void {
-    if (!this.halted && !this.passingInt3 && !this.passingWatch && this.stepping.size === 0) this.checkpointIfDue();
+    if (this.halted || this.passingInt3 || this.passingWatch || this.stepping.size > 0 || !this.checkpointIfDue()) return;
+    // (A replay from this checkpoint starts with every vCPU running: the vCPUs GDB holds are held again first.)
+    const e = this.vm.vcpus.some((v) => v.held) ? this.history?.record("resume", () => {}) : null;
+    if (e) e.actions = this.vm.vcpus.map((v) => (v.held ? null : "c"));
   }
 
-  /** The history goes forward from here; its checkpoint, when due, is saved without the INT3s of GDB's breakpoints. */
-  private checkpointIfDue(): void {
+  /**
+   * The history goes forward from here; its checkpoint, when due, is saved without the INT3s of GDB's breakpoints.
+   * Whether one was taken.
+   */
+  private checkpointIfDue(): boolean {
     const history = this.history;
-    if (!history) return;
+    if (!history) return false;
     history.goingForward();
-    if (!history.checkpointDue()) return;
+    if (!history.checkpointDue()) return false;
     this.removeInt3s();
     try { history.checkpoint(); } catch (e) {
       this.dropHistory(`the machine could not be saved (${(e as Error).message})`);
+      return false;
     } finally { this.insertInt3s(); }
+    return true;
   }
 
   private removeInt3s(): void {
@@ -670,8 +692,8 @@ export class GdbStub {
    */
   private reverse(toHit: boolean): string | null {
     const history = this.history;
-    if (!history || this.vm.vcpus.length > 1) {
-      this.tell(`symbiont: no reverse execution here: ${history ? "it runs one vCPU (--smp 1)" : this.noHistory}`);
+    if (!history) {
+      this.tell(`symbiont: no reverse execution here: ${this.noHistory}`);
       return "E01";
     }
     this.cancelStep();
@@ -725,23 +747,33 @@ export class GdbStub {
       history.replayTo(target, {
         loaded: () => {
           this.inserted = false; // (the checkpoint's RAM holds none of the INT3s)
+          for (const v of this.vm.vcpus) v.held = false; // (as at every checkpoint; a logged resume holds them again)
           if (!scan) return;
           for (const [lin, b] of this.breakpoints) if (this.peek(b.pa) !== code.get(lin)) replay.codeToCome.add(b.pa - (b.pa % PAGE));
           this.insertInt3s();
           this.protectWatched();
         },
         runTo: (count) => this.runTo(count),
-        step: () => {
-          // GDB's single step, as it made it: its breakpoints out, interrupts held back (the monitor trap flag).
+        step: (e, limit) => {
+          // GDB's resume as it made it: the vCPUs it held, held; a single step with its breakpoints out and interrupts
+          // held back (the monitor trap flag), run until the step ends — or, other vCPUs running meanwhile, `limit`.
+          this.applyActions(e.actions ?? ["s"]);
+          if (this.stepping.size === 0) return;
           this.removeInt3s();
-          this.stepping.add(0);
-          this.vm.requestMonitorTrap(STEP_OWNER, true, 0, true);
-          this.vm.run(1);
+          const core = this.vm.core;
+          // (The first run goes even at `limit`: a step inside a REP instruction may stop after an iteration, retiring nothing.)
+          for (let first = true, idle = 0; this.stepping.size > 0; first = false) {
+            const before = core.getRetired();
+            if (!first && before >= limit) break;
+            this.vm.run(Math.max(1, limit - before));
+            if (core.getRetired() === before && ++idle > 1000) throw new Error(`a step at instruction ${before} did not end`);
+          }
           this.cancelStep();
           if (scan) this.insertInt3s();
         },
       }, from, eventsAt);
     } finally {
+      this.cancelStep(); // (a landing inside a step of one vCPU while others ran)
       this.replay = null;
       this.insertInt3s();
       this.watchpoints.push(...watches);

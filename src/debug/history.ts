@@ -34,14 +34,20 @@ export interface RewindableMachine {
   observeInput(listener: ((redeliver: () => void) => void) | null): void;
 }
 
+/** What GDB had each vCPU do when it resumed the guest: continue, step one instruction, or stay where it is (null). */
+export type VcpuActions = readonly ("c" | "s" | null)[];
+
 /** Something from outside the guest's instructions, at the count it happened at. */
 export interface HistoryEvent {
   at: number;
-  kind: "input" | "step" | "write";
-  /** Applies it again in a replay ("step" events are the stub's to apply). */
+  /** "resume": GDB resumed a multiprocessor guest with some vCPUs held or stepped — which changes who runs when. */
+  kind: "input" | "step" | "write" | "resume";
+  /** Applies it again in a replay ("step" and "resume" events are the stub's to apply). */
   apply: () => void;
   /** A step: whether it retired the instruction (false: it stopped after an iteration inside a REP instruction). */
   moved?: boolean;
+  /** A step's or a resume's actions, vCPU by vCPU. */
+  actions?: VcpuActions;
 }
 
 interface Checkpoint {
@@ -165,12 +171,13 @@ export class ExecutionHistory {
   /**
    * Put the machine in the state it had when instruction `target` retired (`target` ≥ the beginning), from the last
    * checkpoint at or before `from` (default: `target`; an older one for a scan of the stretch after it): `loaded`
-   * is told once the checkpoint is back, `runTo(count)` runs the guest until the count is reached, `step` applies a
-   * single step of GDB's (the stub's: its handlers know what the replay needs). Of the events logged at `target`
+   * is told once the checkpoint is back, `runTo(count)` runs the guest until the count is reached, `step(e, limit)`
+   * applies a single step or resume of GDB's (the stub's: its handlers know what the replay needs), not past `limit`
+   * (on a multiprocessor, where other vCPUs run during a step, `target` may be inside one). Of the events logged at `target`
    * itself the first `eventsAt` are applied (default none: the guest is where it was when instruction `target`
    * retired, before anything else).
    */
-  replayTo(target: number, how: { loaded(): void; runTo(count: number): void; step(): void }, from = target, eventsAt = 0): void {
+  replayTo(target: number, how: { loaded(): void; runTo(count: number): void; step(e: HistoryEvent, limit: number): void }, from = target, eventsAt = 0): void {
     const land = this.firstAt(target) + eventsAt;
     const cp = this.checkpointBefore(from, land);
     this.replaying = true;
@@ -182,7 +189,7 @@ export class ExecutionHistory {
       for (; i < land; i++) {
         const e = this.events[i]!;
         how.runTo(e.at);
-        if (e.kind === "step") how.step(); else e.apply();
+        if (e.kind === "step" || e.kind === "resume") how.step(e, target); else e.apply();
       }
       how.runTo(target);
       this.landedBefore = i;

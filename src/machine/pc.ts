@@ -538,12 +538,11 @@ export class Pc {
   /**
    * The machine as the GDB stub's reverse execution needs it (src/debug/history.ts), or why it cannot go back: it
    * needs the deterministic clock — every instruction's effect then follows from the machine's state and the input
-   * it is given, which the history logs (host input; what network cards receive: src/net/link.ts) — one vCPU, and
-   * devices snapshots hold (the first checkpoint says which not).
+   * it is given, which the history logs (host input; what network cards receive: src/net/link.ts; on a
+   * multiprocessor, which vCPUs GDB let run) — and devices snapshots hold (the first checkpoint says which not).
    */
   rewindable(): RewindableMachine | string {
     if (this.clock.mode !== "deterministic") return "it needs the deterministic clock (symbiont … --deterministic)";
-    if (this.cpus > 1) return "it runs one vCPU (--smp 1)";
     const links = [...this.virtio.flatMap((t) => t.device instanceof VirtioNet ? [t.device.link] : []), ...this.networkCards.map((c) => c.link)];
     if (links.some((l) => l === undefined)) return "its network card is a VPIO NE2000 (--nic ne2k,vpio): the frames it receives are not in the history";
     const cables = links as NicLink[];

@@ -539,15 +539,21 @@ export class Vm {
    */
   private quantumLeft = 0;
 
-  /** Round-robin over the vCPUs that can run; when none can, let time pass (or report why not). */
+  /**
+   * Round-robin over the vCPUs that can run; when none can, let time pass (or report why not). Where a run ends — its
+   * budget, a stop — does not change the schedule: the next run goes on with the same vCPU and the rest of its
+   * quantum, or with the next one when the quantum was used up, so runs of any sizes, stopped anywhere, interleave
+   * the vCPUs as one long run would (what snapshots and a recorded history's replays rely on).
+   */
   private runVcpus(maxInstructions: number): SliceEnd {
     const core = this.core;
     const n = this.vcpus.length;
     let left = maxInstructions;
     while (left > 0) {
       let ran = false;
+      const start = this.nextVcpu;
       for (let k = 0; k < n && left > 0; k++) {
-        const i = (this.nextVcpu + k) % n;
+        const i = (start + k) % n;
         const v = this.vcpus[i]!;
         const quantum = k === 0 && this.quantumLeft > 0 ? this.quantumLeft : this.quantum;
         this.quantumLeft = 0;
@@ -556,16 +562,20 @@ export class Vm {
         if (v.waitingForSipi) continue;
         const before = core.getRetired();
         const r = this.runSlice(Math.min(quantum, left));
-        const used = Math.max(1, core.getRetired() - before);
-        left -= used;
+        const retired = core.getRetired() - before;
+        left -= Math.max(1, retired); // (a turn that retired nothing still uses budget: the run always ends)
         v.halted = core.isHalted();
         v.interruptsOn = (core.getEflags() & 0x200) !== 0;
         ran = true;
         if (r !== null && r !== "yield") { this.nextVcpu = (i + 1) % n; return r; }
-        if (this.stopRequest) { this.nextVcpu = (i + 1) % n; return null; }
-        if (r === null && left <= 0 && used < quantum) { this.nextVcpu = i; this.quantumLeft = quantum - used; return null; }
+        if (this.stopRequest || left <= 0) {
+          // Stopped (a debugger's breakpoint, step or interrupt; a device's request) or out of budget inside the turn:
+          // the vCPU goes on with the rest of its quantum next time, unless it used it up or yielded.
+          if (r === null && retired < quantum) { this.nextVcpu = i; this.quantumLeft = quantum - retired; } else this.nextVcpu = (i + 1) % n;
+          return null;
+        }
       }
-      this.nextVcpu = 0;
+      this.nextVcpu = start; // (a whole round: the next begins where this one did)
       if (!ran) {
         const r = this.idleAll();
         if (r !== "continue") return r;
