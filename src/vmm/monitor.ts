@@ -37,6 +37,8 @@ const HELP = [
   "x /FMT ADDR         memory at a virtual address, through the selected vCPU's page tables (as QEMU's x:",
   "                    FMT = count, format x d u o c, size b h w g; ADDR = numbers, $reg, + and -)",
   "xp /FMT ADDR        memory at a guest-physical address (as QEMU's xp)",
+  "p [/x|/d|/u] EXPR   an expression's value (numbers, $reg, + and -; QEMU's print)",
+  "i [/b|/w|/l] PORT   read an I/O port, as an IN would (with its side effects); o [/b|/w|/l] PORT VALUE: write one",
   "memsave ADDR SIZE FILE   save SIZE bytes of memory at a virtual address to FILE (as QEMU's memsave)",
   "pmemsave ADDR SIZE FILE  likewise at a guest-physical address (QEMU's pmemsave)",
   "dump-guest-memory [-p] FILE   the machine as an ELF core GDB reads (gdb -ex \"core-file FILE\"): every vCPU's",
@@ -47,6 +49,7 @@ const HELP = [
   "info symbiotic      SymSpy pages, the running task and memory figures, SymCall entry and statistics",
   "info net            network cables' traffic, the VPIO model's state per VM, the user network's connections",
   "info swapbypass     SwapBypass: faults bypassed, mappings live and dropped (by cause), SymCalls and their cost",
+  "info status         whether the guest runs or is paused (stop, cont)",
   "info pci            the PCI functions as QEMU's info pci: class, IDs, IRQ, each BAR's range, MSI-X",
   "info mtree          the guest-physical address space as accesses find it (RAM with its host frames and",
   "                    permissions, ROM, withdrawn pages, each device's MMIO) and the I/O ports (QEMU's info mtree -f)",
@@ -110,6 +113,33 @@ export class Monitor {
     pics?: () => readonly { describe(): string[] }[];
     disks?: () => readonly { id: string; backend: { name: string; size: number; readOnly: boolean }; stats: DiskStats; attached: string }[];
   } = {}) {}
+
+  /**
+   * `i [/b|/w|/l] PORT` and `o [/b|/w|/l] PORT VALUE` (QEMU's): a read or write of an I/O port through the port bus, as
+   * the guest's IN or OUT would make it — with its side effects (a read of the UART's receive buffer takes a byte).
+   */
+  private portAccess(write: boolean, args: string[]): string {
+    const usage = write ? "o [/b|/w|/l] PORT VALUE: write an I/O port" : "i [/b|/w|/l] PORT: read an I/O port";
+    const fmt = args[0]?.startsWith("/") ? args.shift()! : "/b";
+    const size = ({ "/b": 1, "/w": 2, "/l": 4 } as const)[fmt as "/b" | "/w" | "/l"];
+    if (!size || args.length !== (write ? 2 : 1)) return usage;
+    const st = this.onCpu(() => this.vm.getState());
+    const port = evaluate(args[0]!, st), value = write ? evaluate(args[1]!, st) : 0;
+    if (typeof port === "string") return port;
+    if (typeof value === "string") return value;
+    if (port < 0 || port > 0xffff) return `${usage} (PORT is 0 to 0xffff)`;
+    if (write) { this.vm.ports.write(port, size, (value >>> 0) & (size === 4 ? 0xffffffff : (1 << (8 * size)) - 1)); return ""; }
+    return `port${fmt[1]}[0x${hex(port, 4)}] = 0x${hex(this.vm.ports.read(port, size), 2 * size)}`;
+  }
+
+  /** `p [/x|/d|/u] EXPR` (QEMU's print): numbers, $registers, + and -. */
+  private print(args: string[]): string {
+    const fmt = args[0]?.startsWith("/") ? args.shift()! : "/x";
+    if (!["/x", "/d", "/u"].includes(fmt) || args.length === 0) return "p [/x|/d|/u] EXPR: a number, $reg, + and -";
+    const v = this.onCpu(() => evaluate(args.join(""), this.vm.getState()));
+    if (typeof v === "string") return v;
+    return fmt === "/d" ? String(v | 0) : fmt === "/u" ? String(v >>> 0) : `0x${(v >>> 0).toString(16)}`;
+  }
 
   /** `info block` (each disk: image, size, access, where attached) or `info blockstats` (QEMU's counters by kind). */
   private block(stats: boolean): string {
@@ -213,8 +243,11 @@ export class Monitor {
             case "pic": return this.sources.pics?.().flatMap((c) => c.describe()).join("\n") || "no interrupt controllers (not a PC)";
             case "mtree": return describeAddressSpaces(this.vm, this.sources.pci);
             case "balloon": return this.infoBalloon();
-            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)`;
+            case "status": return `VM status: ${this.paused ? "paused" : "running"}`;
+            default: return `${sub === undefined ? "info what?" : `unknown: info ${sub}`} (info registers | cpus | status | exits | paging | mem | tlb | mtree | pci | pic | block | blockstats | symbiotic | net | swapbypass | lapic | balloon)`;
           }
+        case "i": case "o": return this.portAccess(cmd === "o", words.slice(1));
+        case "p": case "print": return this.print(words.slice(1));
         case "sym": return this.sym(sub, rest);
         case "balloon": return this.setBalloon(sub);
         case "screen": return this.sources.screen ? describeScreen(this.sources.screen()) : NO_DISPLAY;

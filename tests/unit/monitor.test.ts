@@ -196,6 +196,30 @@ describe.each(ENGINES)("the monitor's info pic on %s", (kind) => {
   });
 });
 
+describe.each(ENGINES)("the monitor's i, o, p and info status on %s", (kind) => {
+  it("reads and writes I/O ports as IN and OUT would (the MC146818's register D: VRT set, its datasheet), prints expressions", async () => {
+    const ram = 16 << 20;
+    const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram });
+    const mon = new Monitor(pc.vm);
+    expect(mon.execute("o 0x70 0x0d")).toBe("");
+    expect(mon.execute("i 0x71")).toBe("portb[0x0071] = 0x80");
+    expect(mon.execute("o /b 0x70 0x8d")).toBe(""); // (register D again, bit 7 the NMI mask)
+    expect(mon.execute("i /b 0x71")).toBe("portb[0x0071] = 0x80");
+    expect(mon.execute("i /w 0xcfc")).toMatch(/^portw\[0x0cfc\] = 0x[0-9a-f]{4}$/);
+    pc.vm.setState({ eax: 0x1234, esp: 0x8000 });
+    expect(mon.execute("p $eax+4")).toBe("0x1238");
+    expect(mon.execute("p /d $esp-0x8001")).toBe("-1");
+    expect(mon.execute("print /u 7")).toBe("7");
+    expect(mon.execute("i")).toBe("i [/b|/w|/l] PORT: read an I/O port");
+    expect(mon.execute("o /q 1 2")).toBe("o [/b|/w|/l] PORT VALUE: write an I/O port");
+    expect(mon.execute("i 0x10000")).toBe("i [/b|/w|/l] PORT: read an I/O port (PORT is 0 to 0xffff)");
+    expect(mon.execute("p $nope")).toMatch(/^unknown register \$nope/);
+    expect(mon.execute("info status")).toBe("VM status: running");
+    mon.execute("stop");
+    expect(mon.execute("info status")).toBe("VM status: paused");
+  });
+});
+
 describe.each(ENGINES)("the monitor's nmi on %s", (kind) => {
   // lgdt; lidt (vector 2: a gate to `nmi`); spin: jmp spin — nmi: inc dword [0x3000]; iret (nasm -f bin, org 0x1000)
   const PROGRAM = [0x0f, 0x01, 0x15, 0x30, 0x10, 0x00, 0x00, 0x0f, 0x01, 0x1d, 0x36, 0x10, 0x00, 0x00, 0xeb, 0xfe, 0xff, 0x05, 0x00, 0x30, 0x00, 0x00, 0xcf, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00, 0x17, 0x00, 0x18, 0x10, 0x00, 0x00, 0x17, 0x00, 0x40, 0x10, 0x00, 0x00, 0x90, 0x90, 0x90, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x10, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00];
@@ -220,8 +244,8 @@ describe("the monitor's answers to bad input", () => {
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
       "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver", "system_reset"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
-      "info": "info what? (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)",
-      "info memory": "unknown: info memory (info registers | cpus | exits | paging | mem | tlb | symbiotic | net | swapbypass | lapic | balloon)",
+      "info": "info what? (info registers | cpus | status | exits | paging | mem | tlb | mtree | pci | pic | block | blockstats | symbiotic | net | swapbypass | lapic | balloon)",
+      "info memory": "unknown: info memory (info registers | cpus | status | exits | paging | mem | tlb | mtree | pci | pic | block | blockstats | symbiotic | net | swapbypass | lapic | balloon)",
       "sym": "sym what? (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "sym pss": "unknown: sym pss (sym ps | current | vaddr PID ADDR | meminfo | test)",
       "frobnicate": "unknown command \"frobnicate\" (help lists them)",
