@@ -12,6 +12,20 @@ import { parseHostForward, type HostForward } from "../net/user/user-network.js"
 
 export class UsageError extends Error {}
 
+/**
+ * What the CLI prints for an error that ended a run: one line for the errors it means to report (bad input, a disk
+ * that failed, a snapshot that does not fit — their messages say what to do); for a fault inside the emulator itself
+ * (a WebAssembly trap, a JavaScript TypeError or ReferenceError: a bug, not the user's doing) a line saying so and the
+ * stack, so that a report of it says where.
+ */
+export function describeError(e: unknown): string {
+  const internal = e instanceof WebAssembly.RuntimeError || e instanceof TypeError || e instanceof ReferenceError;
+  const message = e instanceof Error ? e.message : String(e);
+  if (!internal) return `symbiont: ${message}\n`;
+  const stack = (e as Error).stack?.split("\n").slice(1).join("\n");
+  return `symbiont: internal error (${(e as Error).name}): ${message} — a bug in symbiont; its stack:\n${stack ?? "  (none)"}\n`;
+}
+
 export interface CommonOptions {
   engine: "wasm" | "js";
   memMiB: number;

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync, openSync, writeSync, closeSync, writeFileSync } from "node:fs";
-import { parseArgs, parseNicSpec, UsageError, USAGE, type CommonOptions } from "./args.js";
+import { parseArgs, parseNicSpec, UsageError, describeError, USAGE, type CommonOptions } from "./args.js";
 import { SnapshotError } from "../vmm/snapshot.js";
 import { parseRelayArgs, runRelay, RELAY_USAGE } from "./relay.js";
 import { createEngine } from "../node/engines.js";
@@ -535,7 +535,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`symbiont: ${e.message}\n`);
       return EXIT_USAGE;
     }
-    process.stderr.write(`symbiont: ${(e as Error).message}\n`);
+    process.stderr.write(describeError(e));
     return EXIT_GUEST_ERROR;
   }
 }
