@@ -240,7 +240,7 @@ export class PciBus {
     if (slot < 0 || slot > 31 || fn < 0 || fn > 7) throw new RangeError(`PCI: no device ${slot}.${fn}`);
     const devfn = (slot << 3) | fn;
     const other = this.functions.get(devfn);
-    if (other) throw new Error(`PCI: ${dev.name} at 00:${hex2(slot)}.${fn} clashes with ${other.name}`);
+    if (other) throw new Error(`PCI: ${dev.name} at ${pciAddress(slot, fn)} clashes with ${other.name}`);
     this.functions.set(devfn, dev);
   }
 
@@ -248,7 +248,7 @@ export class PciBus {
   save(saved: ReadonlySet<PciDevice>): State {
     const out: State = {};
     for (const [devfn, dev] of this.functions) {
-      if (!saved.has(dev) || !(dev instanceof PciFunction)) throw new SnapshotError(`savevm: snapshots of a machine with ${dev.name} (PCI 00:${hex2(devfn >> 3)}.${devfn & 7}) are not supported yet`);
+      if (!saved.has(dev) || !(dev instanceof PciFunction)) throw new SnapshotError(`savevm: snapshots of a machine with ${dev.name} (PCI ${pciAddress(devfn >> 3, devfn & 7)}) are not supported yet`);
       out[devfn] = dev.config.slice();
     }
     return out;
@@ -264,6 +264,12 @@ export class PciBus {
   /** Every function with its device and function number, in bus order (the monitor's info pci). */
   list(): { slot: number; fn: number; dev: PciDevice }[] {
     return [...this.functions.entries()].sort(([a], [b]) => a - b).map(([devfn, dev]) => ({ slot: devfn >> 3, fn: devfn & 7, dev }));
+  }
+
+  /** Where `dev` is on the bus ("00:04.0"), if it is. */
+  addressOf(dev: PciDevice): string | undefined {
+    for (const [devfn, d] of this.functions) if (d === dev) return pciAddress(devfn >> 3, devfn & 7);
+    return undefined;
   }
 
   /** The function at `slot`.`fn`, if any. */
@@ -295,6 +301,11 @@ export class PciBus {
     for (let fn = 1; fn < 8; fn++) if (this.functions.has((slot << 3) | fn)) return true;
     return false;
   }
+}
+
+/** A function's bus:device.function, as lspci and QEMU write it ("00:04.0"). */
+export function pciAddress(slot: number, fn: number): string {
+  return `00:${hex2(slot)}.${fn}`;
 }
 
 function hex2(n: number): string {

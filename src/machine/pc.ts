@@ -477,8 +477,8 @@ export class Pc {
       attached: `PIIX3 IDE (PCI 00:01.1), ${d.channel ? "secondary" : "primary"} channel, ${d.unit ? "slave" : "master"}`,
     }));
     const virtio = this.virtioBlk.map((blk, i) => {
-      const at = this.pci.list().find((f) => f.dev === this.virtio.find((t) => t.device === blk)?.pci);
-      return { id: `virtio${i}`, backend: blk.backend, stats: blk.stats, attached: `virtio-blk${at ? ` (PCI 00:${at.slot.toString(16).padStart(2, "0")}.${at.fn})` : ""}` };
+      const at = this.pci.addressOf(this.virtio.find((t) => t.device === blk)!.pci);
+      return { id: `virtio${i}`, backend: blk.backend, stats: blk.stats, attached: `virtio-blk${at ? ` (PCI ${at})` : ""}` };
     });
     return [...ide, ...virtio];
   }

@@ -9,8 +9,7 @@
  * @module
  */
 import { P2mBits, PhysKind } from "../engine/core.js";
-import type { PciBus } from "../devices/pci.js";
-import { PciFunction } from "../devices/pci.js";
+import { PciFunction, pciAddress, type PciBus } from "../devices/pci.js";
 import type { Vm } from "./vm.js";
 
 const PAGE = 4096;
@@ -99,7 +98,7 @@ function decodedBars(pci: PciBus): { space: "io" | "mem"; base: number; size: nu
     if (!(dev instanceof PciFunction)) continue;
     for (let i = 0; i < 6; i++) {
       const bar = dev.bar(i), base = dev.barAddress(i);
-      if (bar && base !== null) bars.push({ space: bar.kind === "io" ? "io" as const : "mem" as const, base, size: bar.size, name: `PCI 00:${hex(slot, 2)}.${fn} BAR${i}` });
+      if (bar && base !== null) bars.push({ space: bar.kind === "io" ? "io" as const : "mem" as const, base, size: bar.size, name: `PCI ${pciAddress(slot, fn)} BAR${i}` });
     }
   }
   return bars;
