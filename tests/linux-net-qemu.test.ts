@@ -32,6 +32,7 @@ const PEER = [
 ].join("\n");
 /** Typed into the Symbiont guest's shell. The markers are computed so the echoed command line does not match them. */
 const TYPED = [
+  "dmesg -n 1", // a kernel console message (a link coming up) must not land inside the lines matched below
   "until ping -c 1 10.0.2.16 >/dev/null; do sleep 1; done",
   "ping -c 2 10.0.2.16",
   "until ping -c 1 10.0.2.99 >/dev/null; do sleep 1; done",

@@ -38,6 +38,8 @@ const md5 = (b: Uint8Array | string) => createHash("md5").update(b).digest("hex"
  */
 function script(http: number, dns: number, closed: number, fwd: number): string {
   return [
+    // The kernel's console messages (a link coming up) would otherwise land inside a report line: only emergencies.
+    "dmesg -n 1",
     "echo NET-$((0))-ADDR $(ip -4 addr show dev eth0 | grep inet)",
     "ip route | sed \"s/^/NET-$((0))-ROUTE /\"",
     "sed \"s/^/NET-$((0))-RESOLV /\" /etc/resolv.conf",
