@@ -1,18 +1,22 @@
 /**
  * The monitor's `x` (virtual) and `xp` (physical) memory dumps, in QEMU's HMP formats so that what a user
- * knows from QEMU reads the same here: `/COUNT FORMAT SIZE` (format x d u o c, size b h w g; both remembered
+ * knows from QEMU reads the same here: `/COUNT FORMAT SIZE` (format x d u o c or i, size b h w g; both remembered
  * from one dump to the next, as QEMU's monitor does, starting at x and w), 8 units a line for bytes and
  * 16 bytes a line otherwise, each line headed by its address (physical ones as 16 hex digits), and
  * "Cannot access memory" where the address leads to no RAM. The address is an expression of numbers
  * (0x… hex, 0… octal, else decimal) and registers (`$eip`, `$esp`, `$cr3` …) joined by + and -.
  *
- * Departures from QEMU: no `i` format (no disassembler here); device memory (MMIO) and the ROM alias
- * below 4 GiB are not read — a debugger's read must not reach a device register — and show as
- * "Cannot access memory".
+ * The `i` format disassembles (src/debug/x86-disasm.ts) in the code size the vCPU runs in (16-bit in real and
+ * virtual-8086 mode or under a 16-bit code segment, else 32), laid out as QEMU lays it out — address, up to eight
+ * bytes, the instruction — in GNU objdump's AT&T syntax (what gdb prints) where QEMU's Capstone has its own.
+ *
+ * Departures from QEMU: device memory (MMIO) and the ROM alias below 4 GiB are not read — a debugger's read must
+ * not reach a device register — and show as "Cannot access memory".
  *
  * @module
  */
 import type { CpuState } from "./cpu-state.js";
+import { disassemble } from "../debug/x86-disasm.js";
 
 /** The last format and unit size, which the next dump without them uses. */
 export interface DumpDefaults { format: string; size: number }
@@ -36,9 +40,8 @@ export function memoryDump(args: string, physical: boolean, defaults: DumpDefaul
     count = m[1] ? Number(m[1]) : 1;
     let sizeGiven: number | null = null;
     for (const ch of m[2]!) {
-      if ("xduoc".includes(ch)) format = ch;
+      if ("xduoci".includes(ch)) format = ch;
       else if (ch in SIZES) sizeGiven = SIZES[ch]!;
-      else if (ch === "i") return "x/i: this monitor has no disassembler (formats: x d u o c)";
       else return `invalid char in format: '${ch}'`;
     }
     size = sizeGiven ?? defaults.size;
@@ -48,6 +51,7 @@ export function memoryDump(args: string, physical: boolean, defaults: DumpDefaul
   if (!rest) return `${physical ? "xp" : "x"} /FMT ADDR: an address is needed (a number, $reg, +, -)`;
   const addr = evaluate(rest, st);
   if (typeof addr === "string") return addr;
+  if (format === "i") return instructionLines(addr >>> 0, physical, count, codeBits(st), read).join("\n");
   return dumpLines(addr >>> 0, physical, count, format, size, read).join("\n");
 }
 
@@ -67,6 +71,31 @@ function dumpLines(start: number, physical: boolean, count: number, format: stri
     lines.push(line);
     addr += n;
     len -= n;
+  }
+  return lines;
+}
+
+/** The default operand and address size of the code the vCPU is running: 16 in real and virtual-8086 mode and under a 16-bit code segment. */
+function codeBits(st: CpuState): 16 | 32 {
+  const protectedMode = (st.cr0 & 1) !== 0 && (st.eflags & (1 << 17)) === 0;
+  return protectedMode && (st.cs.attr & (1 << 14)) !== 0 ? 32 : 16;
+}
+
+/** QEMU's monitor_disas layout: address, the bytes (eight a line, the rest on lines of their own), the instruction. */
+function instructionLines(start: number, physical: boolean, count: number, bits: 16 | 32, read: DumpReader): string[] {
+  const lines: string[] = [];
+  const head = (a: number) => `0x${(physical ? a : a >>> 0).toString(16).padStart(8, "0")}:`;
+  const byteText = (b: Uint8Array) => Array.from(b, (x) => `${x.toString(16).padStart(2, "0")} `).join("");
+  for (let addr = start, i = 0; i < count; i++) {
+    // The longest instruction is 15 bytes; near the end of readable memory fewer are there.
+    let code: Uint8Array | null = null;
+    for (let n = 15; n > 0 && !code; n--) code = read(addr, n);
+    if (!code) { lines.push(`${head(addr)} Cannot access memory`); break; }
+    const insn = disassemble(code, addr, bits);
+    const bytes = code.subarray(0, insn.length);
+    lines.push(`${head(addr)}  ${byteText(bytes.subarray(0, 8)).padEnd(24)}  ${insn.text}`);
+    for (let o = 8; o < bytes.length; o += 8) lines.push(`${head(addr + o)}  ${byteText(bytes.subarray(o, o + 8)).trimEnd()}`);
+    addr = physical ? addr + insn.length : (addr + insn.length) >>> 0;
   }
   return lines;
 }
@@ -100,9 +129,10 @@ export function evaluate(expr: string, st: CpuState): number | string {
     if (t === "" && i === 0 && tokens.length > 1) continue; // a leading sign
     let v: number;
     if (t.startsWith("$")) {
-      const name = t.slice(1).toLowerCase() === "pc" ? "eip" : t.slice(1).toLowerCase();
-      if (!(REGISTERS as readonly string[]).includes(name)) return `unknown register ${t} (${REGISTERS.map((r) => `$${r}`).join(" ")}, $pc)`;
-      v = st[name as (typeof REGISTERS)[number]];
+      const name = t.slice(1).toLowerCase();
+      if (name === "pc") v = st.eip + st.cs.base; // QEMU's $pc: the linear address of the next instruction
+      else if (!(REGISTERS as readonly string[]).includes(name)) return `unknown register ${t} (${REGISTERS.map((r) => `$${r}`).join(" ")}, $pc)`;
+      else v = st[name as (typeof REGISTERS)[number]];
     } else if (/^0x[0-9a-f]+$/i.test(t)) v = parseInt(t.slice(2), 16);
     else if (/^0[0-7]*$/.test(t)) v = parseInt(t, 8);
     else if (/^[1-9]\d*$/.test(t)) v = parseInt(t, 10);

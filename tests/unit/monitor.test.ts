@@ -12,6 +12,11 @@ import { MemoryDisk } from "../../src/devices/block/backend.js";
 import { Symbiotic } from "../../src/symbiotic/symbiotic.js";
 import { ENGINES } from "../helpers.js";
 import { flatMachine } from "./flat-machine.js";
+import { Attr, realSegment } from "../../src/vmm/cpu-state.js";
+import { haveObjdump, objdump } from "../support/objdump.js";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 
 async function monitor(kind: "wasm" | "js", symbiotic = false) {
   const ram = 2 << 20;
@@ -236,13 +241,63 @@ describe.each(ENGINES)("the monitor's nmi on %s", (kind) => {
   });
 });
 
+/**
+ * Bytes placed in guest memory and what objdump says they are, at the address the monitor will show them at: the
+ * oracle for x/i's instructions. (QEMU's Capstone spells AT&T differently; tests/monitor-qemu.test.ts checks x/i's
+ * addresses and bytes against QEMU's monitor.)
+ */
+function objdumpAt(code: number[], bits: 16 | 32, vma: number): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "symbiont-xi-"));
+  try {
+    writeFileSync(join(dir, "code.bin"), Uint8Array.from(code));
+    return objdump([join(dir, "code.bin")], { raw: bits, vma }).map((i) => i.text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!haveObjdump)(`x/i and xp/i${haveObjdump ? "" : " (skipped: no objdump; Debian: binutils)"}`, () => {
+  // Real-mode code as a boot sector starts (16-bit), and a 32-bit function with a far branch, x87 and SSE.
+  const BOOT = [0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x7c, 0xfb, 0xbe, 0x20, 0x7c, 0xac, 0x08, 0xc0, 0x74, 0x06,
+    0xb4, 0x0e, 0xcd, 0x10, 0xeb, 0xf5, 0xf4, 0xea, 0x00, 0x7c, 0x00, 0x00];
+  const FUNC = [0x55, 0x89, 0xe5, 0x83, 0xec, 0x10, 0x8b, 0x45, 0x08, 0x66, 0x0f, 0x6f, 0x04, 0x85, 0x00, 0x10, 0x00, 0x00,
+    0xdd, 0x44, 0x24, 0x04, 0xf3, 0xa5, 0x0f, 0x01, 0x15, 0x00, 0x20, 0x00, 0x00, 0xe8, 0xdb, 0xff, 0xff, 0xff, 0xc9, 0xc3];
+
+  it.each(ENGINES)("in real mode and in 32-bit protected mode, as the vCPU runs (%s)", async (kind) => {
+    const { m, mon } = await monitor(kind);
+    m.writeMemory(0x7c00, BOOT);
+    m.writeMemory(0x100000, FUNC);
+    // A line: "0x00007c00:  " + the bytes in 24 columns + two spaces + the instruction (column 39).
+    const texts = (out: string) => out.split("\n").filter((l) => l.length > 39).map((l) => l.slice(39).replace(/\s+/g, " "));
+    // Real mode at 0000:7C00: 16-bit code; $pc is CS.base + EIP as in QEMU.
+    m.setState({ eip: 0x7c00, cs: realSegment(0, true) });
+    const real = mon.execute("x /12i $pc");
+    expect(texts(real)).toEqual(objdumpAt(BOOT, 16, 0x7c00).slice(0, 12));
+    expect(real.split("\n")[0]).toBe("0x00007c00:  fa                        cli");
+    // The same bytes in a 32-bit code segment read differently (31 C0 is xor %eax,%eax).
+    m.setState({ eip: 0x100000, cr0: 0x11, cs: { selector: 8, base: 0, limit: 0xffffffff, attr: Attr.flatCode32 } });
+    const func = mon.execute("x /11i $eip");
+    expect(texts(func)).toEqual(objdumpAt(FUNC, 32, 0x100000).slice(0, 11));
+    // An instruction longer than eight bytes continues on a line of its own, as QEMU lays it out.
+    expect(func.split("\n").slice(4, 6)).toEqual([
+      "0x00100009:  66 0f 6f 04 85 00 10 00   movdqa 0x1000(,%eax,4),%xmm0",
+      "0x00100011:  00",
+    ]);
+    expect(mon.execute("xp /2i 0x7c01").split("\n").map((l) => l.slice(39))).toEqual(["xor    %eax,%eax", "mov    %eax,%ds"]);
+    expect(mon.execute(`xp /2i ${m.vm.memory.ramBytes - 1}`).split("\n")).toEqual([
+      `0x${(m.vm.memory.ramBytes - 1).toString(16).padStart(8, "0")}:  00                        (bad)`,
+      `0x${m.vm.memory.ramBytes.toString(16).padStart(8, "0")}: Cannot access memory`,
+    ]);
+  });
+});
+
 describe("the monitor's answers to bad input", () => {
   it("says what is wrong in one line, or what a non-symbiotic guest lacks", async () => {
     expect((await monitor("wasm")).mon.execute("sym ps")).toBe("the symbiotic interfaces are off for this VM");
     const { mon } = await monitor("wasm", true);
     const answers = Object.fromEntries(["info", "info memory", "sym", "sym pss", "frobnicate", "sym vaddr", "sym vaddr 1",
       "sym vaddr abc 1000", "sym vaddr -1 1000", "sym vaddr 1 zz", "sym vaddr 1 123456789", "",
-      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4i 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver", "system_reset"].map((c) => [c, mon.execute(c)]));
+      "cpu", "cpu 1", "cpu x", "x", "xp /4xw", "x /4j 0", "x /4q 0", "x /4xw $foo", "x /xw 0x1000*2", "gdbserver", "system_reset"].map((c) => [c, mon.execute(c)]));
     expect(answers).toEqual({
       "info": "info what? (info registers | cpus | status | exits | paging | mem | tlb | mtree | pci | pic | block | blockstats | symbiotic | net | swapbypass | lapic | balloon)",
       "info memory": "unknown: info memory (info registers | cpus | status | exits | paging | mem | tlb | mtree | pci | pic | block | blockstats | symbiotic | net | swapbypass | lapic | balloon)",
@@ -256,7 +311,7 @@ describe("the monitor's answers to bad input", () => {
       "cpu x": "cpu N: a vCPU index, 0",
       "x": "x /FMT ADDR: an address is needed (a number, $reg, +, -)",
       "xp /4xw": "xp /FMT ADDR: an address is needed (a number, $reg, +, -)",
-      "x /4i 0": "x/i: this monitor has no disassembler (formats: x d u o c)",
+      "x /4j 0": "invalid char in format: 'j'",
       "x /4q 0": "invalid char in format: 'q'",
       "x /4xw $foo": "unknown register $foo ($eax $ecx $edx $ebx $esp $ebp $esi $edi $eip $eflags $cr0 $cr2 $cr3 $cr4, $pc)",
       "x /xw 0x1000*2": "not an address: \"0x1000*2\" (a number, $reg, +, -)",
