@@ -36,6 +36,8 @@ export interface CommonOptions {
   initrd: string[];
   bios: string | null;
   debugcon: string | null;
+  /** --trace FILE: every instruction executed, listed to FILE ("stderr" for stderr). */
+  trace: string | null;
   /** --debugcon FILE,port=N: the debug console's port (default 0xE9; SeaBIOS writes to 0x402). */
   debugconPort: number;
   tcache: boolean;
@@ -184,12 +186,12 @@ export function parseNetSpec(v: string): NetSpec {
 
 export interface ParsedArgs { command: string; positional: string[]; options: CommonOptions }
 
-const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
+const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--trace", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--rtm", "--balloon", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
-    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, rtm: false, balloon: false, x2apic: false, hyperv: false,
+    engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, trace: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, rtm: false, balloon: false, x2apic: false, hyperv: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null, loadvm: null,
   };
   const positional: string[] = [];
@@ -238,6 +240,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   if (options.gdbPort !== null) {
     if (options.vms > 1) throw new UsageError("--gdb debugs one VM (its vCPUs are GDB's threads): not with --vms above 1");
   }
+  if (options.trace !== null && options.vms > 1) throw new UsageError("--trace lists one VM's instructions: not with --vms above 1");
   if (options.loadvm !== null && options.vms > 1) throw new UsageError("--loadvm starts one VM from a snapshot: not with --vms above 1");
   return { command: command || "help", positional, options };
 }
@@ -282,6 +285,7 @@ function applyValue(o: CommonOptions, name: string, v: string): void {
       o.debugconPort = port;
       return;
     }
+    case "--trace": o.trace = v; return;
     case "--kernel": o.kernel = v; return;
     case "--paging":
       if (v !== "direct" && v !== "nested" && v !== "shadow") throw new UsageError(`--paging must be direct, nested or shadow (got "${v}")`);
@@ -390,6 +394,9 @@ options:
   --bios FILE         ROM image mapped below 1 MiB and 4 GiB; the CPU starts at F000:FFF0
   --debugcon FILE[,port=N]
                       write port 0xE9 output (port N's: 0x402 is SeaBIOS's) to FILE ("stdio" for stdout)
+  --trace FILE        list every instruction the vCPUs execute to FILE ("stderr": to stderr), as QEMU's
+                      -d in_asm,exec -singlestep: CS:EIP, bytes, objdump's AT&T text; the guest runs one exit
+                      per instruction, so for a kernel's first steps (with --timeout or --until), not a Linux boot
   --vga               add a VGA, as QEMU's -device isa-vga (text and graphics modes, Bochs VBE framebuffers):
                       the monitor's screen shows it, screendump FILE saves it; Linux (boot) also writes its
                       console to it, a firmware runs SeaBIOS's VGA BIOS

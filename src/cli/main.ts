@@ -14,6 +14,7 @@ import { formatSwapBypass } from "../symbiotic/swapbypass.js";
 import { thrashWorkloadFiles } from "../node/thrash.js";
 import { runVm, type RunOutcome } from "../node/runner.js";
 import { SerialConsole, MonitorConsole, PrefixedOutput } from "../node/console.js";
+import { InstructionTrace } from "../debug/trace.js";
 import { Monitor } from "../vmm/monitor.js";
 import { listenForGdb, type GdbSession } from "../node/gdb-server.js";
 import { VmGroup, Waker } from "../vmm/vm-group.js";
@@ -159,6 +160,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     machines.push(m);
   }
   const pcs = machines.map((m) => m.pc);
+  let trace: ReturnType<typeof openTrace> | null = null;
   // A frame for a guest that sleeps (halted until a timer) wakes the runner at once.
   let wakeRunner = () => {};
   const network = o.nic ? await buildNetwork(pcs, o.nic, o.net ?? { kind: "switch" }, {
@@ -229,6 +231,8 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       }
       process.stderr.write(`symbiont: going on from the snapshot in ${o.loadvm}\n`);
     }
+    // (From the loaded guest's first instruction.)
+    if (o.trace !== null) trace = openTrace(pcs[0]!, o.trace, resets);
     if (vms > 1) {
       let focus = 0;
       serial.onNext = () => {
@@ -280,6 +284,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       const seconds = (performance.now() - started) / 1000;
       machines.forEach((m, i) => printStats(m.pc, seconds, o, vms > 1 ? `vm${i} ` : ""));
       if (network) process.stderr.write(network.describe().map((l) => `[stats] ${l}`).join("\n") + "\n");
+      if (trace) process.stderr.write(`[stats] trace: ${trace.tracer.count} instructions listed to ${o.trace}\n`);
     }
     const reset = outcomes[0]!;
     if (vms === 1 && reset.kind === "reset") {
@@ -301,9 +306,29 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     serial.close();
     network?.close();
     if (debugconFd !== null) closeSync(debugconFd);
+    trace?.close();
   }
   // A fresh machine, once the old one's console, network and files are closed.
   return restart ? runCommand(guest, o, disks, resets + 1) : status;
+}
+
+/**
+ * --trace FILE: the instruction trace of the (one) VM, written in 64 KiB pieces. After a guest reset the machine is
+ * new and the trace goes on in the same file.
+ */
+function openTrace(pc: Pc, path: string, resets: number): { tracer: InstructionTrace; close(): void } {
+  let fd = 2;
+  if (path !== "stderr") {
+    try { fd = openSync(path, resets === 0 ? "w" : "a"); } catch (e) { throw new UsageError(`cannot open --trace file ${path}: ${(e as Error).message}`); }
+  }
+  let pending: string[] = [], size = 0;
+  const flush = () => { if (pending.length) { writeSync(fd, pending.join("")); pending = []; size = 0; } };
+  const tracer = new InstructionTrace(pc.vm, (line) => {
+    pending.push(line + "\n");
+    size += line.length + 1;
+    if (size >= 65536) flush();
+  });
+  return { tracer, close: () => { flush(); if (fd !== 2) closeSync(fd); } };
 }
 
 /**

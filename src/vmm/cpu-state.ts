@@ -81,6 +81,12 @@ export function writeCpuState(core: CoreExports, view: DataView, st: Partial<Cpu
   if (st.halted !== undefined) core.setHaltedState(st.halted);
 }
 
+/** The default operand and address size of the code the vCPU runs: 16 in real and virtual-8086 mode and under a 16-bit code segment (CS.D clear). */
+export function codeSize(st: CpuState): 16 | 32 {
+  const protectedMode = (st.cr0 & 1) !== 0 && (st.eflags & (1 << 17)) === 0;
+  return protectedMode && (st.cs.attr & (1 << 14)) !== 0 ? 32 : 16;
+}
+
 /** A real-mode segment register for a selector (base = selector × 16, 64 KiB limit). */
 export function realSegment(selector: number, code = false): SegmentState {
   return { selector: selector & 0xffff, base: (selector & 0xffff) << 4, limit: 0xffff, attr: code ? Attr.realCode : Attr.realData };

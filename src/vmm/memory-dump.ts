@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { CpuState } from "./cpu-state.js";
+import { codeSize, type CpuState } from "./cpu-state.js";
 import { disassemble } from "../debug/x86-disasm.js";
 
 /** The last format and unit size, which the next dump without them uses. */
@@ -51,7 +51,7 @@ export function memoryDump(args: string, physical: boolean, defaults: DumpDefaul
   if (!rest) return `${physical ? "xp" : "x"} /FMT ADDR: an address is needed (a number, $reg, +, -)`;
   const addr = evaluate(rest, st);
   if (typeof addr === "string") return addr;
-  if (format === "i") return instructionLines(addr >>> 0, physical, count, codeBits(st), read).join("\n");
+  if (format === "i") return instructionLines(addr >>> 0, physical, count, codeSize(st), read).join("\n");
   return dumpLines(addr >>> 0, physical, count, format, size, read).join("\n");
 }
 
@@ -73,12 +73,6 @@ function dumpLines(start: number, physical: boolean, count: number, format: stri
     len -= n;
   }
   return lines;
-}
-
-/** The default operand and address size of the code the vCPU is running: 16 in real and virtual-8086 mode and under a 16-bit code segment. */
-function codeBits(st: CpuState): 16 | 32 {
-  const protectedMode = (st.cr0 & 1) !== 0 && (st.eflags & (1 << 17)) === 0;
-  return protectedMode && (st.cs.attr & (1 << 14)) !== 0 ? 32 : 16;
 }
 
 /** QEMU's monitor_disas layout: address, the bytes (eight a line, the rest on lines of their own), the instruction. */

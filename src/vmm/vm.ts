@@ -500,6 +500,8 @@ export class Vm {
       let budget = Math.min(SLICE, left);
       if (clock) budget = Math.max(1, Math.min(budget, this.syncTime(retired)));
       this.offerInterrupt();
+      // (Under the monitor trap flag the core runs one instruction.)
+      const stepping = this.vcpu.monitorTrapWanted.size > 0;
       const code = core.run(budget);
       const before = retired;
       retired = core.getRetired();
@@ -511,6 +513,13 @@ export class Vm {
       // Port exits are the commonest by far: answered here, without building the typed exit.
       const r = code === ExitCode.IoOut || code === ExitCode.IoIn ? this.portExit(code === ExitCode.IoOut) : this.handleExit(readExit(this.dataView(), this.exitBase, code));
       if (r) return r;
+      // The monitor trap flag's exit is due after an instruction that ended in an exit of its own (an OUT, an MMIO
+      // store): the core reported that one, so the trap is taken here, as a VMM emulates VT-x's pending MTF
+      // exit — else the next instruction would run before it (a debugger's step over an OUT taking two).
+      if (stepping && retired > before && code !== ExitCode.MonitorTrap && this.vcpu.monitorTrapWanted.size > 0) {
+        const t = this.handleMonitorTrap({ reason: "monitor-trap" });
+        if (t) return t;
+      }
       if (this.stopRequest) break;
       const now = core.getRetired();
       if (now !== retired) { retired = now; clock?.advanceLazily(retired); } // (a handler reset the CPU)

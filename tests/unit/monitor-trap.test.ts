@@ -56,3 +56,22 @@ describe.each(ENGINES)("the monitor trap flag and REP instructions on %s", (kind
     expect(r.retired).toBe(plain.retired);
   });
 });
+
+// An instruction that ends in an exit of its own — OUT (an I/O exit after it completed) or CPUID (answered by the
+// VMM) — is one step too: the trap is due on the boundary after it (SDM vol. 3C, 25.5.2), not after the next one.
+// Expected EIPs are the instruction boundaries: OUT imm8 is 2 bytes, NOP 1, CPUID 2.
+describe.each(ENGINES)("the monitor trap flag after an instruction that exits on %s", (kind) => {
+  it("stops on every boundary: after an OUT, a NOP, a CPUID", async () => {
+    // out 0x80, al; nop; cpuid; nop; hlt
+    const m = await flatMachine(kind, RAM, [0xe6, 0x80, 0x90, 0x0f, 0xa2, 0x90, 0xf4], CODE);
+    const stops: number[] = [];
+    m.vm.requestMonitorTrap("test", true);
+    m.vm.onMonitorTrap(() => ({ kind: "requested", why: "step" }));
+    for (let i = 0; i < 4; i++) {
+      expect(m.vm.run(100).kind).toBe("requested");
+      stops.push(m.vm.getState().eip - CODE);
+    }
+    expect(stops).toEqual([2, 3, 5, 6]);
+    expect(m.vm.run(100).kind).toBe("halted");
+  });
+});
