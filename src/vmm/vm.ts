@@ -541,17 +541,21 @@ export class Vm {
     return this.suspendedBy !== null ? { kind: "suspended", why: this.suspendedBy } : null; // (an unanswered IN runs again)
   }
 
-  private nextVcpu = 0;
   /**
-   * What is left of vCPU nextVcpu's quantum when a run's budget ended inside it: the next run goes on with it, so a
-   * run split into several (between which a snapshot may be taken) schedules the vCPUs exactly as one run would.
+   * Where the scheduler is, kept between runs: the round's first vCPU, the place in the round (the k-th vCPU after
+   * it) the next run goes on from, whether a vCPU of this round ran yet, and what is left of that vCPU's quantum when a
+   * run ended inside its turn. So a run split into several — by budgets, stops, snapshots — schedules the vCPUs
+   * exactly as one run would: the same rounds, each begun with the same vCPU (a round that began anew where a run
+   * resumed would order the vCPUs differently whenever one yields or sleeps).
    */
+  private roundStart = 0;
+  private roundPos = 0;
+  private roundRan = false;
   private quantumLeft = 0;
 
   /**
    * Round-robin over the vCPUs that can run; when none can, let time pass (or report why not). Where a run ends — its
-   * budget, a stop — does not change the schedule: the next run goes on with the same vCPU and the rest of its
-   * quantum, or with the next one when the quantum was used up, so runs of any sizes, stopped anywhere, interleave
+   * budget, a stop — does not change the schedule (see roundStart): runs of any sizes, stopped anywhere, interleave
    * the vCPUs as one long run would (what snapshots and a recorded history's replays rely on).
    */
   private runVcpus(maxInstructions: number): SliceEnd {
@@ -559,13 +563,13 @@ export class Vm {
     const n = this.vcpus.length;
     let left = maxInstructions;
     while (left > 0) {
-      let ran = false;
-      const start = this.nextVcpu;
-      for (let k = 0; k < n && left > 0; k++) {
+      const start = this.roundStart;
+      for (let k = this.roundPos; k < n && left > 0; k++) {
         const i = (start + k) % n;
         const v = this.vcpus[i]!;
-        const quantum = k === 0 && this.quantumLeft > 0 ? this.quantumLeft : this.quantum;
+        const quantum = this.quantumLeft > 0 ? this.quantumLeft : this.quantum;
         this.quantumLeft = 0;
+        this.roundPos = k + 1;
         if (!this.runnable(v)) continue;
         this.switchTo(i);
         if (v.waitingForSipi) continue;
@@ -575,16 +579,20 @@ export class Vm {
         left -= Math.max(1, retired); // (a turn that retired nothing still uses budget: the run always ends)
         v.halted = core.isHalted();
         v.interruptsOn = (core.getEflags() & 0x200) !== 0;
-        ran = true;
-        if (r !== null && r !== "yield") { this.nextVcpu = (i + 1) % n; return r; }
+        this.roundRan = true;
+        if (r !== null && r !== "yield") return r;
         if (this.stopRequest || left <= 0) {
           // Stopped (a debugger's breakpoint, step or interrupt; a device's request) or out of budget inside the turn:
           // the vCPU goes on with the rest of its quantum next time, unless it used it up or yielded.
-          if (r === null && retired < quantum) { this.nextVcpu = i; this.quantumLeft = quantum - retired; } else this.nextVcpu = (i + 1) % n;
+          if (r === null && retired < quantum) { this.roundPos = k; this.quantumLeft = quantum - retired; }
           return null;
         }
       }
-      this.nextVcpu = start; // (a whole round: the next begins where this one did)
+      if (this.roundPos < n) return null; // (out of budget between two turns of the round)
+      // A whole round: the next begins where this one did.
+      const ran = this.roundRan;
+      this.roundPos = 0;
+      this.roundRan = false;
       if (!ran) {
         const r = this.idleAll();
         if (r !== "continue") return r;
@@ -892,7 +900,7 @@ export class Vm {
       vcpuSlots: this.coreBytes(core.vcpuSlotBase(), VCPU_SLOT_BYTES * this.vcpus.length).slice(),
       vcpus: this.vcpus.map((v) => saveFields(v, ["index", "held"])),
       running: this.running, asleep: this.asleep, hasFirmware: this.hasFirmware, heldVector: this.heldVector,
-      nextVcpu: this.nextVcpu, quantumLeft: this.quantumLeft,
+      roundStart: this.roundStart, roundPos: this.roundPos, roundRan: this.roundRan, quantumLeft: this.quantumLeft,
       retired: core.getRetired(), tscOffset: core.getTscOffset(), tsc: [core.getTscState(0), core.getTscState(1)],
       exitCounts: this.exitCounts.slice(),
       clock: this.clock?.save() ?? null,
@@ -920,7 +928,10 @@ export class Vm {
     this.loadMonitorTrap();
     this.asleep = state.asleep as boolean;
     this.heldVector = state.heldVector as number;
-    this.nextVcpu = state.nextVcpu as number;
+    // (A snapshot from before rounds were kept: its nextVcpu began a new round.)
+    this.roundStart = (state.roundStart ?? state.nextVcpu) as number;
+    this.roundPos = (state.roundPos ?? 0) as number;
+    this.roundRan = (state.roundRan ?? false) as boolean;
     this.quantumLeft = state.quantumLeft as number;
     this.stopRequest = null;
     this.suspendedBy = null;
