@@ -10,7 +10,7 @@
 import type { Vm } from "../vmm/vm.js";
 import { codeSize } from "../vmm/cpu-state.js";
 import { readLinear } from "../vmm/guest-paging.js";
-import { disassemble } from "./x86-disasm.js";
+import { disassembleAt } from "./x86-disasm.js";
 
 /** Who asks the VM for monitor-trap exits here (Vm.requestMonitorTrap). */
 const MTF_OWNER = "trace";
@@ -31,13 +31,11 @@ export class InstructionTrace {
     const st = this.vm.getState();
     const linear = (st.cs.base + st.eip) >>> 0;
     const regs = { cr0: st.cr0, cr3: st.cr3, cr4: st.cr4, efer: st.efer };
-    let code: Uint8Array | null = null;
-    for (let n = 15; n > 0 && !code; n--) code = readLinear(this.vm.memory, regs, linear, n);
+    const insn = disassembleAt((a, n) => readLinear(this.vm.memory, regs, a, n), linear, codeSize(st));
     const where = `${this.vm.vcpus.length > 1 ? `cpu${this.vm.vcpu.index} ` : ""}${hex(st.cs.selector, 4)}:${hex(st.eip, 8)}`;
     this.count++;
-    if (!code) { this.write(`${where}  (no memory at linear ${hex(linear, 8)})`); return; }
-    const insn = disassemble(code, linear, codeSize(st));
-    const bytes = Array.from(code.subarray(0, insn.length), (b) => hex(b, 2)).join(" ");
+    if (!insn) { this.write(`${where}  (no memory at linear ${hex(linear, 8)})`); return; }
+    const bytes = Array.from(insn.bytes, (b) => hex(b, 2)).join(" ");
     this.write(`${where}  ${bytes.padEnd(20)}  ${insn.text}`);
   }
 }

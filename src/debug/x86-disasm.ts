@@ -47,6 +47,19 @@ export function disassemble(code: Uint8Array, address: number, bits: 16 | 32 = 3
   }
 }
 
+/**
+ * The instruction at `address` read through `read` (which answers null for bytes it cannot give): up to 15 bytes,
+ * fewer near the end of readable memory; null when not even one byte is there. With the instruction's bytes.
+ */
+export function disassembleAt(read: (address: number, length: number) => Uint8Array | null, address: number, bits: 16 | 32):
+  (DisassembledInstruction & { bytes: Uint8Array }) | null {
+  let code: Uint8Array | null = null;
+  for (let n = MAX_LENGTH; n > 0 && !code; n--) code = read(address, n);
+  if (!code) return null;
+  const insn = disassemble(code, address, bits);
+  return { ...insn, bytes: code.subarray(0, insn.length) };
+}
+
 /** The objdump-style line for an instruction: mnemonic padded to six columns, a space, the operands. */
 function line(prefixes: string[], mnemonic: string, operands: string[]): string {
   const head = [...prefixes, mnemonic].join(" ");

@@ -16,7 +16,7 @@
  * @module
  */
 import { codeSize, type CpuState } from "./cpu-state.js";
-import { disassemble } from "../debug/x86-disasm.js";
+import { disassembleAt } from "../debug/x86-disasm.js";
 
 /** The last format and unit size, which the next dump without them uses. */
 export interface DumpDefaults { format: string; size: number }
@@ -81,12 +81,9 @@ function instructionLines(start: number, physical: boolean, count: number, bits:
   const head = (a: number) => `0x${(physical ? a : a >>> 0).toString(16).padStart(8, "0")}:`;
   const byteText = (b: Uint8Array) => Array.from(b, (x) => `${x.toString(16).padStart(2, "0")} `).join("");
   for (let addr = start, i = 0; i < count; i++) {
-    // The longest instruction is 15 bytes; near the end of readable memory fewer are there.
-    let code: Uint8Array | null = null;
-    for (let n = 15; n > 0 && !code; n--) code = read(addr, n);
-    if (!code) { lines.push(`${head(addr)} Cannot access memory`); break; }
-    const insn = disassemble(code, addr, bits);
-    const bytes = code.subarray(0, insn.length);
+    const insn = disassembleAt(read, addr, bits);
+    if (!insn) { lines.push(`${head(addr)} Cannot access memory`); break; }
+    const bytes = insn.bytes;
     lines.push(`${head(addr)}  ${byteText(bytes.subarray(0, 8)).padEnd(24)}  ${insn.text}`);
     for (let o = 8; o < bytes.length; o += 8) lines.push(`${head(addr + o)}  ${byteText(bytes.subarray(o, o + 8)).trimEnd()}`);
     addr = physical ? addr + insn.length : (addr + insn.length) >>> 0;
