@@ -18,7 +18,7 @@ import {
 
 /**
  * One disassembled instruction: its length in bytes and its text — `(bad)` for bytes that are no instruction (or
- * are cut short), `<unknown>` for an AVX-only instruction these tables do not name.
+ * are cut short), `<unknown>` for an AVX-only or AVX-512 instruction these tables do not name.
  */
 export interface DisassembledInstruction { length: number; text: string }
 
@@ -112,6 +112,7 @@ class Decoder {
     if (b === 0x0f) return this.twoByte();
     // C4/C5 followed by a register-form byte are not LES/LDS but a VEX prefix (AVX).
     if ((b === 0xc4 || b === 0xc5) && this.pos < this.code.length && this.code[this.pos]! >= 0xc0) return this.vexEncoded(b);
+    if (b === 0x62 && this.pos < this.code.length && this.code[this.pos]! >= 0xc0) return this.evexEncoded();
     if (b >= 0xd8 && b <= 0xdf) return this.x87(b - 0xd8);
     if (b === 0x90) {
       if (this.has(0xf3)) { this.used.add(0xf3); return this.finish("pause", []); }
@@ -208,6 +209,23 @@ class Decoder {
     // The shifts by a register count take the count from an XMM register at either length.
     if ([0xd1, 0xd2, 0xd3, 0xe1, 0xe2, 0xf1, 0xf2, 0xf3].includes(op)) operands = operands.map((o) => (o === "Wx" ? "Wdq" : o));
     return this.format(`v${name}`, operands);
+  }
+
+  /**
+   * An AVX-512 instruction: 62 followed by a register-form byte is an EVEX prefix (three bytes after 62: the map in
+   * the first), not BOUND. None is named here; its length is known — the opcode, a ModRM with its SIB and
+   * displacement, and an imm8 in map 0F 3A and for the 0F opcodes that have one.
+   */
+  private evexEncoded(): string {
+    const map = this.u8() & 3;
+    this.u8();
+    this.u8();
+    const op = this.u8();
+    if (map === 0) throw new Invalid();
+    this.rm("M0");
+    // (in map 0F the shuffles, immediate shifts, compares and inserts/extracts take an imm8 too, as their SSE forms)
+    if (map === 3 || (map === 1 && ((op >= 0x70 && op <= 0x73) || op === 0xc2 || (op >= 0xc4 && op <= 0xc6)))) this.u8();
+    return "<unknown>";
   }
 
   /** The SSE/MMX entry for `op` under the mandatory prefix the instruction carries, marking that prefix used. */

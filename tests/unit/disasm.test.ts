@@ -2,8 +2,9 @@
 // in real code (the test kernels here; busybox and Debian's kernel modules when the images are cached) and in an
 // enumeration of every opcode under each prefix with a spread of ModRM bytes, in 32-bit and 16-bit code — must
 // get the same text and the same length. Where objdump itself gives up ("(bad)" in its text) there is nothing to
-// compare, nor where it lists a lone .byte at the end of a section. AVX-only instructions (FMA, AVX2's new ones, BMI, AVX-512 mask ops), which the CPU does not implement,
-// are "<unknown>" here: their length must still be objdump's. Skips, saying so, without objdump (binutils).
+// compare, nor where it lists a lone .byte at the end of a section. AVX-only instructions (FMA, AVX2's new ones, BMI,
+// AVX-512 mask ops) and AVX-512's EVEX ones, which the CPU does not implement, are "<unknown>" here: their length
+// must still be objdump's. Skips, saying so, without objdump (binutils).
 import { describe, it, expect } from "vitest";
 import { readdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -15,11 +16,11 @@ import { haveObjdump, objdump, type ObjdumpInstruction } from "../support/objdum
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 
-/** VEX-encoded: legacy prefixes, then C4/C5 with a register-form byte after it. */
+/** VEX- or EVEX-encoded: legacy prefixes, then C4/C5 or 62 with a register-form byte after it. */
 function isVex(b: Uint8Array): boolean {
   let i = 0;
   while (i < b.length && PREFIX_BYTES.has(b[i]!)) i++;
-  return (b[i] === 0xc4 || b[i] === 0xc5) && (b[i + 1] ?? 0) >= 0xc0;
+  return (b[i] === 0xc4 || b[i] === 0xc5 || b[i] === 0x62) && (b[i + 1] ?? 0) >= 0xc0;
 }
 
 /**
@@ -82,7 +83,7 @@ describe.skipIf(!haveObjdump)(`x/i's disassembler against GNU objdump${haveObjdu
   it.skipIf(!images)(`every instruction of Debian's busybox and of the kernel's x86, crypto and virtio modules${images ? "" : " (skipped: images not cached: npm run images)"}`, () => {
     const modules = join(images!.modules, "kernel");
     const files = [images!.busybox];
-    for (const dir of ["arch/x86/crypto", "arch/x86/kvm", "arch/x86/kernel", "crypto", "drivers/virtio", "drivers/net/virtio_net.ko"]) {
+    for (const dir of ["arch/x86/crypto", "arch/x86/kvm", "arch/x86/kernel", "crypto", "drivers/virtio", "drivers/net/virtio_net.ko", "lib/raid6"]) {
       const p = join(modules, dir);
       if (!existsSync(p)) continue;
       if (p.endsWith(".ko")) files.push(p);
