@@ -542,20 +542,19 @@ export class Vm {
   }
 
   /**
-   * Where the scheduler is, kept between runs: the round's first vCPU, the place in the round (the k-th vCPU after
-   * it) the next run goes on from, whether a vCPU of this round ran yet, and what is left of that vCPU's quantum when a
-   * run ended inside its turn. So a run split into several — by budgets, stops, snapshots — schedules the vCPUs
-   * exactly as one run would: the same rounds, each begun with the same vCPU (a round that began anew where a run
-   * resumed would order the vCPUs differently whenever one yields or sleeps).
+   * Where the scheduler is, kept between runs: the vCPU of the round (rounds go from vCPU 0 up) the next run goes on
+   * with, whether a vCPU of this round ran yet, and what is left of that vCPU's quantum when a run ended inside its
+   * turn. So a run split into several — by budgets, stops, snapshots — schedules the vCPUs exactly as one run would:
+   * the same rounds (a round that began anew where a run resumed would order the vCPUs differently whenever one
+   * yields or sleeps).
    */
-  private roundStart = 0;
   private roundPos = 0;
   private roundRan = false;
   private quantumLeft = 0;
 
   /**
    * Round-robin over the vCPUs that can run; when none can, let time pass (or report why not). Where a run ends — its
-   * budget, a stop — does not change the schedule (see roundStart): runs of any sizes, stopped anywhere, interleave
+   * budget, a stop — does not change the schedule (see roundPos): runs of any sizes, stopped anywhere, interleave
    * the vCPUs as one long run would (what snapshots and a recorded history's replays rely on).
    */
   private runVcpus(maxInstructions: number): SliceEnd {
@@ -563,13 +562,11 @@ export class Vm {
     const n = this.vcpus.length;
     let left = maxInstructions;
     while (left > 0) {
-      const start = this.roundStart;
-      for (let k = this.roundPos; k < n && left > 0; k++) {
-        const i = (start + k) % n;
+      for (let i = this.roundPos; i < n && left > 0; i++) {
         const v = this.vcpus[i]!;
         const quantum = this.quantumLeft > 0 ? this.quantumLeft : this.quantum;
         this.quantumLeft = 0;
-        this.roundPos = k + 1;
+        this.roundPos = i + 1;
         if (!this.runnable(v)) continue;
         this.switchTo(i);
         if (v.waitingForSipi) continue;
@@ -584,12 +581,11 @@ export class Vm {
         if (this.stopRequest || left <= 0) {
           // Stopped (a debugger's breakpoint, step or interrupt; a device's request) or out of budget inside the turn:
           // the vCPU goes on with the rest of its quantum next time, unless it used it up or yielded.
-          if (r === null && retired < quantum) { this.roundPos = k; this.quantumLeft = quantum - retired; }
+          if (r === null && retired < quantum) { this.roundPos = i; this.quantumLeft = quantum - retired; }
           return null;
         }
       }
-      if (this.roundPos < n) return null; // (out of budget between two turns of the round)
-      // A whole round: the next begins where this one did.
+      // A whole round (every way out of the loop but its end returns): the next begins at vCPU 0.
       const ran = this.roundRan;
       this.roundPos = 0;
       this.roundRan = false;
@@ -900,7 +896,7 @@ export class Vm {
       vcpuSlots: this.coreBytes(core.vcpuSlotBase(), VCPU_SLOT_BYTES * this.vcpus.length).slice(),
       vcpus: this.vcpus.map((v) => saveFields(v, ["index", "held"])),
       running: this.running, asleep: this.asleep, hasFirmware: this.hasFirmware, heldVector: this.heldVector,
-      roundStart: this.roundStart, roundPos: this.roundPos, roundRan: this.roundRan, quantumLeft: this.quantumLeft,
+      roundPos: this.roundPos, roundRan: this.roundRan, quantumLeft: this.quantumLeft,
       retired: core.getRetired(), tscOffset: core.getTscOffset(), tsc: [core.getTscState(0), core.getTscState(1)],
       exitCounts: this.exitCounts.slice(),
       clock: this.clock?.save() ?? null,
@@ -928,9 +924,8 @@ export class Vm {
     this.loadMonitorTrap();
     this.asleep = state.asleep as boolean;
     this.heldVector = state.heldVector as number;
-    // (A snapshot from before rounds were kept: its nextVcpu began a new round.)
-    this.roundStart = (state.roundStart ?? state.nextVcpu) as number;
-    this.roundPos = (state.roundPos ?? 0) as number;
+    // (A snapshot from before rounds were kept names the vCPU to go on with as nextVcpu.)
+    this.roundPos = (state.roundPos ?? state.nextVcpu) as number;
     this.roundRan = (state.roundRan ?? false) as boolean;
     this.quantumLeft = state.quantumLeft as number;
     this.stopRequest = null;
