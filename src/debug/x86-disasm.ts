@@ -337,6 +337,7 @@ class Decoder {
     return line(names, mnemonic, operands);
   }
 
+  /** An operand's size in bytes from its code's size letter (v, z and the rest: the operand size). */
   private operandSize(op: string): number {
     const size = op.replace(/^\*/, "")[1];
     return size === "b" ? 1 : size === "w" ? 2 : size === "d" ? 4 : size === "q" ? 8 : this.opsize / 8;
@@ -362,8 +363,7 @@ class Decoder {
       case "E": case "M": case "W": case "Q": return this.rm(op);
       case "G": { // (Ga: a register of the address size — MOVDIR64B's and ENQCMD's destination address)
         if (size === "a") this.used.add(0x67);
-        const bits = size === "b" ? 8 : size === "w" ? 16 : size === "d" ? 32 : size === "a" ? this.adsize : this.opsize;
-        return this.register((this.readModrm() >> 3) & 7, bits);
+        return this.register((this.readModrm() >> 3) & 7, size === "a" ? this.adsize : this.operandSize(op) * 8);
       }
       case "R": return this.register(this.readModrm() & 7, size === "v" ? this.opsize : 32);
       case "S": return `%${SEGMENTS[(this.readModrm() >> 3) & 7] ?? "?"}`; // (objdump's name for the two that do not exist)
@@ -450,7 +450,7 @@ class Decoder {
       if (kind === "W") return `${this.vectorRegister(size)}${rm}`;
       if (kind === "Q") return `%mm${rm}`;
       this.memory = null;
-      return this.register(rm, size === "b" ? 8 : size === "w" ? 16 : size === "d" ? 32 : this.opsize);
+      return this.register(rm, this.operandSize(op) * 8);
     }
     if (this.memory === null) this.memory = this.adsize === 16 ? this.memory16(mod, rm) : this.memory32(mod, rm);
     return this.memory;

@@ -157,11 +157,13 @@ export const GROUP7_REGISTER_PREFIXED: Record<number, Record<number, string>> = 
 
 /** 0F 01 with a register ModRM (mod 3): fixed encodings named by the whole ModRM byte. */
 export const GROUP7_REGISTER: Record<number, string> = {
-  0xc0: "enclv", 0xc1: "vmcall", 0xc5: "pconfig", 0xc6: "wrmsrns", 0xcf: "encls", 0xd4: "vmfunc", 0xd7: "enclu", 0xe8: "serialize",
-  0xee: "rdpkru", 0xef: "wrpkru", 0xfa: "monitorx %eax,%ecx,%edx", 0xfb: "mwaitx %eax,%ecx,%ebx", 0xfc: "clzero", 0xfd: "rdpru", 0xfe: "invlpgb", 0xc2: "vmlaunch", 0xc3: "vmresume", 0xc4: "vmxoff", 0xc8: "monitor %eax,%ecx,%edx", 0xc9: "mwait %eax,%ecx",
-  0xca: "clac", 0xcb: "stac", 0xd0: "xgetbv", 0xd1: "xsetbv", 0xd5: "xend", 0xd6: "xtest",
+  0xc0: "enclv", 0xc1: "vmcall", 0xc2: "vmlaunch", 0xc3: "vmresume", 0xc4: "vmxoff", 0xc5: "pconfig", 0xc6: "wrmsrns",
+  0xc8: "monitor %eax,%ecx,%edx", 0xc9: "mwait %eax,%ecx", 0xca: "clac", 0xcb: "stac", 0xcf: "encls",
+  0xd0: "xgetbv", 0xd1: "xsetbv", 0xd4: "vmfunc", 0xd5: "xend", 0xd6: "xtest", 0xd7: "enclu",
   0xd8: "vmrun", 0xd9: "vmmcall", 0xda: "vmload", 0xdb: "vmsave", 0xdc: "stgi", 0xdd: "clgi", 0xde: "skinit", 0xdf: "invlpga",
-  0xf8: "swapgs", 0xf9: "rdtscp", 0xff: "tlbsync",
+  0xe8: "serialize", 0xee: "rdpkru", 0xef: "wrpkru",
+  0xf8: "swapgs", 0xf9: "rdtscp", 0xfa: "monitorx %eax,%ecx,%edx", 0xfb: "mwaitx %eax,%ecx,%ebx", 0xfc: "clzero", 0xfd: "rdpru",
+  0xfe: "invlpgb", 0xff: "tlbsync",
 };
 
 // 0F AE (group 15): state saves and fences; with prefixes, in SSE.
