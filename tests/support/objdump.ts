@@ -1,5 +1,8 @@
 // GNU objdump (binutils) as the disassembler's oracle: its listing of a file, one entry per instruction.
 import { spawnSync, execFileSync } from "node:child_process";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 
 export const haveObjdump = spawnSync("objdump", ["--version"], { stdio: "ignore" }).status === 0;
 
@@ -24,4 +27,15 @@ export function objdump(files: string[], opts: { raw?: 16 | 32; vma?: number } =
     list.push({ address: parseInt(m[1]!, 16), bytes: Uint8Array.from(m[2]!.trim().split(" "), (h) => parseInt(h, 16)), text });
   }
   return list;
+}
+
+/** objdump's listing of raw bytes as `bits`-bit code at `vma` (written to a temporary file for it). */
+export function objdumpBytes(bytes: Uint8Array, bits: 16 | 32, vma = 0): ObjdumpInstruction[] {
+  const dir = mkdtempSync(join(tmpdir(), "symbiont-objdump-"));
+  try {
+    writeFileSync(join(dir, "code.bin"), bytes);
+    return objdump([join(dir, "code.bin")], { raw: bits, vma });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

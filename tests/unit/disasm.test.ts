@@ -6,12 +6,11 @@
 // AVX-512 mask ops) and AVX-512's EVEX ones, which the CPU does not implement, are "<unknown>" here: their length
 // must still be objdump's. Skips, saying so, without objdump (binutils).
 import { describe, it, expect } from "vitest";
-import { readdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
+import { readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir } from "node:os";
 import { disassemble } from "../../src/debug/x86-disasm.js";
 import { findCachedImages } from "../../src/node/images.js";
-import { haveObjdump, objdump, type ObjdumpInstruction } from "../support/objdump.js";
+import { haveObjdump, objdump, objdumpBytes, type ObjdumpInstruction } from "../support/objdump.js";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
@@ -96,16 +95,9 @@ describe.skipIf(!haveObjdump)(`x/i's disassembler against GNU objdump${haveObjdu
 
   for (const bits of [32, 16] as const) {
     it(`every opcode under each prefix, in ${bits}-bit code`, () => {
-      const dir = mkdtempSync(join(tmpdir(), "symbiont-disasm-"));
-      try {
-        const file = join(dir, "enumeration.bin");
-        writeFileSync(file, enumeration());
-        const list = objdump([file], { raw: bits });
-        expect(list.length).toBeGreaterThan(500_000);
-        expect(mismatches(list, bits).slice(0, 20)).toEqual([]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const list = objdumpBytes(enumeration(), bits);
+      expect(list.length).toBeGreaterThan(500_000);
+      expect(mismatches(list, bits).slice(0, 20)).toEqual([]);
     }, 120_000);
   }
 });

@@ -13,10 +13,7 @@ import { Symbiotic } from "../../src/symbiotic/symbiotic.js";
 import { ENGINES } from "../helpers.js";
 import { flatMachine } from "./flat-machine.js";
 import { Attr, realSegment } from "../../src/vmm/cpu-state.js";
-import { haveObjdump, objdump } from "../support/objdump.js";
-import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { tmpdir } from "node:os";
+import { haveObjdump, objdumpBytes } from "../support/objdump.js";
 
 async function monitor(kind: "wasm" | "js", symbiotic = false) {
   const ram = 2 << 20;
@@ -247,13 +244,7 @@ describe.each(ENGINES)("the monitor's nmi on %s", (kind) => {
  * addresses and bytes against QEMU's monitor.)
  */
 function objdumpAt(code: number[], bits: 16 | 32, vma: number): string[] {
-  const dir = mkdtempSync(join(tmpdir(), "symbiont-xi-"));
-  try {
-    writeFileSync(join(dir, "code.bin"), Uint8Array.from(code));
-    return objdump([join(dir, "code.bin")], { raw: bits, vma }).map((i) => i.text);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return objdumpBytes(Uint8Array.from(code), bits, vma).map((i) => i.text);
 }
 
 describe.skipIf(!haveObjdump)(`x/i and xp/i${haveObjdump ? "" : " (skipped: no objdump; Debian: binutils)"}`, () => {
