@@ -1,7 +1,7 @@
 // Function-table slots of compiled regions. The core decides which slot a
 // region's function goes to (the engine puts it there, block-compiler.ts);
-// a slot is freed when its region is recompiled with all its blocks or its
-// page's code is invalidated, and reused by the next region. The table is
+// a slot is freed when a newer region takes any of its blocks or the code of
+// a page it covers is invalidated, and reused by the next region. The table is
 // bounded: when it is full, every compiled region is dropped (its blocks
 // replay until they are hot again) — the code cache's eviction.
 import { ld8, st8, ld32a, st32a, fill8 } from "../portable";

@@ -460,3 +460,47 @@ describe("links between regions (SDM vol. 2 CALL, RET; vol. 3 4.7, 4.10.4, 6.15)
     }
   });
 });
+
+// A block in two regions (jit/compiler.ts jitInstall): a region takes the compiled blocks of its page with it, so a block
+// can move from an older region whose other blocks stay on their own pages. The older region still holds the block's
+// code; a write to the block's page must not leave it running there. Three pages, identity-mapped (nasm, bits 32):
+//   0x1000 F: add eax, edx   01 D0      (the guest turns it into SUB EAX, EDX: 29 D0)
+//             ret            C3
+//   0x1010 G: inc esi        46         (a loop on F's page: its region takes F along)
+//             dec ecx        49
+//             jnz G          75 FC
+//             ret            C3
+//   0x5000 L: call F         E8 FB BF FF FF   (the older region: L, and F on the page it calls)
+//             dec ecx        49
+//             jnz L          75 F8
+//             ret            C3
+//   0x9000    mov edx, 3; mov ecx, 300; call L; mov ecx, 200; call G; mov byte [0x1000], 0x29; mov ecx, 100; call L; hlt
+const F_AND_G = [0x01, 0xd0, 0xc3, ...new Array<number>(13).fill(0x90), 0x46, 0x49, 0x75, 0xfc, 0xc3];
+const L_CALLS_F = [0xe8, 0xfb, 0xbf, 0xff, 0xff, 0x49, 0x75, 0xf8, 0xc3];
+const REWRITES_F = [
+  0xba, 0x03, 0x00, 0x00, 0x00, 0xb9, 0x2c, 0x01, 0x00, 0x00, 0xe8, 0xf1, 0xbf, 0xff, 0xff, 0xb9, 0xc8, 0x00, 0x00, 0x00,
+  0xe8, 0xf7, 0x7f, 0xff, 0xff, 0xc6, 0x05, 0x00, 0x10, 0x00, 0x00, 0x29, 0xb9, 0x64, 0x00, 0x00, 0x00, 0xe8, 0xd6, 0xbf,
+  0xff, 0xff, 0xf4,
+];
+
+describe("self-modifying code in a block that moved to a newer region (SDM vol. 3, 8.1.3)", () => {
+  it("runs the rewritten code when reached through the older region's other blocks", async () => {
+    // 300 calls adding 3, 200 turns of G, then 100 calls of the rewritten F subtracting 3: EAX = 900 - 300.
+    for (const kind of ["wasm", "js"] as const) for (const slice of [1_000_000, 7, 23, 50, 101]) {
+      const m = new BareMachine({ engine: await createEngine(kind, RAM, COMPILE_EAGERLY), ramBytes: RAM });
+      identityMap(m);
+      m.writeMemory(0x1000, F_AND_G);
+      m.writeMemory(0x5000, L_CALLS_F);
+      m.writeMemory(0x9000, REWRITES_F);
+      m.setState({
+        cr0: 0x80000011, cr3: PD, eip: 0x9000, esp: 0x80000, eax: 0, esi: 0, halted: false,
+        cs: flat(8, Attr.flatCode32), ds: flat(0x10, Attr.flatData32), es: flat(0x10, Attr.flatData32), ss: flat(0x10, Attr.flatData32),
+      });
+      for (let i = 0; i < 100_000 && !m.vm.getState().halted; i++) m.step(slice);
+      const s = m.vm.getState();
+      expect({ kind, slice, halted: s.halted, eax: s.eax, esi: s.esi, esp: s.esp }).toEqual({ kind, slice, halted: true, eax: 600, esi: 200, esp: 0x80000 });
+      // (One slice of a million runs it all before anything is compiled.)
+      if (kind === "wasm" && slice < 1000) expect(m.vm.stats().tcache.compiledInstructions).toBeGreaterThan(1000);
+    }
+  });
+});
