@@ -82,6 +82,14 @@ const SCRIPTS: Record<string, string[]> = {
     "stepi", "p/x $ecx", "p/x $eip", "x/xw &dst", "break rep_stos", "continue", "stepi", "p/x $ecx", "x/4xw &dwords",
     "stepi", "stepi", "p/x $ecx", "p/x $eip", "x/4xw &dwords", "stepi", "stepi", "p/x $eip", "delete", "continue",
   ],
+  // Watchpoints met inside instructions that access the watched page more than once (gdbrepwatch.asm): a REP STOSD's
+  // 11th iteration writes the watched dword, a REP MOVSB's 101st reads the watched byte — stops after that iteration,
+  // ECX, ESI and EDI counted that far — and a PUSHA's fourth push writes the watched dword.
+  gdbrepwatch: [
+    "break main", "continue", "watch *(int*)((char*)&buf + 40)", "continue", "p/x $eip", "p/x $ecx", "p/x $edi", "x/12xw &buf",
+    "delete", "rwatch *(char*)((char*)&buf + 100)", "continue", "p/x $eip", "p/x $ecx", "p/x $esi", "p/x $edi", "delete",
+    "watch *(int*)((char*)&pstack_top - 16)", "continue", "p/x $eip", "p/x $esp", "x/8xw &pstack", "delete", "continue",
+  ],
 };
 /** Kernels that run on more than one vCPU, and how many (QEMU's -smp, our --smp). */
 const CPUS: Record<string, number> = { gdbsmp: 2 };
@@ -99,6 +107,7 @@ const RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Paging }[]
   { name: "pmode", engine: "wasm", paging: "shadow" },
   ...(["nested", "shadow"] as const).map((paging) => ({ name: "gdbsmp", engine: "wasm" as const, paging })),
   ...(["nested", "shadow"] as const).map((paging) => ({ name: "gdbrwatch", engine: "wasm" as const, paging })),
+  { name: "gdbrepwatch", engine: "wasm", paging: "shadow" },
   ...ENGINES.flatMap((engine) => (["nested", "shadow"] as const).map((paging) => ({ name: "gdbpaging", engine, paging }))),
 ];
 

@@ -39,9 +39,9 @@ const PAGE = 4096;
 /** Who asks the VM for monitor-trap exits here (Vm.requestMonitorTrap). */
 const MTF_OWNER = "gdb stub";
 /**
- * GDB's single steps ask for the monitor trap flag under a name of their own: they stop after each iteration of a REP
- * string instruction, as a step does on hardware (TF) and under QEMU, while the stub's passes over an INT3 or a
- * watched access let the instruction's chunk of iterations run.
+ * GDB's single steps ask for the monitor trap flag under a name of their own, for the vCPU they step: they stop after
+ * each iteration of a REP string instruction, as a step does on hardware (TF) and under QEMU (and so does the stub's
+ * pass over a watched access: see onWatchedAccess).
  */
 const STEP_OWNER = "gdb step";
 const SIGINT = 2, SIGTRAP = 5;
@@ -115,8 +115,11 @@ export class GdbStub {
    * relocating it) —: their own entries, which the stub narrows meanwhile.
    */
   private readonly watchedPages = new Map<number, Extract<MapEntry, { kind: "mapped" }>>();
-  /** Pages given permissions back for the instruction in flight, and the first watchpoint it hit. */
-  private passingWatch: { pages: Set<number>; hit: Watchpoint | null } | null = null;
+  /**
+   * Pages given permissions back for the instruction (or REP iteration) in flight, the first watchpoint it hit, and
+   * the bytes of the write watchpoints on a page it got to write, as they were (see onWatchedAccess).
+   */
+  private passingWatch: { pages: Set<number>; hit: Watchpoint | null; before: Map<Watchpoint, number[]> } | null = null;
   /** The recorded past, for reverse execution (null: none, `noHistory` says why). */
   private history: ExecutionHistory | null = null;
   private noHistory = "";
@@ -504,8 +507,12 @@ export class GdbStub {
   /**
    * An access to a watched page: the page gets back, from its own permissions, what the access needs (read
    * and execute for a read or the walker's read of a paging entry; write for a write) until the
-   * instruction has retired, and a watchpoint of that kind on the bytes accessed is the hit the stub reports
-   * then. An access the page's own permissions refuse too is not the stub's to let through.
+   * instruction has retired — a REP string instruction's iteration: a data breakpoint traps after the iteration
+   * that met it (SDM vol. 3, 17.3.1.2), and the next iteration's access is checked again —, and a watchpoint of
+   * that kind on the bytes accessed is the hit the stub reports then. The exit names the instruction's first access
+   * to the page only: one that writes there again (PUSHA, FXSAVE, a far CALL's pushes) hits a write watchpoint it
+   * changed later on the page too (what GDB reports of a write watchpoint: a change). An access the page's own
+   * permissions refuse too is not the stub's to let through.
    */
   private onWatchedAccess(gpa: number, bytes: number, access: "read" | "write" | "fetch" | "walk"): "resume" | undefined {
     if (access === "fetch") return undefined; // (a watched page keeps its execute permission: the page's own refuses it)
@@ -517,11 +524,16 @@ export class GdbStub {
     // (The exit names the access's first byte on this page and its size.)
     const watched = (w: Watchpoint) => (access === "write" ? w.kind !== "read" : access === "read" && w.kind !== "write");
     const hit = this.watchpoints.find((w) => watched(w) && w.pas.some((pa) => pa >= gpa && pa < gpa + bytes));
-    const pass = this.passingWatch ??= { pages: new Set(), hit: null };
+    const pass = this.passingWatch ??= { pages: new Set(), hit: null, before: new Map() };
     pass.pages.add(page);
     pass.hit ??= hit ?? null;
+    if (access === "write") {
+      for (const w of this.watchpoints) {
+        if (w.kind !== "read" && !pass.before.has(w) && w.pas.some((pa) => pa - (pa % PAGE) === page)) pass.before.set(w, w.pas.map((pa) => this.peek(pa)));
+      }
+    }
     this.vm.memory.protect(page, grant, 1, grant.writesExit);
-    this.vm.requestMonitorTrap(MTF_OWNER, true);
+    this.vm.requestMonitorTrap(MTF_OWNER, true, this.vm.vcpu.index, true);
     return "resume";
   }
 
@@ -626,7 +638,9 @@ export class GdbStub {
         if (watch.pages.has(b.pa - (b.pa % PAGE)) && this.peek(b.pa) !== 0xcc) { b.byte = this.peek(b.pa); this.poke(b.pa, 0xcc); }
       }
     }
-    const hit = watch?.hit, stepped = this.stepping.has(this.vm.vcpu.index);
+    let hit = watch?.hit;
+    if (watch && !hit) for (const [w, before] of watch.before) if (w.pas.some((pa, i) => this.peek(pa) !== before[i])) { hit = w; break; }
+    const stepped = this.stepping.has(this.vm.vcpu.index);
     if (stepped && this.lastStep && !this.replay) this.lastStep.moved = this.vm.core.getRetired() > this.lastStep.at;
     if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`, "watch");
     else if (stepped) this.stop(SIGTRAP, "", "step");
