@@ -263,8 +263,17 @@ const REVERSE_SCRIPTS: Record<string, string[]> = {
   ],
   // A loop remapping a page: back over its iterations (the page read through the guest's tables each time), a
   // watchpoint on the PTE going back to the last store, forward over the next two; a store through a read-only PTE
-  // (CR0.WP clear) undone. (Not back to the BSS's clearing: a watchpoint inside REP STOS reports after the whole
-  // instruction here, after the iteration under QEMU — README, "Debug a guest with GDB".)
+  // (CR0.WP clear) undone.
+  // Watchpoints met inside REP string instructions: back from the PUSHA to the STOSD iteration that wrote the watched
+  // dword, one iteration further back; forward to the MOVSB iteration reading a watched byte, two iterations back, then
+  // back to each of the two iterations that wrote a watched word (gdbrepwatch.asm).
+  gdbrepwatch: [
+    "break main", "continue", "break pusha_at", "continue", "watch *(int*)((char*)&buf + 40)", "reverse-continue", "p/x $eip",
+    "p/x $ecx", "p/x $edi", "x/2xw (char*)&buf + 40", "reverse-stepi", "p/x $eip", "p/x $ecx", "p/x $edi", "delete",
+    "rwatch *(char*)((char*)&buf + 100)", "continue", "p/x $ecx", "p/x $esi", "reverse-stepi", "reverse-stepi", "p/x $ecx",
+    "watch *(short*)((char*)&copy + 30)", "reverse-continue", "p/x $ecx", "p/x $edi", "reverse-continue", "p/x $ecx",
+    "delete", "continue",
+  ],
   gdbpaging: [
     "break remapped", "continue", "continue", "continue", "p/x $esi", "x/xw 0x400000", "reverse-continue", "p/x $esi",
     "x/xw 0x400000", "x/xw &pt1", "reverse-stepi", "reverse-stepi", "p/x $eip", "x/xw 0x400000", "delete",
@@ -283,6 +292,7 @@ const REVERSE_RUNS: { name: string; engine: (typeof ENGINES)[number]; paging: Pa
   ...Object.keys(REVERSE_SCRIPTS).flatMap((name) => ENGINES.map((engine) => ({ name, engine, paging: "direct" as const }))),
   ...(["nested", "shadow"] as const).map((paging) => ({ name: "gdbpaging", engine: "wasm" as const, paging })),
   { name: "gdbwatch", engine: "wasm", paging: "shadow" },
+  { name: "gdbrepwatch", engine: "wasm", paging: "shadow" },
   { name: "pmode", engine: "wasm", paging: "shadow" },
 ];
 

@@ -50,10 +50,12 @@ const PTE_A = 0x20, PTE_D = 0x40; // a paging entry's accessed and dirty bits (b
 /** Why a stop happened, for a reverse-continue's scan of the past (which stops count as hits). */
 type StopKind = "breakpoint" | "watch" | "step" | "interrupt";
 /**
- * A replay under way: whether it scans for breakpoint and watchpoint hits, those it met (their counts), a breakpoint
- * hit to step over, and the pages of breakpoints whose code the guest had not written yet at the checkpoint.
+ * A replay under way: whether it scans for breakpoint and watchpoint hits, those it met (their counts; a watchpoint's
+ * met inside a REP string instruction, before it retired, also which of those at its count it was), a breakpoint hit
+ * to step over, and the pages of breakpoints whose code the guest had not written yet at the checkpoint.
  */
-interface Replay { scan: boolean; hits: { at: number; kind: "breakpoint" | "watch" }[]; stepOver: number | null; codeToCome: Set<number> }
+interface Replay { scan: boolean; hits: Hit[]; stepOver: number | null; codeToCome: Set<number> }
+interface Hit { at: number; kind: "breakpoint" | "watch"; inside?: number }
 
 /** GDB's Z2, Z3, Z4: which accesses stop. */
 type WatchKind = "write" | "read" | "access";
@@ -105,6 +107,14 @@ export class GdbStub {
   private readonly stepping = new Set<number>();
   /** The history's entry for the last step GDB asked for (told, when it stops, whether the step retired the instruction). */
   private lastStep: HistoryEvent | null = null;
+  /**
+   * Where the guest stopped inside a REP string instruction that a continue ran (a watchpoint's stop going forward, or
+   * reverse-continue's and reverse-stepi's landings there): the count and ECX then — a position the history's counts
+   * and logged steps do not name. Going back from it goes back iteration by iteration, as under QEMU (whose
+   * instruction count counts iterations). Valid while the guest is still there (the count and ECX unchanged). One
+   * vCPU only: with more, a landing goes to the count, before the instruction (the others would run meanwhile).
+   */
+  private insideRep: { at: number; ecx: number } | null = null;
   /** A guest INT3 is being let through (interception off for one instruction). */
   private passingInt3 = false;
   /** Watchpoints by kind, linear address and length. */
@@ -119,7 +129,7 @@ export class GdbStub {
    * Pages given permissions back for the instruction (or REP iteration) in flight, the first watchpoint it hit, and
    * the bytes of the write watchpoints on a page it got to write, as they were (see onWatchedAccess).
    */
-  private passingWatch: { pages: Set<number>; hit: Watchpoint | null; before: Map<Watchpoint, number[]> } | null = null;
+  private passingWatch: { pages: Set<number>; hit: Watchpoint | null; before: Map<Watchpoint, number[]>; retired: number } | null = null;
   /** The recorded past, for reverse execution (null: none, `noHistory` says why). */
   private history: ExecutionHistory | null = null;
   private noHistory = "";
@@ -182,13 +192,17 @@ export class GdbStub {
 
   /**
    * Stop the guest — every vCPU, a step under way ending with it — and tell GDB why, naming the running vCPU's
-   * thread (`why`: a stop reason's field).
+   * thread (`why`: a stop reason's field). `inside`: a watchpoint hit by an iteration of a REP string instruction
+   * that has not retired yet.
    */
-  private stop(signal: number, why = "", kind: StopKind = "interrupt"): void {
+  private stop(signal: number, why = "", kind: StopKind = "interrupt", inside = false): void {
     this.cancelStep();
     if (this.replay) {
       // (In a replay: a scan notes breakpoint and watchpoint hits — where a continue would have stopped — and goes on.)
-      if (this.replay.scan && (kind === "breakpoint" || kind === "watch")) this.replay.hits.push({ at: this.vm.core.getRetired(), kind });
+      if (this.replay.scan && (kind === "breakpoint" || kind === "watch")) {
+        const at = this.vm.core.getRetired(), hits = this.replay.hits;
+        hits.push(inside ? { at, kind, inside: hits.filter((h) => h.at === at && h.inside !== undefined).length } : { at, kind });
+      }
       this.vm.requestStop({ kind: "budget" });
       return;
     }
@@ -524,7 +538,7 @@ export class GdbStub {
     // (The exit names the access's first byte on this page and its size.)
     const watched = (w: Watchpoint) => (access === "write" ? w.kind !== "read" : access === "read" && w.kind !== "write");
     const hit = this.watchpoints.find((w) => watched(w) && w.pas.some((pa) => pa >= gpa && pa < gpa + bytes));
-    const pass = this.passingWatch ??= { pages: new Set(), hit: null, before: new Map() };
+    const pass = this.passingWatch ??= { pages: new Set(), hit: null, before: new Map(), retired: this.vm.core.getRetired() };
     pass.pages.add(page);
     pass.hit ??= hit ?? null;
     if (access === "write") {
@@ -642,7 +656,9 @@ export class GdbStub {
     if (watch && !hit) for (const [w, before] of watch.before) if (w.pas.some((pa, i) => this.peek(pa) !== before[i])) { hit = w; break; }
     const stepped = this.stepping.has(this.vm.vcpu.index);
     if (stepped && this.lastStep && !this.replay) this.lastStep.moved = this.vm.core.getRetired() > this.lastStep.at;
-    if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`, "watch");
+    const inside = hit !== undefined && hit !== null && this.vm.core.getRetired() === watch!.retired;
+    if (inside && !this.replay && this.vm.vcpus.length === 1) this.insideRep = { at: watch!.retired, ecx: this.vm.getState().ecx };
+    if (hit) this.stop(SIGTRAP, `${WATCH_REASON[hit.kind]}:${hit.lin.toString(16)};`, "watch", inside);
     else if (stepped) this.stop(SIGTRAP, "", "step");
     return "resume";
   }
@@ -712,7 +728,21 @@ export class GdbStub {
     }
     this.cancelStep();
     const now = this.vm.core.getRetired();
+    const inside = this.insideRepHere();
+    this.insideRep = null;
     try {
+      if (inside) {
+        // Its iterations at this count up to here, which hit a watchpoint; back one, or to the last hit before here.
+        const hits = this.iterationsTo(inside);
+        const to = toHit ? hits.slice(0, -1).lastIndexOf(true) : hits.length - 2;
+        if (to >= 0 || !toHit) {
+          this.replayTo(now, false);
+          this.insideInstruction(now, () => { for (let i = 0; i <= to; i++) this.stepIteration(); });
+          if (to >= 0) this.insideRep = { at: now, ecx: this.vm.getState().ecx };
+          this.stop(SIGTRAP, "", toHit ? "watch" : "step");
+          return null;
+        }
+      }
       const back = history.stepBack(); // (inside a REP instruction: one iteration back, at the same count)
       if (toHit ? now <= history.beginning : back.at < history.beginning) { this.stop(SIGTRAP, "replaylog:begin;"); return null; }
       if (!toHit) {
@@ -727,6 +757,7 @@ export class GdbStub {
         const hit = hits[hits.length - 1];
         if (!hit) continue;
         this.replayTo(hit.at, false);
+        if (hit.inside !== undefined && this.vm.vcpus.length === 1) this.runToHitInside(hit.at, hit.inside);
         if (hit.kind === "watch") { this.stop(SIGTRAP, "", "watch"); return null; }
         const st = this.vm.getState();
         const planted = this.breakpoints.get((st.cs.base + st.eip) >>> 0);
@@ -794,6 +825,63 @@ export class GdbStub {
       this.protectWatched(); // (the pages of code to come, back as they were)
     }
     return replay.hits;
+  }
+
+  /**
+   * From instruction `at` (replayed to), on through the iterations of the REP string instruction there until the
+   * `n`th watchpoint hit among them (from 0): where a continue stopped going forward, after that iteration.
+   */
+  private runToHitInside(at: number, n: number): void {
+    this.insideInstruction(at, (hits) => { while (hits() <= n) this.vm.run(1); });
+    this.insideRep = { at, ecx: this.vm.getState().ecx };
+  }
+
+  /**
+   * The iterations the REP instruction at `to.at` ran at that count until ECX was `to.ecx`, one by one from the
+   * count (replayed to): whether each hit a watchpoint.
+   */
+  private iterationsTo(to: NonNullable<GdbStub["insideRep"]>): boolean[] {
+    const hit: boolean[] = [];
+    this.replayTo(to.at, false);
+    this.insideInstruction(to.at, (hits) => {
+      while (this.vm.getState().ecx !== to.ecx) { const h = hits(); this.stepIteration(); hit.push(hits() > h); }
+    });
+    return hit;
+  }
+
+  /** One iteration of the running vCPU's REP instruction (a step: the monitor trap flag stops after each). */
+  private stepIteration(): void {
+    const v = this.vm.vcpu.index;
+    this.stepping.add(v);
+    this.vm.requestMonitorTrap(STEP_OWNER, true, v, true);
+    this.vm.run(1);
+  }
+
+  /**
+   * Run `go` from instruction `at` (replayed to) inside the REP string instruction there, the watchpoints in place and
+   * their hits counted (`hits()`: how many, each inside the instruction) rather than reported; it must not retire.
+   */
+  private insideInstruction(at: number, go: (hits: () => number) => void): void {
+    const replay: Replay = this.replay = { scan: true, hits: [], stepOver: null, codeToCome: new Set() };
+    this.removeInt3s(); // (no breakpoint but one at the instruction itself, already passed)
+    const hits = () => {
+      if (this.vm.core.getRetired() !== at) throw new Error(`the REP instruction at ${at} did not run as before`);
+      return replay.hits.filter((h) => h.inside !== undefined).length;
+    };
+    try {
+      go(hits);
+      hits();
+    } finally {
+      this.cancelStep();
+      this.replay = null;
+      this.insertInt3s();
+    }
+  }
+
+  /** The stop inside a REP instruction the guest is still at (see insideRep), if it is. */
+  private insideRepHere(): GdbStub["insideRep"] {
+    const r = this.insideRep;
+    return r && this.vm.core.getRetired() === r.at && this.vm.getState().ecx === r.ecx ? r : null;
   }
 
   /**
