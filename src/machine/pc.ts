@@ -544,7 +544,7 @@ export class Pc {
   rewindable(): RewindableMachine | string {
     if (this.clock.mode !== "deterministic") return "it needs the deterministic clock (symbiont … --deterministic)";
     const links = [...this.virtio.flatMap((t) => t.device instanceof VirtioNet ? [t.device.link] : []), ...this.networkCards.map((c) => c.link)];
-    if (links.some((l) => l === undefined)) return "its network card is a VPIO NE2000 (--nic ne2k,vpio): the frames it receives are not in the history";
+    if (links.some((l) => l === undefined)) return "its network card is a VPIO NE2000 other VMs share: the frames it receives are not this machine's alone";
     const cables = links as NicLink[];
     // A checkpoint is the machine's snapshot and, beside it, what its cables hold (frames waiting, transmits so far).
     const cableState = new WeakMap<Uint8Array, LinkCheckpoint[]>();

@@ -100,6 +100,9 @@ export class VpioMember {
   /** The card and this VM's station address, as a snapshot's machine must have it (Pc.addNetworkCard). */
   get identity(): string { return `ne2k-pci (vpio) ${formatMac(this.mac)}`; }
 
+  /** The card's cable when this VM alone has the card (a recorded history logs what comes in on it: Pc.rewindable). */
+  get link(): NicLink | undefined { return this.vpio.members.length === 1 ? this.vpio.link : undefined; }
+
   /** The card's state for this VM's machine snapshot (of a card this VM alone has: {@link Ne2kVpio.save}). */
   save(): State { return this.vpio.save(); }
   restore(state: State): void { this.vpio.restore(state); }
@@ -156,7 +159,8 @@ export class Ne2kVpio {
   readonly members: VpioMember[];
   readonly stats: VpioStats = { switches: 0, refused: 0, localFrames: 0 };
   private current: VpioMember;
-  private readonly link: NicLink;
+  /** The card's cable (one for every VM sharing the card). */
+  readonly link: NicLink;
 
   constructor(opts: Ne2kVpioOptions) {
     if (opts.members.length === 0) throw new Error("VPIO NE2000: no VM to attach it to");
