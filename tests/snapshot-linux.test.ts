@@ -5,8 +5,8 @@
 // after every restore). Then with its three kinds of network card — virtio-net, the emulated NE2000, the NE2000
 // under VPIO — each cabled to a user network of its own, pinging the router through each card in turn, stopped
 // mid-traffic and restored into a new machine with new networks. Oracles: the run never stopped (the whole serial
-// output, kernel timestamps included, and the instruction count must be the same), the host (the checksums of what the guest wrote,
-// the disks' bytes at the end), busybox ping's own count of the replies. Skipped, saying so, without
+// output, kernel timestamps included, and the instruction count must be the same), the host (the checksums of what
+// the guest wrote, the disks' bytes at the end), busybox ping's own count of the replies. Skipped, saying so, without
 // the cached images.
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
