@@ -136,6 +136,14 @@ function runGdb(name: string, port: number, commands = SCRIPTS[name]!, timeoutMs
     .replace(/^(Remote connection closed|\[Inferior 1 \(.*\) exited with code 01\])$/m, "END"))));
 }
 
+/**
+ * The child's exit, listened for from its start: the guest may end (GDB's last continue) and the process exit before
+ * GDB's own output is closed, and an exit listener attached after that would wait for good.
+ */
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+}
+
 /** Wait until the child says `pattern` (on stderr, or on `stream`); resolve with the match. */
 function waitFor(child: ChildProcess, pattern: RegExp, stream: "stdout" | "stderr" = "stderr"): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
@@ -386,6 +394,7 @@ describe.skipIf(missing.includes("gdb"))("reverse execution: GDB going back prin
   const entry = () => readFileSync(kernelPath("gdbwatch")).readUInt32LE(24);
   it("going back past the beginning: GDB says there is no more history, at the kernel's entry (ELF e_entry)", async () => {
     const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbwatch"), "--deterministic", "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = exitOf(child);
     const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
     const out = await runGdb("gdbwatch", Number(m[1]), ["break main", "reverse-stepi", "p/x $eip", "continue", "reverse-continue", "p/x $eip", "delete", "continue"]);
     const at = `0x${entry().toString(16)}`;
@@ -394,18 +403,19 @@ describe.skipIf(missing.includes("gdb"))("reverse execution: GDB going back prin
     expect(out).toMatch(/^Breakpoint 1, 0x001014bd in main \(\)$/m);
     expect(out).toMatch(new RegExp(`^\\$2 = ${at}$`, "m"));
     expect(out).toMatch(/\nEND\n?$/);
-    await new Promise((r) => child.on("exit", r));
+    await exited;
   }, 60_000);
   it.each([
     [["--gdb", "0"], /symbiont: no reverse execution here: it needs the deterministic clock \(symbiont … --deterministic\)\nwarning: Remote failure reply: E01/],
   ])("%j: GDB is told why it cannot go back, and the guest goes on", async (args, message) => {
     const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbwatch"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = exitOf(child);
     const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
     const out = await runGdb("gdbwatch", Number(m[1]), ["break main", "continue", "reverse-stepi", "p/x $eip", "delete", "continue"]);
     expect(out).toMatch(message);
     expect(out).toMatch(/^\$1 = 0x1014bd$/m);
     expect(out).toMatch(/\nEND\n?$/);
-    await new Promise((r) => child.on("exit", r));
+    await exited;
   }, 60_000);
 });
 
@@ -414,9 +424,10 @@ describe.skipIf(missing.includes("gdb"))("reverse execution on a multiprocessor"
   it("--smp 2: reverse-stepi from main lands where it lands with one vCPU", async () => {
     const eipAfterStepBack = async (smp: string) => {
       const child = spawn(process.execPath, [`${root}bin/symbiont.js`, "run", kernelPath("gdbwatch"), "--deterministic", "--smp", smp, "--gdb", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      const exited = exitOf(child);
       const m = await waitFor(child, /waiting for GDB on 127\.0\.0\.1:(\d+) /);
       const out = await runGdb("gdbwatch", Number(m[1]), ["break main", "continue", "reverse-stepi", "p/x $eip", "delete", "continue"]);
-      await new Promise((r) => child.on("exit", r));
+      await exited;
       expect(out).not.toMatch(/no reverse execution/);
       expect(out).toMatch(/\nEND\n?$/);
       return /^\$1 = (0x[0-9a-f]+)$/m.exec(out)?.[1];
