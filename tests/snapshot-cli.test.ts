@@ -141,6 +141,50 @@ describe.skipIf(skip !== null)(`Linux with a network card saved and started agai
   }, 25 * 60 * 1000);
 });
 
+describe.skipIf(skip !== null)(`Two VMs sharing a VPIO NE2000 saved with savevm and started again with --vms 2 --loadvm (${skip ?? "on a terminal"})`, () => {
+  it("both go on where they were saved: each one's files and shell, and the shared card still carries their pings", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "symbiont-snapshot-vms-"));
+    const file = join(dir, "vms.snap");
+    try {
+      const boot = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} boot --vms 2 --nic ne2k,vpio,shared=card0 --append '${LINUX_CMDLINE} quiet'`;
+      // Typing goes to vm0 until Ctrl-A n hands it to vm1; each VM's lines come tagged [vm0] / [vm1].
+      const save: TerminalStep[] = [
+        [/^(?=[\s\S]*\[vm1\] SYMBIONT-INIT-OK)[\s\S]*\[vm0\] [^\n]*# /, () => `${CURSOR_ANSWER}echo zero-$((6*7)) > /tmp/f; ping -c 2 10.0.2.16 | grep -c ttl; echo PID0=$$\r`],
+        [/\[vm0\] PID0=(\d+)/, () => "\x01n"],
+        [/typing to vm1/, () => "echo one-$((6*7)) > /tmp/f; echo PID1=$$\r"],
+        [/\[vm1\] PID1=\d+/, () => "\x01c"],
+        [/\(symbiont\) $/, () => `savevm ${file}\r`],
+        [/saved the 2 VMs to [^\n]*\n[\s\S]*\(symbiont\) $/, () => "quit\r"],
+      ];
+      const first = await runOnTerminal(boot, save, 5 * 60 * 1000);
+      expect(first.steps, first.out.slice(-3000)).toBe(save.length);
+      expect(first.status).toBe(0);
+      expect(first.text).toContain("[vm0] 2\n"); // (two replies over the shared card: lines with a ttl)
+      const pids = [/\[vm0\] PID0=(\d+)/, /\[vm1\] PID1=(\d+)/].map((re) => re.exec(first.text)![1]);
+
+      const again: TerminalStep[] = [
+        [/going on from the snapshot in /, () => "echo AGAIN0 $(cat /tmp/f) PID=$$; ping -c 2 10.0.2.16 | grep -c ttl\r"],
+        [/\[vm0\] AGAIN0 [^\n]*\n[\s\S]*\[vm0\] \d+\r*\n/, () => "\x01n"],
+        [/typing to vm1/, () => "echo AGAIN1 $(cat /tmp/f) PID=$$; ping -c 2 10.0.2.15 | grep -c ttl\r"],
+        [/\[vm1\] AGAIN1 [^\n]*\n[\s\S]*\[vm1\] \d+\r*\n/, () => "\x01c"],
+        [/\(symbiont\) $/, () => "quit\r"],
+      ];
+      const second = await runOnTerminal(`${boot} --loadvm ${file}`, again, 5 * 60 * 1000);
+      expect(second.steps, second.out.slice(-3000)).toBe(again.length);
+      expect(second.status).toBe(0);
+      expect(second.text).not.toContain("SYMBIONT-INIT-OK"); // (no boot: both start where they were saved)
+      expect(second.text).toContain(`[vm0] AGAIN0 zero-42 PID=${pids[0]}\n[vm0] 2\n`);
+      expect(second.text).toContain(`[vm1] AGAIN1 one-42 PID=${pids[1]}\n[vm1] 2\n`);
+      // A snapshot of two VMs into one: refused, saying why.
+      const one = spawnSync(process.execPath, [cli, "boot", "--loadvm", file], { encoding: "utf8", input: "" });
+      expect(one.status).toBe(2);
+      expect(one.stderr.trim()).toBe(`symbiont: ${file}: snapshot: of 2 VMs (--vms 2): it goes back into as many, started with the options they had`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 25 * 60 * 1000);
+});
+
 describe("--loadvm's errors", () => {
   it("a missing file, or a file that is not a snapshot: one line, status 2", () => {
     const kernel = new URL("./kernels/bin/events.elf", import.meta.url).pathname;

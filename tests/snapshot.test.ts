@@ -182,7 +182,7 @@ describe("snapshot errors", () => {
     }
   });
 
-  it("holds network cards (a machine without the same cards is refused, naming them) but not one NE2000 shared by VMs; reverse execution with each card a VM has alone", async () => {
+  it("holds network cards (a machine without the same cards is refused, naming them); one NE2000 shared by VMs only with all of them (tests/snapshot-group.test.ts); reverse execution with each card a VM has alone", async () => {
     const withCards = async () => {
       const pc = await machine("wasm", []);
       plugNics([pc], { model: "virtio", vpio: false, shared: false });
@@ -200,7 +200,7 @@ describe("snapshot errors", () => {
       "snapshot: its machine's network cards (--nic) is virtio-net 52:54:00:12:34:56, ne2k-pci 52:54:00:12:34:57, ne2k-pci (vpio) 52:54:00:12:34:58, this one's virtio-net 52:54:00:12:34:56");
     const pcs = [await machine("wasm", []), await machine("wasm", [])];
     plugNics(pcs, { model: "ne2k", vpio: true, shared: true });
-    expect(() => pcs[0]!.saveSnapshot()).toThrow("savevm: snapshots of a machine whose NE2000 is shared with other VMs (--vms, shared=) are not supported");
+    expect(() => pcs[0]!.saveSnapshot()).toThrow("savevm: this machine's NE2000 is shared with other VMs (--vms, shared=): only a snapshot of all of them holds it");
     expect(pcs[0]!.rewindable()).toBe("its network card is a VPIO NE2000 other VMs share: the frames it receives are not this machine's alone");
     expect(typeof (await withCards()).rewindable()).toBe("object"); // (their frames are in the history: tests/gdb-reverse-linux.test.ts)
   });

@@ -241,7 +241,6 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (options.vms > 1) throw new UsageError("--gdb debugs one VM (its vCPUs are GDB's threads): not with --vms above 1");
   }
   if (options.trace !== null && options.vms > 1) throw new UsageError("--trace lists one VM's instructions: not with --vms above 1");
-  if (options.loadvm !== null && options.vms > 1) throw new UsageError("--loadvm starts one VM from a snapshot: not with --vms above 1");
   return { command: command || "help", positional, options };
 }
 
@@ -407,7 +406,8 @@ options:
                       stepi, Ctrl-C; GDB's "monitor CMD" runs the monitor's commands; with --deterministic also
                       reverse-stepi and reverse-continue (the history recorded from when GDB attaches)
   --loadvm FILE       start from a snapshot the monitor's savevm FILE wrote, as QEMU's -loadvm: give the command
-                      line the saved machine was started with (the same guest, --mem, --smp, devices and disks)
+                      line the saved machine was started with (the same guest, --mem, --smp, devices and disks;
+                      with --vms N, a snapshot of all N VMs and their network)
   --testdev           add QEMU's pc-testdev (MMIO at 0xFF000000, ports 0xE0-0xEB), as -device pc-testdev,
                       and with --hyperv its hyperv-testdev (port 0x3000)
   --paging MODE       memory virtualization: direct (default; the CPU walks the guest's tables),

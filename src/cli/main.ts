@@ -21,6 +21,7 @@ import { VmGroup, Waker } from "../vmm/vm-group.js";
 import { buildNetwork, userNetReservations } from "./network.js";
 import { guestAddress, ipCommandLine } from "../machine/nics.js";
 import { Pc } from "../machine/pc.js";
+import { saveGroupSnapshot, loadGroupSnapshot, type MachineGroup } from "../machine/group-snapshot.js";
 import type { Hyperv } from "../paravirt/hyperv.js";
 import type { VmStats } from "../vmm/vm.js";
 import { DEMO_KERNEL } from "../guests/demo.js";
@@ -170,6 +171,9 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     log: (line) => { flush(); process.stderr.write(`symbiont: ${line}\n`); },
     onFrame: () => wakeRunner(),
   }) : null;
+  // Several VMs take turns; a snapshot holds them all, with their network and the turn (group-snapshot.ts).
+  const group = vms > 1 ? new VmGroup(pcs.map((pc) => pc.vm), { pollers: [...(network?.nics.pollers ?? [])] }) : null;
+  const machineGroup = (): MachineGroup => ({ pcs, networks: network ? [network.nics] : [], switches: network?.switch ? [network.switch] : [], scheduler: group });
   // --display text: the screen is drawn on the terminal and what is typed goes to the PS/2 keyboard.
   const keys = o.display === "text" ? new TerminalKeys(pcs[0]!.kbc.keyboard) : null;
   serial = new SerialConsole(keys ?? pcs[0]!.virtioConsole ?? pcs[0]!.uart);
@@ -182,19 +186,21 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     saveFile: (path, bytes) => writeFileSync(path, bytes), keyboard: pc.kbc.keyboard,
     gdbserver: vms === 1 ? (port: number) => gdbserver(port) : undefined,
     reset: vms === 1 ? () => { resetAsked = true; } : undefined,
-    snapshot: vms === 1 ? {
+    // With several VMs, savevm and loadvm take all of them (and what connects them), from any VM's monitor.
+    snapshot: {
       save: (path: string) => {
-        const bytes = pc.saveSnapshot();
+        const bytes = vms === 1 ? pc.saveSnapshot() : saveGroupSnapshot(machineGroup());
         writeFileSync(path, bytes);
-        return `saved the machine to ${path} (${(bytes.length / 1048576).toFixed(1)} MiB)`;
+        return `saved ${vms === 1 ? "the machine" : `the ${vms} VMs`} to ${path} (${(bytes.length / 1048576).toFixed(1)} MiB)`;
       },
       load: (path: string) => {
-        pc.loadSnapshot(readInput(path, "snapshot"));
+        if (vms === 1) pc.loadSnapshot(readInput(path, "snapshot"));
+        else loadGroupSnapshot(machineGroup(), readInput(path, "snapshot"));
         const dropped = network?.machineRestored();
         gdb?.stub.forgetHistory(`the monitor's loadvm ${path}`);
-        return `the machine is now as saved in ${path}${dropped ? `; ${dropped}` : ""}`;
+        return `${vms === 1 ? "the machine is" : `the ${vms} VMs are`} now as saved in ${path}${dropped ? `; ${dropped}` : ""}`;
       },
-    } : undefined,
+    },
   }));
   serial.monitor = new MonitorConsole(monitors[0]!, (text) => process.stdout.write(text));
   let restart = false;
@@ -225,7 +231,10 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     // --loadvm: the machine, built and loaded as the saved one was, takes the snapshot's state (not after a reset:
     // the guest's reboot or system_reset starts it from power-on).
     if (o.loadvm !== null && resets === 0) {
-      try { pcs[0]!.loadSnapshot(readInput(o.loadvm, "snapshot")); } catch (e) {
+      try {
+        const bytes = readInput(o.loadvm, "snapshot");
+        if (vms === 1) pcs[0]!.loadSnapshot(bytes); else loadGroupSnapshot(machineGroup(), bytes);
+      } catch (e) {
         if (e instanceof SnapshotError) throw new UsageError(`${o.loadvm}: ${e.message}`);
         throw e;
       }
@@ -271,13 +280,13 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
       wakeRunner = () => waker.wake();
       outcomes = [await runVm(pcs[0]!.vm, { timeoutSeconds: o.timeout, shouldStop, waker, paused: () => monitors[0]!.paused || (gdb?.stub.halted ?? false) })];
     } else {
-      const group = new VmGroup(pcs.map((pc) => pc.vm), { pollers: [...(network?.nics.pollers ?? [])] });
-      wakeRunner = () => group.wake();
+      const turns = group!;
+      wakeRunner = () => turns.wake();
       let stop: RunOutcome | null = null;
-      const g = await group.run({ timeoutSeconds: o.timeout, shouldStop: () => (stop = shouldStop()) && "stop", paused: () => monitors.some((m) => m.paused) });
+      const g = await turns.run({ timeoutSeconds: o.timeout, shouldStop: () => (stop = shouldStop()) && "stop", paused: () => monitors.some((m) => m.paused) });
       outcomes = machines.map((_, i) => g.kind === "until" ? stop! : g.kind === "timeout" ? g
-        : g.kind === "stuck" ? group.finished[i] ?? { kind: "shutdown", message: `every VM is waiting: ${g.why}` }
-        : group.finished[i]!);
+        : g.kind === "stuck" ? turns.finished[i] ?? { kind: "shutdown", message: `every VM is waiting: ${g.why}` }
+        : turns.finished[i]!);
     }
     flush();
     if (o.stats) {

@@ -33,6 +33,8 @@ import type { VirtualClock } from "../vmm/clock.js";
 
 export interface Network {
   readonly nics: Nics;
+  /** The switch the cables plug into (none with `--net none`). */
+  readonly switch: VirtualSwitch | null;
   /** Lines for --stats. */
   describe(): string[];
   /**
@@ -114,6 +116,7 @@ export async function buildNetwork(
 
   return {
     nics,
+    switch: sw,
     describe() {
       const lines = nics.describe();
       if (user) lines.push(...user.describe());

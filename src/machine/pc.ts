@@ -97,6 +97,7 @@ import { Symbiotic } from "../symbiotic/symbiotic.js";
 import { SwapDisk } from "../symbiotic/swap-disk.js";
 import { SwapBypass } from "../symbiotic/swapbypass.js";
 import { saveFields, restoreFields, encodeSnapshot, decodeSnapshot, part, SnapshotError, type Saveable, type State } from "../vmm/snapshot.js";
+import { groupSize } from "./group-snapshot.js";
 
 export const COM1_PORT = 0x3f8;
 
@@ -110,6 +111,8 @@ export interface NetworkCard extends Saveable {
   readonly link?: NicLink;
   /** The card and its station address, as a snapshot's machine must have had it ("ne2k-pci 52:54:00:12:34:56"). */
   readonly identity: string;
+  /** Other VMs share the card: this machine is saved only together with them (src/machine/group-snapshot.ts). */
+  readonly shared?: boolean;
 }
 
 export interface PcOptions {
@@ -497,7 +500,16 @@ export class Pc {
    * Of the disks it holds what their images do not (a disk in memory, a ,snapshot overlay's writes); an image the guest
    * writes in place, or a device that cannot be saved yet, is refused with a SnapshotError naming it.
    */
-  saveSnapshot(): Uint8Array {
+  saveSnapshot(): Uint8Array { return encodeSnapshot(this.snapshotState()); }
+
+  /**
+   * The tree {@link saveSnapshot} encodes. `group`: as one machine of a snapshot of every VM of the run
+   * (group-snapshot.ts), which may hold a network card they share.
+   */
+  snapshotState(opts: { group?: boolean } = {}): State {
+    if (!opts.group && this.networkCards.some((c) => c.shared)) {
+      throw new SnapshotError("savevm: this machine's NE2000 is shared with other VMs (--vms, shared=): only a snapshot of all of them holds it");
+    }
     const unsaved = [
       ...this.unsaved,
       ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}`),
@@ -511,7 +523,7 @@ export class Pc {
     const vm = this.vm.save();
     const devices: State = {};
     for (const [name, part] of this.snapshotParts()) devices[name] = part.save();
-    return encodeSnapshot({ machine: this.snapshotIdentity(), vm, devices, pci, exitStatus: this.exitStatus });
+    return { machine: this.snapshotIdentity(), vm, devices, pci, exitStatus: this.exitStatus };
   }
 
   /**
@@ -521,18 +533,34 @@ export class Pc {
    */
   loadSnapshot(bytes: Uint8Array): void {
     const tree = decodeSnapshot(bytes);
+    const vms = groupSize(tree);
+    if (vms !== null) throw new SnapshotError(`snapshot: of ${vms} VMs (--vms ${vms}): it goes back into as many, started with the options they had`);
+    this.restoreSnapshotState(tree);
+  }
+
+  /** Take back {@link snapshotState}'s tree (`group`: one machine of a snapshot of every VM of the run). */
+  restoreSnapshotState(tree: State, opts: { group?: boolean } = {}): void {
+    if (!opts.group && this.networkCards.some((c) => c.shared)) {
+      throw new SnapshotError("snapshot: this machine's NE2000 is shared with other VMs: it goes back only with all of them");
+    }
+    this.checkSnapshotFits(tree);
+    const devices = part(tree, "devices"), parts = this.snapshotParts();
+    this.vm.restore(part(tree, "vm"));
+    for (const [name, p] of parts) p.restore(part(devices, name));
+    this.pci.restore(part(tree, "pci"));
+    this.exitStatus = tree.exitStatus as number | null;
+  }
+
+  /** A SnapshotError unless {@link snapshotState}'s tree is of a machine like this one, with every part there. */
+  checkSnapshotFits(tree: State): void {
     const mine = this.snapshotIdentity(), theirs = part(tree, "machine");
     for (const [key, value] of Object.entries(mine)) {
       if (!(key in theirs) && value === "none") continue; // (a snapshot from before the key was recorded: that machine had none)
       if (theirs[key] !== value) throw new SnapshotError(`snapshot: its machine's ${key} is ${String(theirs[key])}, this one's ${String(value)}`);
     }
+    part(tree, "vm"); part(tree, "pci");
     const devices = part(tree, "devices");
-    const parts = this.snapshotParts();
-    for (const [name] of parts) part(devices, name); // (every part there before anything changes)
-    this.vm.restore(part(tree, "vm"));
-    for (const [name, p] of parts) p.restore(part(devices, name));
-    this.pci.restore(part(tree, "pci"));
-    this.exitStatus = tree.exitStatus as number | null;
+    for (const [name] of this.snapshotParts()) part(devices, name);
   }
 
   /**

@@ -131,6 +131,22 @@ export class VirtualSwitch {
     return [...this.table].map(([mac, e]) => ({ mac: formatMac(mac), port: e.port.name }));
   }
 
+  /** The learned addresses and their ports' names, for a snapshot of the VMs on the switch (group-snapshot.ts). */
+  saveAddresses(): [Mac, string][] {
+    const now = this.nowMs();
+    return [...this.table].filter(([, e]) => now - e.seenMs <= MAC_AGE_MS).map(([mac, e]) => [mac, e.port.name]);
+  }
+
+  /** Learn saveAddresses' entries again, as seen now (the rest forgotten); one naming a port this switch lacks is left out. */
+  restoreAddresses(entries: readonly [Mac, string][]): void {
+    this.table.clear();
+    const now = this.nowMs();
+    for (const [mac, name] of entries) {
+      const port = this.ports.find((p) => p.name === name);
+      if (port) this.table.set(mac, { port, seenMs: now });
+    }
+  }
+
   /** @internal A frame (mss 0) or a large TCP packet from a port. */
   forward(from: SwitchPort, frame: Uint8Array, mss: number): void {
     if (!from.connected) return;

@@ -71,7 +71,7 @@ const HELP = [
   "gdbserver [PORT]    wait for GDB on 127.0.0.1:PORT (default 1234; 0: a free one); the guest stops when it connects",
   "system_reset        reset the machine: it starts over, as at power-on (QEMU's system_reset)",
   "nmi                 an NMI to every vCPU (QEMU's nmi): a hung kernel's NMI handler runs",
-  "savevm FILE         save the whole machine (vCPUs, RAM, devices, time) to FILE: symbiont … --loadvm FILE, or",
+  "savevm FILE         save the whole machine (vCPUs, RAM, devices, time; every VM of --vms) to FILE: symbiont … --loadvm FILE, or",
   "loadvm FILE         here, goes on from that instant (QEMU's savevm/loadvm, with a file for a tag; not the disks)",
   "stop, cont          pause / resume the guest",
   "quit                end the run",
@@ -285,7 +285,7 @@ export class Monitor {
           this.sources.reset();
           return "resetting the machine";
         case "savevm": case "loadvm": {
-          if (!this.sources.snapshot) return `${cmd}: this monitor cannot save or load snapshots (symbiont run/boot with one VM can)`;
+          if (!this.sources.snapshot) return `${cmd}: this monitor cannot save or load snapshots (symbiont run and boot can)`;
           const path = words.slice(1).join(" ");
           if (!path) return `${cmd} FILE: the snapshot's file`;
           return cmd === "savevm" ? this.sources.snapshot.save(path) : this.sources.snapshot.load(path);

@@ -21,6 +21,7 @@
  * @module
  */
 import type { Vm, StopReason } from "./vm.js";
+import type { State } from "./snapshot.js";
 
 export interface VmGroupOptions {
   /** Instructions per turn at most (default 500 000). */
@@ -73,6 +74,16 @@ export class VmGroup {
     this.slice = opts.slice ?? 500_000;
     this.quantumNs = opts.quantumNs ?? 200_000;
     this.pollers = opts.pollers ?? [];
+  }
+
+  /** Where the rotation is, for a snapshot of the VMs (group-snapshot.ts); the deterministic turn follows from their clocks. */
+  save(): State { return { next: this.next, haltedStreak: this.haltedStreak }; }
+
+  /** The VMs were taken back to a snapshot's instant: the rotation as it was then, every VM in it again. */
+  restore(state: State): void {
+    this.next = state.next as number;
+    this.haltedStreak = state.haltedStreak as number;
+    this.finished.fill(undefined);
   }
 
   /** Wake a sleeping host-clock group (a frame was delivered to a halted VM). */

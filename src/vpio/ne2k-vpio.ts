@@ -32,7 +32,7 @@
  */
 import type { Vm } from "../vmm/vm.js";
 import { allOnes, type AccessSize, type PortDevice } from "../vmm/bus.js";
-import { Dp8390, type Dp8390State, type TransmitClock } from "../devices/ne2k/dp8390.js";
+import { Dp8390, copyState as copyContext, type Dp8390State, type TransmitClock } from "../devices/ne2k/dp8390.js";
 import { Ne2000Ports, NE2K_PORTS, ne2kPciFunction } from "../devices/ne2k/ne2k-pci.js";
 import type { PciFunction } from "../devices/pci.js";
 import { Ne2kModel, HOOKED_PORTS } from "./ne2k-model.js";
@@ -103,9 +103,12 @@ export class VpioMember {
   /** The card's cable when this VM alone has the card (a recorded history logs what comes in on it: Pc.rewindable). */
   get link(): NicLink | undefined { return this.vpio.members.length === 1 ? this.vpio.link : undefined; }
 
-  /** The card's state for this VM's machine snapshot (of a card this VM alone has: {@link Ne2kVpio.save}). */
-  save(): State { return this.vpio.save(); }
-  restore(state: State): void { this.vpio.restore(state); }
+  /** Whether other VMs share the card (a snapshot of this VM's machine is then part of a snapshot of them all). */
+  get shared(): boolean { return this.vpio.members.length > 1; }
+
+  /** The card's state for this VM's machine snapshot: the card's, or of a shared card this VM's share ({@link Ne2kVpio.saveShare}). */
+  save(): State { return this.shared ? this.vpio.saveShare(this) : this.vpio.save(); }
+  restore(state: State): void { if (this.shared) this.vpio.restoreShare(this, state); else this.vpio.restore(state); }
 
   /** @internal Follow BAR0: hooked front on the bus, and the owner's direct ports. */
   remap(): void {
@@ -244,10 +247,10 @@ export class Ne2kVpio {
 
   /**
    * The card and its model for a machine snapshot: the chip (registers, card memory, a frame on the wire) and the
-   * model's state — of a card one VM has; a shared card's other contexts belong to VMs a snapshot does not hold.
+   * model's state — of a card one VM has (a shared card is saved share by share: {@link saveShare}).
    */
   save(): State {
-    if (this.members.length > 1) throw new SnapshotError("savevm: snapshots of a machine whose NE2000 is shared with other VMs (--vms, shared=) are not supported");
+    if (this.members.length > 1) throw new SnapshotError("savevm: this NE2000 is shared with other VMs: it is saved with all of them");
     return { chip: this.chip.save(), model: saveFields(this.current.model, ["record"]) };
   }
 
@@ -258,6 +261,59 @@ export class Ne2kVpio {
     restoreFields(this.current.model, state.model as State);
     this.current.queue.length = 0;
     this.link.discardQueued();
+  }
+
+  /**
+   * A shared card, as member `m`'s machine snapshot holds it: its model, the frames queued for it, an OUT waiting for
+   * the card, and the card itself — the chip (with a transmission's timer, which runs on the owner's clock) if `m` owns
+   * it, else its saved context. The snapshots of all the members together are the card (src/machine/group-snapshot.ts).
+   */
+  saveShare(m: VpioMember): State {
+    return {
+      owner: m.owner,
+      chip: m.owner ? this.chip.save() : null,
+      context: m.context ? copyContext(m.context) as unknown as State : null,
+      model: saveFields(m.model, ["record"]),
+      queue: m.queue.map((f) => f.slice()),
+      pendingOut: m.pendingOut ? { ...m.pendingOut } : null,
+      waiting: m.waiting,
+      stats: { ...m.stats },
+      card: m.owner ? { ...this.stats } : null,
+    };
+  }
+
+  /**
+   * Take back member `m`'s share (after its machine's clock is back: the owner's chip re-arms its timer there). The
+   * ports are mapped for the restored owner by {@link restored}, once every member's machine is back.
+   */
+  restoreShare(m: VpioMember, state: State): void {
+    if (state.owner) {
+      this.current = m;
+      m.context = null;
+      this.chip.restore(state.chip as State);
+      Object.assign(this.stats, state.card as State);
+    } else {
+      m.context = copyContext(state.context as unknown as Dp8390State);
+    }
+    restoreFields(m.model, state.model as State);
+    m.queue.splice(0, m.queue.length, ...(state.queue as Uint8Array[]).map((f) => f.slice()));
+    m.pendingOut = state.pendingOut ? { ...(state.pendingOut as { offset: number; size: AccessSize; value: number }) } : null;
+    m.waiting = state.waiting as boolean;
+    Object.assign(m.stats, state.stats as State);
+  }
+
+  /**
+   * Every member's share is back: exactly one owns the card; its ports go direct, the others' are hooked, and a VM
+   * that waited for the card waits again (its machine's restore cleared that).
+   */
+  restored(): void {
+    const owners = this.members.filter((m) => m.context === null);
+    if (owners.length !== 1) throw new SnapshotError(`snapshot: the shared NE2000 has ${owners.length} owners among its VMs' snapshots (they were not saved together)`);
+    for (const m of this.members) {
+      m.hookAll();
+      if (m.owner) m.mapDirect();
+      if (m.waiting) m.vm.suspend(`the shared NE2000 belongs to vm${this.current.index}`);
+    }
   }
 
   /** The model state of each VM, for --stats and the monitor. */

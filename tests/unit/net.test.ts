@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { VirtualSwitch } from "../../src/net/switch.js";
+import { VirtualSwitch, MAC_AGE_MS } from "../../src/net/switch.js";
 import { NicLink, LINK_QUEUE_FRAMES, type NicReceiver } from "../../src/net/link.js";
 import { PcapWriter } from "../../src/net/pcap.js";
 import { StreamFrameDecoder, encodeStreamFrame, STREAM_MAX_FRAME } from "../../src/net/stream-framing.js";
@@ -107,6 +107,26 @@ describe("virtual switch", () => {
     ports.a.send(frame(B, A, 0x0800)); // B unknown again: flooded to what is still plugged in
     expect(got.b!.length).toBe(1);
     expect(got.c!.length).toBe(3);
+  });
+
+  it("gives its learned addresses to a snapshot, and a new switch with ports of the same names forwards as the old one did", () => {
+    const { sw, ports } = rig();
+    ports.a.send(frame(C, A, 0x0800));
+    ports.b.send(frame(A, B, 0x0800));
+    const saved = sw.saveAddresses();
+    expect(saved).toEqual([[A, "a"], [B, "b"]]);
+    const again = rig();
+    again.sw.restoreAddresses([...saved, [C, "gone"]]); // (a port the new switch lacks: left out)
+    again.ports.c.send(frame(B, C, 0x0800)); // B known: to b alone, not flooded to a
+    expect([again.got.a!.length, again.got.b!.length]).toEqual([0, 1]);
+    expect(again.sw.addresses()).toEqual([{ mac: "52:54:00:12:34:56", port: "a" }, { mac: "52:54:00:12:34:57", port: "b" }, { mac: "52:54:00:12:34:58", port: "c" }]);
+    // Addresses older than MAC_AGE_MS are not saved (they would be flooded to anyway).
+    let now = 0;
+    const aging = new VirtualSwitch("aging", () => now);
+    const p = aging.connect({ name: "p" }, () => {});
+    p.send(frame(B, A, 0x0800));
+    now = MAC_AGE_MS + 1;
+    expect(aging.saveAddresses()).toEqual([]);
   });
 
   it("applies per-port rules (first match wins) and the source lock", () => {

@@ -577,7 +577,7 @@ export class Dp8390 implements PortDevice {
 }
 
 /** A state of its own (the arrays and card memory copied). */
-function copyState(s: Dp8390State): Dp8390State {
+export function copyState(s: Dp8390State): Dp8390State {
   return { ...s, par: [...s.par], mar: [...s.mar], page3: [...s.page3], memory: s.memory.slice() };
 }
 
