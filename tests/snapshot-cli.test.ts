@@ -45,6 +45,13 @@ describe.skipIf(skip !== null)(`Linux saved with the monitor's savevm, and start
       expect(first.steps, first.out.slice(-3000)).toBe(save.length);
       expect(first.status).toBe(0);
       expect(statSync(file).size).toBeGreaterThan(1 << 20);
+      // symbiont info: the machine and the command line it was started with (what --loadvm needs again).
+      const info = spawnSync(process.execPath, [cli, "info", file], { encoding: "utf8" });
+      expect(info.status, info.stderr).toBe(0);
+      expect(info.stdout).toContain(`: a Symbiont snapshot (format 1) of one machine, `);
+      expect(info.stdout).toContain(`\nsaved by: symbiont boot --symbiotic --disk ${vda},snapshot --disk ${sda},snapshot,if=ide --append '${LINUX_CMDLINE} quiet'\n`);
+      expect(info.stdout).toMatch(/\nthe machine: [1-9]\d{8,} instructions retired\n {2}RAM \(--mem\): 128 MiB\n/);
+      expect(info.stdout).toContain("\n  symbiotic interfaces: yes\n");
 
       const again: TerminalStep[] = [
         // The disks read back from the devices, not the page cache (dropped first).
@@ -175,10 +182,23 @@ describe.skipIf(skip !== null)(`Two VMs sharing a VPIO NE2000 saved with savevm 
       expect(second.text).not.toContain("SYMBIONT-INIT-OK"); // (no boot: both start where they were saved)
       expect(second.text).toContain(`[vm0] AGAIN0 zero-42 PID=${pids[0]}\n[vm0] 2\n`);
       expect(second.text).toContain(`[vm1] AGAIN1 one-42 PID=${pids[1]}\n[vm1] 2\n`);
-      // A snapshot of two VMs into one: refused, saying why.
+      // A snapshot of two VMs into one, or into two with other cards: refused, saying why and how they were started.
+      const savedBy = `(it was saved by: symbiont boot --vms 2 --nic ne2k,vpio,shared=card0 --append '${LINUX_CMDLINE} quiet')`;
       const one = spawnSync(process.execPath, [cli, "boot", "--loadvm", file], { encoding: "utf8", input: "" });
       expect(one.status).toBe(2);
-      expect(one.stderr.trim()).toBe(`symbiont: ${file}: snapshot: of 2 VMs (--vms 2): it goes back into as many, started with the options they had`);
+      expect(one.stderr.trim()).toBe(`symbiont: ${file}: snapshot: of 2 VMs (--vms 2): it goes back into as many, started with the options they had ${savedBy}`);
+      // symbiont info: what the file holds, without loading it.
+      const info = spawnSync(process.execPath, [cli, "info", file], { encoding: "utf8" });
+      expect(info.status, info.stderr).toBe(0);
+      expect(info.stdout).toMatch(new RegExp(`^${file}: a Symbiont snapshot \\(format 1\\) of 2 VMs, \\d+\\.\\d MiB\n`));
+      expect(info.stdout).toContain(`\nsaved by: ${savedBy.slice("(it was saved by: ".length, -1)}\n`);
+      for (let i = 0; i < 2; i++) {
+        expect(info.stdout).toMatch(new RegExp(`\nvm${i}: [1-9]\\d{8,} instructions retired\n  RAM \\(--mem\\): 128 MiB\n  vCPUs \\(--smp\\): 1\n`));
+        expect(info.stdout).toContain(`\n  network cards (--nic): ne2k-pci (vpio) 52:54:00:12:34:5${6 + i}\n`);
+      }
+      const virtio = spawnSync(process.execPath, [cli, "boot", "--vms", "2", "--nic", "virtio", "--loadvm", file], { encoding: "utf8", input: "" });
+      expect(virtio.status).toBe(2);
+      expect(virtio.stderr).toContain(`symbiont: ${file}: vm0: snapshot: its machine's devices is virtio-rng, this one's virtio-rng,virtio-net ${savedBy}\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ENGINES, readBytes } from "./helpers.js";
 import { createEngine } from "../src/node/engines.js";
 import { Pc, type PcOptions } from "../src/machine/pc.js";
-import { decodeSnapshot, encodeSnapshot, SnapshotError, type State } from "../src/vmm/snapshot.js";
+import { decodeSnapshot, encodeSnapshot, snapshotSavedBy, SnapshotError, type State } from "../src/vmm/snapshot.js";
 import { VirtioRng, seededEntropy } from "../src/devices/virtio/rng.js";
 import type { EngineKind } from "../src/engine/engine.js";
 import { MemoryDisk } from "../src/devices/block/backend.js";
@@ -221,5 +221,13 @@ describe("snapshot errors", () => {
   it("keeps non-finite numbers, bigints and typed arrays through the file format", () => {
     const tree = { a: Infinity, b: -Infinity, c: 12n ** 20n, d: Uint32Array.of(1, 2, 0xffffffff), e: [Float64Array.of(0.5), { f: "x" }] };
     expect(decodeSnapshot(encodeSnapshot(tree))).toEqual(tree);
+  });
+
+  it("records the command line it was saved by, read back without the RAM (none: null; not a snapshot: null)", () => {
+    const bytes = encodeSnapshot({ machine: {}, ram: new Uint8Array(1 << 20), savedBy: "symbiont boot --mem 64" });
+    expect(snapshotSavedBy(bytes)).toBe("symbiont boot --mem 64");
+    expect(snapshotSavedBy(encodeSnapshot({ machine: {} }))).toBeNull();
+    expect(snapshotSavedBy(new TextEncoder().encode("SYMBIONT-SNAPSHOT 1\n99\n{"))).toBeNull();
+    expect(snapshotSavedBy(new Uint8Array(0))).toBeNull();
   });
 });

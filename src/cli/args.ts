@@ -94,6 +94,8 @@ export interface CommonOptions {
   gdbPort: number | null;
   /** --loadvm FILE: start from this snapshot (the monitor's savevm writes one) instead of power-on. */
   loadvm: string | null;
+  /** The command line, without --loadvm: what a snapshot records it was saved by. */
+  commandLine: string;
 }
 
 /** One --disk option. */
@@ -189,10 +191,22 @@ export interface ParsedArgs { command: string; positional: string[]; options: Co
 const VALUE_OPTIONS = new Set(["--engine", "--compile-threshold", "--mem", "--timeout", "--until", "--append", "--initrd", "--bios", "--debugcon", "--trace", "--kernel", "--smp", "--paging", "--vmm-mem", "--disk", "--console", "--display", "--vms", "--nic", "--net", "--net-dump", "--swap", "--gdb", "--loadvm"]);
 const FLAG_OPTIONS = new Set(["--stats", "--no-tcache", "--no-compile", "--deterministic", "--testdev", "--vga", "--no-apic", "--smap", "--smep", "--rtm", "--balloon", "--x2apic", "--hyperv", "--symbiotic", "--swapbypass", "--help", "-h"]);
 
+/** `symbiont ARGS` as a shell would take it back (words quoted where needed), without `--loadvm FILE`. */
+function commandLine(argv: readonly string[]): string {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--loadvm") { i++; continue; }
+    if (argv[i]!.startsWith("--loadvm=")) continue;
+    words.push(argv[i]!);
+  }
+  return ["symbiont", ...words.map((w) => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)].join(" ");
+}
+
 export function parseArgs(argv: string[]): ParsedArgs {
   const options: CommonOptions = {
     engine: "wasm", memMiB: 128, timeout: Infinity, until: null, stats: false, append: "", initrd: [], bios: null, debugcon: null, trace: null, debugconPort: 0xe9, tcache: true, compile: true, compileThreshold: null, deterministic: false, testdev: false, vga: false, display: null, kernel: null, smp: 1, apic: true, smap: false, smep: false, rtm: false, balloon: false, x2apic: false, hyperv: false,
     paging: "direct", vmmMiB: null, disks: [], console: "serial", symbiotic: false, vms: 1, nic: null, net: null, netDump: null, swapMiB: null, swapBypass: false, gdbPort: null, loadvm: null,
+    commandLine: commandLine(argv),
   };
   const positional: string[] = [];
   let command = "";
@@ -339,6 +353,7 @@ commands:
   demo                run the built-in demo kernel
   start               boot Linux if "npm run images" has cached it, else the demo (npm start)
   relay --origin O    the user network's relay for the web page's static build (symbiont relay --help)
+  info <snapshot>     what a snapshot (the monitor's savevm FILE) holds, and the command line it was saved by
   help                show this text
 
 options:

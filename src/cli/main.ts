@@ -6,7 +6,8 @@
  */
 import { readFileSync, openSync, writeSync, closeSync, writeFileSync } from "node:fs";
 import { parseArgs, parseNicSpec, UsageError, describeError, USAGE, type CommonOptions } from "./args.js";
-import { SnapshotError } from "../vmm/snapshot.js";
+import { SnapshotError, snapshotSavedBy } from "../vmm/snapshot.js";
+import { describeSnapshot } from "./snapshot-info.js";
 import { parseRelayArgs, runRelay, RELAY_USAGE } from "./relay.js";
 import { createEngine } from "../node/engines.js";
 import { defaultVmmBytes } from "../engine/engine.js";
@@ -174,6 +175,15 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
   // Several VMs take turns; a snapshot holds them all, with their network and the turn (group-snapshot.ts).
   const group = vms > 1 ? new VmGroup(pcs.map((pc) => pc.vm), { pollers: [...(network?.nics.pollers ?? [])] }) : null;
   const machineGroup = (): MachineGroup => ({ pcs, networks: network ? [network.nics] : [], switches: network?.switch ? [network.switch] : [], scheduler: group });
+  /** A snapshot into this run's machine(s); one that does not fit them says how they were started. */
+  const loadMachines = (bytes: Uint8Array) => {
+    try {
+      if (vms === 1) pcs[0]!.loadSnapshot(bytes); else loadGroupSnapshot(machineGroup(), bytes);
+    } catch (e) {
+      const savedBy = e instanceof SnapshotError ? snapshotSavedBy(bytes) : null;
+      throw savedBy && savedBy !== o.commandLine ? new SnapshotError(`${(e as Error).message} (it was saved by: ${savedBy})`) : e;
+    }
+  };
   // --display text: the screen is drawn on the terminal and what is typed goes to the PS/2 keyboard.
   const keys = o.display === "text" ? new TerminalKeys(pcs[0]!.kbc.keyboard) : null;
   serial = new SerialConsole(keys ?? pcs[0]!.virtioConsole ?? pcs[0]!.uart);
@@ -189,13 +199,12 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     // With several VMs, savevm and loadvm take all of them (and what connects them), from any VM's monitor.
     snapshot: {
       save: (path: string) => {
-        const bytes = vms === 1 ? pc.saveSnapshot() : saveGroupSnapshot(machineGroup());
+        const bytes = vms === 1 ? pc.saveSnapshot({ savedBy: o.commandLine }) : saveGroupSnapshot(machineGroup(), { savedBy: o.commandLine });
         writeFileSync(path, bytes);
         return `saved ${vms === 1 ? "the machine" : `the ${vms} VMs`} to ${path} (${(bytes.length / 1048576).toFixed(1)} MiB)`;
       },
       load: (path: string) => {
-        if (vms === 1) pc.loadSnapshot(readInput(path, "snapshot"));
-        else loadGroupSnapshot(machineGroup(), readInput(path, "snapshot"));
+        loadMachines(readInput(path, "snapshot"));
         const dropped = network?.machineRestored();
         gdb?.stub.forgetHistory(`the monitor's loadvm ${path}`);
         return `${vms === 1 ? "the machine is" : `the ${vms} VMs are`} now as saved in ${path}${dropped ? `; ${dropped}` : ""}`;
@@ -232,8 +241,7 @@ async function runCommand(guest: Guest, o: CommonOptions, disks: DiskOptions[][]
     // the guest's reboot or system_reset starts it from power-on).
     if (o.loadvm !== null && resets === 0) {
       try {
-        const bytes = readInput(o.loadvm, "snapshot");
-        if (vms === 1) pcs[0]!.loadSnapshot(bytes); else loadGroupSnapshot(machineGroup(), bytes);
+        loadMachines(readInput(o.loadvm, "snapshot"));
       } catch (e) {
         if (e instanceof SnapshotError) throw new UsageError(`${o.loadvm}: ${e.message}`);
         throw e;
@@ -558,6 +566,16 @@ export async function main(argv: string[]): Promise<number> {
         if (findCachedImages()) return await runCommand(await linuxGuest(options), options);
         process.stderr.write("symbiont: the Debian images are not cached, so this is the demo kernel; run \"npm run images\" and then \"npm start\" to boot Linux\n");
         return await runCommand({ kind: "kernel", image: DEMO_KERNEL, path: "demo" }, options);
+      case "info": {
+        if (positional.length !== 1) throw new UsageError("info takes one snapshot file (the monitor's savevm FILE writes one)");
+        try {
+          process.stdout.write(describeSnapshot(positional[0]!, readInput(positional[0]!, "snapshot")).join("\n") + "\n");
+        } catch (e) {
+          if (e instanceof SnapshotError) throw new UsageError(`${positional[0]}: ${e.message}`);
+          throw e;
+        }
+        return 0;
+      }
       case "boot":
         if (positional.length > 0) throw new UsageError(`boot takes no positional arguments (use --kernel FILE)`);
         return await runCommand(await linuxGuest(options), options);

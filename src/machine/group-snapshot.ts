@@ -39,8 +39,11 @@ export function groupSize(tree: State): number | null {
   return g !== null && typeof g === "object" && !Array.isArray(g) && !ArrayBuffer.isView(g) ? (g as State).vms as number : null;
 }
 
-/** Every VM of `g` and what connects them, as bytes {@link loadGroupSnapshot} takes back (between turns only). */
-export function saveGroupSnapshot(g: MachineGroup): Uint8Array {
+/**
+ * Every VM of `g` and what connects them, as bytes {@link loadGroupSnapshot} takes back (between turns only).
+ * `savedBy`: how they were started (as Pc.saveSnapshot's).
+ */
+export function saveGroupSnapshot(g: MachineGroup, opts: { savedBy?: string } = {}): Uint8Array {
   const machines = g.pcs.map((pc, i) => {
     try { return pc.snapshotState({ group: true }); } catch (e) {
       if (e instanceof SnapshotError) throw new SnapshotError(e.message.replace(/^(savevm: )?/, `$1vm${i}: `));
@@ -53,6 +56,7 @@ export function saveGroupSnapshot(g: MachineGroup): Uint8Array {
     links: cables(g).map((l) => l.checkpoint() as unknown as State),
     switches: (g.switches ?? []).map((sw) => sw.saveAddresses()),
     scheduler: g.scheduler ? g.scheduler.save() : null,
+    ...opts.savedBy ? { savedBy: opts.savedBy } : {},
   });
 }
 
@@ -68,17 +72,18 @@ export function loadGroupSnapshot(g: MachineGroup, bytes: Uint8Array): void {
   if (vms === null) throw new SnapshotError(`snapshot: of one machine, not of ${g.pcs.length} VMs (load it without --vms)`);
   if (vms !== g.pcs.length) throw new SnapshotError(`snapshot: of ${vms} VMs, this run has ${g.pcs.length} (--vms ${vms})`);
   const machines = tree.machines as State[];
-  const links = tree.links as unknown as LinkCheckpoint[], mine = cables(g);
-  if (links.length !== mine.length) throw new SnapshotError(`snapshot: its VMs have ${links.length} network cable(s), these ${mine.length} (--nic)`);
-  const switches = tree.switches as unknown as [number, string][][], sws = g.switches ?? [];
-  if (switches.length !== sws.length) throw new SnapshotError(`snapshot: its VMs have ${switches.length} switch(es) between them, these ${sws.length} (--net)`);
   const eachVm = (what: (pc: Pc, tree: State) => void) => g.pcs.forEach((pc, i) => {
     try { what(pc, machines[i]!); } catch (e) {
       if (e instanceof SnapshotError) throw new SnapshotError(`vm${i}: ${e.message}`);
       throw e;
     }
   });
-  eachVm((pc, m) => pc.checkSnapshotFits(m)); // (every VM's before any changes)
+  // Everything checked before any VM changes: each machine (its cards among it), then what lies between them.
+  eachVm((pc, m) => pc.checkSnapshotFits(m));
+  const links = tree.links as unknown as LinkCheckpoint[], mine = cables(g);
+  if (links.length !== mine.length) throw new SnapshotError(`snapshot: its VMs have ${links.length} network cable(s), these ${mine.length} (--nic)`);
+  const switches = tree.switches as unknown as [number, string][][], sws = g.switches ?? [];
+  if (switches.length !== sws.length) throw new SnapshotError(`snapshot: its VMs have ${switches.length} switch(es) between them, these ${sws.length} (--net)`);
   eachVm((pc, m) => pc.restoreSnapshotState(m, { group: true }));
   for (const card of (g.networks ?? []).flatMap((n) => n.vpio)) if (card.members.length > 1) card.restored();
   links.forEach((c, i) => mine[i]!.restoreCheckpoint(c));

@@ -498,9 +498,12 @@ export class Pc {
    * The machine as it is now — vCPUs, RAM, every device, virtual time — as bytes that {@link loadSnapshot} takes back
    * into this PC or one built with the same options (QEMU's savevm/loadvm, v86's save_state). Between runs only.
    * Of the disks it holds what their images do not (a disk in memory, a ,snapshot overlay's writes); an image the guest
-   * writes in place, or a device that cannot be saved yet, is refused with a SnapshotError naming it.
+   * writes in place, or a device that cannot be saved yet, is refused with a SnapshotError naming it. `savedBy`: how
+   * the machine was started (the CLI's command line), for the error of a load into a machine that differs.
    */
-  saveSnapshot(): Uint8Array { return encodeSnapshot(this.snapshotState()); }
+  saveSnapshot(opts: { savedBy?: string } = {}): Uint8Array {
+    return encodeSnapshot({ ...this.snapshotState(), ...opts.savedBy ? { savedBy: opts.savedBy } : {} });
+  }
 
   /**
    * The tree {@link saveSnapshot} encodes. `group`: as one machine of a snapshot of every VM of the run

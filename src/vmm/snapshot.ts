@@ -165,6 +165,35 @@ export function decodeSnapshot(bytes: Uint8Array): State {
   return tree as State;
 }
 
+/**
+ * A snapshot's tree without its typed arrays (each is null: RAM is not read), and its format version — what `symbiont
+ * info` shows; a SnapshotError as {@link decodeSnapshot}'s for a file that is not one.
+ */
+export function snapshotOutline(bytes: Uint8Array): { version: number; tree: State } {
+  const line1 = bytes.indexOf(0x0a), line2 = line1 < 0 ? -1 : bytes.indexOf(0x0a, line1 + 1);
+  const m = line1 < 0 || line1 > 64 ? null : /^SYMBIONT-SNAPSHOT (\d+)$/.exec(new TextDecoder().decode(bytes.subarray(0, line1)));
+  if (!m || line2 < 0 || line2 - line1 > 24) throw notSnapshot();
+  const length = Number(new TextDecoder().decode(bytes.subarray(line1 + 1, line2)));
+  if (!Number.isInteger(length) || line2 + 1 + length > bytes.length) throw truncated();
+  try {
+    const tree = JSON.parse(new TextDecoder().decode(bytes.subarray(line2 + 1, line2 + 1 + length)), (_key, value: unknown) =>
+      value && typeof value === "object" && "$bytes" in value ? null : value) as State;
+    return { version: Number(m[1]), tree };
+  } catch (e) {
+    throw new SnapshotError(`snapshot: its contents are damaged (${(e as Error).message})`);
+  }
+}
+
+/** The command line a snapshot's machine was started with, as the CLI records it (`savedBy`), or null. Never throws. */
+export function snapshotSavedBy(bytes: Uint8Array): string | null {
+  try {
+    const { tree } = snapshotOutline(bytes);
+    return typeof tree.savedBy === "string" ? tree.savedBy : null;
+  } catch {
+    return null;
+  }
+}
+
 function align8(n: number): number { return (n + 7) & ~7; }
 function notSnapshot(): SnapshotError { return new SnapshotError("not a Symbiont snapshot (it does not start with SYMBIONT-SNAPSHOT)"); }
 function truncated(): SnapshotError { return new SnapshotError("snapshot: the file is cut short"); }
