@@ -25,7 +25,7 @@ import { encodeSnapshot, decodeSnapshot, SnapshotError, type State } from "../vm
 /** What a snapshot of several VMs holds: the machines, and what connects and schedules them. */
 export interface MachineGroup {
   readonly pcs: readonly Pc[];
-  /** Their cards and cables, a Nics per network (plugNics' result). */
+  /** Their cards' cables, a Nics per network (plugNics' result). */
   readonly networks?: readonly Nics[];
   /** The switches the cables plug into. */
   readonly switches?: readonly VirtualSwitch[];
@@ -85,7 +85,7 @@ export function loadGroupSnapshot(g: MachineGroup, bytes: Uint8Array): void {
   const switches = tree.switches as unknown as [number, string][][], sws = g.switches ?? [];
   if (switches.length !== sws.length) throw new SnapshotError(`snapshot: its VMs have ${switches.length} switch(es) between them, these ${sws.length} (--net)`);
   eachVm((pc, m) => pc.restoreSnapshotState(m, { group: true }));
-  for (const card of (g.networks ?? []).flatMap((n) => n.vpio)) if (card.members.length > 1) card.restored();
+  for (const pc of g.pcs) pc.groupRestored();
   links.forEach((c, i) => mine[i]!.restoreCheckpoint(c));
   switches.forEach((entries, i) => sws[i]!.restoreAddresses(entries));
   if (g.scheduler && tree.scheduler) g.scheduler.restore(tree.scheduler as State);

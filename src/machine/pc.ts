@@ -113,6 +113,8 @@ export interface NetworkCard extends Saveable {
   readonly identity: string;
   /** Other VMs share the card: this machine is saved only together with them (src/machine/group-snapshot.ts). */
   readonly shared?: boolean;
+  /** Every machine of a snapshot of several VMs is back: a card they share settles whose it is now. */
+  groupRestored?(): void;
 }
 
 export interface PcOptions {
@@ -553,6 +555,9 @@ export class Pc {
     this.pci.restore(part(tree, "pci"));
     this.exitStatus = tree.exitStatus as number | null;
   }
+
+  /** Every machine of a snapshot of several VMs is back (group-snapshot.ts): the network cards they share settle. */
+  groupRestored(): void { for (const c of this.networkCards) c.groupRestored?.(); }
 
   /** A SnapshotError unless {@link snapshotState}'s tree is of a machine like this one, with every part there. */
   checkSnapshotFits(tree: State): void {

@@ -109,6 +109,8 @@ export class VpioMember {
   /** The card's state for this VM's machine snapshot: the card's, or of a shared card this VM's share ({@link Ne2kVpio.saveShare}). */
   save(): State { return this.shared ? this.vpio.saveShare(this) : this.vpio.save(); }
   restore(state: State): void { if (this.shared) this.vpio.restoreShare(this, state); else this.vpio.restore(state); }
+  /** Every member's machine is back from a snapshot of them all: the card's owner and mappings ({@link Ne2kVpio.restored}). */
+  groupRestored(): void { if (this.shared) this.vpio.restored(); }
 
   /** @internal Follow BAR0: hooked front on the bus, and the owner's direct ports. */
   remap(): void {
@@ -304,7 +306,7 @@ export class Ne2kVpio {
 
   /**
    * Every member's share is back: exactly one owns the card; its ports go direct, the others' are hooked, and a VM
-   * that waited for the card waits again (its machine's restore cleared that).
+   * that waited for the card waits again (its machine's restore cleared that). Each member asks (idempotent).
    */
   restored(): void {
     const owners = this.members.filter((m) => m.context === null);
