@@ -26,17 +26,23 @@
  */
 import type { AccessSize, PortDevice } from "../vmm/bus.js";
 import { HvStatus, type Hyperv } from "../paravirt/hyperv.js";
+import type { HvMessage } from "../paravirt/synic.js";
+import type { Saveable, State } from "../vmm/snapshot.js";
 
 export const HYPERV_TESTDEV_PORT = 0x3000;
 
 const enum Command { SintRouteCreate = 1, SintRouteDestroy, SintRouteSetSint, MsgConnCreate, MsgConnDestroy, EvtConnCreate, EvtConnDestroy }
 
-export class HypervTestdev implements PortDevice {
+/** Where a connection's messages or event flags go. */
+interface Route { vp: number; sint: number }
+
+export class HypervTestdev implements PortDevice, Saveable {
   readonly name = "hyperv-testdev";
   private readonly routes = new Set<number>();
   /** Message connections by id, each with the route its messages go to (and wait on, as their owner). */
-  private readonly messageConnections = new Map<number, { vp: number; sint: number }>();
-  private readonly eventConnections = new Set<number>();
+  private readonly messageConnections = new Map<number, Route>();
+  /** Event connections by id, each with the route whose flag `id` it sets. */
+  private readonly eventConnections = new Map<number, Route>();
   /** Commands naming a route or connection that does not exist. */
   ignored = 0;
 
@@ -54,31 +60,75 @@ export class HypervTestdev implements PortDevice {
       case Command.SintRouteSetSint:
         if (this.routes.has(route) && this.hv.vcpus[vp]) this.hv.vcpus[vp]!.synic.raise(sint); else this.ignored++;
         return;
-      case Command.MsgConnCreate: {
-        const owner = { vp, sint };
-        this.messageConnections.set(id, owner);
-        this.hv.setMessageHandler(id, (msg) => {
-          const r = this.hv.postMessage(vp, sint, owner, msg);
-          return r === "off" ? HvStatus.InvalidHypercallInput : r === "busy" ? HvStatus.InsufficientBuffers : HvStatus.Success;
-        });
-        return;
-      }
-      case Command.MsgConnDestroy: {
-        const owner = this.messageConnections.get(id);
-        if (!owner) { this.ignored++; return; }
-        this.messageConnections.delete(id);
-        this.hv.setMessageHandler(id, null);
-        this.hv.vcpus[owner.vp]?.synic.cancel(owner); // (its message waiting for a slot goes too)
-        return;
-      }
-      case Command.EvtConnCreate:
-        this.eventConnections.add(id);
-        this.hv.setEventHandler(id, () => (this.hv.vcpus[vp]?.synic.signalEvent(sint, id) ? HvStatus.Success : HvStatus.InvalidHypercallInput));
-        return;
-      case Command.EvtConnDestroy:
-        if (this.eventConnections.delete(id)) this.hv.setEventHandler(id, null); else this.ignored++;
-        return;
+      case Command.MsgConnCreate: this.listenForMessages(id, { vp, sint }); return;
+      case Command.MsgConnDestroy: if (!this.stopMessages(id)) this.ignored++; return;
+      case Command.EvtConnCreate: this.listenForEvents(id, { vp, sint }); return;
+      case Command.EvtConnDestroy: if (!this.stopEvents(id)) this.ignored++; return;
     }
     this.ignored++;
+  }
+
+  /** Each HvPostMessage to connection `id` goes back to `owner`'s route (the route object owns its waiting message). */
+  private listenForMessages(id: number, owner: Route): void {
+    this.messageConnections.set(id, owner);
+    this.hv.setMessageHandler(id, (msg) => {
+      const r = this.hv.postMessage(owner.vp, owner.sint, owner, msg);
+      return r === "off" ? HvStatus.InvalidHypercallInput : r === "busy" ? HvStatus.InsufficientBuffers : HvStatus.Success;
+    });
+  }
+
+  private stopMessages(id: number): boolean {
+    const owner = this.messageConnections.get(id);
+    if (!owner) return false;
+    this.messageConnections.delete(id);
+    this.hv.setMessageHandler(id, null);
+    this.hv.vcpus[owner.vp]?.synic.cancel(owner); // (its message waiting for a slot goes too)
+    return true;
+  }
+
+  private listenForEvents(id: number, { vp, sint }: Route): void {
+    this.eventConnections.set(id, { vp, sint });
+    this.hv.setEventHandler(id, () => (this.hv.vcpus[vp]?.synic.signalEvent(sint, id) ? HvStatus.Success : HvStatus.InvalidHypercallInput));
+  }
+
+  private stopEvents(id: number): boolean {
+    if (!this.eventConnections.delete(id)) return false;
+    this.hv.setEventHandler(id, null);
+    return true;
+  }
+
+  /** Routes, connections and each message connection's message waiting for its slot (the SynIC holds it for the route). */
+  save(): State {
+    return {
+      routes: [...this.routes],
+      messageConnections: [...this.messageConnections].map(([id, r]) => {
+        const waiting = this.hv.vcpus[r.vp]?.synic.waitingMessage(r) ?? null;
+        return { id, vp: r.vp, sint: r.sint, waiting: waiting ? { type: waiting.type, payload: waiting.payload.slice() } : null };
+      }),
+      eventConnections: [...this.eventConnections].map(([id, r]) => ({ id, vp: r.vp, sint: r.sint })),
+      ignored: this.ignored,
+    };
+  }
+
+  /**
+   * Take back save()'s state, after the SynICs' (whose restore drops what waited): the connections listen again and a
+   * waiting message waits again, behind a timer's on the same SINT.
+   */
+  restore(state: State): void {
+    for (const id of [...this.messageConnections.keys()]) this.stopMessages(id);
+    for (const id of [...this.eventConnections.keys()]) this.stopEvents(id);
+    this.routes.clear();
+    for (const r of state.routes as number[]) this.routes.add(r);
+    for (const c of state.messageConnections as State[]) {
+      const owner = { vp: c.vp as number, sint: c.sint as number };
+      this.listenForMessages(c.id as number, owner);
+      const waiting = c.waiting as { type: number; payload: Uint8Array } | null;
+      if (waiting) {
+        const msg: HvMessage = { type: waiting.type, payload: waiting.payload.slice() };
+        this.hv.vcpus[owner.vp]?.synic.stage(owner.sint, owner, () => msg);
+      }
+    }
+    for (const c of state.eventConnections as State[]) this.listenForEvents(c.id as number, { vp: c.vp as number, sint: c.sint as number });
+    this.ignored = state.ignored as number;
   }
 }

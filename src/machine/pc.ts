@@ -257,6 +257,8 @@ export class Pc {
   readonly kvm: KvmParavirt | null = null;
   /** Hyper-V's enlightenments (`hyperv: true`). */
   readonly hyperv: Hyperv | null = null;
+  /** QEMU's hyperv-testdev (`hyperv` and `testdev`). */
+  private hypervTestdev: HypervTestdev | null = null;
   /** The memory balloon (`balloon: true`). */
   readonly balloon: VirtioBalloon | null = null;
   /** QEMU's pc-testdev (`testdev: true`). */
@@ -279,8 +281,6 @@ export class Pc {
   private readonly resetControl: ResetControl;
   /** The disks' backends: IDE ones, then virtio ones as added. */
   private readonly disks: BlockBackend[] = [];
-  /** Devices a snapshot cannot hold yet (saveSnapshot refuses, naming them). */
-  private readonly unsaved: string[] = [];
   /** Network cards plugged in from outside (machine/nics.ts; virtio-net is among `virtio`), in plugging order. */
   private readonly networkCards: NetworkCard[] = [];
   /** While true the guest's output does not reach the host (a replay of its history retraces what it printed). */
@@ -516,7 +516,6 @@ export class Pc {
       throw new SnapshotError("savevm: this machine's NE2000 is shared with other VMs (--vms, shared=): only a snapshot of all of them holds it");
     }
     const unsaved = [
-      ...this.unsaved,
       ...this.disks.filter((d) => !d.save).map((d) => `the disk ${d.name}`),
       ...this.virtio.filter((t) => !(t.device instanceof VirtioRng || t.device instanceof VirtioConsole || t.device instanceof VirtioBlk || t.device instanceof VirtioNet || t.device instanceof VirtioBalloon)).map((t) => t.device.name),
     ];
@@ -644,6 +643,7 @@ export class Pc {
     this.msrs.forEach((m, i) => parts.push([`msrs${i}`, m]));
     if (this.kvm) parts.push(["kvmclock", fields(this.kvm)]);
     if (this.hyperv) parts.push(["hyperv", this.hyperv]);
+    if (this.hypervTestdev) parts.push(["hyperv-testdev", this.hypervTestdev]); // (after the SynICs: they drop what waits)
     if (this.testdev) parts.push(["pc-testdev", this.testdev]);
     if (this.vm.symbiotic) parts.push(["symspy", this.vm.symbiotic.spy], ["symcall", this.vm.symbiotic.symcall]);
     if (this.pvpanic) parts.push(["pvpanic", fields(this.pvpanic)]);
@@ -741,8 +741,8 @@ export class Pc {
     const hv = new Hyperv(this.vm, { clock: this.clock, vcpus: this.cpus, apicHz: APIC_BUS_HZ, raise: (i, vector) => this.lapics[i]!.accept(vector, false) });
     this.lapics.forEach((l, i) => { l.autoEoi = (v) => hv.vcpus[i]!.synic.autoEoi(v); });
     if (testdev) {
-      this.vm.addPortDevice(HYPERV_TESTDEV_PORT, 4, new HypervTestdev(hv));
-      this.unsaved.push("hyperv-testdev (--testdev --hyperv)"); // (its connections' messages waiting for a slot)
+      this.hypervTestdev = new HypervTestdev(hv);
+      this.vm.addPortDevice(HYPERV_TESTDEV_PORT, 4, this.hypervTestdev);
     }
     return hv;
   }

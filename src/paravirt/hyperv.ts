@@ -274,10 +274,14 @@ export class Hyperv {
     const dv = new DataView(input.buffer, input.byteOffset);
     const size = dv.getUint32(12, true);
     if (size > HV_MESSAGE_PAYLOAD_BYTES) return HvStatus.InvalidHypercallInput;
-    const connectionId = dv.getUint32(0, true);
+    return this.post(dv.getUint32(0, true), dv.getUint32(8, true), input.slice(16, 16 + size));
+  }
+
+  /** HvPostMessage's effect, as the guest's hypercall has it (its input read): to whoever listens on the connection. */
+  post(connectionId: number, type: number, payload: Uint8Array): HvStatus {
     const handler = this.messageHandlers.get(connectionId);
     if (!handler) return HvStatus.InvalidConnectionId;
-    return handler({ connectionId, type: dv.getUint32(8, true), payload: input.slice(16, 16 + size) });
+    return handler({ connectionId, type, payload });
   }
 
   private signalEventCall(input: bigint, fast: boolean): HvStatus {

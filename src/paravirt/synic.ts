@@ -162,6 +162,12 @@ export class Synic {
     this.staged.push({ sint, owner, build, delivered });
   }
 
+  /** The message the owner has waiting for its slot, built as it would be delivered now (a snapshot's save), or null. */
+  waitingMessage(owner: object): HvMessage | null {
+    const item = this.staged.find((s) => s.owner === owner);
+    return item ? item.build() : null;
+  }
+
   /** Drop the owner's staged message (a timer reprogrammed, a connection gone). */
   cancel(owner: object): void { this.staged = this.staged.filter((s) => s.owner !== owner); }
 

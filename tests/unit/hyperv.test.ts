@@ -345,11 +345,27 @@ const GUEST = new Uint8Array([
 /** The guest's results: the last 48 dwords of the image (r_sig … r_ref). */
 const RESULTS = GUEST.length - 48 * 4;
 
-async function run(kind: EngineKind) {
+/** The guest to its end; with `every`, stopped every that many instructions and saved and restored into a new machine. */
+async function runGuest(kind: EngineKind, every = Infinity) {
   const ram = 16 << 20;
-  const pc = new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, onSerial: () => {}, clock: "deterministic", hyperv: true, testdev: true });
+  const machine = async () => new Pc({ engine: await createEngine(kind, ram), ramBytes: ram, onSerial: () => {}, clock: "deterministic", hyperv: true, testdev: true });
+  let pc = await machine();
   pc.loadKernel(GUEST, { path: "hyperv-guest" });
-  const stop = pc.vm.run(1e8);
+  let stop = pc.vm.run(Math.min(every, 1e8));
+  let restores = 0;
+  while (stop.kind === "budget" && pc.vm.core.getRetired() < 1e8) {
+    const bytes = pc.saveSnapshot();
+    pc = await machine();
+    pc.loadSnapshot(bytes);
+    restores++;
+    stop = pc.vm.run(every);
+  }
+  return { pc, stop, restores };
+}
+
+/** The guest's results (and how many times it was restored on the way). */
+async function run(kind: EngineKind, every = Infinity) {
+  const { pc, stop, restores } = await runGuest(kind, every);
   const r = new DataView(pc.vm.readPhysical(0x100000 + RESULTS, 48 * 4).buffer);
   const w = Array.from({ length: 48 }, (_, i) => r.getUint32(i * 4, true));
   const text = (i: number) => String.fromCharCode(...new Uint8Array(r.buffer, i * 4, 12));
@@ -359,7 +375,7 @@ async function run(kind: EngineKind) {
   return {
     stop, signature: text(1), features: w.slice(4, 7), kvm, vp, sversion, sint0, hypercallBefore, hypercallAfter, t0Count, t0CountHigh,
     t0Config, direct, eventStatus, eventStatus2, isrAfter, postStatus, noConnectionStatus, badCodeStatus, messages, isrInMessage, events,
-    isrInEvent, flags, timerMessage: slot(0), postedMessage: slot(1), retired: pc.vm.core.getRetired(),
+    isrInEvent, flags, timerMessage: slot(0), postedMessage: slot(1), retired: pc.vm.core.getRetired(), restores,
     tsc: r.getBigUint64(44 * 4, true), reference: r.getBigUint64(46 * 4, true), tscPage: pc.vm.readPhysical(0x204000, 24),
   };
 }
@@ -406,6 +422,36 @@ describe("Hyper-V's enlightenments in a guest (TLFS)", () => {
     expect(wasm.messages).toBe(2);
     expect(wasm.noConnectionStatus).toBe(0x12);
     expect(wasm.badCodeStatus).toBe(2);
+  });
+
+  it("the same guest stopped some 40 times, saved and restored into a new machine (hyperv-testdev's connections with it), ends the same", async () => {
+    const whole = await run("wasm");
+    const cut = await run("wasm", Math.ceil(whole.retired / 40));
+    expect(cut.restores).toBeGreaterThanOrEqual(30);
+    expect({ ...cut, restores: 0 }).toEqual(whole);
+    expect(whole.postStatus).toBe(0); // (connection 7 was listened on, in the machine the post was made in)
+  });
+
+  it("hyperv-testdev in snapshots: its connections, and a message waiting for its slot, come back", async () => {
+    const { pc, stop } = await runGuest("wasm");
+    expect(stop).toEqual({ kind: "debug-exit", status: 1 });
+    // The guest left connection 7 (messages to VP 0 SINT2) and its SynIC on; fill SINT2's slot so that a post waits.
+    const slot = 0x201000 + 2 * 256;
+    pc.vm.writePhysical(slot, Uint8Array.of(1));
+    const payload = Uint8Array.of(1, 2, 3, 4);
+    expect(pc.hyperv!.post(7, 0xabcd, payload)).toBe(0);       // waits for the slot (msg_pending set)
+    expect(pc.hyperv!.post(7, 0xabcd, payload)).toBe(0x13);    // HV_STATUS_INSUFFICIENT_BUFFERS: one waits already
+    expect(pc.hyperv!.post(9, 0xabcd, payload)).toBe(0x12);    // HV_STATUS_INVALID_CONNECTION_ID: none listens on 9
+    const bytes = pc.saveSnapshot();
+    const ram = 16 << 20;
+    const b = new Pc({ engine: await createEngine("wasm", ram), ramBytes: ram, onSerial: () => {}, clock: "deterministic", hyperv: true, testdev: true });
+    b.loadSnapshot(bytes);
+    expect(b.hyperv!.post(7, 0xabcd, payload)).toBe(0x13);     // the waiting message came back, and the connection
+    expect(b.hyperv!.post(9, 0xabcd, payload)).toBe(0x12);
+    b.vm.writePhysical(slot, new Uint8Array(4));               // the guest frees the slot and writes EOM
+    b.hyperv!.vcpus[0]!.synic.writeMsr(SYNIC_MSR_EOM, 0n);
+    const m = new DataView(b.vm.readPhysical(slot, 24).buffer);
+    expect([m.getUint32(0, true), m.getUint8(4), m.getUint32(16, true)]).toEqual([0xabcd, 4, 0x04030201]);
   });
 
   it("are off unless asked for: Hyper-V's leaves are KVM's, its MSRs raise #GP", async () => {
