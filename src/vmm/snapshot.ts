@@ -132,12 +132,29 @@ export function encodeSnapshot(tree: State): Uint8Array {
 
 /** Read what encodeSnapshot wrote; a file that is not a snapshot, or is cut short, is a SnapshotError saying so. */
 export function decodeSnapshot(bytes: Uint8Array): State {
+  return readTree(bytes, { version: SNAPSHOT_VERSION, arrays: true }).tree;
+}
+
+/**
+ * A snapshot's tree without its typed arrays (each is null: RAM is not read), and its format version — what `symbiont
+ * info` shows; a SnapshotError as {@link decodeSnapshot}'s for a file that is not one.
+ */
+export function snapshotOutline(bytes: Uint8Array): { version: number; tree: State } {
+  return readTree(bytes, { arrays: false });
+}
+
+/**
+ * The header and the JSON tree (see {@link encodeSnapshot}): with `arrays`, each typed array copied from the binary
+ * part, else null; `version`, when given, is the only format version taken.
+ */
+function readTree(bytes: Uint8Array, opts: { version?: number; arrays: boolean }): { version: number; tree: State } {
   const headEnd = (from: number) => { const i = bytes.indexOf(0x0a, from); if (i < 0 || i - from > 64) throw notSnapshot(); return i; };
   const line1 = headEnd(0);
   const first = new TextDecoder().decode(bytes.subarray(0, line1));
   const m = /^SYMBIONT-SNAPSHOT (\d+)$/.exec(first);
   if (!m) throw notSnapshot();
-  if (Number(m[1]) !== SNAPSHOT_VERSION) throw new SnapshotError(`snapshot: format version ${m[1]}, this Symbiont reads version ${SNAPSHOT_VERSION}`);
+  const version = Number(m[1]);
+  if (opts.version !== undefined && version !== opts.version) throw new SnapshotError(`snapshot: format version ${m[1]}, this Symbiont reads version ${opts.version}`);
   const line2 = headEnd(line1 + 1);
   const length = Number(new TextDecoder().decode(bytes.subarray(line1 + 1, line2)));
   const textStart = line2 + 1;
@@ -149,6 +166,7 @@ export function decodeSnapshot(bytes: Uint8Array): State {
       if (value && typeof value === "object" && "$number" in value) return Number((value as { $number: string }).$number);
       if (value && typeof value === "object" && "$bigint" in value) return BigInt((value as { $bigint: string }).$bigint);
       if (value && typeof value === "object" && "$bytes" in value) {
+        if (!opts.arrays) return null;
         const [type, offset, len] = (value as { $bytes: [string, number, number] }).$bytes;
         const Ctor = ARRAY_TYPES[type as ArrayTypeName];
         if (!Ctor || bodyStart + offset + len > bytes.length) throw truncated();
@@ -162,26 +180,7 @@ export function decodeSnapshot(bytes: Uint8Array): State {
     throw new SnapshotError(`snapshot: its contents are damaged (${(e as Error).message})`);
   }
   if (tree === null || typeof tree !== "object") throw new SnapshotError("snapshot: its contents are damaged");
-  return tree as State;
-}
-
-/**
- * A snapshot's tree without its typed arrays (each is null: RAM is not read), and its format version — what `symbiont
- * info` shows; a SnapshotError as {@link decodeSnapshot}'s for a file that is not one.
- */
-export function snapshotOutline(bytes: Uint8Array): { version: number; tree: State } {
-  const line1 = bytes.indexOf(0x0a), line2 = line1 < 0 ? -1 : bytes.indexOf(0x0a, line1 + 1);
-  const m = line1 < 0 || line1 > 64 ? null : /^SYMBIONT-SNAPSHOT (\d+)$/.exec(new TextDecoder().decode(bytes.subarray(0, line1)));
-  if (!m || line2 < 0 || line2 - line1 > 24) throw notSnapshot();
-  const length = Number(new TextDecoder().decode(bytes.subarray(line1 + 1, line2)));
-  if (!Number.isInteger(length) || line2 + 1 + length > bytes.length) throw truncated();
-  try {
-    const tree = JSON.parse(new TextDecoder().decode(bytes.subarray(line2 + 1, line2 + 1 + length)), (_key, value: unknown) =>
-      value && typeof value === "object" && "$bytes" in value ? null : value) as State;
-    return { version: Number(m[1]), tree };
-  } catch (e) {
-    throw new SnapshotError(`snapshot: its contents are damaged (${(e as Error).message})`);
-  }
+  return { version, tree: tree as State };
 }
 
 /** The command line a snapshot's machine was started with, as the CLI records it (`savedBy`), or null. Never throws. */
