@@ -424,9 +424,9 @@ describe("Hyper-V's enlightenments in a guest (TLFS)", () => {
     expect(wasm.badCodeStatus).toBe(2);
   });
 
-  it("the same guest stopped some 40 times, saved and restored into a new machine (hyperv-testdev's connections with it), ends the same", async () => {
-    const whole = await run("wasm");
-    const cut = await run("wasm", Math.ceil(whole.retired / 40));
+  it.each(["wasm", "js"] as const)("the same guest stopped some 40 times, saved and restored into a new machine (hyperv-testdev's connections with it), ends the same (%s engine)", async (kind) => {
+    const whole = await run(kind);
+    const cut = await run(kind, Math.ceil(whole.retired / 40));
     expect(cut.restores).toBeGreaterThanOrEqual(30);
     expect({ ...cut, restores: 0 }).toEqual(whole);
     expect(whole.postStatus).toBe(0); // (connection 7 was listened on, in the machine the post was made in)
