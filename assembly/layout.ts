@@ -91,6 +91,10 @@ export const JIT_LINKS: i32 = 0xfb3000;
 export const JIT_LINKS_COUNT: i32 = 2048;
 export const JIT_LINK_ON: i32 = 0xfc3000;    // i32: 1 while the translation cache chains blocks (tcache.ts tcRun's `chain`)
 export const JIT_LINKS_TAKEN: i32 = 0xfc3008; // i64: links taken (statistics)
+// Regions kept for a page none of whose blocks names them any more (tcache.ts keepRegionForPage): 16 bytes each
+// (the page's frame number, the slot, its generation).
+export const JIT_KEPT: i32 = 0xfc4000;
+export const JIT_KEPT_MAX: i32 = 4096;       // up to 0xfd4000
 
 export const MEMORY_BASE: i32 = 0x1000000; // keep in sync with asconfig.json
 

@@ -30,9 +30,9 @@
 // and stops the running block after the current instruction; writes to the
 // page's other lines (data next to code) invalidate nothing.
 import {
-  JIT_QUEUE, JIT_QUEUE_MAX, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
+  JIT_QUEUE, JIT_QUEUE_MAX, JIT_LINKS, JIT_LINKS_COUNT, JIT_LINK_ON, JIT_LINKS_TAKEN, JIT_KEPT, JIT_KEPT_MAX, TC_HASH, TC_HASH_SIZE, TC_BLOCKS, TC_BLOCK_MAX, TC_PAGES, TC_LINES, TC_SMC, TC_RECORDS, TC_RECORD_MAX, RAM_BASE,
 } from "./layout";
-import { ld32a, st32a, ld8, st8, fill8 } from "./portable";
+import { ld32a, st32a, ld8, st8, fill8, copy8 } from "./portable";
 import { eip, setEip, setInstrEip, cs32, ss32, flatSegs, cplUserMask, cpl, segLimit, segBase, CS, retiredInRun, setRetiredInRun, flagsRaw, TF, irqShadow, setIrqShadow } from "./state";
 import {
   opsize, adsize32, segOverride, repPrefix, lockPrefix, setOpsize, setAdsize32, setSegOverride, setRepPrefix,
@@ -137,6 +137,7 @@ export function invalidateCodeAt(pa: i32): void {
     b = ld32a(a + B_PNEXT) - 1;
     tcInvalidations += 1;
   }
+  if (keptCount > 0) dropKeptRegions(page);
   st32a(headAddr, 0);
   st32a(TC_LINES + (page << 3), 0);
   st32a(TC_LINES + (page << 3) + 4, 0);
@@ -166,6 +167,7 @@ export function tcFlushAll(): void {
   nextBlock = 0;
   nextRecord = 0;
   jitQueued = 0;
+  keptCount = 0;
   dropAllSlots(); // compiled functions of the old blocks are unreachable now: their table slots may be reused
   tlbFlush(false); // TLB entries marked "has code" may now be stale
 }
@@ -205,6 +207,49 @@ export function dropRegion(slot: i32): void {
   }
   freeSlot(slot);
 }
+
+// A write to a page drops the regions its blocks name, and a block names one region. When a newer region takes a
+// block along (a hot block brings its page's compiled blocks: jit/compiler.ts jitInstall), the older region still
+// holds the block's code and its other blocks still run it there, so a write to the block's page must drop the older
+// region too. It is kept, with the page, in this list, instead of dropped whole — which made every region compiled on
+// a page drop every older region with a block there, whose other blocks then replayed until hot again, compiled and
+// dropped more in turn (a Linux guest's STREAM ran 2 – 3 × slower). Entries name the slot's generation: a region
+// dropped since is not another region in its slot. Full (stale entries removed first), the older region is dropped.
+let keptCount: i32 = 0;
+function keptAt(i: i32): i32 { return JIT_KEPT + (i << 4); }
+/** Region `slot` lost its last link from the page of host address `host`: a write there must still drop it. */
+export function keepRegionForPage(slot: i32, host: i32): void {
+  if (u32(host - RAM_BASE) >= u32(hostSize)) { dropRegion(slot); return; }
+  const page = i32(host - RAM_BASE) >>> 12, gen = slotGen(slot);
+  for (let i = 0; i < keptCount; i++) {
+    const e = keptAt(i);
+    if (ld32a(e) == page && ld32a(e + 4) == slot && ld32a(e + 8) == gen) return; // (already kept for it)
+  }
+  if (keptCount == JIT_KEPT_MAX) {
+    let n = 0;
+    for (let i = 0; i < keptCount; i++) {
+      const e = keptAt(i), s = ld32a(e + 4);
+      if (slotLive(s) && slotGen(s) == ld32a(e + 8)) { copy8(keptAt(n), e, 16); n++; }
+    }
+    keptCount = n;
+    if (n == JIT_KEPT_MAX) { dropRegion(slot); return; }
+  }
+  const e = keptAt(keptCount++);
+  st32a(e, page); st32a(e + 4, slot); st32a(e + 8, gen);
+}
+/** A write reached `page`: drop the regions kept for it (and forget entries whose region is gone). */
+function dropKeptRegions(page: i32): void {
+  let n = 0;
+  for (let i = 0; i < keptCount; i++) {
+    const e = keptAt(i), s = ld32a(e + 4);
+    if (!slotLive(s) || slotGen(s) != ld32a(e + 8)) continue;
+    if (ld32a(e) == page) { dropRegion(s); continue; }
+    if (n != i) copy8(keptAt(n), e, 16);
+    n++;
+  }
+  keptCount = n;
+}
+
 export function blockAssumed(b: i32): i32 { return ld32a(blockAddr(b) + B_ASSUME); }
 
 // What a region is compiled for (jit/memory.ts): which segments are flat, the CPL's user bit, a 32-bit stack.
@@ -232,6 +277,7 @@ export function dropCompiledRegions(): void {
     if (ld32a(a + B_HOT) < 0) st32a(a + B_HOT, 0);
   }
   jitQueued = 0;
+  keptCount = 0;
   dropAllSlots();
 }
 

@@ -19,10 +19,10 @@ import * as W from "./writer";
 import { ld32a, st32a } from "../portable";
 import { JIT_QUEUE, JIT_REGIONS, JIT_REGIONS_MAX } from "../layout";
 import {
-  jitQueued, blockKey, blockLin, setBlockHot, blockSlot, setBlockRegion, dropRegion, dropCompiledRegions,
+  jitQueued, blockKey, blockLin, setBlockHot, blockSlot, setBlockRegion, dropRegion, keepRegionForPage, firstBlockOnPage, nextBlockOnPage, dropCompiledRegions,
   HOT_FAILED, ASSUME_USER, ASSUME_SUPER, ASSUME_SUPER_GUARDED, ASSUME_SS32,
 } from "../tcache";
-import { freeSlot, slotsAvailable, setSlotPages, slotLive } from "./slots";
+import { freeSlot, slotsAvailable, setSlotPages, slotPageCount, slotPage, slotLive } from "./slots";
 import { collectRegions, regionCount, regionWord, regionAddr, resetRegions, R_SLOT, R_CS32, R_ASSUME, R_COUNT, R_PAGES, R_BLOCKS } from "./collect";
 import { beginRegion, emitEntry, emitBlockFunction, endRegion } from "./region";
 import { setAssumptions, reliedFlatSegs, reliesOnStack } from "./memory";
@@ -169,12 +169,24 @@ export function jitInstall(ok: bool): void {
       const old = blockSlot(b);
       setBlockRegion(b, slot, j, assume, blockKey(b) - ref);
       // The older region still holds the block's code, and its other blocks may still reach it; but a write to the
-      // block's page finds only the new region (a block names one), so the old one would go on running the code as
-      // it was. It is dropped whole: its other blocks replay until they are hot again.
-      if (old != 0 && old != slot && slotLive(old)) dropRegion(old);
+      // block's page finds only the new region (a block names one): kept, the older one must be found there too.
+      // (One no block names any more is freed: nothing enters it but links, which its slot's next generation ends.)
+      if (old == 0 || old == slot || !slotLive(old)) continue;
+      if (!slotStillUsed(old)) dropRegion(old);
+      else if (!namedOnPage(old, blockKey(b))) keepRegionForPage(old, blockKey(b));
     }
   }
   resetRegions();
+}
+/** Does a block on one of the pages of the region at `slot` still name it? */
+function slotStillUsed(slot: i32): bool {
+  for (let i = slotPageCount(slot) - 1; i >= 0; i--) if (namedOnPage(slot, slotPage(slot, i))) return true;
+  return false;
+}
+/** Does a block on the page of host address `host` name the region in `slot` (so a write there finds it)? */
+function namedOnPage(slot: i32, host: i32): bool {
+  for (let o = firstBlockOnPage(host & ~0xfff); o >= 0; o = nextBlockOnPage(o)) if (blockSlot(o) == slot) return true;
+  return false;
 }
 
 function decimalName(v: i32): void {

@@ -1,7 +1,9 @@
 // Function-table slots of compiled regions. The core decides which slot a
 // region's function goes to (the engine puts it there, block-compiler.ts);
-// a slot is freed when a newer region takes any of its blocks or the code of
-// a page it covers is invalidated, and reused by the next region. The table is
+// a slot is freed when the code of a page it covers is invalidated (found
+// through the page's blocks, or kept for the page when a newer region took
+// the last block there that named it: tcache.ts keepRegionForPage), and
+// reused by the next region. The table is
 // bounded: when it is full, every compiled region is dropped (its blocks
 // replay until they are hot again) — the code cache's eviction.
 import { ld8, st8, ld32a, st32a, fill8 } from "../portable";
