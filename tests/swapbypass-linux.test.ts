@@ -5,8 +5,10 @@
 // where the host's kernel runs no 32-bit programs: src/node/i386.ts).
 // - One shared Wasm boot with symbiotic.ko: both workloads over about twice the
 //   guest's free memory with plain swap, then with SwapBypass, which learns the
-//   disk's swap type from the guest, bypasses faults and avoids swap-ins; a
-//   program that makes its swapped-out, bypass-mapped memory read-only
+//   disk's swap type from the guest, bypasses faults and avoids swap-ins;
+//   `stream -v`'s lines with the host times they arrived at, and a GUPS run cut
+//   at a host time (the benchmark's plain swap at HPCC's length) by Ctrl-C, no
+//   process of it left; a program that makes its swapped-out, bypass-mapped memory read-only
 //   (tests/linux/mprotswap.asm) must die of SIGSEGV at its store; then
 //   the guest moves its swap to another disk, which takes the same swap type,
 //   and SwapBypass must map nothing (its slots are older than the guest's swap
@@ -100,11 +102,25 @@ describe.skipIf(skip !== null)(`SwapBypass: thrashing workloads on Linux ${findC
 
   it("stream -v (the README's demo): the fill's and each pass's time as they end, then the same checksum", async () => {
     const sweeps = [args.stream[0]!, "2"];
-    const { line } = await runWorkload(g, "stream", [...sweeps, "-v"]);
-    const lines = line.split(/\r?\n/).map((l) => l.trim());
+    const run = await runWorkload(g, "stream", [...sweeps, "-v"]);
+    const lines = run.line.split(/\r?\n/).map((l) => l.trim());
     expect(lines.slice(0, 3).map((l) => l.replace(/: \d+ ms$/, ": N ms"))).toEqual(["stream: fill: N ms", "stream: pass 1: N ms", "stream: pass 2: N ms"]);
     expect(lines).toHaveLength(4);
     expect(workloadChecksum(lines[3]!)).toBe(nativeChecksum("stream", sweeps));
+    // The host times of the lines (the benchmark's sweeps): the same lines, in the order they came, within the command's time.
+    expect(run.lines.map((l) => l.text)).toEqual(lines);
+    const at = run.lines.map((l) => l.ms);
+    expect(at[0]).toBeGreaterThan(0);
+    for (let i = 1; i < at.length; i++) expect(at[i]).toBeGreaterThan(at[i - 1]!);
+    expect(at[3]).toBeLessThanOrEqual(run.ms);
+  }, 30 * 60 * 1000);
+
+  it("a run cut short (the benchmark's plain swap at HPCC's length): Ctrl-C ends the workload and the shell goes on", async () => {
+    const run = await runWorkload(g, "gups", [args.gups[0]!, String(Number(args.gups[0]) << 20)], { cutMs: 2000 });
+    expect(run.cut).toBe(true);
+    expect(run.ms).toBeGreaterThanOrEqual(2000);
+    expect(run.line).not.toMatch(/checksum/);
+    expect(await g.shell.sh("ps | grep '[g]ups'; echo rc=$?")).toBe("rc=1\n"); // no such process left
   }, 30 * 60 * 1000);
 
   it("mprotect: the module reports the range, its mappings go, and a store into a swapped-out page made read-only is the guest's SIGSEGV", async () => {

@@ -22,6 +22,16 @@ import type { Pc } from "../machine/pc.js";
  */
 const STEP = 1_000_000;
 
+/** A command's output and host time (SerialShell.timed). */
+export interface TimedOutput {
+  output: string;
+  ms: number;
+  /** The output's lines, each with the host ms from the command's start to its newline. */
+  lines: { text: string; ms: number }[];
+  /** Whether the command was still running at `cutMs` and was interrupted. */
+  cut: boolean;
+}
+
 export class SerialShell {
   private bytes: number[] = [];
   /** When (performance.now()) each byte of `bytes` arrived. */
@@ -66,25 +76,62 @@ export class SerialShell {
   /**
    * Type a shell command line; its output and the host milliseconds it ran for: from the shell's line
    * before it (the begin marker's last byte arriving) to the line after it (the end marker's first byte) —
-   * without the typing and the looks at the output around it.
+   * without the typing and the looks at the output around it. `lines` are the output's lines, each with
+   * the host milliseconds from that start to its newline's arrival (a workload's progress lines timed as
+   * the host saw them, not by the guest's clock). With `cutMs`, a command still running that long after
+   * its start gets Ctrl-C (the console shell has job control) and the result says `cut`: `ms` is then
+   * when it was cut, `output` what it printed until then, and the shell is back at its prompt.
    */
-  async timed(command: string, max = 5e9): Promise<{ output: string; ms: number }> {
+  async timed(command: string, max = 5e9, { cutMs }: { cutMs?: number } = {}): Promise<TimedOutput> {
     const id = ++this.n;
     const begin = `B${id}-$((0))B`, end = `E${id}-$((0))E`;
     const from = this.bytes.length;
     const pending = [...Buffer.from(`echo ${begin}; ${command}; echo ${end}\n`, "latin1")];
-    const want = `E${id}-0E`;
+    const marker = `B${id}-0B`, want = `E${id}-0E`;
     const fromText = this.output.length;
+    // Where the command's output starts (just past the begin marker's newline) and when: the marker's last byte.
+    let start = -1, t0 = 0;
+    const findStart = (): boolean => {
+      if (start < 0) {
+        const raw = Buffer.from(this.bytes.slice(from)).toString("latin1");
+        const m = raw.indexOf(marker), nl = m < 0 ? -1 : raw.indexOf("\n", m);
+        if (nl >= 0) { start = from + nl + 1; t0 = this.times[from + m + marker.length - 1]!; }
+      }
+      return start >= 0;
+    };
+    let cut = false;
     await this.until((out) => {
       if (pending.length) this.pc.uart.receive(pending.splice(0, this.pc.uart.receiveSpace));
-      return out.indexOf(want, fromText) >= 0;
+      if (out.indexOf(want, fromText) >= 0) return true;
+      cut = cutMs !== undefined && findStart() && performance.now() - t0 > cutMs;
+      return cut;
     }, max);
-    const m = new RegExp(`B${id}-0B\\n([\\s\\S]*?)E${id}-0E`).exec(this.output.slice(fromText));
+    if (cut) {
+      const ms = performance.now() - t0, end = this.bytes.length, lines = this.lineTimes(start, t0, end);
+      const output = Buffer.from(this.bytes.slice(start, end)).toString("latin1").replace(/\r/g, "");
+      const mark = this.output.length;
+      this.pc.uart.receive([3]); // Ctrl-C: the shell drops the rest of the line and prompts again
+      await this.until((out) => out.indexOf("# ", mark) >= 0, max);
+      await this.sh("true"); // a fresh prompt past the interrupted line
+      return { output, ms, lines, cut: true };
+    }
+    findStart();
+    const m = new RegExp(`${marker}\\n([\\s\\S]*?)${want}`).exec(this.output.slice(fromText));
     if (!m) throw new Error(`no output markers for ${command}:\n${this.output.slice(fromText)}`);
-    // The markers in the raw bytes (carriage returns kept): the begin marker's line ends with its newline.
-    const raw = Buffer.from(this.bytes.slice(from)).toString("latin1");
-    const b = raw.indexOf(`B${id}-0B`), e = raw.indexOf(want, b);
-    const ms = this.times[from + e]! - this.times[from + b + `B${id}-0B`.length - 1]!;
-    return { output: m[1]!, ms };
+    // The end marker's first byte in the raw bytes (carriage returns kept).
+    const e = from + Buffer.from(this.bytes.slice(from)).toString("latin1").indexOf(want, start - from);
+    return { output: m[1]!, ms: this.times[e]! - t0, lines: this.lineTimes(start, t0, e), cut: false };
+  }
+
+  /** The lines whose newlines arrived in bytes [start, end), each with its newline's time less `t0`. */
+  private lineTimes(start: number, t0: number, end: number): { text: string; ms: number }[] {
+    const lines: { text: string; ms: number }[] = [];
+    let text = "";
+    for (let i = start; i < end; i++) {
+      const c = this.bytes[i]!;
+      if (c === 10) { lines.push({ text, ms: this.times[i]! - t0 }); text = ""; }
+      else if (c !== 13) text += String.fromCharCode(c);
+    }
+    return lines;
   }
 }

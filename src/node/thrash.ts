@@ -127,13 +127,16 @@ export async function guestMemFreeMiB(shell: SerialShell): Promise<number> {
 }
 
 /**
- * Run a workload in the guest: its line ("stream: N MiB, …, checksum XXXXXXXX, T ms"), the host ms the command
- * ran for (SerialShell.timed: the shell's lines before and after it) and the guest instructions taken.
+ * Run a workload in the guest: its output ("stream: N MiB, …, checksum XXXXXXXX, T ms"), the host ms the command
+ * ran for (SerialShell.timed: the shell's lines before and after it), the guest instructions taken and its output's
+ * lines with the host ms each arrived at (`stream … -v` prints one per pass). With `cutMs` a run still going
+ * then is interrupted: `cut` says so and `ms` is a lower bound of its time.
  */
-export async function runWorkload(g: ThrashGuest, name: Workload, args: string[]): Promise<{ line: string; ms: number; instructions: number }> {
+export async function runWorkload(g: ThrashGuest, name: Workload, args: string[], { cutMs }: { cutMs?: number } = {}):
+  Promise<{ line: string; ms: number; instructions: number; lines: { text: string; ms: number }[]; cut: boolean }> {
   const i0 = g.pc.vm.stats().instructions;
-  const r = await g.shell.timed(`${name} ${args.join(" ")}`, 500e9);
-  return { line: r.output.trim(), ms: r.ms, instructions: g.pc.vm.stats().instructions - i0 };
+  const r = await g.shell.timed(`${name} ${args.join(" ")}`, 500e9, { cutMs });
+  return { line: r.output.trim(), ms: r.ms, instructions: g.pc.vm.stats().instructions - i0, lines: r.lines, cut: r.cut };
 }
 
 /** The checksum in a workload's line. */
