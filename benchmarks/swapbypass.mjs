@@ -27,14 +27,14 @@ export const WORKLOAD_ARGS = (mib) => ({ stream: [String(mib), "1"], gups: [Stri
 /**
  * The workloads at the lengths their own benchmarks give them, timed whole — fill, swap-out and all:
  * GUPS as HPCC RandomAccess runs it (4 updates per table word: MiB × 2^20 updates of the 32-bit table), and
- * STREAM as McCalpin runs it (NTIMES = 10 sweeps), which also reports its sweeps as STREAM reports its kernels:
+ * STREAM as McCalpin runs it (his NTIMES = 10 sweeps), which also reports its sweeps as STREAM reports its kernels:
  * the best of sweeps 2 – 10 (STREAM leaves its first iteration out), each sweep timed on the host by when its
  * `-v` line arrived. Plain swap thrashes through every sweep and nearly every update (GUPS at HPCC's length would
  * take it the best part of an hour), so it runs each once, cut (Ctrl-C) at CUT × that run's SwapBypass time: a
  * lower bound of its time and of swap ÷ SwapBypass.
  */
-export const STEADY_PASSES = 10, CUT = 5;
-export const standardArgs = (mib) => ({ stream: [String(mib), String(STEADY_PASSES), "-v"], gups: [String(mib), String(mib << 20)] });
+export const NTIMES = 10, CUT = 5;
+export const standardArgs = (mib) => ({ stream: [String(mib), String(NTIMES), "-v"], gups: [String(mib), String(mib << 20)] });
 
 /** The host ms of each `stream: pass K` line since the one before it (the fill's line before the first). */
 export function sweepTimes(lines) {
@@ -149,6 +149,13 @@ function median(xs) {
   return s[s.length >> 1];
 }
 
+/** A header and rows of strings as aligned text lines: the first column left, the others right. */
+function table(hdr, rows) {
+  const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [fmt(hdr), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)];
+}
+
 export function swapbypassLines(S) {
   const lines = [""];
   if (S.skipped) { lines.push(S.skipped); return lines; }
@@ -166,11 +173,9 @@ export function swapbypassLines(S) {
       (f.instructions / 1e6).toFixed(0), (s.instructions / 1e6).toFixed(0), (b.instructions / 1e6).toFixed(0),
       (b.instructions / f.instructions).toFixed(2), f.checksum === s.checksum && s.checksum === b.checksum ? f.checksum : "DIFFER"]);
   }
-  const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  lines.push(fmt(hdr), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt));
+  lines.push(...table(hdr, rows));
   if (S.standard) {
-    lines.push(`at their benchmarks' own lengths, whole runs (gups: HPCC's 4 updates a table word; stream: McCalpin's ${STEADY_PASSES} sweeps); ` +
+    lines.push(`at their benchmarks' own lengths, whole runs (gups: HPCC's 4 updates a table word; stream: McCalpin's ${NTIMES} sweeps); ` +
       `plain swap once, cut at ${CUT} × SwapBypass's time ("> t": cut there):`);
     const shdr = ["workload", "floor s", "swap s", "swapbypass s", "swap/bypass", "bypass/floor", "instr floor (M)", "bypass (M)", "checksum"];
     const srows = ["gups", "stream"].map((name) => {
@@ -179,11 +184,9 @@ export function swapbypassLines(S) {
         `${sw.cut ? "> " : ""}${(sw.ms / r.swapbypassRunsMs[0]).toFixed(2)}`, r.pairedRatioMedian.toFixed(2),
         (r.floorInstructions / 1e6).toFixed(0), (r.swapbypassInstructions / 1e6).toFixed(0), r.checksums.length === 1 ? r.checksums[0] : "DIFFER"];
     });
-    const sw = shdr.map((h, i) => Math.max(h.length, ...srows.map((r) => r[i].length)));
-    const sfmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(sw[i]) : c.padStart(sw[i]))).join("  ");
-    lines.push(sfmt(shdr), sw.map((w) => "-".repeat(w)).join("  "), ...srows.map(sfmt));
+    lines.push(...table(shdr, srows));
     const st = S.standard.stream;
-    lines.push(`stream's sweeps as STREAM reports them (the best of sweeps 2 – ${STEADY_PASSES}, host time): floor ${st.bestSweepMs.floor.toFixed(0)} ms, ` +
+    lines.push(`stream's sweeps as STREAM reports them (the best of sweeps 2 – ${NTIMES}, host time): floor ${st.bestSweepMs.floor.toFixed(0)} ms, ` +
       `swapbypass ${st.bestSweepMs.swapbypass.toFixed(0)} ms (${(st.bestSweepMs.swapbypass / st.bestSweepMs.floor).toFixed(2)}×); ` +
       `their median ${st.medianSweepMs.floor.toFixed(0)} and ${st.medianSweepMs.swapbypass.toFixed(0)} ms (${(st.medianSweepMs.swapbypass / st.medianSweepMs.floor).toFixed(2)}×)`);
   }
