@@ -217,7 +217,7 @@ export function dropRegion(slot: i32): void {
 // dropped since is not another region in its slot. Full (stale entries removed first), the older region is dropped.
 let keptCount: i32 = 0;
 function keptAt(i: i32): i32 { return JIT_KEPT + (i << 4); }
-/** Region `slot` lost its last link from the page of host address `host`: a write there must still drop it. */
+/** No block left on the page of host address `host` names region `slot`: a write there must still drop it. */
 export function keepRegionForPage(slot: i32, host: i32): void {
   if (u32(host - RAM_BASE) >= u32(hostSize)) { dropRegion(slot); return; }
   const page = i32(host - RAM_BASE) >>> 12, gen = slotGen(slot);
