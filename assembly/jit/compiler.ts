@@ -171,9 +171,9 @@ export function jitInstall(ok: bool): void {
       // The older region still holds the block's code, and its other blocks may still reach it; but a write to the
       // block's page finds only the new region (a block names one): kept, the older one must be found there too.
       // (One no block names any more is freed: nothing enters it but links, which its slot's next generation ends.)
-      if (old == 0 || old == slot || !slotLive(old)) continue;
-      if (!slotStillUsed(old)) dropRegion(old);
-      else if (!namedOnPage(old, blockKey(b))) keepRegionForPage(old, blockKey(b));
+      if (old == 0 || old == slot || !slotLive(old) || namedOnPage(old, blockKey(b))) continue;
+      if (slotStillUsed(old)) keepRegionForPage(old, blockKey(b));
+      else dropRegion(old);
     }
   }
   resetRegions();
