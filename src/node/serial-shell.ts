@@ -93,7 +93,7 @@ export class SerialShell {
     let start = -1, t0 = 0;
     const findStart = (): boolean => {
       if (start < 0) {
-        const raw = Buffer.from(this.bytes.slice(from)).toString("latin1");
+        const raw = this.raw(from, this.bytes.length);
         const m = raw.indexOf(marker), nl = m < 0 ? -1 : raw.indexOf("\n", m);
         if (nl >= 0) { start = from + nl + 1; t0 = this.times[from + m + marker.length - 1]!; }
       }
@@ -106,21 +106,28 @@ export class SerialShell {
       cut = cutMs !== undefined && findStart() && performance.now() - t0 > cutMs;
       return cut;
     }, max);
+    const result = (end: number, ms: number): TimedOutput => ({ output: this.textOf(start, end), ms, lines: this.lineTimes(start, t0, end), cut });
     if (cut) {
-      const ms = performance.now() - t0, end = this.bytes.length, lines = this.lineTimes(start, t0, end);
-      const output = Buffer.from(this.bytes.slice(start, end)).toString("latin1").replace(/\r/g, "");
+      const r = result(this.bytes.length, performance.now() - t0);
       const mark = this.output.length;
       this.pc.uart.receive([3]); // Ctrl-C: the shell drops the rest of the line and prompts again
       await this.until((out) => out.indexOf("# ", mark) >= 0, max);
       await this.sh("true"); // a fresh prompt past the interrupted line
-      return { output, ms, lines, cut: true };
+      return r;
     }
-    findStart();
-    const m = new RegExp(`${marker}\\n([\\s\\S]*?)${want}`).exec(this.output.slice(fromText));
-    if (!m) throw new Error(`no output markers for ${command}:\n${this.output.slice(fromText)}`);
-    // The end marker's first byte in the raw bytes (carriage returns kept).
-    const e = from + Buffer.from(this.bytes.slice(from)).toString("latin1").indexOf(want, start - from);
-    return { output: m[1]!, ms: this.times[e]! - t0, lines: this.lineTimes(start, t0, e), cut: false };
+    if (!findStart()) throw new Error(`no output markers for ${command}:\n${this.output.slice(fromText)}`);
+    // The end marker's first byte (the command's output ends with the newline before it).
+    const e = from + this.raw(from, this.bytes.length).indexOf(want, start - from);
+    return result(e, this.times[e]! - t0);
+  }
+
+  /** Bytes [start, end) of the output, one character each (indices stay byte indices). */
+  private raw(start: number, end: number): string {
+    return Buffer.from(this.bytes.slice(start, end)).toString("latin1");
+  }
+  /** Bytes [start, end) of the output as text, carriage returns removed. */
+  private textOf(start: number, end: number): string {
+    return this.raw(start, end).replace(/\r/g, "");
   }
 
   /** The lines whose newlines arrived in bytes [start, end), each with its newline's time less `t0`. */

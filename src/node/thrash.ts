@@ -20,7 +20,7 @@ import { LINUX_CMDLINE } from "../boot/linux.js";
 import { findCachedImages, cachedModules } from "./images.js";
 import { findBuiltModule, symbioticKernelModules, joinKernelModules } from "./symbiotic-module.js";
 import { driverModules } from "../boot/kmod.js";
-import { SerialShell } from "./serial-shell.js";
+import { SerialShell, type TimedOutput } from "./serial-shell.js";
 import { MemoryDisk } from "../devices/block/backend.js";
 
 /** Where `npm run workloads` puts the programs. */
@@ -133,7 +133,7 @@ export async function guestMemFreeMiB(shell: SerialShell): Promise<number> {
  * then is interrupted: `cut` says so and `ms` is a lower bound of its time.
  */
 export async function runWorkload(g: ThrashGuest, name: Workload, args: string[], { cutMs }: { cutMs?: number } = {}):
-  Promise<{ line: string; ms: number; instructions: number; lines: { text: string; ms: number }[]; cut: boolean }> {
+  Promise<Omit<TimedOutput, "output"> & { line: string; instructions: number }> {
   const i0 = g.pc.vm.stats().instructions;
   const r = await g.shell.timed(`${name} ${args.join(" ")}`, 500e9, { cutMs });
   return { line: r.output.trim(), ms: r.ms, instructions: g.pc.vm.stats().instructions - i0, lines: r.lines, cut: r.cut };
